@@ -1,0 +1,204 @@
+"""Quantities written as text: ``"16.8 ms"``, ``"8e-5 /mV**2"``, ``"1.05*A_plus"``.
+
+Text is evaluated by a small, safe evaluator (a whitelist of Python's expression
+syntax: numbers, names, ``+ - * / **``, unary signs and calls of a few
+mathematical functions), in a namespace of Brian2's units plus any names the
+caller provides (other parameters). A number followed by a space and a unit is
+read as their product, so ``"16.8 ms"`` means ``16.8*ms``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+
+import numpy as np
+
+__all__ = ["evaluate", "parse_unit", "dimension_name", "format_quantity", "QuantityError"]
+
+
+class QuantityError(ValueError):
+    """Text that is not a quantity; the message says why (caller adds the place)."""
+
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+_NUMBER_THEN_UNIT = re.compile(
+    r"^\s*(?P<num>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s+(?P<rest>[A-Za-z_(].*)$"
+)
+
+
+def _unit_namespace():
+    from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
+
+    ns = dict(DEFAULT_UNITS)
+    ns.update({k: v.value for k, v in DEFAULT_CONSTANTS.items() if k.isidentifier()})
+    return ns
+
+
+_UNITS = None
+
+
+def units_namespace():
+    """Brian2's unit names (``ms``, ``mV``, ``nS``, ``cm2``, ...) and ``pi``, ``e``, ``inf``."""
+    global _UNITS
+    if _UNITS is None:
+        _UNITS = _unit_namespace()
+    return _UNITS
+
+
+def _functions():
+    import brian2
+
+    return {
+        "exp": np.exp,
+        "log": np.log,
+        "log10": np.log10,
+        "sqrt": brian2.sqrt,
+        "abs": abs,
+        "sin": np.sin,
+        "cos": np.cos,
+        "tanh": np.tanh,
+        "min": min,
+        "max": max,
+    }
+
+
+def evaluate(text, names=None):
+    """Evaluate ``text`` to a Brian2 quantity (or a float if dimensionless).
+
+    Parameters
+    ----------
+    text : str or number or Quantity
+        The expression. Numbers and quantities are returned as they are.
+    names : Mapping, optional
+        Extra names (e.g. the other parameters of a model). They shadow units.
+
+    Raises
+    ------
+    QuantityError
+        If ``text`` is not an expression of the allowed form, or names an
+        unknown identifier.
+    """
+    if not isinstance(text, str):
+        if isinstance(text, bool):
+            raise QuantityError(f"a boolean ({text!r}) is not a quantity")
+        return text
+    source = text.strip()
+    if not source:
+        raise QuantityError("empty text")
+    m = _NUMBER_THEN_UNIT.match(source)
+    if m:
+        source = f"{m.group('num')} * ({m.group('rest')})"
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise QuantityError(f"{text!r} is not an expression ({exc.msg})") from None
+    units = units_namespace()
+    funcs = _functions()
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.Name):
+            if names is not None and node.id in names:
+                return names[node.id]
+            if node.id in units:
+                return units[node.id]
+            raise QuantityError(f"unknown name {node.id!r} in {text!r}")
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+            return _UNARY[type(node.op)](ev(node.operand))
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in funcs
+            and not node.keywords
+        ):
+            return funcs[node.func.id](*[ev(a) for a in node.args])
+        raise QuantityError(
+            f"{text!r} is not a quantity expression (only numbers, units, names, "
+            "+ - * / ** and exp/log/sqrt/... are allowed)"
+        )
+
+    try:
+        value = ev(tree)
+    except QuantityError:
+        raise
+    except Exception as exc:  # dimension mismatch in '1*ms + 1*mV', division by zero, ...
+        raise QuantityError(f"{text!r} cannot be evaluated: {exc}") from None
+    return value
+
+
+def parse_unit(text):
+    """The Brian2 dimension and scale of a unit string; ``"1"`` or ``""`` is dimensionless.
+
+    Returns ``(dim, scale)``: the `Dimension` expected of values in this unit, and
+    the unit's size in SI (``"ms"`` -> ``(second, 0.001)``).
+    """
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
+
+    if text is None or str(text).strip() in ("", "1"):
+        return DIMENSIONLESS, 1.0
+    value = evaluate(str(text))
+    return get_dimensions(value), float(np.asarray(value))
+
+
+def get_dim(value):
+    from brian2.units.fundamentalunits import get_dimensions
+
+    return get_dimensions(value)
+
+
+_DIM_NAMES = {
+    "s": "time",
+    "V": "voltage",
+    "A": "current",
+    "S": "conductance",
+    "F": "capacitance",
+    "Hz": "frequency",
+    "ohm": "resistance",
+    "m": "length",
+    "1": "dimensionless",
+}
+
+
+def dimension_name(dim) -> str:
+    """A short human name for a dimension: ``time``, ``voltage``, ``m^-2 A`` ..."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+
+    if dim is DIMENSIONLESS or dim == DIMENSIONLESS:
+        return "dimensionless"
+    unit = get_unit(dim)
+    name = str(unit)
+    return _DIM_NAMES.get(name, name)
+
+
+def format_quantity(value) -> str:
+    """Text for a quantity that :func:`evaluate` reads back to the same value."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Quantity) and get_dimensions(value) is not DIMENSIONLESS:
+        return str(value)
+    return repr(float(value)) if np.ndim(value) == 0 else str(value)
+
+
+def is_finite_number(x) -> bool:
+    try:
+        return math.isfinite(float(np.asarray(x)))
+    except (TypeError, ValueError):
+        return False

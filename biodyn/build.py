@@ -1,0 +1,590 @@
+"""Build Brian2 objects from specs, and run them on a chosen target.
+
+Two halves:
+
+* :func:`neurons` and :func:`synapses` turn a spec (plus a parameter set,
+  overrides and variants) into ordinary Brian2 ``NeuronGroup`` / ``Synapses``
+  objects carrying their own namespace. They work in any Brian2 script, on any
+  target, and change no global state::
+
+      from brian2 import *
+      import biodyn
+
+      G = biodyn.neurons("lif", 100, params="dayan_abbott_2001")
+      G.I = "2*nA * i / N"
+      S = biodyn.synapses("stdp_pair", G, G, connect="i != j")
+      run(1 * second)
+
+* :class:`Simulation` is the one place in biodyn that picks the code-generation
+  target (``numpy``, ``cython`` or ``cpp_standalone``), sets ``dt`` and the seed,
+  runs a network, and checks that no state went NaN or infinite. Standalone
+  projects are kept in a cache folder keyed by the caller (``build_key``), so
+  a second run of the same model recompiles only what changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import catalog
+from .errors import BiodynError, SimulationError, SpecError
+from .spec import ModelSpec, Resolved
+
+__all__ = ["neurons", "synapses", "resolve", "Simulation", "TARGETS", "resolve_target",
+           "cache_dir", "resolved_of", "versions"]
+
+#: The code-generation targets biodyn can run on.
+TARGETS = ("numpy", "cython", "cpp_standalone")
+
+
+def versions():
+    """Versions recorded in every output: ``{"biodyn": ..., "brian2": ...}``."""
+    import brian2
+
+    from . import __version__
+
+    return {"biodyn": __version__, "brian2": brian2.__version__}
+
+
+def cache_dir():
+    """biodyn's cache folder (``$BIODYN_CACHE`` or ``~/.cache/biodyn``)."""
+    root = os.environ.get("BIODYN_CACHE")
+    if root:
+        return Path(root).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "biodyn"
+
+
+def has_compiler():
+    return any(shutil.which(c) for c in ("g++", "c++", "clang++"))
+
+
+def resolve_target(target):
+    """``"auto"`` -> ``cpp_standalone`` if a C++ compiler is found, else ``numpy``."""
+    if target in (None, "auto"):
+        return "cpp_standalone" if has_compiler() else "numpy"
+    if target not in TARGETS:
+        from .errors import suggest
+
+        raise SpecError("<command line>", "--target", "one of " + ", ".join(TARGETS + ("auto",)),
+                        repr(target), suggest(target, TARGETS))
+    if target != "numpy" and not has_compiler():
+        raise SpecError("<command line>", "--target", "a target this machine can compile for "
+                        "(no C++ compiler found)", repr(target), "use --target numpy")
+    return target
+
+
+# --------------------------------------------------------------------------
+# Objects
+# --------------------------------------------------------------------------
+
+
+def resolve(model, params=None, overrides=None, variants=None):
+    """A model (name, path or spec) resolved with a parameter set, overrides and variants.
+
+    ``params`` may be the name of a set, a path to a parameter-set TOML file (as
+    written by ``biodyn fit``), or ``None`` for the spec's default set.
+    """
+    if isinstance(model, Resolved):
+        if params is None and not overrides and not variants:
+            return model
+        model = model.spec
+    spec = catalog.load(model)
+    if isinstance(params, (str, os.PathLike)) and (str(params).endswith(".toml")
+                                                    or os.sep in str(params)):
+        from .spec import read_parameter_set
+
+        params = read_parameter_set(params, spec)
+    return spec.resolve(params, overrides, variants)
+
+
+def _unit_text(dim):
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+
+    if dim is DIMENSIONLESS:
+        return "1"
+    return repr(get_unit(dim))
+
+
+def _parameter_equations(resolved, names):
+    """Equation lines declaring parameters as shared constant variables."""
+    from brian2.units.fundamentalunits import get_dimensions
+
+    lines = []
+    for name in names:
+        dim = get_dimensions(resolved.namespace[name])
+        lines.append(f"{name} : {_unit_text(dim)} (shared, constant)")
+    return "\n".join(lines)
+
+
+def _used_parameters(resolved):
+    from brian2.utils.stringtools import get_identifiers
+
+    ids = set()
+    for text in resolved.code.values():
+        if isinstance(text, str):
+            ids |= get_identifiers(text)
+    for text in resolved.spec.initial.values():
+        ids |= get_identifiers(text)
+    return [p for p in resolved.namespace if p in ids]
+
+
+def _prepare(resolved, parameters_as):
+    if parameters_as not in ("namespace", "variables"):
+        raise ValueError("parameters_as must be 'namespace' or 'variables'")
+    model = resolved.code["model"]
+    namespace = dict(resolved.namespace)
+    as_variables = []
+    if parameters_as == "variables":
+        as_variables = _used_parameters(resolved)
+        model = model + "\n" + _parameter_equations(resolved, as_variables)
+        namespace = {k: v for k, v in namespace.items() if k not in as_variables}
+    return model, namespace, as_variables
+
+
+def _initial_value(text, resolved):
+    """An initial value: a number/quantity if ``text`` is an expression of parameters and
+    units, else the text itself (for Brian2 to evaluate per neuron: ``rand()``, ``i``, ...)."""
+    if not isinstance(text, str):
+        return text
+    from ._quantity import QuantityError, evaluate
+
+    try:
+        return evaluate(text, dict(resolved.namespace))
+    except QuantityError:
+        return text
+
+
+def _initialise(group, resolved, as_variables, init):
+    for name in as_variables:
+        setattr(group, name, resolved.namespace[name])
+    for var, text in resolved.spec.initial.items():
+        if init and var in init:
+            continue
+        setattr(group, var, _initial_value(text, resolved))
+    for var, value in (init or {}).items():
+        setattr(group, var, _initial_value(value, resolved))
+
+
+def _wrap_brian_error(resolved, what, exc):
+    return SpecError(resolved.spec.file, what, "code Brian2 accepts",
+                     " ".join(str(exc).split())[:400])
+
+
+def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, method=None,
+            dt=None, init=None, parameters_as="namespace", **kwargs):
+    """A ``NeuronGroup`` of ``N`` neurons of a catalog model.
+
+    Parameters
+    ----------
+    model : str or ModelSpec or Resolved
+        A neuron (or rate-neuron) model: catalog name, path, or spec.
+    N : int
+    params : str, optional
+        Parameter set (name or path); the spec's default if not given.
+    overrides : dict, optional
+        Parameter values replacing the set's: ``{"tau_m": "20 ms"}``.
+    variants : dict, optional
+        Variant options: ``{"gain": "tanh"}``.
+    init : dict, optional
+        Initial values replacing the spec's ``[initial]``.
+    parameters_as : {"namespace", "variables"}
+        ``"namespace"`` (default) passes parameters as constants (fastest code);
+        ``"variables"`` declares them as ``(shared, constant)`` variables, which a
+        standalone build can change with ``device.run(run_args=...)`` without
+        recompiling.
+    **kwargs
+        Passed to ``NeuronGroup`` (``events``, ``order``, ...).
+
+    Returns
+    -------
+    brian2.NeuronGroup
+        With the resolved model in its ``_biodyn`` attribute.
+    """
+    from brian2 import NeuronGroup
+
+    resolved = resolve(model, params, overrides, variants)
+    spec = resolved.spec
+    if spec.kind != "neuron":
+        raise SpecError(spec.file, "kind", "a neuron model for biodyn.neurons", repr(spec.kind),
+                        "use biodyn.synapses for synapse models")
+    code, namespace, as_variables = _prepare(resolved, parameters_as)
+    args = dict(model=code, namespace=namespace, method=method or spec.data.get("method", "euler"))
+    for key in ("threshold", "reset", "refractory"):
+        if resolved.code.get(key):
+            value = resolved.code[key]
+            args[key] = value
+    if name is not None:
+        args["name"] = name
+    if dt is not None:
+        args["dt"] = dt
+    args.update(kwargs)
+    try:
+        group = NeuronGroup(N, **args)
+        _initialise(group, resolved, as_variables, init)
+    except BiodynError:
+        raise
+    except Exception as exc:
+        raise _wrap_brian_error(resolved, "model", exc) from exc
+    group._biodyn = resolved
+    return group
+
+
+def synapses(model, source, target, params=None, *, overrides=None, variants=None,
+             connect=None, transmit=None, name=None, method=None, delay=None, init=None,
+             parameters_as="namespace", **kwargs):
+    """A ``Synapses`` object of a catalog synapse model between two groups.
+
+    Parameters
+    ----------
+    model : str or ModelSpec or Resolved
+        A synapse model (``stdp_pair``, ...).
+    source, target : brian2 groups
+        Any Brian2 groups; the target must have the variables listed under the
+        spec's ``[requires.post]`` (and the source those of ``[requires.pre]``).
+    connect : str, bool, dict or None
+        ``"one_to_one"`` (``j = i``), a Brian2 condition string (``"i != j"``),
+        ``True`` (all to all), a dict of ``Synapses.connect`` arguments, or
+        ``None`` to connect later yourself.
+    transmit : str, optional
+        Statements appended to ``on_pre`` to act on the target, e.g.
+        ``"ge_post += w*nS"``. The catalog's plasticity rules change ``w`` only:
+        what a weight does to the postsynaptic neuron belongs to the network.
+    init : dict, optional
+        Initial values replacing the spec's ``[initial]`` (e.g. ``{"w": 0.5}``);
+        applied after ``connect``.
+    parameters_as : {"namespace", "variables"}
+        As in :func:`neurons`.
+    """
+    from brian2 import Synapses
+
+    resolved = resolve(model, params, overrides, variants)
+    spec = resolved.spec
+    if spec.kind != "synapse":
+        raise SpecError(spec.file, "kind", "a synapse model for biodyn.synapses", repr(spec.kind))
+    _check_partners(spec, source, target)
+    code, namespace, as_variables = _prepare(resolved, parameters_as)
+    on_pre = resolved.code.get("on_pre") or ""
+    if transmit:
+        on_pre = (on_pre.rstrip() + "\n" + transmit).strip()
+    args = dict(model=code, namespace=namespace)
+    if on_pre.strip():
+        args["on_pre"] = on_pre
+    if (resolved.code.get("on_post") or "").strip():
+        args["on_post"] = resolved.code["on_post"]
+    args["method"] = method or spec.data.get("method", "exact")
+    if name is not None:
+        args["name"] = name
+    if delay is not None:
+        args["delay"] = delay
+    args.update(kwargs)
+    try:
+        syn = Synapses(source, target, **args)
+        if connect is not None and connect is not False:
+            if connect == "one_to_one":
+                syn.connect(j="i")
+            elif connect is True:
+                syn.connect()
+            elif isinstance(connect, str):
+                syn.connect(condition=connect)
+            elif isinstance(connect, dict):
+                syn.connect(**connect)
+            else:
+                raise TypeError(f"connect must be a string, True or a dict, not {connect!r}")
+            _initialise(syn, resolved, as_variables, init)
+        elif as_variables:
+            for pname in as_variables:
+                setattr(syn, pname, resolved.namespace[pname])
+    except BiodynError:
+        raise
+    except Exception as exc:
+        raise _wrap_brian_error(resolved, "model", exc) from exc
+    syn._biodyn = resolved
+    return syn
+
+
+def initialise(group, init=None):
+    """Apply a built group's spec ``[initial]`` values (e.g. after connecting synapses)."""
+    resolved = resolved_of(group)
+    _initialise(group, resolved, [], init)
+
+
+def _check_partners(spec, source, target):
+    requires = spec.data.get("requires", {})
+    for side, group in (("pre", source), ("post", target)):
+        for var in requires.get(side, {}):
+            if var not in group.variables:
+                raise SpecError(spec.file, f"requires.{side}.{var}",
+                                f"a variable {var!r} in the {side}synaptic group {group.name!r}",
+                                "no such variable (it has " + ", ".join(
+                                    sorted(v for v in group.variables if not v.startswith("_"))[:12])
+                                + ")")
+
+
+def resolved_of(group):
+    """The :class:`~biodyn.spec.Resolved` model a group was built from."""
+    try:
+        return group._biodyn
+    except AttributeError:
+        raise BiodynError(f"{group.name!r} was not built by biodyn") from None
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _file_lock(path):
+    """An exclusive lock on ``path`` (a file) across processes, where the OS allows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            import fcntl
+
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - Windows
+            pass
+        try:
+            yield
+        finally:
+            try:
+                import fcntl
+
+                fcntl.flock(f, fcntl.LOCK_UN)
+            except ImportError:  # pragma: no cover
+                pass
+
+
+def _safe_key(key):
+    text = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(key))[:80]
+    digest = hashlib.sha1(str(key).encode()).hexdigest()[:8]
+    return f"{text}-{digest}"
+
+
+class Simulation:
+    """One simulation on one code-generation target: the only place a target is chosen.
+
+    Use as a context manager; create the Brian2 objects inside it (the
+    standalone device records objects as they are created), then call
+    :meth:`run`, then read the monitors inside the block::
+
+        with Simulation("cpp_standalone", dt=0.1*ms, seed=1, build_key="bi_poo") as sim:
+            G = biodyn.neurons("lif", 10)
+            M = SpikeMonitor(G)
+            sim.run(1*second)
+            spikes = M.t[:]
+
+    Parameters
+    ----------
+    target : {"numpy", "cython", "cpp_standalone", "auto"}
+    dt : Quantity
+        The default clock's time step.
+    seed : int
+        Seeds Brian2's random numbers (and numpy's global generator).
+    build_key : str, optional
+        For ``cpp_standalone``: names the cached project folder under
+        ``cache_dir()/standalone``, so that rebuilding the same model
+        recompiles only what changed. Without it a fresh temporary folder is used.
+    directory : path, optional
+        An explicit standalone project folder (overrides ``build_key``).
+    check_finite : bool
+        Stop with :class:`~biodyn.errors.SimulationError` naming the variable
+        and time if a state variable becomes NaN or infinite.
+    report : str or callable, optional
+        Brian2's progress report (``"text"``, ``"stdout"`` or a function).
+    """
+
+    def __init__(self, target="numpy", *, dt=None, seed=0, build_key=None, directory=None,
+                 check_finite=True, check_interval=None, report=None, report_period=None):
+        from brian2 import ms, second
+
+        self.target = resolve_target(target)
+        self.dt = dt if dt is not None else 0.1 * ms
+        self.seed = int(seed) if seed is not None else None
+        self.build_key = build_key
+        self.directory = Path(directory) if directory is not None else None
+        self.check_finite = check_finite
+        self.check_interval = check_interval if check_interval is not None else 100 * ms
+        self.report = report
+        self.report_period = report_period if report_period is not None else 10 * second
+        self.timings = {}
+        self._objects = []
+        self._network = None
+        self._active = False
+        self._built = False
+
+    # -- context -----------------------------------------------------------------
+    def __enter__(self):
+        import brian2
+        from brian2 import defaultclock, prefs, set_device
+
+        if self._active:
+            raise RuntimeError("a Simulation can be entered only once")
+        # Objects of earlier runs that are still alive would make Brian2 rename this
+        # run's objects (``pre_clock_2``), which changes the generated code and
+        # forces a full standalone recompile: collect them first.
+        gc.collect()
+        self._saved_target = prefs.codegen.target
+        self._saved_dt = defaultclock.dt
+        if self.target == "cpp_standalone":
+            if self.directory is None:
+                if self.build_key is not None:
+                    self.directory = cache_dir() / "standalone" / _safe_key(self.build_key)
+                else:
+                    import tempfile
+
+                    self.directory = Path(tempfile.mkdtemp(prefix="biodyn_standalone_"))
+            self.directory.mkdir(parents=True, exist_ok=True)
+            brian2.device.reinit()
+            set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
+        else:
+            set_device("runtime")
+            prefs.codegen.target = self.target
+        brian2.start_scope()
+        defaultclock.dt = self.dt
+        if self.seed is not None:
+            brian2.seed(self.seed)
+            np.random.seed(self.seed)
+        self._active = True
+        return self
+
+    def __exit__(self, *exc):
+        import brian2
+        from brian2 import defaultclock, prefs
+
+        self._active = False
+        if self.target == "cpp_standalone":
+            brian2.device.reinit()
+            brian2.device.activate()
+            brian2.set_device("runtime")
+        self._network = None
+        self._objects = []
+        gc.collect()
+        prefs.codegen.target = self._saved_target
+        defaultclock.dt = self._saved_dt
+        return False
+
+    # -- running -----------------------------------------------------------------
+    def network(self, *objects):
+        """Collect the objects to run (a Brian2 ``Network``)."""
+        from brian2 import Network
+
+        if self._network is None:
+            self._network = Network()
+        self._network.add(*objects)
+        self._objects.extend(objects)
+        return self._network
+
+    def run(self, duration, *objects, namespace=None):
+        """Run ``objects`` (added to the network) for ``duration``; build if standalone.
+
+        Returns the wall-clock seconds the run took (compilation included).
+        """
+        if not self._active:
+            raise RuntimeError("Simulation.run must be called inside 'with Simulation(...)'")
+        if objects:
+            self.network(*objects)
+        net = self._network
+        if net is None:
+            raise ValueError("nothing to run: pass Brian2 objects to Simulation.run")
+        t0 = time.perf_counter()
+        checker = None
+        if self.check_finite and self.target != "cpp_standalone":
+            checker = self._finite_checker()
+            net.add(checker)
+        report = self.report
+        try:
+            net.run(duration, namespace=namespace if namespace is not None else {},
+                    report=report, report_period=self.report_period)
+        except SimulationError:
+            raise
+        except Exception as exc:
+            raise _simulation_error(exc) from exc
+        finally:
+            if checker is not None:
+                net.remove(checker)
+        if self.target == "cpp_standalone":
+            self._build()
+        self.timings["run"] = time.perf_counter() - t0
+        if self.check_finite and self.target == "cpp_standalone":
+            self.check_state()
+        return self.timings["run"]
+
+    def _build(self):
+        import brian2
+
+        lock = self.directory / ".biodyn.lock"
+        t0 = time.perf_counter()
+        with _file_lock(lock):
+            try:
+                brian2.device.build(directory=str(self.directory), compile=True, run=True,
+                                    with_output=False)
+            except Exception as exc:
+                raise _simulation_error(exc) from exc
+        self._built = True
+        self.timings["build"] = time.perf_counter() - t0
+        self.timings.update({f"standalone_{k}": v for k, v in
+                             getattr(brian2.device, "timers", {}).items() if isinstance(v, float)})
+
+    def _finite_checker(self):
+        from brian2 import NetworkOperation
+
+        groups = [o for o in self._objects if hasattr(o, "variables") and hasattr(o, "N")]
+
+        def check(t):
+            for group in groups:
+                _check_group_finite(group, t)
+
+        return NetworkOperation(check, dt=self.check_interval, when="end", name="biodyn_finite_check")
+
+    def check_state(self):
+        """Check the final state and every record of the monitors for NaN/Inf."""
+        from brian2 import StateMonitor
+
+        for obj in self._objects:
+            if isinstance(obj, StateMonitor):
+                for var in obj.record_variables:
+                    values = np.asarray(getattr(obj, var))
+                    if values.size and not np.all(np.isfinite(values)):
+                        bad = np.nonzero(~np.isfinite(values))
+                        k = int(bad[-1].min()) if values.ndim > 1 else int(bad[0].min())
+                        t = obj.t[k]
+                        raise SimulationError(
+                            f"variable {var!r} of {obj.source.name!r} became "
+                            f"{'NaN' if np.isnan(values[bad][0]) else 'infinite'} at t = {t}")
+            elif hasattr(obj, "variables") and hasattr(obj, "N"):
+                _check_group_finite(obj, None)
+
+
+def _check_group_finite(group, t):
+    from brian2.core.variables import ArrayVariable
+
+    for name, var in group.variables.items():
+        if name.startswith("_") or not isinstance(var, ArrayVariable):
+            continue
+        if var.dtype is None or not np.issubdtype(var.dtype, np.floating):
+            continue
+        try:
+            values = var.get_value()
+        except Exception:
+            continue
+        if values.size and not np.all(np.isfinite(values)):
+            kind = "NaN" if np.any(np.isnan(values)) else "infinite"
+            when = f"at t = {t}" if t is not None else "by the end of the run"
+            raise SimulationError(f"variable {name!r} of {group.name!r} became {kind} {when}")
+
+
+def _simulation_error(exc):
+    """A Brian2 error during a run, as one line for the user."""
+    text = " ".join(str(exc).split())
+    return SimulationError(f"Brian2 could not run the simulation: {text[:500]}")

@@ -1,0 +1,122 @@
+"""The ``biodyn`` command. Thin: it parses arguments and calls the library.
+
+Each command lives in a module ``cmd_<name>.py`` of this package exposing
+``register(subparsers)``; modules are discovered, so adding a command means
+adding a module. Errors a user can cause (:class:`~biodyn.errors.BiodynError`)
+are printed as one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+
+from ..errors import BiodynError
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = """examples:
+  biodyn list models
+  biodyn show stdp_pair
+  biodyn replay bi_poo_1998 --set tau_plus="16.8 ms" --out results/
+"""
+
+
+def build_parser():
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="biodyn",
+        description="biodyn: learning as a dynamical system, on top of Brian2.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"biodyn {__version__}")
+    _global_flags(parser, default=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("cmd_"))
+    for name in names:
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(sub)
+    for sub_parser in sub.choices.values():  # the global flags work after the command too
+        _global_flags(sub_parser, default=argparse.SUPPRESS)
+    return parser
+
+
+def _global_flags(parser, default):
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show tracebacks of errors")
+    parser.add_argument("--quiet", "-q", action="store_true", default=default,
+                        help="no progress output: only results and errors")
+
+
+def add_model_options(parser, model=True):
+    """The options every command taking a model shares: --params, --set, --variant, --seed."""
+    if model:
+        parser.add_argument("--model", "-m", help="model name or spec path (default: the protocol's)")
+    parser.add_argument("--params", "-p", metavar="SET",
+                        help="parameter set: a name of the model's sets or a .toml file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a parameter, with its unit: --set tau_plus='16.8 ms' (repeatable)")
+    parser.add_argument("--variant", dest="variants", action="append", default=[], metavar="AXIS=OPTION",
+                        help="choose a variant of the model: --variant pairing=nearest (repeatable)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0; recorded in outputs)")
+
+
+def parse_assignments(items, key):
+    from ..spec import parse_assignment
+
+    out = {}
+    for item in items:
+        name, value = parse_assignment(item, key=key)
+        out[name] = value
+    return out
+
+
+def _quiet_brian(debug=False):
+    """Keep Brian2's console to errors and stop it writing debug log files."""
+    try:
+        from brian2 import prefs
+
+        prefs.logging.file_log = False
+        prefs.logging.delete_log_on_exit = True
+        if not debug:
+            prefs.logging.console_log_level = "ERROR"
+            from brian2.utils.logger import BrianLogger
+
+            BrianLogger.console_handler.setLevel("ERROR")
+    except Exception:  # pragma: no cover
+        pass
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    _quiet_brian(args.debug)
+    try:
+        result = args.func(args)
+    except BiodynError as exc:
+        if args.debug:
+            raise
+        print(f"biodyn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("biodyn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in biodyn (or Brian2): still one line, unless --debug
+        if args.debug:
+            raise
+        text = " ".join(str(exc).split())[:500]
+        print(f"biodyn: internal error: {type(exc).__name__}: {text} (rerun with --debug for the "
+              "traceback, and please report it)", file=sys.stderr)
+        return 1
+    return int(result or 0)
+
+
+def entry():
+    sys.exit(main())

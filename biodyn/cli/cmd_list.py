@@ -1,0 +1,53 @@
+"""biodyn list [models|protocols]"""
+
+from __future__ import annotations
+
+
+def register(sub):
+    p = sub.add_parser("list", help="list the catalog's models or protocols",
+                       description="List the models or protocols in the catalog (built-in, "
+                       "BIODYN_PATH folders, and installed packages' entry points).",
+                       epilog="example:\n  biodyn list models\n  biodyn list protocols",
+                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("what", nargs="?", default="models", choices=["models", "protocols", "all"])
+    p.set_defaults(func=run)
+
+
+def _first_sentence(text, width=70):
+    text = " ".join(text.split())
+    cut = text.find(". ")
+    text = text[: cut + 1] if 0 < cut < width else text
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def run(args):
+    from .. import catalog
+
+    groups = ["models", "protocols"] if args.what == "all" else [args.what]
+    for group in groups:
+        entries = catalog.entries(group)
+        if len(groups) > 1:
+            print(f"{group}:")
+        if not entries:
+            print(f"(no {group} found)")
+        for e in entries:
+            from ..errors import BiodynError
+
+            try:
+                if group == "models":
+                    spec = catalog.load(str(e.path))
+                    info = f"{len(spec.parameter_sets)} set{'s' if len(spec.parameter_sets) != 1 else ''}"
+                    desc = spec.description
+                else:
+                    from .. import protocols
+
+                    spec = protocols.load(str(e.path))
+                    n = len(spec.data["points"]) if spec.data else 0
+                    info = f"{spec.model}, {len(spec.conditions)} cond., {n} data"
+                    desc = spec.description
+            except BiodynError as exc:
+                info, desc = "INVALID", str(exc)
+            where = "" if e.source == "built-in" else f"  [{e.source}]"
+            shadow = f"  (hides {len(e.shadowed)} other)" if e.shadowed else ""
+            print(f"{e.name:24s} {e.kind:9s} {info:28s} {_first_sentence(desc)}{where}{shadow}")
+    return 0

@@ -1,0 +1,46 @@
+"""biodyn replay PROTOCOL"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import add_model_options, parse_assignments
+
+
+def register(sub):
+    p = sub.add_parser(
+        "replay", help="replay a classic experiment on a model, against the published data",
+        description="Run every condition of a protocol in one Brian2 run and write PROTOCOL.pkl "
+        "(a neo Block; .nwb/.nix with --format), PROTOCOL.png (model against data) and "
+        "PROTOCOL.json (summary and score).",
+        epilog="examples:\n  biodyn replay bi_poo_1998\n"
+               "  biodyn replay bi_poo_1998 --set tau_plus='16.8 ms' --target numpy --out results/\n"
+               "  biodyn replay bi_poo_1998 --variant pairing=nearest --format nix",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("protocol", help="protocol name (biodyn list protocols) or spec path")
+    add_model_options(p)
+    p.add_argument("--target", default="auto", help="numpy, cython, cpp_standalone, or auto "
+                   "(cpp_standalone if a C++ compiler is found; default)")
+    p.add_argument("--format", default="pkl", choices=["pkl", "nwb", "nix"], help="file format of the neo Block")
+    p.add_argument("--out", "-o", default="results", help="output folder (default results/)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from .. import jobs
+
+    overrides = parse_assignments(args.overrides, "--set")
+    variants = parse_assignments(args.variants, "--variant")
+    report = None if args.quiet else "text"
+    result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
+                         variants=variants, target=args.target, seed=args.seed, fmt=args.format,
+                         out=args.out, report=report)
+    s = result.summary
+    if not args.quiet:
+        chi = s["score"]["chi"]
+        score = f"chi = {chi:.3f} over {s['score']['n']} conditions" if chi is not None else "no published data to score"
+        print(f"{s['protocol']}: {s['model']} ({s['parameter_set']}) on {s['target']}, "
+              f"{len(s['conditions'])} conditions, {score}")
+    for key in ("block", "figure", "json"):
+        print(result.paths[key])
+    return 0

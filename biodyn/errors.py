@@ -1,0 +1,87 @@
+"""The errors biodyn reports to its users.
+
+Every error that a user's input can cause (a malformed spec, a missing unit, an
+unknown model, an unsorted spike train, ...) is a :class:`BiodynError`. The
+command line prints such errors as one line and exits with status 2; anything
+else escaping from the library is a bug in biodyn.
+"""
+
+from __future__ import annotations
+
+import difflib
+from os import PathLike
+
+__all__ = ["BiodynError", "SpecError", "SimulationError", "suggest"]
+
+
+class BiodynError(Exception):
+    """Base class of the errors biodyn reports to a user."""
+
+
+class SpecError(BiodynError, ValueError):
+    """A spec (model, protocol, sweep, parameter override) is wrong.
+
+    The message names the file, the key, what was expected and what was found::
+
+        models/neurons/lif.toml: parameter_sets.default.values.tau_m: expected a
+        quantity in ms (time), found '10' (dimensionless)
+
+    Parameters
+    ----------
+    file : str or PathLike or None
+        The file the bad value comes from (``None`` for values given in code or
+        on the command line; ``"<command line>"`` reads better there).
+    key : str
+        The dotted key of the bad value inside the file.
+    expected : str
+        What was expected, in words.
+    found : str
+        What was found, quoted where it is a value.
+    hint : str, optional
+        What to do instead ("did you mean 'stdp_pair'?").
+    """
+
+    def __init__(self, file, key, expected, found, hint=None):
+        self.file = None if file is None else str(file)
+        self.key = key
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self):
+        where = self.file if self.file else "<input>"
+        text = f"{where}: {self.key}: expected {self.expected}, found {self.found}"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+
+class SimulationError(BiodynError, RuntimeError):
+    """A simulation went wrong in a way the user has to know about.
+
+    Raised, for example, when a state variable becomes NaN or infinite: the
+    message names the variable and the simulated time at which it happened.
+    """
+
+
+def suggest(name: str, candidates, n: int = 3) -> str | None:
+    """Return a 'did you mean ...?' hint for ``name`` among ``candidates``."""
+    close = difflib.get_close_matches(str(name), list(candidates), n=n, cutoff=0.5)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+def display_path(path: str | PathLike | None) -> str | None:
+    """A path as a user would like to read it: relative to the cwd if inside it."""
+    if path is None:
+        return None
+    import os
+
+    path = os.fspath(path)
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # other drive on Windows
+        return path
+    return path if rel.startswith("..") else rel

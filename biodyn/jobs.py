@@ -1,0 +1,89 @@
+"""Jobs: the units of work the command line and sweeps run, each writing its result files.
+
+A job calls the library (``protocols``, ``dynamics``, ``flow``, ``compare``),
+then writes what a user keeps: the data (a neo file or JSON), a figure, and a
+JSON summary. Files are written atomically. This layer sits above ``plot`` and
+below ``sweep`` and ``cli`` in the dependency order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import io, plot, protocols
+from .errors import SpecError
+
+__all__ = ["replay", "protocol_figure", "JobResult"]
+
+
+@dataclass
+class JobResult:
+    """What a job wrote: its summary (as in the JSON file), the file paths, and timings."""
+
+    summary: dict
+    paths: dict
+    timings: dict = field(default_factory=dict)
+
+
+def protocol_figure(summary, protocol=None, ax=None):
+    """The figure of a protocol result (model against data, with reference curves)."""
+    spec = protocol if protocol is not None else protocols.load(summary["protocol"])
+    curves = reference_curves(spec)
+    return plot.protocol_summary(summary, ax=ax, figure=spec.figure, curves=curves)
+
+
+def reference_curves(spec):
+    """Reference curves of a protocol's ``[[figure.curves]]``: ``(label, x, y)`` triples.
+
+    Each curve is ``{label, expression, x_range = [lo, hi]}``, the expression
+    written in the x label (with its unit) and giving a dimensionless value.
+    """
+    import numpy as np
+
+    from .spec import parse_quantity
+
+    out = []
+    x = spec.figure.get("x")
+    for k, curve in enumerate(spec.figure.get("curves", [])):
+        key = f"figure.curves[{k}]"
+        if not isinstance(curve, dict) or "expression" not in curve or x is None:
+            raise SpecError(spec.file, key, "a table {label, expression, x_range}", repr(curve))
+        lo, hi = curve.get("x_range", [min(c.labels[x] for c in spec.conditions),
+                                        max(c.labels[x] for c in spec.conditions)])
+        dim, scale = spec.label_units()[x]
+        xs = np.linspace(float(lo), float(hi), 400)
+        ys = []
+        for xv in xs:
+            from .protocols._spec import _quantity
+
+            ys.append(float(parse_quantity(curve["expression"], None, file=spec.file, key=key,
+                                           names={x: _quantity(xv * scale, dim)})))
+        out.append((curve.get("label", "reference"), xs, np.array(ys)))
+    return out
+
+
+def replay(protocol, *, model=None, params=None, overrides=None, variants=None, target="auto",
+           seed=0, fmt="pkl", out="results", report=None, stimulus=None):
+    """Run a protocol and write ``PROTOCOL.{pkl,nwb,nix}``, ``PROTOCOL.png`` and ``PROTOCOL.json``.
+
+    Returns a :class:`JobResult`; the summary is what the JSON file holds (its
+    ``files`` entry names the other files relative to the JSON file's folder).
+    """
+    spec = protocols.load(protocol)
+    if fmt not in io.FORMATS:
+        raise SpecError("<command line>", "--format", "one of " + ", ".join(io.FORMATS), repr(fmt))
+    out = Path(out)
+    result = protocols.run(spec, model, params, overrides, variants, target=target, seed=seed,
+                           report=report, stimulus=stimulus)
+    summary = result.summary
+    block_path = out / f"{spec.name}.{fmt}"
+    figure_path = out / f"{spec.name}.png"
+    json_path = out / f"{spec.name}.json"
+    io.write(result.block, block_path)
+    ax = protocol_figure(summary, spec)
+    plot.save(ax, figure_path)
+    summary["files"] = {"block": block_path.name, "figure": figure_path.name}
+    io.write_json(summary, json_path)
+    paths = {"block": block_path, "figure": figure_path, "json": json_path}
+    return JobResult(summary, paths, result.timings)

@@ -1,0 +1,245 @@
+"""The protocol engine: run every condition of a protocol in one Brian2 run, and score it."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import build
+from ..errors import SpecError, suggest
+from ..spec import Key, check_table, parse_quantity
+from ._spec import ProtocolSpec, load
+
+__all__ = ["Engine", "ENGINES", "register_engine", "RunOptions", "Outcome", "ProtocolResult", "run",
+           "summary", "score", "format_time"]
+
+#: Registry of protocol engines by name (``spike_pattern``, ...).
+ENGINES: dict[str, type] = {}
+
+
+def register_engine(cls):
+    """Class decorator: register an :class:`Engine` under ``cls.name``."""
+    ENGINES[cls.name] = cls
+    return cls
+
+
+@dataclass
+class RunOptions:
+    """How a protocol is run: target, seed, progress report, stimulus changes."""
+
+    target: str = "auto"
+    seed: int = 0
+    report: Any = None
+    stimulus: Mapping[str, Any] = field(default_factory=dict)
+    network: Mapping[str, Any] = field(default_factory=dict)
+    build_key: str | None = None
+    record_dt: Any = None
+
+
+@dataclass
+class Outcome:
+    """What an engine's simulation gives back: one value per condition and the neo Block."""
+
+    values: np.ndarray
+    block: Any
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Engine:
+    """Base class of protocol engines.
+
+    An engine knows how to turn a protocol's stimulus and conditions into ONE
+    Brian2 run (conditions as independent neurons or synapses), and what value
+    to report per condition. Subclasses set ``name`` and ``stimulus_keys`` and
+    implement :meth:`simulate`.
+    """
+
+    name: str = ""
+    stimulus_keys: Mapping[str, Key] = {}
+    network_keys: Mapping[str, Key] = {}
+    condition_keys: tuple = ()  # stimulus keys a condition of a list may override
+    observables: tuple = ("relative_weight_change",)
+
+    def __init__(self, protocol: ProtocolSpec, resolved, options: RunOptions):
+        self.protocol = protocol
+        self.resolved = resolved
+        self.options = options
+        self.stimulus = dict(protocol.stimulus)
+        self.stimulus.update(options.stimulus or {})
+        self.network = dict(protocol.network)
+        self.network.update(options.network or {})
+        self.dt = protocol.dt
+        self.record_dt = options.record_dt if options.record_dt is not None else protocol.record_dt
+
+    @classmethod
+    def validate(cls, protocol: ProtocolSpec):
+        """Check the engine-specific parts of a protocol spec."""
+        check_table(dict(protocol.stimulus), cls.stimulus_keys, file=protocol.file, prefix="stimulus.")
+        check_table(dict(protocol.network), cls.network_keys, file=protocol.file, prefix="network.")
+        for cond in protocol.conditions:
+            for key in cond.extra:
+                if key not in cls.condition_keys:
+                    raise SpecError(protocol.file, f"conditions.list[{cond.index}].{key}",
+                                    "a label or one of " + (", ".join(cls.condition_keys) or "(none)"),
+                                    repr(key), suggest(key, cls.condition_keys))
+        if protocol.observable not in cls.observables:
+            raise SpecError(protocol.file, "observable", "one of " + ", ".join(cls.observables),
+                            repr(protocol.observable), suggest(protocol.observable, cls.observables))
+
+    def quantity(self, text, dim, key, labels=None):
+        """Evaluate a stimulus entry (may use the condition's labels and model parameters)."""
+        names = dict(self.resolved.namespace)
+        if labels:
+            names.update(labels)
+        return parse_quantity(text, dim, file=self.protocol.file, key=key, names=names)
+
+    def simulate(self, sim: build.Simulation) -> Outcome:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def block_annotations(self):
+        return {}
+
+
+@dataclass
+class ProtocolResult:
+    """A protocol run: the summary (JSON contract), the neo Block, and how long it took."""
+
+    protocol: ProtocolSpec
+    resolved: Any
+    summary: dict
+    block: Any
+    timings: dict
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def values(self):
+        return np.array([c["value"] for c in self.summary["conditions"]])
+
+
+def format_time(q):
+    """A time quantity as text in ms (``"0.1 ms"``)."""
+    from brian2 import ms
+
+    return f"{float(q / ms):g} ms"
+
+
+def score(conditions):
+    """``{"chi": sqrt(mean(((value-data)/error)^2)), "n": n}`` over conditions with data."""
+    terms = [((c["value"] - c["data"]) / c["error"]) ** 2 for c in conditions
+             if c.get("data") is not None and c.get("error") not in (None, 0)]
+    if not terms:
+        return {"chi": None, "n": 0}
+    return {"chi": float(math.sqrt(sum(terms) / len(terms))), "n": len(terms)}
+
+
+def summary(protocol, resolved, values, seed, target, files=None):
+    """The JSON summary of a protocol run (the contract later tools rely on)."""
+    conditions = []
+    for cond, value in zip(protocol.conditions, values):
+        data, error = protocol.data_for(cond.index)
+        value = float(value)
+        if not math.isfinite(value):
+            raise SpecError(protocol.file, "observable", "a finite value per condition",
+                            f"{value} for condition {dict(cond.labels)}")
+        conditions.append({"labels": {k: _number(v) for k, v in cond.labels.items()},
+                           "value": value, "data": data, "error": error})
+    pset = resolved.parameter_set
+    if pset is None and resolved.parameter_set_obj is not None:
+        pset = resolved.parameter_set_obj.name
+    return {
+        "protocol": protocol.name,
+        "model": resolved.spec.name,
+        "parameter_set": str(pset) if pset is not None else "",
+        "overrides": resolved.overrides_text(),
+        "seed": int(seed),
+        "target": target,
+        "dt": format_time(protocol.dt),
+        "versions": build.versions(),
+        "units": dict(protocol.units),
+        "conditions": conditions,
+        "score": score(conditions),
+        "files": dict(files or {"block": None, "figure": None}),
+    }
+
+
+def _number(v):
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def resolve_model(protocol, model=None, params=None, overrides=None, variants=None):
+    """The model a protocol runs: its default (with its set, variants and imposed values)
+    unless ``model`` names another one (which then starts from its own default set)."""
+    default = model is None or model == protocol.model
+    name = protocol.model if model is None else model
+    merged = {}
+    var = {}
+    if default:
+        merged.update(protocol.set)
+        var.update(protocol.variants)
+        if params is None:
+            params = protocol.parameter_set
+    merged.update(overrides or {})
+    var.update(variants or {})
+    return build.resolve(name, params, merged, var)
+
+
+def run(protocol, model=None, params=None, overrides=None, variants=None, *, target="auto",
+        seed=0, stimulus=None, network=None, report=None, record_dt=None, build_key=None):
+    """Run a protocol: every condition in one Brian2 run, scored against the published data.
+
+    Parameters
+    ----------
+    protocol : str or ProtocolSpec
+        Catalog name (``"bi_poo_1998"``) or path of a protocol spec.
+    model, params, overrides, variants
+        The model (default: the protocol's), its parameter set (name or path),
+        parameter overrides (``{"tau_plus": "16.8 ms"}``) and variant options.
+    target : {"auto", "numpy", "cython", "cpp_standalone"}
+    seed : int
+        Seeds every random draw of the run; recorded in the results.
+    stimulus, network : dict, optional
+        Changes to the protocol's stimulus/network tables (e.g. ``{"repetitions": 5}``).
+    report : Brian2 report argument, optional
+
+    Returns
+    -------
+    ProtocolResult
+    """
+    spec = load(protocol)
+    resolved = resolve_model(spec, model, params, overrides, variants)
+    target = build.resolve_target(target)
+    if target not in spec.targets:
+        raise SpecError("<command line>", "--target", "one of " + ", ".join(spec.targets) +
+                        f" for protocol {spec.name}", repr(target))
+    options = RunOptions(target=target, seed=seed, report=report, stimulus=dict(stimulus or {}),
+                         network=dict(network or {}), record_dt=record_dt)
+    engine_cls = ENGINES[spec.engine]
+    engine = engine_cls(spec, resolved, options)
+    key = build_key or f"{spec.name}-{resolved.spec.name}-" + "-".join(
+        f"{a}.{o}" for a, o in sorted(resolved.variants.items()))
+    t0 = time.perf_counter()
+    with build.Simulation(target, dt=spec.dt, seed=seed, build_key=key, report=report) as sim:
+        outcome = engine.simulate(sim)
+        timings = dict(sim.timings)
+    timings["total"] = time.perf_counter() - t0
+    result_summary = summary(spec, resolved, outcome.values, seed, target)
+    block = outcome.block
+    block.annotate(**_provenance(result_summary))
+    return ProtocolResult(spec, resolved, result_summary, block, timings, dict(outcome.extra))
+
+
+def _provenance(s):
+    import json
+
+    return {
+        "protocol": s["protocol"], "model": s["model"], "parameter_set": s["parameter_set"],
+        "overrides": json.dumps(s["overrides"]), "seed": s["seed"], "target": s["target"],
+        "dt": s["dt"], "biodyn_version": s["versions"]["biodyn"],
+        "brian2_version": s["versions"]["brian2"],
+        "condition_labels": json.dumps([c["labels"] for c in s["conditions"]]),
+        "units": json.dumps(s["units"]),
+    }

@@ -1,0 +1,148 @@
+"""The ``spike_pattern`` engine: scripted pre/post spike patterns through a synapse model.
+
+Each condition is one synapse between its own presynaptic and postsynaptic
+``SpikeGeneratorGroup`` neurons, so all conditions run side by side in one
+Brian2 run. Within a repetition the presynaptic spikes fall at the offsets
+``stimulus.pre`` and the postsynaptic ones at ``stimulus.post`` (expressions of
+the condition's labels, e.g. ``post = ["delta_t"]``); the pattern is shifted so
+that its first spike falls at ``stimulus.start``, and repeated
+``stimulus.repetitions`` times at ``stimulus.frequency``. A condition of a
+``list`` may give its own ``pre``, ``post``, ``repetitions`` and ``frequency``.
+
+The reported value is the weight change of each synapse:
+``relative_weight_change`` = (w_end - w0)/w0, ``weight_change`` = w_end - w0, or
+``final_weight`` = w_end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import build, io, stimuli
+from ..errors import SpecError
+from ..spec import Key, parse_quantity
+from ._engine import Engine, Outcome, register_engine
+
+
+def _dims():
+    from brian2.units.allunits import hertz, second
+
+    return second.dim, hertz.dim
+
+
+@register_engine
+class SpikePatternEngine(Engine):
+    name = "spike_pattern"
+    stimulus_keys = {
+        "pre": Key((list,), True, "presynaptic spike times in a repetition (expressions of labels)"),
+        "post": Key((list,), True, "postsynaptic spike times in a repetition"),
+        "repetitions": Key((int, str), True, "number of repetitions (or an expression of labels)"),
+        "frequency": Key((str,), True, "repetition frequency (e.g. '1 Hz' or 'frequency')"),
+        "start": Key((str,), False, "time of the first spike (default '100 ms')"),
+        "tail": Key((str,), False, "time simulated after the last spike (default '100 ms')"),
+    }
+    condition_keys = ("pre", "post", "repetitions", "frequency")
+    observables = ("relative_weight_change", "weight_change", "final_weight")
+
+    @classmethod
+    def validate(cls, protocol):
+        super().validate(protocol)
+        file = protocol.file
+        for key in ("pre", "post"):
+            for k, text in enumerate(protocol.stimulus.get(key, [])):
+                if not isinstance(text, str):
+                    raise SpecError(file, f"stimulus.{key}[{k}]", "a time expression ('0 ms', 'delta_t')",
+                                    repr(text))
+
+    # -- stimulus ----------------------------------------------------------------
+    def trains(self):
+        """Per condition: presynaptic and postsynaptic spike times (seconds)."""
+        from brian2 import second
+
+        sec, hz = _dims()
+        units = self.protocol.label_units()
+        start = float(self.quantity(self.stimulus.get("start", "100 ms"), sec, "stimulus.start") / second)
+        pre_trains, post_trains = [], []
+        for cond in self.protocol.conditions:
+            labels = cond.quantities(units)
+            where = f"conditions[{cond.index}]" if cond.extra else "stimulus"
+            entry = dict(self.stimulus)
+            entry.update(cond.extra)
+            pre = [float(self.quantity(t, sec, f"{where}.pre[{k}]", labels) / second)
+                   for k, t in enumerate(entry["pre"])]
+            post = [float(self.quantity(t, sec, f"{where}.post[{k}]", labels) / second)
+                    for k, t in enumerate(entry["post"])]
+            reps = entry["repetitions"]
+            if isinstance(reps, str):
+                reps = self.quantity(reps, None, f"{where}.repetitions", labels)
+            reps = int(round(float(reps)))
+            if reps < 0:
+                raise SpecError(self.protocol.file, f"{where}.repetitions", "a number >= 0", repr(reps))
+            freq = self.quantity(entry["frequency"], hz, f"{where}.frequency", labels)
+            shift = start - min(pre + post) if (pre or post) else start
+            pre_t = stimuli.pattern_train(np.array(pre) * second + shift * second, reps, freq)
+            post_t = stimuli.pattern_train(np.array(post) * second + shift * second, reps, freq)
+            pre_trains.append(np.asarray(pre_t / second))
+            post_trains.append(np.asarray(post_t / second))
+        return pre_trains, post_trains
+
+    def initial_weight(self):
+        """w0: the protocol's initial weight (or the model's), evaluated with the model's parameters."""
+        spec = self.resolved.spec
+        weight = spec.data.get("weight", "w")
+        text = self.protocol.initial.get(weight, spec.initial.get(weight))
+        if text is None:
+            raise SpecError(self.protocol.file, f"initial.{weight}", "an initial weight", "none")
+        value = parse_quantity(str(text), None, file=self.protocol.file, key=f"initial.{weight}",
+                               names=dict(self.resolved.namespace))
+        return weight, float(value)
+
+    # -- simulation ----------------------------------------------------------------
+    def simulate(self, sim):
+        from brian2 import SpikeMonitor, StateMonitor, second
+
+        sec, _ = _dims()
+        pre_trains, post_trains = self.trains()
+        n = len(pre_trains)
+        names_pre = [f"pre spikes of condition {i}" for i in range(n)]
+        names_post = [f"post spikes of condition {i}" for i in range(n)]
+        pre = stimuli.generator([t * second for t in pre_trains], self.dt, name="pre", names=names_pre)
+        post = stimuli.generator([t * second for t in post_trains], self.dt, name="post", names=names_post)
+        weight, w0 = self.initial_weight()
+        init = {weight: w0}
+        for var, text in self.protocol.initial.items():
+            if var != weight:
+                init[var] = text
+        syn = build.synapses(self.resolved, pre, post, connect={"i": np.arange(n), "j": np.arange(n)},
+                             name="synapses", init=init)
+        last = max([t.max() for t in pre_trains + post_trains if t.size] or [0.0])
+        tail = float(self.quantity(self.stimulus.get("tail", "100 ms"), sec, "stimulus.tail") / second)
+        duration = (last + tail) * second
+        wmon = StateMonitor(syn, weight, record=np.arange(n), dt=self.record_dt, name="weight_monitor")
+        mpre = SpikeMonitor(pre, name="pre_spikes")
+        mpost = SpikeMonitor(post, name="post_spikes")
+        sim.run(duration, pre, post, syn, wmon, mpre, mpost)
+
+        w_end = np.asarray(getattr(syn, weight)[:], dtype=float)
+        obs = self.protocol.observable
+        if obs == "relative_weight_change":
+            if w0 == 0:
+                raise SpecError(self.protocol.file, f"initial.{weight}",
+                                "a non-zero initial weight for a relative change", "0")
+            values = (w_end - w0) / w0
+        elif obs == "weight_change":
+            values = w_end - w0
+        else:
+            values = w_end
+
+        block = io.new_block(self.protocol.name, self.protocol.description.splitlines()[0],
+                             w0=w0, weight_variable=weight, record_dt=str(self.record_dt),
+                             observable=obs)
+        seg = block.segments[0]
+        io.add_spiketrains(seg, io.spike_monitor_trains(mpre, n), duration, "pre")
+        io.add_spiketrains(seg, io.spike_monitor_trains(mpost, n), duration, "post")
+        io.state_monitor_signal(seg, wmon, weight, population="synapses", indices=np.arange(n))
+        io.add_signal(seg, f"{weight}_final", w_end[None, :], duration, t_start=duration,
+                      population="synapses")
+        return Outcome(values=values, block=block,
+                       extra={"w0": w0, "w_end": w_end, "duration": duration})

@@ -1,0 +1,1241 @@
+"""Specs: TOML files read into validated, immutable descriptions of models.
+
+A model spec is data, not code. It holds
+
+* ``kind`` — ``neuron``, ``synapse``, ``population``, ``system`` or ``map``;
+* the Brian2 equations and event code (``model``, ``threshold``, ``reset``,
+  ``on_pre``, ``on_post``, ...);
+* ``[parameters]`` — every parameter with its unit (``tau_m = "ms"``), so that a
+  value in a wrong unit is caught before Brian2 sees it;
+* ``[parameter_sets.NAME]`` — named sets of values with their citation
+  (``inherits`` another set to change only a few values);
+* ``[variants.AXIS.OPTION]`` — interchangeable pieces of code (a timing rule, a
+  weight dependence, a pairing scheme) filled into ``{slot}`` placeholders of the
+  code templates: composition as data, in the way of PyNN's ``STDPMechanism``;
+* ``[initial]`` — initial values, as Brian2 expressions.
+
+A spec in words::
+
+    kind = "neuron"
+    description = "Leaky integrate-and-fire neuron (Lapicque 1907)."
+    model = '''
+    dv/dt = (E_L - v + R*I)/tau_m : volt (unless refractory)
+    I : amp
+    '''
+    threshold = "v > v_th"
+    reset = "v = v_reset"
+    refractory = "t_ref"
+    default_parameter_set = "default"
+
+    [parameters]
+    tau_m = { unit = "ms", doc = "membrane time constant" }
+    ...
+    [citations.gerstner2014]
+    authors = "Gerstner W, Kistler WM, Naud R, Paninski L"
+    year = 2014
+    journal = "Neuronal Dynamics, Cambridge University Press"
+
+    [parameter_sets.default]
+    citation = "gerstner2014"
+    values = { tau_m = "10 ms", ... }
+
+Everything wrong in a spec raises :class:`~biodyn.errors.SpecError` naming the
+file, the key, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+from ._quantity import (
+    QuantityError,
+    dimension_name,
+    evaluate,
+    format_quantity,
+    parse_unit,
+    units_namespace,
+)
+from .errors import SpecError, display_path, suggest
+
+__all__ = [
+    "ModelSpec",
+    "Resolved",
+    "Parameter",
+    "ParameterSet",
+    "Citation",
+    "Variant",
+    "KindSchema",
+    "Key",
+    "KINDS",
+    "MODEL_KINDS",
+    "register_kind",
+    "load_file",
+    "read_toml",
+    "parse_quantity",
+    "format_quantity",
+    "check_quantity",
+    "parse_assignment",
+]
+
+# --------------------------------------------------------------------------
+# Declarative schema
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    """One allowed key of a spec table: its type(s), whether required, and what it is."""
+
+    types: tuple
+    required: bool = False
+    doc: str = ""
+
+    def type_name(self):
+        names = {str: "a string", int: "an integer", float: "a number", dict: "a table",
+                 list: "an array", bool: "true or false"}
+        return " or ".join(names.get(t, t.__name__) for t in self.types)
+
+
+@dataclass(frozen=True)
+class KindSchema:
+    """What a spec of one kind may contain.
+
+    ``keys`` is the table of allowed top-level keys; ``code_keys`` are those whose
+    strings are Brian2 code templates (``{slot}`` placeholders filled from
+    variants); ``check`` is an optional function run on the loaded spec to check
+    what the table cannot (equations, units).
+    """
+
+    kind: str
+    keys: Mapping[str, Key]
+    code_keys: tuple = ()
+    check: Callable | None = None
+    doc: str = ""
+
+
+_COMMON_MODEL_KEYS = {
+    "kind": Key((str,), True, "neuron, synapse, population, system or map"),
+    "description": Key((str,), True, "what the model is, with its origin"),
+    "notes": Key((str,), False, "free text: assumptions, implementation details"),
+    "parameters": Key((dict,), False, "parameter -> unit (or {unit, doc})"),
+    "parameter_sets": Key((dict,), False, "named parameter sets with citations"),
+    "default_parameter_set": Key((str,), False, "the set used when none is named"),
+    "citations": Key((dict,), False, "citations referred to by key from parameter sets"),
+    "variants": Key((dict,), False, "interchangeable code pieces: AXIS.OPTION.slot"),
+    "initial": Key((dict,), False, "initial values: variable -> Brian2 expression"),
+}
+
+#: Registry of spec kinds: kind name -> KindSchema. Later layers add kinds
+#: (``register_kind``); a kind's schema is a table, checked by one function.
+KINDS: dict[str, KindSchema] = {}
+
+#: The kinds that are models (as opposed to protocols, sweeps, ...).
+MODEL_KINDS = ("neuron", "synapse", "population", "system", "map")
+
+
+def register_kind(kind, keys, code_keys=(), check=None, doc="", common=True):
+    """Register (or extend) a spec kind.
+
+    Parameters
+    ----------
+    kind : str
+    keys : Mapping[str, Key]
+        Allowed top-level keys in addition to the common model keys.
+    code_keys : tuple of str
+        Keys holding Brian2 code templates.
+    check : callable(ModelSpec), optional
+        Extra validation; raise :class:`SpecError` on failure.
+    common : bool
+        Whether the common model keys (parameters, parameter_sets, ...) apply.
+    """
+    all_keys = dict(_COMMON_MODEL_KEYS) if common else {}
+    all_keys.update(keys)
+    KINDS[kind] = KindSchema(kind, MappingProxyType(all_keys), tuple(code_keys), check, doc)
+    return KINDS[kind]
+
+
+# --------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A literature reference: authors, year, journal (with volume:pages), DOI."""
+
+    authors: str
+    year: int
+    journal: str
+    title: str | None = None
+    doi: str | None = None
+    note: str | None = None
+
+    _FIELDS = ("authors", "year", "journal", "title", "doi", "note")
+
+    def __str__(self):
+        text = f"{self.authors} ({self.year})"
+        if self.title:
+            text += f". {self.title}"
+        text += f". {self.journal}"
+        if self.doi:
+            text += f". doi:{self.doi}"
+        return text
+
+    def short(self):
+        first = re.split(r"[,;&]| and ", self.authors)[0].strip().split(" ")[0]
+        many = any(sep in self.authors for sep in (",", "&", " and ", ";"))
+        return f"{first}{' et al.' if many else ''} {self.year}"
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in self._FIELDS if getattr(self, k) is not None}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A declared parameter: its name, the unit values are expected in, and a doc line."""
+
+    name: str
+    unit: str
+    dim: Any
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """A named set of parameter values (text with units) and where they come from."""
+
+    name: str
+    values: Mapping[str, str]
+    citation: Citation | None
+    description: str = ""
+    variants: Mapping[str, str] = field(default_factory=dict)
+    inherits: str | None = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """An axis of interchangeable code pieces (e.g. ``pairing``: all_to_all | nearest)."""
+
+    axis: str
+    default: str
+    options: Mapping[str, Mapping[str, str]]  # option -> slot -> code
+    docs: Mapping[str, str]
+    doc: str = ""
+
+
+def parse_quantity(text, dim=None, *, file=None, key="value", names=None, unit=None):
+    """Parse ``text`` (``"16.8 ms"``) into a Brian2 quantity, checking its dimension.
+
+    Parameters
+    ----------
+    text : str or number or Quantity
+    dim : Dimension, optional
+        The expected dimension; ``None`` accepts any.
+    file, key : str
+        Where the text comes from, for the error message.
+    names : Mapping, optional
+        Other names the expression may use (other parameters).
+    unit : str, optional
+        The unit as written in the spec, quoted in the error message.
+
+    Raises
+    ------
+    SpecError
+        If the text is not a quantity, or has another dimension than ``dim``.
+    """
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
+
+    try:
+        value = evaluate(text, names)
+    except QuantityError as exc:
+        raise SpecError(file, key, _expected_text(dim, unit), f"{text!r} ({exc})") from None
+    if dim is not None:
+        check_quantity(value, dim, file=file, key=key, unit=unit, text=text)
+    try:
+        got = get_dimensions(value)
+    except Exception:
+        raise SpecError(file, key, _expected_text(dim, unit), f"{text!r}") from None
+    if got is DIMENSIONLESS:
+        import numpy as np
+
+        return float(value) if np.ndim(value) == 0 else value
+    return value
+
+
+def _expected_text(dim, unit=None):
+    if dim is None:
+        return "a quantity"
+    from brian2.units.fundamentalunits import DIMENSIONLESS
+
+    if dim is DIMENSIONLESS:
+        return "a dimensionless number"
+    name = dimension_name(dim)
+    if unit:
+        return f"a quantity in {unit} ({name})" if name != unit else f"a quantity in {unit}"
+    return f"a quantity with dimension {name}"
+
+
+def check_quantity(value, dim, *, file=None, key="value", unit=None, text=None):
+    """Raise :class:`SpecError` unless ``value`` has dimension ``dim``."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
+
+    try:
+        got = get_dimensions(value)
+    except Exception:
+        got = None
+    if got != dim:
+        shown = repr(text) if text is not None else repr(value)
+        found_dim = "not a number" if got is None else (
+            "dimensionless" if got is DIMENSIONLESS else dimension_name(got))
+        hint = None
+        if got is DIMENSIONLESS and dim is not DIMENSIONLESS:
+            hint = f"give the unit, e.g. '{text if text is not None else value} {unit or _unit_example(dim)}'"
+        raise SpecError(file, key, _expected_text(dim, unit), f"{shown} ({found_dim})", hint)
+
+
+def _unit_example(dim):
+    from brian2.units.fundamentalunits import get_unit
+
+    return str(get_unit(dim))
+
+
+def parse_assignment(text, *, file="<command line>", key="--set"):
+    """Split ``NAME=VALUE`` (as given to ``--set``) into ``(name, value_text)``."""
+    if "=" not in text:
+        raise SpecError(file, key, "NAME=VALUE (e.g. tau_plus='16.8 ms')", repr(text))
+    name, value = text.split("=", 1)
+    name = name.strip()
+    if not name.isidentifier():
+        raise SpecError(file, key, "NAME=VALUE with NAME an identifier", repr(text))
+    return name, value.strip()
+
+
+# --------------------------------------------------------------------------
+# Reading TOML
+# --------------------------------------------------------------------------
+
+
+def read_toml(path):
+    """Read a TOML file; a syntax error becomes a :class:`SpecError` naming the line."""
+    path = Path(path)
+    shown = display_path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise SpecError(shown, "<file>", "an existing TOML file", "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(shown, "<toml>", "valid TOML", str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(shown, "<toml>", "UTF-8 text", str(exc)) from None
+
+
+def check_table(table, keys, *, file, prefix=""):
+    """Check a TOML table against a schema (a mapping of key -> :class:`Key`)."""
+    for name, value in table.items():
+        if name not in keys:
+            raise SpecError(
+                file, f"{prefix}{name}", "one of the keys " + ", ".join(sorted(keys)),
+                f"unknown key {name!r}", suggest(name, keys))
+        spec = keys[name]
+        types = spec.types
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if float in types and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise SpecError(file, f"{prefix}{name}", spec.type_name(),
+                            f"{type(value).__name__} {value!r}"[:200])
+    for name, spec in keys.items():
+        if spec.required and name not in table:
+            raise SpecError(file, f"{prefix}{name}", f"a required key ({spec.doc})", "nothing")
+
+
+# --------------------------------------------------------------------------
+# The model spec
+# --------------------------------------------------------------------------
+
+_CITATION_KEYS = {
+    "authors": Key((str,), True, "the authors"),
+    "year": Key((int,), True, "year of publication"),
+    "journal": Key((str,), True, "journal with volume:pages, or the book"),
+    "title": Key((str,), False, "title"),
+    "doi": Key((str,), False, "DOI, where one exists"),
+    "note": Key((str,), False, "what exactly is taken from the source"),
+}
+_SET_KEYS = {
+    "citation": Key((str, dict), False, "a key of [citations] or an inline citation"),
+    "description": Key((str,), False, "what this set models"),
+    "values": Key((dict,), False, "parameter -> value with unit"),
+    "variants": Key((dict,), False, "axis -> option this set uses"),
+    "inherits": Key((str,), False, "the set whose values this one starts from"),
+}
+_PARAM_KEYS = {
+    "unit": Key((str,), True, "the unit, '1' if dimensionless"),
+    "doc": Key((str,), False, "what the parameter is"),
+}
+_FORMATTER = string.Formatter()
+
+
+def _fill(template, fill, depth=5):
+    """Fill ``{slot}`` placeholders; an option's code may hold slots of other axes."""
+    for _ in range(depth):
+        if not _slots(template):
+            return template
+        template = _FORMATTER.vformat(template, (), fill)
+    return template
+
+
+def _slots(template):
+    """The ``{slot}`` names in a code template."""
+    try:
+        return {f for _, f, _, _ in _FORMATTER.parse(template) if f is not None}
+    except ValueError:
+        return None
+
+
+class ModelSpec:
+    """A validated model spec (immutable). Get one from :func:`biodyn.catalog.load`.
+
+    Attributes
+    ----------
+    name, kind, path, description, notes : str
+    parameters : Mapping[str, Parameter]
+    parameter_sets : Mapping[str, ParameterSet]
+        Values after inheritance.
+    default_parameter_set : str or None
+    variants : Mapping[str, Variant]
+    templates : Mapping[str, str]
+        The code keys of this kind, with ``{slot}`` placeholders.
+    initial : Mapping[str, str]
+    data : Mapping
+        The whole TOML table, for kind-specific keys.
+    """
+
+    def __init__(self, name, kind, path, data, parameters, parameter_sets, default_set,
+                 variants, templates, initial, citations):
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self.data = MappingProxyType(data)
+        self.description = data.get("description", "").strip()
+        self.notes = data.get("notes", "").strip()
+        self.parameters = MappingProxyType(parameters)
+        self.parameter_sets = MappingProxyType(parameter_sets)
+        self.default_parameter_set = default_set
+        self.variants = MappingProxyType(variants)
+        self.templates = MappingProxyType(templates)
+        self.initial = MappingProxyType(initial)
+        self.citations = MappingProxyType(citations)
+
+    # -- identity ---------------------------------------------------------------
+    @property
+    def file(self):
+        """The spec's path as shown in messages."""
+        return display_path(self.path) if self.path else f"<spec {self.name}>"
+
+    def __repr__(self):
+        return f"<ModelSpec {self.kind} {self.name!r} from {self.file}>"
+
+    # -- variants -----------------------------------------------------------------
+    def variant_choice(self, parameter_set=None, variants=None, *, key="variants"):
+        """The option chosen on every axis: the set's choice, then ``variants``."""
+        choice = {axis: v.default for axis, v in self.variants.items()}
+        if parameter_set is not None:
+            choice.update(self.parameter_sets[parameter_set].variants)
+        for axis, option in (variants or {}).items():
+            if axis not in self.variants:
+                raise SpecError(self.file, f"{key}.{axis}",
+                                "one of the variant axes " + (", ".join(self.variants) or "(none)"),
+                                repr(axis), suggest(axis, self.variants))
+            if option not in self.variants[axis].options:
+                raise SpecError(self.file, f"{key}.{axis}",
+                                "one of " + ", ".join(self.variants[axis].options),
+                                repr(option), suggest(option, self.variants[axis].options))
+            choice[axis] = option
+        return choice
+
+    def code(self, variants=None):
+        """The code of this model with every ``{slot}`` filled for ``variants``.
+
+        ``variants`` maps axis -> option; axes not given take their default.
+        """
+        choice = self.variant_choice(None, variants)
+        fill = {}
+        for axis, option in choice.items():
+            fill.update(self.variants[axis].options[option])
+        return {key: _fill(t, fill) if isinstance(t, str) else t for key, t in self.templates.items()}
+
+    def variant_combinations(self):
+        """Every combination of variant options (axis -> option dicts)."""
+        axes = list(self.variants)
+        for options in itertools.product(*(self.variants[a].options for a in axes)):
+            yield dict(zip(axes, options))
+
+    # -- parameters -----------------------------------------------------------------
+    def resolve(self, parameter_set=None, overrides=None, variants=None):
+        """Resolve parameter values and code: the model, ready to build.
+
+        Parameters
+        ----------
+        parameter_set : str or ParameterSet, optional
+            Name of a set, or a set read from a file; defaults to the spec's
+            ``default_parameter_set``.
+        overrides : Mapping[str, str or Quantity], optional
+            Values that replace the set's (text with units, or quantities).
+            Other values written as expressions of the overridden one follow it
+            (``A_minus = "1.05*A_plus"``).
+        variants : Mapping[str, str], optional
+            Variant options that replace the set's choice.
+
+        Returns
+        -------
+        Resolved
+        """
+        pset = self.get_parameter_set(parameter_set)
+        if pset is not None and pset.name not in self.parameter_sets:
+            self._check_external_set(pset)
+        choice = self.variant_choice(pset.name if pset and pset.name in self.parameter_sets else None,
+                                     variants)
+        if pset is not None and pset.name not in self.parameter_sets:
+            choice.update({a: o for a, o in pset.variants.items() if not variants or a not in variants})
+        code = self.code(choice)
+        overrides = dict(overrides or {})
+        texts = dict(pset.values) if pset else {}
+        for name, value in overrides.items():
+            if name not in self.parameters:
+                raise SpecError("<overrides>", name,
+                                f"a parameter of {self.name} (" + ", ".join(self.parameters) + ")",
+                                repr(name), suggest(name, self.parameters))
+            texts[name] = value
+        namespace = self._evaluate_values(texts, pset, overrides)
+        used = self._identifiers(code)
+        missing = sorted(p for p in self.parameters if p in used and p not in namespace)
+        if missing:
+            where = f"parameter_sets.{pset.name}.values" if pset else "parameter_sets"
+            raise SpecError(self.file, where, "a value for every parameter the model uses",
+                            "no value for " + ", ".join(repr(m) for m in missing))
+        return Resolved(self, pset.name if pset else None, pset, overrides, choice,
+                        namespace, code)
+
+    def get_parameter_set(self, parameter_set=None):
+        if isinstance(parameter_set, ParameterSet):
+            return parameter_set
+        if parameter_set is None:
+            if self.default_parameter_set is None:
+                return None
+            parameter_set = self.default_parameter_set
+        if parameter_set not in self.parameter_sets:
+            raise SpecError(self.file, "parameter_sets",
+                            "one of " + (", ".join(self.parameter_sets) or "(none)"),
+                            f"unknown parameter set {parameter_set!r}",
+                            suggest(parameter_set, self.parameter_sets))
+        return self.parameter_sets[parameter_set]
+
+    def _check_external_set(self, pset):
+        for name in pset.values:
+            if name not in self.parameters:
+                raise SpecError(pset.name, f"values.{name}", f"a parameter of {self.name}",
+                                repr(name), suggest(name, self.parameters))
+
+    def _evaluate_values(self, texts, pset, overrides):
+        """Evaluate value texts in dependency order; values may name other parameters."""
+        values = {}
+        evaluating = []
+
+        def where(name):
+            if name in overrides:
+                return "<overrides>", name
+            src = self.file if pset is None or pset.name in self.parameter_sets else pset.name
+            return src, f"parameter_sets.{pset.name}.values.{name}" if pset else name
+
+        def get(name):
+            if name in values:
+                return values[name]
+            if name in evaluating:
+                file, key = where(name)
+                raise SpecError(file, key, "values that do not depend on themselves",
+                                "a cycle " + " -> ".join(evaluating + [name]))
+            evaluating.append(name)
+            param = self.parameters[name]
+            file, key = where(name)
+            names = _LazyNames(texts, self.parameters, get)
+            values[name] = parse_quantity(texts[name], param.dim, file=file, key=key,
+                                          names=names, unit=param.unit)
+            evaluating.pop()
+            return values[name]
+
+        for name in texts:
+            get(name)
+        return values
+
+    def _identifiers(self, code):
+        from brian2.utils.stringtools import get_identifiers
+
+        ids = set()
+        for text in code.values():
+            if isinstance(text, str):
+                ids |= get_identifiers(text)
+        for text in self.initial.values():
+            ids |= get_identifiers(str(text))
+        return ids
+
+    # -- display -------------------------------------------------------------------
+    def describe(self):
+        """A plain-text description: equations, variants, parameter sets, citations."""
+        lines = [f"{self.name} ({self.kind}) — {self.file}", ""]
+        if self.description:
+            lines += [self.description, ""]
+        code = self.code()
+        for key in self.templates:
+            text = code.get(key)
+            if text is None:
+                continue
+            text = str(text).strip("\n")
+            if "\n" in text:
+                lines.append(f"{key}:")
+                lines += ["    " + ln.strip() for ln in text.splitlines() if ln.strip()]
+            else:
+                lines.append(f"{key}: {text}")
+        for axis, var in self.variants.items():
+            lines += ["", f"variants.{axis} (default {var.default}){': ' + var.doc if var.doc else ''}"]
+            for option, slots in var.options.items():
+                doc = var.docs.get(option, "")
+                lines.append(f"  {option}{': ' + doc if doc else ''}")
+                for slot, text in slots.items():
+                    lines.append(f"      {{{slot}}} = {' '.join(str(text).split())}")
+        if self.parameters:
+            lines += ["", "parameters:"]
+            for p in self.parameters.values():
+                lines.append(f"  {p.name} [{p.unit}]{'  ' + p.doc if p.doc else ''}")
+        for pset in self.parameter_sets.values():
+            default = " (default)" if pset.name == self.default_parameter_set else ""
+            lines += ["", f"parameter set {pset.name}{default}"]
+            if pset.description:
+                lines.append(f"  {pset.description}")
+            if pset.citation:
+                lines.append(f"  citation: {pset.citation}")
+            if pset.variants:
+                lines.append("  variants: " + ", ".join(f"{a}={o}" for a, o in pset.variants.items()))
+            for name, value in pset.values.items():
+                lines.append(f"  {name} = {value}")
+        if self.notes:
+            lines += ["", "notes:", self.notes]
+        return "\n".join(lines)
+
+
+class _LazyNames(dict):
+    """Names for evaluating one parameter text: other parameters, evaluated on demand."""
+
+    def __init__(self, texts, parameters, get):
+        super().__init__()
+        self._texts, self._params, self._get = texts, parameters, get
+
+    def __contains__(self, key):
+        return key in self._texts and key in self._params
+
+    def __getitem__(self, key):
+        if key in self:
+            return self._get(key)
+        raise KeyError(key)
+
+    def keys(self):
+        return [k for k in self._texts if k in self._params]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def items(self):
+        return [(k, self[k]) for k in self.keys()]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A model with its parameter values and code fixed: what the builder builds.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+    parameter_set : str or None
+    parameter_set_obj : ParameterSet or None
+    overrides : Mapping[str, str]
+        Overrides as given (text or quantities).
+    variants : Mapping[str, str]
+        The option chosen on every variant axis.
+    namespace : Mapping[str, Quantity]
+        Parameter values (Brian2 quantities; floats where dimensionless).
+    code : Mapping[str, str]
+        Equations and event code with every slot filled.
+    """
+
+    spec: ModelSpec
+    parameter_set: str | None
+    parameter_set_obj: ParameterSet | None
+    overrides: Mapping[str, Any]
+    variants: Mapping[str, str]
+    namespace: Mapping[str, Any]
+    code: Mapping[str, str]
+
+    @property
+    def equations(self):
+        """The model's equations as a Brian2 ``Equations`` object."""
+        from brian2 import Equations
+
+        return Equations(self.code["model"])
+
+    @property
+    def initial(self):
+        return self.spec.initial
+
+    @property
+    def citation(self):
+        return self.parameter_set_obj.citation if self.parameter_set_obj else None
+
+    def overrides_text(self):
+        """Overrides as text (for result files): ``{name: "16.8 ms"}``."""
+        return {k: v if isinstance(v, str) else format_quantity(v) for k, v in self.overrides.items()}
+
+    def value(self, name):
+        """One parameter value (a quantity)."""
+        return self.namespace[name]
+
+
+# --------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------
+
+
+def load_file(path, name=None):
+    """Read and validate the model spec at ``path`` (its name is the file stem)."""
+    path = Path(path)
+    data = read_toml(path)
+    return from_dict(data, name or path.stem, path)
+
+
+def from_dict(data, name, path=None):
+    """Validate a spec given as a dict (as read from TOML) and build a :class:`ModelSpec`."""
+    file = display_path(path) if path else f"<spec {name}>"
+    if not isinstance(data.get("kind"), str):
+        raise SpecError(file, "kind", "one of " + ", ".join(sorted(KINDS)),
+                        repr(data.get("kind", "nothing")))
+    kind = data["kind"]
+    if kind not in KINDS:
+        raise SpecError(file, "kind", "one of " + ", ".join(sorted(KINDS)), repr(kind),
+                        suggest(kind, KINDS))
+    schema = KINDS[kind]
+    check_table(data, schema.keys, file=file)
+
+    citations = {}
+    for key, table in data.get("citations", {}).items():
+        citations[key] = _citation(table, file, f"citations.{key}")
+    parameters = _parameters(data.get("parameters", {}), file)
+    templates = {k: data[k] for k in schema.code_keys if k in data}
+    variants = _variants(data.get("variants", {}), templates, file)
+    sets = _parameter_sets(data.get("parameter_sets", {}), parameters, variants, citations, file)
+    default_set = data.get("default_parameter_set")
+    if default_set is None and sets:
+        default_set = next(iter(sets))
+    if default_set is not None and default_set not in sets:
+        raise SpecError(file, "default_parameter_set", "one of " + (", ".join(sets) or "(no sets)"),
+                        repr(default_set), suggest(default_set, sets))
+    initial = {}
+    for var, text in data.get("initial", {}).items():
+        if not isinstance(text, (str, int, float)) or isinstance(text, bool):
+            raise SpecError(file, f"initial.{var}", "a Brian2 expression (text) or a number",
+                            repr(text))
+        initial[var] = str(text)
+    spec = ModelSpec(name, kind, path, data, parameters, sets, default_set, variants,
+                     templates, initial, citations)
+    if schema.check is not None:
+        schema.check(spec)
+    return spec
+
+
+def _citation(table, file, key):
+    if not isinstance(table, dict):
+        raise SpecError(file, key, "a table with authors, year, journal", repr(table))
+    check_table(table, _CITATION_KEYS, file=file, prefix=key + ".")
+    return Citation(**{k: table.get(k) for k in Citation._FIELDS})
+
+
+def _parameters(table, file):
+    params = {}
+    for name, decl in table.items():
+        key = f"parameters.{name}"
+        if not name.isidentifier():
+            raise SpecError(file, key, "an identifier as parameter name", repr(name))
+        if isinstance(decl, str):
+            decl = {"unit": decl}
+        if not isinstance(decl, dict):
+            raise SpecError(file, key, "a unit string ('ms') or a table {unit, doc}", repr(decl))
+        check_table(decl, _PARAM_KEYS, file=file, prefix=key + ".")
+        try:
+            dim, _ = parse_unit(decl["unit"])
+        except QuantityError as exc:
+            raise SpecError(file, key + ".unit", "a unit such as 'ms', 'mV', 'nS' or '1'",
+                            f"{decl['unit']!r} ({exc})") from None
+        params[name] = Parameter(name, decl["unit"], dim, decl.get("doc", ""))
+    return params
+
+
+def _variants(table, templates, file):
+    variants = {}
+    used_slots = set()
+    for key, template in templates.items():
+        if not isinstance(template, str):
+            continue
+        slots = _slots(template)
+        if slots is None:
+            raise SpecError(file, key, "code with {slot} placeholders (braces balanced)",
+                            "unbalanced braces")
+        used_slots |= slots
+    for axis_table in table.values():  # options may use slots of other axes
+        if isinstance(axis_table, dict):
+            for option, slots in axis_table.items():
+                if isinstance(slots, dict):
+                    for slot, code in slots.items():
+                        if slot != "doc":
+                            used_slots |= _slots(str(code)) or set()
+    provided = {}
+    for axis, axis_table in table.items():
+        key = f"variants.{axis}"
+        if not isinstance(axis_table, dict):
+            raise SpecError(file, key, "a table of options", repr(axis_table))
+        doc = axis_table.get("doc", "")
+        default = axis_table.get("default")
+        options = {}
+        docs = {}
+        for option, slots in axis_table.items():
+            if option in ("doc", "default"):
+                continue
+            okey = f"{key}.{option}"
+            if not isinstance(slots, dict):
+                raise SpecError(file, okey, "a table slot -> code", repr(slots))
+            docs[option] = slots.get("doc", "")
+            options[option] = {s: str(c) for s, c in slots.items() if s != "doc"}
+        if not options:
+            raise SpecError(file, key, "at least one option", "none")
+        if default is None:
+            default = next(iter(options))
+        if default not in options:
+            raise SpecError(file, f"{key}.default", "one of " + ", ".join(options), repr(default),
+                            suggest(default, options))
+        first_name = next(iter(options))
+        first = set(options[first_name])
+        for option, slots in options.items():
+            if set(slots) != first:
+                raise SpecError(file, f"{key}.{option}",
+                                f"the same slots as option {first_name!r}: " + ", ".join(sorted(first)),
+                                "slots " + ", ".join(sorted(slots)))
+        for slot in first:
+            if slot not in used_slots:
+                raise SpecError(file, f"{key}.{first_name}.{slot}",
+                                "a slot used as {" + slot + "} in the code",
+                                "a slot no code uses", suggest(slot, used_slots))
+            if slot in provided:
+                raise SpecError(file, f"{key}.{first_name}.{slot}",
+                                "each slot filled by one axis only",
+                                f"slot {slot!r} also filled by axis {provided[slot]!r}")
+            provided[slot] = axis
+        variants[axis] = Variant(axis, default, MappingProxyType(options), MappingProxyType(docs), doc)
+    missing = used_slots - set(provided)
+    if missing:
+        slot = sorted(missing)[0]
+        raise SpecError(file, "variants", "an option filling every {slot} in the code",
+                        f"nothing fills {{{slot}}}")
+    return variants
+
+
+def _parameter_sets(table, parameters, variants, citations, file):
+    raw = {}
+    for name, st in table.items():
+        key = f"parameter_sets.{name}"
+        if not isinstance(st, dict):
+            raise SpecError(file, key, "a table with citation, values, ...", repr(st))
+        check_table(st, _SET_KEYS, file=file, prefix=key + ".")
+        raw[name] = st
+
+    resolved = {}
+
+    def build(name, chain=()):
+        if name in resolved:
+            return resolved[name]
+        if name in chain:
+            raise SpecError(file, f"parameter_sets.{name}.inherits", "no inheritance cycle",
+                            " -> ".join(chain + (name,)))
+        st = raw[name]
+        key = f"parameter_sets.{name}"
+        parent = st.get("inherits")
+        values, set_variants, citation, description = {}, {}, None, ""
+        if parent is not None:
+            if parent not in raw:
+                raise SpecError(file, f"{key}.inherits", "one of " + ", ".join(raw), repr(parent),
+                                suggest(parent, raw))
+            base = build(parent, chain + (name,))
+            values.update(base.values)
+            set_variants.update(base.variants)
+            citation = base.citation
+        for pname, text in st.get("values", {}).items():
+            vkey = f"{key}.values.{pname}"
+            if pname not in parameters:
+                raise SpecError(file, vkey, "a parameter declared in [parameters]", repr(pname),
+                                suggest(pname, parameters) or "declare it in [parameters] with its unit")
+            if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+                raise SpecError(file, vkey, "a value with unit, as text ('10 ms')", repr(text))
+            values[pname] = text if isinstance(text, str) else repr(text)
+        for axis, option in st.get("variants", {}).items():
+            vkey = f"{key}.variants.{axis}"
+            if axis not in variants:
+                raise SpecError(file, vkey, "a variant axis (" + (", ".join(variants) or "none") + ")",
+                                repr(axis), suggest(axis, variants))
+            if option not in variants[axis].options:
+                raise SpecError(file, vkey, "one of " + ", ".join(variants[axis].options),
+                                repr(option), suggest(option, variants[axis].options))
+            set_variants[axis] = option
+        if "citation" in st:
+            cit = st["citation"]
+            if isinstance(cit, str):
+                if cit not in citations:
+                    raise SpecError(file, f"{key}.citation", "a key of [citations] (" +
+                                    (", ".join(citations) or "none") + ")", repr(cit),
+                                    suggest(cit, citations))
+                citation = citations[cit]
+            else:
+                citation = _citation(cit, file, f"{key}.citation")
+        description = st.get("description", "")
+        pset = ParameterSet(name, MappingProxyType(values), citation, description,
+                            MappingProxyType(set_variants), parent)
+        resolved[name] = pset
+        return pset
+
+    for name in raw:
+        build(name)
+    # check the values' units now, so that a wrong unit is found at load time
+    for name, pset in resolved.items():
+        _check_set_units(pset, parameters, file)
+    return resolved
+
+
+def _check_set_units(pset, parameters, file):
+    values = {}
+    pending = dict(pset.values)
+
+    def get(n):
+        if n not in values:
+            param = parameters[n]
+            values[n] = parse_quantity(pending[n], param.dim, file=file,
+                                       key=f"parameter_sets.{pset.name}.values.{n}",
+                                       names=_LazyNames(pending, parameters, get), unit=param.unit)
+        return values[n]
+
+    for n in pending:
+        get(n)
+
+
+def read_parameter_set(path, spec):
+    """Read a parameter set from its own TOML file (as written by ``biodyn fit``).
+
+    The file holds ``values = {...}`` and optionally ``citation``, ``description``,
+    ``variants`` and ``inherits`` (a set of ``spec``).
+    """
+    path = Path(path)
+    file = display_path(path)
+    data = read_toml(path)
+    allowed = dict(_SET_KEYS)
+    allowed["model"] = Key((str,), False, "the model these values are for")
+    allowed["fit"] = Key((dict,), False, "how the values were fitted")
+    check_table(data, allowed, file=file)
+    if "model" in data and data["model"] != spec.name:
+        raise SpecError(file, "model", f"{spec.name!r}", repr(data["model"]))
+    values = {}
+    if "inherits" in data:
+        values.update(spec.get_parameter_set(data["inherits"]).values)
+    for pname, text in data.get("values", {}).items():
+        if pname not in spec.parameters:
+            raise SpecError(file, f"values.{pname}", f"a parameter of {spec.name}", repr(pname),
+                            suggest(pname, spec.parameters))
+        values[pname] = text if isinstance(text, str) else repr(text)
+    citation = None
+    if isinstance(data.get("citation"), dict):
+        citation = _citation(data["citation"], file, "citation")
+    elif isinstance(data.get("citation"), str) and data["citation"] in spec.citations:
+        citation = spec.citations[data["citation"]]
+    pset = ParameterSet(str(file), MappingProxyType(values), citation, data.get("description", ""),
+                        MappingProxyType(dict(data.get("variants", {}))), data.get("inherits"))
+    _check_set_units(pset, spec.parameters, file)
+    spec.variant_choice(None, pset.variants, key=f"{file}: variants")
+    return pset
+
+
+# --------------------------------------------------------------------------
+# Brian2 checks: equations parse, units agree (no Brian2 objects are created)
+# --------------------------------------------------------------------------
+
+
+def _brian_variables(spec, resolved, equations, extra=()):
+    """A table of Brian2 ``Variable`` objects for checking units of ``spec``'s code."""
+    from brian2.core.functions import DEFAULT_FUNCTIONS
+    from brian2.core.variables import Constant, Variable
+    from brian2.units.allunits import second
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
+
+    variables = {}
+    for name in equations.names:
+        variables[name] = Variable(name, dimensions=equations.dimensions[name])
+    for name in equations.stochastic_variables:
+        variables[name] = Variable(name, dimensions=(second ** -0.5).dim)
+    for name, value in resolved.namespace.items():
+        variables[name] = Constant(name, value=float(value) if get_dimensions(value) is DIMENSIONLESS
+                                   else value, dimensions=get_dimensions(value))
+    for name, dim in (("t", second.dim), ("dt", second.dim), ("lastspike", second.dim),
+                      ("t_in_timesteps", DIMENSIONLESS), ("i", DIMENSIONLESS),
+                      ("N", DIMENSIONLESS)):
+        variables.setdefault(name, Variable(name, dimensions=dim))
+    variables.setdefault("not_refractory", Variable("not_refractory", dtype=bool))
+    for name, dim in extra:
+        variables[name] = Variable(name, dimensions=dim)
+    variables.update({k: v for k, v in DEFAULT_FUNCTIONS.items() if k not in variables})
+    return variables
+
+
+def _add_units(variables, text):
+    from brian2.core.variables import Constant
+    from brian2.units.fundamentalunits import get_dimensions
+    from brian2.utils.stringtools import get_identifiers
+
+    units = units_namespace()
+    for ident in get_identifiers(text):
+        if ident not in variables and ident in units:
+            value = units[ident]
+            variables[ident] = Constant(ident, value=value, dimensions=get_dimensions(value))
+    return variables
+
+
+def _unknown_identifiers(variables, text):
+    from brian2.utils.stringtools import get_identifiers
+
+    return sorted(i for i in get_identifiers(text) if i not in variables
+                  and i not in ("True", "False", "and", "or", "not"))
+
+
+def check_brian_code(spec, extra_variables=(), event_keys=(), expression_keys=(),
+                     requires_key=None, extra_for=None):
+    """Check that every variant of ``spec`` parses and has consistent units.
+
+    Parameters
+    ----------
+    extra_variables : iterable of (name, Dimension)
+        Variables available to the code besides the model's own (``v_post``, ...).
+    event_keys : tuple
+        Keys holding statements (``reset``, ``on_pre``): units of assignments checked.
+    expression_keys : tuple
+        Keys holding expressions (``threshold``, ``refractory``).
+    """
+    from brian2 import Equations
+    from brian2.equations.unitcheck import check_dimensions, check_units_statements
+    from brian2.parsing.expressions import parse_expression_dimensions
+    from brian2.units.allunits import second
+    from brian2.units.fundamentalunits import DimensionMismatchError
+
+    if spec.default_parameter_set is None and spec.parameters:
+        raise SpecError(spec.file, "parameter_sets", "at least one parameter set", "none")
+    for choice in _checked_combinations(spec):
+        label = "" if not spec.variants else " (variants " + ", ".join(
+            f"{a}={o}" for a, o in choice.items()) + ")"
+        resolved = spec.resolve(None, None, choice)
+        code = resolved.code
+        try:
+            equations = Equations(code["model"])
+        except Exception as exc:
+            raise SpecError(spec.file, "model" + label, "Brian2 equations",
+                            _first_line(exc)) from None
+        extra = list(extra_variables)
+        if extra_for is not None:
+            extra += list(extra_for(equations))
+        variables = _brian_variables(spec, resolved, equations, extra)
+        for eq in equations.values():
+            if eq.expr is None:
+                continue
+            text = str(eq.expr)
+            _add_units(variables, text)
+            unknown = _unknown_identifiers(variables, text)
+            if unknown:
+                raise SpecError(spec.file, f"model{label}", "identifiers that are variables, "
+                                "parameters, units or functions",
+                                f"unknown {unknown[0]!r} in the equation of {eq.varname!r}",
+                                suggest(unknown[0], variables) or _requires_hint(unknown[0], requires_key))
+            expected = equations.dimensions[eq.varname]
+            if eq.type == "differential equation":
+                expected = expected / second.dim
+            try:
+                check_dimensions(text, expected, variables)
+            except DimensionMismatchError as exc:
+                raise SpecError(spec.file, f"model{label}", "consistent units",
+                                f"in the equation of {eq.varname!r}: {_first_line(exc)}") from None
+        for key in expression_keys:
+            text = code.get(key)
+            if not text:
+                continue
+            _add_units(variables, text)
+            unknown = _unknown_identifiers(variables, text)
+            if unknown:
+                raise SpecError(spec.file, key + label, "identifiers that are variables, "
+                                "parameters, units or functions", f"unknown {unknown[0]!r}",
+                                suggest(unknown[0], variables) or _requires_hint(unknown[0], requires_key))
+            try:
+                parse_expression_dimensions(text, variables)
+            except DimensionMismatchError as exc:
+                raise SpecError(spec.file, key + label, "an expression with consistent units",
+                                _first_line(exc)) from None
+            except Exception as exc:
+                raise SpecError(spec.file, key + label, "a Brian2 expression",
+                                _first_line(exc)) from None
+        for key in event_keys:
+            text = code.get(key)
+            if not text:
+                continue
+            _add_units(variables, text)
+            from brian2.codegen.translation import analyse_identifiers
+
+            try:
+                _, _, unknown = analyse_identifiers(text, variables)
+            except Exception as exc:
+                raise SpecError(spec.file, key + label, "Brian2 statements",
+                                _first_line(exc)) from None
+            unknown = sorted(u for u in unknown if u not in ("True", "False"))
+            if unknown:
+                raise SpecError(spec.file, key + label, "identifiers that are variables, "
+                                "parameters, units or functions", f"unknown {unknown[0]!r}",
+                                suggest(unknown[0], variables) or _requires_hint(unknown[0], requires_key))
+            try:
+                check_units_statements(text, variables)
+            except DimensionMismatchError as exc:
+                raise SpecError(spec.file, key + label, "statements with consistent units",
+                                _first_line(exc)) from None
+            except Exception as exc:
+                raise SpecError(spec.file, key + label, "Brian2 statements",
+                                _first_line(exc)) from None
+        for var, text in spec.initial.items():
+            if var not in equations.names:
+                raise SpecError(spec.file, f"initial.{var}", "a variable of the model (" +
+                                ", ".join(equations.names) + ")", repr(var),
+                                suggest(var, equations.names))
+            _add_units(variables, text)
+            unknown = _unknown_identifiers(variables, text)
+            if unknown:
+                raise SpecError(spec.file, f"initial.{var}", "an expression of parameters and units",
+                                f"unknown {unknown[0]!r}", suggest(unknown[0], variables))
+            try:
+                check_dimensions(text, equations.dimensions[var], variables)
+            except DimensionMismatchError as exc:
+                raise SpecError(spec.file, f"initial.{var}", "the unit of the variable",
+                                _first_line(exc)) from None
+
+
+def _requires_hint(name, requires_key):
+    if requires_key and (name.endswith("_pre") or name.endswith("_post")):
+        side = "pre" if name.endswith("_pre") else "post"
+        base = name.rsplit("_", 1)[0]
+        return f"declare it in [{requires_key}.{side}] as {base} = \"<unit>\""
+    return None
+
+
+def _checked_combinations(spec, limit=64):
+    combos = list(itertools.islice(spec.variant_combinations(), limit))
+    return combos or [{}]
+
+
+def _first_line(exc):
+    text = str(exc).strip() or type(exc).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return " ".join(lines[:3])[:400]
+
+
+# --------------------------------------------------------------------------
+# The built-in kinds
+# --------------------------------------------------------------------------
+
+
+def _check_neuron(spec):
+    check_brian_code(spec, event_keys=("reset",), expression_keys=("threshold", "refractory"))
+
+
+def _partner_variables(spec):
+    from brian2.units.fundamentalunits import DIMENSIONLESS
+
+    from brian2.units.allunits import second
+
+    extra = [("lastupdate", second.dim), ("delay", second.dim), ("N_incoming", DIMENSIONLESS),
+             ("N_outgoing", DIMENSIONLESS), ("j", DIMENSIONLESS), ("N_pre", DIMENSIONLESS),
+             ("N_post", DIMENSIONLESS)]
+    requires = spec.data.get("requires", {})
+    for side in ("pre", "post"):
+        table = requires.get(side, {})
+        if not isinstance(table, dict):
+            raise SpecError(spec.file, f"requires.{side}", "a table variable -> unit", repr(table))
+        for var, unit in table.items():
+            try:
+                dim, _ = parse_unit(unit)
+            except QuantityError as exc:
+                raise SpecError(spec.file, f"requires.{side}.{var}", "a unit", f"{unit!r} ({exc})") from None
+            extra.append((f"{var}_{side}", dim))
+    for side in ("pre", "post"):  # lastspike of partners, and i/j as _pre/_post
+        extra.append((f"lastspike_{side}", second.dim))
+        extra.append((f"i_{side}", DIMENSIONLESS))
+    return extra
+
+
+def _check_synapse(spec):
+    requires = spec.data.get("requires", {})
+    if not isinstance(requires, dict):
+        raise SpecError(spec.file, "requires", "a table with pre and/or post", repr(requires))
+    for side in requires:
+        if side not in ("pre", "post"):
+            raise SpecError(spec.file, f"requires.{side}", "pre or post", repr(side),
+                            suggest(side, ("pre", "post")))
+    weight = spec.data.get("weight", "w")
+    check_brian_code(spec, extra_variables=_partner_variables(spec),
+                     event_keys=("on_pre", "on_post"), requires_key="requires")
+    from brian2 import Equations
+
+    eqs = Equations(spec.code()["model"])
+    if weight not in eqs.names:
+        raise SpecError(spec.file, "weight", "the name of a variable of the model (" +
+                        ", ".join(eqs.names) + ")", repr(weight), suggest(weight, eqs.names))
+
+
+register_kind(
+    "neuron",
+    {
+        "model": Key((str,), True, "Brian2 equations"),
+        "threshold": Key((str,), False, "spike condition"),
+        "reset": Key((str,), False, "reset statements"),
+        "refractory": Key((str,), False, "refractory period or condition"),
+        "method": Key((str,), False, "Brian2 integration method"),
+    },
+    code_keys=("model", "threshold", "reset", "refractory"),
+    check=_check_neuron,
+    doc="a single-neuron model: one NeuronGroup",
+)
+
+register_kind(
+    "synapse",
+    {
+        "model": Key((str,), True, "Brian2 synaptic equations"),
+        "on_pre": Key((str,), False, "statements run on a presynaptic spike"),
+        "on_post": Key((str,), False, "statements run on a postsynaptic spike"),
+        "method": Key((str,), False, "Brian2 integration method"),
+        "requires": Key((dict,), False, "variables read from partners: pre/post -> {var: unit}"),
+        "weight": Key((str,), False, "the weight variable (default 'w')"),
+        "bounds": Key((dict,), False, "documented bounds of the weight: {low, high} parameter names"),
+    },
+    code_keys=("model", "on_pre", "on_post"),
+    check=_check_synapse,
+    doc="a synapse model (transmission and/or plasticity): one Synapses",
+)

@@ -1,0 +1,210 @@
+"""Stimuli: spike trains and currents for driving models.
+
+* :func:`pattern_train` — a pattern of spikes repeated ``n`` times at a frequency
+  (pairings, triplets, bursts);
+* :func:`poisson_train` — Poisson spike times drawn event by event on the
+  simulation's time grid: the number of steps between spikes is geometric with
+  ``p = rate*dt``, which is exactly the statistics of Brian2's ``PoissonGroup``
+  (a Bernoulli draw per neuron per step) at the cost of one draw per spike
+  instead of one per neuron per step;
+* :func:`check_train` — validation of user-given spike times (sorted, finite,
+  non-negative, one spike per time step);
+* :func:`generator` — a ``SpikeGeneratorGroup`` from a list of trains.
+
+All times are Brian2 quantities at the interface; arrays inside are in seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import BiodynError, SpecError
+
+__all__ = ["pattern_train", "poisson_train", "poisson_trains", "check_train", "merge",
+           "generator", "StimulusError"]
+
+
+class StimulusError(BiodynError, ValueError):
+    """Spike trains that cannot be used (unsorted, two spikes in one step, ...)."""
+
+
+def _seconds(q, name):
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions
+    from brian2.units.allunits import second
+
+    if isinstance(q, Quantity):
+        if get_dimensions(q) != second.dim:
+            raise SpecError(None, name, "a time (e.g. '10 ms')", repr(q))
+        return np.asarray(q / second, dtype=float)
+    if get_dimensions(q) is DIMENSIONLESS and np.size(q) and np.all(np.asarray(q) == 0):
+        return np.zeros(np.shape(q))
+    raise SpecError(None, name, "a time with a unit (e.g. 10*ms)", repr(q))
+
+
+def pattern_train(offsets, repetitions, frequency, start=0.0):
+    """Spike times of a pattern repeated ``repetitions`` times at ``frequency``.
+
+    .. math:: t_{k,m} = t_0 + k / f + o_m, \\quad k = 0..n-1
+
+    Parameters
+    ----------
+    offsets : Quantity array
+        Spike times within one repetition.
+    repetitions : int
+    frequency : Quantity (Hz)
+        Repetition frequency.
+    start : Quantity
+        Time of the first repetition.
+
+    Returns
+    -------
+    Quantity array, sorted.
+    """
+    from brian2 import second
+
+    offsets = np.atleast_1d(_seconds(offsets, "offsets"))
+    period = 1.0 / float(frequency / (1 / second))
+    start_s = float(_seconds(start, "start")) if not np.isscalar(start) or start != 0 else 0.0
+    k = np.arange(int(repetitions))[:, None]
+    times = (start_s + k * period + offsets[None, :]).ravel()
+    return np.sort(times) * second
+
+
+def poisson_train(rate, duration, dt, rng, start=0.0):
+    """Poisson spike times on the time grid, drawn event by event.
+
+    The number of time steps from one spike to the next is geometric with
+    success probability ``p = rate*dt``, so each step holds a spike with
+    probability ``p`` independently — the statistics of Brian2's ``PoissonGroup``
+    — and no neuron spikes twice in one step.
+
+    Parameters
+    ----------
+    rate : Quantity (Hz)
+    duration, dt : Quantity (s)
+    rng : numpy.random.Generator
+        Explicit generator (seeded by the caller) for reproducibility.
+    start : Quantity
+
+    Returns
+    -------
+    Quantity array of spike times (multiples of ``dt`` after ``start``).
+    """
+    from brian2 import second
+
+    rate_hz = float(rate * second)
+    dt_s = float(_seconds(dt, "dt"))
+    n_steps = int(round(float(_seconds(duration, "duration")) / dt_s))
+    start_s = float(_seconds(start, "start")) if not (np.isscalar(start) and start == 0) else 0.0
+    steps = _geometric_steps(rate_hz * dt_s, n_steps, rng)
+    return (start_s + steps * dt_s) * second
+
+
+def _geometric_steps(p, n_steps, rng):
+    if p <= 0 or n_steps <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if p >= 1:
+        return np.arange(n_steps, dtype=np.int64)
+    expected = p * n_steps
+    chunk = int(expected + 6 * np.sqrt(expected) + 16)
+    parts, last = [], -1
+    while True:
+        gaps = rng.geometric(p, size=chunk)
+        steps = last + np.cumsum(gaps)
+        parts.append(steps[steps < n_steps])
+        if steps[-1] >= n_steps:
+            break
+        last = steps[-1]
+    return np.concatenate(parts)
+
+
+def poisson_trains(rates, duration, dt, rng, start=0.0):
+    """Independent Poisson trains for several neurons: ``(indices, times)`` sorted by time.
+
+    ``rates`` is one rate or an array with one rate per neuron.
+    """
+    from brian2 import Hz, second
+
+    rates_hz = np.atleast_1d(np.asarray(rates / Hz, dtype=float))
+    idx, times = [], []
+    for i, r in enumerate(rates_hz):
+        t = np.asarray(poisson_train(r * Hz, duration, dt, rng, start) / second)
+        idx.append(np.full(t.size, i, dtype=np.int64))
+        times.append(t)
+    if not idx:
+        return np.zeros(0, dtype=np.int64), np.zeros(0) * second
+    idx = np.concatenate(idx)
+    times = np.concatenate(times)
+    order = np.lexsort((idx, times))
+    return idx[order], times[order] * second
+
+
+def check_train(times, dt=None, name="spike train"):
+    """Check that spike times are usable; return them in seconds (float array).
+
+    Raises :class:`StimulusError` naming ``name`` for times that are not
+    finite, negative, unsorted, or (given ``dt``) two in one time step.
+    """
+    from brian2.units.fundamentalunits import Quantity
+
+    if isinstance(times, Quantity):
+        t = _seconds(times, name)
+    else:
+        try:  # quantities (neo) or plain seconds
+            import quantities as pq
+
+            t = np.asarray(times.rescale(pq.s).magnitude) if hasattr(times, "rescale") else np.asarray(times, float)
+        except ImportError:  # pragma: no cover
+            t = np.asarray(times, float)
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    if t.ndim != 1:
+        raise StimulusError(f"{name}: expected a 1-d array of spike times, found shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise StimulusError(f"{name}: expected finite spike times, found NaN or infinity")
+    if t.size and t.min() < 0:
+        raise StimulusError(f"{name}: expected spike times >= 0, found {t.min()} s")
+    if np.any(np.diff(t) < 0):
+        k = int(np.nonzero(np.diff(t) < 0)[0][0])
+        raise StimulusError(f"{name}: expected sorted spike times, found {t[k]} s before {t[k+1]} s "
+                            f"(positions {k} and {k+1})")
+    if dt is not None and t.size > 1:
+        dt_s = float(_seconds(dt, "dt"))
+        bins = np.floor(t / dt_s + 1e-3).astype(np.int64)
+        same = np.nonzero(np.diff(bins) == 0)[0]
+        if same.size:
+            k = int(same[0])
+            raise StimulusError(
+                f"{name}: expected at most one spike per time step (dt = {dt_s*1e3:g} ms), found "
+                f"spikes at {t[k]} s and {t[k+1]} s; use a smaller dt or remove one")
+    return t
+
+
+def merge(trains, dt=None, names=None):
+    """Merge per-neuron trains into ``(indices, times)`` sorted by time, checking each."""
+    from brian2 import second
+
+    idx, times = [], []
+    for i, train in enumerate(trains):
+        label = names[i] if names is not None else f"train {i}"
+        t = check_train(train, dt, label)
+        idx.append(np.full(t.size, i, dtype=np.int64))
+        times.append(t)
+    if not trains:
+        return np.zeros(0, dtype=np.int64), np.zeros(0) * second
+    idx = np.concatenate(idx)
+    times = np.concatenate(times)
+    order = np.lexsort((idx, times))
+    return idx[order], times[order] * second
+
+
+def generator(trains, dt=None, name=None, names=None, N=None):
+    """A ``SpikeGeneratorGroup`` emitting ``trains`` (one list entry per neuron)."""
+    from brian2 import SpikeGeneratorGroup
+
+    indices, times = merge(trains, dt, names)
+    kwargs = {"sorted": True}
+    if name is not None:
+        kwargs["name"] = name
+    # ``dt`` only checks the one-spike-per-step rule: the group runs on the default
+    # clock (a clock of its own would be one more object for Brian2 to generate).
+    return SpikeGeneratorGroup(N if N is not None else len(trains), indices, times, **kwargs)

@@ -1,0 +1,33 @@
+"""Shared test setup: quiet Brian2, a non-interactive matplotlib, a clean catalog."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def pytest_configure(config):
+    try:
+        from brian2 import prefs
+
+        prefs.logging.file_log = False
+        prefs.logging.console_log_level = "ERROR"
+        from brian2.utils.logger import BrianLogger
+
+        BrianLogger.console_handler.setLevel("ERROR")
+    except Exception:
+        pass
+
+
+@pytest.fixture
+def catalog_path(tmp_path, monkeypatch):
+    """A folder on BIODYN_PATH (the catalog is rescanned before and after the test)."""
+    from biodyn import catalog
+
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    monkeypatch.setenv("BIODYN_PATH", str(folder))
+    catalog.refresh()
+    yield folder
+    catalog.refresh()
