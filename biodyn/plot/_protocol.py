@@ -1,8 +1,4 @@
-"""Figures (matplotlib). Every function takes an ``Axes`` (or makes one) and returns it.
-
-The functions draw from plain data — a protocol summary dict, arrays — so a
-saved result can be redrawn without rerunning anything.
-"""
+"""Protocol figures: the model's value per condition against the published data."""
 
 from __future__ import annotations
 
@@ -10,35 +6,9 @@ import math
 
 import numpy as np
 
-__all__ = ["protocol_summary", "new_axes", "save"]
+from ._base import new_axes
 
-
-def new_axes(figsize=(6.0, 4.0)):
-    """A fresh figure with one Axes (Agg backend; no screen needed)."""
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo", "module://matplotlib_inline.backend_inline"):
-        try:
-            matplotlib.use("Agg")
-        except Exception:  # pragma: no cover
-            pass
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return ax
-
-
-def save(ax, path):
-    """Save the figure of ``ax`` to ``path`` atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    from .io import atomic_path
-
-    fig = ax.figure
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, format=str(path).rsplit(".", 1)[-1])
-    plt.close(fig)
-    return path
+__all__ = ["protocol_summary"]
 
 
 def _fmt_label(name, unit):

@@ -1,29 +1,15 @@
-"""Jobs: the units of work the command line and sweeps run, each writing its result files.
-
-A job calls the library (``protocols``, ``dynamics``, ``flow``, ``compare``),
-then writes what a user keeps: the data (a neo file or JSON), a figure, and a
-JSON summary. Files are written atomically. This layer sits above ``plot`` and
-below ``sweep`` and ``cli`` in the dependency order.
-"""
+"""The replay job: run a protocol, write its neo file, figure and JSON summary."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import io, plot, protocols
-from .errors import SpecError
+from .. import io, plot, protocols
+from ..errors import SpecError
 
-__all__ = ["replay", "protocol_figure", "JobResult"]
+from ._base import JobResult
 
-
-@dataclass
-class JobResult:
-    """What a job wrote: its summary (as in the JSON file), the file paths, and timings."""
-
-    summary: dict
-    paths: dict
-    timings: dict = field(default_factory=dict)
+__all__ = ["replay", "protocol_figure", "reference_curves"]
 
 
 def protocol_figure(summary, protocol=None, ax=None):
@@ -41,7 +27,7 @@ def reference_curves(spec):
     """
     import numpy as np
 
-    from .spec import parse_quantity
+    from ..spec import parse_quantity
 
     out = []
     x = spec.figure.get("x")
@@ -55,7 +41,7 @@ def reference_curves(spec):
         xs = np.linspace(float(lo), float(hi), 400)
         ys = []
         for xv in xs:
-            from .protocols._spec import _quantity
+            from ..protocols._spec import _quantity
 
             ys.append(float(parse_quantity(curve["expression"], None, file=spec.file, key=key,
                                            names={x: _quantity(xv * scale, dim)})))

@@ -1,0 +1,14 @@
+"""Jobs: the units of work the command line and sweeps run, each writing its result files.
+
+A job calls the library (``protocols``, ``dynamics``, ``flow``, ``compare``),
+then writes what a user keeps: the data (a neo file or JSON), a figure, and a
+JSON summary, all atomically. This layer sits above ``plot`` and below
+``sweep`` and ``cli`` in the dependency order (``protocols`` may not import
+``plot``, so drawing and writing happen here). One private module per job
+family; public names re-exported here.
+"""
+
+from ._base import JobResult
+from ._replay import protocol_figure, reference_curves, replay
+
+__all__ = ["JobResult", "replay", "protocol_figure", "reference_curves"]

@@ -1,0 +1,11 @@
+"""Figures (matplotlib). Every function takes an ``Axes`` (or makes one) and returns it.
+
+The functions draw from plain data — summary dicts, arrays — so a saved result
+can be redrawn without rerunning anything. One private module per area
+(``_protocol``, ...); the public names are re-exported here.
+"""
+
+from ._base import new_axes, save
+from ._protocol import protocol_summary
+
+__all__ = ["new_axes", "save", "protocol_summary"]
