@@ -24,7 +24,7 @@ def save(ax, path):
     """Save the figure of ``ax`` to ``path`` atomically and close it."""
     import matplotlib.pyplot as plt
 
-    from .io import atomic_path
+    from ..io import atomic_path
 
     fig = ax.figure
     with atomic_path(path) as tmp:
