@@ -272,7 +272,42 @@ def _prepare_nwb(block):
     if "identifier" not in ann:
         block.annotate(identifier=f"biodyn-{block.name}-{ann.get('seed', 0)}")
     if "session_description" not in ann:
-        block.annotate(session_description=block.description or f"biodyn result {block.name}")
+        # neo's NWB writer keeps only the session fields of the Block's annotations: carry
+        # biodyn's provenance (seed, versions, target, dt, ...) as JSON at the end of the
+        # session description; :func:`read` restores it.
+        prov = {k: v for k, v in ann.items() if isinstance(v, (str, int, float, bool))}
+        text = block.description or f"biodyn result {block.name}"
+        block.annotate(session_description=f"{text}{_NWB_MARK}{json.dumps(prov)}")
+
+
+_NWB_MARK = " | biodyn provenance: "
+
+
+def _restore_nwb(block):
+    """Undo what neo's NWB round trip loses of PyNN's convention (names, annotations)."""
+    import re
+
+    desc = str(block.annotations.get("session_description", ""))
+    if _NWB_MARK in desc:
+        text, prov = desc.split(_NWB_MARK, 1)
+        try:
+            block.annotate(**json.loads(prov))
+        except ValueError:
+            pass
+        block.description = text
+    for seg in block.segments:
+        for st in seg.spiketrains:
+            m = re.fullmatch(r"(.+)\[(\d+)\]", st.name or "")
+            if m and "population" not in st.annotations:
+                st.annotate(population=m.group(1), index=int(m.group(2)),
+                            source_population=m.group(1), source_index=int(m.group(2)))
+        for sig in seg.analogsignals:
+            m = re.fullmatch(re.escape(str(seg.name)) + r" (.+) \d+", sig.name or "")
+            if m:
+                sig.name = m.group(1)
+            if "index" not in sig.array_annotations:
+                sig.array_annotate(index=np.arange(sig.shape[1], dtype=np.int64))
+    return block
 
 
 def read(path):
@@ -292,7 +327,7 @@ def read(path):
                 return io.read_block()
             finally:
                 io.close()
-        return neo.io.NWBIO(str(path), mode="r").read_all_blocks()[0]
+        return _restore_nwb(neo.io.NWBIO(str(path), mode="r").read_all_blocks()[0])
     except BiodynError:
         raise
     except Exception as exc:

@@ -1069,7 +1069,7 @@ def check_brian_code(spec, extra_variables=(), event_keys=(), expression_keys=()
                 raise SpecError(spec.file, f"model{label}", "identifiers that are variables, "
                                 "parameters, units or functions",
                                 f"unknown {unknown[0]!r} in the equation of {eq.varname!r}",
-                                suggest(unknown[0], variables) or _requires_hint(unknown[0], requires_key))
+                                _requires_hint(unknown[0], requires_key) or suggest(unknown[0], variables))
             expected = equations.dimensions[eq.varname]
             if eq.type == "differential equation":
                 expected = expected / second.dim
@@ -1087,7 +1087,7 @@ def check_brian_code(spec, extra_variables=(), event_keys=(), expression_keys=()
             if unknown:
                 raise SpecError(spec.file, key + label, "identifiers that are variables, "
                                 "parameters, units or functions", f"unknown {unknown[0]!r}",
-                                suggest(unknown[0], variables) or _requires_hint(unknown[0], requires_key))
+                                _requires_hint(unknown[0], requires_key) or suggest(unknown[0], variables))
             try:
                 parse_expression_dimensions(text, variables)
             except DimensionMismatchError as exc:
@@ -1112,7 +1112,7 @@ def check_brian_code(spec, extra_variables=(), event_keys=(), expression_keys=()
             if unknown:
                 raise SpecError(spec.file, key + label, "identifiers that are variables, "
                                 "parameters, units or functions", f"unknown {unknown[0]!r}",
-                                suggest(unknown[0], variables) or _requires_hint(unknown[0], requires_key))
+                                _requires_hint(unknown[0], requires_key) or suggest(unknown[0], variables))
             try:
                 check_units_statements(text, variables)
             except DimensionMismatchError as exc:

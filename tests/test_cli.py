@@ -1,0 +1,121 @@
+"""The `biodyn` command: listings, one-line errors, and the end-to-end replay."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from biodyn.cli import main
+
+from test_protocols import closed_form_pair
+
+
+def run_cli(*args, cwd=None):
+    """Run `python -m biodyn ARGS` in a subprocess: the real command, as a user runs it."""
+    proc = subprocess.run([sys.executable, "-m", "biodyn", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_list_models_and_protocols(capsys):
+    assert main(["list", "models"]) == 0
+    out = capsys.readouterr().out
+    assert "lif" in out and "stdp_pair" in out and "rate" in out
+    assert main(["list", "protocols"]) == 0
+    assert "bi_poo_1998" in capsys.readouterr().out
+
+
+def test_show_prints_equations_sets_and_citations(capsys):
+    assert main(["show", "stdp_pair"]) == 0
+    out = capsys.readouterr().out
+    assert "dapre/dt = -apre / tau_plus" in out
+    assert "Song S, Miller KD, Abbott LF (2000)" in out and "10.1038/78829" in out
+    assert main(["show", "bi_poo_1998"]) == 0
+    assert "Bi GQ, Poo MM" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["show", "stdp_piar"], "did you mean 'stdp_pair'"),
+    (["replay", "bi_poo_199"], "did you mean 'bi_poo_1998'"),
+    (["replay", "bi_poo_1998", "--set", "tau_plus=16.8"], "tau_plus"),
+    (["replay", "bi_poo_1998", "--set", "tau_plus"], "NAME=VALUE"),
+    (["replay", "bi_poo_1998", "--target", "gpu"], "--target"),
+    (["replay", "bi_poo_1998", "--params", "nope"], "unknown parameter set 'nope'"),
+    (["replay", "bi_poo_1998", "--variant", "pairing=closest"], "one of all_to_all"),
+])
+def test_errors_are_one_line_and_exit_2(args, needle, capsys):
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("biodyn: error:") and needle in lines[0]
+    assert "Traceback" not in err
+
+
+def test_error_in_a_real_process_is_one_line_without_traceback():
+    code, out, err = run_cli("replay", "bi_poo_1998", "--set", "tau_plus=16.8")
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert "expected a quantity in ms" in err
+
+
+def test_help_lists_commands_with_examples():
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "replay" in out and "example" in out
+    code, out, _ = run_cli("replay", "--help")
+    assert code == 0 and "--set" in out and "biodyn replay bi_poo_1998" in out
+
+
+@pytest.mark.compiled
+def test_replay_end_to_end_matches_closed_form(tmp_path):
+    """`biodyn replay bi_poo_1998` writes .pkl/.png/.json; the window equals the pair rule's
+    closed form to 1e-6; the .pkl read back with neo holds the weights and spike trains."""
+    code, out, err = run_cli("replay", "bi_poo_1998", "--quiet", "--out", str(tmp_path / "res"))
+    assert code == 0, err
+    res = tmp_path / "res"
+    summary = json.loads((res / "bi_poo_1998.json").read_text())
+    assert set(summary) == {"protocol", "model", "parameter_set", "overrides", "seed", "target", "dt",
+                            "versions", "units", "conditions", "score", "files"}
+    assert summary["files"] == {"block": "bi_poo_1998.pkl", "figure": "bi_poo_1998.png"}
+    assert summary["target"] == "cpp_standalone" and summary["seed"] == 0
+    assert summary["dt"] == "0.1 ms" and summary["units"] == {"delta_t": "ms"}
+    assert summary["score"] == {"chi": None, "n": 0}
+    dts = np.array([c["labels"]["delta_t"] for c in summary["conditions"]])
+    values = np.array([c["value"] for c in summary["conditions"]])
+    w0 = 0.5
+    expected = closed_form_pair(dts, 60, 0.005, 1.05 * 0.005, 20.0, 20.0) / w0
+    np.testing.assert_allclose(values, expected, rtol=1e-6)
+    assert (res / "bi_poo_1998.png").stat().st_size > 10_000
+
+    import neo
+    import quantities as pq
+
+    block = neo.io.PickleIO(str(res / "bi_poo_1998.pkl")).read_block()
+    seg = block.segments[0]
+    w = [s for s in seg.analogsignals if s.name == "w"][0]
+    assert w.shape[1] == len(dts)
+    k = int(np.nonzero(dts == 10)[0][0])
+    w_final = [s for s in seg.analogsignals if s.name == "w_final"][0]
+    assert float(w_final.magnitude[0, k]) == pytest.approx(w0 * (1 + values[k]), rel=1e-12)
+    pre = sorted((st for st in seg.spiketrains if st.annotations["population"] == "pre"),
+                 key=lambda st: st.annotations["index"])
+    post = sorted((st for st in seg.spiketrains if st.annotations["population"] == "post"),
+                  key=lambda st: st.annotations["index"])
+    assert len(pre) == len(post) == len(dts) and all(len(st) == 60 for st in pre + post)
+    lag = (post[k].rescale(pq.ms).magnitude - pre[k].rescale(pq.ms).magnitude)
+    np.testing.assert_allclose(lag, 10.0, atol=1e-9)
+    assert block.annotations["seed"] == 0 and block.annotations["target"] == "cpp_standalone"
+
+    # a second replay with another parameter value and another format
+    code, out, err = run_cli("replay", "bi_poo_1998", "-q", "--set", "tau_plus=16.8 ms",
+                             "--format", "nix", "--seed", "3", "--out", str(res))
+    assert code == 0, err
+    summary = json.loads((res / "bi_poo_1998.json").read_text())
+    assert summary["overrides"] == {"tau_plus": "16.8 ms"} and summary["seed"] == 3
+    values = np.array([c["value"] for c in summary["conditions"]])
+    expected = closed_form_pair(dts, 60, 0.005, 1.05 * 0.005, 16.8, 20.0) / w0
+    np.testing.assert_allclose(values, expected, rtol=1e-6)
+    assert (res / "bi_poo_1998.nix").exists()

@@ -1,0 +1,73 @@
+"""Results as neo Blocks (PyNN's convention), really written and read in every format."""
+
+import numpy as np
+import pytest
+import quantities as pq
+
+from biodyn import io
+
+
+def make_block():
+    block = io.new_block("demo", "a test block", seed=3, target="numpy", dt="0.1 ms",
+                         overrides={"tau": "1 ms"})
+    seg = block.segments[0]
+    io.add_spiketrains(seg, [np.array([0.1, 0.5]), np.array([0.2])], t_stop=1.0, population="pre")
+    io.add_signal(seg, "w", np.linspace(0, 1, 20).reshape(10, 2), sampling_period=0.01,
+                  population="synapses")
+    return block
+
+
+def check_block(block):
+    seg = block.segments[0]
+    trains = io.spiketrains(block, "pre")
+    assert [st.annotations["index"] for st in trains] == [0, 1]
+    np.testing.assert_allclose(trains[0].rescale(pq.s).magnitude, [0.1, 0.5])
+    w = io.signal(block, "w")
+    assert w.shape == (10, 2)
+    np.testing.assert_allclose(np.asarray(w.magnitude)[:, 1], np.linspace(0, 1, 20)[1::2])
+    assert float(w.sampling_period.rescale(pq.s)) == pytest.approx(0.01)
+    assert int(block.annotations["seed"]) == 3
+    assert len(block.segments) == 1 and seg is block.segments[0]
+
+
+@pytest.mark.parametrize("fmt", ["pkl", "nix", "nwb"])
+def test_block_round_trips_through_every_format(tmp_path, fmt):
+    pytest.importorskip({"pkl": "neo", "nix": "nixio", "nwb": "pynwb"}[fmt])
+    path = io.write(make_block(), tmp_path / f"demo.{fmt}")
+    check_block(io.read(path))
+
+
+def test_failed_write_leaves_the_old_file_and_no_partial_file(tmp_path, monkeypatch):
+    path = tmp_path / "keep.pkl"
+    io.write(make_block(), path)
+    before = path.read_bytes()
+    import neo
+
+    def broken(self, block):
+        with open(self.filename, "wb") as f:
+            f.write(b"half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(neo.io.PickleIO, "write_block", broken)
+    with pytest.raises(RuntimeError):
+        io.write(make_block(), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.pkl"]
+
+
+def test_unknown_format_and_missing_file_are_clear_errors(tmp_path):
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError) as info:
+        io.write(make_block(), tmp_path / "x.hdf5")
+    assert "pkl" in info.value.expected
+    with pytest.raises(SpecError):
+        io.read(tmp_path / "missing.pkl")
+
+
+def test_write_json_is_atomic_and_rejects_nan(tmp_path):
+    path = tmp_path / "s.json"
+    io.write_json({"a": 1}, path)
+    with pytest.raises(ValueError):
+        io.write_json({"a": float("nan")}, path)
+    assert path.read_text().strip() == '{\n  "a": 1\n}'

@@ -1,0 +1,218 @@
+"""Specs: every kind of bad input gets one SpecError naming file, key, expected and found."""
+
+import textwrap
+
+import pytest
+
+from biodyn import catalog
+from biodyn.errors import SpecError
+from biodyn.spec import load_file, parse_quantity
+
+GOOD_NEURON = """
+kind = "neuron"
+description = "A leaky integrator for tests."
+model = '''
+dv/dt = (E_L - v) / tau : volt
+'''
+threshold = "v > v_th"
+reset = "v = E_L"
+method = "exact"
+
+[parameters]
+tau = { unit = "ms", doc = "time constant" }
+E_L = "mV"
+v_th = "mV"
+
+[citations.test]
+authors = "Doe J, Roe R"
+year = 2020
+journal = "J Tests 1:1-2"
+
+[parameter_sets.default]
+citation = "test"
+values = { tau = "10 ms", E_L = "-70 mV", v_th = "-50 mV" }
+"""
+
+
+def write(folder, name, text):
+    path = folder / f"{name}.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(path):
+    with pytest.raises(SpecError) as info:
+        load_file(path)
+    return info.value
+
+
+def test_good_spec_loads_and_resolves(tmp_path):
+    spec = load_file(write(tmp_path, "leaky", GOOD_NEURON))
+    resolved = spec.resolve()
+    from brian2 import mV, ms
+
+    assert resolved.namespace["tau"] == 10 * ms
+    assert resolved.namespace["E_L"] == -70 * mV
+    assert resolved.citation.year == 2020
+
+
+def test_missing_key_is_named(tmp_path):
+    text = GOOD_NEURON.replace('description = "A leaky integrator for tests."\n', "")
+    err = error_of(write(tmp_path, "nodesc", text))
+    assert err.key == "description"
+    assert "nodesc.toml" in str(err) and "required" in err.expected and err.found == "nothing"
+
+
+def test_unknown_key_is_named_with_suggestion(tmp_path):
+    text = GOOD_NEURON.replace('threshold = "v > v_th"', 'treshold = "v > v_th"')
+    err = error_of(write(tmp_path, "typo", text))
+    assert err.key == "treshold"
+    assert "unknown key 'treshold'" in err.found
+    assert "did you mean 'threshold'" in str(err)
+
+
+def test_parameter_without_unit_is_rejected(tmp_path):
+    text = GOOD_NEURON.replace('tau = "10 ms"', 'tau = "10"')
+    err = error_of(write(tmp_path, "nounit", text))
+    assert err.key == "parameter_sets.default.values.tau"
+    assert "ms" in err.expected and "time" in err.expected
+    assert "'10'" in err.found and "dimensionless" in err.found
+    assert "10 ms" in str(err)  # the hint shows how to write it
+
+
+def test_parameter_in_wrong_unit_is_rejected(tmp_path):
+    text = GOOD_NEURON.replace('tau = "10 ms"', 'tau = "10 mV"')
+    err = error_of(write(tmp_path, "wrongunit", text))
+    assert err.key == "parameter_sets.default.values.tau"
+    assert "'10 mV'" in err.found and "voltage" in err.found
+
+
+def test_equation_brian_rejects_is_reported(tmp_path):
+    text = GOOD_NEURON.replace("dv/dt = (E_L - v) / tau : volt", "dv/dt = (E_L - v) / tau volt")
+    err = error_of(write(tmp_path, "badeq", text))
+    assert err.key == "model"
+    assert err.expected == "Brian2 equations"
+    assert "badeq.toml" in str(err)
+
+
+def test_unit_mismatch_in_equation_is_reported(tmp_path):
+    text = GOOD_NEURON.replace("dv/dt = (E_L - v) / tau : volt", "dv/dt = (E_L - v) : volt")
+    err = error_of(write(tmp_path, "mismatch", text))
+    assert err.key == "model"
+    assert "consistent units" in err.expected
+    assert "'v'" in err.found
+
+
+def test_unit_mismatch_in_reset_is_reported(tmp_path):
+    text = GOOD_NEURON.replace('reset = "v = E_L"', 'reset = "v = tau"')
+    err = error_of(write(tmp_path, "badreset", text))
+    assert err.key == "reset"
+    assert "consistent units" in err.expected
+
+
+def test_unknown_identifier_in_equation_is_reported(tmp_path):
+    text = GOOD_NEURON.replace("dv/dt = (E_L - v) / tau : volt", "dv/dt = (E_L - v) / tua : volt")
+    err = error_of(write(tmp_path, "unknownid", text))
+    assert "unknown 'tua'" in err.found
+    assert "did you mean 'tau'" in str(err)
+
+
+def test_undeclared_parameter_value_is_rejected(tmp_path):
+    text = GOOD_NEURON.replace('v_th = "-50 mV" }', 'v_th = "-50 mV", gamma = "1" }')
+    err = error_of(write(tmp_path, "undeclared", text))
+    assert err.key == "parameter_sets.default.values.gamma"
+    assert "declared in [parameters]" in err.expected
+
+
+def test_unknown_parameter_set_suggests_closest(tmp_path):
+    spec = load_file(write(tmp_path, "leaky", GOOD_NEURON))
+    with pytest.raises(SpecError) as info:
+        spec.resolve("defualt")
+    assert "unknown parameter set 'defualt'" in info.value.found
+    assert "did you mean 'default'" in str(info.value)
+    assert "leaky.toml" in str(info.value)
+
+
+def test_unknown_model_name_suggests_closest_names():
+    with pytest.raises(SpecError) as info:
+        catalog.load("stdp_piar")
+    assert "unknown model 'stdp_piar'" in str(info.value)
+    assert "did you mean 'stdp_pair'" in str(info.value)
+
+
+def test_toml_syntax_error_names_the_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('kind = "neuron"\ndescription = "x\n')
+    err = error_of(path)
+    assert err.key == "<toml>" and "broken.toml" in str(err)
+
+
+def test_unknown_kind_is_rejected(tmp_path):
+    text = GOOD_NEURON.replace('kind = "neuron"', 'kind = "nueron"')
+    err = error_of(write(tmp_path, "kind", text))
+    assert err.key == "kind" and "did you mean 'neuron'" in str(err)
+
+
+def test_override_in_wrong_unit_is_rejected():
+    spec = catalog.load("stdp_pair")
+    with pytest.raises(SpecError) as info:
+        spec.resolve(overrides={"tau_plus": "16.8"})
+    assert info.value.key == "tau_plus" and "'16.8'" in info.value.found
+
+
+def test_override_of_unknown_parameter_suggests():
+    spec = catalog.load("stdp_pair")
+    with pytest.raises(SpecError) as info:
+        spec.resolve(overrides={"tau_pluss": "16.8 ms"})
+    assert "did you mean 'tau_plus'" in str(info.value)
+
+
+def test_expression_values_follow_overrides():
+    spec = catalog.load("stdp_pair")
+    resolved = spec.resolve(overrides={"A_plus": "0.01"})
+    assert resolved.namespace["A_minus"] == pytest.approx(1.05 * 0.01)
+
+
+def test_parameter_cycle_is_reported(tmp_path):
+    text = GOOD_NEURON.replace('E_L = "-70 mV", v_th = "-50 mV"', 'E_L = "v_th - 20*mV", v_th = "E_L + 20*mV"')
+    err = error_of(write(tmp_path, "cycle", text))
+    assert "cycle" in err.found
+
+
+def test_variants_fill_slots_and_unknown_option_is_rejected():
+    spec = catalog.load("stdp_pair")
+    assert "apre = 1" in spec.code({"pairing": "nearest"})["on_pre"]
+    assert "apre += 1" in spec.code()["on_pre"]
+    with pytest.raises(SpecError) as info:
+        spec.resolve(variants={"pairing": "neerest"})
+    assert "did you mean 'nearest'" in str(info.value)
+
+
+def test_variant_option_with_unused_slot_is_rejected(tmp_path):
+    text = GOOD_NEURON + textwrap.dedent('''
+        [variants.extra.one]
+        nowhere = "v = E_L"
+        ''')
+    err = error_of(write(tmp_path, "slot", text))
+    assert err.key == "variants.extra.one.nowhere"
+
+
+def test_parse_quantity_reads_units_and_rejects_code():
+    from brian2 import mV, ms
+
+    assert parse_quantity("16.8 ms") == 16.8 * ms
+    assert parse_quantity("-70.6 mV") == -70.6 * mV
+    with pytest.raises(SpecError):
+        parse_quantity("__import__('os')")
+    with pytest.raises(SpecError):
+        parse_quantity("1*ms + 1*mV")
+
+
+def test_every_catalog_model_loads_and_resolves_every_set():
+    for entry in catalog.entries("models"):
+        spec = catalog.load(str(entry.path))
+        for name in spec.parameter_sets:
+            spec.resolve(name)
+        assert spec.description
+        for pset in spec.parameter_sets.values():
+            assert pset.citation is not None, f"{entry.name}: set {pset.name} has no citation"
