@@ -1,0 +1,24 @@
+"""The examples in examples/ run as a user runs them (a fresh process) and say what they did."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name, timeout=300):
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True, text=True,
+                          timeout=timeout, cwd=EXAMPLES.parent)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_use_a_model_in_your_brian2_script():
+    out = run_example("use_a_model_in_your_brian2_script.py")
+    assert "rule: stdp_pair (song_2000: Song et al. 2000)" in out
+    assert "plasticity frozen (lr = 0): weights unchanged" in out
+    rate = float(out.split("output rate: ")[1].split(" Hz")[0])
+    assert rate > 0.5  # the Poisson drive makes the sub-rheobase neurons fire
