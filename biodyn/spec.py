@@ -1239,3 +1239,400 @@ register_kind(
     check=_check_synapse,
     doc="a synapse model (transmission and/or plasticity): one Synapses",
 )
+
+
+# --------------------------------------------------------------------------
+# Kinds read by biodyn.dynamics: system, map, population
+# --------------------------------------------------------------------------
+#
+# system      Brian2 differential equations of abstract state variables, with the time
+#             unit declared (``time_unit = "tau"``): ``dx/dt = sigma*(y - x)/tau : 1``.
+# map         a map x -> F(x): for every state variable ``x : unit`` the model defines
+#             ``x_next = F(...) : unit``; one iteration per time step.
+# population  N units (``size``) of a Brian2 model (``model``, or several ``[groups]``,
+#             each inline or a catalog neuron), coupled by ``[couplings]`` (Brian2
+#             Synapses code with a declared connectivity and random weights with their
+#             seed), driven by ``[inputs]``, optionally spiking, optionally with a
+#             ``[mean_field]`` reduction. ``system`` and ``map`` accept ``size`` and
+#             ``[couplings]`` too (Lorenz-96 is N coupled copies of one equation).
+# The full schema is documented in biodyn/dynamics/_spec.py (the reader).
+
+_NEXT_SUFFIX = "_next"
+
+_RANGES_DOC = "plot/search range per variable: var -> [lo, hi] (with units)"
+
+_COUPLING_KEYS = {
+    "doc": Key((str,), False, "what the coupling is"),
+    "source": Key((str,), False, "the presynaptic group (default: the only group)"),
+    "target": Key((str, list), False, "the postsynaptic group(s) (default: the only group)"),
+    "model": Key((str,), False, "Brian2 Synapses equations; '(summed)' lines feed the target"),
+    "on_pre": Key((str,), False, "statements run on a presynaptic spike"),
+    "on_post": Key((str,), False, "statements run on a postsynaptic spike"),
+    "connect": Key((str, dict), True, "a Brian2 condition on i, j, or {j | p | in_degree | condition}"),
+    "weights": Key((dict,), False, "synaptic variable -> expression or {distribution, ...}"),
+    "delay": Key((str,), False, "transmission delay (spiking couplings)"),
+    "seed": Key((str, int), False, "seed of the random connectivity/weights (a parameter name or number)"),
+    "autapses": Key((bool,), False, "allow i -> i connections within a group (default true)"),
+}
+_GROUP_KEYS = {
+    "doc": Key((str,), False, "what the group is"),
+    "size": Key((str, int), True, "number of units: an expression of parameters"),
+    "model": Key((str,), False, "Brian2 equations of one unit (or use 'neuron')"),
+    "neuron": Key((str,), False, "a neuron model of the catalog (instead of 'model')"),
+    "params": Key((str,), False, "the neuron model's parameter set"),
+    "values": Key((dict,), False, "neuron parameter -> expression of this spec's parameters"),
+    "threshold": Key((str,), False, "spike condition"),
+    "reset": Key((str,), False, "reset statements"),
+    "refractory": Key((str,), False, "refractory period or condition"),
+    "method": Key((str,), False, "Brian2 integration method"),
+    "initial": Key((dict,), False, "initial values of this group: variable -> expression"),
+}
+_INPUT_KEYS = {
+    "doc": Key((str,), False, "what the input is"),
+    "kind": Key((str,), True, "'poisson': count independent Poisson trains of a rate per unit"),
+    "target": Key((str, list), False, "group(s) driven (default: all groups)"),
+    "variable": Key((str,), True, "the variable each input spike changes"),
+    "count": Key((str, int), True, "number of independent trains per unit"),
+    "rate": Key((str,), True, "rate of each train"),
+    "weight": Key((str,), True, "the jump of 'variable' per input spike"),
+    "when_refractory": Key((str,), False, "'ignore' (default: spikes during refractoriness are "
+                           "lost) or 'add'"),
+}
+_MEAN_FIELD_KEYS = {
+    "description": Key((str,), True, "what the reduction is, with its origin"),
+    "model": Key((str,), True, "Brian2 equations of the reduced (population-rate) dynamics"),
+    "initial": Key((dict,), False, "initial values: variable -> expression"),
+    "ranges": Key((dict,), False, _RANGES_DOC),
+    "notes": Key((str,), False, "assumptions and limits of the reduction"),
+}
+
+
+class _SpecView:
+    """A spec seen with other code and initial values, to run :func:`check_brian_code`
+    on a group or another block of code of the same spec."""
+
+    def __init__(self, spec, code, initial):
+        self._spec = spec
+        self._code = dict(code)
+        self.initial = MappingProxyType(dict(initial))
+
+    def __getattr__(self, name):
+        return getattr(self._spec, name)
+
+    def resolve(self, parameter_set=None, overrides=None, variants=None):
+        import dataclasses
+
+        resolved = self._spec.resolve(parameter_set, overrides, variants)
+        return dataclasses.replace(resolved, code=MappingProxyType(dict(self._code)))
+
+
+def _rekey(exc, prefix):
+    return SpecError(exc.file, f"{prefix}.{exc.key}", exc.expected, exc.found, exc.hint)
+
+
+def map_state_variables(equations):
+    """The state of a map: every parameter ``x`` for which ``x_next`` is a subexpression.
+
+    Returns a list of names in the order of the ``x_next`` lines.
+    """
+    from brian2.equations.equations import PARAMETER, SUBEXPRESSION
+
+    out = []
+    for name, eq in equations.items():
+        if eq.type == SUBEXPRESSION and name.endswith(_NEXT_SUFFIX) and len(name) > len(_NEXT_SUFFIX):
+            base = name[: -len(_NEXT_SUFFIX)]
+            if base in equations and equations[base].type == PARAMETER:
+                out.append(base)
+    return out
+
+
+def _differential_names(equations):
+    from brian2.equations.equations import DIFFERENTIAL_EQUATION
+
+    return [n for n, eq in equations.items() if eq.type == DIFFERENTIAL_EQUATION]
+
+
+def _check_map_pairs(spec, equations, key):
+    """Every ``x_next`` needs a parameter ``x`` of the same unit."""
+    from brian2.equations.equations import SUBEXPRESSION
+
+    for name, eq in equations.items():
+        if eq.type == SUBEXPRESSION and name.endswith(_NEXT_SUFFIX):
+            base = name[: -len(_NEXT_SUFFIX)]
+            if base not in equations:
+                raise SpecError(spec.file, key, f"a state variable {base!r} declared as "
+                                f"'{base} : <unit>' for the map line {name!r}", "none",
+                                f"add the line '{base} : {_unit_text_of(equations.dimensions[name])}'")
+            if equations.dimensions[base] != equations.dimensions[name]:
+                raise SpecError(spec.file, key, f"{base!r} and {name!r} in the same unit",
+                                f"{dimension_name(equations.dimensions[base])} and "
+                                f"{dimension_name(equations.dimensions[name])}")
+
+
+def _unit_text_of(dim):
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+
+    return "1" if dim is DIMENSIONLESS else str(get_unit(dim))
+
+
+def _evaluate_each_set(spec, text, key, dim=None, integer=False):
+    """Evaluate ``text`` (an expression of parameters) in every parameter set."""
+    from brian2.units.allunits import second  # noqa: F401  (units namespace is loaded)
+    import numpy as np
+
+    sets = list(spec.parameter_sets) or [None]
+    for set_name in sets:
+        resolved = spec.resolve(set_name)
+        value = parse_quantity(str(text), dim, file=spec.file, key=key,
+                               names=dict(resolved.namespace))
+        if integer:
+            v = float(np.asarray(value))
+            if v < 1 or abs(v - round(v)) > 1e-9:
+                raise SpecError(spec.file, key, "a positive whole number", f"{text!r} = {v:g}"
+                                + (f" in parameter set {set_name!r}" if set_name else ""))
+
+
+def _check_time_unit(spec, required):
+    from brian2.units.allunits import second
+
+    text = spec.data.get("time_unit")
+    if text is None:
+        if required:
+            raise SpecError(spec.file, "time_unit", "the time unit of the model's time: a parameter "
+                            "name or a quantity ('tau', '1 ms')", "nothing")
+        return
+    _evaluate_each_set(spec, text, "time_unit", second.dim)
+
+
+def _check_ranges(spec, table, key="ranges"):
+    for var, bounds in table.items():
+        if (not isinstance(bounds, list) or len(bounds) != 2
+                or not all(isinstance(b, (str, int, float)) and not isinstance(b, bool) for b in bounds)):
+            raise SpecError(spec.file, f"{key}.{var}", "[lo, hi] (numbers or quantities as text)",
+                            repr(bounds))
+
+
+def _parse_equations(spec, text, key):
+    from brian2 import Equations
+
+    try:
+        return Equations(text)
+    except Exception as exc:
+        raise SpecError(spec.file, key, "Brian2 equations", _first_line(exc)) from None
+
+
+def _group_names(spec):
+    groups = spec.data.get("groups")
+    return list(groups) if groups else ["units"]
+
+
+def _check_couplings(spec):
+    groups = _group_names(spec)
+    for name, table in spec.data.get("couplings", {}).items():
+        key = f"couplings.{name}"
+        if not isinstance(table, dict):
+            raise SpecError(spec.file, key, "a table {model, connect, weights, ...}", repr(table))
+        check_table(table, _COUPLING_KEYS, file=spec.file, prefix=key + ".")
+        for side in ("source", "target"):
+            value = table.get(side, groups[0] if len(groups) == 1 else None)
+            if value is None:
+                raise SpecError(spec.file, f"{key}.{side}", "a group name (" + ", ".join(groups) + ")",
+                                "nothing (the population has several groups)")
+            for g in (value if isinstance(value, list) else [value]):
+                if g not in groups:
+                    raise SpecError(spec.file, f"{key}.{side}", "one of the groups " + ", ".join(groups),
+                                    repr(g), suggest(g, groups))
+        if "model" in table:
+            eqs = _parse_equations(spec, table["model"], f"{key}.model")
+            for var, eq in eqs.items():
+                if "summed" in eq.flags and not var.endswith("_post"):
+                    raise SpecError(spec.file, f"{key}.model", "a (summed) variable named X_post",
+                                    repr(var))
+        connect = table["connect"]
+        if isinstance(connect, dict):
+            allowed = {"j": Key((str,), False, "target index as an expression of i"),
+                       "p": Key((str, float), False, "connection probability"),
+                       "condition": Key((str,), False, "a Brian2 condition on i and j"),
+                       "in_degree": Key((str, int), False, "fixed number of inputs per target unit")}
+            check_table(connect, allowed, file=spec.file, prefix=f"{key}.connect.")
+            if "j" in connect and ("p" in connect or "in_degree" in connect):
+                raise SpecError(spec.file, f"{key}.connect", "j, or p/in_degree (not both)", repr(connect))
+        for var, w in table.get("weights", {}).items():
+            if isinstance(w, dict):
+                allowed = {"distribution": Key((str,), True, "normal, uniform or lognormal"),
+                           "mean": Key((str, int, float), False, "mean (normal, lognormal of the log)"),
+                           "std": Key((str, int, float), False, "standard deviation"),
+                           "low": Key((str, int, float), False, "lower bound (uniform)"),
+                           "high": Key((str, int, float), False, "upper bound (uniform)")}
+                check_table(w, allowed, file=spec.file, prefix=f"{key}.weights.{var}.")
+                if w["distribution"] not in ("normal", "uniform", "lognormal"):
+                    raise SpecError(spec.file, f"{key}.weights.{var}.distribution",
+                                    "normal, uniform or lognormal", repr(w["distribution"]))
+            elif not isinstance(w, (str, int, float)) or isinstance(w, bool):
+                raise SpecError(spec.file, f"{key}.weights.{var}", "an expression or a "
+                                "{distribution, ...} table", repr(w))
+
+
+def _check_units_and_maps(spec, equations, key, map_allowed=True, ode_allowed=True):
+    odes = _differential_names(equations)
+    maps = map_state_variables(equations)
+    _check_map_pairs(spec, equations, key)
+    if odes and maps:
+        raise SpecError(spec.file, key, "differential equations or map lines (x_next = ...), not both",
+                        f"both ({odes[0]!r} and {maps[0]}_next)")
+    if not odes and not maps:
+        what = ("differential equations (dx/dt = ...)" if not map_allowed else
+                "map lines (x_next = ... with x : unit)" if not ode_allowed else
+                "differential equations or map lines (x_next = ...)")
+        raise SpecError(spec.file, key, f"at least one state variable: {what}", "none")
+    if maps and not map_allowed:
+        raise SpecError(spec.file, key, "differential equations (a 'system'); use kind = 'map' "
+                        "for x_next = ... lines", f"map line {maps[0]}_next")
+    if odes and not ode_allowed:
+        raise SpecError(spec.file, key, "map lines only (x_next = ...)", f"differential equation of {odes[0]!r}")
+    return odes, maps
+
+
+def _check_system(spec):
+    check_brian_code(spec)
+    eqs = _parse_equations(spec, spec.code()["model"], "model")
+    _check_units_and_maps(spec, eqs, "model", map_allowed=False)
+    _check_time_unit(spec, required=True)
+    _check_size_and_couplings(spec)
+    _check_ranges(spec, spec.data.get("ranges", {}))
+
+
+def _check_map(spec):
+    check_brian_code(spec)
+    for choice in _checked_combinations(spec):
+        eqs = _parse_equations(spec, spec.code(choice)["model"], "model")
+        _check_units_and_maps(spec, eqs, "model", ode_allowed=False)
+    _check_size_and_couplings(spec)
+    _check_ranges(spec, spec.data.get("ranges", {}))
+
+
+def _check_size_and_couplings(spec):
+    if "size" in spec.data:
+        _evaluate_each_set(spec, spec.data["size"], "size", integer=True)
+    _check_couplings(spec)
+
+
+def _check_population(spec):
+    data = spec.data
+    has_model, groups = "model" in data, data.get("groups")
+    if has_model == bool(groups):
+        raise SpecError(spec.file, "model", "either 'model' (one group of 'size' units) or "
+                        "[groups.NAME] tables", "both" if has_model else "neither")
+    any_ode = False
+    if has_model:
+        check_brian_code(spec, event_keys=("reset",), expression_keys=("threshold", "refractory"))
+        for choice in _checked_combinations(spec):
+            eqs = _parse_equations(spec, spec.code(choice)["model"], "model")
+            odes, _ = _check_units_and_maps(spec, eqs, "model")
+            any_ode = any_ode or bool(odes)
+        if "size" in data:
+            _evaluate_each_set(spec, data["size"], "size", integer=True)
+    else:
+        for gname, table in groups.items():
+            key = f"groups.{gname}"
+            if not isinstance(table, dict):
+                raise SpecError(spec.file, key, "a table {size, model | neuron, ...}", repr(table))
+            check_table(table, _GROUP_KEYS, file=spec.file, prefix=key + ".")
+            if ("model" in table) == ("neuron" in table):
+                raise SpecError(spec.file, key, "either 'model' (inline equations) or 'neuron' "
+                                "(a catalog model)", "both" if "model" in table else "neither")
+            _evaluate_each_set(spec, table["size"], f"{key}.size", integer=True)
+            for var, value in table.get("values", {}).items():
+                if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                    raise SpecError(spec.file, f"{key}.values.{var}", "an expression of this spec's "
+                                    "parameters", repr(value))
+            if "model" in table:
+                code = {k: table[k] for k in ("model", "threshold", "reset", "refractory") if k in table}
+                initial = {k: str(v) for k, v in table.get("initial", {}).items()}
+                try:
+                    check_brian_code(_SpecView(spec, code, initial), event_keys=("reset",),
+                                     expression_keys=("threshold", "refractory"))
+                except SpecError as exc:
+                    raise _rekey(exc, key) from None
+                odes, _ = _check_units_and_maps(spec, _parse_equations(spec, table["model"], f"{key}.model"),
+                                                f"{key}.model")
+                any_ode = any_ode or bool(odes)
+            else:
+                any_ode = True  # a catalog neuron: checked when it is loaded
+    if any_ode or "time_unit" in data:
+        _check_time_unit(spec, required=any_ode)
+    _check_couplings(spec)
+    for name, table in data.get("inputs", {}).items():
+        key = f"inputs.{name}"
+        if not isinstance(table, dict):
+            raise SpecError(spec.file, key, "a table {kind, variable, count, rate, weight}", repr(table))
+        check_table(table, _INPUT_KEYS, file=spec.file, prefix=key + ".")
+        if table["kind"] != "poisson":
+            raise SpecError(spec.file, f"{key}.kind", "'poisson'", repr(table["kind"]))
+        from brian2.units.allunits import hertz
+
+        _evaluate_each_set(spec, table["rate"], f"{key}.rate", hertz.dim)
+        _evaluate_each_set(spec, table["count"], f"{key}.count", integer=True)
+        if table.get("when_refractory", "ignore") not in ("ignore", "add"):
+            raise SpecError(spec.file, f"{key}.when_refractory", "'ignore' or 'add'",
+                            repr(table["when_refractory"]))
+        for g in (lambda t: t if isinstance(t, list) else [t])(table.get("target", _group_names(spec))):
+            if g not in _group_names(spec):
+                raise SpecError(spec.file, f"{key}.target", "one of the groups " +
+                                ", ".join(_group_names(spec)), repr(g), suggest(g, _group_names(spec)))
+    if "mean_field" in data:
+        mf = data["mean_field"]
+        if not isinstance(mf, dict):
+            raise SpecError(spec.file, "mean_field", "a table {description, model, initial}", repr(mf))
+        check_table(mf, _MEAN_FIELD_KEYS, file=spec.file, prefix="mean_field.")
+        eqs = _parse_equations(spec, mf["model"], "mean_field.model")
+        _check_units_and_maps(spec, eqs, "mean_field.model", map_allowed=False)
+        _check_ranges(spec, mf.get("ranges", {}), "mean_field.ranges")
+        _check_time_unit(spec, required=True)
+    _check_ranges(spec, data.get("ranges", {}))
+
+
+_DYNAMICS_COMMON = {
+    "size": Key((str, int), False, "number of units: an expression of parameters (default 1)"),
+    "couplings": Key((dict,), False, "coupling between units: NAME -> {model, connect, weights, ...}"),
+    "ranges": Key((dict,), False, _RANGES_DOC),
+    "method": Key((str,), False, "Brian2 integration method (default rk4 for systems, euler else)"),
+}
+
+register_kind(
+    "system",
+    dict(_DYNAMICS_COMMON, **{
+        "model": Key((str,), True, "Brian2 differential equations of the state"),
+        "time_unit": Key((str,), True, "the unit of the model's time: a parameter or a quantity"),
+    }),
+    code_keys=("model",),
+    check=_check_system,
+    doc="an abstract dynamical system dx/dt = f(x) (optionally N coupled units)",
+)
+
+register_kind(
+    "map",
+    dict(_DYNAMICS_COMMON, **{
+        "model": Key((str,), True, "Brian2 equations: 'x : unit' and 'x_next = F : unit' per state variable"),
+    }),
+    code_keys=("model",),
+    check=_check_map,
+    doc="a map x -> F(x), one iteration per time step",
+)
+
+register_kind(
+    "population",
+    dict(_DYNAMICS_COMMON, **{
+        "model": Key((str,), False, "Brian2 equations of one unit (or [groups])"),
+        "time_unit": Key((str,), False, "the unit of the model's time (needed for differential equations)"),
+        "threshold": Key((str,), False, "spike condition"),
+        "reset": Key((str,), False, "reset statements"),
+        "refractory": Key((str,), False, "refractory period or condition"),
+        "groups": Key((dict,), False, "groups of units: NAME -> {size, model | neuron, ...}"),
+        "inputs": Key((dict,), False, "external drives: NAME -> {kind = 'poisson', ...}"),
+        "mean_field": Key((dict,), False, "a reduction to population rates {description, model}"),
+    }),
+    code_keys=("model", "threshold", "reset", "refractory"),
+    check=_check_population,
+    doc="a population: N coupled units (rate or spiking), groups, inputs, a mean field",
+)
