@@ -1,0 +1,76 @@
+"""biodyn sweep SPEC [--scheduler ADDRESS] [--workers N] [--out DIR]"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+EPILOG = """examples:
+  biodyn sweep examples/sweeps/stdp_tau_plus.toml                 # local dask cluster, all CPUs
+  biodyn sweep examples/sweeps/stdp_tau_plus.toml --workers 2 --out results/tau/
+  biodyn sweep my_sweep --scheduler tcp://10.0.0.5:8786          # workers of a running cluster
+  biodyn sweep my_sweep --dry-run                                 # points, seeds, what is finished
+
+Run it again to resume: finished points are skipped, failed and missing ones run.
+Start a cluster by hand with `dask scheduler` and `dask worker ADDRESS --nthreads 1`.
+Exit status: 0 all points ok, 1 some points failed, 2 bad input.
+"""
+
+
+def register(sub):
+    p = sub.add_parser(
+        "sweep", help="run a job over a parameter grid and seeds, locally or on a dask cluster",
+        description="Run a sweep spec (kind = \"sweep\"): its job (replay, a Python callable, ...) "
+        "at every point of its grid and for every replicate, in parallel. Results stream to "
+        "OUT/points/NAME.json (one per point, written atomically) and OUT/summary.csv (updated as "
+        "points finish); an interrupted sweep resumes where it stopped.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", help="sweep name (in a BIODYN_PATH folder) or spec path")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="dask scheduler address (tcp://HOST:PORT); default: a local dask cluster "
+                   "on this machine")
+    p.add_argument("--workers", "-w", type=int, metavar="N",
+                   help="worker processes of the local cluster (default: the number of CPUs, at "
+                   "most the points to run); 0 runs every point in this process")
+    p.add_argument("--out", "-o", metavar="DIR",
+                   help="output folder (default: the spec's out, else results/NAME)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the points (parameters, seed, finished or not) and run nothing")
+    p.set_defaults(func=run)
+
+
+def _terminate(signum, frame):  # pragma: no cover - exercised by killing a real process
+    raise KeyboardInterrupt
+
+
+def run(args):
+    from .. import sweep
+    from ..errors import BiodynError
+
+    if args.scheduler is not None and args.workers is not None:
+        raise BiodynError("--workers applies to the local cluster only; with --scheduler the "
+                          "cluster's workers run the points")
+    progress = None if args.quiet else True
+    if args.dry_run:
+        result = sweep.run(args.spec, out=args.out, dry_run=True)
+        spec = result.spec
+        print(f"sweep {spec.name} ({spec.job}): {len(spec.points)} points, seed {spec.seed}, "
+              f"out {result.out}")
+        for p in spec.points:
+            rec = result.records.get(p.name)
+            state = "to run" if rec is None else ("finished" if rec["status"] == "ok" else "failed, to run")
+            print(f"  {p.name}  seed {p.seed}  {state}  ({p.label()})")
+        return 0
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        result = sweep.run(args.spec, out=args.out, scheduler=args.scheduler,
+                           workers=args.workers, progress=progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(result.csv)
+    if result.failed:
+        print(f"biodyn: {len(result.failed)} of {len(result.spec.points)} points failed (errors in "
+              f"{result.csv}); run the sweep again to retry them", file=sys.stderr)
+        return 1
+    return 0

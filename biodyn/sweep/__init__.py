@@ -1,0 +1,135 @@
+"""Sweeps: one job over many points, on this machine or a dask.distributed cluster.
+
+A sweep runs one job (a protocol replay, an analysis, any Python function) at
+every point of a parameter grid, for every replicate seed, and streams the
+results to disk as points finish: one result file per point (written
+atomically) and a summary table (CSV) updated as it goes. Run it again and it
+computes only what is missing, so an interrupted sweep resumes where it stopped.
+
+The spec (TOML, ``kind = "sweep"``)::
+
+    kind = "sweep"
+    description = "STDP window of the pair rule against tau_plus (Song et al. 2000 values)"
+    seed = 20240611          # the sweep's seed: every point's seed derives from it
+    n_seeds = 3              # replicates: run every point 3 times (or seeds = [0, 1, 2])
+    combine = "product"      # grid axes: all combinations ("product", default) or "zip"
+    out = "results/stdp_tau" # default results/NAME; --out overrides
+
+    [run]                    # what runs at each point: a job and its fixed settings
+    job = "replay"
+    protocol = "bi_poo_1998"
+    target = "numpy"
+    stimulus = { repetitions = 5 }
+
+    [grid]                   # parameters, with units
+    tau_plus = ["10 ms", "16.8 ms", "20 ms"]
+    A_plus = { start = "0.001", stop = "0.01", num = 4, scale = "log" }
+    stimulus.frequency = ["1 Hz", "5 Hz"]
+
+    [[points]]               # optional: explicit points (combined with the grid as a product)
+    variants.pairing = "nearest"
+
+Values
+    A string starting with a number is a quantity with its unit (``"16.8 ms"``,
+    ``"2e-3"``, ``"-70 mV"``); TOML numbers are dimensionless numbers (integers
+    stay integers); other strings are text (variant options, set names);
+    ``{start, stop, num, scale}`` gives ``num`` values from start to stop
+    (included), evenly spaced (``scale = "linear"``, default) or geometrically
+    (``"log"``), rounded to 12 significant digits. All values of one parameter
+    are of one kind, and quantities of one dimension. A single value (not a
+    list) fixes a parameter for every point.
+
+Combining
+    ``combine = "product"`` (default): every combination of the axes, the last
+    axis varying fastest. ``combine = "zip"``: the k-th point takes the k-th
+    value of every axis (axes of equal length; single values repeat).
+    ``[[points]]`` lists points explicitly; with a grid too, each listed point
+    is combined with every grid point. Replicates multiply everything.
+
+What to run (``[run] job = ...``, :data:`RUNNERS`)
+    ``"replay"``: :func:`biodyn.jobs.replay` of ``protocol``, with ``model``,
+    ``params``, ``set`` (fixed overrides), ``variants``, ``stimulus``,
+    ``target`` (default ``auto``) and ``format``. Point parameters are model
+    parameters (``tau_plus``), ``stimulus.KEY``, ``variants.AXIS``, ``model`` or
+    ``parameter_set``. Each point writes PROTOCOL.{pkl,png,json} in its folder;
+    its CSV columns are ``chi``, ``n_scored`` and ``value(LABELS)`` per condition.
+    ``"callable"``: ``function = "package.module:function"`` or
+    ``"path/file.py:function"`` (relative to the spec), called as
+    ``f(params, seed, out, **kwargs)`` and returning a flat dict of scalars
+    (numbers, Brian2 quantities, text) or a :class:`PointResult`. With
+    ``batch = N`` it gets a list of up to N :class:`PointTask` and returns a
+    list of results: several points in ONE Brian2 run.
+    ``"analyze lyapunov"``, ``"analyze flow"``, ``"compare"``: the jobs of
+    those commands, once this installation has them (until then a clear error
+    names the missing job).
+
+Point identity and seeds
+    A point's key is the JSON text of its sorted ``[name, value]`` pairs, values
+    written unit-independently (SI units, 12 significant digits, see
+    :func:`point_key`); its result file is ``points/NAME.json`` where ``NAME``
+    shows the values and ends in 10 hex digits of the key's SHA-256. Editing the
+    grid's order, or writing ``"0.01 s"`` for ``"10 ms"``, changes no key, so
+    finished points are found again. A point's seed is derived from the sweep's
+    seed and its key (:func:`point_seed`)::
+
+        h = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+        seed = int(np.random.SeedSequence(sweep_seed, spawn_key=(h,))
+                   .generate_state(1, dtype=np.uint32)[0]) % 2**31
+
+    ``seeds = [0, 1, 2]`` are replicate *labels* (part of the key), not the seeds
+    used: two replicates, or two sweeps with different ``seed``, get
+    independent streams. Every result file records ``key``, ``seed``,
+    ``sweep_seed`` and ``replicate``, so a point can be re-run by hand
+    (``biodyn replay ... --seed SEED``).
+
+Files (in ``out``)
+    ``sweep.json`` (the points, their keys and seeds, the settings'
+    fingerprint, a log of runs), ``summary.csv`` (one row per finished point in
+    the sweep's order: point, status, parameters — quantities as numbers in the
+    column's unit, named ``tau_plus [ms]`` —, replicate, seed, results —
+    quantities in SI units, named ``lambda [Hz]`` —, run time and error),
+    ``points/NAME.json`` (each point's result record) and ``points/NAME/``
+    (the files the point's job wrote).
+
+Resuming
+    A point is finished once its result file is written. Re-running a sweep
+    skips points finished with status ``ok``; points that failed are run again
+    (their error record is replaced); points interrupted before their result
+    file was written run again. A folder holding results of the same sweep
+    with other settings (job, ``[run]`` table, seed) is refused rather than
+    mixed. Two runs cannot write to one folder at the same time (a lock file).
+
+Where points run
+    Without a scheduler address, an embedded dask ``LocalCluster`` on loopback
+    (processes, one thread each, ``OMP_NUM_THREADS=1``, no dashboard); with
+    one, ``distributed.Client(ADDRESS)``; without dask, the standard library's
+    process pool (with a note). The result files and the CSV are written by the
+    process that runs the sweep; files a job writes itself (replay's neo file
+    and figure) are written by the worker, so on a cluster ``out`` must be on a
+    filesystem the workers share, and the callable's module importable there.
+
+Compile once
+    Replay points on ``cpp_standalone`` build in a project folder keyed by the
+    protocol, the model and its variants AND by a worker slot
+    (:func:`worker_slot`: a lock file claimed per process), so two processes
+    never build in one folder and a worker's next point recompiles only the
+    code objects whose parameter values changed.
+
+Vectorising points
+    Protocol conditions already run side by side in one Brian2 run. Points are
+    merged into one run only where a function says how: ``job = "callable"``
+    with ``batch = N`` hands N points to one call (e.g. one neuron group per
+    coupling value). Replay points are not merged: different model parameters
+    are different Brian2 code, and merging them exactly would need per-condition
+    parameter variables in the protocol engines.
+"""
+
+from ._runners import (RUNNERS, MissingJob, PointResult, PointTask, Runner, get_runner,
+                       load_callable, register_runner, worker_slot)
+from ._run import MANIFEST, POINTS, SUMMARY, SweepResult, read_results, run, write_summary
+from ._spec import Point, SweepSpec, from_dict, load, point_key, point_seed
+
+__all__ = ["run", "load", "from_dict", "SweepSpec", "Point", "SweepResult", "PointResult",
+           "PointTask", "Runner", "RUNNERS", "register_runner", "get_runner", "point_key",
+           "point_seed", "read_results", "write_summary", "load_callable", "worker_slot",
+           "MissingJob", "MANIFEST", "SUMMARY", "POINTS"]

@@ -1,0 +1,429 @@
+"""Running a sweep: stream results to disk, resume where a run stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import io
+from ..errors import BiodynError, display_path
+from ._spec import axis_unit, display, load
+
+__all__ = ["run", "SweepResult", "read_results", "MANIFEST", "SUMMARY", "POINTS"]
+
+MANIFEST = "sweep.json"
+SUMMARY = "summary.csv"
+POINTS = "points"
+_LOCK = ".sweep.lock"
+
+
+@dataclass
+class SweepResult:
+    """What a sweep run did.
+
+    Attributes
+    ----------
+    spec : SweepSpec
+    out : Path
+        The sweep's folder: ``sweep.json``, ``summary.csv``, ``points/``.
+    records : dict
+        Point name -> result record (as in ``points/NAME.json``) of every
+        finished point of the sweep, in the sweep's order.
+    computed : int
+        Points computed by this call.
+    skipped : int
+        Points finished by an earlier run and not computed again.
+    executor : str
+        Where the points ran.
+    notes : list of str
+    """
+
+    spec: object
+    out: Path
+    records: dict
+    computed: int = 0
+    skipped: int = 0
+    executor: str = ""
+    notes: list = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def csv(self):
+        return self.out / SUMMARY
+
+    @property
+    def failed(self):
+        """Names of the points whose last run failed."""
+        return [n for n, r in self.records.items() if r["status"] != "ok"]
+
+    @property
+    def missing(self):
+        """Names of the points not finished (an interrupted run)."""
+        return [p.name for p in self.spec.points if p.name not in self.records]
+
+    @property
+    def ok(self):
+        return not self.failed and not self.missing
+
+    def table(self):
+        """Rows of the summary (dicts, as in the CSV), in the sweep's order."""
+        header, rows = _table(self.spec, self.records)
+        return [dict(zip(header, r)) for r in rows]
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def _exclusive(out):
+    """Hold ``out/.sweep.lock`` for the run; a second sweep on the same folder is refused."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / _LOCK
+    f = open(path, "a+")
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - Windows
+            pass
+        except OSError:
+            raise BiodynError(f"another biodyn sweep is writing to {display_path(out)}; wait for "
+                              "it to finish or choose another --out") from None
+        yield
+    finally:
+        f.close()
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def read_results(out, spec=None):
+    """The result records in a sweep folder: point name -> record.
+
+    With ``spec``, only the points of that sweep whose record matches their key.
+    """
+    out = Path(out)
+    folder = out / POINTS
+    records = {}
+    if spec is None:
+        for path in sorted(folder.glob("*.json")):
+            rec = _read_json(path)
+            if rec and "point" in rec:
+                records[rec["point"]] = rec
+        return records
+    for p in spec.points:
+        rec = _read_json(folder / f"{p.name}.json")
+        if rec and rec.get("key") == p.key:
+            records[p.name] = rec
+    return records
+
+
+def _check_same_sweep(out, spec, records):
+    """Refuse to mix results of a sweep with other settings into this folder."""
+    mine = spec.fingerprint()
+    manifest = _read_json(out / MANIFEST)
+    theirs = []
+    if manifest and manifest.get("fingerprint") not in (None, mine):
+        theirs.append(manifest.get("fingerprint_data", {}))
+    theirs += [r.get("fingerprint_data", {}) for r in records.values()
+               if r.get("fingerprint") not in (None, mine)]
+    if not theirs:
+        return
+    now = spec.fingerprint_data()
+    other = theirs[0]
+    changed = [k for k in sorted(set(now) | set(other)) if now.get(k) != other.get(k)]
+    if "run" in changed:
+        a, b = now.get("run", {}), other.get("run", {})
+        changed = [c for c in changed if c != "run"] + [
+            f"run.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    raise BiodynError(f"{display_path(out)} holds results of a sweep with other settings (changed: "
+                      f"{', '.join(changed) or 'settings'}); choose another --out, or remove the "
+                      "folder to start again")
+
+
+def _point_task(spec, settings, point, out):
+    return {"name": point.name, "key": point.key, "params": dict(point.params),
+            "seed": point.seed, "out": str((out / POINTS / point.name).resolve())}
+
+
+def _finish_record(rec, spec, point, out):
+    rec.update({
+        "sweep": spec.name,
+        "job": spec.job,
+        "params": point.params_text(),
+        "replicate": point.replicate,
+        "seed": point.seed,
+        "sweep_seed": spec.seed,
+        "fingerprint": spec.fingerprint(),
+        "fingerprint_data": spec.fingerprint_data(),
+    })
+    paths = {}
+    for k, v in rec.get("paths", {}).items():
+        try:
+            paths[k] = str(Path(v).resolve().relative_to(out.resolve()))
+        except ValueError:
+            paths[k] = str(v)
+    rec["paths"] = paths
+    order = ["sweep", "point", "key", "params", "replicate", "seed", "sweep_seed", "status",
+             "values", "units", "paths", "error", "timings", "started", "finished", "worker",
+             "versions", "job", "fingerprint", "fingerprint_data", "traceback"]
+    return {k: rec.get(k) for k in order if k in rec} | {k: v for k, v in rec.items() if k not in order}
+
+
+def _lost_record(point, error):
+    return {"point": point.name, "key": point.key, "status": "failed", "values": {}, "units": {},
+            "paths": {}, "error": error, "traceback": None, "timings": {}, "started": None,
+            "finished": _now(), "worker": None}
+
+
+# --------------------------------------------------------------------------
+# The summary table
+# --------------------------------------------------------------------------
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def _table(spec, records):
+    names = spec.parameter_names()
+    units = {n: axis_unit([p.params[n] for p in spec.points if n in p.params]) for n in names}
+    header = ["point", "status"]
+    for n in names:
+        header.append(f"{n} [{units[n]}]" if units[n] is not None else n)
+    if spec.replicates is not None:
+        header.append("replicate")
+    header.append("seed")
+    columns = {}
+    for p in spec.points:
+        rec = records.get(p.name)
+        if rec:
+            for name in rec.get("values", {}):
+                unit = rec.get("units", {}).get(name)
+                columns.setdefault((name, unit), None)
+    header += [f"{n} [{u}]" if u else n for n, u in columns]
+    header += ["run_s", "error"]
+    rows = []
+    for p in spec.points:
+        rec = records.get(p.name)
+        if rec is None:
+            continue
+        row = [p.name, rec["status"]]
+        for n in names:
+            if n not in p.params:
+                row.append("")
+                continue
+            v = p.params[n]
+            if units[n] is not None:
+                row.append(_cell(float(v / units[n])))
+            elif isinstance(v, float):
+                row.append(_cell(float(f"{v:.12g}")))
+            else:
+                row.append(_cell(v))
+        if spec.replicates is not None:
+            row.append(str(p.replicate))
+        row.append(str(p.seed))
+        values, vunits = rec.get("values", {}), rec.get("units", {})
+        for n, u in columns:
+            row.append(_cell(values.get(n)) if n in values and vunits.get(n) == u else "")
+        row.append(_cell(rec.get("timings", {}).get("run_s")))
+        row.append(rec.get("error") or "")
+        rows.append(row)
+    return header, rows
+
+
+def write_summary(spec, records, path):
+    """Write the summary CSV (one row per finished point, the sweep's order), atomically."""
+    header, rows = _table(spec, records)
+    with io.atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+    return path
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+
+def _emitter(progress):
+    if progress is None or progress is False:
+        return lambda text: None
+    if progress is True:
+        return lambda text: print(text, file=sys.stderr, flush=True)
+    return progress
+
+
+def _manifest(spec, out, run_entry, previous):
+    runs = list((previous or {}).get("runs", []))
+    runs.append(run_entry)
+    return {
+        "sweep": spec.name,
+        "spec": str(spec.path.resolve()) if spec.path else None,
+        "description": spec.description,
+        "job": spec.job,
+        "seed": spec.seed,
+        "fingerprint": spec.fingerprint(),
+        "fingerprint_data": spec.fingerprint_data(),
+        "seed_derivation": "seed = SeedSequence(sweep_seed, spawn_key=(int.from_bytes(sha256(key)"
+                           "[:8], 'little'),)).generate_state(1, uint32)[0] % 2**31",
+        "n_points": len(spec.points),
+        "points": [{"point": p.name, "key": p.key, "params": p.params_text(),
+                    "replicate": p.replicate, "seed": p.seed} for p in spec.points],
+        "runs": runs,
+    }
+
+
+def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run=False):
+    """Run a sweep: every point not finished yet, results streamed to ``out``.
+
+    Parameters
+    ----------
+    sweep : str or SweepSpec
+        Catalog name or path of a sweep spec (or a loaded spec).
+    out : path, optional
+        The sweep's folder (default: the spec's ``out``, else ``results/NAME``).
+    scheduler : str, optional
+        A dask scheduler address; default: a local dask cluster (or, without
+        dask, the standard library's process pool).
+    workers : int, optional
+        Worker processes of the local cluster (default: CPUs, at most the
+        points to run); ``0`` runs the points in this process.
+    progress : bool or callable, optional
+        ``True`` prints a line per finished point on stderr; a callable gets
+        the lines instead.
+    dry_run : bool
+        Only report which points are finished and which would run.
+
+    Returns
+    -------
+    SweepResult
+
+    Notes
+    -----
+    A point is *finished* once its result file ``points/NAME.json`` is written
+    (atomically, by this process, after the worker returned). Finished points
+    with status ``ok`` are never computed again; failed points are run again
+    by the next run of the sweep; a point interrupted before its result file
+    was written is not finished and runs again.
+    """
+    spec = load(sweep)
+    emit = _emitter(progress)
+    out = Path(out if out is not None else (spec.out or Path("results") / spec.name))
+    from ._runners import get_runner
+
+    runner = get_runner(spec.job, file=spec.file)
+    settings = dict(spec.settings)
+    if dry_run:
+        records = read_results(out, spec) if out.is_dir() else {}
+        done = {n: r for n, r in records.items() if r.get("status") == "ok"}
+        return SweepResult(spec, out, records, 0, len(done), "none (dry run)")
+    t_start = time.perf_counter()
+    with _exclusive(out):
+        records = read_results(out, spec)
+        _check_same_sweep(out, spec, records)
+        previous = _read_json(out / MANIFEST)
+        done = {n: r for n, r in records.items() if r.get("status") == "ok"}
+        todo = [p for p in spec.points if p.name not in done]
+        size = max(1, runner.batch_size(settings))
+        batches = [todo[k:k + size] for k in range(0, len(todo), size)]
+        run_entry = {"started": _now(), "finished": None, "executor": None, "computed": 0,
+                     "failed": 0, "skipped": len(done)}
+        csv_path = out / SUMMARY
+        write_summary(spec, records, csv_path)
+        result = SweepResult(spec, out, records, 0, len(done))
+        if not todo:
+            io.write_json(_manifest(spec, out, dict(run_entry, finished=_now(), executor="none"),
+                                    previous), out / MANIFEST)
+            emit(f"sweep {spec.name}: all {len(spec.points)} points finished earlier; nothing to run")
+            result.executor = "none"
+            return result
+        executor = _make(scheduler, workers, len(batches))
+        result.executor = run_entry["executor"] = executor.description
+        result.notes = list(executor.notes)
+        for note in executor.notes:
+            emit(f"note: {note}")
+        io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
+        emit(f"sweep {spec.name}: {len(spec.points)} points, {len(done)} finished earlier, "
+             f"{len(todo)} to run on {executor.description} -> {display_path(out)}")
+        from ._worker import execute
+
+        n_total = len(spec.points)
+        finished = len(done)
+        failed = 0
+        futures = {}
+        last_csv = 0.0
+        try:
+            for batch in batches:
+                task = {"job": spec.job, "settings": settings,
+                        "points": [_point_task(spec, settings, p, out) for p in batch]}
+                futures[executor.submit(execute, task)] = batch
+            for future in executor.as_completed(list(futures)):
+                batch = futures.pop(future)
+                try:
+                    raw = future.result()
+                except Exception as exc:  # the worker died (or could not run the task)
+                    from ._worker import one_line
+
+                    raw = [_lost_record(p, f"worker lost: {one_line(exc)}") for p in batch]
+                for point, rec in zip(batch, raw):
+                    rec = _finish_record(rec, spec, point, out)
+                    io.write_json(rec, out / POINTS / f"{point.name}.json")
+                    records[point.name] = rec
+                    result.computed += 1
+                    finished += 1
+                    ok = rec["status"] == "ok"
+                    failed += not ok
+                    secs = rec.get("timings", {}).get("run_s")
+                    took = f" in {secs:.2f} s" if isinstance(secs, (int, float)) else ""
+                    line = f"[{finished:>{len(str(n_total))}}/{n_total}] {'ok    ' if ok else 'FAILED'} {point.label()}{took}"
+                    if not ok:
+                        line += f": {rec.get('error')}"
+                    emit(line)
+                now = time.perf_counter()
+                if n_total <= 1000 or now - last_csv > 2.0 or not futures:
+                    write_summary(spec, records, csv_path)
+                    last_csv = now
+        finally:
+            if futures:
+                executor.cancel(list(futures))
+            executor.close()
+            result.records = {p.name: records[p.name] for p in spec.points if p.name in records}
+            write_summary(spec, records, csv_path)
+            run_entry.update(finished=_now(), computed=result.computed, failed=failed,
+                             interrupted=bool(futures))
+            io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
+    result.elapsed = time.perf_counter() - t_start
+    n_ok = sum(r["status"] == "ok" for r in result.records.values())
+    emit(f"sweep {spec.name}: {n_ok}/{len(spec.points)} points ok"
+         + (f", {len(result.failed)} failed" if result.failed else "")
+         + f" ({result.computed} computed in {result.elapsed:.1f} s, {result.skipped} finished earlier)")
+    return result
+
+
+def _make(scheduler, workers, n_tasks):
+    from ._executors import make_executor
+
+    return make_executor(scheduler, workers, n_tasks)

@@ -1,0 +1,482 @@
+"""Point runners: what one point of a sweep runs.
+
+A runner is a small object registered under a name (the ``job`` of a sweep
+spec's ``[run]`` table). It has two halves:
+
+* :meth:`Runner.prepare` runs once, in the process that starts the sweep: it
+  checks the ``[run]`` settings and every point's parameter names against the
+  job (so a typo is one clear :class:`~biodyn.errors.SpecError` before any
+  worker starts) and returns the settings the workers get (paths made absolute);
+* :meth:`Runner.run` runs on a worker, once per point: it takes the point's
+  parameters, its seed and its output folder, and returns a
+  :class:`PointResult`: a flat dict of scalar results (one CSV column each)
+  and the paths of the files it wrote.
+
+Adding a job to sweeps is a few lines::
+
+    from biodyn.sweep import Runner, PointResult, register_runner
+
+    def _flow_point(params, seed, out, settings):
+        result = jobs.flow(settings["model"], overrides=params, seed=seed, out=out)
+        return PointResult({"n_fixed_points": ...}, result.paths)
+
+    register_runner(Runner("analyze flow", _flow_point, settings={...}, doc="..."))
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..errors import BiodynError, SpecError, suggest
+from ..spec import Key, check_table
+
+__all__ = ["Runner", "PointResult", "PointTask", "RUNNERS", "register_runner", "get_runner",
+           "load_callable"]
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """What a point produced.
+
+    Attributes
+    ----------
+    values : Mapping[str, scalar]
+        Flat results, one CSV column each: numbers, Brian2 quantities (written
+        in SI units, the unit in the column name), text, booleans or ``None``.
+    paths : Mapping[str, str or Path]
+        Files the point wrote (recorded relative to the sweep's folder).
+    """
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    paths: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """One point as a batched function receives it: parameters, seed, output folder, name."""
+
+    params: Mapping[str, Any]
+    seed: int
+    out: Path
+    name: str
+
+
+class Runner:
+    """A job that sweeps run point by point.
+
+    Parameters
+    ----------
+    name : str
+        The ``job`` name in a sweep spec (``"replay"``, ``"analyze lyapunov"``).
+    function : callable(params, seed, out, settings) -> PointResult or dict
+        Runs one point on a worker. ``params`` maps parameter names to values
+        (Brian2 quantities, numbers, text), ``seed`` is the point's seed,
+        ``out`` its output folder (created), ``settings`` the prepared ``[run]``
+        table (without ``job``).
+    settings : Mapping[str, Key]
+        The keys the ``[run]`` table may hold besides ``job``.
+    prepare : callable(spec, settings) -> dict, optional
+        Client-side check of settings and point parameters; returns the
+        settings sent to the workers.
+    doc : str
+    """
+
+    def __init__(self, name, function, settings=None, prepare=None, doc=""):
+        self.name = name
+        self.function = function
+        self.settings = dict(settings or {})
+        self._prepare = prepare
+        self.doc = doc
+
+    def __repr__(self):
+        return f"<Runner {self.name!r}>"
+
+    def prepare(self, spec):
+        """Check ``spec.settings`` and the points' parameters; return the workers' settings."""
+        settings = dict(spec.settings)
+        check_table(settings, self.settings, file=spec.file, prefix="run.")
+        if self._prepare is not None:
+            settings = self._prepare(spec, settings)
+        return settings
+
+    def batch_size(self, settings):
+        """How many points one call of the function takes (1: one point per call)."""
+        return 1
+
+    def run(self, params, seed, out, settings):
+        return self.function(params, seed, out, settings)
+
+    def run_batch(self, tasks, settings):
+        """Run several points; returns one result (or exception) per task."""
+        out = []
+        for task in tasks:
+            out.append(self.run(task.params, task.seed, task.out, settings))
+        return out
+
+
+#: Registry of point runners by job name.
+RUNNERS: dict[str, Runner] = {}
+
+
+def register_runner(runner):
+    """Register ``runner`` under ``runner.name`` (replacing any runner of that name)."""
+    RUNNERS[runner.name] = runner
+    return runner
+
+
+def get_runner(name, file=None):
+    """The runner registered as ``name``; a clear :class:`SpecError` otherwise."""
+    if name not in RUNNERS:
+        raise SpecError(file, "run.job", "one of " + ", ".join(repr(n) for n in sorted(RUNNERS)),
+                        repr(name), suggest(name, RUNNERS))
+    return RUNNERS[name]
+
+
+# --------------------------------------------------------------------------
+# callable: any Python function
+# --------------------------------------------------------------------------
+
+_CALLABLE_SETTINGS = {
+    "function": Key((str,), True, "'package.module:function' or 'file.py:function' (relative to "
+                    "the sweep spec)"),
+    "kwargs": Key((dict,), False, "keyword arguments passed to the function on every point"),
+    "batch": Key((int,), False, "points per call: the function then takes a list of PointTask "
+                 "and returns a list of results (vectorise points into one Brian2 run)"),
+}
+
+_LOADED = {}
+
+
+def _split_target(text, file, key):
+    if text.count(":") != 1:
+        raise SpecError(file, key, "'package.module:function' or 'path/file.py:function'",
+                        repr(text))
+    where, func = text.rsplit(":", 1)
+    if not where or not func.isidentifier():
+        raise SpecError(file, key, "'package.module:function' or 'path/file.py:function'",
+                        repr(text))
+    return where, func
+
+
+def _is_file(where):
+    return where.endswith(".py") or "/" in where or os.sep in where
+
+
+def load_callable(text, folder=None, *, file=None, key="run.function"):
+    """The function named by ``'package.module:function'`` or ``'path/file.py:function'``.
+
+    A file path is read relative to ``folder``. Modules loaded from a file are
+    cached per process (and put in ``sys.modules`` under a name derived from
+    the path, so their functions pickle).
+    """
+    where, func = _split_target(text, file, key)
+    if _is_file(where):
+        path = Path(where)
+        if not path.is_absolute() and folder is not None:
+            path = Path(folder) / path
+        path = path.resolve()
+        if not path.is_file():
+            raise SpecError(file, key, "an existing Python file", f"no such file {str(path)!r}")
+        modname = "biodyn_sweep_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+        module = _LOADED.get(modname) or sys.modules.get(modname)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(modname, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[modname] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                del sys.modules[modname]
+                raise SpecError(file, key, "a Python file that imports",
+                                f"{type(exc).__name__}: {exc}"[:300]) from exc
+            _LOADED[modname] = module
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ModuleNotFoundError as exc:
+            raise SpecError(file, key, "an importable module (on sys.path of every worker)",
+                            f"{where!r}: {exc}") from None
+        except Exception as exc:
+            raise SpecError(file, key, "a module that imports", f"{where!r}: "
+                            f"{type(exc).__name__}: {exc}"[:300]) from exc
+    fn = getattr(module, func, None)
+    if not callable(fn):
+        names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
+        raise SpecError(file, key, f"a function of {where}", f"no function {func!r}",
+                        suggest(func, names))
+    return fn
+
+
+def _prepare_callable(spec, settings):
+    where, func = _split_target(settings["function"], spec.file, "run.function")
+    if _is_file(where):
+        path = Path(where)
+        if not path.is_absolute():
+            path = spec.folder / path
+        settings["function"] = f"{path.resolve()}:{func}"
+    load_callable(settings["function"], spec.folder, file=spec.file)
+    batch = settings.get("batch")
+    if batch is not None and batch < 1:
+        raise SpecError(spec.file, "run.batch", "an integer >= 1", repr(batch))
+    settings.setdefault("kwargs", {})
+    return settings
+
+
+class CallableRunner(Runner):
+    """``job = "callable"``: a Python function ``f(params, seed, out, **kwargs)`` per point.
+
+    With ``batch = N`` the function takes a list of up to ``N``
+    :class:`PointTask` objects and returns a list of results in the same order:
+    this is how several points become ONE Brian2 run (e.g. one neuron group per
+    coupling value), computed exactly as the function computes them.
+    """
+
+    def batch_size(self, settings):
+        return int(settings.get("batch") or 1)
+
+    def run(self, params, seed, out, settings):
+        fn = load_callable(settings["function"])
+        return fn(params, seed, out, **settings.get("kwargs", {}))
+
+    def run_batch(self, tasks, settings):
+        if not settings.get("batch"):
+            return super().run_batch(tasks, settings)
+        fn = load_callable(settings["function"])
+        results = fn(list(tasks), **settings.get("kwargs", {}))
+        results = list(results) if results is not None else []
+        if len(results) != len(tasks):
+            raise BiodynError(f"the batched function {settings['function']} returned "
+                              f"{len(results)} results for {len(tasks)} points")
+        return results
+
+
+register_runner(CallableRunner(
+    "callable", None, settings=_CALLABLE_SETTINGS, prepare=_prepare_callable,
+    doc="a Python function f(params, seed, out, **kwargs) -> dict of scalars"))
+
+
+# --------------------------------------------------------------------------
+# replay: a protocol on a model (biodyn.jobs.replay)
+# --------------------------------------------------------------------------
+
+_REPLAY_SETTINGS = {
+    "protocol": Key((str,), True, "protocol name or spec path"),
+    "model": Key((str,), False, "model name or path (default: the protocol's)"),
+    "params": Key((str,), False, "parameter set: a name or a .toml file"),
+    "set": Key((dict,), False, "fixed parameter overrides: name -> value with unit"),
+    "variants": Key((dict,), False, "fixed variant options: axis -> option"),
+    "stimulus": Key((dict,), False, "fixed changes to the protocol's stimulus"),
+    "target": Key((str,), False, "numpy, cython, cpp_standalone or auto (default)"),
+    "format": Key((str,), False, "file format of the neo Block: pkl (default), nwb or nix"),
+}
+
+#: Point parameters the replay runner reads besides model parameters.
+REPLAY_NAMESPACES = ("stimulus.NAME", "variants.AXIS", "model", "parameter_set")
+
+
+def _resolve_path(text, folder):
+    if text.endswith(".toml") or "/" in text or os.sep in text:
+        path = Path(text)
+        return str((folder / path).resolve() if not path.is_absolute() else path)
+    return text
+
+
+def _replay_arguments(params, settings):
+    """Split a point's parameters into jobs.replay's arguments."""
+    args = {
+        "model": settings.get("model"),
+        "params": settings.get("params"),
+        "overrides": dict(settings.get("set", {})),
+        "variants": dict(settings.get("variants", {})),
+        "stimulus": dict(settings.get("stimulus", {})),
+    }
+    from ._spec import display
+
+    for name, value in params.items():
+        head, _, rest = name.partition(".")
+        if head == "stimulus" and rest:
+            args["stimulus"][rest] = value if isinstance(value, (int, bool)) else display(value)
+        elif head == "variants" and rest and "." not in rest:
+            args["variants"][rest] = value
+        elif name == "model":
+            args["model"] = value
+        elif name == "parameter_set":
+            args["params"] = value
+        elif not rest:
+            args["overrides"][name] = value
+        else:
+            raise KeyError(name)
+    return args
+
+
+def _prepare_replay(spec, settings):
+    from .. import build, io, protocols
+
+    file = spec.file
+    folder = spec.folder
+    settings["protocol"] = _resolve_path(settings["protocol"], folder)
+    for key in ("model", "params"):
+        if key in settings:
+            settings[key] = _resolve_path(settings[key], folder)
+    try:
+        protocol = protocols.load(settings["protocol"])
+    except SpecError as exc:
+        if exc.file == "catalog":
+            raise SpecError(file, "run.protocol", exc.expected, exc.found, exc.hint) from None
+        raise
+    fmt = settings.setdefault("format", "pkl")
+    if fmt not in io.FORMATS:
+        raise SpecError(file, "run.format", "one of " + ", ".join(io.FORMATS), repr(fmt),
+                        suggest(fmt, io.FORMATS))
+    target = settings.setdefault("target", "auto")
+    try:
+        resolved_target = build.resolve_target(target)
+    except SpecError as exc:
+        raise SpecError(file, "run.target", exc.expected, exc.found, exc.hint) from None
+    if resolved_target not in protocol.targets:
+        raise SpecError(file, "run.target", "one of " + ", ".join(protocol.targets)
+                        + f" for protocol {protocol.name}", repr(target))
+    for table in ("set", "variants", "stimulus"):
+        settings[table] = dict(settings.get(table, {}))
+    stimulus_keys = protocols.ENGINES[protocol.engine].stimulus_keys
+    checked = set()
+    for point in spec.points:
+        for name in point.params:
+            try:
+                _replay_arguments({name: point.params[name]}, settings)
+            except KeyError:
+                raise SpecError(file, f"grid.{name}", "a model parameter or one of "
+                                + ", ".join(REPLAY_NAMESPACES), repr(name)) from None
+            head, _, rest = name.partition(".")
+            if head == "stimulus" and rest not in stimulus_keys:
+                raise SpecError(file, f"grid.{name}", f"a stimulus key of the {protocol.engine} "
+                                "engine (" + ", ".join(stimulus_keys) + ")", repr(rest),
+                                suggest(rest, stimulus_keys))
+        args = _replay_arguments({k: v for k, v in point.params.items()
+                                  if not k.startswith("stimulus.")}, settings)
+        model_key = repr(sorted((k, repr(v)) for k, v in args.items() if k != "stimulus"))
+        if model_key in checked:
+            continue
+        checked.add(model_key)
+        try:  # every model a point runs resolves (units, names, variants) before any worker starts
+            protocols.resolve_model(protocol, args["model"], args["params"], args["overrides"],
+                                    args["variants"])
+        except SpecError as exc:
+            raise _sweep_error(exc, spec, point) from None
+    return settings
+
+
+def _sweep_error(exc, spec, point):
+    """A model's error while resolving a point, re-addressed to the sweep spec's key."""
+    head, _, rest = (exc.key or "").partition(".")
+    if exc.file == "<overrides>":
+        key = f"grid.{exc.key}" if exc.key in point.params else f"run.set.{exc.key}"
+    elif head == "variants" and rest:
+        axis = rest.split(".")[0]
+        key = f"grid.variants.{axis}" if f"variants.{axis}" in point.params else f"run.variants.{axis}"
+    else:
+        return SpecError(spec.file, f"run (point {point.label()})", "a model that resolves",
+                         str(exc))
+    return SpecError(spec.file, key, exc.expected, exc.found, exc.hint)
+
+
+_SLOTS = {}
+
+
+def worker_slot(base):
+    """A slot number this process holds for ``base`` (0, 1, ...) as long as it lives.
+
+    Slots are claimed with an exclusive ``fcntl`` lock on a file in biodyn's
+    cache folder, so two processes (of one sweep or of two) never get the same
+    slot, and a worker restarted later reuses a free slot (and its compiled
+    standalone project) instead of making a new one.
+    """
+    if base in _SLOTS:
+        return _SLOTS[base][0]
+    from ..build import _safe_key, cache_dir
+
+    folder = cache_dir() / "standalone" / "slots"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: one slot per process id
+        _SLOTS[base] = (os.getpid(), None)
+        return os.getpid()
+    for k in range(10_000):
+        f = open(folder / f"{_safe_key(base)}-{k}.lock", "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        _SLOTS[base] = (k, f)
+        return k
+    raise BiodynError("no free worker slot for standalone builds")  # pragma: no cover
+
+
+def _replay_point(params, seed, out, settings):
+    import inspect
+
+    from .. import build, jobs
+
+    args = _replay_arguments(params, settings)
+    kwargs = dict(args, target=settings.get("target", "auto"), seed=seed,
+                  fmt=settings.get("format", "pkl"), out=out)
+    target = build.resolve_target(kwargs["target"])
+    if target == "cpp_standalone" and "build_key" in inspect.signature(jobs.replay).parameters:
+        # one standalone project per model structure and per worker: never two processes in
+        # one folder, and a worker's next point recompiles only what changed.
+        protocol = Path(settings["protocol"]).stem
+        model = args["model"] or "default"
+        variants = "-".join(f"{a}.{o}" for a, o in sorted(args["variants"].items()))
+        base = f"sweep-{protocol}-{Path(str(model)).stem}-{variants}"
+        kwargs["build_key"] = f"{base}-w{worker_slot(base)}"
+    result = jobs.replay(settings["protocol"], **kwargs)
+    s = result.summary
+    values = {"chi": s["score"]["chi"], "n_scored": s["score"]["n"]}
+    units = s.get("units", {})
+    for cond in s["conditions"]:
+        labels = ",".join(f"{k}={v}{'' if units.get(k) in (None, '1', '') else ' ' + units[k]}"
+                          for k, v in cond["labels"].items())
+        values[f"value({labels})"] = cond["value"]
+    return PointResult(values, {k: str(v) for k, v in result.paths.items()})
+
+
+register_runner(Runner(
+    "replay", _replay_point, settings=_REPLAY_SETTINGS, prepare=_prepare_replay,
+    doc="replay a protocol (biodyn replay) with the point's parameters; one column per condition"))
+
+
+# --------------------------------------------------------------------------
+# Jobs not in this installation yet
+# --------------------------------------------------------------------------
+
+
+class MissingJob(Runner):
+    """A job name sweeps know, whose job this installation of biodyn does not have yet."""
+
+    def __init__(self, name, needs):
+        super().__init__(name, None, doc=f"not available yet: needs {needs}")
+        self.needs = needs
+
+    def prepare(self, spec):
+        raise SpecError(spec.file, "run.job", "a job available in this installation ("
+                        + ", ".join(sorted(n for n, r in RUNNERS.items()
+                                           if not isinstance(r, MissingJob))) + ")",
+                        f"{self.name!r}, which is not available yet in this installation: the "
+                        f"job it needs, {self.needs}, is missing")
+
+
+register_runner(MissingJob("analyze flow", "`biodyn analyze flow` (biodyn.jobs: averaged "
+                                           "plasticity flow, issue 6)"))
+register_runner(MissingJob("compare", "`biodyn compare` (biodyn.jobs: a rule against its "
+                                      "artificial counterpart, issue 7)"))
+register_runner(MissingJob("analyze lyapunov", "`biodyn analyze lyapunov` (biodyn.jobs: "
+                                                "Lyapunov spectra, issue 5)"))

@@ -1,0 +1,186 @@
+"""What a worker runs: a batch of points of one sweep, each turned into a result record.
+
+This module is imported on every worker (dask worker, process of a pool, or
+the sweep's own process); it must stay importable without dask.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["execute", "flat_values", "one_line"]
+
+_READY = False
+
+
+def _setup():
+    """Once per process: Brian2 logs only errors and writes no debug log files."""
+    global _READY
+    if _READY:
+        return
+    _READY = True
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        from brian2 import prefs
+        from brian2.utils.logger import BrianLogger
+
+        prefs.logging.file_log = False
+        prefs.logging.delete_log_on_exit = True
+        prefs.logging.console_log_level = "ERROR"
+        BrianLogger.console_handler.setLevel("ERROR")
+    except Exception:  # pragma: no cover - brian2 missing or changed
+        pass
+
+
+def one_line(exc):
+    """An exception as one line: ``"ValueError: what went wrong"``."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    name = type(exc).__name__
+    return f"{name}: {text[:600]}"
+
+
+def _worker_name():
+    try:
+        from distributed import get_worker
+
+        return f"dask worker {get_worker().name} on {socket.gethostname()} (pid {os.getpid()})"
+    except Exception:
+        return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def flat_values(values):
+    """A point's results as JSON-ready ``(values, units)``; raises ``TypeError`` if not flat.
+
+    Brian2 quantities are stored in SI units (``units[name]`` names the unit);
+    numpy scalars become Python numbers; NaN and infinities become the text
+    ``"nan"``, ``"inf"``, ``"-inf"`` (JSON has no such numbers).
+    """
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions, get_unit
+
+    out, units = {}, {}
+    if values is None:
+        return out, units
+    if not hasattr(values, "items"):
+        raise TypeError(f"a point must return a dict of scalar results (or PointResult), "
+                        f"not {type(values).__name__}")
+    for name, value in values.items():
+        name = str(name)
+        if value is None or isinstance(value, (bool, str)):
+            out[name] = value
+            continue
+        if isinstance(value, np.bool_):
+            out[name] = bool(value)
+            continue
+        if isinstance(value, Quantity):
+            if np.ndim(value) != 0:
+                raise TypeError(f"result {name!r} is not a scalar (shape {np.shape(value)})")
+            dim = get_dimensions(value)
+            if dim is not DIMENSIONLESS:
+                units[name] = str(get_unit(dim))
+            value = float(np.asarray(value))
+        elif isinstance(value, (int, np.integer)):
+            out[name] = int(value)
+            continue
+        else:
+            try:
+                if np.ndim(value) != 0:
+                    raise TypeError(f"result {name!r} is not a scalar (shape {np.shape(value)})")
+                value = float(value)
+            except (TypeError, ValueError):
+                raise TypeError(f"result {name!r} is not a scalar: {type(value).__name__}") from None
+        out[name] = value if math.isfinite(value) else ("nan" if math.isnan(value)
+                                                        else ("inf" if value > 0 else "-inf"))
+    return out, units
+
+
+def _record(point, status, started, elapsed, worker, result=None, error=None, tb=None):
+    from ..build import versions
+    from ._runners import PointResult
+
+    record = {"point": point["name"], "key": point["key"], "status": status, "values": {},
+              "units": {}, "paths": {}, "error": error, "traceback": tb,
+              "timings": {"run_s": round(elapsed, 6)}, "started": started, "finished": _now(),
+              "worker": worker}
+    try:
+        record["versions"] = versions()
+    except Exception:  # pragma: no cover
+        record["versions"] = {}
+    if status == "ok":
+        try:
+            if isinstance(result, PointResult):
+                values, paths = result.values, result.paths
+            else:
+                values, paths = result, {}
+            record["values"], record["units"] = flat_values(values)
+            record["paths"] = {str(k): str(v) for k, v in (paths or {}).items()}
+        except TypeError as exc:
+            record.update(status="failed", error=one_line(exc), values={}, units={})
+    return record
+
+
+def execute(task):
+    """Run the points of ``task`` and return one result record per point.
+
+    ``task`` is a plain dict (it travels to the worker): ``job``, ``settings``
+    and ``points`` (each: ``name``, ``key``, ``params``, ``seed``, ``out``).
+    A point that raises is recorded as ``failed`` with its error; it never
+    stops the other points.
+    """
+    _setup()
+    from ._runners import RUNNERS, PointTask
+
+    runner = RUNNERS[task["job"]]
+    settings = task["settings"]
+    worker = _worker_name()
+    points = task["points"]
+    for p in points:
+        Path(p["out"]).mkdir(parents=True, exist_ok=True)
+    records = []
+    if runner.batch_size(settings) > 1:
+        started, t0 = _now(), time.perf_counter()
+        tasks = [PointTask(p["params"], p["seed"], Path(p["out"]), p["name"]) for p in points]
+        try:
+            results = runner.run_batch(tasks, settings)
+        except Exception as exc:
+            elapsed = time.perf_counter() - t0
+            return [_record(p, "failed", started, elapsed, worker, error=one_line(exc),
+                            tb=traceback.format_exc()) for p in points]
+        elapsed = (time.perf_counter() - t0) / max(len(points), 1)
+        for p, result in zip(points, results):
+            if isinstance(result, BaseException):
+                records.append(_record(p, "failed", started, elapsed, worker, error=one_line(result)))
+            else:
+                records.append(_record(p, "ok", started, elapsed, worker, result=result))
+        for p in points:
+            _remove_if_empty(p["out"])
+        return records
+    for p in points:
+        started, t0 = _now(), time.perf_counter()
+        try:
+            result = runner.run(p["params"], p["seed"], Path(p["out"]), settings)
+        except Exception as exc:
+            records.append(_record(p, "failed", started, time.perf_counter() - t0, worker,
+                                   error=one_line(exc), tb=traceback.format_exc()))
+        else:
+            records.append(_record(p, "ok", started, time.perf_counter() - t0, worker, result=result))
+        _remove_if_empty(p["out"])
+    return records
+
+
+def _remove_if_empty(folder):
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
