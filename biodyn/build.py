@@ -338,6 +338,66 @@ def resolved_of(group):
         raise BiodynError(f"{group.name!r} was not built by biodyn") from None
 
 
+_MODULATOR_KEEP = frozenset(("t", "dt", "t_in_timesteps", "i", "j", "N", "N_incoming",
+                             "N_outgoing", "N_pre", "N_post"))
+
+
+def modulator(source, synapses, *, name=None, connect=True, delay=None, **kwargs):
+    """Deliver neuromodulator events (dopamine, ...) from ``source`` to plastic ``synapses``.
+
+    At every spike of ``source``, the ``on_modulator`` statements of the synapse
+    spec run for each synapse of ``synapses`` (a Brian2 ``Synapses`` may target
+    another ``Synapses``; the spec's variables are rewritten to their ``_post``
+    names). Its pathway is named after ``synapses`` so that, within a time step,
+    it runs after the plastic synapses' own pre- and postsynaptic pathways.
+
+    Parameters
+    ----------
+    source : brian2 group
+        Its spikes are the modulator events (e.g. a ``SpikeGeneratorGroup`` of
+        reward times).
+    synapses : brian2.Synapses
+        Built by :func:`synapses` from a spec with ``on_modulator`` (``rstdp``).
+    connect : bool, str or dict
+        ``True`` (default): every source neuron reaches every synapse; otherwise
+        as in :func:`synapses` (``j`` indexes the plastic synapses).
+
+    Returns
+    -------
+    brian2.Synapses
+    """
+    from brian2 import Synapses
+    from brian2.utils.stringtools import get_identifiers, word_substitute
+
+    resolved = resolved_of(synapses)
+    spec = resolved.spec
+    code = (resolved.code.get("on_modulator") or "").strip()
+    if not code:
+        raise SpecError(spec.file, "on_modulator", "statements run on a neuromodulator event",
+                        "none: this synapse model takes no modulator")
+    own = {v for v in synapses.variables if not v.startswith("_") and v not in _MODULATOR_KEEP
+           and not v.endswith("_pre") and not v.endswith("_post")}
+    code = word_substitute(code, {v: f"{v}_post" for v in get_identifiers(code) & own})
+    args = dict(on_pre=code, namespace=dict(synapses.namespace),
+                name=name or f"{synapses.name}_modulator")
+    if delay is not None:
+        args["delay"] = delay
+    args.update(kwargs)
+    try:
+        mod = Synapses(source, synapses, **args)
+        if connect is True:
+            mod.connect()
+        elif isinstance(connect, str):
+            mod.connect(condition=connect)
+        elif isinstance(connect, dict):
+            mod.connect(**connect)
+    except BiodynError:
+        raise
+    except Exception as exc:
+        raise _wrap_brian_error(resolved, "on_modulator", exc) from exc
+    return mod
+
+
 # --------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------

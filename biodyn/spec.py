@@ -1201,7 +1201,7 @@ def _check_synapse(spec):
                             suggest(side, ("pre", "post")))
     weight = spec.data.get("weight", "w")
     check_brian_code(spec, extra_variables=_partner_variables(spec),
-                     event_keys=("on_pre", "on_post"), requires_key="requires")
+                     event_keys=("on_pre", "on_post", "on_modulator"), requires_key="requires")
     from brian2 import Equations
 
     eqs = Equations(spec.code()["model"])
@@ -1234,8 +1234,10 @@ register_kind(
         "requires": Key((dict,), False, "variables read from partners: pre/post -> {var: unit}"),
         "weight": Key((str,), False, "the weight variable (default 'w')"),
         "bounds": Key((dict,), False, "documented bounds of the weight: {low, high} parameter names"),
+        "on_modulator": Key((str,), False, "statements run on a neuromodulator event, delivered "
+                            "by biodyn.build.modulator (variables of the synapse written plainly)"),
     },
-    code_keys=("model", "on_pre", "on_post"),
+    code_keys=("model", "on_pre", "on_post", "on_modulator"),
     check=_check_synapse,
     doc="a synapse model (transmission and/or plasticity): one Synapses",
 )
