@@ -50,18 +50,20 @@ def reference_curves(spec):
 
 
 def replay(protocol, *, model=None, params=None, overrides=None, variants=None, target="auto",
-           seed=0, fmt="pkl", out="results", report=None, stimulus=None):
+           seed=0, fmt="pkl", out="results", report=None, stimulus=None, build_key=None):
     """Run a protocol and write ``PROTOCOL.{pkl,nwb,nix}``, ``PROTOCOL.png`` and ``PROTOCOL.json``.
 
     Returns a :class:`JobResult`; the summary is what the JSON file holds (its
     ``files`` entry names the other files relative to the JSON file's folder).
+    ``build_key`` names the standalone project folder (see
+    :class:`biodyn.build.Simulation`); sweeps give one per worker.
     """
     spec = protocols.load(protocol)
     if fmt not in io.FORMATS:
         raise SpecError("<command line>", "--format", "one of " + ", ".join(io.FORMATS), repr(fmt))
     out = Path(out)
     result = protocols.run(spec, model, params, overrides, variants, target=target, seed=seed,
-                           report=report, stimulus=stimulus)
+                           report=report, stimulus=stimulus, build_key=build_key)
     summary = result.summary
     block_path = out / f"{spec.name}.{fmt}"
     figure_path = out / f"{spec.name}.png"
