@@ -273,6 +273,7 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
         raise SpecError(spec.file, "kind", "a synapse model for biodyn.synapses", repr(spec.kind))
     _check_partners(spec, source, target)
     code, namespace, as_variables = _prepare(resolved, parameters_as)
+    namespace = _with_partner_constants(namespace, code, spec, source, target)
     on_pre = resolved.code.get("on_pre") or ""
     if transmit:
         on_pre = (on_pre.rstrip() + "\n" + transmit).strip()
@@ -328,6 +329,48 @@ def _check_partners(spec, source, target):
                                 "no such variable (it has " + ", ".join(
                                     sorted(v for v in group.variables if not v.startswith("_"))[:12])
                                 + ")")
+
+
+def _with_partner_constants(namespace, model, spec, source, target):
+    """``namespace`` plus the constants that the partners' subexpressions name.
+
+    A synapse reading a partner's subexpression (``r_post`` with ``r = g*(I - theta)``)
+    makes Brian2 resolve that expression's external constants (``g``, ``theta``) in the
+    *synapse's* namespace. They are added here under their names; a name the synapse
+    model uses for something else (a variable, or another value) would silently change
+    the partner's expression, so it is an error.
+    """
+    from brian2 import Equations
+    from brian2.utils.stringtools import get_identifiers
+
+    own = set(Equations(model).names) if model else set()
+    merged = dict(namespace)
+    for side, group in (("pre", source), ("post", target)):
+        ns = getattr(group, "namespace", None) or {}
+        eqs = getattr(group, "equations", None)
+        if not ns or eqs is None:
+            continue
+        needed = set()
+        for eq in eqs.values():
+            if eq.type == "subexpression" and eq.expr is not None:
+                needed |= get_identifiers(str(eq.expr)) & set(ns)
+        for cname in sorted(needed):
+            value = ns[cname]
+            clash = cname in own or (cname in merged and not _same_value(merged[cname], value))
+            if clash:
+                raise SpecError(spec.file, "model", f"no variable or parameter named {cname!r}, "
+                                f"which a subexpression of the {side}synaptic group {group.name!r} "
+                                f"uses as a constant", f"{cname!r} in the synapse model",
+                                f"build the {side}synaptic group with parameters_as='variables'")
+            merged[cname] = value
+    return merged
+
+
+def _same_value(a, b):
+    try:
+        return bool(np.all(a == b))
+    except Exception:
+        return a is b
 
 
 def resolved_of(group):
