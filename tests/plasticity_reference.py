@@ -303,7 +303,7 @@ def clopath_rule(pre_steps, V, UM, UP, UH, *, dt, A_LTD, A_LTP, theta_minus, the
 
 def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b, tau_w, I_sp,
                  tau_z, v_spike, V_clamp, t_clamp, v_reset, tau_minus, tau_plus, tau_homeo,
-                 t_read):
+                 t_read, u_homeo0=0.0):
     """Euler integration of the Clopath et al. AdEx neuron (SI units), ``I[n]`` per step.
 
     Returns a dict of arrays (after each step, before the spike test: what a synapse
@@ -313,7 +313,7 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
     K = int(round(t_clamp / dt))
     R = int(round((t_clamp + t_read) / dt))
     vm, w_ad, z, VT = E_L, 0.0, 0.0, V_T_rest
-    um, up, uh = E_L, E_L, 0.0
+    um, up, uh = E_L, E_L, u_homeo0
     um_hold, up_hold = E_L, E_L
     last = None  # step of the last spike
     out = {k: np.empty(n_steps) for k in ("v", "vm", "u_minus_read", "u_plus_read", "u_homeo")}
