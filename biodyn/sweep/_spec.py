@@ -104,9 +104,10 @@ def canonical(value):
 
 
 def display(value, unit=None):
-    """A value as a user reads (and :func:`biodyn.spec.parse_quantity` reads back) it.
+    """A value as a user reads it, as text :func:`biodyn.spec.parse_quantity` reads back.
 
-    Quantities in their best unit (``"16.8 ms"``), or in ``unit`` if given.
+    Quantities in their best unit (``"16.8 ms"``, ``"2 second"``), or in ``unit``
+    if given; numbers with 12 significant digits; text as it is.
     """
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -116,27 +117,47 @@ def display(value, unit=None):
         return str(int(value))
     if _is_quantity(value):
         unit = unit if unit is not None else _best_unit(value)
-        return f"{float(value / unit):.{_SIG}g} {unit}"
+        return f"{float(value / unit):.{_SIG}g} {unit_text(unit)}"
     return f"{float(value):.{_SIG}g}"
 
 
+def unit_text(unit):
+    """Text of a Brian2 unit that biodyn's quantity parser reads back (``ms``, ``second``)."""
+    from .._quantity import units_namespace
+
+    names = units_namespace()
+    for text in (str(unit), getattr(unit, "name", None), repr(unit)):
+        if text and text in names and _same_unit(names[text], unit):
+            return text
+    return f"({repr(unit)})"
+
+
+def _same_unit(a, b):
+    try:
+        return _dimension(a) == _dimension(b) and float(np.asarray(a)) == float(np.asarray(b))
+    except Exception:  # pragma: no cover
+        return False
+
+
 def _best_unit(value):
-    from brian2.units.fundamentalunits import Quantity
+    """The unit Brian2 shows ``value`` in; the SI unit where no named unit fits."""
+    from brian2.units.fundamentalunits import Quantity, Unit, get_unit
 
     q = value if isinstance(value, Quantity) else Quantity(value)
-    return q.get_best_unit()
+    unit = q.get_best_unit()
+    return unit if isinstance(unit, Unit) else get_unit(_dimension(q))
 
 
 def axis_unit(values):
     """The unit a CSV column of ``values`` (quantities of one dimension) is written in."""
-    from brian2.units.fundamentalunits import Quantity
+    from brian2.units.fundamentalunits import get_unit
 
     qs = [v for v in values if _is_quantity(v)]
     if not qs:
         return None
     biggest = max(qs, key=lambda q: abs(float(np.asarray(q))))
     if float(np.asarray(biggest)) == 0:
-        return Quantity(1.0, dim=_dimension(biggest)).get_best_unit()
+        return get_unit(_dimension(biggest))
     return _best_unit(biggest)
 
 

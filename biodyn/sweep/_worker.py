@@ -10,6 +10,7 @@ import datetime
 import math
 import os
 import socket
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -19,25 +20,48 @@ import numpy as np
 __all__ = ["execute", "flat_values", "one_line"]
 
 _READY = False
+_BRIAN_READY = False
 
 
 def _setup():
-    """Once per process: Brian2 logs only errors and writes no debug log files."""
-    global _READY
-    if _READY:
-        return
-    _READY = True
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    try:
-        from brian2 import prefs
-        from brian2.utils.logger import BrianLogger
+    """Once per process: quiet libraries; Brian2 (once imported) logs only errors, no files.
 
-        prefs.logging.file_log = False
-        prefs.logging.delete_log_on_exit = True
-        prefs.logging.console_log_level = "ERROR"
-        BrianLogger.console_handler.setLevel("ERROR")
-    except Exception:  # pragma: no cover - brian2 missing or changed
-        pass
+    Brian2 is not imported here: a sweep of functions that do not use it does not pay
+    for its import.
+    """
+    global _READY, _BRIAN_READY
+    if not _READY:
+        _READY = True
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        import warnings
+
+        # libraries' deprecation notices (pyparsing inside Brian2, ...) would repeat per worker
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(?!__main__)")
+    if not _BRIAN_READY and "brian2" in sys.modules:
+        _BRIAN_READY = True
+        try:
+            from brian2 import prefs
+            from brian2.utils.logger import BrianLogger
+
+            prefs.logging.file_log = False
+            prefs.logging.delete_log_on_exit = True
+            prefs.logging.console_log_level = "ERROR"
+            BrianLogger.console_handler.setLevel("ERROR")
+        except Exception:  # pragma: no cover - brian2 changed
+            pass
+
+
+def _versions():
+    """biodyn's and Brian2's versions, without importing Brian2."""
+    from importlib import metadata
+
+    from .. import __version__
+
+    try:
+        brian = metadata.version("brian2")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        brian = None
+    return {"biodyn": __version__, "brian2": brian}
 
 
 def one_line(exc):
@@ -67,7 +91,10 @@ def flat_values(values):
     numpy scalars become Python numbers; NaN and infinities become the text
     ``"nan"``, ``"inf"``, ``"-inf"`` (JSON has no such numbers).
     """
-    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions, get_unit
+    if "brian2" in sys.modules:  # a quantity can only come from a process that imported Brian2
+        from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions, get_unit
+    else:
+        Quantity = ()
 
     out, units = {}, {}
     if values is None:
@@ -106,17 +133,13 @@ def flat_values(values):
 
 
 def _record(point, status, started, elapsed, worker, result=None, error=None, tb=None):
-    from ..build import versions
     from ._runners import PointResult
 
     record = {"point": point["name"], "key": point["key"], "status": status, "values": {},
               "units": {}, "paths": {}, "error": error, "traceback": tb,
               "timings": {"run_s": round(elapsed, 6)}, "started": started, "finished": _now(),
               "worker": worker}
-    try:
-        record["versions"] = versions()
-    except Exception:  # pragma: no cover
-        record["versions"] = {}
+    record["versions"] = _versions()
     if status == "ok":
         try:
             if isinstance(result, PointResult):
@@ -175,6 +198,7 @@ def execute(task):
                                    error=one_line(exc), tb=traceback.format_exc()))
         else:
             records.append(_record(p, "ok", started, time.perf_counter() - t0, worker, result=result))
+        _setup()  # Brian2 may have been imported by the point
         _remove_if_empty(p["out"])
     return records
 

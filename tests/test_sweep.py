@@ -1,0 +1,495 @@
+"""Sweeps: spec, point keys and seeds, runners, resuming, failures, the stdlib fallback, the CLI.
+
+The runs here are in this process (``workers=0``) or on the standard library's process pool;
+the dask runs (local cluster killed and resumed, a scheduler started by the test) are in
+test_sweep_cluster.py.
+"""
+
+import csv
+import hashlib
+import json
+import math
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from biodyn import sweep
+from biodyn.cli import main
+from biodyn.errors import BiodynError, SpecError
+
+POINTS_PY = '''
+import os
+import time
+
+from brian2 import Hz, ms
+
+
+def point(params, seed, out, sleep=0.0, fail_at=None):
+    """Records each execution in out/runs.log; fails where x == fail_at."""
+    with open(out / "runs.log", "a") as f:
+        f.write(f"start {os.getpid()}\\n")
+    time.sleep(sleep)
+    if fail_at is not None and params.get("x") == fail_at:
+        raise ValueError(f"x = {fail_at} is not allowed here")
+    rng = __import__("numpy").random.default_rng(seed)
+    with open(out / "runs.log", "a") as f:
+        f.write("done\\n")
+    return {"y": params.get("tau", 1 * ms) * params.get("x", 1), "draw": float(rng.random()),
+            "seed_seen": seed, "rate": 5 * Hz}
+
+
+CALLS = []
+
+
+def batched(tasks, scale=1.0):
+    """Vectorised: one call for several points."""
+    with open(tasks[0].out.parent / "batches.log", "a") as f:
+        f.write(f"{len(tasks)}\\n")
+    return [{"y": scale * t.params["x"], "name": t.name} for t in tasks]
+
+
+def not_flat(params, seed, out):
+    return {"y": [1, 2, 3]}
+'''
+
+
+@pytest.fixture
+def points_py(tmp_path):
+    path = tmp_path / "toy_points.py"
+    path.write_text(POINTS_PY)
+    return path
+
+
+def write_spec(folder, text, name="toy"):
+    path = folder / f"{name}.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+TOY = """
+kind = "sweep"
+description = "toy sweep"
+seed = 7
+n_seeds = 2
+[run]
+job = "callable"
+function = "toy_points.py:point"
+kwargs = {{ fail_at = {fail_at} }}
+[grid]
+tau = ["10 ms", "20 ms"]
+x = [1, 2, 3]
+"""
+
+
+def toy(tmp_path, points_py, fail_at=99):
+    return write_spec(tmp_path, TOY.format(fail_at=fail_at))
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# --------------------------------------------------------------------------
+# Grid, keys, seeds
+# --------------------------------------------------------------------------
+
+
+def test_grid_is_a_product_with_units_and_replicates(tmp_path, points_py):
+    spec = sweep.load(toy(tmp_path, points_py))
+    assert len(spec.points) == 2 * 3 * 2
+    from brian2 import ms
+
+    taus = sorted({float(p.params["tau"] / ms) for p in spec.points})
+    assert taus == [10.0, 20.0]
+    assert {p.params["x"] for p in spec.points} == {1, 2, 3}
+    assert all(isinstance(p.params["x"], int) for p in spec.points)
+    assert {p.replicate for p in spec.points} == {0, 1}
+    assert len({p.key for p in spec.points}) == len({p.name for p in spec.points}) == 12
+
+
+def test_zip_pairs_axes_and_ranges_give_linear_and_log_values(tmp_path, points_py):
+    from brian2 import ms
+
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "zip"
+        seed = 1
+        combine = "zip"
+        [run]
+        job = "callable"
+        function = "toy_points.py:point"
+        [grid]
+        tau = { start = "10 ms", stop = "20 ms", num = 5 }
+        x = { start = 1, stop = 10000, num = 5, scale = "log" }
+        fixed = "nearest"
+    """)
+    spec = sweep.load(path)
+    assert [float(p.params["tau"] / ms) for p in spec.points] == [10, 12.5, 15, 17.5, 20]
+    assert [p.params["x"] for p in spec.points] == pytest.approx([1, 10, 100, 1000, 10000], rel=1e-12)
+    assert {p.params["fixed"] for p in spec.points} == {"nearest"}
+    assert spec.replicates is None and all(p.replicate is None for p in spec.points)
+
+
+def test_point_key_ignores_grid_order_and_the_unit_values_are_written_in(tmp_path, points_py):
+    a = sweep.from_dict({"kind": "sweep", "description": "a", "seed": 3,
+                         "run": {"job": "callable", "function": "toy_points.py:point"},
+                         "grid": {"tau": ["10 ms", "16.8 ms"], "x": [1, 2]}}, folder=tmp_path)
+    b = sweep.from_dict({"kind": "sweep", "description": "b", "seed": 3,
+                         "run": {"job": "callable", "function": "toy_points.py:point"},
+                         "grid": {"x": [2.0, 1], "tau": ["0.0168 second", "10000 us"]}}, folder=tmp_path)
+    key = lambda spec: {p.name: (p.key, p.seed) for p in spec.points}  # noqa: E731
+    assert key(a) == key(b)
+    assert [p.index for p in a.points] == [0, 1, 2, 3]
+    assert [p.name for p in a.points] != [p.name for p in b.points]  # other order, same points
+
+
+def test_point_seed_follows_the_documented_derivation(tmp_path, points_py):
+    spec = sweep.load(toy(tmp_path, points_py))
+    for p in spec.points:
+        h = int.from_bytes(hashlib.sha256(p.key.encode()).digest()[:8], "little")
+        expected = int(np.random.SeedSequence(7, spawn_key=(h,)).generate_state(1, dtype=np.uint32)[0]) % 2**31
+        assert p.seed == expected == sweep.point_seed(7, p.key)
+    assert len({p.seed for p in spec.points}) == len(spec.points)
+    # the key's text is the documented JSON of sorted [name, SI value] pairs
+    p = spec.points[0]
+    assert json.loads(p.key) == sorted([["tau", "0.01 s"], ["x", "1"], ["replicate", str(p.replicate)]])
+    assert sweep.load(toy(tmp_path, points_py)).points == spec.points  # loading again: same
+
+
+def test_same_sweep_twice_gives_identical_seeds_and_results(tmp_path, points_py):
+    spec = toy(tmp_path, points_py)
+    r1 = sweep.run(spec, out=tmp_path / "one", workers=0)
+    r2 = sweep.run(spec, out=tmp_path / "two", workers=0)
+    assert r1.ok and r2.ok and r1.computed == r2.computed == 12
+    for name, rec in r1.records.items():
+        other = r2.records[name]
+        assert rec["seed"] == other["seed"] == rec["values"]["seed_seen"]
+        assert rec["values"] == other["values"]
+        # the point's own generator, seeded by hand from the recorded seed, gives the same draw
+        assert rec["values"]["draw"] == float(np.random.default_rng(rec["seed"]).random())
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "run_s"} for r in rows]  # noqa: E731
+    assert strip(read_csv(r1.csv)) == strip(read_csv(r2.csv))
+
+
+# --------------------------------------------------------------------------
+# Results on disk, resuming, failures
+# --------------------------------------------------------------------------
+
+
+def test_results_csv_and_records_carry_units_seeds_and_parameters(tmp_path, points_py):
+    result = sweep.run(toy(tmp_path, points_py), out=tmp_path / "out", workers=0)
+    rows = read_csv(result.csv)
+    assert [r["point"] for r in rows] == [p.name for p in result.spec.points]
+    row = next(r for r in rows if r["x"] == "3" and r["tau [ms]"] == "20.0")
+    assert float(row["y [s]"]) == pytest.approx(0.060, rel=1e-12)
+    assert float(row["rate [Hz]"]) == 5.0
+    rec = json.loads((tmp_path / "out" / "points" / f"{row['point']}.json").read_text())
+    assert rec["params"] == {"tau": "20 ms", "x": 3}
+    assert rec["status"] == "ok" and rec["units"] == {"y": "s", "rate": "Hz"}
+    assert rec["sweep_seed"] == 7 and str(rec["seed"]) == row["seed"]
+    manifest = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert manifest["n_points"] == 12 and manifest["runs"][-1]["computed"] == 12
+    assert {p["point"]: p["seed"] for p in manifest["points"]} == {p.name: p.seed for p in result.spec.points}
+
+
+def test_failing_point_is_recorded_with_its_error_and_the_others_complete(tmp_path, points_py):
+    result = sweep.run(toy(tmp_path, points_py, fail_at=2), out=tmp_path / "out", workers=0)
+    failed = {n for n, r in result.records.items() if r["status"] == "failed"}
+    assert failed == {p.name for p in result.spec.points if p.params["x"] == 2}
+    assert len(result.records) == 12 and not result.missing and not result.ok
+    rows = {r["point"]: r for r in read_csv(result.csv)}
+    for name in failed:
+        assert rows[name]["status"] == "failed"
+        assert rows[name]["error"] == "ValueError: x = 2 is not allowed here"
+        rec = json.loads((tmp_path / "out" / "points" / f"{name}.json").read_text())
+        assert "Traceback" in rec["traceback"] and rec["values"] == {}
+    assert all(rows[n]["status"] == "ok" and rows[n]["y [s]"] for n in rows if n not in failed)
+
+
+def test_rerun_skips_finished_points_and_retries_failed_ones(tmp_path, points_py):
+    spec_path = toy(tmp_path, points_py, fail_at=2)
+    out = tmp_path / "out"
+    first = sweep.run(spec_path, out=out, workers=0)
+    before = {n: (out / "points" / f"{n}.json").read_text() for n, r in first.records.items()
+              if r["status"] == "ok"}
+    spec_path.write_text(spec_path.read_text().replace("fail_at = 2", "fail_at = 99"))
+    with pytest.raises(BiodynError, match="other settings .*run.kwargs"):
+        sweep.run(spec_path, out=out, workers=0)  # other settings: not mixed into this folder
+    spec_path.write_text(spec_path.read_text().replace("fail_at = 99", "fail_at = 2"))
+    second = sweep.run(spec_path, out=out, workers=0)
+    assert second.skipped == 8 and second.computed == 4  # only the failed points ran again
+    for name, text in before.items():
+        assert (out / "points" / f"{name}.json").read_text() == text
+        assert (out / "points" / name / "runs.log").read_text().count("start") == 1
+    assert len(read_csv(second.csv)) == 12
+
+
+def test_editing_the_grid_order_recomputes_nothing(tmp_path, points_py):
+    path = toy(tmp_path, points_py)
+    sweep.run(path, out=tmp_path / "out", workers=0)
+    path.write_text(path.read_text().replace('tau = ["10 ms", "20 ms"]', 'tau = ["0.02 second", "10 ms"]')
+                    .replace("x = [1, 2, 3]", "x = [3, 1, 2]"))
+    again = sweep.run(path, out=tmp_path / "out", workers=0)
+    assert again.computed == 0 and again.skipped == 12 and again.ok
+
+
+def test_non_scalar_result_fails_the_point_with_a_clear_error(tmp_path, points_py):
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "bad result"
+        seed = 0
+        [run]
+        job = "callable"
+        function = "toy_points.py:not_flat"
+    """)
+    result = sweep.run(path, out=tmp_path / "out", workers=0)
+    (rec,) = result.records.values()
+    assert rec["status"] == "failed" and "result 'y' is not a scalar" in rec["error"]
+
+
+def test_batched_callable_gets_several_points_per_call(tmp_path, points_py):
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "batched"
+        seed = 0
+        [run]
+        job = "callable"
+        function = "toy_points.py:batched"
+        batch = 3
+        kwargs = { scale = 2.0 }
+        [grid]
+        x = [1, 2, 3, 4, 5, 6, 7]
+    """)
+    result = sweep.run(path, out=tmp_path / "out", workers=0)
+    assert result.ok
+    assert (tmp_path / "out" / "points" / "batches.log").read_text().split() == ["3", "3", "1"]
+    for p in result.spec.points:
+        assert result.records[p.name]["values"] == {"y": 2.0 * p.params["x"], "name": p.name}
+
+
+def test_stdlib_process_pool_runs_the_sweep_when_dask_is_missing(tmp_path, points_py, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    lines = []
+    result = sweep.run(toy(tmp_path, points_py), out=tmp_path / "out", workers=2,
+                       progress=lines.append)
+    assert result.ok and result.computed == 12
+    assert "process pool" in result.executor
+    assert any(line.startswith("note: dask.distributed is not installed") for line in lines)
+    workers = {r["worker"] for r in result.records.values()}
+    assert all(w.startswith("pid ") for w in workers)
+    assert not any(str(sys.modules.get("os").getpid()) in w.split()[1] for w in workers)
+    assert len([ln for ln in lines if ln.startswith("[")]) == 12  # a line per finished point
+
+
+def test_scheduler_address_without_dask_is_a_clear_error(monkeypatch):
+    from biodyn.sweep._executors import make_executor
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(BiodynError, match="--scheduler needs dask.distributed"):
+        make_executor("tcp://127.0.0.1:8786")
+
+
+def test_worker_slots_are_never_shared_between_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIODYN_CACHE", str(tmp_path / "cache"))
+    base = "slot-test"
+    mine = sweep.worker_slot(base)
+    assert sweep.worker_slot(base) == mine  # the same process keeps its slot
+    code = (f"from biodyn.sweep import worker_slot; print(worker_slot({base!r}))")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**__import__("os").environ, "BIODYN_CACHE": str(tmp_path / "cache")})
+    assert other.returncode == 0, other.stderr
+    assert int(other.stdout) != mine
+
+
+# --------------------------------------------------------------------------
+# The replay runner
+# --------------------------------------------------------------------------
+
+
+def test_replay_point_runs_the_protocol_and_matches_the_pair_rule_closed_form(tmp_path):
+    """One point of bi_poo_1998 (1 pairing, numpy): w changes by A_plus*exp(-dt/tau_plus)."""
+    from biodyn import build
+
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "replay point"
+        seed = 5
+        [run]
+        job = "replay"
+        protocol = "bi_poo_1998"
+        target = "numpy"
+        [grid]
+        tau_plus = ["16.8 ms"]
+        stimulus.repetitions = [1]
+    """)
+    result = sweep.run(path, out=tmp_path / "out", workers=0)
+    assert result.ok, result.records
+    (point,) = result.spec.points
+    rec = result.records[point.name]
+    a_plus = float(build.resolve("stdp_pair", "song_2000").namespace["A_plus"])
+    for dt in (10, 30):
+        closed = a_plus * math.exp(-dt / 16.8) / 0.5
+        assert rec["values"][f"value(delta_t={dt} ms)"] == pytest.approx(closed, rel=1e-9)
+    assert rec["values"]["chi"] is None and rec["values"]["n_scored"] == 0
+    folder = tmp_path / "out" / "points" / point.name
+    assert {p.name for p in folder.iterdir()} >= {"bi_poo_1998.pkl", "bi_poo_1998.png", "bi_poo_1998.json"}
+    summary = json.loads((folder / "bi_poo_1998.json").read_text())
+    assert summary["seed"] == point.seed and summary["overrides"]["tau_plus"] == "16.8 ms"
+    assert rec["paths"]["json"] == f"points/{point.name}/bi_poo_1998.json"
+
+
+# --------------------------------------------------------------------------
+# Bad input: one clear SpecError naming file and key
+# --------------------------------------------------------------------------
+
+BASE = """
+kind = "sweep"
+description = "bad"
+seed = 0
+{top}
+[run]
+job = "callable"
+function = "toy_points.py:point"
+{tail}
+"""
+
+
+def bad(top="", tail="", **replace):
+    text = BASE.format(top=top, tail=tail)
+    for old, new in replace.items():
+        text = text.replace(old.replace("_", " "), new)
+    return text
+
+
+@pytest.mark.parametrize("text, key, needle", [
+    (bad(top="sed = 1"), "sed", "did you mean 'seed'"),
+    (BASE.format(top="", tail="").replace("seed = 0\n", ""), "seed", "nothing"),
+    (bad(tail="[grid]\ntau = ['10 ms', '5 mV']"), "grid.tau", "quantities of one dimension"),
+    (bad(tail="[grid]\ntau = ['10 mss']"), "grid.tau[0]", "unknown name 'mss'"),
+    (bad(tail="[grid]\ntau = ['10 ms', 'fast']"), "grid.tau", "a mix of number and text"),
+    (bad(tail="[grid]\na = [1, 2]\nb = [1, 2, 3]"), None, None),
+    (bad(top="combine = 'zip'", tail="[grid]\na = [1, 2]\nb = [1, 2, 3]"), "grid",
+     "axes of equal length"),
+    (bad(tail="[grid]\nreplicate = [1, 2]"), "grid.replicate", "a parameter name other than"),
+    (bad(tail="[grid]\ng = { start = 1, stop = 2, num = 0 }"), "grid.g.num", "an integer >= 1"),
+    (bad(tail="[grid]\ng = { start = 0, stop = 2, num = 3, scale = 'log' }"), "grid.g", "one sign"),
+    (bad(tail="[grid]\ng = [1, 1.0]"), "grid", "the point g=1 twice"),
+    (bad(top="seeds = [0, 0]"), "seeds", "distinct integers"),
+    (bad(top="seeds = [0]\nn_seeds = 2"), "seeds", "either seeds or n_seeds"),
+    (BASE.format(top="", tail="").replace('"callable"', '"replya"'), "run.job", "did you mean 'replay'"),
+    (BASE.format(top="", tail="").replace(":point", ":pont"), "run.function", "did you mean 'point'"),
+    (BASE.format(top="", tail="").replace("toy_points.py", "no_such_module_xyz"), "run.function",
+     "importable"),
+    (bad(tail="kwarg = {}"), "run.kwarg", "did you mean 'kwargs'"),
+])
+def test_bad_sweep_specs_raise_one_spec_error_naming_file_and_key(tmp_path, points_py, text, key, needle):
+    path = write_spec(tmp_path, text)
+    if key is None:  # the control: a product of unequal axes is fine
+        assert len(sweep.load(path).points) == 6
+        return
+    with pytest.raises(SpecError) as info:
+        sweep.load(path)
+    assert info.value.key == key and "toy.toml" in str(info.value), str(info.value)
+    assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("job, missing", [("analyze flow", "biodyn analyze flow"),
+                                          ("compare", "biodyn compare")])
+def test_jobs_not_in_this_installation_say_which_job_is_missing(tmp_path, job, missing):
+    if not isinstance(sweep.RUNNERS[job], sweep.MissingJob):
+        pytest.skip(f"{job} is wired in this installation")
+    path = write_spec(tmp_path, BASE.format(top="", tail="").replace('"callable"', f'"{job}"')
+                      .replace('function = "toy_points.py:point"', ""))
+    with pytest.raises(SpecError, match="not available yet in this installation") as info:
+        sweep.load(path)
+    assert missing in str(info.value) and info.value.key == "run.job"
+
+
+@pytest.mark.parametrize("grid, key, needle", [
+    ("tau_pluss = ['10 ms']", "grid.tau_pluss", "did you mean 'tau_plus'"),
+    ("tau_plus = ['10 mV']", "grid.tau_plus", "a quantity in ms"),
+    ("stimulus.repetition = [1]", "grid.stimulus.repetition", "did you mean 'repetitions'"),
+    ("variants.pairing = ['closest']", "grid.variants.pairing", "one of all_to_all"),
+    ("other.thing = [1]", "grid.other.thing", "a model parameter or one of"),
+])
+def test_replay_sweep_checks_every_point_before_running(tmp_path, grid, key, needle):
+    path = write_spec(tmp_path, f"""
+        kind = "sweep"
+        description = "replay"
+        seed = 0
+        [run]
+        job = "replay"
+        protocol = "bi_poo_1998"
+        target = "numpy"
+        [grid]
+        {grid}
+    """)
+    with pytest.raises(SpecError) as info:
+        sweep.load(path)
+    assert info.value.key == key and needle in str(info.value)
+
+
+# --------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------
+
+
+def test_sweep_help_lists_the_options_with_an_example(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sweep", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--scheduler ADDRESS", "--workers N", "--out DIR", "--quiet", "--dry-run"):
+        assert option in out
+    assert "examples:" in out and "biodyn sweep examples/sweeps/stdp_tau_plus.toml" in out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["sweep", "no_such_sweep"], "unknown sweep 'no_such_sweep'"),
+    (["sweep", "nowhere/x.toml"], "no such file"),
+    (["sweep", "SPEC", "--workers", "-1"], "--workers"),
+    (["sweep", "SPEC", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--workers applies"),
+])
+def test_sweep_errors_are_one_line_and_exit_2(tmp_path, points_py, capsys, args, needle):
+    spec = toy(tmp_path, points_py)
+    args = [str(spec) if a == "SPEC" else a for a in args] + ["--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("biodyn: error:") and needle in lines[0], err
+
+
+def test_sweep_command_quiet_prints_only_the_summary_path(tmp_path, points_py, capsys):
+    out = tmp_path / "out"
+    assert main(["sweep", str(toy(tmp_path, points_py)), "--workers", "0", "--out", str(out), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.strip() == str(out / "summary.csv")
+    assert main(["sweep", str(toy(tmp_path, points_py)), "--workers", "0", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "all 12 points finished earlier; nothing to run" in err
+
+
+def test_sweep_command_progress_and_failures_exit_1(tmp_path, points_py, capsys):
+    out = tmp_path / "out"
+    assert main(["sweep", str(toy(tmp_path, points_py, fail_at=3)), "--workers", "0", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    progress = [ln for ln in err if ln.startswith("[")]
+    assert len(progress) == 12 and progress[-1].startswith("[12/12]")
+    assert sum("FAILED" in ln and "x = 3 is not allowed here" in ln for ln in progress) == 4
+    assert err[-1] == (f"biodyn: 4 of 12 points failed (errors in {out / 'summary.csv'}); run the "
+                       "sweep again to retry them")
+
+
+def test_dry_run_lists_points_seeds_and_what_is_finished(tmp_path, points_py, capsys):
+    spec = toy(tmp_path, points_py)
+    out = tmp_path / "out"
+    sweep.run(spec, out=out, workers=0)
+    (out / "points" / f"{sweep.load(spec).points[0].name}.json").unlink()
+    assert main(["sweep", str(spec), "--dry-run", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("sweep toy (callable): 12 points, seed 7")
+    assert sum("to run" in ln for ln in lines) == 1 and sum("finished" in ln for ln in lines) == 11
