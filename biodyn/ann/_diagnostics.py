@@ -54,8 +54,12 @@ def jacobian_spectrum(net, x, params=None):
     return np.linalg.svd(J, compute_uv=False)
 
 
-def mean_field(activation, sigma_w, sigma_b=0.0, n_quad=101, max_iter=2000, tol=1e-13):
+def mean_field(activation, sigma_w, sigma_b=0.0, n_quad=100, max_iter=2000, tol=1e-13):
     """Mean-field fixed point :math:`q^*` and :math:`\\chi_1` of a deep random net.
+
+    Gaussian expectations use an even-order Gauss–Hermite rule (``n_quad`` nodes), which
+    has no node at :math:`z = 0` and is symmetric, so the kink of ReLU is integrated
+    exactly for the even moments used here.
 
     Returns
     -------

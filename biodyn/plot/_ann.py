@@ -84,10 +84,12 @@ def singular_value_spectrum(spectra, ax=None, bins=60, log=True):
         edges = np.linspace(allv.min(), allv.max() + 1e-12, bins + 1)
     for k, (label, v) in enumerate(spectra.items()):
         v = np.ravel(v)
-        ax.hist(v[v > 0], bins=edges, histtype="step", density=True, lw=1.5, color=f"C{k % 10}", label=label or None)
+        v = v[v > 0]
+        ax.hist(v, bins=edges, weights=np.full(v.size, 1.0 / max(v.size, 1)), histtype="step", lw=1.5,
+                color=f"C{k % 10}", label=label or None)
     ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
     ax.set_xlabel("singular value of the input–output Jacobian")
-    ax.set_ylabel("density")
+    ax.set_ylabel("fraction per bin")
     if any(spectra):
         ax.legend(fontsize=7)
     return ax
