@@ -39,8 +39,8 @@ from . import catalog
 from .errors import BiodynError, SimulationError, SpecError
 from .spec import ModelSpec, Resolved
 
-__all__ = ["neurons", "synapses", "resolve", "Simulation", "TARGETS", "resolve_target",
-           "cache_dir", "resolved_of", "versions"]
+__all__ = ["neurons", "synapses", "resolve", "Simulation", "StaleBuild", "TARGETS", "resolve_target",
+           "cache_dir", "resolved_of", "versions", "start_values"]
 
 #: The code-generation targets biodyn can run on.
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -181,7 +181,7 @@ def _wrap_brian_error(resolved, what, exc):
 
 
 def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, method=None,
-            dt=None, init=None, parameters_as="namespace", **kwargs):
+            dt=None, init=None, parameters_as="namespace", initialise=True, **kwargs):
     """A ``NeuronGroup`` of ``N`` neurons of a catalog model.
 
     Parameters
@@ -202,6 +202,10 @@ def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, 
         ``"variables"`` declares them as ``(shared, constant)`` variables, which a
         standalone build can change with ``device.run(run_args=...)`` without
         recompiling.
+    initialise : bool
+        ``False`` sets neither the parameter variables nor the ``[initial]``
+        values: the caller passes :func:`start_values` to ``Simulation.run(values=...)``
+        instead, so that no value enters a standalone project's generated code.
     **kwargs
         Passed to ``NeuronGroup`` (``events``, ``order``, ...).
 
@@ -230,18 +234,20 @@ def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, 
     args.update(kwargs)
     try:
         group = NeuronGroup(N, **args)
-        _initialise(group, resolved, as_variables, init)
+        if initialise:
+            _initialise(group, resolved, as_variables, init)
     except BiodynError:
         raise
     except Exception as exc:
         raise _wrap_brian_error(resolved, "model", exc) from exc
     group._biodyn = resolved
+    group._biodyn_parameters = tuple(as_variables)
     return group
 
 
 def synapses(model, source, target, params=None, *, overrides=None, variants=None,
              connect=None, transmit=None, name=None, method=None, delay=None, init=None,
-             parameters_as="namespace", **kwargs):
+             parameters_as="namespace", initialise=True, **kwargs):
     """A ``Synapses`` object of a catalog synapse model between two groups.
 
     Parameters
@@ -263,6 +269,8 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
         Initial values replacing the spec's ``[initial]`` (e.g. ``{"w": 0.5}``);
         applied after ``connect``.
     parameters_as : {"namespace", "variables"}
+        As in :func:`neurons`.
+    initialise : bool
         As in :func:`neurons`.
     """
     from brian2 import Synapses
@@ -301,8 +309,9 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
                 syn.connect(**connect)
             else:
                 raise TypeError(f"connect must be a string, True or a dict, not {connect!r}")
-            _initialise(syn, resolved, as_variables, init)
-        elif as_variables:
+            if initialise:
+                _initialise(syn, resolved, as_variables, init)
+        elif as_variables and initialise:
             for pname in as_variables:
                 setattr(syn, pname, resolved.namespace[pname])
     except BiodynError:
@@ -310,6 +319,7 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     except Exception as exc:
         raise _wrap_brian_error(resolved, "model", exc) from exc
     syn._biodyn = resolved
+    syn._biodyn_parameters = tuple(as_variables)
     return syn
 
 
@@ -317,6 +327,28 @@ def initialise(group, init=None):
     """Apply a built group's spec ``[initial]`` values (e.g. after connecting synapses)."""
     resolved = resolved_of(group)
     _initialise(group, resolved, [], init)
+
+
+def start_values(group, init=None, resolved=None):
+    """The values a group built with ``initialise=False`` starts from: ``{variable: value}``.
+
+    Parameter variables (``parameters_as="variables"``) take the resolved model's
+    values, state variables the spec's ``[initial]`` values (``init`` replacing
+    them), evaluated with the parameters. A value that is not a number (``"rand()"``,
+    ``"i*mV"``) stays text, for Brian2 to evaluate per element. ``resolved``
+    (another parameter set or overrides of the same model and variants) gives
+    the values of a replay that reuses a compiled build.
+    """
+    resolved = resolved if resolved is not None else resolved_of(group)
+    out = {}
+    for name in getattr(group, "_biodyn_parameters", ()):
+        out[name] = resolved.namespace[name]
+    for var, text in resolved.spec.initial.items():
+        if not (init and var in init):
+            out[var] = _initial_value(text, resolved)
+    for var, value in (init or {}).items():
+        out[var] = _initial_value(value, resolved)
+    return out
 
 
 def _check_partners(spec, source, target):
@@ -505,10 +537,33 @@ class Simulation:
         and time if a state variable becomes NaN or infinite.
     report : str or callable, optional
         Brian2's progress report (``"text"``, ``"stdout"`` or a function).
+    keep : bool
+        For ``cpp_standalone``: keep the compiled project and its objects after
+        the ``with`` block, so that :meth:`rerun` can run the same binary again
+        with other values (``device.run(run_args=...)``) — no code generation,
+        no compilation. Each standalone Simulation has a device of its own, so
+        kept builds do not interfere with later ones.
+
+    Notes
+    -----
+    Compile once, run many times: build groups with ``parameters_as="variables"``
+    and ``initialise=False`` and pass their values (:func:`start_values`) as
+    ``run(..., values=...)``. On ``cpp_standalone`` the values are then command-line
+    arguments of the binary and never enter the generated code, so a second
+    build with other values generates identical code (``make`` recompiles
+    nothing), and a kept build reruns in milliseconds::
+
+        with Simulation("cpp_standalone", build_key="demo", keep=True) as sim:
+            S = biodyn.synapses("stdp_pair", pre, post, connect="i == j",
+                                parameters_as="variables", initialise=False)
+            sim.run(1*second, pre, post, S, values={S.A_plus: 0.005, S.w: 0.5})
+        sim.rerun({S.A_plus: 0.01, S.w: 0.5})   # same binary, new values
+        S.w[:]                                   # results of the rerun
     """
 
     def __init__(self, target="numpy", *, dt=None, seed=0, build_key=None, directory=None,
-                 check_finite=True, check_interval=None, report=None, report_period=None):
+                 check_finite=True, check_interval=None, report=None, report_period=None,
+                 keep=False):
         from brian2 import ms, second
 
         self.target = resolve_target(target)
@@ -521,10 +576,14 @@ class Simulation:
         self.report = report
         self.report_period = report_period if report_period is not None else 10 * second
         self.timings = {}
+        self.keep = bool(keep)
         self._objects = []
         self._network = None
         self._active = False
         self._built = False
+        self._device = None
+        self._stamp = None
+        self._before = set()
 
     # -- context -----------------------------------------------------------------
     def __enter__(self):
@@ -548,8 +607,13 @@ class Simulation:
 
                     self.directory = Path(tempfile.mkdtemp(prefix="biodyn_standalone_"))
             self.directory.mkdir(parents=True, exist_ok=True)
-            brian2.device.reinit()
-            set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
+            from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+            # A device of its own (what ``device.reinit()`` would give), so that a kept
+            # build stays runnable while later Simulations build other projects.
+            self._device = CPPStandaloneDevice()
+            self._before = _tracked_ids()
+            set_device(self._device, directory=str(self.directory), build_on_run=False)
         else:
             set_device("runtime")
             prefs.codegen.target = self.target
@@ -567,11 +631,17 @@ class Simulation:
 
         self._active = False
         if self.target == "cpp_standalone":
-            brian2.device.reinit()
-            brian2.device.activate()
             brian2.set_device("runtime")
-        self._network = None
-        self._objects = []
+            _forget_device(self._device)
+            if self.keep and self._built:
+                # Kept objects must not make Brian2 rename the objects of later
+                # builds (``synapses_pre_1``), which would change their code.
+                _untrack_since(self._before)
+            else:
+                self._device = None
+        if not (self.keep and self._built):
+            self._network = None
+            self._objects = []
         gc.collect()
         prefs.codegen.target = self._saved_target
         defaultclock.dt = self._saved_dt
@@ -588,8 +658,14 @@ class Simulation:
         self._objects.extend(objects)
         return self._network
 
-    def run(self, duration, *objects, namespace=None):
+    def run(self, duration, *objects, namespace=None, values=None):
         """Run ``objects`` (added to the network) for ``duration``; build if standalone.
+
+        ``values`` maps variables (``group.var`` views, or ``(group, "var")``)
+        to the values they start the run with: set before the run on runtime
+        targets, passed as command-line arguments of the binary (``run_args``)
+        on ``cpp_standalone``, where they do not enter the generated code. Text
+        values (``"rand()"``) are code and are set before the run on every target.
 
         Returns the wall-clock seconds the run took (compilation included).
         """
@@ -601,6 +677,7 @@ class Simulation:
         if net is None:
             raise ValueError("nothing to run: pass Brian2 objects to Simulation.run")
         t0 = time.perf_counter()
+        run_args = self._apply_values(values)
         checker = None
         if self.check_finite and self.target != "cpp_standalone":
             checker = self._finite_checker()
@@ -617,27 +694,77 @@ class Simulation:
             if checker is not None:
                 net.remove(checker)
         if self.target == "cpp_standalone":
-            self._build()
+            self._build(run_args)
         self.timings["run"] = time.perf_counter() - t0
         if self.check_finite and self.target == "cpp_standalone":
             self.check_state()
         return self.timings["run"]
 
-    def _build(self):
-        import brian2
+    def rerun(self, values=None):
+        """Run a kept standalone build again with other ``values`` (see :meth:`run`).
 
+        Only the binary runs: no code generation, no compilation. The monitors
+        and variables of the build then read the new results. Raises
+        :class:`StaleBuild` if the project folder was rebuilt by another
+        Simulation since (the caller builds again).
+        """
+        if self.target != "cpp_standalone" or not self.keep or not self._built:
+            raise RuntimeError("rerun needs a kept cpp_standalone build (Simulation(..., keep=True))")
+        run_args = self._apply_values(values)
+        lock = self.directory / ".biodyn.lock"
+        t0 = time.perf_counter()
+        with _file_lock(lock):
+            if _read_stamp(self.directory) != self._stamp:
+                raise StaleBuild(f"the standalone project in {self.directory} was rebuilt by "
+                                 "another simulation")
+            try:
+                self._device.run(directory=str(self.directory), with_output=False,
+                                 run_args=run_args)
+            except Exception as exc:
+                raise _simulation_error(exc) from exc
+        self.timings["rerun"] = time.perf_counter() - t0
+        if self.check_finite:
+            self.check_state()
+        return self.timings["rerun"]
+
+    def _apply_values(self, values):
+        """Set text values and, on runtime targets, all values; return the run_args."""
+        from brian2.core.variables import VariableView
+
+        run_args = {}
+        for key, value in (values or {}).items():
+            if isinstance(key, tuple):
+                group, name = key
+                view = getattr(group, name)
+            elif isinstance(key, VariableView):
+                view = key
+                group, name = key.group, key.name
+            else:
+                raise TypeError(f"values: keys are group.var views or (group, name), not {key!r}")
+            try:
+                if isinstance(value, str) or self.target != "cpp_standalone":
+                    setattr(group, name, value)
+                else:
+                    run_args[view] = value
+            except Exception as exc:
+                raise SimulationError(f"cannot set {name!r} of {getattr(group, 'name', group)!r} "
+                                      f"to {value!r}: {' '.join(str(exc).split())[:300]}") from exc
+        return run_args
+
+    def _build(self, run_args=None):
         lock = self.directory / ".biodyn.lock"
         t0 = time.perf_counter()
         with _file_lock(lock):
             try:
-                brian2.device.build(directory=str(self.directory), compile=True, run=True,
-                                    with_output=False)
+                self._device.build(directory=str(self.directory), compile=True, run=True,
+                                   with_output=False, run_args=run_args or None)
             except Exception as exc:
                 raise _simulation_error(exc) from exc
+            self._stamp = _write_stamp(self.directory)
         self._built = True
         self.timings["build"] = time.perf_counter() - t0
         self.timings.update({f"standalone_{k}": v for k, v in
-                             getattr(brian2.device, "timers", {}).items() if isinstance(v, float)})
+                             getattr(self._device, "timers", {}).items() if isinstance(v, float)})
 
     def _finite_checker(self):
         from brian2 import NetworkOperation
@@ -685,6 +812,51 @@ def _check_group_finite(group, t):
             kind = "NaN" if np.any(np.isnan(values)) else "infinite"
             when = f"at t = {t}" if t is not None else "by the end of the run"
             raise SimulationError(f"variable {name!r} of {group.name!r} became {kind} {when}")
+
+
+class StaleBuild(BiodynError):
+    """A kept standalone build whose project folder has been rebuilt since."""
+
+
+def _write_stamp(directory):
+    import uuid
+
+    stamp = uuid.uuid4().hex
+    (Path(directory) / ".biodyn_build").write_text(stamp)
+    return stamp
+
+
+def _read_stamp(directory):
+    try:
+        return (Path(directory) / ".biodyn_build").read_text()
+    except OSError:
+        return None
+
+
+def _tracked_ids():
+    """ids of the Brian2 objects alive now (Brian2 tracks them to find free names)."""
+    from brian2.core.names import Nameable
+
+    return {id(r()) for r in list(Nameable.__instances__()) if r() is not None}
+
+
+def _untrack_since(before):
+    """Stop Brian2 tracking the objects created since ``before`` (they stay alive)."""
+    from brian2.core.tracking import Trackable
+
+    for tracked in Trackable.__instancefollower__.instance_sets.values():
+        for r in list(tracked):
+            obj = r()
+            if obj is not None and id(obj) not in before:
+                set.discard(tracked, r)
+
+
+def _forget_device(device):
+    """Drop ``device`` from Brian2's stack of previously used devices (no leak)."""
+    import importlib
+
+    devices = importlib.import_module("brian2.devices.device")  # the module, not the proxy
+    devices.previous_devices[:] = [d for d in devices.previous_devices if d[0] is not device]
 
 
 def _simulation_error(exc):

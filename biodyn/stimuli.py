@@ -9,7 +9,10 @@
   instead of one per neuron per step;
 * :func:`check_train` — validation of user-given spike times (sorted, finite,
   non-negative, one spike per time step);
-* :func:`generator` — a ``SpikeGeneratorGroup`` from a list of trains.
+* :func:`generator` — a ``SpikeGeneratorGroup`` from a list of trains;
+* :func:`capacity`, :func:`pad`, :func:`generator_values` — spike arrays of a
+  fixed size and their values for a rerun of a compiled build, so that the
+  spikes of a replay can change without changing the generated code.
 
 All times are Brian2 quantities at the interface; arrays inside are in seconds.
 """
@@ -21,7 +24,7 @@ import numpy as np
 from .errors import BiodynError, SpecError
 
 __all__ = ["pattern_train", "poisson_train", "poisson_trains", "check_train", "merge",
-           "generator", "StimulusError"]
+           "generator", "StimulusError", "timebins", "capacity", "pad", "generator_values"]
 
 
 class StimulusError(BiodynError, ValueError):
@@ -197,14 +200,94 @@ def merge(trains, dt=None, names=None):
     return idx[order], times[order] * second
 
 
-def generator(trains, dt=None, name=None, names=None, N=None):
-    """A ``SpikeGeneratorGroup`` emitting ``trains`` (one list entry per neuron)."""
+def generator(trains, dt=None, name=None, names=None, N=None, replaceable=False):
+    """A ``SpikeGeneratorGroup`` emitting ``trains`` (one list entry per neuron).
+
+    ``replaceable=True`` lets a rerun of a compiled standalone build replace the
+    spikes (:func:`generator_values`); see :func:`spike_generator`.
+    """
+    indices, times = merge(trains, dt, names)
+    return spike_generator(N if N is not None else len(trains), indices, times, name=name,
+                           replaceable=replaceable)
+
+
+def spike_generator(N, indices, times, name=None, replaceable=False):
+    """A ``SpikeGeneratorGroup`` of ``N`` neurons from sorted ``(indices, times)``.
+
+    With ``replaceable=True`` the group's spike arrays (``neuron_index``,
+    ``spike_time``, ``_timebins``, ``_lastindex``) are made writable, so that
+    ``device.run(run_args=...)`` can set them: Brian2 declares them read-only,
+    which would exclude them from the binary's command-line arguments. The
+    arrays keep their size, so new spikes must come as many as the old ones
+    (:func:`pad`).
+    """
     from brian2 import SpikeGeneratorGroup
 
-    indices, times = merge(trains, dt, names)
     kwargs = {"sorted": True}
     if name is not None:
         kwargs["name"] = name
-    # ``dt`` only checks the one-spike-per-step rule: the group runs on the default
-    # clock (a clock of its own would be one more object for Brian2 to generate).
-    return SpikeGeneratorGroup(N if N is not None else len(trains), indices, times, **kwargs)
+    # The group runs on the default clock (a clock of its own would be one more
+    # object for Brian2 to generate).
+    group = SpikeGeneratorGroup(N, indices, times, **kwargs)
+    if replaceable:
+        for var in ("neuron_index", "spike_time", "_timebins", "_lastindex"):
+            group.variables[var].read_only = False
+    return group
+
+
+def timebins(times, dt):
+    """The time steps Brian2's ``SpikeGeneratorGroup`` puts spikes in: ``int((t + 1e-3 dt)/dt)``.
+
+    ``times`` and ``dt`` in seconds (floats) or Brian2 quantities.
+    """
+    t = np.asarray(_seconds(times, "times") if hasattr(times, "dim") else times, dtype=float)
+    dt_s = float(_seconds(dt, "dt")) if hasattr(dt, "dim") else float(dt)
+    return np.asarray((t + 1e-3 * dt_s) / dt_s, dtype=np.int32)
+
+
+def capacity(expected, minimum=64):
+    """A fixed size for a random number of spikes: ``expected`` plus 8 standard deviations,
+    rounded up to a multiple of 1024 — the same for every seed, so that the arrays (and
+    the generated code) keep their size from one draw to the next.
+
+    A Poisson count exceeds ``expected + 8 sqrt(expected)`` with probability below 1e-14.
+    """
+    expected = float(expected)
+    need = max(expected + 8.0 * np.sqrt(max(expected, 1.0)) + 16, minimum)
+    return int(np.ceil(need / 1024.0) * 1024)
+
+
+def pad(indices, times, size, start, dt):
+    """Pad sorted ``(indices, times)`` (times in seconds) to ``size`` spikes.
+
+    The extra spikes go to neuron 0 at one time step each from ``start``
+    (seconds; at or after the end of the run), where they are never emitted.
+    Raises :class:`StimulusError` if there are more than ``size`` spikes.
+    """
+    indices = np.asarray(indices, dtype=np.int32)
+    times = np.asarray(times, dtype=float)
+    extra = size - indices.size
+    if extra < 0:
+        raise StimulusError(f"{indices.size} spikes do not fit the {size} reserved")
+    first = int(np.ceil(float(start) / float(dt) - 1e-9))
+    if times.size:
+        first = max(first, int(timebins(times[-1:], dt)[0]) + 1)
+    pad_t = (first + np.arange(extra)) * float(dt)
+    return (np.concatenate([indices, np.zeros(extra, dtype=np.int32)]),
+            np.concatenate([times, pad_t]))
+
+
+def generator_values(group, indices, times, dt):
+    """Values replacing the spikes of a replaceable generator in a rerun: ``{view: array}``.
+
+    ``indices``, ``times`` (seconds) sorted by time and of the group's array size.
+    """
+    from brian2 import second
+
+    indices = np.asarray(indices, dtype=np.int32)
+    times = np.asarray(times, dtype=float)
+    size = int(group.variables["neuron_index"].size)
+    if indices.size != size:
+        raise StimulusError(f"{group.name}: {indices.size} spikes given for a build holding {size}")
+    return {group.neuron_index: indices, group.spike_time: times * second,
+            group._timebins: timebins(times, dt), group._lastindex: 0}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -14,8 +15,8 @@ from ..errors import SpecError, suggest
 from ..spec import Key, check_table, parse_quantity
 from ._spec import ProtocolSpec, load
 
-__all__ = ["Engine", "ENGINES", "register_engine", "RunOptions", "Outcome", "ProtocolResult", "run",
-           "summary", "score", "format_time"]
+__all__ = ["Engine", "ENGINES", "register_engine", "RunOptions", "Outcome", "Plan", "ProtocolResult",
+           "run", "summary", "score", "format_time", "clear_builds"]
 
 #: Registry of protocol engines by name (``spike_pattern``, ...).
 ENGINES: dict[str, type] = {}
@@ -49,13 +50,37 @@ class Outcome:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Plan:
+    """What a run needs before any Brian2 object exists.
+
+    ``signature`` holds everything that shapes the generated code (numbers of
+    conditions and spikes, durations, time steps, model code): two plans with
+    the same signature build identical projects, so a compiled build of one
+    can rerun the other with new values. ``duration`` is the simulated time;
+    ``data`` holds the engine's arrays (spike trains, currents, ...).
+    """
+
+    signature: tuple
+    duration: Any
+    data: dict = field(default_factory=dict)
+
+
 class Engine:
     """Base class of protocol engines.
 
     An engine knows how to turn a protocol's stimulus and conditions into ONE
     Brian2 run (conditions as independent neurons or synapses), and what value
     to report per condition. Subclasses set ``name`` and ``stimulus_keys`` and
-    implement :meth:`simulate`.
+    implement either :meth:`simulate`, or — to compile once and rerun with
+    other values — the four steps it is made of:
+
+    * :meth:`plan` — stimulus arrays and the signature of the build (numpy only);
+    * :meth:`build` — the Brian2 objects, created with ``parameters_as="variables"``
+      and ``initialise=False`` so that no value enters the generated code;
+    * :meth:`values` — every value the run starts from (parameters, initial
+      states, and on a rerun the spike arrays), passed as ``Simulation.run(values=...)``;
+    * :meth:`collect` — the value per condition and the neo Block.
     """
 
     name: str = ""
@@ -74,6 +99,7 @@ class Engine:
         self.network.update(options.network or {})
         self.dt = protocol.dt
         self.record_dt = options.record_dt if options.record_dt is not None else protocol.record_dt
+        self.inputs = {}
 
     @classmethod
     def validate(cls, protocol: ProtocolSpec):
@@ -97,8 +123,48 @@ class Engine:
             names.update(labels)
         return parse_quantity(text, dim, file=self.protocol.file, key=key, names=names)
 
-    def simulate(self, sim: build.Simulation) -> Outcome:  # pragma: no cover - abstract
+    #: Whether the engine implements plan/build/values/collect (and can rerun a build).
+    reusable = False
+
+    def plan(self) -> Plan:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def build(self, sim: build.Simulation, plan: Plan) -> dict:  # pragma: no cover - abstract
+        """Create the Brian2 objects; return handles with the list ``"objects"`` to run."""
+        raise NotImplementedError
+
+    def values(self, handles: dict, plan: Plan, rerun: bool = False) -> dict:  # pragma: no cover
+        """The values the run starts from (``{group.var or (group, name): value}``)."""
+        raise NotImplementedError
+
+    def collect(self, handles: dict, plan: Plan, block: bool = True) -> Outcome:  # pragma: no cover
+        raise NotImplementedError
+
+    def simulate(self, sim: build.Simulation) -> Outcome:
+        """Plan, build, run and collect (engines without these steps override this)."""
+        plan = self.plan()
+        handles = self.build(sim, plan)
+        sim.run(plan.duration, *handles["objects"], values=self.values(handles, plan))
+        return self.collect(handles, plan)
+
+    def brian_random(self) -> bool:
+        """Whether the run draws Brian2 random numbers (then Brian2 is seeded).
+
+        Engines draw their stimuli with numpy (seeded); Brian2 is seeded only if
+        the model's code uses ``rand``, ``randn``, ``xi`` or ``poisson``, because
+        on ``cpp_standalone`` the seed is part of the generated code.
+        """
+        from brian2.utils.stringtools import get_identifiers
+
+        ids = set()
+        for text in list(self.resolved.code.values()) + list(self.extra_code()):
+            if isinstance(text, str):
+                ids |= get_identifiers(text)
+        return bool(ids & {"rand", "randn", "poisson"}) or any(i.startswith("xi") for i in ids)
+
+    def extra_code(self):
+        """Code strings the engine adds to the model (checked by :meth:`brian_random`)."""
+        return ()
 
     def block_annotations(self):
         return {}
@@ -187,8 +253,20 @@ def resolve_model(protocol, model=None, params=None, overrides=None, variants=No
     return build.resolve(name, params, merged, var)
 
 
+#: Kept standalone builds of this process: signature -> (Simulation, handles), newest last.
+_BUILDS: "OrderedDict[tuple, tuple]" = OrderedDict()
+#: How many kept builds a process holds (each is a compiled project and its small arrays).
+MAX_KEPT_BUILDS = 8
+
+
+def clear_builds():
+    """Forget the kept standalone builds of this process (the next runs build again)."""
+    _BUILDS.clear()
+
+
 def run(protocol, model=None, params=None, overrides=None, variants=None, *, target="auto",
-        seed=0, stimulus=None, network=None, report=None, record_dt=None, build_key=None):
+        seed=0, stimulus=None, network=None, report=None, record_dt=None, build_key=None,
+        reuse=True, block=True, inputs=None):
     """Run a protocol: every condition in one Brian2 run, scored against the published data.
 
     Parameters
@@ -204,10 +282,23 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
     stimulus, network : dict, optional
         Changes to the protocol's stimulus/network tables (e.g. ``{"repetitions": 5}``).
     report : Brian2 report argument, optional
+    reuse : bool
+        On ``cpp_standalone``, rerun a build kept from an earlier run of this
+        process whose generated code is the same (same model code, same numbers
+        of conditions and spikes, same durations) with the new values: no code
+        generation, no compilation (see :class:`~biodyn.build.Simulation`).
+    block : bool
+        ``False`` skips assembling the neo Block (``result.block`` is ``None``):
+        for fits, which need the values only.
+    inputs : Mapping, optional
+        Engine-specific inputs that are not spec entries (``spike_trains``: the
+        recorded Block).
 
     Returns
     -------
     ProtocolResult
+        ``timings`` holds ``total`` and, on ``cpp_standalone``, ``build`` (code
+        generation, compilation and first run) or ``rerun`` (a kept build).
     """
     spec = load(protocol)
     resolved = resolve_model(spec, model, params, overrides, variants)
@@ -219,17 +310,53 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
                          network=dict(network or {}), record_dt=record_dt)
     engine_cls = ENGINES[spec.engine]
     engine = engine_cls(spec, resolved, options)
+    if inputs:
+        engine.inputs = dict(inputs)
     key = build_key or f"{spec.name}-{resolved.spec.name}-" + "-".join(
         f"{a}.{o}" for a, o in sorted(resolved.variants.items()))
     t0 = time.perf_counter()
-    with build.Simulation(target, dt=spec.dt, seed=seed, build_key=key, report=report) as sim:
-        outcome = engine.simulate(sim)
-        timings = dict(sim.timings)
+    brian_seed = seed if engine.brian_random() else None
+    if engine.reusable:
+        plan = engine.plan()
+        signature = (spec.name, str(spec.path), key, target, str(spec.dt), brian_seed,
+                     resolved.spec.name, str(resolved.spec.path),
+                     tuple(sorted((k, v) for k, v in resolved.code.items() if isinstance(v, str))),
+                     tuple(sorted(resolved.namespace)), plan.signature)
+        outcome, timings = None, {}
+        kept = _BUILDS.get(signature) if (reuse and target == "cpp_standalone") else None
+        if kept is not None:
+            sim, handles = kept
+            try:
+                sim.rerun(engine.values(handles, plan, rerun=True))
+                outcome = engine.collect(handles, plan, block=block)
+                timings = {"rerun": sim.timings["rerun"]}
+                _BUILDS.move_to_end(signature)
+            except build.StaleBuild:
+                _BUILDS.pop(signature, None)
+                outcome = None
+        if outcome is None:
+            keep = reuse and target == "cpp_standalone"
+            with build.Simulation(target, dt=spec.dt, seed=brian_seed, build_key=key, report=report,
+                                  keep=keep) as sim:
+                handles = engine.build(sim, plan)
+                sim.run(plan.duration, *handles["objects"], values=engine.values(handles, plan))
+                outcome = engine.collect(handles, plan, block=block)
+                timings = dict(sim.timings)
+            if keep:
+                _BUILDS[signature] = (sim, handles)
+                while len(_BUILDS) > MAX_KEPT_BUILDS:
+                    _BUILDS.popitem(last=False)
+    else:
+        with build.Simulation(target, dt=spec.dt, seed=brian_seed, build_key=key,
+                              report=report) as sim:
+            outcome = engine.simulate(sim)
+            timings = dict(sim.timings)
     timings["total"] = time.perf_counter() - t0
     result_summary = summary(spec, resolved, outcome.values, seed, target)
-    block = outcome.block
-    block.annotate(**_provenance(result_summary))
-    return ProtocolResult(spec, resolved, result_summary, block, timings, dict(outcome.extra))
+    result_block = outcome.block if block else None
+    if result_block is not None:
+        result_block.annotate(**_provenance(result_summary))
+    return ProtocolResult(spec, resolved, result_summary, result_block, timings, dict(outcome.extra))
 
 
 def _provenance(s):

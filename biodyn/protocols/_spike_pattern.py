@@ -21,7 +21,7 @@ import numpy as np
 from .. import build, io, stimuli
 from ..errors import SpecError
 from ..spec import Key, parse_quantity
-from ._engine import Engine, Outcome, register_engine
+from ._engine import Engine, Outcome, Plan, register_engine
 
 
 def _dims():
@@ -97,32 +97,70 @@ class SpikePatternEngine(Engine):
                                names=dict(self.resolved.namespace))
         return weight, float(value)
 
-    # -- simulation ----------------------------------------------------------------
-    def simulate(self, sim):
-        from brian2 import SpikeMonitor, StateMonitor, second
+    # -- compile once, run many times -------------------------------------------------
+    reusable = True
+
+    def plan(self):
+        """Spike trains of every condition, and the build's signature."""
+        from brian2 import second
 
         sec, _ = _dims()
         pre_trains, post_trains = self.trains()
         n = len(pre_trains)
-        names_pre = [f"pre spikes of condition {i}" for i in range(n)]
-        names_post = [f"post spikes of condition {i}" for i in range(n)]
-        pre = stimuli.generator([t * second for t in pre_trains], self.dt, name="pre", names=names_pre)
-        post = stimuli.generator([t * second for t in post_trains], self.dt, name="post", names=names_post)
-        weight, w0 = self.initial_weight()
-        init = {weight: w0}
-        for var, text in self.protocol.initial.items():
-            if var != weight:
-                init[var] = text
-        syn = build.synapses(self.resolved, pre, post, connect={"i": np.arange(n), "j": np.arange(n)},
-                             name="synapses", init=init)
         last = max([t.max() for t in pre_trains + post_trains if t.size] or [0.0])
         tail = float(self.quantity(self.stimulus.get("tail", "100 ms"), sec, "stimulus.tail") / second)
         duration = (last + tail) * second
-        wmon = StateMonitor(syn, weight, record=np.arange(n), dt=self.record_dt, name="weight_monitor")
+        pre_idx, pre_t = _merged(pre_trains, self.dt, "pre")
+        post_idx, post_t = _merged(post_trains, self.dt, "post")
+        weight, w0 = self.initial_weight()
+        init_names = tuple(sorted(set(self.protocol.initial) | {weight}))
+        dt_steps = int(round(float(duration / self.dt)))
+        signature = ("spike_pattern", n, pre_idx.size, post_idx.size, dt_steps,
+                     str(self.record_dt), self.protocol.observable, init_names)
+        return Plan(signature, duration, {
+            "n": n, "pre_trains": pre_trains, "post_trains": post_trains,
+            "pre": (pre_idx, pre_t), "post": (post_idx, post_t), "weight": weight, "w0": w0})
+
+    def init(self, plan):
+        init = {plan.data["weight"]: plan.data["w0"]}
+        for var, text in self.protocol.initial.items():
+            if var != plan.data["weight"]:
+                init[var] = text
+        return init
+
+    def build(self, sim, plan):
+        from brian2 import SpikeMonitor, StateMonitor, second
+
+        d = plan.data
+        n = d["n"]
+        replaceable = sim.target == "cpp_standalone"
+        pre = stimuli.spike_generator(n, d["pre"][0], d["pre"][1] * second, name="pre",
+                                      replaceable=replaceable)
+        post = stimuli.spike_generator(n, d["post"][0], d["post"][1] * second, name="post",
+                                       replaceable=replaceable)
+        syn = build.synapses(self.resolved, pre, post, connect={"i": np.arange(n), "j": np.arange(n)},
+                             name="synapses", parameters_as="variables", initialise=False)
+        wmon = StateMonitor(syn, d["weight"], record=np.arange(n), dt=self.record_dt,
+                            name="weight_monitor")
         mpre = SpikeMonitor(pre, name="pre_spikes")
         mpost = SpikeMonitor(post, name="post_spikes")
-        sim.run(duration, pre, post, syn, wmon, mpre, mpost)
+        return {"objects": [pre, post, syn, wmon, mpre, mpost], "pre": pre, "post": post,
+                "synapses": syn, "wmon": wmon, "mpre": mpre, "mpost": mpost}
 
+    def values(self, handles, plan, rerun=False):
+        syn = handles["synapses"]
+        out = {(syn, k): v for k, v in
+               build.start_values(syn, self.init(plan), resolved=self.resolved).items()}
+        if rerun:
+            d = plan.data
+            out.update(stimuli.generator_values(handles["pre"], *d["pre"], self.dt))
+            out.update(stimuli.generator_values(handles["post"], *d["post"], self.dt))
+        return out
+
+    def collect(self, handles, plan, block=True):
+        d = plan.data
+        n, weight, w0, duration = d["n"], d["weight"], d["w0"], plan.duration
+        syn = handles["synapses"]
         w_end = np.asarray(getattr(syn, weight)[:], dtype=float)
         obs = self.protocol.observable
         if obs == "relative_weight_change":
@@ -134,15 +172,26 @@ class SpikePatternEngine(Engine):
             values = w_end - w0
         else:
             values = w_end
-
-        block = io.new_block(self.protocol.name, self.protocol.description.splitlines()[0],
-                             w0=w0, weight_variable=weight, record_dt=str(self.record_dt),
-                             observable=obs)
-        seg = block.segments[0]
-        io.add_spiketrains(seg, io.spike_monitor_trains(mpre, n), duration, "pre")
-        io.add_spiketrains(seg, io.spike_monitor_trains(mpost, n), duration, "post")
-        io.state_monitor_signal(seg, wmon, weight, population="synapses", indices=np.arange(n))
-        io.add_signal(seg, f"{weight}_final", w_end[None, :], duration, t_start=duration,
-                      population="synapses")
-        return Outcome(values=values, block=block,
+        out = None
+        if block:
+            out = io.new_block(self.protocol.name, self.protocol.description.splitlines()[0],
+                               w0=w0, weight_variable=weight, record_dt=str(self.record_dt),
+                               observable=obs)
+            seg = out.segments[0]
+            io.add_spiketrains(seg, io.spike_monitor_trains(handles["mpre"], n), duration, "pre")
+            io.add_spiketrains(seg, io.spike_monitor_trains(handles["mpost"], n), duration, "post")
+            io.state_monitor_signal(seg, handles["wmon"], weight, population="synapses",
+                                    indices=np.arange(n))
+            io.add_signal(seg, f"{weight}_final", w_end[None, :], duration, t_start=duration,
+                          population="synapses")
+        return Outcome(values=values, block=out,
                        extra={"w0": w0, "w_end": w_end, "duration": duration})
+
+
+def _merged(trains, dt, side):
+    """Per-condition trains (seconds) merged into ``(indices, times)`` sorted by time."""
+    from brian2 import second
+
+    names = [f"{side} spikes of condition {i}" for i in range(len(trains))]
+    idx, times = stimuli.merge([t * second for t in trains], dt, names)
+    return np.asarray(idx, dtype=np.int32), np.asarray(times / second, dtype=float)
