@@ -360,22 +360,25 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
             emit(f"sweep {spec.name}: all {len(spec.points)} points finished earlier; nothing to run")
             result.executor = "none"
             return result
-        executor = _make(scheduler, workers, len(batches))
-        result.executor = run_entry["executor"] = executor.description
-        result.notes = list(executor.notes)
-        for note in executor.notes:
-            emit(f"note: {note}")
-        io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
-        emit(f"sweep {spec.name}: {len(spec.points)} points, {len(done)} finished earlier, "
-             f"{len(todo)} to run on {executor.description} -> {display_path(out)}")
-        from ._worker import execute
+        from ._worker import execute, one_line
 
         n_total = len(spec.points)
         finished = len(done)
         failed = 0
         futures = {}
         last_csv = 0.0
+        started = []
         try:
+            with _deferred_interrupts():  # a cluster is never left half started
+                started.append(_make(scheduler, workers, len(batches)))
+            executor = started[0]
+            result.executor = run_entry["executor"] = executor.description
+            result.notes = list(executor.notes)
+            for note in executor.notes:
+                emit(f"note: {note}")
+            io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
+            emit(f"sweep {spec.name}: {len(spec.points)} points, {len(done)} finished earlier, "
+                 f"{len(todo)} to run on {executor.description} -> {display_path(out)}")
             for batch in batches:
                 task = {"job": spec.job, "settings": settings,
                         "points": [_point_task(spec, settings, p, out) for p in batch]}
@@ -385,8 +388,6 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                 try:
                     raw = future.result()
                 except Exception as exc:  # the worker died (or could not run the task)
-                    from ._worker import one_line
-
                     raw = [_lost_record(p, f"worker lost: {one_line(exc)}") for p in batch]
                 for point, rec in zip(batch, raw):
                     rec = _finish_record(rec, spec, point, out)
@@ -398,7 +399,8 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                     failed += not ok
                     secs = rec.get("timings", {}).get("run_s")
                     took = f" in {secs:.2f} s" if isinstance(secs, (int, float)) else ""
-                    line = f"[{finished:>{len(str(n_total))}}/{n_total}] {'ok    ' if ok else 'FAILED'} {point.label()}{took}"
+                    line = (f"[{finished:>{len(str(n_total))}}/{n_total}] "
+                            f"{'ok    ' if ok else 'FAILED'} {point.label()}{took}")
                     if not ok:
                         line += f": {rec.get('error')}"
                     emit(line)
@@ -407,9 +409,11 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                     write_summary(spec, records, csv_path)
                     last_csv = now
         finally:
-            if futures:
-                executor.cancel(list(futures))
-            executor.close()
+            if started:
+                with _deferred_interrupts():
+                    if futures:
+                        started[0].cancel(list(futures))
+                    started[0].close()
             result.records = {p.name: records[p.name] for p in spec.points if p.name in records}
             write_summary(spec, records, csv_path)
             run_entry.update(finished=_now(), computed=result.computed, failed=failed,
@@ -421,6 +425,40 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
          + (f", {len(result.failed)} failed" if result.failed else "")
          + f" ({result.computed} computed in {result.elapsed:.1f} s, {result.skipped} finished earlier)")
     return result
+
+
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """Hold SIGINT/SIGTERM until the block is done, then deliver them.
+
+    Starting or closing a cluster cut by Ctrl-C leaves processes behind and
+    tracebacks at exit; the signal is delivered (to the handler there was)
+    as soon as the cluster is up, or closed.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    saved = {}
+
+    def hold(signum, frame):
+        pending.append(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            saved[sig] = signal.signal(sig, hold)
+        except (ValueError, OSError):  # pragma: no cover
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(pending):
+            signal.raise_signal(sig)
 
 
 def _make(scheduler, workers, n_tasks):
