@@ -116,7 +116,7 @@ def evaluate(text, names=None):
                 return names[node.id]
             if node.id in units:
                 return units[node.id]
-            raise QuantityError(f"unknown name {node.id!r} in {text!r}")
+            raise QuantityError(f"unknown name {node.id!r} in {text!r}{_unit_hint(node.id, units)}")
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
         if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
@@ -140,6 +140,20 @@ def evaluate(text, names=None):
     except Exception as exc:  # dimension mismatch in '1*ms + 1*mV', division by zero, ...
         raise QuantityError(f"{text!r} cannot be evaluated: {exc}") from None
     return value
+
+
+_LONG_NAMES = {"S": "siemens", "F": "farad", "H": "henry", "C": "coulomb", "T": "tesla", "W": "watt",
+               "J": "joule", "N": "newton", "Pa": "pascal"}
+
+
+def _unit_hint(name, units):
+    """'mS' -> " (Brian2 spells it 'msiemens')": Brian2 writes some units in full."""
+    for short, long in _LONG_NAMES.items():
+        if name.endswith(short):
+            candidate = name[: -len(short)] + long
+            if candidate in units:
+                return f" (Brian2 spells it {candidate!r})"
+    return ""
 
 
 def parse_unit(text):

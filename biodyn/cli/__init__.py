@@ -108,6 +108,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("biodyn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `biodyn show adex | head`: the reader left; not an error
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:  # pragma: no cover
+            pass
+        return 0
     except Exception as exc:  # a bug in biodyn (or Brian2): still one line, unless --debug
         if args.debug:
             raise

@@ -14,9 +14,13 @@ def register(sub):
 
 
 def _first_sentence(text, width=70):
+    """The first sentence (a period followed by a capitalised word), cut to ``width``."""
+    import re
+
     text = " ".join(text.split())
-    cut = text.find(". ")
-    text = text[: cut + 1] if 0 < cut < width else text
+    m = re.search(r"(?<!\b[A-Za-z])(?<!\bch)(?<!\bet al)(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z(])", text)
+    if m and m.start() < width:
+        text = text[: m.start() + 1]
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -30,6 +34,7 @@ def run(args):
             print(f"{group}:")
         if not entries:
             print(f"(no {group} found)")
+        rows = []
         for e in entries:
             from ..errors import BiodynError
 
@@ -49,5 +54,9 @@ def run(args):
                 info, desc = "INVALID", str(exc)
             where = "" if e.source == "built-in" else f"  [{e.source}]"
             shadow = f"  (hides {len(e.shadowed)} other)" if e.shadowed else ""
-            print(f"{e.name:24s} {e.kind:9s} {info:28s} {_first_sentence(desc)}{where}{shadow}")
+            rows.append((e.name, e.kind, info, f"{_first_sentence(desc)}{where}{shadow}"))
+        if rows:
+            w = [max(len(r[k]) for r in rows) for k in range(3)]
+            for r in rows:
+                print(f"{r[0]:{w[0]}s}  {r[1]:{w[1]}s}  {r[2]:{w[2]}s}  {r[3]}")
     return 0
