@@ -279,8 +279,8 @@ class RK45(ExplicitRK):
 
     def step(self, theta, state, k, lr, oracle):
         T, t = float(lr), 0.0
-        h = state.get("_h", None)
-        h = T if h is None or not np.isfinite(h) else min(float(h), T)
+        h = state.get("_h")
+        h = T if h is None or not np.isfinite(h) or h <= 0 else min(float(h), T)
         y = theta
         bh = DORMAND_PRINCE["b_hat"]
         for _ in range(self.max_substeps):
@@ -301,7 +301,7 @@ class RK45(ExplicitRK):
             h *= min(5.0, max(0.2, 0.9 * (err if err > 0 else 1e-10) ** -0.2))
         else:
             raise BiodynError(f"rk45: more than {self.max_substeps} sub-steps in one step of lr={lr:g}")
-        return y, state
+        return y, {"_h": h}  # the controller's last proposal starts the next step
 
 
 # ------------------------------------------------------------------------------------------
