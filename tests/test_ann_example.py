@@ -29,6 +29,10 @@ def test_backprop_example_runs_and_reports_known_answers(tmp_path):
     adj, fd = map(float, re.search(r"adjoint directional derivative ([-\d.]+), finite differences ([-\d.]+)", out).groups())
     assert adj == pytest.approx(fd, rel=1e-6)
     assert re.search(r"output error order -(0\.9|1\.[01])", out)
+    for cell in ("rnn", "gru", "lstm"):  # BPTT decays at the top exponent of the forward dynamics
+        lam, rate = map(float, re.search(cell + r": \(1/T\) log sigma_1 of the Jacobian product ([-\d.]+) per step; "
+                                         r"BPTT \|\|delta_t\|\| decays by ([-\d.]+)", out).groups())
+        assert rate == pytest.approx(lam, abs=0.03)
     for name in ("layer_gradient_norms", "jacobian_spectra", "stability_limits", "trajectories", "edge_of_stability"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
 
