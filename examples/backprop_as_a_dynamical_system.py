@@ -56,7 +56,8 @@ for label, kw in {"linear, orthogonal": dict(activation="linear", init="orthogon
                   "tanh, orthogonal (σ_w = 1.05)": dict(activation="tanh", init="orthogonal", sigma_w=1.05)}.items():
     net = ann.MLP([100] * 11, output_activation=None, seed=2, **kw)
     spectra[label] = ann.jacobian_spectrum(net, 0.1 * rng.standard_normal((4, 100)))
-    print(f"input-output Jacobian, {label}: singular values in [{spectra[label].min():.3g}, {spectra[label].max():.3g}]")
+    s = spectra[label]
+    print(f"input-output Jacobian, {label}: singular values in [{s.min():.3g}, {s.max():.3g}]")
 plot.save(plot.singular_value_spectrum(spectra), out / "jacobian_spectra.png")
 
 # 2. optimisers as integrators -------------------------------------------------------------

@@ -26,7 +26,8 @@ def test_backprop_example_runs_and_reports_known_answers(tmp_path):
     assert "gd 2, heun 2, rk4 2.785" in out and "heavy_ball 3.8, nesterov 1.357, adam 38, implicit_gd inf" in out
     m = re.search(r"median ([\d.]+) over the last \d+ steps; 2/lr = ([\d.]+)", out)
     assert float(m.group(1)) == pytest.approx(float(m.group(2)), rel=0.1)
-    adj, fd = map(float, re.search(r"adjoint directional derivative ([-\d.]+), finite differences ([-\d.]+)", out).groups())
+    m = re.search(r"adjoint directional derivative ([-\d.]+), finite differences ([-\d.]+)", out)
+    adj, fd = map(float, m.groups())
     assert adj == pytest.approx(fd, rel=1e-6)
     assert re.search(r"output error order -(0\.9|1\.[01])", out)
     for cell in ("rnn", "gru", "lstm"):  # BPTT decays at the top exponent of the forward dynamics

@@ -103,7 +103,8 @@ def test_deep_linear_orthogonal_net_has_all_jacobian_singular_values_one():
     s = ann.jacobian_spectrum(net, rng.standard_normal((3, 40)))
     np.testing.assert_allclose(s, 1.0, atol=1e-10)
     # the Gaussian net of the same depth does not have this property (Pennington et al. 2017)
-    g = ann.jacobian_spectrum(ann.MLP([40] * 21, "linear", output_activation=None, seed=7), rng.standard_normal((1, 40)))
+    gauss = ann.MLP([40] * 21, "linear", output_activation=None, seed=7)
+    g = ann.jacobian_spectrum(gauss, rng.standard_normal((1, 40)))
     assert g.max() / g.min() > 1e3
 
 
@@ -117,7 +118,8 @@ def test_residual_jacobian_is_identity_plus_step_times_block_jacobian():
     np.testing.assert_allclose(J, J_fd, rtol=1e-7, atol=1e-10)
 
 
-@pytest.mark.parametrize("sigma_w,sigma_b,verdict", [(0.6, 0.05, "vanishing"), (1.5, 0.1, "stable"), (3.0, 0.3, "exploding")])
+@pytest.mark.parametrize("sigma_w,sigma_b,verdict",
+                         [(0.6, 0.05, "vanishing"), (1.5, 0.1, "stable"), (3.0, 0.3, "exploding")])
 def test_backward_signal_grows_per_layer_by_mean_field_chi(sigma_w, sigma_b, verdict):
     # Schoenholz et al. 2017: E||delta_{l-1}||^2 = chi_1 ||delta_l||^2 at the fixed point q*
     mf = ann.mean_field("tanh", sigma_w, sigma_b)

@@ -58,7 +58,8 @@ def test_sde_accuracy_range_has_the_1d_closed_form_and_shrinks_with_tolerance():
     for lam in (0.5, 2.0):
         assert ann.sde_accurate_range(lam, 1.0, tol=0.1) == pytest.approx(0.2 / lam, rel=1e-9)
         np.testing.assert_allclose(ann.sde_accuracy(lam, 1.0, [0.1, 0.5]), np.array([0.1, 0.5]) * lam / 2, rtol=1e-10)
-    assert ann.sde_accurate_range(A, SIGMA, 0.01) < ann.sde_accurate_range(A, SIGMA, 0.1) < 2 / np.linalg.eigvalsh(A).max()
+    lr_max = 2 / np.linalg.eigvalsh(A).max()
+    assert ann.sde_accurate_range(A, SIGMA, 0.01) < ann.sde_accurate_range(A, SIGMA, 0.1) < lr_max
     err = ann.sde_accuracy(A, SIGMA, [0.01, 0.02])
     assert err[1] / err[0] == pytest.approx(2, rel=0.05)  # first order in eta
 

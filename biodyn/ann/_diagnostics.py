@@ -142,7 +142,9 @@ def _graded_product(Js):
 
 
 def _scaled_jacobi_log_singular_values(ell, U, tol=1e-14, max_sweeps=80):
-    """:math:`\\log\\sigma_i` of :math:`R = \\mathrm{diag}(e^{\\ell})U` by one-sided (Hestenes) Jacobi on :math:`R^{\\top}`.
+    """:math:`\\log\\sigma_i` of :math:`R = \\mathrm{diag}(e^{\\ell})U` by one-sided (Hestenes) Jacobi.
+
+    The Jacobi rotations act on :math:`R^{\\top}`.
 
     The columns :math:`x_j = e^{\\ell_j}u_j` of :math:`R^{\\top}` are kept as (log-scale, unit
     vector) pairs, and each rotation is written in those terms, so that singular values spread

@@ -158,7 +158,9 @@ class NeuralODE:
         return z, {"tape": tape, "h": h, "method": method, "params": params}
 
     def backprop_fixed(self, tape, dL_dzT):
-        """Exact reverse pass through :meth:`solve_fixed`: returns :math:`\\partial L/\\partial z_0` and :math:`\\nabla_\\theta L` (flat).
+        """Exact reverse pass through :meth:`solve_fixed`.
+
+        Returns :math:`\\partial L/\\partial z_0` and :math:`\\nabla_\\theta L` (flat).
 
         For a step :math:`z' = z + h\\sum_i b_i k_i`, :math:`k_i = f(Y_i)`,
         :math:`Y_i = z + h\\sum_{j<i}a_{ij}k_j`, given :math:`\\bar z'`:
@@ -235,7 +237,11 @@ class NeuralODE:
 
     # losses and gradients ------------------------------------------------------------------
     def loss_and_gradient(self, z0, T, target, method="adjoint", n_steps=100, loss="mse", params=None, **kw):
-        """:math:`L(z(T))` and :math:`\\nabla_\\theta L` (flat) by ``"adjoint"`` or backprop through ``"euler"``/``"rk4"``/``"heun"``."""
+        """:math:`L(z(T))` and :math:`\\nabla_\\theta L` (flat).
+
+        ``method`` is ``"adjoint"`` or backprop through ``"euler"``, ``"heun"`` or ``"rk4"``
+        with ``n_steps`` steps.
+        """
         lf = loss_function(loss)
         if method == "adjoint":
             zT = self.solve(z0, T, kw.get("rtol", 1e-9), kw.get("atol", 1e-11), params)

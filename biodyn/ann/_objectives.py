@@ -252,7 +252,7 @@ class NetworkObjective:
 
 
 def linear_autoencoder(X, k, init="gaussian", sigma_w=0.1, seed=0, batch_size=None):
-    """Linear autoencoder :math:`\\hat x = W_2 W_1 x` trained on :math:`\\tfrac{1}{2N}\\sum\\lVert \\hat x_n - x_n\\rVert^2`.
+    """Linear autoencoder :math:`\\hat x = W_2 W_1 x` on :math:`\\tfrac{1}{2N}\\sum\\lVert \\hat x_n - x_n\\rVert^2`.
 
     Its global minima span the top-``k`` principal subspace of the data, with no spurious
     local minima (Baldi & Hornik 1989); GD on it is the same flow as the symmetric subspace

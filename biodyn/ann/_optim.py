@@ -358,7 +358,9 @@ def _beta(beta, key="beta"):
 
 
 class HeavyBall(Optimiser):
-    """Polyak's heavy ball: :math:`\\theta_{k+1} = \\theta_k - \\eta\\nabla f(\\theta_k) + \\beta(\\theta_k - \\theta_{k-1})`.
+    """Polyak's heavy ball.
+
+    :math:`\\theta_{k+1} = \\theta_k - \\eta\\nabla f(\\theta_k) + \\beta(\\theta_k - \\theta_{k-1})`.
 
     On :math:`f = \\lambda x^2/2` the characteristic polynomial is
     :math:`\\mu^2 - (1+\\beta-z)\\mu + \\beta`; at :math:`\\mu = -1` this gives the limit
@@ -496,7 +498,8 @@ def optimiser(spec="gd", **options):
             raise SpecError(None, "optimiser", "options only with an optimiser name", repr(sorted(options)))
         return spec
     if spec not in OPTIMISERS:
-        raise SpecError(None, "optimiser", "one of " + ", ".join(OPTIMISERS), repr(spec), suggest(str(spec), OPTIMISERS))
+        raise SpecError(None, "optimiser", "one of " + ", ".join(OPTIMISERS), repr(spec),
+                        suggest(str(spec), OPTIMISERS))
     try:
         return OPTIMISERS[spec](**options)
     except TypeError as exc:

@@ -181,7 +181,8 @@ class RNN(Network):
         self.steps = [self.cellstep]
 
     def __repr__(self):
-        return f"RNN({self.kind}, {self.n_in}->{self.n_hidden}->{self.n_out}, readout={self.readout_mode!r}, seed={self.seed})"
+        return (f"RNN({self.kind}, {self.n_in}->{self.n_hidden}->{self.n_out}, "
+                f"readout={self.readout_mode!r}, seed={self.seed})")
 
     def cell(self, params=None):
         """The :mod:`biodyn.dynamics` cell with the current weights (for Lyapunov spectra)."""
@@ -239,7 +240,8 @@ class RNN(Network):
             y, rc = self.readout.forward(p, hs)
             t_arr = np.asarray(t)
             if t_arr.ndim < 2 or t_arr.shape[:2] != (B, T):
-                raise SpecError(None, "t", f"targets of shape ({B}, {T}, ...) for readout='all'", f"shape {t_arr.shape}")
+                raise SpecError(None, "t", f"targets of shape ({B}, {T}, ...) for readout='all'",
+                                f"shape {t_arr.shape}")
             tt = t_arr.reshape(B * T, *t_arr.shape[2:])
             if lf.name == "mse":
                 tt = tt.astype(float).reshape(y.shape)

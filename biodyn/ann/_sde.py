@@ -74,7 +74,10 @@ def sgd_stationary_covariance(A, Sigma, lr):
 
 
 def sde_stationary_covariance(A, Sigma, lr):
-    """Stationary covariance of :math:`d\\theta = -A\\theta dt + \\sqrt{\\eta\\Sigma}dW`: :math:`AC + CA^{\\top} = \\eta\\Sigma`."""
+    """Stationary covariance of :math:`d\\theta = -A\\theta dt + \\sqrt{\\eta\\Sigma}dW`.
+
+    Solves the continuous Lyapunov equation :math:`AC + CA^{\\top} = \\eta\\Sigma`.
+    """
     from scipy.linalg import solve_continuous_lyapunov
 
     A, S = _mats(A, Sigma)

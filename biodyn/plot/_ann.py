@@ -25,7 +25,9 @@ def _plain(obj):
 
 
 def layer_gradient_norms(records, ax=None, which="both"):
-    """Per-layer gradient norms :math:`\\lVert\\nabla_{\\theta_l}L\\rVert` and backward signals :math:`\\lVert\\delta_l\\rVert`.
+    """Per-layer gradient norms :math:`\\lVert\\nabla_{\\theta_l}L\\rVert` and backward signals.
+
+    The backward signals are :math:`\\lVert\\delta_l\\rVert` (dashed).
 
     Parameters
     ----------
