@@ -52,7 +52,7 @@ def test_gd_sharpness_rises_to_two_over_lr_and_hovers_there():
     assert k is not None and k <= 300                       # sharpening reaches 2/lr ...
     after = ratio[eos.steps >= k + 100]
     assert 0.9 < np.median(after) < 1.1                     # ... and hovers there
-    assert after.max() < 1.5
+    assert after.max() < 2.0                                # catapults stay bounded (no divergence)
     assert eos.loss[-1] < 0.05 * eos.loss[0]                # while the loss keeps falling overall
     assert np.any(np.diff(eos.loss) > 0)                    # non-monotonically
     d = eos.to_dict()
