@@ -512,3 +512,53 @@ def test_dry_run_lists_points_seeds_and_what_is_finished(tmp_path, points_py, ca
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("sweep toy (callable): 12 points, seed 7")
     assert sum("to run" in ln for ln in lines) == 1 and sum("finished" in ln for ln in lines) == 11
+
+
+def test_sweep_specs_are_found_by_name_on_biodyn_path(catalog_path, points_py, capsys):
+    (catalog_path / "toy_points.py").write_text(points_py.read_text())
+    (catalog_path / "my_sweep.toml").write_text(TOY.format(fail_at=99))
+    spec = sweep.load("my_sweep")
+    assert spec.name == "my_sweep" and len(spec.points) == 12
+    assert main(["sweep", "my_sweeep", "--dry-run"]) == 2
+    assert "did you mean 'my_sweep'" in capsys.readouterr().err
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_replay_on_cpp_standalone_compiles_once_per_worker(tmp_path, monkeypatch):
+    """Two workers, five points: each worker builds its own project once, then reruns it."""
+    pytest.importorskip("distributed")
+    from biodyn import build
+
+    if not build.has_compiler():
+        pytest.skip("no C++ compiler")
+    monkeypatch.setenv("BIODYN_CACHE", str(tmp_path / "cache"))  # cold: the first points build
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "cpp"
+        seed = 5
+        [run]
+        job = "replay"
+        protocol = "bi_poo_1998"
+        target = "cpp_standalone"
+        stimulus = { repetitions = 1 }
+        [grid]
+        tau_plus = ["10 ms", "16.8 ms", "20 ms", "25 ms", "30 ms"]
+    """)
+    result = sweep.run(path, out=tmp_path / "out", workers=2)
+    assert result.ok, [r["error"] for r in result.records.values()]
+    a_plus = float(build.resolve("stdp_pair", "song_2000").namespace["A_plus"])
+    by_key = {}
+    for p in result.spec.points:
+        rec = result.records[p.name]
+        tau = float(p.params["tau_plus"] / __import__("brian2").ms)
+        closed = a_plus * math.exp(-10 / tau) / 0.5
+        assert rec["values"]["value(delta_t=10 ms)"] == pytest.approx(closed, rel=1e-9)
+        assert rec["extra"]["target"] == "cpp_standalone"
+        by_key.setdefault(rec["extra"]["build_key"], []).append(rec["extra"]["timings"])
+    assert set(by_key) <= {"sweep-bi_poo_1998-default-w0", "sweep-bi_poo_1998-default-w1"}
+    for key, timings in by_key.items():  # one build per worker, every other point a rerun
+        assert sum("build" in t for t in timings) == 1, (key, timings)
+        assert sum("rerun" in t for t in timings) == len(timings) - 1
+    folders = [f.name for f in (tmp_path / "cache" / "standalone").iterdir() if f.name != "slots"]
+    assert len(folders) == len(by_key)

@@ -13,7 +13,7 @@ The spec (TOML, ``kind = "sweep"``)::
     seed = 20240611          # the sweep's seed: every point's seed derives from it
     n_seeds = 3              # replicates: run every point 3 times (or seeds = [0, 1, 2])
     combine = "product"      # grid axes: all combinations ("product", default) or "zip"
-    out = "results/stdp_tau" # default results/NAME; --out overrides
+    out = "results/stdp_tau" # relative to the current folder; default results/NAME; --out overrides
 
     [run]                    # what runs at each point: a job and its fixed settings
     job = "replay"
@@ -112,16 +112,26 @@ Compile once
     Replay points on ``cpp_standalone`` build in a project folder keyed by the
     protocol, the model and its variants AND by a worker slot
     (:func:`worker_slot`: a lock file claimed per process), so two processes
-    never build in one folder and a worker's next point recompiles only the
-    code objects whose parameter values changed.
+    never build in one folder. Within a worker, :func:`biodyn.protocols.run`
+    keeps the compiled build and reruns the same binary with the next point's
+    values (``device.run(run_args=...)``): a worker compiles once per model
+    structure, and every further point that differs only in values (model
+    parameters, initial values, stimulus timing with the same numbers of
+    spikes) is a rerun without code generation or compilation. The result
+    file's ``extra.timings`` shows ``build`` or ``rerun``.
 
 Vectorising points
     Protocol conditions already run side by side in one Brian2 run. Points are
     merged into one run only where a function says how: ``job = "callable"``
     with ``batch = N`` hands N points to one call (e.g. one neuron group per
-    coupling value). Replay points are not merged: different model parameters
-    are different Brian2 code, and merging them exactly would need per-condition
-    parameter variables in the protocol engines.
+    coupling value), computed exactly as the function computes them (a batch
+    that raises fails all of its points). Replay points are not merged:
+    parameters are shared variables of one build, so merging different values
+    exactly would need per-condition parameter variables in the protocol
+    engines; they get the compile-once rerun above instead.
+
+Exit status of ``biodyn sweep``: 0 when every point is ok, 1 when some failed,
+2 for bad input (one line naming file, key, expected and found).
 """
 
 from ._runners import (RUNNERS, MissingJob, PointResult, PointTask, Runner, get_runner,

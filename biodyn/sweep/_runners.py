@@ -52,10 +52,14 @@ class PointResult:
         in SI units, the unit in the column name), text, booleans or ``None``.
     paths : Mapping[str, str or Path]
         Files the point wrote (recorded relative to the sweep's folder).
+    extra : Mapping
+        Anything else worth keeping in the point's result file (not in the
+        CSV): timings of the job, the target it ran on, ...
     """
 
     values: Mapping[str, Any] = field(default_factory=dict)
     paths: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -435,8 +439,8 @@ def _replay_point(params, seed, out, settings):
         # one folder, and a worker's next point recompiles only what changed.
         protocol = Path(settings["protocol"]).stem
         model = args["model"] or "default"
-        variants = "-".join(f"{a}.{o}" for a, o in sorted(args["variants"].items()))
-        base = f"sweep-{protocol}-{Path(str(model)).stem}-{variants}"
+        variants = "".join(f"-{a}.{o}" for a, o in sorted(args["variants"].items()))
+        base = f"sweep-{protocol}-{Path(str(model)).stem}{variants}"
         kwargs["build_key"] = f"{base}-w{worker_slot(base)}"
     result = jobs.replay(settings["protocol"], **kwargs)
     s = result.summary
@@ -446,7 +450,9 @@ def _replay_point(params, seed, out, settings):
         labels = ",".join(f"{k}={v}{'' if units.get(k) in (None, '1', '') else ' ' + units[k]}"
                           for k, v in cond["labels"].items())
         values[f"value({labels})"] = cond["value"]
-    return PointResult(values, {k: str(v) for k, v in result.paths.items()})
+    extra = {"target": s.get("target"), "timings": dict(result.timings),
+             "build_key": kwargs.get("build_key")}
+    return PointResult(values, {k: str(v) for k, v in result.paths.items()}, extra)
 
 
 register_runner(Runner(

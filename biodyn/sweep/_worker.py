@@ -7,6 +7,7 @@ the sweep's own process); it must stay importable without dask.
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import os
 import socket
@@ -142,12 +143,15 @@ def _record(point, status, started, elapsed, worker, result=None, error=None, tb
     record["versions"] = _versions()
     if status == "ok":
         try:
+            extra = {}
             if isinstance(result, PointResult):
-                values, paths = result.values, result.paths
+                values, paths, extra = result.values, result.paths, result.extra
             else:
                 values, paths = result, {}
             record["values"], record["units"] = flat_values(values)
             record["paths"] = {str(k): str(v) for k, v in (paths or {}).items()}
+            if extra:
+                record["extra"] = json.loads(json.dumps(dict(extra), default=str))
         except TypeError as exc:
             record.update(status="failed", error=one_line(exc), values={}, units={})
     return record
