@@ -98,13 +98,34 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
-def wait_gone(pgid, timeout=20):
-    """True once no process of the group is left."""
-    end = time.time() + timeout
-    while time.time() < end:
+def group_alive(pgid):
+    """Processes of group ``pgid`` that are still running (zombies do not count)."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # pragma: no cover - not Linux
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
+            return []
+        return [pgid]
+    alive = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(entry.name))
+    return alive
+
+
+def wait_gone(pgid, timeout=20):
+    """True once no process of the group is left running."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if not group_alive(pgid):
             return True
         time.sleep(0.2)
     return False
