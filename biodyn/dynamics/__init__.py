@@ -1,8 +1,44 @@
-"""Models as dynamical systems: vector fields and maps from specs, and their analysis.
+r"""Models as dynamical systems: vector fields and maps from specs, and their analysis.
 
-(Work in progress; the recurrent cells are ready for ``biodyn.ann``.)
+Every model of the catalog is also a vector field :math:`\dot x = f(x)` (or a map
+:math:`x \mapsto F(x)`) whose Jacobian is *derived* from the same Brian2 equations by sympy:
+
+* :func:`read` — the :class:`Field` of a model: systems, maps, populations (N coupled units,
+  or the ``[mean_field]`` of a spiking population), neurons (subthreshold), synapse rules
+  (clock-driven);
+* :func:`find_fixed_points` — multi-start root finding, eigenvalues, classification;
+* :func:`continuation` — pseudo-arclength continuation of equilibria with fold, Hopf,
+  branch and period-doubling points;
+* :func:`lyapunov_spectrum` — the QR method for flows and maps (and for RNN/GRU/LSTM cells
+  under input: :class:`DrivenCell`); :func:`two_trajectory_exponent` — the largest exponent
+  from two nearby trajectories; :func:`brian_two_trajectory` — the same for any model run
+  in Brian2 (spiking networks: two copies in one run);
+* :func:`trajectory` — numpy trajectories; :func:`simulate` — Brian2 runs of the same plan.
+
+Units: state values are SI (volt, amp, hertz, 1); the time of a flow is in the model's
+declared ``time_unit`` (``tau`` for abstract systems, 1 second for neurons and synapses),
+so exponents are per time unit; maps count iterations.
 """
 
+from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, continuation
+from ._field import Field, read
+from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, search_box
+from ._functions import FUNCTIONS, siegert_lif_rate
+from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Stepper, entropy_rate,
+                        kaplan_yorke, lyapunov_spectrum, qr_r_diagonal, stepper_for,
+                        two_trajectory_exponent)
+from ._plan import READINGS, Plan, make_plan
 from ._rnn_cells import CELLS, DrivenCell, GRUCell, LSTMCell, RNNCell
+from ._simulate import default_dt, trajectory
 
-__all__ = ["RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell"]
+__all__ = [
+    "read", "Field", "make_plan", "Plan", "READINGS",
+    "find_fixed_points", "FixedPoint", "classify", "TYPES", "search_box",
+    "continuation", "Continuation", "Branch", "SpecialPoint", "ParameterHandle",
+    "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
+    "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
+    "qr_r_diagonal",
+    "trajectory", "default_dt",
+    "RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell",
+    "FUNCTIONS", "siegert_lif_rate",
+]
