@@ -387,8 +387,11 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                 batch = futures.pop(future)
                 try:
                     raw = future.result()
-                except Exception as exc:  # the worker died (or could not run the task)
-                    raw = [_lost_record(p, f"worker lost: {one_line(exc)}") for p in batch]
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:  # the worker died, or could not run the task
+                    raw = [_lost_record(p, f"no result from the worker: {one_line(exc)}")
+                           for p in batch]
                 for point, rec in zip(batch, raw):
                     rec = _finish_record(rec, spec, point, out)
                     io.write_json(rec, out / POINTS / f"{point.name}.json")

@@ -168,6 +168,12 @@ def execute(task):
     _setup()
     from ._runners import RUNNERS, PointTask
 
+    if task["job"] not in RUNNERS:
+        from .. import __version__
+        from ..errors import BiodynError
+
+        raise BiodynError(f"the job {task['job']!r} is not known to biodyn {__version__} on "
+                          f"{socket.gethostname()}: install the same biodyn on every worker")
     runner = RUNNERS[task["job"]]
     settings = task["settings"]
     worker = _worker_name()
