@@ -24,7 +24,9 @@ import numpy as np
 from .errors import BiodynError, SpecError
 
 __all__ = ["pattern_train", "poisson_train", "poisson_trains", "check_train", "merge",
-           "generator", "StimulusError", "timebins", "capacity", "pad", "generator_values"]
+           "generator", "StimulusError", "timebins", "capacity", "pad", "generator_values",
+           "spike_generator", "correlated_poisson_trains", "poisson_steps",
+           "correlated_poisson_steps"]
 
 
 class StimulusError(BiodynError, ValueError):
@@ -124,22 +126,107 @@ def _geometric_steps(p, n_steps, rng):
 def poisson_trains(rates, duration, dt, rng, start=0.0):
     """Independent Poisson trains for several neurons: ``(indices, times)`` sorted by time.
 
-    ``rates`` is one rate or an array with one rate per neuron.
+    ``rates`` is one rate or an array with one rate per neuron. Drawn event by
+    event as :func:`poisson_train` (each time step holds a spike with
+    probability ``rate*dt``, independently), vectorised over the neurons of
+    equal rate; see :func:`poisson_steps`.
     """
-    from brian2 import Hz, second
+    from brian2 import second
+
+    dt_s = float(_seconds(dt, "dt"))
+    start_s = float(_seconds(start, "start")) if not (np.isscalar(start) and start == 0) else 0.0
+    idx, steps = poisson_steps(rates, duration, dt, rng)
+    return idx.astype(np.int64), (start_s + steps * dt_s) * second
+
+
+def poisson_steps(rates, duration, dt, rng):
+    """Independent Poisson trains as time steps: ``(indices, steps)`` sorted by step, then index.
+
+    Neuron ``i`` spikes in each of the ``duration/dt`` steps with probability
+    ``p_i = rates[i]*dt``, independently — the statistics of Brian2's
+    ``PoissonGroup`` — drawn event by event: the gaps between a neuron's
+    spikes are geometric with parameter ``p_i`` (one random number per spike),
+    for all neurons of one rate at once.
+    """
+    from brian2 import Hz
 
     rates_hz = np.atleast_1d(np.asarray(rates / Hz, dtype=float))
-    idx, times = [], []
-    for i, r in enumerate(rates_hz):
-        t = np.asarray(poisson_train(r * Hz, duration, dt, rng, start) / second)
-        idx.append(np.full(t.size, i, dtype=np.int64))
-        times.append(t)
-    if not idx:
-        return np.zeros(0, dtype=np.int64), np.zeros(0) * second
-    idx = np.concatenate(idx)
-    times = np.concatenate(times)
-    order = np.lexsort((idx, times))
-    return idx[order], times[order] * second
+    dt_s = float(_seconds(dt, "dt"))
+    n_steps = int(round(float(_seconds(duration, "duration")) / dt_s))
+    idx_parts, step_parts = [], []
+    for rate in np.unique(rates_hz):
+        members = np.nonzero(rates_hz == rate)[0]
+        rows, steps = _geometric_steps_many(rate * dt_s, n_steps, members.size, rng)
+        idx_parts.append(members[rows])
+        step_parts.append(steps)
+    if not idx_parts:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    idx = np.concatenate(idx_parts).astype(np.int32)
+    steps = np.concatenate(step_parts)
+    if len(idx_parts) == 1 and (idx.size < 2 or np.all(np.diff(idx) >= 0)):
+        order = np.argsort(steps, kind="stable")  # rows are sorted runs: a merge, not a sort
+    else:
+        order = np.lexsort((idx, steps))
+    return idx[order], steps[order]
+
+
+def _geometric_steps_many(p, n_steps, m, rng):
+    """Spike steps of ``m`` Bernoulli(p)-per-step trains of ``n_steps`` steps: ``(rows, steps)``."""
+    if p <= 0 or n_steps <= 0 or m == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if p >= 1:
+        return (np.repeat(np.arange(m), n_steps), np.tile(np.arange(n_steps, dtype=np.int64), m))
+    expected = p * n_steps
+    chunk = int(expected + 6 * np.sqrt(expected) + 16)
+    rows_out, steps_out = [], []
+    active = np.arange(m)
+    last = np.full(m, -1, dtype=np.int64)
+    while active.size:
+        gaps = rng.geometric(p, size=(active.size, chunk))
+        steps = last[active, None] + np.cumsum(gaps, axis=1)
+        inside = steps < n_steps
+        r, c = np.nonzero(inside)
+        rows_out.append(active[r])
+        steps_out.append(steps[r, c])
+        unfinished = inside[:, -1]
+        last[active] = steps[:, -1]
+        active = active[unfinished]
+    return np.concatenate(rows_out), np.concatenate(steps_out)
+
+
+def correlated_poisson_trains(n, rate, correlation, duration, dt, rng, start=0.0):
+    """``n`` Poisson trains of rate ``rate`` with pairwise correlation ``correlation``.
+
+    The mixture (thinning) construction of Kuhn, Aertsen & Rotter (2003, Neural
+    Comput 15:67-101): a mother Poisson train of rate ``rate/c`` is drawn on the
+    time grid, and each of the ``n`` trains keeps each mother spike independently
+    with probability ``c``. Each train is Poisson with rate ``rate``; two trains
+    share spikes at zero lag, with correlation coefficient ``c`` of their counts
+    in a time bin. ``c = 0`` gives independent trains.
+
+    Returns ``(indices, times)`` sorted by time, as :func:`poisson_trains`.
+    """
+    from brian2 import second
+
+    dt_s = float(_seconds(dt, "dt"))
+    start_s = float(_seconds(start, "start")) if not (np.isscalar(start) and start == 0) else 0.0
+    idx, steps = correlated_poisson_steps(n, rate, correlation, duration, dt, rng)
+    return idx.astype(np.int64), (start_s + steps * dt_s) * second
+
+
+def correlated_poisson_steps(n, rate, correlation, duration, dt, rng):
+    """As :func:`correlated_poisson_trains`, as ``(indices, steps)`` sorted by step, then index."""
+    from brian2 import Hz
+
+    c = float(correlation)
+    if not 0.0 <= c <= 1.0:
+        raise StimulusError(f"correlation: expected a number in [0, 1], found {c}")
+    if c == 0.0 or n == 0:
+        return poisson_steps(np.full(n, float(rate / Hz)) * Hz, duration, dt, rng)
+    _, mother = poisson_steps(np.array([float(rate / Hz) / c]) * Hz, duration, dt, rng)
+    keep = rng.random((mother.size, n)) < c
+    spike, train = np.nonzero(keep)  # row-major: in time order, then by train
+    return train.astype(np.int32), mother[spike]
 
 
 def check_train(times, dt=None, name="spike train"):

@@ -15,7 +15,9 @@ def register(sub):
         "PROTOCOL.json (summary and score).",
         epilog="examples:\n  biodyn replay bi_poo_1998\n"
                "  biodyn replay bi_poo_1998 --set tau_plus='16.8 ms' --target numpy --out results/\n"
-               "  biodyn replay bi_poo_1998 --variant pairing=nearest --format nix",
+               "  biodyn replay bi_poo_1998 --variant pairing=nearest --format nix\n"
+               "  biodyn replay sjostrom_2001 --model stdp_triplet --params visual_all_to_all_full\n"
+               "  biodyn replay spike_trains --input recording.nix --model stdp_pair --params song_2000",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("protocol", help="protocol name (biodyn list protocols) or spec path")
     add_model_options(p)
@@ -23,6 +25,9 @@ def register(sub):
                    "(cpp_standalone if a C++ compiler is found; default)")
     p.add_argument("--format", default="pkl", choices=["pkl", "nwb", "nix"], help="file format of the neo Block")
     p.add_argument("--out", "-o", default="results", help="output folder (default results/)")
+    p.add_argument("--input", "-i", metavar="FILE",
+                   help="input of protocols that replay data (spike_trains: a neo .pkl/.nwb/.nix file "
+                   "whose first Segment holds SpikeTrains annotated role='pre'/'post' and pair=INT)")
     p.set_defaults(func=run)
 
 
@@ -34,7 +39,8 @@ def run(args):
     report = None if args.quiet else "text"
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
                          variants=variants, target=args.target, seed=args.seed, fmt=args.format,
-                         out=args.out, report=report)
+                         out=args.out, report=report,
+                         inputs={"file": args.input} if args.input else None)
     s = result.summary
     if not args.quiet:
         chi = s["score"]["chi"]

@@ -12,9 +12,22 @@ from ._base import JobResult
 __all__ = ["replay", "protocol_figure", "reference_curves"]
 
 
-def protocol_figure(summary, protocol=None, ax=None):
-    """The figure of a protocol result (model against data, with reference curves)."""
+def protocol_figure(summary, protocol=None, ax=None, result=None):
+    """The figure of a protocol result: the model against the data.
+
+    The protocol's ``figure.kind`` chooses the drawing: the default draws the
+    value per condition against the published data, with the reference curves
+    of ``[[figure.curves]]``; other kinds (``weight_distribution``,
+    ``weight_trajectories``, ``voltage_traces``, ...) draw from the arrays of
+    ``result`` (a :class:`~biodyn.protocols.ProtocolResult`) as well, via
+    :func:`biodyn.plot.protocol_extra`.
+    """
     spec = protocol if protocol is not None else protocols.load(summary["protocol"])
+    kind = spec.figure.get("kind", "conditions")
+    if kind != "conditions":
+        extra = dict(result.extra) if result is not None else {}
+        return plot.protocol_extra(kind, summary, extra, figure=spec.figure,
+                                   curves=reference_curves(spec))
     curves = reference_curves(spec)
     return plot.protocol_summary(summary, ax=ax, figure=spec.figure, curves=curves)
 
@@ -50,26 +63,31 @@ def reference_curves(spec):
 
 
 def replay(protocol, *, model=None, params=None, overrides=None, variants=None, target="auto",
-           seed=0, fmt="pkl", out="results", report=None, stimulus=None, build_key=None):
+           seed=0, fmt="pkl", out="results", report=None, stimulus=None, build_key=None,
+           inputs=None, network=None):
     """Run a protocol and write ``PROTOCOL.{pkl,nwb,nix}``, ``PROTOCOL.png`` and ``PROTOCOL.json``.
 
     Returns a :class:`JobResult`; the summary is what the JSON file holds (its
     ``files`` entry names the other files relative to the JSON file's folder).
     ``build_key`` names the standalone project folder (see
-    :class:`biodyn.build.Simulation`); sweeps give one per worker.
+    :class:`biodyn.build.Simulation`); sweeps give one per worker. ``inputs``
+    are engine inputs that are not spec entries (``{"file": path}`` for
+    ``spike_trains``).
     """
     spec = protocols.load(protocol)
     if fmt not in io.FORMATS:
         raise SpecError("<command line>", "--format", "one of " + ", ".join(io.FORMATS), repr(fmt))
     out = Path(out)
     result = protocols.run(spec, model, params, overrides, variants, target=target, seed=seed,
-                           report=report, stimulus=stimulus, build_key=build_key)
+                           report=report, stimulus=stimulus, build_key=build_key, inputs=inputs,
+                           network=network)
+    spec = result.protocol  # with the conditions an engine made from its input
     summary = result.summary
     block_path = out / f"{spec.name}.{fmt}"
     figure_path = out / f"{spec.name}.png"
     json_path = out / f"{spec.name}.json"
     io.write(result.block, block_path)
-    ax = protocol_figure(summary, spec)
+    ax = protocol_figure(summary, spec, result=result)
     plot.save(ax, figure_path)
     summary["files"] = {"block": block_path.name, "figure": figure_path.name}
     io.write_json(summary, json_path)

@@ -10,14 +10,24 @@ independent synapses or neurons) and returns a :class:`ProtocolResult` whose
      "versions", "units", "conditions": [{"labels", "value", "data", "error"}],
      "score": {"chi", "n"}, "files": {"block", "figure"}}
 
-Engines (how a protocol is simulated) are registered in :data:`ENGINES`.
+Engines (how a protocol is simulated) are registered in :data:`ENGINES`:
+
+* ``spike_pattern`` — scripted pre/post spike patterns through a synapse model
+  (``bi_poo_1998``, ``sjostrom_2001``, ``wang_2005``);
+* ``spike_trains`` — recorded spike trains from a neo file, one synapse per pair;
+* ``poisson_network`` — a neuron per condition driven by plastic Poisson inputs (``song_2000``);
+
+On ``cpp_standalone`` a run keeps its compiled build in the process, and a
+later run whose generated code would be the same (other parameter values,
+other spike times of the same number) reruns the binary with the new values
+(``run_args``) instead of generating and compiling code again; see :func:`run`.
 """
 
-from ._engine import (ENGINES, Engine, Outcome, ProtocolResult, RunOptions, format_time,
-                      register_engine, resolve_model, run, score, summary)
+from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, clear_builds,
+                      format_time, register_engine, resolve_model, run, score, summary)
 from ._spec import Condition, ProtocolSpec, load
-from . import _spike_pattern  # noqa: F401  (registers the engine)
+from . import _network, _spike_pattern, _spike_trains  # noqa: F401  (register the engines)
 
 __all__ = ["run", "load", "ProtocolSpec", "ProtocolResult", "Condition", "ENGINES", "Engine",
-           "Outcome", "RunOptions", "register_engine", "score", "summary", "resolve_model",
-           "format_time"]
+           "Outcome", "Plan", "RunOptions", "register_engine", "score", "summary", "resolve_model",
+           "format_time", "clear_builds"]

@@ -39,6 +39,7 @@ class RunOptions:
     network: Mapping[str, Any] = field(default_factory=dict)
     build_key: str | None = None
     record_dt: Any = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Engine:
         self.network.update(options.network or {})
         self.dt = protocol.dt
         self.record_dt = options.record_dt if options.record_dt is not None else protocol.record_dt
-        self.inputs = {}
+        self.inputs = dict(options.inputs or {})
 
     @classmethod
     def validate(cls, protocol: ProtocolSpec):
@@ -307,11 +308,9 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
         raise SpecError("<command line>", "--target", "one of " + ", ".join(spec.targets) +
                         f" for protocol {spec.name}", repr(target))
     options = RunOptions(target=target, seed=seed, report=report, stimulus=dict(stimulus or {}),
-                         network=dict(network or {}), record_dt=record_dt)
+                         network=dict(network or {}), record_dt=record_dt, inputs=dict(inputs or {}))
     engine_cls = ENGINES[spec.engine]
     engine = engine_cls(spec, resolved, options)
-    if inputs:
-        engine.inputs = dict(inputs)
     key = build_key or f"{spec.name}-{resolved.spec.name}-" + "-".join(
         f"{a}.{o}" for a, o in sorted(resolved.variants.items()))
     t0 = time.perf_counter()
@@ -352,6 +351,7 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
             outcome = engine.simulate(sim)
             timings = dict(sim.timings)
     timings["total"] = time.perf_counter() - t0
+    spec = engine.protocol  # an engine may make the conditions from its input
     result_summary = summary(spec, resolved, outcome.values, seed, target)
     result_block = outcome.block if block else None
     if result_block is not None:

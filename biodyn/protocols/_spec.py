@@ -46,6 +46,8 @@ _CONDITION_KEYS = {
     "grid": Key((dict,), False, "label -> {values = [...]} or {start, stop, step}: all combinations"),
     "list": Key((list,), False, "explicit conditions: tables of labels (and per-condition stimulus)"),
     "doc": Key((str,), False, "what the conditions are"),
+    "from_engine": Key((bool,), False, "the engine makes the conditions from its input "
+                       "(spike_trains: one per pair of the input file)"),
 }
 
 _DATA_KEYS = {
@@ -192,12 +194,30 @@ class ProtocolSpec:
                     raise SpecError(file, key, "a value for every label (" + ", ".join(self.units) + ")",
                                     "no value for " + ", ".join(missing))
                 rows.append(({l: float(v) for l, v in labels.items()}, extra))
+        elif table.get("from_engine"):
+            rows = []
         else:
             raise SpecError(file, "conditions", "a grid or a list of conditions", "neither")
-        if not rows:
+        if not rows and not table.get("from_engine"):
             raise SpecError(file, "conditions", "at least one condition", "none")
+        self.from_engine = bool(table.get("from_engine"))
         self.conditions = tuple(Condition(i, MappingProxyType(dict(l)), MappingProxyType(dict(e)))
                                 for i, (l, e) in enumerate(rows))
+
+    def with_conditions(self, rows, note=None):
+        """A copy of this spec whose conditions are ``rows`` (label dicts), made by an engine
+        from its input (``conditions.from_engine``); such conditions have no published data."""
+        import copy
+
+        other = copy.copy(self)
+        for row in rows:
+            for label in row:
+                self._check_label(label, f"conditions.{label}")
+        other.conditions = tuple(Condition(i, MappingProxyType({k: float(v) for k, v in row.items()}),
+                                           MappingProxyType({})) for i, row in enumerate(rows))
+        if self.data:
+            other.data = MappingProxyType({**dict(self.data), "points": ()})
+        return other
 
     def _check_label(self, label, key):
         if label not in self.units:

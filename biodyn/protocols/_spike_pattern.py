@@ -40,8 +40,10 @@ class SpikePatternEngine(Engine):
         "frequency": Key((str,), True, "repetition frequency (e.g. '1 Hz' or 'frequency')"),
         "start": Key((str,), False, "time of the first spike (default '100 ms')"),
         "tail": Key((str,), False, "time simulated after the last spike (default '100 ms')"),
+        "bursts": Key((int, str), False, "the repetitions form a burst, repeated this many times (default 1)"),
+        "burst_frequency": Key((str,), False, "repetition frequency of the bursts (e.g. '0.1 Hz')"),
     }
-    condition_keys = ("pre", "post", "repetitions", "frequency")
+    condition_keys = ("pre", "post", "repetitions", "frequency", "bursts", "burst_frequency")
     observables = ("relative_weight_change", "weight_change", "final_weight")
 
     @classmethod
@@ -80,10 +82,33 @@ class SpikePatternEngine(Engine):
                 raise SpecError(self.protocol.file, f"{where}.repetitions", "a number >= 0", repr(reps))
             freq = self.quantity(entry["frequency"], hz, f"{where}.frequency", labels)
             shift = start - min(pre + post) if (pre or post) else start
-            pre_t = stimuli.pattern_train(np.array(pre) * second + shift * second, reps, freq)
-            post_t = stimuli.pattern_train(np.array(post) * second + shift * second, reps, freq)
-            pre_trains.append(np.asarray(pre_t / second))
-            post_trains.append(np.asarray(post_t / second))
+            pre_t = np.asarray(stimuli.pattern_train(np.array(pre) * second + shift * second, reps,
+                                                     freq) / second)
+            post_t = np.asarray(stimuli.pattern_train(np.array(post) * second + shift * second, reps,
+                                                      freq) / second)
+            bursts = entry.get("bursts", 1)
+            if isinstance(bursts, str):
+                bursts = self.quantity(bursts, None, f"{where}.bursts", labels)
+            bursts = int(round(float(bursts)))
+            if bursts < 1:
+                raise SpecError(self.protocol.file, f"{where}.bursts", "a number >= 1", repr(bursts))
+            if bursts > 1:
+                if "burst_frequency" not in entry:
+                    raise SpecError(self.protocol.file, f"{where}.burst_frequency",
+                                    "the repetition frequency of the bursts", "nothing")
+                bf = self.quantity(entry["burst_frequency"], hz, f"{where}.burst_frequency", labels)
+                period = 1.0 / float(bf * second)
+                both = np.concatenate([pre_t, post_t])
+                length = float(both.max() - both.min()) if both.size else 0.0
+                if length >= period:
+                    raise SpecError(self.protocol.file, f"{where}.burst_frequency",
+                                    f"bursts shorter than their period ({period:g} s)",
+                                    f"a burst of {length:g} s")
+                offsets = np.arange(bursts) * period
+                pre_t = (pre_t[None, :] + offsets[:, None]).ravel()
+                post_t = (post_t[None, :] + offsets[:, None]).ravel()
+            pre_trains.append(np.sort(pre_t))
+            post_trains.append(np.sort(post_t))
         return pre_trains, post_trains
 
     def initial_weight(self):
@@ -145,16 +170,19 @@ class SpikePatternEngine(Engine):
         mpre = SpikeMonitor(pre, name="pre_spikes")
         mpost = SpikeMonitor(post, name="post_spikes")
         return {"objects": [pre, post, syn, wmon, mpre, mpost], "pre": pre, "post": post,
-                "synapses": syn, "wmon": wmon, "mpre": mpre, "mpost": mpost}
+                "synapses": syn, "wmon": wmon, "mpre": mpre, "mpost": mpost,
+                "built_spikes": {"pre": d["pre"], "post": d["post"]}}
 
     def values(self, handles, plan, rerun=False):
         syn = handles["synapses"]
         out = {(syn, k): v for k, v in
                build.start_values(syn, self.init(plan), resolved=self.resolved).items()}
-        if rerun:
+        if rerun:  # spikes the build does not hold already
             d = plan.data
-            out.update(stimuli.generator_values(handles["pre"], *d["pre"], self.dt))
-            out.update(stimuli.generator_values(handles["post"], *d["post"], self.dt))
+            for side in ("pre", "post"):
+                built = handles["built_spikes"][side]
+                if not (np.array_equal(built[0], d[side][0]) and np.array_equal(built[1], d[side][1])):
+                    out.update(stimuli.generator_values(handles[side], *d[side], self.dt))
         return out
 
     def collect(self, handles, plan, block=True):

@@ -1,0 +1,297 @@
+"""The ``poisson_network`` engine: one neuron per condition, driven by plastic Poisson inputs.
+
+Each condition is one postsynaptic neuron (``network.neuron``, e.g. the
+conductance-based ``lif_cond``) receiving ``network.n_inputs`` excitatory
+inputs through the protocol's synapse model (e.g. additive ``stdp_pair``) and,
+optionally, ``network.n_inhibitory`` inhibitory inputs of fixed strength —
+the setting of Song, Miller & Abbott (2000). All conditions are independent
+neurons of ONE Brian2 run.
+
+Inputs are Poisson trains drawn event by event with numpy (seeded by the
+run's seed) on the time grid and replayed by ``SpikeGeneratorGroup`` s
+(:func:`biodyn.stimuli.poisson_trains`): one random draw per spike instead of
+one per input per time step. A subgroup of ``network.correlated_inputs`` inputs
+can share spikes with pairwise correlation ``correlation`` (label or value),
+by the mixture construction of Kuhn, Aertsen & Rotter (2003)
+(:func:`biodyn.stimuli.correlated_poisson_trains`). The spike arrays have a
+size fixed by the rates and the duration (not by the seed), so that a rerun
+of a compiled build with another seed or other parameter values generates no
+code.
+
+Observables per condition: ``output_rate`` (Hz, over the last
+``network.rate_window``), ``mean_weight``, ``bimodality`` (fraction of
+weights within 10% of the range from either bound) and ``correlated_advantage``
+(mean weight of the correlated subgroup minus that of the other inputs).
+The Block holds the output spikes, the weights every ``record_dt`` (one channel
+per synapse, array annotations ``condition`` and ``input``) and the final
+weights; input spikes are not stored (they are regenerated from the seed).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .. import build, io, stimuli
+from ..errors import SpecError
+from ..spec import Key
+from ._engine import Engine, Outcome, Plan, register_engine
+
+
+def _dims():
+    from brian2.units.allunits import hertz, second
+
+    return second.dim, hertz.dim
+
+
+@register_engine
+class PoissonNetworkEngine(Engine):
+    name = "poisson_network"
+    stimulus_keys = {
+        "duration": Key((str,), True, "simulated time (e.g. '100 second')"),
+        "input_rate": Key((str,), True, "rate of each excitatory input (expression of labels)"),
+        "correlation": Key((str,), False, "pairwise correlation of the correlated subgroup (default '0')"),
+        "inhibitory_rate": Key((str,), False, "rate of each inhibitory input (default '10 Hz')"),
+        "rate_window": Key((str,), False, "final window over which the output rate is measured (default '10 second')"),
+    }
+    network_keys = {
+        "neuron": Key((str,), True, "the postsynaptic neuron model"),
+        "neuron_params": Key((str,), False, "its parameter set (default: the model's)"),
+        "n_inputs": Key((int,), True, "excitatory plastic inputs per neuron"),
+        "correlated_inputs": Key((int,), False, "size of the correlated subgroup (default 0)"),
+        "n_inhibitory": Key((int,), False, "inhibitory inputs per neuron, fixed strength (default 0)"),
+        "transmit": Key((str,), True, "what an excitatory spike does to the neuron ('g_e_post += w*g_max')"),
+        "inhibitory_transmit": Key((str,), False, "what an inhibitory spike does ('g_i_post += 0.05')"),
+        "g_max": Key((str,), False, "value of g_max in transmit (dimensionless)"),
+        "initial_weights": Key((str,), False, "'uniform' (in [w_min, w_max]) or a value (default 'uniform')"),
+    }
+    observables = ("output_rate", "mean_weight", "bimodality", "correlated_advantage")
+    reusable = True
+
+    # -- setup ------------------------------------------------------------------------
+    def neuron_model(self):
+        return build.resolve(self.network["neuron"], self.network.get("neuron_params"))
+
+    def extra_code(self):
+        return (self.network["transmit"], self.network.get("inhibitory_transmit", ""))
+
+    def _conditions(self):
+        """Per condition: (input rate Hz, correlation) from the stimulus entries."""
+        from brian2 import Hz
+
+        sec, hz = _dims()
+        units = self.protocol.label_units()
+        out = []
+        for cond in self.protocol.conditions:
+            labels = cond.quantities(units)
+            rate = float(self.quantity(self.stimulus["input_rate"], hz, "stimulus.input_rate", labels) / Hz)
+            c = float(self.quantity(self.stimulus.get("correlation", "0"), None, "stimulus.correlation",
+                                    labels))
+            if rate < 0 or not 0 <= c <= 1:
+                raise SpecError(self.protocol.file, "stimulus", "a rate >= 0 and a correlation in [0, 1]",
+                                f"rate {rate} Hz, correlation {c} for condition {dict(cond.labels)}")
+            out.append((rate, c))
+        return out
+
+    def _transmit(self):
+        text = self.network["transmit"]
+        if "g_max" in text:
+            g_max = self.network.get("g_max")
+            if g_max is None:
+                raise SpecError(self.protocol.file, "network.g_max", "a value for g_max used in transmit",
+                                "nothing")
+            value = float(self.quantity(g_max, None, "network.g_max"))
+            text = re.sub(r"\bg_max\b", repr(value), text)
+        return text
+
+    # -- plan ---------------------------------------------------------------------------
+    def plan(self):
+        from brian2 import Hz, second
+
+        sec, hz = _dims()
+        n_in = int(self.network["n_inputs"])
+        n_corr = int(self.network.get("correlated_inputs", 0))
+        n_inh = int(self.network.get("n_inhibitory", 0))
+        if n_in < 1 or not 0 <= n_corr <= n_in or n_inh < 0:
+            raise SpecError(self.protocol.file, "network", "n_inputs >= 1, 0 <= correlated_inputs <= "
+                            "n_inputs, n_inhibitory >= 0", f"{n_in}, {n_corr}, {n_inh}")
+        duration = self.quantity(self.stimulus["duration"], sec, "stimulus.duration")
+        dt = self.dt
+        steps = int(round(float(duration / dt)))
+        inh_rate = float(self.quantity(self.stimulus.get("inhibitory_rate", "10 Hz"), hz,
+                                       "stimulus.inhibitory_rate") / Hz)
+        conditions = self._conditions()
+        rng = np.random.default_rng(self.options.seed)
+        dt_s = float(dt / second)
+        exc_idx, exc_steps, inh_idx, inh_steps = [], [], [], []
+        expected_exc = 0.0
+        for k, (rate, c) in enumerate(conditions):
+            base = k * n_in
+            if n_corr and c > 0:
+                i1, s1 = stimuli.correlated_poisson_steps(n_corr, rate * Hz, c, duration, dt, rng)
+                i2, s2 = stimuli.poisson_steps(np.full(n_in - n_corr, rate) * Hz, duration, dt, rng)
+                idx, st = _merge_steps([i1, i2 + n_corr], [s1, s2])
+            else:
+                idx, st = stimuli.poisson_steps(np.full(n_in, rate) * Hz, duration, dt, rng)
+            exc_idx.append(idx + base)
+            exc_steps.append(st)
+            expected_exc += n_in * rate * float(duration / second)
+            if n_inh:
+                idx, st = stimuli.poisson_steps(np.full(n_inh, inh_rate) * Hz, duration, dt, rng)
+                inh_idx.append(idx + k * n_inh)
+                inh_steps.append(st)
+        idx, st = _merge_steps(exc_idx, exc_steps)
+        cap_exc = stimuli.capacity(expected_exc)
+        exc = stimuli.pad(idx, st * dt_s, cap_exc, steps * dt_s, dt_s)
+        inh, cap_inh = None, 0
+        if n_inh:
+            idx, st = _merge_steps(inh_idx, inh_steps)
+            cap_inh = stimuli.capacity(len(conditions) * n_inh * inh_rate * float(duration / second))
+            inh = stimuli.pad(idx, st * dt_s, cap_inh, steps * dt_s, dt_s)
+        spec = self.resolved.spec
+        lo = float(self.resolved.namespace.get(spec.data.get("bounds", {}).get("low", "w_min"), 0.0))
+        hi = float(self.resolved.namespace.get(spec.data.get("bounds", {}).get("high", "w_max"), 1.0))
+        n_syn = len(conditions) * n_in
+        init = self.network.get("initial_weights", "uniform")
+        if init == "uniform":
+            w0 = rng.uniform(lo, hi, n_syn)
+        else:
+            w0 = np.full(n_syn, float(self.quantity(init, None, "network.initial_weights")))
+        neuron = self.neuron_model()
+        signature = ("poisson_network", len(conditions), n_in, n_inh, cap_exc, cap_inh, steps,
+                     str(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
+                     neuron.spec.name, tuple(sorted(neuron.code.items())),
+                     tuple(sorted(neuron.namespace)))
+        return Plan(signature, duration, {
+            "conditions": conditions, "n_in": n_in, "n_corr": n_corr, "n_inh": n_inh,
+            "exc": exc, "inh": inh, "w0": w0, "bounds": (lo, hi), "neuron": neuron,
+            "n_exc_spikes": int(sum(a.size for a in exc_idx))})
+
+    # -- build --------------------------------------------------------------------------
+    def build(self, sim, plan):
+        from brian2 import SpikeMonitor, StateMonitor, Synapses, second
+
+        d = plan.data
+        n_cond, n_in, n_inh = len(d["conditions"]), d["n_in"], d["n_inh"]
+        replaceable = sim.target == "cpp_standalone"
+        exc = stimuli.spike_generator(n_cond * n_in, d["exc"][0], d["exc"][1] * second, name="inputs",
+                                      replaceable=replaceable)
+        post = build.neurons(d["neuron"], n_cond, name="post", parameters_as="variables",
+                             initialise=False)
+        syn = build.synapses(self.resolved, exc, post, name="synapses", parameters_as="variables",
+                             initialise=False, transmit=self._transmit(),
+                             connect={"i": np.arange(n_cond * n_in),
+                                      "j": np.repeat(np.arange(n_cond), n_in)})
+        weight = self.resolved.spec.data.get("weight", "w")
+        objects = [exc, post, syn]
+        handles = {"exc": exc, "post": post, "synapses": syn, "weight": weight}
+        if n_inh:
+            inh = stimuli.spike_generator(n_cond * n_inh, d["inh"][0], d["inh"][1] * second,
+                                          name="inhibitory_inputs", replaceable=replaceable)
+            text = self.network.get("inhibitory_transmit")
+            if not text:
+                raise SpecError(self.protocol.file, "network.inhibitory_transmit",
+                                "what an inhibitory spike does (e.g. 'g_i_post += 0.05')", "nothing")
+            isyn = Synapses(inh, post, on_pre=text, name="inhibitory_synapses", namespace={})
+            isyn.connect(i=np.arange(n_cond * n_inh), j=np.repeat(np.arange(n_cond), n_inh))
+            objects += [inh, isyn]
+            handles.update(inh=inh, inhibitory_synapses=isyn)
+        wmon = StateMonitor(syn, weight, record=np.arange(n_cond * n_in), dt=self.record_dt,
+                            name="weight_monitor")
+        smon = SpikeMonitor(post, name="output_spikes")
+        objects += [wmon, smon]
+        handles.update(objects=objects, wmon=wmon, smon=smon,
+                       built_spikes={"exc": d["exc"], "inh": d["inh"]})
+        return handles
+
+    def values(self, handles, plan, rerun=False):
+        d = plan.data
+        post, syn = handles["post"], handles["synapses"]
+        out = {(post, k): v for k, v in build.start_values(post, resolved=d["neuron"]).items()}
+        init = {handles["weight"]: d["w0"]}
+        out.update({(syn, k): v for k, v in
+                    build.start_values(syn, init, resolved=self.resolved).items()})
+        if rerun:
+            if not _same_spikes(handles["built_spikes"]["exc"], d["exc"]):
+                out.update(stimuli.generator_values(handles["exc"], *d["exc"], self.dt))
+            if d["n_inh"] and not _same_spikes(handles["built_spikes"]["inh"], d["inh"]):
+                out.update(stimuli.generator_values(handles["inh"], *d["inh"], self.dt))
+        return out
+
+    # -- results ------------------------------------------------------------------------
+    def collect(self, handles, plan, block=True):
+        from brian2 import second
+
+        d = plan.data
+        conds = d["conditions"]
+        n_cond, n_in, n_corr = len(conds), d["n_in"], d["n_corr"]
+        duration = float(plan.duration / second)
+        sec, _ = _dims()
+        window = float(self.quantity(self.stimulus.get("rate_window", "10 second"), sec,
+                                     "stimulus.rate_window") / second)
+        window = min(window, duration)
+        w_end = np.asarray(getattr(handles["synapses"], handles["weight"])[:], dtype=float)
+        w_end = w_end.reshape(n_cond, n_in)
+        trains = io.spike_monitor_trains(handles["smon"], n_cond)
+        rates = np.array([np.sum(t >= duration - window) / window for t in trains])
+        lo, hi = d["bounds"]
+        margin = 0.1 * (hi - lo)
+        bimodality = np.mean((w_end <= lo + margin) | (w_end >= hi - margin), axis=1)
+        mean_w = w_end.mean(axis=1)
+        corr_adv = np.zeros(n_cond)
+        if n_corr:
+            corr_adv = w_end[:, :n_corr].mean(axis=1) - w_end[:, n_corr:].mean(axis=1)
+        obs = self.protocol.observable
+        values = {"output_rate": rates, "mean_weight": mean_w, "bimodality": bimodality,
+                  "correlated_advantage": corr_adv}[obs]
+        out = None
+        if block:
+            out = io.new_block(self.protocol.name, self.protocol.description.splitlines()[0],
+                               observable=obs, n_inputs=n_in, correlated_inputs=n_corr,
+                               n_inhibitory=d["n_inh"], record_dt=str(self.record_dt),
+                               input_rates_hz=[c[0] for c in conds],
+                               correlations=[c[1] for c in conds],
+                               neuron=d["neuron"].spec.name, rate_window_s=window)
+            seg = out.segments[0]
+            io.add_spiketrains(seg, trains, plan.duration, "post")
+            sig = io.state_monitor_signal(seg, handles["wmon"], handles["weight"],
+                                          population="synapses", indices=np.arange(n_cond * n_in))
+            sig.array_annotate(condition=np.repeat(np.arange(n_cond), n_in),
+                               input=np.tile(np.arange(n_in), n_cond))
+            final = io.add_signal(seg, f"{handles['weight']}_final", w_end.reshape(1, -1), plan.duration,
+                                  t_start=plan.duration, population="synapses")
+            final.array_annotate(condition=np.repeat(np.arange(n_cond), n_in),
+                                 input=np.tile(np.arange(n_in), n_cond))
+        wmon = handles["wmon"]
+        w_t = np.asarray(getattr(wmon, handles["weight"])[:], dtype=float)  # (synapses, times)
+        extra = {"w_final": w_end, "w0": d["w0"].reshape(n_cond, n_in), "output_rates": rates,
+                 "input_rates": np.array([c[0] for c in conds]),
+                 "correlations": np.array([c[1] for c in conds]), "correlated_inputs": n_corr,
+                 "bounds": (lo, hi), "t": np.asarray(wmon.t[:] / second),
+                 "mean_weight_t": w_t.reshape(n_cond, n_in, -1).mean(axis=1),
+                 "output_spikes": trains, "duration": duration}
+        if n_corr:
+            wt = w_t.reshape(n_cond, n_in, -1)
+            extra["correlated_weight_t"] = wt[:, :n_corr].mean(axis=1)
+            extra["uncorrelated_weight_t"] = wt[:, n_corr:].mean(axis=1)
+        return Outcome(values=values, block=out, extra=extra)
+
+
+def _merge_steps(idx_list, step_list):
+    """Merge ``(indices, steps)`` parts, each sorted by step then index and covering increasing
+    index ranges, into one array sorted by step then index (a stable sort of sorted runs)."""
+    if not idx_list:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    idx = np.concatenate(idx_list).astype(np.int32)
+    steps = np.concatenate(step_list)
+    order = np.argsort(steps, kind="stable")
+    return idx[order], steps[order]
+
+
+def _same_spikes(a, b):
+    """Whether two ``(indices, times)`` pairs are the same spikes (then a rerun need not pass them:
+    the build's static arrays hold them)."""
+    if a is None or b is None:
+        return a is b
+    return (a[0].shape == b[0].shape and np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))
