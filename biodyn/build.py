@@ -613,6 +613,9 @@ class Simulation:
             # build stays runnable while later Simulations build other projects.
             self._device = CPPStandaloneDevice()
             self._before = _tracked_ids()
+            # Brian2 runs `make -j` (unbounded): dozens of compilers at once thrash a small
+            # machine. One job per core compiles as fast without the memory spike.
+            prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
             set_device(self._device, directory=str(self.directory), build_on_run=False)
         else:
             set_device("runtime")
