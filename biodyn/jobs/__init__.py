@@ -9,6 +9,11 @@ family; public names re-exported here.
 """
 
 from ._base import JobResult
+from ._fit import FitResult, fit, parse_bounds
 from ._replay import protocol_figure, reference_curves, replay
 
-__all__ = ["JobResult", "replay", "protocol_figure", "reference_curves"]
+__all__ = ["JobResult", "replay", "protocol_figure", "reference_curves", "fit", "FitResult",
+           "parse_bounds"]
+
+from ._analyze import *  # noqa: E402,F401,F403  biodyn.dynamics analyses
+__all__ += _analyze.__all__  # noqa: F405

@@ -1,0 +1,67 @@
+"""biodyn fit PROTOCOL --free NAME[,NAME...]"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import add_model_options, parse_assignments
+
+
+def register(sub):
+    p = sub.add_parser(
+        "fit", help="fit a model's parameters to a protocol's published data",
+        description="Weighted least squares (weights 1/SEM) of the free parameters of a model "
+        "against the data of a protocol, from several starts; prints the fitted values and chi "
+        "before and after, and writes a parameter-set TOML file that --params accepts.",
+        epilog="examples:\n"
+               "  biodyn fit sjostrom_2001 --free A3_plus,A2_minus --bounds A3_plus=0:0.05 "
+               "--bounds A2_minus=0:0.05\n"
+               "  biodyn fit sjostrom_2001 --model stdp_triplet --params visual_all_to_all_minimal "
+               "--free A3_plus,tau_y --bounds tau_y=20ms:300ms --out fitted.toml\n"
+               "  biodyn replay sjostrom_2001 --params fitted.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("protocol", help="protocol name (biodyn list protocols) or spec path")
+    add_model_options(p)
+    p.add_argument("--free", required=True, action="append", metavar="NAME[,NAME...]",
+                   help="parameters to fit (comma-separated; repeatable)")
+    p.add_argument("--bounds", action="append", default=[], metavar="NAME=LO:HI",
+                   help="bounds of a free parameter, in its unit or with units (tau_y=20ms:300ms); "
+                   "default [x0/10, 10 x0] around its start value x0")
+    p.add_argument("--starts", type=int, default=4,
+                   help="starts: the set's values, then random points of the bounds (default 4)")
+    p.add_argument("--max-evaluations", type=int, default=60,
+                   help="replays per start at most (default 60)")
+    p.add_argument("--target", default="auto", help="numpy, cython, cpp_standalone, or auto "
+                   "(default; cpp_standalone reruns one compiled build for every evaluation)")
+    p.add_argument("--out", "-o", metavar="FILE", help="the parameter-set TOML file to write "
+                   "(default PROTOCOL-MODEL-fit.toml)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from .. import catalog, jobs, protocols
+
+    overrides = parse_assignments(args.overrides, "--set")
+    variants = parse_assignments(args.variants, "--variant")
+    free = [name.strip() for item in args.free for name in item.split(",") if name.strip()]
+    spec = protocols.load(args.protocol)
+    model_spec = catalog.load(args.model or spec.model)
+    bounds = jobs.parse_bounds(args.bounds, model_spec, free)
+
+    def progress(k, values, chi):
+        if not args.quiet:
+            shown = ", ".join(f"{n} = {v:.6g}" for n, v in values.items())
+            print(f"  evaluation {k}: {shown}: chi = {chi:.4f}" if chi is not None else
+                  f"  evaluation {k}: {shown}", flush=True)
+
+    result = jobs.fit(spec, free=free, model=args.model, params=args.params, bounds=bounds,
+                      overrides=overrides, variants=variants, target=args.target, seed=args.seed,
+                      starts=args.starts, max_evaluations=args.max_evaluations, out=args.out,
+                      progress=progress)
+    print(f"{spec.name}: {model_spec.name}, {len(free)} free parameter(s), {result.evaluations} "
+          f"replays, {len(result.starts)} start(s)")
+    for name in free:
+        print(f"  {name}: {result.start_values[name]} -> {result.values[name]}")
+    print(f"  chi: {result.chi_before:.4f} -> {result.chi_after:.4f} over {result.n} conditions")
+    print(result.path)
+    return 0

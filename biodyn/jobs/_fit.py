@@ -1,0 +1,350 @@
+"""The fit job: weighted least squares of a model's parameters against a protocol's data.
+
+.. math::
+
+    \\chi^2(\\theta) = \\frac{1}{n} \\sum_{k=1}^{n} \\left(\\frac{v_k(\\theta) - d_k}{s_k}\\right)^2
+
+over the ``n`` conditions with published data ``d_k`` and SEM ``s_k``, ``v_k`` the
+model's value (the protocol replayed with parameters ``theta``): ``chi`` is the
+score of ``biodyn replay``. The free parameters are fitted within bounds by
+trust-region reflective least squares (``scipy.optimize.least_squares``,
+Branch, Coleman & Li 1999) from several starts — the given parameter set's
+values and random points of the box drawn with the seed — in coordinates
+scaled to the box (logarithmic for a positive range spanning more than two
+decades). Each evaluation is one replay; on ``cpp_standalone`` it reruns the
+compiled build with the new values (no code generation), see
+:func:`biodyn.protocols.run`.
+
+The result is written as a parameter-set TOML file that ``--params`` accepts
+(:func:`biodyn.spec.read_parameter_set`): the fitted values over the set they
+started from, with the fit's provenance in a ``[fit]`` table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import build, io, protocols
+from ..errors import SpecError, suggest
+from .._quantity import QuantityError, evaluate, parse_unit
+
+__all__ = ["fit", "FitResult", "parse_bounds"]
+
+
+@dataclass
+class FitResult:
+    """What a fit found and wrote.
+
+    Attributes
+    ----------
+    values : dict
+        Fitted value per free parameter, as text with its unit (``"0.0071"``, ``"16.8 ms"``).
+    start_values : dict
+        The values the fit started from (the given set), as text.
+    chi_before, chi_after : float
+        Score of the start values and of the fitted values (``n`` conditions with data).
+    path : Path or None
+        The parameter-set TOML file written.
+    starts : list of dict
+        Per start: initial and final values (in the parameters' units) and chi.
+    """
+
+    values: dict
+    start_values: dict
+    chi_before: float
+    chi_after: float
+    n: int
+    evaluations: int
+    path: Path | None
+    starts: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+def _unit_text(value, unit):
+    if unit in ("1", ""):
+        return repr(float(value))
+    if re.fullmatch(r"[A-Za-z_]\w*", unit):
+        return f"{float(value)!r} {unit}"
+    return f"{float(value)!r}*({unit})"
+
+
+def parse_bounds(items, spec, free, *, key="--bounds"):
+    """``["NAME=LO:HI", ...]`` -> ``{name: (lo, hi)}`` in each parameter's declared unit.
+
+    LO and HI are numbers in the parameter's unit (``tau_plus=5:50`` for ms) or
+    quantities with a unit (``tau_plus=5ms:50ms``).
+    """
+    out = {}
+    for item in items or []:
+        if "=" not in item or ":" not in item.split("=", 1)[1]:
+            raise SpecError("<command line>", key, "NAME=LO:HI (e.g. A_plus=0:0.05)", repr(item))
+        name, rng = item.split("=", 1)
+        name = name.strip()
+        if name not in free:
+            raise SpecError("<command line>", key, "a bound for one of the free parameters (" +
+                            ", ".join(free) + ")", repr(name), suggest(name, free))
+        param = spec.parameters[name]
+        dim, scale = parse_unit(param.unit)
+        ends = []
+        for text in rng.split(":", 1):
+            try:
+                q = evaluate(text.strip())
+            except QuantityError as exc:
+                raise SpecError("<command line>", f"{key} {name}", f"a number in {param.unit} or a "
+                                "quantity", f"{text!r} ({exc})") from None
+            from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
+
+            got = get_dimensions(q)
+            if got is DIMENSIONLESS:
+                ends.append(float(q))
+            elif got == dim:
+                ends.append(float(np.asarray(q)) / scale)
+            else:
+                raise SpecError("<command line>", f"{key} {name}", f"a quantity in {param.unit}",
+                                repr(text))
+        lo, hi = ends
+        if not lo < hi:
+            raise SpecError("<command line>", f"{key} {name}", "LO < HI", f"{lo} : {hi}")
+        out[name] = (lo, hi)
+    return out
+
+
+class _Box:
+    """Maps the free parameters between their units and coordinates u in [0, 1]."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = np.asarray(lo, float), np.asarray(hi, float)
+        self.log = (self.lo > 0) & (self.hi / np.where(self.lo > 0, self.lo, 1) > 100)
+
+    def to_x(self, u):
+        u = np.clip(np.asarray(u, float), 0.0, 1.0)
+        lin = self.lo + u * (self.hi - self.lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logv = np.exp(np.log(np.where(self.log, self.lo, 1)) +
+                          u * (np.log(np.where(self.log, self.hi, 1)) - np.log(np.where(self.log, self.lo, 1))))
+        return np.where(self.log, logv, lin)
+
+    def to_u(self, x):
+        x = np.clip(np.asarray(x, float), self.lo, self.hi)
+        lin = (x - self.lo) / (self.hi - self.lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logu = (np.log(np.where(self.log, x, 1)) - np.log(np.where(self.log, self.lo, 1))) / (
+                np.log(np.where(self.log, self.hi, 1)) - np.log(np.where(self.log, self.lo, 1)))
+        return np.where(self.log, logu, lin)
+
+
+def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None, variants=None,
+        target="auto", seed=0, starts=4, max_evaluations=60, out=None, stimulus=None,
+        network=None, report=None, progress=None):
+    """Fit the ``free`` parameters of a model to a protocol's data (weighted least squares).
+
+    Parameters
+    ----------
+    protocol : str or ProtocolSpec
+        A protocol with published data (``sjostrom_2001``, ``wang_2005``, ...).
+    free : list of str
+        Parameters of the model to fit.
+    model, params, overrides, variants
+        As for :func:`biodyn.protocols.run`; ``params`` (a set name or a fitted file)
+        gives the start values and the values of the other parameters.
+    bounds : dict, optional
+        ``{name: (lo, hi)}`` in each parameter's declared unit (see :func:`parse_bounds`).
+        Without bounds a parameter ranges over [x0/10, 10 x0] around its start
+        value x0 (which must then be non-zero).
+    starts : int
+        Number of starts: the start values, then ``starts - 1`` random points of the
+        box (uniform in the scaled coordinates, drawn with ``seed``).
+    max_evaluations : int
+        Replays per start at most.
+    out : path, optional
+        The parameter-set TOML file to write (default: ``PROTOCOL-MODEL-fit.toml`` in
+        the working folder); ``False`` writes nothing.
+
+    Returns
+    -------
+    FitResult
+    """
+    from scipy.optimize import least_squares
+
+    spec = protocols.load(protocol)
+    resolved = protocols.resolve_model(spec, model, params, overrides, variants)
+    mspec = resolved.spec
+    free = [f.strip() for f in (free or []) if f.strip()]
+    if not free:
+        raise SpecError("<command line>", "--free", "at least one parameter to fit", "nothing")
+    for name in free:
+        if name not in mspec.parameters:
+            raise SpecError("<command line>", "--free", f"parameters of {mspec.name} (" +
+                            ", ".join(mspec.parameters) + ")", repr(name), suggest(name, mspec.parameters))
+    if len(set(free)) != len(free):
+        raise SpecError("<command line>", "--free", "each parameter once", ", ".join(free))
+    points = [p for p in (spec.data or {}).get("points", ())]
+    if not points:
+        raise SpecError(spec.file, "data.points", "published data to fit against", "none (data is null)")
+    units = [mspec.parameters[n].unit for n in free]
+    scales = [parse_unit(u)[1] for u in units]
+    x0 = np.array([float(np.asarray(resolved.namespace[n])) / s for n, s in zip(free, scales)])
+    bounds = dict(bounds or {})
+    lo, hi = [], []
+    for name, x in zip(free, x0):
+        if name in bounds:
+            a, b = bounds[name]
+        elif x > 0:
+            a, b = x / 10, x * 10
+        elif x < 0:
+            a, b = x * 10, x / 10
+        else:
+            raise SpecError("<command line>", "--bounds", f"bounds for {name} (its start value is 0: "
+                            f"give --bounds {name}=LO:HI)", "none")
+        lo.append(a)
+        hi.append(b)
+    box = _Box(lo, hi)
+    fixed = dict(overrides or {})
+    if model is None or model == spec.model:
+        fixed = {**dict(spec.set), **fixed}
+    run_kwargs = dict(target=target, seed=seed, stimulus=stimulus, network=network, block=False)
+    cache = {}
+    counter = {"n": 0}
+    t0 = time.perf_counter()
+
+    def replay(x):
+        key = tuple(np.round(x, 12))
+        if key not in cache:
+            ov = dict(overrides or {})
+            ov.update({n: _unit_text(v, u) for n, v, u in zip(free, x, units)})
+            result = protocols.run(spec, model, params, ov, variants, **run_kwargs)
+            counter["n"] += 1
+            cache[key] = result.summary
+            if progress is not None:
+                progress(counter["n"], dict(zip(free, x)), result.summary["score"]["chi"])
+        return cache[key]
+
+    def residuals(x):
+        s = replay(x)
+        r = [(c["value"] - c["data"]) / c["error"] for c in s["conditions"]
+             if c.get("data") is not None and c.get("error")]
+        return np.asarray(r, float)
+
+    def chi_of(x):
+        r = residuals(x)
+        return float(math.sqrt(np.mean(r ** 2))) if r.size else float("nan")
+
+    chi_before = chi_of(x0)
+    rng = np.random.default_rng(seed)
+    u_starts = [box.to_u(np.clip(x0, box.lo, box.hi))]
+    u_starts += [rng.uniform(0.0, 1.0, len(free)) for _ in range(max(0, int(starts) - 1))]
+    runs = []
+    best_x, best_chi = np.clip(x0, box.lo, box.hi), chi_of(np.clip(x0, box.lo, box.hi))
+    for u0 in u_starts:
+        x_init = box.to_x(u0)
+        try:
+            sol = least_squares(lambda u: residuals(box.to_x(u)), u0, bounds=(0.0, 1.0),
+                                method="trf", diff_step=1e-3, x_scale=1.0,
+                                max_nfev=int(max_evaluations))
+            x_end = box.to_x(sol.x)
+        except Exception as exc:  # a failed start is reported, the others go on
+            runs.append({"start": dict(zip(free, x_init.tolist())), "error": str(exc)[:200]})
+            continue
+        c = chi_of(x_end)
+        runs.append({"start": dict(zip(free, x_init.tolist())), "end": dict(zip(free, x_end.tolist())),
+                     "chi": c, "evaluations": int(sol.nfev)})
+        if c < best_chi:
+            best_x, best_chi = x_end, c
+    # any evaluated point better than the ends (finite-difference probes included)
+    for key in cache:
+        c = chi_of(np.asarray(key))
+        if c < best_chi and np.all((np.asarray(key) >= box.lo) & (np.asarray(key) <= box.hi)):
+            best_x, best_chi = np.asarray(key), c
+    n = len(residuals(best_x))
+    values = {name: _unit_text(v, u) for name, v, u in zip(free, best_x, units)}
+    start_values = {name: _unit_text(v, u) for name, v, u in zip(free, x0, units)}
+    timings = {"total": time.perf_counter() - t0}
+    result = FitResult(values, start_values, chi_before, best_chi, n, counter["n"], None, runs,
+                       timings, replay(best_x))
+    if out is not False:
+        path = Path(out) if out else Path(f"{spec.name}-{mspec.name}-fit.toml")
+        result.path = write_parameter_set(path, resolved, values, fixed, spec, result,
+                                          dict(zip(free, zip(box.lo.tolist(), box.hi.tolist()))),
+                                          dict(target=target, seed=seed, starts=int(starts),
+                                               max_evaluations=int(max_evaluations)))
+    return result
+
+
+def _toml_str(text):
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def _toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v)) if math.isfinite(v) else _toml_str(str(v))
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return _toml_str(v)
+
+
+def write_parameter_set(path, resolved, values, fixed, protocol, result, bounds, how):
+    """Write a fitted parameter set (TOML) that ``--params PATH`` reads back."""
+    spec = resolved.spec
+    pset = resolved.parameter_set_obj
+    lines = [f"# Parameter set fitted by biodyn fit {protocol.name} "
+             f"({time.strftime('%Y-%m-%d %H:%M:%S')})", ""]
+    lines.append(f"model = {_toml_str(spec.name)}")
+    inherits = pset.name if pset is not None and pset.name in spec.parameter_sets else None
+    all_values = {}
+    if inherits is None and pset is not None:
+        all_values.update(dict(pset.values))
+    for name, text in fixed.items():
+        if name in spec.parameters:
+            all_values[name] = text if isinstance(text, str) else str(text)
+    all_values.update(values)
+    if inherits:
+        lines.append(f"inherits = {_toml_str(inherits)}")
+    desc = (f"{', '.join(values)} fitted to {protocol.name} (chi {result.chi_before:.3f} -> "
+            f"{result.chi_after:.3f} over {result.n} conditions)"
+            + (f", other values from {inherits}" if inherits else ""))
+    lines.append(f"description = {_toml_str(desc)}")
+    citation_key = None
+    if pset is not None and pset.citation is not None:
+        for key, cit in spec.citations.items():
+            if cit == pset.citation:
+                citation_key = key
+    if citation_key:
+        lines.append(f"citation = {_toml_str(citation_key)}")
+    lines.append("values = " + _toml_value(all_values))
+    lines.append("variants = " + _toml_value(dict(resolved.variants)))
+    lines += ["", "[fit]"]
+    lines.append(f"protocol = {_toml_str(protocol.name)}")
+    lines.append(f"free = {_toml_value(list(values))}")
+    lines.append(f"bounds = {_toml_value({k: list(v) for k, v in bounds.items()})}")
+    lines.append(f"start_values = {_toml_value(result.start_values)}")
+    lines.append(f"chi_before = {_toml_value(result.chi_before)}")
+    lines.append(f"chi_after = {_toml_value(result.chi_after)}")
+    lines.append(f"n = {result.n}")
+    lines.append(f"evaluations = {result.evaluations}")
+    for k, v in how.items():
+        lines.append(f"{k} = {_toml_value(v)}")
+    lines.append(f"versions = {_toml_value(build.versions())}")
+    lines.append('method = "weighted least squares, weights 1/SEM (scipy.optimize.least_squares, trf)"')
+    if protocol.data_citation is not None:
+        c = protocol.data_citation
+        lines += ["", "[fit.data_citation]"]
+        for k, v in c.as_dict().items():
+            lines.append(f"{k} = {_toml_value(v)}")
+    text = "\n".join(lines) + "\n"
+    with io.atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
+    return Path(path)
