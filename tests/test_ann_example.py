@@ -34,6 +34,11 @@ def test_backprop_example_runs_and_reports_known_answers(tmp_path):
         lam, rate = map(float, re.search(cell + r": \(1/T\) log sigma_1 of the Jacobian product ([-\d.]+) per step; "
                                          r"BPTT \|\|delta_t\|\| decays by ([-\d.]+)", out).groups())
         assert rate == pytest.approx(lam, abs=0.03)
+    pairs = re.findall(r"QR Lyapunov exponents \[([^\]]+)\], Jacobian-product exponents \[([^\]]+)\]", out)
+    assert len(pairs) == 3  # rnn, gru, lstm against biodyn.dynamics.lyapunov_spectrum
+    for qr, svd in pairs:
+        np.testing.assert_allclose(np.array(svd.split(), float), np.array(qr.split(), float), atol=0.02)
+    assert (tmp_path / "lstm_lyapunov.png").stat().st_size > 10_000
     for name in ("layer_gradient_norms", "jacobian_spectra", "stability_limits", "trajectories", "edge_of_stability"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
 
