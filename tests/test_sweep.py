@@ -562,3 +562,63 @@ def test_replay_on_cpp_standalone_compiles_once_per_worker(tmp_path, monkeypatch
         assert sum("rerun" in t for t in timings) == len(timings) - 1
     folders = [f.name for f in (tmp_path / "cache" / "standalone").iterdir() if f.name != "slots"]
     assert len(folders) == len(by_key)
+
+
+LORENZ = """
+kind = "sweep"
+description = "Lorenz exponents against rho"
+seed = 4
+[run]
+job = "analyze lyapunov"
+model = "lorenz"
+duration = 60
+dt = 0.01
+[grid]
+rho = [0.5, 28.0]
+"""
+
+
+def test_lyapunov_sweep_matches_linearisation_and_the_trace_identity(tmp_path):
+    """Lorenz (sigma = 10, beta = 8/3): at rho = 0.5 the origin is a stable node, the exponents
+    are the Jacobian's eigenvalues -beta and (-(sigma+1) +- sqrt((sigma+1)^2 - 4 sigma (1-rho)))/2;
+    at every rho they sum to the divergence -(sigma + 1 + beta)."""
+    from biodyn.sweep import _runners
+
+    if _runners._lyapunov_job() is None:
+        pytest.skip("biodyn.jobs.analyze_lyapunov is not in this installation")
+    result = sweep.run(write_spec(tmp_path, LORENZ), out=tmp_path / "out", workers=0)
+    assert result.ok, [r["error"] for r in result.records.values()]
+    rows = {float(r["rho"]): r for r in result.table()}
+    sigma, beta = 10.0, 8.0 / 3.0
+    disc = math.sqrt((sigma + 1) ** 2 - 4 * sigma * (1 - 0.5))
+    expected = sorted([-beta, (-(sigma + 1) + disc) / 2, (-(sigma + 1) - disc) / 2], reverse=True)
+    got = [float(rows[0.5][f"lambda_{k}"]) for k in (1, 2, 3)]
+    assert got == pytest.approx(expected, abs=1e-3)
+    for rho, row in rows.items():
+        assert float(row["sum"]) == pytest.approx(-(sigma + 1 + beta), rel=1e-4)
+    assert float(rows[28.0]["lambda_max"]) > 0.5  # chaos (0.906, Sprott 2003)
+    for p in result.spec.points:
+        assert (tmp_path / "out" / "points" / p.name / "lyapunov.json").exists()
+
+
+def test_lyapunov_sweep_without_the_job_says_which_job_is_missing(tmp_path, monkeypatch):
+    from biodyn.sweep import _runners
+
+    monkeypatch.setattr(_runners, "_lyapunov_job", lambda: None)
+    with pytest.raises(SpecError, match="not available yet in this installation") as info:
+        sweep.load(write_spec(tmp_path, LORENZ))
+    assert "biodyn analyze lyapunov" in str(info.value) and info.value.key == "run.job"
+
+
+@pytest.mark.parametrize("grid, key, needle", [
+    ("rhoo = [1.0]", "grid.rhoo", "did you mean 'rho'"),
+    ("analysis.durration = [1]", "grid.analysis.durration", "did you mean 'duration'"),
+])
+def test_lyapunov_sweep_checks_every_point_before_running(tmp_path, grid, key, needle):
+    from biodyn.sweep import _runners
+
+    if _runners._lyapunov_job() is None:
+        pytest.skip("biodyn.jobs.analyze_lyapunov is not in this installation")
+    with pytest.raises(SpecError) as info:
+        sweep.load(write_spec(tmp_path, LORENZ.replace("rho = [0.5, 28.0]", grid)))
+    assert info.value.key == key and needle in str(info.value)

@@ -59,9 +59,17 @@ What to run (``[run] job = ...``, :data:`RUNNERS`)
     (numbers, Brian2 quantities, text) or a :class:`PointResult`. With
     ``batch = N`` it gets a list of up to N :class:`PointTask` and returns a
     list of results: several points in ONE Brian2 run.
-    ``"analyze lyapunov"``, ``"analyze flow"``, ``"compare"``: the jobs of
-    those commands, once this installation has them (until then a clear error
-    names the missing job).
+    ``"analyze lyapunov"``: :func:`biodyn.jobs.analyze_lyapunov` of ``model``
+    with ``params``, ``set``, ``variants`` and the analysis settings
+    (``duration``, ``dt``, ``transient``, ``k``, ``method``, ``integrator``,
+    ``reorth_every``, ``segments``, ``target``, ``d0``, ``reading``). Point
+    parameters are model parameters, ``variants.AXIS``, ``parameter_set`` or
+    ``analysis.KEY``. Columns: ``lambda_max``, ``lambda_1`` ... (per time unit
+    of the model, named in ``time_unit``), ``lambda_max_se``, ``sum``,
+    ``kaplan_yorke``, ``entropy_rate``, ``method``, ``duration``; each point
+    writes MODEL_lyapunov.png and lyapunov.json.
+    ``"analyze flow"``, ``"compare"``: the jobs of those commands, once this
+    installation has them (until then a clear error names the missing job).
 
 Point identity and seeds
     A point's key is the JSON text of its sorted ``[name, value]`` pairs, values

@@ -484,5 +484,135 @@ register_runner(MissingJob("analyze flow", "`biodyn analyze flow` (biodyn.jobs: 
                                            "plasticity flow, issue 6)"))
 register_runner(MissingJob("compare", "`biodyn compare` (biodyn.jobs: a rule against its "
                                       "artificial counterpart, issue 7)"))
-register_runner(MissingJob("analyze lyapunov", "`biodyn analyze lyapunov` (biodyn.jobs: "
-                                                "Lyapunov spectra, issue 5)"))
+
+
+# --------------------------------------------------------------------------
+# analyze lyapunov: Lyapunov exponents of a model (biodyn.jobs.analyze_lyapunov)
+# --------------------------------------------------------------------------
+
+_LYAPUNOV_ANALYSIS = {
+    "reading": Key((str,), False, "auto, network or mean_field"),
+    "method": Key((str,), False, "auto, qr, two-trajectory or brian2"),
+    "integrator": Key((str,), False, "rk4 (default) or euler"),
+    "duration": Key((str, int, float), False, "measured time: a number in the model's time unit, "
+                    "or a quantity ('2 s'); iterations for maps"),
+    "dt": Key((str, int, float), False, "time step (number in time units, or a quantity)"),
+    "transient": Key((str, int, float), False, "time discarded first (default 10 % of duration)"),
+    "k": Key((int,), False, "number of exponents (default: all)"),
+    "reorth_every": Key((int,), False, "steps between QR re-orthonormalisations"),
+    "segments": Key((int,), False, "segments for the standard error (default 10)"),
+    "target": Key((str,), False, "Brian2 target for method = 'brian2' (default auto)"),
+    "d0": Key((float,), False, "initial separation of the two trajectories"),
+}
+
+_LYAPUNOV_SETTINGS = {
+    "model": Key((str,), True, "model name or spec path"),
+    "params": Key((str,), False, "parameter set: a name or a .toml file"),
+    "set": Key((dict,), False, "fixed parameter overrides: name -> value with unit"),
+    "variants": Key((dict,), False, "fixed variant options: axis -> option"),
+    **_LYAPUNOV_ANALYSIS,
+}
+
+#: Point parameters the Lyapunov runner reads besides model parameters.
+LYAPUNOV_NAMESPACES = ("analysis.KEY", "variants.AXIS", "parameter_set")
+
+
+def _lyapunov_job():
+    """biodyn.jobs.analyze_lyapunov, or None where this installation lacks it."""
+    try:
+        from .. import jobs
+    except ImportError:  # pragma: no cover - a broken jobs package
+        return None
+    return getattr(jobs, "analyze_lyapunov", None)
+
+
+def _lyapunov_arguments(params, settings):
+    args = {"params": settings.get("params"), "overrides": dict(settings.get("set", {})),
+            "variants": dict(settings.get("variants", {})),
+            "analysis": {k: settings[k] for k in _LYAPUNOV_ANALYSIS if k in settings}}
+    from ._spec import display
+
+    for name, value in params.items():
+        head, _, rest = name.partition(".")
+        if head == "analysis" and rest in _LYAPUNOV_ANALYSIS:
+            args["analysis"][rest] = value if isinstance(value, (int, float, str)) else display(value)
+        elif head == "variants" and rest and "." not in rest:
+            args["variants"][rest] = value
+        elif name == "parameter_set":
+            args["params"] = value
+        elif not rest:
+            args["overrides"][name] = value
+        else:
+            raise KeyError(name)
+    return args
+
+
+def _prepare_lyapunov(spec, settings):
+    from .. import build
+
+    if _lyapunov_job() is None:
+        raise SpecError(spec.file, "run.job", "a job available in this installation",
+                        "'analyze lyapunov', which is not available yet in this installation: the "
+                        "job it needs, `biodyn analyze lyapunov` (biodyn.jobs.analyze_lyapunov), "
+                        "is missing")
+    folder = spec.folder
+    for key in ("model", "params"):
+        if key in settings:
+            settings[key] = _resolve_path(settings[key], folder)
+    for table in ("set", "variants"):
+        settings[table] = dict(settings.get(table, {}))
+    checked = set()
+    for point in spec.points:
+        for name in point.params:
+            try:
+                _lyapunov_arguments({name: point.params[name]}, settings)
+            except KeyError:
+                head, _, rest = name.partition(".")
+                hint = suggest(rest, _LYAPUNOV_ANALYSIS) if head == "analysis" else None
+                raise SpecError(spec.file, f"grid.{name}", "a model parameter or one of "
+                                + ", ".join(LYAPUNOV_NAMESPACES) + " (analysis keys: "
+                                + ", ".join(_LYAPUNOV_ANALYSIS) + ")", repr(name), hint) from None
+        args = _lyapunov_arguments({k: v for k, v in point.params.items()
+                                    if not k.startswith("analysis.")}, settings)
+        model_key = repr(sorted((k, repr(v)) for k, v in args.items() if k != "analysis"))
+        if model_key in checked:
+            continue
+        checked.add(model_key)
+        try:
+            build.resolve(settings["model"], args["params"], args["overrides"], args["variants"])
+        except SpecError as exc:
+            if exc.file == "catalog":
+                raise SpecError(spec.file, "run.model", exc.expected, exc.found, exc.hint) from None
+            raise _sweep_error(exc, spec, point) from None
+    return settings
+
+
+def _lyapunov_point(params, seed, out, settings):
+    job = _lyapunov_job()
+    args = _lyapunov_arguments(params, settings)
+    result = job(settings["model"], params=args["params"], overrides=args["overrides"],
+                 variants=args["variants"], seed=seed, out=out, json=Path(out) / "lyapunov.json",
+                 **args["analysis"])
+    s = result.summary
+    exponents = [v for v in s.get("exponents", [])]
+    values = {"lambda_max": exponents[0] if exponents else None}
+    for k, v in enumerate(exponents, 1):
+        values[f"lambda_{k}"] = v
+    se = s.get("standard_error") or [None]
+    values.update({
+        "lambda_max_se": se[0],
+        "sum": sum(exponents) if exponents and None not in exponents else None,
+        "kaplan_yorke": s.get("kaplan_yorke"),
+        "entropy_rate": s.get("entropy_rate"),
+        "time_unit": s.get("time_unit"),
+        "method": s.get("method"),
+        "duration": s.get("duration"),
+    })
+    return PointResult(values, {k: str(v) for k, v in result.paths.items()},
+                       {"timings": dict(result.timings)})
+
+
+register_runner(Runner(
+    "analyze lyapunov", _lyapunov_point, settings=_LYAPUNOV_SETTINGS, prepare=_prepare_lyapunov,
+    doc="Lyapunov exponents of a model (biodyn analyze lyapunov) at each point: lambda_1.. per "
+        "time unit of the model"))
