@@ -335,7 +335,7 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
         Starting points; default: the fixed points found (multi-start) at ``lo``, the
         middle and ``hi``.
     ds, max_ds : float, optional
-        Initial and largest step along the (scaled) arc; default 1/100 and 1/25.
+        Initial and largest step along the (scaled) arc; default 1/100 and 1/40.
     max_steps : int
         Steps per branch and direction.
     switch_branches : bool
@@ -376,7 +376,7 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
     gscale = np.median([np.linalg.norm(prob.h(p).residual(x + 0.05 * sx, t)) for p, x in starts[:8]])
     gscale = gscale if np.isfinite(gscale) and gscale > 0 else 1.0
     ds0 = ds if ds is not None else 0.01
-    max_ds = max_ds if max_ds is not None else 0.04
+    max_ds = max_ds if max_ds is not None else 0.025
     branches, points = [], []
     queue = [(p, np.asarray(x, float), None, f"fixed point at {param} = {p:.6g}") for p, x in starts]
     zlo, zhi = lo / sp, hi / sp
@@ -456,6 +456,7 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
                         tnew = _other_tangent(prob, zp, ts[k - 1])
                         if tnew is not None:
                             queue.append((p, x, tnew, f"branch point at {param} = {p:.6g}"))
+    points = [q for q in points if lo - 1e-9 * sp <= q.value <= hi + 1e-9 * sp]
     points.sort(key=lambda q: (q.value, q.type))
     if len(branches) >= max_branches and queue:
         notes.append(f"stopped after {max_branches} branches")

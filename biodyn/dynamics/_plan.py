@@ -89,6 +89,7 @@ class GroupPlan:
     key: str              # where the code comes from in the file ("model", "groups.E")
     resolved: Any = None  # the Resolved model the code comes from
     spiking: bool = False
+    initial_ns: dict = field(default_factory=dict)  # variable -> namespace of its expression
 
 
 @dataclass
@@ -205,8 +206,9 @@ def initial_values(plan, seed=None):
         rng = np.random.default_rng([int(seed), 7919, k])
         out[g.name] = {}
         for var, text in g.initial.items():  # in order: later values may use earlier ones
-            out[g.name][var] = evaluate_array(text, g.namespace, g.size, rng, extra=out[g.name],
-                                              file=g.file, key=f"{g.key}.initial.{var}")
+            out[g.name][var] = evaluate_array(text, g.initial_ns.get(var, g.namespace), g.size, rng,
+                                              extra=out[g.name], file=g.file,
+                                              key=f"{g.key}.initial.{var}")
     return out
 
 
@@ -238,7 +240,10 @@ def _time_unit(spec, namespace, default=None):
             return None, "iteration"
         return default, "1 second"
     value = parse_quantity(str(text), second.dim, file=spec.file, key="time_unit", names=namespace)
-    shown = str(text) if str(text) not in namespace else f"{text} = {value}"
+    import re
+
+    nice = re.sub(r"\.(?=\s|$)", "", str(value.in_best_unit(precision=6)))
+    shown = nice if str(text) not in namespace else f"{text} ({nice})"
     return value, shown
 
 
@@ -365,9 +370,12 @@ def _plan_network(spec, resolved, ns, unit_over, seed):
                 gns, gres = ns, resolved
                 initial.update(spec.initial)
                 method = table.get("method", data.get("method", default_method))
-            initial.update({k: str(v) for k, v in table.get("initial", {}).items()})
+            own = {k: str(v) for k, v in table.get("initial", {}).items()}
+            initial.update(own)
+            # the group's own initial values are written in this spec's parameters
+            initial_ns = {k: {**gns, **ns} for k in own} if gns is not ns else {}
             groups.append(GroupPlan(gname, size, code, gns, initial, method, spec.file, key, gres,
-                                    spiking=bool(code.get("threshold"))))
+                                    spiking=bool(code.get("threshold")), initial_ns=initial_ns))
     else:
         size = 1
         if "size" in data:

@@ -12,3 +12,6 @@ __all__ = ["new_axes", "save", "protocol_summary", "protocol_extra"]
 
 from ._ann import *  # noqa: E402,F401,F403  biodyn.ann figures
 __all__ += _ann.__all__  # noqa: F405
+
+from ._dynamics import *  # noqa: E402,F401,F403  biodyn.dynamics figures
+__all__ += _dynamics.__all__  # noqa: F405
