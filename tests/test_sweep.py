@@ -25,11 +25,11 @@ POINTS_PY = '''
 import os
 import time
 
-from brian2 import Hz, ms
-
 
 def point(params, seed, out, sleep=0.0, fail_at=None):
     """Records each execution in out/runs.log; fails where x == fail_at."""
+    from brian2 import Hz, ms  # here, not at the top: the pool test's workers never import Brian2
+
     with open(out / "runs.log", "a") as f:
         f.write(f"start {os.getpid()}\\n")
     time.sleep(sleep)
