@@ -41,7 +41,8 @@ def slow_point(params, seed, out, sleep=0.5, fail_at=None):
         raise RuntimeError(f"x = {fail_at} fails on purpose")
     with open(out / "runs.log", "a") as f:
         f.write("done\\n")
-    return {"twice": 2 * params["x"], "seed_seen": seed, "pid": os.getpid()}
+    return {"twice": 2 * params["x"], "seed_seen": seed, "pid": os.getpid(),
+            "omp_threads": os.environ.get("OMP_NUM_THREADS")}
 '''
 
 
@@ -136,6 +137,8 @@ def test_killed_local_cluster_sweep_resumes_and_computes_every_point_exactly_onc
     spec = write_sweep(tmp_path, n, sleep=0.3)
     out = tmp_path / "out"
     env = environment(module_dir)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.pop(name, None)  # the local cluster sets them in its workers
     proc = subprocess.Popen(sweep_cmd(spec, out, "--workers", "2"), env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
@@ -172,6 +175,8 @@ def test_killed_local_cluster_sweep_resumes_and_computes_every_point_exactly_onc
         assert dones >= 1 and starts >= dones
         x = int(json.loads(rec["key"])[0][1])
         assert rec["values"]["twice"] == 2 * x and rec["values"]["seed_seen"] == rec["seed"]
+        assert rec["values"]["omp_threads"] == "1"  # one thread per worker
+        assert rec["values"]["pid"] not in (os.getpid(), proc.pid)  # a worker process
     rows = read_csv(out / "summary.csv")
     assert sorted(r["point"] for r in rows) == sorted(records)  # every point once
     assert sorted(int(r["x"]) for r in rows) == list(range(n))
