@@ -1505,10 +1505,10 @@ def _check_system(spec):
 
 
 def _check_map(spec):
-    check_brian_code(spec)
     for choice in _checked_combinations(spec):
         eqs = _parse_equations(spec, spec.code(choice)["model"], "model")
         _check_units_and_maps(spec, eqs, "model", ode_allowed=False)
+    check_brian_code(spec)
     _check_size_and_couplings(spec)
     _check_ranges(spec, spec.data.get("ranges", {}))
 

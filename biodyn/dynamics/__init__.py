@@ -20,6 +20,7 @@ declared ``time_unit`` (``tau`` for abstract systems, 1 second for neurons and s
 so exponents are per time unit; maps count iterations.
 """
 
+from ._brian import SimulationResult, brian_two_trajectory, simulate
 from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, continuation
 from ._field import Field, read
 from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, search_box
@@ -38,7 +39,7 @@ __all__ = [
     "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
     "qr_r_diagonal",
-    "trajectory", "default_dt",
+    "trajectory", "default_dt", "simulate", "brian_two_trajectory", "SimulationResult",
     "RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell",
     "FUNCTIONS", "siegert_lif_rate",
 ]

@@ -242,7 +242,7 @@ def build(plan, copies=1, *, seed=None, init=None, perturbation=None, twins=Fals
         d0 = renorm["d0"]
         tiny = (1e-9 * d0) ** 2  # below: the copies have merged (a reset erased the difference)
         n_total = sum(g.size * len(state_vars[g.name]) for g in plan.groups)
-        kick = d0 / math.sqrt(n_total)
+        kick = float(d0) / math.sqrt(n_total)
         M = _NG(1, "\n".join(meter_lines), name="biodyn_meter", order=8,
                 namespace={"bd_d0": d0, "bd_tiny": tiny})
         objects.append(M)

@@ -375,7 +375,8 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
     if check_finite and not np.all(np.isfinite(x)):
         raise BiodynError("the state became NaN or infinite during the transient: reduce dt or check "
                           "the parameters")
-    Q, _ = np.linalg.qr(rng.standard_normal((n, k)))
+    # drawn as k rows of n: the first j vectors do not depend on k (partial spectra = leading part)
+    Q, _ = np.linalg.qr(rng.standard_normal((k, n)).T)
     adaptive = reorth_every is None
     m = 1 if adaptive else max(1, int(reorth_every))
     # alignment of the tangent vectors (QR, nothing recorded)

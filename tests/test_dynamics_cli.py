@@ -1,0 +1,89 @@
+"""biodyn analyze fixed-points / bifurcation / lyapunov / phase-portrait write a figure and the
+JSON contract; bad input is one line and exit status 2; the example runs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biodyn.cli import main
+
+
+def run(tmp_path, *args):
+    js = tmp_path / "out.json"
+    rc = main(["-q", "analyze", *args, "--out", str(tmp_path), "--json", str(js)])
+    assert rc == 0
+    data = json.loads(js.read_text())
+    figure = Path(data["files"]["figure"])
+    assert figure.exists() and figure.read_bytes()[:4] == b"\x89PNG"
+    assert data["seed"] == 0 and "brian2" in data["versions"]
+    return data
+
+
+def test_cli_fixed_points_of_the_henon_map_are_the_closed_form_ones(tmp_path):
+    d = run(tmp_path, "fixed-points", "henon")
+    a, b = 1.4, 0.3
+    xs = sorted((-(1 - b) + s * np.sqrt((1 - b) ** 2 + 4 * a)) / (2 * a) for s in (-1, 1))
+    assert [fp["type"] for fp in d["fixed_points"]] == ["saddle", "saddle"]
+    np.testing.assert_allclose([fp["state"]["x"] for fp in d["fixed_points"]], xs, rtol=1e-10)
+    np.testing.assert_allclose([fp["state"]["y"] for fp in d["fixed_points"]], np.multiply(xs, b), rtol=1e-10)
+    for fp in d["fixed_points"]:
+        assert fp["stable"] is False and len(fp["eigenvalues"]) == 2 and len(fp["eigenvalues"][0]) == 2
+    assert d["model"] == "henon" and d["kind"] == "map"
+
+
+def test_cli_bifurcation_of_the_saddle_node_normal_form(tmp_path):
+    d = run(tmp_path, "bifurcation", "saddle_node", "--param", "r", "--range", "-1", "1")
+    assert d["param"] == "r" and d["param_unit"] == "1"
+    (fold,) = d["points"]
+    assert fold["type"] == "fold" and abs(fold["value"]) < 1e-6 and set(fold["state"]) == {"x"}
+    assert d["branches"] and all(len(b["values"]) == len(b["stable"]) for b in d["branches"])
+
+
+def test_cli_lyapunov_of_the_logistic_map_at_r4_is_ln2(tmp_path):
+    d = run(tmp_path, "lyapunov", "logistic", "--duration", "20000")
+    assert d["exponents"][0] == pytest.approx(np.log(2), abs=3e-3)
+    assert d["time_unit"] == "iteration" and d["duration"] == 20000
+    assert d["standard_error"][0] < 0.01 and d["entropy_rate"] == pytest.approx(d["exponents"][0])
+    assert d["kaplan_yorke"] == 1.0 and d["method"] == "qr"
+    assert len(d["running"]["times"]) == len(d["running"]["estimates"])
+
+
+def test_cli_lyapunov_of_a_flow_takes_times_with_units(tmp_path):
+    d = run(tmp_path, "lyapunov", "hopf", "--duration", "20 ms", "--dt", "0.01", "--transient", "5")
+    assert d["duration"] == pytest.approx(20.0)  # 20 ms = 20 tau (tau = 1 ms)
+    assert d["exponents"][0] == pytest.approx(0.0, abs=0.02)       # the limit cycle
+    assert d["exponents"][1] == pytest.approx(-2 * 0.5, abs=0.02)  # radial rate -2 mu
+    assert d["time_unit"] == "tau (1 ms)"
+
+
+def test_cli_phase_portrait_of_the_wilson_cowan_bistable_set(tmp_path):
+    d = run(tmp_path, "phase-portrait", "wilson_cowan", "--params", "bistable", "--x", "E", "--y", "I",
+            "--duration", "20", "--dt", "0.05", "--grid", "15")
+    assert d["x"] == "E" and d["y"] == "I"
+    assert np.asarray(d["fx"]).shape == (15, 15) and len(d["trajectories"]) == 4
+    assert sorted(fp["type"] for fp in d["fixed_points"]) == ["saddle", "stable node", "stable node"]
+
+
+def test_cli_unknown_variable_is_one_line_and_status_2(tmp_path, capsys):
+    rc = main(["analyze", "phase-portrait", "van_der_pol", "--x", "q", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.count("\n") == 0 and "'q'" in err and "x, y" in err
+    rc = main(["analyze", "bifurcation", "lorenz", "--param", "rhoo", "--range", "0", "1",
+               "--out", str(tmp_path)])
+    assert rc == 2 and "did you mean 'rho'" in capsys.readouterr().err
+
+
+def test_example_analyze_a_model_runs(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, str(root / "examples" / "analyze_a_model.py"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert out.count("Wilson-Cowan fixed point") == 3 and out.count("fold at P") == 2
+    lam1 = float(out.split("Lorenz Lyapunov spectrum: ")[1].split(" ")[0])
+    assert lam1 == pytest.approx(0.906, abs=0.1)
+    assert (tmp_path / "wilson_cowan_hysteresis.png").exists()
