@@ -56,6 +56,10 @@ def not_flat(params, seed, out):
     return {"y": [1, 2, 3]}
 
 
+def echo(params, seed, out):
+    return {"x": params["x"] + 1, "error": "none"}
+
+
 def light(params, seed, out):
     """No Brian2 anywhere: the workers of a pool start fast."""
     return {"twice": 2 * params["x"], "seed_seen": seed, "pid": os.getpid()}
@@ -622,3 +626,20 @@ def test_lyapunov_sweep_checks_every_point_before_running(tmp_path, grid, key, n
     with pytest.raises(SpecError) as info:
         sweep.load(write_spec(tmp_path, LORENZ.replace("rho = [0.5, 28.0]", grid)))
     assert info.value.key == key and needle in str(info.value)
+
+
+def test_result_named_like_a_column_gets_a_prefix_in_the_csv(tmp_path, points_py):
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "echo"
+        seed = 0
+        [run]
+        job = "callable"
+        function = "toy_points.py:echo"
+        [grid]
+        x = [1, 2]
+    """)
+    result = sweep.run(path, out=tmp_path / "out", workers=0)
+    rows = read_csv(result.csv)
+    assert list(rows[0]) == ["point", "status", "x", "seed", "result.x", "result.error", "run_s", "error"]
+    assert [(r["x"], r["result.x"], r["error"]) for r in rows] == [("1", "2", ""), ("2", "3", "")]

@@ -43,6 +43,13 @@ def slow_point(params, seed, out, sleep=0.5, fail_at=None):
         f.write("done\\n")
     return {"twice": 2 * params["x"], "seed_seen": seed, "pid": os.getpid(),
             "omp_threads": os.environ.get("OMP_NUM_THREADS")}
+
+
+def dies(params, seed, out):
+    """The worker process dies (a crash in compiled code looks like this) where x == 2."""
+    if params["x"] == 2:
+        os._exit(3)
+    return {"twice": 2 * params["x"]}
 '''
 
 
@@ -272,3 +279,20 @@ def test_run_a_sweep_example(tmp_path):
     worst = float(out.split("largest relative error: ")[1].split()[0])
     assert worst < 1e-9  # the pair rule's closed form, at every swept tau_plus
     assert len(list((tmp_path / "out" / "points").glob("*.json"))) == 3
+
+
+@pytest.mark.slow
+def test_point_whose_worker_dies_is_recorded_failed_and_the_others_complete(tmp_path, module_dir):
+    spec = write_sweep(tmp_path, 5, sleep=0)
+    spec.write_text(spec.read_text().replace(":slow_point", ":dies").replace(
+        "kwargs = { sleep = 0 }", ""))
+    out = tmp_path / "out"
+    proc = subprocess.run(sweep_cmd(spec, out, "--workers", "2"), env=environment(module_dir),
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    rows = {r["x"]: r for r in read_csv(out / "summary.csv")}
+    assert len(rows) == 5 and rows["2"]["status"] == "failed"
+    assert rows["2"]["error"].startswith("no result from the worker: KilledWorker")
+    assert all(rows[x]["status"] == "ok" and rows[x]["twice"] == str(2 * int(x))
+               for x in rows if x != "2")
+    assert "distributed.scheduler - ERROR" not in proc.stderr  # reported once, by the sweep

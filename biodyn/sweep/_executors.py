@@ -37,7 +37,11 @@ def _import_distributed():
 
 
 class Executor:
-    """Submit tasks, get them back as they complete, close."""
+    """Submit tasks, get them back as they complete, close.
+
+    :meth:`as_completed` yields ``(future, outcome)`` pairs; ``outcome.result()``
+    returns the task's value or raises its exception.
+    """
 
     description = ""
     notes: tuple = ()
@@ -55,6 +59,22 @@ class Executor:
 
     def close(self):
         pass
+
+
+class _Value:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+class _Raised:
+    def __init__(self, exc):
+        self.exc = exc
+
+    def result(self):
+        raise self.exc
 
 
 class _Done:
@@ -79,7 +99,7 @@ class SerialExecutor(Executor):
         return _Done(fn, arg)
 
     def as_completed(self, futures):
-        return iter(list(futures))
+        return ((f, f) for f in list(futures))
 
 
 class PoolExecutor(Executor):
@@ -98,7 +118,7 @@ class PoolExecutor(Executor):
         return self.pool.submit(fn, arg)
 
     def as_completed(self, futures):
-        return concurrent.futures.as_completed(list(futures))
+        return ((f, f) for f in concurrent.futures.as_completed(list(futures)))
 
     def close(self):
         try:
@@ -123,7 +143,7 @@ class DaskExecutor(Executor):
                     self.cluster = LocalCluster(
                         n_workers=workers, threads_per_worker=1, processes=True,
                         host="127.0.0.1", dashboard_address=None, env=dict(WORKER_ENV),
-                        silence_logs=logging.ERROR)
+                        silence_logs=logging.CRITICAL)
                     self.client = Client(self.cluster)
                 except Exception as exc:
                     if self.cluster is not None:
@@ -141,15 +161,26 @@ class DaskExecutor(Executor):
                                   f"{' '.join(str(exc).split())[:300]}") from exc
             n = len(self.client.scheduler_info().get("workers", {}))
             self.description = f"the dask scheduler at {scheduler} ({n} worker{'s' if n != 1 else ''} now)"
-        logging.getLogger("distributed").setLevel(logging.ERROR)
+        # a point's failure (a worker that died, ...) is reported once, by the sweep, per point
+        self._log_level = logging.getLogger("distributed").level
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
     def submit(self, fn, arg):
         return self.client.submit(fn, arg, pure=False)
 
     def as_completed(self, futures):
+        # results are gathered on the client's event loop as tasks finish, not one
+        # round trip per result from this thread
         from distributed import as_completed
 
-        return as_completed(list(futures))
+        for future, result in as_completed(list(futures), with_results=True, raise_errors=False):
+            if getattr(future, "status", None) == "error":
+                exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+                yield future, _Raised(exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
+            elif isinstance(result, BaseException):
+                yield future, _Raised(result)
+            else:
+                yield future, _Value(result)
 
     def cancel(self, futures):
         with contextlib.suppress(Exception):
@@ -161,6 +192,7 @@ class DaskExecutor(Executor):
         if self.cluster is not None:
             with contextlib.suppress(Exception):
                 self.cluster.close(timeout=10)
+        logging.getLogger("distributed").setLevel(self._log_level)
 
 
 def _set_env(values):

@@ -22,6 +22,8 @@ MANIFEST = "sweep.json"
 SUMMARY = "summary.csv"
 POINTS = "points"
 _LOCK = ".sweep.lock"
+#: Seconds between rewrites of the summary CSV while points finish (and once at the end).
+_CSV_EVERY = 0.5
 
 
 @dataclass
@@ -205,30 +207,23 @@ def _cell(value):
     return str(value)
 
 
-def _table(spec, records):
+_PARAM_CELLS = {}
+
+
+def _param_part(spec):
+    """Header and per-point cells of the parameter columns (computed once per spec)."""
+    cached = _PARAM_CELLS.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
     names = spec.parameter_names()
     units = {n: axis_unit([p.params[n] for p in spec.points if n in p.params]) for n in names}
-    header = ["point", "status"]
-    for n in names:
-        header.append(f"{n} [{units[n]}]" if units[n] is not None else n)
+    header = [f"{n} [{units[n]}]" if units[n] is not None else n for n in names]
     if spec.replicates is not None:
         header.append("replicate")
     header.append("seed")
-    columns = {}
+    cells = {}
     for p in spec.points:
-        rec = records.get(p.name)
-        if rec:
-            for name in rec.get("values", {}):
-                unit = rec.get("units", {}).get(name)
-                columns.setdefault((name, unit), None)
-    header += [f"{n} [{u}]" if u else n for n, u in columns]
-    header += ["run_s", "error"]
-    rows = []
-    for p in spec.points:
-        rec = records.get(p.name)
-        if rec is None:
-            continue
-        row = [p.name, rec["status"]]
+        row = []
         for n in names:
             if n not in p.params:
                 row.append("")
@@ -243,6 +238,33 @@ def _table(spec, records):
         if spec.replicates is not None:
             row.append(str(p.replicate))
         row.append(str(p.seed))
+        cells[p.name] = row
+    _PARAM_CELLS.clear()  # one sweep at a time is the common case: keep the cache small
+    _PARAM_CELLS[id(spec)] = (spec, (header, cells))
+    return header, cells
+
+
+def _table(spec, records):
+    param_header, param_cells = _param_part(spec)
+    header = ["point", "status"] + param_header
+    columns = {}
+    for p in spec.points:
+        rec = records.get(p.name)
+        if rec:
+            units = rec.get("units", {})
+            for name in rec.get("values", {}):
+                columns.setdefault((name, units.get(name)), None)
+    taken = set(header) | {"run_s", "error"}
+    for n, u in columns:  # a result named like a parameter column gets a prefix
+        name = f"{n} [{u}]" if u else n
+        header.append(f"result.{name}" if name in taken or n in taken else name)
+    header += ["run_s", "error"]
+    rows = []
+    for p in spec.points:
+        rec = records.get(p.name)
+        if rec is None:
+            continue
+        row = [p.name, rec["status"]] + param_cells[p.name]
         values, vunits = rec.get("values", {}), rec.get("units", {})
         for n, u in columns:
             row.append(_cell(values.get(n)) if n in values and vunits.get(n) == u else "")
@@ -383,10 +405,10 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                 task = {"job": spec.job, "settings": settings,
                         "points": [_point_task(spec, settings, p, out) for p in batch]}
                 futures[executor.submit(execute, task)] = batch
-            for future in executor.as_completed(list(futures)):
+            for future, outcome in executor.as_completed(list(futures)):
                 batch = futures.pop(future)
                 try:
-                    raw = future.result()
+                    raw = outcome.result()
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except BaseException as exc:  # the worker died, or could not run the task
@@ -408,7 +430,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                         line += f": {rec.get('error')}"
                     emit(line)
                 now = time.perf_counter()
-                if n_total <= 1000 or now - last_csv > 2.0 or not futures:
+                if now - last_csv > _CSV_EVERY or not futures:
                     write_summary(spec, records, csv_path)
                     last_csv = now
         finally:

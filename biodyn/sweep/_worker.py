@@ -52,8 +52,13 @@ def _setup():
             pass
 
 
+_VERSIONS = {}
+
+
 def _versions():
     """biodyn's and Brian2's versions, without importing Brian2."""
+    if _VERSIONS:
+        return dict(_VERSIONS)
     from importlib import metadata
 
     from .. import __version__
@@ -62,7 +67,8 @@ def _versions():
         brian = metadata.version("brian2")
     except metadata.PackageNotFoundError:  # pragma: no cover
         brian = None
-    return {"biodyn": __version__, "brian2": brian}
+    _VERSIONS.update({"biodyn": __version__, "brian2": brian})
+    return dict(_VERSIONS)
 
 
 def one_line(exc):
@@ -72,13 +78,23 @@ def one_line(exc):
     return f"{name}: {text[:600]}"
 
 
-def _worker_name():
-    try:
-        from distributed import get_worker
+_NAME = {}
 
-        return f"dask worker {get_worker().name} on {socket.gethostname()} (pid {os.getpid()})"
-    except Exception:
-        return f"pid {os.getpid()} on {socket.gethostname()}"
+
+def _worker_name():
+    """``dask worker NAME on HOST (pid N)``, or ``pid N on HOST`` outside dask."""
+    if os.getpid() in _NAME:
+        return _NAME[os.getpid()]
+    name = f"pid {os.getpid()} on {socket.gethostname()}"
+    if "distributed" in sys.modules:
+        try:
+            from distributed import get_worker
+
+            name = f"dask worker {get_worker().name} on {socket.gethostname()} (pid {os.getpid()})"
+        except Exception:  # not in a dask worker (this process, a process pool)
+            return name
+    _NAME[os.getpid()] = name
+    return name
 
 
 def _now():
