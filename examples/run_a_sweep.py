@@ -19,7 +19,6 @@ import math
 import sys
 from pathlib import Path
 
-import biodyn
 from biodyn import protocols, sweep
 
 HERE = Path(__file__).resolve().parent

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import io
 from ..errors import BiodynError, display_path
-from ._spec import axis_unit, display, load
+from ._spec import axis_unit, load
 
 __all__ = ["run", "SweepResult", "read_results", "MANIFEST", "SUMMARY", "POINTS"]
 
@@ -157,7 +157,7 @@ def _check_same_sweep(out, spec, records):
                       "folder to start again")
 
 
-def _point_task(spec, settings, point, out):
+def _point_task(point, out):
     return {"name": point.name, "key": point.key, "params": dict(point.params),
             "seed": point.seed, "out": str((out / POINTS / point.name).resolve())}
 
@@ -403,7 +403,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                  f"{len(todo)} to run on {executor.description} -> {display_path(out)}")
             for batch in batches:
                 task = {"job": spec.job, "settings": settings,
-                        "points": [_point_task(spec, settings, p, out) for p in batch]}
+                        "points": [_point_task(p, out) for p in batch]}
                 futures[executor.submit(execute, task)] = batch
             for future, outcome in executor.as_completed(list(futures)):
                 batch = futures.pop(future)
