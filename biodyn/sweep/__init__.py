@@ -76,7 +76,7 @@ Point identity and seeds
     written unit-independently (SI units, 12 significant digits, see
     :func:`point_key`); its result file is ``points/NAME.json`` where ``NAME``
     shows the values and ends in 10 hex digits of the key's SHA-256. Editing the
-    grid's order, or writing ``"0.01 s"`` for ``"10 ms"``, changes no key, so
+    grid's order, or writing ``"0.01 second"`` for ``"10 ms"``, changes no key, so
     finished points are found again. A point's seed is derived from the sweep's
     seed and its key (:func:`point_seed`)::
 

@@ -90,7 +90,7 @@ def canonical(value):
     """The text a value contributes to a point's key: unit-independent and stable.
 
     A quantity is written in SI units with 12 significant digits
-    (``"16.8 ms"`` and ``"0.0168 s"`` both give ``0.0168 s``), a number with 12
+    (``"16.8 ms"`` and ``"0.0168 second"`` both give ``0.0168 s``), a number with 12
     significant digits (``5`` and ``5.0`` both give ``5``), a text value as
     JSON text (quoted), a boolean as ``true``/``false``.
     """
