@@ -42,6 +42,9 @@ def _unit_namespace():
 
     ns = dict(DEFAULT_UNITS)
     ns.update({k: v.value for k, v in DEFAULT_CONSTANTS.items() if k.isidentifier()})
+    # Brian2 has no 's' (it would clash with loop variables in generated code); in a value
+    # such as "0.5 s" it can only mean seconds.
+    ns.setdefault("s", ns["second"])
     return ns
 
 

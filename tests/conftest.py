@@ -1,8 +1,12 @@
 """Shared test setup: quiet Brian2, a non-interactive matplotlib, a clean catalog."""
 
 import os
+import warnings
 
 import pytest
+
+# pyparsing (used by Brian2's parsers) warns about its own renamed methods on every import.
+warnings.filterwarnings("ignore", message=".*deprecated.*use.*", category=DeprecationWarning)
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Small dense linear algebra is much faster single-threaded on a small shared machine

@@ -9,7 +9,7 @@ def register(sub):
                        "BIODYN_PATH folders, and installed packages' entry points).",
                        epilog="example:\n  biodyn list models\n  biodyn list protocols",
                        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("what", nargs="?", default="models", choices=["models", "protocols", "all"])
+    p.add_argument("what", nargs="?", default="models", choices=["models", "protocols", "sweeps", "all"])
     p.set_defaults(func=run)
 
 
@@ -27,7 +27,7 @@ def _first_sentence(text, width=70):
 def run(args):
     from .. import catalog
 
-    groups = ["models", "protocols"] if args.what == "all" else [args.what]
+    groups = ["models", "protocols", "sweeps"] if args.what == "all" else [args.what]
     for group in groups:
         entries = catalog.entries(group)
         if len(groups) > 1:
@@ -43,6 +43,12 @@ def run(args):
                     spec = catalog.load(str(e.path))
                     info = f"{len(spec.parameter_sets)} set{'s' if len(spec.parameter_sets) != 1 else ''}"
                     desc = spec.description
+                elif group == "sweeps":
+                    from ..spec import read_toml
+
+                    data = read_toml(e.path)
+                    job = data.get("run", {}).get("job", "?") if isinstance(data.get("run"), dict) else "?"
+                    info, desc = f"job {job}", str(data.get("description", ""))
                 else:
                     from .. import protocols
 
@@ -52,6 +58,9 @@ def run(args):
                     desc = spec.description
             except BiodynError as exc:
                 info, desc = "INVALID", str(exc)
+            if group == "sweeps":
+                rows.append((e.name, e.kind, info, f"{_first_sentence(desc)}  [{e.source}]"))
+                continue
             where = "" if e.source == "built-in" else f"  [{e.source}]"
             shadow = f"  (hides {len(e.shadowed)} other)" if e.shadowed else ""
             rows.append((e.name, e.kind, info, f"{_first_sentence(desc)}{where}{shadow}"))
