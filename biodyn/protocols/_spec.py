@@ -39,6 +39,8 @@ PROTOCOL_KEYS = {
     "data": Key((dict,), False, "published measurements: citation, source, points"),
     "figure": Key((dict,), False, "how the result is drawn"),
     "targets": Key((list,), False, "code-generation targets the protocol supports"),
+    "flow": Key((dict,), False, "settings of the averaged-flow analysis (biodyn analyze flow; "
+                "see biodyn.flow)"),
 }
 
 _CONDITION_KEYS = {
@@ -66,7 +68,9 @@ _FIGURE_KEYS = {
     "title": Key((str,), False, "title"),
     "curves": Key((list,), False, "reference curves: {label, expression, citation}"),
     "xscale": Key((str,), False, "'linear' or 'log'"),
-    "kind": Key((str,), False, "figure type (engine specific)"),
+    "kind": Key((str,), False, "figure type: conditions (default), patterns, weight_distribution, "
+                "weight_trajectories, voltage_traces"),
+    "trajectory_title": Key((str,), False, "title of the trajectory panel (weight_trajectories)"),
 }
 
 
