@@ -115,14 +115,15 @@ def _unit_text(dim):
     return repr(get_unit(dim))
 
 
-def _parameter_equations(resolved, names):
-    """Equation lines declaring parameters as shared constant variables."""
+def _parameter_equations(resolved, names, shared=True):
+    """Equation lines declaring parameters as constant variables (shared, or one per element)."""
     from brian2.units.fundamentalunits import get_dimensions
 
+    flags = "(shared, constant)" if shared else "(constant)"
     lines = []
     for name in names:
         dim = get_dimensions(resolved.namespace[name])
-        lines.append(f"{name} : {_unit_text(dim)} (shared, constant)")
+        lines.append(f"{name} : {_unit_text(dim)} {flags}")
     return "\n".join(lines)
 
 
@@ -139,14 +140,15 @@ def _used_parameters(resolved):
 
 
 def _prepare(resolved, parameters_as):
-    if parameters_as not in ("namespace", "variables"):
-        raise ValueError("parameters_as must be 'namespace' or 'variables'")
+    if parameters_as not in ("namespace", "variables", "per_element"):
+        raise ValueError("parameters_as must be 'namespace', 'variables' or 'per_element'")
     model = resolved.code["model"]
     namespace = dict(resolved.namespace)
     as_variables = []
-    if parameters_as == "variables":
+    if parameters_as in ("variables", "per_element"):
         as_variables = _used_parameters(resolved)
-        model = model + "\n" + _parameter_equations(resolved, as_variables)
+        model = model + "\n" + _parameter_equations(resolved, as_variables,
+                                                    shared=parameters_as == "variables")
         namespace = {k: v for k, v in namespace.items() if k not in as_variables}
     return model, namespace, as_variables
 
@@ -197,11 +199,13 @@ def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, 
         Variant options: ``{"gain": "tanh"}``.
     init : dict, optional
         Initial values replacing the spec's ``[initial]``.
-    parameters_as : {"namespace", "variables"}
+    parameters_as : {"namespace", "variables", "per_element"}
         ``"namespace"`` (default) passes parameters as constants (fastest code);
         ``"variables"`` declares them as ``(shared, constant)`` variables, which a
         standalone build can change with ``device.run(run_args=...)`` without
-        recompiling.
+        recompiling; ``"per_element"`` as ``(constant)`` variables with one value
+        per neuron (or synapse), so that the elements of one group can hold the
+        values of different parameter sets.
     initialise : bool
         ``False`` sets neither the parameter variables nor the ``[initial]``
         values: the caller passes :func:`start_values` to ``Simulation.run(values=...)``
@@ -664,7 +668,8 @@ class Simulation:
     def run(self, duration, *objects, namespace=None, values=None):
         """Run ``objects`` (added to the network) for ``duration``; build if standalone.
 
-        ``values`` maps variables (``group.var`` views, or ``(group, "var")``)
+        ``values`` maps variables (``group.var`` views, or ``(group, "var")``;
+        on a standalone rerun also ``TimedArray`` s, to new values of the same shape)
         to the values they start the run with: set before the run on runtime
         targets, passed as command-line arguments of the binary (``run_args``)
         on ``cpp_standalone``, where they do not enter the generated code. Text
@@ -732,10 +737,17 @@ class Simulation:
 
     def _apply_values(self, values):
         """Set text values and, on runtime targets, all values; return the run_args."""
+        from brian2 import TimedArray
         from brian2.core.variables import VariableView
 
         run_args = {}
         for key, value in (values or {}).items():
+            if isinstance(key, TimedArray):  # its values, on a standalone rerun
+                if self.target != "cpp_standalone":
+                    raise SimulationError(f"the values of TimedArray {key.name!r} can be replaced "
+                                          "only in a rerun of a cpp_standalone build")
+                run_args[key] = value
+                continue
             if isinstance(key, tuple):
                 group, name = key
                 view = getattr(group, name)

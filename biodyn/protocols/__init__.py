@@ -16,6 +16,11 @@ Engines (how a protocol is simulated) are registered in :data:`ENGINES`:
   (``bi_poo_1998``, ``sjostrom_2001``, ``wang_2005``);
 * ``spike_trains`` — recorded spike trains from a neo file, one synapse per pair;
 * ``poisson_network`` — a neuron per condition driven by plastic Poisson inputs (``song_2000``);
+* ``neuron_pairing`` — pairings onto a model neuron whose spikes are evoked by current pulses, or
+  a clamped neuron (``clopath_2010``, ``clopath_2010_clamp``);
+* ``rate_inputs`` — a rate neuron per condition learning from random input vectors
+  (``oja_pca``, ``bcm_selectivity``);
+* ``current_steps`` — neuron models under current steps (``fi_curve``, ``firing_patterns``).
 
 On ``cpp_standalone`` a run keeps its compiled build in the process, and a
 later run whose generated code would be the same (other parameter values,
@@ -26,7 +31,8 @@ other spike times of the same number) reruns the binary with the new values
 from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, clear_builds,
                       format_time, register_engine, resolve_model, run, score, summary)
 from ._spec import Condition, ProtocolSpec, load
-from . import _network, _spike_pattern, _spike_trains  # noqa: F401  (register the engines)
+from . import (_network, _neuron_pairing, _neurons, _rate, _spike_pattern,  # noqa: F401
+               _spike_trains)
 
 __all__ = ["run", "load", "ProtocolSpec", "ProtocolResult", "Condition", "ENGINES", "Engine",
            "Outcome", "Plan", "RunOptions", "register_engine", "score", "summary", "resolve_model",

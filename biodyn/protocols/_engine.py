@@ -267,7 +267,7 @@ def clear_builds():
 
 def run(protocol, model=None, params=None, overrides=None, variants=None, *, target="auto",
         seed=0, stimulus=None, network=None, report=None, record_dt=None, build_key=None,
-        reuse=True, block=True, inputs=None):
+        reuse=True, block=True, inputs=None, select=None):
     """Run a protocol: every condition in one Brian2 run, scored against the published data.
 
     Parameters
@@ -293,7 +293,9 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
         for fits, which need the values only.
     inputs : Mapping, optional
         Engine-specific inputs that are not spec entries (``spike_trains``: the
-        recorded Block).
+        recorded Block, ``{"block": ...}``, or file, ``{"file": path}``).
+    select : list of int or callable, optional
+        Run only some conditions (:meth:`ProtocolSpec.select`).
 
     Returns
     -------
@@ -302,6 +304,8 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
         generation, compilation and first run) or ``rerun`` (a kept build).
     """
     spec = load(protocol)
+    if select is not None:
+        spec = spec.select(select)
     resolved = resolve_model(spec, model, params, overrides, variants)
     target = build.resolve_target(target)
     if target not in spec.targets:

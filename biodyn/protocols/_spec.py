@@ -223,6 +223,33 @@ class ProtocolSpec:
             other.data = MappingProxyType({**dict(self.data), "points": ()})
         return other
 
+    def select(self, which):
+        """A copy of this spec holding only some conditions (with their data).
+
+        ``which``: condition indices, or a function of a condition's labels
+        (``lambda labels: labels["frequency"] > 1``).
+        """
+        import copy
+
+        if callable(which):
+            keep = [c for c in self.conditions if which(dict(c.labels))]
+        else:
+            idx = list(which)
+            bad = [i for i in idx if not 0 <= int(i) < len(self.conditions)]
+            if bad:
+                raise SpecError(self.file, "conditions", f"indices below {len(self.conditions)}",
+                                repr(bad))
+            keep = [self.conditions[int(i)] for i in idx]
+        if not keep:
+            raise SpecError(self.file, "conditions", "at least one selected condition", "none")
+        other = copy.copy(self)
+        old_to_new = {c.index: k for k, c in enumerate(keep)}
+        other.conditions = tuple(Condition(k, c.labels, c.extra) for k, c in enumerate(keep))
+        if self.data:
+            points = tuple((old_to_new[i], v, e) for i, v, e in self.data["points"] if i in old_to_new)
+            other.data = MappingProxyType({**dict(self.data), "points": points})
+        return other
+
     def _check_label(self, label, key):
         if label not in self.units:
             raise SpecError(self.file, key, "a label declared in conditions.units (" +

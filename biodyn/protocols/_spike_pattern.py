@@ -70,6 +70,7 @@ class SpikePatternEngine(Engine):
             where = f"conditions[{cond.index}]" if cond.extra else "stimulus"
             entry = dict(self.stimulus)
             entry.update(cond.extra)
+            entry.update(self.options.stimulus or {})  # a run's changes apply to every condition
             pre = [float(self.quantity(t, sec, f"{where}.pre[{k}]", labels) / second)
                    for k, t in enumerate(entry["pre"])]
             post = [float(self.quantity(t, sec, f"{where}.post[{k}]", labels) / second)
