@@ -20,7 +20,11 @@ Engines (how a protocol is simulated) are registered in :data:`ENGINES`:
   a clamped neuron (``clopath_2010``, ``clopath_2010_clamp``);
 * ``rate_inputs`` — a rate neuron per condition learning from random input vectors
   (``oja_pca``, ``bcm_selectivity``);
-* ``current_steps`` — neuron models under current steps (``fi_curve``, ``firing_patterns``).
+* ``current_steps`` — neuron models under current steps (``fi_curve``, ``firing_patterns``);
+* ``poisson_inputs`` — a spike rule between Poisson inputs (optionally with lagged correlations)
+  and a rate-driven or linear Poisson neuron, one circuit per condition (``triplet_poisson``,
+  ``stdp_correlated_symmetric``, ``stdp_correlated_asymmetric``: learning scenarios of
+  ``biodyn analyze flow``).
 
 On ``cpp_standalone`` a run keeps its compiled build in the process, and a
 later run whose generated code would be the same (other parameter values,
@@ -33,6 +37,7 @@ from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions
 from ._spec import Condition, ProtocolSpec, load
 from . import (_network, _neuron_pairing, _neurons, _rate, _spike_pattern,  # noqa: F401
                _spike_trains)
+from . import _poisson_inputs  # noqa: F401,E402  (engine of the flow scenarios)
 
 __all__ = ["run", "load", "ProtocolSpec", "ProtocolResult", "Condition", "ENGINES", "Engine",
            "Outcome", "Plan", "RunOptions", "register_engine", "score", "summary", "resolve_model",
