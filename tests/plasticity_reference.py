@@ -303,12 +303,15 @@ def clopath_rule(pre_steps, V, UM, UP, UH, *, dt, A_LTD, A_LTP, theta_minus, the
 
 def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b, tau_w, I_sp,
                  tau_z, v_spike, V_clamp, t_clamp, v_reset, tau_minus, tau_plus, tau_homeo,
-                 t_read, u_homeo0=0.0):
+                 t_read, u_homeo0=0.0, kicks=(), kick_value=None):
     """Euler integration of the Clopath et al. AdEx neuron (SI units), ``I[n]`` per step.
 
-    Returns a dict of arrays (after each step, before the spike test: what a synapse
-    reads) and the spike steps.
+    ``kicks``: steps at which vm is set to ``kick_value`` after the spike test (a
+    synapse's on_pre; a spike in the same step resets afterwards). Returns a dict of
+    arrays (after each step, before the spike test: what a synapse reads) and the spike
+    steps.
     """
+    kicks = set(int(k) for k in kicks)
     n_steps = len(I)
     K = int(round(t_clamp / dt))
     R = int(round((t_clamp + t_read) / dt))
@@ -343,7 +346,10 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
         out["u_minus_read"][n] = um_hold if held else um
         out["u_plus_read"][n] = up_hold if held else up
         out["u_homeo"][n] = uh
-        if vm > v_spike and not refractory:
+        spiking = vm > v_spike and not refractory
+        if n in kicks:
+            vm = kick_value
+        if spiking:
             spikes.append(n)
             last = n
             vm = v_reset
