@@ -392,11 +392,15 @@ def _with_partner_constants(namespace, model, spec, source, target):
                 needed |= get_identifiers(str(eq.expr)) & set(ns)
         for cname in sorted(needed):
             value = ns[cname]
-            clash = cname in own or (cname in merged and not _same_value(merged[cname], value))
-            if clash:
-                raise SpecError(spec.file, "model", f"no variable or parameter named {cname!r}, "
-                                f"which a subexpression of the {side}synaptic group {group.name!r} "
-                                f"uses as a constant", f"{cname!r} in the synapse model",
+            if cname in own:
+                raise SpecError(spec.file, "model", f"no variable named {cname!r}, which a "
+                                f"subexpression of the {side}synaptic group {group.name!r} uses "
+                                f"as a constant", f"a variable {cname!r} in the synapse model",
+                                "rename the synapse's variable")
+            if cname in merged and not _same_value(merged[cname], value):
+                raise SpecError(spec.file, "parameters", f"no parameter named {cname!r} with "
+                                f"another value than the {side}synaptic group {group.name!r}'s, "
+                                "whose subexpressions use it", f"{cname!r} = {merged[cname]!r}",
                                 f"build the {side}synaptic group with parameters_as='variables'")
             merged[cname] = value
     return merged
