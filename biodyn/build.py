@@ -285,7 +285,9 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
         raise SpecError(spec.file, "kind", "a synapse model for biodyn.synapses", repr(spec.kind))
     _check_partners(spec, source, target)
     code, namespace, as_variables = _prepare(resolved, parameters_as)
-    namespace = _with_partner_constants(namespace, code, spec, source, target)
+    namespace = _with_partner_constants(namespace, code, spec, source, target,
+                                        [resolved.code.get(k) for k in ("on_pre", "on_post")]
+                                        + [transmit])
     on_pre = resolved.code.get("on_pre") or ""
     if transmit:
         on_pre = (on_pre.rstrip() + "\n" + transmit).strip()
@@ -367,29 +369,41 @@ def _check_partners(spec, source, target):
                                 + ")")
 
 
-def _with_partner_constants(namespace, model, spec, source, target):
+def _with_partner_constants(namespace, model, spec, source, target, code=()):
     """``namespace`` plus the constants that the partners' subexpressions name.
 
     A synapse reading a partner's subexpression (``r_post`` with ``r = g*(I - theta)``)
     makes Brian2 resolve that expression's external constants (``g``, ``theta``) in the
-    *synapse's* namespace. They are added here under their names; a name the synapse
-    model uses for something else (a variable, or another value) would silently change
-    the partner's expression, so it is an error.
+    *synapse's* namespace. The constants of the subexpressions the synapse's code reads
+    (``model``, ``code``) are added here under their names; a name the synapse model uses
+    for something else (a variable, or another value) would silently change the
+    partner's expression, so it is an error.
     """
     from brian2 import Equations
     from brian2.utils.stringtools import get_identifiers
 
     own = set(Equations(model).names) if model else set()
+    ids = set()
+    for text in [model, *code]:
+        ids |= get_identifiers(text) if text else set()
     merged = dict(namespace)
     for side, group in (("pre", source), ("post", target)):
         ns = getattr(group, "namespace", None) or {}
         eqs = getattr(group, "equations", None)
         if not ns or eqs is None:
             continue
+        subexpr = {eq.varname: get_identifiers(str(eq.expr)) for eq in eqs.values()
+                   if eq.type == "subexpression" and eq.expr is not None}
+        read = {name for name in subexpr if f"{name}_{side}" in ids}
+        todo = list(read)
+        while todo:  # subexpressions that read subexpressions
+            for other in subexpr[todo.pop()] & set(subexpr):
+                if other not in read:
+                    read.add(other)
+                    todo.append(other)
         needed = set()
-        for eq in eqs.values():
-            if eq.type == "subexpression" and eq.expr is not None:
-                needed |= get_identifiers(str(eq.expr)) & set(ns)
+        for name in read:
+            needed |= subexpr[name] & set(ns)
         for cname in sorted(needed):
             value = ns[cname]
             if cname in own:
