@@ -17,3 +17,6 @@ __all__ = ["JobResult", "replay", "protocol_figure", "reference_curves", "fit", 
 
 from ._analyze import *  # noqa: E402,F401,F403  biodyn.dynamics analyses
 __all__ += _analyze.__all__  # noqa: F405
+
+from ._flow import *  # noqa: E402,F401,F403  biodyn.flow: the averaged flow of a learning scenario
+__all__ += _flow.__all__  # noqa: F405

@@ -15,3 +15,6 @@ __all__ += _ann.__all__  # noqa: F405
 
 from ._dynamics import *  # noqa: E402,F401,F403  biodyn.dynamics figures
 __all__ += _dynamics.__all__  # noqa: F405
+
+from ._flow import *  # noqa: E402,F401,F403  biodyn.flow figures
+__all__ += _flow.__all__  # noqa: F405

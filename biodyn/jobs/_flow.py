@@ -1,0 +1,158 @@
+"""The flow job: ``biodyn analyze flow PROTOCOL`` — the averaged flow of a learning scenario.
+
+Runs :func:`biodyn.flow.analyze` (field, gradient test, potential, objective, stable states,
+Euler limit, and the Brian2 replay of the protocol), draws the figure
+``OUT/PROTOCOL_flow.png`` (the field with the gradient part's potential, the simulated
+trajectories and the stable states; the objective along the simulated trajectories) and, if
+asked, writes the JSON report (exactly the keys of :data:`biodyn.flow.SUMMARY_KEYS`) — both
+atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import io, plot
+from ._base import JobResult
+
+__all__ = ["analyze_flow", "flow_figure_data"]
+
+
+def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=None,
+                 condition=None, aux=None, objective=None, simulate=True, target="auto", seed=0,
+                 stimulus=None, network=None, out="results", json=None, report=None):
+    """Analyse a protocol's averaged flow; write the figure (and the JSON with ``json``).
+
+    Returns a :class:`JobResult` whose ``summary`` is the JSON report and whose ``extra``-like
+    ``timings`` hold the wall time; the :class:`~biodyn.flow.FlowAnalysis` is in
+    ``result.analysis``.
+    """
+    import time
+
+    from .. import flow
+
+    t0 = time.perf_counter()
+    analysis = flow.analyze(protocol, model, params, overrides, variants, condition=condition,
+                            aux=aux, objective=objective, simulate=simulate, target=target,
+                            seed=seed, stimulus=stimulus, network=network, report=report)
+    summary = analysis.summary()
+    portrait, obj = flow_figure_data(analysis)
+    sc = analysis.scenario
+    footer = (f"{sc.model}/{sc.rule.parameter_set}, seed {seed}"
+              + (f", {analysis.simulation['target']}" if analysis.simulation else ", no simulation")
+              + f", biodyn {summary['versions'].get('biodyn', '?')}")
+    ax = plot.flow_figure(portrait, obj, footer=footer)
+    out = Path(out)
+    fig_path = out / f"{sc.name}_flow.png"
+    plot.save(ax, fig_path)
+    paths = {"figure": fig_path}
+    if json:
+        json_path = Path(json)
+        io.write_json(summary, json_path)
+        paths["json"] = json_path
+    result = JobResult(summary, paths, {"total": time.perf_counter() - t0})
+    result.analysis = analysis
+    return result
+
+
+def flow_figure_data(analysis, grid=25):
+    """The plain data of the figure's two panels (dicts for :func:`biodyn.plot.flow_portrait`
+    and :func:`biodyn.plot.flow_objective`)."""
+    sc = analysis.scenario
+    field = analysis.field
+    nw = field.n_weights
+    lo, hi = field.domain
+    sim = analysis.simulation
+    names = field.names
+    # the plane of the first two weights; other state variables at the simulation's end (or at
+    # their adiabatic values / the domain's centre)
+    base = 0.5 * (lo + hi)
+    if sim is not None:
+        base[:nw] = sim["final_w"]
+    if field.n > nw:
+        rule = field.parts.get("rule")
+        if rule is not None:
+            z = rule.adiabatic(sc.inputs, base[None, :nw])
+            k = nw
+            for name in rule.aux:
+                v = np.asarray(z[name]).ravel()
+                size = 1 if rule.shared[name] else nw
+                base[k:k + size] = v[:size]
+                k += size
+    portrait = {"names": names[:2], "title": _title(analysis), "states": [], "trajectories": []}
+    dec = analysis.decomposition
+    if nw == 1 and field.n == 1:
+        x = np.linspace(lo[0], hi[0], 200)
+        portrait.update(x=x.tolist(), y=None, f=field.f(x[:, None])[:, 0].tolist(),
+                        potential=dec.potential(x[:, None]).tolist())
+    else:
+        x = np.linspace(lo[0], hi[0], grid)
+        y = np.linspace(lo[1], hi[1], grid)
+        X, Y = np.meshgrid(x, y)
+        P = np.repeat(base[None, :], X.size, axis=0)
+        P[:, 0], P[:, 1] = X.ravel(), Y.ravel()
+        F = field.f(P)
+        pot = dec.potential(P).reshape(X.shape) if field.n == 2 else None
+        portrait.update(x=x.tolist(), y=y.tolist(), fx=F[:, 0].reshape(X.shape).tolist(),
+                        fy=F[:, 1].reshape(X.shape).tolist(),
+                        potential=None if pot is None else pot.tolist())
+        if field.n > 2:
+            rest = ", ".join(f"{n} = {v:.3g}" for n, v in zip(names[2:], base[2:]))
+            portrait["slice"] = f"slice: {rest}"
+        if analysis.objective is not None and analysis.objective.manifold == "sphere":
+            portrait["circle"] = True
+    for s in analysis.states:
+        portrait["states"].append({"w": [float(v) for v in s.w[:2]], "stable": bool(s.stable),
+                                   "boundary": bool(s.boundary)})
+    times, values = None, []
+    if sim is not None:
+        w_t = sim["w_t"]
+        for w, fw in zip(w_t, sim["finals"]):
+            portrait["trajectories"].append({"w": np.concatenate([w.T, fw[None, :]])[:, :2].tolist()})
+        times = np.append(sim["t"], sim["t"][-1] + (sim["t"][-1] - sim["t"][-2] if len(sim["t"]) > 1 else 0))
+    label, mono = "potential of the gradient part", None
+    fn = None
+    if analysis.objective is not None:
+        obj = analysis.objective
+        fn = lambda W: obj.sign * np.real(obj.value(W))  # noqa: E731
+        label = f"objective ({obj.key})"
+        mono = analysis.objective_check.monotone if analysis.objective_check is not None else None
+    elif field.n == nw:
+        fn = lambda W: dec.potential(W)  # noqa: E731
+    if sim is not None and fn is not None:
+        for w, fw in zip(sim["w_t"], sim["finals"]):
+            W = np.concatenate([w.T, fw[None, :]])
+            values.append(fn(W).tolist())
+    text = _text(analysis)
+    objective = {"t": None if times is None else times.tolist(), "values": values, "label": label,
+                 "monotone": mono, "text": text}
+    return portrait, objective
+
+
+def _title(analysis):
+    sc = analysis.scenario
+    g = analysis.gradient
+    verdict = "gradient flow" if g.gradient else "not a gradient flow"
+    return (f"{sc.name}: {sc.model} — {verdict} (asymmetry {g.asymmetry:.2g}, gradient part "
+            f"{100 * analysis.decomposition.fraction:.0f} %)")
+
+
+def _text(analysis):
+    s = analysis.summary()
+    lines = [f"gradient: {s['gradient']}  asymmetry: {s['asymmetry']:.3g}",
+             f"gradient fraction: {s['gradient_fraction']:.4f}"]
+    if s["objective_check"] is not None:
+        lines.append(f"max |f - grad L|: {s['objective_check']['max_abs_error']:.3g} 1/s")
+    if analysis.threshold:
+        th = [v for v in analysis.threshold["theta"].values() if v is not None]
+        if th:
+            lines.append(f"threshold on nu_post: {th[0]:.4g} Hz")
+    n_stable = sum(1 for f in s["fixed_points"] if f["stable"])
+    lines.append(f"rest points: {len(s['fixed_points'])} ({n_stable} stable)")
+    if s["simulation"] is not None and s["simulation"]["nearest_stable_distance"] is not None:
+        lines.append(f"simulation ends {s['simulation']['nearest_stable_distance']:.3g} from a stable state")
+    if s["euler_limit"] is not None:
+        lines.append(f"Euler limit h* = {s['euler_limit']:.4g} s")
+    return "\n".join(lines)

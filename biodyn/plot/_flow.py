@@ -1,0 +1,134 @@
+"""Figures of the flow analysis (:mod:`biodyn.flow`): the averaged field of the weights with the
+potential of its gradient part, simulated trajectories and stable states; an objective along the
+simulated trajectories. Every function draws from plain data (the dicts
+:func:`biodyn.jobs.analyze_flow` builds, JSON-friendly) and returns an ``Axes``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import new_axes
+
+__all__ = ["flow_portrait", "flow_objective", "flow_figure"]
+
+
+def _state_marker(ax, x, y, stable, boundary, label=True):
+    color = "k" if stable else "tab:red"
+    marker = "s" if boundary else "o"
+    ax.scatter([x], [y], s=60, marker=marker, zorder=6, facecolors=color if stable else "white",
+               edgecolors=color, linewidths=1.5,
+               label=(("stable" if stable else "unstable") + (" (on the bounds)" if boundary else ""))
+               if label else None)
+
+
+def _dedup_legend(ax, **kwargs):
+    handles, labels = ax.get_legend_handles_labels()
+    seen = {}
+    for h, lab in zip(handles, labels):
+        if lab and lab not in seen:
+            seen[lab] = h
+    if seen:
+        ax.legend(list(seen.values()), list(seen.keys()), **kwargs)
+
+
+def flow_portrait(data, ax=None):
+    """The averaged field in the plane of two weights.
+
+    Parameters
+    ----------
+    data : dict
+        ``names`` (two axis names), ``x``, ``y`` (1-D grids), ``fx``, ``fy`` (the field on the
+        grid, shape ``(len(y), len(x))``), ``potential`` (the gradient part's potential on the
+        grid, or ``None``), ``trajectories`` (list of ``{"w": [[w0, w1], ...]}``),
+        ``states`` (list of ``{"w", "stable", "boundary"}``), ``title``, ``slice`` (text: where
+        the other weights are held), ``reference`` (optional list of ``[w0, w1]`` to mark, e.g.
+        the unit circle for Oja: ``circle = true``). A one-dimensional field has ``y = None``
+        and ``f`` on ``x``.
+    """
+    ax = ax or new_axes((5.6, 4.8))
+    x = np.asarray(data["x"], dtype=float)
+    if data.get("y") is None:
+        f = np.asarray(data["f"], dtype=float)
+        ax.plot(x, f, color="tab:blue", lw=1.5, label="f(w)")
+        ax.axhline(0, color="0.7", lw=0.8)
+        if data.get("potential") is not None:
+            ax2 = ax.twinx()
+            ax2.plot(x, data["potential"], color="tab:green", lw=1.0, ls="--")
+            ax2.set_ylabel("potential", color="tab:green")
+        for s in data.get("states", []):
+            _state_marker(ax, s["w"][0], 0.0, s["stable"], bool(s.get("boundary")))
+        ax.set_xlabel(data["names"][0])
+        ax.set_ylabel("dw/dt (1/s)")
+    else:
+        y = np.asarray(data["y"], dtype=float)
+        fx, fy = np.asarray(data["fx"], dtype=float), np.asarray(data["fy"], dtype=float)
+        speed = np.hypot(fx, fy)
+        if data.get("potential") is not None:
+            pot = np.asarray(data["potential"], dtype=float)
+            levels = np.unique(np.quantile(pot[np.isfinite(pot)], np.linspace(0.02, 0.98, 15)))
+            if levels.size > 1:
+                ax.contour(x, y, pot, levels=levels, colors="tab:green", linewidths=0.6, alpha=0.8)
+                ax.plot([], [], color="tab:green", lw=0.6, label="potential of the gradient part")
+        lw = 0.4 + 1.6 * speed / max(float(speed.max()), 1e-300)
+        ax.streamplot(x, y, fx, fy, color="0.45", linewidth=lw, density=1.1, arrowsize=0.8)
+        if data.get("circle"):
+            th = np.linspace(0, 2 * np.pi, 200)
+            ax.plot(np.cos(th), np.sin(th), color="tab:orange", lw=1.0, ls=":", label="unit circle")
+        for k, tr in enumerate(data.get("trajectories", [])):
+            w = np.asarray(tr["w"], dtype=float)
+            if w.ndim != 2 or len(w) == 0:
+                continue
+            ax.plot(w[:, 0], w[:, 1], color="tab:blue", lw=1.3, alpha=0.9,
+                    label="Brian2 simulation" if k == 0 else None)
+            ax.plot(w[0, 0], w[0, 1], "^", color="tab:blue", ms=5)
+            ax.plot(w[-1, 0], w[-1, 1], "*", color="tab:blue", ms=9, mec="k", mew=0.5)
+        for s in data.get("states", []):
+            _state_marker(ax, s["w"][0], s["w"][1], s["stable"], bool(s.get("boundary")))
+        ax.set_xlim(x[0], x[-1])
+        ax.set_ylim(y[0], y[-1])
+        ax.set_xlabel(data["names"][0])
+        ax.set_ylabel(data["names"][1])
+    title = data.get("title")
+    if title:
+        ax.set_title(title, fontsize=9)
+    if data.get("slice"):
+        ax.text(0.01, 0.01, data["slice"], transform=ax.transAxes, fontsize=6, color="0.4")
+    _dedup_legend(ax, fontsize=6, loc="upper right", framealpha=0.8)
+    return ax
+
+
+def flow_objective(data, ax=None):
+    """An objective (or the gradient part's potential) along simulated trajectories.
+
+    ``data``: ``t`` (times, s), ``values`` (list of arrays, one per trajectory), ``label``,
+    ``monotone`` (bool or None), ``text`` (the verdict lines shown in the panel).
+    """
+    ax = ax or new_axes((5.0, 4.0))
+    t = data.get("t")
+    for k, v in enumerate(data.get("values", [])):
+        v = np.asarray(v, dtype=float)
+        tt = np.asarray(t, dtype=float)[: len(v)] if t is not None else np.arange(len(v))
+        ax.plot(tt, v, color=f"C{k % 10}", lw=1.2)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(data.get("label", "objective"))
+    mono = data.get("monotone")
+    if mono is not None:
+        ax.set_title(("monotone" if mono else "NOT monotone") + " along the simulated trajectories",
+                     fontsize=9)
+    if data.get("text"):
+        ax.text(0.02, 0.98, data["text"], transform=ax.transAxes, fontsize=6.5, va="top",
+                family="monospace", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"})
+    return ax
+
+
+def flow_figure(portrait, objective, footer=None):
+    """Both panels side by side; returns the portrait's ``Axes``."""
+    ax = new_axes((11.5, 4.9))
+    fig = ax.figure
+    ax.remove()
+    left, right = fig.subplots(1, 2)
+    flow_portrait(portrait, ax=left)
+    flow_objective(objective, ax=right)
+    if footer:
+        fig.text(0.99, 0.005, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+    return left
