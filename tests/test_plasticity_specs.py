@@ -1,9 +1,5 @@
 """The plasticity specs: catalog, show, citations, bounds, the lr switch, partner checks."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -11,7 +7,6 @@ import biodyn
 from biodyn import build, catalog
 from biodyn.errors import SpecError
 
-ROOT = Path(__file__).resolve().parents[1]
 RULES = ("stdp_pair", "stdp_triplet", "clopath_2010", "rstdp", "istdp_vogels_2011",
          "stp_tsodyks_markram", "hebb", "covariance", "oja", "bcm")
 TRIPLET_SETS = ("visual_all_to_all_full", "visual_all_to_all_minimal", "visual_nearest_full",
@@ -20,25 +15,27 @@ TRIPLET_SETS = ("visual_all_to_all_full", "visual_all_to_all_minimal", "visual_n
                 "hippocampal_nearest_minimal")
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "biodyn", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+def _cli(capsys, *args):
+    from biodyn.cli import main
+
+    code = main(list(args))
+    return code, capsys.readouterr().out
 
 
-def test_biodyn_list_models_shows_every_rule_and_the_clopath_neuron():
-    out = _cli("list", "models")
-    assert out.returncode == 0, out.stderr
-    listed = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
+def test_biodyn_list_models_shows_every_rule_and_the_clopath_neuron(capsys):
+    code, out = _cli(capsys, "list", "models")
+    assert code == 0
+    listed = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     for rule in RULES:
         assert rule in listed and "synapse" in listed[rule] and "INVALID" not in listed[rule]
     assert "adex_clopath" in listed and "neuron" in listed["adex_clopath"]
 
 
-def test_biodyn_show_prints_the_update_equations():
-    out = _cli("show", "stdp_triplet")
-    assert out.returncode == 0, out.stderr
-    assert "w = clip(w + lr*r1*(A2_plus + A3_plus*o2), w_min, w_max)" in out.stdout
-    assert "Pfister JP, Gerstner W (2006)" in out.stdout
+def test_biodyn_show_prints_the_update_equations(capsys):
+    code, out = _cli(capsys, "show", "stdp_triplet")
+    assert code == 0
+    assert "w = clip(w + lr*r1*(A2_plus + A3_plus*o2), w_min, w_max)" in out
+    assert "Pfister JP, Gerstner W (2006)" in out
     for rule in RULES:
         text = catalog.load(rule).describe()
         assert "model:" in text and ("on_pre" in text or "dw/dt" in text), rule
@@ -99,14 +96,14 @@ def test_lr_zero_freezes_every_rule_between_two_runs_of_one_network():
         rin.r = 0.8
         rout = biodyn.neurons("rate", 1, variants={"dynamics": "instantaneous"})
         syns.append(biodyn.synapses("oja", rin, rout, connect=True))
-        reward = SpikeGeneratorGroup(1, [0, 0], [100 * ms, 300 * ms])
+        reward = SpikeGeneratorGroup(1, [0, 0], [100 * ms, 250 * ms])
         mod = build.modulator(reward, syns[3])
         objects = [pre, post, cpost, rin, rout, reward, mod] + syns
-        sim.run(200 * ms, *objects)
+        sim.run(150 * ms, *objects)
         w_mid = [np.array(s.w[:]) for s in syns]
         for s in syns:
             s.lr = 0
-        sim.run(200 * ms)
+        sim.run(150 * ms)
         w_end = [np.array(s.w[:]) for s in syns]
         c_end = float(syns[3].c[0])
     for s, a, b in zip(syns, w_mid, w_end):
