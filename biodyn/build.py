@@ -146,7 +146,10 @@ def _prepare(resolved, parameters_as):
     namespace = dict(resolved.namespace)
     as_variables = []
     if parameters_as in ("variables", "per_element"):
-        as_variables = _used_parameters(resolved)
+        # Brian2 reserves the _pre/_post suffixes in Synapses for partner variables: such
+        # parameters (covariance's theta_pre, theta_post) stay constants of the namespace
+        as_variables = [p for p in _used_parameters(resolved)
+                        if not (resolved.spec.kind == "synapse" and p.endswith(("_pre", "_post")))]
         model = model + "\n" + _parameter_equations(resolved, as_variables,
                                                     shared=parameters_as == "variables")
         namespace = {k: v for k, v in namespace.items() if k not in as_variables}
