@@ -616,3 +616,142 @@ register_runner(Runner(
     "analyze lyapunov", _lyapunov_point, settings=_LYAPUNOV_SETTINGS, prepare=_prepare_lyapunov,
     doc="Lyapunov exponents of a model (biodyn analyze lyapunov) at each point: lambda_1.. per "
         "time unit of the model"))
+
+
+# --------------------------------------------------------------------------
+# analyze flow: the averaged flow of a learning scenario (biodyn.jobs.analyze_flow)
+# --------------------------------------------------------------------------
+
+_FLOW_ANALYSIS = {
+    "condition": Key((int,), False, "index of the condition whose input statistics are analysed"),
+    "aux": Key((str,), False, "rate rules' other variables: adiabatic (default) or state"),
+    "objective": Key((str,), False, "objective to check (a key of biodyn.flow.OBJECTIVES, or 'none')"),
+    "simulate": Key((bool,), False, "replay the protocol in Brian2 (default true)"),
+    "target": Key((str,), False, "Brian2 target of the replay (default auto)"),
+}
+
+_FLOW_SETTINGS = {
+    "protocol": Key((str,), True, "protocol name or spec path (a learning scenario)"),
+    "model": Key((str,), False, "model name or path (default: the protocol's)"),
+    "params": Key((str,), False, "parameter set: a name or a .toml file"),
+    "set": Key((dict,), False, "fixed parameter overrides: name -> value with unit"),
+    "variants": Key((dict,), False, "fixed variant options: axis -> option"),
+    "stimulus": Key((dict,), False, "fixed changes to the protocol's stimulus"),
+    **_FLOW_ANALYSIS,
+}
+
+#: Point parameters the flow runner reads besides model parameters.
+FLOW_NAMESPACES = ("stimulus.NAME", "variants.AXIS", "parameter_set", "analysis.KEY")
+
+
+def _flow_job():
+    """biodyn.jobs.analyze_flow, or None where this installation lacks it."""
+    try:
+        from .. import jobs
+    except ImportError:  # pragma: no cover
+        return None
+    return getattr(jobs, "analyze_flow", None)
+
+
+def _flow_arguments(params, settings):
+    args = {"model": settings.get("model"), "params": settings.get("params"),
+            "overrides": dict(settings.get("set", {})), "variants": dict(settings.get("variants", {})),
+            "stimulus": dict(settings.get("stimulus", {})),
+            "analysis": {k: settings[k] for k in _FLOW_ANALYSIS if k in settings}}
+    from ._spec import display
+
+    for name, value in params.items():
+        head, _, rest = name.partition(".")
+        if head == "analysis" and rest in _FLOW_ANALYSIS:
+            args["analysis"][rest] = value
+        elif head == "stimulus" and rest:
+            args["stimulus"][rest] = value if isinstance(value, (int, bool)) else display(value)
+        elif head == "variants" and rest and "." not in rest:
+            args["variants"][rest] = value
+        elif name == "parameter_set":
+            args["params"] = value
+        elif not rest:
+            args["overrides"][name] = value
+        else:
+            raise KeyError(name)
+    return args
+
+
+def _prepare_flow(spec, settings):
+    from .. import protocols
+
+    if _flow_job() is None:  # pragma: no cover - the job ships with this runner
+        raise SpecError(spec.file, "run.job", "a job available in this installation",
+                        "'analyze flow', whose job biodyn.jobs.analyze_flow is missing")
+    folder = spec.folder
+    settings["protocol"] = _resolve_path(settings["protocol"], folder)
+    for key in ("model", "params"):
+        if key in settings:
+            settings[key] = _resolve_path(settings[key], folder)
+    try:
+        protocol = protocols.load(settings["protocol"])
+    except SpecError as exc:
+        if exc.file == "catalog":
+            raise SpecError(spec.file, "run.protocol", exc.expected, exc.found, exc.hint) from None
+        raise
+    for table in ("set", "variants", "stimulus"):
+        settings[table] = dict(settings.get(table, {}))
+    stimulus_keys = protocols.ENGINES[protocol.engine].stimulus_keys
+    checked = set()
+    for point in spec.points:
+        for name in point.params:
+            try:
+                _flow_arguments({name: point.params[name]}, settings)
+            except KeyError:
+                head, _, rest = name.partition(".")
+                hint = suggest(rest, _FLOW_ANALYSIS) if head == "analysis" else None
+                raise SpecError(spec.file, f"grid.{name}", "a model parameter or one of "
+                                + ", ".join(FLOW_NAMESPACES) + " (analysis keys: "
+                                + ", ".join(_FLOW_ANALYSIS) + ")", repr(name), hint) from None
+            head, _, rest = name.partition(".")
+            if head == "stimulus" and rest not in stimulus_keys:
+                raise SpecError(spec.file, f"grid.{name}", f"a stimulus key of the {protocol.engine} "
+                                "engine (" + ", ".join(stimulus_keys) + ")", repr(rest),
+                                suggest(rest, stimulus_keys))
+        args = _flow_arguments({k: v for k, v in point.params.items()
+                                if not k.startswith(("analysis.", "stimulus."))}, settings)
+        model_key = repr(sorted((k, repr(v)) for k, v in args.items() if k not in ("analysis", "stimulus")))
+        if model_key in checked:
+            continue
+        checked.add(model_key)
+        try:
+            protocols.resolve_model(protocol, args["model"], args["params"], args["overrides"],
+                                    args["variants"])
+        except SpecError as exc:
+            raise _sweep_error(exc, spec, point) from None
+    return settings
+
+
+def _flow_point(params, seed, out, settings):
+    job = _flow_job()
+    args = _flow_arguments(params, settings)
+    result = job(settings["protocol"], model=args["model"], params=args["params"],
+                 overrides=args["overrides"], variants=args["variants"], stimulus=args["stimulus"],
+                 seed=seed, out=out, json=Path(out) / "flow.json", **args["analysis"])
+    s = result.summary
+    sim = s.get("simulation") or {}
+    check = s.get("objective_check") or {}
+    values = {
+        "gradient": s["gradient"], "asymmetry": s["asymmetry"],
+        "gradient_fraction": s["gradient_fraction"],
+        "objective_error": check.get("max_abs_error"), "monotone": check.get("monotone"),
+        "n_fixed_points": len(s["fixed_points"]),
+        "n_stable": sum(1 for f in s["fixed_points"] if f["stable"]),
+        "nearest_stable_distance": sim.get("nearest_stable_distance"),
+        "euler_limit": s["euler_limit"],
+    }
+    for k, v in enumerate(sim.get("final_w") or []):
+        values[f"final_w{k}"] = v
+    return PointResult(values, {k: str(v) for k, v in result.paths.items()},
+                       {"timings": dict(result.timings)})
+
+
+register_runner(Runner(
+    "analyze flow", _flow_point, settings=_FLOW_SETTINGS, prepare=_prepare_flow,
+    doc="the averaged flow of a learning scenario (biodyn analyze flow) at each point: gradient "
+        "verdict, asymmetry, gradient fraction, objective error, rest points, where the replay ends"))
