@@ -45,6 +45,11 @@ def _dims():
     return second.dim, hertz.dim
 
 
+#: The last input draw of this process (seed and stimulus -> spikes): a replay with other
+#: parameter values only reuses it, instead of drawing the same spikes again.
+_DRAWS: dict = {}
+
+
 @register_engine
 class PoissonNetworkEngine(Engine):
     name = "poisson_network"
@@ -122,6 +127,32 @@ class PoissonNetworkEngine(Engine):
         inh_rate = float(self.quantity(self.stimulus.get("inhibitory_rate", "10 Hz"), hz,
                                        "stimulus.inhibitory_rate") / Hz)
         conditions = self._conditions()
+        dt_s = float(dt / second)
+        key = (self.options.seed, tuple(conditions), n_in, n_corr, n_inh, inh_rate, steps, dt_s,
+               self.network.get("initial_weights", "uniform"),
+               tuple(float(np.asarray(v)) for k, v in sorted(self.resolved.namespace.items())
+                     if k in ("w_min", "w_max")))
+        drawn = _DRAWS.get(key)
+        if drawn is None:
+            drawn = self._draw(conditions, n_in, n_corr, n_inh, inh_rate, duration, steps)
+            _DRAWS.clear()  # keep the last draw only (it can be large)
+            _DRAWS[key] = drawn
+        exc, inh, cap_exc, cap_inh, w0, bounds, n_exc = drawn
+        neuron = self.neuron_model()
+        signature = ("poisson_network", len(conditions), n_in, n_inh, cap_exc, cap_inh, steps,
+                     str(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
+                     neuron.spec.name, tuple(sorted(neuron.code.items())),
+                     tuple(sorted(neuron.namespace)))
+        return Plan(signature, duration, {
+            "conditions": conditions, "n_in": n_in, "n_corr": n_corr, "n_inh": n_inh,
+            "exc": exc, "inh": inh, "w0": w0, "bounds": bounds, "neuron": neuron,
+            "n_exc_spikes": n_exc})
+
+    def _draw(self, conditions, n_in, n_corr, n_inh, inh_rate, duration, steps):
+        """The input spikes (padded to fixed sizes) and initial weights of a run's seed."""
+        from brian2 import Hz, second
+
+        dt = self.dt
         rng = np.random.default_rng(self.options.seed)
         dt_s = float(dt / second)
         exc_idx, exc_steps, inh_idx, inh_steps = [], [], [], []
@@ -158,15 +189,7 @@ class PoissonNetworkEngine(Engine):
             w0 = rng.uniform(lo, hi, n_syn)
         else:
             w0 = np.full(n_syn, float(self.quantity(init, None, "network.initial_weights")))
-        neuron = self.neuron_model()
-        signature = ("poisson_network", len(conditions), n_in, n_inh, cap_exc, cap_inh, steps,
-                     str(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
-                     neuron.spec.name, tuple(sorted(neuron.code.items())),
-                     tuple(sorted(neuron.namespace)))
-        return Plan(signature, duration, {
-            "conditions": conditions, "n_in": n_in, "n_corr": n_corr, "n_inh": n_inh,
-            "exc": exc, "inh": inh, "w0": w0, "bounds": (lo, hi), "neuron": neuron,
-            "n_exc_spikes": int(sum(a.size for a in exc_idx))})
+        return exc, inh, cap_exc, cap_inh, w0, (lo, hi), int(sum(a.size for a in exc_idx))
 
     # -- build --------------------------------------------------------------------------
     def build(self, sim, plan):

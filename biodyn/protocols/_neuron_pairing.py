@@ -7,9 +7,9 @@ one Brian2 run. The presynaptic spikes and the postsynaptic spike times follow
 the stimulus of ``spike_pattern`` (``pre``, ``post``, ``repetitions``,
 ``frequency``, ``bursts``, ``burst_frequency``). A postsynaptic spike is not
 imposed but evoked, as in the experiments: a current pulse
-(``network.pulse_amplitude`` for ``network.pulse_duration``, added to the
-neuron's ``network.pulse_target`` variable) starts ``network.pulse_lead``
-before each postsynaptic time, so that the neuron fires at that time (the
+(``network.pulse_amplitude`` for ``network.pulse_duration``, setting the
+neuron's ``network.pulse_target`` variable, which is 0 otherwise) starts
+``network.pulse_lead`` before each postsynaptic time, so that the neuron fires at that time (the
 latency of the default pulse, 10 nA for 1 ms on ``adex_clopath``, is 1.0 ms;
 the Block records the spikes as fired). A protocol without postsynaptic
 times (``post = []``) holds each neuron where ``network.neuron_init`` puts it:
@@ -63,15 +63,21 @@ class NeuronPairingEngine(SpikePatternEngine):
         d = plan.data
         lead = float(self.quantity(self.network.get("pulse_lead", "1 ms"), sec, "network.pulse_lead")
                      / second)
-        pulses = [t - lead for t in d["post_trains"]]
-        if any(p.size and p.min() < 0 for p in pulses):
-            raise SpecError(self.protocol.file, "stimulus.start", "a start later than network.pulse_lead",
-                            "a pulse before t = 0")
-        d["trigger"] = _merged(pulses, self.dt, "pulse") if any(p.size for p in pulses) else None
-        d["neuron"] = self.neuron_model()
-        d["neuron_init"] = self._neuron_init()
         duration_pulse = float(self.quantity(self.network.get("pulse_duration", "1 ms"), sec,
                                              "network.pulse_duration") / second)
+        onsets = [t - lead for t in d["post_trains"]]
+        if any(p.size and p.min() < 0 for p in onsets):
+            raise SpecError(self.protocol.file, "stimulus.start", "a start later than network.pulse_lead",
+                            "a pulse before t = 0")
+        # one trigger spike at each pulse's onset and one at its end: the pulse synapse toggles
+        edges = [np.sort(np.concatenate([p, p + duration_pulse])) for p in onsets]
+        if any(np.any(np.diff(e) <= 0) for e in edges):
+            raise SpecError(self.protocol.file, "network.pulse_duration",
+                            "pulses shorter than the interval between postsynaptic spikes",
+                            f"{duration_pulse * 1e3:g} ms")
+        d["trigger"] = _merged(edges, self.dt, "pulse edge") if any(p.size for p in onsets) else None
+        d["neuron"] = self.neuron_model()
+        d["neuron_init"] = self._neuron_init()
         neuron = d["neuron"]
         plan.signature = plan.signature + (
             "neuron_pairing", None if d["trigger"] is None else d["trigger"][0].size, duration_pulse,
@@ -126,19 +132,16 @@ class NeuronPairingEngine(SpikePatternEngine):
             trig = stimuli.spike_generator(n, d["trigger"][0], d["trigger"][1] * second, name="trigger",
                                            replaceable=replaceable)
             pulses = Synapses(trig, post, model=f"I_pulse : {get_unit(unit)!r} (shared, constant)",
-                              on_pre={"pulse_on": f"{target}_post = I_pulse",
-                                      "pulse_off": f"{target}_post = 0*I_pulse"},
-                              delay={"pulse_on": 0 * second, "pulse_off": d["pulse_duration"] * second},
+                              on_pre=f"{target}_post = I_pulse*int({target}_post == 0*I_pulse)",
                               name="pulses", namespace={})
             pulses.connect(j="i")
             objects += [trig, pulses]
             handles.update(trigger=trig, pulses=pulses)
         weight = d["weight"]
         wmon = StateMonitor(syn, weight, record=np.arange(n), dt=self.record_dt, name="weight_monitor")
-        mpre = SpikeMonitor(pre, name="pre_spikes")
         mpost = SpikeMonitor(post, name="post_spikes")
-        objects += [wmon, mpre, mpost]
-        handles.update(objects=objects, wmon=wmon, mpre=mpre, mpost=mpost)
+        objects += [wmon, mpost]
+        handles.update(objects=objects, wmon=wmon, mpost=mpost)
         return handles
 
     def values(self, handles, plan, rerun=False):

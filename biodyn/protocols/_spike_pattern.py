@@ -155,7 +155,7 @@ class SpikePatternEngine(Engine):
         return init
 
     def build(self, sim, plan):
-        from brian2 import SpikeMonitor, StateMonitor, second
+        from brian2 import StateMonitor, second
 
         d = plan.data
         n = d["n"]
@@ -168,10 +168,10 @@ class SpikePatternEngine(Engine):
                              name="synapses", parameters_as="variables", initialise=False)
         wmon = StateMonitor(syn, d["weight"], record=np.arange(n), dt=self.record_dt,
                             name="weight_monitor")
-        mpre = SpikeMonitor(pre, name="pre_spikes")
-        mpost = SpikeMonitor(post, name="post_spikes")
-        return {"objects": [pre, post, syn, wmon, mpre, mpost], "pre": pre, "post": post,
-                "synapses": syn, "wmon": wmon, "mpre": mpre, "mpost": mpost,
+        # No SpikeMonitors on the generators: they emit the planned trains on the time grid
+        # (emitted_trains), and every object less is one call less per time step.
+        return {"objects": [pre, post, syn, wmon], "pre": pre, "post": post,
+                "synapses": syn, "wmon": wmon,
                 "built_spikes": {"pre": d["pre"], "post": d["post"]}}
 
     def values(self, handles, plan, rerun=False):
@@ -207,8 +207,10 @@ class SpikePatternEngine(Engine):
                                w0=w0, weight_variable=weight, record_dt=str(self.record_dt),
                                observable=obs)
             seg = out.segments[0]
-            io.add_spiketrains(seg, io.spike_monitor_trains(handles["mpre"], n), duration, "pre")
-            io.add_spiketrains(seg, io.spike_monitor_trains(handles["mpost"], n), duration, "post")
+            io.add_spiketrains(seg, emitted_trains(d["pre_trains"], self.dt), duration, "pre")
+            post_trains = (io.spike_monitor_trains(handles["mpost"], n) if "mpost" in handles
+                           else emitted_trains(d["post_trains"], self.dt))
+            io.add_spiketrains(seg, post_trains, duration, "post")
             io.state_monitor_signal(seg, handles["wmon"], weight, population="synapses",
                                     indices=np.arange(n))
             io.add_signal(seg, f"{weight}_final", w_end[None, :], duration, t_start=duration,
@@ -224,3 +226,12 @@ def _merged(trains, dt, side):
     names = [f"{side} spikes of condition {i}" for i in range(len(trains))]
     idx, times = stimuli.merge([t * second for t in trains], dt, names)
     return np.asarray(idx, dtype=np.int32), np.asarray(times / second, dtype=float)
+
+
+def emitted_trains(trains, dt):
+    """The spike times a ``SpikeGeneratorGroup`` emits for ``trains`` (seconds): each time
+    on its time step, ``int((t + 1e-3 dt)/dt) * dt``."""
+    from brian2 import second
+
+    dt_s = float(dt / second)
+    return [stimuli.timebins(t, dt_s).astype(np.float64) * dt_s for t in trains]

@@ -1,0 +1,122 @@
+"""Benchmark: every protocol replayed cold and warm on cpp_standalone.
+
+For each protocol of biodyn's catalog, in one process:
+
+* cold — the first replay, into an empty cache folder: code generation, compilation of the
+  standalone project, the run;
+* warm — a second replay in the same process with another value of one parameter (the run
+  rules' amplitude or rate, see WARM below): the compiled build is rerun with the new values as
+  command-line arguments (no code generation, no compilation).
+
+Both are timed for ``biodyn.protocols.run`` (simulation, results in memory) and the warm one
+also for ``biodyn.jobs.replay`` (writing the .pkl, .png and .json files). ``spike_trains`` replays
+a neo file of 20 pairs of Poisson trains (10 Hz, 10 s) written by this script.
+
+Printed: a table per protocol and the totals. Goal: warm total (all plasticity protocols) under
+10 s on a 2-core machine.
+
+Run: python benchmarks/protocols.py [--skip clopath_2010,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: protocol -> (override of the warm replay, plasticity protocol?)
+WARM = {
+    "bi_poo_1998": ({"A_plus": "0.0051"}, True),
+    "sjostrom_2001": ({"A3_plus": "6.6e-3"}, True),
+    "wang_2005": ({"A3_plus": "8.1e-3"}, True),
+    "clopath_2010": ({"A_LTP": "8.1e-5 /mV**2"}, True),
+    "clopath_2010_clamp": ({"A_LTP": "8.1e-5 /mV**2"}, True),
+    "song_2000": ({"A_plus": "0.0051"}, True),
+    "oja_pca": ({"eta": "1.1 Hz"}, True),
+    "bcm_selectivity": ({"eta": "1.1 Hz"}, True),
+    "spike_trains": ({"A_plus": "0.0051"}, True),
+    "fi_curve": ({"tau_m": "11 ms"}, False),
+    "firing_patterns": ({"tau_w": "31 ms"}, False),
+}
+
+
+def spike_train_file(folder):
+    import neo
+    import numpy as np
+    import quantities as pq
+
+    rng = np.random.default_rng(0)
+    block = neo.Block(name="benchmark trains")
+    seg = neo.Segment()
+    block.segments.append(seg)
+    for pair in range(20):
+        for role in ("pre", "post"):
+            steps = np.nonzero(rng.random(100_000) < 10.0 * 1e-4)[0]
+            st = neo.SpikeTrain(steps * 1e-4 * pq.s, t_stop=10 * pq.s)
+            st.annotate(role=role, pair=pair)
+            seg.spiketrains.append(st)
+    path = Path(folder) / "trains.pkl"
+    neo.io.PickleIO(str(path)).write_block(block)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip", default="", help="protocols to leave out (comma-separated)")
+    args = parser.parse_args()
+    from brian2 import prefs
+
+    prefs.logging.console_log_level = "ERROR"
+    cache = Path(tempfile.mkdtemp(prefix="biodyn_bench_cache_"))
+    os.environ["BIODYN_CACHE"] = str(cache)
+    out = cache / "results"
+    from biodyn import jobs, protocols
+
+    trains = spike_train_file(cache)
+    skip = {s for s in args.skip.split(",") if s}
+    rows = []
+    try:
+        for name, (override, plastic) in WARM.items():
+            if name in skip:
+                continue
+            inputs = {"file": str(trains)} if name == "spike_trains" else None
+            t0 = time.perf_counter()
+            cold = protocols.run(name, target="cpp_standalone", inputs=inputs)
+            t_cold = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            warm = protocols.run(name, target="cpp_standalone", overrides=override, inputs=inputs)
+            t_warm = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            jobs.replay(name, target="cpp_standalone", overrides=override, inputs=inputs, out=out)
+            t_files = time.perf_counter() - t0
+            rows.append((name, plastic, len(cold.summary["conditions"]), t_cold,
+                         cold.timings.get("standalone_run_binary", float("nan")), t_warm,
+                         warm.timings.get("rerun", float("nan")), t_files,
+                         "rerun" in warm.timings))
+            print(f"  {name:20s} done", flush=True)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    print()
+    print(f"{'protocol':20s} {'cond.':>5s} {'cold':>8s} {'(binary)':>9s} {'warm':>8s} {'(rerun)':>8s} "
+          f"{'warm+files':>10s}")
+    for name, plastic, n, tc, tb, tw, tr, tf, reused in rows:
+        print(f"{name:20s} {n:5d} {tc:8.2f} {tb:9.2f} {tw:8.2f} {tr:8.2f} {tf:10.2f}"
+              + ("" if reused else "   (warm did not reuse the build!)"))
+    plastic = [r for r in rows if r[1]]
+    print()
+    print(f"plasticity protocols ({len(plastic)}): cold total {sum(r[3] for r in plastic):.1f} s, "
+          f"warm total {sum(r[5] for r in plastic):.1f} s (simulation reruns "
+          f"{sum(r[6] for r in plastic):.1f} s), warm with files {sum(r[7] for r in plastic):.1f} s")
+    print(f"all protocols ({len(rows)}): cold total {sum(r[3] for r in rows):.1f} s, "
+          f"warm total {sum(r[5] for r in rows):.1f} s, warm with files {sum(r[7] for r in rows):.1f} s")
+
+
+if __name__ == "__main__":
+    main()

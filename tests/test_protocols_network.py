@@ -1,0 +1,87 @@
+"""poisson_network (song_2000): inputs, conditions, outcomes; the full run is slow and compiled."""
+
+import numpy as np
+import pytest
+
+from biodyn import protocols, stimuli
+from brian2 import Hz, ms, second
+
+SMALL = dict(stimulus={"duration": "2 second"},
+             network={"n_inputs": 60, "correlated_inputs": 20, "n_inhibitory": 10})
+
+
+def test_song_conditions_labels_and_outcomes_on_a_small_network():
+    r = protocols.run("song_2000", target="numpy", seed=4, **SMALL)
+    s = r.summary
+    assert [c["labels"] for c in s["conditions"]] == [
+        {"input_rate": 10, "correlation": 0}, {"input_rate": 20, "correlation": 0},
+        {"input_rate": 40, "correlation": 0}, {"input_rate": 10, "correlation": 0.2}]
+    assert s["units"] == {"input_rate": "Hz", "correlation": "1"} and s["score"]["chi"] is None
+    w = r.extra["w_final"]
+    assert w.shape == (4, 60) and np.all((w >= 0) & (w <= 1))
+    # the reported output rate is the neuron's spike count over the last 2 s (rate_window >= run)
+    counts = np.array([t.size for t in r.extra["output_spikes"]])
+    np.testing.assert_allclose(r.values, counts / 2.0)
+    block = r.block
+    sig = [x for x in block.segments[0].analogsignals if x.name == "w"][0]
+    assert sig.shape[1] == 240 and list(sig.array_annotations["condition"][:2]) == [0, 0]
+    assert block.annotations["seed"] == 4 and block.annotations["n_inputs"] == 60
+
+
+def test_same_seed_same_result_other_seed_other_inputs():
+    a = protocols.run("song_2000", target="numpy", seed=5, select=[0], **SMALL)
+    b = protocols.run("song_2000", target="numpy", seed=5, select=[0], **SMALL)
+    c = protocols.run("song_2000", target="numpy", seed=6, select=[0], **SMALL)
+    np.testing.assert_array_equal(a.extra["w_final"], b.extra["w_final"])
+    assert not np.array_equal(a.extra["w_final"], c.extra["w_final"])
+
+
+def test_poisson_inputs_are_event_driven_with_the_rate_and_fixed_size_arrays():
+    spec = protocols.load("song_2000").select([2])  # 40 Hz
+    res = protocols.resolve_model(spec)
+    eng = protocols.ENGINES[spec.engine](spec, res, protocols.RunOptions(
+        target="numpy", seed=1, stimulus={"duration": "20 second"}, network={"n_inputs": 200}))
+    plan = eng.plan()
+    idx, t = plan.data["exc"]
+    real = t < 20.0
+    counts = np.bincount(idx[real], minlength=200)
+    assert abs(counts.mean() - 800) < 4 * np.sqrt(800 / 200)  # 40 Hz x 20 s, mean over 200 inputs
+    assert idx.size == stimuli.capacity(200 * 40 * 20) and np.all(t[~real] >= 20.0)
+    # on the grid, one spike per input per step, sorted by step
+    bins = stimuli.timebins(t, 1e-4)
+    assert np.all(np.diff(bins) >= 0)
+    key = bins.astype(np.int64) * 1000 + idx
+    assert np.unique(key[real]).size == real.sum()
+    # another seed: another draw of the same size (the generated code would be the same)
+    eng2 = protocols.ENGINES[spec.engine](spec, res, protocols.RunOptions(
+        target="numpy", seed=2, stimulus={"duration": "20 second"}, network={"n_inputs": 200}))
+    plan2 = eng2.plan()
+    assert plan2.data["exc"][0].size == idx.size and plan2.signature == plan.signature
+
+
+def test_correlated_inputs_share_spikes_with_the_correlation_coefficient():
+    rng = np.random.default_rng(0)
+    c, rate, T, dt = 0.3, 20.0, 200.0, 1e-3
+    idx, steps = stimuli.correlated_poisson_steps(20, rate * Hz, c, T * second, dt * second, rng)
+    counts = np.zeros((20, int(T / dt)), dtype=np.int8)
+    counts[idx, steps] = 1
+    assert abs(counts.sum(axis=1).mean() / T - rate) < 0.5
+    cc = np.corrcoef(counts)[np.triu_indices(20, 1)]
+    assert abs(cc.mean() - c) < 0.02  # zero-lag count correlation = c (Kuhn et al. 2003)
+    idx0, _ = stimuli.correlated_poisson_steps(20, rate * Hz, 0.0, 1 * second, dt * second, rng)
+    assert idx0.size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.compiled
+def test_song_2000_full_network_bimodal_weights_and_correlated_group_wins():
+    """The published outcomes, 1000 inputs and 100 s on cpp_standalone (about a minute)."""
+    r = protocols.run("song_2000", target="cpp_standalone", seed=0)
+    w = r.extra["w_final"]
+    near_bounds = np.mean((w < 0.1) | (w > 0.9), axis=1)
+    assert near_bounds[2] > 0.6  # 40 Hz: most weights pushed to 0 or g_max
+    assert np.mean((w[0] > 0.3) & (w[0] < 0.7)) < 0.5
+    corr, uncorr = r.extra["correlated_weight_t"][3, -1], r.extra["uncorrelated_weight_t"][3, -1]
+    assert corr > 0.8 and corr - uncorr > 0.3
+    rates_in, rates_out = r.extra["input_rates"][:3], r.values[:3]
+    assert rates_out[2] / rates_out[0] < rates_in[2] / rates_in[0]  # output grows less than input
