@@ -140,9 +140,17 @@ def _build_and_run():
                 init={"w": np.r_[np.full(n_pat, 1.0), np.full(long.size, 5.0)]})
         add(("vogels",), "istdp_vogels_2011", overrides={"eta": "0.05"}, connect=one_to_one(both),
             init={"w": np.r_[np.full(n_pat, 1.0), np.full(long.size, 10.0)]})
+        # long blocks start at the stationary means of c, d and the traces (tau_c = 1 s would
+        # otherwise cost tau_c/T ~ 3 % of the integral)
+        rstdp_red = rate_reduction("rstdp", overrides={"w_max": "1e6", "tau_s": "1 second"})
+        init = {"w": np.r_[np.full(n_pat, 1.0), np.full(long.size, 100.0)]}
+        for v in ("c", "d", "apre", "apost"):
+            init[v] = np.zeros(n_all)
+            for nu_pre, nu_post, idx in blocks:
+                init[v][idx] = rstdp_red.mean(v, nu_pre=nu_pre * Hz, nu_post=nu_post * Hz,
+                                              nu_mod=NU_MOD * Hz)
         syn = add(("rstdp", "all_to_all"), "rstdp", overrides={"w_max": "1e6", "tau_s": "1 second"},
-                  connect=one_to_one(both),
-                  init={"w": np.r_[np.full(n_pat, 1.0), np.full(long.size, 100.0)]})
+                  connect=one_to_one(both), init=init)
         objects.append(build.modulator(reward, syn, connect=one_to_one(both), name="mod_rstdp"))
         acc = NeuronGroup(n_all, "acc_d : 1\nacc2_d : 1\nacc_f : 1\nacc2_f : 1", name="acc")
         objects.append(acc)
@@ -476,7 +484,7 @@ def test_clopath_drift_equals_presynaptic_average_given_the_voltage(bundle, vari
 
 @pytest.mark.parametrize("variant", ["fixed", "sliding"])
 def test_clopath_low_rate_closed_form_is_within_its_approximation(bundle, variant):
-    """Isolated-spike closed form: within 30 % at 2 Hz postsynaptic firing (first order in nu_post)."""
+    """Isolated-spike closed form: within 20 % at 2 Hz postsynaptic firing (low-rate expansion)."""
     from brian2 import Hz
 
     red = bundle["clopath_reductions"][variant]
@@ -484,4 +492,4 @@ def test_clopath_low_rate_closed_form_is_within_its_approximation(bundle, varian
     nu_pre, nu_post, d, _ = next(_clopath_blocks(bundle, variant))
     pred = float(red.drift(nu_pre=nu_pre * Hz, nu_post=nu_post * Hz))
     se = d.std(ddof=1) / np.sqrt(d.size)
-    assert abs(d.mean() - pred) < 0.3 * abs(pred) + 4.5 * se, (variant, d.mean(), se, pred)
+    assert abs(d.mean() - pred) < 0.2 * abs(pred) + 4.5 * se, (variant, d.mean(), se, pred)

@@ -572,9 +572,13 @@ def _voltage_reduction(resolved, closure="auto", neuron="adex_clopath", neuron_p
     :math:`\\langle[\\bar u_- - \\theta_-]_+\\rangle = \\nu K_-`,
     :math:`\\langle[v-\\theta_+]_+[\\bar u_+ - \\theta_-]_+\\rangle = \\nu K_s + \\nu^2 K_v K_+`
     (the held filtered voltage at a spike is the rest value plus the other spikes' filtered
-    voltages, mean :math:`\\nu K_+`), and :math:`H = \\nu K_h/u_{ref}^2` (sliding
-    homeostasis) or 1 (fixed). Valid for rates low enough that responses (adaptation
-    tau_w = 144 ms) barely overlap; requires theta_minus <= E_L.
+    voltages, mean :math:`\\nu K_+`), and for the sliding homeostasis
+    :math:`\\langle u_{homeo}[\\bar u_- - \\theta_-]_+\\rangle = \\nu K_{hm} + \\nu^2 K_h K_-`
+    (a spike's own homeostatic rise seen by its own LTD window, plus the other spikes'),
+    divided by :math:`u_{ref}^2`. Valid for rates low enough that responses (adaptation
+    tau_w = 144 ms) barely overlap; requires theta_minus <= E_L. The exact part is
+    available as :meth:`Reduction.drift_given` (the presynaptic average given measured
+    voltage statistics ``P_ltp`` and ``P_ltd``).
     """
     import sympy
     from brian2 import ms, second, volt
@@ -596,16 +600,22 @@ def _voltage_reduction(resolved, closure="auto", neuron="adex_clopath", neuron_p
     Kv = h * np.sum(np.maximum(tr["v"] - p["theta_plus"], 0.0))
     Kp = h * np.sum(tr["u_plus"] - E_L)
     Kh = h * np.sum((tr["v"] - E_L) ** 2)
+    # a spike's own homeostatic rise, seen by its own LTD window (the self term of
+    # E[u_homeo * [u_minus - theta_minus]+]); the response starts from u_homeo = 0
+    Khm = h * np.sum(tr["u_homeo"] * np.maximum(tr["u_minus_read"] - p["theta_minus"], 0.0))
     nu_pre, nu_post = _sym("nu_pre"), _sym("nu_post")
     A_LTP, A_LTD, u_ref2 = _sym("A_LTP"), _sym("A_LTD"), _sym("u_ref2")
-    Ks_, Kv_, Kp_, Km_, Kh_ = (sympy.Symbol(n, real=True) for n in ("K_s", "K_v", "K_plus",
-                                                                    "K_minus", "K_h"))
+    Ks_, Kv_, Kp_, Km_, Kh_, Khm_ = (sympy.Symbol(n, real=True) for n in (
+        "K_s", "K_v", "K_plus", "K_minus", "K_h", "K_hm"))
     sliding = resolved.variants.get("homeostasis") == "sliding"
-    H = nu_post * Kh_ / u_ref2 if sliding else 1
-    drift = nu_pre * nu_post * (A_LTP * (Ks_ + nu_post * Kv_ * Kp_) - A_LTD * H * Km_)
+    if sliding:
+        ltd = (Khm_ + nu_post * Kh_ * Km_) / u_ref2
+    else:
+        ltd = Km_
+    drift = nu_pre * nu_post * (A_LTP * (Ks_ + nu_post * Kv_ * Kp_) - A_LTD * ltd)
     P_ltp, P_ltd = sympy.Symbol("P_ltp"), sympy.Symbol("P_ltd")
     conditional = nu_pre * (A_LTP * P_ltp - A_LTD * P_ltd / (u_ref2 if sliding else 1))
-    kernels = {"K_s": Ks, "K_v": Kv, "K_plus": Kp, "K_minus": Km, "K_h": Kh}
+    kernels = {"K_s": Ks, "K_v": Kv, "K_plus": Kp, "K_minus": Km, "K_h": Kh, "K_hm": Khm}
     res = _finish(resolved, {"nu_pre": "Hz", "nu_post": "Hz"}, drift, {"xbar": nu_pre},
                   {}, False,
                   ["presynaptic Poisson spikes at nu_pre independent of the postsynaptic voltage "
