@@ -22,7 +22,7 @@ def _floats(resolved):
 
 
 def _run(specs, x, w0, theta0=0.0, target="numpy"):
-    from brian2 import NeuronGroup, StateMonitor, TimedArray, ms
+    from brian2 import NeuronGroup, TimedArray, ms
 
     import biodyn
     from biodyn import build
