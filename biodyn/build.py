@@ -40,7 +40,7 @@ from .errors import BiodynError, SimulationError, SpecError
 from .spec import ModelSpec, Resolved
 
 __all__ = ["neurons", "synapses", "resolve", "Simulation", "StaleBuild", "TARGETS", "resolve_target",
-           "cache_dir", "resolved_of", "versions", "start_values"]
+           "cache_dir", "resolved_of", "versions", "start_values", "modulator"]
 
 #: The code-generation targets biodyn can run on.
 TARGETS = ("numpy", "cython", "cpp_standalone")
