@@ -57,7 +57,7 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
     return result
 
 
-def flow_figure_data(analysis, grid=25):
+def flow_figure_data(analysis, grid=41):
     """The plain data of the figure's two panels (dicts for :func:`biodyn.plot.flow_portrait`
     and :func:`biodyn.plot.flow_objective`)."""
     sc = analysis.scenario
@@ -121,13 +121,19 @@ def flow_figure_data(analysis, grid=25):
         mono = analysis.objective_check.monotone if analysis.objective_check is not None else None
     elif field.n == nw:
         fn = lambda W: dec.potential(W)  # noqa: E731
+    note = None
     if sim is not None and fn is not None:
         for w, fw in zip(sim["w_t"], sim["finals"]):
             W = np.concatenate([w.T, fw[None, :]])
-            values.append(fn(W).tolist())
+            v = np.asarray(fn(W), dtype=float)
+            outside = np.any((W < lo[:nw] - 1e-9) | (W > hi[:nw] + 1e-9), axis=1)
+            if np.any(outside):      # the potential is fitted on the domain only
+                v[outside] = np.nan
+                note = "trajectories leave the domain analysed: not drawn outside it"
+            values.append(v.tolist())
     text = _text(analysis)
     objective = {"t": None if times is None else times.tolist(), "values": values, "label": label,
-                 "monotone": mono, "text": text}
+                 "monotone": mono, "text": text, "note": note}
     return portrait, objective
 
 

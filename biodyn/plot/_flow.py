@@ -67,7 +67,8 @@ def flow_portrait(data, ax=None):
             pot = np.asarray(data["potential"], dtype=float)
             levels = np.unique(np.quantile(pot[np.isfinite(pot)], np.linspace(0.02, 0.98, 15)))
             if levels.size > 1:
-                ax.contour(x, y, pot, levels=levels, colors="tab:green", linewidths=0.6, alpha=0.8)
+                ax.contour(x, y, pot, levels=levels, colors="tab:green", linewidths=0.6, alpha=0.8,
+                           linestyles="solid")
                 ax.plot([], [], color="tab:green", lw=0.6, label="potential of the gradient part")
         lw = 0.4 + 1.6 * speed / max(float(speed.max()), 1e-300)
         ax.streamplot(x, y, fx, fy, color="0.45", linewidth=lw, density=1.1, arrowsize=0.8)
@@ -116,8 +117,11 @@ def flow_objective(data, ax=None):
         ax.set_title(("monotone" if mono else "NOT monotone") + " along the simulated trajectories",
                      fontsize=9)
     if data.get("text"):
-        ax.text(0.02, 0.98, data["text"], transform=ax.transAxes, fontsize=6.5, va="top",
-                family="monospace", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"})
+        ax.text(0.98, 0.02, data["text"], transform=ax.transAxes, fontsize=6.5, va="bottom",
+                ha="right", family="monospace",
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"})
+    if data.get("note"):
+        ax.text(0.02, 0.98, data["note"], transform=ax.transAxes, fontsize=6, va="top", color="0.4")
     return ax
 
 
