@@ -619,8 +619,11 @@ class Simulation:
             raise RuntimeError("a Simulation can be entered only once")
         # Objects of earlier runs that are still alive would make Brian2 rename this
         # run's objects (``pre_clock_2``), which changes the generated code and
-        # forces a full standalone recompile: collect them first.
-        gc.collect()
+        # forces a full standalone recompile: collect them first. (A full collection
+        # costs ~0.3 s in a process holding many objects; runtime targets do not
+        # need it: their code is not compiled per project.)
+        if self.target == "cpp_standalone":
+            gc.collect()
         self._saved_target = prefs.codegen.target
         self._saved_dt = defaultclock.dt
         if self.target == "cpp_standalone":
@@ -670,7 +673,8 @@ class Simulation:
         if not (self.keep and self._built):
             self._network = None
             self._objects = []
-        gc.collect()
+        if self.target == "cpp_standalone":
+            gc.collect()
         prefs.codegen.target = self._saved_target
         defaultclock.dt = self._saved_dt
         return False

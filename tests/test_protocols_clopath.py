@@ -30,7 +30,7 @@ def test_voltage_clamp_gives_no_change_below_theta_minus_ltd_between_and_ltp_abo
     """Clamped at v, the filtered voltages settle at v before the first presynaptic spike; each of
     the n presynaptic spikes then depresses by A_LTD (v - theta_minus)+, and above theta_plus the
     presynaptic trace (integral 1 per spike) potentiates by A_LTP (v - theta_plus)(v - theta_minus)."""
-    n = 4
+    n = 2
     r = protocols.run("clopath_2010_clamp", target="numpy", stimulus={"repetitions": n},
                       select=lambda l: l["v_clamp"] in (-75, -60, -40))
     v = np.array([c["labels"]["v_clamp"] for c in r.summary["conditions"]])
