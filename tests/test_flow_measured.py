@@ -111,3 +111,30 @@ def test_measured_spike_fields_agree_with_rate_reduction_and_kempter_drift():
 @pytest.mark.slow
 def test_measured_spike_fields_precise_on_cpp_standalone():
     _spike_check("cpp_standalone", copies=200, duration=6.0, min_snr=15)
+
+
+def test_a_measured_flow_gives_the_verdict_and_rest_point_of_the_analytic_one():
+    """Hebb with decay analysed from Brian2 measurements only (grid, stencil Jacobians, polynomial
+    surrogate): the same verdict and the same rest point on the bound as the derived field."""
+    from biodyn.flow import analyze
+
+    measured = analyze("hebb_decay", simulate=False, field="measured", target="numpy",
+                       measure={"copies": 16, "duration": 6.0})
+    analytic = analyze("hebb_decay", simulate=False)
+    assert measured.measured is not None and measured.field.kind == "measured"
+    assert measured.gradient.gradient and measured.gradient.method == "measured"
+    assert measured.decomposition.fraction > 0.999
+    stable = [s for s in measured.states if s.stable]
+    want = [s for s in analytic.states if s.stable]
+    assert len(stable) == len(want) == 1
+    np.testing.assert_allclose(stable[0].w, want[0].w, atol=0.03)
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_clopath_with_temporally_asymmetric_correlations_is_not_a_gradient_flow():
+    from biodyn.flow import analyze
+
+    a = analyze("clopath_correlated", simulate=False, target="cpp_standalone")
+    assert a.measured is not None                    # no reduction: measured from Brian2
+    assert not a.gradient.gradient and a.gradient.asymmetry > 3 * a.gradient.tolerance

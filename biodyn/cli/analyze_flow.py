@@ -22,7 +22,9 @@ def register(sub):
                "  biodyn analyze flow bcm_selectivity --json bcm.json\n"
                "  biodyn analyze flow bcm_selectivity --aux state      # threshold as a state: not a gradient\n"
                "  biodyn analyze flow stdp_correlated_asymmetric --target numpy --stimulus duration='20 second'\n"
-               "  biodyn analyze flow triplet_poisson --no-simulation",
+               "  biodyn analyze flow triplet_poisson --no-simulation\n"
+               "  biodyn analyze flow clopath_correlated                 # no reduction: measured in Brian2\n"
+               "  biodyn analyze flow oja_pca --field measured --target numpy",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("protocol", help="protocol name (biodyn list protocols) or spec path")
     add_model_options(p)
@@ -32,6 +34,9 @@ def register(sub):
     p.add_argument("--aux", choices=["adiabatic", "state"], default=None,
                    help="rate rules with other variables (BCM's threshold): at their average "
                    "(adiabatic, default) or as state variables of the flow")
+    p.add_argument("--field", choices=["auto", "analytic", "measured"], default="auto",
+                   help="where the averaged field comes from: the rule's reduction, many short Brian2 "
+                   "runs, or the reduction where one exists (auto, default)")
     p.add_argument("--objective", default=None, help="objective to check (a key of "
                    "biodyn.flow.OBJECTIVES, or 'none'; default: the rule's)")
     p.add_argument("--stimulus", dest="stimulus", action="append", default=[], metavar="KEY=VALUE",
@@ -69,7 +74,8 @@ def run(args):
         args.protocol, model=args.model, params=args.params,
         overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), condition=args.condition,
-        aux=args.aux, objective=args.objective, simulate=args.simulate, target=args.target,
+        aux=args.aux, objective=args.objective, field=args.field, simulate=args.simulate,
+        target=args.target,
         seed=args.seed, stimulus=_stimulus(args.stimulus), out=args.out, json=args.json,
         report=None if args.quiet else "text")
     if not args.quiet:

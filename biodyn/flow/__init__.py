@@ -39,8 +39,8 @@ from ._gradient import (Decomposition, GradientTest, decompose, gradient_test,  
                         sample_points)
 from ._inputs import GaussianRates, Inputs, MixturePoisson, PatternRates, PoissonRates  # noqa: E402
 from ._kempter import PairWindow, correlation_matrix, pair_window  # noqa: E402
-from ._measure import (MeasuredField, measure_field, measure_fields, measured_jacobians,  # noqa: E402
-                       simulate_rate, stencil)
+from ._measure import (MeasuredField, MeasuredFlow, measure_field, measure_fields,  # noqa: E402
+                       measured_flow, measured_jacobians, simulate_rate, stencil)
 from ._objectives import OBJECTIVES, Objective, check_objective, objective_for  # noqa: E402
 from ._rate import RateRule  # noqa: E402
 from ._scenario import READERS, Scenario, register_reader, scenario  # noqa: E402
@@ -50,5 +50,6 @@ __all__ += ["scenario", "Scenario", "READERS", "register_reader", "averaged_fiel
             "PatternRates", "PoissonRates", "MixturePoisson", "gradient_test", "GradientTest",
             "decompose", "Decomposition", "sample_points", "OBJECTIVES", "Objective",
             "objective_for", "check_objective", "measure_field", "measure_fields", "MeasuredField",
-            "stencil", "measured_jacobians", "simulate_rate", "analyze", "FlowAnalysis", "StableState",
+            "stencil", "measured_jacobians", "simulate_rate", "measured_flow", "MeasuredFlow",
+            "analyze", "FlowAnalysis", "StableState",
             "fixed_points", "boundary_states", "euler_limit", "SUMMARY_KEYS"]

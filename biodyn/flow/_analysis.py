@@ -420,7 +420,7 @@ def _num(v):
 
 def analyze(protocol, model=None, params=None, overrides=None, variants=None, *, condition=None,
             aux=None, objective=None, simulate=True, target="auto", seed=0, stimulus=None,
-            network=None, grid=None, report=None):
+            network=None, grid=None, report=None, field="auto", measure=None):
     """The flow analysis of a protocol (module docstring): a :class:`FlowAnalysis`.
 
     Parameters
@@ -439,15 +439,44 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
         as in :func:`biodyn.protocols.run`) and compare where it ends.
     grid : int, optional
         Sample points per dimension of the domain (default 9 for n <= 2).
+    field : {"auto", "analytic", "measured"}
+        Where the averaged field comes from: the rule's reduction (``"analytic"``), many short
+        Brian2 runs (``"measured"``: :func:`~biodyn.flow.measured_flow`, on ``target``), or the
+        reduction where one exists and else the measurement (``"auto"``). A measured field's
+        gradient verdict comes from stencil Jacobians with their standard errors, its potential
+        from the measured grid (weighted), its fixed points from a polynomial surrogate.
+    measure : dict, optional
+        Options of :func:`~biodyn.flow.measured_flow` (``copies``, ``duration``, ``grid``,
+        ``degree``, ``h``).
     """
     from .. import build, protocols
+    from ._reduction import ReductionError
 
+    if field not in ("auto", "analytic", "measured"):
+        raise BiodynError(f"field must be 'auto', 'analytic' or 'measured', not {field!r}")
     sc = read_scenario(protocol, model, params, overrides, variants, stimulus=stimulus,
                        network=network, condition=condition, seed=seed)
-    field = averaged_field(sc, aux=aux)
     notes = []
     if sc.settings.get("note"):
         notes.append(str(sc.settings["note"]))
+    mflow = None
+    if field != "measured":
+        try:
+            averaged = averaged_field(sc, aux=aux)
+        except ReductionError as exc:
+            if field == "analytic":
+                raise
+            notes.append(f"no analytic average ({exc}): the field is measured in Brian2")
+            averaged = None
+    if field == "measured" or averaged is None:
+        from ._measure import measured_flow
+
+        mtarget = "numpy" if target in (None, "auto") and sc.kind == "rate" else target
+        options = dict(sc.settings.get("measure", {}) or {})
+        options.update(measure or {})
+        mflow = measured_flow(sc, seed=seed, target=build.resolve_target(mtarget), **options)
+        averaged = mflow.field
+    field = averaged
     # -- simulation ------------------------------------------------------------------
     simulation, trajectories = None, []
     if simulate:
@@ -466,7 +495,7 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
         simulation = {"t": t, "w_t": w_t, "final_w": finals[k], "finals": finals,
                       "target": result.summary["target"], "summary": result.summary}
     # -- domain: widen a default one to hold the fixed points and trajectories ----------
-    if not sc.domain_given and sc.bounds is None:
+    if not sc.domain_given and sc.bounds is None and mflow is None:
         lo, hi = field.domain
         nw = field.n_weights
         R = float(np.max(np.abs(np.concatenate([lo[:nw], hi[:nw]]))))
@@ -490,17 +519,25 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
     if sc.bounds is not None:
         states += boundary_states(field, sc.bounds, seed=seed)
     # -- gradient test and decomposition ----------------------------------------------
-    points = sample_points(field.domain, grid=grid or sc.settings.get("grid"), seed=seed)
-    values = field.f(points)
-    jac = field.jacobian(points)
-    test = gradient_test(jac)
-    dec = decompose(points, values, domain=field.domain)
+    if mflow is None:
+        points = sample_points(field.domain, grid=grid or sc.settings.get("grid"), seed=seed)
+        values = field.f(points)
+        jac = field.jacobian(points)
+        test = gradient_test(jac)
+        dec = decompose(points, values, domain=field.domain)
+    else:
+        points, values = mflow.grid.points, mflow.grid.f
+        jac = mflow.jacobians
+        test = gradient_test(mflow.jacobians, errors=mflow.jacobian_errors)
+        dec = decompose(points, values, errors=mflow.grid.se, domain=field.domain)
     # -- objective ---------------------------------------------------------------------
-    obj = objective_for(field, objective)
+    obj = objective_for(field, objective) if (mflow is None or sc.kind == "rate") else None
     check = None
     if obj is not None:
-        check = check_objective(field, obj, points, trajectories if obj.manifold is None else
-                                [tr for tr in trajectories])
+        check = check_objective(field, obj, points, trajectories)
+        if mflow is not None and obj.manifold is None:   # against the measured values themselves
+            G = obj.sign * obj.gradient(points)
+            check.max_abs_error = float(np.max(np.abs(values - G)))
     manifold = _sphere(field, obj, states) if (obj is not None and obj.manifold == "sphere") else None
     threshold = _threshold(sc, field)
     # -- simulation against stable states, Euler limit ---------------------------------
@@ -525,11 +562,11 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
     else:
         notes.append("Euler limit: not defined for spike-based rules (their updates are events, not "
                      "steps of the averaged flow)")
-    if not field.exact:
+    if not field.exact and mflow is None:
         notes.append("the averaged field uses approximations beyond its stated assumptions")
     return FlowAnalysis(sc, field, points, values, jac, test, dec, obj, check, states, simulation,
-                        euler, euler_state, int(seed), manifold, threshold, notes=notes,
-                        versions=build.versions())
+                        euler, euler_state, int(seed), manifold, threshold, measured=mflow,
+                        notes=notes, versions=build.versions())
 
 
 def _sphere(field, obj, states):

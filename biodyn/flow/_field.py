@@ -228,6 +228,10 @@ def _rate_field(sc, aux):
 def _spike_field(sc):
     import sympy
 
+    if sc.post.get("kind") == "neuron":
+        raise ReductionError(f"{sc.model} drives a model neuron ({sc.post['neuron'].spec.name}): "
+                             "no reduction averages the rule over its voltage for these inputs")
+
     red = rate_reduction(sc.rule)
     weight = sc.rule.spec.data.get("weight", "w")
     nu = np.asarray(sc.inputs.rates, dtype=float)

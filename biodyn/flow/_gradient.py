@@ -232,7 +232,7 @@ def decompose(points, values, errors=None, degree=None, domain=None):
     ----------
     points, values : (K, n) arrays
     errors : (K, n) array, optional
-        Standard errors (weights 1/error^2).
+        Standard errors (weights 1/error^2; errors floored at 1e-3 of their median).
     degree : int, optional
         Degree of the polynomial potential (default 4, lowered in high dimension so that the
         basis stays below a third of the equations).
@@ -252,7 +252,14 @@ def decompose(points, values, errors=None, degree=None, domain=None):
             degree -= 1
     E = _exponents(n, degree)
     G = _grad_basis(X, E, center, scale)                    # (K, n, P)
-    w = np.ones_like(F) if errors is None else 1.0 / np.maximum(np.asarray(errors, float), 1e-300) ** 2
+    if errors is None:
+        w = np.ones_like(F)
+    else:   # an exactly known value (zero error, e.g. a field vanishing at w = 0) gets a large,
+        # finite weight: its error is floored at 1e-3 of the median positive error
+        err = np.asarray(errors, dtype=float)
+        pos = err[err > 0]
+        floor = 1e-3 * float(np.median(pos)) if pos.size else 1.0
+        w = 1.0 / np.maximum(err, floor) ** 2
     sw = np.sqrt(w)
     A = (G * sw[:, :, None]).reshape(K * n, -1)
     b = (F * sw).ravel()

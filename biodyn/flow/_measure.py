@@ -35,7 +35,7 @@ from .. import build
 from ..errors import BiodynError
 
 __all__ = ["MeasuredField", "measure_field", "measure_fields", "stencil", "measured_jacobians",
-           "simulate_rate"]
+           "simulate_rate", "MeasuredFlow", "measured_flow"]
 
 
 @dataclass
@@ -183,6 +183,13 @@ def _default_warmup(sc, dt):
                 pass
     if sc.kind == "spike" and sc.post.get("kind") == "linear":
         taus.append(float(sc.post["tau_eps"]))
+    if sc.kind == "spike" and sc.post.get("kind") == "neuron":   # the neuron's own time constants
+        for name, value in sc.post["neuron"].namespace.items():
+            if name.startswith("tau"):
+                try:
+                    taus.append(float(value))
+                except TypeError:
+                    pass
     return max(5.0 * max(taus) if taus else 0.0, 10 * dt)
 
 
@@ -247,7 +254,8 @@ def _setup_of(sc):
     return PoissonSetup(np.asarray(inputs.rates, float), float(getattr(inputs, "mother_rate", 0.0)),
                         np.asarray(share, float), np.asarray(getattr(inputs, "delays", np.zeros(sc.n)), float),
                         float(getattr(inputs, "jitter", 0.0)), sc.post["kind"], float(sc.post["baseline"]),
-                        float(sc.post["gain"]), float(sc.post["tau_eps"]), 0.0)
+                        float(sc.post["gain"]), float(sc.post["tau_eps"]), 0.0, sc.post.get("neuron"),
+                        sc.post.get("transmit", ""), tuple(sc.post.get("neuron_initial", ())))
 
 
 def _build_spike(sim, p, copies, duration, dt, rng):
@@ -354,3 +362,113 @@ def simulate_rate(scenario, w0, *, duration, dt, lr=1.0, copies=1, seed=0, targe
         w_end = np.asarray(getattr(syn, weight)[:], dtype=float)
     W = np.concatenate([w_t, w_end[:, None]], axis=1).reshape(M, n, steps + 1).transpose(0, 2, 1)
     return np.arange(steps + 1) * dt, W
+
+
+# --------------------------------------------------------------------------
+# A measured averaged field: where no reduction exists
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class MeasuredFlow:
+    """A scenario's field measured on a grid and on stencils, with a smooth surrogate.
+
+    Attributes
+    ----------
+    grid : MeasuredField
+        The field on a grid of the domain (for the potential and the surrogate).
+    centres : (C, n) array
+    jacobians, jacobian_errors : (C, n, n) arrays
+        Stencil Jacobians at the centres (for the gradient verdict with its tolerance).
+    field : AveragedField
+        A polynomial fit of the measured field (degree ``degree``, weighted by 1/se^2), for
+        fixed points and drawing.
+    residual_chi2 : float
+        Reduced chi-square of the fit (about 1 if the polynomial describes the field within
+        the measurement errors).
+    """
+
+    grid: MeasuredField
+    centres: np.ndarray
+    jacobians: np.ndarray
+    jacobian_errors: np.ndarray
+    field: object
+    degree: int
+    residual_chi2: float
+    stencil_h: np.ndarray
+
+
+def measured_flow(scenario, *, grid=5, degree=3, copies=40, duration=None, warmup=None, seed=0,
+                  target="numpy", h=None):
+    """Measure a scenario's field on a grid of its domain and on Jacobian stencils at the
+    centres of its quadrants (one Brian2 run), and fit a polynomial surrogate.
+
+    The surrogate :math:`\\hat f` (each component a polynomial of degree ``degree`` in the
+    weights scaled to [-1, 1], least squares weighted by 1/se^2) stands in for the averaged
+    field where no reduction exists (fixed points, figure); the gradient verdict uses the
+    stencil Jacobians and their standard errors, not the surrogate. The stencil half-width
+    ``h`` (a fraction of the domain's width) trades the bias of a central difference on a
+    curved field (of order h^2, itself asymmetric) against noise (of order 1/h): by default 0.02
+    for rate rules, whose copies share their input samples so that differences are almost
+    noise-free, and 0.15 for spike rules, whose neurons draw their own spikes.
+    """
+    if h is None:
+        h = 0.02 if scenario.kind == "rate" else 0.15
+    from ._field import AveragedField
+    from ._gradient import _exponents, sample_points
+
+    sc = scenario
+    lo, hi = (np.asarray(d, dtype=float) for d in sc.domain)
+    n = sc.n
+    width = hi - lo
+    # grid points kept off the bounds (clipping would bias the drift there)
+    pts = sample_points((lo, hi), grid=grid, margin=0.05)
+    q = np.array(list(np.ndindex(*([2] * min(n, 3)))), dtype=float)
+    centres = np.full((len(q), n), 0.5) if n > 3 else None
+    if centres is None:
+        centres = lo + width * (0.3 + 0.4 * q)
+    else:
+        centres[:, :3] = 0.3 + 0.4 * q
+        centres = lo + width * centres
+    hh = h * width
+    sten = stencil(centres, hh)
+    m_grid, m_sten = measure_fields([(sc, pts), (sc, sten)], copies=copies, duration=duration,
+                                    warmup=warmup, seed=seed, target=target)
+    J, S = measured_jacobians(m_sten, centres, hh)
+    # surrogate: weighted polynomial least squares on every measured point
+    X = np.vstack([m_grid.points, m_sten.points])
+    F = np.vstack([m_grid.f, m_sten.f])
+    E = np.vstack([m_grid.se, m_sten.se])
+    pos = E[E > 0]
+    E = np.maximum(E, 1e-3 * float(np.median(pos)) if pos.size else 1.0)
+    center, scale = 0.5 * (lo + hi), np.maximum(0.5 * width, 1e-12)
+    expo = np.vstack([np.zeros((1, n), dtype=int), _exponents(n, degree)])
+
+    def basis(Y):
+        U = (np.atleast_2d(Y) - center) / scale
+        return np.prod(U[:, None, :] ** expo[None, :, :], axis=2)
+
+    B = basis(X)
+    coef = np.empty((len(expo), n))
+    chi2, dof = 0.0, 0
+    for i in range(n):
+        w = 1.0 / E[:, i]
+        c, *_ = np.linalg.lstsq(B * w[:, None], F[:, i] * w, rcond=None)
+        coef[:, i] = c
+        chi2 += float(np.sum(((B @ c - F[:, i]) * w) ** 2))
+        dof += len(X) - len(expo)
+    red = chi2 / max(dof, 1)
+
+    def f(W):
+        return basis(W) @ coef
+
+    weight = sc.rule.spec.data.get("weight", "w")
+    field = AveragedField(sc, f, [f"{weight}[{i}]" for i in range(n)],
+                          f"measured from Brian2 ({copies} copies per point, {m_grid.duration:g} s, "
+                          f"dt = {m_grid.dt * 1e3:g} ms, lr = {m_grid.lr:.3g}), fitted by a polynomial of "
+                          f"degree {degree} (reduced chi-square {red:.3g})",
+                          ["the field is measured, not derived: no reduction of this rule exists for "
+                           "these inputs", "weights frozen during each measurement (small lr)"],
+                          exact=False)
+    field.kind = "measured"
+    return MeasuredFlow(m_grid, centres, J, S, field, degree, red, hh)

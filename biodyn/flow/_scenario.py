@@ -18,6 +18,7 @@ The ``[flow]`` table of a protocol (all keys optional)::
     objective = "hebb_decay"            # a key of biodyn.flow.OBJECTIVES (default: by rule)
     grid = 9                            # sample points per dimension (n <= 3) for the tests
     condition = 0                       # the condition whose input statistics are analysed
+    measure = { copies = 40, duration = 10.0, warmup = 1.0 }   # measured fields (seconds)
     note = "..."                        # shown in reports
 
 Protocols whose conditions differ in their input statistics (``oja_pca``: the angle of the
@@ -38,7 +39,7 @@ from ._inputs import Inputs, MixturePoisson, PoissonRates
 __all__ = ["Scenario", "scenario", "READERS", "register_reader", "FLOW_KEYS"]
 
 #: Keys of a protocol's ``[flow]`` table.
-FLOW_KEYS = ("domain", "aux", "sphere", "objective", "grid", "note", "condition")
+FLOW_KEYS = ("domain", "aux", "sphere", "objective", "grid", "note", "condition", "measure")
 
 
 @dataclass
@@ -201,7 +202,8 @@ def _read_poisson_inputs(spec, resolved, engine, condition):
     else:
         inputs = PoissonRates(setup.rates)
     post = {"kind": setup.post, "baseline": setup.baseline, "gain": setup.gain,
-            "tau_eps": setup.tau_eps}
+            "tau_eps": setup.tau_eps, "neuron": setup.neuron, "transmit": setup.transmit,
+            "neuron_initial": setup.neuron_initial}
     w0 = initial_weights(engine, setup.n)
     return Scenario(spec.name, resolved, "spike", inputs, post, w0, (None, None),
                     bounds=rule_bounds(resolved), same=tuple(range(len(w0))))

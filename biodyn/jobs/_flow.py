@@ -22,7 +22,8 @@ __all__ = ["analyze_flow", "flow_figure_data"]
 
 def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=None,
                  condition=None, aux=None, objective=None, simulate=True, target="auto", seed=0,
-                 stimulus=None, network=None, out="results", json=None, report=None):
+                 stimulus=None, network=None, out="results", json=None, report=None, field="auto",
+                 measure=None):
     """Analyse a protocol's averaged flow; write the figure (and the JSON with ``json``).
 
     Returns a :class:`JobResult` whose ``summary`` is the JSON report and whose ``extra``-like
@@ -36,7 +37,8 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
     t0 = time.perf_counter()
     analysis = flow.analyze(protocol, model, params, overrides, variants, condition=condition,
                             aux=aux, objective=objective, simulate=simulate, target=target,
-                            seed=seed, stimulus=stimulus, network=network, report=report)
+                            seed=seed, stimulus=stimulus, network=network, report=report,
+                            field=field, measure=measure)
     summary = analysis.summary()
     portrait, obj = flow_figure_data(analysis)
     sc = analysis.scenario
@@ -103,6 +105,9 @@ def flow_figure_data(analysis, grid=41):
             portrait["slice"] = f"slice: {rest}"
         if analysis.objective is not None and analysis.objective.manifold == "sphere":
             portrait["circle"] = True
+    if analysis.measured is not None and field.n == 2:
+        m = analysis.measured.grid
+        portrait["measured"] = {"points": m.points.tolist(), "f": m.f.tolist()}
     for s in analysis.states:
         portrait["states"].append({"w": [float(v) for v in s.w[:2]], "stable": bool(s.stable),
                                    "boundary": bool(s.boundary)})

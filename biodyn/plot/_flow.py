@@ -42,8 +42,9 @@ def flow_portrait(data, ax=None):
         grid, or ``None``), ``trajectories`` (list of ``{"w": [[w0, w1], ...]}``),
         ``states`` (list of ``{"w", "stable", "boundary"}``), ``title``, ``slice`` (text: where
         the other weights are held), ``reference`` (optional list of ``[w0, w1]`` to mark, e.g.
-        the unit circle for Oja: ``circle = true``). A one-dimensional field has ``y = None``
-        and ``f`` on ``x``.
+        the unit circle for Oja: ``circle = true``), ``measured`` (optional
+        ``{"points", "f"}``: a measured field drawn as arrows). A one-dimensional field has
+        ``y = None`` and ``f`` on ``x``.
     """
     ax = ax or new_axes((5.6, 4.8))
     x = np.asarray(data["x"], dtype=float)
@@ -72,6 +73,11 @@ def flow_portrait(data, ax=None):
                 ax.plot([], [], color="tab:green", lw=0.6, label="potential of the gradient part")
         lw = 0.4 + 1.6 * speed / max(float(speed.max()), 1e-300)
         ax.streamplot(x, y, fx, fy, color="0.45", linewidth=lw, density=1.1, arrowsize=0.8)
+        if data.get("measured"):
+            mp = np.asarray(data["measured"]["points"], dtype=float)
+            mf = np.asarray(data["measured"]["f"], dtype=float)
+            ax.quiver(mp[:, 0], mp[:, 1], mf[:, 0], mf[:, 1], color="tab:purple", width=0.004,
+                      alpha=0.8, label="measured field (Brian2)", zorder=4)
         if data.get("circle"):
             th = np.linspace(0, 2 * np.pi, 200)
             ax.plot(np.cos(th), np.sin(th), color="tab:orange", lw=1.0, ls=":", label="unit circle")

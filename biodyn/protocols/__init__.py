@@ -22,9 +22,9 @@ Engines (how a protocol is simulated) are registered in :data:`ENGINES`:
   (``oja_pca``, ``bcm_selectivity``);
 * ``current_steps`` — neuron models under current steps (``fi_curve``, ``firing_patterns``);
 * ``poisson_inputs`` — a spike rule between Poisson inputs (optionally with lagged correlations)
-  and a rate-driven or linear Poisson neuron, one circuit per condition (``triplet_poisson``,
-  ``stdp_correlated_symmetric``, ``stdp_correlated_asymmetric``: learning scenarios of
-  ``biodyn analyze flow``).
+  and a rate-driven or linear Poisson neuron (``triplet_poisson``, ``stdp_correlated_symmetric``,
+  ``stdp_correlated_asymmetric``) or a model neuron (``clopath_correlated``), one circuit per
+  condition: learning scenarios of ``biodyn analyze flow``.
 
 On ``cpp_standalone`` a run keeps its compiled build in the process, and a
 later run whose generated code would be the same (other parameter values,

@@ -29,6 +29,11 @@ The neuron (``network.post``), a Poisson neuron firing with probability ``lambda
   :math:`\\lambda(t) = \\nu_0 + g\\sum_j w_j \\sum_f \\epsilon(t - t_j^f)` with
   :math:`\\epsilon(t) = e^{-t/\\tau_\\epsilon}/\\tau_\\epsilon` (each input spike adds
   :math:`g w_j` expected output spikes).
+* ``"neuron"`` — a model neuron of the catalog (``network.neuron``, its ``neuron_params``,
+  ``neuron_set`` parameter values and ``neuron_initial`` values of its variables, e.g. a bias
+  current ``{I = "500 pA"}``), each input spike acting on it as
+  ``network.transmit`` says (``"vm_post += w*3*mV"``): for rules that read the postsynaptic
+  voltage (Clopath et al. 2010), whose averaged field is measured, not derived.
 
 Observables per condition: ``mean_weight`` (the copy's mean final weight) or
 ``weight_change`` (mean final minus mean initial weight). ``result.extra`` holds ``t``,
@@ -58,7 +63,7 @@ from ._engine import Engine, Outcome, Plan, register_engine
 
 __all__ = ["PoissonSetup", "read_setup", "draw_inputs", "build_circuits", "initial_weights"]
 
-_POSTS = ("rate", "linear")
+_POSTS = ("rate", "linear", "neuron")
 
 
 def _dims():
@@ -81,6 +86,9 @@ class PoissonSetup:
     gain: float                # expected output spikes per input spike per unit weight
     tau_eps: float             # s (linear neuron only)
     duration: float            # s
+    neuron: object = None      # Resolved model neuron ("neuron" only)
+    transmit: str = ""         # what an input spike does to it ("neuron" only)
+    neuron_initial: tuple = ()  # (variable, text) initial values of the neuron ("neuron" only)
 
     @property
     def n(self):
@@ -137,7 +145,20 @@ def read_setup(engine):
     if baseline < 0 or gain < 0 or tau_eps <= 0:
         raise SpecError(file, "network", "baseline >= 0, gain >= 0, tau_eps > 0",
                         f"{baseline} Hz, {gain}, {tau_eps} s")
-    return PoissonSetup(rates, mother, share, delays, jitter, post, baseline, gain, tau_eps, duration)
+    neuron, transmit = None, ""
+    if post == "neuron":
+        for key in ("neuron", "transmit"):
+            if not net.get(key):
+                raise SpecError(file, f"network.{key}", "the model neuron and what an input spike does "
+                                "to it (network.post = 'neuron')", "nothing")
+        try:
+            neuron = build.resolve(net["neuron"], net.get("neuron_params"), net.get("neuron_set"))
+        except SpecError as exc:
+            raise SpecError(file, "network.neuron", exc.expected, exc.found, exc.hint) from None
+        transmit = net["transmit"]
+    initial = tuple(sorted((str(k), str(v)) for k, v in dict(net.get("neuron_initial", {})).items()))
+    return PoissonSetup(rates, mother, share, delays, jitter, post, baseline, gain, tau_eps, duration,
+                        neuron, transmit, initial)
 
 
 def draw_inputs(setup, copies, duration, dt, rng):
@@ -226,6 +247,11 @@ def build_circuits(sim, resolved, setup, weights, spikes, *, record_dt=None, lr=
         syn = build.synapses(_with_drive(resolved, setup.gain), gen, post, connect=connect,
                              name=f"{name}_synapses")
         syn.nu_in = np.tile(setup.rates, copies) * Hz
+    elif setup.post == "neuron":
+        post = build.neurons(setup.neuron, copies, name=f"{name}_post",
+                             init=dict(setup.neuron_initial) or None)
+        syn = build.synapses(resolved, gen, post, connect=connect, name=f"{name}_synapses",
+                             transmit=setup.transmit)
     else:
         post = NeuronGroup(copies, "drho/dt = -rho/tau_eps : Hz\nlam = nu_0 + rho : Hz",
                            threshold="rand() < lam*dt", name=f"{name}_post", namespace=ns,
@@ -261,15 +287,21 @@ class PoissonInputsEngine(Engine):
         "jitter": Key((str,), False, "s.d. of the Gaussian jitter of each copy (default '0 ms')"),
     }
     network_keys = {
-        "post": Key((str,), False, "'rate' (rate-driven Poisson neuron, default) or 'linear' (Kempter's linear Poisson neuron)"),
+        "post": Key((str,), False, "'rate' (rate-driven Poisson neuron, default), 'linear' (Kempter's linear "
+                    "Poisson neuron) or 'neuron' (a model neuron of the catalog)"),
         "baseline": Key((str,), False, "spontaneous rate nu_0 of the neuron (default '0 Hz')"),
         "gain": Key((str,), False, "expected output spikes per input spike per unit weight (default '1')"),
         "tau_eps": Key((str,), False, "time constant of the linear neuron's response kernel (default '5 ms')"),
+        "neuron": Key((str,), False, "post = 'neuron': the model neuron (e.g. 'adex_clopath')"),
+        "neuron_params": Key((str,), False, "its parameter set"),
+        "neuron_set": Key((dict,), False, "its parameter values (e.g. {I = '500 pA'})"),
+        "neuron_initial": Key((dict,), False, "initial values of its variables (e.g. {I = '500 pA'})"),
+        "transmit": Key((str,), False, "post = 'neuron': what an input spike does ('vm_post += w*3*mV')"),
     }
     observables = ("mean_weight", "weight_change")
 
     def brian_random(self):
-        return True  # the Poisson neuron draws rand()
+        return True  # the Poisson neuron draws rand() (a model neuron may, too)
 
     def plan(self):
         setup = read_setup(self)

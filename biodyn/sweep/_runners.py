@@ -482,8 +482,6 @@ class MissingJob(Runner):
 
 register_runner(MissingJob("analyze flow", "`biodyn analyze flow` (biodyn.jobs: averaged "
                                            "plasticity flow, issue 6)"))
-register_runner(MissingJob("compare", "`biodyn compare` (biodyn.jobs: a rule against its "
-                                      "artificial counterpart, issue 7)"))
 
 
 # --------------------------------------------------------------------------
@@ -628,6 +626,7 @@ _FLOW_ANALYSIS = {
     "objective": Key((str,), False, "objective to check (a key of biodyn.flow.OBJECTIVES, or 'none')"),
     "simulate": Key((bool,), False, "replay the protocol in Brian2 (default true)"),
     "target": Key((str,), False, "Brian2 target of the replay (default auto)"),
+    "field": Key((str,), False, "auto (default), analytic or measured"),
 }
 
 _FLOW_SETTINGS = {
@@ -755,3 +754,67 @@ register_runner(Runner(
     "analyze flow", _flow_point, settings=_FLOW_SETTINGS, prepare=_prepare_flow,
     doc="the averaged flow of a learning scenario (biodyn analyze flow) at each point: gradient "
         "verdict, asymmetry, gradient fraction, objective error, rest points, where the replay ends"))
+
+
+# --------------------------------------------------------------------------
+# compare: a biological rule against its artificial counterpart (biodyn.jobs.compare)
+# --------------------------------------------------------------------------
+
+_COMPARE_SETTINGS = {
+    "comparison": Key((str,), True, "a comparison of biodyn.compare (biodyn compare --help lists them)"),
+    "settings": Key((dict,), False, "fixed settings of the comparison: name -> value (with unit)"),
+    "target": Key((str,), False, "Brian2 target of the biological learner (default numpy)"),
+    "figure": Key((bool,), False, "draw the figure of every point (default true)"),
+}
+
+
+def _compare_settings(params, settings):
+    """The comparison's settings at a point: the fixed ones, then the point's parameters."""
+    out = dict(settings.get("settings", {}))
+    out.update(params)
+    return out
+
+
+def _prepare_compare(spec, settings):
+    from .. import compare
+    from ..compare._base import resolve_settings
+
+    name = settings["comparison"]
+    if name not in compare.COMPARISONS:
+        raise SpecError(spec.file, "run.comparison", "one of " + ", ".join(compare.COMPARISONS),
+                        repr(name), suggest(name, compare.COMPARISONS))
+    table = compare.COMPARISONS[name].settings
+    settings["settings"] = dict(settings.get("settings", {}))
+    for point in spec.points:
+        try:
+            resolve_settings(name, table, _compare_settings(point.params, settings))
+        except SpecError as exc:
+            key = f"grid.{exc.key}" if exc.key in point.params else f"run.settings.{exc.key}"
+            raise SpecError(spec.file, key, exc.expected, exc.found, exc.hint) from None
+    return settings
+
+
+def _compare_point(params, seed, out, settings):
+    from .. import jobs
+
+    result = jobs.compare(settings["comparison"], seed=seed, target=settings.get("target", "numpy"),
+                          settings=_compare_settings(params, settings), out=out,
+                          json=Path(out) / "compare.json", figure=settings.get("figure", True))
+    values = {}
+    for key, value in result.summary["summary"].items():
+        if key in ("settings", "dataset", "timings"):  # the point's own parameters, inputs, wall times
+            continue
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                if v is None or isinstance(v, (bool, int, float, str)):
+                    values[f"{key}.{sub}"] = v
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            values[key] = value
+    return PointResult(values, {k: str(v) for k, v in result.paths.items()},
+                       {"timings": dict(result.timings)})
+
+
+register_runner(Runner(
+    "compare", _compare_point, settings=_COMPARE_SETTINGS, prepare=_prepare_compare,
+    doc="a biological rule against its artificial counterpart (biodyn compare) at each point: "
+        "the comparison's settings on the grid, its summary's scalars as results"))
