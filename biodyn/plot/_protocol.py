@@ -74,9 +74,9 @@ def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=Non
     chi = summary.get("score", {}).get("chi")
     title = figure.get("title", summary["protocol"])
     if chi is not None and not math.isnan(chi):
-        title += f"   (χ = {chi:.2f}, n = {summary['score']['n']})"
+        title += f"\nχ = {chi:.2f} over n = {summary['score']['n']} conditions with data"
     else:
-        title += "   (no published data to score)"
+        title += "\nno published data to score"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     ax.text(0.99, 0.01, f"{summary['model']}/{summary['parameter_set']}, seed {summary['seed']}, "
@@ -94,7 +94,7 @@ def _title(summary, figure):
     chi = summary.get("score", {}).get("chi")
     title = figure.get("title", summary["protocol"])
     if chi is not None and not math.isnan(chi):
-        title += f"   (χ = {chi:.2f}, n = {summary['score']['n']})"
+        title += f"\nχ = {chi:.2f} over n = {summary['score']['n']} conditions with data"
     return title
 
 
@@ -246,8 +246,7 @@ def _draw_weight_trajectories(summary, extra, figure, curves):
         ax.set_ylabel("weight")
         ax.legend(fontsize=6, frameon=False, ncol=2)
         ax.set_title(figure.get("trajectory_title", "weight trajectories (dashed: reference)"), fontsize=9)
-    protocol_summary(summary, ax=axes[1], figure=figure, curves=curves)
-    _footer(fig, summary)
+    protocol_summary(summary, ax=axes[1], figure=figure, curves=curves)  # with its footer
     return axes[0]
 
 
