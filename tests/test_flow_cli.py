@@ -144,3 +144,26 @@ def test_every_scenario_gives_a_figure_and_a_json_report_from_the_cli(tmp_path, 
     assert data["simulation"] is not None
     # the replay ends where the flow says: at (or next to) a stable state
     assert data["simulation"]["nearest_stable_distance"] < 0.25
+
+
+def test_bad_flow_tables_and_engine_entries_are_one_spec_error_each(tmp_path):
+    from biodyn.errors import SpecError
+    from biodyn.flow import analyze, scenario
+
+    src = (protocols.load("triplet_poisson").path).read_text()
+    cases = [
+        (src.replace('domain = [0.0, 2.0]', 'domain = [2.0, 0.0]'), "flow.domain"),
+        (src.replace('[flow]', '[flow]\nobjectiv = "bcm"'), "flow.objectiv"),
+        (src.replace('[flow]', '[flow]\ncondition = 7'), "flow.condition"),
+        (src.replace('rates = ["8 Hz", "16 Hz"]', 'rates = ["8 Hz", "16 mV"]'), "stimulus.rates[1]"),
+        (src.replace('post = "rate"', 'post = "lif"'), "network.post"),
+    ]
+    for k, (text, key) in enumerate(cases):
+        path = tmp_path / f"bad{k}.toml"
+        path.write_text(text)
+        with pytest.raises(SpecError) as info:
+            analyze(str(path), simulate=False)
+        assert info.value.key == key, (key, str(info.value))
+    with pytest.raises(SpecError) as info:
+        scenario("triplet_poisson", stimulus={"share": [0.9, 0.9], "mother_rate": "20 Hz"})
+    assert info.value.key.startswith("stimulus.share")

@@ -27,6 +27,22 @@ states, Euler limit, and where the Brian2 simulation of the same protocol ends.
 Continua of fixed points (a line of equilibria, as the triplet rule's threshold set) are
 recognised: a zero eigenvalue whose eigenvector points along more fixed points is a direction
 of the continuum, and stability is judged from the other eigenvalues (normal hyperbolicity).
+
+Where no reduction of the rule exists for the scenario's inputs (a rule reading a model
+neuron's voltage, as Clopath et al. 2010; a pairing scheme outside Kempter's theory), the field
+is measured from Brian2 (:func:`~biodyn.flow.measured_flow`): the gradient verdict then comes
+from stencil Jacobians with their standard errors (a chi-square test), the potential from the
+measured grid (weighted by 1/se^2), and the rest points from a polynomial surrogate of the
+measured field (approximate: their accuracy is that of the fit, whose reduced chi-square is
+reported).
+
+Decisions a user should know: ``fixed_points`` lists the interior fixed points of the averaged
+field (which ignores the weight bounds) inside the domain, then the rest points on the bounds;
+``simulation`` reports the final weights of the analysed condition of the replay and their
+distance to the nearest stable state of either kind; ``euler_limit`` is taken at that stable
+state (or the most restrictive one without a simulation) and is ``null`` for spike-based rules
+and for states with no free weight; ``asymmetry`` is :math:`\|J - J^\top\|_F/\|J\|_F`
+aggregated over the sampled points (in [0, 2]).
 """
 
 from __future__ import annotations
@@ -474,6 +490,13 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
         mtarget = "numpy" if target in (None, "auto") and sc.kind == "rate" else target
         options = dict(sc.settings.get("measure", {}) or {})
         options.update(measure or {})
+        allowed = ("copies", "duration", "warmup", "grid", "degree", "h")
+        for key in options:
+            if key not in allowed:
+                from ..errors import SpecError, suggest
+
+                raise SpecError(sc.file, f"flow.measure.{key}", "one of " + ", ".join(allowed),
+                                repr(key), suggest(key, allowed))
         mflow = measured_flow(sc, seed=seed, target=build.resolve_target(mtarget), **options)
         averaged = mflow.field
     field = averaged

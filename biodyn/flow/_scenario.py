@@ -6,17 +6,16 @@ statistics, the initial weights of the replay's conditions, the weight box analy
 protocol's ``[flow]`` settings — read from the SAME spec the replay simulates, so that "does the
 Brian2 simulation go where the flow says" compares like with like.
 
-Readers are registered per protocol engine (:data:`READERS`); the ``poisson_inputs`` engine
-(spike rules) is read here, rate engines where they are defined.
+Readers are registered per protocol engine (:data:`READERS`): the ``poisson_inputs`` engine
+(spike rules) and the ``rate_inputs`` engine (rate rules) are read here.
 
 The ``[flow]`` table of a protocol (all keys optional)::
 
     [flow]
     domain = [[0.0, 0.0], [1.0, 1.0]]   # the weight box analysed: [low, high] (scalars or per weight)
     aux = "adiabatic"                   # rate rules: other variables at their average ("state": dynamic)
-    sphere = true                       # also analyse the unit sphere (Oja)
     objective = "hebb_decay"            # a key of biodyn.flow.OBJECTIVES (default: by rule)
-    grid = 9                            # sample points per dimension (n <= 3) for the tests
+    grid = 9                            # sample points per dimension (gradient test, potential)
     condition = 0                       # the condition whose input statistics are analysed
     measure = { copies = 40, duration = 10.0, warmup = 1.0 }   # measured fields (seconds)
     note = "..."                        # shown in reports
@@ -39,7 +38,7 @@ from ._inputs import Inputs, MixturePoisson, PoissonRates
 __all__ = ["Scenario", "scenario", "READERS", "register_reader", "FLOW_KEYS"]
 
 #: Keys of a protocol's ``[flow]`` table.
-FLOW_KEYS = ("domain", "aux", "sphere", "objective", "grid", "note", "condition", "measure")
+FLOW_KEYS = ("domain", "aux", "objective", "grid", "note", "condition", "measure")
 
 
 @dataclass
