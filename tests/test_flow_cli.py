@@ -70,9 +70,11 @@ def test_cli_bad_input_is_one_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", ["triplet_poisson", "stdp_correlated_symmetric",
-                                  "stdp_correlated_asymmetric", "hebb_decay", "covariance_rule"])
+                                  "stdp_correlated_asymmetric", "hebb_decay", "covariance_rule",
+                                  "clopath_correlated"])
 def test_new_scenarios_replay_with_the_summary_contract(name):
-    duration = "1 second" if name.startswith(("triplet", "stdp")) else "3 second"
+    duration = {"clopath_correlated": "0.1 second", "hebb_decay": "3 second",
+                "covariance_rule": "3 second"}.get(name, "1 second")
     r = protocols.run(name, target="numpy", seed=1, stimulus={"duration": duration})
     s = r.summary
     assert set(s) == {"protocol", "model", "parameter_set", "overrides", "seed", "target", "dt",

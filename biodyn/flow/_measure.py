@@ -199,7 +199,7 @@ def _default_lr(sc, pts, duration):
     try:
         F = averaged_field(sc).f(pts)[:, :sc.n]
         scale = float(np.max(np.abs(F)))
-    except Exception:  # noqa: BLE001 - no analytic field: a conservative default
+    except BiodynError:  # no analytic field (a measured-only scenario): a conservative default
         scale = 0.0
     lo, hi = sc.domain
     width = float(np.min(hi - lo))
