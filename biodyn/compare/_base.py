@@ -31,7 +31,8 @@ import numpy as np
 from ..errors import BiodynError, SpecError, suggest
 
 __all__ = ["Comparison", "Setting", "COMPARISONS", "register_comparison", "run", "cosine",
-           "subspace_angle", "pca_projection", "exponential_rate", "jsonable", "JSON_KEYS"]
+           "subspace_angle", "pca_projection", "exponential_rate", "first_passage_rate", "tail_rate",
+           "jsonable", "JSON_KEYS"]
 
 #: Top-level keys of a comparison's JSON (:meth:`Comparison.to_dict`).
 JSON_KEYS = ("comparison", "seed", "versions", "series", "summary")
@@ -109,7 +110,8 @@ def _check_setting(comparison, name, setting, value):
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
             raise SpecError(where, name, f"a list of numbers ({setting.doc})", repr(value)) from None
-        if arr.ndim == 0 or arr.size == 0 or not np.all(np.isfinite(arr)):
+        arr = np.atleast_1d(arr)  # a number is a list of one (a sweep's grid point)
+        if arr.size == 0 or not np.all(np.isfinite(arr)):
             raise SpecError(where, name, f"a non-empty list of finite numbers ({setting.doc})", repr(value))
         return arr
     # a quantity
@@ -240,9 +242,16 @@ def register_comparison(name, settings, doc, brian2=True):
     and return the public function ``name(seed=0, target="numpy", **settings) -> Comparison``."""
 
     def deco(fn):
-        def public(seed=0, target="numpy", **given):
-            return run(name, seed=seed, target=target, **given)
+        import inspect
 
+        def public(seed=0, target="numpy", **settings):
+            return run(name, seed=seed, target=target, **settings)
+
+        params = [inspect.Parameter("seed", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=0),
+                  inspect.Parameter("target", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="numpy")]
+        params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v.default)
+                   for k, v in settings.items()]
+        public.__signature__ = inspect.Signature(params)
         public.__name__ = name
         public.__qualname__ = name
         public.__doc__ = fn.__doc__
@@ -363,6 +372,45 @@ def exponential_rate(t, y, low, high):
         return float("nan"), None, int(m.sum())
     slope = np.polyfit(t[m], np.log(y[m]), 1)[0]
     return float(-slope), (float(t[m][0]), float(t[m][-1])), int(m.sum())
+
+
+def first_passage_rate(t, y, low, high):
+    """The exponential rate of a noisy decaying series over its first passage from ``high``
+    down to ``low``: from the first point below ``high`` to the last point before the first
+    one below ``low`` (later excursions above ``low``, noise around a floor, are left out)."""
+    t = np.asarray(t, float)
+    y = np.asarray(y, float)
+    below_high = np.nonzero(y < high)[0]
+    if below_high.size == 0:
+        return float("nan"), None, 0
+    i0 = int(below_high[0])
+    below_low = np.nonzero(y[i0:] <= low)[0]
+    i1 = i0 + int(below_low[0]) if below_low.size else len(y)
+    if i1 - i0 < 3:
+        return float("nan"), None, int(i1 - i0)
+    sel = slice(i0, i1)
+    slope = np.polyfit(t[sel], np.log(y[sel]), 1)[0]
+    return float(-slope), (float(t[i0]), float(t[i1 - 1])), int(i1 - i0)
+
+
+def tail_rate(t, y, low=1e-10, fraction=0.4):
+    """The exponential rate of a noise-free decaying series over its tail: the last
+    ``fraction`` of the points above ``low`` (below it, rounding takes over). Returns
+    ``(rate, window, points)`` as :func:`exponential_rate`."""
+    t = np.asarray(t, float)
+    y = np.asarray(y, float)
+    ok = np.nonzero(np.isfinite(y) & (y > low))[0]
+    if ok.size < 3:
+        return float("nan"), None, int(ok.size)
+    last = ok[-1]
+    first = int(last - max(2, int(round(fraction * (last + 1)))) + 1)
+    first = max(first, 0)
+    sel = np.arange(first, last + 1)
+    sel = sel[np.isfinite(y[sel]) & (y[sel] > low)]
+    if sel.size < 3:
+        return float("nan"), None, int(sel.size)
+    slope = np.polyfit(t[sel], np.log(y[sel]), 1)[0]
+    return float(-slope), (float(t[sel][0]), float(t[sel][-1])), int(sel.size)
 
 
 def noise_floor(y, tail=0.2):

@@ -135,7 +135,8 @@ def _bcm_vs_gradient(settings, seed, target):
         (the objective), ``selectivity_bio``, ``selectivity_ann`` (:math:`1 -
         \\overline{y}/\\max y`), ``distance_bio``, ``distance_ann`` (to the nearest selective
         state), ``alignment`` (expected BCM update at the simulated threshold vs
-        :math:`\\nabla R`), ``projection_bio``, ``projection_ann``, ``projection_states``.
+        :math:`\\nabla R`), ``gradient_norm`` (:math:`\\lVert\\nabla R\\rVert` at the Brian2
+        weights), ``projection_bio``, ``projection_ann``, ``projection_states``.
         ``summary``: ``selective_states`` (weights, responses, objective, gradient norm,
         Hessian eigenvalues of R, eigenvalues of the field with the threshold as a state,
         stable), the state each learner ends in and its distance, the largest
@@ -235,6 +236,7 @@ def _bcm_vs_gradient(settings, seed, target):
         "y_bio": yb, "y_ann": ya, "R_bio": R(Wb), "R_ann": R(Wa),
         "selectivity_bio": selectivity(yb), "selectivity_ann": selectivity(ya),
         "distance_bio": dist_b, "distance_ann": dist_a, "alignment": align,
+        "gradient_norm": np.linalg.norm(grad_b, axis=1),
         "projection_bio": proj["projections"][0], "projection_ann": proj["projections"][1],
         "projection_states": proj["projections"][2],
     }

@@ -123,7 +123,8 @@ def _hebb_vs_delta(settings, seed, target):
         ``error_ls_bio``, ``error_ls_ann`` (to :math:`W_{LS}`), ``error_hebb_ann``, ``loss_bio``,
         ``loss_ann`` (:math:`L`), ``alignment`` (expected Hebbian update vs
         :math:`-\\nabla L` at the Brian2 weights), ``alignment_ann`` (the same at the delta
-        rule's weights), ``projection_bio``, ``projection_ann``, ``projection_fixed_points``
+        rule's weights), ``gradient_norm`` (:math:`\\lVert\\nabla L\\rVert` at the Brian2
+        weights), ``projection_bio``, ``projection_ann``, ``projection_fixed_points``
         (:math:`C_{yx}` then :math:`W_{LS}`).
         ``summary``: ``C_yx``, ``W_ls``, the distance between them, the final errors, the
         loss at each fixed point, the final and minimum alignment, the largest weight reached
@@ -184,7 +185,8 @@ def _hebb_vs_delta(settings, seed, target):
     def neg_grad(W):
         return -obj.grad(W.ravel()).reshape(m, d)
 
-    align = np.array([cosine(hebb_update(w), neg_grad(w)) for w in Wb])
+    grads = np.array([neg_grad(w) for w in Wb])
+    align = np.array([cosine(hebb_update(w), g) for w, g in zip(Wb, grads)])
     align_ann = np.array([cosine(hebb_update(w), neg_grad(w)) for w in Wa])
     err = lambda W, R: np.linalg.norm(W - R[None], axis=(1, 2))  # noqa: E731
     proj = pca_projection([Wb, Wa, np.array([Cyx, W_ls])])
@@ -196,6 +198,7 @@ def _hebb_vs_delta(settings, seed, target):
         "loss_bio": np.array([obj.value(w.ravel()) for w in Wb]),
         "loss_ann": np.asarray(traj.values, float),
         "alignment": align, "alignment_ann": align_ann,
+        "gradient_norm": np.linalg.norm(grads.reshape(len(t), -1), axis=1),
         "projection_bio": proj["projections"][0], "projection_ann": proj["projections"][1],
         "projection_fixed_points": proj["projections"][2],
     }

@@ -65,8 +65,8 @@ import numpy as np
 
 from .. import build
 from ..errors import SpecError
-from ._base import (Setting, cosine, epochs, exponential_rate, noise_floor, pca_projection,
-                    register_comparison, subspace_angle)
+from ._base import (Setting, cosine, epochs, exponential_rate, first_passage_rate, noise_floor,
+                    pca_projection, register_comparison, subspace_angle, tail_rate)
 from ._brian import rule_update, run_rate_rule
 
 __all__ = ["oja_vs_backprop", "principal_dataset", "ae_balanced_rates"]
@@ -84,7 +84,13 @@ SETTINGS = {
                   low=0),
     "record_interval": Setting("50 ms", "ms", "interval of the recorded series", low=0),
     "init_scale": Setting(0.1, "float", "standard deviation of the initial weights", low=0),
+    "tail": Setting(60.0, "float", "learning time up to which the noise-free learners (averaged flow, "
+                    "GD) continue beyond the Brian2 run, for their asymptotic rates (they stop once "
+                    "their angle is below 1e-11)", low=0),
 }
+
+#: the noise-free learners stop their tail below this subspace angle (rounding is near)
+TAIL_STOP = 1e-11
 
 
 def principal_dataset(n_samples, eigenvalues, rng):
@@ -128,12 +134,11 @@ def _check(settings):
         raise SpecError(where, "n_samples", f"at least d = {d} samples", repr(settings["n_samples"]))
 
 
-def _stride(interval, step, what, key):
+def _stride(interval, step, expected, key):
     r = interval / step
     n = int(round(r))
     if n < 1 or abs(r - n) > 1e-6 * max(1.0, r):
-        raise SpecError("<settings of oja_vs_backprop>", key,
-                        f"a record_interval that is a whole number of {what}", f"{r:g} of them")
+        raise SpecError("<settings of oja_vs_backprop>", key, expected, f"{r:g} of them")
     return n
 
 
@@ -151,7 +156,8 @@ def _oja_vs_backprop(settings, seed, target):
         Brian2 target of the biological learner (default ``"numpy"``).
     **settings
         ``d``, ``k``, ``eigenvalues``, ``n_samples``, ``eta`` (Hz), ``dt``, ``duration``,
-        ``record_interval`` (quantities), ``lr`` (GD step in learning time), ``init_scale``.
+        ``record_interval`` (quantities), ``lr`` (GD step in learning time, dividing
+        :math:`\\eta\\,`record_interval), ``init_scale``, ``tail``.
 
     Returns
     -------
@@ -161,11 +167,19 @@ def _oja_vs_backprop(settings, seed, target):
         :math:`U_k`, radians), ``angle_ann_decoder`` (column space of :math:`W_2`),
         ``loss_bio``, ``loss_ann`` (:math:`L` of each learner), ``alignment`` (along the Brian2
         run), ``alignment_flow`` (along the averaged flow), ``alignment_measured`` (the Brian2
-        run's measured increments between records instead of the expected update), ``projection_bio``, ``projection_ann`` (the maps :math:`W^{\\top}W` and
+        run's measured increments between records instead of the expected update),
+        ``gradient_norm`` (:math:`\\lVert\\nabla_W L\\rVert` at the Brian2 weights),
+        ``projection_bio``, ``projection_ann`` (the maps :math:`W^{\\top}W` and
         :math:`W_2W_1` on their shared top-2 principal components), ``projection_target``
-        (:math:`U_kU_k^{\\top}` there), ``w_bio`` and ``w_ann_encoder`` (flattened weights).
-        ``summary``: eigenvalues and gap, fitted rates (``rate_bio``, ``rate_flow``,
-        ``rate_flow_same_window``, ``rate_ann``) with their windows, the predictions
+        (:math:`U_kU_k^{\\top}` there), ``w_bio`` and ``w_ann_encoder`` (flattened weights);
+        ``tail_s_flow``, ``tail_angle_flow``, ``tail_s_ann``, ``tail_angle_ann``: the noise-free
+        learners continued beyond the Brian2 run (to learning time ``tail``, or until their
+        angle is below 1e-11) for their asymptotic rates.
+        ``summary``: eigenvalues and gap; fitted rates with their windows: ``rate_bio`` (the
+        Brian2 angle's first passage from 0.2 down to 4 times its noise floor),
+        ``rate_flow_same_window`` (the averaged flow over the same window), ``rate_flow`` and
+        ``rate_ann`` (the last 40 % of the noise-free tails), ``rate_ann_slowest_mode`` (the
+        GD tail projected on the Hessian's slowest eigenvector: that mode alone); the predictions
         (``predicted_rate_oja`` = gap, ``predicted_rate_ann``), the linearisations at the
         end states (``linearisation_oja``: eigenvalues of the averaged field's Jacobian per
         unit s, ``linearisation_ann``: Hessian eigenvalues, slowest non-zero rates, the GD
@@ -187,7 +201,10 @@ def _oja_vs_backprop(settings, seed, target):
     interval = float(settings["record_interval"] / second)
     lr = settings["lr"]
     steps = int(round(duration / dt))
-    stride = _stride(interval, dt, "time steps (dt)", "record_interval")
+    stride = _stride(interval, dt, "a record_interval that is a whole number of time steps dt",
+                     "record_interval")
+    ann_stride = _stride(eta * interval, lr, f"a GD step lr that divides eta*record_interval = "
+                         f"{eta * interval:g} (the learning time between records)", "lr")
     if steps % stride:
         raise SpecError("<settings of oja_vs_backprop>", "duration",
                         "a whole number of record intervals", f"{duration / interval:g} of them")
@@ -221,7 +238,6 @@ def _oja_vs_backprop(settings, seed, target):
     obj = ann.linear_autoencoder(X, k, seed=seed)
     k1, k2 = obj.net.param_names
     theta0 = obj.net.ravel({k1: W0, k2: W0.T})
-    ann_stride = _stride(eta * interval, lr, "GD steps (lr in learning time)", "lr")
     ann_steps = ann_stride * (len(t) - 1)
     traj = ann.train(obj, "gd", theta0, lr=lr, steps=ann_steps, seed=seed, record_every=ann_stride)
     enc = np.array([obj.net.unravel(th)[k1] for th in traj.thetas])      # (T, k, d)
@@ -242,7 +258,8 @@ def _oja_vs_backprop(settings, seed, target):
 
     loss_bio = np.array([obj.value(tied_theta(w)) for w in Wb])
     loss_ann = np.asarray(traj.values, float)
-    align = np.array([cosine(update.expected(X, w), -tied_gradient(w)) for w in Wb])
+    grads = np.array([tied_gradient(w) for w in Wb])
+    align = np.array([cosine(update.expected(X, w), -g) for w, g in zip(Wb, grads)])
     align_flow = np.array([cosine(update.expected(X, w), -tied_gradient(w)) for w in Wf])
     align_meas = np.array([cosine(Wb[i + 1] - Wb[i], -tied_gradient(Wb[i])) for i in range(len(Wb) - 1)]
                           + [np.nan])
@@ -250,34 +267,65 @@ def _oja_vs_backprop(settings, seed, target):
     maps_ann = np.einsum("tik,tkj->tij", dec, enc)               # W2 W1
     proj = pca_projection([maps_bio, maps_ann, P[None]])
 
+    # -- the noise-free learners continued beyond the common horizon (asymptotic rates)
+    s_max = max(settings["tail"], s[-1])
+    tail_flow_s, tail_flow = [s[-1]], [angle_flow[-1]]
+    W = Wf[-1].copy()
+    while tail_flow_s[-1] < s_max - 1e-12 and tail_flow[-1] > TAIL_STOP:
+        for _ in range(stride):
+            W = W + dt * update.expected(X, W)
+        tail_flow_s.append(tail_flow_s[-1] + eta * interval)
+        tail_flow.append(subspace_angle(W.T, Uk))
+    W_flow_end = W
+    tail_ann_s, tail_ann, th = [s[-1]], [angle_ann[-1]], traj.thetas[-1]
+    tail_thetas = [th]
+    chunk = max(1, int(round(1.0 / lr)))               # check every unit of learning time
+    while tail_ann_s[-1] < s_max - 1e-12 and tail_ann[-1] > TAIL_STOP:
+        more = ann.train(obj, "gd", th, lr=lr, steps=chunk * ann_stride, record_every=ann_stride, seed=seed)
+        for th_k in more.thetas[1:]:
+            tail_ann_s.append(tail_ann_s[-1] + lr * ann_stride)
+            tail_ann.append(subspace_angle(obj.net.unravel(th_k)[k1].T, Uk))
+            tail_thetas.append(th_k)
+        th = more.thetas[-1]
+    tail_flow_s, tail_flow = np.array(tail_flow_s), np.array(tail_flow)
+    tail_ann_s, tail_ann = np.array(tail_ann_s), np.array(tail_ann)
+
     # -- rates and linearisations
     gap = float(lam[k - 1] - lam[k])
     floor = noise_floor(angle_bio)
-    rate_bio, win_bio, _ = exponential_rate(s, angle_bio, 3 * floor, 0.3)
-    rate_flow, win_flow, _ = exponential_rate(s, angle_flow, 1e-10, 1e-2)
+    rate_bio, win_bio, _ = first_passage_rate(s, angle_bio, 4 * floor, 0.2)
     same = np.zeros_like(s, bool) if win_bio is None else (s >= win_bio[0]) & (s <= win_bio[1])
-    rate_flow_same = exponential_rate(s[same], angle_flow[same], 0, np.inf)[0] if same.any() else float("nan")
-    rate_ann, win_ann, _ = exponential_rate(s, angle_ann, 1e-10, 1e-2)
+    rate_flow_same = exponential_rate(s[same], angle_flow[same], 0, np.inf)[0] if same.sum() > 2 else float("nan")
+    all_flow_s = np.concatenate([s, tail_flow_s[1:]])
+    rate_flow, win_flow, _ = tail_rate(all_flow_s, np.concatenate([angle_flow, tail_flow[1:]]), low=10 * TAIL_STOP)
+    all_ann_s = np.concatenate([s, tail_ann_s[1:]])
+    rate_ann, win_ann, _ = tail_rate(all_ann_s, np.concatenate([angle_ann, tail_ann[1:]]), low=10 * TAIL_STOP)
 
     def oja_field(v):
         return update.expected(X, v.reshape(k, d)).ravel()
 
-    wf = Wf[-1].ravel()
+    wf = W_flow_end.ravel()
     h = 1e-5
     Jf = np.column_stack([(oja_field(wf + h * e) - oja_field(wf - h * e)) / (2 * h)
                           for e in np.eye(k * d)])
     ev_oja = np.sort(np.real(np.linalg.eigvals(Jf)))[::-1] / eta
     slow_oja = _slowest_nonzero(-ev_oja)
-    th_end = traj.thetas[-1]
+    th_end = tail_thetas[-1]
     H = np.array([obj.hvp(th_end, e) for e in np.eye(obj.dim)])
-    ev_ann = np.sort(np.linalg.eigvalsh(0.5 * (H + H.T)))
+    ev_ann, V_ann = np.linalg.eigh(0.5 * (H + H.T))
     slow_ann = _slowest_nonzero(ev_ann)
+    # the slowest mode alone: the tail's deviations from its end projected on its eigenvector
+    mode = None
+    if slow_ann is not None:
+        v1 = V_ann[:, int(np.argmin(np.where(ev_ann > 1e-6 * ev_ann.max(), ev_ann, np.inf)))]
+        c = np.abs((np.array(tail_thetas) - th_end) @ v1)
+        mode = tail_rate(tail_ann_s[: len(c)], c, low=1e-9 * np.linalg.norm(th_end))[0]
     balanced = ae_balanced_rates(lam, k)
     pred_ann = float(balanced.min())
     gd_rate = float(-np.log(1 - lr * slow_ann) / lr) if slow_ann is not None and lr * slow_ann < 1 else None
 
     x_probe = X[:1]
-    end_ann = obj.net.unravel(th_end)
+    end_ann = obj.net.unravel(traj.thetas[-1])
     sv_ann = np.sort(ann.jacobian_spectrum(obj.net, x_probe, end_ann)[0])[::-1]
     Wend = Wb[-1]
     sv_bio_map = np.linalg.svd(Wend.T @ Wend, compute_uv=False)
@@ -287,9 +335,12 @@ def _oja_vs_backprop(settings, seed, target):
         "t": t, "s": s, "angle_bio": angle_bio, "angle_flow": angle_flow, "angle_ann": angle_ann,
         "angle_ann_decoder": angle_dec, "loss_bio": loss_bio, "loss_ann": loss_ann,
         "alignment": align, "alignment_flow": align_flow, "alignment_measured": align_meas,
+        "gradient_norm": np.linalg.norm(grads.reshape(len(t), -1), axis=1),
         "projection_bio": proj["projections"][0], "projection_ann": proj["projections"][1],
         "projection_target": proj["projections"][2],
         "w_bio": Wb.reshape(len(t), -1), "w_ann_encoder": enc.reshape(len(t), -1),
+        "tail_s_flow": tail_flow_s, "tail_angle_flow": tail_flow,
+        "tail_s_ann": tail_ann_s, "tail_angle_ann": tail_ann,
     }
     summary = {
         "eigenvalues": lam, "k": k, "gap": gap,
@@ -297,15 +348,15 @@ def _oja_vs_backprop(settings, seed, target):
         "predicted_rate_ann": pred_ann, "ann_balanced_rates": balanced,
         "rate_bio": rate_bio, "rate_bio_window": win_bio, "noise_floor_bio": floor,
         "rate_flow": rate_flow, "rate_flow_window": win_flow, "rate_flow_same_window": rate_flow_same,
-        "rate_ann": rate_ann, "rate_ann_window": win_ann,
+        "rate_ann": rate_ann, "rate_ann_window": win_ann, "rate_ann_slowest_mode": mode,
         "linearisation_oja": {"eigenvalues": ev_oja, "slowest_rate": slow_oja,
                               "zero_modes_expected": k * (k - 1) // 2,
                               "note": "eigenvalues of the averaged field's Jacobian at the end of "
-                                      "the averaged flow, per unit learning time s"},
+                                      "the averaged flow (tail included), per unit learning time s"},
         "linearisation_ann": {"hessian_eigenvalues": ev_ann, "slowest_rate": slow_ann,
                               "gd_map_rate": gd_rate, "zero_modes_expected": k * k,
-                              "note": "Hessian of L at the autoencoder's end state; GD's map "
-                                      "contracts the slowest mode by 1 - lr*h per step"},
+                              "note": "Hessian of L at the autoencoder's end state (tail included); "
+                                      "GD's map contracts the slowest mode by 1 - lr*h per step"},
         "jacobian_spectrum_ann": sv_ann, "jacobian_spectrum_bio": sv_bio_map,
         "singular_values_bio": sv_bio,
         "projector_distance_ann": float(np.linalg.norm(maps_ann[-1] - P, 2)),
@@ -313,7 +364,8 @@ def _oja_vs_backprop(settings, seed, target):
         "projector_distance_flow": float(np.linalg.norm(Wf[-1].T @ Wf[-1] - P, 2)),
         "balance_ann": float(np.linalg.norm(enc[-1] @ enc[-1].T - dec[-1].T @ dec[-1])),
         "final_angle_bio": float(angle_bio[-1]), "final_angle_flow": float(angle_flow[-1]),
-        "final_angle_ann": float(angle_ann[-1]),
+        "final_angle_ann": float(angle_ann[-1]), "tail_end_angle_flow": float(tail_flow[-1]),
+        "tail_end_angle_ann": float(tail_ann[-1]),
         "loss_minimum": float(0.5 * lam[k:].sum()),
         "final_alignment": float(align[-1]),
         "projection_explained": proj["explained"],

@@ -13,16 +13,19 @@ fixed points and limit cycles just above :math:`g = 1`).
 spec) — of the Euler map :math:`h_{t+1} = h_t + dt\,f(h_t)`, which is also the network that
 backprop unrolls.
 
-Both readings measure the same stretch of the same trajectory: :math:`[t_0, t_0 + T]` after
-a transient :math:`t_0`, with no separate alignment time for the tangent vector, so that they
-are two readings of one product of Jacobians and differ by :math:`O(1/T)` terms only (the
-initial overlaps of the tangent vector and of the readout with the leading directions).
+Both readings measure the same stretch :math:`[t_0 + T_a, t_0 + T_a + T]` of one trajectory
+(after a transient :math:`t_0`), each after an alignment time :math:`T_a` of its own: the QR
+tangent vector is carried forward over :math:`[t_0, t_0 + T_a]` first, and the loss is put at
+:math:`t_0 + 2T_a + T`, so that the backward signal has aligned with the leading adjoint
+direction when it enters the stretch. They are then two readings of one product of Jacobians,
+:math:`\lVert P q\rVert` and :math:`\lVert P^{\top}\delta\rVert` for aligned unit vectors,
+and agree far more closely than either agrees with the :math:`T \to \infty` limit.
 
 **Backward reading.** Backprop through time of a loss :math:`L = c^{\top}h_T` at the horizon
 (a random unit readout :math:`c`): :math:`\delta_T = c`, :math:`\delta_{t-1} =
 D_t^{\top}\delta_t` with :math:`D_t = I + dt\,\partial f/\partial h(h_{t-1})` — the
 reverse-time linear system of :mod:`biodyn.ann`, here with the Jacobians of the same field.
-Since :math:`\delta_0 = (D_T\cdots D_1)^{\top}c`,
+Since :math:`\delta_0 = (D_T\cdots D_1)^{\top}c` for a horizon of :math:`T` steps,
 
 .. math::
 
@@ -30,7 +33,9 @@ Since :math:`\delta_0 = (D_T\cdots D_1)^{\top}c`,
     \qquad (T \to \infty)
 
 (Oseledets 1968; the exponents of a product and of its transpose agree), with a
-:math:`O(1/T)` bias from the readout's overlap with the leading singular vector.
+:math:`O(1/T)` bias from the readout's overlap with the leading singular vector (which the
+alignment time removes from ``bptt_rate``; ``bptt_rate_horizon`` keeps it: the rate measured
+straight from the loss, as a user training the network would see it).
 Exploding gradients (:math:`\lambda_{\max} > 0`) and vanishing ones (:math:`\lambda_{\max} < 0`)
 are the two sides of the transition (Pascanu, Mikolov & Bengio 2013; Engelken 2023).
 
@@ -74,8 +79,10 @@ SETTINGS = {
     "g": Setting([0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0], "list", "gains g (coupling strength)"),
     "dt": Setting(0.05, "float", "Euler step, in units of tau", low=0),
     "transient": Setting(50.0, "float", "time discarded first, in units of tau"),
-    "duration": Setting(200.0, "float", "measured time T (the Lyapunov run and the BPTT horizon), "
+    "duration": Setting(200.0, "float", "measured time T (the Lyapunov run and the BPTT stretch), "
                         "in units of tau", low=0),
+    "align": Setting(20.0, "float", "alignment time T_a of the tangent vector and of the backward "
+                     "signal, in units of tau"),
     "segments": Setting(10, "int", "segments for the standard error of lambda_max", low=0),
     "sample_every": Setting(1.0, "float", "interval of the recorded curves, in units of tau", low=0),
 }
@@ -130,19 +137,20 @@ def _rnn_lyapunov_vs_bptt(settings, seed, target):
         Seeds the couplings (the spec's ``seed`` parameter), the initial state, the QR
         method's tangent vectors and the BPTT readout.
     **settings
-        ``N``, ``g`` (list), ``dt``, ``transient``, ``duration`` (the measured time and the
-        BPTT horizon), ``sample_every`` (in units of :math:`\\tau`), ``segments``.
+        ``N``, ``g`` (list), ``dt``, ``transient``, ``duration`` (the measured stretch),
+        ``align``, ``sample_every`` (in units of :math:`\\tau`), ``segments``.
 
     Returns
     -------
     Comparison
         ``series``: ``g``; per gain (lists over ``g``): ``lambda_max``, ``lambda_se``,
-        ``lambda_linear`` (the linearisation at :math:`h = 0`), ``bptt_rate``
-        (:math:`\\frac1T\\ln(\\lVert\\delta_0\\rVert/\\lVert\\delta_T\\rVert)`), ``bptt_slope``
-        (least-squares slope of :math:`\\ln\\lVert\\delta_{T-j}\\rVert` over the horizon's second
-        half), ``activity`` (rms of :math:`h` over the horizon); ``horizon`` (times back from
-        the horizon, :math:`\\tau`) and ``log_delta`` (per gain, :math:`\\ln\\lVert\\delta\\rVert`
-        at those times); ``projection`` (per gain, the forward trajectory on the shared top-2
+        ``lambda_linear`` (the linearisation at :math:`h = 0`), ``bptt_rate`` (the growth
+        of :math:`\\ln\\lVert\\delta\\rVert` across the measured stretch, per unit time, after the
+        alignment), ``bptt_rate_horizon`` (:math:`\\frac1T\\ln(\\lVert\\delta_0\\rVert/\\lVert
+        \\delta_T\\rVert)` over the first :math:`T` back from the loss, no alignment),
+        ``bptt_slope`` (least-squares slope over the stretch), ``activity`` (rms of :math:`h`
+        over the stretch); ``horizon`` (times back from the loss, :math:`\\tau`) and
+        ``log_delta`` (per gain, :math:`\\ln\\lVert\\delta\\rVert` at those times); ``projection`` (per gain, the forward trajectory on the shared top-2
         principal components).
         ``summary``: ``crossing_g`` (where :math:`\\lambda_{\\max}` crosses 0, linear
         interpolation), ``crossing_g_bptt``, ``max_rate_difference``, ``rate_differences``
@@ -157,11 +165,15 @@ def _rnn_lyapunov_vs_bptt(settings, seed, target):
     if settings["transient"] < 0:
         raise SpecError("<settings of rnn_lyapunov_vs_bptt>", "transient", "a time >= 0",
                         repr(settings["transient"]))
+    if settings["align"] < 0:
+        raise SpecError("<settings of rnn_lyapunov_vs_bptt>", "align", "a time >= 0",
+                        repr(settings["align"]))
     N, dt = settings["N"], settings["dt"]
     steps = int(round(settings["duration"] / dt))
+    n_align = int(round(settings["align"] / dt))
     every = max(1, int(round(settings["sample_every"] / dt)))
-    rows = {k: [] for k in ("lambda_max", "lambda_se", "lambda_linear", "bptt_rate", "bptt_slope",
-                            "activity")}
+    rows = {k: [] for k in ("lambda_max", "lambda_se", "lambda_linear", "bptt_rate",
+                            "bptt_rate_horizon", "bptt_slope", "activity")}
     log_delta, forward, timings = [], [], []
     time_unit = None
     for g in gains:
@@ -172,7 +184,8 @@ def _rnn_lyapunov_vs_bptt(settings, seed, target):
         x0 = field.x0(seed)
         res = dynamics.lyapunov_spectrum(field, x0, duration=settings["duration"], dt=dt,
                                          transient=settings["transient"], k=1, integrator="euler",
-                                         segments=settings["segments"], seed=seed, tangent_transient=0.0)
+                                         segments=settings["segments"], seed=seed,
+                                         tangent_transient=n_align * dt)
         rows["lambda_max"].append(float(res.exponents[0]))
         rows["lambda_se"].append(float(res.standard_error[0]))
         mu = np.linalg.eigvals(_coupling_matrix(field))
@@ -181,22 +194,25 @@ def _rnn_lyapunov_vs_bptt(settings, seed, target):
         for _ in range(int(round(settings["transient"] / dt))):
             h = h + dt * field.f(h)
         readout = np.random.default_rng([seed, 31, len(log_delta)]).standard_normal(N)
-        H, ln = bptt_norms(field, h, steps, dt, readout)
+        total = steps + 2 * n_align
+        H, ln = bptt_norms(field, h, total, dt, readout)
         T = steps * dt
-        rows["bptt_rate"].append(float((ln[-1] - ln[0]) / T))
-        back = np.arange(steps + 1) * dt
-        half = back >= T / 2
-        rows["bptt_slope"].append(float(np.polyfit(back[half], ln[half], 1)[0]))
-        rows["activity"].append(float(np.sqrt(np.mean(H ** 2))))
+        # the stretch [t0 + Ta, t0 + Ta + T] is n_align .. n_align + steps back from the loss
+        rows["bptt_rate"].append(float((ln[n_align + steps] - ln[n_align]) / T))
+        rows["bptt_rate_horizon"].append(float((ln[steps] - ln[0]) / T))
+        back = np.arange(total + 1) * dt
+        inner = (back >= n_align * dt) & (back <= (n_align + steps) * dt)
+        rows["bptt_slope"].append(float(np.polyfit(back[inner], ln[inner], 1)[0]))
+        rows["activity"].append(float(np.sqrt(np.mean(H[n_align:n_align + steps + 1] ** 2))))
         log_delta.append(ln[::every])
-        forward.append(H[::every])
+        forward.append(H[n_align:n_align + steps + 1:every])
         timings.append(time.perf_counter() - t0)
     lam = np.array(rows["lambda_max"])
     bptt = np.array(rows["bptt_rate"])
     se = np.array(rows["lambda_se"])
     proj = pca_projection(forward)
     series = {"g": gains, **{k: np.array(v) for k, v in rows.items()},
-              "horizon": np.arange(steps + 1)[::every] * dt, "log_delta": log_delta,
+              "horizon": np.arange(steps + 2 * n_align + 1)[::every] * dt, "log_delta": log_delta,
               "projection": proj["projections"]}
     summary = {
         "crossing_g": _crossing(gains, lam), "crossing_g_bptt": _crossing(gains, bptt),

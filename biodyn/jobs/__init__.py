@@ -20,3 +20,6 @@ __all__ += _analyze.__all__  # noqa: F405
 
 from ._flow import *  # noqa: E402,F401,F403  biodyn.flow: the averaged flow of a learning scenario
 __all__ += _flow.__all__  # noqa: F405
+
+from ._compare import *  # noqa: E402,F401,F403  biodyn.compare: a rule against its artificial counterpart
+__all__ += _compare.__all__  # noqa: F405

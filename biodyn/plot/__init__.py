@@ -18,3 +18,6 @@ __all__ += _dynamics.__all__  # noqa: F405
 
 from ._flow import *  # noqa: E402,F401,F403  biodyn.flow figures
 __all__ += _flow.__all__  # noqa: F405
+
+from ._compare import *  # noqa: E402,F401,F403  biodyn.compare figures
+__all__ += _compare.__all__  # noqa: F405

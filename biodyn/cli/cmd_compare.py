@@ -1,0 +1,111 @@
+"""biodyn compare NAME"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _names():
+    from ..compare import COMPARISONS
+
+    return COMPARISONS
+
+
+def register(sub):
+    comps = _names()
+    listing = "\n".join(f"  {name:<22} {spec.doc}" for name, spec in comps.items())
+    p = sub.add_parser(
+        "compare", help="a biological learning rule and its artificial counterpart on the same task",
+        description="Train a rule of the catalog (in Brian2) and its artificial counterpart "
+        "(biodyn.ann) on one dataset drawn from the seed, with matched learning rates, and put them "
+        "on the same axes: the task measure over time, the gradient alignment cos(bio update, "
+        "-grad L), both trajectories in a shared PCA projection, rates against the "
+        "linearisations. Writes OUT/NAME.png; --json FILE writes {comparison, seed, versions, "
+        "series, summary}.\n\ncomparisons:\n" + listing,
+        epilog="examples:\n  biodyn compare oja_vs_backprop\n"
+               "  biodyn compare hebb_vs_delta --set inputs=orthonormal --json hebb.json\n"
+               "  biodyn compare bcm_vs_gradient --set tau_theta='1 second' --seed 3\n"
+               "  biodyn compare rnn_lyapunov_vs_bptt --set g='[0.5, 1, 2, 3]' --set N=400\n"
+               "  biodyn compare oja_vs_backprop --settings     # list the settings and defaults",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", metavar="NAME", help="the comparison: " + ", ".join(comps))
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a setting of the comparison, with its unit where it has one: "
+                   "--set eta='2 Hz' --set k=3 (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the dataset and the runs "
+                   "(default 0; recorded in the outputs)")
+    p.add_argument("--target", default="numpy", help="Brian2 target of the biological learner: numpy "
+                   "(default; the networks are small), cython, cpp_standalone, auto")
+    p.add_argument("--out", "-o", default="results", help="folder of the figure (default results/)")
+    p.add_argument("--json", metavar="FILE", help="also write the series and summary as JSON to FILE")
+    p.add_argument("--settings", dest="list_settings", action="store_true",
+                   help="print the comparison's settings with their defaults and stop")
+    p.set_defaults(func=run)
+
+
+def _parse(items):
+    from ..errors import SpecError
+
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise SpecError("<command line>", "--set", "KEY=VALUE", repr(item))
+        out[key.strip()] = value.strip().strip("'\"")
+    return out
+
+
+def _check_name(name):
+    from ..errors import SpecError, suggest
+
+    comps = _names()
+    if name not in comps:
+        raise SpecError("<command line>", "NAME", "a comparison (" + ", ".join(comps) + ")",
+                        repr(name), suggest(name, comps))
+    return comps[name]
+
+
+def run(args):
+    from .. import jobs
+
+    spec = _check_name(args.name)
+    if args.list_settings:
+        for key, s in spec.settings.items():
+            default = s.default if s.default is not None else "(see doc)"
+            print(f"{key:<16} {str(default):<28} {s.doc}")
+        return 0
+    result = jobs.compare(args.name, seed=args.seed, target=args.target,
+                          settings=_parse(args.settings), out=args.out, json=args.json)
+    if not args.quiet:
+        print(_verdict(result.summary))
+    for key in ("figure", "json"):
+        if key in result.paths:
+            print(result.paths[key])
+    return 0
+
+
+def _fmt(v, spec=".3g"):
+    return "n/a" if v is None else format(float(v), spec)
+
+
+def _verdict(doc):
+    """One or two lines on what the comparison found."""
+    name, s = doc["comparison"], doc["summary"]
+    if name == "oja_vs_backprop":
+        return (f"oja_vs_backprop: final subspace angles {_fmt(s['final_angle_bio'])} (Oja, Brian2), "
+                f"{_fmt(s['final_angle_ann'])} rad (autoencoder); rates {_fmt(s['rate_bio'])} (Brian2), "
+                f"{_fmt(s['rate_flow'])} (averaged flow) vs gap {_fmt(s['gap'])}; autoencoder "
+                f"{_fmt(s['rate_ann'])} vs linearisation {_fmt(s['linearisation_ann']['gd_map_rate'])}")
+    if name == "bcm_vs_gradient":
+        return (f"bcm_vs_gradient: BCM ends {_fmt(s['final_distance_bio'])} from selective state "
+                f"{s['final_state_bio']}, the ascent on R {_fmt(s['final_distance_ann'])} from state "
+                f"{s['final_state_ann']}; median alignment {_fmt(s['median_alignment'])}")
+    if name == "hebb_vs_delta":
+        return (f"hebb_vs_delta ({s['inputs']} inputs): |C_yx - W_LS| = {_fmt(s['fixed_point_distance'])}; "
+                f"Hebb ends {_fmt(s['final_error_hebb_bio'])} from C_yx, the delta rule "
+                f"{_fmt(s['final_error_ls_ann'])} from W_LS; final alignment {_fmt(s['final_alignment'])}")
+    if name == "rnn_lyapunov_vs_bptt":
+        return (f"rnn_lyapunov_vs_bptt: lambda_max crosses 0 at g = {_fmt(s['crossing_g'])} "
+                f"(BPTT growth at g = {_fmt(s['crossing_g_bptt'])}; N -> infinity: 1); largest "
+                f"|BPTT rate - lambda_max| = {_fmt(s['max_rate_difference'])} per {s['time_unit']}")
+    return name

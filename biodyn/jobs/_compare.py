@@ -1,0 +1,65 @@
+"""The compare job: ``biodyn compare NAME`` — a biological rule against its artificial
+counterpart, with its figure and JSON.
+
+Runs :func:`biodyn.compare.run` and writes, atomically, ``OUT/NAME.png`` (the four panels of
+:func:`biodyn.plot.comparison_figure`) and, if asked, the JSON document of the comparison
+(``{"comparison", "seed", "versions", "series", "summary"}``, see
+:meth:`biodyn.compare.Comparison.to_dict`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import io, plot
+from ._base import JobResult
+
+__all__ = ["compare", "comparison_footer"]
+
+
+def comparison_footer(doc):
+    """The figure's footer: comparison, seed, target, versions."""
+    s = doc["summary"]
+    target = s.get("target")
+    return (f"{doc['comparison']}, seed {doc['seed']}" + (f", {target}" if target else "")
+            + f", biodyn {doc['versions'].get('biodyn', '?')}, brian2 {doc['versions'].get('brian2', '?')}")
+
+
+def compare(name, *, seed=0, target="numpy", settings=None, out="results", json=None, figure=True):
+    """Run the comparison ``name``; write its figure (and its JSON with ``json``).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`biodyn.compare.COMPARISONS`.
+    seed : int
+    target : str
+        Brian2 target of the biological learner (``numpy`` by default: the networks are small).
+    settings : dict, optional
+        The comparison's settings (quantities as text or Brian2 quantities).
+    out : path
+        Folder of the figure ``NAME.png``.
+    json : path, optional
+        Where to write the JSON document.
+
+    Returns
+    -------
+    JobResult
+        ``summary`` is the JSON document; the :class:`~biodyn.compare.Comparison` is in
+        ``result.comparison``.
+    """
+    from .. import compare as _compare
+
+    t0 = time.perf_counter()
+    result = _compare.run(name, seed=seed, target=target, **dict(settings or {}))
+    doc = result.to_dict()
+    paths = {}
+    if figure:
+        ax = plot.comparison_figure(doc, footer=comparison_footer(doc))
+        paths["figure"] = plot.save(ax, Path(out) / f"{name}.png")
+    if json:
+        paths["json"] = io.write_json(doc, Path(json))
+    job = JobResult(doc, paths, {"total": time.perf_counter() - t0})
+    job.comparison = result
+    return job

@@ -1,0 +1,331 @@
+"""Figures of :mod:`biodyn.compare`: a biological rule and its artificial counterpart on the
+same axes.
+
+Every function draws from plain data — the JSON document of a comparison
+(:meth:`biodyn.compare.Comparison.to_dict`, or the object itself, which is converted) — and
+takes and returns an ``Axes``. :func:`comparison_figure` draws the four panels of one
+comparison: the task measure over time, the gradient alignment, the shared projection of
+both trajectories, and a comparison-specific panel (rates, objective, loss, gradient norms).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import new_axes
+
+__all__ = ["comparison_figure", "compare_series", "compare_alignment", "compare_projection",
+           "compare_rates", "compare_exponents", "compare_gradient_norms"]
+
+BIO, ANN, REF = "tab:blue", "tab:orange", "0.35"
+
+
+def _plain(data):
+    if hasattr(data, "to_dict") and not isinstance(data, dict):
+        return data.to_dict()
+    return data
+
+
+def _arr(x):
+    return np.array(x, dtype=float) if x is not None else None
+
+
+def _time(data):
+    s = data["series"]
+    if "s" in s:
+        return _arr(s["s"]), "learning time  s = eta t"
+    return _arr(s["t"]), "time (s)"
+
+
+def compare_series(data, keys, ax=None, log=False, labels=None, styles=None, ylabel=None, title=None):
+    """Series of a comparison against its time axis (``s`` if recorded, else ``t``).
+
+    Parameters
+    ----------
+    data : dict or Comparison
+    keys : list of str
+        Series names; a 2-D series draws one line per column.
+    log : bool
+        Logarithmic y axis (values <= 0 are left out).
+    labels, styles : dict, optional
+        Legend text and ``plot`` keywords per key.
+    """
+    data = _plain(data)
+    ax = ax or new_axes()
+    x, xlabel = _time(data)
+    labels, styles = labels or {}, styles or {}
+    for k, key in enumerate(keys):
+        y = _arr(data["series"].get(key))
+        if y is None:
+            continue
+        style = {"color": BIO if key.endswith("_bio") else ANN if key.endswith("_ann") else f"C{k}",
+                 "lw": 1.3, **styles.get(key, {})}
+        cols = y if y.ndim == 1 else y.T
+        for c, col in enumerate(np.atleast_2d(cols) if y.ndim > 1 else [cols]):
+            yy = np.where(col > 0, col, np.nan) if log else col
+            ax.plot(x[: len(yy)], yy, label=(labels.get(key, key) if c == 0 else None), **style)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def compare_alignment(data, ax=None, keys=None):
+    """The gradient alignment :math:`\\cos(\\Delta w_{bio}, -\\nabla L)` over time."""
+    data = _plain(data)
+    ax = ax or new_axes()
+    keys = keys or [k for k in ("alignment", "alignment_flow", "alignment_ann", "alignment_measured")
+                    if k in data["series"]]
+    names = {"alignment": "at the Brian2 weights", "alignment_flow": "along the averaged flow",
+             "alignment_ann": "at the artificial learner's weights",
+             "alignment_measured": "measured increments (Brian2)"}
+    styles = {"alignment": {"color": BIO}, "alignment_flow": {"color": BIO, "ls": "--"},
+              "alignment_ann": {"color": ANN}, "alignment_measured": {"color": "0.6", "lw": 0.6}}
+    compare_series(data, keys, ax=ax, labels=names, styles=styles, ylabel="cos(bio update, -grad L)")
+    gn = _arr(data["series"].get("gradient_norm"))
+    if gn is not None and np.any(np.isfinite(gn)):
+        x, _ = _time(data)
+        near = gn < 0.05 * np.nanmax(gn)
+        if near.any():
+            ax.fill_between(x[: len(gn)], -1.05, 1.05, where=near, color="0.92", zorder=0, step="mid",
+                            label="|grad L| < 5 % of its largest: near the fixed point, the cosine "
+                                  "measures noise")
+            ax.legend(fontsize=6)
+    ax.axhline(1.0, color="0.8", lw=0.8, zorder=0)
+    ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_title("gradient alignment", fontsize=9)
+    return ax
+
+
+def compare_projection(data, ax=None):
+    """Both learners' trajectories on their shared top-2 principal components, with the
+    reference points (targets, fixed points, selective states) of the comparison."""
+    data = _plain(data)
+    ax = ax or new_axes((5, 4.5))
+    s = data["series"]
+    for key, color, label in (("projection_bio", BIO, "biological (Brian2)"),
+                              ("projection_ann", ANN, "artificial (gradient)")):
+        if key in s:
+            P = _arr(s[key])
+            ax.plot(P[:, 0], P[:, 1], color=color, lw=1.3, label=label)
+            ax.plot(P[0, 0], P[0, 1], "^", color=color, ms=5)
+            ax.plot(P[-1, 0], P[-1, 1], "*", color=color, ms=9, mec="k", mew=0.5)
+    refs = {"projection_target": "principal-subspace projector", "projection_states": "selective states",
+            "projection_fixed_points": "fixed points (C_yx, W_LS)"}
+    names = {"projection_fixed_points": ["C_yx (Hebb)", "W_LS (delta rule)"],
+             "projection_target": ["U_k U_k'"]}
+    for key, label in refs.items():
+        if key in s:
+            R = np.atleast_2d(_arr(s[key]))
+            ax.scatter(R[:, 0], R[:, 1], s=70, marker="X", color="k", zorder=6, label=label)
+            for k, (px, py) in enumerate(R):
+                text = names.get(key, [f"state {i}" for i in range(len(R))])[k]
+                ax.annotate(text, (px, py), textcoords="offset points", xytext=(6, 6), fontsize=7)
+    if "projection" in s:  # the RNN: one forward trajectory per gain
+        g = _arr(s["g"])
+        cmap = _cmap()
+        for k, P in enumerate(s["projection"]):
+            P = _arr(P)
+            ax.plot(P[:, 0], P[:, 1], lw=0.8, color=cmap(k / max(1, len(g) - 1)), label=f"g = {g[k]:g}")
+    expl = data["summary"].get("projection_explained")
+    if expl:
+        ax.set_xlabel(f"PC 1 ({100 * float(expl[0]):.0f} %)")
+        ax.set_ylabel(f"PC 2 ({100 * float(expl[1]):.0f} %)" if len(expl) > 1 else "PC 2")
+    ax.set_title("trajectories in a shared projection", fontsize=9)
+    ax.legend(fontsize=6)
+    return ax
+
+
+def _cmap():
+    import matplotlib
+
+    return matplotlib.colormaps["viridis"]
+
+
+def compare_rates(data, ax=None):
+    """oja_vs_backprop: measured convergence rates of the subspace angle against the
+    linearisations (bars), with the Jacobian spectra at the end states as text."""
+    data = _plain(data)
+    ax = ax or new_axes()
+    S = data["summary"]
+    lin_oja = S.get("linearisation_oja", {}) or {}
+    lin_ann = S.get("linearisation_ann", {}) or {}
+    bars = [("Oja, Brian2", S.get("rate_bio"), BIO), ("Oja, averaged flow", S.get("rate_flow"), BIO),
+            ("autoencoder, GD", S.get("rate_ann"), ANN)]
+    preds = [("gap  lambda_k - lambda_k+1", S.get("predicted_rate_oja"), BIO),
+             ("Oja linearisation", lin_oja.get("slowest_rate"), BIO),
+             ("AE linearisation (GD map)", lin_ann.get("gd_map_rate"), ANN),
+             ("AE balanced minimum", S.get("predicted_rate_ann"), ANN)]
+    x = 0
+    ticks, names = [], []
+    for name, v, color in bars:
+        if v is not None:
+            ax.bar(x, v, color=color, alpha=0.8)
+        ticks.append(x)
+        names.append(name)
+        x += 1
+    for k, (name, v, color) in enumerate(preds):
+        if v is not None:
+            ax.axhline(v, color=color, ls=[":", "--", ":", "--"][k], lw=1.0, label=name)
+    ax.set_xticks(ticks, names, fontsize=7)
+    ax.set_ylabel("rate of the subspace angle (per unit s)")
+    ax.set_title("convergence rates vs linearisation", fontsize=9)
+    sv_a = S.get("jacobian_spectrum_ann")
+    sv_b = S.get("jacobian_spectrum_bio")
+    if sv_a is not None and sv_b is not None:
+        fmt = lambda v: " ".join(f"{float(x):.3g}" for x in v)  # noqa: E731
+        ax.text(0.02, 0.98, f"singular values at the end\nW2 W1: {fmt(sv_a)}\nW'W: {fmt(sv_b)}",
+                transform=ax.transAxes, va="top", fontsize=6, family="monospace",
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"})
+    ax.legend(fontsize=6, loc="center right")
+    return ax
+
+
+def compare_exponents(data, ax=None):
+    """rnn_lyapunov_vs_bptt: :math:`\\lambda_{\\max}` (± s.e.), the BPTT growth rate and the
+    linearisation at :math:`h = 0` against the gain :math:`g`."""
+    data = _plain(data)
+    ax = ax or new_axes()
+    s = data["series"]
+    g = _arr(s["g"])
+    lam, se = _arr(s["lambda_max"]), _arr(s["lambda_se"])
+    ax.errorbar(g, lam, yerr=2 * se, fmt="o-", color=BIO, ms=4, capsize=2,
+                label="largest Lyapunov exponent (QR, ±2 s.e.)")
+    ax.plot(g, _arr(s["bptt_rate"]), "s--", color=ANN, ms=4, label="BPTT growth (1/T) ln|delta_0|/|delta_T|")
+    lin = _arr(s["lambda_linear"])
+    below = lin < 0.05
+    ax.plot(g[below], lin[below], ":", color=REF, label="linearisation at h = 0")
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.axvline(1.0, color="0.7", lw=0.8, ls="--", label="g = 1 (N -> infinity)")
+    cross = data["summary"].get("crossing_g")
+    if cross is not None:
+        ax.axvline(cross, color=BIO, lw=0.8, ls=":", label=f"crossing g = {cross:.2f}")
+    unit = data["summary"].get("time_unit", "tau")
+    ax.set_xlabel("gain g")
+    ax.set_ylabel(f"rate (1/{unit})")
+    ax.set_title("transition to chaos, forward and backward", fontsize=9)
+    ax.legend(fontsize=6)
+    return ax
+
+
+def compare_gradient_norms(data, ax=None):
+    """rnn_lyapunov_vs_bptt: :math:`\\ln\\lVert\\delta\\rVert` against the time back from the
+    horizon, one line per gain."""
+    data = _plain(data)
+    ax = ax or new_axes()
+    s = data["series"]
+    g = _arr(s["g"])
+    back = _arr(s["horizon"])
+    cmap = _cmap()
+    for k, ld in enumerate(s["log_delta"]):
+        ld = _arr(ld)
+        ax.plot(back[: len(ld)], ld / np.log(10), color=cmap(k / max(1, len(g) - 1)), lw=1.1,
+                label=f"g = {g[k]:g}")
+    ax.set_xlabel(f"horizon T (time back from the loss, {data['summary'].get('time_unit', 'tau')})")
+    ax.set_ylabel("log10 |dL/dh(t_end - T)|")
+    ax.set_title("BPTT gradient norms over the horizon", fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    return ax
+
+
+def _scatter_rates(data, ax):
+    s = data["series"]
+    lam, bptt = _arr(s["lambda_max"]), _arr(s["bptt_rate"])
+    g = _arr(s["g"])
+    sc = ax.scatter(lam, bptt, c=g, cmap="viridis", s=30, zorder=5)
+    lo, hi = float(np.nanmin([lam, bptt])), float(np.nanmax([lam, bptt]))
+    pad = 0.05 * (hi - lo + 1e-9)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.6", lw=0.8, label="identity")
+    ax.figure.colorbar(sc, ax=ax, label="g")
+    ax.set_xlabel("lambda_max (QR)")
+    ax.set_ylabel("BPTT growth rate")
+    ax.set_title("the RNN's analogue of gradient alignment", fontsize=9)
+    ax.legend(fontsize=6)
+    return ax
+
+
+def _panels(data, axes):
+    name = data["comparison"]
+    a, b, c, d = axes
+    if name == "oja_vs_backprop":
+        compare_series(data, ["angle_bio", "angle_flow", "angle_ann"], ax=a, log=True,
+                       labels={"angle_bio": "Oja's subspace rule (Brian2)",
+                               "angle_flow": "Oja, averaged flow", "angle_ann": "linear autoencoder (GD)"},
+                       styles={"angle_flow": {"color": BIO, "ls": "--"}},
+                       ylabel="largest principal angle to U_k (rad)", title="principal subspace")
+        compare_alignment(data, ax=b)
+        compare_projection(data, ax=c)
+        compare_rates(data, ax=d)
+    elif name == "bcm_vs_gradient":
+        compare_series(data, ["y_bio", "y_ann"], ax=a,
+                       labels={"y_bio": "BCM (Brian2)", "y_ann": "ascent on R"},
+                       styles={"y_ann": {"ls": "--"}}, ylabel="response to each pattern",
+                       title="selectivity")
+        for st in data["summary"].get("selective_states", []):
+            for v in st["y"]:
+                if abs(float(v)) > 1e-9:
+                    a.axhline(float(v), color="0.8", lw=0.8, zorder=0)
+        compare_alignment(data, ax=b)
+        compare_projection(data, ax=c)
+        compare_series(data, ["R_bio", "R_ann"], ax=d,
+                       labels={"R_bio": "BCM (Brian2)", "R_ann": "ascent on R"},
+                       styles={"R_ann": {"ls": "--"}}, ylabel="R(w) (1/s)",
+                       title="Intrator-Cooper objective")
+    elif name == "hebb_vs_delta":
+        compare_series(data, ["error_hebb_bio", "error_ls_bio", "error_ls_ann", "error_hebb_ann"], ax=a,
+                       log=True, labels={"error_hebb_bio": "Hebb (Brian2) to C_yx",
+                                         "error_ls_bio": "Hebb (Brian2) to W_LS",
+                                         "error_ls_ann": "delta rule (GD) to W_LS",
+                                         "error_hebb_ann": "delta rule (GD) to C_yx"},
+                       styles={"error_ls_bio": {"color": BIO, "ls": ":"},
+                               "error_hebb_ann": {"color": ANN, "ls": ":"}},
+                       ylabel="distance (Frobenius)", title="fixed points")
+        compare_alignment(data, ax=b)
+        compare_projection(data, ax=c)
+        compare_series(data, ["loss_bio", "loss_ann"], ax=d, log=True,
+                       labels={"loss_bio": "Hebb (Brian2)", "loss_ann": "delta rule (GD)"},
+                       ylabel="squared error L", title="loss")
+        S = data["summary"]
+        for key, text in (("loss_at_C_yx", "L(C_yx)"), ("loss_at_W_ls", "L(W_LS)")):
+            if S.get(key) is not None and S[key] > 0:
+                d.axhline(S[key], color="0.6", lw=0.8, ls="--")
+                d.text(0.99, S[key], text, transform=d.get_yaxis_transform(), ha="right",
+                       va="bottom", fontsize=6, color="0.4")
+    elif name == "rnn_lyapunov_vs_bptt":
+        compare_exponents(data, ax=a)
+        _scatter_rates(data, b)
+        compare_projection(data, ax=c)
+        compare_gradient_norms(data, ax=d)
+    else:
+        raise ValueError(f"no figure for comparison {name!r}")
+
+
+def comparison_figure(data, footer=None):
+    """The four panels of a comparison (see the module docstring); returns the first ``Axes``."""
+    data = _plain(data)
+    ax = new_axes((11.5, 8.6))
+    fig = ax.figure
+    ax.remove()
+    axes = fig.subplots(2, 2).ravel()
+    _panels(data, axes)
+    fig.suptitle(_title(data), fontsize=10)
+    if footer:
+        engine = fig.get_layout_engine()
+        if engine is not None and hasattr(engine, "set"):
+            engine.set(rect=(0, 0.02, 1, 0.98))     # room for the footer under the panels
+        fig.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+    return axes[0]
+
+
+def _title(data):
+    titles = {"oja_vs_backprop": "Oja's subspace rule vs a linear autoencoder trained by gradient descent",
+              "bcm_vs_gradient": "BCM vs gradient ascent on the Intrator-Cooper objective",
+              "hebb_vs_delta": "supervised Hebb vs the delta rule (linear associator)",
+              "rnn_lyapunov_vs_bptt": "rate RNN: largest Lyapunov exponent vs BPTT gradient growth"}
+    return titles.get(data["comparison"], data["comparison"])
