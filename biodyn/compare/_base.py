@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..errors import BiodynError, SpecError, suggest
+from ..errors import SpecError, suggest
 
 __all__ = ["Comparison", "Setting", "COMPARISONS", "register_comparison", "run", "cosine",
            "subspace_angle", "pca_projection", "exponential_rate", "first_passage_rate", "tail_rate",
@@ -425,12 +425,3 @@ def epochs(n_samples, steps, rng):
     of the ``n_samples`` samples (random reshuffling)."""
     reps = -(-int(steps) // int(n_samples))
     return np.concatenate([rng.permutation(n_samples) for _ in range(reps)])[:steps]
-
-
-def check(condition, file, key, expected, found):
-    if not condition:
-        raise SpecError(file, key, expected, found)
-
-
-class ComparisonError(BiodynError):
-    """A comparison that cannot run with the given settings."""

@@ -85,7 +85,8 @@ def compare_alignment(data, ax=None, keys=None):
              "alignment_ann": "at the artificial learner's weights",
              "alignment_measured": "measured increments (Brian2)"}
     styles = {"alignment": {"color": BIO}, "alignment_flow": {"color": BIO, "ls": "--"},
-              "alignment_ann": {"color": ANN}, "alignment_measured": {"color": "0.6", "lw": 0.6}}
+              "alignment_ann": {"color": ANN},
+              "alignment_measured": {"color": "0.6", "lw": 0.5, "alpha": 0.5, "zorder": 1}}
     compare_series(data, keys, ax=ax, labels=names, styles=styles, ylabel="cos(bio update, -grad L)")
     gn = _arr(data["series"].get("gradient_norm"))
     if gn is not None and np.any(np.isfinite(gn)):
@@ -93,8 +94,7 @@ def compare_alignment(data, ax=None, keys=None):
         near = gn < 0.05 * np.nanmax(gn)
         if near.any():
             ax.fill_between(x[: len(gn)], -1.05, 1.05, where=near, color="0.92", zorder=0, step="mid",
-                            label="|grad L| < 5 % of its largest: near the fixed point, the cosine "
-                                  "measures noise")
+                            label="|grad L| < 5 % of its largest (near the fixed point)")
             ax.legend(fontsize=6)
     ax.axhline(1.0, color="0.8", lw=0.8, zorder=0)
     ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
@@ -157,7 +157,8 @@ def compare_rates(data, ax=None):
     lin_oja = S.get("linearisation_oja", {}) or {}
     lin_ann = S.get("linearisation_ann", {}) or {}
     bars = [("Oja, Brian2", S.get("rate_bio"), BIO), ("Oja, averaged flow", S.get("rate_flow"), BIO),
-            ("autoencoder, GD", S.get("rate_ann"), ANN)]
+            ("autoencoder, GD", S.get("rate_ann"), ANN),
+            ("autoencoder,\nslowest mode", S.get("rate_ann_slowest_mode"), ANN)]
     preds = [("gap  lambda_k - lambda_k+1", S.get("predicted_rate_oja"), BIO),
              ("Oja linearisation", lin_oja.get("slowest_rate"), BIO),
              ("AE linearisation (GD map)", lin_ann.get("gd_map_rate"), ANN),
@@ -259,6 +260,14 @@ def _panels(data, axes):
                                "angle_flow": "Oja, averaged flow", "angle_ann": "linear autoencoder (GD)"},
                        styles={"angle_flow": {"color": BIO, "ls": "--"}},
                        ylabel="largest principal angle to U_k (rad)", title="principal subspace")
+        s = data["series"]
+        for key, color in (("flow", BIO), ("ann", ANN)):
+            ts, ys = s.get(f"tail_s_{key}"), s.get(f"tail_angle_{key}")
+            if ts is not None and len(ts) > 1:
+                y = _arr(ys)
+                a.plot(_arr(ts), np.where(y > 0, y, np.nan), color=color, lw=0.9, ls=":",
+                       label="continued (no noise)" if key == "ann" else None)
+        a.legend(fontsize=7)
         compare_alignment(data, ax=b)
         compare_projection(data, ax=c)
         compare_rates(data, ax=d)
