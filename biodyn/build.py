@@ -146,14 +146,35 @@ def _prepare(resolved, parameters_as):
     namespace = dict(resolved.namespace)
     as_variables = []
     if parameters_as in ("variables", "per_element"):
-        # Brian2 reserves the _pre/_post suffixes in Synapses for partner variables: such
-        # parameters (covariance's theta_pre, theta_post) stay constants of the namespace
+        # Brian2 reserves the _pre/_post suffixes in Synapses for partner variables (spec
+        # loading refuses such parameter names; this guards specs built in code)
         as_variables = [p for p in _used_parameters(resolved)
                         if not (resolved.spec.kind == "synapse" and p.endswith(("_pre", "_post")))]
         model = model + "\n" + _parameter_equations(resolved, as_variables,
                                                     shared=parameters_as == "variables")
         namespace = {k: v for k, v in namespace.items() if k not in as_variables}
+    elif resolved.spec.kind == "neuron":
+        # A synapse reading this group's subexpression (``r_post`` with r = g*(I - theta))
+        # makes Brian2 look the expression's constants up in the *synapse's* namespace, where
+        # two partner groups with different values (or a rule's own parameter of that name)
+        # would collide. Constants of subexpressions become shared constant variables of
+        # the group instead: Brian2 then renames them per partner (theta_post, theta_pre).
+        as_variables = _subexpression_parameters(resolved)
+        if as_variables:
+            model = model + "\n" + _parameter_equations(resolved, as_variables, shared=True)
+            namespace = {k: v for k, v in namespace.items() if k not in as_variables}
     return model, namespace, as_variables
+
+
+def _subexpression_parameters(resolved):
+    from brian2 import Equations
+    from brian2.utils.stringtools import get_identifiers
+
+    ids = set()
+    for eq in Equations(resolved.code["model"]).values():
+        if eq.type == "subexpression" and eq.expr is not None:
+            ids |= get_identifiers(str(eq.expr))
+    return [p for p in resolved.namespace if p in ids]
 
 
 def _initial_value(text, resolved):

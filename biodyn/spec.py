@@ -1199,6 +1199,11 @@ def _check_synapse(spec):
         if side not in ("pre", "post"):
             raise SpecError(spec.file, f"requires.{side}", "pre or post", repr(side),
                             suggest(side, ("pre", "post")))
+    for name in spec.parameters:
+        if name.endswith(("_pre", "_post")):
+            raise SpecError(spec.file, f"parameters.{name}", "a name without the suffix _pre or _post",
+                            repr(name), "Brian2 reads NAME_pre/NAME_post in synapse code as the "
+                            "partner's variable NAME (which may silently exist); rename the parameter")
     weight = spec.data.get("weight", "w")
     check_brian_code(spec, extra_variables=_partner_variables(spec),
                      event_keys=("on_pre", "on_post", "on_modulator"), requires_key="requires")

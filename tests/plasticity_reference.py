@@ -365,7 +365,7 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
 # --------------------------------------------------------------------------
 
 
-def rate_rule(rule, x, w0, *, dt, eta, gamma=0.0, theta_pre=0.0, theta_post=0.0, tau_theta=None,
+def rate_rule(rule, x, w0, *, dt, eta, gamma=0.0, theta_x=0.0, theta_y=0.0, tau_theta=None,
               theta0=0.0, w_min=-np.inf, w_max=np.inf, lr=1.0):
     """Weights (and BCM thresholds) after len(x) steps for one linear instantaneous neuron.
 
@@ -379,7 +379,7 @@ def rate_rule(rule, x, w0, *, dt, eta, gamma=0.0, theta_pre=0.0, theta_post=0.0,
         if rule == "hebb":
             w = np.clip(w + dt * lr * (eta * xn * y - gamma * w), w_min, w_max)
         elif rule == "covariance":
-            w = np.clip(w + dt * lr * eta * (xn - theta_pre) * (y - theta_post), w_min, w_max)
+            w = np.clip(w + dt * lr * eta * (xn - theta_x) * (y - theta_y), w_min, w_max)
         elif rule == "oja":
             w = w + dt * lr * eta * (xn * y - y * y * w)
         elif rule == "bcm":

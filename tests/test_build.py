@@ -151,3 +151,23 @@ def test_same_seed_same_numbers_on_numpy():
             runs.append(np.asarray(G.v[:]).copy())
     np.testing.assert_array_equal(runs[0], runs[1])
     assert np.ptp(runs[0]) > 0
+
+
+def test_rule_thresholds_are_not_confused_with_the_neurons_theta():
+    """Regression: the covariance rule's postsynaptic threshold once resolved to the rate
+    neuron's own `theta`. One Euler step must use the rule's thresholds only."""
+    from brian2 import Hz
+
+    with biodyn.Simulation("numpy", dt=1 * ms) as sim:
+        pre = biodyn.neurons("rate", 1, variants={"dynamics": "instantaneous"})
+        post = biodyn.neurons("rate", 1, variants={"dynamics": "instantaneous"},
+                              overrides={"theta": "0.3"})
+        pre.I = 0.9
+        post.I = 1.0  # r_post = g*(I - theta) = 0.7
+        S = biodyn.synapses("covariance", pre, post, connect=True, init={"w": 0.0},
+                            variants={"transmission": "none"}, parameters_as="variables")
+        sim.run(1 * ms, pre, post, S)
+        w = float(S.w[0])
+    ns = build.resolved_of(S).namespace
+    expected = 1e-3 * float(ns["eta"] / Hz) * (0.9 - ns["theta_x"]) * (0.7 - ns["theta_y"])
+    assert w == pytest.approx(expected, rel=1e-12)

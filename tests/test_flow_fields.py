@@ -51,7 +51,7 @@ def test_hebb_decay_field_is_exactly_the_gradient_of_half_wT_C_minus_gamma_w():
 def test_covariance_rule_climbs_half_the_output_variance():
     mu = np.array([0.5, 0.5])
     C = _cov([1.0, 0.5], 60)
-    sc = _rate_scenario("covariance", GaussianRates(mu, C))      # theta_pre = 0.5 = E[x]
+    sc = _rate_scenario("covariance", GaussianRates(mu, C))      # theta_x = 0.5 = E[x]
     field = averaged_field(sc)
     W = np.random.default_rng(4).uniform(-1, 1, (40, 2))
     np.testing.assert_allclose(field.f(W), W @ C.T, rtol=0, atol=1e-13)   # eta = 1 Hz: f = C w

@@ -348,7 +348,7 @@ def test_standalone_clopath_neuron_and_rule_equal_reference(bundle, variant):
 def test_standalone_rate_rules_equal_reference(bundle, rule):
     key = ("rate", rule)
     p = _floats(bundle[("resolved",) + key])
-    kw = {k: p[k] for k in ("eta", "gamma", "theta_pre", "theta_post", "tau_theta", "w_min", "w_max")
+    kw = {k: p[k] for k in ("eta", "gamma", "theta_x", "theta_y", "tau_theta", "w_min", "w_max")
           if k in p}
     w, theta = ref.rate_rule(rule, bundle["rate_x"],
                              bundle["rate_w0"], dt=RATE_DT_MS * 1e-3, theta0=0.04, **kw)

@@ -69,7 +69,7 @@ def test_rate_rule_equals_euler_reference(rate_run, rule):
     if rule == "hebb_decay":
         assert p["gamma"] > 0
         rule = "hebb"
-    kw = {k: p[k] for k in ("eta", "gamma", "theta_pre", "theta_post", "tau_theta", "w_min", "w_max")
+    kw = {k: p[k] for k in ("eta", "gamma", "theta_x", "theta_y", "tau_theta", "w_min", "w_max")
           if k in p}
     want_w, want_theta = ref.rate_rule(rule, x, w0, dt=DT_MS * 1e-3, theta0=0.04, **kw)
     np.testing.assert_allclose(w, want_w, rtol=1e-9, atol=1e-15)

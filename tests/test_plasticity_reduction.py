@@ -135,7 +135,7 @@ def test_short_term_depression_mean_release_is_exact_and_facilitation_is_mean_fi
 
 @pytest.mark.parametrize("rule,params,expr", [
     ("hebb", "with_decay", "eta*r_pre*r_post - gamma*w"),
-    ("covariance", None, "eta*(r_pre - theta_pre)*(r_post - theta_post)"),
+    ("covariance", None, "eta*(r_pre - theta_x)*(r_post - theta_y)"),
     ("oja", None, "eta*(r_pre*r_post - r_post**2*w)"),
     ("bcm", None, "eta*r_pre*r_post*(r_post - r_post**2)"),
 ])

@@ -187,12 +187,14 @@ def test_modulator_needs_a_rule_with_on_modulator():
             build.modulator(g, syn)
 
 
-def test_a_rule_variable_named_like_a_partner_constant_is_a_clear_error(catalog_path):
+def test_a_rule_variable_named_like_a_partner_parameter_is_a_clear_error(catalog_path):
+    """The rate neuron's gain `g` (a parameter of its subexpression r = g*(I - theta)) is a
+    variable of the group; a rule declaring its own `g` is refused with one clear line."""
     from brian2 import NeuronGroup, ms
 
     (catalog_path / "clash.toml").write_text('''
 kind = "synapse"
-description = "A rate rule whose variable g shadows the rate neuron's gain constant."
+description = "A rate rule whose variable g has the name of the rate neuron's gain."
 model = """
 dw/dt = g*r_pre*r_post/second : 1 (clock-driven)
 g : 1
@@ -206,5 +208,5 @@ r = "1"
     with biodyn.Simulation("numpy", dt=1 * ms):
         pre = NeuronGroup(1, "r : 1")
         post = biodyn.neurons("rate", 1, variants={"dynamics": "instantaneous"})
-        with pytest.raises(SpecError, match="variable 'g' in the synapse model.*rename"):
+        with pytest.raises(SpecError, match="clash.toml.*'g' has the same name.*rename"):
             biodyn.synapses("clash", pre, post, connect=True)

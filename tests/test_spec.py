@@ -216,3 +216,24 @@ def test_every_catalog_model_loads_and_resolves_every_set():
         assert spec.description
         for pset in spec.parameter_sets.values():
             assert pset.citation is not None, f"{entry.name}: set {pset.name} has no citation"
+
+
+def test_synapse_parameter_named_like_a_partner_variable_is_rejected(tmp_path):
+    """`theta_post` in synapse code means the postsynaptic `theta` to Brian2: refuse the name."""
+    text = '''
+kind = "synapse"
+description = "Covariance-like rule with a badly named threshold."
+model = "w : 1"
+on_pre = "w += theta_post"
+[parameters]
+theta_post = "1"
+[citations.t]
+authors = "Doe J"
+year = 2020
+journal = "J Tests 1:1"
+[parameter_sets.default]
+citation = "t"
+values = { theta_post = "0.5" }
+'''
+    err = error_of(write(tmp_path, "badname", text))
+    assert err.key == "parameters.theta_post" and "partner" in str(err)

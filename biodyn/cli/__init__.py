@@ -42,9 +42,16 @@ def build_parser():
     for name in names:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
-    for sub_parser in sub.choices.values():  # the global flags work after the command too
-        _global_flags(sub_parser, default=argparse.SUPPRESS)
+    _flags_everywhere(sub)  # the global flags work after the (sub)command too
     return parser
+
+
+def _flags_everywhere(subparsers_action):
+    for sub_parser in subparsers_action.choices.values():
+        _global_flags(sub_parser, default=argparse.SUPPRESS)
+        for action in sub_parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _flags_everywhere(action)
 
 
 def _global_flags(parser, default):

@@ -134,7 +134,7 @@ def _covariance(field):
     eta = _p(field, "eta")
     S = inputs.covariance
     return Objective("covariance", "L(w) = eta/2 Var(y) = eta/2 w' Cov(x) w (covariance rule with "
-                     "theta_pre = E[x])", "Sejnowski 1977, J Math Biol 4:303-321",
+                     "theta_x = E[x])", "Sejnowski 1977, J Math Biol 4:303-321",
                      lambda W: 0.5 * eta * np.einsum("bi,ij,bj->b", W, S, W))
 
 
