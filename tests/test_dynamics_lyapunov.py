@@ -157,3 +157,16 @@ def test_spiking_network_copies_in_brian2_merge_for_infinitesimal_perturbations(
                                       dt=1e-4, target="numpy", d0=1e-12)
     assert r.extra["merged_intervals"] > 0 and r.exponents[0] == -np.inf and r.extra["notes"]
     assert r.as_dict()["exponents"] == [None]
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_two_copy_estimate_runs_in_cpp_standalone_and_agrees_with_qr():
+    over = {"N": "200", "g": "3"}
+    F = dynamics.read("rate_rnn", overrides=over)
+    qr = dynamics.lyapunov_spectrum(F, duration=150, dt=0.05, transient=30, k=1, integrator="euler")
+    b2 = dynamics.brian_two_trajectory("rate_rnn", overrides=over, duration=150, transient=30, dt=0.05,
+                                       target="cpp_standalone", build_key="test_dynamics_two_copies")
+    assert b2.extra["target"] == "cpp_standalone"
+    tol = 3 * np.hypot(qr.standard_error[0], b2.standard_error[0])
+    assert b2.exponents[0] == pytest.approx(qr.exponents[0], abs=tol)

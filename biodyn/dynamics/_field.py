@@ -333,10 +333,14 @@ class _Coupling:
                         out.append((target_var, "post", b, np.diag(np.bincount(j, d, minlength=self.tgt.size))))
         return out
 
-    def input_jvps(self, xs, Qs):
-        """``du/dx Q`` for each summed variable: ``{name: (N_post, k)}``."""
+    def input_jvps(self, xs, Qs, factors=None):
+        """``du/dx Q`` for each summed variable: ``{name: (N_post, k)}``.
+
+        ``factors``: optional scalar per summed variable multiplying the result, folded into
+        the per-column coefficients (one pass over Q fewer)."""
         out = {}
         for target_var, kind, data in self.terms:
+            c = 1.0 if factors is None else factors.get(target_var, 1.0)
             if kind == "linear":
                 W, gnames, gfn = data
                 vals = gfn(*self._side_values(gnames, xs))
@@ -345,11 +349,14 @@ class _Coupling:
                 for b, d in enumerate(vals[1:]):
                     if np.ndim(d) == 0 and d == 0:
                         continue
-                    term = (d[:, None] if np.ndim(d) else d) * Qsrc[b]
+                    term = ((c * d)[:, None] if np.ndim(d) else c * d) * Qsrc[b]
                     acc = term if acc is None else acc + term
                 if acc is None:
                     continue
-                res = W @ acc
+                if isinstance(W, np.ndarray) and acc.flags.f_contiguous and acc.ndim == 2:
+                    res = (acc.T @ W.T).T  # the same product, Fortran-ordered like Q
+                else:
+                    res = W @ acc
             else:
                 names, fn, const, i, j = data
                 args = [const[n] if n in const else None for n in names]
@@ -372,8 +379,50 @@ class _Coupling:
                     if np.any(d):
                         diag = np.bincount(j, d, minlength=self.tgt.size)
                         res += diag[:, None] * Qs[self.tgt.name][b]
+                if c != 1.0:
+                    res *= c
             out[target_var] = out.get(target_var, 0.0) + res
         return out
+
+
+def _axpy(acc, X, coeff, scale, owned):
+    """``acc + scale*coeff*X`` (coeff a scalar or a per-row vector), reusing ``X`` when owned."""
+    if np.ndim(coeff) == 0:
+        c = float(coeff) * scale
+        if c == 0.0:
+            return acc
+        if acc is None:
+            if owned:
+                if c != 1.0:
+                    X *= c
+                return X
+            return X * c
+        if c == 1.0:
+            acc += X
+        elif c == -1.0:
+            acc -= X
+        else:
+            from scipy.linalg import blas
+
+            if acc.dtype == np.float64 and X.dtype == np.float64 and acc.flags.f_contiguous \
+                    and X.flags.f_contiguous and acc.shape == X.shape:
+                blas.daxpy(X.ravel(order="K"), acc.ravel(order="K"), a=c)  # in place, one pass
+            else:
+                acc += c * X
+        return acc
+    col = (np.asarray(coeff, float) * scale)[:, None]
+    if acc is None:
+        if owned:
+            X *= col
+            return X
+        return col * X
+    acc += col * X
+    return acc
+
+
+def _add_into(acc, B):
+    acc += B
+    return acc
 
 
 def sympy_diff(expr, sym):
@@ -510,8 +559,6 @@ class Field:
         self._overrides = dict(overrides or {})
         self._params_arg = params
         self._variants = dict(variants or {})
-        if plan.spiking and plan.reading == "network" and plan.spec.kind == "population":
-            pass  # spiking populations are readable (subthreshold), but analyses warn
         summed = {}
         for cp in plan.couplings:
             if cp.model.strip():
@@ -624,12 +671,53 @@ class Field:
 
     __call__ = f
 
-    def f_and_jvp(self, x, Q, t=0.0):
-        """``(f(x, t), J(x, t) @ Q)`` sharing one evaluation; ``Q`` is ``(n, k)``."""
-        with np.errstate(all="ignore"):
-            return self._f_and_jvp(x, Q, t)
+    def f_and_jvp(self, x, Q, t=0.0, alpha=1.0, base=None, overwrite=False):
+        """``(f(x, t), base + alpha * J(x, t) @ Q)`` sharing one evaluation; ``Q`` is ``(n, k)``.
 
-    def _f_and_jvp(self, x, Q, t=0.0):
+        ``alpha`` and ``base`` let an integrator ask for ``Q + dt J Q`` (Euler) in one pass
+        over ``Q``: scalar factors are folded into the coefficient vectors, ``+-1`` factors
+        are not multiplied, and the result of the coupling product is updated in place.
+        """
+        with np.errstate(all="ignore"):
+            if overwrite and base is Q:
+                fast = self._plus_q_in_place(x, Q, t, alpha)
+                if fast is not None:
+                    return fast
+            return self._f_and_jvp(x, Q, t, alpha, base)
+
+    def _plus_q_in_place(self, x, Q, t, alpha):
+        """``Q + alpha J Q`` written into ``Q`` by one BLAS call (``dgemm`` with ``beta``) for
+        the structure of rate networks — one group, one variable, one dense linear coupling,
+        scalar df/dh and df/du: ``(1 + s J_loc) Q + s K W (g' * Q)``. ``None`` otherwise."""
+        if len(self.groups) != 1 or len(self.couplings) != 1 or Q.ndim != 2:
+            return None
+        grp, cpl = self.groups[0], self.couplings[0]
+        if grp.m != 1 or len(grp.inputs) != 1 or len(cpl.terms) != 1 or cpl.terms[0][1] != "linear":
+            return None
+        W, gnames, gfn = cpl.terms[0][2]
+        if not (isinstance(W, np.ndarray) and Q.flags.f_contiguous and Q.dtype == np.float64
+                and W.flags.c_contiguous and W.shape[0] == W.shape[1] == self.n):
+            return None
+        xs = self.split(np.asarray(x, dtype=float))
+        ins = self._inputs(xs)
+        vals = grp.compiled.fj(*grp.args(xs[grp.name], ins[grp.name], t * self._T))
+        f, jloc, K = vals[0], vals[1], vals[2]
+        if np.ndim(jloc) or np.ndim(K):
+            return None
+        scale = float(alpha) * (1.0 if self.is_map else self._T)
+        gv = gfn(*cpl._side_values(gnames, xs))
+        d = np.broadcast_to(np.asarray(gv[1], float), (self.n,))
+        P = (scale * float(K) * d)[:, None] * Q
+        from scipy.linalg import blas
+
+        out = blas.dgemm(1.0, W.T, P, beta=1.0 + scale * float(jloc), c=Q, trans_a=True,
+                         overwrite_c=True)
+        fv = np.array(np.broadcast_to(np.asarray(f, float), (self.n,)))
+        if not self.is_map:
+            fv *= self._T
+        return fv, out
+
+    def _f_and_jvp(self, x, Q, t=0.0, alpha=1.0, base=None):
         if self._single:
             m = self.n
             vals = self.groups[0].compiled.fj(*x, *self._tail, t * self._T)
@@ -638,56 +726,81 @@ class Field:
             if not self.is_map:
                 f *= self._T
                 J *= self._T
-            return f, J @ Q
+            JQ = J @ Q
+            if alpha != 1.0:
+                JQ *= alpha
+            return f, (JQ if base is None else base + JQ)
         x = np.asarray(x, dtype=float)
         Q = np.asarray(Q, dtype=float)
         squeeze = Q.ndim == 1
         if squeeze:
             Q = Q[:, None]
+            if base is not None:
+                base = np.asarray(base, float)[:, None]
+        plus_q = base is Q  # Q + alpha J Q: the identity joins the diagonal coefficients
         xs = self.split(x)
         Qs = self.split(Q)
         ins = self._inputs(xs)
-        din = {grp.name: {} for grp in self.groups}
-        for c in self.couplings:
-            for var, val in c.input_jvps(xs, Qs).items():
-                din[c.tgt.name][var] = din[c.tgt.name].get(var, 0.0) + val
-        f = np.empty(self.n)
-        JQ = np.empty_like(Q)
+        scale = float(alpha) * (1.0 if self.is_map else self._T)
         t_si = t * self._T
+        f = np.empty(self.n)
+        evaluated = {}
+        factors = {}
         for grp in self.groups:
             m, r = grp.m, len(grp.inputs)
             vals = grp.compiled.fj(*grp.args(xs[grp.name], ins[grp.name], t_si))
+            evaluated[grp.name] = vals
+            kv = vals[m + m * m:]
+            if m == 1:  # one output per unit: a scalar df/du is folded into the coupling product
+                factors[grp.name] = {u: float(kv[c]) * scale for c, u in enumerate(grp.inputs)
+                                     if np.ndim(kv[c]) == 0}
+        din = {grp.name: {} for grp in self.groups}
+        folded = {grp.name: set() for grp in self.groups}
+        for c in self.couplings:
+            fac = factors.get(c.tgt.name, {})
+            for var, val in c.input_jvps(xs, Qs, fac).items():
+                prev = din[c.tgt.name].get(var)
+                din[c.tgt.name][var] = val if prev is None else prev + val
+                if var in fac:
+                    folded[c.tgt.name].add(var)
+        blocks = []
+        for grp in self.groups:
+            m, r = grp.m, len(grp.inputs)
+            vals = evaluated[grp.name]
             fv, jv, kv = vals[:m], vals[m:m + m * m], vals[m + m * m:]
             Qg = Qs[grp.name]
             for a in range(m):
                 start = grp.offset + a * grp.size
                 f[start:start + grp.size] = fv[a]
                 acc = None
-                for b in range(m):
-                    d = jv[a * m + b]
-                    if np.ndim(d) == 0:
-                        if d == 0:
-                            continue
-                        term = d * Qg[b]
-                    else:
-                        term = d[:, None] * Qg[b]
-                    acc = term if acc is None else acc + term
-                for c_idx, u in enumerate(grp.inputs):
+                for c_idx, u in enumerate(grp.inputs):  # coupling products: updated in place
                     du = din[grp.name].get(u)
                     if du is None:
                         continue
-                    d = kv[a * r + c_idx]
-                    if np.ndim(d) == 0:
-                        if d == 0:
-                            continue
-                        term = d * du
+                    if u in folded[grp.name]:
+                        acc = du if acc is None else _add_into(acc, du)
                     else:
-                        term = d[:, None] * du
-                    acc = term if acc is None else acc + term
-                JQ[start:start + grp.size] = 0.0 if acc is None else acc
+                        acc = _axpy(acc, du, kv[a * r + c_idx], scale, owned=(m == 1))
+                for b in range(m):
+                    coeff = jv[a * m + b]
+                    if plus_q and a == b:  # + Q, folded: (1/scale + J_aa) * scale
+                        coeff = coeff + 1.0 / scale if scale != 0 else coeff
+                    acc = _axpy(acc, Qg[b], coeff, scale, owned=False)
+                if base is not None and not plus_q:
+                    bb = base[start:start + grp.size]
+                    acc = bb.copy() if acc is None else _add_into(acc, bb)
+                if acc is None and plus_q:
+                    acc = Qg[a].copy()
+                blocks.append((start, grp.size, acc))
+        if len(blocks) == 1 and blocks[0][1] == self.n and blocks[0][2] is not None:
+            JQ = blocks[0][2]
+        else:
+            JQ = np.zeros_like(Q)
+            for start, size, acc in blocks:
+                if acc is not None:
+                    JQ[start:start + size] = acc
         if not self.is_map:
             f *= self._T
-            JQ *= self._T
         return f, (JQ[:, 0] if squeeze else JQ)
 
     def jvp(self, x, Q, t=0.0):

@@ -141,11 +141,11 @@ class Euler(Stepper):
     def step(self, x, t):
         return x + self.dt * self.field.f(x, t)
 
-    def step_tangent(self, x, t, Q):
-        f, JQ = self.field.f_and_jvp(x, Q, t)
-        JQ *= self.dt
-        JQ += Q
-        return x + self.dt * f, JQ
+    def step_tangent(self, x, t, Q, overwrite=False):
+        """``overwrite=True`` lets the field write ``Q + dt J Q`` into ``Q`` (one BLAS call for
+        rate networks); :func:`lyapunov_spectrum` allows it, since it discards the old ``Q``."""
+        f, Q2 = self.field.f_and_jvp(x, Q, t, alpha=self.dt, base=Q, overwrite=overwrite)
+        return x + self.dt * f, Q2
 
 
 class MapStep(Stepper):
@@ -299,15 +299,29 @@ class LyapunovResult:
 # --------------------------------------------------------------------------
 
 
+_LWORK = {}
+
+
+def _qr_lwork(m, n):
+    if (m, n) not in _LWORK:
+        from scipy.linalg import lapack
+
+        work, info = lapack.dgeqrf_lwork(m, n)
+        _LWORK[(m, n)] = max(int(work) if info == 0 else 1, 64 * max(n, 1))
+    return _LWORK[(m, n)]
+
+
 def qr_r_diagonal(M):
     """Orthonormal ``Q`` and ``|diag(R)|`` of ``M = QR`` (LAPACK geqrf + orgqr, no copies kept)."""
     from scipy.linalg import lapack
 
-    qr, tau, work, info = lapack.dgeqrf(np.asfortranarray(M), overwrite_a=True)
+    m, n = M.shape
+    lwork = _qr_lwork(m, n)  # the blocked (level-3) algorithm needs its workspace
+    qr, tau, work, info = lapack.dgeqrf(np.asfortranarray(M), lwork=lwork, overwrite_a=True)
     if info != 0:
         raise BiodynError(f"QR factorisation failed (LAPACK info {info})")
     r = np.abs(np.diag(qr)).copy()
-    q, work, info = lapack.dorgqr(qr, tau, overwrite_a=True)
+    q, work, info = lapack.dorgqr(qr, tau, lwork=lwork, overwrite_a=True)
     if info != 0:
         raise BiodynError(f"QR factorisation failed (LAPACK info {info})")
     return q, r
@@ -376,15 +390,16 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
         raise BiodynError("the state became NaN or infinite during the transient: reduce dt or check "
                           "the parameters")
     # drawn as k rows of n: the first j vectors do not depend on k (partial spectra = leading part)
-    Q, _ = np.linalg.qr(rng.standard_normal((k, n)).T)
+    Q = np.asfortranarray(np.linalg.qr(rng.standard_normal((k, n)).T)[0])  # LAPACK's layout
     adaptive = reorth_every is None
     m = 1 if adaptive else max(1, int(reorth_every))
     # alignment of the tangent vectors (QR, nothing recorded)
     done = 0
+    kw = {"overwrite": True} if isinstance(stepper, Euler) else {}
     while done < n_align:
         steps = min(m, n_align - done)
         for _ in range(steps):
-            x, Q = stepper.step_tangent(x, t, Q)
+            x, Q = stepper.step_tangent(x, t, Q, **kw)
             t += h
         done += steps
         Q, r = qr_r_diagonal(Q)
@@ -404,7 +419,7 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
             seg += 1
         steps = min(m, bounds[seg + 1] - done)
         for _ in range(steps):
-            x, Q = stepper.step_tangent(x, t, Q)
+            x, Q = stepper.step_tangent(x, t, Q, **kw)
             t += h
         done += steps
         Q, r = qr_r_diagonal(Q)

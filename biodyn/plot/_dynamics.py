@@ -119,14 +119,12 @@ def _phase_line(data, ax):
     if data.get("is_map"):
         ax.plot(gx, f, "k", lw=1.5, label=f"{data['x']}_next")
         ax.plot(gx, gx, ":", color="gray", lw=1, label="identity")
-        for tr in data.get("trajectories", []):  # cobweb
-            xs = np.asarray(tr["x"])[:60]
+        for k, tr in enumerate(data.get("trajectories", [])[:2]):  # cobweb: (x_k, x_k) -> (x_k, x_k+1)
+            xs = np.asarray(tr["x"], float)[:40]
             if len(xs) > 1:
-                cx = np.repeat(xs, 2)[1:-1]
-                cy = np.repeat(xs, 2)[2:]
-                cy = np.concatenate([[xs[1]], cy[:-1]]) if len(cy) == len(cx) - 1 else cy
-                n = min(len(cx), len(cy))
-                ax.plot(cx[:n], cy[:n], lw=0.6, alpha=0.7)
+                cx = np.repeat(xs[:-1], 2)
+                cy = np.column_stack([xs[:-1], xs[1:]]).ravel()
+                ax.plot(cx, cy, lw=0.7, alpha=0.8, color=f"C{k}")
         ylabel = _label(f"{data['x']}_next", data.get("x_unit"))
     else:
         ax.plot(gx, f, "k", lw=1.5, label=f"d{data['x']}/dt")
