@@ -319,6 +319,10 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
         f"{a}.{o}" for a, o in sorted(resolved.variants.items()))
     t0 = time.perf_counter()
     brian_seed = seed if engine.brian_random() else None
+    if target == "cpp_standalone":
+        # A standalone binary's progress report goes to its stdout file, unseen, but it is code
+        # in main.cpp: leave it out so that replays with and without a report share one build.
+        report = None
     if engine.reusable:
         plan = engine.plan()
         signature = (spec.name, str(spec.path), key, target, str(spec.dt), brian_seed,
