@@ -32,6 +32,29 @@ up to sampling noise); gradient descent with step ``lr`` is forward Euler with s
 on the gradient flow. Both are recorded against the learning time :math:`s = \eta t` (or
 seconds, where the objective carries :math:`\eta`, as for BCM).
 
+**Decisions** (where the issue is silent):
+
+* the datasets are exact where a known answer depends on them: Oja's data have exactly the
+  requested covariance spectrum (whitened, then coloured), the correlated inputs of the
+  associator exactly the requested :math:`C_{xx}`; samples are shown in epochs of random
+  permutations (random reshuffling: less sampling noise than independent draws);
+* the artificial learner starts from the biological one's initial weights (for the
+  autoencoder :math:`W_1 = W_0, W_2 = W_0^{\top}`; for the associators :math:`W = 0`);
+* the biological update in the alignment is the rule's *expected* update over the dataset at
+  the simulated weights (the measured increments of the Brian2 run are recorded too, for
+  Oja), so that the cosine compares directions, not sampling noise;
+* the noise-free learners of ``oja_vs_backprop`` (averaged flow, GD) are continued beyond
+  the Brian2 run for their asymptotic rates (``tail``);
+* BCM's threshold starts at its adiabatic value :math:`\mathrm E[y^2]` at the initial
+  weights (``theta0``), so that the two learners start from the same state of the objective;
+* the RNN comparison runs at :math:`N = 200`, where the zero crossing of
+  :math:`\lambda_{\max}` sits a little above the mean-field :math:`g = 1` (finite-size
+  shift, and a marginal periodic regime just past it); both are reported;
+* the Brian2 target defaults to ``numpy``: the networks have at most tens of synapses, and
+  a 10^4-step run takes seconds without compiling (``benchmarks/compare_targets.py``
+  compares with ``cpp_standalone``, whose first build costs ~20 s; both give the same
+  numbers to rounding).
+
 Run one with its function, by name with :func:`run`, from the command line with
 ``biodyn compare NAME`` (figure and JSON: :func:`biodyn.jobs.compare`), or over a grid with
 a sweep (``job = "compare"``). The JSON holds exactly :data:`JSON_KEYS`:

@@ -208,6 +208,15 @@ def _oja_vs_backprop(settings, seed, target):
     if steps % stride:
         raise SpecError("<settings of oja_vs_backprop>", "duration",
                         "a whole number of record intervals", f"{duration / interval:g} of them")
+    # forward Euler on the averaged flows: the norm modes (rate 2 lambda_1) need step * 2 lambda_1 < 2
+    where = "<settings of oja_vs_backprop>"
+    if eta * dt * 2 * lam[0] >= 2:
+        raise SpecError(where, "eta", f"eta*dt*2*lambda_1 < 2 (the Euler step of the averaged flow is "
+                        f"unstable beyond)", f"{eta * dt * 2 * lam[0]:g}", "lower eta or dt")
+    if lr * 2 * lam[0] >= 2:
+        raise SpecError(where, "lr", "lr*2*lambda_1 < 2 (gradient descent on the autoencoder diverges "
+                        "beyond: its Hessian's largest eigenvalue is about 2 lambda_1)",
+                        f"{lr * 2 * lam[0]:g}")
     rng = np.random.default_rng([seed, 7])
     X, U = principal_dataset(N, lam, rng)
     C = X.T @ X / N
