@@ -82,3 +82,12 @@ def test_subspace_angle_cosine_pca_and_rates_on_known_cases():
     t = np.linspace(0, 5, 50)
     rate, window, n = compare.exponential_rate(t, 3 * np.exp(-0.7 * t), 1e-3, 1.0)
     assert rate == pytest.approx(0.7, rel=1e-9) and n > 3
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_a_comparison_on_cpp_standalone_gives_the_numpy_targets_numbers():
+    a = compare.hebb_vs_delta(seed=4, duration="1 second", target="numpy")
+    b = compare.hebb_vs_delta(seed=4, duration="1 second", target="cpp_standalone")
+    assert b.summary["target"] == "cpp_standalone"
+    np.testing.assert_allclose(b.series["w_bio"], a.series["w_bio"], rtol=1e-12, atol=1e-15)
