@@ -12,10 +12,15 @@ Public entry points:
 * :mod:`biodyn.protocols` — replay classic experiments against published data.
 """
 
+import brian2 as _brian2  # noqa: F401  (biodyn is a Brian2 plugin: load it, then its hooks)
+
 from ._version import __version__
+from .errors import install_excepthook as _install_excepthook
 from .build import Simulation, neurons, synapses
 from .catalog import load
 from .errors import BiodynError, SimulationError, SpecError
 
 __all__ = ["__version__", "load", "neurons", "synapses", "Simulation", "BiodynError",
            "SpecError", "SimulationError"]
+
+_install_excepthook()

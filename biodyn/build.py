@@ -857,6 +857,17 @@ class Simulation:
                 _check_group_finite(obj, None)
 
 
+def _ms_text(t):
+    """A simulation time as plain text in ms (a clock's ``t`` arrives as a VariableView)."""
+    from brian2 import ms
+
+    try:
+        value = t[:] if not hasattr(t, "dim") or hasattr(t, "get_item") else t
+        return f"{float(np.asarray(value / ms).ravel()[0]):g} ms"
+    except Exception:  # pragma: no cover - anything else, as Brian2 prints it
+        return str(t)
+
+
 def _check_group_finite(group, t):
     from brian2.core.variables import ArrayVariable
 
@@ -871,7 +882,7 @@ def _check_group_finite(group, t):
             continue
         if values.size and not np.all(np.isfinite(values)):
             kind = "NaN" if np.any(np.isnan(values)) else "infinite"
-            when = f"at t = {t}" if t is not None else "by the end of the run"
+            when = f"by t = {_ms_text(t)}" if t is not None else "by the end of the run"
             raise SimulationError(f"variable {name!r} of {group.name!r} became {kind} {when}")
 
 

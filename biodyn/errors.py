@@ -73,6 +73,28 @@ def suggest(name: str, candidates, n: int = 3) -> str | None:
     return "did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
+def install_excepthook():
+    """Keep Brian2's "please report this Brian 2 bug" banner away from biodyn's errors.
+
+    Brian2 replaces ``sys.excepthook`` when it is imported; an uncaught
+    :class:`BiodynError` (a user's typo, an unknown model) is not a Brian2 bug, so
+    it gets Python's plain traceback instead. Anything else still goes to Brian2's hook.
+    """
+    import sys
+
+    previous = sys.excepthook
+    if getattr(previous, "_biodyn", False):
+        return
+
+    def hook(exc_type, exc, tb):
+        if isinstance(exc_type, type) and issubclass(exc_type, BiodynError):
+            return sys.__excepthook__(exc_type, exc, tb)
+        return previous(exc_type, exc, tb)
+
+    hook._biodyn = True
+    sys.excepthook = hook
+
+
 def display_path(path: str | PathLike | None) -> str | None:
     """A path as a user would like to read it: relative to the cwd if inside it."""
     if path is None:

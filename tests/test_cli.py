@@ -119,3 +119,15 @@ def test_replay_end_to_end_matches_closed_form(tmp_path):
     expected = closed_form_pair(dts, 60, 0.005, 1.05 * 0.005, 16.8, 20.0) / w0
     np.testing.assert_allclose(values, expected, rtol=1e-6)
     assert (res / "bi_poo_1998.nix").exists()
+
+
+def test_uncaught_biodyn_error_in_a_script_is_not_reported_as_a_brian2_bug(tmp_path):
+    """Brian2's excepthook calls every uncaught error a possible Brian 2 bug; a user's typo
+    in a biodyn call gets Python's plain traceback with biodyn's one-line message instead."""
+    script = tmp_path / "typo.py"
+    script.write_text("import biodyn\nbiodyn.load('stdp_piar')\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "Brian 2 encountered an unexpected error" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("biodyn.errors.SpecError: catalog: model:")
+    assert "did you mean 'stdp_pair'" in proc.stderr
