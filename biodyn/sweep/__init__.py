@@ -68,8 +68,10 @@ What to run (``[run] job = ...``, :data:`RUNNERS`)
     of the model, named in ``time_unit``), ``lambda_max_se``, ``sum``,
     ``kaplan_yorke``, ``entropy_rate``, ``method``, ``duration``; each point
     writes MODEL_lyapunov.png and lyapunov.json.
-    ``"analyze flow"``, ``"compare"``: the jobs of those commands, once this
-    installation has them (until then a clear error names the missing job).
+    ``"analyze flow"``: :func:`biodyn.jobs.analyze_flow` of a protocol scenario;
+    ``"compare"``: :func:`biodyn.jobs.compare` of a comparison (see
+    ``biodyn/sweep/_runners.py`` for their point parameters and CSV columns). A job
+    an installation lacks gives a clear error naming it.
 
 Point identity and seeds
     A point's key is the JSON text of its sorted ``[name, value]`` pairs, values

@@ -480,8 +480,6 @@ class MissingJob(Runner):
                         f"job it needs, {self.needs}, is missing")
 
 
-register_runner(MissingJob("analyze flow", "`biodyn analyze flow` (biodyn.jobs: averaged "
-                                           "plasticity flow, issue 6)"))
 
 
 # --------------------------------------------------------------------------
