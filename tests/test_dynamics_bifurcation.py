@@ -136,3 +136,13 @@ def test_continuation_in_a_parameter_with_units():
     (b,) = c.branches
     np.testing.assert_allclose(b.states[:, 0], -65e-3 + 10e6 * b.values, atol=1e-9)
     assert c.unit == "amp" and not c.points
+
+
+def test_hodgkin_huxley_rest_loses_stability_in_a_hopf_at_9_78_uA_per_cm2():
+    # Hassard (1978): subcritical Hopf of the HH rest state at I = 9.78 uA/cm^2 (6.3 C)
+    F = dynamics.read("hodgkin_huxley")
+    c = dynamics.continuation(F, "I", 0.05, 0.15)  # A/m^2 (SI): 5 to 15 uA/cm^2
+    (h,) = points(c, "hopf")
+    assert h.value * 100 == pytest.approx(9.78, abs=0.01)  # A/m^2 -> uA/cm^2
+    (b,) = c.branches
+    assert b.stable[b.values < h.value - 1e-3].all() and not b.stable[b.values > h.value + 1e-3].any()

@@ -133,7 +133,7 @@ def _trajectory_samples(field, t=0.0, count=None, seed=0):
         return x0[None, :]
     try:
         dt = default_dt(field, x0, t, fraction=0.1)
-        _, states = trajectory(field, x0, 300 * dt * 10, dt)
+        _, states = trajectory(field, x0, 1500 * dt, dt)
     except (BiodynError, FloatingPointError, ValueError):
         return x0[None, :]
     return states

@@ -164,9 +164,11 @@ def _sym(name):
     return sympy.Symbol(name, real=True)
 
 
-def evaluate_array(text, namespace, size=1, rng=None, extra=None, *, file=None, key="value"):
+def evaluate_array(text, namespace, size=1, rng=None, extra=None, *, file=None, key="value",
+                   subexpressions=None):
     """Evaluate a Brian2 expression for ``size`` units in SI: parameters, units, ``i``, ``N``,
-    ``rand()``, ``randn()``; returns a float array of shape ``(size,)``.
+    ``rand()``, ``randn()``, the values in ``extra`` and the model's ``subexpressions``
+    (name -> sympy expression, e.g. ``alpha_m`` of v); returns a float array ``(size,)``.
     """
     from brian2.parsing.sympytools import str_to_sympy
 
@@ -184,6 +186,12 @@ def evaluate_array(text, namespace, size=1, rng=None, extra=None, *, file=None, 
         expr = brian_to_sympy(str_to_sympy(text))
     except Exception as exc:
         raise SpecError(file, key, "a Brian2 expression", f"{text!r} ({exc})") from None
+    if subexpressions:
+        for _ in range(20):
+            subs = {s: subexpressions[str(s)] for s in expr.free_symbols if str(s) in subexpressions}
+            if not subs:
+                break
+            expr = expr.xreplace(subs)
     values = si_namespace(namespace)
     values.update({"i": np.arange(size, dtype=float), "N": float(size)})
     values.update(extra or {})
@@ -198,6 +206,23 @@ def evaluate_array(text, namespace, size=1, rng=None, extra=None, *, file=None, 
     return np.broadcast_to(out, (size,)).copy()
 
 
+def _subexpressions(g):
+    """The group model's subexpressions as sympy (for initial values such as
+    ``m = alpha_m/(alpha_m + beta_m)``)."""
+    from brian2 import Equations
+    from brian2.equations.equations import SUBEXPRESSION
+    from brian2.parsing.sympytools import str_to_sympy
+
+    from ._sympy import brian_to_sympy
+
+    try:
+        eqs = Equations(g.code["model"])
+    except Exception:
+        return {}
+    return {n: brian_to_sympy(str_to_sympy(eq.expr.code)) for n, eq in eqs.items()
+            if eq.type == SUBEXPRESSION}
+
+
 def initial_values(plan, seed=None):
     """Initial values of every group variable (SI arrays), drawn with ``seed``."""
     seed = plan.seed if seed is None else seed
@@ -205,10 +230,11 @@ def initial_values(plan, seed=None):
     for k, g in enumerate(plan.groups):
         rng = np.random.default_rng([int(seed), 7919, k])
         out[g.name] = {}
+        subs = _subexpressions(g)
         for var, text in g.initial.items():  # in order: later values may use earlier ones
             out[g.name][var] = evaluate_array(text, g.initial_ns.get(var, g.namespace), g.size, rng,
                                               extra=out[g.name], file=g.file,
-                                              key=f"{g.key}.initial.{var}")
+                                              key=f"{g.key}.initial.{var}", subexpressions=subs)
     return out
 
 

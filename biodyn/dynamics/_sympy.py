@@ -38,11 +38,58 @@ def si_namespace(namespace):
     return out
 
 
+def _exprel_numpy(x):
+    from scipy.special import exprel
+
+    return exprel(x)
+
+
+def _exprel_d1_numpy(x):
+    """d/dx (e^x - 1)/x = (x e^x - e^x + 1)/x^2, by its series near 0."""
+    x = np.asarray(x, dtype=float)
+    small = np.abs(x) < 1e-3
+    xs = np.where(small, 1.0, x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        exact = (xs * np.exp(xs) - np.expm1(xs)) / (xs * xs)
+    series = 0.5 + x / 3.0 + x * x / 8.0
+    return np.where(small, series, exact)
+
+
+def _exprel_d2_numpy(x):
+    """Second derivative of exprel (for derivatives of derivatives), by its series near 0."""
+    x = np.asarray(x, dtype=float)
+    small = np.abs(x) < 1e-2
+    xs = np.where(small, 1.0, x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        exact = (np.exp(xs) * (xs * xs - 2 * xs + 2) - 2) / xs ** 3
+    series = 1.0 / 3.0 + x / 4.0 + x * x / 10.0
+    return np.where(small, series, exact)
+
+
+_EXPREL = None
+
+
+def exprel_classes():
+    """``exprel(x) = (e^x - 1)/x`` as a sympy function with its derivatives (numpy: scipy's
+    ``exprel`` and series near 0), so that ``exprel`` in rate functions (Hodgkin-Huxley) stays
+    smooth and fast."""
+    global _EXPREL
+    if _EXPREL is None:
+        import sympy
+
+        d2 = type("exprel_d2", (sympy.Function,), {"nargs": 1})
+        d1 = type("exprel_d1", (sympy.Function,), {"nargs": 1, "fdiff": lambda self, i=1: d2(self.args[0])})
+        ex = type("exprel_", (sympy.Function,), {"nargs": 1, "fdiff": lambda self, i=1: d1(self.args[0])})
+        _EXPREL = (ex, {"exprel_": _exprel_numpy, "exprel_d1": _exprel_d1_numpy,
+                        "exprel_d2": _exprel_d2_numpy})
+    return _EXPREL
+
+
 def _sympy_names():
     import sympy
 
     return {"sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "abs": sympy.Abs,
-            "exprel": lambda x: sympy.Piecewise((1 + x / 2, sympy.Eq(x, 0)), ((sympy.exp(x) - 1) / x, True))}
+            "exprel": lambda x: exprel_classes()[0](x)}
 
 
 class _LazyNames(dict):
@@ -77,7 +124,8 @@ def brian_to_sympy(expr):
     def is_named(name):
         return lambda e: isinstance(e, sympy.Function) and type(e).__name__ == name
 
-    expr = expr.replace(lambda e: isinstance(e, AppliedUndef) and type(e).__name__ in _SYMPY_NAMES,
+    expr = expr.replace(lambda e: (isinstance(e, sympy.Function) and type(e).__name__ in _SYMPY_NAMES
+                                   and (isinstance(e, AppliedUndef) or type(e).__name__ == "exprel")),
                         lambda e: _SYMPY_NAMES[type(e).__name__](*e.args))
     expr = expr.replace(is_named("int_"), lambda e: sympy.Piecewise((1, e.args[0]), (0, True)))
     expr = expr.replace(is_named("clip"), lambda e: sympy.Min(sympy.Max(e.args[0], e.args[1]), e.args[2]))
@@ -102,6 +150,7 @@ def _numpy_modules(random=None):
         mods["randn"] = lambda *_: rng.standard_normal(size)
         mods["poisson"] = lambda lam, *_: rng.poisson(lam, size)
     mods["Heaviside"] = lambda x, h0=0.5: np.heaviside(x, h0)
+    mods.update(exprel_classes()[1])
     return [mods, "numpy"]
 
 

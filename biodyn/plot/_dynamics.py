@@ -229,6 +229,12 @@ def bifurcation_diagram(summary, ax=None, variable=None):
     return ax
 
 
+def _wrap(text, width):
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
 def lyapunov_running(summary, ax=None, n=6):
     """Running estimates of the first ``n`` exponents (a ``lyapunov`` summary's ``running``)."""
     ax = ax or new_axes()
@@ -262,6 +268,11 @@ def lyapunov_exponents(summary, ax=None):
         ax.fill_between(i, lam - np.nan_to_num(se), lam + np.nan_to_num(se), color="gray", alpha=0.3)
     ax.axhline(0, color="gray", lw=0.8)
     unit = summary.get("time_unit", "")
+    missing = [k + 1 for k, v in enumerate(summary.get("exponents", [])) if v is None]
+    if missing:
+        note = "; ".join(summary.get("notes", [])) or "not finite"
+        ax.text(0.02, 0.98, f"λ{missing[0]} = −∞ or undefined:\n" + _wrap(note, 70), transform=ax.transAxes,
+                va="top", ha="left", fontsize=7)
     ax.set_xlabel("i")
     ax.set_ylabel(f"λ_i (per {unit})")
     ky = summary.get("kaplan_yorke")
