@@ -188,10 +188,28 @@ class Citation:
             text += f". doi:{self.doi}"
         return text
 
+    def surnames(self):
+        """Surnames from 'Song S, Miller KD, Abbott LF' or 'van Rossum MCW, Bi GQ'."""
+        names = []
+        for author in re.split(r"\s*(?:,|;|&|\band\b)\s*", self.authors):
+            tokens = author.split()
+            if not tokens:
+                continue
+            if len(tokens) > 1 and re.fullmatch(r"[A-Z][A-Z.\-]*", tokens[-1]):
+                tokens = tokens[:-1]  # initials
+            names.append(" ".join(tokens))
+        return names
+
     def short(self):
-        first = re.split(r"[,;&]| and ", self.authors)[0].strip().split(" ")[0]
-        many = any(sep in self.authors for sep in (",", "&", " and ", ";"))
-        return f"{first}{' et al.' if many else ''} {self.year}"
+        """'Song et al. 2000', 'Hodgkin & Huxley 1952', 'Oja 1982'."""
+        names = self.surnames() or [self.authors]
+        if len(names) == 1:
+            who = names[0]
+        elif len(names) == 2:
+            who = f"{names[0]} & {names[1]}"
+        else:
+            who = f"{names[0]} et al."
+        return f"{who} {self.year}"
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self._FIELDS if getattr(self, k) is not None}
