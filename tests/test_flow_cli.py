@@ -15,7 +15,7 @@ SCENARIOS = ["oja_pca", "bcm_selectivity", "hebb_decay", "covariance_rule", "tri
 
 
 def _check_contract(data):
-    assert list(data) == list(SUMMARY_KEYS)
+    assert list(data) == list(SUMMARY_KEYS) + ["figure"]  # the figure's data, for `biodyn plot`
     assert isinstance(data["gradient"], bool)
     for fp in data["fixed_points"]:
         assert set(fp) == {"w", "stable", "eigenvalues"}

@@ -603,6 +603,15 @@ def test_lyapunov_sweep_matches_linearisation_and_the_trace_identity(tmp_path):
     assert float(rows[28.0]["lambda_max"]) > 0.5  # chaos (0.906, Sprott 2003)
     for p in result.spec.points:
         assert (tmp_path / "out" / "points" / p.name / "lyapunov.json").exists()
+    # `biodyn plot` on a point record redraws the figure of the job the point ran
+    import matplotlib.image as mpimg
+
+    from biodyn.jobs import redraw
+
+    p = result.spec.points[1]
+    again = redraw(tmp_path / "out" / "points" / f"{p.name}.json", out=tmp_path / "again.png")
+    figure = tmp_path / "out" / result.records[p.name]["paths"]["figure"]
+    assert np.array_equal(mpimg.imread(str(again)), mpimg.imread(str(figure)))
 
 
 def test_lyapunov_sweep_without_the_job_says_which_job_is_missing(tmp_path, monkeypatch):

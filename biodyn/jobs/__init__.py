@@ -23,3 +23,6 @@ __all__ += _flow.__all__  # noqa: F405
 
 from ._compare import *  # noqa: E402,F401,F403  biodyn.compare: a rule against its artificial counterpart
 __all__ += _compare.__all__  # noqa: F405
+
+from ._redraw import *  # noqa: E402,F401,F403  biodyn plot: redraw a saved result
+__all__ += _redraw.__all__  # noqa: F405

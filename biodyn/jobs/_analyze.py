@@ -18,7 +18,8 @@ from ..errors import BiodynError, SpecError
 from ._base import JobResult
 
 __all__ = ["analyze_fixed_points", "analyze_bifurcation", "analyze_lyapunov",
-           "analyze_phase_portrait", "time_value"]
+           "analyze_phase_portrait", "time_value", "draw_fixed_points", "draw_bifurcation",
+           "draw_lyapunov", "draw_phase_portrait", "DRAW"]
 
 
 # --------------------------------------------------------------------------
@@ -114,6 +115,51 @@ def _safe(v):
 
 
 # --------------------------------------------------------------------------
+# Figures, drawn from the summaries alone (``biodyn plot FILE.json`` redraws them)
+# --------------------------------------------------------------------------
+
+
+def draw_fixed_points(summary):
+    """Fixed points in state space (first two variables) and their eigenvalues."""
+    axes = _two_panels()
+    names = list(summary.get("units", {}))
+    if not names and summary.get("fixed_points"):
+        names = list(summary["fixed_points"][0]["state"])
+    x = names[0] if names else None
+    y = names[1] if len(names) > 1 else None
+    plot.fixed_points_in_state_space(summary, axes[0], x, y)
+    plot.eigenvalue_plane(summary, axes[1])
+    return axes[0]
+
+
+def draw_bifurcation(summary):
+    """The bifurcation diagram of one variable (``plot_variable``, else the first)."""
+    variable = summary.get("plot_variable")
+    if variable is None:
+        names = list(summary.get("units", {}))
+        variable = names[0] if names else None
+    return plot.bifurcation_diagram(summary, variable=variable)
+
+
+def draw_lyapunov(summary):
+    """Running estimates and the spectrum."""
+    axes = _two_panels()
+    plot.lyapunov_running(summary, axes[0])
+    plot.lyapunov_exponents(summary, axes[1])
+    return axes[0]
+
+
+def draw_phase_portrait(summary):
+    """Vector field, nullclines, trajectories and fixed points (or the phase line)."""
+    return plot.phase_portrait(summary)
+
+
+#: The drawing of each analysis, by the summary's ``analysis`` key.
+DRAW = {"fixed-points": draw_fixed_points, "bifurcation": draw_bifurcation,
+        "lyapunov": draw_lyapunov, "phase-portrait": draw_phase_portrait}
+
+
+# --------------------------------------------------------------------------
 # Fixed points
 # --------------------------------------------------------------------------
 
@@ -132,12 +178,7 @@ def analyze_fixed_points(model, *, params=None, overrides=None, variants=None, s
     summary = _base(field, "fixed-points", seed, overrides)
     summary["is_map"] = field.is_map
     summary["fixed_points"] = [fp.as_dict(field) for fp in fps]
-    axes = _two_panels()
-    x = field.names[0]
-    y = field.names[1] if field.n > 1 else None
-    plot.fixed_points_in_state_space(summary, axes[0], x, y)
-    plot.eigenvalue_plane(summary, axes[1])
-    paths = _write(summary, axes[0], out, f"{field.name}_fixed_points", json)
+    paths = _write(summary, draw_fixed_points(summary), out, f"{field.name}_fixed_points", json)
     return JobResult(summary, paths)
 
 
@@ -183,8 +224,8 @@ def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, va
     result = continuation(field, param, lo_v, hi_v, seed=seed, max_steps=max_steps)
     summary = _base(field, "bifurcation", seed, overrides)
     summary.update(result.as_dict(variables=names))
-    ax = plot.bifurcation_diagram(summary, variable=variable or names[0])
-    paths = _write(summary, ax, out, f"{field.name}_bifurcation_{param}", json)
+    summary["plot_variable"] = variable or names[0]
+    paths = _write(summary, draw_bifurcation(summary), out, f"{field.name}_bifurcation_{param}", json)
     return JobResult(summary, paths)
 
 
@@ -282,10 +323,7 @@ def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=
                     .round().astype(int)) if len(res.running_times) else np.zeros(0, int)
     summary["running"] = {"times": [float(t) for t in res.running_times[idx]],
                           "estimates": [[_safe(v) for v in row[:keep]] for row in res.running[idx]]}
-    axes = _two_panels()
-    plot.lyapunov_running(summary, axes[0])
-    plot.lyapunov_exponents(summary, axes[1])
-    paths = _write(summary, axes[0], out, f"{name}_lyapunov", json)
+    paths = _write(summary, draw_lyapunov(summary), out, f"{name}_lyapunov", json)
     return JobResult(summary, paths)
 
 
@@ -373,7 +411,7 @@ def analyze_phase_portrait(model, *, x=None, y=None, params=None, overrides=None
                                 "type": fp.type, "stable": bool(fp.stable),
                                 "state": field.state_dict(fp.state) if field.n <= 50 else {}}
                                for fp in fps]
-    ax = plot.phase_portrait(summary)
+    ax = draw_phase_portrait(summary)
     suffix = field.names[ix] if iy is None else f"{field.names[ix]}_{field.names[iy]}"
     suffix = suffix.replace("[", "").replace("]", "").replace(".", "_")
     paths = _write(summary, ax, out, f"{field.name}_phase_portrait_{suffix}", json)

@@ -4,8 +4,8 @@ Runs :func:`biodyn.flow.analyze` (field, gradient test, potential, objective, st
 Euler limit, and the Brian2 replay of the protocol), draws the figure
 ``OUT/PROTOCOL_flow.png`` (the field with the gradient part's potential, the simulated
 trajectories and the stable states; the objective along the simulated trajectories) and, if
-asked, writes the JSON report (exactly the keys of :data:`biodyn.flow.SUMMARY_KEYS`) — both
-atomically.
+asked, writes the JSON report (the keys of :data:`biodyn.flow.SUMMARY_KEYS`, then ``"figure"``:
+the figure's plain data, from which ``biodyn plot FILE`` redraws it) — both atomically.
 """
 
 from __future__ import annotations
@@ -51,8 +51,11 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
     plot.save(ax, fig_path)
     paths = {"figure": fig_path}
     if json:
+        from ._redraw import plain
+
         json_path = Path(json)
-        io.write_json(summary, json_path)
+        doc = dict(summary, figure=plain({"portrait": portrait, "objective": obj, "footer": footer}))
+        io.write_json(doc, json_path)
         paths["json"] = json_path
     result = JobResult(summary, paths, {"total": time.perf_counter() - t0})
     result.analysis = analysis

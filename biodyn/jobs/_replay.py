@@ -65,7 +65,9 @@ def reference_curves(spec):
 def replay(protocol, *, model=None, params=None, overrides=None, variants=None, target="auto",
            seed=0, fmt="pkl", out="results", report=None, stimulus=None, build_key=None,
            inputs=None, network=None):
-    """Run a protocol and write ``PROTOCOL.{pkl,nwb,nix}``, ``PROTOCOL.png`` and ``PROTOCOL.json``.
+    """Run a protocol and write ``PROTOCOL.{pkl,nwb,nix}``, ``PROTOCOL.png`` and ``PROTOCOL.json``
+    (and ``PROTOCOL.figure.npz``, the arrays its figure draws, for protocols whose figure
+    shows more than the value per condition: ``biodyn plot PROTOCOL.json`` redraws it).
 
     Returns a :class:`JobResult`; the summary is what the JSON file holds (its
     ``files`` entry names the other files relative to the JSON file's folder).
@@ -90,6 +92,13 @@ def replay(protocol, *, model=None, params=None, overrides=None, variants=None, 
     ax = protocol_figure(summary, spec, result=result)
     plot.save(ax, figure_path)
     summary["files"] = {"block": block_path.name, "figure": figure_path.name}
-    io.write_json(summary, json_path)
     paths = {"block": block_path, "figure": figure_path, "json": json_path}
+    if spec.figure.get("kind", "conditions") != "conditions":  # arrays for `biodyn plot`
+        from ._redraw import save_figure_arrays
+
+        npz = save_figure_arrays(result.extra, out / f"{spec.name}.figure.npz")
+        if npz is not None:
+            summary["files"]["figure_data"] = npz.name
+            paths["figure_data"] = npz
+    io.write_json(summary, json_path)
     return JobResult(summary, paths, result.timings)
