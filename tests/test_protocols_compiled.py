@@ -72,6 +72,24 @@ def test_fit_from_a_perturbed_start_reaches_the_published_sets_chi_and_writes_a_
     text = out.read_text()
     assert 'inherits = "visual_all_to_all_minimal"' in text and "[fit]" in text
 
+    # beside the set: the figure and the fit's JSON; its chi is the RMS of its own residuals
+    # (an identity) and `biodyn plot` redraws the figure pixel-for-pixel
+    import json
+    import math
+
+    import matplotlib.image as mpimg
+
+    from biodyn.cli import main
+
+    assert result.figure == tmp_path / "fitted.png" and result.json == tmp_path / "fitted.json"
+    doc = json.loads(result.json.read_text())
+    assert doc["fit"]["chi_after"] == result.chi_after and doc["fit"]["free"] == ["A3_plus", "A2_minus"]
+    for key in ("before", "after"):
+        r = [(c["value"] - c["data"]) / c["error"] for c in doc[key]["conditions"] if c["data"] is not None]
+        assert math.sqrt(np.mean(np.square(r))) == pytest.approx(doc["fit"][f"chi_{key}"], rel=1e-12)
+    assert main(["plot", str(result.json), "--out", str(tmp_path / "again.png")]) == 0
+    assert np.array_equal(mpimg.imread(str(tmp_path / "again.png")), mpimg.imread(str(result.figure)))
+
 
 @pytest.mark.slow
 def test_poisson_inputs_of_a_new_seed_replace_the_spikes_of_a_kept_build_exactly():

@@ -41,3 +41,4 @@ def test_fit_command_errors_are_one_line(capsys):
     code = main(["fit", "sjostrom_2001", "--free", "A3_plus", "--bounds", "A3_plus=1", "--target", "numpy"])
     err = capsys.readouterr().err
     assert code == 2 and "NAME=LO:HI" in err and err.strip().count("\n") == 0
+

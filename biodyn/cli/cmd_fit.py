@@ -12,7 +12,9 @@ def register(sub):
         "fit", help="fit a model's parameters to a protocol's published data",
         description="Weighted least squares (weights 1/SEM) of the free parameters of a model "
         "against the data of a protocol, from several starts; prints the fitted values and chi "
-        "before and after, and writes a parameter-set TOML file that --params accepts.",
+        "before and after, and writes a parameter-set TOML file that --params accepts, with the "
+        "figure (.png: data, start and fitted model per condition) and the fit's JSON (.json; "
+        "biodyn plot redraws from it) beside it.",
         epilog="examples:\n"
                "  biodyn fit sjostrom_2001 --free A3_plus,A2_minus --bounds A3_plus=0:0.05 "
                "--bounds A2_minus=0:0.05\n"
@@ -63,5 +65,6 @@ def run(args):
     for name in free:
         print(f"  {name}: {result.start_values[name]} -> {result.values[name]}")
     print(f"  chi: {result.chi_before:.4f} -> {result.chi_after:.4f} over {result.n} conditions")
-    print(result.path)
+    for path in (result.path, result.figure, result.json):
+        print(path)
     return 0

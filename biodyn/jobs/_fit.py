@@ -17,7 +17,9 @@ compiled build with the new values (no code generation), see
 
 The result is written as a parameter-set TOML file that ``--params`` accepts
 (:func:`biodyn.spec.read_parameter_set`): the fitted values over the set they
-started from, with the fit's provenance in a ``[fit]`` table.
+started from, with the fit's provenance in a ``[fit]`` table; beside it, with the
+same stem, the figure (``.png``: data, start and fitted model per condition) and the
+JSON of the fit (``.json``: both replay summaries; ``biodyn plot`` redraws from it).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from .. import build, io, protocols
 from ..errors import SpecError, suggest
 from .._quantity import QuantityError, evaluate, parse_unit
 
-__all__ = ["fit", "FitResult", "parse_bounds"]
+__all__ = ["fit", "FitResult", "parse_bounds", "fit_document", "write_fit_figure"]
 
 
 @dataclass
@@ -52,6 +54,8 @@ class FitResult:
         Score of the start values and of the fitted values (``n`` conditions with data).
     path : Path or None
         The parameter-set TOML file written.
+    figure, json : Path or None
+        The figure and the JSON document of the fit, beside ``path``.
     starts : list of dict
         Per start: initial and final values (in the parameters' units) and chi.
     """
@@ -66,6 +70,8 @@ class FitResult:
     starts: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    figure: Path | None = None
+    json: Path | None = None
 
 
 def _unit_text(value, unit):
@@ -275,7 +281,32 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
                                           dict(zip(free, zip(box.lo.tolist(), box.hi.tolist()))),
                                           dict(target=target, seed=seed, starts=int(starts),
                                                max_evaluations=int(max_evaluations)))
+        doc = fit_document(result, spec, mspec, free, replay(x0), seed, target)
+        result.figure = write_fit_figure(doc, path.with_suffix(".png"))
+        result.json = io.write_json(doc, path.with_suffix(".json"))
     return result
+
+
+def fit_document(result, protocol, model_spec, free, start_summary, seed, target):
+    """The JSON of a fit: ``{"fit": {...}, "before": summary, "after": summary}`` — the
+    replay summaries at the start and fitted values (from which ``biodyn plot`` redraws
+    the figure)."""
+    from ._redraw import plain
+
+    fit = {"protocol": protocol.name, "model": model_spec.name, "free": list(free),
+           "values": dict(result.values), "start_values": dict(result.start_values),
+           "chi_before": result.chi_before, "chi_after": result.chi_after, "n": result.n,
+           "evaluations": result.evaluations, "starts": result.starts, "seed": int(seed),
+           "target": result.summary.get("target", target), "versions": build.versions(),
+           "parameter_set_file": str(result.path) if result.path else None}
+    return plain({"fit": fit, "before": start_summary, "after": result.summary})
+
+
+def write_fit_figure(doc, path):
+    """Draw :func:`biodyn.plot.fit_summary` of a fit document to ``path`` (atomically)."""
+    from .. import plot
+
+    return plot.save(plot.fit_summary(doc), path)
 
 
 def _toml_str(text):

@@ -3,7 +3,7 @@
 Every job writes a JSON file from which its figure can be drawn again without rerunning
 anything: the analyses (``biodyn analyze fixed-points|bifurcation|lyapunov|phase-portrait
 --json``) and comparisons (``biodyn compare --json``) draw from their numbers alone; the flow
-report (``biodyn analyze flow --json``) carries the figure's plain data under ``"figure"``;
+report (``biodyn analyze flow --json``) and a fit (``PROTOCOL-MODEL-fit.json``) carry the figure's plain data under ``"figure"``;
 a replay summary (``PROTOCOL.json``) draws from its conditions, and protocols whose figure
 shows arrays (weight distributions, trajectories, voltage traces) keep those arrays in
 ``PROTOCOL.figure.npz`` beside it (named in the summary's ``files``). A sweep's point record
@@ -91,6 +91,8 @@ def _kind(doc):
 
     if doc.get("analysis") in DRAW:
         return "analysis"
+    if isinstance(doc.get("fit"), dict) and "after" in doc:
+        return "fit"
     if "comparison" in doc and "series" in doc:
         return "compare"
     if "gradient_fraction" in doc and "protocol" in doc:
@@ -106,6 +108,8 @@ def _draw(doc, path):
         from ._analyze import DRAW
 
         return DRAW[doc["analysis"]](doc)
+    if kind == "fit":
+        return plot.fit_summary(doc)
     if kind == "compare":
         from ._compare import comparison_footer
 
@@ -132,7 +136,7 @@ def _draw(doc, path):
         return protocol_figure(doc, spec, result=result)
     if isinstance(doc, dict) and "sweep" in doc and "job" in doc and "paths" in doc:
         return _draw_point(doc, path)
-    raise BiodynError(f"{path}: not a biodyn result (expected the JSON written by replay, "
+    raise BiodynError(f"{path}: not a biodyn result (expected the JSON written by replay, fit, "
                       "analyze ... --json, compare --json, or a sweep point)")
 
 

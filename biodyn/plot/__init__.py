@@ -6,9 +6,9 @@ can be redrawn without rerunning anything. One private module per area
 """
 
 from ._base import new_axes, save
-from ._protocol import protocol_extra, protocol_summary
+from ._protocol import fit_summary, protocol_extra, protocol_summary
 
-__all__ = ["new_axes", "save", "protocol_summary", "protocol_extra"]
+__all__ = ["new_axes", "save", "protocol_summary", "protocol_extra", "fit_summary"]
 
 from ._ann import *  # noqa: E402,F401,F403  biodyn.ann figures
 __all__ += _ann.__all__  # noqa: F405

@@ -8,7 +8,7 @@ import numpy as np
 
 from ._base import new_axes
 
-__all__ = ["protocol_summary", "protocol_extra"]
+__all__ = ["protocol_summary", "protocol_extra", "fit_summary"]
 
 
 def _fmt_label(name, unit):
@@ -82,6 +82,42 @@ def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=Non
     ax.text(0.99, 0.01, f"{summary['model']}/{summary['parameter_set']}, seed {summary['seed']}, "
             f"{summary['target']}, dt {summary['dt']}", transform=ax.transAxes, ha="right",
             va="bottom", fontsize=6, color="0.5")
+    return ax
+
+
+def fit_summary(doc, ax=None):
+    """Draw a fit (the JSON of ``biodyn fit``): per condition with data, the published
+    mean ± SEM, the model at the start values and at the fitted values.
+
+    Conditions are drawn in the protocol's order on one axis (any protocol, whatever its
+    labels), each tick naming its labels.
+    """
+    if ax is None:
+        ax = new_axes((max(6.0, 0.42 * len(doc["after"]["conditions"]) + 2.5), 4.2))
+    fit = doc["fit"]
+    before, after = doc["before"]["conditions"], doc["after"]["conditions"]
+    keep = [k for k, c in enumerate(after) if c.get("data") is not None]
+    xs = np.arange(len(keep), dtype=float)
+    ax.errorbar(xs, [after[k]["data"] for k in keep], yerr=[after[k]["error"] or 0 for k in keep],
+                fmt="s", color="k", mfc="white", ms=6, capsize=3, label="data", zorder=3)
+    ax.plot(xs - 0.12, [before[k]["value"] for k in keep], "o", color="0.6", mfc="none", ms=6,
+            label=f"start (χ = {fit['chi_before']:.2f})")
+    ax.plot(xs + 0.12, [after[k]["value"] for k in keep], "o", color="C3", ms=6,
+            label=f"fitted (χ = {fit['chi_after']:.2f})")
+    units = doc["after"].get("units", {})
+    names = list(after[keep[0]]["labels"]) if keep else []
+    ax.set_xticks(xs)
+    ax.set_xticklabels(["\n".join(f"{after[k]['labels'][n]:g}" for n in names) for k in keep], fontsize=7)
+    ax.set_xlabel(" / ".join(_fmt_label(n, units.get(n)) for n in names), fontsize=8)
+    ax.set_ylabel("value")
+    ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+    shown = ", ".join(f"{n} {fit['start_values'][n]} → {fit['values'][n]}" for n in fit["free"])
+    ax.set_title(f"{fit['protocol']}: {fit['model']} fitted over {fit['n']} conditions\n{shown}",
+                 fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    ax.text(0.99, 0.01, f"{fit['evaluations']} replays, {len(fit['starts'])} start(s), seed "
+            f"{fit['seed']}, {fit['target']}, biodyn {fit['versions'].get('biodyn', '?')}",
+            transform=ax.transAxes, ha="right", va="bottom", fontsize=6, color="0.5")
     return ax
 
 
