@@ -501,7 +501,8 @@ def test_sweep_command_progress_and_failures_exit_1(tmp_path, points_py, capsys)
     assert main(["sweep", str(toy(tmp_path, points_py, fail_at=3)), "--workers", "0", "--out", str(out)]) == 1
     err = capsys.readouterr().err.splitlines()
     progress = [ln for ln in err if ln.startswith("[")]
-    assert len(progress) == 12 and progress[-1].startswith("[12/12]")
+    assert len(progress) == 12 and progress[-1].startswith("[12/12] " + "#" * 20 + " 100%")
+    assert all("% eta " in ln for ln in progress[:-1])  # a bar and the time left
     assert sum("FAILED" in ln and "x = 3 is not allowed here" in ln for ln in progress) == 4
     assert err[-1] == (f"biodyn: 4 of 12 points failed (errors in {out / 'summary.csv'}); run the "
                        "sweep again to retry them")

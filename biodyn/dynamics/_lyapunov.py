@@ -334,7 +334,7 @@ def qr_r_diagonal(M):
 
 def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=None,
                       reorth_every=None, integrator="rk4", segments=10, tangent_transient=None,
-                      seed=0, max_points=2000, check_finite=True):
+                      seed=0, max_points=2000, check_finite=True, progress=None):
     r"""Lyapunov spectrum by the QR method (see the module docstring).
 
     Parameters
@@ -361,6 +361,9 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
         so that they align with the Lyapunov vectors (default ``duration/10``).
     seed : int
         Seeds the initial tangent vectors (and the initial state).
+    progress : callable, optional
+        Called with the fraction of all steps done (transients included), e.g. a
+        :class:`biodyn._progress.ProgressBar`.
 
     Returns
     -------
@@ -387,10 +390,13 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
     n_align = int(round(tangent_transient / h))
     segments = max(1, min(int(segments), n_meas))
     rng = np.random.default_rng([int(seed), 31337])
+    tick = _ticker(progress, n_trans + n_align + n_meas)
     t = 0.0
-    for _ in range(n_trans):
+    for i in range(n_trans):
         x = stepper.step(x, t)
         t += h
+        if i % 1000 == 999:
+            tick(i + 1)
     if check_finite and not np.all(np.isfinite(x)):
         raise BiodynError("the state became NaN or infinite during the transient: reduce dt or check "
                           "the parameters")
@@ -407,6 +413,7 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
             x, Q = stepper.step_tangent(x, t, Q, **kw)
             t += h
         done += steps
+        tick(n_trans + done)
         Q, r = qr_r_diagonal(Q)
         if adaptive:
             m = _adapt(m, r, steps)
@@ -427,6 +434,7 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
             x, Q = stepper.step_tangent(x, t, Q, **kw)
             t += h
         done += steps
+        tick(n_trans + n_align + done)
         Q, r = qr_r_diagonal(Q)
         n_qr += 1
         if check_finite and not (np.all(np.isfinite(r)) and np.all(r > 0)):
@@ -461,6 +469,21 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
         entropy_rate=entropy_rate(exps), final_state=x)
 
 
+def _ticker(progress, total):
+    """``tick(steps_done)``: calls ``progress(fraction)`` at most every 1/200 of the run."""
+    if progress is None or total <= 0:
+        return lambda done: None
+    every = max(1, total // 200)
+    state = {"next": 0}
+
+    def tick(done):
+        if done >= state["next"] or done >= total:
+            state["next"] = done + every
+            progress(done / total)
+
+    return tick
+
+
 def _adapt(m, r, steps):
     """Halve/double the QR interval from the spread of log|R_ii| over the last interval."""
     with np.errstate(divide="ignore"):
@@ -480,12 +503,13 @@ def _adapt(m, r, steps):
 
 
 def two_trajectory_exponent(system, x0=None, *, duration, dt=None, transient=0.0, d0=1e-8,
-                            renorm_every=None, integrator="rk4", segments=10, seed=0):
+                            renorm_every=None, integrator="rk4", segments=10, seed=0, progress=None):
     r"""Largest exponent from the divergence of two nearby trajectories (Benettin et al. 1976).
 
     The perturbed copy starts at distance ``d0`` (Euclidean, SI) in a random direction and is
     brought back to ``d0`` along the current separation every ``renorm_every`` steps
-    (default: about one time unit, or 1 iteration for maps).
+    (default: about one time unit, or 1 iteration for maps). ``progress`` as for
+    :func:`lyapunov_spectrum`.
 
     Returns
     -------
@@ -500,9 +524,13 @@ def two_trajectory_exponent(system, x0=None, *, duration, dt=None, transient=0.0
         x0 = inner.x0(seed) if hasattr(inner, "x0") else np.zeros(n)
     x = np.array(x0, dtype=float)
     t = 0.0
-    for _ in range(int(round(transient / h))):
+    n_trans = int(round(transient / h))
+    tick = _ticker(progress, n_trans + int(round(duration / h)))
+    for i in range(n_trans):
         x = stepper.step(x, t)
         t += h
+        if i % 1000 == 999:
+            tick(i + 1)
     rng = np.random.default_rng([int(seed), 4242])
     v = rng.standard_normal(n)
     y = x + d0 * v / np.linalg.norm(v)
@@ -521,6 +549,7 @@ def two_trajectory_exponent(system, x0=None, *, duration, dt=None, transient=0.0
             y = stepper.step(y, t)
             t += h
         done += steps
+        tick(n_trans + done)
         d = np.linalg.norm(y - x)
         if not (d > 0 and np.isfinite(d)):
             raise BiodynError(f"the two trajectories {'merged' if d == 0 else 'diverged to NaN'} at t = {t:g}")

@@ -248,7 +248,9 @@ def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=
     ``qr`` otherwise. Durations/steps are numbers in the model's time unit or text with a
     unit; defaults: ``dt`` from the fastest linear time scale at the initial state, 20000
     steps (5000 when the state has more than 50 components; 10000 steps of 0.1 ms for
-    spiking networks in Brian2), transient 10 % of the duration.
+    spiking networks in Brian2), transient 10 % of the duration. ``report``: ``"text"`` shows
+    Brian2's report (``brian2``) or a progress bar on stderr (``qr``, ``two-trajectory``), a
+    callable gets the fraction done; ``None`` is quiet.
 
     JSON: ``{"model", "exponents", "standard_error", "time_unit", "kaplan_yorke",
     "entropy_rate", "duration", ...}``.
@@ -296,14 +298,25 @@ def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=
             default_steps = 20000 if field.n <= 50 else 5000
         duration_v = time_value(field, duration, "--duration", default_steps * dt_v)
         transient_v = time_value(field, transient, "--transient", 0.1 * duration_v)
-        if method == "qr":
-            res = lyapunov_spectrum(field, duration=duration_v, dt=dt_v, transient=transient_v, k=k,
-                                    reorth_every=reorth_every, integrator=integrator,
-                                    segments=segments, seed=seed)
-        else:
-            res = two_trajectory_exponent(field, duration=duration_v, dt=dt_v, transient=transient_v,
-                                          d0=d0 if d0 is not None else 1e-8, renorm_every=reorth_every,
-                                          integrator=integrator, segments=segments, seed=seed)
+        bar = None
+        if report is not None:
+            from .._progress import ProgressBar
+
+            bar = report if callable(report) else ProgressBar(f"lyapunov {field.name} ({method})")
+        try:
+            if method == "qr":
+                res = lyapunov_spectrum(field, duration=duration_v, dt=dt_v, transient=transient_v,
+                                        k=k, reorth_every=reorth_every, integrator=integrator,
+                                        segments=segments, seed=seed, progress=bar)
+            else:
+                res = two_trajectory_exponent(field, duration=duration_v, dt=dt_v,
+                                              transient=transient_v,
+                                              d0=d0 if d0 is not None else 1e-8,
+                                              renorm_every=reorth_every, integrator=integrator,
+                                              segments=segments, seed=seed, progress=bar)
+        finally:
+            if hasattr(bar, "close"):
+                bar.close()
     if field_like is not None:
         summary = _base(field_like, "lyapunov", seed, overrides)
     else:

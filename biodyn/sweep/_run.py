@@ -298,6 +298,20 @@ def _emitter(progress):
     return progress
 
 
+def _bar(fraction, width=20):
+    filled = int(round(fraction * width))
+    return "#" * filled + "." * (width - filled) + f" {100 * fraction:3.0f}%"
+
+
+def _eta(t0, computed, remaining):
+    """``'eta 42 s  '`` from the mean time per point computed so far (empty when done)."""
+    from .._progress import eta_text
+
+    if remaining <= 0 or computed <= 0:
+        return ""
+    return f"eta {eta_text((time.perf_counter() - t0) / computed * remaining)}  "
+
+
 def _manifest(spec, out, run_entry, previous):
     runs = list((previous or {}).get("runs", []))
     runs.append(run_entry)
@@ -401,6 +415,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
             io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
             emit(f"sweep {spec.name}: {len(spec.points)} points, {len(done)} finished earlier, "
                  f"{len(todo)} to run on {executor.description} -> {display_path(out)}")
+            t_compute = time.perf_counter()
             for batch in batches:
                 task = {"job": spec.job, "settings": settings,
                         "points": [_point_task(p, out) for p in batch]}
@@ -425,6 +440,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                     secs = rec.get("timings", {}).get("run_s")
                     took = f" in {secs:.2f} s" if isinstance(secs, (int, float)) else ""
                     line = (f"[{finished:>{len(str(n_total))}}/{n_total}] "
+                            f"{_bar(finished / n_total)} {_eta(t_compute, result.computed, n_total - finished)}"
                             f"{'ok    ' if ok else 'FAILED'} {point.label()}{took}")
                     if not ok:
                         line += f": {rec.get('error')}"
