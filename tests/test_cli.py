@@ -69,6 +69,28 @@ def test_help_lists_commands_with_examples():
     assert code == 0 and "--set" in out and "biodyn replay bi_poo_1998" in out
 
 
+def test_every_command_and_analysis_has_help_with_an_example_of_itself(capsys):
+    import argparse
+
+    from biodyn.cli import build_parser
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield path + [name], sub
+                    yield from walk(sub, path + [name])
+
+    commands = list(walk(build_parser(), []))
+    assert {"replay", "fit", "analyze", "compare", "sweep", "plot", "list", "show"} <= {
+        p[0] for p, _ in commands}
+    for path, sub in commands:
+        assert "example" in (sub.epilog or ""), path
+        assert "biodyn " + " ".join(path) in sub.epilog, path  # an example of this very command
+        text = sub.format_help()
+        assert "--quiet" in text and "--debug" in text, path  # the global flags work here too
+
+
 @pytest.mark.compiled
 def test_replay_end_to_end_matches_closed_form(tmp_path):
     """`biodyn replay bi_poo_1998` writes .pkl/.png/.json; the window equals the pair rule's

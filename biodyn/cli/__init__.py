@@ -22,6 +22,14 @@ EPILOG = """examples:
   biodyn list models
   biodyn show stdp_pair
   biodyn replay bi_poo_1998 --set tau_plus="16.8 ms" --out results/
+  biodyn fit sjostrom_2001 --free A3_plus,A2_minus
+  biodyn analyze lyapunov lorenz --json lorenz.json
+  biodyn analyze flow oja_pca --json oja.json
+  biodyn compare oja_vs_backprop
+  biodyn sweep my_sweep.toml --workers 2
+  biodyn plot results/bi_poo_1998.json
+
+every command: COMMAND --help for its options and examples; -q quiet, --debug tracebacks.
 """
 
 

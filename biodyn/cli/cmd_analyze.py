@@ -10,7 +10,13 @@ import pkgutil
 def register(sub):
     p = sub.add_parser("analyze", help="analyse a model or protocol as a dynamical system",
                        description="Analyses of models as vector fields and maps, and of learning "
-                       "rules as flows. Each writes a figure; --json FILE writes the numbers.",
+                       "rules as flows. Each writes a figure; --json FILE writes the numbers "
+                       "(biodyn plot FILE redraws the figure from them).",
+                       epilog="examples:\n  biodyn analyze fixed-points wilson_cowan --params bistable\n"
+                       "  biodyn analyze bifurcation hopf --param mu --range -1 1\n"
+                       "  biodyn analyze lyapunov lorenz --json lorenz.json\n"
+                       "  biodyn analyze phase-portrait van_der_pol\n"
+                       "  biodyn analyze flow oja_pca --json oja.json",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     inner = p.add_subparsers(dest="analysis", metavar="ANALYSIS")
     inner.required = True
