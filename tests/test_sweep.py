@@ -653,3 +653,30 @@ def test_result_named_like_a_column_gets_a_prefix_in_the_csv(tmp_path, points_py
     rows = read_csv(result.csv)
     assert list(rows[0]) == ["point", "status", "x", "seed", "result.x", "result.error", "run_s", "error"]
     assert [(r["x"], r["result.x"], r["error"]) for r in rows] == [("1", "2", ""), ("2", "3", "")]
+
+
+def test_sweep_figure_draws_each_result_against_the_first_parameter_and_redraws(tmp_path, points_py):
+    """summary.png: per result, one line per tau through the replicate means of y = tau * x over
+    x; `biodyn plot summary.csv` redraws it pixel-for-pixel; failed points are not drawn."""
+    import matplotlib.image as mpimg
+
+    from biodyn import plot
+
+    result = sweep.run(toy(tmp_path, points_py, fail_at=3), out=tmp_path / "out", workers=0)
+    assert result.figure == tmp_path / "out" / "summary.png" and result.figure.exists()
+    table = plot.sweep_table(result.csv)
+    assert table["params"] == ["tau [ms]", "x"] and "y [s]" in table["results"]
+    ax = plot.sweep_summary(table)
+    assert ax.get_xlabel() == "tau [ms]"  # the first numeric swept parameter
+    fig = ax.figure
+    y_ax = next(a for a in fig.axes if a.get_ylabel() == "y [s]")
+    lines = {c.get_label(): c.lines[0] for c in y_ax.containers}  # errorbar: (data line, caps, bars)
+    assert set(lines) == {"x = 1", "x = 2"}  # x = 3 failed: not drawn
+    for x in (1, 2):
+        xs, ys = lines[f"x = {x}"].get_data()
+        np.testing.assert_allclose(xs, [10.0, 20.0])
+        np.testing.assert_allclose(ys, [0.010 * x, 0.020 * x])  # replicates agree: their mean
+    assert "2 points" not in fig._suptitle.get_text() and "failed" in fig._suptitle.get_text()
+    again = tmp_path / "again.png"
+    assert main(["plot", str(result.csv), "-o", str(again)]) == 0
+    assert np.array_equal(mpimg.imread(str(again)), mpimg.imread(str(result.figure)))

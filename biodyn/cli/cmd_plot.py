@@ -11,12 +11,13 @@ def register(sub):
         description="Redraw a figure from a saved result: a replay summary (PROTOCOL.json, with "
         "PROTOCOL.figure.npz beside it where the figure shows arrays), the JSON of "
         "`biodyn analyze ... --json` (fixed points, bifurcation, Lyapunov, phase portrait, flow), "
-        "of `biodyn compare --json`, or a sweep's point record (OUT/points/NAME.json).",
+        "of `biodyn compare --json`, a sweep's point record (OUT/points/NAME.json) or its table (OUT/summary.csv).",
         epilog="examples:\n  biodyn plot results/bi_poo_1998.json\n"
                "  biodyn plot lorenz.json --out lorenz_lyapunov.pdf\n"
-               "  biodyn plot sweep_out/points/p0003.json -o p0003.png",
+               "  biodyn plot sweep_out/points/p0003.json -o p0003.png\n"
+               "  biodyn plot sweep_out/summary.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="+", metavar="FILE", help="saved result(s), JSON")
+    p.add_argument("files", nargs="+", metavar="FILE", help="saved result(s): JSON, or a sweep summary.csv")
     p.add_argument("--out", "-o", metavar="FIGURE",
                    help="figure file (.png, .pdf or .svg; default: FILE with .png; one FILE only)")
     p.set_defaults(func=run)

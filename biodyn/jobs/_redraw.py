@@ -7,7 +7,8 @@ report (``biodyn analyze flow --json``) and a fit (``PROTOCOL-MODEL-fit.json``) 
 a replay summary (``PROTOCOL.json``) draws from its conditions, and protocols whose figure
 shows arrays (weight distributions, trajectories, voltage traces) keep those arrays in
 ``PROTOCOL.figure.npz`` beside it (named in the summary's ``files``). A sweep's point record
-(``points/NAME.json``) redraws the figure of the job it ran.
+(``points/NAME.json``) redraws the figure of the job it ran, and its ``summary.csv`` the
+sweep's figure (each result against the first swept parameter).
 
 Decision: the redrawn figure goes beside the JSON file with the extension ``.png`` unless
 ``out`` names another file (its extension — ``.png``, ``.pdf``, ``.svg`` — chooses the
@@ -170,12 +171,18 @@ def redraw(path, out=None):
     path = Path(path)
     if not path.exists():
         raise BiodynError(f"{path}: no such file")
+    out = Path(out) if out else path.with_suffix(".png")
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise BiodynError(f"--out {out}: the figure's extension must be .png, .pdf or .svg")
+    if path.suffix.lower() == ".csv":  # a sweep's summary table
+        try:
+            table = plot.sweep_table(path)
+        except (ValueError, IndexError, UnicodeDecodeError) as exc:
+            raise BiodynError(f"{path}: not a sweep's summary.csv ({exc})") from None
+        return plot.save(plot.sweep_summary(table), out)
     try:
         doc = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BiodynError(f"{path}: not a JSON file ({exc})") from None
-    out = Path(out) if out else path.with_suffix(".png")
-    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise BiodynError(f"--out {out}: the figure's extension must be .png, .pdf or .svg")
     ax = _draw(doc, path)
     return plot.save(ax, out)

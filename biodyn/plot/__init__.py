@@ -21,3 +21,6 @@ __all__ += _flow.__all__  # noqa: F405
 
 from ._compare import *  # noqa: E402,F401,F403  biodyn.compare figures
 __all__ += _compare.__all__  # noqa: F405
+
+from ._sweep import *  # noqa: E402,F401,F403  biodyn.sweep figures
+__all__ += _sweep.__all__  # noqa: F405

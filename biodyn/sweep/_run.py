@@ -20,6 +20,7 @@ __all__ = ["run", "SweepResult", "read_results", "MANIFEST", "SUMMARY", "POINTS"
 
 MANIFEST = "sweep.json"
 SUMMARY = "summary.csv"
+FIGURE = "summary.png"
 POINTS = "points"
 _LOCK = ".sweep.lock"
 #: Seconds between rewrites of the summary CSV while points finish (and once at the end).
@@ -34,7 +35,7 @@ class SweepResult:
     ----------
     spec : SweepSpec
     out : Path
-        The sweep's folder: ``sweep.json``, ``summary.csv``, ``points/``.
+        The sweep's folder: ``sweep.json``, ``summary.csv``, ``summary.png``, ``points/``.
     records : dict
         Point name -> result record (as in ``points/NAME.json``) of every
         finished point of the sweep, in the sweep's order.
@@ -45,6 +46,8 @@ class SweepResult:
     executor : str
         Where the points ran.
     notes : list of str
+    figure : Path or None
+        ``summary.png``: each numeric result against the first swept parameter.
     """
 
     spec: object
@@ -55,6 +58,7 @@ class SweepResult:
     executor: str = ""
     notes: list = field(default_factory=list)
     elapsed: float = 0.0
+    figure: Path | None = None
 
     @property
     def csv(self):
@@ -290,6 +294,14 @@ def write_summary(spec, records, path):
 # --------------------------------------------------------------------------
 
 
+def write_figure(csv_path, path):
+    """Draw the summary table (:func:`biodyn.plot.sweep_summary`) to ``path``, atomically;
+    ``biodyn plot OUT/summary.csv`` redraws it."""
+    from .. import plot
+
+    return plot.save(plot.sweep_summary(plot.sweep_table(csv_path)), path)
+
+
 def _emitter(progress):
     if progress is None or progress is False:
         return lambda text: None
@@ -395,6 +407,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                                     previous), out / MANIFEST)
             emit(f"sweep {spec.name}: all {len(spec.points)} points finished earlier; nothing to run")
             result.executor = "none"
+            result.figure = write_figure(csv_path, out / FIGURE)
             return result
         from ._worker import execute, one_line
 
@@ -461,6 +474,8 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                              interrupted=bool(futures))
             io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
     result.elapsed = time.perf_counter() - t_start
+    if result.records:
+        result.figure = write_figure(out / SUMMARY, out / FIGURE)
     n_ok = sum(r["status"] == "ok" for r in result.records.values())
     emit(f"sweep {spec.name}: {n_ok}/{len(spec.points)} points ok"
          + (f", {len(result.failed)} failed" if result.failed else "")
