@@ -112,31 +112,11 @@ class CellStep:
 
     def vjp(self, p, cache, g):
         c, s, u = cache
-        bx, bh = self._pre_covectors(c, s, u, g)
+        bx, bh = c.pre_covectors(s, u, g)
         h = s[..., :self.H]
         k = self.keys
         grads = {k["W_ih"]: bx.T @ u, k["W_hh"]: bh.T @ h, k["b_ih"]: bx.sum(axis=0), k["b_hh"]: bh.sum(axis=0)}
         return c.vjp(s, u, g), grads
-
-    def _pre_covectors(self, c, s, x, v):
-        """Covectors :math:`(\\bar a^x, \\bar a^h)` on the input and recurrent pre-activations."""
-        H = self.H
-        if self.kind == "rnn":
-            ax, ah = c._pre(s, x)
-            d = c._phi(ax + ah)[1]
-            b = v * d
-            return b, b
-        if self.kind == "gru":
-            r, z, u, n = c._parts(s, x)
-            w = v * (1.0 - z) * (1.0 - n * n)
-            br, bz = w * u * r * (1.0 - r), v * (s - n) * z * (1.0 - z)
-            return np.concatenate([br, bz, w], axis=-1), np.concatenate([br, bz, w * r], axis=-1)
-        i, f, g, o, cc, c2, tc = c._parts(s, x)
-        vh, vc = v[..., :H], v[..., H:]
-        vc2 = vc + vh * o * (1 - tc * tc)
-        b = np.concatenate([vc2 * g * i * (1 - i), vc2 * cc * f * (1 - f), vc2 * i * (1 - g * g),
-                            vh * tc * o * (1 - o)], axis=-1)
-        return b, b
 
 
 class RNN(Network):

@@ -195,11 +195,16 @@ class RNNCell(_Cell):
         y, d = self._phi(ax + ah)
         return y, d[..., :, None] * (self.W_hh @ Q)
 
-    def vjp(self, h, x, v):
+    def pre_covectors(self, h, x, v):
+        """Covectors :math:`(\\bar a^x, \\bar a^h)` of ``v`` on the input and recurrent
+        pre-activations (what backprop needs for the weight gradients): both ``v * phi'(a)``."""
         h = np.asarray(h, float)
         ax, ah = self._pre(h, x)
-        _, d = self._phi(ax + ah)
-        return (v * d) @ self.W_hh
+        b = v * self._phi(ax + ah)[1]
+        return b, b
+
+    def vjp(self, h, x, v):
+        return self.pre_covectors(h, x, v)[1] @ self.W_hh
 
 
 class GRUCell(_Cell):
@@ -256,12 +261,17 @@ class GRUCell(_Cell):
         r, z, u, n = parts
         return (1.0 - z) * n + z * h, self._jvp(h, parts, Q)
 
-    def vjp(self, h, x, v):
+    def pre_covectors(self, h, x, v):
+        """Covectors of ``v`` on the input and recurrent pre-activations (reset, update,
+        candidate); they differ in the candidate block, where the recurrent part is gated by r."""
         h = np.asarray(h, float)
         r, z, u, n = self._parts(h, x)
         w = v * (1.0 - z) * (1.0 - n * n)
-        delta = np.concatenate([w * u * r * (1.0 - r), v * (h - n) * z * (1.0 - z), w * r], axis=-1)
-        return v * z + delta @ self.W_hh
+        br, bz = w * u * r * (1.0 - r), v * (h - n) * z * (1.0 - z)
+        return np.concatenate([br, bz, w], axis=-1), np.concatenate([br, bz, w * r], axis=-1)
+
+    def vjp(self, h, x, v):
+        return v * self._parts(h, x)[1] + self.pre_covectors(h, x, v)[1] @ self.W_hh
 
 
 class LSTMCell(_Cell):
@@ -330,7 +340,7 @@ class LSTMCell(_Cell):
         i, f, g, o, c, c2, tc = parts
         return np.concatenate([o * tc, c2], axis=-1), self._jvp(parts, Q)
 
-    def vjp(self, s, x, v):
+    def _covectors(self, s, x, v):
         s = np.asarray(s, float)
         H = self.hidden_size
         i, f, g, o, c, c2, tc = self._parts(s, x)
@@ -338,7 +348,16 @@ class LSTMCell(_Cell):
         vc2 = vc + vh * o * (1 - tc * tc)  # covector on c'
         delta = np.concatenate([vc2 * g * i * (1 - i), vc2 * c * f * (1 - f),
                                 vc2 * i * (1 - g * g), vh * tc * o * (1 - o)], axis=-1)
-        return np.concatenate([delta @ self.W_hh, vc2 * f], axis=-1)
+        return delta, vc2 * f
+
+    def pre_covectors(self, s, x, v):
+        """Covectors of ``v`` on the input and recurrent pre-activations (i, f, g, o): equal."""
+        delta = self._covectors(s, x, v)[0]
+        return delta, delta
+
+    def vjp(self, s, x, v):
+        delta, back_c = self._covectors(s, x, v)
+        return np.concatenate([delta @ self.W_hh, back_c], axis=-1)
 
     def jacobian_h(self, s, x):
         r"""The block :math:`\partial h'/\partial h` at fixed :math:`c` (Vogt et al. 2022)."""
