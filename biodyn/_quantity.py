@@ -33,7 +33,7 @@ _BINOPS = {
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 _NUMBER_THEN_UNIT = re.compile(
-    r"^\s*(?P<num>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s+(?P<rest>[A-Za-z_(].*)$"
+    r"^\s*(?P<num>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)(?:\s+|(?![eE]([-+]?\d|\W|$)))(?P<rest>[A-Za-z_(].*)$"
 )
 
 

@@ -208,6 +208,18 @@ def test_parse_quantity_reads_units_and_rejects_code():
         parse_quantity("1*ms + 1*mV")
 
 
+def test_a_unit_may_follow_its_number_directly_but_exponents_stay_numbers():
+    from brian2 import Hz, mV, ms, nA
+
+    assert parse_quantity("200ms") == 200 * ms and parse_quantity(".5ms") == 0.5 * ms
+    assert parse_quantity("2mV/ms") == 2 * mV / ms and parse_quantity("-3.5nA") == -3.5 * nA
+    assert parse_quantity("5e3ms") == 5000 * ms and parse_quantity("10Hz") == 10 * Hz
+    assert parse_quantity("2e3") == 2000.0 and parse_quantity("2.5e-3") == 0.0025
+    for bad in ("2e", "2e+"):  # not 2 * e (Euler's number)
+        with pytest.raises(SpecError):
+            parse_quantity(bad)
+
+
 def test_every_catalog_model_loads_and_resolves_every_set():
     for entry in catalog.entries("models"):
         spec = catalog.load(str(entry.path))
