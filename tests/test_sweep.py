@@ -670,6 +670,7 @@ def test_sweep_figure_draws_each_result_against_the_first_parameter_and_redraws(
     assert ax.get_xlabel() == "tau [ms]"  # the first numeric swept parameter
     fig = ax.figure
     y_ax = next(a for a in fig.axes if a.get_ylabel() == "y [s]")
+    assert "rate [Hz]" not in [a.get_ylabel() for a in fig.axes]  # constant over the sweep
     lines = {c.get_label(): c.lines[0] for c in y_ax.containers}  # errorbar: (data line, caps, bars)
     assert set(lines) == {"x = 1", "x = 2"}  # x = 3 failed: not drawn
     for x in (1, 2):

@@ -40,7 +40,12 @@ def _num(text):
 def sweep_summary(table, max_panels=4):
     """One panel per numeric result (at most ``max_panels``): the value against the first
     numeric parameter, one line per combination of the other parameters, replicates as
-    mean ± SEM; failed points are left out (and counted in the title)."""
+    mean ± SEM; failed points are left out (and counted in the title).
+
+    Results that do not change over the sweep are not drawn when others do; with more
+    results than panels, evenly spaced ones (in the table's order) are drawn — the table
+    keeps them all.
+    """
     header, rows = table["header"], table["rows"]
     col = {h: k for k, h in enumerate(header)}
     ok = [row for row in rows if row[col["status"]] == "ok"]
@@ -48,7 +53,11 @@ def sweep_summary(table, max_panels=4):
     x_name = next((p for p in params if len({row[col[p]] for row in ok}) > 1
                    and all(_num(row[col[p]]) is not None for row in ok)), None)
     results = [c for c in table["results"] if any(_num(row[col[c]]) is not None for row in ok)]
-    results = results[:max_panels]
+    varying = [c for c in results if len({_num(row[col[c]]) for row in ok}) > 1]
+    results = varying or results  # a result the sweep does not change says nothing
+    if len(results) > max_panels:  # e.g. a replay's value per condition: spread the picks
+        picks = np.unique(np.linspace(0, len(results) - 1, max_panels).round().astype(int))
+        results = [results[k] for k in picks]
     n = max(1, len(results))
     ax0 = new_axes((4.2 * n, 3.6))
     fig = ax0.figure
