@@ -85,6 +85,15 @@ def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=Non
     return ax
 
 
+def _short(text):
+    """``'0.006502356289144673'`` -> ``'0.006502'``, ``'16.80000001 ms'`` -> ``'16.8 ms'``."""
+    head, _, unit = str(text).partition(" ")
+    try:
+        return f"{float(head):.4g}" + (f" {unit}" if unit else "")
+    except ValueError:
+        return str(text)
+
+
 def fit_summary(doc, ax=None):
     """Draw a fit (the JSON of ``biodyn fit``): per condition with data, the published
     mean ± SEM, the model at the start values and at the fitted values.
@@ -111,7 +120,8 @@ def fit_summary(doc, ax=None):
     ax.set_xlabel(" / ".join(_fmt_label(n, units.get(n)) for n in names), fontsize=8)
     ax.set_ylabel("value")
     ax.axhline(0, color="0.8", lw=0.8, zorder=0)
-    shown = ", ".join(f"{n} {fit['start_values'][n]} → {fit['values'][n]}" for n in fit["free"])
+    shown = ", ".join(f"{n} {_short(fit['start_values'][n])} → {_short(fit['values'][n])}"
+                      for n in fit["free"])
     ax.set_title(f"{fit['protocol']}: {fit['model']} fitted over {fit['n']} conditions\n{shown}",
                  fontsize=9)
     ax.legend(fontsize=8, frameon=False)
