@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["new_axes", "save"]
+__all__ = ["new_axes", "save", "dedup_legend"]
 
 
 def new_axes(figsize=(6.0, 4.0)):
@@ -31,3 +31,14 @@ def save(ax, path):
         fig.savefig(tmp, dpi=130, format=str(path).rsplit(".", 1)[-1])
     plt.close(fig)
     return path
+
+
+def dedup_legend(ax, **kwargs):
+    """A legend with one entry per label (markers drawn once per point share a label)."""
+    handles, labels = ax.get_legend_handles_labels()
+    seen = {}
+    for h, lab in zip(handles, labels):
+        if lab and lab not in seen:
+            seen[lab] = h
+    if seen:
+        ax.legend(list(seen.values()), list(seen.keys()), **kwargs)

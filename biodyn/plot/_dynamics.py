@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import new_axes
+from ._base import dedup_legend, new_axes
 
 __all__ = ["phase_portrait", "fixed_points_in_state_space", "eigenvalue_plane",
            "bifurcation_diagram", "lyapunov_running", "lyapunov_exponents"]
@@ -34,16 +34,6 @@ def _fp_marker(ax, x, y, kind, label=True, size=70):
     ax.scatter([x], [y], marker=marker, s=size, zorder=5,
                facecolors=color if filled else "white", edgecolors=color, linewidths=1.5,
                label=kind if label else None)
-
-
-def _dedup_legend(ax, **kwargs):
-    handles, labels = ax.get_legend_handles_labels()
-    seen = {}
-    for h, lab in zip(handles, labels):
-        if lab and lab not in seen:
-            seen[lab] = h
-    if seen:
-        ax.legend(list(seen.values()), list(seen.keys()), **kwargs)
 
 
 def phase_portrait(data, ax=None):
@@ -109,7 +99,7 @@ def phase_portrait(data, ax=None):
     if data.get("slice"):
         title += f"\n(slice: {data['slice']})"
     ax.set_title(title, fontsize=10)
-    _dedup_legend(ax, fontsize=7, loc="best")
+    dedup_legend(ax, fontsize=7, loc="best")
     return ax
 
 
@@ -137,7 +127,7 @@ def _phase_line(data, ax):
     ax.set_xlabel(_label(data["x"], data.get("x_unit")))
     ax.set_ylabel(ylabel)
     ax.set_title(f"{data.get('model', '')} phase line", fontsize=10)
-    _dedup_legend(ax, fontsize=7, loc="best")
+    dedup_legend(ax, fontsize=7, loc="best")
     return ax
 
 
@@ -159,7 +149,7 @@ def fixed_points_in_state_space(summary, ax=None, x=None, y=None):
         ax.set_yticks([])
     ax.set_title(f"{summary.get('model', '')}: {len(fps)} fixed point{'s' if len(fps) != 1 else ''}",
                  fontsize=10)
-    _dedup_legend(ax, fontsize=7, loc="best")
+    dedup_legend(ax, fontsize=7, loc="best")
     ax.margins(0.15)
     return ax
 
@@ -184,7 +174,7 @@ def eigenvalue_plane(summary, ax=None):
     ax.set_xlabel("Re μ" if is_map else f"Re λ (per {unit})" if unit else "Re λ")
     ax.set_ylabel("Im μ" if is_map else "Im λ")
     ax.set_title("multipliers" if is_map else "eigenvalues", fontsize=10)
-    _dedup_legend(ax, fontsize=7, loc="best")
+    dedup_legend(ax, fontsize=7, loc="best")
     return ax
 
 
@@ -225,7 +215,7 @@ def bifurcation_diagram(summary, ax=None, variable=None):
     if lo is not None:
         ax.set_xlim(lo, hi)
     ax.set_title(f"{summary.get('model', '')}: equilibria vs {summary.get('param', '')}", fontsize=10)
-    _dedup_legend(ax, fontsize=7, loc="best")
+    dedup_legend(ax, fontsize=7, loc="best")
     return ax
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import new_axes
+from ._base import dedup_legend, new_axes
 
 __all__ = ["flow_portrait", "flow_objective", "flow_figure"]
 
@@ -19,16 +19,6 @@ def _state_marker(ax, x, y, stable, boundary, label=True):
                edgecolors=color, linewidths=1.5,
                label=(("stable" if stable else "unstable") + (" (on the bounds)" if boundary else ""))
                if label else None)
-
-
-def _dedup_legend(ax, **kwargs):
-    handles, labels = ax.get_legend_handles_labels()
-    seen = {}
-    for h, lab in zip(handles, labels):
-        if lab and lab not in seen:
-            seen[lab] = h
-    if seen:
-        ax.legend(list(seen.values()), list(seen.keys()), **kwargs)
 
 
 def flow_portrait(data, ax=None):
@@ -100,7 +90,7 @@ def flow_portrait(data, ax=None):
         ax.set_title(title, fontsize=9)
     if data.get("slice"):
         ax.text(0.01, 0.01, data["slice"], transform=ax.transAxes, fontsize=6, color="0.4")
-    _dedup_legend(ax, fontsize=6, loc="upper right", framealpha=0.8)
+    dedup_legend(ax, fontsize=6, loc="upper right", framealpha=0.8)
     return ax
 
 
