@@ -292,24 +292,28 @@ def _resolve_path(text, folder):
     return text
 
 
-def _replay_arguments(params, settings):
-    """Split a point's parameters into jobs.replay's arguments."""
-    args = {
-        "model": settings.get("model"),
-        "params": settings.get("params"),
-        "overrides": dict(settings.get("set", {})),
-        "variants": dict(settings.get("variants", {})),
-        "stimulus": dict(settings.get("stimulus", {})),
-    }
+def _point_arguments(params, settings, *, analysis=(), stimulus=False, model_param=False):
+    """Split a point's parameters into a job's arguments: ``stimulus.NAME`` (if ``stimulus``),
+    ``analysis.KEY`` for the keys in ``analysis``, ``variants.AXIS``, ``parameter_set``,
+    ``model`` (if ``model_param``) and plain names (model parameter overrides), over the fixed
+    ``settings``. Raises ``KeyError(name)`` for a name that fits none of them."""
     from ._spec import display
 
+    args = {"model": settings.get("model"), "params": settings.get("params"),
+            "overrides": dict(settings.get("set", {})), "variants": dict(settings.get("variants", {}))}
+    if stimulus:
+        args["stimulus"] = dict(settings.get("stimulus", {}))
+    if analysis:
+        args["analysis"] = {k: settings[k] for k in analysis if k in settings}
     for name, value in params.items():
         head, _, rest = name.partition(".")
-        if head == "stimulus" and rest:
+        if head == "analysis" and rest in analysis:
+            args["analysis"][rest] = value if isinstance(value, (int, float, str)) else display(value)
+        elif head == "stimulus" and rest and stimulus:
             args["stimulus"][rest] = value if isinstance(value, (int, bool)) else display(value)
         elif head == "variants" and rest and "." not in rest:
             args["variants"][rest] = value
-        elif name == "model":
+        elif name == "model" and model_param:
             args["model"] = value
         elif name == "parameter_set":
             args["params"] = value
@@ -318,6 +322,11 @@ def _replay_arguments(params, settings):
         else:
             raise KeyError(name)
     return args
+
+
+def _replay_arguments(params, settings):
+    """Split a point's parameters into jobs.replay's arguments."""
+    return _point_arguments(params, settings, stimulus=True, model_param=True)
 
 
 def _prepare_replay(spec, settings):
@@ -523,24 +532,7 @@ def _lyapunov_job():
 
 
 def _lyapunov_arguments(params, settings):
-    args = {"params": settings.get("params"), "overrides": dict(settings.get("set", {})),
-            "variants": dict(settings.get("variants", {})),
-            "analysis": {k: settings[k] for k in _LYAPUNOV_ANALYSIS if k in settings}}
-    from ._spec import display
-
-    for name, value in params.items():
-        head, _, rest = name.partition(".")
-        if head == "analysis" and rest in _LYAPUNOV_ANALYSIS:
-            args["analysis"][rest] = value if isinstance(value, (int, float, str)) else display(value)
-        elif head == "variants" and rest and "." not in rest:
-            args["variants"][rest] = value
-        elif name == "parameter_set":
-            args["params"] = value
-        elif not rest:
-            args["overrides"][name] = value
-        else:
-            raise KeyError(name)
-    return args
+    return _point_arguments(params, settings, analysis=_LYAPUNOV_ANALYSIS)
 
 
 def _prepare_lyapunov(spec, settings):
@@ -651,27 +643,7 @@ def _flow_job():
 
 
 def _flow_arguments(params, settings):
-    args = {"model": settings.get("model"), "params": settings.get("params"),
-            "overrides": dict(settings.get("set", {})), "variants": dict(settings.get("variants", {})),
-            "stimulus": dict(settings.get("stimulus", {})),
-            "analysis": {k: settings[k] for k in _FLOW_ANALYSIS if k in settings}}
-    from ._spec import display
-
-    for name, value in params.items():
-        head, _, rest = name.partition(".")
-        if head == "analysis" and rest in _FLOW_ANALYSIS:
-            args["analysis"][rest] = value
-        elif head == "stimulus" and rest:
-            args["stimulus"][rest] = value if isinstance(value, (int, bool)) else display(value)
-        elif head == "variants" and rest and "." not in rest:
-            args["variants"][rest] = value
-        elif name == "parameter_set":
-            args["params"] = value
-        elif not rest:
-            args["overrides"][name] = value
-        else:
-            raise KeyError(name)
-    return args
+    return _point_arguments(params, settings, analysis=_FLOW_ANALYSIS, stimulus=True)
 
 
 def _prepare_flow(spec, settings):
