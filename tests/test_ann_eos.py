@@ -42,7 +42,7 @@ def test_gd_sharpness_rises_to_two_over_lr_and_hovers_there():
     teacher = ann.MLP([4, 100, 1], "tanh", sigma_w=6.0, seed=11)
     t = teacher(x)
     t = t / t.std()
-    obj = ann.MLP([4, 20, 20, 20, 1], "tanh", seed=6).objective(x, t)
+    obj = ann.MLP([4, 20, 20, 20, 1], "tanh", seed=6).objective(x, t, loss="half_sse")
     lr = 0.3
     eos = ann.edge_of_stability(obj, lr=lr, steps=900, every=50, tol=1e-3, seed=0)
     ratio = eos.sharpness / eos.threshold

@@ -21,6 +21,10 @@ written out, so that it can be recorded):
 * **Edge of stability** — :func:`top_hessian_eigenvalues` (Lanczos / power iteration on
   exact forward-over-reverse Hessian-vector products or finite differences) and
   :func:`edge_of_stability`.
+* **Your own model** — any recurrent model with ``step``/``jvp``/``vjp`` is a
+  :class:`MapModel`; :func:`from_jax` (a JAX function) and :func:`from_torch` (a PyTorch
+  module) adapt one, for Lyapunov spectra and Jacobian products. Losses name their
+  convention: ``"mse"`` is PyTorch's ``MSELoss()``, ``"half_sse"`` the delta rule's.
 * **Neural ODEs** — :class:`NeuralODE` (continuous adjoint, backprop through fixed-step
   solvers) and :func:`resnet_euler_convergence`.
 
@@ -36,6 +40,7 @@ advances the gradient flow by :math:`\\eta`). Random draws take explicit seeds, 
 in the results.
 """
 
+from ..dynamics._adapters import JaxMap, MapModel, TorchMap, as_map, from_jax, from_torch
 from ._activations import ACTIVATIONS, Activation
 from ._continuous import gradient_flow, heavy_ball_ode, nesterov_ode, nesterov_ode_quadratic
 from ._diagnostics import (diagnose, jacobian_product_exponents, jacobian_spectrum, mean_field,
@@ -56,6 +61,8 @@ from ._sde import (euler_maruyama, sde_accuracy, sde_accurate_range, sde_station
                    sgd_stationary_covariance)
 
 __all__ = [
+    # your own model: the map protocol and adapters (JAX, PyTorch)
+    "MapModel", "as_map", "from_jax", "from_torch", "JaxMap", "TorchMap",
     # networks
     "MLP", "ResNet", "RNN", "Network", "BackpropRecord", "Dense", "Residual", "CellStep",
     "Gaussian", "Orthogonal", "haar_orthogonal", "ACTIVATIONS", "Activation", "LOSSES",

@@ -220,8 +220,8 @@ class Network:
         lf = loss_function(loss)
         states, caches = self.forward(x, p)
         y = states[-1]
-        t = np.asarray(t, float) if lf.name == "mse" else np.asarray(t)
-        if lf.name == "mse" and t.shape != y.shape:
+        t = np.asarray(t, float) if lf.targets == "values" else np.asarray(t)
+        if lf.targets == "values" and t.shape != y.shape:
             t = t.reshape(y.shape) if t.size == y.size else t
             if t.shape != y.shape:
                 raise SpecError(None, "t", f"targets of shape {y.shape}", f"shape {t.shape}")

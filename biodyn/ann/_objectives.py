@@ -267,7 +267,7 @@ def linear_autoencoder(X, k, init="gaussian", sigma_w=0.1, seed=0, batch_size=No
 
     X = np.asarray(X, float)
     net = MLP([X.shape[1], int(k), X.shape[1]], "linear", init=init, sigma_w=sigma_w, bias=False, seed=seed)
-    return NetworkObjective(net, X, X, "mse", batch_size, name=f"linear autoencoder d={X.shape[1]} k={k}")
+    return NetworkObjective(net, X, X, "half_sse", batch_size, name=f"linear autoencoder d={X.shape[1]} k={k}")
 
 
 def linear_associator(X, Y, seed=0, batch_size=None, sigma_w=0.0):
@@ -285,4 +285,4 @@ def linear_associator(X, Y, seed=0, batch_size=None, sigma_w=0.0):
     net = MLP([X.shape[1], Y.shape[1]], "linear", sigma_w=sigma_w or 1.0, bias=False, seed=seed)
     if not sigma_w:
         net.params = {k: np.zeros_like(v) for k, v in net.params.items()}
-    return NetworkObjective(net, X, Y, "mse", batch_size, name="linear associator (delta rule)")
+    return NetworkObjective(net, X, Y, "half_sse", batch_size, name="linear associator (delta rule)")

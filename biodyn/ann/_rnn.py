@@ -211,7 +211,7 @@ class RNN(Network):
 
         if self.readout_mode == "last":
             y, rc = self.readout.forward(p, states[-1][:, :H])
-            tt = np.asarray(t, float).reshape(y.shape) if lf.name == "mse" else t
+            tt = np.asarray(t, float).reshape(y.shape) if lf.targets == "values" else t
             value = lf.value(y, tt)
             gh, rgrads = self.readout.vjp(p, rc, lf.grad(y, tt))
             direct = {T: to_state(gh)}
@@ -223,7 +223,7 @@ class RNN(Network):
                 raise SpecError(None, "t", f"targets of shape ({B}, {T}, ...) for readout='all'",
                                 f"shape {t_arr.shape}")
             tt = t_arr.reshape(B * T, *t_arr.shape[2:])
-            if lf.name == "mse":
+            if lf.targets == "values":
                 tt = tt.astype(float).reshape(y.shape)
             value = lf.value(y, tt)
             gh, rgrads = self.readout.vjp(p, rc, lf.grad(y, tt))

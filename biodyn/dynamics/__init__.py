@@ -29,6 +29,7 @@ from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Steppe
                         kaplan_yorke, lyapunov_spectrum, qr_r_diagonal, stepper_for,
                         two_trajectory_exponent)
 from ._plan import READINGS, Plan, make_plan
+from ._adapters import JaxMap, MapModel, TorchMap, as_map, from_jax, from_torch
 from ._rnn_cells import CELLS, DrivenCell, GRUCell, LSTMCell, RNNCell
 from ._simulate import default_dt, trajectory
 
@@ -41,5 +42,6 @@ __all__ = [
     "qr_r_diagonal",
     "trajectory", "default_dt", "simulate", "brian_two_trajectory", "SimulationResult",
     "RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell",
+    "MapModel", "as_map", "from_jax", "from_torch", "JaxMap", "TorchMap",
     "FUNCTIONS", "siegert_lif_rate",
 ]

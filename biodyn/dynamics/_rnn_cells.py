@@ -380,7 +380,8 @@ class DrivenCell:
 
     Parameters
     ----------
-    cell : RNNCell, GRUCell or LSTMCell
+    cell : RNNCell, GRUCell, LSTMCell, or any map model (:class:`MapModel`, e.g. from
+        :func:`from_jax`; missing optional methods are filled in by :func:`as_map`)
     inputs : (T, I) array
         The input sequence (cycled if the run is longer).
     """
@@ -389,15 +390,20 @@ class DrivenCell:
     time_unit_text = "step"
 
     def __init__(self, cell, inputs):
+        if not hasattr(cell, "step_and_jvp") or not hasattr(cell, "jacobian"):
+            from ._adapters import as_map  # a user's map model: fill in what it lacks
+
+            cell = as_map(cell)
         self.cell = cell
         inputs = np.asarray(inputs, dtype=float)
         if inputs.ndim == 1:
-            inputs = inputs[:, None]
+            inputs = inputs[:, None] if cell.input_size else inputs[:, None][:, :0]
         if inputs.ndim != 2 or inputs.shape[1] != cell.input_size:
             raise BiodynError(f"inputs must have shape (T, {cell.input_size}), found {inputs.shape}")
         self.inputs = inputs
         self.n = cell.state_size
-        self.name = f"{cell.kind} (H = {cell.hidden_size})"
+        kind = getattr(cell, "name", None) or getattr(cell, "kind", type(cell).__name__)
+        self.name = f"{kind} (H = {getattr(cell, 'hidden_size', cell.state_size)})"
 
     def input(self, t):
         return self.inputs[int(t) % len(self.inputs)]
