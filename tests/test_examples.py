@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -22,3 +23,13 @@ def test_use_a_model_in_your_brian2_script():
     assert "plasticity frozen (lr = 0): weights unchanged" in out
     rate = float(out.split("output rate: ")[1].split(" Hz")[0])
     assert rate > 0.5  # the Poisson drive makes the sub-rheobase neurons fire
+
+
+def test_analyze_your_own_model():
+    pytest.importorskip("jax")
+    out = run_example("analyze_your_own_model.py")
+    exps = [float(v) for v in out.split("first 8: ")[1].splitlines()[0].split()]
+    assert len(exps) == 8 and exps == sorted(exps, reverse=True)
+    prod = [float(v) for v in out.split("first 3: ")[1].splitlines()[0].split()]
+    assert len(prod) == 3 and all(np.isfinite(prod))
+    assert "JAX's x64 mode is still False" in out
