@@ -45,6 +45,24 @@ def slow_point(params, seed, out, sleep=0.5, fail_at=None):
             "omp_threads": os.environ.get("OMP_NUM_THREADS")}
 
 
+def where(params, seed, out):
+    """Writes a file in its output folder and says which folder that was."""
+    (out / "note.txt").write_text(f"x = {params['x']}")
+    return {"folder": str(out), "twice": 2 * params["x"]}
+
+
+def dies_once(params, seed, out, marker):
+    """x == 1 kills its worker the first time it runs (after a second), then succeeds."""
+    import pathlib
+
+    flag = pathlib.Path(marker)
+    if params["x"] == 1 and not flag.exists():
+        time.sleep(1.5)
+        flag.write_text("died once")
+        os._exit(3)
+    return {"twice": 2 * params["x"]}
+
+
 def dies(params, seed, out):
     """The worker process dies (a crash in compiled code looks like this) where x == 2."""
     if params["x"] == 2:
@@ -296,3 +314,69 @@ def test_point_whose_worker_dies_is_recorded_failed_and_the_others_complete(tmp_
     assert all(rows[x]["status"] == "ok" and rows[x]["twice"] == str(2 * int(x))
                for x in rows if x != "2")
     assert "distributed.scheduler - ERROR" not in proc.stderr  # reported once, by the sweep
+
+
+def write_callable_sweep(folder, function, n, kwargs=""):
+    path = folder / f"{function}.toml"
+    path.write_text(textwrap.dedent(f"""
+        kind = "sweep"
+        description = "points that report where they ran"
+        seed = 3
+        [run]
+        job = "callable"
+        function = "sweep_test_points:{function}"
+        {kwargs}
+        [grid]
+        x = {list(range(n))}
+    """))
+    return path
+
+
+def test_dask_scheduler_address_from_the_environment_is_honoured(tmp_path, dask_cluster):
+    spec = write_callable_sweep(tmp_path, "where", 3)
+    out = tmp_path / "out"
+    env = environment(tmp_path / "mods")
+    env["DASK_SCHEDULER_ADDRESS"] = dask_cluster
+    proc = subprocess.run(sweep_cmd(spec, out), env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f"using the dask scheduler at {dask_cluster} from dask's configuration" in proc.stderr
+    assert f"to run on the dask scheduler at {dask_cluster}" in proc.stderr
+    for path in point_files(out):
+        assert json.loads(path.read_text())["worker"].startswith("dask worker testworker")
+
+
+def test_workers_write_in_their_own_folder_and_the_files_come_back_to_the_client(tmp_path, dask_cluster):
+    # no shared filesystem is assumed: the worker writes under a folder of its own, and the
+    # point's files reach the sweep's folder through the client
+    spec = write_callable_sweep(tmp_path, "where", 3)
+    out = tmp_path / "out"
+    proc = subprocess.run(sweep_cmd(spec, out, "--scheduler", dask_cluster), env=environment(tmp_path / "mods"),
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for path in point_files(out):
+        rec = json.loads(path.read_text())
+        x = rec["params"]["x"]
+        assert not rec["values"]["folder"].startswith(str(out.resolve()))   # not the client's path
+        note = out / "points" / rec["point"] / "note.txt"
+        assert note.read_text() == f"x = {x}"                               # but the file is here
+
+
+def test_a_lost_worker_and_the_point_run_again_are_reported(tmp_path, dask_cluster):
+    marker = tmp_path / "died.flag"
+    spec = write_callable_sweep(tmp_path, "dies_once", 3, kwargs=f'kwargs = {{ marker = "{marker}" }}')
+    out = tmp_path / "out"
+    proc = subprocess.run(sweep_cmd(spec, out, "--scheduler", dask_cluster), env=environment(tmp_path / "mods"),
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert marker.exists()
+    assert proc.returncode == 0, proc.stderr   # the nanny restarted the worker; dask ran x = 1 again
+    assert "warning: dask worker tcp://127.0.0.1:" in proc.stderr and "was lost" in proc.stderr
+    runs = json.loads((out / "sweep.json").read_text())["runs"]
+    lost = runs[-1]["workers_lost"]
+    assert len(lost) == 1 and lost[0]["event"] == "worker lost"
+    retried = lost[0]["retried"]   # the points assigned to it (running or queued there)
+    names = {json.loads(p.read_text())["params"]["x"]: json.loads(p.read_text())["point"] for p in point_files(out)}
+    assert names[1] in retried and set(retried) <= set(names.values())
+    assert f"running again elsewhere: {', '.join(retried)}" in proc.stderr
+    rows = read_csv(out / "summary.csv")
+    assert sorted(r["status"] for r in rows) == ["ok"] * 3

@@ -14,6 +14,11 @@ EPILOG = """examples:
 
 Run it again to resume: finished points are skipped, failed and missing ones run.
 Start a cluster by hand with `dask scheduler` and `dask worker ADDRESS --nthreads 1`.
+Without --scheduler, dask's configuration is honoured (DASK_SCHEDULER_ADDRESS, or
+scheduler-address in a dask YAML file); --workers N starts a local cluster instead.
+Workers need not share a filesystem with this machine: each point's files come back
+with its result and are written here. Lost workers (and the points dask ran again
+elsewhere) are reported on stderr and in OUT/sweep.json.
 Exit status: 0 all points ok, 1 some points failed, 2 bad input.
 """
 
@@ -28,8 +33,8 @@ def register(sub):
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", help="sweep name (in a BIODYN_PATH folder) or spec path")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="dask scheduler address (tcp://HOST:PORT); default: a local dask cluster "
-                   "on this machine")
+                   help="dask scheduler address (tcp://HOST:PORT); default: dask's configured "
+                   "scheduler-address (DASK_SCHEDULER_ADDRESS), else a local dask cluster on this machine")
     p.add_argument("--workers", "-w", type=int, metavar="N",
                    help="worker processes of the local cluster (default: the number of CPUs, at "
                    "most the points to run); 0 runs every point in this process")

@@ -5,7 +5,11 @@
   no dashboard);
 * a scheduler address: ``distributed.Client(ADDRESS)`` — the workers of a
   cluster started with ``dask scheduler`` / ``dask worker`` (or dask-jobqueue,
-  dask-kubernetes, ...);
+  dask-kubernetes, ...). Without ``--scheduler``, dask's own configuration is
+  honoured as ``distributed.Client()`` honours it: the key ``scheduler-address``
+  (the environment variable ``DASK_SCHEDULER_ADDRESS``, or a dask YAML file).
+  An explicit ``--workers N`` on the command line wins over that configuration
+  (the command line is the more specific request) and says so in a note;
 * dask not installed: the standard library's ``ProcessPoolExecutor`` (spawned
   processes, same environment), with a note saying so;
 * ``workers = 0``: every point in this process, one after the other (for
@@ -45,6 +49,8 @@ class Executor:
 
     description = ""
     notes: tuple = ()
+    #: whether the workers see this process's files (else results travel back as bytes)
+    shares_files = True
 
     def submit(self, fn, arg):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -128,13 +134,30 @@ class PoolExecutor(Executor):
 
 
 class DaskExecutor(Executor):
-    """A dask.distributed client: on an embedded local cluster or at a scheduler address."""
+    """A dask.distributed client: on an embedded local cluster or at a scheduler address.
 
-    def __init__(self, scheduler=None, workers=1, timeout=10):
+    Workers may run on other machines: they write each point's files in a folder of their
+    own and send them back with the result, and the sweep writes them into its output
+    folder (``shares_files = False``); no shared filesystem is assumed.
+
+    Workers lost while the sweep runs (a crash, an out-of-memory kill, a machine gone) are
+    watched for: :attr:`events` lists each loss with the points that were assigned to the
+    lost worker (running or queued there), which dask then schedules again on another
+    worker ("retried"); the sweep reports them on stderr and in ``sweep.json``.
+    """
+
+    shares_files = False
+    #: seconds between looks at the cluster's workers while waiting for results
+    poll = 0.25
+
+    def __init__(self, scheduler=None, workers=1, timeout=10, notes=()):
         import dask
         from distributed import Client, LocalCluster
 
         self.cluster = None
+        self.notes = tuple(notes)
+        self.events = []
+        self._labels = {}
         if scheduler is None:
             pre = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
             pre.update(WORKER_ENV)
@@ -166,21 +189,60 @@ class DaskExecutor(Executor):
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
     def submit(self, fn, arg):
-        return self.client.submit(fn, arg, pure=False)
+        future = self.client.submit(fn, arg, pure=False)
+        points = arg.get("points", []) if isinstance(arg, dict) else []
+        self._labels[future.key] = [p.get("name") for p in points]
+        return future
+
+    def _workers(self):
+        """The scheduler's workers now, and the tasks each is processing."""
+        try:
+            return {addr: list(keys) for addr, keys in self.client.processing().items()}
+        except Exception:  # the scheduler is busy or gone: look again later
+            return None
+
+    def _watch(self, before):
+        """Compare the workers with the last look; record every worker that left."""
+        now = self._workers()
+        if now is None or before is None:
+            return now if now is not None else before
+        import datetime
+
+        for addr, keys in before.items():
+            if addr not in now:
+                points = [n for k in keys for n in self._labels.get(k, [])]
+                self.events.append({
+                    "event": "worker lost", "worker": addr,
+                    "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                    "retried": points})
+        return now
 
     def as_completed(self, futures):
         # results are gathered on the client's event loop as tasks finish, not one
-        # round trip per result from this thread
+        # round trip per result from this thread; between results, the cluster's workers
+        # are watched for losses
+        import time
+
         from distributed import as_completed
 
-        for future, result in as_completed(list(futures), with_results=True, raise_errors=False):
-            if getattr(future, "status", None) == "error":
-                exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
-                yield future, _Raised(exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
-            elif isinstance(result, BaseException):
-                yield future, _Raised(result)
-            else:
-                yield future, _Value(result)
+        done = as_completed(list(futures), with_results=True, raise_errors=False)
+        workers = self._workers()
+        while not done.is_empty():
+            batch = done.next_batch(block=False)
+            if not batch:
+                workers = self._watch(workers)
+                time.sleep(self.poll)
+                continue
+            workers = self._watch(workers)
+            for future, result in batch:
+                self._labels.pop(future.key, None)
+                if getattr(future, "status", None) == "error":
+                    exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+                    yield future, _Raised(exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
+                elif isinstance(result, BaseException):
+                    yield future, _Raised(result)
+                else:
+                    yield future, _Value(result)
 
     def cancel(self, futures):
         with contextlib.suppress(Exception):
@@ -231,6 +293,18 @@ def make_executor(scheduler=None, workers=None, n_tasks=None):
         have_dask = True
     except ImportError:
         have_dask = False
+    notes = []
+    if scheduler is None and have_dask:
+        import dask
+
+        configured = dask.config.get("scheduler-address", None)
+        if configured and workers is None:
+            scheduler = configured
+            notes.append(f"using the dask scheduler at {configured} from dask's configuration "
+                         "(scheduler-address, e.g. DASK_SCHEDULER_ADDRESS)")
+        elif configured:
+            notes.append(f"dask's configuration names the scheduler {configured} "
+                         f"(scheduler-address); --workers {workers} starts a local cluster instead")
     if scheduler is not None and not have_dask:
         raise BiodynError("--scheduler needs dask.distributed, which is not installed "
                           "(pip install 'biodyn[sweep]')")
@@ -239,5 +313,5 @@ def make_executor(scheduler=None, workers=None, n_tasks=None):
         if n_tasks:
             workers = max(1, min(workers, n_tasks))
     if have_dask:
-        return DaskExecutor(scheduler, workers)
+        return DaskExecutor(scheduler, workers, notes=notes)
     return PoolExecutor(workers, notes=(FALLBACK_NOTE,))

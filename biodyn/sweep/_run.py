@@ -166,6 +166,29 @@ def _point_task(point, out):
             "seed": point.seed, "out": str((out / POINTS / point.name).resolve())}
 
 
+def _receive_files(rec, out, point):
+    """Write the files a remote worker sent back with ``rec`` into the point's folder.
+
+    Each file is written atomically; ``rec["paths"]`` (relative to the point's folder on
+    the worker) become paths in this sweep's folder.
+    """
+    files = rec.pop("files", None)
+    relative = rec.pop("paths_relative", False)
+    if files is None:
+        return rec
+    folder = out / POINTS / point.name
+    for rel, data in files.items():
+        target = folder / rel
+        if folder.resolve() not in target.resolve().parents:
+            raise BiodynError(f"a worker sent a file outside its point's folder: {rel!r}")
+        with io.atomic_path(target) as tmp:
+            Path(tmp).write_bytes(data)
+    if relative:
+        rec["paths"] = {k: str(folder / v) if not Path(v).is_absolute() else v
+                        for k, v in rec.get("paths", {}).items()}
+    return rec
+
+
 def _finish_record(rec, spec, point, out):
     rec.update({
         "sweep": spec.name,
@@ -429,12 +452,20 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
             emit(f"sweep {spec.name}: {len(spec.points)} points, {len(done)} finished earlier, "
                  f"{len(todo)} to run on {executor.description} -> {display_path(out)}")
             t_compute = time.perf_counter()
+            transfer = not getattr(executor, "shares_files", True)
             for batch in batches:
-                task = {"job": spec.job, "settings": settings,
+                task = {"job": spec.job, "settings": settings, "transfer": transfer,
                         "points": [_point_task(p, out) for p in batch]}
                 futures[executor.submit(execute, task)] = batch
+            seen_events = 0
             for future, outcome in executor.as_completed(list(futures)):
                 batch = futures.pop(future)
+                events = getattr(executor, "events", [])
+                for event in events[seen_events:]:
+                    emit(f"warning: dask worker {event['worker']} was lost at {event['time']}"
+                         + (f"; running again elsewhere: {', '.join(event['retried'])}"
+                            if event["retried"] else ""))
+                seen_events = len(events)
                 try:
                     raw = outcome.result()
                 except (KeyboardInterrupt, SystemExit):
@@ -443,7 +474,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                     raw = [_lost_record(p, f"no result from the worker: {one_line(exc)}")
                            for p in batch]
                 for point, rec in zip(batch, raw):
-                    rec = _finish_record(rec, spec, point, out)
+                    rec = _finish_record(_receive_files(rec, out, point), spec, point, out)
                     io.write_json(rec, out / POINTS / f"{point.name}.json")
                     records[point.name] = rec
                     result.computed += 1
@@ -472,6 +503,9 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
             write_summary(spec, records, csv_path)
             run_entry.update(finished=_now(), computed=result.computed, failed=failed,
                              interrupted=bool(futures))
+            lost = list(getattr(started[0], "events", [])) if started else []
+            if lost:  # workers that left the cluster, and the points dask ran again elsewhere
+                run_entry["workers_lost"] = lost
             io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
     result.elapsed = time.perf_counter() - t_start
     if result.records:

@@ -182,7 +182,7 @@ def execute(task):
     stops the other points.
     """
     _setup()
-    from ._runners import RUNNERS, PointTask
+    from ._runners import RUNNERS
 
     if task["job"] not in RUNNERS:
         from .. import __version__
@@ -194,8 +194,55 @@ def execute(task):
     settings = task["settings"]
     worker = _worker_name()
     points = task["points"]
+    if task.get("transfer"):
+        return _transferred(task, points)
     for p in points:
         Path(p["out"]).mkdir(parents=True, exist_ok=True)
+    return _execute(runner, settings, worker, points)
+
+
+def _transferred(task, points):
+    """Run the points in a folder of this worker's own; return their files with the records.
+
+    A worker need not see the client's filesystem: each point writes its files under a
+    temporary folder here, and every file travels back in ``record["files"]`` (path
+    relative to the point's folder -> bytes), its ``paths`` made relative the same way;
+    the sweep writes them into its output folder.
+    """
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="biodyn-sweep-"))
+    try:
+        local = [dict(p, out=str(tmp / p["name"])) for p in points]
+        records = execute(dict(task, points=local, transfer=False))
+        for p, rec in zip(local, records):
+            folder = Path(p["out"])
+            files = {}
+            if folder.is_dir():
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file():
+                        files[str(path.relative_to(folder))] = path.read_bytes()
+            rec["files"] = files
+            rec["paths"] = {k: (str(Path(v).resolve().relative_to(folder.resolve()))
+                                if _inside(v, folder) else v) for k, v in rec.get("paths", {}).items()}
+            rec["paths_relative"] = True
+        return records
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _inside(path, folder):
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _execute(runner, settings, worker, points):
+    from ._runners import PointTask
+
     records = []
     if runner.batch_size(settings) > 1:
         started, t0 = _now(), time.perf_counter()
