@@ -1,17 +1,23 @@
 """Results as neo Blocks, and files.
 
 Results follow PyNN's convention for neo: one :class:`neo.Segment` per run;
-each :class:`neo.SpikeTrain` is annotated with its ``population`` and ``index``
-(and PyNN's ``source_population``/``source_index``); recorded state variables are
-:class:`neo.AnalogSignal` objects named after the variable, one channel per
-neuron or synapse, with the channel indices in the array annotation ``index``.
+each :class:`neo.SpikeTrain` carries the annotations PyNN writes —
+``source_population``, ``source_index``, ``source_id`` and ``channel_id`` — and biodyn's
+``population`` and ``index`` (the same values); recorded state variables are
+:class:`neo.AnalogSignal` objects named after the variable, one channel per neuron or
+synapse, with the channel indices in the array annotation ``channel_index`` (PyNN's) and
+``source_population`` in the annotations. So ``seg.filter(channel_id=0,
+objects=neo.SpikeTrain)`` and Elephant/viziphant work on a result as they are.
+Where channels are the conditions of a protocol, each channel's condition labels
+(``delta_t``, ``frequency``, ...) are array annotations of the signals and annotations of
+the trains, as quantities with their units (:func:`label_channels`).
 The Block's annotations record how the result was made: seed, biodyn and Brian2
-versions, target, dt, and whatever the caller adds.
+versions, target, ``dt`` (a quantity), and whatever the caller adds.
 
-Files: pickle (``.pkl``, always available), NWB (``.nwb``, needs ``pynwb``) and
-NIX (``.nix``, needs ``nixio``). Every file is written atomically: to a
-temporary file in the same folder, then renamed, so a crash never leaves a
-half-written result under the final name.
+Files: pickle (``.pkl``, always available), NWB (``.nwb``, needs ``pynwb``; written and
+read by :mod:`biodyn._nwb` in NWB's own structures, losslessly) and NIX (``.nix``, needs
+``nixio``). Every file is written atomically: to a temporary file in the same folder, then
+renamed, so a crash never leaves a half-written result under the final name.
 """
 
 from __future__ import annotations
@@ -28,8 +34,8 @@ import numpy as np
 from .errors import BiodynError, SpecError
 
 __all__ = ["new_block", "add_spiketrains", "add_signal", "spike_monitor_trains",
-           "state_monitor_signal", "write", "read", "FORMATS", "atomic_path", "write_json",
-           "signal", "spiketrains"]
+           "state_monitor_signal", "label_channels", "write", "read", "FORMATS", "atomic_path",
+           "write_json", "signal", "spiketrains"]
 
 #: File formats by extension -> (neo IO class name, extra needed).
 FORMATS = {"pkl": ("PickleIO", None), "nwb": ("NWBIO", "pynwb"), "nix": ("NixIO", "nixio")}
@@ -42,9 +48,13 @@ def _pq():
 
 
 def _clean_annotations(ann):
-    """Annotations neo (and NIX/NWB) accept: str, int, float, bool; others as JSON text."""
+    """Annotations neo (and NIX/NWB) accept: str, int, float, bool, quantities; others as JSON text."""
+    pq = _pq()
     out = {}
     for key, value in ann.items():
+        if isinstance(value, (pq.Quantity, datetime.datetime)):
+            out[key] = value
+            continue
         if value is None:
             value = "null"
         elif isinstance(value, (np.integer,)):
@@ -85,8 +95,14 @@ def _brian_second():
     return second
 
 
-def add_spiketrains(segment, trains, t_stop, population, t_start=0.0, indices=None, **annotations):
-    """Add one SpikeTrain per entry of ``trains`` (times in seconds or Brian2 quantities)."""
+def add_spiketrains(segment, trains, t_stop, population, t_start=0.0, indices=None, names=None,
+                    **annotations):
+    """Add one SpikeTrain per entry of ``trains`` (times in seconds or Brian2 quantities).
+
+    Each is named ``population[index]`` (or ``names[k]``) and annotated as PyNN annotates
+    its trains (``source_population``, ``source_index``, ``source_id``, ``channel_id``),
+    plus ``population`` and ``index``.
+    """
     import neo
 
     pq = _pq()
@@ -96,9 +112,10 @@ def add_spiketrains(segment, trains, t_stop, population, t_start=0.0, indices=No
         index = int(indices[k]) if indices is not None else k
         t = _to_pq_seconds(times)
         st = neo.SpikeTrain(t * pq.s, t_start=t_start_s * pq.s, t_stop=max(t_stop_s, t.max(initial=0)) * pq.s,
-                            name=f"{population}[{index}]")
+                            name=names[k] if names is not None else f"{population}[{index}]")
         st.annotate(population=population, index=index, source_population=population,
-                    source_index=index, **_clean_annotations(annotations))
+                    source_index=index, source_id=index, channel_id=index,
+                    **_clean_annotations(annotations))
         st.segment = segment
         segment.spiketrains.append(st)
     return segment
@@ -127,7 +144,8 @@ def add_signal(segment, name, values, sampling_period, t_start=0.0, units="dimen
     n = values.shape[1]
     sig = neo.AnalogSignal(values, units=units, sampling_period=float(_to_pq_seconds(sampling_period)) * pq.s,
                            t_start=float(_to_pq_seconds(t_start)) * pq.s, name=name)
-    sig.array_annotate(index=np.asarray(indices if indices is not None else np.arange(n), dtype=np.int64))
+    sig.array_annotate(channel_index=np.asarray(indices if indices is not None else np.arange(n),
+                                                dtype=np.int64))
     if population is not None:
         sig.annotate(population=population, source_population=population)
     sig.annotate(**_clean_annotations(annotations))
@@ -172,6 +190,63 @@ def state_monitor_signal(segment, monitor, variable, population=None, indices=No
     rec = indices if indices is not None else np.asarray(monitor.record)
     return add_signal(segment, variable, arr, period, t_start=t[0] if t.size else 0.0, units=units,
                       population=population or monitor.source.name, indices=rec, **annotations)
+
+
+def label_channels(block, conditions, units):
+    """Give each channel of ``block`` the labels of its condition, with their units.
+
+    Parameters
+    ----------
+    conditions : list of dict
+        The protocol's conditions in order, each ``{label: number}``.
+    units : dict
+        ``{label: unit text}`` (``"1"`` for dimensionless labels).
+
+    A signal whose array annotation ``condition`` gives each channel's condition (the
+    networks: one channel per input of each condition), or whose channels are the
+    conditions one to one, gets one array annotation per label; a train of a population
+    with one train per condition gets the labels of its own condition as annotations.
+    Quantities carry the labels' units (``delta_t`` in ms ...).
+    """
+    pq = _pq()
+    if not conditions:
+        return block
+    labels = list(conditions[0])
+
+    def dimensionless(name):
+        return units.get(name, "1") in ("1", "", None)
+
+    def quantity(name, values):
+        values = np.asarray(values, dtype=float)
+        return values if dimensionless(name) else pq.Quantity(values, units[name])
+
+    table = {name: [c.get(name, np.nan) for c in conditions] for name in labels}
+    for seg in block.segments:
+        for sig in seg.analogsignals:
+            n = sig.shape[1]
+            cond = sig.array_annotations.get("condition")
+            if cond is not None and len(cond) == n:
+                which = np.asarray(cond, dtype=int)
+            elif n == len(conditions):
+                which = np.arange(n)
+                sig.array_annotate(condition=which.astype(np.int64))
+            else:
+                continue
+            sig.array_annotate(**{name: quantity(name, np.asarray(table[name], float)[which])
+                                  for name in labels})
+        by_population = {}
+        for st in seg.spiketrains:
+            by_population.setdefault(st.annotations.get("population"), []).append(st)
+        for trains in by_population.values():
+            if len(trains) != len(conditions):
+                continue
+            for st in trains:
+                k = int(st.annotations.get("index", 0))
+                if 0 <= k < len(conditions):
+                    st.annotate(condition=k, **{name: float(table[name][k]) if dimensionless(name)
+                                                else pq.Quantity(float(table[name][k]), units[name])
+                                                for name in labels})
+    return block
 
 
 def signal(block, name, segment=0):
@@ -256,58 +331,10 @@ def write(block, path, format=None):
             finally:
                 io.close()
         elif fmt == "nwb":
-            _prepare_nwb(block)
-            neo.io.NWBIO(str(tmp), mode="w").write_all_blocks([block])
+            from . import _nwb
+
+            _nwb.write(block, tmp)
     return path
-
-
-def _prepare_nwb(block):
-    """NWB needs a session start time, an identifier and a session description."""
-    ann = block.annotations
-    if "session_start_time" not in ann:
-        block.annotate(session_start_time=block.rec_datetime or datetime.datetime.now(datetime.timezone.utc))
-    start = block.annotations["session_start_time"]
-    if isinstance(start, datetime.datetime) and start.tzinfo is None:
-        block.annotations["session_start_time"] = start.replace(tzinfo=datetime.timezone.utc)
-    if "identifier" not in ann:
-        block.annotate(identifier=f"biodyn-{block.name}-{ann.get('seed', 0)}")
-    if "session_description" not in ann:
-        # neo's NWB writer keeps only the session fields of the Block's annotations: carry
-        # biodyn's provenance (seed, versions, target, dt, ...) as JSON at the end of the
-        # session description; :func:`read` restores it.
-        prov = {k: v for k, v in ann.items() if isinstance(v, (str, int, float, bool))}
-        text = block.description or f"biodyn result {block.name}"
-        block.annotate(session_description=f"{text}{_NWB_MARK}{json.dumps(prov)}")
-
-
-_NWB_MARK = " | biodyn provenance: "
-
-
-def _restore_nwb(block):
-    """Undo what neo's NWB round trip loses of PyNN's convention (names, annotations)."""
-    import re
-
-    desc = str(block.annotations.get("session_description", ""))
-    if _NWB_MARK in desc:
-        text, prov = desc.split(_NWB_MARK, 1)
-        try:
-            block.annotate(**json.loads(prov))
-        except ValueError:
-            pass
-        block.description = text
-    for seg in block.segments:
-        for st in seg.spiketrains:
-            m = re.fullmatch(r"(.+)\[(\d+)\]", st.name or "")
-            if m and "population" not in st.annotations:
-                st.annotate(population=m.group(1), index=int(m.group(2)),
-                            source_population=m.group(1), source_index=int(m.group(2)))
-        for sig in seg.analogsignals:
-            m = re.fullmatch(re.escape(str(seg.name)) + r" (.+) \d+", sig.name or "")
-            if m:
-                sig.name = m.group(1)
-            if "index" not in sig.array_annotations:
-                sig.array_annotate(index=np.arange(sig.shape[1], dtype=np.int64))
-    return block
 
 
 def read(path):
@@ -327,7 +354,9 @@ def read(path):
                 return io.read_block()
             finally:
                 io.close()
-        return _restore_nwb(neo.io.NWBIO(str(path), mode="r").read_all_blocks()[0])
+        from . import _nwb
+
+        return _nwb.read(path)
     except BiodynError:
         raise
     except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import add_model_options, parse_assignments
 
@@ -27,8 +28,23 @@ def register(sub):
     p.add_argument("--out", "-o", default="results", help="output folder (default results/)")
     p.add_argument("--input", "-i", metavar="FILE",
                    help="input of protocols that replay data (spike_trains: a neo .pkl/.nwb/.nix file "
-                   "whose first Segment holds SpikeTrains annotated role='pre'/'post' and pair=INT)")
+                   "whose Segment holds SpikeTrains annotated role='pre'/'post' and pair=INT, or an NWB units table with role and pair columns)")
+    p.add_argument("--segment", type=int, metavar="K",
+                   help="the Segment of --input to replay (default: the first, with a note when "
+                   "the file has more)")
     p.set_defaults(func=run)
+
+
+def _inputs(args):
+    if args.segment is not None and not args.input:
+        from ..errors import SpecError
+
+        raise SpecError("<command line>", "--segment", "--input FILE too (a Segment of that file)",
+                        f"--segment {args.segment} alone")
+    inputs = {"file": args.input} if args.input else {}
+    if args.segment is not None:
+        inputs["segment"] = args.segment
+    return inputs or None
 
 
 def run(args):
@@ -40,8 +56,10 @@ def run(args):
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
                          variants=variants, target=args.target, seed=args.seed, fmt=args.format,
                          out=args.out, report=report,
-                         inputs={"file": args.input} if args.input else None)
+                         inputs=_inputs(args))
     s = result.summary
+    for note in s.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
         chi = s["score"]["chi"]
         score = f"chi = {chi:.3f} over {s['score']['n']} conditions" if chi is not None else "no published data to score"

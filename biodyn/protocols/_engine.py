@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import build
+from .. import build, io
 from ..errors import SpecError, suggest
 from ..spec import Key, check_table, parse_quantity
 from ._spec import ProtocolSpec, load
@@ -361,10 +361,25 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
     timings["total"] = time.perf_counter() - t0
     spec = engine.protocol  # an engine may make the conditions from its input
     result_summary = summary(spec, resolved, outcome.values, seed, target)
+    if getattr(engine, "notes", None):  # what the engine chose for the user (e.g. a Segment)
+        result_summary["notes"] = list(engine.notes)
     result_block = outcome.block if block else None
     if result_block is not None:
         result_block.annotate(**_provenance(result_summary))
+        io.label_channels(result_block, [c["labels"] for c in result_summary["conditions"]],
+                          result_summary["units"])
     return ProtocolResult(spec, resolved, result_summary, result_block, timings, dict(outcome.extra))
+
+
+def _dt_quantity(text):
+    """``"0.1 ms"`` as a ``quantities`` quantity (neo's annotations keep units)."""
+    import quantities as pq
+
+    value, _, unit = str(text).partition(" ")
+    try:
+        return pq.Quantity(float(value), unit.strip() or "s")
+    except (ValueError, LookupError):
+        return str(text)
 
 
 def _provenance(s):
@@ -373,7 +388,7 @@ def _provenance(s):
     return {
         "protocol": s["protocol"], "model": s["model"], "parameter_set": s["parameter_set"],
         "overrides": json.dumps(s["overrides"]), "seed": s["seed"], "target": s["target"],
-        "dt": s["dt"], "biodyn_version": s["versions"]["biodyn"],
+        "dt": _dt_quantity(s["dt"]), "biodyn_version": s["versions"]["biodyn"],
         "brian2_version": s["versions"]["brian2"],
         "condition_labels": json.dumps([c["labels"] for c in s["conditions"]]),
         "units": json.dumps(s["units"]),
