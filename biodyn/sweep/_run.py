@@ -389,6 +389,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         records = read_results(out, spec) if out.is_dir() else {}
         done = {n: r for n, r in records.items() if r.get("status") == "ok"}
         return SweepResult(spec, out, records, 0, len(done), "none (dry run)")
+    io.check_writable(out, "--out", folder=True)  # before any worker starts
     t_start = time.perf_counter()
     with _exclusive(out):
         records = read_results(out, spec)
