@@ -377,6 +377,12 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
     with status ``ok`` are never computed again; failed points are run again
     by the next run of the sweep; a point interrupted before its result file
     was written is not finished and runs again.
+
+    Ctrl-C or SIGTERM (to this process, or to the whole process group as a
+    terminal sends it) stops the points in flight: their Brian2 runs end at the
+    current time step, they write no file and no record, and this function
+    raises :class:`~biodyn.errors.Interrupted` once the cluster is closed and the
+    summary of the finished points is written. Running the sweep again resumes it.
     """
     spec = load(sweep)
     emit = _emitter(progress)
