@@ -124,6 +124,48 @@ def test_signal_during_analyze_flow_simulation_writes_neither_figure_nor_json(tm
     assert files_under(tmp_path / "o") == []
 
 
+def _standalone_binary_running(pgid):
+    """True once the compiled project's ``main`` runs in process group ``pgid``."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_text().split("\0")[0]
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[2]) == pgid and cmd.endswith("main"):
+            return True
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.compiled
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_while_the_standalone_binary_runs_writes_no_result_and_the_build_stays_usable(
+        tmp_path, sig):
+    from biodyn.build import has_compiler
+
+    if not has_compiler() or not Path("/proc").is_dir():
+        pytest.skip("needs a C++ compiler and /proc")
+    args = ["replay", "bi_poo_1998", "--target", "cpp_standalone", "--out", "o"]
+    run = Running(args, cwd=tmp_path)
+    deadline = time.time() + 600
+    while not _standalone_binary_running(run.proc.pid):
+        assert run.proc.poll() is None, run.finish()
+        assert time.time() < deadline, "the standalone binary did not start"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    run.signal_group(sig)
+    code, _, err = run.finish()
+    assert_interrupted(code, err, sig)
+    assert files_under(tmp_path / "o") == []
+    again = subprocess.run([sys.executable, "-m", "biodyn", *args, "-q"], cwd=tmp_path,
+                           env=environment(), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert files_under(tmp_path / "o") == ["bi_poo_1998.json", "bi_poo_1998.pkl", "bi_poo_1998.png"]
+
+
 def test_simulation_stopped_by_ctrl_c_raises_interrupted_and_the_next_run_is_whole():
     """In a script: Brian2's own Ctrl-C handler stops the run; Simulation does not return it."""
     from brian2 import NetworkOperation, NeuronGroup, ms
