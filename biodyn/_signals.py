@@ -78,6 +78,13 @@ def stop_requested():
     return None
 
 
+def received():
+    """``Interrupted`` for a signal one of biodyn's handlers received and no run has
+    raised yet, or ``None``. (Unlike :func:`stop_requested`, Brian2's own flag does not
+    count: a script's earlier Ctrl-C of its own run is none of biodyn's business.)"""
+    return _interrupted(_pending[-1]) if _pending else None
+
+
 def clear():
     """Forget the stop requests received so far (once raised, or at the start of a sweep point)."""
     del _pending[:]

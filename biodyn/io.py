@@ -256,6 +256,14 @@ def all_or_nothing():
         raise
     finally:
         _GROUP.reset(token)
+    from ._signals import received
+
+    interrupted = received()  # a signal whose run was not biodyn's to check (a user's callable)
+    if interrupted is not None:
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise interrupted
     with _signals_held():
         for tmp, path in pending:
             os.replace(tmp, path)

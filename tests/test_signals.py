@@ -360,3 +360,51 @@ def test_point_interrupted_in_this_process_is_not_recorded_and_runs_again(tmp_pa
     finally:
         del os.environ["NO_STOP"]
     assert result.ok and result.computed == 2 and result.skipped == 1
+
+
+def test_point_whose_own_brian2_run_was_stopped_by_a_signal_is_not_recorded(tmp_path):
+    """A callable running Brian2 itself (not through biodyn's Simulation): the signal its
+    run swallowed still makes the point interrupted, never a finished point."""
+    from biodyn import sweep
+    from biodyn.errors import Interrupted
+
+    (tmp_path / "own_points.py").write_text(textwrap.dedent('''
+        import signal
+
+        from biodyn import _signals
+
+        def point(params, seed, out):
+            if params["x"] == 1:
+                _signals.request_stop(signal.SIGTERM)  # what the handler does during a run
+            return {"y": params["x"]}
+    '''))
+    spec = tmp_path / "own.toml"
+    spec.write_text(textwrap.dedent('''
+        kind = "sweep"
+        description = "a point's own run is stopped"
+        seed = 1
+        [run]
+        job = "callable"
+        function = "own_points.py:point"
+        [grid]
+        x = [0, 1]
+    '''))
+    out = tmp_path / "out"
+    with pytest.raises(Interrupted) as info:
+        sweep.run(spec, out=out, workers=0)
+    assert info.value.exit_code == 143
+    names = {p.params["x"]: p.name for p in sweep.load(spec).points}
+    assert (out / "points" / f"{names[0]}.json").exists()
+    assert not (out / "points" / f"{names[1]}.json").exists()
+
+
+def test_job_files_are_not_written_when_a_signal_was_received_during_the_job(tmp_path):
+    from biodyn import _signals, io
+    from biodyn.errors import Interrupted
+
+    with pytest.raises(Interrupted):
+        with io.all_or_nothing():
+            io.write_json({"a": 1}, tmp_path / "a.json")
+            _signals.request_stop(signal.SIGINT)  # e.g. a user's own Brian2 run swallowed it
+    assert files_under(tmp_path) == []
+    assert _signals.stop_requested() is None  # raised once, then forgotten

@@ -225,7 +225,7 @@ def execute(task):
     gets the status ``interrupted``, which the sweep never writes as a result; the
     points after it in the task are not run.
     """
-    from .._signals import clear
+    from .._signals import clear, received
     _setup()
     from ._runners import RUNNERS, PointTask
 
@@ -248,6 +248,9 @@ def execute(task):
         clear()
         try:
             results = runner.run_batch(tasks, settings)
+            stopped = received()  # a Brian2 run outside biodyn's Simulation stopped early
+            if stopped is not None:
+                raise stopped
         except KeyboardInterrupt as exc:
             return [_interrupted_record(p, started, time.perf_counter() - t0, worker, exc)
                     for p in points]
@@ -269,6 +272,9 @@ def execute(task):
         clear()
         try:
             result = runner.run(p["params"], p["seed"], Path(p["out"]), settings)
+            stopped = received()  # a Brian2 run outside biodyn's Simulation stopped early
+            if stopped is not None:
+                raise stopped
         except KeyboardInterrupt as exc:  # nothing of this point is a result
             records.append(_interrupted_record(p, started, time.perf_counter() - t0, worker, exc))
             _remove_if_empty(p["out"])
