@@ -32,8 +32,11 @@ _BINOPS = {
 }
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
+# "16.8 ms", "5mV", and, after a space, a unit written as a reciprocal: "1e-4 1/mV**2"
+# (the form biodyn's own hints print; without the space "21/ms" stays 21/ms).
 _NUMBER_THEN_UNIT = re.compile(
-    r"^\s*(?P<num>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)(?:\s+|(?![eE]([-+]?\d|\W|$)))(?P<rest>[A-Za-z_(].*)$"
+    r"^\s*(?P<num>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
+    r"(?:\s+(?P<rest>(?:[A-Za-z_(]|1\s*/).*)|(?![eE]([-+]?\d|\W|$))(?P<glued>[A-Za-z_(].*))$"
 )
 
 
@@ -101,7 +104,7 @@ def evaluate(text, names=None):
         raise QuantityError("empty text")
     m = _NUMBER_THEN_UNIT.match(source)
     if m:
-        source = f"{m.group('num')} * ({m.group('rest')})"
+        source = f"{m.group('num')} * ({m.group('rest') or m.group('glued')})"
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:

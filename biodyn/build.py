@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import catalog
+from . import _signals, catalog
 from .errors import BiodynError, SimulationError, SpecError
 from .spec import ModelSpec, Resolved
 
@@ -737,6 +737,7 @@ class Simulation:
             checker = self._finite_checker()
             net.add(checker)
         report = self.report
+        t_end = net.t + duration if self.target != "cpp_standalone" else None
         try:
             net.run(duration, namespace=namespace if namespace is not None else {},
                     report=report, report_period=self.report_period)
@@ -749,6 +750,7 @@ class Simulation:
                 net.remove(checker)
         if self.target == "cpp_standalone":
             self._build(run_args)
+        _signals.check_run(net, t_end)  # a run stopped by Ctrl-C/SIGTERM is never a result
         self.timings["run"] = time.perf_counter() - t0
         if self.check_finite and self.target == "cpp_standalone":
             self.check_state()
@@ -776,6 +778,7 @@ class Simulation:
                                  run_args=run_args)
             except Exception as exc:
                 raise _simulation_error(exc) from exc
+        _signals.check_run(None, None)
         self.timings["rerun"] = time.perf_counter() - t0
         if self.check_finite:
             self.check_state()
@@ -932,6 +935,10 @@ def _forget_device(device):
 
 
 def _simulation_error(exc):
-    """A Brian2 error during a run, as one line for the user."""
+    """A Brian2 error during a run, as one line for the user (or the interrupt that caused it:
+    Ctrl-C also stops a standalone binary)."""
+    interrupted = _signals.pending_interrupt()
+    if interrupted is not None:
+        return interrupted
     text = " ".join(str(exc).split())
     return SimulationError(f"Brian2 could not run the simulation: {text[:500]}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from os import PathLike
 
-__all__ = ["BiodynError", "SpecError", "SimulationError", "suggest"]
+__all__ = ["BiodynError", "SpecError", "SimulationError", "Interrupted", "suggest"]
 
 
 class BiodynError(Exception):
@@ -63,6 +63,40 @@ class SimulationError(BiodynError, RuntimeError):
     Raised, for example, when a state variable becomes NaN or infinite: the
     message names the variable and the simulated time at which it happened.
     """
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a signal before its end: it has no result.
+
+    Raised when Ctrl-C (``SIGINT``) or ``SIGTERM`` arrives while biodyn runs: a Brian2
+    run that the signal stopped early is never taken for a finished one, and no
+    result file is written. A subclass of ``KeyboardInterrupt``, so that
+    ``except Exception`` does not swallow it; the command line prints
+    ``biodyn: interrupted`` and exits with :attr:`exit_code` (``128 + signal``:
+    130 for SIGINT, 143 for SIGTERM, the shells' convention).
+
+    Parameters
+    ----------
+    signum : int
+        The signal that stopped the run.
+    """
+
+    def __init__(self, signum=2, message=None):
+        import signal
+
+        self.signum = int(signum)
+        try:
+            name = signal.Signals(self.signum).name
+        except ValueError:  # pragma: no cover - not a signal number of this platform
+            name = f"signal {self.signum}"
+        super().__init__(message or f"interrupted by {name}")
+
+    def __reduce__(self):  # it travels back from sweep workers
+        return (type(self), (self.signum, str(self)))
+
+    @property
+    def exit_code(self):
+        return 128 + self.signum
 
 
 def suggest(name: str, candidates, n: int = 3) -> str | None:

@@ -17,12 +17,16 @@ versions, target, ``dt`` (a quantity), and whatever the caller adds.
 Files: pickle (``.pkl``, always available), NWB (``.nwb``, needs ``pynwb``; written and
 read by :mod:`biodyn._nwb` in NWB's own structures, losslessly) and NIX (``.nix``, needs
 ``nixio``). Every file is written atomically: to a temporary file in the same folder, then
-renamed, so a crash never leaves a half-written result under the final name.
+renamed, so a crash never leaves a half-written result under the final name. The files of
+one job (data, figure, JSON) are written all or nothing (:func:`all_or_nothing`): an
+interrupted job leaves none of them. Where a job will write is checked before it runs
+(:func:`check_writable`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime
 import json
 import os
@@ -35,7 +39,7 @@ from .errors import BiodynError, SpecError
 
 __all__ = ["new_block", "add_spiketrains", "add_signal", "spike_monitor_trains",
            "state_monitor_signal", "label_channels", "write", "read", "FORMATS", "atomic_path",
-           "write_json", "signal", "spiketrains"]
+           "write_json", "signal", "spiketrains", "all_or_nothing", "check_writable"]
 
 #: File formats by extension -> (neo IO class name, extra needed).
 FORMATS = {"pkl": ("PickleIO", None), "nwb": ("NWBIO", "pynwb"), "nix": ("NixIO", "nixio")}
@@ -285,11 +289,115 @@ def atomic_path(path):
     os.unlink(tmp)  # writers create the file themselves
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        pending = _GROUP.get()
+        if pending is not None and os.path.lexists(tmp):
+            pending.append((tmp, path))  # renamed with the other files of the job
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+#: The files written so far inside :func:`all_or_nothing`: (temporary path, final path).
+_GROUP = contextvars.ContextVar("biodyn_io_group", default=None)
+
+
+@contextlib.contextmanager
+def all_or_nothing():
+    """The files written inside (through :func:`atomic_path`) appear together at the end,
+    or, if the block raises (an error, Ctrl-C, SIGTERM), not at all.
+
+    Each file is written to its temporary name beside its final one; when the block
+    ends they are all renamed, with SIGINT and SIGTERM held for those few renames
+    (a signal arriving then is delivered after them: the result is whole). Nested
+    blocks belong to the outermost one. Used as a decorator on every job::
+
+        @io.all_or_nothing()
+        def replay(...): ...
+    """
+    if _GROUP.get() is not None:
+        yield
+        return
+    pending = []
+    token = _GROUP.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    finally:
+        _GROUP.reset(token)
+    from ._signals import received
+
+    interrupted = received()  # a signal whose run was not biodyn's to check (a user's callable)
+    if interrupted is not None:
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise interrupted
+    with _signals_held():
+        for tmp, path in pending:
+            os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    import signal as _sig
+    import threading
+
+    held = {_sig.SIGINT, _sig.SIGTERM}
+    if threading.current_thread() is not threading.main_thread() or not hasattr(_sig, "pthread_sigmask"):
+        yield
+        return
+    before = _sig.pthread_sigmask(_sig.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        _sig.pthread_sigmask(_sig.SIG_SETMASK, before)
+
+
+def check_writable(path, flag, *, folder=False):
+    """Raise :class:`SpecError` (before any run) unless a job can write ``path``.
+
+    ``folder=True``: ``path`` is a folder the job writes into (made if missing);
+    else a file (its folder made if missing). Refused: an existing file where a
+    folder is needed (and the reverse), a path under a file, a folder that cannot
+    be written to (read-only, no permission) -- found by writing a probe file
+    there, so that every cause (permissions, read-only mounts, ACLs) is caught.
+    """
+    path = Path(path)
+    shown = repr(str(path))
+    want = "a folder biodyn can write to" if folder else "a file path biodyn can write to"
+    if path.exists():
+        if folder and not path.is_dir():
+            raise SpecError("<command line>", flag, want, f"{shown}, an existing file",
+                            "give a folder (or a new path)")
+        if not folder and path.is_dir():
+            raise SpecError("<command line>", flag, want, f"{shown}, an existing folder",
+                            "give a file name")
+    start = path if folder else path.parent
+    existing = start
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():  # a dangling link: the folder cannot be made
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise SpecError("<command line>", flag, want, f"{shown}, under the file {str(existing)!r}",
+                        "choose a path whose parents are folders")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".biodyn-probe-", dir=existing)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SpecError("<command line>", flag, want, f"{shown} ({str(existing)!r}: {reason})",
+                        "choose another folder") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return path
 
 
 def write_json(data, path):

@@ -314,14 +314,36 @@ def check_quantity(value, dim, *, file=None, key="value", unit=None, text=None):
             "dimensionless" if got is DIMENSIONLESS else dimension_name(got))
         hint = None
         if got is DIMENSIONLESS and dim is not DIMENSIONLESS:
-            hint = f"give the unit, e.g. '{text if text is not None else value} {unit or _unit_example(dim)}'"
+            example = with_unit(text if text is not None else value, unit or _unit_example(dim), dim)
+            hint = (f"give the unit, e.g. {example!r}" if example is not None
+                    else f"give the unit ({unit or _unit_example(dim)})")
         raise SpecError(file, key, _expected_text(dim, unit), f"{shown} ({found_dim})", hint)
 
 
 def _unit_example(dim):
+    """A unit of dimension ``dim`` as text the parser reads back (``'metre ** -4 * ...'``,
+    not Brian2's display form ``'m^-4 kg^-2 s^6 A^2'``)."""
     from brian2.units.fundamentalunits import get_unit
 
-    return str(get_unit(dim))
+    return repr(get_unit(dim))
+
+
+def with_unit(value, unit, dim):
+    """``value`` (a dimensionless number or its text) written with ``unit``, in a form that
+    :func:`parse_quantity` accepts and that has dimension ``dim``; ``None`` if none does.
+
+    The hints of biodyn's errors are made with it, so a user can paste them back.
+    """
+    from brian2.units.fundamentalunits import get_dimensions
+
+    text = str(value).strip()
+    for candidate in (f"{text} {unit}", f"{text}*{unit}", f"({text})*({unit})"):
+        try:
+            if get_dimensions(evaluate(candidate)) == dim:
+                return candidate
+        except Exception:
+            continue
+    return None
 
 
 def parse_assignment(text, *, file="<command line>", key="--set"):

@@ -153,3 +153,70 @@ def test_uncaught_biodyn_error_in_a_script_is_not_reported_as_a_brian2_bug(tmp_p
     assert "Brian 2 encountered an unexpected error" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("biodyn.errors.SpecError: catalog: model:")
     assert "did you mean 'stdp_pair'" in proc.stderr
+
+
+# --------------------------------------------------------------------------
+# An output path that cannot be written is found before anything runs
+# --------------------------------------------------------------------------
+
+
+def _no_run(*args, **kwargs):
+    raise AssertionError("the simulation/analysis ran before the output path was checked")
+
+
+@pytest.fixture
+def nothing_runs(monkeypatch):
+    import biodyn.compare
+    import biodyn.flow
+    import biodyn.protocols
+    from biodyn import dynamics
+
+    monkeypatch.setattr(biodyn.protocols, "run", _no_run)
+    monkeypatch.setattr(biodyn.flow, "analyze", _no_run)
+    monkeypatch.setattr(biodyn.compare, "run", _no_run)
+    monkeypatch.setattr(dynamics, "make_plan", _no_run)
+
+
+SWEEP_SPEC = """
+kind = "sweep"
+description = "output check"
+seed = 0
+[run]
+job = "callable"
+function = "os:getcwd"
+[grid]
+x = [1]
+"""
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["replay", "bi_poo_1998", "--target", "numpy", "--out", "{file}"], "--out"),
+    (["replay", "bi_poo_1998", "--target", "numpy", "--out", "{file}/sub"], "--out"),
+    (["replay", "bi_poo_1998", "--target", "numpy", "--out", "{readonly}"], "--out"),
+    (["fit", "sjostrom_2001", "--free", "A3_plus", "--target", "numpy", "--out", "{file}/fit.toml"], "--out"),
+    (["fit", "sjostrom_2001", "--free", "A3_plus", "--target", "numpy", "--out", "{dir}"], "--out"),
+    (["analyze", "flow", "oja_pca", "--out", "{file}"], "--out"),
+    (["analyze", "flow", "oja_pca", "--out", "{dir}", "--json", "{file}/flow.json"], "--json"),
+    (["analyze", "lyapunov", "lorenz", "--out", "{dir}", "--json", "{dir}"], "--json"),
+    (["analyze", "lyapunov", "lorenz", "--out", "{readonly}"], "--out"),
+    (["compare", "oja_vs_backprop", "--out", "{file}/sub"], "--out"),
+    (["compare", "oja_vs_backprop", "--out", "{dir}", "--json", "{readonly}/c.json"], "--json"),
+    (["sweep", "{sweep}", "--workers", "0", "--out", "{file}"], "--out"),
+    (["plot", "{sweep}", "--out", "{file}/fig.png"], "--out"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_unwritable_output_is_one_line_exit_2_before_anything_runs(tmp_path, capsys, nothing_runs,
+                                                                     args, flag):
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "adir").mkdir()
+    sweep_spec = tmp_path / "check.toml"
+    sweep_spec.write_text(SWEEP_SPEC)
+    names = {"file": str(tmp_path / "afile"), "dir": str(tmp_path / "adir"),
+             "readonly": "/proc/self/out", "sweep": str(sweep_spec)}
+    args = [a.format(**names) for a in args]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"biodyn: error: <command line>: {flag}: expected a ") and err.count("\n") == 1, err
+    assert "internal error" not in err
+    assert (tmp_path / "afile").read_text() == "not a folder"
+    assert list((tmp_path / "adir").iterdir()) == []

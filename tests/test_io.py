@@ -1,5 +1,7 @@
 """Results as neo Blocks (PyNN's convention), really written and read in every format."""
 
+import json
+
 import numpy as np
 import pytest
 import quantities as pq
@@ -71,3 +73,62 @@ def test_write_json_is_atomic_and_rejects_nan(tmp_path):
     with pytest.raises(ValueError):
         io.write_json({"a": float("nan")}, path)
     assert path.read_text().strip() == '{\n  "a": 1\n}'
+
+
+# --------------------------------------------------------------------------
+# Where a job writes: checked before it runs; its files all or nothing
+# --------------------------------------------------------------------------
+
+
+def unwritable_folder():
+    """A folder no one can create files in, root included (permissions do not stop root)."""
+    from pathlib import Path
+
+    if not Path("/proc/self").is_dir():  # pragma: no cover - not Linux
+        pytest.skip("needs /proc")
+    return Path("/proc/self")
+
+
+@pytest.mark.parametrize("case", ["existing file", "under a file", "read-only folder"])
+def test_unwritable_output_folder_is_a_spec_error_naming_the_flag(tmp_path, case):
+    from biodyn.errors import SpecError
+
+    (tmp_path / "afile").write_text("x")
+    path = {"existing file": tmp_path / "afile", "under a file": tmp_path / "afile" / "sub",
+            "read-only folder": unwritable_folder() / "results"}[case]
+    with pytest.raises(SpecError) as info:
+        io.check_writable(path, "--out", folder=True)
+    text = str(info.value)
+    assert text.startswith("<command line>: --out: expected a folder biodyn can write to")
+    assert str(path) in text and "\n" not in text
+    assert not (tmp_path / "afile").is_dir()
+
+
+def test_writable_paths_pass_and_create_nothing(tmp_path):
+    io.check_writable(tmp_path / "new" / "deeper", "--out", folder=True)
+    io.check_writable(tmp_path / "x.json", "--json")
+    (tmp_path / "old.json").write_text("{}")
+    io.check_writable(tmp_path / "old.json", "--json")  # replaced atomically: fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.json"]  # no folder, no probe left
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError, match="an existing folder"):
+        io.check_writable(tmp_path, "--json")
+
+
+def test_files_of_an_interrupted_job_are_none_of_them(tmp_path):
+    """all_or_nothing: an interrupt after the first of three files leaves no file at all."""
+    (tmp_path / "c.json").write_text('{"old": true}')
+    with pytest.raises(KeyboardInterrupt):
+        with io.all_or_nothing():
+            io.write_json({"a": 1}, tmp_path / "a.json")
+            io.write_json({"b": 1}, tmp_path / "b.json")
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json"]  # no temporary file either
+    with io.all_or_nothing():
+        io.write_json({"a": 1}, tmp_path / "a.json")
+        with io.all_or_nothing():  # nested: one group
+            io.write_json({"c": 2}, tmp_path / "c.json")
+        assert not (tmp_path / "a.json").exists()  # not before the end of the group
+    assert json.loads((tmp_path / "c.json").read_text()) == {"c": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "c.json"]

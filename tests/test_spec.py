@@ -249,3 +249,76 @@ values = { theta_post = "0.5" }
 '''
     err = error_of(write(tmp_path, "badname", text))
     assert err.key == "parameters.theta_post" and "partner" in str(err)
+
+
+# --------------------------------------------------------------------------
+# Every unit hint biodyn prints is text its parser accepts
+# --------------------------------------------------------------------------
+
+
+def _quoted_hint(message):
+    import re
+
+    m = re.search(r"e\.g\. '([^']+)'|spells it '([^']+)'", message)
+    assert m, f"no example in the hint: {message}"
+    return m.group(1) or m.group(2)
+
+
+def test_every_unit_hint_for_a_bare_number_parses_back_to_the_number_in_that_unit():
+    """`--set A_LTP=1e-4` on clopath_2010 hints '1e-4 1/mV**2'; pasted back, it is accepted.
+    Checked for every parameter with a unit of every catalog model, with and without the
+    spec's unit (the fallback names the unit as Brian2 builds it)."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS
+
+    from biodyn import build, catalog
+    from biodyn._quantity import evaluate
+    from biodyn.errors import SpecError
+    from biodyn.spec import parse_quantity
+
+    checked = 0
+    for model in catalog.names("models"):
+        spec = catalog.load(model)
+        for name, param in spec.parameters.items():
+            if param.dim is DIMENSIONLESS:
+                continue
+            with pytest.raises(SpecError) as info:
+                build.resolve(spec, overrides={name: "1e-4"})
+            hint = _quoted_hint(str(info.value))
+            value = build.resolve(spec, overrides={name: hint}).namespace[name]
+            assert float(value / evaluate(param.unit)) == pytest.approx(1e-4), (model, name, hint)
+            with pytest.raises(SpecError) as info:  # no unit given: Brian2's unit of the dimension
+                parse_quantity("2.5", param.dim, key=name)
+            hint = _quoted_hint(str(info.value))
+            assert parse_quantity(hint, param.dim, key=name) is not None, (model, name, hint)
+            checked += 1
+    assert checked > 50
+
+
+def test_every_unit_spelling_hint_parses_back():
+    """'3 mS' -> "Brian2 spells it 'msiemens'": every such hint, pasted back, is accepted."""
+    from biodyn._quantity import _LONG_NAMES, units_namespace
+    from biodyn.errors import SpecError
+    from biodyn.spec import parse_quantity
+
+    units = units_namespace()
+    checked = 0
+    for short, long in _LONG_NAMES.items():
+        for prefix in ("", "m", "u", "n", "p", "k", "M"):
+            if prefix + short in units or prefix + long not in units:
+                continue
+            with pytest.raises(SpecError) as info:
+                parse_quantity(f"3 {prefix}{short}", None, key="x")
+            value = parse_quantity(f"3 {_quoted_hint(str(info.value))}", None, key="x")
+            assert float(value / units[prefix + long]) == pytest.approx(3)
+            checked += 1
+    assert checked >= 5
+
+
+def test_a_number_then_a_reciprocal_unit_after_a_space_is_their_product():
+    from brian2 import mV, ms
+
+    from biodyn.spec import parse_quantity
+
+    assert float(parse_quantity("1e-4 1/mV**2", None) * mV**2) == pytest.approx(1e-4)
+    assert float(parse_quantity("2 1 / ms", None) * ms) == pytest.approx(2)
+    assert float(parse_quantity("21/ms", None) * ms) == pytest.approx(21)  # not 2*(1/ms)

@@ -113,16 +113,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     _quiet_brian(args.debug)
+    from .._signals import interrupts
+
     try:
-        result = args.func(args)
+        with interrupts():  # Ctrl-C and SIGTERM: Interrupted, never a truncated result
+            result = args.func(args)
     except BiodynError as exc:
         if args.debug:
             raise
         print(f"biodyn: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # nothing was written: no result, no partial file
         print("biodyn: interrupted", file=sys.stderr)
-        return 130
+        return getattr(exc, "exit_code", 130)
     except BrokenPipeError:  # `biodyn show adex | head`: the reader left; not an error
         try:
             sys.stdout = open(os.devnull, "w")

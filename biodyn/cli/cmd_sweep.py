@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
 EPILOG = """examples:
@@ -45,10 +44,6 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def _terminate(signum, frame):  # pragma: no cover - exercised by killing a real process
-    raise KeyboardInterrupt
-
-
 def run(args):
     from .. import sweep
     from ..errors import BiodynError
@@ -67,12 +62,8 @@ def run(args):
             state = "to run" if rec is None else ("finished" if rec["status"] == "ok" else "failed, to run")
             print(f"  {p.name}  seed {p.seed}  {state}  ({p.label()})")
         return 0
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        result = sweep.run(args.spec, out=args.out, scheduler=args.scheduler,
-                           workers=args.workers, progress=progress)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    result = sweep.run(args.spec, out=args.out, scheduler=args.scheduler,
+                       workers=args.workers, progress=progress)
     print(result.csv)
     if result.failed:
         print(f"biodyn: {len(result.failed)} of {len(result.spec.points)} points failed (errors in "

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import io, plot
 from ..errors import BiodynError, SpecError
-from ._base import JobResult
+from ._base import JobResult, all_or_nothing, check_outputs
 
 __all__ = ["analyze_fixed_points", "analyze_bifurcation", "analyze_lyapunov",
            "analyze_phase_portrait", "time_value", "draw_fixed_points", "draw_bifurcation",
@@ -164,6 +164,7 @@ DRAW = {"fixed-points": draw_fixed_points, "bifurcation": draw_bifurcation,
 # --------------------------------------------------------------------------
 
 
+@all_or_nothing()
 def analyze_fixed_points(model, *, params=None, overrides=None, variants=None, seed=0,
                          reading="auto", out="results", json=None, n_starts=None):
     """Fixed points of a model, their eigenvalues and classes (figure + optional JSON).
@@ -173,6 +174,7 @@ def analyze_fixed_points(model, *, params=None, overrides=None, variants=None, s
     """
     from ..dynamics import find_fixed_points
 
+    check_outputs(out, json)
     field = _read(model, params, overrides, variants, seed, reading)
     fps = find_fixed_points(field, n_starts=n_starts, seed=seed)
     summary = _base(field, "fixed-points", seed, overrides)
@@ -205,6 +207,7 @@ def _param_value(field, param, text, key):
     return float(np.asarray(q)) / scale
 
 
+@all_or_nothing()
 def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, variants=None,
                         seed=0, reading="auto", out="results", json=None, variable=None,
                         max_steps=600):
@@ -215,6 +218,7 @@ def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, va
     """
     from ..dynamics import continuation
 
+    check_outputs(out, json)
     field = _read(model, params, overrides, variants, seed, reading)
     lo_v = _param_value(field, param, lo, "--range")
     hi_v = _param_value(field, param, hi, "--range")
@@ -236,6 +240,7 @@ def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, va
 METHODS = ("auto", "qr", "two-trajectory", "brian2")
 
 
+@all_or_nothing()
 def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=0, reading="auto",
                      out="results", json=None, duration=None, dt=None, transient=None, k=None,
                      method="auto", integrator="rk4", reorth_every=None, segments=10,
@@ -258,6 +263,7 @@ def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=
     from ..dynamics import default_dt, lyapunov_spectrum, make_plan, read, two_trajectory_exponent
     from ..dynamics._brian import brian_two_trajectory
 
+    check_outputs(out, json)
     if method not in METHODS:
         raise SpecError("<command line>", "--method", "one of " + ", ".join(METHODS), repr(method))
     plan = make_plan(model, params, overrides, variants,
@@ -345,6 +351,7 @@ def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=
 # --------------------------------------------------------------------------
 
 
+@all_or_nothing()
 def analyze_phase_portrait(model, *, x=None, y=None, params=None, overrides=None, variants=None,
                            seed=0, reading="auto", out="results", json=None, duration=None, dt=None,
                            n_trajectories=4, grid=25):
@@ -357,6 +364,7 @@ def analyze_phase_portrait(model, *, x=None, y=None, params=None, overrides=None
     """
     from ..dynamics import default_dt, find_fixed_points, search_box, trajectory
 
+    check_outputs(out, json)
     field = _read(model, params, overrides, variants, seed, reading)
     if not field.autonomous:
         raise BiodynError(f"{field.name}: the field depends on time (forcing); a phase portrait of "

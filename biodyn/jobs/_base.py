@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["JobResult"]
+from .. import io
+
+__all__ = ["JobResult", "check_outputs", "all_or_nothing"]
+
+#: Every job writes its files all or nothing: an interrupted or failed job leaves none.
+all_or_nothing = io.all_or_nothing
+
+
+def check_outputs(out=None, json=None, *, out_is_folder=True):
+    """Check, before anything runs, that the job can write ``out`` (folder, or file with
+    ``out_is_folder=False``) and the ``json`` file: a clear one-line error, not a failure
+    after the simulation."""
+    if out is not None and out is not False:
+        io.check_writable(out, "--out", folder=out_is_folder)
+    if json:
+        io.check_writable(json, "--json")
 
 
 @dataclass

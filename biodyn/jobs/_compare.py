@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from .. import io, plot
-from ._base import JobResult
+from ._base import JobResult, all_or_nothing, check_outputs
 
 __all__ = ["compare", "comparison_footer"]
 
@@ -26,6 +26,7 @@ def comparison_footer(doc):
             + f", biodyn {doc['versions'].get('biodyn', '?')}, brian2 {doc['versions'].get('brian2', '?')}")
 
 
+@all_or_nothing()
 def compare(name, *, seed=0, target="numpy", settings=None, out="results", json=None, figure=True):
     """Run the comparison ``name``; write its figure (and its JSON with ``json``).
 
@@ -51,6 +52,7 @@ def compare(name, *, seed=0, target="numpy", settings=None, out="results", json=
     """
     from .. import compare as _compare
 
+    check_outputs(out if figure else None, json)
     t0 = time.perf_counter()
     result = _compare.run(name, seed=seed, target=target, **dict(settings or {}))
     doc = result.to_dict()

@@ -35,6 +35,7 @@ import numpy as np
 
 from .. import build, io, protocols
 from ..errors import SpecError, suggest
+from ._base import all_or_nothing, check_outputs
 from .._quantity import QuantityError, evaluate, parse_unit
 
 __all__ = ["fit", "FitResult", "parse_bounds", "fit_document", "write_fit_figure"]
@@ -147,6 +148,7 @@ class _Box:
         return np.where(self.log, logu, lin)
 
 
+@all_or_nothing()
 def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None, variants=None,
         target="auto", seed=0, starts=4, max_evaluations=60, out=None, stimulus=None,
         network=None, report=None, progress=None):
@@ -192,6 +194,10 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
                             ", ".join(mspec.parameters) + ")", repr(name), suggest(name, mspec.parameters))
     if len(set(free)) != len(free):
         raise SpecError("<command line>", "--free", "each parameter once", ", ".join(free))
+    if out is not False:  # the .toml, and the .png and .json beside it
+        target_path = Path(out) if out else Path(f"{spec.name}-{mspec.name}-fit.toml")
+        for suffix in (target_path.suffix, ".png", ".json"):
+            check_outputs(target_path.with_suffix(suffix), out_is_folder=False)
     points = [p for p in (spec.data or {}).get("points", ())]
     if not points:
         raise SpecError(spec.file, "data.points", "published data to fit against", "none (data is null)")

@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import io, plot
-from ._base import JobResult
+from ._base import JobResult, all_or_nothing, check_outputs
 
 __all__ = ["analyze_flow", "flow_figure_data"]
 
 
+@all_or_nothing()
 def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=None,
                  condition=None, aux=None, objective=None, simulate=True, target="auto", seed=0,
                  stimulus=None, network=None, out="results", json=None, report=None, field="auto",
@@ -34,6 +35,7 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
 
     from .. import flow
 
+    check_outputs(out, json)
     t0 = time.perf_counter()
     analysis = flow.analyze(protocol, model, params, overrides, variants, condition=condition,
                             aux=aux, objective=objective, simulate=simulate, target=target,

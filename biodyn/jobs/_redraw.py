@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import io, plot
 from ..errors import BiodynError
+from ._base import all_or_nothing, check_outputs
 
 __all__ = ["redraw", "plain", "FIGURE_ARRAYS", "save_figure_arrays", "load_figure_arrays"]
 
@@ -163,6 +164,7 @@ class _Arrays:
         self.extra = extra
 
 
+@all_or_nothing()
 def redraw(path, out=None):
     """Redraw the figure of the saved result ``path`` (a JSON file); returns the figure path.
 
@@ -174,6 +176,7 @@ def redraw(path, out=None):
     out = Path(out) if out else path.with_suffix(".png")
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise BiodynError(f"--out {out}: the figure's extension must be .png, .pdf or .svg")
+    check_outputs(out, out_is_folder=False)
     if path.suffix.lower() == ".csv":  # a sweep's summary table
         try:
             table = plot.sweep_table(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 from .. import io, plot, protocols
 from ..errors import SpecError
 
-from ._base import JobResult
+from ._base import JobResult, all_or_nothing, check_outputs
 
 __all__ = ["replay", "protocol_figure", "reference_curves"]
 
@@ -62,6 +62,7 @@ def reference_curves(spec):
     return out
 
 
+@all_or_nothing()
 def replay(protocol, *, model=None, params=None, overrides=None, variants=None, target="auto",
            seed=0, fmt="pkl", out="results", report=None, stimulus=None, build_key=None,
            inputs=None, network=None):
@@ -80,6 +81,7 @@ def replay(protocol, *, model=None, params=None, overrides=None, variants=None, 
     if fmt not in io.FORMATS:
         raise SpecError("<command line>", "--format", "one of " + ", ".join(io.FORMATS), repr(fmt))
     out = Path(out)
+    check_outputs(out)
     result = protocols.run(spec, model, params, overrides, variants, target=target, seed=seed,
                            report=report, stimulus=stimulus, build_key=build_key, inputs=inputs,
                            network=network)

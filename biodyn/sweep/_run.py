@@ -7,13 +7,14 @@ import csv
 import datetime
 import json
 import math
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import io
-from ..errors import BiodynError, display_path
+from ..errors import BiodynError, Interrupted, display_path
 from ._spec import axis_unit, load
 
 __all__ = ["run", "SweepResult", "read_results", "MANIFEST", "SUMMARY", "POINTS"]
@@ -399,6 +400,12 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
     with status ``ok`` are never computed again; failed points are run again
     by the next run of the sweep; a point interrupted before its result file
     was written is not finished and runs again.
+
+    Ctrl-C or SIGTERM (to this process, or to the whole process group as a
+    terminal sends it) stops the points in flight: their Brian2 runs end at the
+    current time step, they write no file and no record, and this function
+    raises :class:`~biodyn.errors.Interrupted` once the cluster is closed and the
+    summary of the finished points is written. Running the sweep again resumes it.
     """
     spec = load(sweep)
     emit = _emitter(progress)
@@ -411,6 +418,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         records = read_results(out, spec) if out.is_dir() else {}
         done = {n: r for n, r in records.items() if r.get("status") == "ok"}
         return SweepResult(spec, out, records, 0, len(done), "none (dry run)")
+    io.check_writable(out, "--out", folder=True)  # before any worker starts
     t_start = time.perf_counter()
     with _exclusive(out):
         records = read_results(out, spec)
@@ -473,7 +481,10 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                 except BaseException as exc:  # the worker died, or could not run the task
                     raw = [_lost_record(p, f"no result from the worker: {one_line(exc)}")
                            for p in batch]
+                stopped = [rec for rec in raw if rec.get("status") == "interrupted"]
                 for point, rec in zip(batch, raw):
+                    if rec.get("status") == "interrupted":
+                        continue  # not finished: never written, run again by the next run
                     rec = _finish_record(_receive_files(rec, out, point), spec, point, out)
                     io.write_json(rec, out / POINTS / f"{point.name}.json")
                     records[point.name] = rec
@@ -489,10 +500,16 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                     if not ok:
                         line += f": {rec.get('error')}"
                     emit(line)
+                if stopped:  # a worker was interrupted: so is the sweep
+                    raise Interrupted(stopped[0].get("signal", signal.SIGINT))
                 now = time.perf_counter()
                 if now - last_csv > _CSV_EVERY or not futures:
                     write_summary(spec, records, csv_path)
                     last_csv = now
+        except KeyboardInterrupt:
+            emit(f"sweep {spec.name}: interrupted; {finished} of {n_total} points finished (kept), "
+                 f"{n_total - finished} not; run the same command again to resume")
+            raise
         finally:
             if started:
                 with _deferred_interrupts():

@@ -38,6 +38,12 @@ def _setup():
 
         # libraries' deprecation notices (pyparsing inside Brian2, ...) would repeat per worker
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(?!__main__)")
+    if _in_worker_process():
+        # Ctrl-C reaches every process of the terminal's group: in a worker it stops the
+        # point in flight (no result, no record) and leaves the process to the sweep
+        from .._signals import install_worker
+
+        install_worker()
     if not _BRIAN_READY and "brian2" in sys.modules:
         _BRIAN_READY = True
         try:
@@ -50,6 +56,42 @@ def _setup():
             BrianLogger.console_handler.setLevel("ERROR")
         except Exception:  # pragma: no cover - brian2 changed
             pass
+        if _in_worker_process():
+            _drop_brian_log_file()
+
+
+def _drop_brian_log_file():
+    """Close and delete the debug log Brian2 opened in /tmp when it was imported.
+
+    A worker process is often ended by its cluster (SIGTERM) rather than by a normal
+    exit, and then Brian2's own clean-up at exit never runs; the file would stay.
+    """
+    import logging
+
+    try:
+        from brian2.utils.logger import BrianLogger
+    except Exception:  # pragma: no cover
+        return
+    handler = getattr(BrianLogger, "file_handler", None)
+    if handler is not None:
+        logging.getLogger("brian2").removeHandler(handler)
+        handler.close()
+        BrianLogger.file_handler = None
+    path = getattr(BrianLogger, "tmp_log", None)
+    if path:
+        for name in (path, f"{path}.1"):
+            try:
+                os.remove(name)
+            except OSError:
+                pass
+        BrianLogger.tmp_log = None
+
+
+def _in_worker_process():
+    """True in a process started for the sweep (dask worker, process pool), not in its own."""
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
 
 
 _VERSIONS = {}
@@ -179,7 +221,9 @@ def execute(task):
     ``task`` is a plain dict (it travels to the worker): ``job``, ``settings``
     and ``points`` (each: ``name``, ``key``, ``params``, ``seed``, ``out``).
     A point that raises is recorded as ``failed`` with its error; it never
-    stops the other points.
+    stops the other points. A point interrupted (Ctrl-C, SIGTERM: ``KeyboardInterrupt``)
+    gets the status ``interrupted``, which the sweep never writes as a result; the
+    points after it in the task are not run.
     """
     _setup()
     from ._runners import RUNNERS
@@ -241,14 +285,22 @@ def _inside(path, folder):
 
 
 def _execute(runner, settings, worker, points):
+    from .._signals import clear, received
     from ._runners import PointTask
 
     records = []
     if runner.batch_size(settings) > 1:
         started, t0 = _now(), time.perf_counter()
         tasks = [PointTask(p["params"], p["seed"], Path(p["out"]), p["name"]) for p in points]
+        clear()
         try:
             results = runner.run_batch(tasks, settings)
+            stopped = received()  # a Brian2 run outside biodyn's Simulation stopped early
+            if stopped is not None:
+                raise stopped
+        except KeyboardInterrupt as exc:
+            return [_interrupted_record(p, started, time.perf_counter() - t0, worker, exc)
+                    for p in points]
         except Exception as exc:
             elapsed = time.perf_counter() - t0
             return [_record(p, "failed", started, elapsed, worker, error=one_line(exc),
@@ -264,8 +316,16 @@ def _execute(runner, settings, worker, points):
         return records
     for p in points:
         started, t0 = _now(), time.perf_counter()
+        clear()
         try:
             result = runner.run(p["params"], p["seed"], Path(p["out"]), settings)
+            stopped = received()  # a Brian2 run outside biodyn's Simulation stopped early
+            if stopped is not None:
+                raise stopped
+        except KeyboardInterrupt as exc:  # nothing of this point is a result
+            records.append(_interrupted_record(p, started, time.perf_counter() - t0, worker, exc))
+            _remove_if_empty(p["out"])
+            break
         except Exception as exc:
             records.append(_record(p, "failed", started, time.perf_counter() - t0, worker,
                                    error=one_line(exc), tb=traceback.format_exc()))
@@ -274,6 +334,14 @@ def _execute(runner, settings, worker, points):
         _setup()  # Brian2 may have been imported by the point
         _remove_if_empty(p["out"])
     return records
+
+
+def _interrupted_record(point, started, elapsed, worker, exc):
+    import signal
+
+    rec = _record(point, "interrupted", started, elapsed, worker, error=one_line(exc))
+    rec["signal"] = int(getattr(exc, "signum", signal.SIGINT))
+    return rec
 
 
 def _remove_if_empty(folder):
