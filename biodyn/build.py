@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from . import catalog
-from .errors import BiodynError, SimulationError, SpecError
+from .errors import BiodynError, SimulationError, SpecError, shorten
 from .spec import ModelSpec, Resolved
 
 __all__ = ["neurons", "synapses", "resolve", "Simulation", "StaleBuild", "TARGETS", "resolve_target",
@@ -203,7 +203,7 @@ def _initialise(group, resolved, as_variables, init):
 
 def _wrap_brian_error(resolved, what, exc):
     return SpecError(resolved.spec.file, what, "code Brian2 accepts",
-                     " ".join(str(exc).split())[:400])
+                     shorten(exc, 400))
 
 
 def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, method=None,
@@ -809,7 +809,7 @@ class Simulation:
                     run_args[view] = value
             except Exception as exc:
                 raise SimulationError(f"cannot set {name!r} of {getattr(group, 'name', group)!r} "
-                                      f"to {value!r}: {' '.join(str(exc).split())[:300]}") from exc
+                                      f"to {value!r}: {shorten(exc)}") from exc
         return run_args
 
     def _build(self, run_args=None):
@@ -933,5 +933,4 @@ def _forget_device(device):
 
 def _simulation_error(exc):
     """A Brian2 error during a run, as one line for the user."""
-    text = " ".join(str(exc).split())
-    return SimulationError(f"Brian2 could not run the simulation: {text[:500]}")
+    return SimulationError(f"Brian2 could not run the simulation: {shorten(exc, 500)}")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BiodynError, SpecError
+from .errors import BiodynError, SpecError, shorten
 
 __all__ = ["new_block", "add_spiketrains", "add_signal", "spike_monitor_trains",
            "state_monitor_signal", "write", "read", "FORMATS", "atomic_path", "write_json",
@@ -332,4 +332,4 @@ def read(path):
         raise
     except Exception as exc:
         raise SpecError(str(path), "<file>", f"a readable .{fmt} neo file",
-                        " ".join(str(exc).split())[:300]) from None
+                        shorten(exc)) from None

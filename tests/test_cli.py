@@ -153,3 +153,47 @@ def test_uncaught_biodyn_error_in_a_script_is_not_reported_as_a_brian2_bug(tmp_p
     assert "Brian 2 encountered an unexpected error" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("biodyn.errors.SpecError: catalog: model:")
     assert "did you mean 'stdp_pair'" in proc.stderr
+
+
+# -- catalog errors surface (issue 11 §4) ----------------------------------------------------
+
+def _broken_catalog(folder):
+    from test_catalog import DUPLICATE_KEY, SYNTAX_ERROR
+    from test_spec import GOOD_NEURON
+
+    folder.mkdir()
+    (folder / "syntax_bad.toml").write_text(SYNTAX_ERROR)
+    (folder / "dup_bad.toml").write_text(DUPLICATE_KEY)
+    (folder / "unit_bad.toml").write_text(GOOD_NEURON.replace('tau = "10 ms"', 'tau = "10"'))
+    return folder
+
+
+def test_list_names_broken_files_on_stderr_and_keeps_stdout_a_table(tmp_path, monkeypatch):
+    folder = _broken_catalog(tmp_path / "specs")
+    monkeypatch.setenv("BIODYN_PATH", str(folder))
+    code, out, err = run_cli("list")
+    assert code == 0
+    assert "syntax_bad.toml:9:" in err and "dup_bad.toml:9:" in err, err
+    assert "unit_bad" in err and "values.tau" in err and "give the unit" in err, err
+    assert "lif" in out and "syntax_bad" not in out and "biodyn: warning" not in out
+
+
+@pytest.mark.parametrize("name, needle", [
+    ("syntax_bad", "syntax_bad.toml:9:"),
+    ("dup_bad", "dup_bad.toml:9:"),
+    ("unit_bad", "values.tau: expected a quantity in ms"),
+])
+def test_show_broken_file_by_name_and_by_path_gives_its_real_error(tmp_path, monkeypatch, capsys,
+                                                                    name, needle):
+    from biodyn import catalog
+
+    folder = _broken_catalog(tmp_path / "specs")
+    monkeypatch.setenv("BIODYN_PATH", str(folder))
+    catalog.refresh()
+    for arg in (name, str(folder / f"{name}.toml")):
+        code = main(["show", arg])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == ""
+        assert needle in err, err
+        assert "protocol" not in err and "othe" not in err and "unknown" not in err, err
+        assert len(err.strip().splitlines()) == 1

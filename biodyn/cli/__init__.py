@@ -14,7 +14,7 @@ import os
 import pkgutil
 import sys
 
-from ..errors import BiodynError
+from ..errors import BiodynError, shorten
 
 __all__ = ["main", "build_parser"]
 
@@ -132,7 +132,7 @@ def main(argv=None):
     except Exception as exc:  # a bug in biodyn (or Brian2): still one line, unless --debug
         if args.debug:
             raise
-        text = " ".join(str(exc).split())[:500]
+        text = shorten(exc, 500)
         print(f"biodyn: internal error: {type(exc).__name__}: {text} (rerun with --debug for the "
               "traceback, and please report it)", file=sys.stderr)
         return 1
