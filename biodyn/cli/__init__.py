@@ -28,6 +28,7 @@ EPILOG = """examples:
   biodyn compare oja_vs_backprop
   biodyn sweep my_sweep.toml --workers 2
   biodyn plot results/bi_poo_1998.json
+  biodyn cache                 # size of the compiled-build cache; biodyn cache clear
 
 every command: COMMAND --help for its options and examples; -q quiet, --debug tracebacks.
 """
