@@ -218,7 +218,15 @@ def atomic_path(path):
 
 
 def write_json(data, path):
-    """Write ``data`` as indented JSON, atomically."""
+    """Write ``data`` as indented JSON, atomically; ``path`` ``"-"`` writes it to stdout
+    (``biodyn ... --json - | jq``) and returns ``"-"``."""
+    if str(path) == "-":
+        import sys
+
+        json.dump(data, sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        return "-"
     with atomic_path(path) as tmp:
         with open(tmp, "w") as f:
             json.dump(data, f, indent=2, allow_nan=False)
@@ -257,8 +265,23 @@ def write(block, path, format=None):
                 io.close()
         elif fmt == "nwb":
             _prepare_nwb(block)
-            neo.io.NWBIO(str(tmp), mode="w").write_all_blocks([block])
+            with _library_api_warnings_off():
+                neo.io.NWBIO(str(tmp), mode="w").write_all_blocks([block])
     return path
+
+
+@contextlib.contextmanager
+def _library_api_warnings_off():
+    """Silence what neo, pynwb and hdmf warn about each other's APIs (neo calls
+    ``pynwb.validate`` with positional arguments: a FutureWarning on every .nwb written),
+    which a user can do nothing about. Warnings about the data stay on."""
+    import warnings
+
+    with warnings.catch_warnings():
+        for module in ("neo", "pynwb", "hdmf"):
+            warnings.filterwarnings("ignore", category=FutureWarning, module=module)
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+        yield
 
 
 def _prepare_nwb(block):

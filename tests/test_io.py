@@ -71,3 +71,18 @@ def test_write_json_is_atomic_and_rejects_nan(tmp_path):
     with pytest.raises(ValueError):
         io.write_json({"a": float("nan")}, path)
     assert path.read_text().strip() == '{\n  "a": 1\n}'
+
+
+def test_nwb_write_shows_no_warning_about_the_libraries_own_apis(tmp_path):
+    """neo calls pynwb.validate positionally: a FutureWarning on every .nwb, nothing a user
+    can act on (issue 13 §6: `--format nwb -q` printed it)."""
+    pytest.importorskip("pynwb")
+    import warnings
+
+    block = make_block()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        io.write(block, tmp_path / "b.nwb")
+    api = [w for w in seen if issubclass(w.category, (FutureWarning, DeprecationWarning))
+           and any(m in str(w.filename) for m in ("neo", "pynwb", "hdmf"))]
+    assert not api, [str(w.message) for w in api]

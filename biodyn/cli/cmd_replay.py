@@ -36,17 +36,18 @@ def run(args):
 
     overrides = parse_assignments(args.overrides, "--set")
     variants = parse_assignments(args.variants, "--variant")
-    report = None if args.quiet else "text"
+    from ._output import report_of
+
+    report = report_of(args)
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
                          variants=variants, target=args.target, seed=args.seed, fmt=args.format,
                          out=args.out, report=report,
                          inputs={"file": args.input} if args.input else None)
-    s = result.summary
-    if not args.quiet:
-        chi = s["score"]["chi"]
-        score = f"chi = {chi:.3f} over {s['score']['n']} conditions" if chi is not None else "no published data to score"
-        print(f"{s['protocol']}: {s['model']} ({s['parameter_set']}) on {s['target']}, "
-              f"{len(s['conditions'])} conditions, {score}")
+    s = result.summary  # results, with or without -q (which silences progress only)
+    chi = s["score"]["chi"]
+    score = f"chi = {chi:.3f} over {s['score']['n']} conditions" if chi is not None else "no published data to score"
+    print(f"{s['protocol']}: {s['model']} ({s['parameter_set']}) on {s['target']}, "
+          f"{len(s['conditions'])} conditions, {score}")
     for key in ("block", "figure", "json"):
         print(result.paths[key])
     return 0
