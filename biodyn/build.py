@@ -588,8 +588,9 @@ class Simulation:
         generation and compilation and for the binary's run (:class:`biodyn._progress.Phase`):
         Brian2's in-binary report is not used there, because it is code in ``main.cpp`` (a
         report switched on or off would recompile the project) and because it calls
-        ``std::clock()`` for every object at every time step (2.3 µs a call measured on the
-        2-core test machine: seconds per run).
+        ``std::clock()`` for every object at every time step: 2.3 µs a call on the 2-core
+        test machine, which made a 20 s network of 100 Poisson inputs and 100 LIF neurons
+        run 3.5 s instead of 0.9 s.
     report_period : Quantity, optional
         Wall time between two progress lines (default 10 s).
     keep : bool
