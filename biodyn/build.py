@@ -25,6 +25,7 @@ Two halves:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gc
 import hashlib
 import os
@@ -40,7 +41,23 @@ from .errors import BiodynError, SimulationError, SpecError, shorten
 from .spec import ModelSpec, Resolved
 
 __all__ = ["neurons", "synapses", "resolve", "Simulation", "StaleBuild", "TARGETS", "resolve_target",
-           "cache_dir", "resolved_of", "versions", "start_values", "modulator"]
+           "cache_dir", "resolved_of", "versions", "start_values", "modulator", "progress"]
+
+_UNSET = object()
+_REPORT = contextvars.ContextVar("biodyn_report", default=None)
+
+
+@contextlib.contextmanager
+def progress(report="text"):
+    """The progress setting of the :class:`Simulation` s made inside the block that are given
+    no ``report`` of their own: for jobs whose Brian2 runs lie deep in library code (a
+    comparison's learners), ``with build.progress("text"): ...`` shows them on stderr.
+    ``None`` keeps them quiet (the default outside such a block)."""
+    token = _REPORT.set(report)
+    try:
+        yield
+    finally:
+        _REPORT.reset(token)
 
 #: The code-generation targets biodyn can run on.
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -581,7 +598,8 @@ class Simulation:
     check_finite : bool
         Stop with :class:`~biodyn.errors.SimulationError` naming the variable
         and time if a state variable becomes NaN or infinite.
-    report : str or callable, optional
+    report : str or callable or None, optional
+        Default: that of an enclosing :func:`progress` block, else ``None`` (quiet).
         Progress, on stderr (results belong on stdout). On runtime targets Brian2's own report:
         ``"text"`` or ``"stderr"`` (both to stderr), ``"stdout"``, or a function. On
         ``cpp_standalone`` any value but ``None`` prints elapsed-time lines for code
@@ -618,9 +636,12 @@ class Simulation:
     """
 
     def __init__(self, target="numpy", *, dt=None, seed=0, build_key=None, directory=None,
-                 check_finite=True, check_interval=None, report=None, report_period=None,
+                 check_finite=True, check_interval=None, report=_UNSET, report_period=None,
                  keep=False):
         from brian2 import ms, second
+
+        if report is _UNSET:  # not given: the setting of an enclosing ``progress()`` block
+            report = _REPORT.get()
 
         self.target = resolve_target(target)
         self.dt = dt if dt is not None else 0.1 * ms

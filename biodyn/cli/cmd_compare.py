@@ -75,8 +75,12 @@ def run(args):
             default = s.default if s.default is not None else "(see doc)"
             print(f"{key:<16} {str(default):<28} {s.doc}")
         return 0
-    result = jobs.compare(args.name, seed=args.seed, target=args.target,
-                          settings=_parse(args.settings), out=args.out, json=args.json)
+    from .. import build
+    from ._output import report_of
+
+    with build.progress(report_of(args)):  # the learners' Brian2 runs, on stderr
+        result = jobs.compare(args.name, seed=args.seed, target=args.target,
+                              settings=_parse(args.settings), out=args.out, json=args.json)
     from ._output import print_paths, say
 
     say(args, _verdict(result.summary))
