@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from os import PathLike
 
-__all__ = ["BiodynError", "SpecError", "SimulationError", "Interrupted", "suggest"]
+__all__ = ["BiodynError", "SpecError", "SimulationError", "Interrupted", "suggest", "shorten"]
 
 
 class BiodynError(Exception):
@@ -105,6 +105,20 @@ def suggest(name: str, candidates, n: int = 3) -> str | None:
     if not close:
         return None
     return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+def shorten(text, width: int = 300) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``width`` characters (with
+    "…" where cut): for quoting another library's message inside one of ours without
+    ending on half a word."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    if space > width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def install_excepthook():

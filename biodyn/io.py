@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BiodynError, SpecError
+from .errors import BiodynError, SpecError, shorten
 
 __all__ = ["new_block", "add_spiketrains", "add_signal", "spike_monitor_trains",
            "state_monitor_signal", "label_channels", "write", "read", "FORMATS", "atomic_path",
@@ -401,7 +401,15 @@ def check_writable(path, flag, *, folder=False):
 
 
 def write_json(data, path):
-    """Write ``data`` as indented JSON, atomically."""
+    """Write ``data`` as indented JSON, atomically; ``path`` ``"-"`` writes it to stdout
+    (``biodyn ... --json - | jq``) and returns ``"-"``."""
+    if str(path) == "-":
+        import sys
+
+        json.dump(data, sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        return "-"
     with atomic_path(path) as tmp:
         with open(tmp, "w") as f:
             json.dump(data, f, indent=2, allow_nan=False)
@@ -469,4 +477,4 @@ def read(path):
         raise
     except Exception as exc:
         raise SpecError(str(path), "<file>", f"a readable .{fmt} neo file",
-                        " ".join(str(exc).split())[:300]) from None
+                        shorten(exc)) from None

@@ -372,9 +372,36 @@ def read_toml(path):
     except FileNotFoundError:
         raise SpecError(shown, "<file>", "an existing TOML file", "no such file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(shown, "<toml>", "valid TOML", str(exc)) from None
+        raise _toml_error(path, shown, exc) from None
     except UnicodeDecodeError as exc:
         raise SpecError(shown, "<toml>", "UTF-8 text", str(exc)) from None
+
+
+def _toml_error(path, shown, exc):
+    """A TOML syntax error as a SpecError: ``FILE:LINE:COLUMN``, the message, the line's text,
+    and a hint for the common cases (a key given twice)."""
+    import re
+
+    text = str(exc)
+    m = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    where, found = shown, text
+    if m:
+        line, col = int(m.group(1)), int(m.group(2))
+        where = f"{shown}:{line}:{col}"
+        message = text[: m.start()].strip()
+        found = message[:1].lower() + message[1:]
+        try:
+            source = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+            if 1 <= line <= len(source) and source[line - 1].strip():
+                found += f" in line {line}: {source[line - 1].strip()[:80]!r}"
+        except OSError:  # pragma: no cover
+            pass
+    hint = None
+    if "overwrite" in text or "twice" in text or "duplicate" in text.lower():
+        hint = "a key (or table) is given twice: TOML allows each once"
+    elif "Illegal character '\\n'" in text:
+        hint = "is a string missing its closing quote?"
+    return SpecError(where, "<toml>", "valid TOML", found, hint)
 
 
 def check_table(table, keys, *, file, prefix=""):

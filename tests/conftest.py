@@ -15,6 +15,36 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
+# biodyn's cache during the tests (issue 13 §9). The suite compiles cpp_standalone projects
+# (hundreds of MB): they go to a temporary folder removed after the session, never to the
+# user's cache ($BIODYN_CACHE or ~/.cache/biodyn), which a test run neither fills nor reads.
+# To keep compiled projects between runs of the suite (faster reruns of compiled tests), name
+# a folder for the tests only: BIODYN_TEST_CACHE=/some/folder python -m pytest.
+USER_CACHE = os.environ.get("BIODYN_CACHE")  # the user's setting, left alone by the tests
+
+
+@pytest.fixture(scope="session", autouse=True)
+def biodyn_test_cache():
+    """BIODYN_CACHE for the whole session (subprocesses inherit it): $BIODYN_TEST_CACHE, else a
+    fresh temporary folder, removed at the end."""
+    import shutil
+    import tempfile
+
+    chosen = os.environ.get("BIODYN_TEST_CACHE")
+    folder = chosen or tempfile.mkdtemp(prefix="biodyn-test-cache-")
+    before = os.environ.get("BIODYN_CACHE")
+    os.environ["BIODYN_CACHE"] = folder
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop("BIODYN_CACHE", None)
+        else:
+            os.environ["BIODYN_CACHE"] = before
+        if not chosen:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def pytest_configure(config):
     try:
         from brian2 import prefs

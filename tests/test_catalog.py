@@ -105,3 +105,63 @@ def test_installed_distribution_ships_models_and_protocols():
         pytest.skip("editable install: the source tree's folders are used")
     assert "biodyn/_data/models/synapses/stdp_pair.toml" in names
     assert "biodyn/_data/protocols/bi_poo_1998.toml" in names
+
+
+# -- broken files are never silently dropped (issue 11 §4) -----------------------------------
+
+SYNTAX_ERROR = GOOD_NEURON.replace('method = "exact"', 'method = "exact')  # line 9
+DUPLICATE_KEY = GOOD_NEURON.replace('reset = "v = E_L"', 'reset = "v = E_L"\nreset = "v = v_th"')
+
+
+@pytest.mark.parametrize("text, line, needle", [
+    (SYNTAX_ERROR, 9, "'method = \"exact'"),
+    (DUPLICATE_KEY, 9, "given twice"),
+])
+def test_broken_file_named_by_name_raises_its_own_toml_error_with_line_and_column(
+        catalog_path, text, line, needle):
+    path = catalog_path / "my_broken.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        catalog.load("my_broken")
+    msg = str(info.value)
+    assert f"my_broken.toml:{line}:" in msg and needle in msg, msg
+    assert "unknown" not in msg and "othe" not in msg
+    with pytest.raises(SpecError) as info:  # by path: the same error
+        catalog.load(str(path))
+    assert f"my_broken.toml:{line}:" in str(info.value)
+
+
+def test_broken_file_is_listed_as_broken_with_its_error(catalog_path):
+    (catalog_path / "my_broken.toml").write_text(DUPLICATE_KEY)
+    (catalog_path / "no_kind.toml").write_text(GOOD_NEURON.replace('kind = "neuron"', ""))
+    (catalog_path / "typo_kind.toml").write_text(GOOD_NEURON.replace('"neuron"', '"nueron"'))
+    bad = {e.name: str(e.error) for e in catalog.broken()}
+    assert set(bad) == {"my_broken", "no_kind", "typo_kind"}
+    assert "no 'kind' key" in bad["no_kind"]
+    assert "did you mean 'neuron'?" in bad["typo_kind"]
+    assert "my_broken" not in catalog.names("models")
+
+
+def test_broken_file_on_biodyn_path_hides_the_builtin_of_its_name_with_its_error(catalog_path):
+    """A user's edited lif.toml with a typo must not silently give the built-in lif."""
+    (catalog_path / "lif.toml").write_text(SYNTAX_ERROR)
+    with pytest.raises(SpecError) as info:
+        catalog.load("lif")
+    assert "lif.toml:9:" in str(info.value)
+    with pytest.raises(SpecError) as info:
+        catalog.group_of("lif")
+    assert "lif.toml:9:" in str(info.value)
+
+
+def test_model_name_asked_as_protocol_names_its_kind_without_cut_words():
+    with pytest.raises(SpecError) as info:
+        catalog.find("lif", "protocols")
+    msg = str(info.value)
+    assert "'lif' is a neuron, not a protocol" in msg, msg
+
+
+def test_group_of_a_name_and_of_a_path():
+    assert catalog.group_of("lif") == "models"
+    assert catalog.group_of("bi_poo_1998") == "protocols"
+    with pytest.raises(SpecError, match="did you mean 'lif'"):
+        catalog.group_of("lfi")

@@ -220,3 +220,166 @@ def test_unwritable_output_is_one_line_exit_2_before_anything_runs(tmp_path, cap
     assert "internal error" not in err
     assert (tmp_path / "afile").read_text() == "not a folder"
     assert list((tmp_path / "adir").iterdir()) == []
+
+
+# -- catalog errors surface (issue 11 §4) ----------------------------------------------------
+
+def _broken_catalog(folder):
+    from test_catalog import DUPLICATE_KEY, SYNTAX_ERROR
+    from test_spec import GOOD_NEURON
+
+    folder.mkdir()
+    (folder / "syntax_bad.toml").write_text(SYNTAX_ERROR)
+    (folder / "dup_bad.toml").write_text(DUPLICATE_KEY)
+    (folder / "unit_bad.toml").write_text(GOOD_NEURON.replace('tau = "10 ms"', 'tau = "10"'))
+    return folder
+
+
+def test_list_names_broken_files_on_stderr_and_keeps_stdout_a_table(tmp_path, monkeypatch):
+    folder = _broken_catalog(tmp_path / "specs")
+    monkeypatch.setenv("BIODYN_PATH", str(folder))
+    code, out, err = run_cli("list")
+    assert code == 0
+    assert "syntax_bad.toml:9:" in err and "dup_bad.toml:9:" in err, err
+    assert "unit_bad" in err and "values.tau" in err and "give the unit" in err, err
+    assert "lif" in out and "syntax_bad" not in out and "biodyn: warning" not in out
+
+
+@pytest.mark.parametrize("name, needle", [
+    ("syntax_bad", "syntax_bad.toml:9:"),
+    ("dup_bad", "dup_bad.toml:9:"),
+    ("unit_bad", "values.tau: expected a quantity in ms"),
+])
+def test_show_broken_file_by_name_and_by_path_gives_its_real_error(tmp_path, monkeypatch, capsys,
+                                                                    name, needle):
+    from biodyn import catalog
+
+    folder = _broken_catalog(tmp_path / "specs")
+    monkeypatch.setenv("BIODYN_PATH", str(folder))
+    catalog.refresh()
+    for arg in (name, str(folder / f"{name}.toml")):
+        code = main(["show", arg])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == ""
+        assert needle in err, err
+        assert "protocol" not in err and "othe" not in err and "unknown" not in err, err
+        assert len(err.strip().splitlines()) == 1
+
+
+# -- streams: results on stdout, progress on stderr, -q drops progress only (issue 13 §6) ----
+
+def test_brian2_progress_on_numpy_goes_to_stderr_and_results_to_stdout(tmp_path):
+    code, out, err = run_cli("replay", "fi_curve", "--target", "numpy", "--out", str(tmp_path))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("fi_curve: lif (dayan_abbott_2001) on numpy, 41 conditions")
+    assert lines[1:] == [str(tmp_path / f"fi_curve.{ext}") for ext in ("pkl", "png", "json")]
+    assert "Starting simulation" in err and "simulated in" in err, err
+
+
+def test_quiet_drops_progress_but_keeps_the_results(tmp_path):
+    argv = ["analyze", "lyapunov", "lorenz", "--duration", "5", "--out", str(tmp_path)]
+    code, out_q, err_q = run_cli(*argv, "-q")
+    assert code == 0 and err_q == ""
+    assert out_q.splitlines()[0].startswith("lorenz (qr): λ = ")  # the exponents, with -q too
+    assert out_q.splitlines()[-1] == str(tmp_path / "lorenz_lyapunov.png")
+    code, out, err = run_cli(*argv)
+    assert code == 0 and out == out_q  # progress changes nothing on stdout
+    assert "lyapunov lorenz (qr) [" in err and "100% done" in err
+
+
+def test_json_dash_is_the_only_thing_on_stdout_for_jq(tmp_path):
+    argv = ["analyze", "lyapunov", "lorenz", "--duration", "5", "--out", str(tmp_path), "--json", "-"]
+    code, out, err = run_cli(*argv, cwd=tmp_path)
+    assert code == 0, err
+    doc = json.loads(out)  # stdout is one JSON document, nothing else
+    assert doc["model"] == "lorenz" and len(doc["exponents"]) == 3
+    assert "json" not in doc["files"]
+    assert not (tmp_path / "-").exists()  # no file named '-'
+    assert "lorenz (qr): λ = " in err and str(tmp_path / "lorenz_lyapunov.png") in err
+    assert "lyapunov lorenz (qr) [" in err  # progress stays on stderr
+
+
+def _json_commands(parser=None, prefix=()):
+    """Every (sub)command of `biodyn` that has a --json option, as argv prefixes."""
+    import argparse
+
+    from biodyn.cli import build_parser
+
+    parser = parser or build_parser()
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                if any("--json" in a.option_strings for a in sub._actions):
+                    found.append(prefix + (name,))
+                found += _json_commands(sub, prefix + (name,))
+    return found
+
+
+# cheap arguments for every command that takes --json (a new one must be added here)
+JSON_COMMANDS = {
+    ("analyze", "lyapunov"): ["henon", "--duration", "200"],
+    ("analyze", "fixed-points"): ["henon"],
+    ("analyze", "bifurcation"): ["saddle_node", "--param", "r", "--range", "-1", "1"],
+    ("analyze", "phase-portrait"): ["van_der_pol", "--trajectories", "1", "--grid", "5",
+                                    "--duration", "5"],
+    ("analyze", "flow"): ["oja_pca", "--no-simulation"],
+    ("compare",): ["hebb_vs_delta", "--set", "duration=200 ms"],
+}
+
+
+def test_every_command_with_json_is_checked_below():
+    assert sorted(_json_commands()) == sorted(JSON_COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(JSON_COMMANDS), ids=" ".join)
+def test_json_dash_writes_stdout_and_quiet_keeps_results_for_every_command(command, tmp_path,
+                                                                         capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = [*command, *JSON_COMMANDS[command], "--out", str(tmp_path), "--json", "-", "-q"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert isinstance(doc, dict) and doc
+    assert not (tmp_path / "-").exists()
+    figure = [p for p in tmp_path.glob("*.png")]
+    assert len(figure) == 1 and str(figure[0]) in err  # the result lines moved to stderr
+    if command != ("analyze", "phase-portrait"):  # the portrait's only result is its figure
+        assert len(err.strip().splitlines()) >= 2, err
+
+
+@pytest.mark.slow  # two standalone replays, one compiling from scratch (70-170 s on 2 cores)
+@pytest.mark.compiled
+def test_cpp_standalone_progress_on_stderr_and_code_identical_with_or_without_it(tmp_path):
+    """Compiling and running a standalone replay show elapsed-time lines on stderr; the
+    generated code is the same with and without progress (-q), so nothing recompiles."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    env_cache = tmp_path / "cache"
+    env = {**os.environ, "BIODYN_CACHE": str(env_cache)}
+
+    def run(*extra):
+        proc = subprocess.run([sys.executable, "-m", "biodyn", "replay", "fi_curve", "--target",
+                               "cpp_standalone", "--out", str(tmp_path / "res"), *extra],
+                              capture_output=True, text=True, timeout=900, env=env)
+        assert proc.returncode == 0, proc.stderr
+        project = next((env_cache / "standalone").glob("fi_curve-*"))
+        code = {p.relative_to(project): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(project.rglob("*.cpp")) + sorted(project.rglob("*.h"))}
+        # Brian2 writes the clocks' initialisation in main.cpp in the order of a set of clocks
+        # hashed by id, which differs between processes: compare main.cpp's lines as a multiset
+        code[Path("main.cpp")] = sorted((project / "main.cpp").read_text().splitlines())
+        return proc.stdout, proc.stderr, code
+
+    out, err, code = run()
+    for phase in ("generating code and compiling ...", "generating code and compiling: done in",
+                  "running ...", "running: done in"):
+        assert phase in err, err
+    assert out.splitlines()[0].startswith("fi_curve: lif (dayan_abbott_2001) on cpp_standalone")
+    assert len(out.splitlines()) == 4 and "done in" not in out
+    out_q, err_q, code_q = run("-q")
+    assert err_q == "" and out_q == out
+    assert code_q == code and code

@@ -143,3 +143,14 @@ def test_unknown_comparison_in_a_sweep_is_a_spec_error(tmp_path):
     with pytest.raises(SpecError) as info:
         sweep.load(path)
     assert info.value.key == "run.comparison"
+
+
+def test_compare_shows_the_brian2_progress_of_its_learner_on_stderr_unless_quiet(tmp_path, capsys):
+    argv = ["compare", "hebb_vs_delta", "--set", "duration=200 ms", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "Starting simulation" in err and "simulated in" in err
+    assert "Starting simulation" not in out and "hebb_vs_delta (correlated inputs)" in out
+    assert main(argv + ["-q"]) == 0
+    out_q, err_q = capsys.readouterr()
+    assert err_q == "" and out_q == out

@@ -138,3 +138,17 @@ def test_clopath_with_temporally_asymmetric_correlations_is_not_a_gradient_flow(
     a = analyze("clopath_correlated", simulate=False, target="cpp_standalone")
     assert a.measured is not None                    # no reduction: measured from Brian2
     assert not a.gradient.gradient and a.gradient.asymmetry > 3 * a.gradient.tolerance
+
+
+def test_measuring_a_field_shows_brian2_progress_on_stderr_only_when_asked(capsys):
+    """`biodyn analyze flow --field measured` runs Brian2 for 10-20 s: its progress shows
+    (on stderr), as for every other Brian2 run of the command line (issue 13 §6)."""
+    sc = scenario("oja_pca")
+    pts = [[0.5, 0.2]]
+    quiet = measure_fields([(sc, pts)], copies=2, duration=0.5, seed=1, target="numpy")[0]
+    assert capsys.readouterr() == ("", "")
+    shown = measure_fields([(sc, pts)], copies=2, duration=0.5, seed=1, target="numpy",
+                           report="text")[0]
+    out, err = capsys.readouterr()
+    assert out == "" and "Starting simulation" in err and "simulated in" in err
+    np.testing.assert_array_equal(shown.f, quiet.f)  # progress changes nothing

@@ -132,3 +132,18 @@ def test_files_of_an_interrupted_job_are_none_of_them(tmp_path):
         assert not (tmp_path / "a.json").exists()  # not before the end of the group
     assert json.loads((tmp_path / "c.json").read_text()) == {"c": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "c.json"]
+
+
+def test_nwb_write_shows_no_warning_about_the_libraries_own_apis(tmp_path):
+    """neo calls pynwb.validate positionally: a FutureWarning on every .nwb, nothing a user
+    can act on (issue 13 §6: `--format nwb -q` printed it)."""
+    pytest.importorskip("pynwb")
+    import warnings
+
+    block = make_block()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        io.write(block, tmp_path / "b.nwb")
+    api = [w for w in seen if issubclass(w.category, (FutureWarning, DeprecationWarning))
+           and any(m in str(w.filename) for m in ("neo", "pynwb", "hdmf"))]
+    assert not api, [str(w.message) for w in api]

@@ -42,3 +42,42 @@ def test_lyapunov_command_shows_a_bar_unless_quiet(tmp_path, capsys):
     assert "lyapunov lorenz (qr) [" in err and "100% done in" in err
     assert main(argv + ["--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_phase_prints_start_elapsed_beats_and_end_without_claiming_a_fraction():
+    import time
+
+    from biodyn._progress import Phase
+
+    out = io.StringIO()
+    with Phase("cpp_standalone x: running", stream=out, every=0.1):
+        time.sleep(0.35)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "cpp_standalone x: running ..."
+    assert 2 <= sum(ln.endswith("so far") for ln in lines) <= 4
+    assert lines[-1].startswith("cpp_standalone x: running: done in 0.")
+    assert "%" not in out.getvalue()
+
+
+def test_phase_says_failed_when_the_step_raises():
+    from biodyn._progress import Phase
+
+    out = io.StringIO()
+    with pytest.raises(RuntimeError):
+        with Phase("compiling", stream=out, every=10):
+            raise RuntimeError("make failed")
+    assert out.getvalue().splitlines()[-1].startswith("compiling: failed after ")
+
+
+def test_brian2_text_report_on_numpy_goes_to_stderr_not_stdout(capsys):
+    """Brian2's "text" report writes to stdout; biodyn's Simulation sends it to stderr."""
+    from brian2 import NeuronGroup, ms
+
+    from biodyn.build import Simulation
+
+    with Simulation("numpy", report="text") as sim:
+        G = NeuronGroup(2, "dv/dt = -v / (10*ms) : 1", method="exact")
+        sim.run(5 * ms, G)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Starting simulation" in err and "simulated in" in err

@@ -42,3 +42,31 @@ def test_fit_command_errors_are_one_line(capsys):
     err = capsys.readouterr().err
     assert code == 2 and "NAME=LO:HI" in err and err.strip().count("\n") == 0
 
+
+
+def test_fit_command_prints_evaluations_as_progress_on_stderr_and_results_on_stdout(
+        monkeypatch, capsys, tmp_path):
+    """Each evaluation line is progress (stderr, gone with -q); the fitted values are results."""
+    from types import SimpleNamespace
+
+    from biodyn import jobs
+
+    def fake_fit(spec, *, progress, **kwargs):
+        progress(1, {"A3_plus": 0.0065}, 1.25)
+        progress(2, {"A3_plus": 0.007}, 0.5)
+        return SimpleNamespace(evaluations=2, starts=[{}], start_values={"A3_plus": "0.0065"},
+                               values={"A3_plus": "0.007"}, chi_before=1.25, chi_after=0.5, n=7,
+                               path=tmp_path / "f.toml", figure=tmp_path / "f.png",
+                               json=tmp_path / "f.json")
+
+    monkeypatch.setattr(jobs, "fit", fake_fit)
+    for quiet in ([], ["-q"]):
+        assert main(["fit", "sjostrom_2001", "--free", "A3_plus", *quiet]) == 0
+        out, err = capsys.readouterr()
+        assert "evaluation" not in out
+        assert "A3_plus: 0.0065 -> 0.007" in out and "chi: 1.2500 -> 0.5000" in out
+        assert out.splitlines()[-1] == str(tmp_path / "f.json")
+        if quiet:
+            assert err == ""
+        else:
+            assert "evaluation 2: A3_plus = 0.007: chi = 0.5000" in err

@@ -14,7 +14,7 @@ import os
 import pkgutil
 import sys
 
-from ..errors import BiodynError
+from ..errors import BiodynError, shorten
 
 __all__ = ["main", "build_parser"]
 
@@ -28,6 +28,7 @@ EPILOG = """examples:
   biodyn compare oja_vs_backprop
   biodyn sweep my_sweep.toml --workers 2
   biodyn plot results/bi_poo_1998.json
+  biodyn cache                 # size of the compiled-build cache; biodyn cache clear
 
 every command: COMMAND --help for its options and examples; -q quiet, --debug tracebacks.
 """
@@ -135,7 +136,7 @@ def main(argv=None):
     except Exception as exc:  # a bug in biodyn (or Brian2): still one line, unless --debug
         if args.debug:
             raise
-        text = " ".join(str(exc).split())[:500]
+        text = shorten(exc, 500)
         print(f"biodyn: internal error: {type(exc).__name__}: {text} (rerun with --debug for the "
               "traceback, and please report it)", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
+from ._output import say
 from .analyze_lyapunov import add_reading_options, print_paths
 
 
@@ -38,14 +39,13 @@ def run(args):
         overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
         out=args.out, json=args.json, variable=args.variable, max_steps=args.max_steps)
-    if not args.quiet:
-        s = result.summary
-        unit = "" if s["param_unit"] in ("1", "") else f" {s['param_unit']}"
-        for pt in s["points"]:
-            state = ", ".join(f"{k} = {v:.6g}" for k, v in list(pt["state"].items())[:3])
-            print(f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   ({state})")
-        if not s["points"]:
-            print(f"no bifurcation of equilibria found for {s['param']} in [{s['range'][0]:g}, "
+    s = result.summary
+    unit = "" if s["param_unit"] in ("1", "") else f" {s['param_unit']}"
+    for pt in s["points"]:
+        state = ", ".join(f"{k} = {v:.6g}" for k, v in list(pt["state"].items())[:3])
+        say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   ({state})")
+    if not s["points"]:
+        say(args, f"no bifurcation of equilibria found for {s['param']} in [{s['range'][0]:g}, "
                   f"{s['range'][1]:g}]{unit} ({len(s['branches'])} branch(es))")
-    print_paths(result)
+    print_paths(result, args)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
+from ._output import say
 from .analyze_lyapunov import add_reading_options, print_paths
 
 
@@ -34,12 +35,11 @@ def run(args):
         args.model, params=args.params, overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
         out=args.out, json=args.json, n_starts=args.starts)
-    if not args.quiet:
-        for fp in result.summary["fixed_points"]:
-            state = ", ".join(f"{k} = {v:.6g}" for k, v in list(fp["state"].items())[:4])
-            more = ", ..." if len(fp["state"]) > 4 else ""
-            print(f"{fp['type']:15s} {state}{more}")
-        if not result.summary["fixed_points"]:
-            print("no fixed point found")
-    print_paths(result)
+    for fp in result.summary["fixed_points"]:
+        state = ", ".join(f"{k} = {v:.6g}" for k, v in list(fp["state"].items())[:4])
+        more = ", ..." if len(fp["state"]) > 4 else ""
+        say(args, f"{fp['type']:15s} {state}{more}")
+    if not result.summary["fixed_points"]:
+        say(args, "no fixed point found")
+    print_paths(result, args)
     return 0

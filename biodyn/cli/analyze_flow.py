@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
+from ._output import print_paths, report_of, say
 
 
 def register(sub):
@@ -47,7 +48,8 @@ def register(sub):
     p.add_argument("--no-simulation", dest="simulate", action="store_false",
                    help="skip the Brian2 replay (no simulated trajectories)")
     p.add_argument("--out", "-o", default="results", help="folder of the figure (default results/)")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE "
+                   "('-': to stdout, alone there, for jq)")
     p.set_defaults(func=run)
 
 
@@ -77,10 +79,7 @@ def run(args):
         aux=args.aux, objective=args.objective, field=args.field, simulate=args.simulate,
         target=args.target,
         seed=args.seed, stimulus=_stimulus(args.stimulus), out=args.out, json=args.json,
-        report=None if args.quiet else "text")
-    if not args.quiet:
-        print(result.analysis.verdict())
-    for key in ("figure", "json"):
-        if key in result.paths:
-            print(result.paths[key])
+        report=report_of(args))
+    say(args, result.analysis.verdict())
+    print_paths(result, args)
     return 0

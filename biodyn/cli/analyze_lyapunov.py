@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
+from ._output import report_of, say
 
 
 def add_reading_options(p):
@@ -13,13 +14,14 @@ def add_reading_options(p):
                    help="for populations with a [mean_field]: the network or its mean field "
                    "(auto: the mean field for spiking networks)")
     p.add_argument("--out", "-o", default="results", help="folder of the figure (default results/)")
-    p.add_argument("--json", metavar="FILE", help="also write the numbers as JSON to FILE")
+    p.add_argument("--json", metavar="FILE", help="also write the numbers as JSON to FILE "
+                   "('-': to stdout, alone there, for jq)")
 
 
-def print_paths(result):
-    for key in ("figure", "json"):
-        if key in result.paths:
-            print(result.paths[key])
+def print_paths(result, args=None):
+    from ._output import print_paths as _print_paths
+
+    _print_paths(result, args)
 
 
 def register(sub):
@@ -64,19 +66,19 @@ def run(args):
         out=args.out, json=args.json, duration=args.duration, dt=args.dt, transient=args.transient,
         k=args.k, method=args.method, integrator=args.integrator, reorth_every=args.reorth,
         segments=args.segments, target=args.target, d0=args.d0,
-        report=None if args.quiet else "text")
-    if not args.quiet:
-        s = result.summary
-        lam = s["exponents"]
-        se = s["standard_error"]
-        shown = ", ".join("-inf (see notes)" if v is None else f"{v:.4g} ± {e:.2g}" if e is not None
-                          else f"{v:.4g}" for v, e in list(zip(lam, se))[:8])
-        print(f"{s['model']} ({s['method']}): λ = {shown}{', ...' if len(lam) > 8 else ''} "
+        report=report_of(args))
+    # results, with or without -q (which silences progress only)
+    s = result.summary
+    lam = s["exponents"]
+    se = s["standard_error"]
+    shown = ", ".join("-inf (see notes)" if v is None else f"{v:.4g} ± {e:.2g}" if e is not None
+                      else f"{v:.4g}" for v, e in list(zip(lam, se))[:8])
+    say(args, f"{s['model']} ({s['method']}): λ = {shown}{', ...' if len(lam) > 8 else ''} "
               f"per {s['time_unit']}")
-        for note in s.get("notes", []):
-            print("note:", note)
-        if s.get("kaplan_yorke") is not None:
-            print(f"Kaplan-Yorke dimension {s['kaplan_yorke']:.4g}, entropy rate {s['entropy_rate']:.4g} "
-                  f"per {s['time_unit']}")
-    print_paths(result)
+    for note in s.get("notes", []):
+        say(args, "note:", note)
+    if s.get("kaplan_yorke") is not None:
+        say(args, f"Kaplan-Yorke dimension {s['kaplan_yorke']:.4g}, entropy rate "
+                  f"{s['entropy_rate']:.4g} per {s['time_unit']}")
+    print_paths(result, args)
     return 0

@@ -41,5 +41,5 @@ def run(args):
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
         out=args.out, json=args.json, duration=args.duration, dt=args.dt,
         n_trajectories=args.trajectories, grid=args.grid)
-    print_paths(result)
+    print_paths(result, args)
     return 0

@@ -37,7 +37,8 @@ def register(sub):
     p.add_argument("--target", default="numpy", help="Brian2 target of the biological learner: numpy "
                    "(default; the networks are small), cython, cpp_standalone, auto")
     p.add_argument("--out", "-o", default="results", help="folder of the figure (default results/)")
-    p.add_argument("--json", metavar="FILE", help="also write the series and summary as JSON to FILE")
+    p.add_argument("--json", metavar="FILE", help="also write the series and summary as JSON to "
+                   "FILE ('-': to stdout, alone there, for jq)")
     p.add_argument("--settings", dest="list_settings", action="store_true",
                    help="print the comparison's settings with their defaults and stop")
     p.set_defaults(func=run)
@@ -74,13 +75,16 @@ def run(args):
             default = s.default if s.default is not None else "(see doc)"
             print(f"{key:<16} {str(default):<28} {s.doc}")
         return 0
-    result = jobs.compare(args.name, seed=args.seed, target=args.target,
-                          settings=_parse(args.settings), out=args.out, json=args.json)
-    if not args.quiet:
-        print(_verdict(result.summary))
-    for key in ("figure", "json"):
-        if key in result.paths:
-            print(result.paths[key])
+    from .. import build
+    from ._output import report_of
+
+    with build.progress(report_of(args)):  # the learners' Brian2 runs, on stderr
+        result = jobs.compare(args.name, seed=args.seed, target=args.target,
+                              settings=_parse(args.settings), out=args.out, json=args.json)
+    from ._output import print_paths, say
+
+    say(args, _verdict(result.summary))
+    print_paths(result, args)
     return 0
 
 

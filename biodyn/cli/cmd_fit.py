@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import add_model_options, parse_assignments
 
@@ -54,7 +55,7 @@ def run(args):
         if not args.quiet:
             shown = ", ".join(f"{n} = {v:.6g}" for n, v in values.items())
             print(f"  evaluation {k}: {shown}: chi = {chi:.4f}" if chi is not None else
-                  f"  evaluation {k}: {shown}", flush=True)
+                  f"  evaluation {k}: {shown}", file=sys.stderr, flush=True)  # progress
 
     result = jobs.fit(spec, free=free, model=args.model, params=args.params, bounds=bounds,
                       overrides=overrides, variants=variants, target=args.target, seed=args.seed,

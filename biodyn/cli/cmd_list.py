@@ -25,8 +25,15 @@ def _first_sentence(text, width=70):
 
 
 def run(args):
+    import sys
+
     from .. import catalog
 
+    # Files that cannot be read as specs (TOML errors, no or unknown kind) belong to no group:
+    # name them, with their errors, on stderr rather than leave them out without a word.
+    for e in catalog.broken():
+        print(f"biodyn: warning: not listed, cannot be read: {e.error}  [{e.source}]",
+              file=sys.stderr)
     groups = ["models", "protocols", "sweeps"] if args.what == "all" else [args.what]
     for group in groups:
         entries = catalog.entries(group)
@@ -57,7 +64,8 @@ def run(args):
                     info = f"{spec.model}, {len(spec.conditions)} cond., {n} data"
                     desc = spec.description
             except BiodynError as exc:
-                info, desc = "INVALID", str(exc)
+                info, desc = "INVALID", "(the error is on stderr)"
+                print(f"biodyn: warning: {e.name} is invalid: {exc}", file=sys.stderr)
             if group == "sweeps":
                 rows.append((e.name, e.kind, info, f"{_first_sentence(desc)}  [{e.source}]"))
                 continue

@@ -52,19 +52,20 @@ def run(args):
 
     overrides = parse_assignments(args.overrides, "--set")
     variants = parse_assignments(args.variants, "--variant")
-    report = None if args.quiet else "text"
+    from ._output import report_of
+
+    report = report_of(args)
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
                          variants=variants, target=args.target, seed=args.seed, fmt=args.format,
                          out=args.out, report=report,
                          inputs=_inputs(args))
-    s = result.summary
+    s = result.summary  # results, with or without -q (which silences progress only)
     for note in s.get("notes", []):
         print(f"note: {note}", file=sys.stderr)
-    if not args.quiet:
-        chi = s["score"]["chi"]
-        score = f"chi = {chi:.3f} over {s['score']['n']} conditions" if chi is not None else "no published data to score"
-        print(f"{s['protocol']}: {s['model']} ({s['parameter_set']}) on {s['target']}, "
-              f"{len(s['conditions'])} conditions, {score}")
+    chi = s["score"]["chi"]
+    score = f"chi = {chi:.3f} over {s['score']['n']} conditions" if chi is not None else "no published data to score"
+    print(f"{s['protocol']}: {s['model']} ({s['parameter_set']}) on {s['target']}, "
+          f"{len(s['conditions'])} conditions, {score}")
     for key in ("block", "figure", "json"):
         print(result.paths[key])
     return 0

@@ -362,7 +362,7 @@ def from_torch(module, state_size=None, input_size=None, name=None, check=True):
     if isinstance(module, torch.nn.LSTMCell):
         return LSTMCell(*weights(module))
     if state_size is None or input_size is None:
-        raise BiodynError(f"from_torch: give state_size and input_size for a {type(module).__name__} "
+        raise BiodynError(f"from_torch: give state_size and input_size with the module {type(module).__name__} "
                           "(only torch.nn.RNNCell, GRUCell and LSTMCell carry their sizes)")
     model = TorchMap(module, state_size, input_size, name)
     if check:

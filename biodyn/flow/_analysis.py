@@ -497,7 +497,8 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
 
                 raise SpecError(sc.file, f"flow.measure.{key}", "one of " + ", ".join(allowed),
                                 repr(key), suggest(key, allowed))
-        mflow = measured_flow(sc, seed=seed, target=build.resolve_target(mtarget), **options)
+        mflow = measured_flow(sc, seed=seed, target=build.resolve_target(mtarget), report=report,
+                              **options)
         averaged = mflow.field
     field = averaged
     # -- simulation ------------------------------------------------------------------

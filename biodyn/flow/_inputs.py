@@ -114,7 +114,7 @@ class GaussianRates(_RateInputs):
         self.n = self.mean.size
         C = self.covariance
         if C.shape != (self.n, self.n):
-            raise BiodynError(f"covariance: expected a {self.n}x{self.n} matrix, found shape {C.shape}")
+            raise BiodynError(f"covariance: expected a matrix of shape ({self.n}, {self.n}), found shape {C.shape}")
         if not np.allclose(C, C.T, rtol=0, atol=1e-12 * max(1.0, np.abs(C).max())):
             raise BiodynError("covariance: expected a symmetric matrix")
         lam = np.linalg.eigvalsh(C)

@@ -103,7 +103,7 @@ def measure_field(scenario, points, **kwargs):
 
 
 def measure_fields(requests, *, copies=40, duration=None, warmup=None, lr=None, seed=0,
-                   target="numpy", dt=None, reference=None):
+                   target="numpy", dt=None, reference=None, report=None):
     """Measure several scenarios' fields in ONE Brian2 run (one compiled build on
     ``cpp_standalone``).
 
@@ -124,6 +124,8 @@ def measure_fields(requests, *, copies=40, duration=None, warmup=None, lr=None, 
         Time step (default: the protocol's).
     seed : int
     target : str
+    report : optional
+        Progress on stderr, as for :class:`biodyn.build.Simulation` (``None``: quiet).
 
     Returns
     -------
@@ -156,7 +158,7 @@ def measure_fields(requests, *, copies=40, duration=None, warmup=None, lr=None, 
     import time
 
     t0 = time.perf_counter()
-    with build.Simulation(target, dt=dt_s * second, seed=seed_brian,
+    with build.Simulation(target, dt=dt_s * second, seed=seed_brian, report=report,
                           build_key=f"flow-measure-{'-'.join(p['scenario'].name for p in plans)}") as sim:
         objects = []
         for p in plans:
@@ -399,7 +401,7 @@ class MeasuredFlow:
 
 
 def measured_flow(scenario, *, grid=5, degree=3, copies=40, duration=None, warmup=None, seed=0,
-                  target="numpy", h=None):
+                  target="numpy", h=None, report=None):
     """Measure a scenario's field on a grid of its domain and on Jacobian stencils at the
     centres of its quadrants (one Brian2 run), and fit a polynomial surrogate.
 
@@ -410,7 +412,8 @@ def measured_flow(scenario, *, grid=5, degree=3, copies=40, duration=None, warmu
     ``h`` (a fraction of the domain's width) trades the bias of a central difference on a
     curved field (of order h^2, itself asymmetric) against noise (of order 1/h): by default 0.02
     for rate rules, whose copies share their input samples so that differences are almost
-    noise-free, and 0.15 for spike rules, whose neurons draw their own spikes.
+    noise-free, and 0.15 for spike rules, whose neurons draw their own spikes. ``report``:
+    progress on stderr, as for :class:`biodyn.build.Simulation`.
     """
     if h is None:
         h = 0.02 if scenario.kind == "rate" else 0.15
@@ -433,7 +436,7 @@ def measured_flow(scenario, *, grid=5, degree=3, copies=40, duration=None, warmu
     hh = h * width
     sten = stencil(centres, hh)
     m_grid, m_sten = measure_fields([(sc, pts), (sc, sten)], copies=copies, duration=duration,
-                                    warmup=warmup, seed=seed, target=target)
+                                    warmup=warmup, seed=seed, target=target, report=report)
     J, S = measured_jacobians(m_sten, centres, hh)
     # surrogate: weighted polynomial least squares on every measured point
     X = np.vstack([m_grid.points, m_sten.points])

@@ -88,8 +88,9 @@ def _write(summary, figure_ax, out, name, json_path):
     summary["files"] = {"figure": str(fig_path)}
     paths = {"figure": fig_path}
     if json_path:
-        json_path = Path(json_path)
-        summary["files"]["json"] = str(json_path)
+        json_path = Path(json_path) if str(json_path) != "-" else "-"  # "-": stdout
+        if json_path != "-":
+            summary["files"]["json"] = str(json_path)
         io.write_json(summary, json_path)
         paths["json"] = json_path
     return paths

@@ -61,7 +61,7 @@ def compare(name, *, seed=0, target="numpy", settings=None, out="results", json=
         ax = plot.comparison_figure(doc, footer=comparison_footer(doc))
         paths["figure"] = plot.save(ax, Path(out) / f"{name}.png")
     if json:
-        paths["json"] = io.write_json(doc, Path(json))
+        paths["json"] = io.write_json(doc, Path(json) if str(json) != "-" else "-")
     job = JobResult(doc, paths, {"total": time.perf_counter() - t0})
     job.comparison = result
     return job

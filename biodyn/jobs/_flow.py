@@ -55,7 +55,7 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
     if json:
         from ._redraw import plain
 
-        json_path = Path(json)
+        json_path = Path(json) if str(json) != "-" else "-"  # "-": stdout
         doc = dict(summary, figure=plain({"portrait": portrait, "objective": obj, "footer": footer}))
         io.write_json(doc, json_path)
         paths["json"] = json_path

@@ -319,10 +319,8 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
         f"{a}.{o}" for a, o in sorted(resolved.variants.items()))
     t0 = time.perf_counter()
     brian_seed = seed if engine.brian_random() else None
-    if target == "cpp_standalone":
-        # A standalone binary's progress report goes to its stdout file, unseen, but it is code
-        # in main.cpp: leave it out so that replays with and without a report share one build.
-        report = None
+    # On cpp_standalone the report never enters the generated code (replays with and without
+    # it share one build): Simulation prints elapsed-time lines for compiling and running.
     if engine.reusable:
         plan = engine.plan()
         signature = (spec.name, str(spec.path), key, target, str(spec.dt), brian_seed,
@@ -333,6 +331,7 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
         kept = _BUILDS.get(signature) if (reuse and target == "cpp_standalone") else None
         if kept is not None:
             sim, handles = kept
+            sim.report = report  # this run's progress setting, not the first run's
             try:
                 sim.rerun(engine.values(handles, plan, rerun=True))
                 outcome = engine.collect(handles, plan, block=block)

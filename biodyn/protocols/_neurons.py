@@ -158,9 +158,9 @@ class CurrentStepsEngine(Engine):
             from .._quantity import dimension_name
 
             raise SpecError(self.protocol.file, "stimulus.amplitude",
-                            f"a {dimension_name(want)} for the input {target!r} of "
+                            f"a quantity of dimension {dimension_name(want)} for the input {target!r} of "
                             f"{self.resolved.spec.name}",
-                            f"a {dimension_name(got)} (this protocol's amplitudes do not fit the "
+                            f"dimension {dimension_name(got)} (this protocol's amplitudes do not fit the "
                             "model's input; use a protocol whose amplitude has the model's unit)")
         stim = TimedArray(d["table"], dt=self.dt, name="step_current")
         group.run_regularly(f"{target} = step_current(t, i)", when="start", name="neurons_step")

@@ -374,7 +374,11 @@ def load(name):
     data = read_toml(path)
     file = display_path(path)
     if data.get("kind") != "protocol":
-        raise SpecError(file, "kind", "'protocol'", repr(data.get("kind", "nothing")))
+        kind = data.get("kind")
+        hint = (f"this file is {'an' if str(kind)[:1] in 'aeiou' else 'a'} {kind} spec, not a "
+                "protocol" if isinstance(kind, str) else None)
+        raise SpecError(file, "kind", "'protocol'", repr(kind) if kind is not None else "no 'kind' key",
+                        hint)
     check_table(data, PROTOCOL_KEYS, file=file)
     from . import ENGINES
 

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import os
 
-from ..errors import BiodynError
+from ..errors import BiodynError, shorten
 
 __all__ = ["make_executor", "WORKER_ENV", "Executor"]
 
@@ -173,7 +173,7 @@ class DaskExecutor(Executor):
                         with contextlib.suppress(Exception):
                             self.cluster.close()
                     raise BiodynError(f"could not start a local dask cluster: "
-                                      f"{' '.join(str(exc).split())[:300]}") from exc
+                                      f"{shorten(exc)}") from exc
             self.description = (f"a local dask cluster of {workers} worker"
                                 f"{'s' if workers != 1 else ''} (1 thread each)")
         else:
@@ -181,7 +181,7 @@ class DaskExecutor(Executor):
                 self.client = Client(scheduler, timeout=timeout)
             except Exception as exc:
                 raise BiodynError(f"could not connect to the dask scheduler at {scheduler!r}: "
-                                  f"{' '.join(str(exc).split())[:300]}") from exc
+                                  f"{shorten(exc)}") from exc
             n = len(self.client.scheduler_info().get("workers", {}))
             self.description = f"the dask scheduler at {scheduler} ({n} worker{'s' if n != 1 else ''} now)"
         # a point's failure (a worker that died, ...) is reported once, by the sweep, per point

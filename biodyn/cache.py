@@ -1,0 +1,169 @@
+"""biodyn's cache folder: what is in it, and clearing it.
+
+The cache is ``$BIODYN_CACHE``, else ``$XDG_CACHE_HOME/biodyn``, else ``~/.cache/biodyn``
+(:func:`biodyn.build.cache_dir`). It holds only things biodyn can make again:
+
+* ``standalone/KEY/`` — compiled cpp_standalone projects, one per build key (a protocol and
+  model, an analysis, a sweep worker's slot), kept so that the next run of the same model
+  recompiles nothing (``make`` sees unchanged files) — typically 20–60 MB each;
+* ``standalone/slots/*.lock`` — the lock files by which sweep workers claim a project slot.
+
+Clearing removes everything except what a running biodyn process holds: a project whose lock
+(``.biodyn.lock``, taken while it is built or run) or a slot lock held by a live worker is
+kept and reported. Later runs compile again (a kept build of a live process notices that its
+project is gone and rebuilds). Brian2's own cython cache (``~/.cython/brian_extensions``) is
+Brian2's, not biodyn's, and is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import cache_dir
+
+__all__ = ["CacheItem", "directory", "contents", "clear", "size_text"]
+
+
+@dataclass(frozen=True)
+class CacheItem:
+    """One thing in the cache: a compiled project, a slot lock, or another file/folder."""
+
+    path: Path
+    kind: str  # "project", "slot lock", "other"
+    bytes: int
+    files: int
+    modified: float  # newest modification time (seconds since the epoch)
+
+    @property
+    def name(self):
+        return self.path.name
+
+
+def directory():
+    """The cache folder (it may not exist yet)."""
+    return cache_dir()
+
+
+def _measure(path):
+    path = Path(path)
+    if path.is_symlink() or path.is_file():
+        st = path.lstat()
+        return st.st_size, 1, st.st_mtime
+    total, count, newest = 0, 0, 0.0
+    for root, dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:  # removed meanwhile
+                continue
+            total += st.st_size
+            count += 1
+            newest = max(newest, st.st_mtime)
+    return total, count, newest or path.stat().st_mtime
+
+
+def contents():
+    """What the cache holds, as :class:`CacheItem` s (projects first, largest first)."""
+    root = directory()
+    items = []
+    if not root.is_dir():
+        return items
+    standalone = root / "standalone"
+    for path in sorted(root.iterdir()):
+        if path == standalone and path.is_dir():
+            continue
+        items.append(CacheItem(path, "other", *_measure(path)))
+    if standalone.is_dir():
+        for path in sorted(standalone.iterdir()):
+            if path.name == "slots" and path.is_dir():
+                for lock in sorted(path.iterdir()):
+                    items.append(CacheItem(lock, "slot lock", *_measure(lock)))
+            elif path.is_dir():
+                items.append(CacheItem(path, "project", *_measure(path)))
+            else:
+                items.append(CacheItem(path, "other", *_measure(path)))
+    order = {"project": 0, "other": 1, "slot lock": 2}
+    return sorted(items, key=lambda it: (order[it.kind], -it.bytes, it.name))
+
+
+def _held(lock_path):
+    """Whether another process holds an exclusive ``flock`` on ``lock_path``."""
+    if not lock_path.exists():
+        return False
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no locks to respect
+        return False
+    try:
+        f = open(lock_path, "a+")
+    except OSError:
+        return True
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+    finally:
+        f.close()
+
+
+def _in_use(item):
+    if item.kind == "project":
+        return _held(item.path / ".biodyn.lock")
+    if item.kind == "slot lock":
+        return _held(item.path)
+    return False
+
+
+def clear():
+    """Remove what the cache holds, except what a running process is using.
+
+    Returns
+    -------
+    removed, kept : list of CacheItem
+        What was removed, and what was kept because a live process holds its lock.
+    """
+    removed, kept = [], []
+    for item in contents():
+        if _in_use(item):
+            kept.append(item)
+            continue
+        if item.path.is_dir() and not item.path.is_symlink():
+            shutil.rmtree(item.path, ignore_errors=True)
+        else:
+            try:
+                item.path.unlink()
+            except FileNotFoundError:
+                pass
+        removed.append(item)
+    standalone = directory() / "standalone"
+    for folder in (standalone / "slots", standalone):
+        try:
+            folder.rmdir()  # only if empty
+        except OSError:
+            pass
+    return removed, kept
+
+
+def size_text(n):
+    """``'439.2 MB'``: bytes in decimal units, as ``du -h --si`` would say."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def age_text(modified, now=None):
+    """``'3 min ago'``, ``'2 days ago'``."""
+    seconds = max(0.0, (time.time() if now is None else now) - modified)
+    for limit, div, unit in ((90, 1, "s"), (5400, 60, "min"), (172800, 3600, "h")):
+        if seconds < limit:
+            return f"{seconds / div:.0f} {unit} ago"
+    return f"{seconds / 86400:.0f} days ago"
