@@ -748,6 +748,7 @@ def from_dict(data, name, path=None):
                         suggest(kind, KINDS))
     schema = KINDS[kind]
     check_table(data, schema.keys, file=file)
+    _check_methods(data, file)
 
     citations = {}
     for key, table in data.get("citations", {}).items():
@@ -773,6 +774,36 @@ def from_dict(data, name, path=None):
     if schema.check is not None:
         schema.check(spec)
     return spec
+
+
+def integration_methods():
+    """The names of Brian2's registered state updaters (``euler``, ``rk4``, ``exact``, ...)."""
+    from brian2 import StateUpdateMethod
+
+    return sorted(StateUpdateMethod.stateupdaters)
+
+
+def check_method(value, *, file, key="method"):
+    """Raise :class:`SpecError` unless ``value`` names a Brian2 integration method.
+
+    Brian2 checks the method only when it builds a group, with a long traceback;
+    a spec's typo (``method = "eulr"``) is reported here, when the spec loads,
+    against Brian2's own registry ``StateUpdateMethod.stateupdaters``.
+    """
+    methods = integration_methods()
+    if value not in methods:
+        raise SpecError(file, key, "a Brian2 integration method (" + ", ".join(methods) + ")",
+                        repr(value), suggest(str(value), methods))
+
+
+def _check_methods(data, file):
+    """Check ``method`` at the top of a model spec and in its ``groups``/``couplings`` tables."""
+    if isinstance(data.get("method"), str):
+        check_method(data["method"], file=file)
+    for table in ("groups", "couplings"):
+        for name, sub in (data.get(table) or {}).items():
+            if isinstance(sub, dict) and isinstance(sub.get("method"), str):
+                check_method(sub["method"], file=file, key=f"{table}.{name}.method")
 
 
 def _citation(table, file, key):
