@@ -335,6 +335,22 @@ def parse_assignment(text, *, file="<command line>", key="--set"):
     return name, value.strip()
 
 
+def parse_value(text):
+    """The value of a ``KEY=VALUE`` given on the command line (``--stimulus``), read as TOML.
+
+    ``5`` is an integer, ``0.5`` a number, ``true`` a boolean, ``[[1, 0], [0, 1]]`` and
+    ``['10 Hz', '20 Hz']`` arrays, ``'20 second'`` a string; text that is no TOML value
+    (``20 second``, unquoted) is taken as it stands, so quantities need no quotes.
+    """
+    text = str(text).strip()
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            return text[1:-1]
+        return text
+
+
 # --------------------------------------------------------------------------
 # Reading TOML
 # --------------------------------------------------------------------------

@@ -153,3 +153,41 @@ def test_uncaught_biodyn_error_in_a_script_is_not_reported_as_a_brian2_bug(tmp_p
     assert "Brian 2 encountered an unexpected error" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("biodyn.errors.SpecError: catalog: model:")
     assert "did you mean 'stdp_pair'" in proc.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    # issue 11 §3: each exited 0 or ended in an internal error
+    (["analyze", "flow", "stdp_correlated_asymmetric", "--no-simulation", "--stimulus", "foo=bar"],
+     "<command line>: --stimulus foo: expected one of the keys delays, duration"),
+    (["replay", "bi_poo_1998", "--target", "numpy", "--stimulus", "repetition=1"],
+     "did you mean 'repetitions'"),
+    (["replay", "bi_poo_1998", "--target", "numpy", "--input", "recording.nix"],
+     "<command line>: --input: expected no input (protocol bi_poo_1998, engine spike_pattern"),
+    (["fit", "sjostrom_2001", "--free", "A3_plus", "--stimulus", "repetition=1"],
+     "did you mean 'repetitions'"),
+    # a list value parses; three patterns with the spec's two probabilities is a clear error
+    (["analyze", "flow", "bcm_selectivity", "--no-simulation", "--stimulus",
+      "patterns=[[1,0,0],[0,1,0],[0,0,1]]"], "stimulus.probabilities: expected 3 probabilities"),
+])
+def test_stimulus_and_input_mistakes_are_one_line_errors_before_running(args, needle, capsys, tmp_path):
+    assert main(args + ["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "internal error" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stimulus_values_are_read_as_toml():
+    from biodyn.cli import parse_stimulus
+
+    assert parse_stimulus(["patterns=[[1,0,0],[0,1,0]]", "repetitions=5", "duration=20 second",
+                           "angle='30'", "share=0.5", "rates=['10 Hz', '20 Hz']"]) == {
+        "patterns": [[1, 0, 0], [0, 1, 0]], "repetitions": 5, "duration": "20 second",
+        "angle": "30", "share": 0.5, "rates": ["10 Hz", "20 Hz"]}
+
+
+def test_list_valued_stimulus_runs_the_flow_analysis(tmp_path, capsys):
+    assert main(["analyze", "flow", "bcm_selectivity", "--no-simulation", "-q", "--stimulus",
+                 "patterns=[[1,0],[0,1]]", "--stimulus", "probabilities=[0.5, 0.5]",
+                 "--out", str(tmp_path), "--json", str(tmp_path / "f.json")]) == 0
+    doc = json.loads((tmp_path / "f.json").read_text())
+    assert doc["stimulus"] == {"patterns": [[1, 0], [0, 1]], "probabilities": [0.5, 0.5]}

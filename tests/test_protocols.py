@@ -27,3 +27,29 @@ def test_bi_poo_conditions_are_synapses_of_one_run():
     w = [s for s in result.block.segments[0].analogsignals if s.name == "w"][0]
     assert w.shape[1] == 101  # one channel (synapse) per condition, one Segment (run)
     assert len(result.block.segments) == 1
+
+
+def test_misspelt_stimulus_key_is_an_error_before_anything_runs():
+    # issue 11 §3: `stimulus={"repetition": 1}` (for repetitions) ran 60 pairings per condition
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError) as info:
+        protocols.run("bi_poo_1998", target="numpy", stimulus={"repetition": 1})
+    err = info.value
+    assert err.key == "stimulus.repetition" and "did you mean 'repetitions'" in str(err)
+    assert "repetitions" in err.expected and "unknown key 'repetition'" in err.found
+
+
+def test_stimulus_value_of_the_wrong_type_and_input_to_an_engine_without_inputs_are_errors():
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError, match="stimulus.pre: expected an array"):
+        protocols.check_changes("bi_poo_1998", stimulus={"pre": "0 ms"})
+    with pytest.raises(SpecError, match="expected no input") as info:
+        protocols.run("bi_poo_1998", target="numpy", inputs={"file": "recording.nix"})
+    assert info.value.key == "inputs.file" and "'recording.nix'" in info.value.found
+    # a number for a quantity key becomes its text, which the engine's unit check then reads
+    assert protocols.check_changes("bi_poo_1998", stimulus={"frequency": 2})["stimulus"] == \
+        {"frequency": "2"}
+    with pytest.raises(SpecError, match="give the unit"):
+        protocols.run("bi_poo_1998", target="numpy", stimulus={"frequency": 2})

@@ -681,3 +681,41 @@ def test_sweep_figure_draws_each_result_against_the_first_parameter_and_redraws(
     again = tmp_path / "again.png"
     assert main(["plot", str(result.csv), "-o", str(again)]) == 0
     assert np.array_equal(mpimg.imread(str(again)), mpimg.imread(str(result.figure)))
+
+
+@pytest.mark.parametrize("job", ["replay", "analyze flow"])
+def test_misspelt_fixed_stimulus_key_of_a_sweep_is_an_error_at_load(tmp_path, job):
+    # issue 11 §3: `stimulus = { repetition = 1 }` ran 60 pairings per point
+    protocol = "bi_poo_1998" if job == "replay" else "stdp_correlated_asymmetric"
+    key = "repetition" if job == "replay" else "duraton"
+    path = write_spec(tmp_path, f"""
+        kind = "sweep"
+        description = "typo"
+        seed = 0
+        [run]
+        job = "{job}"
+        protocol = "{protocol}"
+        stimulus = {{ {key} = 1 }}
+        [grid]
+        variants.pairing = ["nearest"]
+    """)
+    with pytest.raises(SpecError) as info:
+        sweep.load(path)
+    assert info.value.key == f"run.stimulus.{key}" and "toy.toml" in str(info.value)
+    assert "did you mean" in str(info.value)
+
+
+def test_grid_stimulus_value_of_the_wrong_type_is_an_error_at_load(tmp_path):
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "bad value"
+        seed = 0
+        [run]
+        job = "replay"
+        protocol = "bi_poo_1998"
+        [grid]
+        stimulus.pre = ["0 ms"]
+    """)
+    with pytest.raises(SpecError) as info:
+        sweep.load(path)
+    assert info.value.key == "grid.stimulus.pre" and "an array" in info.value.expected

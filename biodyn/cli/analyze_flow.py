@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_model_options, parse_assignments
+from . import (add_model_options, add_stimulus_option, check_protocol_changes, parse_assignments,
+               parse_stimulus)
 
 
 def register(sub):
@@ -39,9 +40,7 @@ def register(sub):
                    "runs, or the reduction where one exists (auto, default)")
     p.add_argument("--objective", default=None, help="objective to check (a key of "
                    "biodyn.flow.OBJECTIVES, or 'none'; default: the rule's)")
-    p.add_argument("--stimulus", dest="stimulus", action="append", default=[], metavar="KEY=VALUE",
-                   help="change a stimulus entry of the protocol for the replay and the analysis "
-                   "(--stimulus duration='20 second')")
+    add_stimulus_option(p)
     p.add_argument("--target", default="auto", help="Brian2 target of the replay: numpy, cython, "
                    "cpp_standalone, auto (default)")
     p.add_argument("--no-simulation", dest="simulate", action="store_false",
@@ -51,32 +50,18 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def _stimulus(items):
-    out = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        if not name or not _:
-            from ..errors import SpecError
-
-            raise SpecError("<command line>", "--stimulus", "KEY=VALUE", repr(item))
-        value = value.strip().strip("'\"")
-        try:
-            out[name.strip()] = int(value)
-        except ValueError:
-            out[name.strip()] = value
-    return out
-
-
 def run(args):
     from .. import jobs
 
+    stimulus = parse_stimulus(args.stimulus)
+    check_protocol_changes(args.protocol, stimulus=stimulus)
     result = jobs.analyze_flow(
         args.protocol, model=args.model, params=args.params,
         overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), condition=args.condition,
         aux=args.aux, objective=args.objective, field=args.field, simulate=args.simulate,
         target=args.target,
-        seed=args.seed, stimulus=_stimulus(args.stimulus), out=args.out, json=args.json,
+        seed=args.seed, stimulus=stimulus, out=args.out, json=args.json,
         report=None if args.quiet else "text")
     if not args.quiet:
         print(result.analysis.verdict())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_model_options, parse_assignments
+from . import (add_model_options, add_stimulus_option, check_protocol_changes, parse_assignments,
+               parse_stimulus)
 
 
 def register(sub):
@@ -28,6 +29,7 @@ def register(sub):
     p.add_argument("--input", "-i", metavar="FILE",
                    help="input of protocols that replay data (spike_trains: a neo .pkl/.nwb/.nix file "
                    "whose first Segment holds SpikeTrains annotated role='pre'/'post' and pair=INT)")
+    add_stimulus_option(p)
     p.set_defaults(func=run)
 
 
@@ -36,11 +38,13 @@ def run(args):
 
     overrides = parse_assignments(args.overrides, "--set")
     variants = parse_assignments(args.variants, "--variant")
+    stimulus = parse_stimulus(args.stimulus)
+    inputs = {"file": args.input} if args.input else None
+    check_protocol_changes(args.protocol, stimulus=stimulus, inputs=inputs)
     report = None if args.quiet else "text"
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
                          variants=variants, target=args.target, seed=args.seed, fmt=args.format,
-                         out=args.out, report=report,
-                         inputs={"file": args.input} if args.input else None)
+                         out=args.out, report=report, stimulus=stimulus or None, inputs=inputs)
     s = result.summary
     if not args.quiet:
         chi = s["score"]["chi"]

@@ -32,8 +32,9 @@ other spike times of the same number) reruns the binary with the new values
 (``run_args``) instead of generating and compiling code again; see :func:`run`.
 """
 
-from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, clear_builds,
-                      format_time, register_engine, resolve_model, run, score, summary)
+from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, check_changes,
+                      clear_builds, format_time, register_engine, resolve_model, run, score,
+                      summary)
 from ._spec import Condition, ProtocolSpec, load
 from . import (_network, _neuron_pairing, _neurons, _rate, _spike_pattern,  # noqa: F401
                _spike_trains)
@@ -41,4 +42,4 @@ from . import _poisson_inputs  # noqa: F401,E402  (engine of the flow scenarios)
 
 __all__ = ["run", "load", "ProtocolSpec", "ProtocolResult", "Condition", "ENGINES", "Engine",
            "Outcome", "Plan", "RunOptions", "register_engine", "score", "summary", "resolve_model",
-           "format_time", "clear_builds"]
+           "format_time", "clear_builds", "check_changes"]

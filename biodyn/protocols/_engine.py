@@ -16,7 +16,7 @@ from ..spec import Key, check_table, parse_quantity
 from ._spec import ProtocolSpec, load
 
 __all__ = ["Engine", "ENGINES", "register_engine", "RunOptions", "Outcome", "Plan", "ProtocolResult",
-           "run", "summary", "score", "format_time", "clear_builds"]
+           "run", "summary", "score", "format_time", "clear_builds", "check_changes"]
 
 #: Registry of protocol engines by name (``spike_pattern``, ...).
 ENGINES: dict[str, type] = {}
@@ -87,6 +87,8 @@ class Engine:
     name: str = ""
     stimulus_keys: Mapping[str, Key] = {}
     network_keys: Mapping[str, Key] = {}
+    #: The inputs (not spec entries) the engine reads, with what each is (``{"file": ...}``).
+    input_keys: Mapping[str, str] = {}
     condition_keys: tuple = ()  # stimulus keys a condition of a list may override
     observables: tuple = ("relative_weight_change",)
 
@@ -94,10 +96,12 @@ class Engine:
         self.protocol = protocol
         self.resolved = resolved
         self.options = options
+        changes = check_changes(protocol, stimulus=options.stimulus, network=options.network,
+                                inputs=options.inputs)
         self.stimulus = dict(protocol.stimulus)
-        self.stimulus.update(options.stimulus or {})
+        self.stimulus.update(changes["stimulus"])
         self.network = dict(protocol.network)
-        self.network.update(options.network or {})
+        self.network.update(changes["network"])
         self.dt = protocol.dt
         self.record_dt = options.record_dt if options.record_dt is not None else protocol.record_dt
         self.inputs = dict(options.inputs or {})
@@ -169,6 +173,74 @@ class Engine:
 
     def block_annotations(self):
         return {}
+
+
+#: How :func:`check_changes` names each table in its errors: table -> (file, key prefix).
+ARGUMENTS = {"stimulus": ("<arguments>", "stimulus."), "network": ("<arguments>", "network."),
+             "inputs": ("<arguments>", "inputs.")}
+
+
+def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=None):
+    """Check changes to a protocol's ``stimulus`` and ``network`` tables, and its ``inputs``,
+    against what its engine reads; return them normalised.
+
+    Every engine declares the keys it reads (``Engine.stimulus_keys``,
+    ``Engine.network_keys``: name -> :class:`~biodyn.spec.Key`, and ``Engine.input_keys``);
+    this is the one place a change is checked against them, before anything is built.
+    An unknown key (``repetition`` for ``repetitions``), a value of another type, or an
+    input given to an engine that reads none raises :class:`~biodyn.errors.SpecError`
+    naming where the change came from (``where``: table -> ``(file, key prefix)``, e.g.
+    ``{"stimulus": ("<command line>", "--stimulus ")}``; default :data:`ARGUMENTS`), the
+    key, what the engine reads, and the closest key.
+
+    A number given for a key that takes text (a quantity such as ``duration``) becomes its
+    text (``20`` -> ``"20"``), which the engine then parses with its unit check.
+
+    Returns
+    -------
+    dict
+        ``{"stimulus": {...}, "network": {...}, "inputs": {...}}``.
+    """
+    protocol = load(protocol)
+    engine = ENGINES[protocol.engine]
+    where = dict(ARGUMENTS, **(where or {}))
+    out = {}
+    for table, changes, keys in (("stimulus", stimulus, engine.stimulus_keys),
+                                 ("network", network, engine.network_keys)):
+        file, prefix = where[table]
+        changes = dict(changes or {})
+        for name, value in list(changes.items()):
+            if name in keys and isinstance(value, (int, float)) and not isinstance(value, bool):
+                types = keys[name].types
+                if str in types and not any(t in types for t in (int, float)):
+                    changes[name] = repr(value) if isinstance(value, float) else str(value)
+        if changes and not keys:
+            raise SpecError(file, _key(prefix, next(iter(changes))), f"no {table} changes (the "
+                            f"{engine.name} engine of {protocol.name} reads no {table} table)",
+                            ", ".join(repr(k) for k in changes))
+        check_table({k: v for k, v in changes.items()}, {k: Key(v.types, False, v.doc)
+                                                        for k, v in keys.items()},
+                    file=file, prefix=prefix)
+        out[table] = changes
+    file, prefix = where["inputs"]
+    inputs = dict(inputs or {})
+    for name in inputs:
+        if name not in engine.input_keys:
+            if not engine.input_keys:
+                raise SpecError(file, _key(prefix, name),
+                                f"no input (protocol {protocol.name}, engine {engine.name}, "
+                                "reads none)", repr(str(inputs[name])),
+                                "leave it out, or choose a protocol that replays recorded data "
+                                "(biodyn list protocols)")
+            raise SpecError(file, _key(prefix, name), "one of " + ", ".join(engine.input_keys),
+                            repr(name), suggest(name, engine.input_keys))
+    out["inputs"] = inputs
+    return out
+
+
+def _key(prefix, name):
+    """``stimulus.`` + ``duration``; a flag (``--input``) names itself."""
+    return prefix + name if prefix.endswith((".", " ")) else prefix
 
 
 @dataclass

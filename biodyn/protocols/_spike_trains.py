@@ -46,6 +46,8 @@ class SpikeTrainsEngine(SpikePatternEngine):
         "tail": Key((str,), False, "time simulated after the last spike (default '100 ms')"),
     }
     condition_keys = ()
+    input_keys = {"file": "a neo file (.pkl, .nwb or .nix) of spike trains (--input)",
+                  "block": "a neo Block of spike trains"}
 
     @classmethod
     def validate(cls, protocol):
