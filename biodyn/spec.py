@@ -58,6 +58,7 @@ from ._quantity import (
     QuantityError,
     dimension_name,
     evaluate,
+    exact_text,
     format_quantity,
     parse_unit,
     units_namespace,
@@ -733,7 +734,7 @@ class Resolved:
 
     def overrides_text(self):
         """Overrides as text (for result files): ``{name: "16.8 ms"}``."""
-        return {k: v if isinstance(v, str) else format_quantity(v) for k, v in self.overrides.items()}
+        return {k: v if isinstance(v, str) else exact_text(v) for k, v in self.overrides.items()}
 
     def value(self, name):
         """One parameter value (a quantity)."""

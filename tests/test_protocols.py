@@ -53,3 +53,40 @@ def test_stimulus_value_of_the_wrong_type_and_input_to_an_engine_without_inputs_
         {"frequency": "2"}
     with pytest.raises(SpecError, match="give the unit"):
         protocols.run("bi_poo_1998", target="numpy", stimulus={"frequency": 2})
+
+
+def test_summary_records_everything_that_shaped_the_run_and_reruns_bit_for_bit():
+    from biodyn.build import versions
+
+    r = protocols.run("bi_poo_1998", target="numpy", seed=3, stimulus={"repetitions": 1},
+                      variants={"pairing": "nearest"}, overrides={"tau_plus": "16.8 ms"},
+                      select=[0, 55, 100])
+    s = r.summary
+    assert s["variants"]["pairing"] == "nearest" and s["stimulus"] == {"repetitions": 1}
+    assert s["select"] == [0, 55, 100] and s["versions"] == versions()
+    assert set(s["parameters"]) == set(r.resolved.namespace)
+    kwargs, notes = protocols.rerun_arguments(s)
+    assert notes == []
+    again = protocols.run(**kwargs)
+    assert np.array_equal(again.values, r.values)
+    assert {k: v for k, v in again.summary.items() if k != "sources"} == \
+        {k: v for k, v in s.items() if k != "sources"}
+    ann = r.block.annotations
+    assert '"nearest"' in ann["variants"] and ann["stimulus"] == '{"repetitions": 1}'
+
+
+def test_recorded_parameter_values_read_back_to_the_same_floats_for_every_catalog_set():
+    from brian2.units.fundamentalunits import get_dimensions
+
+    from biodyn import catalog
+    from biodyn._quantity import evaluate, exact_text
+
+    n = 0
+    for name in catalog.names("models"):
+        spec = catalog.load(name)
+        for pset in spec.parameter_sets:
+            for value in spec.resolve(pset).namespace.values():
+                back = evaluate(exact_text(value))
+                assert float(back) == float(value) and get_dimensions(back) == get_dimensions(value)
+                n += 1
+    assert n > 200

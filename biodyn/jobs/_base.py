@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["JobResult"]
+__all__ = ["JobResult", "provenance_line"]
 
 
 @dataclass
@@ -14,3 +14,52 @@ class JobResult:
     summary: dict
     paths: dict
     timings: dict = field(default_factory=dict)
+
+
+def _compact(value):
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def provenance_line(summary, width=110):
+    """The grey line a result's figure carries: what shaped the result, in words.
+
+    ``model/set · variants · set NAME=VALUE (overrides) · stimulus KEY=VALUE · network ... ·
+    input FILE · seed, target, dt · versions``; wrapped into lines of at most ``width``
+    characters (at its separators). The full resolved parameter values are in the JSON
+    (``parameters``), which ``biodyn replay --from`` reruns.
+    """
+    from pathlib import Path
+
+    pset = str(summary.get("parameter_set") or "")
+    if "/" in pset or pset.endswith(".toml"):
+        pset = Path(pset).name
+    parts = [f"{summary.get('model', '?')}/{pset or '-'}"]
+    if summary.get("variants"):
+        parts.append(", ".join(f"{a}={o}" for a, o in summary["variants"].items()))
+    for key, word in (("overrides", "set"), ("stimulus", "stimulus"), ("network", "network")):
+        if summary.get(key):
+            parts.append(f"{word} " + ", ".join(f"{k}={_compact(v)}" for k, v in summary[key].items()))
+    if summary.get("inputs"):
+        parts.append("input " + ", ".join(Path(str(v)).name for v in summary["inputs"].values()))
+    if summary.get("select"):
+        parts.append(f"conditions {_compact(summary['select'])}")
+    run = f"seed {summary.get('seed')}"
+    if summary.get("target"):
+        run += f", {summary['target']}"
+    if summary.get("dt"):
+        run += f", dt {summary['dt']}"
+    parts.append(run)
+    versions = summary.get("versions") or {}
+    if versions:
+        parts.append(", ".join(f"{k} {v}" for k, v in versions.items()))
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line) + 3 + len(part) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = f"{line} · {part}" if line else part
+    lines.append(line)
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io, plot
-from ._base import JobResult
+from ._base import JobResult, provenance_line
 
 __all__ = ["analyze_flow", "flow_figure_data"]
 
@@ -42,9 +42,7 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
     summary = analysis.summary()
     portrait, obj = flow_figure_data(analysis)
     sc = analysis.scenario
-    footer = (f"{sc.model}/{sc.rule.parameter_set}, seed {seed}"
-              + (f", {analysis.simulation['target']}" if analysis.simulation else ", no simulation")
-              + f", biodyn {summary['versions'].get('biodyn', '?')}")
+    footer = provenance_line(dict(summary, target=summary["target"] or "no simulation"))
     ax = plot.flow_figure(portrait, obj, footer=footer)
     out = Path(out)
     fig_path = out / f"{sc.name}_flow.png"
