@@ -100,7 +100,9 @@ def test_replay_end_to_end_matches_closed_form(tmp_path):
     res = tmp_path / "res"
     summary = json.loads((res / "bi_poo_1998.json").read_text())
     assert set(summary) == {"protocol", "model", "parameter_set", "overrides", "seed", "target", "dt",
-                            "versions", "units", "conditions", "score", "files"}
+                            "versions", "units", "conditions", "score", "files", "variants",
+                            "parameters", "stimulus", "network", "inputs", "select", "record_dt",
+                            "sources", "footer"}
     assert summary["files"] == {"block": "bi_poo_1998.pkl", "figure": "bi_poo_1998.png"}
     assert summary["target"] == "cpp_standalone" and summary["seed"] == 0
     assert summary["dt"] == "0.1 ms" and summary["units"] == {"delta_t": "ms"}

@@ -78,7 +78,8 @@ def test_new_scenarios_replay_with_the_summary_contract(name):
     r = protocols.run(name, target="numpy", seed=1, stimulus={"duration": duration})
     s = r.summary
     assert set(s) == {"protocol", "model", "parameter_set", "overrides", "seed", "target", "dt",
-                      "versions", "units", "conditions", "score", "files"}
+                      "versions", "units", "conditions", "score", "files", "variants", "parameters",
+                      "stimulus", "network", "inputs", "select", "record_dt", "sources"}
     assert s["protocol"] == name and len(s["conditions"]) == len(r.protocol.conditions)
     assert s["score"] == {"chi": None, "n": 0}
     w_t = r.extra["w_t"]

@@ -17,7 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from biodyn import sweep
+from biodyn import protocols, sweep
 from biodyn.cli import main
 from biodyn.errors import BiodynError, SpecError
 
@@ -362,6 +362,10 @@ def test_replay_point_runs_the_protocol_and_matches_the_pair_rule_closed_form(tm
     assert {p.name for p in folder.iterdir()} >= {"bi_poo_1998.pkl", "bi_poo_1998.png", "bi_poo_1998.json"}
     summary = json.loads((folder / "bi_poo_1998.json").read_text())
     assert summary["seed"] == point.seed and summary["overrides"]["tau_plus"] == "16.8 ms"
+    # issue 11 §2: the point's stimulus change is in its replay JSON, and it reruns from it
+    assert summary["stimulus"] == {"repetitions": 1} and summary["parameters"]["tau_plus"] == "16.8 ms"
+    kwargs, notes = protocols.rerun_arguments(summary)
+    assert kwargs["stimulus"] == {"repetitions": 1} and kwargs["seed"] == point.seed and notes == []
     assert rec["paths"]["json"] == f"points/{point.name}/bi_poo_1998.json"
 
 
