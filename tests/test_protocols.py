@@ -90,3 +90,14 @@ def test_recorded_parameter_values_read_back_to_the_same_floats_for_every_catalo
                 assert float(back) == float(value) and get_dimensions(back) == get_dimensions(value)
                 n += 1
     assert n > 200
+
+
+def test_stimulus_change_that_some_conditions_override_is_an_error_unless_they_are_left_out():
+    # clopath_2010's 0.1-Hz conditions set their own repetitions: a change would not reach them
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"would not reach condition\(s\) 0, 1") as info:
+        protocols.check_changes("clopath_2010", stimulus={"repetitions": 3})
+    assert info.value.key == "stimulus.repetitions" and "select the conditions" in info.value.hint
+    spec = protocols.load("clopath_2010").select(lambda labels: labels["frequency"] == 50)
+    assert protocols.check_changes(spec, stimulus={"repetitions": 3})["stimulus"] == {"repetitions": 3}

@@ -192,8 +192,9 @@ def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=N
     Every engine declares the keys it reads (``Engine.stimulus_keys``,
     ``Engine.network_keys``: name -> :class:`~biodyn.spec.Key`, and ``Engine.input_keys``);
     this is the one place a change is checked against them, before anything is built.
-    An unknown key (``repetition`` for ``repetitions``), a value of another type, or an
-    input given to an engine that reads none raises :class:`~biodyn.errors.SpecError`
+    An unknown key (``repetition`` for ``repetitions``), a value of another type, a key
+    that some of the protocol's conditions set themselves (the change would not reach them),
+    or an input given to an engine that reads none raises :class:`~biodyn.errors.SpecError`
     naming where the change came from (``where``: table -> ``(file, key prefix)``, e.g.
     ``{"stimulus": ("<command line>", "--stimulus ")}``; default :data:`ARGUMENTS`), the
     key, what the engine reads, and the closest key.
@@ -227,6 +228,16 @@ def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=N
                                                         for k, v in keys.items()},
                     file=file, prefix=prefix)
         out[table] = changes
+    for name in out["stimulus"]:  # a condition's own entry would win over the change, unseen
+        own = [c.index for c in protocol.conditions if name in c.extra]
+        if own:
+            file, prefix = where["stimulus"]
+            shown = ", ".join(map(str, own[:8])) + (", ..." if len(own) > 8 else "")
+            raise SpecError(file, _key(prefix, name), "a key the protocol's conditions do not set "
+                            f"themselves (the change would not reach condition(s) {shown})",
+                            f"{name!r}, set by conditions.list of {protocol.name}",
+                            "select the conditions that use the protocol's value, or change "
+                            "the conditions in a copy of the protocol spec")
     file, prefix = where["inputs"]
     inputs = dict(inputs or {})
     for name in inputs:
