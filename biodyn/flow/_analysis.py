@@ -66,7 +66,7 @@ __all__ = ["FlowAnalysis", "analyze", "StableState", "fixed_points", "boundary_s
 SUMMARY_KEYS = ("protocol", "model", "parameter_set", "overrides", "variants", "parameters",
                 "stimulus", "network", "gradient", "asymmetry", "gradient_fraction", "objective",
                 "objective_check", "fixed_points", "simulation", "euler_limit", "seed", "target",
-                "dt", "versions", "sources")
+                "dt", "versions", "sources", "analysis")
 
 
 @dataclass
@@ -376,7 +376,7 @@ class FlowAnalysis:
                      "monotone": self.objective_check.monotone}
         rec = {k: self.record.get(k) for k in ("parameter_set", "overrides", "variants",
                                                 "parameters", "stimulus", "network", "target",
-                                                "dt", "sources")}
+                                                "dt", "sources", "analysis")}
         out = {
             **rec,
             "protocol": self.scenario.name,
@@ -482,6 +482,9 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
         raise BiodynError(f"field must be 'auto', 'analytic' or 'measured', not {field!r}")
     sc = read_scenario(protocol, model, params, overrides, variants, stimulus=stimulus,
                        network=network, condition=condition, seed=seed)
+    options = {"condition": sc.condition, "aux": aux, "objective": objective, "field": field,
+               "simulate": bool(simulate), "target": target, "grid": grid,
+               "measure": dict(measure) if measure else None}
     notes = []
     if sc.settings.get("note"):
         notes.append(str(sc.settings["note"]))
@@ -599,6 +602,7 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
         notes.append("the averaged field uses approximations beyond its stated assumptions")
     rec = protocols.record(sc.protocol, sc.rule, seed,
                            simulation["target"] if simulation is not None else None, sc.changes)
+    rec["analysis"] = options
     return FlowAnalysis(sc, field, points, values, jac, test, dec, obj, check, states, simulation,
                         euler, euler_state, int(seed), manifold, threshold, measured=mflow,
                         notes=notes, versions=build.versions(), record=rec)
