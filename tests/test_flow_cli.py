@@ -183,7 +183,7 @@ def test_flow_json_records_what_shaped_it_and_reruns_from_itself(tmp_path, capsy
     a = json.loads(first.read_text())
     _check_contract(a)
     assert a["stimulus"] == {"duration": "2 second"} and a["target"] == "numpy" and a["dt"]
-    assert a["analysis"]["condition"] == 1 and a["analysis"]["simulate"] is True
+    assert a["analysis_options"]["condition"] == 1 and a["analysis_options"]["simulate"] is True
     assert set(a["parameters"]) and isinstance(a["variants"], dict)
     assert "duration=2 second" in a["figure"]["footer"]
     again = tmp_path / "again.json"

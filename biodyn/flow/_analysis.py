@@ -66,7 +66,7 @@ __all__ = ["FlowAnalysis", "analyze", "StableState", "fixed_points", "boundary_s
 SUMMARY_KEYS = ("protocol", "model", "parameter_set", "overrides", "variants", "parameters",
                 "stimulus", "network", "gradient", "asymmetry", "gradient_fraction", "objective",
                 "objective_check", "fixed_points", "simulation", "euler_limit", "seed", "target",
-                "dt", "versions", "sources", "analysis")
+                "dt", "versions", "sources", "analysis_options")
 
 
 @dataclass
@@ -376,7 +376,7 @@ class FlowAnalysis:
                      "monotone": self.objective_check.monotone}
         rec = {k: self.record.get(k) for k in ("parameter_set", "overrides", "variants",
                                                 "parameters", "stimulus", "network", "target",
-                                                "dt", "sources", "analysis")}
+                                                "dt", "sources", "analysis_options")}
         out = {
             **rec,
             "protocol": self.scenario.name,
@@ -602,7 +602,7 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
         notes.append("the averaged field uses approximations beyond its stated assumptions")
     rec = protocols.record(sc.protocol, sc.rule, seed,
                            simulation["target"] if simulation is not None else None, sc.changes)
-    rec["analysis"] = options
+    rec["analysis_options"] = options
     return FlowAnalysis(sc, field, points, values, jac, test, dec, obj, check, states, simulation,
                         euler, euler_state, int(seed), manifold, threshold, measured=mflow,
                         notes=notes, versions=build.versions(), record=rec)

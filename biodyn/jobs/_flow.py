@@ -64,7 +64,7 @@ def analyze_flow_from(path, *, out="results", json=None, report=None):
     """Rerun the flow analysis a JSON report of ``biodyn analyze flow`` records
     (``biodyn analyze flow --from PATH``): the same protocol, model, parameter values,
     overrides, variants, stimulus/network changes, seed, target and analysis options
-    (``analysis``: condition, aux, objective, field, simulate, grid, measure), so the same
+    (``analysis_options``: condition, aux, objective, field, simulate, grid, measure), so the same
     numbers. Returns the :class:`JobResult` of :func:`analyze_flow`; ``result.notes`` say
     what differs (a spec file changed since)."""
     import json as _json
@@ -84,9 +84,9 @@ def analyze_flow_from(path, *, out="results", json=None, report=None):
     if not isinstance(doc, dict) or "gradient" not in doc:
         raise SpecError(str(path), "<file>", "a JSON report of biodyn analyze flow "
                         "(with 'gradient')", "another kind of JSON")
-    options = doc.get("analysis")
+    options = doc.get("analysis_options")
     if not isinstance(options, dict):
-        raise SpecError(str(path), "analysis", "the analysis options (written by biodyn analyze "
+        raise SpecError(str(path), "analysis_options", "the analysis options (written by biodyn analyze "
                         "flow since results record what shaped them)", "nothing")
     try:
         kwargs, notes = protocols.rerun_arguments(dict(doc, target=doc.get("target") or "auto"))
