@@ -75,6 +75,21 @@ def test_summary_records_everything_that_shaped_the_run_and_reruns_bit_for_bit()
     assert '"nearest"' in ann["variants"] and ann["stimulus"] == '{"repetitions": 1}'
 
 
+@pytest.mark.parametrize("fmt", ["nix", "nwb"])
+def test_the_record_survives_nix_and_nwb_as_json_text_annotations(tmp_path, fmt):
+    import json
+
+    from biodyn import io
+
+    r = protocols.run("bi_poo_1998", target="numpy", stimulus={"repetitions": 1},
+                      variants={"pairing": "nearest"}, select=[0, 100])
+    back = io.read(io.write(r.block, tmp_path / f"r.{fmt}")).annotations
+    assert json.loads(back["variants"])["pairing"] == "nearest"
+    assert json.loads(back["stimulus"]) == {"repetitions": 1}
+    assert json.loads(back["parameters"]) == r.summary["parameters"]
+    assert json.loads(back["select"]) == [0, 100] and back["seed"] == 0
+
+
 def test_recorded_parameter_values_read_back_to_the_same_floats_for_every_catalog_set():
     from brian2.units.fundamentalunits import get_dimensions
 
