@@ -34,7 +34,7 @@ def test_misspelt_stimulus_key_is_an_error_before_anything_runs():
     from biodyn.errors import SpecError
 
     with pytest.raises(SpecError) as info:
-        protocols.run("bi_poo_1998", target="numpy", stimulus={"repetition": 1})
+        protocols.run("bi_poo_1998", stimulus={"repetition": 1})  # the exact call of the issue
     err = info.value
     assert err.key == "stimulus.repetition" and "did you mean 'repetitions'" in str(err)
     assert "repetitions" in err.expected and "unknown key 'repetition'" in err.found
