@@ -42,7 +42,7 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
     summary = analysis.summary()
     portrait, obj = flow_figure_data(analysis)
     sc = analysis.scenario
-    footer = provenance_line(dict(summary, target=summary["target"] or "no simulation"))
+    footer = provenance_line(dict(summary, target=summary["target"] or "no simulation"), width=220)
     ax = plot.flow_figure(portrait, obj, footer=footer)
     out = Path(out)
     fig_path = out / f"{sc.name}_flow.png"
