@@ -264,3 +264,21 @@ def test_replay_from_an_old_json_without_its_record_says_why(tmp_path, capsys):
     assert main(["replay", "--from", str(old)]) == 2
     err = capsys.readouterr().err
     assert "old.json: parameters: expected a result JSON written by biodyn replay" in err
+
+
+def test_provenance_line_names_every_change_and_the_digest_of_the_values():
+    from biodyn.jobs import provenance_line
+    from biodyn.jobs._base import values_digest
+
+    s = {"model": "stdp_pair", "parameter_set": "/x/mine.toml", "variants": {"pairing": "nearest"},
+         "overrides": {"tau_plus": "16.8 ms"}, "stimulus": {"pre": ["0 ms"], "repetitions": 2},
+         "parameters": {"tau_plus": "16.8 ms", "A_plus": "0.005"}, "seed": 1, "target": "numpy",
+         "dt": "0.1 ms", "versions": {"biodyn": "0.1.0", "brian2": "2.9.0"}}
+    line = provenance_line(s)
+    for text in ("stdp_pair/mine.toml", "pairing=nearest", "set tau_plus=16.8 ms",
+                 'stimulus pre=["0 ms"], repetitions=2', "seed 1, numpy, dt 0.1 ms", "brian2 2.9.0",
+                 f"#{values_digest(s['parameters'])}"):
+        assert text in line.replace("\n", " · "), text
+    assert all(len(part) <= 110 for part in line.split("\n"))
+    assert values_digest({"A_plus": "0.005", "tau_plus": "16.8 ms"}) == values_digest(s["parameters"])
+    assert values_digest({"tau_plus": "16.9 ms", "A_plus": "0.005"}) != values_digest(s["parameters"])

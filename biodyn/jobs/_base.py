@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["JobResult", "provenance_line"]
+__all__ = ["JobResult", "provenance_line", "values_digest"]
 
 
 @dataclass
@@ -16,6 +16,17 @@ class JobResult:
     timings: dict = field(default_factory=dict)
 
 
+def values_digest(parameters):
+    """The first 8 hex digits of the SHA-256 of the resolved parameter values (their exact
+    texts, sorted by name, as JSON): two results show the same digest iff they ran with the
+    same values."""
+    import hashlib
+    import json
+
+    text = json.dumps({str(k): str(v) for k, v in parameters.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def _compact(value):
     import json
 
@@ -25,17 +36,21 @@ def _compact(value):
 def provenance_line(summary, width=110):
     """The grey line a result's figure carries: what shaped the result, in words.
 
-    ``model/set · variants · set NAME=VALUE (overrides) · stimulus KEY=VALUE · network ... ·
-    input FILE · seed, target, dt · versions``; wrapped into lines of at most ``width``
-    characters (at its separators). The full resolved parameter values are in the JSON
-    (``parameters``), which ``biodyn replay --from`` reruns.
+    ``model/set (values #DIGEST) · variants · set NAME=VALUE (overrides) · stimulus KEY=VALUE ·
+    network ... · input FILE · seed, target, dt · versions``; wrapped into lines of at most
+    ``width`` characters (at its separators). The full resolved parameter values are in the
+    JSON (``parameters``), which ``biodyn replay --from`` reruns; the figure carries their
+    digest (:func:`values_digest`), which identifies the record a figure belongs to.
     """
     from pathlib import Path
 
     pset = str(summary.get("parameter_set") or "")
     if "/" in pset or pset.endswith(".toml"):
         pset = Path(pset).name
-    parts = [f"{summary.get('model', '?')}/{pset or '-'}"]
+    head = f"{summary.get('model', '?')}/{pset or '-'}"
+    if summary.get("parameters"):
+        head += f" (values #{values_digest(summary['parameters'])})"
+    parts = [head]
     if summary.get("variants"):
         parts.append(", ".join(f"{a}={o}" for a, o in summary["variants"].items()))
     for key, word in (("overrides", "set"), ("stimulus", "stimulus"), ("network", "network")):
