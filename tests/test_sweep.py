@@ -723,3 +723,22 @@ def test_grid_stimulus_value_of_the_wrong_type_is_an_error_at_load(tmp_path):
     with pytest.raises(SpecError) as info:
         sweep.load(path)
     assert info.value.key == "grid.stimulus.pre" and "an array" in info.value.expected
+
+
+def test_grid_stimulus_numbers_reach_keys_that_take_numbers(tmp_path):
+    # stimulus.share takes a number (or one per input): a grid of numbers must not become text
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "shares"
+        seed = 0
+        [run]
+        job = "analyze flow"
+        protocol = "stdp_correlated_asymmetric"
+        [grid]
+        stimulus.share = [0.25, 0.5]
+    """)
+    spec = sweep.load(path)
+    from biodyn.sweep._runners import _flow_arguments
+
+    shares = [_flow_arguments(p.params, spec.settings)["stimulus"]["share"] for p in spec.points]
+    assert sorted(shares) == [0.25, 0.5]

@@ -221,9 +221,10 @@ def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=N
                 if str in types and not any(t in types for t in (int, float)):
                     changes[name] = repr(value) if isinstance(value, float) else str(value)
         for name, value in changes.items():
-            if (name in keys and isinstance(value, str) and list in keys[name].types
-                    and str not in keys[name].types):
-                raise SpecError(file, _key(prefix, name), f"an array ({keys[name].doc})",
+            if (name in keys and isinstance(value, str) and value.strip().startswith("[")
+                    and list in keys[name].types and str not in keys[name].types):
+                raise SpecError(file, _key(prefix, name), f"{keys[name].type_name()} "
+                                f"({keys[name].doc})",
                                 f"text {value!r}", "write the array in TOML, text quoted: "
                                 f"{name}=['0 ms', '10 ms'] or {name}=[[1, 0], [0, 1]]")
         if changes and not keys:

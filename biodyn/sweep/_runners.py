@@ -310,7 +310,7 @@ def _point_arguments(params, settings, *, analysis=(), stimulus=False, model_par
         if head == "analysis" and rest in analysis:
             args["analysis"][rest] = value if isinstance(value, (int, float, str)) else display(value)
         elif head == "stimulus" and rest and stimulus:
-            args["stimulus"][rest] = value if isinstance(value, (int, bool)) else display(value)
+            args["stimulus"][rest] = _stimulus_value(value)
         elif head == "variants" and rest and "." not in rest:
             args["variants"][rest] = value
         elif name == "model" and model_param:
@@ -340,6 +340,21 @@ def _check_grid_stimulus(protocol, point, arguments, settings, file):
         stim = arguments({k: v for k, v in point.params.items() if k.startswith("stimulus.")},
                          dict(settings, stimulus={}))["stimulus"]
         _check_stimulus(protocol, {n: stim[n] for n in names}, file, "grid.stimulus.")
+
+
+def _stimulus_value(value):
+    """A point's ``stimulus.KEY`` value as the job gets it: numbers stay numbers (keys such
+    as ``share`` take them; text keys get their text from the engine's check), quantities
+    become text (``'20 second'``)."""
+    import numpy as np
+
+    from ._spec import display
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return value.item() if isinstance(value, np.generic) else value
+    return display(value)
 
 
 def _replay_arguments(params, settings):
