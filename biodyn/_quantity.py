@@ -16,7 +16,8 @@ import re
 
 import numpy as np
 
-__all__ = ["evaluate", "parse_unit", "dimension_name", "format_quantity", "QuantityError"]
+__all__ = ["evaluate", "parse_unit", "dimension_name", "format_quantity", "exact_text",
+           "QuantityError"]
 
 
 class QuantityError(ValueError):
@@ -215,6 +216,69 @@ def format_quantity(value) -> str:
     if isinstance(value, Quantity) and get_dimensions(value) is not DIMENSIONLESS:
         return str(value)
     return repr(float(value)) if np.ndim(value) == 0 else str(value)
+
+
+_BASE_UNITS = ("metre", "kilogram", "second", "amp", "kelvin", "mole", "candela")
+
+
+def exact_text(value) -> str:
+    """Text for a quantity that :func:`evaluate` reads back to the SAME float.
+
+    In the quantity's best unit where that round trip is exact (``"16.8 ms"``), else
+    in SI base units with the float's shortest exact repr
+    (``"0.000123456789123 * second"``). What a result records as its parameter values,
+    so that a rerun from the record uses bit-identical numbers.
+    """
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions
+
+    if isinstance(value, str):
+        return value
+    dim = get_dimensions(value)
+    if not isinstance(value, Quantity) or dim is DIMENSIONLESS:
+        return repr(float(value))
+    if np.ndim(value) != 0:
+        raise QuantityError(f"{value!r} is not a scalar")
+    for text in _unit_texts(value, dim):
+        try:
+            back = evaluate(text)
+        except QuantityError:
+            continue
+        if float(back) == float(value) and get_dimensions(back) == dim:
+            return text
+    powers = [(name, dim._dims[k]) for k, name in enumerate(_BASE_UNITS) if dim._dims[k] != 0]
+    return " * ".join([repr(float(value))] + [name if p == 1 else f"{name}**{p:g}"
+                                              for name, p in powers])
+
+
+_BY_DIM = None
+
+
+def _unit_texts(value, dim, tries=8):
+    """Texts of ``value`` in units of its dimension, those reading as 1-1000 first."""
+    from brian2.units.fundamentalunits import Quantity, get_dimensions
+
+    global _BY_DIM
+    if _BY_DIM is None:
+        _BY_DIM = {}
+        for name, u in units_namespace().items():
+            if isinstance(u, Quantity) and name.isidentifier() and float(u) > 0:
+                _BY_DIM.setdefault(get_dimensions(u), []).append((name, u))
+    v = abs(float(value))
+    units = _BY_DIM.get(dim, [])
+
+    def score(item):
+        if v == 0:
+            return (float(item[1]) != 1.0, len(item[0]))
+        x = math.log10(v) - math.log10(float(item[1]))
+        return (0 if 0 <= x < 3 else min(abs(x), abs(x - 3)), len(item[0]))
+
+    try:
+        best = value.get_best_unit()
+        yield f"{float(value / best)!r} {best}"
+    except Exception:  # pragma: no cover - Brian2 finds no unit
+        pass
+    for name, u in sorted(units, key=score)[:tries]:
+        yield f"{float(value / u)!r} {name}"
 
 
 def is_finite_number(x) -> bool:

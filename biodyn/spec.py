@@ -58,6 +58,7 @@ from ._quantity import (
     QuantityError,
     dimension_name,
     evaluate,
+    exact_text,
     format_quantity,
     parse_unit,
     units_namespace,
@@ -355,6 +356,22 @@ def parse_assignment(text, *, file="<command line>", key="--set"):
     if not name.isidentifier():
         raise SpecError(file, key, "NAME=VALUE with NAME an identifier", repr(text))
     return name, value.strip()
+
+
+def parse_value(text):
+    """The value of a ``KEY=VALUE`` given on the command line (``--stimulus``), read as TOML.
+
+    ``5`` is an integer, ``0.5`` a number, ``true`` a boolean, ``[[1, 0], [0, 1]]`` and
+    ``['10 Hz', '20 Hz']`` arrays, ``'20 second'`` a string; text that is no TOML value
+    (``20 second``, unquoted) is taken as it stands, so quantities need no quotes.
+    """
+    text = str(text).strip()
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            return text[1:-1]
+        return text
 
 
 # --------------------------------------------------------------------------
@@ -766,7 +783,7 @@ class Resolved:
 
     def overrides_text(self):
         """Overrides as text (for result files): ``{name: "16.8 ms"}``."""
-        return {k: v if isinstance(v, str) else format_quantity(v) for k, v in self.overrides.items()}
+        return {k: v if isinstance(v, str) else exact_text(v) for k, v in self.overrides.items()}
 
     def value(self, name):
         """One parameter value (a quantity)."""
@@ -797,6 +814,7 @@ def from_dict(data, name, path=None):
                         suggest(kind, KINDS))
     schema = KINDS[kind]
     check_table(data, schema.keys, file=file)
+    _check_methods(data, file)
 
     citations = {}
     for key, table in data.get("citations", {}).items():
@@ -822,6 +840,36 @@ def from_dict(data, name, path=None):
     if schema.check is not None:
         schema.check(spec)
     return spec
+
+
+def integration_methods():
+    """The names of Brian2's registered state updaters (``euler``, ``rk4``, ``exact``, ...)."""
+    from brian2 import StateUpdateMethod
+
+    return sorted(StateUpdateMethod.stateupdaters)
+
+
+def check_method(value, *, file, key="method"):
+    """Raise :class:`SpecError` unless ``value`` names a Brian2 integration method.
+
+    Brian2 checks the method only when it builds a group, with a long traceback;
+    a spec's typo (``method = "eulr"``) is reported here, when the spec loads,
+    against Brian2's own registry ``StateUpdateMethod.stateupdaters``.
+    """
+    methods = integration_methods()
+    if value not in methods:
+        raise SpecError(file, key, "a Brian2 integration method (" + ", ".join(methods) + ")",
+                        repr(value), suggest(str(value), methods))
+
+
+def _check_methods(data, file):
+    """Check ``method`` at the top of a model spec and in its ``groups``/``couplings`` tables."""
+    if isinstance(data.get("method"), str):
+        check_method(data["method"], file=file)
+    for table in ("groups", "couplings"):
+        for name, sub in (data.get(table) or {}).items():
+            if isinstance(sub, dict) and isinstance(sub.get("method"), str):
+                check_method(sub["method"], file=file, key=f"{table}.{name}.method")
 
 
 def _citation(table, file, key):

@@ -100,7 +100,9 @@ def test_replay_end_to_end_matches_closed_form(tmp_path):
     res = tmp_path / "res"
     summary = json.loads((res / "bi_poo_1998.json").read_text())
     assert set(summary) == {"protocol", "model", "parameter_set", "overrides", "seed", "target", "dt",
-                            "versions", "units", "conditions", "score", "files"}
+                            "versions", "units", "conditions", "score", "files", "variants",
+                            "parameters", "stimulus", "network", "inputs", "select", "record_dt",
+                            "sources", "footer"}
     assert summary["files"] == {"block": "bi_poo_1998.pkl", "figure": "bi_poo_1998.png"}
     assert summary["target"] == "cpp_standalone" and summary["seed"] == 0
     assert summary["dt"] == "0.1 ms" and summary["units"] == {"delta_t": "ms"}
@@ -383,3 +385,130 @@ def test_cpp_standalone_progress_on_stderr_and_code_identical_with_or_without_it
     out_q, err_q, code_q = run("-q")
     assert err_q == "" and out_q == out
     assert code_q == code and code
+
+
+@pytest.mark.parametrize("args, needle", [
+    # issue 11 §3: each exited 0 or ended in an internal error
+    (["analyze", "flow", "stdp_correlated_asymmetric", "--no-simulation", "--stimulus", "foo=bar"],
+     "<command line>: --stimulus foo: expected one of the keys delays, duration"),
+    (["replay", "bi_poo_1998", "--target", "numpy", "--stimulus", "repetition=1"],
+     "did you mean 'repetitions'"),
+    (["replay", "bi_poo_1998", "--target", "numpy", "--input", "recording.nix"],
+     "<command line>: --input: expected no input (protocol bi_poo_1998, engine spike_pattern"),
+    (["fit", "sjostrom_2001", "--free", "A3_plus", "--stimulus", "repetition=1"],
+     "did you mean 'repetitions'"),
+    # a list value parses; three patterns with the spec's two probabilities is a clear error
+    (["analyze", "flow", "bcm_selectivity", "--no-simulation", "--stimulus",
+      "patterns=[[1,0,0],[0,1,0],[0,0,1]]"], "stimulus.probabilities: expected 3 probabilities"),
+])
+def test_stimulus_and_input_mistakes_are_one_line_errors_before_running(args, needle, capsys, tmp_path):
+    assert main(args + ["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "internal error" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stimulus_values_are_read_as_toml():
+    from biodyn.cli import parse_stimulus
+
+    assert parse_stimulus(["patterns=[[1,0,0],[0,1,0]]", "repetitions=5", "duration=20 second",
+                           "angle='30'", "share=0.5", "rates=['10 Hz', '20 Hz']"]) == {
+        "patterns": [[1, 0, 0], [0, 1, 0]], "repetitions": 5, "duration": "20 second",
+        "angle": "30", "share": 0.5, "rates": ["10 Hz", "20 Hz"]}
+
+
+def test_list_valued_stimulus_runs_the_flow_analysis(tmp_path, capsys):
+    assert main(["analyze", "flow", "bcm_selectivity", "--no-simulation", "-q", "--stimulus",
+                 "patterns=[[1,0],[0,1]]", "--stimulus", "probabilities=[0.5, 0.5]",
+                 "--out", str(tmp_path), "--json", str(tmp_path / "f.json")]) == 0
+    doc = json.loads((tmp_path / "f.json").read_text())
+    assert doc["stimulus"] == {"patterns": [[1, 0], [0, 1]], "probabilities": [0.5, 0.5]}
+
+
+def test_replay_records_variant_stimulus_and_params_file_values_and_reruns_from_its_json(
+        tmp_path, capsys):
+    """issue 11 §2: `--variant pairing=nearest` appeared nowhere in the outputs, `--stimulus`
+    was lost and `--params FILE` recorded by name only. Every output records them now, and
+    `biodyn replay --from X.json` reruns the result: equal numbers on numpy, even after the
+    parameter file has been edited (the values come from the record)."""
+    import neo
+
+    params = tmp_path / "mine.toml"
+    params.write_text('model = "stdp_pair"\ninherits = "song_2000"\nvalues = { A_plus = "0.0061" }\n')
+    first = tmp_path / "first"
+    assert main(["replay", "bi_poo_1998", "-q", "--target", "numpy", "--variant", "pairing=nearest",
+                 "--stimulus", "repetitions=2", "--params", str(params), "--set", "tau_plus=16.8 ms",
+                 "--format", "nix", "--seed", "4", "--out", str(first)]) == 0
+    s = json.loads((first / "bi_poo_1998.json").read_text())
+    assert s["variants"] == {"pairing": "nearest", "weight": "additive"}
+    assert s["stimulus"] == {"repetitions": 2} and s["overrides"] == {"tau_plus": "16.8 ms"}
+    assert s["parameters"]["A_plus"] == "0.0061" and s["parameters"]["tau_plus"] == "16.8 ms"
+    assert s["parameters"]["tau_minus"] == "20.0 ms"  # inherited from song_2000
+    assert s["sources"]["parameter_set"]["path"] == str(params.resolve())
+    assert len(s["sources"]["parameter_set"]["sha256"]) == 64
+    assert (s["seed"], s["target"], s["dt"]) == (4, "numpy", "0.1 ms") and "brian2" in s["versions"]
+    # the closed form of the nearest-neighbour pair rule: 2 pairings each
+    dts = np.array([c["labels"]["delta_t"] for c in s["conditions"]])
+    values = np.array([c["value"] for c in s["conditions"]])
+    np.testing.assert_allclose(values, closed_form_pair(dts, 2, 0.0061, 1.05 * 0.0061, 16.8, 20.0) / 0.5,
+                               rtol=1e-6)
+    # the figure's line and the NIX annotations
+    assert "pairing=nearest" in s["footer"] and "repetitions=2" in s["footer"]
+    io = neo.io.NixIO(str(first / "bi_poo_1998.nix"), mode="ro")
+    try:
+        ann = io.read_block().annotations
+    finally:
+        io.close()
+    assert json.loads(ann["variants"])["pairing"] == "nearest"
+    assert json.loads(ann["stimulus"]) == {"repetitions": 2}
+    assert json.loads(ann["parameters"])["A_plus"] == "0.0061"
+
+    params.write_text('model = "stdp_pair"\ninherits = "song_2000"\nvalues = { A_plus = "0.009" }\n')
+    capsys.readouterr()
+    assert main(["replay", "--from", str(first / "bi_poo_1998.json"), "-q", "--out",
+                 str(tmp_path / "again")]) == 0
+    assert "mine.toml changed since the result was written" in capsys.readouterr().err
+    r = json.loads((tmp_path / "again" / "bi_poo_1998.json").read_text())
+    assert np.array_equal([c["value"] for c in r["conditions"]], values)  # bit for bit
+    for key in ("model", "parameter_set", "overrides", "variants", "parameters", "stimulus", "seed",
+                "target", "dt", "footer"):
+        assert r[key] == s[key], key
+    assert (tmp_path / "again" / "bi_poo_1998.nix").exists()  # the recorded format
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["replay", "bi_poo_1998", "--from", "x.json"], "--from: expected only --out, --format and --target"),
+    (["replay", "--from", "x.json", "--set", "tau_plus=1 ms"], "found --set"),
+    (["replay", "--from", "no_such.json"], "no_such.json: <file>: expected a result JSON"),
+    (["replay"], "PROTOCOL: expected a protocol name or spec path, or --from RESULT.json"),
+])
+def test_replay_from_refuses_what_it_would_ignore(args, needle, capsys):
+    assert main(args) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_replay_from_an_old_json_without_its_record_says_why(tmp_path, capsys):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"protocol": "bi_poo_1998", "model": "stdp_pair", "seed": 0,
+                               "target": "numpy", "conditions": []}))
+    assert main(["replay", "--from", str(old)]) == 2
+    err = capsys.readouterr().err
+    assert "old.json: parameters: expected a result JSON written by biodyn replay" in err
+
+
+def test_provenance_line_names_every_change_and_the_digest_of_the_values():
+    from biodyn.jobs import provenance_line
+    from biodyn.jobs._base import values_digest
+
+    s = {"model": "stdp_pair", "parameter_set": "/x/mine.toml", "variants": {"pairing": "nearest"},
+         "overrides": {"tau_plus": "16.8 ms"}, "stimulus": {"pre": ["0 ms"], "repetitions": 2},
+         "parameters": {"tau_plus": "16.8 ms", "A_plus": "0.005"}, "seed": 1, "target": "numpy",
+         "dt": "0.1 ms", "versions": {"biodyn": "0.1.0", "brian2": "2.9.0"}}
+    line = provenance_line(s)
+    for text in ("stdp_pair/mine.toml", "pairing=nearest", "set tau_plus=16.8 ms",
+                 'stimulus pre=["0 ms"], repetitions=2', "seed 1, numpy, dt 0.1 ms", "brian2 2.9.0",
+                 f"#{values_digest(s['parameters'])}"):
+        assert text in line.replace("\n", " · "), text
+    assert all(len(part) <= 110 for part in line.split("\n"))
+    assert values_digest({"A_plus": "0.005", "tau_plus": "16.8 ms"}) == values_digest(s["parameters"])
+    assert values_digest({"tau_plus": "16.9 ms", "A_plus": "0.005"}) != values_digest(s["parameters"])

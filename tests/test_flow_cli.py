@@ -78,7 +78,8 @@ def test_new_scenarios_replay_with_the_summary_contract(name):
     r = protocols.run(name, target="numpy", seed=1, stimulus={"duration": duration})
     s = r.summary
     assert set(s) == {"protocol", "model", "parameter_set", "overrides", "seed", "target", "dt",
-                      "versions", "units", "conditions", "score", "files"}
+                      "versions", "units", "conditions", "score", "files", "variants", "parameters",
+                      "stimulus", "network", "inputs", "select", "record_dt", "sources"}
     assert s["protocol"] == name and len(s["conditions"]) == len(r.protocol.conditions)
     assert s["score"] == {"chi": None, "n": 0}
     w_t = r.extra["w_t"]
@@ -169,3 +170,26 @@ def test_bad_flow_tables_and_engine_entries_are_one_spec_error_each(tmp_path):
     with pytest.raises(SpecError) as info:
         scenario("triplet_poisson", stimulus={"share": [0.9, 0.9], "mother_rate": "20 Hz"})
     assert info.value.key.startswith("stimulus.share")
+
+
+def test_flow_json_records_what_shaped_it_and_reruns_from_itself(tmp_path, capsys):
+    """issue 11 §2 for analyze flow: variants, overrides, every parameter value, the stimulus
+    change, target, dt and the analysis options are in the JSON; `--from` reruns it and gives
+    the same numbers (numpy)."""
+    first = tmp_path / "first.json"
+    assert main(["analyze", "flow", "hebb_decay", "-q", "--target", "numpy", "--seed", "3",
+                 "--stimulus", "duration=2 second", "--condition", "1", "--out", str(tmp_path),
+                 "--json", str(first)]) == 0
+    a = json.loads(first.read_text())
+    _check_contract(a)
+    assert a["stimulus"] == {"duration": "2 second"} and a["target"] == "numpy" and a["dt"]
+    assert a["analysis_options"]["condition"] == 1 and a["analysis_options"]["simulate"] is True
+    assert set(a["parameters"]) and isinstance(a["variants"], dict)
+    assert "duration=2 second" in a["figure"]["footer"]
+    again = tmp_path / "again.json"
+    assert main(["analyze", "flow", "--from", str(first), "-q", "--out", str(tmp_path / "b"),
+                 "--json", str(again)]) == 0
+    b = json.loads(again.read_text())
+    assert b == a  # every number, the record and the figure's data
+    assert main(["analyze", "flow", "--from", str(first), "--seed", "1"]) == 2
+    assert "--from: expected only --out and --json beside it" in capsys.readouterr().err

@@ -27,3 +27,92 @@ def test_bi_poo_conditions_are_synapses_of_one_run():
     w = [s for s in result.block.segments[0].analogsignals if s.name == "w"][0]
     assert w.shape[1] == 101  # one channel (synapse) per condition, one Segment (run)
     assert len(result.block.segments) == 1
+
+
+def test_misspelt_stimulus_key_is_an_error_before_anything_runs():
+    # issue 11 §3: `stimulus={"repetition": 1}` (for repetitions) ran 60 pairings per condition
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError) as info:
+        protocols.run("bi_poo_1998", stimulus={"repetition": 1})  # the exact call of the issue
+    err = info.value
+    assert err.key == "stimulus.repetition" and "did you mean 'repetitions'" in str(err)
+    assert "repetitions" in err.expected and "unknown key 'repetition'" in err.found
+
+
+def test_stimulus_value_of_the_wrong_type_and_input_to_an_engine_without_inputs_are_errors():
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError, match="stimulus.pre: expected an array"):
+        protocols.check_changes("bi_poo_1998", stimulus={"pre": "0 ms"})
+    with pytest.raises(SpecError, match="expected no input") as info:
+        protocols.run("bi_poo_1998", target="numpy", inputs={"file": "recording.nix"})
+    assert info.value.key == "inputs.file" and "'recording.nix'" in info.value.found
+    # a number for a quantity key becomes its text, which the engine's unit check then reads
+    assert protocols.check_changes("bi_poo_1998", stimulus={"frequency": 2})["stimulus"] == \
+        {"frequency": "2"}
+    with pytest.raises(SpecError, match="give the unit"):
+        protocols.run("bi_poo_1998", target="numpy", stimulus={"frequency": 2})
+
+
+def test_summary_records_everything_that_shaped_the_run_and_reruns_bit_for_bit():
+    from biodyn.build import versions
+
+    r = protocols.run("bi_poo_1998", target="numpy", seed=3, stimulus={"repetitions": 1},
+                      variants={"pairing": "nearest"}, overrides={"tau_plus": "16.8 ms"},
+                      select=[0, 55, 100])
+    s = r.summary
+    assert s["variants"]["pairing"] == "nearest" and s["stimulus"] == {"repetitions": 1}
+    assert s["select"] == [0, 55, 100] and s["versions"] == versions()
+    assert set(s["parameters"]) == set(r.resolved.namespace)
+    kwargs, notes = protocols.rerun_arguments(s)
+    assert notes == []
+    again = protocols.run(**kwargs)
+    assert np.array_equal(again.values, r.values)
+    assert {k: v for k, v in again.summary.items() if k != "sources"} == \
+        {k: v for k, v in s.items() if k != "sources"}
+    ann = r.block.annotations
+    assert '"nearest"' in ann["variants"] and ann["stimulus"] == '{"repetitions": 1}'
+
+
+@pytest.mark.parametrize("fmt", ["nix", "nwb"])
+def test_the_record_survives_nix_and_nwb_as_json_text_annotations(tmp_path, fmt):
+    import json
+
+    from biodyn import io
+
+    r = protocols.run("bi_poo_1998", target="numpy", stimulus={"repetitions": 1},
+                      variants={"pairing": "nearest"}, select=[0, 100])
+    back = io.read(io.write(r.block, tmp_path / f"r.{fmt}")).annotations
+    assert json.loads(back["variants"])["pairing"] == "nearest"
+    assert json.loads(back["stimulus"]) == {"repetitions": 1}
+    assert json.loads(back["parameters"]) == r.summary["parameters"]
+    assert json.loads(back["select"]) == [0, 100] and back["seed"] == 0
+
+
+def test_recorded_parameter_values_read_back_to_the_same_floats_for_every_catalog_set():
+    from brian2.units.fundamentalunits import get_dimensions
+
+    from biodyn import catalog
+    from biodyn._quantity import evaluate, exact_text
+
+    n = 0
+    for name in catalog.names("models"):
+        spec = catalog.load(name)
+        for pset in spec.parameter_sets:
+            for value in spec.resolve(pset).namespace.values():
+                back = evaluate(exact_text(value))
+                assert float(back) == float(value) and get_dimensions(back) == get_dimensions(value)
+                n += 1
+    assert n > 200
+
+
+def test_stimulus_change_that_some_conditions_override_is_an_error_unless_they_are_left_out():
+    # clopath_2010's 0.1-Hz conditions set their own repetitions: a change would not reach them
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"would not reach condition\(s\) 0, 1") as info:
+        protocols.check_changes("clopath_2010", stimulus={"repetitions": 3})
+    assert info.value.key == "stimulus.repetitions" and "select the conditions" in info.value.hint
+    spec = protocols.load("clopath_2010").select(lambda labels: labels["frequency"] == 50)
+    assert protocols.check_changes(spec, stimulus={"repetitions": 3})["stimulus"] == {"repetitions": 3}

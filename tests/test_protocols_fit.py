@@ -70,3 +70,19 @@ def test_fit_command_prints_evaluations_as_progress_on_stderr_and_results_on_std
             assert err == ""
         else:
             assert "evaluation 2: A3_plus = 0.007: chi = 0.5000" in err
+
+
+def test_fit_outputs_record_the_variants_and_stimulus_the_replays_ran_with(tmp_path):
+    # issue 11 §2 for fit: the JSON, the figure's line and the fitted set's [fit] table
+    import json
+
+    from biodyn import jobs
+
+    r = jobs.fit("sjostrom_2001", free=["A3_plus"], starts=1, max_evaluations=1, target="numpy",
+                 stimulus={"repetitions": 2}, variants={"pairing": "nearest"},
+                 out=tmp_path / "f.toml")
+    doc = json.loads(r.json.read_text())
+    assert doc["fit"]["variants"]["pairing"] == "nearest" and doc["fit"]["stimulus"] == {"repetitions": 2}
+    assert doc["after"]["stimulus"] == {"repetitions": 2} and "A3_plus" in doc["after"]["parameters"]
+    assert "pairing=nearest" in doc["fit"]["footer"] and "repetitions=2" in doc["fit"]["footer"]
+    assert "stimulus = { repetitions = 2 }" in (tmp_path / "f.toml").read_text()

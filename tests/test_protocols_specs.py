@@ -141,6 +141,7 @@ def test_summary_contract_keys_are_exact_for_a_new_engine():
                       select=[0, 1])
     s = r.summary
     assert set(s) == {"protocol", "model", "parameter_set", "overrides", "seed", "target", "dt",
-                      "versions", "units", "conditions", "score", "files"}
+                      "versions", "units", "conditions", "score", "files", "variants", "parameters",
+                      "stimulus", "network", "inputs", "select", "record_dt", "sources"}
     assert set(s["conditions"][0]) == {"labels", "value", "data", "error"}
     assert s["score"] == {"chi": None, "n": 0} and s["units"] == {"angle": "1"}

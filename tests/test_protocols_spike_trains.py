@@ -94,6 +94,15 @@ def test_replay_of_a_neo_file_gives_one_condition_per_pair_matching_the_pair_rul
     assert [st.annotations["pair"] for st in pre] == [1, 4, 7]
     np.testing.assert_allclose(pre[1].magnitude, trains[(4, "pre")], atol=1e-9)  # replayed trains
     assert (out / "spike_trains.png").stat().st_size > 5000
+    # the input file is recorded (path and SHA-256), and a rerun from the JSON replays it
+    import hashlib
+
+    from biodyn import jobs
+
+    assert summary["inputs"] == {"file": str(path)}
+    assert summary["sources"]["input.file"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    again = jobs.replay_from(out / "spike_trains.json", out=tmp_path / "again")
+    assert again.summary["conditions"] == summary["conditions"] and again.notes == []
 
 
 def test_library_replay_takes_a_block_and_other_rules():

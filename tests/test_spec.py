@@ -322,3 +322,35 @@ def test_a_number_then_a_reciprocal_unit_after_a_space_is_their_product():
     assert float(parse_quantity("1e-4 1/mV**2", None) * mV**2) == pytest.approx(1e-4)
     assert float(parse_quantity("2 1 / ms", None) * ms) == pytest.approx(2)
     assert float(parse_quantity("21/ms", None) * ms) == pytest.approx(21)  # not 2*(1/ms)
+
+
+def test_misspelt_integration_method_is_rejected_at_load_with_suggestion(tmp_path):
+    # issue 11 §3: `method = "eulr"` loaded, then building failed with a 52-line Brian2 traceback
+    err = error_of(write(tmp_path, "eulr", GOOD_NEURON.replace('method = "exact"', 'method = "eulr"')))
+    assert err.key == "method" and err.found == "'eulr'"
+    assert "eulr.toml" in str(err) and "rk4" in err.expected
+    assert "did you mean 'euler'" in str(err)
+
+
+def test_misspelt_method_of_a_population_group_is_rejected_at_load(tmp_path):
+    text = """
+    kind = "population"
+    description = "Two groups for tests."
+    [groups.a]
+    size = 2
+    model = "dx/dt = -x / (10*ms) : 1"
+    method = "rk44"
+    [groups.b]
+    size = 2
+    model = "dy/dt = -y / (10*ms) : 1"
+    """
+    err = error_of(write(tmp_path, "pop", text))
+    assert err.key == "groups.a.method" and "did you mean 'rk4'" in str(err)
+
+
+def test_every_brian2_method_name_is_accepted(tmp_path):
+    from biodyn.spec import integration_methods
+
+    assert {"euler", "rk4", "exact", "heun", "milstein"} <= set(integration_methods())
+    spec = load_file(write(tmp_path, "heun", GOOD_NEURON.replace('method = "exact"', 'method = "heun"')))
+    assert spec.data["method"] == "heun"

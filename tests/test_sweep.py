@@ -17,7 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from biodyn import sweep
+from biodyn import protocols, sweep
 from biodyn.cli import main
 from biodyn.errors import BiodynError, SpecError
 
@@ -362,6 +362,10 @@ def test_replay_point_runs_the_protocol_and_matches_the_pair_rule_closed_form(tm
     assert {p.name for p in folder.iterdir()} >= {"bi_poo_1998.pkl", "bi_poo_1998.png", "bi_poo_1998.json"}
     summary = json.loads((folder / "bi_poo_1998.json").read_text())
     assert summary["seed"] == point.seed and summary["overrides"]["tau_plus"] == "16.8 ms"
+    # issue 11 §2: the point's stimulus change is in its replay JSON, and it reruns from it
+    assert summary["stimulus"] == {"repetitions": 1} and summary["parameters"]["tau_plus"] == "16.8 ms"
+    kwargs, notes = protocols.rerun_arguments(summary)
+    assert kwargs["stimulus"] == {"repetitions": 1} and kwargs["seed"] == point.seed and notes == []
     assert rec["paths"]["json"] == f"points/{point.name}/bi_poo_1998.json"
 
 
@@ -681,3 +685,60 @@ def test_sweep_figure_draws_each_result_against_the_first_parameter_and_redraws(
     again = tmp_path / "again.png"
     assert main(["plot", str(result.csv), "-o", str(again)]) == 0
     assert np.array_equal(mpimg.imread(str(again)), mpimg.imread(str(result.figure)))
+
+
+@pytest.mark.parametrize("job", ["replay", "analyze flow"])
+def test_misspelt_fixed_stimulus_key_of_a_sweep_is_an_error_at_load(tmp_path, job):
+    # issue 11 §3: `stimulus = { repetition = 1 }` ran 60 pairings per point
+    protocol = "bi_poo_1998" if job == "replay" else "stdp_correlated_asymmetric"
+    key = "repetition" if job == "replay" else "duraton"
+    path = write_spec(tmp_path, f"""
+        kind = "sweep"
+        description = "typo"
+        seed = 0
+        [run]
+        job = "{job}"
+        protocol = "{protocol}"
+        stimulus = {{ {key} = 1 }}
+        [grid]
+        variants.pairing = ["nearest"]
+    """)
+    with pytest.raises(SpecError) as info:
+        sweep.load(path)
+    assert info.value.key == f"run.stimulus.{key}" and "toy.toml" in str(info.value)
+    assert "did you mean" in str(info.value)
+
+
+def test_grid_stimulus_value_of_the_wrong_type_is_an_error_at_load(tmp_path):
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "bad value"
+        seed = 0
+        [run]
+        job = "replay"
+        protocol = "bi_poo_1998"
+        [grid]
+        stimulus.pre = ["0 ms"]
+    """)
+    with pytest.raises(SpecError) as info:
+        sweep.load(path)
+    assert info.value.key == "grid.stimulus.pre" and "an array" in info.value.expected
+
+
+def test_grid_stimulus_numbers_reach_keys_that_take_numbers(tmp_path):
+    # stimulus.share takes a number (or one per input): a grid of numbers must not become text
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "shares"
+        seed = 0
+        [run]
+        job = "analyze flow"
+        protocol = "stdp_correlated_asymmetric"
+        [grid]
+        stimulus.share = [0.25, 0.5]
+    """)
+    spec = sweep.load(path)
+    from biodyn.sweep._runners import _flow_arguments
+
+    shares = [_flow_arguments(p.params, spec.settings)["stimulus"]["share"] for p in spec.points]
+    assert sorted(shares) == [0.25, 0.5]

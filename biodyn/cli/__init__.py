@@ -93,6 +93,35 @@ def parse_assignments(items, key):
     return out
 
 
+def add_stimulus_option(parser):
+    """``--stimulus KEY=VALUE`` (repeatable): a change to the protocol's stimulus table."""
+    parser.add_argument("--stimulus", dest="stimulus", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a stimulus entry of the protocol, VALUE in TOML (--stimulus "
+                        "repetitions=5, --stimulus duration='20 second', --stimulus "
+                        "'patterns=[[1,0,0],[0,1,0]]'; repeatable)")
+
+
+def parse_stimulus(items, flag="--stimulus"):
+    """``["repetitions=5", ...]`` -> ``{"repetitions": 5}`` (values read as TOML)."""
+    from ..spec import parse_value
+
+    return {name: parse_value(value) for name, value in parse_assignments(items, flag).items()}
+
+
+#: How protocol changes given on the command line are named in errors.
+COMMAND_LINE = {"stimulus": ("<command line>", "--stimulus "),
+                "network": ("<command line>", "--network "),
+                "inputs": ("<command line>", "--input")}
+
+
+def check_protocol_changes(protocol, stimulus=None, inputs=None):
+    """Check ``--stimulus`` and ``--input`` against what the protocol's engine reads, before
+    anything runs (errors name the flag)."""
+    from .. import protocols
+
+    protocols.check_changes(protocol, stimulus=stimulus, inputs=inputs, where=COMMAND_LINE)
+
+
 def _quiet_brian(debug=False):
     """Keep Brian2's console to errors and stop it writing debug log files."""
     try:

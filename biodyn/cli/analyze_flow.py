@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_model_options, parse_assignments
+from . import (add_model_options, add_stimulus_option, check_protocol_changes, parse_assignments,
+               parse_stimulus)
 from ._output import print_paths, report_of, say
 
 
@@ -25,10 +26,16 @@ def register(sub):
                "  biodyn analyze flow stdp_correlated_asymmetric --target numpy --stimulus duration='20 second'\n"
                "  biodyn analyze flow triplet_poisson --no-simulation\n"
                "  biodyn analyze flow clopath_correlated                 # no reduction: measured in Brian2\n"
-               "  biodyn analyze flow oja_pca --field measured --target numpy",
+               "  biodyn analyze flow oja_pca --field measured --target numpy\n"
+               "  biodyn analyze flow --from oja.json --json oja_again.json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("protocol", help="protocol name (biodyn list protocols) or spec path")
+    p.add_argument("protocol", nargs="?", help="protocol name (biodyn list protocols) or spec path")
+    p.add_argument("--from", dest="from_json", metavar="FLOW.json",
+                   help="rerun the analysis a JSON report (--json) records: its protocol, model, "
+                   "parameter values, overrides, variants, stimulus, seed, target and analysis "
+                   "options; --out and --json may be given, nothing else")
     add_model_options(p)
+    p.set_defaults(seed=None)  # None: not given (0 by default; --from takes the recorded seed)
     p.add_argument("--condition", type=int, default=None,
                    help="index of the condition whose input statistics are analysed (default: the "
                    "protocol's flow.condition, else 0)")
@@ -40,9 +47,7 @@ def register(sub):
                    "runs, or the reduction where one exists (auto, default)")
     p.add_argument("--objective", default=None, help="objective to check (a key of "
                    "biodyn.flow.OBJECTIVES, or 'none'; default: the rule's)")
-    p.add_argument("--stimulus", dest="stimulus", action="append", default=[], metavar="KEY=VALUE",
-                   help="change a stimulus entry of the protocol for the replay and the analysis "
-                   "(--stimulus duration='20 second')")
+    add_stimulus_option(p)
     p.add_argument("--target", default="auto", help="Brian2 target of the replay: numpy, cython, "
                    "cpp_standalone, auto (default)")
     p.add_argument("--no-simulation", dest="simulate", action="store_false",
@@ -53,33 +58,56 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def _stimulus(items):
-    out = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        if not name or not _:
-            from ..errors import SpecError
-
-            raise SpecError("<command line>", "--stimulus", "KEY=VALUE", repr(item))
-        value = value.strip().strip("'\"")
-        try:
-            out[name.strip()] = int(value)
-        except ValueError:
-            out[name.strip()] = value
-    return out
-
-
 def run(args):
     from .. import jobs
 
+    if args.from_json is not None:
+        return _rerun(args)
+    if args.protocol is None:
+        from ..errors import SpecError
+
+        raise SpecError("<command line>", "PROTOCOL", "a protocol name or spec path, or --from "
+                        "FLOW.json", "nothing", "biodyn list protocols")
+    stimulus = parse_stimulus(args.stimulus)
+    check_protocol_changes(args.protocol, stimulus=stimulus)
     result = jobs.analyze_flow(
         args.protocol, model=args.model, params=args.params,
         overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), condition=args.condition,
         aux=args.aux, objective=args.objective, field=args.field, simulate=args.simulate,
         target=args.target,
-        seed=args.seed, stimulus=_stimulus(args.stimulus), out=args.out, json=args.json,
+        seed=args.seed or 0, stimulus=stimulus, out=args.out, json=args.json,
         report=report_of(args))
-    say(args, result.analysis.verdict())
-    print_paths(result, args)
+    _report(result, args)
     return 0
+
+
+def _rerun(args):
+    import sys
+
+    from .. import jobs
+    from ..errors import SpecError
+
+    given = [flag for flag, value, default in (
+        ("PROTOCOL", args.protocol, None), ("--model", args.model, None),
+        ("--params", args.params, None), ("--set", args.overrides, []),
+        ("--variant", args.variants, []), ("--seed", args.seed, None),
+        ("--stimulus", args.stimulus, []), ("--condition", args.condition, None),
+        ("--aux", args.aux, None), ("--field", args.field, "auto"),
+        ("--objective", args.objective, None), ("--target", args.target, "auto"),
+        ("--no-simulation", args.simulate, True)) if value != default]
+    if given:
+        raise SpecError("<command line>", "--from", "only --out and --json beside it (the JSON "
+                        "records everything else)", ", ".join(given),
+                        "drop them, or analyse the protocol without --from")
+    result = jobs.analyze_flow_from(args.from_json, out=args.out, json=args.json,
+                                    report=report_of(args))
+    for note in result.notes:
+        print(f"biodyn: note: {note}", file=sys.stderr)
+    _report(result, args)
+    return 0
+
+
+def _report(result, args):
+    say(args, result.analysis.verdict())  # a result: printed with -q too
+    print_paths(result, args)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import add_model_options, parse_assignments
+from . import (add_model_options, add_stimulus_option, check_protocol_changes, parse_assignments,
+               parse_stimulus)
 
 
 def register(sub):
@@ -38,6 +39,7 @@ def register(sub):
                    "(default; cpp_standalone reruns one compiled build for every evaluation)")
     p.add_argument("--out", "-o", metavar="FILE", help="the parameter-set TOML file to write "
                    "(default PROTOCOL-MODEL-fit.toml)")
+    add_stimulus_option(p)
     p.set_defaults(func=run)
 
 
@@ -48,6 +50,8 @@ def run(args):
     variants = parse_assignments(args.variants, "--variant")
     free = [name.strip() for item in args.free for name in item.split(",") if name.strip()]
     spec = protocols.load(args.protocol)
+    stimulus = parse_stimulus(args.stimulus)
+    check_protocol_changes(spec, stimulus=stimulus)
     model_spec = catalog.load(args.model or spec.model)
     bounds = jobs.parse_bounds(args.bounds, model_spec, free)
 
@@ -60,7 +64,7 @@ def run(args):
     result = jobs.fit(spec, free=free, model=args.model, params=args.params, bounds=bounds,
                       overrides=overrides, variants=variants, target=args.target, seed=args.seed,
                       starts=args.starts, max_evaluations=args.max_evaluations, out=args.out,
-                      progress=progress)
+                      progress=progress, stimulus=stimulus or None)
     print(f"{spec.name}: {model_spec.name}, {len(free)} free parameter(s), {result.evaluations} "
           f"replays, {len(result.starts)} start(s)")
     for name in free:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import add_model_options, parse_assignments
+from . import (add_model_options, add_stimulus_option, check_protocol_changes, parse_assignments,
+               parse_stimulus)
+from ._output import report_of
 
 
 def register(sub):
@@ -18,13 +20,21 @@ def register(sub):
                "  biodyn replay bi_poo_1998 --set tau_plus='16.8 ms' --target numpy --out results/\n"
                "  biodyn replay bi_poo_1998 --variant pairing=nearest --format nix\n"
                "  biodyn replay sjostrom_2001 --model stdp_triplet --params visual_all_to_all_full\n"
-               "  biodyn replay spike_trains --input recording.nix --model stdp_pair --params song_2000",
+               "  biodyn replay spike_trains --input recording.nix --model stdp_pair --params song_2000\n"
+               "  biodyn replay bi_poo_1998 --stimulus repetitions=5 --target numpy\n"
+               "  biodyn replay --from results/bi_poo_1998.json --out rerun/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("protocol", help="protocol name (biodyn list protocols) or spec path")
+    p.add_argument("protocol", nargs="?", help="protocol name (biodyn list protocols) or spec path")
+    p.add_argument("--from", dest="from_json", metavar="RESULT.json",
+                   help="rerun the replay a result JSON records (its protocol, model, parameter "
+                   "values, overrides, variants, stimulus, inputs, seed and target): the same numbers; "
+                   "--out, --format and --target may be given, nothing else")
     add_model_options(p)
+    p.set_defaults(seed=None)  # None: not given (0 by default; --from takes the recorded seed)
     p.add_argument("--target", default="auto", help="numpy, cython, cpp_standalone, or auto "
                    "(cpp_standalone if a C++ compiler is found; default)")
-    p.add_argument("--format", default="pkl", choices=["pkl", "nwb", "nix"], help="file format of the neo Block")
+    p.add_argument("--format", dest="format_given", default=None, choices=["pkl", "nwb", "nix"],
+                   help="file format of the neo Block (default pkl; with --from, the recorded one)")
     p.add_argument("--out", "-o", default="results", help="output folder (default results/)")
     p.add_argument("--input", "-i", metavar="FILE",
                    help="input of protocols that replay data (spike_trains: a neo .pkl/.nwb/.nix file "
@@ -32,6 +42,7 @@ def register(sub):
     p.add_argument("--segment", type=int, metavar="K",
                    help="the Segment of --input to replay (default: the first, with a note when "
                    "the file has more)")
+    add_stimulus_option(p)
     p.set_defaults(func=run)
 
 
@@ -50,15 +61,50 @@ def _inputs(args):
 def run(args):
     from .. import jobs
 
+    if args.from_json is not None:
+        return _rerun(args)
+    if args.protocol is None:
+        from ..errors import SpecError
+
+        raise SpecError("<command line>", "PROTOCOL", "a protocol name or spec path, or --from "
+                        "RESULT.json", "nothing", "biodyn list protocols")
     overrides = parse_assignments(args.overrides, "--set")
     variants = parse_assignments(args.variants, "--variant")
-    from ._output import report_of
-
-    report = report_of(args)
+    stimulus = parse_stimulus(args.stimulus)
+    inputs = _inputs(args)
+    check_protocol_changes(args.protocol, stimulus=stimulus, inputs=inputs)
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
-                         variants=variants, target=args.target, seed=args.seed, fmt=args.format,
-                         out=args.out, report=report,
-                         inputs=_inputs(args))
+                         variants=variants, target=args.target, seed=args.seed or 0,
+                         fmt=args.format_given or "pkl",
+                         out=args.out, report=report_of(args), stimulus=stimulus or None, inputs=inputs)
+    _report(result, args)
+    return 0
+
+
+def _rerun(args):
+    from .. import jobs
+    from ..errors import SpecError
+
+    given = [flag for flag, value in (("PROTOCOL", args.protocol), ("--model", args.model),
+                                      ("--params", args.params), ("--set", args.overrides),
+                                      ("--variant", args.variants), ("--seed", args.seed),
+                                      ("--stimulus", args.stimulus), ("--input", args.input),
+                                      ("--segment", args.segment))
+             if value not in (None, [])]
+    if given:
+        raise SpecError("<command line>", "--from", "only --out, --format and --target beside it "
+                        "(the result JSON records everything else)", ", ".join(given),
+                        "drop them, or replay the protocol without --from")
+    target = None if args.target == "auto" else args.target
+    result = jobs.replay_from(args.from_json, out=args.out, fmt=args.format_given, target=target,
+                              report=report_of(args))
+    for note in result.notes:
+        print(f"biodyn: note: {note}", file=sys.stderr)
+    _report(result, args)
+    return 0
+
+
+def _report(result, args):
     s = result.summary  # results, with or without -q (which silences progress only)
     for note in s.get("notes", []):
         print(f"note: {note}", file=sys.stderr)
@@ -68,4 +114,3 @@ def run(args):
           f"{len(s['conditions'])} conditions, {score}")
     for key in ("block", "figure", "json"):
         print(result.paths[key])
-    return 0

@@ -63,8 +63,10 @@ __all__ = ["FlowAnalysis", "analyze", "StableState", "fixed_points", "boundary_s
            "euler_limit", "SUMMARY_KEYS"]
 
 #: The keys of :meth:`FlowAnalysis.summary` (the JSON of ``biodyn analyze flow``).
-SUMMARY_KEYS = ("protocol", "model", "gradient", "asymmetry", "gradient_fraction", "objective",
-                "objective_check", "fixed_points", "simulation", "euler_limit", "seed", "versions")
+SUMMARY_KEYS = ("protocol", "model", "parameter_set", "overrides", "variants", "parameters",
+                "stimulus", "network", "gradient", "asymmetry", "gradient_fraction", "objective",
+                "objective_check", "fixed_points", "simulation", "euler_limit", "seed", "target",
+                "dt", "versions", "sources", "analysis_options")
 
 
 @dataclass
@@ -354,6 +356,9 @@ class FlowAnalysis:
     measured: Any = None
     notes: list = dc_field(default_factory=list)
     versions: dict = dc_field(default_factory=dict)
+    #: what shaped the analysis (:func:`biodyn.protocols.record`): set, overrides, variants,
+    #: every parameter value, stimulus/network changes, target (of the replay), dt, sources
+    record: dict = dc_field(default_factory=dict)
 
     @property
     def stable_states(self):
@@ -369,7 +374,11 @@ class FlowAnalysis:
         if self.objective_check is not None:
             check = {"max_abs_error": float(self.objective_check.max_abs_error),
                      "monotone": self.objective_check.monotone}
-        return {
+        rec = {k: self.record.get(k) for k in ("parameter_set", "overrides", "variants",
+                                                "parameters", "stimulus", "network", "target",
+                                                "dt", "sources", "analysis_options")}
+        out = {
+            **rec,
             "protocol": self.scenario.name,
             "model": self.scenario.model,
             "gradient": bool(self.gradient.gradient),
@@ -383,6 +392,7 @@ class FlowAnalysis:
             "seed": int(self.seed),
             "versions": dict(self.versions),
         }
+        return {k: out[k] for k in SUMMARY_KEYS}
 
     def verdict(self):
         """The answer in words (what the CLI prints)."""
@@ -472,6 +482,9 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
         raise BiodynError(f"field must be 'auto', 'analytic' or 'measured', not {field!r}")
     sc = read_scenario(protocol, model, params, overrides, variants, stimulus=stimulus,
                        network=network, condition=condition, seed=seed)
+    options = {"condition": sc.condition, "aux": aux, "objective": objective, "field": field,
+               "simulate": bool(simulate), "target": target, "grid": grid,
+               "measure": dict(measure) if measure else None}
     notes = []
     if sc.settings.get("note"):
         notes.append(str(sc.settings["note"]))
@@ -588,9 +601,12 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
                      "steps of the averaged flow)")
     if not field.exact and mflow is None:
         notes.append("the averaged field uses approximations beyond its stated assumptions")
+    rec = protocols.record(sc.protocol, sc.rule, seed,
+                           simulation["target"] if simulation is not None else None, sc.changes)
+    rec["analysis_options"] = options
     return FlowAnalysis(sc, field, points, values, jac, test, dec, obj, check, states, simulation,
                         euler, euler_state, int(seed), manifold, threshold, measured=mflow,
-                        notes=notes, versions=build.versions())
+                        notes=notes, versions=build.versions(), record=rec)
 
 
 def _sphere(field, obj, states):

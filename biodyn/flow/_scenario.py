@@ -86,6 +86,8 @@ class Scenario:
     sample_interval: float | None = None
     #: whether the domain was given (``flow.domain``) or is a default that the analysis may widen
     domain_given: bool = False
+    #: the changes to the protocol's stimulus and network tables (as the engine checked them)
+    changes: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def n(self):
@@ -148,6 +150,7 @@ def scenario(protocol, model=None, params=None, overrides=None, variants=None, *
     sc.settings = settings
     sc.protocol = spec
     sc.file = spec.file
+    sc.changes = dict(engine.changes)  # the stimulus/network changes, checked and normalised
     from brian2 import second
 
     sc.dt = float(spec.dt / second)

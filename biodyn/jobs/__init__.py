@@ -8,12 +8,12 @@ JSON summary, all atomically. This layer sits above ``plot`` and below
 family; public names re-exported here.
 """
 
-from ._base import JobResult
+from ._base import JobResult, provenance_line
 from ._fit import FitResult, fit, parse_bounds
-from ._replay import protocol_figure, reference_curves, replay
+from ._replay import protocol_figure, reference_curves, replay, replay_from
 
-__all__ = ["JobResult", "replay", "protocol_figure", "reference_curves", "fit", "FitResult",
-           "parse_bounds"]
+__all__ = ["JobResult", "replay", "replay_from", "protocol_figure", "reference_curves", "fit",
+           "FitResult", "parse_bounds", "provenance_line"]
 
 from ._analyze import *  # noqa: E402,F401,F403  biodyn.dynamics analyses
 __all__ += _analyze.__all__  # noqa: F405

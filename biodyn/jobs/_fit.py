@@ -37,6 +37,7 @@ from .. import build, io, protocols
 from ..errors import SpecError, suggest
 from ._base import all_or_nothing, check_outputs
 from .._quantity import QuantityError, evaluate, parse_unit
+from ._base import provenance_line
 
 __all__ = ["fit", "FitResult", "parse_bounds", "fit_document", "write_fit_figure"]
 
@@ -305,7 +306,15 @@ def fit_document(result, protocol, model_spec, free, start_summary, seed, target
            "evaluations": result.evaluations, "starts": result.starts, "seed": int(seed),
            "target": result.summary.get("target", target), "versions": build.versions(),
            "parameter_set_file": str(result.path) if result.path else None}
-    return plain({"fit": fit, "before": start_summary, "after": result.summary})
+    after = result.summary
+    # what shaped every replay of the fit (the replays' own records are in before/after)
+    for key in ("parameter_set", "overrides", "variants", "stimulus", "network"):
+        fit[key] = after.get(key)
+    fit["footer"] = (f"{result.evaluations} replays, {len(result.starts)} start(s) · "
+                     + provenance_line(dict(after, overrides={k: v for k, v in
+                                                              (after.get("overrides") or {}).items()
+                                                              if k not in free})))
+    return plain({"fit": fit, "before": start_summary, "after": after})
 
 
 def write_fit_figure(doc, path):
@@ -366,6 +375,9 @@ def write_parameter_set(path, resolved, values, fixed, protocol, result, bounds,
     lines += ["", "[fit]"]
     lines.append(f"protocol = {_toml_str(protocol.name)}")
     lines.append(f"free = {_toml_value(list(values))}")
+    for key in ("stimulus", "network"):  # changes to the protocol the values were fitted under
+        if result.summary.get(key):
+            lines.append(f"{key} = {_toml_value(result.summary[key])}")
     lines.append(f"bounds = {_toml_value({k: list(v) for k, v in bounds.items()})}")
     lines.append(f"start_values = {_toml_value(result.start_values)}")
     lines.append(f"chi_before = {_toml_value(result.chi_before)}")

@@ -15,16 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from .. import io, plot
-from ._base import JobResult, all_or_nothing, check_outputs
+from ._base import JobResult, all_or_nothing, check_outputs, provenance_line
 
-__all__ = ["analyze_flow", "flow_figure_data"]
+__all__ = ["analyze_flow", "analyze_flow_from", "flow_figure_data"]
 
 
 @all_or_nothing()
 def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=None,
                  condition=None, aux=None, objective=None, simulate=True, target="auto", seed=0,
                  stimulus=None, network=None, out="results", json=None, report=None, field="auto",
-                 measure=None):
+                 measure=None, grid=None):
     """Analyse a protocol's averaged flow; write the figure (and the JSON with ``json``).
 
     Returns a :class:`JobResult` whose ``summary`` is the JSON report and whose ``extra``-like
@@ -40,13 +40,11 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
     analysis = flow.analyze(protocol, model, params, overrides, variants, condition=condition,
                             aux=aux, objective=objective, simulate=simulate, target=target,
                             seed=seed, stimulus=stimulus, network=network, report=report,
-                            field=field, measure=measure)
+                            field=field, measure=measure, grid=grid)
     summary = analysis.summary()
     portrait, obj = flow_figure_data(analysis)
     sc = analysis.scenario
-    footer = (f"{sc.model}/{sc.rule.parameter_set}, seed {seed}"
-              + (f", {analysis.simulation['target']}" if analysis.simulation else ", no simulation")
-              + f", biodyn {summary['versions'].get('biodyn', '?')}")
+    footer = provenance_line(dict(summary, target=summary["target"] or "no simulation"), width=220)
     ax = plot.flow_figure(portrait, obj, footer=footer)
     out = Path(out)
     fig_path = out / f"{sc.name}_flow.png"
@@ -61,6 +59,51 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
         paths["json"] = json_path
     result = JobResult(summary, paths, {"total": time.perf_counter() - t0})
     result.analysis = analysis
+    return result
+
+
+def analyze_flow_from(path, *, out="results", json=None, report=None):
+    """Rerun the flow analysis a JSON report of ``biodyn analyze flow`` records
+    (``biodyn analyze flow --from PATH``): the same protocol, model, parameter values,
+    overrides, variants, stimulus/network changes, seed, target and analysis options
+    (``analysis_options``: condition, aux, objective, field, simulate, grid, measure), so the same
+    numbers. Returns the :class:`JobResult` of :func:`analyze_flow`; ``result.notes`` say
+    what differs (a spec file changed since)."""
+    import json as _json
+
+    from .. import protocols
+    from ..errors import SpecError
+
+    path = Path(path)
+    try:
+        doc = _json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(str(path), "<file>", "a JSON report of biodyn analyze flow",
+                        "no such file") from None
+    except (OSError, ValueError) as exc:
+        raise SpecError(str(path), "<file>", "a JSON report of biodyn analyze flow",
+                        " ".join(str(exc).split())[:200]) from None
+    if not isinstance(doc, dict) or "gradient" not in doc:
+        raise SpecError(str(path), "<file>", "a JSON report of biodyn analyze flow "
+                        "(with 'gradient')", "another kind of JSON")
+    options = doc.get("analysis_options")
+    if not isinstance(options, dict):
+        raise SpecError(str(path), "analysis_options", "the analysis options (written by biodyn analyze "
+                        "flow since results record what shaped them)", "nothing")
+    try:
+        kwargs, notes = protocols.rerun_arguments(dict(doc, target=doc.get("target") or "auto"))
+    except SpecError as exc:
+        raise SpecError(str(path), exc.key, exc.expected, exc.found, exc.hint) from None
+    target = doc.get("target") or options.get("target") or "auto"
+    result = analyze_flow(kwargs["protocol"], model=kwargs["model"], params=kwargs["params"],
+                          overrides=kwargs["overrides"], variants=kwargs["variants"],
+                          condition=options.get("condition"), aux=options.get("aux"),
+                          objective=options.get("objective"), simulate=options.get("simulate", True),
+                          target=target, seed=kwargs["seed"], stimulus=kwargs["stimulus"],
+                          network=kwargs["network"], out=out, json=json, report=report,
+                          field=options.get("field", "auto"), measure=options.get("measure"),
+                          grid=options.get("grid"))
+    result.notes = notes
     return result
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from .. import io, plot, protocols
 from ..errors import SpecError
 
-from ._base import JobResult, all_or_nothing, check_outputs
+from ._base import JobResult, all_or_nothing, check_outputs, provenance_line
 
-__all__ = ["replay", "protocol_figure", "reference_curves"]
+__all__ = ["replay", "replay_from", "protocol_figure", "reference_curves"]
 
 
 def protocol_figure(summary, protocol=None, ax=None, result=None):
@@ -91,6 +91,7 @@ def replay(protocol, *, model=None, params=None, overrides=None, variants=None, 
     figure_path = out / f"{spec.name}.png"
     json_path = out / f"{spec.name}.json"
     io.write(result.block, block_path)
+    summary["footer"] = provenance_line(summary)  # the figure's grey line, also in the JSON
     ax = protocol_figure(summary, spec, result=result)
     plot.save(ax, figure_path)
     summary["files"] = {"block": block_path.name, "figure": figure_path.name}
@@ -104,3 +105,52 @@ def replay(protocol, *, model=None, params=None, overrides=None, variants=None, 
             paths["figure_data"] = npz
     io.write_json(summary, json_path)
     return JobResult(summary, paths, result.timings)
+
+
+def replay_from(path, *, out="results", fmt=None, target=None, report=None, build_key=None):
+    """Rerun the replay a result JSON records (``biodyn replay --from PATH``).
+
+    Everything that shaped the result comes from the JSON (:func:`biodyn.protocols.rerun_arguments`:
+    the protocol, the model, every parameter value, overrides, variants, stimulus and network
+    changes, inputs, seed, target); on the same target the numbers are the same. ``out``
+    (the output folder, as for :func:`replay`), ``fmt`` (default: the recorded block's
+    format) and ``target`` (default: the recorded one) may be chosen.
+
+    Returns the :class:`JobResult`; its ``notes`` list what differs from the recorded run
+    (a spec file changed since, a target changed).
+    """
+    import json
+
+    path = Path(path)
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(str(path), "<file>", "a result JSON of biodyn replay", "no such file") from None
+    except (OSError, ValueError) as exc:
+        raise SpecError(str(path), "<file>", "a result JSON of biodyn replay",
+                        " ".join(str(exc).split())[:200]) from None
+    if not isinstance(summary, dict) or "conditions" not in summary:
+        raise SpecError(str(path), "<file>", "a result JSON of biodyn replay (with 'conditions')",
+                        "another kind of JSON")
+    try:
+        kwargs, notes = protocols.rerun_arguments(summary)
+    except SpecError as exc:
+        raise SpecError(str(path), exc.key, exc.expected, exc.found, exc.hint) from None
+    if target is not None and target != kwargs["target"]:
+        notes.append(f"target {target} instead of the recorded {kwargs['target']}: the numbers "
+                     "agree to the targets' rounding, not bit for bit")
+        kwargs["target"] = target
+    if fmt is None:
+        block = (summary.get("files") or {}).get("block") or ""
+        fmt = Path(block).suffix.lstrip(".") or "pkl"
+    spec = kwargs.pop("protocol")
+    select = kwargs.pop("select")
+    record_dt = kwargs.pop("record_dt")
+    if select is not None:
+        spec = spec.select(select)
+    if record_dt is not None:  # pragma: no cover - replay never sets it
+        raise SpecError(str(path), "record_dt", "a replay's result", repr(record_dt))
+    result = replay(spec, fmt=fmt, out=out, report=report,
+                    build_key=build_key, **kwargs)
+    result.notes = notes
+    return result

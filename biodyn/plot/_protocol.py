@@ -79,8 +79,7 @@ def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=Non
         title += "\nno published data to score"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False)
-    ax.text(0.99, 0.01, f"{summary['model']}/{summary['parameter_set']}, seed {summary['seed']}, "
-            f"{summary['target']}, dt {summary['dt']}", transform=ax.transAxes, ha="right",
+    ax.text(0.99, 0.01, _provenance(summary), transform=ax.transAxes, ha="right",
             va="bottom", fontsize=6, color="0.5")
     return ax
 
@@ -125,8 +124,8 @@ def fit_summary(doc, ax=None):
     ax.set_title(f"{fit['protocol']}: {fit['model']} fitted over {fit['n']} conditions\n{shown}",
                  fontsize=9)
     ax.legend(fontsize=8, frameon=False)
-    ax.text(0.99, 0.01, f"{fit['evaluations']} replays, {len(fit['starts'])} start(s), seed "
-            f"{fit['seed']}, {fit['target']}, biodyn {fit['versions'].get('biodyn', '?')}",
+    ax.text(0.99, 0.01, fit.get("footer") or f"{fit['evaluations']} replays, {len(fit['starts'])} "
+            f"start(s), seed {fit['seed']}, {fit['target']}, biodyn {fit['versions'].get('biodyn', '?')}",
             transform=ax.transAxes, ha="right", va="bottom", fontsize=6, color="0.5")
     return ax
 
@@ -144,9 +143,14 @@ def _title(summary, figure):
     return title
 
 
+def _provenance(summary):
+    """The grey line: the text the job wrote (``summary["footer"]``), else the short record."""
+    return summary.get("footer") or (f"{summary['model']}/{summary['parameter_set']}, seed "
+                                     f"{summary['seed']}, {summary['target']}, dt {summary['dt']}")
+
+
 def _footer(fig, summary):
-    fig.text(0.99, 0.005, f"{summary['model']}/{summary['parameter_set']}, seed {summary['seed']}, "
-             f"{summary['target']}, dt {summary['dt']}", ha="right", va="bottom", fontsize=6,
+    fig.text(0.99, 0.005, _provenance(summary), ha="right", va="bottom", fontsize=6,
              color="0.5")
 
 

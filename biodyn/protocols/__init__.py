@@ -6,9 +6,14 @@ parameter set, the stimulus, the conditions and the published measurements.
 independent synapses or neurons) and returns a :class:`ProtocolResult` whose
 ``summary`` follows the JSON contract of ``biodyn replay``::
 
-    {"protocol", "model", "parameter_set", "overrides", "seed", "target", "dt",
-     "versions", "units", "conditions": [{"labels", "value", "data", "error"}],
+    {"protocol", "model", "parameter_set", "overrides", "variants", "parameters",
+     "stimulus", "network", "inputs", "select", "record_dt", "seed", "target", "dt",
+     "versions", "sources", "units", "conditions": [{"labels", "value", "data", "error"}],
      "score": {"chi", "n"}, "files": {"block", "figure"}}
+
+It records everything that shaped the run (see :func:`summary`), and
+:func:`rerun_arguments` turns it back into the arguments of :func:`run`
+(``biodyn replay --from RESULT.json``).
 
 Engines (how a protocol is simulated) are registered in :data:`ENGINES`:
 
@@ -32,8 +37,9 @@ other spike times of the same number) reruns the binary with the new values
 (``run_args``) instead of generating and compiling code again; see :func:`run`.
 """
 
-from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, clear_builds,
-                      format_time, register_engine, resolve_model, run, score, summary)
+from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, check_changes,
+                      clear_builds, format_time, record, register_engine, rerun_arguments,
+                      resolve_model, run, score, sources, summary)
 from ._spec import Condition, ProtocolSpec, load
 from . import (_network, _neuron_pairing, _neurons, _rate, _spike_pattern,  # noqa: F401
                _spike_trains)
@@ -41,4 +47,4 @@ from . import _poisson_inputs  # noqa: F401,E402  (engine of the flow scenarios)
 
 __all__ = ["run", "load", "ProtocolSpec", "ProtocolResult", "Condition", "ENGINES", "Engine",
            "Outcome", "Plan", "RunOptions", "register_engine", "score", "summary", "resolve_model",
-           "format_time", "clear_builds"]
+           "format_time", "clear_builds", "check_changes", "rerun_arguments", "sources", "record"]

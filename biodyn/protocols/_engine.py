@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from .. import build, io
+from .._quantity import exact_text
 from ..errors import SpecError, suggest
 from ..spec import Key, check_table, parse_quantity
 from ._spec import ProtocolSpec, load
 
 __all__ = ["Engine", "ENGINES", "register_engine", "RunOptions", "Outcome", "Plan", "ProtocolResult",
-           "run", "summary", "score", "format_time", "clear_builds"]
+           "run", "summary", "score", "format_time", "clear_builds", "check_changes",
+           "rerun_arguments", "sources", "record"]
 
 #: Registry of protocol engines by name (``spike_pattern``, ...).
 ENGINES: dict[str, type] = {}
@@ -87,6 +91,8 @@ class Engine:
     name: str = ""
     stimulus_keys: Mapping[str, Key] = {}
     network_keys: Mapping[str, Key] = {}
+    #: The inputs (not spec entries) the engine reads, with what each is (``{"file": ...}``).
+    input_keys: Mapping[str, str] = {}
     condition_keys: tuple = ()  # stimulus keys a condition of a list may override
     observables: tuple = ("relative_weight_change",)
 
@@ -94,10 +100,13 @@ class Engine:
         self.protocol = protocol
         self.resolved = resolved
         self.options = options
+        changes = check_changes(protocol, stimulus=options.stimulus, network=options.network,
+                                inputs=options.inputs)
+        self.changes = changes
         self.stimulus = dict(protocol.stimulus)
-        self.stimulus.update(options.stimulus or {})
+        self.stimulus.update(changes["stimulus"])
         self.network = dict(protocol.network)
-        self.network.update(options.network or {})
+        self.network.update(changes["network"])
         self.dt = protocol.dt
         self.record_dt = options.record_dt if options.record_dt is not None else protocol.record_dt
         self.inputs = dict(options.inputs or {})
@@ -171,6 +180,92 @@ class Engine:
         return {}
 
 
+#: How :func:`check_changes` names each table in its errors: table -> (file, key prefix).
+ARGUMENTS = {"stimulus": ("<arguments>", "stimulus."), "network": ("<arguments>", "network."),
+             "inputs": ("<arguments>", "inputs.")}
+
+
+def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=None):
+    """Check changes to a protocol's ``stimulus`` and ``network`` tables, and its ``inputs``,
+    against what its engine reads; return them normalised.
+
+    Every engine declares the keys it reads (``Engine.stimulus_keys``,
+    ``Engine.network_keys``: name -> :class:`~biodyn.spec.Key`, and ``Engine.input_keys``);
+    this is the one place a change is checked against them, before anything is built.
+    An unknown key (``repetition`` for ``repetitions``), a value of another type, a key
+    that some of the protocol's conditions set themselves (the change would not reach them),
+    or an input given to an engine that reads none raises :class:`~biodyn.errors.SpecError`
+    naming where the change came from (``where``: table -> ``(file, key prefix)``, e.g.
+    ``{"stimulus": ("<command line>", "--stimulus ")}``; default :data:`ARGUMENTS`), the
+    key, what the engine reads, and the closest key.
+
+    A number given for a key that takes text (a quantity such as ``duration``) becomes its
+    text (``20`` -> ``"20"``), which the engine then parses with its unit check.
+
+    Returns
+    -------
+    dict
+        ``{"stimulus": {...}, "network": {...}, "inputs": {...}}``.
+    """
+    protocol = load(protocol)
+    engine = ENGINES[protocol.engine]
+    where = dict(ARGUMENTS, **(where or {}))
+    out = {}
+    for table, changes, keys in (("stimulus", stimulus, engine.stimulus_keys),
+                                 ("network", network, engine.network_keys)):
+        file, prefix = where[table]
+        changes = dict(changes or {})
+        for name, value in list(changes.items()):
+            if name in keys and isinstance(value, (int, float)) and not isinstance(value, bool):
+                types = keys[name].types
+                if str in types and not any(t in types for t in (int, float)):
+                    changes[name] = repr(value) if isinstance(value, float) else str(value)
+        for name, value in changes.items():
+            if (name in keys and isinstance(value, str) and value.strip().startswith("[")
+                    and list in keys[name].types and str not in keys[name].types):
+                raise SpecError(file, _key(prefix, name), f"{keys[name].type_name()} "
+                                f"({keys[name].doc})",
+                                f"text {value!r}", "write the array in TOML, text quoted: "
+                                f"{name}=['0 ms', '10 ms'] or {name}=[[1, 0], [0, 1]]")
+        if changes and not keys:
+            raise SpecError(file, _key(prefix, next(iter(changes))), f"no {table} changes (the "
+                            f"{engine.name} engine of {protocol.name} reads no {table} table)",
+                            ", ".join(repr(k) for k in changes))
+        check_table({k: v for k, v in changes.items()}, {k: Key(v.types, False, v.doc)
+                                                        for k, v in keys.items()},
+                    file=file, prefix=prefix)
+        out[table] = changes
+    for name in out["stimulus"]:  # a condition's own entry would win over the change, unseen
+        own = [c.index for c in protocol.conditions if name in c.extra]
+        if own:
+            file, prefix = where["stimulus"]
+            shown = ", ".join(map(str, own[:8])) + (", ..." if len(own) > 8 else "")
+            raise SpecError(file, _key(prefix, name), "a key the protocol's conditions do not set "
+                            f"themselves (the change would not reach condition(s) {shown})",
+                            f"{name!r}, set by conditions.list of {protocol.name}",
+                            "select the conditions that use the protocol's value, or change "
+                            "the conditions in a copy of the protocol spec")
+    file, prefix = where["inputs"]
+    inputs = dict(inputs or {})
+    for name in inputs:
+        if name not in engine.input_keys:
+            if not engine.input_keys:
+                raise SpecError(file, _key(prefix, name),
+                                f"no input (protocol {protocol.name}, engine {engine.name}, "
+                                "reads none)", repr(str(inputs[name])),
+                                "leave it out, or choose a protocol that replays recorded data "
+                                "(biodyn list protocols)")
+            raise SpecError(file, _key(prefix, name), "one of " + ", ".join(engine.input_keys),
+                            repr(name), suggest(name, engine.input_keys))
+    out["inputs"] = inputs
+    return out
+
+
+def _key(prefix, name):
+    """``stimulus.`` + ``duration``; a flag (``--input``) names itself."""
+    return prefix + name if prefix.endswith((".", " ")) else prefix
+
+
 @dataclass
 class ProtocolResult:
     """A protocol run: the summary (JSON contract), the neo Block, and how long it took."""
@@ -203,8 +298,21 @@ def score(conditions):
     return {"chi": float(math.sqrt(sum(terms) / len(terms))), "n": len(terms)}
 
 
-def summary(protocol, resolved, values, seed, target, files=None):
-    """The JSON summary of a protocol run (the contract later tools rely on)."""
+def summary(protocol, resolved, values, seed, target, files=None, changes=None):
+    """The JSON summary of a protocol run (the contract later tools rely on).
+
+    Besides the values per condition and the score, it records everything that shaped
+    the run, so that :func:`rerun_arguments` reruns it from the summary alone:
+    ``model``, ``parameter_set`` (name, or file), ``parameters`` (every resolved value, as
+    text that reads back to the same float: :func:`biodyn._quantity.exact_text`),
+    ``overrides`` (as given, the protocol's imposed ``set`` included), ``variants`` (the
+    option on every axis), ``stimulus`` and ``network`` (the changes to the protocol's
+    tables), ``inputs`` (files replayed), ``select``, ``record_dt``, ``seed``, ``target``,
+    ``dt``, ``versions``, and ``sources``: path and SHA-256 of the protocol, model,
+    parameter-set and input files, so that a rerun can tell whether they changed since.
+    ``changes`` holds the run's ``stimulus``, ``network``, ``inputs``, ``select`` and
+    ``record_dt`` as given.
+    """
     conditions = []
     for cond, value in zip(protocol.conditions, values):
         data, error = protocol.data_for(cond.index)
@@ -214,23 +322,159 @@ def summary(protocol, resolved, values, seed, target, files=None):
                             f"{value} for condition {dict(cond.labels)}")
         conditions.append({"labels": {k: _number(v) for k, v in cond.labels.items()},
                            "value": value, "data": data, "error": error})
+    rec = record(protocol, resolved, seed, target, changes)
+    return {**rec, "units": dict(protocol.units), "conditions": conditions,
+            "score": score(conditions), "files": dict(files or {"block": None, "figure": None})}
+
+
+def record(protocol, resolved, seed, target, changes=None):
+    """What shaped a run of ``protocol`` on ``resolved`` (the head of :func:`summary`, for
+    jobs that run a protocol and write their own JSON: ``biodyn analyze flow``)."""
     pset = resolved.parameter_set
     if pset is None and resolved.parameter_set_obj is not None:
         pset = resolved.parameter_set_obj.name
+    changes = dict(changes or {})
+    select = changes.get("select")
+    record_dt = changes.get("record_dt")
     return {
         "protocol": protocol.name,
         "model": resolved.spec.name,
         "parameter_set": str(pset) if pset is not None else "",
         "overrides": resolved.overrides_text(),
+        "variants": dict(resolved.variants),
+        "parameters": {k: exact_text(v) for k, v in resolved.namespace.items()},
+        "stimulus": _plain(changes.get("stimulus") or {}),
+        "network": _plain(changes.get("network") or {}),
+        "inputs": {k: (str(v) if isinstance(v, (str, os.PathLike)) else f"<{type(v).__name__}>")
+                   for k, v in (changes.get("inputs") or {}).items()},
+        "select": (None if select is None else
+                   [int(i) for i in select] if not callable(select) else "<function>"),
+        "record_dt": None if record_dt is None else exact_text(record_dt),
         "seed": int(seed),
         "target": target,
         "dt": format_time(protocol.dt),
         "versions": build.versions(),
-        "units": dict(protocol.units),
-        "conditions": conditions,
-        "score": score(conditions),
-        "files": dict(files or {"block": None, "figure": None}),
+        "sources": sources(protocol, resolved, changes.get("inputs")),
     }
+
+
+def _plain(value):
+    """Stimulus/network values as JSON data (quantities as exact text)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return exact_text(value)
+
+
+def sha256(path):
+    """SHA-256 of a file's bytes (hex), or ``None`` if it cannot be read."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def sources(protocol, resolved, inputs=None):
+    """The files a run read: ``{role: {"path", "sha256"}}`` for the protocol, the model, a
+    parameter set read from its own file, and input files."""
+    out = {}
+
+    def add(role, path):
+        if path:
+            path = Path(path).resolve()
+            out[role] = {"path": str(path), "sha256": sha256(path)}
+
+    add("protocol", protocol.path)
+    add("model", resolved.spec.path)
+    pset = resolved.parameter_set_obj
+    if pset is not None and pset.name not in resolved.spec.parameter_sets and Path(pset.name).is_file():
+        add("parameter_set", pset.name)
+    for key, value in (inputs or {}).items():
+        if isinstance(value, (str, os.PathLike)):
+            add(f"input.{key}", value)
+    return out
+
+
+def rerun_arguments(summary):
+    """The arguments of :func:`run` that rerun the run a summary records, and notes.
+
+    Parameters are taken from the record, not from the spec files: the set is rebuilt
+    from ``parameters`` (every resolved value, exact), with the recorded ``overrides``,
+    ``variants`` (every axis), ``stimulus``/``network`` changes, ``inputs``, ``select``,
+    ``record_dt``, ``seed`` and ``target``; the same numbers follow on the same target. The
+    protocol (its stimulus, conditions, dt) and the model's code are read from their files:
+    a note says so where a file's SHA-256 differs from the recorded one.
+
+    Returns
+    -------
+    kwargs : dict
+        For ``run(**kwargs)`` (``protocol`` included).
+    notes : list of str
+    """
+    from ..spec import ParameterSet
+
+    file = "<result JSON>"
+    for key in ("protocol", "model", "parameters", "variants", "seed", "target"):
+        if key not in summary:
+            raise SpecError(file, key, "a result JSON written by biodyn replay (it records "
+                            "what shaped the result)", "no such key",
+                            "results written before biodyn recorded their parameters and "
+                            "variants cannot be rerun from their JSON")
+    recorded = summary.get("sources", {})
+    notes = []
+
+    def source(role, name):
+        entry = recorded.get(role) or {}
+        path = entry.get("path")
+        if path and Path(path).is_file():
+            if entry.get("sha256") and sha256(path) != entry["sha256"]:
+                notes.append(f"{path} changed since the result was written (SHA-256 differs): "
+                             "the rerun reads its current content")
+            return path
+        if path:
+            notes.append(f"{path} (the {role} of the result) is gone: using {name!r} from the catalog")
+        return name
+
+    protocol = load(source("protocol", summary["protocol"]))
+    model_name = summary["model"]
+    model = None if model_name == protocol.model else source("model", model_name)
+    if model is None:
+        source("model", model_name)  # a note if the default model's file changed
+    entry = recorded.get("parameter_set") or {}
+    if entry.get("path") and sha256(entry["path"]) != entry.get("sha256"):
+        notes.append(f"{entry['path']} changed since the result was written (or is gone): the "
+                     "rerun uses the parameter values recorded in the result")
+    values = {k: str(v) for k, v in summary["parameters"].items()}
+    params = None
+    if values or summary.get("parameter_set"):
+        params = ParameterSet(summary.get("parameter_set") or "<recorded parameters>",
+                              values, None, "parameters recorded in a result JSON")
+    inputs = {}
+    for key, value in (summary.get("inputs") or {}).items():
+        if str(value).startswith("<"):
+            raise SpecError(file, f"inputs.{key}", "an input file", f"{value} (given in code)",
+                            "rerun it from the script that made it")
+        inputs[key] = source(f"input.{key}", value)
+    if summary.get("select") == "<function>":
+        raise SpecError(file, "select", "condition indices", "a function",
+                        "rerun it from the script that made it")
+    record_dt = summary.get("record_dt")
+    if record_dt is not None:
+        record_dt = parse_quantity(record_dt, None, file=file, key="record_dt")
+    kwargs = dict(protocol=protocol, model=model, params=params,
+                  overrides=dict(summary.get("overrides") or {}),
+                  variants=dict(summary["variants"]), target=summary["target"],
+                  seed=int(summary["seed"]), stimulus=dict(summary.get("stimulus") or {}),
+                  network=dict(summary.get("network") or {}), inputs=inputs or None,
+                  select=summary.get("select"), record_dt=record_dt)
+    return kwargs, notes
 
 
 def _number(v):
@@ -359,7 +603,9 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
             timings = dict(sim.timings)
     timings["total"] = time.perf_counter() - t0
     spec = engine.protocol  # an engine may make the conditions from its input
-    result_summary = summary(spec, resolved, outcome.values, seed, target)
+    result_summary = summary(spec, resolved, outcome.values, seed, target, changes={
+        "stimulus": engine.changes["stimulus"], "network": engine.changes["network"],
+        "inputs": engine.changes["inputs"], "select": select, "record_dt": record_dt})
     if getattr(engine, "notes", None):  # what the engine chose for the user (e.g. a Segment)
         result_summary["notes"] = list(engine.notes)
     result_block = outcome.block if block else None
@@ -382,11 +628,19 @@ def _dt_quantity(text):
 
 
 def _provenance(s):
+    """A summary's record as neo annotations: text and numbers only (what NIX and NWB store);
+    tables (``overrides``, ``variants``, ``parameters``, ``stimulus``, ...) as JSON text.
+    (``record_dt`` is the engine's own annotation: the interval in effect.)"""
     import json
 
     return {
         "protocol": s["protocol"], "model": s["model"], "parameter_set": s["parameter_set"],
         "overrides": json.dumps(s["overrides"]), "seed": s["seed"], "target": s["target"],
+        "variants": json.dumps(s["variants"]), "parameters": json.dumps(s["parameters"]),
+        "stimulus": json.dumps(s["stimulus"]), "network": json.dumps(s["network"]),
+        "inputs": json.dumps(s["inputs"]), "select": json.dumps(s["select"]),
+        "sources": json.dumps(s["sources"]),
+        "versions": json.dumps(s["versions"]),
         "dt": _dt_quantity(s["dt"]), "biodyn_version": s["versions"]["biodyn"],
         "brian2_version": s["versions"]["brian2"],
         "condition_labels": json.dumps([c["labels"] for c in s["conditions"]]),

@@ -60,6 +60,9 @@ class SpikeTrainsEngine(SpikePatternEngine):
         "tail": Key((str,), False, "time simulated after the last spike (default '100 ms')"),
     }
     condition_keys = ()
+    input_keys = {"file": "a neo file (.pkl, .nwb or .nix) of spike trains (--input)",
+                  "block": "a neo Block of spike trains",
+                  "segment": "the index of the Segment to replay (--segment; default the first)"}
 
     @classmethod
     def validate(cls, protocol):

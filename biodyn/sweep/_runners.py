@@ -310,7 +310,7 @@ def _point_arguments(params, settings, *, analysis=(), stimulus=False, model_par
         if head == "analysis" and rest in analysis:
             args["analysis"][rest] = value if isinstance(value, (int, float, str)) else display(value)
         elif head == "stimulus" and rest and stimulus:
-            args["stimulus"][rest] = value if isinstance(value, (int, bool)) else display(value)
+            args["stimulus"][rest] = _stimulus_value(value)
         elif head == "variants" and rest and "." not in rest:
             args["variants"][rest] = value
         elif name == "model" and model_param:
@@ -322,6 +322,39 @@ def _point_arguments(params, settings, *, analysis=(), stimulus=False, model_par
         else:
             raise KeyError(name)
     return args
+
+
+def _check_stimulus(protocol, stimulus, file, prefix):
+    """``run.stimulus`` (or a point's ``stimulus.KEY``) checked against the keys the protocol's
+    engine reads (:func:`biodyn.protocols.check_changes`); returned normalised."""
+    from .. import protocols
+
+    return protocols.check_changes(protocol, stimulus=stimulus,
+                                   where={"stimulus": (file, prefix)})["stimulus"]
+
+
+def _check_grid_stimulus(protocol, point, arguments, settings, file):
+    """The ``stimulus.KEY`` values of a point, as the job gets them, checked."""
+    names = [n.partition(".")[2] for n in point.params if n.startswith("stimulus.")]
+    if names:
+        stim = arguments({k: v for k, v in point.params.items() if k.startswith("stimulus.")},
+                         dict(settings, stimulus={}))["stimulus"]
+        _check_stimulus(protocol, {n: stim[n] for n in names}, file, "grid.stimulus.")
+
+
+def _stimulus_value(value):
+    """A point's ``stimulus.KEY`` value as the job gets it: numbers stay numbers (keys such
+    as ``share`` take them; text keys get their text from the engine's check), quantities
+    become text (``'20 second'``)."""
+    import numpy as np
+
+    from ._spec import display
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return value.item() if isinstance(value, np.generic) else value
+    return display(value)
 
 
 def _replay_arguments(params, settings):
@@ -358,7 +391,7 @@ def _prepare_replay(spec, settings):
                         + f" for protocol {protocol.name}", repr(target))
     for table in ("set", "variants", "stimulus"):
         settings[table] = dict(settings.get(table, {}))
-    stimulus_keys = protocols.ENGINES[protocol.engine].stimulus_keys
+    settings["stimulus"] = _check_stimulus(protocol, settings["stimulus"], file, "run.stimulus.")
     checked = set()
     for point in spec.points:
         for name in point.params:
@@ -367,11 +400,7 @@ def _prepare_replay(spec, settings):
             except KeyError:
                 raise SpecError(file, f"grid.{name}", "a model parameter or one of "
                                 + ", ".join(REPLAY_NAMESPACES), repr(name)) from None
-            head, _, rest = name.partition(".")
-            if head == "stimulus" and rest not in stimulus_keys:
-                raise SpecError(file, f"grid.{name}", f"a stimulus key of the {protocol.engine} "
-                                "engine (" + ", ".join(stimulus_keys) + ")", repr(rest),
-                                suggest(rest, stimulus_keys))
+        _check_grid_stimulus(protocol, point, _replay_arguments, settings, file)
         args = _replay_arguments({k: v for k, v in point.params.items()
                                   if not k.startswith("stimulus.")}, settings)
         model_key = repr(sorted((k, repr(v)) for k, v in args.items() if k != "stimulus"))
@@ -665,7 +694,8 @@ def _prepare_flow(spec, settings):
         raise
     for table in ("set", "variants", "stimulus"):
         settings[table] = dict(settings.get(table, {}))
-    stimulus_keys = protocols.ENGINES[protocol.engine].stimulus_keys
+    settings["stimulus"] = _check_stimulus(protocol, settings["stimulus"], spec.file,
+                                           "run.stimulus.")
     checked = set()
     for point in spec.points:
         for name in point.params:
@@ -677,11 +707,7 @@ def _prepare_flow(spec, settings):
                 raise SpecError(spec.file, f"grid.{name}", "a model parameter or one of "
                                 + ", ".join(FLOW_NAMESPACES) + " (analysis keys: "
                                 + ", ".join(_FLOW_ANALYSIS) + ")", repr(name), hint) from None
-            head, _, rest = name.partition(".")
-            if head == "stimulus" and rest not in stimulus_keys:
-                raise SpecError(spec.file, f"grid.{name}", f"a stimulus key of the {protocol.engine} "
-                                "engine (" + ", ".join(stimulus_keys) + ")", repr(rest),
-                                suggest(rest, stimulus_keys))
+        _check_grid_stimulus(protocol, point, _flow_arguments, settings, spec.file)
         args = _flow_arguments({k: v for k, v in point.params.items()
                                 if not k.startswith(("analysis.", "stimulus."))}, settings)
         model_key = repr(sorted((k, repr(v)) for k, v in args.items() if k not in ("analysis", "stimulus")))
