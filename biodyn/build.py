@@ -328,6 +328,7 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     args.update(kwargs)
     try:
         syn = Synapses(source, target, **args)
+        _order_pathways(syn, resolved)
         if connect is not None and connect is not False:
             if connect == "one_to_one":
                 syn.connect(j="i")
@@ -351,6 +352,22 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     syn._biodyn = resolved
     syn._biodyn_parameters = tuple(as_variables)
     return syn
+
+
+def _order_pathways(syn, resolved):
+    """Run the post pathway before the pre pathway when the spec says ``post_first``.
+
+    Brian2 orders a Synapses' pathways pre (order -1) before post (order 1) within the
+    ``synapses`` slot of a time step; ``pathway_order = "post_first"`` puts the post
+    pathway at order -2 (NEST's handling of a pre and a post spike in one step, e.g.
+    ``stdp_pair`` with ``coincidence = "nest"``).
+    """
+    order = (resolved.code.get("pathway_order") or "pre_first").strip()
+    if order == "post_first":
+        pre_orders = [pw.order for pw in syn._pathways if pw.prepost == "pre"]
+        for pw in syn._pathways:
+            if pw.prepost == "post":
+                pw.order = min(pre_orders, default=pw.order) - 1
 
 
 def initialise(group, init=None):

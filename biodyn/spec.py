@@ -1209,6 +1209,23 @@ def _partner_variables(spec):
     return extra
 
 
+#: Values of a synapse spec's ``pathway_order`` (after its variant slots are filled).
+PATHWAY_ORDERS = ("pre_first", "post_first")
+
+
+def _check_pathway_order(spec):
+    """``pathway_order`` is pre_first or post_first under every variant combination."""
+    if "pathway_order" not in spec.templates:
+        return
+    for choice in spec.variant_combinations():
+        found = spec.code(choice)["pathway_order"].strip()
+        if found not in PATHWAY_ORDERS:
+            where = ", ".join(f"{a}={o}" for a, o in choice.items())
+            raise SpecError(spec.file, "pathway_order", " or ".join(PATHWAY_ORDERS),
+                            repr(found) + (f" (with {where})" if where else ""),
+                            suggest(found, PATHWAY_ORDERS))
+
+
 def _check_synapse(spec):
     requires = spec.data.get("requires", {})
     if not isinstance(requires, dict):
@@ -1222,6 +1239,7 @@ def _check_synapse(spec):
             raise SpecError(spec.file, f"parameters.{name}", "a name without the suffix _pre or _post",
                             repr(name), "Brian2 reads NAME_pre/NAME_post in synapse code as the "
                             "partner's variable NAME (which may silently exist); rename the parameter")
+    _check_pathway_order(spec)
     weight = spec.data.get("weight", "w")
     check_brian_code(spec, extra_variables=_partner_variables(spec),
                      event_keys=("on_pre", "on_post", "on_modulator"), requires_key="requires")
@@ -1259,8 +1277,10 @@ register_kind(
         "bounds": Key((dict,), False, "documented bounds of the weight: {low, high} parameter names"),
         "on_modulator": Key((str,), False, "statements run on a neuromodulator event, delivered "
                             "by biodyn.build.modulator (variables of the synapse written plainly)"),
+        "pathway_order": Key((str,), False, "which event code runs first when pre and post spikes "
+                             "share a time step: pre_first (Brian2's order, the default) or post_first"),
     },
-    code_keys=("model", "on_pre", "on_post", "on_modulator"),
+    code_keys=("model", "on_pre", "on_post", "on_modulator", "pathway_order"),
     check=_check_synapse,
     doc="a synapse model (transmission and/or plasticity): one Synapses",
 )
