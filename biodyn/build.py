@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ from .errors import BiodynError, SimulationError, SpecError
 from .spec import ModelSpec, Resolved
 
 __all__ = ["neurons", "synapses", "resolve", "Simulation", "StaleBuild", "TARGETS", "resolve_target",
-           "cache_dir", "resolved_of", "versions", "start_values", "modulator"]
+           "cache_dir", "resolved_of", "versions", "start_values", "modulator", "AccuracyWarning"]
 
 #: The code-generation targets biodyn can run on.
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -270,7 +271,37 @@ def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, 
         raise _wrap_brian_error(resolved, "model", exc) from exc
     group._biodyn = resolved
     group._biodyn_parameters = tuple(as_variables)
+    _check_step(resolved, group.clock.dt, method)
     return group
+
+
+class AccuracyWarning(UserWarning):
+    """A neuron model built to run at a time step above its accuracy step ``max_dt``."""
+
+
+#: Models already warned about in this process (one AccuracyWarning per model).
+_STEP_WARNED: set = set()
+
+
+def _check_step(resolved, dt, method=None):
+    """Warn once per model and process when ``dt`` exceeds the spec's ``max_dt``.
+
+    ``max_dt`` is stated for the spec's own ``method``; a caller's ``method=`` is the
+    caller's responsibility and is not checked.
+    """
+    from .spec import max_dt
+
+    spec = resolved.spec
+    if method is not None and method != spec.data.get("method", "euler"):
+        return
+    limit = max_dt(spec)
+    if limit is None or float(dt) <= float(limit) * (1 + 1e-9) or spec.name in _STEP_WARNED:
+        return
+    _STEP_WARNED.add(spec.name)
+    warnings.warn(f"neuron model {spec.name!r} runs at dt = {_ms_text(dt)}, above its accuracy "
+                  f"step max_dt = {_ms_text(limit)} (method {spec.data.get('method', 'euler')}): "
+                  f"spike times and counts may be off; use dt <= {_ms_text(limit)} "
+                  f"(see the model's notes)", AccuracyWarning, stacklevel=3)
 
 
 def synapses(model, source, target, params=None, *, overrides=None, variants=None,

@@ -1182,6 +1182,26 @@ def _first_line(exc):
 
 def _check_neuron(spec):
     check_brian_code(spec, event_keys=("reset",), expression_keys=("threshold", "refractory"))
+    max_dt(spec)
+
+
+def max_dt(spec):
+    """The spec's accuracy step ``max_dt`` (a Brian2 time), or None if it declares none.
+
+    The largest time step at which the spec's integration ``method`` gives spike counts
+    within one per second and first-spike times within 0.5 ms of a converged run
+    (dt -> 0) on the inputs of the protocols that use the model; each spec says in its
+    notes how it was measured.
+    """
+    text = spec.data.get("max_dt")
+    if text is None:
+        return None
+    from brian2.units.allunits import second
+
+    value = parse_quantity(text, second.dim, file=spec.file, key="max_dt", unit="ms")
+    if not float(value) > 0:
+        raise SpecError(spec.file, "max_dt", "a positive time step", repr(text))
+    return value
 
 
 def _partner_variables(spec):
@@ -1259,6 +1279,8 @@ register_kind(
         "reset": Key((str,), False, "reset statements"),
         "refractory": Key((str,), False, "refractory period or condition"),
         "method": Key((str,), False, "Brian2 integration method"),
+        "max_dt": Key((str,), False, "largest time step at which the model's method is accurate "
+                      "(a time, e.g. '0.025 ms'); biodyn.neurons warns above it"),
     },
     code_keys=("model", "threshold", "reset", "refractory"),
     check=_check_neuron,
