@@ -215,3 +215,57 @@ def test_lif_cond_converged_run_is_converged():
     for g, f in zip(got, LIF_COND_CONVERGED["first"]):
         if f is not None:
             assert g[0] == pytest.approx(f, abs=0.01)
+
+
+# --------------------------------------------------------------------------
+# AdEx: the Naud et al. (2008) sets under their step currents (firing_patterns)
+# --------------------------------------------------------------------------
+
+#: The converged run (Euler at dt = 0.002 ms, Brian2 cython target; 0.01 ms within 0.04 ms):
+#: spikes during the 500 ms step and the first spike after its onset (ms), per set with I_step.
+ADEX_CONVERGED = {
+    "naud_2008_tonic": (51, 14.228), "naud_2008_adapting": (10, 14.910),
+    "naud_2008_initial_burst": (10, 5.422), "naud_2008_regular_bursting": (9, 15.848),
+    "naud_2008_delayed_accelerating": (36, 33.666), "naud_2008_delayed_regular_bursting": (0, None),
+    "naud_2008_transient": (87, 8.340), "naud_2008_irregular": (27, 17.044),
+    "naud_2008_delayed_regular_bursting_fig": (25, 61.944), "naud_2008_transient_fig": (1, 29.714),
+}
+
+
+def _adex_steps(dt_ms, step_ms=500.0, onset_ms=100.0):
+    """Spike times after the step onset, one neuron per set (as the current_steps engine)."""
+    from brian2 import SpikeMonitor, ms
+
+    import biodyn
+    from biodyn import catalog
+
+    spec = catalog.load("adex")
+    sets = list(ADEX_CONVERGED)
+    resolved = [spec.resolve(s) for s in sets]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", build.AccuracyWarning)
+        with biodyn.Simulation("numpy", dt=dt_ms * ms, seed=0) as sim:
+            G = biodyn.neurons(spec, len(sets), parameters_as="per_element", name="g")
+            for p in G._biodyn_parameters:
+                getattr(G, p)[:] = [r.namespace[p] for r in resolved]
+            M = SpikeMonitor(G, name="m")
+            sim.run(onset_ms * ms, G, M)
+            G.I[:] = [r.namespace["I_step"] for r in resolved]
+            sim.run(step_ms * ms)
+            trains = M.spike_trains()
+            return {s: np.asarray(trains[k] / ms) - onset_ms for k, s in enumerate(sets)}
+
+
+def test_adex_at_firing_patterns_step_matches_the_converged_run():
+    from biodyn import protocols
+
+    dt = float(protocols.load("firing_patterns").dt / 1e-3)
+    assert dt <= _max_dt_ms("adex")
+    got = _adex_steps(dt)
+    for name, (count, first) in ADEX_CONVERGED.items():
+        t = got[name]
+        assert abs(len(t) - count) <= 1, f"{name}: {len(t)} spikes, converged {count}"
+        if first is None:
+            assert len(t) == 0, name
+        else:
+            assert abs(t[0] - first) <= 0.5, f"{name}: first spike {t[0]} ms, converged {first} ms"
