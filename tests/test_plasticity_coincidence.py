@@ -124,7 +124,6 @@ def test_conventions_differ_on_coincident_trains_and_agree_without_them(coincide
         diff = np.abs(w[k] - w[k[:-1] + ("nest",)])
         assert diff.max() > 1e-4, k
     # without coincidences (and away from w_max) the two references agree
-    names, trains = _trains()
     pre, post = ref.on_grid([10, 30, 52], DT_MS), ref.on_grid([15, 22, 50, 60], DT_MS)
     if rule == "pair":
         kw = dict(weight="additive", tau_plus=0.0168, tau_minus=0.0337, A_plus=0.02, A_minus=0.021,
