@@ -71,7 +71,7 @@ def plain_brian2(duration, directory):
         dv/dt = (E_L - v + g_e*(E_e - v) + g_i*(E_i - v)) / tau_m : volt
         dg_e/dt = -g_e / tau_e : 1
         dg_i/dt = -g_i / tau_i : 1
-        """, threshold="v > v_th", reset="v = v_reset", method="exponential_euler",
+        """, threshold="v > v_th", reset="v = v_reset", method="rk4",
         namespace=ns, name="neuron")
     neuron.v = -70 * mV
     exc = PoissonGroup(1000, rates=10 * Hz, name="exc")

@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,8 @@ from .errors import BiodynError, SimulationError, SpecError, shorten
 from .spec import ModelSpec, Resolved
 
 __all__ = ["neurons", "synapses", "resolve", "Simulation", "StaleBuild", "TARGETS", "resolve_target",
-           "cache_dir", "resolved_of", "versions", "start_values", "modulator", "progress"]
+           "cache_dir", "resolved_of", "versions", "start_values", "modulator", "progress",
+           "AccuracyWarning"]
 
 _UNSET = object()
 _REPORT = contextvars.ContextVar("biodyn_report", default=None)
@@ -287,7 +289,37 @@ def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, 
         raise _wrap_brian_error(resolved, "model", exc) from exc
     group._biodyn = resolved
     group._biodyn_parameters = tuple(as_variables)
+    _check_step(resolved, group.clock.dt, method)
     return group
+
+
+class AccuracyWarning(UserWarning):
+    """A neuron model built to run at a time step above its accuracy step ``max_dt``."""
+
+
+#: Models already warned about in this process (one AccuracyWarning per model).
+_STEP_WARNED: set = set()
+
+
+def _check_step(resolved, dt, method=None):
+    """Warn once per model and process when ``dt`` exceeds the spec's ``max_dt``.
+
+    ``max_dt`` is stated for the spec's own ``method``; a caller's ``method=`` is the
+    caller's responsibility and is not checked.
+    """
+    from .spec import max_dt
+
+    spec = resolved.spec
+    if method is not None and method != spec.data.get("method", "euler"):
+        return
+    limit = max_dt(spec)
+    if limit is None or float(dt) <= float(limit) * (1 + 1e-9) or spec.name in _STEP_WARNED:
+        return
+    _STEP_WARNED.add(spec.name)
+    warnings.warn(f"neuron model {spec.name!r} runs at dt = {_ms_text(dt)}, above its accuracy "
+                  f"step max_dt = {_ms_text(limit)} (method {spec.data.get('method', 'euler')}): "
+                  f"spike times and counts may be off; use dt <= {_ms_text(limit)} "
+                  f"(see the model's notes)", AccuracyWarning, stacklevel=3)
 
 
 def synapses(model, source, target, params=None, *, overrides=None, variants=None,
@@ -345,6 +377,7 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     args.update(kwargs)
     try:
         syn = Synapses(source, target, **args)
+        _order_pathways(syn, resolved)
         if connect is not None and connect is not False:
             if connect == "one_to_one":
                 syn.connect(j="i")
@@ -368,6 +401,22 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     syn._biodyn = resolved
     syn._biodyn_parameters = tuple(as_variables)
     return syn
+
+
+def _order_pathways(syn, resolved):
+    """Run the post pathway before the pre pathway when the spec says ``post_first``.
+
+    Brian2 orders a Synapses' pathways pre (order -1) before post (order 1) within the
+    ``synapses`` slot of a time step; ``pathway_order = "post_first"`` puts the post
+    pathway at order -2 (NEST's handling of a pre and a post spike in one step, e.g.
+    ``stdp_pair`` with ``coincidence = "nest"``).
+    """
+    order = (resolved.code.get("pathway_order") or "pre_first").strip()
+    if order == "post_first":
+        pre_orders = [pw.order for pw in syn._pathways if pw.prepost == "pre"]
+        for pw in syn._pathways:
+            if pw.prepost == "post":
+                pw.order = min(pre_orders, default=pw.order) - 1
 
 
 def initialise(group, init=None):

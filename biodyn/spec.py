@@ -1279,6 +1279,26 @@ def _first_line(exc):
 
 def _check_neuron(spec):
     check_brian_code(spec, event_keys=("reset",), expression_keys=("threshold", "refractory"))
+    max_dt(spec)
+
+
+def max_dt(spec):
+    """The spec's accuracy step ``max_dt`` (a Brian2 time), or None if it declares none.
+
+    The largest time step at which the spec's integration ``method`` gives spike counts
+    within one per second and first-spike times within 0.5 ms of a converged run
+    (dt -> 0) on the inputs of the protocols that use the model; each spec says in its
+    notes how it was measured.
+    """
+    text = spec.data.get("max_dt")
+    if text is None:
+        return None
+    from brian2.units.allunits import second
+
+    value = parse_quantity(text, second.dim, file=spec.file, key="max_dt", unit="ms")
+    if not float(value) > 0:
+        raise SpecError(spec.file, "max_dt", "a positive time step", repr(text))
+    return value
 
 
 def _partner_variables(spec):
@@ -1306,6 +1326,23 @@ def _partner_variables(spec):
     return extra
 
 
+#: Values of a synapse spec's ``pathway_order`` (after its variant slots are filled).
+PATHWAY_ORDERS = ("pre_first", "post_first")
+
+
+def _check_pathway_order(spec):
+    """``pathway_order`` is pre_first or post_first under every variant combination."""
+    if "pathway_order" not in spec.templates:
+        return
+    for choice in spec.variant_combinations():
+        found = spec.code(choice)["pathway_order"].strip()
+        if found not in PATHWAY_ORDERS:
+            where = ", ".join(f"{a}={o}" for a, o in choice.items())
+            raise SpecError(spec.file, "pathway_order", " or ".join(PATHWAY_ORDERS),
+                            repr(found) + (f" (with {where})" if where else ""),
+                            suggest(found, PATHWAY_ORDERS))
+
+
 def _check_synapse(spec):
     requires = spec.data.get("requires", {})
     if not isinstance(requires, dict):
@@ -1319,6 +1356,7 @@ def _check_synapse(spec):
             raise SpecError(spec.file, f"parameters.{name}", "a name without the suffix _pre or _post",
                             repr(name), "Brian2 reads NAME_pre/NAME_post in synapse code as the "
                             "partner's variable NAME (which may silently exist); rename the parameter")
+    _check_pathway_order(spec)
     weight = spec.data.get("weight", "w")
     check_brian_code(spec, extra_variables=_partner_variables(spec),
                      event_keys=("on_pre", "on_post", "on_modulator"), requires_key="requires")
@@ -1338,6 +1376,8 @@ register_kind(
         "reset": Key((str,), False, "reset statements"),
         "refractory": Key((str,), False, "refractory period or condition"),
         "method": Key((str,), False, "Brian2 integration method"),
+        "max_dt": Key((str,), False, "largest time step at which the model's method is accurate "
+                      "(a time, e.g. '0.025 ms'); biodyn.neurons warns above it"),
     },
     code_keys=("model", "threshold", "reset", "refractory"),
     check=_check_neuron,
@@ -1356,8 +1396,10 @@ register_kind(
         "bounds": Key((dict,), False, "documented bounds of the weight: {low, high} parameter names"),
         "on_modulator": Key((str,), False, "statements run on a neuromodulator event, delivered "
                             "by biodyn.build.modulator (variables of the synapse written plainly)"),
+        "pathway_order": Key((str,), False, "which event code runs first when pre and post spikes "
+                             "share a time step: pre_first (Brian2's order, the default) or post_first"),
     },
-    code_keys=("model", "on_pre", "on_post", "on_modulator"),
+    code_keys=("model", "on_pre", "on_post", "on_modulator", "pathway_order"),
     check=_check_synapse,
     doc="a synapse model (transmission and/or plasticity): one Synapses",
 )

@@ -388,3 +388,179 @@ def rate_rule(rule, x, w0, *, dt, eta, gamma=0.0, theta_x=0.0, theta_y=0.0, tau_
         else:
             raise ValueError(rule)
     return w, theta
+
+
+# --------------------------------------------------------------------------
+# NEST's conventions (coincidence = "nest"), written the way NEST computes them
+# --------------------------------------------------------------------------
+#
+# A second, separate formulation of the pair, triplet and Vogels rules: the weight is updated
+# only at presynaptic spikes, as in NEST 3's stdp_synapse, stdp_nn_symm_synapse,
+# stdp_nn_pre_centered_synapse, stdp_nn_restr_synapse, stdp_triplet_synapse and
+# vogels_sprekeler_synapse (their ``send()``): a presynaptic spike at t first applies the
+# potentiation of every postsynaptic spike in (t_last, t] (t_last: the previous presynaptic
+# spike), each against the presynaptic trace as it was at t_last, then its own depression
+# against the postsynaptic trace of spikes strictly before t (``ArchivingNode::get_K_value``
+# excludes a spike at t itself). So a pre and a post spike in the same time step do not
+# interact, and at a shared step the post spike is handled before the pre spike. The
+# postsynaptic spikes after the last presynaptic spike are flushed at the end, as the next
+# presynaptic spike would. NEST's phantom presynaptic spike at t = 0 (``t_lastspike_ = 0``
+# before the first spike) is not modelled: trains that care about it start late.
+
+
+def _step(t, dt_s=1e-7):
+    return math.inf if t == math.inf else int(round(t / dt_s))
+
+
+def _before(times, t):
+    """Times strictly before t (on the 0.1 us grid)."""
+    return [s for s in times if _step(s) < _step(t)]
+
+
+def pair_stdp_nest(pre, post, *, pairing, weight, tau_plus, tau_minus, A_plus, A_minus, w_min,
+                   w_max, w0, mu_plus=0.0, mu_minus=0.0, lr=1.0):
+    """Final weight under NEST's pairing convention (see the section comment).
+
+    ``all_to_all`` = stdp_synapse, ``nearest`` = stdp_nn_symm_synapse,
+    ``nearest_pre_centred`` = stdp_nn_pre_centered_synapse, ``nearest_restricted`` =
+    stdp_nn_restr_synapse, each with biodyn's weight dependences.
+    """
+    w = float(w0)
+    pre = sorted(float(t) for t in pre)
+    post = sorted(float(t) for t in post)
+    kplus = 0.0  # NEST's Kplus_ (all_to_all, pre_centred): presynaptic trace at t_last
+    t_last = None
+
+    def clip(x):
+        return min(max(x, w_min), w_max)
+
+    def facilitate(w, k):
+        return clip(w + lr * A_plus * _weight_factors(weight, w, w_min, w_max, mu_plus, mu_minus)[0] * k)
+
+    def depress(w, k):
+        return clip(w - lr * A_minus * _weight_factors(weight, w, w_min, w_max, mu_plus, mu_minus)[1] * k)
+
+    def in_range(t):  # post spikes in (t_last, t]
+        return [s for s in post if (t_last is None or _step(s) > _step(t_last)) and _step(s) <= _step(t)]
+
+    def potentiate(w, posts):
+        nonlocal kplus
+        if t_last is None:
+            return w
+        if pairing in ("nearest_pre_centred", "nearest_restricted"):
+            posts = posts[:1]  # only the first post spike after t_last
+        for s in posts:
+            if pairing == "all_to_all":
+                w = facilitate(w, kplus * math.exp(-(s - t_last) / tau_plus))
+            elif pairing == "nearest_pre_centred":
+                w = facilitate(w, kplus * math.exp(-(s - t_last) / tau_plus))
+                kplus = 0.0
+            else:  # nearest, nearest_restricted: the trace of the last pre spike alone
+                w = facilitate(w, math.exp(-(s - t_last) / tau_plus))
+        return w
+
+    for t in pre:
+        posts = in_range(t)
+        w = potentiate(w, posts)
+        earlier = _before(post, t)
+        if pairing == "all_to_all":
+            k = sum(math.exp(-(t - s) / tau_minus) for s in earlier)
+        else:  # nearest-neighbour trace of the post spike strictly before t
+            k = math.exp(-(t - earlier[-1]) / tau_minus) if earlier else 0.0
+        if pairing != "nearest_restricted" or posts:
+            w = depress(w, k)
+        if pairing in ("all_to_all", "nearest_pre_centred"):
+            kplus = (kplus * math.exp(-(t - t_last) / tau_plus) if t_last is not None else 0.0) + 1.0
+        t_last = t
+    return potentiate(w, in_range(math.inf)) if t_last is not None else w
+
+
+def triplet_stdp_nest(pre, post, *, pairing, tau_plus, tau_x, tau_minus, tau_y, A2_plus, A3_plus,
+                      A2_minus, A3_minus, w_min, w_max, w0, lr=1.0):
+    """Final weight under NEST's stdp_triplet_synapse convention (all_to_all).
+
+    ``nearest`` extends it by the same rule (no pair within one step; only the most
+    recent strictly earlier spike of each kind counts); NEST has no nearest triplet synapse.
+    """
+    w = float(w0)
+    pre = sorted(float(t) for t in pre)
+    post = sorted(float(t) for t in post)
+
+    def det(times, t, tau):
+        times = times[-1:] if pairing == "nearest" else times
+        return sum(math.exp(-(t - s) / tau) for s in times)
+
+    def clip(x):
+        return min(max(x, w_min), w_max)
+
+    t_last = None
+    for t in pre + [math.inf]:
+        for s in post:
+            if (t_last is None or _step(s) > _step(t_last)) and (t == math.inf or _step(s) <= _step(t)):
+                if t_last is None:
+                    continue
+                r1 = det([p for p in pre if _step(p) <= _step(t_last)], s, tau_plus)
+                o2 = det(_before(post, s), s, tau_y)
+                w = clip(w + lr * r1 * (A2_plus + A3_plus * o2))
+        if t == math.inf:
+            break
+        o1 = det(_before(post, t), t, tau_minus)
+        r2 = det(_before(pre, t), t, tau_x)
+        w = clip(w - lr * o1 * (A2_minus + A3_minus * r2))
+        t_last = t
+    return w
+
+
+def vogels_nest(pre, post, *, tau, eta, rho0, w_min, w_max, w0, lr=1.0):
+    """Final weight under NEST's vogels_sprekeler_synapse convention.
+
+    At a presynaptic spike: the potentiations of the post spikes in (t_last, t] (against
+    the pre trace at t_last), then ``w <- min(w + eta*x_post, w_max)`` with the post trace
+    strictly before t, then ``w <- max(w - eta*alpha, w_min)``: two clips (NEST's
+    facilitate_ then depress_, lower bound 0 there), where the paper's single update
+    clips once.
+    """
+    w = float(w0)
+    alpha = 2.0 * rho0 * tau
+    pre = sorted(float(t) for t in pre)
+    post = sorted(float(t) for t in post)
+    t_last = None
+    for t in pre + [math.inf]:
+        if t_last is not None:
+            x_pre_sum = [p for p in pre if _step(p) <= _step(t_last)]
+            for s in post:
+                if _step(s) > _step(t_last) and (t == math.inf or _step(s) <= _step(t)):
+                    w = min(w + lr * eta * sum(math.exp(-(s - p) / tau) for p in x_pre_sum), w_max)
+        if t == math.inf:
+            break
+        w = min(w + lr * eta * sum(math.exp(-(t - s) / tau) for s in _before(post, t)), w_max)
+        w = max(w - lr * eta * alpha, w_min)
+        t_last = t
+    return w
+
+
+def coincident_patterns(dt_ms=0.5, seed=11, poisson_ms=300.0, rate_hz=60.0):
+    """Named (pre, post) trains (seconds, on the grid) with pre and post spikes in one step.
+
+    Single coincident pairs, coincidences inside trains (with earlier pre spikes, earlier
+    post spikes, both), a coincidence right after a pre spike that a post spike already
+    used, and Poisson pairs at a rate that makes shared steps common.
+    """
+    rng = np.random.default_rng(seed)
+    p = {
+        "coincident_alone": ([10], [10]),
+        "pre_then_coincident": ([10, 20], [20]),
+        "post_then_coincident": ([20], [10, 20]),
+        "coincident_then_post": ([10], [10, 18]),
+        "coincident_then_pre": ([10, 18], [10]),
+        "pre_post_coincident": ([10, 20], [14, 20]),
+        "post_pre_coincident_pre": ([14, 20, 30], [10, 20]),
+        "two_coincident": ([10, 16], [10, 16]),
+        "coincident_after_pair": ([10, 20, 26], [12, 26]),
+        "burst_coincident": ([10 + 5 * k for k in range(6)], [10 + 10 * k for k in range(3)]),
+    }
+    out = {k: (on_grid(a, dt_ms), on_grid(b, dt_ms)) for k, (a, b) in p.items()}
+    for k in range(3):
+        out[f"poisson_{k}"] = (poisson(rate_hz, poisson_ms, dt_ms, rng),
+                               poisson(rate_hz, poisson_ms, dt_ms, rng))
+    return out

@@ -541,7 +541,7 @@ def test_hh_spike_shape_matches_independent_reference_and_published_range(hh_run
     peak, thr, width = _spike_shape(t, v[1])
     t_ref, v_ref = _hh_reference(10.0, T=30.0)
     peak_r, thr_r, width_r = _spike_shape(t_ref, v_ref)
-    # the spec (exponential Euler, dt = 0.05 ms) against scipy LSODA on the 1952 equations
+    # the spec (rk4, dt = 0.05 ms) against scipy LSODA on the 1952 equations
     assert peak == pytest.approx(peak_r, abs=1.5)
     assert width == pytest.approx(width_r, abs=0.1)
     assert trains[5][0] == pytest.approx(t_ref[np.argmax(v_ref > 0)], abs=0.2)

@@ -254,6 +254,12 @@ def _to_sympy(text):
 
     expr = str_to_sympy(text)
     expr = expr.replace(lambda e: getattr(e.func, "__name__", "") == "clip", lambda e: e.args[0])
+    # a same-step indicator int(t < t_mark) (e.g. stdp_pair's coincidence = "nest") is 0 in
+    # continuous time: no two events share an instant
+    expr = expr.replace(lambda e: getattr(e.func, "__name__", "") == "int_" and len(e.args) == 1
+                        and isinstance(e.args[0], sympy.core.relational.Relational)
+                        and any(s.name == "t" for s in e.args[0].free_symbols),
+                        lambda e: sympy.Integer(0))
     return expr.xreplace({s: _sym(s.name) for s in expr.free_symbols})
 
 
