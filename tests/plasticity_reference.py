@@ -308,8 +308,10 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
 
     ``reading``: ``"held"``, the rule reads u_minus and u_plus frozen at their values
     from the spike step for t_clamp + t_read steps after it; ``"delayed"``, it reads
-    second filters of v that stand still for those steps and then see the clamped
-    spike (V_clamp for t_clamp steps), so each spike reaches them t_clamp + t_read late.
+    second filters of v delayed by t_clamp + t_read = R steps: the clamped spike exactly
+    (V_clamp in the K steps from R + 1 steps after the spike step), the rest of v through
+    three first-order stages of (t_clamp + t_read)/3 (an exact delay of three steps when
+    that equals dt).
 
     ``kicks``: steps at which vm is set to ``kick_value`` after the spike test (a
     synapse's on_pre; a spike in the same step resets afterwards). Returns a dict of
@@ -324,16 +326,19 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
     um, up, uh = E_L, E_L, u_homeo0
     um_hold, up_hold = E_L, E_L
     um_seen, up_seen = E_L, E_L  # the filters the "delayed" reading integrates
+    vd = [E_L, E_L, E_L]  # its delay line
     last = None  # step of the last spike
     out = {k: np.empty(n_steps) for k in ("v", "vm", "u_minus_read", "u_plus_read", "u_homeo")}
     spikes = []
 
-    def observed(n, vm):
-        clamped = last is not None and n <= last + K
-        return V_clamp if (clamped or vm > V_clamp) else vm
+    def observed(n, vm):  # v as the rule reads it after the update of step n
+        clamped = last is not None and n < last + K
+        return V_clamp if (clamped or vm > v_spike) else vm
 
     for n in range(n_steps):
-        v0 = observed(n, vm)
+        # what the filters integrate in step n: the clamped spike for the K steps after the
+        # spike step (the value the rule read in each of the spike's K steps)
+        v0 = V_clamp if (last is not None and n <= last + K) else observed(n, vm)
         refractory = last is not None and n < last + K
         dvm = (-g_L * (vm - E_L) + g_L * Delta_T * math.exp((vm - VT) / Delta_T) - w_ad + z
                + I[n]) / C
@@ -345,11 +350,17 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
         um = um + dt * (v0 - um) / tau_minus
         up = up + dt * (v0 - up) / tau_plus
         uh = uh + dt * ((v0 - E_L) ** 2 - uh) / tau_homeo
-        still = last is not None and n <= last + R
-        if not still:
-            seen = V_clamp if (last is not None and n <= last + R + K) else v0
-            um_seen = um_seen + dt * (seen - um_seen) / tau_minus
-            up_seen = up_seen + dt * (seen - up_seen) / tau_plus
+        # "delayed": v through three first-order stages of (t_clamp + t_read)/3 (the clamped
+        # spike left out: vm, held at v_reset, instead), and the clamp itself R steps late
+        clamped = last is not None and n <= last + K
+        v_chain = vm if clamped else v0
+        late = last is not None and last + R < n <= last + R + K
+        v_late = V_clamp if late else vd[2]
+        stage = (t_clamp + t_read) / 3
+        vd = [vd[0] + dt * (v_chain - vd[0]) / stage, vd[1] + dt * (vd[0] - vd[1]) / stage,
+              vd[2] + dt * (vd[1] - vd[2]) / stage]
+        um_seen = um_seen + dt * (v_late - um_seen) / tau_minus
+        up_seen = up_seen + dt * (v_late - up_seen) / tau_plus
         vm, w_ad = new_vm, new_w
         held = last is not None and n <= last + R
         out["v"][n] = observed(n, vm)
@@ -368,8 +379,9 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
             last = n
             vm = v_reset
             w_ad += b
-            z = I_sp
-            VT = V_T_max
+            # the after-spike values at the membrane's restart, K - 1 steps later
+            z = I_sp * math.exp((t_clamp - dt) / tau_z)
+            VT = V_T_rest + (V_T_max - V_T_rest) * math.exp((t_clamp - dt) / tau_VT)
             um_hold, up_hold = um, up
     return out, np.array(spikes, int)
 
