@@ -179,3 +179,26 @@ def test_clopath_2010_agrees_with_nest_condition_by_condition(short_replay):
     for key, c in sorted(short_replay.items()):
         theirs = _nest_relative_change(c["pre"], c["post"], params) * c["scale"]
         assert abs(c["scaled"] - theirs) <= 0.05, (key, c["scaled"], theirs)
+
+
+def test_clopath_2010_clamp_has_the_shape_of_fig_1h_over_its_whole_grid():
+    """Clopath et al. (2010) Fig. 1h: no change up to theta_minus, depression growing with the
+    clamped potential up to theta_plus, then potentiation, crossing zero at theta_plus +
+    A_LTD/A_LTP = -43.55 mV (per presynaptic spike (v - theta_-)[A_LTP (v - theta_+) - A_LTD]);
+    every grid point of the protocol equals that closed form."""
+    n = 2
+    r = protocols.run("clopath_2010_clamp", target="numpy", stimulus={"repetitions": n})
+    v = np.array([c["labels"]["v_clamp"] for c in r.summary["conditions"]])
+    values = np.asarray(r.values)
+    assert v.min() <= -80 and v.max() >= -20 and v.size == 25
+    expected = n * (np.clip(v - THETA_MINUS, 0, None)
+                    * (A_LTP * np.clip(v - THETA_PLUS, 0, None) - A_LTD)) / W0
+    # (atol: the presynaptic trace's integral is cut by the 100-ms tail, e^(-100/15) of a spike's)
+    np.testing.assert_allclose(values, expected, rtol=1e-3, atol=2e-5)
+    assert np.all(values[v <= THETA_MINUS] == 0)
+    crossing = THETA_PLUS + A_LTD / A_LTP
+    assert np.all(values[(v > THETA_MINUS) & (v < crossing)] < 0)
+    assert np.all(values[v > crossing] > 0)
+    below, above = (v > THETA_MINUS) & (v < THETA_PLUS), v > THETA_PLUS
+    assert np.all(np.diff(values[below]) < 0) and np.all(np.diff(values[above]) > 0)
+    assert v[np.argmin(values)] == -47.5  # the grid point nearest below theta_plus
