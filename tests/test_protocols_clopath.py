@@ -80,7 +80,8 @@ def test_clopath_2010_agrees_with_the_authors_code_condition_by_condition(short_
     """The same trains through the procedure of the authors' code (1-ms steps, ModelDB 144566,
     written independently in plasticity_reference.clopath_modeldb): within 10 % + 0.01 of the
     full protocol's change. What remains is their 1-ms Euler filtering, which lets a spike raise
-    u_minus by 19.4 mV where the exact filter of the same clamped spike gives 18.4 mV."""
+    u_minus by 19.4 mV (u_plus by 27.0 mV) where the filters of the same clamped spike give 18.4
+    (25.3) mV, and the delay line's smoothing of the subthreshold voltage at 0.1 ms."""
     import plasticity_reference as ref
 
     for key, c in short_replay.items():
