@@ -203,3 +203,11 @@ def test_clopath_2010_clamp_has_the_shape_of_fig_1h_over_its_whole_grid():
     below, above = (v > THETA_MINUS) & (v < THETA_PLUS), v > THETA_PLUS
     assert np.all(np.diff(values[below]) < 0) and np.all(np.diff(values[above]) > 0)
     assert v[np.argmin(values)] == -47.5  # the grid point nearest below theta_plus
+
+
+def test_burst_spikes_must_be_a_list_of_times():
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"burst_post.*a list of time expressions"):
+        protocols.run("clopath_2010", target="numpy", select=lambda l: l["frequency"] == 50,
+                      stimulus={"repetitions": 1, "bursts": 1, "burst_post": "5 ms"})

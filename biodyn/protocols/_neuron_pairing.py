@@ -5,13 +5,16 @@ the protocol's synapse model to its own postsynaptic model neuron
 (``network.neuron``, e.g. ``adex_clopath``), all conditions side by side in
 one Brian2 run. The presynaptic spikes and the postsynaptic spike times follow
 the stimulus of ``spike_pattern`` (``pre``, ``post``, ``repetitions``,
-``frequency``, ``bursts``, ``burst_frequency``). A postsynaptic spike is not
-imposed but evoked, as in the experiments: a current pulse
+``frequency``, ``bursts``, ``burst_frequency``, ``burst_pre``, ``burst_post``). A
+postsynaptic spike is not imposed but evoked, as in the experiments: a current pulse
 (``network.pulse_amplitude`` for ``network.pulse_duration``, setting the
 neuron's ``network.pulse_target`` variable, which is 0 otherwise) starts
 ``network.pulse_lead`` before each postsynaptic time, so that the neuron fires at that time (the
 latency of the default pulse, 10 nA for 1 ms on ``adex_clopath``, is 1.0 ms;
-the Block records the spikes as fired). A protocol without postsynaptic
+the Block records the spikes as fired). The three are expressions of the neuron's
+parameters and of the time step ``dt``: ``clopath_2010`` forces each spike within one step,
+as Clopath et al.'s code does, with ``pulse_amplitude = "2*C*(v_spike - E_L)/dt"``,
+``pulse_duration = pulse_lead = "dt"``. A protocol without postsynaptic
 times (``post = []``) holds each neuron where ``network.neuron_init`` puts it:
 with a voltage-clamp variant of the neuron (``adex_clopath``'s
 ``membrane = voltage_clamp``) that is the voltage-clamp protocol.

@@ -102,6 +102,10 @@ class SpikePatternEngine(Engine):
             post_t = np.asarray(stimuli.pattern_train(np.array(post) * second + shift * second, reps,
                                                       freq) / second)
             # spikes once per burst: expressions of the labels and of the burst's repetitions
+            for side in ("pre", "post"):
+                if not isinstance(entry.get(f"burst_{side}", []), list):
+                    raise SpecError(self.protocol.file, f"{where}.burst_{side}",
+                                    "a list of time expressions", repr(entry[f"burst_{side}"]))
             in_burst = dict(labels, repetitions=reps)
             once = {side: np.array([float(self.quantity(t, sec, f"{where}.burst_{side}[{k}]", in_burst)
                                           / second) + shift
