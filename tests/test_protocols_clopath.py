@@ -218,6 +218,8 @@ def test_clopath_2010_clamp_has_the_shape_of_fig_1h_over_its_whole_grid():
     below, above = (v > THETA_MINUS) & (v < THETA_PLUS), v > THETA_PLUS
     assert np.all(np.diff(values[below]) < 0) and np.all(np.diff(values[above]) > 0)
     assert v[np.argmin(values)] == -47.5  # the grid point nearest below theta_plus
+    # no weight bound flattens the potentiation of the full protocol (100 spikes: up to +19)
+    assert float(r.summary["overrides"]["w_max"]) > W0 * (1 + 100 / n * values.max())
 
 
 def test_burst_spikes_must_be_a_list_of_times():
