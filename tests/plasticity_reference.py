@@ -303,8 +303,15 @@ def clopath_rule(pre_steps, V, UM, UP, UH, *, dt, A_LTD, A_LTP, theta_minus, the
 
 def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b, tau_w, I_sp,
                  tau_z, v_spike, V_clamp, t_clamp, v_reset, tau_minus, tau_plus, tau_homeo,
-                 t_read, u_homeo0=0.0, kicks=(), kick_value=None):
+                 t_read, u_homeo0=0.0, kicks=(), kick_value=None, reading="held"):
     """Euler integration of the Clopath et al. AdEx neuron (SI units), ``I[n]`` per step.
+
+    ``reading``: ``"held"``, the rule reads u_minus and u_plus frozen at their values
+    from the spike step for t_clamp + t_read steps after it; ``"delayed"``, it reads
+    second filters of v delayed by t_clamp + t_read = R steps: the clamped spike exactly
+    (V_clamp in the K steps from R + 1 steps after the spike step), the rest of v through
+    three first-order stages of (t_clamp + t_read)/3 (an exact delay of three steps when
+    that equals dt).
 
     ``kicks``: steps at which vm is set to ``kick_value`` after the spike test (a
     synapse's on_pre; a spike in the same step resets afterwards). Returns a dict of
@@ -318,16 +325,20 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
     vm, w_ad, z, VT = E_L, 0.0, 0.0, V_T_rest
     um, up, uh = E_L, E_L, u_homeo0
     um_hold, up_hold = E_L, E_L
+    um_seen, up_seen = E_L, E_L  # the filters the "delayed" reading integrates
+    vd = [E_L, E_L, E_L]  # its delay line
     last = None  # step of the last spike
     out = {k: np.empty(n_steps) for k in ("v", "vm", "u_minus_read", "u_plus_read", "u_homeo")}
     spikes = []
 
-    def observed(n, vm):
-        clamped = last is not None and n <= last + K
-        return V_clamp if (clamped or vm > V_clamp) else vm
+    def observed(n, vm):  # v as the rule reads it after the update of step n
+        clamped = last is not None and n < last + K
+        return V_clamp if (clamped or vm > v_spike) else vm
 
     for n in range(n_steps):
-        v0 = observed(n, vm)
+        # what the filters integrate in step n: the clamped spike for the K steps after the
+        # spike step (the value the rule read in each of the spike's K steps)
+        v0 = V_clamp if (last is not None and n <= last + K) else observed(n, vm)
         refractory = last is not None and n < last + K
         dvm = (-g_L * (vm - E_L) + g_L * Delta_T * math.exp((vm - VT) / Delta_T) - w_ad + z
                + I[n]) / C
@@ -339,12 +350,26 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
         um = um + dt * (v0 - um) / tau_minus
         up = up + dt * (v0 - up) / tau_plus
         uh = uh + dt * ((v0 - E_L) ** 2 - uh) / tau_homeo
+        # "delayed": v through three first-order stages of (t_clamp + t_read)/3 (the clamped
+        # spike left out: vm, held at v_reset, instead), and the clamp itself R steps late
+        clamped = last is not None and n <= last + K
+        v_chain = vm if clamped else v0
+        late = last is not None and last + R < n <= last + R + K
+        v_late = V_clamp if late else vd[2]
+        stage = (t_clamp + t_read) / 3
+        vd = [vd[0] + dt * (v_chain - vd[0]) / stage, vd[1] + dt * (vd[0] - vd[1]) / stage,
+              vd[2] + dt * (vd[1] - vd[2]) / stage]
+        um_seen = um_seen + dt * (v_late - um_seen) / tau_minus
+        up_seen = up_seen + dt * (v_late - up_seen) / tau_plus
         vm, w_ad = new_vm, new_w
         held = last is not None and n <= last + R
         out["v"][n] = observed(n, vm)
         out["vm"][n] = vm
-        out["u_minus_read"][n] = um_hold if held else um
-        out["u_plus_read"][n] = up_hold if held else up
+        if reading == "held":
+            out["u_minus_read"][n] = um_hold if held else um
+            out["u_plus_read"][n] = up_hold if held else up
+        else:
+            out["u_minus_read"][n], out["u_plus_read"][n] = um_seen, up_seen
         out["u_homeo"][n] = uh
         spiking = vm > v_spike and not refractory
         if n in kicks:
@@ -354,8 +379,9 @@ def adex_clopath(I, *, dt, C, g_L, E_L, Delta_T, V_T_rest, V_T_max, tau_VT, a, b
             last = n
             vm = v_reset
             w_ad += b
-            z = I_sp
-            VT = V_T_max
+            # the after-spike values at the membrane's restart, K - 1 steps later
+            z = I_sp * math.exp((t_clamp - dt) / tau_z)
+            VT = V_T_rest + (V_T_max - V_T_rest) * math.exp((t_clamp - dt) / tau_VT)
             um_hold, up_hold = um, up
     return out, np.array(spikes, int)
 
@@ -564,3 +590,51 @@ def coincident_patterns(dt_ms=0.5, seed=11, poisson_ms=300.0, rate_hz=60.0):
         out[f"poisson_{k}"] = (poisson(rate_hz, poisson_ms, dt_ms, rng),
                                poisson(rate_hz, poisson_ms, dt_ms, rng))
     return out
+
+
+def clopath_modeldb(pre_steps, post_steps, n_steps, *, A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6,
+                    theta_plus=-45.3, tau_x=15.0, tau_minus=10.0, tau_plus=7.0, w0=0.5):
+    """Weight after ``n_steps`` 1-ms steps of the procedure of Clopath et al.'s code (ModelDB
+    144566: VoTri.m with aEIF.m), written here from its description, in its units (mV, ms, pA,
+    pF, nS). Used as the authors' model on given trains; not biodyn's discretisation.
+
+    A postsynaptic time gets 1e6 pA in its step (the membrane crosses 20 mV within the step);
+    a spike is 29.4 mV in the crossing step and 32.862 mV in the next, then the membrane
+    restarts at E_L + 21.0984 mV with the adaptation increased by b = 0.0805 (pA), the
+    after-depolarising current set to 400 pA and V_T to -30.4 mV. The filters are Euler steps
+    of 1 ms that include the step's voltage; the rule reads them three steps late; the LTP of a
+    step uses the presynaptic trace before that step's spike. No weight bounds.
+    """
+    E_L, C, g_L, Delta_T, tau_w, a, b = -70.6, 281.0, 30.0, 2.0, 144.0, 4.0, 0.0805
+    pre = np.zeros(n_steps)
+    pre[np.asarray(pre_steps, int)] = 1.0
+    current = np.zeros(n_steps)
+    current[np.asarray(post_steps, int)] = 1e6
+    u = np.full(n_steps, E_L)
+    u_md = np.full(n_steps + 1, E_L)  # u_md[t]: filtered through step t - 1
+    u_mp = np.full(n_steps + 1, E_L)
+    r = np.zeros(n_steps + 1)
+    w_ad, z, V_T, phase, w = 0.0, 0.0, -50.4, 0, float(w0)
+    for t in range(1, n_steps):
+        v = u[t - 1]
+        if phase == 2:  # the end of the 2-ms spike
+            v, w_ad, z, V_T, phase = E_L + 21.0984, w_ad + b, 400.0, -30.4, 0
+        dv = (-g_L * (v - E_L) + g_L * Delta_T * math.exp((v - V_T) / Delta_T) - w_ad + z
+              + current[t]) / C
+        dw = (a * (v - E_L) - w_ad) / tau_w
+        v, w_ad = v + dv, w_ad + dw
+        z -= z / 40.0
+        V_T += (-50.4 - V_T) / 50.0
+        if phase == 1:
+            v, w_ad, phase = 32.862, w_ad - dw, 2
+        elif v > 20.0:
+            v, phase = 29.4, 1
+        u[t] = v
+        u_md[t + 1] = u_md[t] + (v - u_md[t]) / tau_minus
+        u_mp[t + 1] = u_mp[t] + (v - u_mp[t]) / tau_plus
+        r[t + 1] = r[t] + (pre[t] - r[t]) / tau_x
+        if t >= 3:
+            ltd = A_LTD * pre[t] * max(u_md[t - 3] - theta_minus, 0.0)
+            ltp = A_LTP * max(v - theta_plus, 0.0) * r[t] * max(u_mp[t - 3] - theta_minus, 0.0)
+            w += ltp - ltd
+    return w

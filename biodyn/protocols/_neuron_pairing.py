@@ -5,13 +5,16 @@ the protocol's synapse model to its own postsynaptic model neuron
 (``network.neuron``, e.g. ``adex_clopath``), all conditions side by side in
 one Brian2 run. The presynaptic spikes and the postsynaptic spike times follow
 the stimulus of ``spike_pattern`` (``pre``, ``post``, ``repetitions``,
-``frequency``, ``bursts``, ``burst_frequency``). A postsynaptic spike is not
-imposed but evoked, as in the experiments: a current pulse
+``frequency``, ``bursts``, ``burst_frequency``, ``burst_pre``, ``burst_post``). A
+postsynaptic spike is not imposed but evoked, as in the experiments: a current pulse
 (``network.pulse_amplitude`` for ``network.pulse_duration``, setting the
 neuron's ``network.pulse_target`` variable, which is 0 otherwise) starts
 ``network.pulse_lead`` before each postsynaptic time, so that the neuron fires at that time (the
 latency of the default pulse, 10 nA for 1 ms on ``adex_clopath``, is 1.0 ms;
-the Block records the spikes as fired). A protocol without postsynaptic
+the Block records the spikes as fired). The three are expressions of the neuron's
+parameters and of the time step ``dt``: ``clopath_2010`` forces each spike within one step,
+as Clopath et al.'s code does, with ``pulse_amplitude = "2*C*(v_spike - E_L)/dt"``,
+``pulse_duration = pulse_lead = "dt"``. A protocol without postsynaptic
 times (``post = []``) holds each neuron where ``network.neuron_init`` puts it:
 with a voltage-clamp variant of the neuron (``adex_clopath``'s
 ``membrane = voltage_clamp``) that is the voltage-clamp protocol.
@@ -41,8 +44,9 @@ class NeuronPairingEngine(SpikePatternEngine):
         "neuron_params": Key((str,), False, "its parameter set (default: the model's)"),
         "neuron_variants": Key((dict,), False, "its variant options"),
         "neuron_init": Key((dict,), False, "initial values of the neuron per condition (expressions of labels)"),
-        "pulse_amplitude": Key((str,), False, "amplitude of the current pulse evoking a postsynaptic spike (default '10 nA')"),
-        "pulse_duration": Key((str,), False, "its duration (default '1 ms')"),
+        "pulse_amplitude": Key((str,), False, "amplitude of the current pulse evoking a postsynaptic spike "
+                                              "(default '10 nA'; may use the neuron's parameters and dt)"),
+        "pulse_duration": Key((str,), False, "its duration, at least one step (default '1 ms'; 'dt': one step)"),
         "pulse_lead": Key((str,), False, "how long before the postsynaptic time the pulse starts (default '1 ms')"),
         "pulse_target": Key((str,), False, "the neuron's input variable the pulse sets (default 'I')"),
         "transmit": Key((str,), False, "what a presynaptic spike does to the neuron (default: nothing)"),
@@ -61,10 +65,13 @@ class NeuronPairingEngine(SpikePatternEngine):
         sec, _ = _dims()
         plan = super().plan()
         d = plan.data
-        lead = float(self.quantity(self.network.get("pulse_lead", "1 ms"), sec, "network.pulse_lead")
-                     / second)
-        duration_pulse = float(self.quantity(self.network.get("pulse_duration", "1 ms"), sec,
-                                             "network.pulse_duration") / second)
+        lead = float(self.pulse_quantity("pulse_lead", sec) / second)
+        duration_pulse = float(self.pulse_quantity("pulse_duration", sec) / second)
+        dt_s = float(self.dt / second)
+        if duration_pulse < dt_s * (1 - 1e-9):
+            raise SpecError(self.protocol.file, "network.pulse_duration",
+                            f"at least one time step ({dt_s * 1e3:g} ms); write 'dt' for one step",
+                            f"{duration_pulse * 1e3:g} ms")
         onsets = [t - lead for t in d["post_trains"]]
         if any(p.size and p.min() < 0 for p in onsets):
             raise SpecError(self.protocol.file, "stimulus.start", "a start later than network.pulse_lead",
@@ -86,6 +93,18 @@ class NeuronPairingEngine(SpikePatternEngine):
             tuple(sorted(d["neuron_init"])))
         d["pulse_duration"] = duration_pulse
         return plan
+
+    #: defaults of the pulse evoking a postsynaptic spike
+    pulse_defaults = {"pulse_amplitude": "10 nA", "pulse_duration": "1 ms", "pulse_lead": "1 ms"}
+
+    def pulse_quantity(self, key, dim):
+        """``network.<key>``: an expression of the neuron's parameters and the time step ``dt``."""
+        from ..spec import parse_quantity
+
+        names = dict(self.neuron_model().namespace)
+        names["dt"] = self.dt
+        return parse_quantity(str(self.network.get(key, self.pulse_defaults[key])), dim,
+                              file=self.protocol.file, key=f"network.{key}", names=names)
 
     def _neuron_init(self):
         table = dict(self.network.get("neuron_init", {}))
@@ -152,8 +171,7 @@ class NeuronPairingEngine(SpikePatternEngine):
         out.update({(syn, k): v for k, v in
                     build.start_values(syn, self.init(plan), resolved=self.resolved).items()})
         if "pulses" in handles:
-            amp = self.quantity(self.network.get("pulse_amplitude", "10 nA"), None,
-                                "network.pulse_amplitude")
+            amp = self.pulse_quantity("pulse_amplitude", None)
             out[(handles["pulses"], "I_pulse")] = amp
         if rerun:
             for side, key in (("pre", "pre"), ("trigger", "trigger")):

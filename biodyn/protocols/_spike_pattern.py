@@ -6,8 +6,13 @@ Brian2 run. Within a repetition the presynaptic spikes fall at the offsets
 ``stimulus.pre`` and the postsynaptic ones at ``stimulus.post`` (expressions of
 the condition's labels, e.g. ``post = ["delta_t"]``); the pattern is shifted so
 that its first spike falls at ``stimulus.start``, and repeated
-``stimulus.repetitions`` times at ``stimulus.frequency``. A condition of a
-``list`` may give its own ``pre``, ``post``, ``repetitions`` and ``frequency``.
+``stimulus.repetitions`` times at ``stimulus.frequency``. ``stimulus.burst_pre``
+and ``stimulus.burst_post`` add spikes once per burst, at times in the frame of
+the repetitions' pattern, expressions of the labels and ``repetitions``
+(``burst_post = ["repetitions/frequency + delta_t"]``: one more postsynaptic
+spike, a period after the last repetition's). A condition of a ``list`` may
+give its own ``pre``, ``post``, ``repetitions``, ``frequency``, ``bursts``,
+``burst_frequency``, ``burst_pre`` and ``burst_post``.
 
 The reported value is the weight change of each synapse:
 ``relative_weight_change`` = (w_end - w0)/w0, ``weight_change`` = w_end - w0, or
@@ -42,19 +47,28 @@ class SpikePatternEngine(Engine):
         "tail": Key((str,), False, "time simulated after the last spike (default '100 ms')"),
         "bursts": Key((int, str), False, "the repetitions form a burst, repeated this many times (default 1)"),
         "burst_frequency": Key((str,), False, "repetition frequency of the bursts (e.g. '0.1 Hz')"),
+        "burst_pre": Key((list,), False, "presynaptic spikes once per burst, in the repetitions' frame "
+                                        "(expressions of labels and repetitions, e.g. 'repetitions/frequency')"),
+        "burst_post": Key((list,), False, "postsynaptic spikes once per burst, in the repetitions' frame"),
     }
-    condition_keys = ("pre", "post", "repetitions", "frequency", "bursts", "burst_frequency")
+    condition_keys = ("pre", "post", "repetitions", "frequency", "bursts", "burst_frequency",
+                      "burst_pre", "burst_post")
     observables = ("relative_weight_change", "weight_change", "final_weight")
 
     @classmethod
     def validate(cls, protocol):
         super().validate(protocol)
         file = protocol.file
-        for key in ("pre", "post"):
-            for k, text in enumerate(protocol.stimulus.get(key, [])):
-                if not isinstance(text, str):
-                    raise SpecError(file, f"stimulus.{key}[{k}]", "a time expression ('0 ms', 'delta_t')",
-                                    repr(text))
+        entries = [("stimulus", protocol.stimulus)] + [
+            (f"conditions[{c.index}]", c.extra) for c in protocol.conditions if c.extra]
+        for where, entry in entries:
+            for key in ("pre", "post", "burst_pre", "burst_post"):
+                if key in entry and not isinstance(entry[key], list):
+                    raise SpecError(file, f"{where}.{key}", "a list of time expressions", repr(entry[key]))
+                for k, text in enumerate(entry.get(key, [])):
+                    if not isinstance(text, str):
+                        raise SpecError(file, f"{where}.{key}[{k}]",
+                                        "a time expression ('0 ms', 'delta_t')", repr(text))
 
     # -- stimulus ----------------------------------------------------------------
     def trains(self):
@@ -87,6 +101,18 @@ class SpikePatternEngine(Engine):
                                                      freq) / second)
             post_t = np.asarray(stimuli.pattern_train(np.array(post) * second + shift * second, reps,
                                                       freq) / second)
+            # spikes once per burst: expressions of the labels and of the burst's repetitions
+            for side in ("pre", "post"):
+                if not isinstance(entry.get(f"burst_{side}", []), list):
+                    raise SpecError(self.protocol.file, f"{where}.burst_{side}",
+                                    "a list of time expressions", repr(entry[f"burst_{side}"]))
+            in_burst = dict(labels, repetitions=reps)
+            once = {side: np.array([float(self.quantity(t, sec, f"{where}.burst_{side}[{k}]", in_burst)
+                                          / second) + shift
+                                    for k, t in enumerate(entry.get(f"burst_{side}", []))])
+                    for side in ("pre", "post")}
+            pre_t = np.concatenate([pre_t, once["pre"]])
+            post_t = np.concatenate([post_t, once["post"]])
             bursts = entry.get("bursts", 1)
             if isinstance(bursts, str):
                 bursts = self.quantity(bursts, None, f"{where}.bursts", labels)
