@@ -107,12 +107,11 @@ def test_recorded_parameter_values_read_back_to_the_same_floats_for_every_catalo
     assert n > 200
 
 
-def test_stimulus_change_that_some_conditions_override_is_an_error_unless_they_are_left_out():
-    # clopath_2010's 0.1-Hz conditions set their own repetitions: a change would not reach them
-    from biodyn.errors import SpecError
-
-    with pytest.raises(SpecError, match=r"would not reach condition\(s\) 0, 1") as info:
-        protocols.check_changes("clopath_2010", stimulus={"repetitions": 3})
-    assert info.value.key == "stimulus.repetitions" and "select the conditions" in info.value.hint
-    spec = protocols.load("clopath_2010").select(lambda labels: labels["frequency"] == 50)
-    assert protocols.check_changes(spec, stimulus={"repetitions": 3})["stimulus"] == {"repetitions": 3}
+def test_a_stimulus_change_reaches_the_conditions_that_set_the_key_themselves():
+    # clopath_2010's 0.1-Hz conditions set their own repetitions (50); a run's change applies to
+    # every condition (spike_pattern engines), and each 0.1-Hz pairing starts from rest under an
+    # additive rule: twice the pairings, twice the change
+    runs = [protocols.run("clopath_2010", target="numpy", select=lambda labels: labels["frequency"] < 1,
+                          stimulus={"repetitions": n}) for n in (1, 2)]
+    assert runs[0].summary["stimulus"] == {"repetitions": 1}
+    np.testing.assert_allclose(runs[1].values, 2 * runs[0].values, rtol=1e-6, atol=1e-8)

@@ -235,16 +235,6 @@ def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=N
                                                         for k, v in keys.items()},
                     file=file, prefix=prefix)
         out[table] = changes
-    for name in out["stimulus"]:  # a condition's own entry would win over the change, unseen
-        own = [c.index for c in protocol.conditions if name in c.extra]
-        if own:
-            file, prefix = where["stimulus"]
-            shown = ", ".join(map(str, own[:8])) + (", ..." if len(own) > 8 else "")
-            raise SpecError(file, _key(prefix, name), "a key the protocol's conditions do not set "
-                            f"themselves (the change would not reach condition(s) {shown})",
-                            f"{name!r}, set by conditions.list of {protocol.name}",
-                            "select the conditions that use the protocol's value, or change "
-                            "the conditions in a copy of the protocol spec")
     file, prefix = where["inputs"]
     inputs = dict(inputs or {})
     for name in inputs:
