@@ -328,6 +328,10 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     args.update(kwargs)
     try:
         syn = Synapses(source, target, **args)
+        syn._biodyn = resolved
+        syn._biodyn_parameters = tuple(as_variables)
+        if initialise:
+            _defaults_on_connect(syn, resolved, as_variables, init)
         if connect is not None and connect is not False:
             if connect == "one_to_one":
                 syn.connect(j="i")
@@ -339,24 +343,122 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
                 syn.connect(**connect)
             else:
                 raise TypeError(f"connect must be a string, True or a dict, not {connect!r}")
-            if initialise:
-                _initialise(syn, resolved, as_variables, init)
-        elif as_variables and initialise:
-            for pname in as_variables:
-                setattr(syn, pname, resolved.namespace[pname])
     except BiodynError:
         raise
     except Exception as exc:
         raise _wrap_brian_error(resolved, "model", exc) from exc
-    syn._biodyn = resolved
-    syn._biodyn_parameters = tuple(as_variables)
     return syn
 
 
+def _start_assignments(resolved, as_variables, init):
+    """``[(variable, value)]`` in the order :func:`_initialise` sets them."""
+    out = [(name, resolved.namespace[name]) for name in as_variables]
+    out += [(var, _initial_value(text, resolved)) for var, text in resolved.spec.initial.items()
+            if not (init and var in init)]
+    out += [(var, _initial_value(value, resolved)) for var, value in (init or {}).items()]
+    return out
+
+
+def _is_standalone():
+    from brian2.devices.device import RuntimeDevice, get_device
+
+    return not isinstance(get_device(), RuntimeDevice)
+
+
+def _defaults_on_connect(syn, resolved, as_variables, init):
+    """Give ``syn`` the set's values at creation and every synapse the set's values when created.
+
+    The first ``connect`` call sets every start value (Brian2 lets no variable of a
+    ``Synapses`` be written before it): shared ones (``lr``, parameters declared
+    ``(shared, constant)``) and those of the synapses it created. Later calls set the
+    per-synapse ones (``w``, traces with a non-zero start, per-element parameters)
+    of the synapses they create, leaving the values of earlier synapses and of shared
+    variables as the user left them. All this happens right after each call, as
+    ``biodyn.synapses(..., connect=...)`` sets them: the
+    instance's ``connect`` is wrapped (the object stays a plain ``brian2.Synapses``;
+    on ``cpp_standalone`` the assignments are recorded after the connection code).
+    Values the user sets after connecting replace them, as in any Brian2 script.
+
+    On ``cpp_standalone`` the number of synapses is known only when the binary runs,
+    so only the synapses of the first ``connect`` call can be given their values;
+    a second call is refused with an error naming the way out. Synapses created
+    past the wrapper (``brian2.Synapses.connect(S, ...)``) are refused at the
+    first run (``before_run``), never left at zero.
+    """
+    import functools
+    import weakref
+
+    from brian2 import Synapses
+
+    assignments = _start_assignments(resolved, as_variables, init)
+    per_synapse = [(var, value) for var, value in assignments
+                   if not (var in syn.variables and syn.variables[var].scalar)]
+    ref = weakref.ref(syn)
+    syn._biodyn_defaults = {"initialised": 0, "connects": 0, "standalone": _is_standalone()}
+
+    @functools.wraps(Synapses.connect)
+    def connect(condition=None, i=None, j=None, p=1.0, n=1, skip_if_invalid=False,
+                namespace=None, level=0):
+        s = ref()
+        state = s._biodyn_defaults
+        if state["standalone"] and state["connects"]:
+            raise BiodynError(
+                f"{s.name!r} ({resolved.spec.name}): on cpp_standalone biodyn can give the "
+                "synapses of one connect() call the parameter set's start values, not those "
+                "of a second call (the number of synapses is known only when the binary runs). "
+                "Connect in one call, or build with biodyn.synapses(..., initialise=False), "
+                "connect, and then set every start value yourself (biodyn.build.start_values(S))")
+        old = 0 if state["standalone"] else len(s)
+        Synapses.connect(s, condition, i, j, p, n, skip_if_invalid, namespace, level + 1)
+        first = state["connects"] == 0
+        state["connects"] += 1
+        try:
+            for var, value in assignments if first else per_synapse:
+                if old == 0:
+                    setattr(s, var, value)
+                else:
+                    getattr(s, var)[old:] = value
+        except Exception as exc:
+            raise _wrap_brian_error(resolved, "initial", exc) from exc
+        state["initialised"] = None if state["standalone"] else len(s)
+
+    def before_run(run_namespace):
+        s = ref()
+        _check_defaults_applied(s, resolved)
+        return Synapses.before_run(s, run_namespace)
+
+    syn.connect = connect
+    syn.before_run = before_run
+
+
+def _check_defaults_applied(syn, resolved):
+    state = getattr(syn, "_biodyn_defaults", None)
+    if state is None:
+        return
+    if state["standalone"]:
+        missing = bool(syn._connect_called) and not state["connects"]
+    else:
+        missing = len(syn) > (state["initialised"] or 0)
+    if missing:
+        raise BiodynError(
+            f"{syn.name!r} ({resolved.spec.name}): synapses were created without the parameter "
+            "set's start values (w, lr, ... would be 0), by a connect() that bypassed "
+            "the object's own (brian2.Synapses.connect(S, ...)). Connect with S.connect(...), "
+            "or call biodyn.build.initialise(S) after connecting")
+
+
 def initialise(group, init=None):
-    """Apply a built group's spec ``[initial]`` values (e.g. after connecting synapses)."""
+    """Apply a built group's spec ``[initial]`` values to all its elements.
+
+    Synapses built by :func:`synapses` get these values when they are connected
+    (``S.connect(...)``) without this call; it resets them, or applies ``init``.
+    """
     resolved = resolved_of(group)
     _initialise(group, resolved, [], init)
+    state = getattr(group, "_biodyn_defaults", None)
+    if state is not None:
+        state["connects"] = max(state["connects"], 1)
+        state["initialised"] = None if state["standalone"] else len(group)
 
 
 def start_values(group, init=None, resolved=None):
