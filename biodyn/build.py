@@ -654,6 +654,79 @@ def _safe_key(key):
     return f"{text}-{digest}"
 
 
+class _CallerState:
+    """The caller's Brian2 and numpy state that a :class:`Simulation` must leave as it found it.
+
+    biodyn is a guest in the user's script: a library call changes neither the magic
+    network (the scope ``run()`` collects), nor the active device (the same object,
+    with its stack of previous devices, build options and default clock), nor the
+    preferences (``prefs``), nor the random state (numpy's global generator and
+    the runtime device's random buffers). Saved when a Simulation is entered,
+    restored when it is left (also after an error).
+    """
+
+    _scope_keys = None
+
+    def __init__(self):
+        import copy
+        import importlib
+        import itertools
+
+        from brian2 import prefs
+        from brian2.core.base import BrianObject
+        from brian2.devices.device import RuntimeDevice
+
+        if _CallerState._scope_keys is None:
+            # Negative scope keys: the user's own keys start at 0 and only grow
+            # (start_scope), so objects built in a Simulation never join their magic network.
+            _CallerState._scope_keys = itertools.count(-1, -1)
+        self._devices = importlib.import_module("brian2.devices.device")  # the module, not the proxy
+        self.prefs = {k: copy.deepcopy(v) for k, v in prefs.prefs.items()}
+        self.device = self._devices.active_device
+        self.stack = list(self._devices.previous_devices)
+        self.build_on_run = getattr(self.device, "build_on_run", True)
+        self.build_options = dict(getattr(self.device, "build_options", None) or {})
+        self.scope_key = BrianObject._scope_current_key
+        self.runtime = isinstance(self.device, RuntimeDevice)
+        self.np_random = np.random.get_state()
+        self.device_random = self.device.get_random_state() if self.runtime else None
+        self.clock = None
+        clock = getattr(self.device, "defaultclock", None)
+        if self.runtime and clock is not None:
+            self.clock = (clock, clock._old_dt, {n: np.array(clock.variables[n].get_value(), copy=True)
+                                                 for n in ("dt", "t", "timestep")})
+
+    def new_scope(self):
+        from brian2.core.base import BrianObject
+
+        BrianObject._scope_current_key = next(_CallerState._scope_keys)
+
+    def restore_device(self):
+        self._devices.active_device = self.device
+        self._devices.previous_devices[:] = self.stack
+        if self.device is not None:
+            self.device.build_on_run = self.build_on_run
+            self.device.build_options = dict(self.build_options)
+
+    def restore(self):
+        from brian2 import prefs
+        from brian2.core.base import BrianObject
+
+        self.restore_device()
+        if self.clock is not None:
+            clock, old_dt, values = self.clock
+            for name, value in values.items():
+                clock.variables[name].set_value(value)
+            clock._old_dt = old_dt
+        BrianObject._scope_current_key = self.scope_key
+        for key, value in self.prefs.items():
+            if key not in prefs.prefs or prefs.prefs[key] != value:
+                prefs.prefs[key] = value
+        if self.device_random is not None:
+            self.device.set_random_state(self.device_random)
+        np.random.set_state(self.np_random)
+
+
 class Simulation:
     """One simulation on one code-generation target: the only place a target is chosen.
 
@@ -735,11 +808,19 @@ class Simulation:
 
     # -- context -----------------------------------------------------------------
     def __enter__(self):
+        if self._active:
+            raise RuntimeError("a Simulation can be entered only once")
+        self._caller = _CallerState()
+        try:
+            return self._enter()
+        except BaseException:
+            self._caller.restore()
+            raise
+
+    def _enter(self):
         import brian2
         from brian2 import defaultclock, prefs, set_device
 
-        if self._active:
-            raise RuntimeError("a Simulation can be entered only once")
         # Objects of earlier runs that are still alive would make Brian2 rename this
         # run's objects (``pre_clock_2``), which changes the generated code and
         # forces a full standalone recompile: collect them first. (A full collection
@@ -747,8 +828,6 @@ class Simulation:
         # need it: their code is not compiled per project.)
         if self.target == "cpp_standalone":
             gc.collect()
-        self._saved_target = prefs.codegen.target
-        self._saved_dt = defaultclock.dt
         if self.target == "cpp_standalone":
             if self.directory is None:
                 if self.build_key is not None:
@@ -769,9 +848,10 @@ class Simulation:
             prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
             set_device(self._device, directory=str(self.directory), build_on_run=False)
         else:
-            set_device("runtime")
+            if not self._caller.runtime:
+                set_device("runtime")
             prefs.codegen.target = self.target
-        brian2.start_scope()
+        self._caller.new_scope()
         defaultclock.dt = self.dt
         if self.seed is not None:
             brian2.seed(self.seed)
@@ -780,12 +860,9 @@ class Simulation:
         return self
 
     def __exit__(self, *exc):
-        import brian2
-        from brian2 import defaultclock, prefs
-
         self._active = False
+        self._caller.restore_device()
         if self.target == "cpp_standalone":
-            brian2.set_device("runtime")
             _forget_device(self._device)
             if self.keep and self._built:
                 # Kept objects must not make Brian2 rename the objects of later
@@ -798,8 +875,7 @@ class Simulation:
             self._objects = []
         if self.target == "cpp_standalone":
             gc.collect()
-        prefs.codegen.target = self._saved_target
-        defaultclock.dt = self._saved_dt
+        self._caller.restore()  # prefs (target, make arguments), clock, scope, random state
         return False
 
     # -- running -----------------------------------------------------------------

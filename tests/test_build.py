@@ -299,3 +299,36 @@ def test_second_connect_on_standalone_is_refused_before_any_build():
     finally:
         devices.active_device = saved
         devices.previous_devices[:] = stack
+
+
+def test_simulation_leaves_the_callers_device_prefs_scope_and_random_state():
+    """Entering and leaving Simulations (standalone without a build, numpy with a run) changes
+    nothing of the caller's: the same device object and stack, prefs (make arguments included),
+    clock, magic-network scope and random state (issue 13, section 2)."""
+    import copy
+    import importlib
+
+    from brian2 import defaultclock, prefs, seed
+    from brian2.core.base import BrianObject
+
+    devices = importlib.import_module("brian2.devices.device")
+
+    def state():
+        dev = devices.active_device
+        return (dev, list(devices.previous_devices), {k: copy.deepcopy(v) for k, v in prefs.prefs.items()},
+                float(defaultclock.dt_), BrianObject._scope_current_key, np.random.get_state()[1].copy(),
+                dev.get_random_state()["rand_buffer_index"].copy())
+
+    prefs.codegen.target = "numpy"
+    seed(5)
+    np.random.rand()
+    before = state()
+    with biodyn.Simulation("cpp_standalone", dt=0.05 * ms, seed=1):
+        assert devices.active_device is not before[0]
+    with biodyn.Simulation("numpy", dt=0.05 * ms, seed=1) as sim:
+        G = NeuronGroup(2, "dv/dt = -v/(10*ms) + 0.1*xi/sqrt(ms) : 1")
+        sim.run(1 * ms, G)
+    after = state()
+    assert after[0] is before[0] and [d[0] for d in after[1]] == [d[0] for d in before[1]]
+    assert after[2] == before[2] and after[3:5] == before[3:5]
+    assert np.array_equal(after[5], before[5]) and np.array_equal(after[6], before[6])
