@@ -288,14 +288,21 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     connect : str, bool, dict or None
         ``"one_to_one"`` (``j = i``), a Brian2 condition string (``"i != j"``),
         ``True`` (all to all), a dict of ``Synapses.connect`` arguments, or
-        ``None`` to connect later yourself.
+        ``None`` to connect later yourself: ``S.connect(p=0.1)`` then gives the
+        new synapses the parameter set's start values (``w``, ``lr``, ... and
+        ``init``), exactly as ``connect=`` does; values you set after connecting
+        replace them. Each later ``connect`` call sets only the synapses it
+        creates (on ``cpp_standalone``, a second call is an error: connect in
+        one call there). Synapses created past the object's ``connect``
+        (``brian2.Synapses.connect(S, ...)``) stop the first run with an error
+        rather than learn from zeros; :func:`initialise` repairs them.
     transmit : str, optional
         Statements appended to ``on_pre`` to act on the target, e.g.
         ``"ge_post += w*nS"``. The catalog's plasticity rules change ``w`` only:
         what a weight does to the postsynaptic neuron belongs to the network.
     init : dict, optional
         Initial values replacing the spec's ``[initial]`` (e.g. ``{"w": 0.5}``);
-        applied after ``connect``.
+        applied after each ``connect``.
     parameters_as : {"namespace", "variables"}
         As in :func:`neurons`.
     initialise : bool

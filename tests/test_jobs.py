@@ -159,14 +159,16 @@ def test_issue_13_script_standalone_replay_leaves_the_users_network_running(tmp_
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     script = tmp_path / "user_script.py"
     script.write_text(ISSUE_13_STANDALONE + textwrap.dedent('''\
-        from brian2.devices import device as _d
-        import brian2.devices.device as _devices
-        print(prefs.devices.cpp_standalone.extra_make_args_unix, type(_devices.active_device).__name__)
+        import importlib
+        _devices = importlib.import_module("brian2.devices.device")
+        _default = prefs.pref_register["devices.cpp_standalone"][0]["extra_make_args_unix"].default
+        print(prefs.devices.cpp_standalone.extra_make_args_unix == _default,
+              _devices.active_device is _devices.runtime_device, _devices.previous_devices == [])
         '''))
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert float(lines[0]) == pytest.approx(1 - math.exp(-1), rel=1e-9)
-    assert lines[1] == "[] RuntimeDevice"
+    assert lines[1] == "True True True"  # make arguments, device and its stack as they were
     assert (tmp_path / "side_results" / "bi_poo_1998.json").exists()
