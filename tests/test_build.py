@@ -332,3 +332,30 @@ def test_simulation_leaves_the_callers_device_prefs_scope_and_random_state():
     assert after[0] is before[0] and [d[0] for d in after[1]] == [d[0] for d in before[1]]
     assert after[2] == before[2] and after[3:5] == before[3:5]
     assert np.array_equal(after[5], before[5]) and np.array_equal(after[6], before[6])
+
+
+def test_numpy_simulation_inside_a_users_standalone_script_leaves_their_project_alone():
+    """A user building a cpp_standalone project calls a numpy Simulation: afterwards their
+    device is the same object with the same options and stack, and nothing was recorded
+    into their project (its main queue is unchanged)."""
+    import importlib
+
+    from brian2 import set_device
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    devices = importlib.import_module("brian2.devices.device")
+    saved, stack = devices.active_device, list(devices.previous_devices)
+    user = CPPStandaloneDevice()
+    try:
+        set_device(user, build_on_run=False, directory="user_project")
+        before = (list(devices.previous_devices), user.build_on_run, dict(user.build_options),
+                  list(user.main_queue))
+        with biodyn.Simulation("numpy", dt=0.05 * ms, seed=1) as sim:
+            G = NeuronGroup(2, "dv/dt = -v/(10*ms) : 1")
+            sim.run(1 * ms, G)
+        assert devices.active_device is user
+        assert (list(devices.previous_devices), user.build_on_run, dict(user.build_options),
+                list(user.main_queue)) == before
+    finally:
+        devices.active_device = saved
+        devices.previous_devices[:] = stack
