@@ -19,7 +19,9 @@ Two halves:
   target (``numpy``, ``cython`` or ``cpp_standalone``), sets ``dt`` and the seed,
   runs a network, and checks that no state went NaN or infinite. Standalone
   projects are kept in a cache folder keyed by the caller (``build_key``), so
-  a second run of the same model recompiles only what changed.
+  a second run of the same model recompiles only what changed. It runs its own
+  ``Network`` and leaves the caller's magic network, device, prefs, default clock
+  and random state as it found them (restored on exit, also after an error).
 """
 
 from __future__ import annotations
