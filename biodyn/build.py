@@ -19,7 +19,9 @@ Two halves:
   target (``numpy``, ``cython`` or ``cpp_standalone``), sets ``dt`` and the seed,
   runs a network, and checks that no state went NaN or infinite. Standalone
   projects are kept in a cache folder keyed by the caller (``build_key``), so
-  a second run of the same model recompiles only what changed.
+  a second run of the same model recompiles only what changed. It runs its own
+  ``Network`` and leaves the caller's magic network, device, prefs, default clock
+  and random state as it found them (restored on exit, also after an error).
 """
 
 from __future__ import annotations
@@ -337,14 +339,21 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     connect : str, bool, dict or None
         ``"one_to_one"`` (``j = i``), a Brian2 condition string (``"i != j"``),
         ``True`` (all to all), a dict of ``Synapses.connect`` arguments, or
-        ``None`` to connect later yourself.
+        ``None`` to connect later yourself: ``S.connect(p=0.1)`` then gives the
+        new synapses the parameter set's start values (``w``, ``lr``, ... and
+        ``init``), exactly as ``connect=`` does; values you set after connecting
+        replace them. Each later ``connect`` call sets only the synapses it
+        creates (on ``cpp_standalone``, a second call is an error: connect in
+        one call there). Synapses created past the object's ``connect``
+        (``brian2.Synapses.connect(S, ...)``) stop the first run with an error
+        rather than learn from zeros; :func:`initialise` repairs them.
     transmit : str, optional
         Statements appended to ``on_pre`` to act on the target, e.g.
         ``"ge_post += w*nS"``. The catalog's plasticity rules change ``w`` only:
         what a weight does to the postsynaptic neuron belongs to the network.
     init : dict, optional
         Initial values replacing the spec's ``[initial]`` (e.g. ``{"w": 0.5}``);
-        applied after ``connect``.
+        applied after each ``connect``.
     parameters_as : {"namespace", "variables"}
         As in :func:`neurons`.
     initialise : bool
@@ -378,6 +387,10 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     try:
         syn = Synapses(source, target, **args)
         _order_pathways(syn, resolved)
+        syn._biodyn = resolved
+        syn._biodyn_parameters = tuple(as_variables)
+        if initialise:
+            _defaults_on_connect(syn, resolved, as_variables, init)
         if connect is not None and connect is not False:
             if connect == "one_to_one":
                 syn.connect(j="i")
@@ -389,17 +402,10 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
                 syn.connect(**connect)
             else:
                 raise TypeError(f"connect must be a string, True or a dict, not {connect!r}")
-            if initialise:
-                _initialise(syn, resolved, as_variables, init)
-        elif as_variables and initialise:
-            for pname in as_variables:
-                setattr(syn, pname, resolved.namespace[pname])
     except BiodynError:
         raise
     except Exception as exc:
         raise _wrap_brian_error(resolved, "model", exc) from exc
-    syn._biodyn = resolved
-    syn._biodyn_parameters = tuple(as_variables)
     return syn
 
 
@@ -419,10 +425,115 @@ def _order_pathways(syn, resolved):
                 pw.order = min(pre_orders, default=pw.order) - 1
 
 
+def _start_assignments(resolved, as_variables, init):
+    """``[(variable, value)]`` in the order :func:`_initialise` sets them."""
+    out = [(name, resolved.namespace[name]) for name in as_variables]
+    out += [(var, _initial_value(text, resolved)) for var, text in resolved.spec.initial.items()
+            if not (init and var in init)]
+    out += [(var, _initial_value(value, resolved)) for var, value in (init or {}).items()]
+    return out
+
+
+def _is_standalone():
+    from brian2.devices.device import RuntimeDevice, get_device
+
+    return not isinstance(get_device(), RuntimeDevice)
+
+
+def _defaults_on_connect(syn, resolved, as_variables, init):
+    """Give ``syn`` the set's values at creation and every synapse the set's values when created.
+
+    The first ``connect`` call sets every start value (Brian2 lets no variable of a
+    ``Synapses`` be written before it): shared ones (``lr``, parameters declared
+    ``(shared, constant)``) and those of the synapses it created. Later calls set the
+    per-synapse ones (``w``, traces with a non-zero start, per-element parameters)
+    of the synapses they create, leaving the values of earlier synapses and of shared
+    variables as the user left them. All this happens right after each call, as
+    ``biodyn.synapses(..., connect=...)`` sets them: the
+    instance's ``connect`` is wrapped (the object stays a plain ``brian2.Synapses``;
+    on ``cpp_standalone`` the assignments are recorded after the connection code).
+    Values the user sets after connecting replace them, as in any Brian2 script.
+
+    On ``cpp_standalone`` the number of synapses is known only when the binary runs,
+    so only the synapses of the first ``connect`` call can be given their values;
+    a second call is refused with an error naming the way out. Synapses created
+    past the wrapper (``brian2.Synapses.connect(S, ...)``) are refused at the
+    first run (``before_run``), never left at zero.
+    """
+    import functools
+    import weakref
+
+    from brian2 import Synapses
+
+    assignments = _start_assignments(resolved, as_variables, init)
+    per_synapse = [(var, value) for var, value in assignments
+                   if not (var in syn.variables and syn.variables[var].scalar)]
+    ref = weakref.ref(syn)
+    syn._biodyn_defaults = {"initialised": 0, "connects": 0, "standalone": _is_standalone()}
+
+    @functools.wraps(Synapses.connect)
+    def connect(condition=None, i=None, j=None, p=1.0, n=1, skip_if_invalid=False,
+                namespace=None, level=0):
+        s = ref()
+        state = s._biodyn_defaults
+        if state["standalone"] and state["connects"]:
+            raise BiodynError(
+                f"{s.name!r} ({resolved.spec.name}): on cpp_standalone biodyn can give the "
+                "synapses of one connect() call the parameter set's start values, not those "
+                "of a second call (the number of synapses is known only when the binary runs). "
+                "Connect in one call, or build with biodyn.synapses(..., initialise=False), "
+                "connect, and then set every start value yourself (biodyn.build.start_values(S))")
+        old = 0 if state["standalone"] else len(s)
+        Synapses.connect(s, condition, i, j, p, n, skip_if_invalid, namespace, level + 1)
+        first = state["connects"] == 0
+        state["connects"] += 1
+        try:
+            for var, value in assignments if first else per_synapse:
+                if old == 0:
+                    setattr(s, var, value)
+                else:
+                    getattr(s, var)[old:] = value
+        except Exception as exc:
+            raise _wrap_brian_error(resolved, "initial", exc) from exc
+        state["initialised"] = None if state["standalone"] else len(s)
+
+    def before_run(run_namespace):
+        s = ref()
+        _check_defaults_applied(s, resolved)
+        return Synapses.before_run(s, run_namespace)
+
+    syn.connect = connect
+    syn.before_run = before_run
+
+
+def _check_defaults_applied(syn, resolved):
+    state = getattr(syn, "_biodyn_defaults", None)
+    if state is None:
+        return
+    if state["standalone"]:
+        missing = bool(syn._connect_called) and not state["connects"]
+    else:
+        missing = len(syn) > (state["initialised"] or 0)
+    if missing:
+        raise BiodynError(
+            f"{syn.name!r} ({resolved.spec.name}): synapses were created without the parameter "
+            "set's start values (w, lr, ... would be 0), by a connect() that bypassed "
+            "the object's own (brian2.Synapses.connect(S, ...)). Connect with S.connect(...), "
+            "or call biodyn.build.initialise(S) after connecting")
+
+
 def initialise(group, init=None):
-    """Apply a built group's spec ``[initial]`` values (e.g. after connecting synapses)."""
+    """Apply a built group's spec ``[initial]`` values to all its elements.
+
+    Synapses built by :func:`synapses` get these values when they are connected
+    (``S.connect(...)``) without this call; it resets them, or applies ``init``.
+    """
     resolved = resolved_of(group)
     _initialise(group, resolved, [], init)
+    state = getattr(group, "_biodyn_defaults", None)
+    if state is not None:
+        state["connects"] = max(state["connects"], 1)
+        state["initialised"] = None if state["standalone"] else len(group)
 
 
 def start_values(group, init=None, resolved=None):
@@ -618,6 +729,79 @@ def _safe_key(key):
     return f"{text}-{digest}"
 
 
+class _CallerState:
+    """The caller's Brian2 and numpy state that a :class:`Simulation` must leave as it found it.
+
+    biodyn is a guest in the user's script: a library call changes neither the magic
+    network (the scope ``run()`` collects), nor the active device (the same object,
+    with its stack of previous devices, build options and default clock), nor the
+    preferences (``prefs``), nor the random state (numpy's global generator and
+    the runtime device's random buffers). Saved when a Simulation is entered,
+    restored when it is left (also after an error).
+    """
+
+    _scope_keys = None
+
+    def __init__(self):
+        import copy
+        import importlib
+        import itertools
+
+        from brian2 import prefs
+        from brian2.core.base import BrianObject
+        from brian2.devices.device import RuntimeDevice
+
+        if _CallerState._scope_keys is None:
+            # Negative scope keys: the user's own keys start at 0 and only grow
+            # (start_scope), so objects built in a Simulation never join their magic network.
+            _CallerState._scope_keys = itertools.count(-1, -1)
+        self._devices = importlib.import_module("brian2.devices.device")  # the module, not the proxy
+        self.prefs = {k: copy.deepcopy(v) for k, v in prefs.prefs.items()}
+        self.device = self._devices.active_device
+        self.stack = list(self._devices.previous_devices)
+        self.build_on_run = getattr(self.device, "build_on_run", True)
+        self.build_options = dict(getattr(self.device, "build_options", None) or {})
+        self.scope_key = BrianObject._scope_current_key
+        self.runtime = isinstance(self.device, RuntimeDevice)
+        self.np_random = np.random.get_state()
+        self.device_random = self.device.get_random_state() if self.runtime else None
+        self.clock = None
+        clock = getattr(self.device, "defaultclock", None)
+        if self.runtime and clock is not None:
+            self.clock = (clock, clock._old_dt, {n: np.array(clock.variables[n].get_value(), copy=True)
+                                                 for n in ("dt", "t", "timestep")})
+
+    def new_scope(self):
+        from brian2.core.base import BrianObject
+
+        BrianObject._scope_current_key = next(_CallerState._scope_keys)
+
+    def restore_device(self):
+        self._devices.active_device = self.device
+        self._devices.previous_devices[:] = self.stack
+        if self.device is not None:
+            self.device.build_on_run = self.build_on_run
+            self.device.build_options = dict(self.build_options)
+
+    def restore(self):
+        from brian2 import prefs
+        from brian2.core.base import BrianObject
+
+        self.restore_device()
+        if self.clock is not None:
+            clock, old_dt, values = self.clock
+            for name, value in values.items():
+                clock.variables[name].set_value(value)
+            clock._old_dt = old_dt
+        BrianObject._scope_current_key = self.scope_key
+        for key, value in self.prefs.items():
+            if key not in prefs.prefs or prefs.prefs[key] != value:
+                prefs.prefs[key] = value
+        if self.device_random is not None:
+            self.device.set_random_state(self.device_random)
+        np.random.set_state(self.np_random)
+
+
 class Simulation:
     """One simulation on one code-generation target: the only place a target is chosen.
 
@@ -713,11 +897,19 @@ class Simulation:
 
     # -- context -----------------------------------------------------------------
     def __enter__(self):
+        if self._active:
+            raise RuntimeError("a Simulation can be entered only once")
+        self._caller = _CallerState()
+        try:
+            return self._enter()
+        except BaseException:
+            self._caller.restore()
+            raise
+
+    def _enter(self):
         import brian2
         from brian2 import defaultclock, prefs, set_device
 
-        if self._active:
-            raise RuntimeError("a Simulation can be entered only once")
         # Objects of earlier runs that are still alive would make Brian2 rename this
         # run's objects (``pre_clock_2``), which changes the generated code and
         # forces a full standalone recompile: collect them first. (A full collection
@@ -725,8 +917,6 @@ class Simulation:
         # need it: their code is not compiled per project.)
         if self.target == "cpp_standalone":
             gc.collect()
-        self._saved_target = prefs.codegen.target
-        self._saved_dt = defaultclock.dt
         if self.target == "cpp_standalone":
             if self.directory is None:
                 if self.build_key is not None:
@@ -747,9 +937,10 @@ class Simulation:
             prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
             set_device(self._device, directory=str(self.directory), build_on_run=False)
         else:
-            set_device("runtime")
+            if not self._caller.runtime:
+                set_device("runtime")
             prefs.codegen.target = self.target
-        brian2.start_scope()
+        self._caller.new_scope()
         defaultclock.dt = self.dt
         if self.seed is not None:
             brian2.seed(self.seed)
@@ -758,12 +949,9 @@ class Simulation:
         return self
 
     def __exit__(self, *exc):
-        import brian2
-        from brian2 import defaultclock, prefs
-
         self._active = False
+        self._caller.restore_device()
         if self.target == "cpp_standalone":
-            brian2.set_device("runtime")
             _forget_device(self._device)
             if self.keep and self._built:
                 # Kept objects must not make Brian2 rename the objects of later
@@ -776,8 +964,7 @@ class Simulation:
             self._objects = []
         if self.target == "cpp_standalone":
             gc.collect()
-        prefs.codegen.target = self._saved_target
-        defaultclock.dt = self._saved_dt
+        self._caller.restore()  # prefs (target, make arguments), clock, scope, random state
         return False
 
     # -- running -----------------------------------------------------------------

@@ -6,7 +6,7 @@ from brian2 import NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor,
 
 import biodyn
 from biodyn import build
-from biodyn.errors import SimulationError, SpecError
+from biodyn.errors import BiodynError, SimulationError, SpecError
 
 from test_spec import GOOD_NEURON
 
@@ -171,3 +171,191 @@ def test_rule_thresholds_are_not_confused_with_the_neurons_theta():
     ns = build.resolved_of(S).namespace
     expected = 1e-3 * float(ns["eta"] / Hz) * (0.9 - ns["theta_x"]) * (0.7 - ns["theta_y"])
     assert w == pytest.approx(expected, rel=1e-12)
+
+
+# -- synapses connected the Brian2 way (issue 13, section 1) ------------------------------
+
+ISSUE_13_CONNECT_LATER = '''\
+from brian2 import *; import numpy as np, biodyn
+prefs.codegen.target = "numpy"; seed(1)
+G = biodyn.neurons("lif", 5, params="dayan_abbott_2001"); G.I = "1.6*nA"
+inp = PoissonGroup(20, 30*Hz)
+S = biodyn.synapses("stdp_pair", inp, G, transmit="v_post += 1*mV*w")
+S.connect(p=0.5); S.w = 0.5
+w0 = np.array(S.w[:]); M = SpikeMonitor(G); run(500*ms)
+print(M.num_spikes, np.array_equal(w0, S.w[:]), S.lr[:])   # 114 True 0.0
+'''
+
+
+def _run_user_script(text, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "user_script.py"
+    script.write_text(text)
+    env = dict(os.environ)
+    root = str(Path(biodyn.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_issue_13_script_synapses_connected_later_learn(tmp_path):
+    """The issue's script verbatim, as a user runs it: the weights change and lr is the set's 1."""
+    out = _run_user_script(ISSUE_13_CONNECT_LATER, tmp_path).split()
+    assert int(out[0]) > 50          # the postsynaptic neurons fire
+    assert out[1] == "False"         # ... and the weights learned
+    assert float(out[2]) == 1.0      # lr from [initial], not 0
+
+
+def _connect_later_network(later, **kwargs):
+    from brian2 import Hz, Network, PoissonGroup, seed
+
+    seed(3)
+    G = biodyn.neurons("lif", 4, params="dayan_abbott_2001")
+    G.I = "1.6*nA"
+    inp = PoissonGroup(10, 40 * Hz)
+    if later:
+        S = biodyn.synapses("stdp_pair", inp, G, transmit="v_post += 1*mV*w", **kwargs)
+        S.connect(condition="i != j")
+    else:
+        S = biodyn.synapses("stdp_pair", inp, G, transmit="v_post += 1*mV*w", connect="i != j",
+                            **kwargs)
+    w0 = np.array(S.w[:])
+    Network(G, inp, S).run(200 * ms)
+    return S, w0
+
+
+def test_synapses_connected_later_learn_exactly_as_with_connect_argument():
+    from brian2 import prefs
+
+    prefs.codegen.target = "numpy"
+    for kwargs in ({}, {"parameters_as": "per_element"}):
+        S, w0 = _connect_later_network(True, **kwargs)
+        R, r0 = _connect_later_network(False, **kwargs)
+        assert np.all(w0 == 0.5) and S.lr[:] == 1.0  # the set's w = 0.5*w_max, lr = 1
+        assert np.array_equal(S.w[:], R.w[:]) and not np.array_equal(S.w[:], w0)
+        if kwargs:
+            assert np.all(S.A_plus[:] == 0.005)
+
+
+def test_each_connect_call_gives_its_new_synapses_the_start_values():
+    """Later calls set only the new synapses: values set in between and shared ones stay."""
+    from brian2 import prefs
+
+    prefs.codegen.target = "numpy"
+    G = NeuronGroup(3, "v : 1", threshold="False")
+    S = biodyn.synapses("stdp_pair", G, G, parameters_as="per_element", init={"w": "0.1*(j + 1)"})
+    S.connect(i=0, j=[0, 1])
+    S.w = 0.9
+    S.lr = 0.5
+    first = 2
+    S.connect(condition="i == first")          # a name from this frame, as Brian2 resolves it
+    assert len(S) == 5
+    assert np.allclose(S.w[:2], 0.9)
+    assert np.allclose(S.w[2:], 0.1 * (np.asarray(S.j[2:]) + 1))
+    assert S.lr[:] == 0.5 and np.all(S.A_plus[:] == 0.005)
+
+
+def test_synapses_created_past_their_connect_are_a_loud_error_at_the_first_run():
+    from brian2 import Network, Synapses, prefs
+
+    prefs.codegen.target = "numpy"
+    G = NeuronGroup(2, "v : 1", threshold="False")
+    S = biodyn.synapses("stdp_pair", G, G)
+    Synapses.connect(S, j="i")
+    with pytest.raises(Exception) as info:
+        Network(G, S).run(1 * ms)
+    chain = [info.value]
+    while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    ours = [e for e in chain if isinstance(e, BiodynError)]  # Brian2 wraps it, printed first
+    assert ours and "without the parameter set's start values" in str(ours[0])
+    build.initialise(S)                        # the documented repair
+    assert np.all(S.w[:] == 0.5)
+    Network(G, S).run(1 * ms)
+
+
+def test_second_connect_on_standalone_is_refused_before_any_build():
+    import importlib
+
+    from brian2 import set_device
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    devices = importlib.import_module("brian2.devices.device")  # the module, not the proxy
+
+    saved, stack = devices.active_device, list(devices.previous_devices)
+    try:
+        set_device(CPPStandaloneDevice(), build_on_run=False)
+        G = NeuronGroup(2, "v : 1", threshold="False")
+        S = biodyn.synapses("stdp_pair", G, G)
+        S.connect(j="i")
+        with pytest.raises(BiodynError, match="second call|one connect"):
+            S.connect(i=0, j=1)
+    finally:
+        devices.active_device = saved
+        devices.previous_devices[:] = stack
+
+
+def test_simulation_leaves_the_callers_device_prefs_scope_and_random_state():
+    """Entering and leaving Simulations (standalone without a build, numpy with a run) changes
+    nothing of the caller's: the same device object and stack, prefs (make arguments included),
+    clock, magic-network scope and random state (issue 13, section 2)."""
+    import copy
+    import importlib
+
+    from brian2 import defaultclock, prefs, seed
+    from brian2.core.base import BrianObject
+
+    devices = importlib.import_module("brian2.devices.device")
+
+    def state():
+        dev = devices.active_device
+        return (dev, list(devices.previous_devices), {k: copy.deepcopy(v) for k, v in prefs.prefs.items()},
+                float(defaultclock.dt_), BrianObject._scope_current_key, np.random.get_state()[1].copy(),
+                dev.get_random_state()["rand_buffer_index"].copy())
+
+    prefs.codegen.target = "numpy"
+    seed(5)
+    np.random.rand()
+    before = state()
+    with biodyn.Simulation("cpp_standalone", dt=0.05 * ms, seed=1):
+        assert devices.active_device is not before[0]
+    with biodyn.Simulation("numpy", dt=0.05 * ms, seed=1) as sim:
+        G = NeuronGroup(2, "dv/dt = -v/(10*ms) + 0.1*xi/sqrt(ms) : 1")
+        sim.run(1 * ms, G)
+    after = state()
+    assert after[0] is before[0] and [d[0] for d in after[1]] == [d[0] for d in before[1]]
+    assert after[2] == before[2] and after[3:5] == before[3:5]
+    assert np.array_equal(after[5], before[5]) and np.array_equal(after[6], before[6])
+
+
+def test_numpy_simulation_inside_a_users_standalone_script_leaves_their_project_alone():
+    """A user building a cpp_standalone project calls a numpy Simulation: afterwards their
+    device is the same object with the same options and stack, and nothing was recorded
+    into their project (its main queue is unchanged)."""
+    import importlib
+
+    from brian2 import set_device
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    devices = importlib.import_module("brian2.devices.device")
+    saved, stack = devices.active_device, list(devices.previous_devices)
+    user = CPPStandaloneDevice()
+    try:
+        set_device(user, build_on_run=False, directory="user_project")
+        before = (list(devices.previous_devices), user.build_on_run, dict(user.build_options),
+                  list(user.main_queue))
+        with biodyn.Simulation("numpy", dt=0.05 * ms, seed=1) as sim:
+            G = NeuronGroup(2, "dv/dt = -v/(10*ms) : 1")
+            sim.run(1 * ms, G)
+        assert devices.active_device is user
+        assert (list(devices.previous_devices), user.build_on_run, dict(user.build_options),
+                list(user.main_queue)) == before
+    finally:
+        devices.active_device = saved
+        devices.previous_devices[:] = stack

@@ -102,10 +102,27 @@ class SerialExecutor(Executor):
     description = "this process (serial)"
 
     def submit(self, fn, arg):
-        return _Done(fn, arg)
+        return _Done(_as_guest(fn), arg)
 
     def as_completed(self, futures):
         return ((f, f) for f in list(futures))
+
+
+def _as_guest(fn):
+    """``fn`` run in the caller's process: workers' process-wide setup (Brian2's logging
+    prefs, warning filters, environment) is skipped, so the caller's script keeps its own."""
+
+    def run(arg):
+        from . import _worker
+
+        saved = _worker._GUEST
+        _worker._GUEST = True
+        try:
+            return fn(arg)
+        finally:
+            _worker._GUEST = saved
+
+    return run
 
 
 class PoolExecutor(Executor):

@@ -22,6 +22,8 @@ __all__ = ["execute", "flat_values", "one_line"]
 
 _READY = False
 _BRIAN_READY = False
+#: True while points run in the caller's own process (``workers=0``): no process-wide setup.
+_GUEST = False
 
 
 def _setup():
@@ -31,6 +33,8 @@ def _setup():
     for its import.
     """
     global _READY, _BRIAN_READY
+    if _GUEST:
+        return
     if not _READY:
         _READY = True
         os.environ.setdefault("MPLBACKEND", "Agg")
