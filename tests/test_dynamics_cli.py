@@ -122,3 +122,17 @@ def test_cli_fixed_points_of_the_readme_quadratic_if_above_rheobase(tmp_path, ca
     assert rc == 0 and "no fixed point found" in out and "unstable node" not in out
     assert "has no root at all" in out and "fires" in out
     assert json.loads(js.read_text())["fixed_points"] == []
+
+
+def test_cli_lyapunov_warns_on_stderr_when_the_running_exponent_drifts(tmp_path, capsys):
+    js = tmp_path / "p.json"
+    rc = main(["analyze", "lyapunov", "pitchfork", "--set", "r=0", "--duration", "200", "--dt", "0.05",
+               "--transient", "0", "--out", str(tmp_path), "--json", str(js)])
+    err = capsys.readouterr().err
+    assert rc == 0 and "biodyn: warning: lambda1 has not converged" in err and "--duration" in err
+    d = json.loads(js.read_text())
+    assert len(d["warnings"]) == 1 and d["drift"][0]["duration_needed"] > 200
+    rc = main(["analyze", "lyapunov", "logistic", "--set", "r=3.8", "--out", str(tmp_path), "--json", str(js)])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "warning" not in err and "standard error: batch means" in out
+    assert json.loads(js.read_text())["warnings"] == []

@@ -25,9 +25,9 @@ from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, 
 from ._field import Field, quantity_text, read, state_text
 from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, relative_residual, search_box
 from ._functions import FUNCTIONS, siegert_lif_rate
-from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Stepper, entropy_rate,
-                        kaplan_yorke, lyapunov_spectrum, qr_r_diagonal, stepper_for,
-                        two_trajectory_exponent)
+from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Stepper, batch_means,
+                        convergence, entropy_rate, kaplan_yorke, lyapunov_spectrum, qr_r_diagonal,
+                        stepper_for, two_trajectory_exponent)
 from ._plan import READINGS, Plan, make_plan
 from ._rnn_cells import CELLS, DrivenCell, GRUCell, LSTMCell, RNNCell
 from ._simulate import default_dt, trajectory
@@ -38,7 +38,7 @@ __all__ = [
     "continuation", "Continuation", "Branch", "SpecialPoint", "ParameterHandle",
     "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
-    "qr_r_diagonal",
+    "qr_r_diagonal", "batch_means", "convergence",
     "trajectory", "default_dt", "simulate", "brian_two_trajectory", "SimulationResult",
     "RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell",
     "FUNCTIONS", "siegert_lif_rate",

@@ -256,7 +256,7 @@ METHODS = ("auto", "qr", "two-trajectory", "brian2")
 
 def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=0, reading="auto",
                      out="results", json=None, duration=None, dt=None, transient=None, k=None,
-                     method="auto", integrator="rk4", reorth_every=None, segments=10,
+                     method="auto", integrator="rk4", reorth_every=None, segments=None,
                      target="auto", d0=None, report=None):
     """Lyapunov exponents of a model (figure + optional JSON).
 
