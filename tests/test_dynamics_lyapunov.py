@@ -234,3 +234,23 @@ def test_lyapunov_of_a_slow_transient_warns_with_the_drift_and_the_duration_need
     # a converged chaotic run does not warn
     r = dynamics.lyapunov_spectrum(dynamics.read("henon"), duration=20000, transient=1000)
     assert r.extra["warnings"] == []
+
+
+def test_rate_rnn_default_network_is_still_chaotic_after_700_tau():
+    # README: "biodyn analyze lyapunov rate_rnn --k 20  # g = 2: chaos". The seed-1 network was
+    # only transiently chaotic: with the default integrator (RK4, dt = 0.02 tau) it settles on a
+    # stable fixed point between 250 and 600 tau (lambda_1 = -0.084 per tau after that), while
+    # the default run measured 10..110 tau (+0.041). The default set's network keeps moving.
+    F = dynamics.read("rate_rnn")
+    _, X = dynamics.trajectory(F, F.x0(0), 700, 0.02)
+    speeds = [np.linalg.norm(F.f(x)) / np.sqrt(F.n) for x in X[-10000::1000]]
+    assert min(speeds) > 0.1              # at the seed-1 fixed point: 0
+
+
+@pytest.mark.slow
+def test_rate_rnn_default_network_long_run_matches_the_documented_exponent():
+    # rate_rnn.toml: lambda_1 = +0.060 +- 0.003 per tau over 3000 tau (RK4, dt = 0.02, after 500)
+    F = dynamics.read("rate_rnn")
+    r = dynamics.lyapunov_spectrum(F, duration=1500, dt=0.02, transient=500, k=1)
+    assert r.exponents[0] == pytest.approx(0.060, abs=0.012) and r.standard_error[0] < 0.006
+    assert r.extra["warnings"] == []
