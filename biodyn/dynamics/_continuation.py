@@ -24,8 +24,17 @@ neimark_sacker    the modulus minus one of the complex pair nearest the unit cir
 ================  ==================================================================
 
 A fold is also a zero of :math:`\det G_x`; telling it from a branch point is what the two
-first tests do. Detection assumes the step is small enough not to jump over two special
-points at once (two sign changes cancel); ``max_ds`` limits it. Degenerate points (a
+first tests do. Where either of them changes sign, the point between is first examined for
+a branch point by the rank of :math:`G_y = [G_x, G_p]`: a golden-section search for the
+minimum of its smallest singular value, which vanishes at a branch point on *every* curve
+through it (so the tip of a pitchfork, where :math:`t_p` and the determinant flip together,
+is a branch point and not a fold), accepted where it drops below 1/100 of its value at both
+ends. A step is accepted only if the tangent turns by less than 18 degrees (Allgower &
+Georg 2003, sec. 6.1), so the corrector does not jump from one curve to the other at a
+crossing. Neither criterion depends on the step or on the range (which scales the arc): the
+branch point of the second logistic iterate at r = 3 was found with ``--range 2.8 3.2`` and
+missed with ``--range 2.5 3.55`` before. Detection assumes the step is small enough not to
+jump over two special points at once (two sign changes cancel); ``max_ds`` limits it. Degenerate points (a
 transcritical crossing at a fold, Bogdanov–Takens) are reported by whichever tests change
 sign there. Periodic orbits born at Hopf points and period-doubled orbits of maps are not
 continued (that needs boundary-value continuation, as in AUTO).
@@ -435,22 +444,35 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
                 v1 = tests[k][name]
                 if not (np.isfinite(v0) and np.isfinite(v1)) or np.sign(v0) == np.sign(v1) or v0 == 0:
                     continue
-                if name == "branch" and np.sign(tests[k - 1]["fold"]) != np.sign(tests[k]["fold"]):
-                    continue  # the determinant also flips with the tangent at a fold
-                zp, lam = _locate(prob, zs[k - 1], ts[k - 1], zs[k], name, tests[k - 1], gscale, field.is_map)
+                fold_flips = np.sign(tests[k - 1]["fold"]) != np.sign(tests[k]["fold"])
+                if name == "branch" and fold_flips:
+                    continue  # t_p flips too: the tip of a pitchfork, examined with the fold test
+                if name in ("fold", "branch"):
+                    # G_y = [G_x, G_p] loses rank at a branch point, on every curve through it:
+                    # find the minimum of its smallest singular value between the two points
+                    zr, rank_drop = _rank_minimum(prob, zs[k - 1], zs[k], gscale)
+                    if rank_drop:
+                        name, zp = "branch", zr
+                        x_, p_ = prob.y(zp)
+                        lam = _eigs(prob.h(p_), x_, prob.t)
+                    elif name == "branch":
+                        continue
+                if name != "branch":
+                    zp, lam = _locate(prob, zs[k - 1], ts[k - 1], zs[k], name, tests[k - 1], gscale,
+                                      field.is_map)
                 if name == "hopf" and not _hopf_like(lam):
                     continue
                 if name == "fold" and not _fold_like(prob, zp, zs[k - 1], zs[k]):
                     continue  # t_p also turns at a branch point (the tip of a pitchfork)
-                if name == "branch" and not _branch_like(prob, zp, zs[k - 1], zs[k]):
-                    continue
                 if name == "period_doubling" and not np.min(np.abs(lam + 1.0)) <= 1e-4:
                     continue
                 x, p = prob.y(zp)
                 typ = {"neimark_sacker": "neimark_sacker"}.get(name, name)
                 pt = SpecialPoint(typ, p, x, lam, bidx)
-                if not any(q.type == typ and abs(q.value - p) <= 1e-6 * sp and
-                           np.max(np.abs(q.state - x) / sx) < 1e-4 for q in points):
+                # one point reached along several curves (a branch point: from each of them)
+                same = 1e-4 if typ == "branch" else 1e-6
+                if not any(q.type == typ and abs(q.value - p) <= same * sp and
+                           np.max(np.abs(q.state - x) / sx) < 100 * same for q in points):
                     points.append(pt)
                     if typ == "branch" and switch_branches:
                         tnew = _other_tangent(prob, zp, ts[k - 1])
@@ -461,6 +483,11 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
     if len(branches) >= max_branches and queue:
         notes.append(f"stopped after {max_branches} branches")
     return Continuation(param, handle.unit, (lo, hi), branches, points, field, notes)
+
+
+#: a step is accepted only if the tangent turns by less than arccos(_MIN_COS) (Allgower &
+#: Georg 2003, sec. 6.1: step control by the angle between consecutive tangents)
+_MIN_COS = 0.95
 
 
 def _run_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, margin, gscale, is_map):
@@ -488,6 +515,11 @@ def _run_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, margin, gsca
             continue
         _, A, f = prob.Gy(zn)
         tn = prob.tangent(A, t)
+        if tn @ t < _MIN_COS and h > 1e-6:
+            # the tangent turned by more than ~18 degrees in one step: the corrector jumped onto
+            # another curve (at a branch point) or the step cut a sharp turn; retry smaller
+            h *= 0.5
+            continue
         tvn, lamn = _tests(prob, zn, tn, is_map)
         z, t = zn, tn
         zs.append(z.copy()); ts.append(t.copy()); tests.append(tvn); lams.append(lamn)
@@ -541,6 +573,64 @@ def _locate(prob, za, ta, zb, name, test_a, gscale, is_map, iters=40):
         x, p = prob.y(z_best)
         lam_best = _eigs(prob.h(p), x, prob.t)
     return z_best, lam_best
+
+
+def _sigma(prob, z):
+    """``(smallest, largest)`` singular value of G_y = [G_x, G_p] (the smallest is 0 at
+    branch points)."""
+    _, A, _ = prob.Gy(z)
+    sv = np.linalg.svd(A, compute_uv=False)
+    return float(sv[-1]), float(sv[0])
+
+
+def _rank_minimum(prob, za, zb, gscale, iters=48):
+    """``(z, is_branch_point)``: the solution between ``za`` and ``zb`` where G_y is closest
+    to losing rank, by golden-section search on the chord (each point corrected onto the
+    solution set on the hyperplane orthogonal to the chord).
+
+    The smallest singular value of :math:`G_y` vanishes at a branch point on every curve
+    through it and grows linearly with the distance from it, so the search finds the point
+    whichever curve the corrector lands on near the crossing. A branch point is accepted
+    where the smallest singular value drops below 1/100 of its value at both ends (it
+    varies smoothly and stays away from 0 through a fold, where G_y keeps full rank): a
+    criterion free of the step and of the range's scaling.
+    """
+    d = zb - za
+    L = float(np.linalg.norm(d))
+    if L == 0:
+        return za, False
+    u = d / L
+    cache = {}
+
+    def value(s):
+        if s not in cache:
+            # near the branch point the bordered system is nearly singular and Newton converges
+            # only linearly: allow it many iterations
+            zm, _ = prob.correct(za + s * u, u, gscale, tol=1e-13, maxit=60)
+            if zm is None or np.linalg.norm(zm - (za + s * u)) > 0.5 * L:
+                cache[s] = (np.inf, None)
+            else:
+                cache[s] = (_sigma(prob, zm)[0], zm)
+        return cache[s]
+
+    ends = min(_sigma(prob, za)[0], _sigma(prob, zb)[0])
+    g = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = 0.0, L
+    c, e = b - g * (b - a), a + g * (b - a)
+    for _ in range(iters):
+        if value(c)[0] <= value(e)[0]:
+            b, e = e, c
+            c = b - g * (b - a)
+        else:
+            a, c = c, e
+            e = a + g * (b - a)
+        if b - a < 1e-13 * L:
+            break
+    best = min((v for v in cache.values() if v[1] is not None), key=lambda v: v[0], default=None)
+    if best is None:
+        return za, False
+    sig, z = best
+    return z, bool(sig <= 1e-2 * ends)
 
 
 def _fold_like(prob, z, za, zb):
