@@ -268,3 +268,19 @@ def test_a_threshold_without_reset_excludes_nothing():
     F = dynamics.read("hodgkin_huxley")
     assert not F.resets and F.threshold_crossed(np.array([0.05, 0.5, 0.5, 0.5])) == []
     assert any(fp.stable for fp in dynamics.find_fixed_points(F))
+
+
+def test_an_override_that_names_nothing_is_an_error_not_silently_ignored():
+    # `biodyn analyze lyapunov logistic --set rr=3.8` ran at r = 4 and said nothing
+    with pytest.raises(SpecError, match=r"rr.*did you mean 'r'"):
+        dynamics.read("logistic", overrides={"rr": "3.8"})
+
+
+def test_an_override_of_a_state_variable_sets_its_initial_value():
+    # `--set x=0.11` was silently ignored (every restart started from x = 0.3)
+    F = dynamics.read("logistic", overrides={"r": "3.8", "x": "0.11"})
+    assert F.x0().tolist() == [0.11]
+    F = dynamics.read("lif", overrides={"v": "-70 mV", "I": "1 nA"})
+    assert F.x0()[0] == pytest.approx(-0.07)
+    with pytest.raises(SpecError, match="v"):
+        dynamics.read("lif", overrides={"v": "3"})          # a voltage without its unit
