@@ -187,3 +187,16 @@ def test_cli_bifurcation_finds_the_branch_point_with_either_range(tmp_path):
         assert rc == 0
         pts = [p for p in json.loads(js.read_text())["points"] if p["type"] == "branch"]
         assert len(pts) == 1 and pts[0]["value"] == pytest.approx(3.0, abs=1e-5)
+
+
+def test_lif_rest_branch_ends_at_threshold_at_the_rheobase_current():
+    # E_L + R I = v_th at I = (v_th - E_L)/R = 15 mV / 10 Mohm = 1.5 nA; above it the root of
+    # the subthreshold flow lies above threshold: no rest state, the neuron fires. It was drawn
+    # as a stable branch with no special point.
+    F = dynamics.read("lif")
+    res = dynamics.continuation(F, "I", 0.0, 3e-9)
+    (pt,) = [p for p in res.points if p.type == "threshold"]
+    assert pt.value == pytest.approx(1.5e-9, rel=1e-6) and pt.state[0] == pytest.approx(-0.05, rel=1e-6)
+    (b,) = res.branches
+    assert np.all(b.stable[b.values < 1.49e-9]) and not np.any(b.stable[b.values > 1.51e-9])
+    assert any("fires" in n for n in res.notes)

@@ -136,3 +136,9 @@ def test_cli_lyapunov_warns_on_stderr_when_the_running_exponent_drifts(tmp_path,
     out, err = capsys.readouterr()
     assert rc == 0 and "warning" not in err and "standard error: batch means" in out
     assert json.loads(js.read_text())["warnings"] == []
+
+
+def test_cli_bifurcation_of_lif_prints_the_threshold_point_with_units(tmp_path, capsys):
+    rc = main(["analyze", "bifurcation", "lif", "--param", "I", "--range", "0 nA", "3 nA", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "threshold" in out and "(v = -50 mV)" in out and "the neuron fires" in out

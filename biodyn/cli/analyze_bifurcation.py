@@ -41,11 +41,15 @@ def run(args):
     if not args.quiet:
         s = result.summary
         unit = "" if s["param_unit"] in ("1", "") else f" {s['param_unit']}"
+        from ..dynamics import state_text
+
         for pt in s["points"]:
-            state = ", ".join(f"{k} = {v:.6g}" for k, v in list(pt["state"].items())[:3])
+            state = state_text(pt["state"], s.get("units", {}), limit=3)
             print(f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   ({state})")
         if not s["points"]:
             print(f"no bifurcation of equilibria found for {s['param']} in [{s['range'][0]:g}, "
                   f"{s['range'][1]:g}]{unit} ({len(s['branches'])} branch(es))")
+        for note in s.get("notes", []):
+            print("note:", note)
     print_paths(result)
     return 0

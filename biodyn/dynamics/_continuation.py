@@ -21,6 +21,10 @@ hopf (flows)      the real part of the complex pair nearest the imaginary axis
                   (a pair :math:`\pm i\omega` crosses; equilibria of a flow only)
 period_doubling   :math:`\det(F_x + I)`: a multiplier crosses :math:`-1` (maps)
 neimark_sacker    the modulus minus one of the complex pair nearest the unit circle (maps)
+threshold         a neuron with threshold and reset: the equilibrium reaches the threshold
+                  condition. Beyond it the root of the subthreshold flow is no state of the
+                  neuron (it spikes and is reset before resting there): the neuron fires
+                  (rheobase, for a stable rest state), and the branch is drawn unstable there
 ================  ==================================================================
 
 A fold is also a zero of :math:`\det G_x`; telling it from a branch point is what the two
@@ -437,7 +441,17 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
             continue
         Z = np.array(zs)
         bidx = len(branches)
+        above = _above_threshold(prob, zs) if getattr(field, "resets", False) and not field.is_map else None
+        if above is not None:
+            stab = [bool(st) and not a for st, a in zip(stab, above)]
         branches.append(Branch(Z[:, -1] * sp, Z[:, :-1] * sx, np.array(stab), label))
+        if above is not None:
+            for k in range(1, len(zs)):
+                if above[k] != above[k - 1]:
+                    zt = _locate_threshold(prob, zs[k - 1], zs[k], above[k - 1], gscale)
+                    x, p = prob.y(zt)
+                    if not any(q.type == "threshold" and abs(q.value - p) <= 1e-6 * sp for q in points):
+                        points.append(SpecialPoint("threshold", p, x, _eigs(prob.h(p), x, prob.t), bidx))
         # special points
         for k in range(1, len(zs)):
             for name, v0 in tests[k - 1].items():
@@ -479,6 +493,12 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
                         if tnew is not None:
                             queue.append((p, x, tnew, f"branch point at {param} = {p:.6g}"))
     points = [q for q in points if lo - 1e-9 * sp <= q.value <= hi + 1e-9 * sp]
+    for q in points:
+        if q.type == "threshold":
+            notes.append(f"at {param} = {q.value:.6g} the equilibrium reaches the threshold: on the "
+                         "side where it lies above, it is no state of the neuron (it spikes and is "
+                         "reset before resting there); the neuron fires, and the branch is drawn "
+                         "unstable there")
     points.sort(key=lambda q: (q.value, q.type))
     if len(branches) >= max_branches and queue:
         notes.append(f"stopped after {max_branches} branches")
@@ -573,6 +593,34 @@ def _locate(prob, za, ta, zb, name, test_a, gscale, is_map, iters=40):
         x, p = prob.y(z_best)
         lam_best = _eigs(prob.h(p), x, prob.t)
     return z_best, lam_best
+
+
+def _above_threshold(prob, zs):
+    """Per point: does a threshold-reset unit's threshold condition hold there?"""
+    out = []
+    for z in zs:
+        x, p = prob.y(z)
+        out.append(bool(prob.h(p).threshold_crossed(x)))
+    return out
+
+
+def _locate_threshold(prob, za, zb, above_a, gscale, iters=50):
+    """Bisection on the chord (each point corrected onto the curve) for the point where the
+    equilibrium reaches the threshold."""
+    lo, hi = 0.0, 1.0
+    z_best = zb
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        pred = za + mid * (zb - za)
+        d = (zb - za) / max(np.linalg.norm(zb - za), 1e-300)
+        zm, _ = prob.correct(pred, d, gscale)
+        zm = pred if zm is None else zm
+        x, p = prob.y(zm)
+        if bool(prob.h(p).threshold_crossed(x)) == above_a:
+            lo = mid
+        else:
+            hi, z_best = mid, zm
+    return z_best
 
 
 def _sigma(prob, z):

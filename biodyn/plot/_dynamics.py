@@ -22,7 +22,8 @@ _STYLE = {
     "non-hyperbolic": ("s", "tab:gray", False),
 }
 _POINT_STYLE = {"fold": ("v", "tab:red"), "hopf": ("*", "tab:green"), "branch": ("P", "tab:purple"),
-                "period_doubling": ("d", "tab:orange"), "neimark_sacker": ("h", "tab:cyan")}
+                "period_doubling": ("d", "tab:orange"), "neimark_sacker": ("h", "tab:cyan"),
+                "threshold": ("X", "tab:brown")}
 
 
 def _label(name, unit):
