@@ -55,8 +55,23 @@ def jacobian_spectrum(net, x, params=None):
     return np.linalg.svd(J, compute_uv=False)
 
 
+_RULES: dict = {}
+
+
+def _hermite_rule(n):
+    """Nodes and weights (summing to 1) of the n-node Gauss–Hermite rule for N(0, 1)."""
+    if n not in _RULES:
+        from scipy.special import roots_hermitenorm
+
+        z, w = roots_hermitenorm(int(n))
+        _RULES[n] = (z, w / w.sum())
+    return _RULES[n]
+
+
 def _gauss_expectation(g, q, rule):
     """:math:`E[g(\\sqrt q\\,z)]`, :math:`z\\sim N(0,1)`: adaptive quadrature, or a Gauss–Hermite ``rule``."""
+    if rule is None and q <= 1.0:
+        rule = _hermite_rule(200)  # smooth on the rule's scale: exact to rounding (and fast)
     if rule is not None:
         z, w = rule
         return float(w @ g(np.sqrt(q) * z))
@@ -85,9 +100,11 @@ def mean_field(activation, sigma_w, sigma_b=0.0, n_quad=None, max_iter=2000, tol
     :math:`q = 1`), :math:`\\chi_1 = \\sigma_w^2\\,E[\\phi'(\\sqrt{q^*}z)^2]`,
     :math:`z\\sim N(0,1)` (Poole et al. 2016, eq. 3; Schoenholz et al. 2017, eq. 5).
 
-    The Gaussian expectations are computed by adaptive quadrature (QUADPACK's QAGS through
-    :func:`scipy.integrate.quad`, relative tolerance 1e-13) on pieces split at
-    :math:`z = 0` and where :math:`\\sqrt q\\,z = \\pm1, \\pm4`: for large :math:`\\sigma_w`,
+    The Gaussian expectations are computed, for :math:`q > 1`, by adaptive quadrature
+    (QUADPACK's QAGS through :func:`scipy.integrate.quad`, relative tolerance 1e-13) on
+    pieces split at :math:`z = 0` and where :math:`\\sqrt q\\,z = \\pm1, \\pm4`, and for
+    :math:`q \\le 1` (where :math:`\\phi(\\sqrt q z)` varies on scales of at least 1) by a
+    200-node Gauss–Hermite rule (exact for ReLU's kink at 0 by symmetry): for large :math:`\\sigma_w`,
     :math:`q^*` is large and :math:`\\phi'(\\sqrt q z)^2` is a spike of width
     :math:`1/\\sqrt{q^*}` that a fixed Gauss–Hermite rule of 100 nodes misses (at tanh,
     :math:`\\sigma_w = 4` it gave :math:`\\tfrac12\\ln\\chi_1 = 0.4088` for 0.4329).
@@ -108,12 +125,9 @@ def mean_field(activation, sigma_w, sigma_b=0.0, n_quad=None, max_iter=2000, tol
     act = _activation(activation)
     rule = None
     if n_quad is not None:
-        from scipy.special import roots_hermitenorm
-
         if int(n_quad) < 2:
             raise BiodynError(f"mean_field: n_quad must be at least 2, got {n_quad!r}")
-        z, w = roots_hermitenorm(int(n_quad))
-        rule = (z, w / w.sum())
+        rule = _hermite_rule(int(n_quad))
     sw2, sb2 = float(sigma_w) ** 2, float(sigma_b) ** 2
     f2 = lambda u: act.f(u) ** 2  # noqa: E731
     df2 = lambda u: act.df(u) ** 2  # noqa: E731
