@@ -254,3 +254,23 @@ def test_rate_rnn_default_network_long_run_matches_the_documented_exponent():
     r = dynamics.lyapunov_spectrum(F, duration=1500, dt=0.02, transient=500, k=1)
     assert r.exponents[0] == pytest.approx(0.060, abs=0.012) and r.standard_error[0] < 0.006
     assert r.extra["warnings"] == []
+
+
+def test_convergence_flags_an_initial_transient_that_is_a_step_not_a_trend():
+    # the seed-1 rate network at g = 2 (--k 5 --duration 1000): 3 of 14 batches of transient
+    # chaos (+0.04..0.09), then a stable fixed point (-0.084): the run reported -0.053 +- 0.016
+    # with no warning. These are its batch estimates of lambda_1.
+    e = np.array([0.037, 0.051, 0.088, -0.075, -0.084, -0.085, -0.083, -0.085, -0.082, -0.085,
+                  -0.084, -0.082, -0.086, -0.082])[:, None]
+    T = np.full(14, 1000 / 14)
+    se = [e.std(ddof=1) / np.sqrt(14)]
+    (w,) = dynamics.convergence(e * T[:, None], T, [e.mean()], se, e, ["lambda1"], "tau")
+    assert 3 * 1000 / 14 - 1e-9 <= w["transient_needed"] <= 4 * 1000 / 14 + 1e-9
+    assert w["second_half"] == pytest.approx(-0.0837, abs=1e-3) and "--transient" in w["message"]
+    # stationary batches (independent draws) are not flagged
+    rng = np.random.default_rng(0)
+    flagged = 0
+    for _ in range(200):
+        e = 0.06 + 0.01 * rng.standard_normal((14, 1))
+        flagged += bool(dynamics.convergence(e * T[:, None], T, [e.mean()], [0.003], e))
+    assert flagged <= 4     # the cut is chosen on the data, hence tested at z = 4
