@@ -370,7 +370,8 @@ def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrid
     -------
     LyapunovResult
         One exponent, per time unit (per iteration for maps), with a standard error from
-        batch means (or ``segments`` fixed segments), see :func:`biodyn.dynamics.batch_means`; ``extra`` holds ``d0`` and the Brian2 settings.
+        batch means (or ``segments`` fixed segments), see :func:`biodyn.dynamics.batch_means`;
+        ``extra`` holds ``d0`` and the Brian2 settings.
     """
     from brian2 import StateMonitor, ms
 
