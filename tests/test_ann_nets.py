@@ -133,12 +133,50 @@ def test_backward_signal_grows_per_layer_by_mean_field_chi(sigma_w, sigma_b, ver
     assert d["verdict"] == verdict  # rate**20: 3e-5, 3.4, 470
 
 
+def _mean_field_mpmath(sigma_w, sigma_b, dps=25):
+    """q* and chi1 of a tanh net by mpmath (tanh-sinh quadrature, findroot): no code shared."""
+    import mpmath as mp
+
+    mp.mp.dps = dps
+    sw, sb = mp.mpf(sigma_w), mp.mpf(sigma_b)
+
+    def E(g, q):
+        s = mp.sqrt(q)
+        return mp.quad(lambda z: g(s * z) * mp.exp(-z * z / 2), [-mp.inf, -1, 0, 1, mp.inf]) / mp.sqrt(2 * mp.pi)
+
+    q0 = float(sw ** 2 * 0.9 + sb ** 2)
+    q = mp.findroot(lambda q: sw ** 2 * E(lambda u: mp.tanh(u) ** 2, q) + sb ** 2 - q, q0)
+    chi = sw ** 2 * E(lambda u: (1 - mp.tanh(u) ** 2) ** 2, q)
+    return float(q), float(chi)
+
+
+@pytest.mark.parametrize("sigma_w,sigma_b", [(1.5, 0.05), (4.0, 0.0), (10.0, 0.0), (10.0, 0.3)])
+def test_mean_field_tanh_matches_a_high_precision_integral_up_to_sigma_w_10(sigma_w, sigma_b):
+    # a 100-node Gauss-Hermite rule gave 1/2 ln chi1 = 0.4088 at sigma_w = 4 (exact 0.43288)
+    q_ref, chi_ref = _mean_field_mpmath(sigma_w, sigma_b)
+    mf = ann.mean_field("tanh", sigma_w, sigma_b)
+    assert mf["converged"]
+    assert mf["q_star"] == pytest.approx(q_ref, rel=1e-10)
+    assert mf["chi1"] == pytest.approx(chi_ref, rel=1e-10)
+    if (sigma_w, sigma_b) == (4.0, 0.0):
+        assert 0.5 * np.log(mf["chi1"]) == pytest.approx(0.4328778557577, abs=1e-12)
+
+
+def test_mean_field_gauss_hermite_option_is_finite_for_many_nodes():
+    # numpy's hermegauss overflowed beyond ~300 nodes and returned NaN
+    q_ref, chi_ref = _mean_field_mpmath(4.0, 0.0)
+    for n in (400, 2000):
+        mf = ann.mean_field("tanh", 4.0, 0.0, n_quad=n)
+        assert np.isfinite(mf["chi1"]) and mf["converged"]
+        assert mf["chi1"] == pytest.approx(chi_ref, rel=1e-3)
+
+
 def test_mean_field_closed_forms_for_linear_and_relu():
     # linear: q* = sigma_b^2/(1 - sigma_w^2), chi1 = sigma_w^2; relu: chi1 = sigma_w^2/2 (He et al. 2015)
     lin = ann.mean_field("linear", 0.7, 0.5)
     assert lin["q_star"] == pytest.approx(0.25 / (1 - 0.49), rel=1e-9)
     assert lin["chi1"] == pytest.approx(0.49, rel=1e-12)
-    assert ann.mean_field("relu", 1.2, 0.1)["chi1"] == pytest.approx(0.72, rel=1e-3)
+    assert ann.mean_field("relu", 1.2, 0.1)["chi1"] == pytest.approx(0.72, rel=1e-12)
 
 
 @pytest.mark.parametrize("make", [

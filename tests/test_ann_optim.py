@@ -148,7 +148,35 @@ def test_nesterov_ode_matches_bessel_closed_form_on_a_1d_quadratic():
     assert np.abs(res).max() < 1e-5
 
 
-def test_nesterov_with_k_over_k_plus_3_momentum_converges_to_the_nesterov_ode():
+def test_implicit_gd_keeps_stepping_once_theta_is_tiny():
+    # diag(10, 1, 0.1), lr = 100: each step multiplies x_i by 1/(1 + 100 lambda_i); after 50
+    # steps |x| = 8.5e-53. A Newton stop at tol (1 + |theta|) froze it at 3.5e-12.
+    lam = np.array([10.0, 1.0, 0.1])
+    tr = ann.train(ann.Quadratic(lam), "implicit_gd", np.ones(3), lr=100.0, steps=50)
+    exact = (1.0 / (1.0 + 100.0 * lam)) ** 50
+    np.testing.assert_allclose(tr.theta, exact, rtol=1e-9, atol=0)
+    assert np.linalg.norm(tr.theta) == pytest.approx(8.5186e-53, rel=1e-4)
+
+
+def test_nesterov_schedule_is_su_boyd_candes_momentum_k_minus_1_over_k_plus_2():
+    opt = ann.Nesterov("schedule")
+    assert opt.beta_at(1) == 0.0 and opt.beta_at(2) == 0.25
+    assert [opt.beta_at(k) for k in range(1, 40)] == [(k - 1) / (k + 2) for k in range(1, 40)]
+    # the iterates are Su, Boyd & Candes (2016) eq. (3), written out independently:
+    # x_k = y_{k-1} - s grad f(y_{k-1}), y_k = x_k + (k-1)/(k+2) (x_k - x_{k-1}), y_0 = x_0
+    q = ann.Quadratic(np.array([[2.0, 0.5], [0.5, 1.0]]), b=[1.0, -0.5])
+    s, n = 0.05, 60
+    x_prev = x = y = np.array([1.0, -2.0])
+    xs = []
+    for k in range(1, n + 1):
+        x_prev, x = x, y - s * q.grad(y)
+        y = x + (k - 1) / (k + 2) * (x - x_prev)
+        xs.append(x)
+    tr = ann.train(q, "nesterov", np.array([1.0, -2.0]), lr=s, steps=n, beta="schedule")
+    np.testing.assert_allclose(tr.thetas[1:], np.array(xs), rtol=1e-13, atol=1e-15)
+
+
+def test_nesterov_with_su_boyd_candes_momentum_converges_to_the_nesterov_ode():
     lam = 1.0
     q = ann.Quadratic([lam])
     errs = []

@@ -146,3 +146,57 @@ def test_hodgkin_huxley_rest_loses_stability_in_a_hopf_at_9_78_uA_per_cm2():
     assert h.value * 100 == pytest.approx(9.78, abs=0.01)  # A/m^2 -> uA/cm^2
     (b,) = c.branches
     assert b.stable[b.values < h.value - 1e-3].all() and not b.stable[b.values > h.value + 1e-3].any()
+
+
+LOGISTIC2 = {"kind": "map", "description": "second iterate of the logistic map",
+             "model": "x_next = r*(r*x*(1 - x))*(1 - r*x*(1 - x)) : 1\nx : 1",
+             "parameters": {"r": "1"}, "parameter_sets": {"default": {"values": {"r": "3.2"}}},
+             "initial": {"x": "0.3"}, "ranges": {"x": ["0", "1"]}}
+
+
+@pytest.mark.parametrize("lo,hi,max_ds", [(2.8, 3.2, None), (2.5, 3.55, None), (2.0, 3.05, 0.05),
+                                          (2.5, 3.2, 0.1), (2.95, 3.01, 0.01), (2.99, 3.55, 0.01)])
+def test_branch_point_of_the_second_logistic_iterate_at_3_whatever_the_range_and_step(lo, hi, max_ds):
+    # F^2 has a pitchfork at r = 3: the fixed point 1 - 1/r (multiplier (2 - r)^2 = 1) meets the
+    # period-2 orbit. With --range 2.5 3.55 it was missed (and reported as a fold for some steps)
+    F = dynamics.read(from_dict(LOGISTIC2, "logistic2"))
+    res = dynamics.continuation(F, "r", lo, hi, max_ds=max_ds, ds=None if max_ds is None else max_ds / 2)
+    (bp,) = [p for p in res.points if p.type == "branch"]
+    assert bp.value == pytest.approx(3.0, abs=1e-5) and bp.state[0] == pytest.approx(2 / 3, abs=1e-4)
+    assert not any(p.type == "fold" for p in res.points)
+    pd = sorted(p.state[0] for p in res.points if p.type == "period_doubling")
+    if hi > 3.45:   # F^2's own period doubling at 1 + sqrt(6), on both period-2 points
+        assert len(pd) == 2 and all(p.value == pytest.approx(1 + 6 ** 0.5, abs=1e-5)
+                                    for p in res.points if p.type == "period_doubling")
+
+
+def test_cli_bifurcation_finds_the_branch_point_with_either_range(tmp_path):
+    import json
+
+    from biodyn.cli import main
+
+    spec = tmp_path / "logistic2.toml"
+    spec.write_text('kind = "map"\ndescription = "second iterate of the logistic map"\n'
+                    'model = """\nx_next = r*(r*x*(1 - x))*(1 - r*x*(1 - x)) : 1\nx : 1\n"""\n'
+                    '[parameters]\nr = "1"\n[initial]\nx = "0.3"\n[ranges]\nx = ["0", "1"]\n'
+                    '[parameter_sets.default]\nvalues = { r = "3.2" }\n')
+    for lo, hi in (("2.8", "3.2"), ("2.5", "3.55")):
+        js = tmp_path / f"b{lo}.json"
+        rc = main(["-q", "analyze", "bifurcation", str(spec), "--param", "r", "--range", lo, hi,
+                   "--out", str(tmp_path), "--json", str(js)])
+        assert rc == 0
+        pts = [p for p in json.loads(js.read_text())["points"] if p["type"] == "branch"]
+        assert len(pts) == 1 and pts[0]["value"] == pytest.approx(3.0, abs=1e-5)
+
+
+def test_lif_rest_branch_ends_at_threshold_at_the_rheobase_current():
+    # E_L + R I = v_th at I = (v_th - E_L)/R = 15 mV / 10 Mohm = 1.5 nA; above it the root of
+    # the subthreshold flow lies above threshold: no rest state, the neuron fires. It was drawn
+    # as a stable branch with no special point.
+    F = dynamics.read("lif")
+    res = dynamics.continuation(F, "I", 0.0, 3e-9)
+    (pt,) = [p for p in res.points if p.type == "threshold"]
+    assert pt.value == pytest.approx(1.5e-9, rel=1e-6) and pt.state[0] == pytest.approx(-0.05, rel=1e-6)
+    (b,) = res.branches
+    assert np.all(b.stable[b.values < 1.49e-9]) and not np.any(b.stable[b.values > 1.51e-9])
+    assert any("fires" in n for n in res.notes)

@@ -87,3 +87,58 @@ def test_example_analyze_a_model_runs(tmp_path):
     lam1 = float(out.split("Lorenz Lyapunov spectrum: ")[1].split(" ")[0])
     assert lam1 == pytest.approx(0.906, abs=0.1)
     assert (tmp_path / "wilson_cowan_hysteresis.png").exists()
+
+
+def test_cli_fixed_points_of_lif_above_threshold_lists_the_root_apart_and_says_it_fires(tmp_path, capsys):
+    js = tmp_path / "lif.json"
+    rc = main(["analyze", "fixed-points", "lif", "--set", "I=3 nA", "--out", str(tmp_path), "--json", str(js)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "no fixed point found" in out and "stable node" not in out
+    assert "v = -35 mV: above threshold" in out and "v_th = -50 mV" in out
+    assert "it fires tonically" in out
+    d = json.loads(js.read_text())
+    assert d["fixed_points"] == [] and d["threshold_reset"] is True
+    (root,) = d["excluded_roots"]
+    assert root["state"]["v"] == pytest.approx(-0.035) and "v > v_th" in root["excluded"]
+    assert "fires" in d["note"]
+
+
+def test_cli_fixed_points_print_states_with_their_units(tmp_path, capsys):
+    rc = main(["analyze", "fixed-points", "lif", "--set", "I=150 pA", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "stable node     v = -63.5 mV" in out and "fires" not in out
+
+
+def test_cli_fixed_points_of_the_readme_quadratic_if_above_rheobase(tmp_path, capsys):
+    from test_dynamics_field import QIF_README
+
+    spec = tmp_path / "quadratic_if.toml"
+    spec.write_text(QIF_README)
+    js = tmp_path / "qif.json"
+    rc = main(["analyze", "fixed-points", str(spec), "--set", "I=100 pA", "--out", str(tmp_path),
+               "--json", str(js)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "no fixed point found" in out and "unstable node" not in out
+    assert "has no root at all" in out and "fires" in out
+    assert json.loads(js.read_text())["fixed_points"] == []
+
+
+def test_cli_lyapunov_warns_on_stderr_when_the_running_exponent_drifts(tmp_path, capsys):
+    js = tmp_path / "p.json"
+    rc = main(["analyze", "lyapunov", "pitchfork", "--set", "r=0", "--duration", "200", "--dt", "0.05",
+               "--transient", "0", "--out", str(tmp_path), "--json", str(js)])
+    err = capsys.readouterr().err
+    assert rc == 0 and "biodyn: warning: lambda1 has not converged" in err and "--duration" in err
+    d = json.loads(js.read_text())
+    assert len(d["warnings"]) == 1 and d["drift"][0]["duration_needed"] > 200
+    rc = main(["analyze", "lyapunov", "logistic", "--set", "r=3.8", "--out", str(tmp_path), "--json", str(js)])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "warning" not in err and "standard error: batch means" in out
+    assert json.loads(js.read_text())["warnings"] == []
+
+
+def test_cli_bifurcation_of_lif_prints_the_threshold_point_with_units(tmp_path, capsys):
+    rc = main(["analyze", "bifurcation", "lif", "--param", "I", "--range", "0 nA", "3 nA", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "threshold" in out and "(v = -50 mV)" in out and "the neuron fires" in out

@@ -184,3 +184,103 @@ def test_map_spec_without_state_declaration_is_a_clear_error():
     data = {"kind": "map", "description": "bad", "model": "x_next = 2*x : 1"}
     with pytest.raises(SpecError, match="x : 1"):
         from_dict(data, "bad_map")
+
+
+QIF_README = '''kind = "neuron"
+description = "Quadratic integrate-and-fire neuron (Ermentrout & Kopell 1986)."
+model = """
+dv/dt = (k*(v - v_r)*(v - v_t) + I) / C : volt
+I : amp
+"""
+threshold = "v > v_peak"
+reset = "v = v_reset"
+method = "euler"
+
+[parameters]
+k = "nS/mV"
+v_r = "mV"
+v_t = "mV"
+C = "pF"
+v_peak = "mV"
+v_reset = "mV"
+
+[citations.ek1986]
+authors = "Ermentrout GB, Kopell N"
+year = 1986
+journal = "SIAM J Appl Math 46:233-253"
+doi = "10.1137/0146017"
+
+[parameter_sets.default]
+citation = "ek1986"
+values = { k = "0.7 nS/mV", v_r = "-60 mV", v_t = "-40 mV", C = "100 pF", v_peak = "35 mV", v_reset = "-50 mV" }
+'''
+
+
+@pytest.fixture
+def qif_path(tmp_path):
+    """The README's quadratic integrate-and-fire spec (rheobase k (v_t - v_r)^2 / 4 = 70 pA)."""
+    p = tmp_path / "quadratic_if.toml"
+    p.write_text(QIF_README)
+    return str(p)
+
+
+def test_quadratic_if_below_rheobase_has_the_two_closed_form_roots(qif_path):
+    # k (v - v_r)(v - v_t) + I = 0: v = -50 mV -+ sqrt(100 mV^2 - I/k)
+    F = dynamics.read(qif_path, overrides={"I": "10 pA"})
+    fps = dynamics.find_fixed_points(F)
+    half = np.sqrt(100.0 - 10.0 / 0.7) * 1e-3
+    np.testing.assert_allclose([fp.state[0] for fp in fps], [-0.05 - half, -0.05 + half], rtol=1e-10)
+    assert [fp.type for fp in fps] == ["stable node", "unstable node"]
+
+
+def test_quadratic_if_above_rheobase_has_no_fixed_point_not_the_vertex_of_its_parabola(qif_path):
+    # at I = 100 pA, |f| >= (I - 70 pA)/C = 0.3 V/s everywhere; its minimum (v = -50 mV) is
+    # no root: it was reported as an "unstable node" with residual 0.30 V/s
+    F = dynamics.read(qif_path, overrides={"I": "100 pA"})
+    assert dynamics.find_fixed_points(F, include_excluded=True) == []
+    vertex = np.array([-0.05])
+    assert dynamics.relative_residual(F, vertex) == pytest.approx(0.3 / 70.3, rel=1e-6)
+
+
+def test_a_root_where_every_term_vanishes_is_still_a_fixed_point():
+    # the pitchfork at r = 0 (dx/dt = -x^3): its only root is degenerate
+    (fp,) = dynamics.find_fixed_points(dynamics.read("pitchfork", overrides={"r": "0"}))
+    assert abs(fp.state[0]) < 1e-6
+    (fp,) = dynamics.find_fixed_points(dynamics.read("saddle_node", overrides={"r": "0"}))
+    assert abs(fp.state[0]) < 1e-6 and fp.type == "non-hyperbolic"
+
+
+def test_lif_root_above_threshold_is_excluded_with_its_reason():
+    # R I = 30 mV: the subthreshold flow rests at -35 mV, 15 mV above v_th = -50 mV
+    F = dynamics.read("lif", overrides={"I": "3 nA"})
+    assert F.resets
+    assert dynamics.find_fixed_points(F) == []
+    (root,) = dynamics.find_fixed_points(F, include_excluded=True)
+    assert root.state[0] == pytest.approx(-0.035, rel=1e-12)
+    assert "v > v_th" in root.excluded and "v_th = -50 mV" in root.excluded
+    # below threshold (R I = 10 mV) the same root is a fixed point
+    (fp,) = dynamics.find_fixed_points(dynamics.read("lif", overrides={"I": "1 nA"}))
+    assert fp.state[0] == pytest.approx(-0.055, rel=1e-12) and not fp.excluded
+
+
+def test_a_threshold_without_reset_excludes_nothing():
+    # Hodgkin-Huxley's threshold only detects spikes (no reset): its rest is a fixed point
+    F = dynamics.read("hodgkin_huxley")
+    assert not F.resets and F.threshold_crossed(np.array([0.05, 0.5, 0.5, 0.5])) == []
+    assert any(fp.stable for fp in dynamics.find_fixed_points(F))
+
+
+def test_an_override_that_names_nothing_is_an_error_not_silently_ignored():
+    # `biodyn analyze lyapunov logistic --set rr=3.8` ran at r = 4 and said nothing
+    with pytest.raises(SpecError, match=r"rr.*did you mean 'r'"):
+        dynamics.read("logistic", overrides={"rr": "3.8"})
+
+
+def test_an_override_of_a_state_variable_sets_its_initial_value():
+    # `--set x=0.11` was silently ignored (every restart started from x = 0.3)
+    F = dynamics.read("logistic", overrides={"r": "3.8", "x": "0.11"})
+    assert F.x0().tolist() == [0.11]
+    F = dynamics.read("lif", overrides={"v": "-70 mV", "I": "1 nA"})
+    assert F.x0()[0] == pytest.approx(-0.07)
+    with pytest.raises(SpecError, match="v"):
+        dynamics.read("lif", overrides={"v": "3"})          # a voltage without its unit

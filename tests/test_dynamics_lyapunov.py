@@ -170,3 +170,107 @@ def test_two_copy_estimate_runs_in_cpp_standalone_and_agrees_with_qr():
     assert b2.extra["target"] == "cpp_standalone"
     tol = 3 * np.hypot(qr.standard_error[0], b2.standard_error[0])
     assert b2.exponents[0] == pytest.approx(qr.exponents[0], abs=tol)
+
+
+# ---------------------------------------------------------------------------------------------
+# Standard errors that match the scatter of restarts; convergence warnings
+# ---------------------------------------------------------------------------------------------
+
+
+def test_lyapunov_standard_error_matches_the_scatter_of_independent_restarts_at_logistic_r38():
+    # Independent restarts (random initial states on the attractor) of 5000 iterations: their
+    # scatter is what the SE of one run must predict. Ten fixed segments gave, for the default
+    # run from x0 = 0.3 (20000 iterations), 0.00086: 2.7x below the scatter of restarts.
+    F = dynamics.read("logistic", overrides={"r": "3.8"})
+    rng = np.random.default_rng(2024)
+    est, ses = [], []
+    for s in range(16):
+        r = dynamics.lyapunov_spectrum(F, np.array([rng.uniform(0.05, 0.95)]), duration=5000,
+                                       transient=500, seed=s)
+        est.append(r.exponents[0])
+        ses.append(r.standard_error[0])
+    scatter = np.std(est, ddof=1)     # itself uncertain by ~18 % (15 degrees of freedom)
+    assert 0.7 < np.mean(ses) / scatter < 1.45
+    assert 0.5 < min(ses) / scatter and max(ses) / scatter < 2.0
+    # the default run (x0 = 0.3, 20000 iterations): SE ~ scatter / sqrt(4)
+    r = dynamics.lyapunov_spectrum(F, duration=20000, transient=2000, seed=0)
+    assert 0.6 < r.standard_error[0] / (scatter / 2) < 1.7
+    assert "batch means" in r.extra["standard_error_method"] and r.extra["warnings"] == []
+
+
+def test_batch_means_standard_error_of_a_strongly_correlated_series_is_the_true_one():
+    # AR(1) with rho = 0.98: the variance of the mean of n terms is
+    # sigma^2/n (1 + rho)/(1 - rho) asymptotically (99 times the iid value)
+    rho, n, reps = 0.98, 40000, 40
+    rng = np.random.default_rng(7)
+    true = np.sqrt(1 / (1 - rho ** 2) / n * (1 + rho) / (1 - rho))
+    ratios = []
+    for _ in range(reps):
+        e = rng.standard_normal(n)
+        x = np.empty(n)
+        x[0] = e[0] / np.sqrt(1 - rho ** 2)
+        for i in range(1, n):
+            x[i] = rho * x[i - 1] + e[i]
+        bins = x.reshape(1000, 40).sum(axis=1)[:, None]
+        se, est, batch_T = dynamics.batch_means(bins, np.full(1000, 40.0), n_steps=n)
+        ratios.append(se[0] / true)
+        assert batch_T >= 200     # batches merged to well beyond the correlation time (50)
+    assert 0.8 < np.mean(ratios) < 1.1
+
+
+def test_lyapunov_of_a_slow_transient_warns_with_the_drift_and_the_duration_needed():
+    # dx/dt = -x^3 from x = 1: the local rate -3x^2 = -3/(1 + 2t) decays; lambda(T) -> 0 like
+    # -1.5 ln(1 + 2T)/T, so a run of 200 time units measures a transient
+    F = dynamics.read("pitchfork", overrides={"r": "0"})
+    r = dynamics.lyapunov_spectrum(F, np.array([1.0]), duration=200, dt=0.05, transient=0)
+    (w,) = r.extra["warnings"]
+    assert "lambda1 has not converged" in w and "first half" in w and "--duration" in w
+    (d,) = r.extra["drift"]
+    # closed form of the halves (measured after the tangent transient of 20): t in [20, 120]
+    # and [120, 220], -1.5 ln((1 + 2 t1)/(1 + 2 t0))/100
+    assert d["first_half"] == pytest.approx(-1.5 * np.log(241 / 41) / 100, rel=0.02)
+    assert d["second_half"] == pytest.approx(-1.5 * np.log(441 / 241) / 100, rel=0.02)
+    assert d["trend_z"] > 3 and d["duration_needed"] > 200
+    # a converged chaotic run does not warn
+    r = dynamics.lyapunov_spectrum(dynamics.read("henon"), duration=20000, transient=1000)
+    assert r.extra["warnings"] == []
+
+
+def test_rate_rnn_default_network_is_still_chaotic_after_700_tau():
+    # README: "biodyn analyze lyapunov rate_rnn --k 20  # g = 2: chaos". The seed-1 network was
+    # only transiently chaotic: with the default integrator (RK4, dt = 0.02 tau) it settles on a
+    # stable fixed point between 250 and 600 tau (lambda_1 = -0.084 per tau after that), while
+    # the default run measured 10..110 tau (+0.041). The default set's network keeps moving.
+    F = dynamics.read("rate_rnn")
+    _, X = dynamics.trajectory(F, F.x0(0), 700, 0.02)
+    speeds = [np.linalg.norm(F.f(x)) / np.sqrt(F.n) for x in X[-10000::1000]]
+    assert min(speeds) > 0.1              # at the seed-1 fixed point: 0
+
+
+@pytest.mark.slow
+def test_rate_rnn_default_network_long_run_matches_the_documented_exponent():
+    # rate_rnn.toml: lambda_1 = +0.060 +- 0.003 per tau over 3000 tau (RK4, dt = 0.02, after 500)
+    F = dynamics.read("rate_rnn")
+    r = dynamics.lyapunov_spectrum(F, duration=1500, dt=0.02, transient=500, k=1)
+    assert r.exponents[0] == pytest.approx(0.060, abs=0.012) and r.standard_error[0] < 0.006
+    assert r.extra["warnings"] == []
+
+
+def test_convergence_flags_an_initial_transient_that_is_a_step_not_a_trend():
+    # the seed-1 rate network at g = 2 (--k 5 --duration 1000): 3 of 14 batches of transient
+    # chaos (+0.04..0.09), then a stable fixed point (-0.084): the run reported -0.053 +- 0.016
+    # with no warning. These are its batch estimates of lambda_1.
+    e = np.array([0.037, 0.051, 0.088, -0.075, -0.084, -0.085, -0.083, -0.085, -0.082, -0.085,
+                  -0.084, -0.082, -0.086, -0.082])[:, None]
+    T = np.full(14, 1000 / 14)
+    se = [e.std(ddof=1) / np.sqrt(14)]
+    (w,) = dynamics.convergence(e * T[:, None], T, [e.mean()], se, e, ["lambda1"], "tau")
+    assert 3 * 1000 / 14 - 1e-9 <= w["transient_needed"] <= 4 * 1000 / 14 + 1e-9
+    assert w["second_half"] == pytest.approx(-0.0837, abs=1e-3) and "--transient" in w["message"]
+    # stationary batches (independent draws) are not flagged
+    rng = np.random.default_rng(0)
+    flagged = 0
+    for _ in range(200):
+        e = 0.06 + 0.01 * rng.standard_normal((14, 1))
+        flagged += bool(dynamics.convergence(e * T[:, None], T, [e.mean()], [0.003], e))
+    assert flagged <= 4     # the cut is chosen on the data, hence tested at z = 4

@@ -4,7 +4,7 @@
   consistent integrator (:func:`gradient_flow`).
 * The Nesterov ODE :math:`\\ddot x + \\tfrac{3}{t}\\dot x + \\nabla f(x) = 0`,
   :math:`x(0) = x_0`, :math:`\\dot x(0) = 0` — the limit of Nesterov's method with
-  :math:`\\beta_k = k/(k+3)` and :math:`t = k\\sqrt\\eta` (Su, Boyd & Candès 2016)
+  :math:`\\beta_k = (k-1)/(k+2)` and :math:`t = k\\sqrt\\eta` (Su, Boyd & Candès 2016, eq. 3)
   (:func:`nesterov_ode`). On :math:`f = \\lambda x^2/2` it is a Bessel equation,
   :math:`x(t) = x_0\\,2J_1(t\\sqrt\\lambda)/(t\\sqrt\\lambda)`, because
   :math:`y = t^{-n}J_n(\\omega t)` solves :math:`y'' + \\tfrac{2n+1}{t}y' + \\omega^2 y = 0`

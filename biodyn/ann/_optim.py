@@ -19,7 +19,7 @@ Each optimiser is a small class with one method, ``step`` (like a torchdiffeq so
                        :math:`t = k\\sqrt\\eta`, :math:`\\gamma = (1-\\beta)/\\sqrt\\eta`
 ``nesterov``           Nesterov (1983), :math:`y_k = \\theta_k + \\beta_k(\\theta_k - \\theta_{k-1})`,
                        :math:`\\theta_{k+1} = y_k - \\eta\\nabla f(y_k)`; with
-                       :math:`\\beta_k = k/(k+3)` its limit is the ODE
+                       :math:`\\beta_k = (k-1)/(k+2)` (Su, Boyd & Candès 2016) its limit is the ODE
                        :math:`\\ddot x + \\tfrac3t\\dot x + \\nabla f = 0`, :math:`t = k\\sqrt\\eta`
                        (Su, Boyd & Candès 2016)
 ``adam``               Kingma & Ba (2015), bias-corrected moments
@@ -317,6 +317,12 @@ class ImplicitGD(Optimiser):
     :math:`(I + \\eta H)\\,d = -r` by MINRES on Hessian-vector products (directly, from
     :math:`n` HVPs, below ``dense_below`` parameters; exact for a quadratic in one Newton
     step). On :math:`f = \\lambda x^2/2`, :math:`M(z) = 1/(1+z)`: stable for every :math:`\\eta`.
+
+    Newton stops when :math:`\\lVert r\\rVert \\le \\text{tol}\\,\\lVert r_0\\rVert` with
+    :math:`r_0 = \\eta\\nabla f(\\theta_k)` (the explicit step, the scale of the residual), or
+    when :math:`\\lVert r\\rVert` is at its rounding floor
+    :math:`8\\epsilon(\\lVert\\theta\\rVert + \\lVert\\theta_k\\rVert + \\eta\\lVert\\nabla f\\rVert)`:
+    scale-free, so a step is taken however small :math:`\\theta` has become.
     """
 
     name, order = "implicit_gd", 1
@@ -332,10 +338,18 @@ class ImplicitGD(Optimiser):
 
         y = np.array(theta, float)
         n = y.size
-        scale = 1.0 + np.linalg.norm(theta)
+        eps = np.finfo(float).eps
+        r0 = None
         for _ in range(self.max_newton):
-            r = y - theta + lr * oracle.grad(y)
-            if np.linalg.norm(r) <= self.tol * scale:
+            g = oracle.grad(y)
+            r = y - theta + lr * g
+            nr = np.linalg.norm(r)
+            if r0 is None:
+                r0 = nr  # = lr |grad f(theta_k)|: the size of the explicit step, the scale of r
+            # relative to the step, not to 1 + |theta| (which skips every step once theta is
+            # small); the floor is the rounding error of r itself
+            floor = 8 * eps * (np.linalg.norm(y) + np.linalg.norm(theta) + lr * np.linalg.norm(g))
+            if nr <= max(self.tol * r0, floor):
                 break
             if n < self.dense_below:  # small problems: the Newton matrix from n HVPs, solved directly
                 K = np.eye(n) + lr * np.column_stack([oracle.hvp(y, e) for e in np.eye(n)])
@@ -392,10 +406,13 @@ class Nesterov(Optimiser):
     :math:`y_k = \\theta_k + \\beta_k(\\theta_k - \\theta_{k-1})`,
     :math:`\\theta_{k+1} = y_k - \\eta\\nabla f(y_k)`. Constant :math:`\\beta` gives the
     characteristic polynomial :math:`\\mu^2 - (1+\\beta)(1-z)\\mu + \\beta(1-z)`, hence the limit
-    :math:`z = (2+2\\beta)/(1+2\\beta)`. ``beta="schedule"`` uses :math:`\\beta_k = k/(k+3)`
-    (:math:`k = 0, 1, \\dots`), whose limit for :math:`\\eta\\to0` with :math:`t = k\\sqrt\\eta` is
-    :math:`\\ddot x + \\tfrac3t\\dot x + \\nabla f(x) = 0` (Su, Boyd & Candès 2016); see
-    :func:`biodyn.ann.nesterov_ode`.
+    :math:`z = (2+2\\beta)/(1+2\\beta)`. ``beta="schedule"`` uses the momentum of Su, Boyd &
+    Candès (2014, 2016), :math:`\\beta_k = (k-1)/(k+2)` with :math:`x_0 = y_0` (so
+    :math:`\\beta_1 = 0`, :math:`\\beta_2 = 1/4`; ``k`` counts steps from 0 and :math:`\\theta_k`
+    is their :math:`x_k`), whose limit for :math:`\\eta\\to0` with :math:`t_k = k\\sqrt\\eta` is
+    :math:`\\ddot x + \\tfrac3t\\dot x + \\nabla f(x) = 0`; see :func:`biodyn.ann.nesterov_ode`.
+    (Su, W., Boyd, S. & Candès, E. J. (2016). A differential equation for modeling Nesterov's
+    accelerated gradient method. JMLR 17(153):1–43, eq. (3); NeurIPS 2014.)
     """
 
     name, order = "nesterov", 1
@@ -412,7 +429,7 @@ class Nesterov(Optimiser):
         return {"beta": self.beta}
 
     def beta_at(self, k):
-        return k / (k + 3.0) if self.schedule else self.beta
+        return max(k - 1.0, 0.0) / (k + 2.0) if self.schedule else self.beta
 
     def init(self, theta):
         return {"prev": np.array(theta, float)}

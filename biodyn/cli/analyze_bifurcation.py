@@ -39,13 +39,17 @@ def run(args):
         overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
         out=args.out, json=args.json, variable=args.variable, max_steps=args.max_steps)
-    s = result.summary
+    s = result.summary  # results, with or without -q (which silences progress only)
     unit = "" if s["param_unit"] in ("1", "") else f" {s['param_unit']}"
+    from ..dynamics import state_text
+
     for pt in s["points"]:
-        state = ", ".join(f"{k} = {v:.6g}" for k, v in list(pt["state"].items())[:3])
+        state = state_text(pt["state"], s.get("units", {}), limit=3)
         say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   ({state})")
     if not s["points"]:
         say(args, f"no bifurcation of equilibria found for {s['param']} in [{s['range'][0]:g}, "
                   f"{s['range'][1]:g}]{unit} ({len(s['branches'])} branch(es))")
+    for note in s.get("notes", []):
+        say(args, "note:", note)
     print_paths(result, args)
     return 0

@@ -35,11 +35,19 @@ def run(args):
         args.model, params=args.params, overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
         out=args.out, json=args.json, n_starts=args.starts)
-    for fp in result.summary["fixed_points"]:
-        state = ", ".join(f"{k} = {v:.6g}" for k, v in list(fp["state"].items())[:4])
-        more = ", ..." if len(fp["state"]) > 4 else ""
-        say(args, f"{fp['type']:15s} {state}{more}")
-    if not result.summary["fixed_points"]:
+    from ..dynamics import state_text
+
+    summary = result.summary  # results, with or without -q (which silences progress only)
+    units = summary.get("units", {})
+    for fp in summary["fixed_points"]:
+        say(args, f"{fp['type']:15s} {state_text(fp['state'], units)}")
+    if not summary["fixed_points"]:
         say(args, "no fixed point found")
+    if summary.get("excluded_roots"):
+        say(args, "not fixed points (roots of the subthreshold flow the threshold excludes):")
+        for fp in summary["excluded_roots"]:
+            say(args, f"  {state_text(fp['state'], units)}: {fp['excluded']}")
+    if summary.get("note"):
+        say(args, summary["note"])
     print_paths(result, args)
     return 0

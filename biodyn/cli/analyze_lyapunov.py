@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import add_model_options, parse_assignments
 from ._output import report_of, say
@@ -48,7 +49,9 @@ def register(sub):
     p.add_argument("--integrator", default="rk4", choices=["rk4", "euler"], help="numpy integrator of flows")
     p.add_argument("--reorth", type=int, metavar="STEPS",
                    help="steps between QR factorisations / renormalisations (default adaptive / one time unit)")
-    p.add_argument("--segments", type=int, default=10, help="segments for the standard error (default 10)")
+    p.add_argument("--segments", type=int, default=None,
+                   help="fixed segments for the standard error (default: batch means, about sqrt(n) "
+                   "batches, merged while correlated; Flegal & Jones 2010)")
     p.add_argument("--target", default="auto", help="Brian2 target of --method brian2: numpy, cython, "
                    "cpp_standalone, auto")
     p.add_argument("--d0", type=float, help="separation of the two trajectories (SI)")
@@ -77,8 +80,12 @@ def run(args):
               f"per {s['time_unit']}")
     for note in s.get("notes", []):
         say(args, "note:", note)
+    if s.get("standard_error_method"):
+        say(args, f"standard error: {s['standard_error_method']}")
     if s.get("kaplan_yorke") is not None:
         say(args, f"Kaplan-Yorke dimension {s['kaplan_yorke']:.4g}, entropy rate "
                   f"{s['entropy_rate']:.4g} per {s['time_unit']}")
+    for warning in s.get("warnings", []):
+        print(f"biodyn: warning: {warning}", file=sys.stderr)
     print_paths(result, args)
     return 0

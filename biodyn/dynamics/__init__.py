@@ -22,24 +22,24 @@ so exponents are per time unit; maps count iterations.
 
 from ._brian import SimulationResult, brian_two_trajectory, simulate
 from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, continuation
-from ._field import Field, read
-from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, search_box
+from ._field import Field, quantity_text, read, state_text
+from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, relative_residual, search_box
 from ._functions import FUNCTIONS, siegert_lif_rate
-from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Stepper, entropy_rate,
-                        kaplan_yorke, lyapunov_spectrum, qr_r_diagonal, stepper_for,
-                        two_trajectory_exponent)
+from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Stepper, batch_means,
+                        convergence, entropy_rate, kaplan_yorke, lyapunov_spectrum, qr_r_diagonal,
+                        stepper_for, two_trajectory_exponent)
 from ._plan import READINGS, Plan, make_plan
 from ._adapters import JaxMap, MapModel, TorchMap, as_map, from_jax, from_torch
 from ._rnn_cells import CELLS, DrivenCell, GRUCell, LSTMCell, RNNCell
 from ._simulate import default_dt, trajectory
 
 __all__ = [
-    "read", "Field", "make_plan", "Plan", "READINGS",
-    "find_fixed_points", "FixedPoint", "classify", "TYPES", "search_box",
+    "read", "Field", "state_text", "quantity_text", "make_plan", "Plan", "READINGS",
+    "find_fixed_points", "FixedPoint", "classify", "TYPES", "search_box", "relative_residual",
     "continuation", "Continuation", "Branch", "SpecialPoint", "ParameterHandle",
     "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
-    "qr_r_diagonal",
+    "qr_r_diagonal", "batch_means", "convergence",
     "trajectory", "default_dt", "simulate", "brian_two_trajectory", "SimulationResult",
     "RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell",
     "MapModel", "as_map", "from_jax", "from_torch", "JaxMap", "TorchMap",

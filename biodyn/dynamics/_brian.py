@@ -348,7 +348,7 @@ def simulate(model, duration, *, params=None, overrides=None, variants=None, rea
 
 def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrides=None,
                          variants=None, reading="network", target="numpy", dt=None, seed=0,
-                         d0=None, renorm_every=None, build_key=None, report=None, segments=10):
+                         d0=None, renorm_every=None, build_key=None, report=None, segments=None):
     r"""Largest Lyapunov exponent of a model run in Brian2, from two copies in one run.
 
     Parameters
@@ -370,7 +370,8 @@ def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrid
     -------
     LyapunovResult
         One exponent, per time unit (per iteration for maps), with a standard error from
-        ``segments`` segments; ``extra`` holds ``d0`` and the Brian2 settings.
+        batch means (or ``segments`` fixed segments), see :func:`biodyn.dynamics.batch_means`;
+        ``extra`` holds ``d0`` and the Brian2 settings.
     """
     from brian2 import StateMonitor, ms
 
@@ -439,12 +440,18 @@ def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrid
     g_meas[merged] = -np.inf  # the difference vanished: contraction beyond what the time grid resolves
     T_meas = n_meas * m * float(dt_q / unit)  # time units (iterations for maps)
     lam = np.array([g_meas.sum() / T_meas])
-    segs = np.array_split(g_meas, max(1, min(segments, n_meas)))
-    seg_T = np.array([len(s) * m * float(dt_q / unit) for s in segs])
-    seg_est = np.array([s.sum() for s in segs]) / seg_T
+    from ._lyapunov import _bounds, _error_extra, _standard_error
+
+    edges = _bounds(n_meas, segments)
+    seg_T = np.diff(edges) * m * float(dt_q / unit)
     with np.errstate(invalid="ignore"):
-        se = (np.array([seg_est.std(ddof=1) / math.sqrt(len(seg_est))]) if len(seg_est) > 1
-              and np.all(np.isfinite(seg_est)) else np.array([np.nan]))
+        seg_sums = np.add.reduceat(g_meas, edges[:-1])[:, None]
+    if np.all(np.isfinite(seg_sums)):
+        se, seg_est, batch_T = _standard_error(seg_sums, seg_T, n_meas, segments)
+        error_extra = _error_extra(seg_sums, seg_T, lam, se, seg_est, batch_T, segments, plan.time_unit_text)
+    else:
+        seg_est = seg_sums / seg_T[:, None]
+        se, error_extra = np.array([np.nan]), {"warnings": []}
     times = np.arange(1, n_meas + 1) * m * float(dt_q / unit)
     running = (np.cumsum(g_meas) / times)[:, None]
     from ._lyapunov import entropy_rate
@@ -454,7 +461,7 @@ def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrid
         transient=n_trans * m * float(dt_q / unit), tangent_transient=0.0,
         dt=float(dt_q / unit), method="two_trajectory_brian2", integrator=str(plan.groups[0].method),
         k=1, n=sum(g.size * len(built.state_vars[g.name]) for g in plan.groups), reorth_every=m,
-        n_qr=0, running_times=times, running=running, segments=seg_est[:, None], kaplan_yorke=None,
+        n_qr=0, running_times=times, running=running, segments=seg_est, kaplan_yorke=None,
         entropy_rate=entropy_rate(lam), final_state=np.zeros(0),
         extra={"d0": d0, "target": target_used, "renorm_every_steps": m,
                "merged_intervals": int(merged.sum()), "intervals": int(n_meas),
@@ -465,4 +472,4 @@ def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrid
                    "is below what dt resolves (reported as -inf/null): the network is stable to them. "
                    "Pass a larger d0 for the growth of finite perturbations."]),
                "brian2_dt_seconds": float(dt_q / (1.0 * ms)) * 1e-3, "timings": timings,
-               "versions": versions()})
+               "versions": versions(), **error_extra})

@@ -21,11 +21,24 @@ hopf (flows)      the real part of the complex pair nearest the imaginary axis
                   (a pair :math:`\pm i\omega` crosses; equilibria of a flow only)
 period_doubling   :math:`\det(F_x + I)`: a multiplier crosses :math:`-1` (maps)
 neimark_sacker    the modulus minus one of the complex pair nearest the unit circle (maps)
+threshold         a neuron with threshold and reset: the equilibrium reaches the threshold
+                  condition. Beyond it the root of the subthreshold flow is no state of the
+                  neuron (it spikes and is reset before resting there): the neuron fires
+                  (rheobase, for a stable rest state), and the branch is drawn unstable there
 ================  ==================================================================
 
 A fold is also a zero of :math:`\det G_x`; telling it from a branch point is what the two
-first tests do. Detection assumes the step is small enough not to jump over two special
-points at once (two sign changes cancel); ``max_ds`` limits it. Degenerate points (a
+first tests do. Where either of them changes sign, the point between is first examined for
+a branch point by the rank of :math:`G_y = [G_x, G_p]`: a golden-section search for the
+minimum of its smallest singular value, which vanishes at a branch point on *every* curve
+through it (so the tip of a pitchfork, where :math:`t_p` and the determinant flip together,
+is a branch point and not a fold), accepted where it drops below 1/100 of its value at both
+ends. A step is accepted only if the tangent turns by less than 18 degrees (Allgower &
+Georg 2003, sec. 6.1), so the corrector does not jump from one curve to the other at a
+crossing. Neither criterion depends on the step or on the range (which scales the arc): the
+branch point of the second logistic iterate at r = 3 was found with ``--range 2.8 3.2`` and
+missed with ``--range 2.5 3.55`` before. Detection assumes the step is small enough not to
+jump over two special points at once (two sign changes cancel); ``max_ds`` limits it. Degenerate points (a
 transcritical crossing at a fold, Bogdanov–Takens) are reported by whichever tests change
 sign there. Periodic orbits born at Hopf points and period-doubled orbits of maps are not
 continued (that needs boundary-value continuation, as in AUTO).
@@ -428,39 +441,73 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
             continue
         Z = np.array(zs)
         bidx = len(branches)
+        above = _above_threshold(prob, zs) if getattr(field, "resets", False) and not field.is_map else None
+        if above is not None:
+            stab = [bool(st) and not a for st, a in zip(stab, above)]
         branches.append(Branch(Z[:, -1] * sp, Z[:, :-1] * sx, np.array(stab), label))
+        if above is not None:
+            for k in range(1, len(zs)):
+                if above[k] != above[k - 1]:
+                    zt = _locate_threshold(prob, zs[k - 1], zs[k], above[k - 1], gscale)
+                    x, p = prob.y(zt)
+                    if not any(q.type == "threshold" and abs(q.value - p) <= 1e-6 * sp for q in points):
+                        points.append(SpecialPoint("threshold", p, x, _eigs(prob.h(p), x, prob.t), bidx))
         # special points
         for k in range(1, len(zs)):
             for name, v0 in tests[k - 1].items():
                 v1 = tests[k][name]
                 if not (np.isfinite(v0) and np.isfinite(v1)) or np.sign(v0) == np.sign(v1) or v0 == 0:
                     continue
-                if name == "branch" and np.sign(tests[k - 1]["fold"]) != np.sign(tests[k]["fold"]):
-                    continue  # the determinant also flips with the tangent at a fold
-                zp, lam = _locate(prob, zs[k - 1], ts[k - 1], zs[k], name, tests[k - 1], gscale, field.is_map)
+                fold_flips = np.sign(tests[k - 1]["fold"]) != np.sign(tests[k]["fold"])
+                if name == "branch" and fold_flips:
+                    continue  # t_p flips too: the tip of a pitchfork, examined with the fold test
+                if name in ("fold", "branch"):
+                    # G_y = [G_x, G_p] loses rank at a branch point, on every curve through it:
+                    # find the minimum of its smallest singular value between the two points
+                    zr, rank_drop = _rank_minimum(prob, zs[k - 1], zs[k], gscale)
+                    if rank_drop:
+                        name, zp = "branch", zr
+                        x_, p_ = prob.y(zp)
+                        lam = _eigs(prob.h(p_), x_, prob.t)
+                    elif name == "branch":
+                        continue
+                if name != "branch":
+                    zp, lam = _locate(prob, zs[k - 1], ts[k - 1], zs[k], name, tests[k - 1], gscale,
+                                      field.is_map)
                 if name == "hopf" and not _hopf_like(lam):
                     continue
                 if name == "fold" and not _fold_like(prob, zp, zs[k - 1], zs[k]):
                     continue  # t_p also turns at a branch point (the tip of a pitchfork)
-                if name == "branch" and not _branch_like(prob, zp, zs[k - 1], zs[k]):
-                    continue
                 if name == "period_doubling" and not np.min(np.abs(lam + 1.0)) <= 1e-4:
                     continue
                 x, p = prob.y(zp)
                 typ = {"neimark_sacker": "neimark_sacker"}.get(name, name)
                 pt = SpecialPoint(typ, p, x, lam, bidx)
-                if not any(q.type == typ and abs(q.value - p) <= 1e-6 * sp and
-                           np.max(np.abs(q.state - x) / sx) < 1e-4 for q in points):
+                # one point reached along several curves (a branch point: from each of them)
+                same = 1e-4 if typ == "branch" else 1e-6
+                if not any(q.type == typ and abs(q.value - p) <= same * sp and
+                           np.max(np.abs(q.state - x) / sx) < 100 * same for q in points):
                     points.append(pt)
                     if typ == "branch" and switch_branches:
                         tnew = _other_tangent(prob, zp, ts[k - 1])
                         if tnew is not None:
                             queue.append((p, x, tnew, f"branch point at {param} = {p:.6g}"))
     points = [q for q in points if lo - 1e-9 * sp <= q.value <= hi + 1e-9 * sp]
+    for q in points:
+        if q.type == "threshold":
+            notes.append(f"at {param} = {q.value:.6g} the equilibrium reaches the threshold: on the "
+                         "side where it lies above, it is no state of the neuron (it spikes and is "
+                         "reset before resting there); the neuron fires, and the branch is drawn "
+                         "unstable there")
     points.sort(key=lambda q: (q.value, q.type))
     if len(branches) >= max_branches and queue:
         notes.append(f"stopped after {max_branches} branches")
     return Continuation(param, handle.unit, (lo, hi), branches, points, field, notes)
+
+
+#: a step is accepted only if the tangent turns by less than arccos(_MIN_COS) (Allgower &
+#: Georg 2003, sec. 6.1: step control by the angle between consecutive tangents)
+_MIN_COS = 0.95
 
 
 def _run_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, margin, gscale, is_map):
@@ -488,6 +535,11 @@ def _run_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, margin, gsca
             continue
         _, A, f = prob.Gy(zn)
         tn = prob.tangent(A, t)
+        if tn @ t < _MIN_COS and h > 1e-6:
+            # the tangent turned by more than ~18 degrees in one step: the corrector jumped onto
+            # another curve (at a branch point) or the step cut a sharp turn; retry smaller
+            h *= 0.5
+            continue
         tvn, lamn = _tests(prob, zn, tn, is_map)
         z, t = zn, tn
         zs.append(z.copy()); ts.append(t.copy()); tests.append(tvn); lams.append(lamn)
@@ -541,6 +593,92 @@ def _locate(prob, za, ta, zb, name, test_a, gscale, is_map, iters=40):
         x, p = prob.y(z_best)
         lam_best = _eigs(prob.h(p), x, prob.t)
     return z_best, lam_best
+
+
+def _above_threshold(prob, zs):
+    """Per point: does a threshold-reset unit's threshold condition hold there?"""
+    out = []
+    for z in zs:
+        x, p = prob.y(z)
+        out.append(bool(prob.h(p).threshold_crossed(x)))
+    return out
+
+
+def _locate_threshold(prob, za, zb, above_a, gscale, iters=50):
+    """Bisection on the chord (each point corrected onto the curve) for the point where the
+    equilibrium reaches the threshold."""
+    lo, hi = 0.0, 1.0
+    z_best = zb
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        pred = za + mid * (zb - za)
+        d = (zb - za) / max(np.linalg.norm(zb - za), 1e-300)
+        zm, _ = prob.correct(pred, d, gscale)
+        zm = pred if zm is None else zm
+        x, p = prob.y(zm)
+        if bool(prob.h(p).threshold_crossed(x)) == above_a:
+            lo = mid
+        else:
+            hi, z_best = mid, zm
+    return z_best
+
+
+def _sigma(prob, z):
+    """``(smallest, largest)`` singular value of G_y = [G_x, G_p] (the smallest is 0 at
+    branch points)."""
+    _, A, _ = prob.Gy(z)
+    sv = np.linalg.svd(A, compute_uv=False)
+    return float(sv[-1]), float(sv[0])
+
+
+def _rank_minimum(prob, za, zb, gscale, iters=48):
+    """``(z, is_branch_point)``: the solution between ``za`` and ``zb`` where G_y is closest
+    to losing rank, by golden-section search on the chord (each point corrected onto the
+    solution set on the hyperplane orthogonal to the chord).
+
+    The smallest singular value of :math:`G_y` vanishes at a branch point on every curve
+    through it and grows linearly with the distance from it, so the search finds the point
+    whichever curve the corrector lands on near the crossing. A branch point is accepted
+    where the smallest singular value drops below 1/100 of its value at both ends (it
+    varies smoothly and stays away from 0 through a fold, where G_y keeps full rank): a
+    criterion free of the step and of the range's scaling.
+    """
+    d = zb - za
+    L = float(np.linalg.norm(d))
+    if L == 0:
+        return za, False
+    u = d / L
+    cache = {}
+
+    def value(s):
+        if s not in cache:
+            # near the branch point the bordered system is nearly singular and Newton converges
+            # only linearly: allow it many iterations
+            zm, _ = prob.correct(za + s * u, u, gscale, tol=1e-13, maxit=60)
+            if zm is None or np.linalg.norm(zm - (za + s * u)) > 0.5 * L:
+                cache[s] = (np.inf, None)
+            else:
+                cache[s] = (_sigma(prob, zm)[0], zm)
+        return cache[s]
+
+    ends = min(_sigma(prob, za)[0], _sigma(prob, zb)[0])
+    g = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = 0.0, L
+    c, e = b - g * (b - a), a + g * (b - a)
+    for _ in range(iters):
+        if value(c)[0] <= value(e)[0]:
+            b, e = e, c
+            c = b - g * (b - a)
+        else:
+            a, c = c, e
+            e = a + g * (b - a)
+        if b - a < 1e-13 * L:
+            break
+    best = min((v for v in cache.values() if v[1] is not None), key=lambda v: v[0], default=None)
+    if best is None:
+        return za, False
+    sig, z = best
+    return z, bool(sig <= 1e-2 * ends)
 
 
 def _fold_like(prob, z, za, zb):

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import BiodynError, SpecError, suggest
 from ._plan import evaluate_array, make_plan
 
-__all__ = ["Field", "read"]
+__all__ = ["Field", "read", "state_text", "quantity_text"]
 
 _COMPILED: dict = {}
 
@@ -190,6 +190,95 @@ def _compile_group(plan, g, inputs):
                              sub, exprs)
         _COMPILED[key] = compiled
     return compiled, dims, unit_values
+
+
+_TERMS: dict = {}
+_THRESHOLDS: dict = {}
+
+
+def _terms_function(compiled):
+    """``(*args) -> [sum_i |f_{a,i}|]`` of a compiled unit model (cached; see ``residual_scale``)."""
+    fn = _TERMS.get(id(compiled))
+    if fn is None:
+        import sympy
+
+        from ._sympy import lambdify_numpy
+
+        sums = []
+        for e in compiled.exprs:
+            try:
+                ex = sympy.expand(e, power_exp=False, power_base=False, log=False)
+            except Exception:  # pragma: no cover - expansion is a refinement only
+                ex = e
+            sums.append(sympy.Add(*[sympy.Abs(term) for term in sympy.Add.make_args(ex)]))
+        args = compiled.states + compiled.inputs + compiled.uvars + compiled.params + ["i", "N", "t"]
+        fn = lambdify_numpy(args, sums)
+        _TERMS[id(compiled)] = (fn, compiled)  # keep compiled alive so its id stays unique
+        return fn
+    return fn[0]
+
+
+def _threshold_reset(grp):
+    """The threshold condition of a group that also has a reset, else ``None``."""
+    code = grp.plan.code if isinstance(grp.plan.code, dict) else {}
+    if code.get("threshold") and str(code.get("reset") or "").strip():
+        return code["threshold"]
+    return None
+
+
+def _threshold_function(grp, cond):
+    """``(fn, names, {param: SI value})`` evaluating a group's threshold condition."""
+    key = (id(grp.compiled), cond, id(grp.plan.namespace))
+    hit = _THRESHOLDS.get(key)
+    if hit is not None:
+        return hit[:3]
+    from brian2.parsing.sympytools import str_to_sympy
+
+    from ._sympy import brian_to_sympy, lambdify_numpy, si_namespace, units_si
+
+    try:
+        expr = brian_to_sympy(str_to_sympy(str(cond)))
+    except Exception as exc:
+        raise SpecError(grp.plan.file, "threshold", "a Brian2 condition", f"{cond!r} ({exc})") from None
+    expr = _substitute_subexpressions(expr, grp.compiled.sub)
+    ns = si_namespace(grp.plan.namespace)
+    units = units_si()
+    known = set(grp.states) | set(grp.compiled.uvars) | {"i", "N", "t"}
+    params = {}
+    fixed = {"not_refractory": 1.0, **grp.unit_values}
+    for sym in expr.free_symbols:
+        n = str(sym)
+        if n in known:
+            continue
+        if n in ns:
+            params[n] = ns[n]
+        elif n in fixed:
+            params[n] = fixed[n]
+        elif n in units:
+            params[n] = units[n]
+        elif n in grp.inputs:
+            params[n] = 0.0
+        else:
+            raise SpecError(grp.plan.file, "threshold", "a condition on states, parameters and units",
+                            f"{n!r} (no value) in {cond!r}")
+    names = sorted(str(sym) for sym in expr.free_symbols)
+    fn = lambdify_numpy(names, expr)
+    _THRESHOLDS[key] = (fn, names, params, grp.compiled, grp.plan.namespace)
+    return fn, names, params
+
+
+def _threshold_parameters_text(grp, cond):
+    """``"v_th = -50 mV"``: the parameters a threshold condition names, with their values."""
+    import re
+
+    parts = []
+    for n in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(cond))):
+        if n in grp.plan.namespace and n not in grp.states:
+            try:
+                parts.append(f"{n} = {_threshold_text_value(grp.plan.namespace[n])}")
+            except (TypeError, ValueError):  # pragma: no cover - an array value
+                parts.append(f"{n} = {grp.plan.namespace[n]}")
+    return ", ".join(parts)
 
 
 # --------------------------------------------------------------------------
@@ -589,7 +678,7 @@ class Field:
         self.time_unit_text = plan.time_unit_text
         self._T = 1.0 if self.is_map else float(np.asarray(plan.time_unit))
         self.autonomous = not any(grp.time_dependent for grp in self.groups)
-        self.names, self.units, self.var_of = [], [], []
+        self.names, self.units, self.var_of, self._dims = [], [], [], []
         multi = len(self.groups) > 1
         from .._quantity import dimension_name  # noqa: F401
 
@@ -601,6 +690,7 @@ class Field:
                     self.names.append(f"{grp.name}.{label}" if multi else label)
                     self.units.append(unit)
                     self.var_of.append((grp.name, s))
+                    self._dims.append(grp.dims[s])
 
     # -- structure -------------------------------------------------------------
     def __repr__(self):
@@ -854,6 +944,61 @@ class Field:
         r = self.f(x, t)
         return r - x if self.is_map else r
 
+    def residual_scale(self, x, t=0.0):
+        r"""Per component, the size of what cancels at a root: :math:`\sum_i |f_{a,i}(x)|`.
+
+        :math:`f_a = \sum_i f_{a,i}` is the expanded right-hand side (products multiplied
+        out, every summand its own term; a summed coupling input is one term). For a map
+        the residual is :math:`F(x) - x`, so :math:`|x_a|` is added. A point is a root to
+        relative accuracy :math:`\epsilon` where :math:`|f_a| \le \epsilon\,\sum_i |f_{a,i}|`:
+        the terms cancel. At the vertex of the quadratic integrate-and-fire parabola above
+        rheobase :math:`|f|` is a few per cent of its terms: a minimum of :math:`|f|`, not a root.
+        """
+        x = np.asarray(x, dtype=float)
+        xs = self.split(x)
+        ins = self._inputs(xs) if self.couplings else {grp.name: {} for grp in self.groups}
+        out = np.empty(self.n)
+        t_si = t * self._T
+        for grp in self.groups:
+            fn = _terms_function(grp.compiled)
+            vals = fn(*grp.args(xs[grp.name], ins[grp.name], t_si))
+            for b, v in enumerate(vals):
+                start = grp.offset + b * grp.size
+                out[start:start + grp.size] = v
+        if self.is_map:
+            out += np.abs(x)
+        else:
+            out *= self._T
+        return out
+
+    @property
+    def resets(self):
+        """True if some group has a threshold *and* a reset (integrate-and-fire type units)."""
+        return any(_threshold_reset(grp) for grp in self.groups)
+
+    def threshold_crossed(self, x):
+        """``[(group, unit, condition text, parameter values text)]`` for every unit with a
+        threshold and a reset whose threshold condition holds at the state ``x``: a state the
+        neuron never rests in, since it is reset there (a root there is not a fixed point).
+        A threshold without a reset (spike detection, as for Hodgkin–Huxley) excludes nothing."""
+        x = np.asarray(x, dtype=float)
+        xs = self.split(x)
+        out = []
+        for grp in self.groups:
+            cond = _threshold_reset(grp)
+            if not cond:
+                continue
+            fn, names, params = _threshold_function(grp, cond)
+            values = dict(zip(grp.states, xs[grp.name]))
+            values.update(zip(grp.compiled.uvars, grp.uvar_values))
+            values.update(params)
+            values.update({"i": grp.index, "N": float(grp.size), "t": 0.0})
+            with np.errstate(all="ignore"):
+                hit = np.broadcast_to(np.asarray(fn(*[values[n] for n in names]), dtype=bool), (grp.size,))
+            shown = _threshold_parameters_text(grp, cond)
+            out.extend((grp.name, int(k), str(cond), shown) for k in np.flatnonzero(hit))
+        return out
+
     def residual_jacobian(self, x, t=0.0):
         J = self.jacobian(x, t)
         return J - np.eye(self.n) if self.is_map else J
@@ -904,6 +1049,16 @@ class Field:
                     x[start:start + grp.size] = init[grp.name][s]
         return x
 
+    def value_text(self, k, value, digits=6):
+        """Text of ``value`` (SI) of component ``k`` in its best unit: ``"-35 mV"``."""
+        return quantity_text(value, self._dims[k], digits)
+
+    def state_text(self, x, limit=None, digits=6):
+        """``"v = -35 mV, w = 0.1 nA"`` (the first ``limit`` components; ``", ..."`` after)."""
+        k_max = self.n if limit is None else min(self.n, limit)
+        text = ", ".join(f"{self.names[k]} = {self.value_text(k, x[k], digits)}" for k in range(k_max))
+        return text + (", ..." if k_max < self.n else "")
+
     def state_dict(self, x):
         """``{component name: value}`` (SI)."""
         return {n: float(v) for n, v in zip(self.names, x)}
@@ -916,6 +1071,50 @@ class Field:
             if s in self.plan.ranges:
                 lo[k], hi[k] = self.plan.ranges[s]
         return lo, hi
+
+
+def quantity_text(value, dim, digits=6):
+    """``value`` (SI, of dimension ``dim``) as text in Brian2's best unit: ``"-35 mV"``."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity
+
+    value = float(value)
+    if dim is None or dim is DIMENSIONLESS or not np.isfinite(value):
+        return f"{value:.{digits}g}"
+    q = Quantity(value, dim=dim)
+    best = q.get_best_unit()
+    return f"{float(q / best):.{digits}g} {best}"
+
+
+def state_text(state, units=None, limit=4, digits=6):
+    """``"v = -35 mV, w = 102 pA"`` from ``{name: SI value}`` and ``{name or variable: SI unit
+    text}`` (as in an analysis summary); the first ``limit`` components, ``", ..."`` after."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS
+
+    from .._quantity import parse_unit
+
+    units = units or {}
+    items = list(state.items())
+    parts = []
+    for name, value in items[:limit]:
+        unit = units.get(name, units.get(name.split("[")[0].split(".")[-1], "1"))
+        dim = DIMENSIONLESS
+        if unit not in (None, "", "1"):
+            try:
+                dim, scale = parse_unit(unit)
+                value = float(value) * scale
+            except Exception:  # an unknown unit text: the SI number with it
+                parts.append(f"{name} = {float(value):.{digits}g} {unit}")
+                continue
+        parts.append(f"{name} = {quantity_text(value, dim, digits)}")
+    return ", ".join(parts) + (", ..." if len(items) > limit else "")
+
+
+def _threshold_text_value(value):
+    from brian2.units.fundamentalunits import Quantity, get_dimensions
+
+    if isinstance(value, Quantity):
+        return quantity_text(float(np.asarray(value)), get_dimensions(value))
+    return f"{float(np.asarray(value)):.6g}"
 
 
 def _si_unit_text(dim):

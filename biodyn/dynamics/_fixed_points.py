@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import BiodynError
 
-__all__ = ["FixedPoint", "find_fixed_points", "classify", "TYPES", "search_box"]
+__all__ = ["FixedPoint", "find_fixed_points", "classify", "TYPES", "search_box", "relative_residual"]
 
 #: The classes of fixed points.
 TYPES = ("stable node", "stable focus", "unstable node", "unstable focus", "saddle", "centre",
@@ -62,6 +62,10 @@ class FixedPoint:
     type: str
     stable: bool
     residual: float
+    #: why a root of the subthreshold flow is not a fixed point of the neuron ("" if it is one)
+    excluded: str = ""
+    #: max over components of |f_a| / sum_i |f_ai| (how well the terms of f cancel there)
+    relative_residual: float = 0.0
 
     def as_dict(self, field=None, max_state=None):
         names = field.names if field is not None else [f"x{k}" for k in range(len(self.state))]
@@ -70,9 +74,13 @@ class FixedPoint:
             items = items[:max_state]
         order = np.argsort(-(self.eigenvalues.real if field is None or not field.is_map
                              else np.abs(self.eigenvalues)), kind="stable")
-        return {"state": {n: float(v) for n, v in items},
-                "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues[order]],
-                "type": self.type, "stable": bool(self.stable), "residual": float(self.residual)}
+        out = {"state": {n: float(v) for n, v in items},
+               "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues[order]],
+               "type": self.type, "stable": bool(self.stable), "residual": float(self.residual),
+               "relative_residual": float(self.relative_residual)}
+        if self.excluded:
+            out["excluded"] = self.excluded
+        return out
 
 
 def classify(eigenvalues, is_map=False, tol=1e-7):
@@ -136,7 +144,60 @@ def _trajectory_samples(field, t=0.0, count=None, seed=0):
         _, states = trajectory(field, x0, 1500 * dt, dt)
     except (BiodynError, FloatingPointError, ValueError):
         return x0[None, :]
+    if field.n <= 10 and _has_threshold(field):
+        # the neuron resets at its threshold: the subthreshold flow beyond it (which may run
+        # off to infinity, as the quadratic integrate-and-fire does) is not part of the search;
+        # the neuron's own scales are (every parameter with a state's unit: v_th, v_reset, E_L)
+        for k in range(1, len(states), max(1, len(states) // 300)):
+            if field.threshold_crossed(states[k]):
+                states = states[:max(k, 1)]
+                break
+        states = np.concatenate([states, _parameter_states(field, x0)])
     return states
+
+
+def _parameter_states(field, x0):
+    """``x0`` with one component set to a parameter of the same (non-trivial) dimension."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions
+
+    out = []
+    for k, dim in enumerate(field._dims):
+        if dim is None or dim is DIMENSIONLESS:
+            continue
+        grp = next(g for g in field.groups if g.name == field.var_of[k][0])
+        for value in grp.plan.namespace.values():
+            if isinstance(value, Quantity) and np.ndim(value) == 0 and get_dimensions(value) is dim:
+                x = x0.copy()
+                x[k] = float(np.asarray(value))
+                out.append(x)
+    return np.array(out).reshape(-1, field.n)
+
+
+def _has_threshold(field):
+    return bool(getattr(field, "resets", False))
+
+
+def _exclusion(field, x):
+    """Why a root ``x`` of the subthreshold flow is no fixed point of the neuron ("" if it is)."""
+    hits = field.threshold_crossed(x)
+    if not hits:
+        return ""
+    group, unit, cond, values = hits[0]
+    where = "" if len(field.groups) == 1 and field.groups[0].size == 1 else f" (group {group}, unit {unit})"
+    more = f" and {len(hits) - 1} more units" if len(hits) > 1 else ""
+    shown = f" ({values})" if values else ""
+    return (f"above threshold: the condition '{cond}'{shown} holds there{where}{more}, so the "
+            "neuron spikes and is reset before it can rest there")
+
+
+def relative_residual(field, x, t=0.0):
+    """:math:`\\max_a |f_a(x)| / \\sum_i |f_{a,i}(x)|` (0 where every term vanishes)."""
+    r = np.abs(field.residual(x, t))
+    scale = field.residual_scale(x, t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(r == 0, 0.0, r / scale)
+    rel = np.where(np.isfinite(rel), rel, np.inf)
+    return float(np.max(rel)) if rel.size else 0.0
 
 
 def _newton_lm(fun, jac, x, scale, tol, maxiter=60):
@@ -194,7 +255,8 @@ def _newton_lm(fun, jac, x, scale, tol, maxiter=60):
 
 
 def find_fixed_points(field, *, n_starts=None, starts=None, seed=0, t=0.0, tol=None,
-                      dedup=1e-6, tol_eig=1e-7, box=None, eigenvalues=True):
+                      dedup=1e-6, tol_eig=1e-7, box=None, eigenvalues=True, rtol=1e-8,
+                      include_excluded=False):
     """Fixed points of a field (flow) or map, with eigenvalues and class.
 
     Parameters
@@ -211,8 +273,20 @@ def find_fixed_points(field, *, n_starts=None, starts=None, seed=0, t=0.0, tol=N
         are not fixed points of its flow; a :class:`BiodynError` is raised unless the field
         is autonomous).
     tol : float, optional
-        Residual below which a point counts as a fixed point (default relative to the
-        field's scale on the starting points).
+        An absolute residual :math:`\\lVert f(x)\\rVert` below which a point counts as a
+        fixed point, instead of ``rtol``.
+    rtol : float
+        A point counts as a fixed point where, in every component, the terms of the field
+        cancel to this relative accuracy, :math:`|f_a(x)| \\le \\text{rtol}\\sum_i|f_{a,i}(x)|`
+        (:meth:`Field.residual_scale`), or where the terms themselves vanish (below
+        :math:`10^{-10}` of their median size on the starting points: a degenerate root, as
+        :math:`x^3` at 0). A minimum of :math:`|f|` that is not a
+        root (the quadratic integrate-and-fire neuron above rheobase: its parabola's vertex,
+        where :math:`|f|` is a few per cent of its terms) is not reported.
+    include_excluded : bool
+        Also return the roots of a spiking neuron's subthreshold flow that lie where its
+        threshold condition holds (``excluded`` gives the reason): the neuron is reset
+        before it reaches them, so they are not fixed points of the neuron.
     dedup : float
         Points closer than ``dedup`` times the box size (max norm) are one point.
     box : (lo, hi), optional
@@ -221,7 +295,7 @@ def find_fixed_points(field, *, n_starts=None, starts=None, seed=0, t=0.0, tol=N
     Returns
     -------
     list of FixedPoint
-        Sorted by the first state component.
+        Sorted by the first state component (fixed points first, then excluded roots).
     """
     from scipy.optimize import root
 
@@ -252,7 +326,22 @@ def find_fixed_points(field, *, n_starts=None, starts=None, seed=0, t=0.0, tol=N
     P = np.concatenate(pts)
     fscale = np.median([np.linalg.norm(field.residual(p, t)) for p in P[:16]])
     fscale = fscale if np.isfinite(fscale) and fscale > 0 else 1.0
-    tol = tol if tol is not None else 1e-9 * fscale
+    # duck-typed fields without residual_scale: an absolute residual relative to the box
+    absolute = tol is not None or not hasattr(field, "residual_scale")
+    tol = tol if tol is not None else 1e-9 * fscale  # also the Newton iteration's target for n > 10
+    with np.errstate(all="ignore"):
+        tscale = (np.median([field.residual_scale(p, t) for p in P[:16]], axis=0) if not absolute
+                  else np.ones(n))
+    tscale = np.where(np.isfinite(tscale) & (tscale > 0), tscale, 1.0)
+
+    def accept(x, res):
+        if absolute:
+            return res <= tol
+        r = np.abs(field.residual(x, t))
+        terms = field.residual_scale(x, t)
+        # the terms cancel (a simple root), or they all vanish (a degenerate one, x^3 at 0)
+        return bool(np.all((r <= rtol * terms) | (terms <= 1e-10 * tscale)))
+
     found = []
     fun = lambda x: field.residual(x, t)  # noqa: E731
     jac = lambda x: field.residual_jacobian(x, t)  # noqa: E731
@@ -268,7 +357,7 @@ def find_fixed_points(field, *, n_starts=None, starts=None, seed=0, t=0.0, tol=N
         if not np.all(np.isfinite(x)):
             continue
         res = float(np.linalg.norm(field.residual(x, t)))
-        if not res <= tol:
+        if not np.isfinite(res) or not accept(x, res):
             continue
         for k, q in enumerate(found):
             if np.max(np.abs(q[0] - x) / scale) <= dedup:
@@ -278,12 +367,17 @@ def find_fixed_points(field, *, n_starts=None, starts=None, seed=0, t=0.0, tol=N
         else:
             found.append((x, res))
     out = []
+    threshold = not field.is_map and _has_threshold(field)
     for x, res in found:
+        why = _exclusion(field, x) if threshold else ""
+        if why and not include_excluded:
+            continue
         if eigenvalues:
             lam = np.linalg.eigvals(field.jacobian(x, t))
             kind, stable = classify(lam, field.is_map, tol_eig)
         else:
             lam, kind, stable = np.array([]), "unclassified", False
-        out.append(FixedPoint(x, lam, kind, stable, res))
-    out.sort(key=lambda fp: tuple(fp.state[:1]))
+        rel = relative_residual(field, x, t) if hasattr(field, "residual_scale") else float("nan")
+        out.append(FixedPoint(x, lam, kind, stable, res, why, rel))
+    out.sort(key=lambda fp: (bool(fp.excluded),) + tuple(fp.state[:1]))
     return out

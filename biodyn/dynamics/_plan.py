@@ -313,15 +313,58 @@ def make_plan(model, params=None, overrides=None, variants=None, *, reading="aut
     ns = dict(resolved.namespace)
     kind = spec.kind
     if kind in ("neuron", "synapse"):
-        return _plan_single(spec, resolved, ns, unit_over, seed)
+        return _check_unit_overrides(_plan_single(spec, resolved, ns, unit_over, seed))
     if kind == "population" and "mean_field" in spec.data:
         spiking = _population_spiking(spec, resolved)
         if reading == "mean_field" or (reading == "auto" and spiking):
-            return _plan_mean_field(spec, resolved, ns, unit_over, seed)
+            return _check_unit_overrides(_plan_mean_field(spec, resolved, ns, unit_over, seed))
     elif reading == "mean_field":
         raise SpecError(spec.file, "mean_field", "a [mean_field] table for reading='mean_field'",
                         "none", "use reading='network'")
-    return _plan_network(spec, resolved, ns, unit_over, seed)
+    return _check_unit_overrides(_plan_network(spec, resolved, ns, unit_over, seed))
+
+
+def _check_unit_overrides(plan):
+    """Every override that is not a spec parameter must name a model variable.
+
+    A variable that is a parameter of the equations (``I : amp``) takes the value; a state
+    variable takes it as its initial value (``--set x=0.11``, ``--set v='-70 mV'``); anything
+    else is an error naming the key (it was silently ignored: ``--set rr=3.8``).
+    """
+    from brian2 import Equations
+
+    from ..spec import map_state_variables
+
+    names, states, dims, couplings = set(), {}, {}, set()
+    for g in plan.groups:
+        eqs = Equations(g.code["model"])
+        maps = map_state_variables(eqs)
+        g_states = maps or [n for n, eq in eqs.items() if eq.type == "differential equation"]
+        for n in eqs.names:
+            names.add(n)
+            dims.setdefault(n, eqs.dimensions[n])
+        for n in g_states:
+            states.setdefault(n, []).append(g)
+    for cp in plan.couplings:
+        if cp.model.strip():
+            couplings.update(Equations(cp.model).names)
+    for name, text in plan.unit_values.items():
+        if name in states:
+            from ..spec import parse_quantity
+
+            value = np.asarray(parse_quantity(str(text), dims[name], file="<overrides>", key=name), float)
+            if value.ndim:
+                raise SpecError("<overrides>", name, "one value for the initial state", repr(text))
+            for g in states[name]:
+                g.initial = {**g.initial, name: repr(float(value))}
+            continue
+        if name in names or name in couplings or name.endswith(("_pre", "_post")):
+            continue
+        spec = plan.spec
+        known = sorted(set(spec.parameters) | names)
+        raise SpecError("<overrides>", name, f"a parameter or model variable of {spec.name} ("
+                        + ", ".join(known) + ")", repr(name), suggest(name, known))
+    return plan
 
 
 def _population_spiking(spec, resolved):

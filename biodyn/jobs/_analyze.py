@@ -171,16 +171,34 @@ def analyze_fixed_points(model, *, params=None, overrides=None, variants=None, s
     """Fixed points of a model, their eigenvalues and classes (figure + optional JSON).
 
     JSON: ``{"model", "fixed_points": [{"state": {var: value}, "eigenvalues": [[re, im]],
-    "type", "stable"}], ...}`` (states in SI, eigenvalues per time unit).
+    "type", "stable", "residual", "relative_residual"}], "excluded_roots": [... "excluded":
+    reason], "note", ...}`` (states in SI, ``units`` per variable, eigenvalues per time unit).
+
+    A point is reported only where the terms of the field cancel to 1e-8 (see
+    :func:`biodyn.dynamics.find_fixed_points`). For a neuron with a threshold, roots of the
+    subthreshold flow where the threshold condition holds are no fixed points (the neuron is
+    reset before it gets there): they are listed apart, in ``excluded_roots``, with the
+    reason, and ``note`` says that a neuron with no stable fixed point below threshold fires.
     """
     from ..dynamics import find_fixed_points
 
     check_outputs(out, json)
     field = _read(model, params, overrides, variants, seed, reading)
-    fps = find_fixed_points(field, n_starts=n_starts, seed=seed)
+    fps = find_fixed_points(field, n_starts=n_starts, seed=seed, include_excluded=True)
     summary = _base(field, "fixed-points", seed, overrides)
     summary["is_map"] = field.is_map
-    summary["fixed_points"] = [fp.as_dict(field) for fp in fps]
+    summary["fixed_points"] = [fp.as_dict(field) for fp in fps if not fp.excluded]
+    summary["excluded_roots"] = [fp.as_dict(field) for fp in fps if fp.excluded]
+    spiking = field.resets and not field.is_map
+    summary["threshold_reset"] = spiking
+    note = None
+    if spiking and not any(fp.stable for fp in fps if not fp.excluded):
+        what = ("its subthreshold flow has no root at all" if not fps else
+                "every root of its subthreshold flow is above threshold" if all(fp.excluded for fp in fps)
+                else "no fixed point below threshold is stable")
+        note = (f"no stable fixed point below threshold ({what}): the neuron cannot rest at this "
+                "input; it fires" + (" tonically" if field.n == 1 else ""))
+    summary["note"] = note
     paths = _write(summary, draw_fixed_points(summary), out, f"{field.name}_fixed_points", json)
     return JobResult(summary, paths)
 
@@ -244,7 +262,7 @@ METHODS = ("auto", "qr", "two-trajectory", "brian2")
 @all_or_nothing()
 def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=0, reading="auto",
                      out="results", json=None, duration=None, dt=None, transient=None, k=None,
-                     method="auto", integrator="rk4", reorth_every=None, segments=10,
+                     method="auto", integrator="rk4", reorth_every=None, segments=None,
                      target="auto", d0=None, report=None):
     """Lyapunov exponents of a model (figure + optional JSON).
 

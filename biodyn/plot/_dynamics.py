@@ -22,7 +22,8 @@ _STYLE = {
     "non-hyperbolic": ("s", "tab:gray", False),
 }
 _POINT_STYLE = {"fold": ("v", "tab:red"), "hopf": ("*", "tab:green"), "branch": ("P", "tab:purple"),
-                "period_doubling": ("d", "tab:orange"), "neimark_sacker": ("h", "tab:cyan")}
+                "period_doubling": ("d", "tab:orange"), "neimark_sacker": ("h", "tab:cyan"),
+                "threshold": ("X", "tab:brown")}
 
 
 def _label(name, unit):
@@ -147,8 +148,11 @@ def fixed_points_in_state_space(summary, ax=None, x=None, y=None):
     ax.set_ylabel(_label(y, units.get(y)) if y else "")
     if not y:
         ax.set_yticks([])
-    ax.set_title(f"{summary.get('model', '')}: {len(fps)} fixed point{'s' if len(fps) != 1 else ''}",
-                 fontsize=10)
+    excluded = len(summary.get("excluded_roots") or [])
+    more = f", {excluded} root{'s' if excluded != 1 else ''} above threshold" if excluded else ""
+    fires = "\nno stable state below threshold: the neuron fires" if summary.get("note") else ""
+    ax.set_title(f"{summary.get('model', '')}: {len(fps)} fixed point{'s' if len(fps) != 1 else ''}"
+                 f"{more}{fires}", fontsize=10)
     dedup_legend(ax, fontsize=7, loc="best")
     ax.margins(0.15)
     return ax

@@ -534,7 +534,7 @@ _LYAPUNOV_ANALYSIS = {
     "transient": Key((str, int, float), False, "time discarded first (default 10 % of duration)"),
     "k": Key((int,), False, "number of exponents (default: all)"),
     "reorth_every": Key((int,), False, "steps between QR re-orthonormalisations"),
-    "segments": Key((int,), False, "segments for the standard error (default 10)"),
+    "segments": Key((int,), False, "fixed segments for the standard error (default: batch means)"),
     "target": Key((str,), False, "Brian2 target for method = 'brian2' (default auto)"),
     "d0": Key((float,), False, "initial separation of the two trajectories"),
 }
