@@ -137,23 +137,33 @@ def _main_handler(signum, frame):
 
 
 @contextlib.contextmanager
-def interrupts(signals=(signal.SIGINT, signal.SIGTERM)):
-    """Handle SIGINT and SIGTERM as interrupts of this command (restored on exit)."""
+def handling(handler, signals=(signal.SIGINT, signal.SIGTERM)):
+    """``handler`` for ``signals`` inside the block (main thread only), the previous handlers
+    restored on exit."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     saved = {}
-    clear()
     for sig in signals:
         try:
-            saved[sig] = signal.signal(sig, _main_handler)
+            saved[sig] = signal.signal(sig, handler)
         except (ValueError, OSError):  # pragma: no cover
             pass
     try:
         yield
     finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for sig, old in saved.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def interrupts(signals=(signal.SIGINT, signal.SIGTERM)):
+    """Handle SIGINT and SIGTERM as interrupts of this command (restored on exit)."""
+    clear()
+    try:
+        with handling(_main_handler, signals):
+            yield
+    finally:
         clear()
 
 

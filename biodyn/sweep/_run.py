@@ -543,27 +543,14 @@ def _deferred_interrupts():
     as soon as the cluster is up, or closed.
     """
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    from .._signals import handling
+
     pending = []
-    saved = {}
-
-    def hold(signum, frame):
-        pending.append(signum)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            saved[sig] = signal.signal(sig, hold)
-        except (ValueError, OSError):  # pragma: no cover
-            pass
     try:
-        yield
+        with handling(lambda signum, frame: pending.append(signum)):
+            yield
     finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
         for sig in dict.fromkeys(pending):
             signal.raise_signal(sig)
 
