@@ -298,7 +298,8 @@ def fit_document(result, protocol, model_spec, free, start_summary, seed, target
            "chi_before": result.chi_before, "chi_after": result.chi_after, "n": result.n,
            "evaluations": result.evaluations, "starts": result.starts, "seed": int(seed),
            "target": result.summary.get("target", target), "versions": build.versions(),
-           "parameter_set_file": str(result.path) if result.path else None}
+           "parameter_set_file": str(result.path) if result.path else None,
+           "value_label": protocol.figure.get("ylabel") or (protocol.data or {}).get("value_label")}
     return plain({"fit": fit, "before": start_summary, "after": result.summary})
 
 

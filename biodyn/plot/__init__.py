@@ -5,10 +5,12 @@ can be redrawn without rerunning anything. One private module per area
 (``_protocol``, ...); the public names are re-exported here.
 """
 
-from ._base import new_axes, save
+from ._base import PALETTE, TRAJECTORY_COLOURS, footer, new_axes, save
+from ._layout import layout_problems, text_boxes
 from ._protocol import fit_summary, protocol_extra, protocol_summary
 
-__all__ = ["new_axes", "save", "protocol_summary", "protocol_extra", "fit_summary"]
+__all__ = ["new_axes", "save", "footer", "PALETTE", "TRAJECTORY_COLOURS", "layout_problems",
+           "text_boxes", "protocol_summary", "protocol_extra", "fit_summary"]
 
 from ._ann import *  # noqa: E402,F401,F403  biodyn.ann figures
 __all__ += _ann.__all__  # noqa: F405
