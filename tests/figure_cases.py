@@ -178,7 +178,7 @@ def _base(analysis, model, units, time_unit="ms", **kw):
 def lif_fixed_points():
     from biodyn.jobs import draw_fixed_points
 
-    s = _base("fixed-points", "lif", {"v": "V"}, time_unit="10 ms", is_map=False,
+    s = _base("fixed-points", "lif", {"v": "volt"}, time_unit="1 second", is_map=False,
               fixed_points=[{"state": {"v": -0.067}, "eigenvalues": [[-1.0, 0.0]], "type": "stable node",
                              "stable": True}])
     return draw_fixed_points(s)
@@ -202,7 +202,7 @@ def lorenz_lyapunov():
 
     t = np.linspace(0, 20, 200)
     est = np.stack([0.9 + 2 / (1 + t), 0.0 + 1 / (1 + t), -14.57 - 3 / (1 + t)], axis=1)
-    s = _base("lyapunov", "lorenz", {"x": "1", "y": "1", "z": "1"}, time_unit="1 (dimensionless)",
+    s = _base("lyapunov", "lorenz", {"x": "1", "y": "1", "z": "1"}, time_unit="tau (1 ms)",
               exponents=[0.906, 0.001, -14.57], standard_error=[0.02, 0.01, 0.05], kaplan_yorke=2.062,
               entropy_rate=0.906, method="qr", running={"times": t.tolist(), "estimates": est.tolist()})
     return draw_lyapunov(s)
@@ -226,7 +226,7 @@ def lorenz96_lyapunov():
     lam = np.linspace(1.7, -5, n)
     t = np.linspace(0, 50, 100)
     est = np.stack([lam[:10] + 1 / (1 + t[:, None])] * 1)[0]
-    s = _base("lyapunov", "lorenz96", {f"x[{k}]": "1" for k in range(n)}, time_unit="1 (dimensionless)",
+    s = _base("lyapunov", "lorenz96", {f"x[{k}]": "1" for k in range(n)}, time_unit="tau (1 ms)",
               exponents=lam.tolist(), standard_error=(0.01 + 0 * lam).tolist(), kaplan_yorke=27.1,
               entropy_rate=9.9, method="qr", running={"times": t.tolist(), "estimates": est.tolist()})
     return draw_lyapunov(s)
@@ -241,7 +241,7 @@ def _vdp():
     for r in (0.5, 2.5, 1.0, 3.0):
         th = np.linspace(0, 12, 400)
         trajs.append({"x": (r * np.cos(th)).tolist(), "y": (r * np.sin(th)).tolist()})
-    return _base("phase-portrait", "van_der_pol", {"x": "1", "y": "1"}, time_unit="1 (dimensionless)",
+    return _base("phase-portrait", "van_der_pol", {"x": "1", "y": "1"}, time_unit="tau (1 ms)",
                  x="x", y="y", x_unit="1", y_unit="1", is_map=False, trajectories=trajs,
                  grid_x=gx.tolist(), grid_y=gy.tolist(), fx=fx.tolist(), fy=fy.tolist(),
                  fixed_points=[{"x": 0.0, "y": 0.0, "type": "unstable focus", "stable": False}])
@@ -269,7 +269,7 @@ def pitchfork_phase_line():
     from biodyn.jobs import draw_phase_portrait
 
     gx = np.linspace(-2, 2, 400)
-    d = _base("phase-portrait", "pitchfork", {"x": "1"}, time_unit="1 (dimensionless)", x="x", y=None,
+    d = _base("phase-portrait", "pitchfork", {"x": "1"}, time_unit="tau (1 ms)", x="x", y=None,
               x_unit="1", y_unit=None, is_map=False, trajectories=[], grid_x=gx.tolist(),
               fx=(gx - gx ** 3).tolist(),
               fixed_points=[{"x": -1.0, "y": None, "type": "stable node", "stable": True},
@@ -282,7 +282,7 @@ def lif_phase_line():
     from biodyn.jobs import draw_phase_portrait
 
     gx = np.linspace(-0.08, -0.05, 400)
-    d = _base("phase-portrait", "lif", {"v": "V"}, time_unit="10 ms", x="v", y=None, x_unit="V", y_unit=None,
+    d = _base("phase-portrait", "lif", {"v": "volt"}, time_unit="1 second", x="v", y=None, x_unit="V", y_unit=None,
               is_map=False, trajectories=[], grid_x=gx.tolist(), fx=(-(gx + 0.067)).tolist(),
               fixed_points=[{"x": -0.067, "y": None, "type": "stable node", "stable": True}])
     return draw_phase_portrait(d)
@@ -292,7 +292,7 @@ def saddle_node_bifurcation():
     from biodyn.jobs import draw_bifurcation
 
     r = np.linspace(-1, 0, 50)
-    s = _base("bifurcation", "saddle_node", {"x": "1"}, time_unit="1 (dimensionless)", param="r",
+    s = _base("bifurcation", "saddle_node", {"x": "1"}, time_unit="tau (1 ms)", param="r",
               param_unit="1", range=[-1, 1], plot_variable="x",
               branches=[{"values": r.tolist(), "states": {"x": np.sqrt(-r).tolist()}, "stable": [True] * 50},
                         {"values": r.tolist(), "states": {"x": (-np.sqrt(-r)).tolist()}, "stable": [False] * 50}],
@@ -305,11 +305,12 @@ def saddle_node_bifurcation():
 
 def _flow_objective(dips=True):
     t = np.linspace(0, 50, 200)
-    v = [(-1 + np.exp(-t / 10) + (0.02 * np.sin(t) if dips else 0)).tolist() for _ in range(3)]
+    v = [(-1 + k * 0.05 - np.exp(-t / 10) * 0 + (1 - np.exp(-t / (8 + k))) + (0.02 * np.sin(t) if dips else 0)).tolist()
+         for k in range(3)]
     text = ("gradient: True  asymmetry: 0.00121\ngradient fraction: 0.9999\nmax |f - grad L|: 3.2e-12 1/s\n"
             "rest points: 3 (2 stable)\nsimulation ends 0.0123 from a stable state\nEuler limit h* = 0.5 s")
-    return {"t": t.tolist(), "values": v, "label": "objective (oja)", "monotone": True, "text": text,
-            "note": None}
+    return {"t": t.tolist(), "values": v, "label": "objective (oja)", "monotone": True, "drawdown": 0.03,
+            "text": text, "note": None}
 
 
 def oja_pca_flow():
@@ -328,7 +329,7 @@ def oja_pca_flow():
                 "title": "oja_pca: oja — gradient flow (asymmetry 0.0012, gradient part 100 %)", "circle": True,
                 "measured": {"points": [[0.5, 0.5], [-0.5, 0.5]], "f": [[0.1, 0.0], [0.0, 0.1]]},
                 "units": {"w": "1", "t": "s"}}
-    footer = "oja_pca: oja/oja_1982, seed 0, numpy, biodyn 0.1.0 " + "(overrides: eta=0.01 Hz) " * 3
+    footer = "oja_pca: oja/oja_1982, seed 0, numpy, biodyn 0.1.0 " + "(overrides: eta=0.01 Hz) " * 12
     return plot.flow_figure(portrait, _flow_objective(), footer=footer)
 
 
