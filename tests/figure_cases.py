@@ -447,7 +447,7 @@ def sweep(tmp_path):
     for eta in (1e-6, 2e-6, 5e-6, 1e-5):
         for dt in (2, 5):
             vals = [eta * 1e4 * np.exp(-d / 17) for d in (2, 5, 10, 20, 50)]
-            rows.append([str(k), "ok", repr(eta), str(dt), "0"] + [repr(v) for v in vals] +
+            rows.append([str(k), "ok", repr(eta), str(dt), "0"] + [repr(float(v)) for v in vals] +
                         [repr(1.5 + 1e-14 * k), "8", "1.2", ""])
             k += 1
     path = tmp_path / "my_sweep" / "summary.csv"
