@@ -144,8 +144,8 @@ def firing_patterns():
     v[-1] = -70.0
     s = _summary("firing_patterns", "adex", "tonic", labels, [20, 12, 10, 8, 5, 2, 3, 0.0],
                  units={"pattern": "1"})
-    extra = {"t": t, "v": v, "names": names, "current": np.array([0.5, 0.5, 0.5, 0.4, 0.4, 0.3, 0.1, 0.0]),
-             "current_t": np.array([0.05, 0.35])}
+    extra = {"t": t, "v": v, "names": names,
+             "amplitudes": ["500. pA", "500. pA", "500. pA", "400. pA", "400. pA", "300. pA", "100. pA", "0. A"]}
     return protocol_figure(s, result=_Result(extra))
 
 

@@ -35,6 +35,7 @@ PALETTE = {
     "post_pre_post": "#2ca02c",
     "quadruplet": "#8c564b",
     "correlated": "#d62728",
+    "unbounded": "#2ca02c",
     "zero": "0.8",
     "footer": "0.45",
 }

@@ -408,7 +408,7 @@ def _draw_voltage_traces(summary, extra, figure, curves):
             ax.plot(t * 1e3, v[k], color="k", lw=0.7)
         ax.set_ylabel("v (mV)", fontsize=7)
         rate = conds[k]["value"]
-        amp = f"I = {amps[k]}" if amps is not None else "step current"
+        amp = f"I = {_tidy(amps[k])}" if amps is not None else "step current"
         text = f"{names[k]}: {amp}, " + (f"{rate:.1f} Hz" if rate > 0 else
                                           "no spike during the step: this current is below the set's threshold")
         ax.set_title(text, fontsize=7, loc="left", pad=2)
@@ -417,6 +417,18 @@ def _draw_voltage_traces(summary, extra, figure, curves):
     axes[-1].set_xlabel("time (ms)" + ("; shaded: step current on" if step is not None else ""))
     fig.suptitle(_title(summary, figure, axes[0], 9), fontsize=9)
     return axes[0]
+
+
+def _tidy(text):
+    """``"500. pA"`` -> ``"500 pA"``, ``"0. A"`` -> ``"0 pA"`` (Brian2's str of quantities)."""
+    head, _, unit = str(text).partition(" ")
+    try:
+        v = float(head)
+    except ValueError:
+        return str(text)
+    if v == 0 and unit == "A":
+        unit = "pA"
+    return f"{v:g} {unit}".strip()
 
 
 def _few_ticks():
