@@ -136,13 +136,14 @@ def oja_pca():
 def firing_patterns():
     from biodyn.jobs import protocol_figure
 
-    names = ["tonic", "adapting", "initial burst", "bursting", "irregular", "transient", "delayed",
-             "silent at rest"]
+    names = ["naud_2008_tonic", "naud_2008_adapting", "naud_2008_initial_burst", "naud_2008_regular_bursting",
+             "naud_2008_irregular", "naud_2008_transient", "naud_2008_delayed_regular_bursting", "silent at rest"]
     labels = [{"pattern": k} for k in range(len(names))]
-    t = np.arange(0, 0.4, 1e-4)
-    v = np.stack([-70 + 20 * (np.sin(2 * np.pi * (5 + k) * t) > 0.95) * (t > 0.05) for k in range(len(names))])
+    t = np.arange(0, 0.7, 2e-4)
+    v = np.stack([-70 + 20 * (np.sin(2 * np.pi * (5 + k) * t) > 0.95) * (t > 0.1) for k in range(len(names))])
     v[-1] = -70.0
-    s = _summary("firing_patterns", "adex", "tonic", labels, [20, 12, 10, 8, 5, 2, 3, 0.0],
+    v[-2] = np.where((t > 0.1) & (t < 0.6), -70 + 10 * (t - 0.1) / 0.5, -70.0)  # a delay longer than the step
+    s = _summary("firing_patterns", "adex", "tonic", labels, [20, 12, 10, 8, 5, 2, 0.0, 0.0],
                  units={"pattern": "1"})
     extra = {"t": t, "v": v, "names": names,
              "amplitudes": ["500. pA", "500. pA", "500. pA", "400. pA", "400. pA", "300. pA", "100. pA", "0. A"]}

@@ -409,14 +409,30 @@ def _draw_voltage_traces(summary, extra, figure, curves):
         ax.set_ylabel("v (mV)", fontsize=7)
         rate = conds[k]["value"]
         amp = f"I = {_tidy(amps[k])}" if amps is not None else "step current"
-        text = f"{names[k]}: {amp}, " + (f"{rate:.1f} Hz" if rate > 0 else
-                                          "no spike during the step: this current is below the set's threshold")
-        ax.set_title(text, fontsize=7, loc="left", pad=2)
+        text = f"{names[k]}: {amp}, " + (f"{rate:.1f} Hz" if rate > 0 else _silent_reason(t, None if v is None else v[k], step))
+        ax.set_title(wrap_to_axes(text, ax, 7), fontsize=7, loc="left", pad=2)
         ax.tick_params(labelsize=6)
         ax.yaxis.set_major_locator(_few_ticks())
     axes[-1].set_xlabel("time (ms)" + ("; shaded: step current on" if step is not None else ""))
     fig.suptitle(_title(summary, figure, axes[0], 9), fontsize=9)
     return axes[0]
+
+
+def _silent_reason(t, v, step):
+    """Why a trace has no spike during the step, read from the trace: still rising at the
+    step's end (a delay longer than the step), or settled below threshold."""
+    if t is None or v is None or step is None:
+        return "no spike during the step"
+    t = np.asarray(t, float)
+    v = np.asarray(v, float)
+    on, off = step
+    late = (t >= off - 0.1 * (off - on)) & (t < off)
+    if late.sum() >= 2:
+        slope = np.polyfit(t[late], v[late], 1)[0]  # mV/s over the last tenth of the step
+        if slope > 1.0:
+            return "no spike during the step: v still rising at its end (a delay longer than the step)"
+        return "no spike during the step: v settles below threshold at this current"
+    return "no spike during the step"
 
 
 def _tidy(text):

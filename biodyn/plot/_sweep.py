@@ -87,7 +87,7 @@ def _result_label(column):
         return "value (the protocol's observable)", f"condition {cond}"
     name, unit = _split_name(column)
     nice = {"chi": "χ (score against the data)", "n_scored": "conditions scored"}.get(name, name)
-    return (f"{nice} ({unit})" if unit else nice), None
+    return (f"{nice} [{unit}]" if unit else nice), None
 
 
 def _varies(values):
@@ -137,10 +137,8 @@ def sweep_summary(table, max_panels=4):
         groups.setdefault(tuple(row[col[p]] for p in others), []).append(row)
     xlabel, xf = _axis(x_name, [_num(row[col[x_name]]) for row in ok]) if x_name else ("", 1.0)
     for ax, res in zip(axes, results):
-        ylabel, ptitle = _result_label(res)
-        _, yf = _axis(ylabel, [_num(row[col[res]]) for row in ok])
-        if yf != 1.0:
-            ylabel = _axis(ylabel, [_num(row[col[res]]) for row in ok])[0]
+        ylabel, ptitle = _result_label(res)  # "name [unit]" or a finished label
+        ylabel, yf = _axis(ylabel, [_num(row[col[res]]) for row in ok])
         for k, (key, members) in enumerate(sorted(groups.items())):
             xs = {}
             for row in members:
