@@ -4,7 +4,7 @@
 black (open squares with SEM bars), the model in blue, reference curves (published fits,
 closed forms, expected values) dashed dark grey; pre-post pairings (Δt > 0) red and post-pre
 (Δt < 0) blue; the biological learner blue and the artificial one orange; stable states black,
-unstable red; nullclines red (x) and blue (y), trajectories in colours that are neither
+unstable red; the potential of a flow's gradient part ochre; nullclines red (x) and blue (y), trajectories in colours that are neither
 (:data:`TRAJECTORY_COLOURS`).
 
 **The provenance footer** (:func:`footer`): a grey line under everything else, placed by
@@ -36,6 +36,7 @@ PALETTE = {
     "quadruplet": "#8c564b",
     "correlated": "#d62728",
     "unbounded": "#2ca02c",
+    "potential": "#c8963e",
     "zero": "0.8",
     "footer": "0.45",
 }

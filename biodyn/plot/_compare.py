@@ -188,8 +188,9 @@ def compare_rates(data, ax=None):
     sv_a = S.get("jacobian_spectrum_ann")
     sv_b = S.get("jacobian_spectrum_bio")
     if sv_a is not None and sv_b is not None:  # in the title: a text box in the panel covers bars
-        fmt = lambda v: " ".join(f"{float(x):.3g}" for x in v)  # noqa: E731
-        title += f"\nsingular values at the end: W2 W1 ({fmt(sv_a)}), W'W ({fmt(sv_b)})"
+        fmt = lambda v: " ".join("0" if abs(float(x)) < 1e-12 else f"{float(x):.3g}" for x in v)  # noqa: E731
+        title += "\n" + wrap_to_axes(f"singular values at the end (below 1e-12 shown as 0): W2 W1 ({fmt(sv_a)}), "
+                                     f"W'W ({fmt(sv_b)})", ax, 8)
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
     top = max([v for _, v, _ in bars + preds if v is not None] or [1.0])

@@ -333,7 +333,7 @@ def lyapunov_running(summary, ax=None, n=6):
             a.legend(fontsize=7, loc="best", ncol=2 if len(group) > 3 else 1)
     panels[-1].set_xlabel(tlabel)
     panels[0].set_title(f"{summary.get('model', '')}: running estimates ({summary.get('method', '')})"
-                        + ("\n(axis broken; the first fifth of the run is off scale)" if len(panels) > 1 else ""),
+                        + ("\n(axis broken between the exponent groups)" if len(panels) > 1 else ""),
                         fontsize=10)
     return panels[0]
 
@@ -417,5 +417,5 @@ def lyapunov_exponents(summary, ax=None):
     if h is not None:
         bits.append(f"h = {h:.3g} {rate}")
     ax.set_title(wrap_to_axes("Lyapunov exponents" + (" (" + ", ".join(bits) + ")" if bits else ""), ax, 10)
-                 + ("\n(axis broken between the groups)" if len(panels) > 1 else ""), fontsize=10)
+                 + ("\n(axis broken between the exponent groups)" if len(panels) > 1 else ""), fontsize=10)
     return ax

@@ -41,12 +41,12 @@ def flow_portrait(data, ax=None):
     x = np.asarray(data["x"], dtype=float)
     if data.get("y") is None:
         f = np.asarray(data["f"], dtype=float)
-        ax.plot(x, f, color="tab:blue", lw=1.5, label="f(w)")
+        ax.plot(x, f, color=PALETTE["model"], lw=1.5, label="f(w)")
         ax.axhline(0, color="0.7", lw=0.8)
         if data.get("potential") is not None:
             ax2 = ax.twinx()
-            ax2.plot(x, data["potential"], color="tab:green", lw=1.0, ls="--")
-            ax2.set_ylabel("potential", color="tab:green")
+            ax2.plot(x, data["potential"], color=PALETTE["potential"], lw=1.0, ls="--")
+            ax2.set_ylabel("potential of the gradient part", color=PALETTE["potential"])
         for s in data.get("states", []):
             _state_marker(ax, s["w"][0], 0.0, s["stable"], bool(s.get("boundary")))
         ax.set_xlabel(data["names"][0])
@@ -59,9 +59,9 @@ def flow_portrait(data, ax=None):
             pot = np.asarray(data["potential"], dtype=float)
             levels = np.unique(np.quantile(pot[np.isfinite(pot)], np.linspace(0.02, 0.98, 15)))
             if levels.size > 1:
-                ax.contour(x, y, pot, levels=levels, colors="tab:green", linewidths=0.6, alpha=0.8,
+                ax.contour(x, y, pot, levels=levels, colors=PALETTE["potential"], linewidths=0.6, alpha=0.9,
                            linestyles="solid")
-                ax.plot([], [], color="tab:green", lw=0.6, label="potential of the gradient part")
+                ax.plot([], [], color=PALETTE["potential"], lw=0.6, label="potential of the gradient part")
         lw = 0.4 + 1.6 * speed / max(float(speed.max()), 1e-300)
         ax.streamplot(x, y, fx, fy, color="0.45", linewidth=lw, density=1.1, arrowsize=0.8)
         if data.get("measured"):
@@ -71,7 +71,7 @@ def flow_portrait(data, ax=None):
                       alpha=0.8, label="measured field (Brian2)", zorder=4)
         if data.get("circle"):
             th = np.linspace(0, 2 * np.pi, 200)
-            ax.plot(np.cos(th), np.sin(th), color="tab:orange", lw=1.0, ls=":", label="unit circle")
+            ax.plot(np.cos(th), np.sin(th), color=PALETTE["reference"], lw=1.0, ls=":", label="unit circle")
         for k, tr in enumerate(data.get("trajectories", [])):
             w = np.asarray(tr["w"], dtype=float)
             if w.ndim != 2 or len(w) == 0:
@@ -131,7 +131,7 @@ def flow_objective(data, ax=None):
     mono = data.get("monotone")
     if mono is not None:
         draw = data.get("drawdown")
-        how = f"largest drop {100 * draw:.0f} % of its range" if draw is not None else "largest drop"
+        how = (f"largest drop {100 * draw:.2g} % of its range" if draw is not None else "largest drop")
         ax.set_title(f"trend along the noisy Brian2 runs: {'rises' if mono else 'does NOT rise'}\n"
                      f"(running median: {how}; at most 10 % allowed)", fontsize=9)
     elif data.get("values"):
