@@ -60,18 +60,45 @@ def group_colour(name, value, k):
     return cycle[k % len(cycle)]
 
 
-def wrap_to_axes(text, ax, fontsize, share=1.0):
-    """``text`` wrapped (line by line) to the width of ``ax`` (its position before layout,
-    times ``share``), for titles that would otherwise run past the figure's edge."""
-    import textwrap
+def _text_width(text, fontsize):
+    """Width of ``text`` in points at ``fontsize`` (the default font; mathtext measured)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
 
-    fig = ax.figure
-    width_pt = ax.get_position().width * fig.get_figwidth() * 72.0 * share
-    chars = max(16, int(width_pt / (0.58 * fontsize)))
+    w, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=fontsize),
+                                                         ismath="$" in text)
+    return w
+
+
+def _wrap_measured(text, width_pt, fontsize):
     out = []
     for line in str(text).splitlines() or [""]:
-        out.extend(textwrap.wrap(line, chars) or [""])
+        words, cur = line.split(" "), ""
+        for w in words:
+            trial = f"{cur} {w}" if cur else w
+            if cur and _text_width(trial, fontsize) > width_pt:
+                out.append(cur)
+                cur = w
+            else:
+                cur = trial
+        out.append(cur)
     return "\n".join(out)
+
+
+def wrap_to_axes(text, ax, fontsize, share=1.0):
+    """``text`` wrapped (line by line, words measured in the default font) to the width its
+    axes will have once laid out: its column's share of the figure, less the room of the
+    y tick labels and label (times ``share``: a suptitle over three panels passes 3)."""
+    fig = ax.figure
+    spec = ax.get_subplotspec()
+    if spec is not None:
+        top = spec.get_topmost_subplotspec()
+        ncols = top.get_gridspec().ncols
+        cols = len(range(top.colspan.start, top.colspan.stop))
+        width_pt = fig.get_figwidth() * 72.0 * cols / ncols - 50.0
+    else:
+        width_pt = ax.get_position().width * fig.get_figwidth() * 72.0
+    return _wrap_measured(text, max(width_pt * share, 60.0), fontsize)
 
 
 def footer(fig, text, fontsize=6.0):

@@ -90,7 +90,7 @@ def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=Non
             xs = np.arange(len(sel), dtype=float)
         ys = np.array([c["value"] for c in sel], dtype=float)
         color = group_colour(group, key, k) if group else PALETTE["model"]
-        tag = "" if group is None else f" {_group_name(group)} = {key:g}{'' if units.get(group) in ('1', None) else ' ' + units[group]}"
+        tag = "" if group is None else f" {_group_name(group)} = {key:g}".replace("-", "−") + f"{'' if units.get(group) in ('1', None) else ' ' + units[group]}"
         label = f"model,{tag}" if group else name
         if categorical:
             ax.plot(xs, ys, "o", color=color, ms=6, ls="none", label=label)
