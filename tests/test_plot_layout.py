@@ -74,7 +74,7 @@ def test_stdp_groups_take_the_palette_colours_of_pre_post_and_post_pre():
     ax = figure_cases.clopath_2010()
     colours = {line.get_label(): matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines()}
     pre_post = [c for lab, c in colours.items() if "Δt = 10" in lab]
-    post_pre = [c for lab, c in colours.items() if "Δt = -10" in lab]
+    post_pre = [c for lab, c in colours.items() if "Δt = −10" in lab]
     assert pre_post and set(pre_post) == {matplotlib.colors.to_hex(PALETTE["pre_post"])}
     assert post_pre and set(post_pre) == {matplotlib.colors.to_hex(PALETTE["post_pre"])}
 
