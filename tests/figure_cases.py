@@ -62,8 +62,8 @@ def clopath_2010():
 def spike_trains():
     from biodyn.jobs import protocol_figure
 
-    s = _summary("spike_trains", "stdp_pair", "song_2000", [{"pair": k} for k in range(5)],
-                 [0.05, -0.02, 0.11, 0.0, -0.07], units={"pair": "1"})
+    s = _summary("spike_trains", "stdp_pair", "song_2000", [{"pair": k} for k in range(6)],
+                 [0.11, 0.12, 0.10, 0.02, 0.12, 0.11], units={"pair": "1"})
     s["score"] = {"chi": None, "n": 0}
     return protocol_figure(s)
 
