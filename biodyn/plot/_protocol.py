@@ -35,7 +35,7 @@ def _categorical(x, units, conditions, figure):
     return all(isinstance(v, (int, float)) and float(v).is_integer() for v in vals)
 
 
-def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=None, footer=True):
+def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=None, footer=None):
     """Draw a protocol result: the model's value per condition against the published data.
 
     Parameters
@@ -47,10 +47,11 @@ def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=Non
         ``title``, ``xscale``.
     curves : list of (label, x, y), optional
         Reference curves (e.g. a published fit) drawn as dashed lines.
-    footer : bool or str
+    footer : bool or str, optional
         The provenance line under the figure (``True``: :func:`provenance` of the summary;
         a string: that text; ``False``: none, e.g. when the axes is a panel of a figure
-        that has its own).
+        that has its own). Default: only when the function makes the figure (``ax`` is
+        ``None``) — a figure of the caller's keeps its own layout.
 
     Notes
     -----
@@ -67,6 +68,8 @@ def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=Non
     """
     from matplotlib.ticker import MaxNLocator
 
+    if footer is None:
+        footer = ax is None
     if ax is None:
         ax = new_axes((6.4, 4.8))
     figure = dict(figure or {})
