@@ -181,3 +181,29 @@ def test_fit_y_axis_names_the_observable():
     ax = figure_cases.fit()
     assert ax.get_ylabel() not in ("value", "")
     assert "weight change" in ax.get_ylabel()
+
+
+def test_a_long_provenance_line_is_wrapped_under_everything_inside_the_figure():
+    from biodyn.plot import protocol_summary
+
+    s = figure_cases._summary("bi_poo_1998", "stdp_pair", "song_2000", [{"delta_t": d} for d in (-10, 10)],
+                              [-0.3, 0.5], units={"delta_t": "ms"})
+    text = "stdp_pair/song_2000, seed 0, numpy, dt 0.1 ms, " + ", ".join(f"override{k}=1 ms" for k in range(30))
+    ax = protocol_summary(s, footer=text)
+    fig = ax.figure
+    assert not layout_problems(fig)
+    footer = [t for t in fig.texts if "override0" in t.get_text()]
+    assert len(footer) == 1 and footer[0].get_text().count("\n") >= 1  # wrapped
+    r = fig.canvas.get_renderer()
+    box = footer[0].get_window_extent(r)
+    assert all(box.y1 <= a.get_tightbbox(r).y0 + 1 for a in fig.axes)  # under every axes, labels included
+
+
+def test_a_protocol_summary_drawn_on_the_callers_axes_leaves_their_figure_alone():
+    from biodyn.plot import protocol_summary
+
+    fig, ax = plt.subplots()
+    s = figure_cases._summary("bi_poo_1998", "stdp_pair", "song_2000", [{"delta_t": d} for d in (-10, 10)],
+                              [-0.3, 0.5], units={"delta_t": "ms"})
+    protocol_summary(s, ax=ax)
+    assert fig.texts == [] and fig.get_layout_engine() is None

@@ -171,6 +171,7 @@ def fit_summary(doc, ax=None, ylabel=None):
     labels), each tick naming its labels. The y axis is the protocol's observable
     (``ylabel``, else the document's ``fit.value_label``).
     """
+    own = ax is None
     if ax is None:
         ax = new_axes((max(6.0, 0.42 * len(doc["after"]["conditions"]) + 2.5), 4.4))
     fit = doc["fit"]
@@ -196,8 +197,9 @@ def fit_summary(doc, ax=None, ylabel=None):
     ax.set_title(wrap_to_axes(f"{fit['protocol']}: {fit['model']} fitted over {fit['n']} conditions", ax, 9)
                  + "\n" + wrap_to_axes(shown, ax, 9), fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
-    put_footer(ax.figure, f"{fit['evaluations']} replays, {len(fit['starts'])} start(s), seed "
-               f"{fit['seed']}, {fit['target']}, biodyn {fit['versions'].get('biodyn', '?')}")
+    if own:  # a figure of the caller's keeps its own layout
+        put_footer(ax.figure, f"{fit['evaluations']} replays, {len(fit['starts'])} start(s), seed "
+                   f"{fit['seed']}, {fit['target']}, biodyn {fit['versions'].get('biodyn', '?')}")
     return ax
 
 
