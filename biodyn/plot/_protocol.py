@@ -27,12 +27,16 @@ def _is_timing(name):
 
 
 def _categorical(x, units, conditions, figure):
-    """An x label that names items (a pair, a pattern), not a quantity: dimensionless
-    integers with no reference curve."""
+    """An x label that numbers items (a pair of trains, a pattern), not a quantity:
+    dimensionless consecutive integers from 0 or 1, with no reference curve (angles of
+    0, 45, 90 degrees in a dimensionless label stay a quantity)."""
     if x is None or units.get(x) not in ("1", None, "") or figure.get("curves"):
         return False
     vals = [c["labels"].get(x) for c in conditions]
-    return all(isinstance(v, (int, float)) and float(v).is_integer() for v in vals)
+    if not vals or not all(isinstance(v, (int, float)) and float(v).is_integer() for v in vals):
+        return False
+    got = sorted({int(v) for v in vals})
+    return got == list(range(got[0], got[0] + len(got))) and got[0] in (0, 1)
 
 
 def protocol_summary(summary, ax=None, figure=None, curves=None, model_label=None, footer=None):
