@@ -671,16 +671,16 @@ def test_sweep_figure_draws_each_result_against_the_first_parameter_and_redraws(
     table = plot.sweep_table(result.csv)
     assert table["params"] == ["tau [ms]", "x"] and "y [s]" in table["results"]
     ax = plot.sweep_summary(table)
-    assert ax.get_xlabel() == "tau [ms]"  # the first numeric swept parameter
+    assert ax.get_xlabel() == "tau (ms)"  # the first numeric swept parameter
     fig = ax.figure
-    y_ax = next(a for a in fig.axes if a.get_ylabel() == "y [s]")
-    assert "rate [Hz]" not in [a.get_ylabel() for a in fig.axes]  # constant over the sweep
+    y_ax = next(a for a in fig.axes if a.get_ylabel() == "y (ms)")  # 0.01-0.04 s drawn in ms
+    assert not any(a.get_ylabel().startswith("rate") for a in fig.axes)  # constant over the sweep
     lines = {c.get_label(): c.lines[0] for c in y_ax.containers}  # errorbar: (data line, caps, bars)
     assert set(lines) == {"x = 1", "x = 2"}  # x = 3 failed: not drawn
     for x in (1, 2):
         xs, ys = lines[f"x = {x}"].get_data()
         np.testing.assert_allclose(xs, [10.0, 20.0])
-        np.testing.assert_allclose(ys, [0.010 * x, 0.020 * x])  # replicates agree: their mean
+        np.testing.assert_allclose(ys, [10.0 * x, 20.0 * x])  # replicates agree: their mean (ms)
     assert "2 points" not in fig._suptitle.get_text() and "failed" in fig._suptitle.get_text()
     again = tmp_path / "again.png"
     assert main(["plot", str(result.csv), "-o", str(again)]) == 0

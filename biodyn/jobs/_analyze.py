@@ -145,9 +145,9 @@ def draw_bifurcation(summary):
 def draw_lyapunov(summary):
     """Running estimates and the spectrum."""
     axes = _two_panels()
-    plot.lyapunov_running(summary, axes[0])
+    first = plot.lyapunov_running(summary, axes[0])  # may split its slot: use what it returns
     plot.lyapunov_exponents(summary, axes[1])
-    return axes[0]
+    return first
 
 
 def draw_phase_portrait(summary):

@@ -305,7 +305,8 @@ def fit_document(result, protocol, model_spec, free, start_summary, seed, target
            "chi_before": result.chi_before, "chi_after": result.chi_after, "n": result.n,
            "evaluations": result.evaluations, "starts": result.starts, "seed": int(seed),
            "target": result.summary.get("target", target), "versions": build.versions(),
-           "parameter_set_file": str(result.path) if result.path else None}
+           "parameter_set_file": str(result.path) if result.path else None,
+           "value_label": protocol.figure.get("ylabel") or (protocol.data or {}).get("value_label")}
     after = result.summary
     # what shaped every replay of the fit (the replays' own records are in before/after)
     for key in ("parameter_set", "overrides", "variants", "stimulus", "network"):

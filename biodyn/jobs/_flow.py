@@ -165,13 +165,14 @@ def flow_figure_data(analysis, grid=41):
         for w, fw in zip(w_t, sim["finals"]):
             portrait["trajectories"].append({"w": np.concatenate([w.T, fw[None, :]])[:, :2].tolist()})
         times = np.append(sim["t"], sim["t"][-1] + (sim["t"][-1] - sim["t"][-2] if len(sim["t"]) > 1 else 0))
-    label, mono = "potential of the gradient part", None
+    label, mono, drawdown = "potential of the gradient part", None, None
     fn = None
     if analysis.objective is not None:
         obj = analysis.objective
         fn = lambda W: obj.sign * np.real(obj.value(W))  # noqa: E731
         label = f"objective ({obj.key})"
         mono = analysis.objective_check.monotone if analysis.objective_check is not None else None
+        drawdown = analysis.objective_check.drawdown if analysis.objective_check is not None else None
     elif field.n == nw:
         fn = lambda W: dec.potential(W)  # noqa: E731
     note = None
@@ -186,7 +187,7 @@ def flow_figure_data(analysis, grid=41):
             values.append(v.tolist())
     text = _text(analysis)
     objective = {"t": None if times is None else times.tolist(), "values": values, "label": label,
-                 "monotone": mono, "text": text, "note": note}
+                 "monotone": mono, "drawdown": drawdown, "text": text, "note": note}
     return portrait, objective
 
 

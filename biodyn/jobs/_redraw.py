@@ -31,7 +31,8 @@ __all__ = ["redraw", "plain", "FIGURE_ARRAYS", "save_figure_arrays", "load_figur
 
 #: Arrays of :attr:`biodyn.protocols.ProtocolResult.extra` that protocol figures draw from.
 FIGURE_ARRAYS = ("w_final", "bounds", "output_rates", "t", "correlated_weight_t",
-                 "uncorrelated_weight_t", "mean_weight_t", "w_t", "reference", "v", "names")
+                 "uncorrelated_weight_t", "mean_weight_t", "w_t", "reference", "v", "names",
+                 "amplitudes")
 
 
 def plain(obj):
@@ -79,8 +80,9 @@ def load_figure_arrays(path):
     """The arrays written by :func:`save_figure_arrays` (``names`` as a list of str)."""
     with np.load(path, allow_pickle=False) as data:
         out = {k: data[k] for k in data.files}
-    if "names" in out:
-        out["names"] = [str(v) for v in out["names"]]
+    for key in ("names", "amplitudes"):
+        if key in out:
+            out[key] = [str(v) for v in out[key]]
     if "bounds" in out:
         out["bounds"] = tuple(float(v) for v in out["bounds"])
     return out

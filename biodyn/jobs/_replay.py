@@ -24,12 +24,34 @@ def protocol_figure(summary, protocol=None, ax=None, result=None):
     """
     spec = protocol if protocol is not None else protocols.load(summary["protocol"])
     kind = spec.figure.get("kind", "conditions")
+    figure = _figure_table(spec, kind)
     if kind != "conditions":
         extra = dict(result.extra) if result is not None else {}
-        return plot.protocol_extra(kind, summary, extra, figure=spec.figure,
+        return plot.protocol_extra(kind, summary, extra, figure=figure,
                                    curves=reference_curves(spec))
     curves = reference_curves(spec)
-    return plot.protocol_summary(summary, ax=ax, figure=spec.figure, curves=curves)
+    return plot.protocol_summary(summary, ax=ax, figure=figure, curves=curves)
+
+
+def _figure_table(spec, kind):
+    """The protocol's ``[figure]`` table with what the drawing needs from the rest of the
+    spec: the y label from ``data.value_label`` when the figure names none, and the step
+    current's window ``(t_on, t_off)`` in s for voltage traces."""
+    figure = dict(spec.figure)
+    if "ylabel" not in figure and spec.data and spec.data.get("value_label"):
+        figure["ylabel"] = spec.data["value_label"]
+    if kind == "voltage_traces" and {"t_on", "t_off"} <= set(spec.stimulus or {}):
+        from brian2 import second
+
+        from ..spec import parse_quantity
+
+        try:
+            figure["step"] = tuple(float(parse_quantity(spec.stimulus[k], second.dim, file=spec.file,
+                                                        key=f"stimulus.{k}") / second)
+                                   for k in ("t_on", "t_off"))
+        except Exception:  # the engine has already checked these; the figure does without
+            pass
+    return figure
 
 
 def reference_curves(spec):

@@ -3,12 +3,28 @@
 The functions draw from plain data — summary dicts, arrays — so a saved result
 can be redrawn without rerunning anything. One private module per area
 (``_protocol``, ...); the public names are re-exported here.
+
+Decisions that hold for every figure (the figure tests check them over every figure kind,
+``tests/test_plot_layout.py``, with :func:`layout_problems`):
+
+- one colour per meaning (:data:`PALETTE`): data black open squares with SEM bars, the model
+  blue, references dashed grey, pre-post (Δt > 0) red and post-pre blue, the biological
+  learner blue and the artificial one orange; trajectories never in a nullcline's colour;
+- no text overlaps other text or covers bars, no title runs past the figure's edge (long
+  titles are wrapped to their axes), every axis with tick labels has a label, with its unit
+  (states in the units Brian2 users read: mV, nA, nS; rates per the model's own time unit,
+  ``1/τ`` for a dimensionless system);
+- the provenance line is a footer under everything (:func:`footer`), wrapped to the figure's
+  width, in a strip the layout keeps free — however long it grows;
+- legends with long entries go under their axes, inside the layout.
 """
 
-from ._base import new_axes, save
+from ._base import PALETTE, TRAJECTORY_COLOURS, footer, new_axes, save
+from ._layout import layout_problems, text_boxes
 from ._protocol import fit_summary, protocol_extra, protocol_summary
 
-__all__ = ["new_axes", "save", "protocol_summary", "protocol_extra", "fit_summary"]
+__all__ = ["new_axes", "save", "footer", "PALETTE", "TRAJECTORY_COLOURS", "layout_problems",
+           "text_boxes", "protocol_summary", "protocol_extra", "fit_summary"]
 
 from ._ann import *  # noqa: E402,F401,F403  biodyn.ann figures
 __all__ += _ann.__all__  # noqa: F405

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import new_axes
+from ._base import PALETTE, new_axes
 
 __all__ = ["layer_gradient_norms", "singular_value_spectrum", "optimiser_trajectory",
            "sharpness_vs_threshold", "stability_limits", "lyapunov_comparison"]
@@ -161,24 +161,50 @@ def sharpness_vs_threshold(eos, ax=None, loss=True):
 
 
 def stability_limits(limits, ax=None, expected=None):
-    """Bar chart of the real-axis stability limits :math:`\\max\\eta\\lambda` (``inf`` drawn as an arrow)."""
+    """Bar chart of the real-axis stability limits :math:`\\max\\eta\\lambda` (``inf`` drawn as an
+    arrow at the top); dashed black lines mark the expected (closed-form) limits, in the legend.
+
+    The axis is linear with plain numbers unless the finite limits span more than a factor
+    of 20 (then logarithmic, still labelled with plain numbers — never "2×10⁰")."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
     if ax is None:
         ax = new_axes()
     names = list(limits)
     vals = np.array([limits[n] for n in names], float)
     finite = np.isfinite(vals)
     top = (vals[finite].max() if finite.any() else 1.0) * 1.3
-    ax.bar(np.arange(len(names)), np.where(finite, vals, top), color=["C0" if f else "C2" for f in finite])
+    colours = [PALETTE["model"] if f else PALETTE["unbounded"] for f in finite]
+    ax.bar(np.arange(len(names)), np.where(finite, vals, top), color=colours)
     for i, (v, f) in enumerate(zip(vals, finite)):
         ax.text(i, (v if f else top), f"{v:.3g}" if f else "∞", ha="center", va="bottom", fontsize=7)
+    handles = [Patch(color=PALETTE["model"], label="measured limit")]
+    if not finite.all():
+        handles.append(Patch(color=PALETTE["unbounded"], label="no limit (A-stable): ∞"))
     if expected:
+        shown = False
         for i, n in enumerate(names):
             if n in expected and np.isfinite(expected[n]):
                 ax.plot([i - 0.4, i + 0.4], [expected[n]] * 2, "k--", lw=1)
+                shown = True
+        if shown:
+            handles.append(Line2D([], [], color="k", ls="--", lw=1, label="expected (closed form)"))
     ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize=8)
-    ax.set_yscale("log")
-    ax.set_ylabel(r"stability limit $\max\,\eta\lambda$")
+    ax.set_xlabel("optimiser / integrator")
+    pos = vals[finite & (vals > 0)]
+    if pos.size and pos.max() / pos.min() > 20:
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylim(top=top * 2.0)
+    else:
+        ax.set_ylim(0, top * 1.15)
+    ax.set_ylabel(r"stability limit $\max\,\eta\lambda$ (dimensionless)")
     ax.set_title("real-axis stability on f = λx²/2", fontsize=10)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", frameon=False)
     return ax
 
 

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import new_axes
+from ._base import PALETTE, new_axes, wrap_to_axes
+from ._base import footer as put_footer
 
 __all__ = ["comparison_figure", "compare_series", "compare_alignment", "compare_projection",
            "compare_rates", "compare_exponents", "compare_gradient_norms"]
 
-BIO, ANN, REF = "tab:blue", "tab:orange", "0.35"
+BIO, ANN, REF = PALETTE["bio"], PALETTE["ann"], PALETTE["reference"]
+
+
+def _per(unit):
+    """``"tau"`` -> ``"1/τ"``: the rate unit of a comparison's time unit."""
+    unit = unit or "tau"
+    return "1/" + {"tau": "τ"}.get(unit, unit)
 
 
 def _plain(data):
@@ -33,7 +40,7 @@ def _arr(x):
 def _time(data):
     s = data["series"]
     if "s" in s:
-        return _arr(s["s"]), "learning time  s = eta t"
+        return _arr(s["s"]), "learning time s = ηt (dimensionless)"
     return _arr(s["t"]), "time (s)"
 
 
@@ -156,13 +163,13 @@ def compare_rates(data, ax=None):
     S = data["summary"]
     lin_oja = S.get("linearisation_oja", {}) or {}
     lin_ann = S.get("linearisation_ann", {}) or {}
-    bars = [("Oja, Brian2", S.get("rate_bio"), BIO), ("Oja, averaged flow", S.get("rate_flow"), BIO),
-            ("autoencoder, GD", S.get("rate_ann"), ANN),
+    bars = [("Oja,\nBrian2", S.get("rate_bio"), BIO), ("Oja,\naveraged flow", S.get("rate_flow"), BIO),
+            ("autoencoder,\nGD", S.get("rate_ann"), ANN),
             ("autoencoder,\nslowest mode", S.get("rate_ann_slowest_mode"), ANN)]
-    preds = [("gap  lambda_k - lambda_k+1", S.get("predicted_rate_oja"), BIO),
-             ("Oja linearisation", lin_oja.get("slowest_rate"), BIO),
-             ("AE linearisation (GD map)", lin_ann.get("gd_map_rate"), ANN),
-             ("AE balanced minimum", S.get("predicted_rate_ann"), ANN)]
+    preds = [(r"Oja, predicted: eigenvalue gap $\lambda_k - \lambda_{k+1}$", S.get("predicted_rate_oja"), BIO),
+             ("Oja, predicted: linearisation", lin_oja.get("slowest_rate"), BIO),
+             ("autoencoder, predicted: linearised GD map", lin_ann.get("gd_map_rate"), ANN),
+             ("autoencoder, predicted: balanced minimum", S.get("predicted_rate_ann"), ANN)]
     x = 0
     ticks, names = [], []
     for name, v, color in bars:
@@ -175,16 +182,19 @@ def compare_rates(data, ax=None):
         if v is not None:
             ax.axhline(v, color=color, ls=[":", "--", ":", "--"][k], lw=1.0, label=name)
     ax.set_xticks(ticks, names, fontsize=7)
-    ax.set_ylabel("rate of the subspace angle (per unit s)")
-    ax.set_title("convergence rates vs linearisation", fontsize=9)
+    ax.set_xlabel("learner (bars: measured rates; lines: predictions)", fontsize=8)
+    ax.set_ylabel("rate of the subspace angle (per unit of s)")
+    title = "convergence rates vs linearisation"
     sv_a = S.get("jacobian_spectrum_ann")
     sv_b = S.get("jacobian_spectrum_bio")
-    if sv_a is not None and sv_b is not None:
-        fmt = lambda v: " ".join(f"{float(x):.3g}" for x in v)  # noqa: E731
-        ax.text(0.02, 0.98, f"singular values at the end\nW2 W1: {fmt(sv_a)}\nW'W: {fmt(sv_b)}",
-                transform=ax.transAxes, va="top", fontsize=6, family="monospace",
-                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"})
-    ax.legend(fontsize=6, loc="center right")
+    if sv_a is not None and sv_b is not None:  # in the title: a text box in the panel covers bars
+        fmt = lambda v: " ".join("0" if abs(float(x)) < 1e-12 else f"{float(x):.3g}" for x in v)  # noqa: E731
+        title += "\n" + wrap_to_axes(f"singular values at the end (below 1e-12 shown as 0): W2 W1 ({fmt(sv_a)}), "
+                                     f"W'W ({fmt(sv_b)})", ax, 8)
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+    top = max([v for _, v, _ in bars + preds if v is not None] or [1.0])
+    ax.set_ylim(0, 1.1 * top)
     return ax
 
 
@@ -198,18 +208,18 @@ def compare_exponents(data, ax=None):
     lam, se = _arr(s["lambda_max"]), _arr(s["lambda_se"])
     ax.errorbar(g, lam, yerr=2 * se, fmt="o-", color=BIO, ms=4, capsize=2,
                 label="largest Lyapunov exponent (QR, ±2 s.e.)")
-    ax.plot(g, _arr(s["bptt_rate"]), "s--", color=ANN, ms=4, label="BPTT growth (1/T) ln|delta_0|/|delta_T|")
+    ax.plot(g, _arr(s["bptt_rate"]), "s--", color=ANN, ms=4,
+            label=r"BPTT growth $\frac{1}{T}\ln(|\delta_0|/|\delta_T|)$")
     lin = _arr(s["lambda_linear"])
     below = lin < 0.05
     ax.plot(g[below], lin[below], ":", color=REF, label="linearisation at h = 0")
     ax.axhline(0, color="0.7", lw=0.8)
-    ax.axvline(1.0, color="0.7", lw=0.8, ls="--", label="g = 1 (N -> infinity)")
+    ax.axvline(1.0, color="0.7", lw=0.8, ls="--", label="g = 1 (N → ∞)")
     cross = data["summary"].get("crossing_g")
     if cross is not None:
         ax.axvline(cross, color=BIO, lw=0.8, ls=":", label=f"crossing g = {cross:.2f}")
-    unit = data["summary"].get("time_unit", "tau")
     ax.set_xlabel("gain g")
-    ax.set_ylabel(f"rate (1/{unit})")
+    ax.set_ylabel(f"rate ({_per(data['summary'].get('time_unit'))})")
     ax.set_title("transition to chaos, forward and backward", fontsize=9)
     ax.legend(fontsize=6)
     return ax
@@ -228,8 +238,9 @@ def compare_gradient_norms(data, ax=None):
         ld = _arr(ld)
         ax.plot(back[: len(ld)], ld / np.log(10), color=cmap(k / max(1, len(g) - 1)), lw=1.1,
                 label=f"g = {g[k]:g}")
-    ax.set_xlabel(f"horizon T (time back from the loss, {data['summary'].get('time_unit', 'tau')})")
-    ax.set_ylabel("log10 |dL/dh(t_end - T)|")
+    unit = {"tau": "τ"}.get(data["summary"].get("time_unit", "tau"), data["summary"].get("time_unit"))
+    ax.set_xlabel(f"horizon T: time back from the loss (units of {unit})")
+    ax.set_ylabel(r"$\log_{10}|\partial L/\partial h(t_{end} - T)|$")
     ax.set_title("BPTT gradient norms over the horizon", fontsize=9)
     ax.legend(fontsize=6, ncol=2)
     return ax
@@ -243,9 +254,10 @@ def _scatter_rates(data, ax):
     lo, hi = float(np.nanmin([lam, bptt])), float(np.nanmax([lam, bptt]))
     pad = 0.05 * (hi - lo + 1e-9)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.6", lw=0.8, label="identity")
-    ax.figure.colorbar(sc, ax=ax, label="g")
-    ax.set_xlabel("lambda_max (QR)")
-    ax.set_ylabel("BPTT growth rate")
+    ax.figure.colorbar(sc, ax=ax, label="gain g")
+    rate = _per(data["summary"].get("time_unit"))
+    ax.set_xlabel(rf"$\lambda_{{max}}$ (QR) ({rate})")
+    ax.set_ylabel(f"BPTT growth rate ({rate})")
     ax.set_title("the RNN's analogue of gradient alignment", fontsize=9)
     ax.legend(fontsize=6)
     return ax
@@ -325,10 +337,7 @@ def comparison_figure(data, footer=None):
     _panels(data, axes)
     fig.suptitle(_title(data), fontsize=10)
     if footer:
-        engine = fig.get_layout_engine()
-        if engine is not None and hasattr(engine, "set"):
-            engine.set(rect=(0, 0.02, 1, 0.98))     # room for the footer under the panels
-        fig.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+        put_footer(fig, footer)
     return axes[0]
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import dedup_legend, new_axes
+from ._base import PALETTE, TRAJECTORY_COLOURS, dedup_legend, new_axes, wrap_to_axes
+from ._base import footer as put_footer
 
 __all__ = ["flow_portrait", "flow_objective", "flow_figure"]
 
 
 def _state_marker(ax, x, y, stable, boundary, label=True):
-    color = "k" if stable else "tab:red"
+    color = PALETTE["stable"] if stable else PALETTE["unstable"]
     marker = "s" if boundary else "o"
     ax.scatter([x], [y], s=60, marker=marker, zorder=6, facecolors=color if stable else "white",
                edgecolors=color, linewidths=1.5,
@@ -40,12 +41,12 @@ def flow_portrait(data, ax=None):
     x = np.asarray(data["x"], dtype=float)
     if data.get("y") is None:
         f = np.asarray(data["f"], dtype=float)
-        ax.plot(x, f, color="tab:blue", lw=1.5, label="f(w)")
+        ax.plot(x, f, color=PALETTE["model"], lw=1.5, label="f(w)")
         ax.axhline(0, color="0.7", lw=0.8)
         if data.get("potential") is not None:
             ax2 = ax.twinx()
-            ax2.plot(x, data["potential"], color="tab:green", lw=1.0, ls="--")
-            ax2.set_ylabel("potential", color="tab:green")
+            ax2.plot(x, data["potential"], color=PALETTE["potential"], lw=1.0, ls="--")
+            ax2.set_ylabel("potential of the gradient part", color=PALETTE["potential"])
         for s in data.get("states", []):
             _state_marker(ax, s["w"][0], 0.0, s["stable"], bool(s.get("boundary")))
         ax.set_xlabel(data["names"][0])
@@ -58,9 +59,9 @@ def flow_portrait(data, ax=None):
             pot = np.asarray(data["potential"], dtype=float)
             levels = np.unique(np.quantile(pot[np.isfinite(pot)], np.linspace(0.02, 0.98, 15)))
             if levels.size > 1:
-                ax.contour(x, y, pot, levels=levels, colors="tab:green", linewidths=0.6, alpha=0.8,
+                ax.contour(x, y, pot, levels=levels, colors=PALETTE["potential"], linewidths=0.6, alpha=0.9,
                            linestyles="solid")
-                ax.plot([], [], color="tab:green", lw=0.6, label="potential of the gradient part")
+                ax.plot([], [], color=PALETTE["potential"], lw=0.6, label="potential of the gradient part")
         lw = 0.4 + 1.6 * speed / max(float(speed.max()), 1e-300)
         ax.streamplot(x, y, fx, fy, color="0.45", linewidth=lw, density=1.1, arrowsize=0.8)
         if data.get("measured"):
@@ -70,15 +71,16 @@ def flow_portrait(data, ax=None):
                       alpha=0.8, label="measured field (Brian2)", zorder=4)
         if data.get("circle"):
             th = np.linspace(0, 2 * np.pi, 200)
-            ax.plot(np.cos(th), np.sin(th), color="tab:orange", lw=1.0, ls=":", label="unit circle")
+            ax.plot(np.cos(th), np.sin(th), color=PALETTE["reference"], lw=1.0, ls=":", label="unit circle")
         for k, tr in enumerate(data.get("trajectories", [])):
             w = np.asarray(tr["w"], dtype=float)
             if w.ndim != 2 or len(w) == 0:
                 continue
-            ax.plot(w[:, 0], w[:, 1], color="tab:blue", lw=1.3, alpha=0.9,
-                    label="Brian2 simulation" if k == 0 else None)
-            ax.plot(w[0, 0], w[0, 1], "^", color="tab:blue", ms=5)
-            ax.plot(w[-1, 0], w[-1, 1], "*", color="tab:blue", ms=9, mec="k", mew=0.5)
+            colour = TRAJECTORY_COLOURS[k % len(TRAJECTORY_COLOURS)]  # as in flow_objective
+            ax.plot(w[:, 0], w[:, 1], color=colour, lw=1.3, alpha=0.9,
+                    label="Brian2 simulations (▲ start, ★ end)" if k == 0 else None)
+            ax.plot(w[0, 0], w[0, 1], "^", color=colour, ms=5)
+            ax.plot(w[-1, 0], w[-1, 1], "*", color=colour, ms=9, mec="k", mew=0.5)
         for s in data.get("states", []):
             _state_marker(ax, s["w"][0], s["w"][1], s["stable"], bool(s.get("boundary")))
         ax.set_xlim(x[0], x[-1])
@@ -87,48 +89,73 @@ def flow_portrait(data, ax=None):
         ax.set_ylabel(data["names"][1])
     title = data.get("title")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(wrap_to_axes(title, ax, 9), fontsize=9)
     if data.get("slice"):
         ax.text(0.01, 0.01, data["slice"], transform=ax.transAxes, fontsize=6, color="0.4")
     dedup_legend(ax, fontsize=6, loc="upper right", framealpha=0.8)
     return ax
 
 
+def _running_median(v, k):
+    pad = np.concatenate([np.full(k // 2, v[0]), v, np.full(k // 2, v[-1])])
+    return np.median(np.lib.stride_tricks.sliding_window_view(pad, k), axis=1)
+
+
 def flow_objective(data, ax=None):
     """An objective (or the gradient part's potential) along simulated trajectories.
 
     ``data``: ``t`` (times, s), ``values`` (list of arrays, one per trajectory), ``label``,
-    ``monotone`` (bool or None), ``text`` (the verdict lines shown in the panel).
+    ``monotone`` (bool or None: the verdict of :func:`biodyn.flow.monotone`), ``drawdown``
+    (its worst relative drop, optional), ``text`` (the verdict lines shown in the panel).
+
+    The simulation is noisy, so :func:`biodyn.flow.monotone` tests the *trend*: the running
+    median over a tenth of each trajectory may drop below its running maximum by at most 10 %
+    of the range it covers. The panel draws the raw values thin and that running median thick,
+    and its title says what was tested and the result — never "monotone" over a curve that
+    visibly dips.
     """
     ax = ax or new_axes((5.0, 4.0))
     t = data.get("t")
     for k, v in enumerate(data.get("values", [])):
         v = np.asarray(v, dtype=float)
         tt = np.asarray(t, dtype=float)[: len(v)] if t is not None else np.arange(len(v))
-        ax.plot(tt, v, color=f"C{k % 10}", lw=1.2)
+        colour = TRAJECTORY_COLOURS[k % len(TRAJECTORY_COLOURS)]
+        ax.plot(tt, v, color=colour, lw=0.6, alpha=0.45)
+        ok = np.isfinite(v)
+        kk = max(3, int(ok.sum()) // 10) | 1
+        if ok.sum() >= kk:
+            ax.plot(tt[ok], _running_median(v[ok], kk), color=colour, lw=1.6,
+                    label="running median (1/10 of the run)" if k == 0 else None)
     ax.set_xlabel("time (s)")
     ax.set_ylabel(data.get("label", "objective"))
     mono = data.get("monotone")
     if mono is not None:
-        ax.set_title(("monotone" if mono else "NOT monotone") + " along the simulated trajectories",
-                     fontsize=9)
+        draw = data.get("drawdown")
+        how = (f"largest drop {100 * draw:.2g} % of its range" if draw is not None else "largest drop")
+        ax.set_title(f"trend along the noisy Brian2 runs: {'rises' if mono else 'does NOT rise'}\n"
+                     f"(running median: {how}; at most 10 % allowed)", fontsize=9)
+    elif data.get("values"):
+        ax.set_title("along the Brian2 runs (no objective to test)", fontsize=9)
     if data.get("text"):
         ax.text(0.98, 0.02, data["text"], transform=ax.transAxes, fontsize=6.5, va="bottom",
                 ha="right", family="monospace",
                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"})
     if data.get("note"):
         ax.text(0.02, 0.98, data["note"], transform=ax.transAxes, fontsize=6, va="top", color="0.4")
+    if data.get("values"):
+        ax.legend(fontsize=6, loc="upper right", frameon=False)
     return ax
 
 
 def flow_figure(portrait, objective, footer=None):
-    """Both panels side by side; returns the portrait's ``Axes``."""
-    ax = new_axes((11.5, 4.9))
+    """Both panels side by side; returns the portrait's ``Axes``. ``footer``: the provenance
+    line, under everything (:func:`biodyn.plot.footer`)."""
+    ax = new_axes((11.5, 5.0))
     fig = ax.figure
     ax.remove()
     left, right = fig.subplots(1, 2)
     flow_portrait(portrait, ax=left)
     flow_objective(objective, ax=right)
     if footer:
-        fig.text(0.99, 0.005, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+        put_footer(fig, footer)
     return left

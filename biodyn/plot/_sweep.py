@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ._base import new_axes
+from ._base import PALETTE, group_colour, new_axes
 
 __all__ = ["sweep_table", "sweep_summary"]
 
@@ -37,15 +38,78 @@ def _num(text):
     return v if math.isfinite(v) else None
 
 
-def sweep_summary(table, max_panels=4):
-    """One panel per numeric result (at most ``max_panels``): the value against the first
-    numeric parameter, one line per combination of the other parameters, replicates as
-    mean ± SEM; failed points are left out (and counted in the title).
+_PREFIX = {"Y": 1e24, "Z": 1e21, "E": 1e18, "P": 1e15, "T": 1e12, "G": 1e9, "M": 1e6, "k": 1e3, "": 1.0,
+           "m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15, "a": 1e-18}
+_SHOWN = (("G", 1e9), ("M", 1e6), ("k", 1e3), ("", 1.0), ("m", 1e-3), ("µ", 1e-6), ("n", 1e-9),
+          ("p", 1e-12), ("f", 1e-15))
+_BASES = ("Hz", "s", "V", "A", "S", "F", "ohm", "Ohm", "siemens", "volt", "amp", "second", "hertz",
+          "farad", "mol", "M")
 
-    Results that do not change over the sweep are not drawn when others do; with more
-    results than panels, evenly spaced ones (in the table's order) are drawn — the table
-    keeps them all.
+
+def _split_name(column):
+    """``"eta [MHz]"`` -> ``("eta", "MHz")``; ``"chi"`` -> ``("chi", None)``."""
+    m = re.match(r"^(.*) \[(.+)\]$", column)
+    return (m.group(1), m.group(2)) if m else (column, None)
+
+
+def _axis(column, values):
+    """``(label, factor)``: a column drawn as ``value * factor`` under ``label``, its SI prefix
+    chosen so that the largest magnitude lies in [1, 1000) — never an offset or a "1e-6" on
+    the axis (``eta [MHz]`` at 1e-12 MHz is drawn in µHz); a dimensionless column with
+    tiny or huge values names its power of ten in the label."""
+    name, unit = _split_name(column)
+    vals = np.abs(np.asarray([v for v in values if v is not None and v != 0], float))
+    big = float(vals.max()) if vals.size else 0.0
+    if unit is not None:
+        for base in sorted(_BASES, key=len, reverse=True):
+            if unit.endswith(base) and unit[: -len(base)] in _PREFIX:
+                scale = _PREFIX[unit[: -len(base)]]
+                if big == 0:
+                    return f"{name} ({unit})", 1.0
+                si = big * scale
+                for prefix, f in _SHOWN:
+                    if si >= f:
+                        return f"{name} ({prefix}{base})", scale / f
+                return f"{name} ({_SHOWN[-1][0]}{base})", scale / _SHOWN[-1][1]
+        return f"{name} ({unit})", 1.0
+    if big and not (1e-3 <= big < 1e4):
+        e = int(math.floor(math.log10(big) / 3) * 3)
+        return f"{name} (×1e{e})", 10.0 ** -e
+    return name, 1.0
+
+
+def _result_label(column):
+    """``(y label, panel title)`` of a result column: ``value(delta_t=2 ms)`` is the value at
+    one condition of a replay (the protocol's observable), titled by its condition."""
+    m = re.match(r"^(?:result\.)?value\((.*)\)$", column)
+    if m:
+        cond = ", ".join(part.replace("=", " = ") for part in m.group(1).split(","))
+        return "value (the protocol's observable)", f"condition {cond}"
+    name, unit = _split_name(column)
+    nice = {"chi": "χ (score against the data)", "n_scored": "conditions scored"}.get(name, name)
+    return (f"{nice} [{unit}]" if unit else nice), None
+
+
+def _varies(values):
+    """Whether numbers differ by more than rounding (relative 1e-9 of their size)."""
+    vals = np.asarray([v for v in values if v is not None], float)
+    if vals.size < 2:
+        return False
+    return float(np.ptp(vals)) > 1e-9 * max(float(np.max(np.abs(vals))), 1e-300)
+
+
+def sweep_summary(table, max_panels=4):
+    """One panel per numeric result (at most ``max_panels``, two per row): the value against
+    the first numeric parameter, one line per combination of the other parameters,
+    replicates as mean ± SEM; failed points are left out (and counted in the title).
+
+    Results that do not change over the sweep (beyond rounding: a relative spread under
+    1e-9) are not drawn when others do; with more results than panels, evenly spaced ones
+    (in the table's order) are drawn — the table keeps them all. Axis units carry the SI
+    prefix that puts the values in [1, 1000) (no offset text).
     """
+    from matplotlib.ticker import ScalarFormatter
+
     header, rows = table["header"], table["rows"]
     col = {h: k for k, h in enumerate(header)}
     ok = [row for row in rows if row[col["status"]] == "ok"]
@@ -53,45 +117,58 @@ def sweep_summary(table, max_panels=4):
     x_name = next((p for p in params if len({row[col[p]] for row in ok}) > 1
                    and all(_num(row[col[p]]) is not None for row in ok)), None)
     results = [c for c in table["results"] if any(_num(row[col[c]]) is not None for row in ok)]
-    varying = [c for c in results if len({_num(row[col[c]]) for row in ok}) > 1]
+    varying = [c for c in results if _varies([_num(row[col[c]]) for row in ok])]
     results = varying or results  # a result the sweep does not change says nothing
     if len(results) > max_panels:  # e.g. a replay's value per condition: spread the picks
         picks = np.unique(np.linspace(0, len(results) - 1, max_panels).round().astype(int))
         results = [results[k] for k in picks]
     n = max(1, len(results))
-    ax0 = new_axes((4.2 * n, 3.6))
+    ncols = min(n, 2)
+    nrows = int(math.ceil(n / ncols))
+    ax0 = new_axes((4.3 * ncols, 3.2 * nrows + 0.5))
     fig = ax0.figure
     ax0.remove()
-    axes = np.atleast_1d(fig.subplots(1, n))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for extra_ax in axes[n:]:
+        extra_ax.set_visible(False)
     others = [p for p in params if p != x_name]
     groups = {}
     for row in ok:
         groups.setdefault(tuple(row[col[p]] for p in others), []).append(row)
+    xlabel, xf = _axis(x_name, [_num(row[col[x_name]]) for row in ok]) if x_name else ("", 1.0)
     for ax, res in zip(axes, results):
+        ylabel, ptitle = _result_label(res)  # "name [unit]" or a finished label
+        ylabel, yf = _axis(ylabel, [_num(row[col[res]]) for row in ok])
         for k, (key, members) in enumerate(sorted(groups.items())):
             xs = {}
             for row in members:
                 y = _num(row[col[res]])
                 if y is None:
                     continue
-                x = _num(row[col[x_name]]) if x_name else 0.0
-                xs.setdefault(x, []).append(y)
+                x = _num(row[col[x_name]]) * xf if x_name else 0.0
+                xs.setdefault(x, []).append(y * yf)
             if not xs:
                 continue
             xv = np.array(sorted(xs))
             mean = np.array([np.mean(xs[v]) for v in xv])
             sem = np.array([np.std(xs[v], ddof=1) / math.sqrt(len(xs[v])) if len(xs[v]) > 1 else 0.0
                             for v in xv])
-            label = ", ".join(f"{p} = {v}" for p, v in zip(others, key)) or None
+            label = ", ".join(f"{_split_name(p)[0]} = {v}" + (f" {_split_name(p)[1]}" if _split_name(p)[1] else "")
+                              for p, v in zip(others, key)) or None
             ax.errorbar(xv, mean, yerr=sem if np.any(sem > 0) else None, fmt="-o", ms=4, capsize=3,
-                        color=f"C{k % 10}", label=label)
+                        color=group_colour(None, None, k), label=label)
         if x_name:
-            ax.set_xlabel(x_name)
+            ax.set_xlabel(xlabel)
             vals = [_num(row[col[x_name]]) for row in ok]
             if min(vals) > 0 and max(vals) / min(vals) >= 100:
                 ax.set_xscale("log")
-        ax.set_ylabel(res)
-        ax.axhline(0, color="0.85", lw=0.8, zorder=0)
+        ax.set_ylabel(ylabel)
+        if ptitle:
+            ax.set_title(ptitle, fontsize=8)
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), ScalarFormatter):
+                axis.get_major_formatter().set_useOffset(False)
+        ax.axhline(0, color=PALETTE["zero"], lw=0.8, zorder=0)
         if len(groups) > 1:
             ax.legend(fontsize=6, frameon=False)
     if not results:

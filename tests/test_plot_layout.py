@@ -1,0 +1,207 @@
+"""Every figure kind of biodyn.plot, drawn from small synthetic data, is laid out like a
+published figure: no text overlaps other text or covers bars, no title is cut off at the
+figure's edge, every axis with tick labels has a label — and the figure-specific defects a
+reader reported stay fixed (legend colours, units, ticks, titles that say what was tested).
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from biodyn.plot import layout_problems  # noqa: E402
+
+import figure_cases  # noqa: E402
+
+
+def _draw(name, tmp_path):
+    fn = figure_cases.CASES[name]
+    return fn(tmp_path) if name == "sweep" else fn()
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("name", sorted(figure_cases.CASES))
+def test_figure_has_no_overlapping_or_clipped_text_and_labelled_axes(name, tmp_path):
+    ax = _draw(name, tmp_path)
+    problems = layout_problems(ax.figure)
+    assert not problems, f"{name}:\n  " + "\n  ".join(problems)
+
+
+def test_layout_check_finds_overlap_clipping_covered_bars_and_missing_labels():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.set_title("a title far too long to fit in a figure three inches wide, so it is cut off")
+    ax.bar([0, 1], [1, 2])
+    ax.text(0.5, 1.5, "covers the bar")
+    ax.set_xlabel("x (ms)")
+    fig.text(0.5, 0.02, "footer over the x label", ha="center")
+    problems = "\n".join(layout_problems(fig))
+    assert "clipped: axes 0 title" in problems
+    assert "covers data" in problems
+    assert "overlap:" in problems and "footer over the x label" in problems
+    assert "unlabelled: axes 0 y axis" in problems
+
+
+# ----------------------------------------------------------------- per figure
+
+
+def _legend_entries(ax):
+    leg = ax.get_legend()
+    return {t.get_text(): h for t, h in zip(leg.get_texts(), leg.legend_handles)}
+
+
+def test_wang_legend_colours_are_the_colours_of_the_bars():
+    ax = figure_cases.wang_2005()
+    entries = _legend_entries(ax)
+    bars = [p for p in ax.patches]
+    bar_colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in bars}
+    for label in ("model, pre-post-pre", "model, post-pre-post"):
+        assert matplotlib.colors.to_hex(entries[label].get_facecolor()) in bar_colours
+    assert (matplotlib.colors.to_hex(entries["model, pre-post-pre"].get_facecolor())
+            != matplotlib.colors.to_hex(entries["model, post-pre-post"].get_facecolor()))
+
+
+def test_stdp_groups_take_the_palette_colours_of_pre_post_and_post_pre():
+    from biodyn.plot import PALETTE
+
+    ax = figure_cases.clopath_2010()
+    colours = {line.get_label(): matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines()}
+    pre_post = [c for lab, c in colours.items() if "Δt = 10" in lab]
+    post_pre = [c for lab, c in colours.items() if "Δt = −10" in lab]
+    assert pre_post and set(pre_post) == {matplotlib.colors.to_hex(PALETTE["pre_post"])}
+    assert post_pre and set(post_pre) == {matplotlib.colors.to_hex(PALETTE["post_pre"])}
+
+
+def test_flow_objective_title_says_what_was_tested_not_monotone_over_a_dipping_curve():
+    ax = figure_cases.oja_pca_flow()
+    right = ax.figure.axes[1]
+    title = right.get_title()
+    assert "monotone along the simulated trajectories" not in title
+    assert "running median" in title and "3 %" in title and "10 %" in title
+
+
+def test_lyapunov_spectrum_has_integer_index_ticks_and_a_split_axis_for_large_negative_exponents():
+    ax = figure_cases.lorenz_lyapunov()
+    fig = ax.figure
+    spectrum = [a for a in fig.axes if "lambda_i" in a.get_ylabel()]
+    assert len(spectrum) == 2, [a.get_ylabel() for a in fig.axes]
+    low = spectrum[-1]
+    assert low.get_xlabel().startswith("index")
+    ticks = [t for t in low.get_xticks() if low.get_xlim()[0] <= t <= low.get_xlim()[1]]
+    assert all(float(t).is_integer() for t in ticks), ticks
+    # λ1 ≈ 0.9 is not squashed: the panel that shows it spans less than 5 units, λ3 in the other
+    top = [a for a in spectrum if a.get_ylim()[0] <= 0.9 <= a.get_ylim()[1]]
+    assert top and np.ptp(top[0].get_ylim()) < 5
+    assert low.get_ylim()[0] <= -14.57 <= low.get_ylim()[1]
+    labels = " ".join(a.get_ylabel() + a.get_xlabel() + a.get_title() for a in fig.axes)
+    assert "1 ms" not in labels and "per tau" not in labels
+    assert "1/τ" in labels
+
+
+def test_voltages_are_drawn_in_millivolts():
+    ax = figure_cases.lif_fixed_points()
+    assert "(mV)" in ax.get_xlabel()
+    assert -70 < ax.collections[0].get_offsets()[0][0] < -60
+    ax = figure_cases.lif_phase_line()
+    assert "(mV)" in ax.get_xlabel()
+
+
+def test_spike_trains_pairs_are_integer_ticks_without_a_line_joining_them():
+    ax = figure_cases.spike_trains()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert all(float(t).is_integer() for t in ticks), ticks
+    for line in ax.get_lines():
+        if len(line.get_xdata()) > 2:
+            assert line.get_linestyle() in ("None", "", " "), "independent pairs joined by a line"
+
+
+def test_sweep_summary_labels_drop_the_value_prefix_and_noise_is_not_a_change(tmp_path):
+    ax = figure_cases.sweep(tmp_path)
+    fig = ax.figure
+    assert fig.get_figwidth() <= 12
+    ylabels = [a.get_ylabel() for a in fig.axes]
+    assert not any(lab.startswith("value(") for lab in ylabels), ylabels
+    assert not any(lab.startswith("chi") for lab in ylabels), "chi varies by 1e-14 only"
+    for a in fig.axes:
+        assert a.xaxis.get_offset_text().get_text() == "", "an offset on the x axis"
+        assert "MHz" not in a.get_xlabel()
+
+
+def test_song_title_does_not_claim_bimodal_for_a_flat_histogram():
+    ax = figure_cases.song_2000()
+    assert "bimodal" not in ax.get_title()
+
+
+def test_firing_patterns_show_the_current_and_say_why_a_set_is_silent():
+    ax = figure_cases.firing_patterns()
+    texts = " ".join([t.get_text() for a in ax.figure.axes for t in a.texts]
+                     + [a.get_title(loc=w) for a in ax.figure.axes for w in ("left", "center")])
+    assert "pA" in texts or "nA" in texts
+    assert "no spike" in texts
+
+
+def test_oja_vs_backprop_legend_has_no_raw_names():
+    ax = figure_cases.oja_vs_backprop()
+    rates = ax.figure.axes[3]
+    labels = [t.get_text() for t in rates.get_legend().get_texts()]
+    assert not any("lambda_k" in lab and "$" not in lab for lab in labels), labels
+    assert not any(isinstance(t, matplotlib.text.Text) and "lambda" in t.get_text() and "$" not in t.get_text()
+                   for a in ax.figure.axes for t in a.texts)
+    assert not rates.texts, "a text box over the bars"
+
+
+def test_phase_portrait_trajectories_do_not_reuse_the_nullcline_colours():
+    from biodyn.plot import PALETTE
+
+    ax = figure_cases.van_der_pol_phase_portrait()
+
+    null = {matplotlib.colors.to_hex(PALETTE["nullcline_x"]), matplotlib.colors.to_hex(PALETTE["nullcline_y"])}
+    traj = {matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines() if len(line.get_xdata()) > 10}
+    assert traj and not (traj & null)
+
+
+def test_stability_limits_ticks_are_plain_numbers_and_dashes_are_in_the_legend():
+    ax = figure_cases.stability_limits()
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert not any("×" in lab or "times" in lab for lab in labels), labels
+    assert any("expected" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_fit_y_axis_names_the_observable():
+    ax = figure_cases.fit()
+    assert ax.get_ylabel() not in ("value", "")
+    assert "weight change" in ax.get_ylabel()
+
+
+def test_a_long_provenance_line_is_wrapped_under_everything_inside_the_figure():
+    from biodyn.plot import protocol_summary
+
+    s = figure_cases._summary("bi_poo_1998", "stdp_pair", "song_2000", [{"delta_t": d} for d in (-10, 10)],
+                              [-0.3, 0.5], units={"delta_t": "ms"})
+    text = "stdp_pair/song_2000, seed 0, numpy, dt 0.1 ms, " + ", ".join(f"override{k}=1 ms" for k in range(30))
+    ax = protocol_summary(s, footer=text)
+    fig = ax.figure
+    assert not layout_problems(fig)
+    footer = [t for t in fig.texts if "override0" in t.get_text()]
+    assert len(footer) == 1 and footer[0].get_text().count("\n") >= 1  # wrapped
+    r = fig.canvas.get_renderer()
+    box = footer[0].get_window_extent(r)
+    assert all(box.y1 <= a.get_tightbbox(r).y0 + 1 for a in fig.axes)  # under every axes, labels included
+
+
+def test_a_protocol_summary_drawn_on_the_callers_axes_leaves_their_figure_alone():
+    from biodyn.plot import protocol_summary
+
+    fig, ax = plt.subplots()
+    s = figure_cases._summary("bi_poo_1998", "stdp_pair", "song_2000", [{"delta_t": d} for d in (-10, 10)],
+                              [-0.3, 0.5], units={"delta_t": "ms"})
+    protocol_summary(s, ax=ax)
+    assert fig.texts == [] and fig.get_layout_engine() is None
