@@ -181,3 +181,93 @@ def test_cli_phase_portrait_draws_and_writes_the_saddle_manifolds(tmp_path):
     assert main(["-q", "analyze", "phase-portrait", "duffing", "--no-manifolds", "--out", str(tmp_path),
                  "--json", str(js2)]) == 0
     assert "manifolds" not in json.loads(js2.read_text())
+
+
+# --------------------------------------------------------------------------
+# Basins
+# --------------------------------------------------------------------------
+
+
+def test_wilson_interval_matches_the_closed_form():
+    from biodyn.dynamics import wilson_interval
+
+    # k = 0 of n: upper limit z^2 / (n + z^2)
+    z = 1.959963984540054
+    assert wilson_interval(0, 10) == pytest.approx((0.0, z * z / (10 + z * z)))
+    lo, hi = wilson_interval(50, 100)
+    assert (lo + hi) / 2 == pytest.approx(0.5) and hi - lo == pytest.approx(2 * z * 0.05 / (1 + z * z / 100)
+                                                                            * np.sqrt(1 + z * z / 100), rel=1e-12)
+
+
+def test_duffing_sampled_basins_are_two_halves_within_the_interval():
+    from biodyn.dynamics import basins
+
+    field = read("duffing", overrides={"gamma": "0"})
+    b = basins(field, samples=1500, seed=1, confidence=0.99)
+    wells = [a for a in b.attractors if a["kind"] == "fixed point" and a["type"] == "stable focus"]
+    assert sorted(a["state"][0] for a in wells) == pytest.approx([-1.0, 1.0])
+    assert sum(a["count"] for a in wells) == 1500      # nothing else is reached from random starts
+    for a in wells:
+        lo, hi = a["interval"]
+        assert lo < 0.5 < hi and hi - lo < 0.08
+    assert b.dt > 0 and b.duration > 100
+
+
+def test_duffing_basin_boundary_is_the_saddle_stable_manifold():
+    from biodyn.dynamics import basins, saddle_manifolds
+
+    field = read("duffing", overrides={"gamma": "0"})
+    fps = find_fixed_points(field)
+    b = basins(field, grid=40, fixed_points=fps)
+    L = b.label_map
+    wells = {j for j, a in enumerate(b.attractors) if a["type"] == "stable focus"}
+    assert set(np.unique(L)) == wells and len(wells) == 2
+    assert np.all(L == sum(wells) - L[::-1, ::-1])   # (x, y) -> (-x, -y) swaps the basins
+    (saddle,) = [p for p in fps if p.type == "saddle"]
+    lo, hi = np.array([-2.0, -1.5]), np.array([2.0, 1.5])
+    ws = [m for m in saddle_manifolds(field, saddle, fixed_points=fps, box=(lo, hi)) if m.kind == "stable"]
+    curve = np.concatenate([m.points for m in ws])
+    gx, gy = np.asarray(b.grid["grid_x"]), np.asarray(b.grid["grid_y"])
+    h = max(gx[1] - gx[0], gy[1] - gy[0])
+    X, Y = np.meshgrid(gx, gy)
+    changes = []
+    for a, c in (((slice(None), slice(0, -1)), (slice(None), slice(1, None))),
+                 ((slice(0, -1), slice(None)), (slice(1, None), slice(None)))):
+        diff = L[a] != L[c]
+        mid = np.stack([(X[a] + X[c])[diff] / 2, (Y[a] + Y[c])[diff] / 2], axis=1)
+        changes.append(mid)
+    mids = np.concatenate(changes)
+    assert len(mids) > 40
+    dist = np.min(np.linalg.norm(mids[:, None, :] - curve[None, :, :], axis=2), axis=1)
+    assert np.max(dist) < h          # every change of basin is next to the stable manifold
+    # and the two sides of the manifold go to different wells
+    inside = [m.points[(np.abs(m.points[:, 0]) < 1.9) & (np.abs(m.points[:, 1]) < 1.4)] for m in ws]
+    probes, pairs = [], 0
+    for P in inside:
+        for k in range(5, len(P) - 1, max(1, len(P) // 15)):
+            t = P[k + 1] - P[k - 1]
+            nrm = np.array([-t[1], t[0]]) / np.linalg.norm(t)
+            probes += [P[k] + 0.01 * nrm, P[k] - 0.01 * nrm]
+            pairs += 1
+    bb = basins(field, samples=np.array(probes), fixed_points=fps)
+    lab = bb.labels.reshape(-1, 2)
+    assert pairs > 15 and np.all(lab[:, 0] != lab[:, 1])
+
+
+def test_cli_basins_of_duffing_write_the_map_fractions_and_redraw(tmp_path, capsys):
+    from biodyn.cli import main
+
+    js = tmp_path / "b.json"
+    assert main(["analyze", "basins", "duffing", "--grid", "16", "--out", str(tmp_path), "--json", str(js)]) == 0
+    printed = capsys.readouterr().out
+    assert "stable focus at x = -1" in printed and "50.00 % of 256" in printed
+    d = json.loads(js.read_text())
+    assert d["analysis"] == "basins" and d["x"] == "x" and d["y"] == "y" and d["n_starts"] == 256
+    assert np.asarray(d["labels"]).shape == (16, 16) and len(d["grid_x"]) == 16
+    fr = sorted(a["fraction"] for a in d["attractors"])
+    assert fr == [0.5, 0.5] and all(a["interval"][0] < 0.5 < a["interval"][1] for a in d["attractors"])
+    assert [m["kind"] for m in d["manifolds"]] == ["stable", "stable"]
+    png = tmp_path / "redrawn.png"
+    assert main(["-q", "plot", str(js), "--out", str(png)]) == 0 and png.exists()
+    assert main(["-q", "analyze", "basins", "henon", "--out", str(tmp_path)]) == 2   # a map: one line
+    assert "flows" in capsys.readouterr().err

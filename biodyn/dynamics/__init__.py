@@ -26,6 +26,7 @@ from ._field import Field, read
 from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, search_box
 from ._functions import FUNCTIONS, siegert_lif_rate
 from ._manifolds import Manifold, integrate_orbit, saddle_manifolds
+from ._basins import Basins, basins, batch_field, wilson_interval
 from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Stepper, entropy_rate,
                         kaplan_yorke, lyapunov_spectrum, qr_r_diagonal, stepper_for,
                         two_trajectory_exponent)
@@ -46,4 +47,5 @@ __all__ = [
     "MapModel", "as_map", "from_jax", "from_torch", "JaxMap", "TorchMap",
     "FUNCTIONS", "siegert_lif_rate",
     "saddle_manifolds", "Manifold", "integrate_orbit",
+    "basins", "Basins", "wilson_interval", "batch_field",
 ]
