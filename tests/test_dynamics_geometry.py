@@ -271,3 +271,96 @@ def test_cli_basins_of_duffing_write_the_map_fractions_and_redraw(tmp_path, caps
     assert main(["-q", "plot", str(js), "--out", str(png)]) == 0 and png.exists()
     assert main(["-q", "analyze", "basins", "henon", "--out", str(tmp_path)]) == 2   # a map: one line
     assert "flows" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# Lyapunov functions
+# --------------------------------------------------------------------------
+
+BISTABLE1 = '''
+kind = "system"
+description = "dx/dt = -x + x^3: x = 0 is stable with basin |x| < 1."
+model = "dx/dt = (-x + x**3)/tau : 1"
+time_unit = "tau"
+[parameters]
+tau = { unit = "ms" }
+[initial]
+x = "0.1"
+[ranges]
+x = ["-2", "2"]
+[citations.none]
+authors = "test"
+year = 2026
+title = "test"
+journal = "test"
+[parameter_sets.default]
+citation = "none"
+values = { tau = "1 ms" }
+'''
+
+
+def test_candidate_x2_plus_y2_for_y_minus_x3_has_derivative_minus_2x4(catalog_path):
+    import sympy
+
+    from biodyn.dynamics import check_lyapunov_function
+
+    field = read(_spec(catalog_path, "cubic", CUBIC))
+    r = check_lyapunov_function(field, "x**2 + y**2", samples=500)
+    x = sympy.Symbol("x", real=True)
+    assert sympy.sympify(r.Vdot, locals={"x": x}) - (-2 * x ** 4) == 0   # exactly
+    assert r.symbolic == "nonpositive"
+    np.testing.assert_allclose(r.derivative, -2 * r.samples[:, 0] ** 4, rtol=1e-12, atol=1e-300)
+    assert r.fractions["positive"] == 0 and r.fractions["negative"] > 0.99
+    on_axis = check_lyapunov_function(field, "x**2 + y**2", samples=np.array([[0.0, 0.3], [0.0, -1.0]]))
+    assert list(on_axis.sign) == [0, 0]                                  # dV/dt = 0 on x = 0
+
+
+def test_duffing_energy_is_a_lyapunov_function_with_derivative_minus_delta_y2():
+    from biodyn.dynamics import check_lyapunov_function
+
+    field = read("duffing", overrides={"gamma": "0"})
+    r = check_lyapunov_function(field, "y**2/2 - x**2/2 + x**4/4", samples=300)
+    assert r.Vdot == "-y**2/4" and r.symbolic == "nonpositive"         # delta = 0.25
+    # parameters and units may appear in the candidate, valued in SI
+    r2 = check_lyapunov_function(field, "(y**2/2 - x**2/2 + x**4/4) * tau/ms", samples=50)
+    assert r2.Vdot == "-y**2/4"
+
+
+def test_candidate_errors_name_the_flag_and_suggest(catalog_path):
+    from biodyn.dynamics import check_lyapunov_function
+    from biodyn.errors import SpecError
+
+    field = read(_spec(catalog_path, "cubic", CUBIC))
+    with pytest.raises(SpecError, match="--candidate.*'xx'"):
+        check_lyapunov_function(field, "xx**2 + y**2")
+    with pytest.raises(SpecError, match="--candidate"):
+        check_lyapunov_function(field, "x**2 +* y")
+    with pytest.raises(SpecError, match="depends on the state"):
+        check_lyapunov_function(field, "tau/ms")
+
+
+def test_quadratic_certificate_solves_the_lyapunov_equation_and_finds_the_basin_of_x_minus_x3(catalog_path):
+    from biodyn.dynamics import quadratic_lyapunov
+
+    field = read(_spec(catalog_path, "bist", BISTABLE1))
+    q = quadratic_lyapunov(field, np.zeros(1), samples=4000)
+    # A = -1 in x, D = 4 (the box): A^T P + P A = -1 -> P = 1/2, V = x^2/32
+    np.testing.assert_allclose(q.P, [[0.5]], rtol=1e-12)
+    assert q.extra["lyapunov_equation_residual"] < 1e-12
+    # dV/dt = x (-x + x^3)/16 < 0 exactly for 0 < |x| < 1: the level set is |x| < 1
+    assert np.sqrt(32 * q.level) == pytest.approx(1.0, abs=2e-3)
+    assert q.extra["level_limited_by"] == "samples"
+
+
+def test_quadratic_certificate_of_a_stable_linear_system_covers_the_box(catalog_path):
+    from biodyn.dynamics import quadratic_lyapunov
+    from biodyn.errors import BiodynError
+
+    field = read(_spec(catalog_path, "lin2", LINEAR2), overrides={"a": "-1", "b": "2", "d": "-3"})
+    q = quadratic_lyapunov(field, np.zeros(2), samples=2000)
+    A = field.jacobian(np.zeros(2)) * (q.scale[None, :] / q.scale[:, None])
+    np.testing.assert_allclose(A.T @ q.P + q.P @ A, -np.eye(2), atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(q.P) > 0)
+    assert q.fractions["positive"] == 0 and q.extra["level_limited_by"] == "box"
+    with pytest.raises(BiodynError, match="not a hyperbolic attractor"):
+        quadratic_lyapunov(read("lin2"), np.zeros(2))       # the saddle

@@ -27,6 +27,8 @@ from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, searc
 from ._functions import FUNCTIONS, siegert_lif_rate
 from ._manifolds import Manifold, integrate_orbit, saddle_manifolds
 from ._basins import Basins, basins, batch_field, wilson_interval
+from ._lyapunov_functions import (LyapunovFunction, check_lyapunov_function, quadratic_lyapunov,
+                                  symbolic_field)
 from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Stepper, entropy_rate,
                         kaplan_yorke, lyapunov_spectrum, qr_r_diagonal, stepper_for,
                         two_trajectory_exponent)
@@ -48,4 +50,5 @@ __all__ = [
     "FUNCTIONS", "siegert_lif_rate",
     "saddle_manifolds", "Manifold", "integrate_orbit",
     "basins", "Basins", "wilson_interval", "batch_field",
+    "quadratic_lyapunov", "check_lyapunov_function", "LyapunovFunction", "symbolic_field",
 ]
