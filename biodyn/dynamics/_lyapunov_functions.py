@@ -16,8 +16,11 @@ Strogatz 2015, section 7.2).
   :math:`P` is positive definite exactly when :math:`A` is Hurwitz). The **region of
   attraction estimate** is the largest sublevel set :math:`\{V < c\}` with :math:`\dot V < 0`
   at every sample in it (other than :math:`x^*`) and inside the box: :math:`c` is the smallest
-  :math:`V` over the samples where :math:`\dot V \ge 0` and over the box's faces. Checked on
-  samples, this is an estimate, not a proof (a sum-of-squares program would prove it).
+  :math:`V` over the samples where :math:`\dot V \ge 0` and over the box's faces, refined by
+  minimising :math:`V` subject to :math:`\dot V \ge 0` (SLSQP) from the five lowest offending
+  samples. Checked on samples, this is an estimate, not a proof (a sum-of-squares program
+  would prove it): a thin region of :math:`\dot V \ge 0` missed by every sample can make it
+  too large.
 * :func:`check_lyapunov_function` — a user's candidate :math:`V` (an expression in the
   model's state variables, its parameters and Brian2 unit names, evaluated in SI): :math:`\dot V`
   is formed symbolically from the same sympy equations the Jacobian is derived from
@@ -311,6 +314,28 @@ def quadratic_lyapunov(field, fixed_point, *, samples=4000, box=None, seed=0):
     tiny = 1e-12 * float(np.max(vals)) if len(vals) else 0.0
     bad = (sign >= 0) & (vals > tiny)
     from_samples = float(np.min(vals[bad])) if np.any(bad) else np.inf
+    if np.any(bad):   # refine: min V subject to dV/dt >= 0, from the lowest offending samples
+        from scipy.optimize import minimize
+
+        from ._sympy import lambdify_numpy
+
+        names = [str(s) for s in syms]
+        fv = lambdify_numpy(names, [V])
+        fd = lambdify_numpy(names, [Vdot])
+        Vn = lambda x: float(np.asarray(fv(*x)[0]))                    # noqa: E731
+        Dn = lambda x: float(np.asarray(fd(*x)[0])) / dscale          # noqa: E731
+        dscale = max(float(np.max(np.abs(d))), 1e-300)
+        for k in np.where(bad)[0][np.argsort(vals[bad])[:5]]:
+            try:
+                with np.errstate(all="ignore"):
+                    r = minimize(Vn, X[k], method="SLSQP", constraints=[{"type": "ineq", "fun": Dn}],
+                                 options={"maxiter": 200, "ftol": 1e-14})
+            except (ValueError, FloatingPointError):
+                continue
+            xr = r.x
+            if (np.all(np.isfinite(xr)) and Dn(xr) >= -1e-9 and np.max(np.abs(xr - x_s) / D) > 1e-6
+                    and np.all(xr >= lo) and np.all(xr <= hi)):
+                from_samples = min(from_samples, Vn(xr))
     level = min(from_samples, v_face)
     res = LyapunovFunction(str(V), str(Vdot), _sign_of(Vdot), X, vals, d, sign, x_s,
                            level, P, D)

@@ -82,3 +82,101 @@ def analyze_basins(model, *, params=None, overrides=None, variants=None, seed=0,
         name += "_" + f"{summary['x']}_{summary['y']}".replace("[", "").replace("]", "").replace(".", "_")
     paths = _write(summary, draw_basins(summary), out, name, json)
     return JobResult(summary, paths)
+
+
+def draw_lyapunov_function(summary):
+    """Sign of dV/dt on the samples, level sets of V and the region-of-attraction estimate."""
+    from .. import plot
+
+    return plot.lyapunov_function_map(summary)
+
+
+DRAW["lyapunov-function"] = draw_lyapunov_function
+__all__ += ["analyze_lyapunov_function", "draw_lyapunov_function"]
+
+
+def _short(expr, width=90):
+    return expr if len(expr) <= width else expr[: width - 3] + "..."
+
+
+@all_or_nothing()
+def analyze_lyapunov_function(model, *, candidate=None, params=None, overrides=None, variants=None,
+                              seed=0, reading="auto", out="results", json=None, samples=4000,
+                              x=None, y=None):
+    """Lyapunov functions of a flow (figure + optional JSON).
+
+    Without ``candidate``: the quadratic certificate :math:`V = z^\\top P z` at every stable
+    fixed point (:func:`biodyn.dynamics.quadratic_lyapunov`) with its region-of-attraction
+    estimate; the figure shows the first. With ``candidate`` (an expression in the state
+    variables, parameters and unit names, SI): :math:`\\dot V` derived symbolically and its
+    sign on ``samples`` states in the box (:func:`biodyn.dynamics.check_lyapunov_function`).
+
+    JSON: ``{"V", "Vdot", "symbolic", "fractions": {"negative", "zero", "positive"},
+    "samples": {var: [...], "V", "Vdot", "sign"}, "region_of_attraction": {"level", ...},
+    "P", "scale", "certificates": [...], "fixed_points", ...}``; ``Vdot`` per time unit.
+    """
+    from ..dynamics import check_lyapunov_function, find_fixed_points, quadratic_lyapunov, search_box
+
+    check_outputs(out, json)
+    field = _read(model, params, overrides, variants, seed, reading)
+    if field.is_map or not field.autonomous or not field._single:
+        from ..dynamics import symbolic_field
+
+        symbolic_field(field)   # the clear error
+    ix = int(field.indices(x)[0]) if x else 0
+    iy = None if field.n == 1 else (int(field.indices(y)[0]) if y else (1 if ix != 1 else 0))
+    if iy is not None and iy == ix:
+        from ..errors import SpecError
+
+        raise SpecError("<command line>", "--y", "a variable other than --x", repr(y))
+    fps = find_fixed_points(field, seed=seed)
+    box = search_box(field)
+    stable = [fp for fp in fps if fp.stable]
+    certificates = []
+    if candidate is None:
+        if not stable:
+            raise BiodynError(f"{field.name}: no hyperbolic stable fixed point was found, so there is no "
+                              "quadratic certificate; give your own function with --candidate")
+        results = [quadratic_lyapunov(field, fp, samples=samples, box=box, seed=seed) for fp in stable]
+        main = results[0]
+        for fp, r in zip(stable, results):
+            d = r.as_dict(field)
+            d.pop("samples")
+            certificates.append(d)
+    else:
+        ref = stable[0].state if stable else None
+        main = check_lyapunov_function(field, candidate, samples=samples, box=box, seed=seed,
+                                       fixed_point=ref)
+    summary = _base(field, "lyapunov-function", seed, overrides)
+    summary.update(main.as_dict(field))
+    summary["candidate"] = candidate
+    summary["certificates"] = certificates
+    summary["fixed_points"] = [fp.as_dict(field) for fp in fps]
+    if "fixed_point" in summary:
+        fp0 = next((fp for fp in stable if np.allclose(fp.state, main.fixed_point)), None)
+        if fp0 is not None:
+            summary["fixed_point"]["type"] = fp0.type
+    summary["plot_x"] = field.names[ix]
+    summary["plot_y"] = field.names[iy] if iy is not None else None
+    if iy is not None:
+        import sympy
+
+        from ..dynamics._lyapunov_functions import symbolic_field
+        from ..dynamics._sympy import lambdify_numpy
+
+        syms, _ = symbolic_field(field)
+        Vf = lambdify_numpy([str(s) for s in syms], [sympy.sympify(main.V, locals={str(s): s for s in syms})])
+        lo, hi = box
+        gx = np.linspace(lo[ix], hi[ix], 60)
+        gy = np.linspace(lo[iy], hi[iy], 60)
+        base = main.fixed_point if main.fixed_point is not None else field.x0(seed)
+        GX, GY = np.meshgrid(gx, gy)
+        S = np.tile(base, (GX.size, 1))
+        S[:, ix], S[:, iy] = GX.ravel(), GY.ravel()
+        with np.errstate(all="ignore"):
+            V = np.broadcast_to(np.asarray(Vf(*S.T)[0], float), (GX.size,)).reshape(GX.shape)
+        summary["level_grid"] = {"x": gx.tolist(), "y": gy.tolist(),
+                                 "V": [[float(v) if np.isfinite(v) else None for v in row] for row in V]}
+    ax = draw_lyapunov_function(summary)
+    paths = _write(summary, ax, out, f"{field.name}_lyapunov_function", json)
+    return JobResult(summary, paths)

@@ -22,6 +22,11 @@ def _attractor_name(a, names=None):
     return a["type"]
 
 
+def _short(text, width=70):
+    text = str(text)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def basin_map(summary, ax=None):
     """The basin map of a ``basins`` summary on its 2-D slice: one colour per attractor, the
     fixed points and (if present) the stable manifolds of saddles."""
@@ -86,11 +91,25 @@ def lyapunov_function_map(summary, ax=None):
     ax = ax or new_axes((6.0, 5.0))
     s = summary.get("samples", {})
     x, y = summary.get("plot_x"), summary.get("plot_y")
-    if not s or x is None or y is None:
+    if not s or x is None:
         ax.text(0.5, 0.5, "no samples", ha="center", va="center", transform=ax.transAxes)
         return ax
-    X, Y = np.asarray(s[x], float), np.asarray(s[y], float)
     sign = np.asarray(s["sign"], int)
+    if y is None:   # one variable: dV/dt against it
+        X = np.asarray(s[x], float)
+        D = np.asarray(s["Vdot"], float)
+        for val, color, name in ((-1, "tab:green", "dV/dt < 0"), (0, "tab:gray", "dV/dt = 0"),
+                                 (1, "tab:red", "dV/dt > 0")):
+            m = sign == val
+            if np.any(m):
+                ax.scatter(X[m], D[m], s=4, color=color, label=name)
+        ax.axhline(0, color="gray", lw=0.8)
+        ax.set_xlabel(_label(x, summary.get("units", {}).get(x)))
+        ax.set_ylabel(f"dV/dt (per {summary.get('time_unit', 'time unit')})")
+        ax.set_title(f"{summary.get('model', '')}: V = {_short(summary.get('V', ''))}", fontsize=9)
+        dedup_legend(ax, fontsize=7, loc="best")
+        return ax
+    X, Y = np.asarray(s[x], float), np.asarray(s[y], float)
     for val, color, name in ((-1, "tab:green", "dV/dt < 0"), (0, "tab:gray", "dV/dt = 0"),
                              (1, "tab:red", "dV/dt > 0")):
         m = sign == val
@@ -112,7 +131,7 @@ def lyapunov_function_map(summary, ax=None):
     units = summary.get("units", {})
     ax.set_xlabel(_label(x, units.get(x)))
     ax.set_ylabel(_label(y, units.get(y)))
-    ax.set_title(f"{summary.get('model', '')}: V = {summary.get('V', '')}\ndV/dt = {summary.get('Vdot', '')}",
-                 fontsize=9)
+    ax.set_title(f"{summary.get('model', '')}: V = {_short(summary.get('V', ''))}\n"
+                 f"dV/dt = {_short(summary.get('Vdot', ''))} ({summary.get('symbolic', '')})", fontsize=9)
     dedup_legend(ax, fontsize=7, loc="upper right")
     return ax
