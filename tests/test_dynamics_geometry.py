@@ -388,3 +388,19 @@ def test_cli_lyapunov_function_candidate_and_certificate(catalog_path, tmp_path,
     assert main(["-q", "analyze", "lyapunov-function", "cubic", "--candidate", "x**2 + z**2",
                  "--out", str(tmp_path)]) == 2
     assert "--candidate" in capsys.readouterr().err
+
+
+def test_box_of_a_neuron_takes_ranges_with_units_and_states_print_in_mv(tmp_path, capsys):
+    from biodyn.cli import main
+    from biodyn.errors import SpecError
+    from biodyn.jobs import state_box
+
+    field = read("adex")
+    lo, hi = state_box(field, {"v": ("-90 mV", "-50 mV"), "w": ("-200 pA", "200 pA")})
+    np.testing.assert_allclose([lo[0], hi[0], lo[1], hi[1]], [-0.09, -0.05, -2e-10, 2e-10], rtol=1e-12)
+    with pytest.raises(SpecError, match="--range v"):
+        state_box(field, {"v": ("-90 ms", "-50 mV")})
+    assert main(["analyze", "lyapunov-function", "adex", "--range", "v", "-90 mV", "-50 mV", "--range", "w",
+                 "-200 pA", "200 pA", "--samples", "300", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "v = -70.5999 mV" in out and " pA" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
-from .analyze_lyapunov import add_reading_options, print_paths
+from .analyze_lyapunov import add_reading_options, format_state_value, print_paths
 
 
 def register(sub):
@@ -32,6 +32,10 @@ def register(sub):
     p.add_argument("--duration", help="integration time per start (time units or a quantity)")
     p.add_argument("--dt", help="time step (time units or a quantity)")
     p.add_argument("--confidence", type=float, default=0.95, help="level of the intervals (default 0.95)")
+    p.add_argument("--range", dest="ranges", nargs=3, action="append", default=[],
+                   metavar=("VAR", "LO", "HI"),
+                   help="the box of VAR, with units (--range v '-80 mV' '-40 mV'; repeatable; default "
+                   "the spec's [ranges])")
     add_model_options(p, model=False)
     add_reading_options(p)
     p.set_defaults(func=run)
@@ -43,14 +47,15 @@ def run(args):
     result = jobs.analyze_basins(
         args.model, params=args.params, overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
-        out=args.out, json=args.json, grid=args.grid, samples=args.samples, x=args.x, y=args.y,
+        out=args.out, json=args.json, ranges={r[0]: (r[1], r[2]) for r in args.ranges},
+        grid=args.grid, samples=args.samples, x=args.x, y=args.y,
         duration=args.duration, dt=args.dt, confidence=args.confidence)
     if not args.quiet:
         s = result.summary
         for a in s["attractors"]:
             where = ""
             if "state" in a:
-                where = " at " + ", ".join(f"{k} = {v:.6g}{'' if s['units'].get(k, '1') == '1' else ' ' + s['units'][k]}"
+                where = " at " + ", ".join(f"{k} = {format_state_value(v, s['units'].get(k))}"
                                            for k, v in list(a["state"].items())[:4])
             lo, hi = a["interval"]
             print(f"{a['type']}{where}: {100 * a['fraction']:.2f} % of {s['n_starts']} "

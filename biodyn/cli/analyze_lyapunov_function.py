@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
-from .analyze_lyapunov import add_reading_options, print_paths
+from .analyze_lyapunov import add_reading_options, format_state_value, print_paths
 
 
 def register(sub):
@@ -29,6 +29,10 @@ def register(sub):
     p.add_argument("--samples", type=int, default=4000, help="sampled states in the box (default 4000)")
     p.add_argument("--x", help="variable on the x axis of the figure (default the first)")
     p.add_argument("--y", help="variable on the y axis of the figure (default the second)")
+    p.add_argument("--range", dest="ranges", nargs=3, action="append", default=[],
+                   metavar=("VAR", "LO", "HI"),
+                   help="the box of VAR, with units (--range v '-80 mV' '-40 mV'; repeatable; default "
+                   "the spec's [ranges])")
     add_model_options(p, model=False)
     add_reading_options(p)
     p.set_defaults(func=run)
@@ -41,7 +45,8 @@ def run(args):
         args.model, candidate=args.candidate, params=args.params,
         overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
-        out=args.out, json=args.json, samples=args.samples, x=args.x, y=args.y)
+        out=args.out, json=args.json, ranges={r[0]: (r[1], r[2]) for r in args.ranges},
+        samples=args.samples, x=args.x, y=args.y)
     if not args.quiet:
         s = result.summary
         unit = s.get("time_unit", "time unit")
@@ -51,7 +56,7 @@ def run(args):
         print(f"on {s['n_samples']} samples: dV/dt < 0 at {100 * f['negative']:.2f} %, = 0 at "
               f"{100 * f['zero']:.2f} %, > 0 at {100 * f['positive']:.2f} %")
         for c in s["certificates"] or ([s] if "region_of_attraction" in s else []):
-            st = ", ".join(f"{k} = {v:.6g}{'' if s['units'].get(k, '1') == '1' else ' ' + s['units'][k]}"
+            st = ", ".join(f"{k} = {format_state_value(v, s['units'].get(k))}"
                            for k, v in list(c["fixed_point"]["state"].items())[:4])
             roa = c["region_of_attraction"]
             print(f"stable point {st}: V < {roa['level']:.6g} is in its basin (sampled estimate; "

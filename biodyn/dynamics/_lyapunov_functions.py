@@ -119,13 +119,17 @@ class LyapunovFunction:
 
 
 def _clean(expr):
-    """Floats within 1e-12 (relative) of simple rationals made exact, then expanded."""
+    """Floats within 1e-12 (relative) of rationals p/q with q <= 10^6 made exact, then expanded."""
     import sympy
+
+    from fractions import Fraction
 
     rep = {}
     for a in expr.atoms(sympy.Float):
-        r = sympy.nsimplify(a, rational=True, tolerance=1e-12 * max(abs(float(a)), 1e-300))
-        rep[a] = r if abs(float(r) - float(a)) <= 1e-12 * max(abs(float(a)), 1e-300) else a
+        v = float(a)
+        fr = Fraction(v).limit_denominator(10 ** 6)     # p/q with q <= 10^6
+        if abs(float(fr) - v) <= 1e-12 * abs(v):
+            rep[a] = sympy.Rational(fr.numerator, fr.denominator)
     return sympy.expand(expr.xreplace(rep))
 
 
@@ -226,6 +230,10 @@ def _evaluate(field, syms, V, Vdot, X):
     F = np.array([field.f(x) for x in X])
     mag = np.sum(np.abs(g * F), axis=1)   # size of the terms of grad V . f: the rounding scale
     d = vals[1]
+    if not np.all(np.isfinite(d)):
+        bad = np.where(~np.isfinite(d))[0][0]
+        raise BiodynError(f"{field.name}: dV/dt is not finite at a sampled state "
+                          f"({field.state_dict(X[bad])}); narrow the box (the spec's [ranges])")
     sign = np.where(np.abs(d) <= 1e-12 * mag, 0, np.sign(d)).astype(int)
     return vals[0], d, sign
 
@@ -296,8 +304,9 @@ def quadratic_lyapunov(field, fixed_point, *, samples=4000, box=None, seed=0):
     P = 0.5 * (P + P.T)
     syms, f = symbolic_field(field)
     z = [(s - float(c)) / float(d) for s, c, d in zip(syms, x_s, D)]
-    V = sympy.expand(sum(float(P[a, b]) * z[a] * z[b] for a in range(field.n) for b in range(field.n)))
-    Vdot = sympy.expand(sum(sympy.diff(V, s) * fa for s, fa in zip(syms, f)))
+    # not expanded: in SI the expanded polynomial cancels catastrophically (w ~ 1e-10 A)
+    V = sum(sympy.Float(P[a, b]) * z[a] * z[b] for a in range(field.n) for b in range(field.n))
+    Vdot = sum(sympy.diff(V, s) * fa for s, fa in zip(syms, f))
     X, (lo, hi) = _samples(field, samples, (lo, hi), seed)
     vals, d, sign = _evaluate(field, syms, V, Vdot, X)
     # the box's faces: V's minimum there bounds the level from above (the set stays inside)
@@ -339,6 +348,8 @@ def quadratic_lyapunov(field, fixed_point, *, samples=4000, box=None, seed=0):
     level = min(from_samples, v_face)
     res = LyapunovFunction(str(V), str(Vdot), _sign_of(Vdot), X, vals, d, sign, x_s,
                            level, P, D)
-    res.extra["lyapunov_equation_residual"] = float(np.max(np.abs(A.T @ P + P @ A + np.eye(field.n))))
+    # relative to the size of the terms: ||A'P + PA + I|| / (2 ||A|| ||P||)
+    res.extra["lyapunov_equation_residual"] = float(np.max(np.abs(A.T @ P + P @ A + np.eye(field.n)))
+                                                    / max(2 * np.max(np.abs(A)) * np.max(np.abs(P)), 1.0))
     res.extra["level_limited_by"] = "box" if v_face < from_samples else "samples"
     return res

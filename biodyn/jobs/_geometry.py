@@ -14,7 +14,35 @@ from ..errors import BiodynError
 from ._analyze import DRAW, _base, _read, _two_panels, _write, time_value
 from ._base import JobResult, all_or_nothing, check_outputs
 
-__all__ = ["analyze_basins", "draw_basins"]
+__all__ = ["analyze_basins", "draw_basins", "state_box"]
+
+
+def state_box(field, ranges=None):
+    """The box ``(lo, hi)`` (SI) of an analysis: the spec's ``[ranges]`` (completed by
+    :func:`biodyn.dynamics.search_box`), with ``ranges`` (``{variable: (lo, hi)}``, numbers in
+    SI or text with units, ``"-80 mV"``) replacing it per variable."""
+    from ..dynamics import search_box
+    from ..errors import SpecError
+    from ..spec import parse_quantity
+
+    lo, hi = search_box(field)
+    lo, hi = lo.copy(), hi.copy()
+    for var, pair in (ranges or {}).items():
+        idx = field.indices(var)
+        g, s = field.var_of[int(idx[0])]
+        grp = next(gr for gr in field.groups if gr.name == g)
+        dim = grp.dims.get(s)
+        vals = []
+        for text in pair:
+            try:
+                vals.append(float(text))
+            except (TypeError, ValueError):
+                vals.append(float(np.asarray(parse_quantity(str(text), dim, file="<command line>",
+                                                            key=f"--range {var}"))))
+        if not vals[0] < vals[1]:
+            raise SpecError("<command line>", f"--range {var}", "LO < HI", f"{pair[0]} {pair[1]}")
+        lo[idx], hi[idx] = vals
+    return lo, hi
 
 
 def draw_basins(summary):
@@ -35,12 +63,12 @@ DRAW["basins"] = draw_basins
 @all_or_nothing()
 def analyze_basins(model, *, params=None, overrides=None, variants=None, seed=0, reading="auto",
                    out="results", json=None, grid=None, samples=None, x=None, y=None,
-                   duration=None, dt=None, confidence=0.95):
+                   duration=None, dt=None, confidence=0.95, ranges=None):
     """Basins of attraction of a flow (:func:`biodyn.dynamics.basins`; figure + optional JSON).
 
     With ``grid`` a basin map on the plane of ``x`` and ``y`` (other components at the first
     stable fixed point); with ``samples`` states drawn uniformly in the spec's ``[ranges]``
-    box. For 2-D flows the stable manifolds of saddles (the basin boundaries they are) are
+    box (``ranges`` replaces it per variable: :func:`state_box`). For 2-D flows the stable manifolds of saddles (the basin boundaries they are) are
     drawn on the map and written to the JSON.
 
     JSON: ``{"attractors": [{"kind", "type", "state" | "range", "count", "fraction",
@@ -48,7 +76,7 @@ def analyze_basins(model, *, params=None, overrides=None, variants=None, seed=0,
     rows along y, or one label per sampled state), "grid_x", "grid_y", "x", "y",
     "reference", "manifolds", ...}``.
     """
-    from ..dynamics import basins, find_fixed_points, saddle_manifolds, search_box
+    from ..dynamics import basins, find_fixed_points, saddle_manifolds
 
     check_outputs(out, json)
     field = _read(model, params, overrides, variants, seed, reading)
@@ -61,7 +89,7 @@ def analyze_basins(model, *, params=None, overrides=None, variants=None, seed=0,
     fps = find_fixed_points(field, seed=seed)
     dur = time_value(field, duration, "--duration", None)
     dt_v = time_value(field, dt, "--dt", None)
-    box = search_box(field)
+    box = state_box(field, ranges)
     res = basins(field, grid=grid, samples=samples, x=x, y=y, fixed_points=fps, box=box,
                  duration=dur, dt=dt_v, seed=seed, confidence=confidence)
     summary = _base(field, "basins", seed, overrides)
@@ -102,20 +130,21 @@ def _short(expr, width=90):
 @all_or_nothing()
 def analyze_lyapunov_function(model, *, candidate=None, params=None, overrides=None, variants=None,
                               seed=0, reading="auto", out="results", json=None, samples=4000,
-                              x=None, y=None):
+                              x=None, y=None, ranges=None):
     """Lyapunov functions of a flow (figure + optional JSON).
 
     Without ``candidate``: the quadratic certificate :math:`V = z^\\top P z` at every stable
     fixed point (:func:`biodyn.dynamics.quadratic_lyapunov`) with its region-of-attraction
     estimate; the figure shows the first. With ``candidate`` (an expression in the state
     variables, parameters and unit names, SI): :math:`\\dot V` derived symbolically and its
-    sign on ``samples`` states in the box (:func:`biodyn.dynamics.check_lyapunov_function`).
+    sign on ``samples`` states in the box (:func:`biodyn.dynamics.check_lyapunov_function`;
+    the box is the spec's ``[ranges]``, replaced per variable by ``ranges``: :func:`state_box`).
 
     JSON: ``{"V", "Vdot", "symbolic", "fractions": {"negative", "zero", "positive"},
     "samples": {var: [...], "V", "Vdot", "sign"}, "region_of_attraction": {"level", ...},
     "P", "scale", "certificates": [...], "fixed_points", ...}``; ``Vdot`` per time unit.
     """
-    from ..dynamics import check_lyapunov_function, find_fixed_points, quadratic_lyapunov, search_box
+    from ..dynamics import check_lyapunov_function, find_fixed_points, quadratic_lyapunov
 
     check_outputs(out, json)
     field = _read(model, params, overrides, variants, seed, reading)
@@ -130,7 +159,7 @@ def analyze_lyapunov_function(model, *, candidate=None, params=None, overrides=N
 
         raise SpecError("<command line>", "--y", "a variable other than --x", repr(y))
     fps = find_fixed_points(field, seed=seed)
-    box = search_box(field)
+    box = state_box(field, ranges)
     stable = [fp for fp in fps if fp.stable]
     certificates = []
     if candidate is None:
