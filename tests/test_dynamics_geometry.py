@@ -404,3 +404,50 @@ def test_box_of_a_neuron_takes_ranges_with_units_and_states_print_in_mv(tmp_path
                  "-200 pA", "200 pA", "--samples", "300", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "v = -70.5999 mV" in out and " pA" in out
+
+
+BAUTIN = '''
+kind = "system"
+description = "Subcritical Hopf normal form with quintic saturation: dr/dt = r (mu + r^2 - r^4)."
+model = """
+dx/dt = (x*(mu + (x**2 + y**2) - (x**2 + y**2)**2) - y)/tau : 1
+dy/dt = (y*(mu + (x**2 + y**2) - (x**2 + y**2)**2) + x)/tau : 1
+"""
+time_unit = "tau"
+[parameters]
+mu = { unit = "1" }
+tau = { unit = "ms" }
+[initial]
+x = "0.9"
+y = "0"
+[ranges]
+x = ["-1.2", "1.2"]
+y = ["-1.2", "1.2"]
+[citations.none]
+authors = "test"
+year = 2026
+title = "test"
+journal = "test"
+[parameter_sets.default]
+citation = "none"
+values = { mu = "-0.2", tau = "1 ms" }
+'''
+
+
+def test_basins_of_a_stable_point_and_a_stable_cycle_are_split_by_the_unstable_cycle(catalog_path):
+    from biodyn.dynamics import basins
+
+    field = read(_spec(catalog_path, "bautin", BAUTIN))
+    b = basins(field, samples=600, seed=3, dt=0.01, duration=60.0, confidence=0.99)
+    r_u = np.sqrt((1 - np.sqrt(1 - 4 * 0.2)) / 2)     # unstable cycle: r^2 = (1 -+ sqrt(1 + 4 mu))/2
+    r_s = np.sqrt((1 + np.sqrt(1 - 4 * 0.2)) / 2)     # stable cycle
+    kinds = sorted(a["kind"] for a in b.attractors)
+    assert kinds == ["bounded", "fixed point"]
+    (origin,) = [j for j, a in enumerate(b.attractors) if a["kind"] == "fixed point"]
+    (cycle,) = [j for j, a in enumerate(b.attractors) if a["kind"] == "bounded"]
+    np.testing.assert_allclose(b.attractors[cycle]["range"], [[-r_s, r_s], [-r_s, r_s]], atol=5e-3)
+    r0 = np.linalg.norm(b.starts, axis=1)
+    clear = np.abs(r0 - r_u) > 0.01
+    assert np.all(b.labels[clear & (r0 < r_u)] == origin) and np.all(b.labels[clear & (r0 > r_u)] == cycle)
+    lo, hi = b.attractors[origin]["interval"]
+    assert lo < np.pi * r_u ** 2 / 2.4 ** 2 < hi                 # the disc's share of the box

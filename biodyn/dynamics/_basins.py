@@ -11,10 +11,11 @@ states drawn uniformly in a box — is integrated (classical RK4, all states at 
 * a **bounded attractor** otherwise (a limit cycle or a chaotic attractor — not told apart
   here): integration continues for a further quarter of ``duration``; then the orbit of one
   such state is followed for ``duration`` more, and every state whose final point lies
-  within ``tol_bounded`` (relative to the box) of that orbit belongs to the same attractor;
-  the next unassigned state starts the next attractor. This is independent of the phase on
-  a cycle when ``duration`` covers a period; a chaotic attractor may be split into several
-  when the recorded orbit does not come close to every part of it.
+  within ``tol_bounded`` (relative to the box, max norm) of that orbit belongs to the same
+  attractor; the next unassigned state's orbit is followed in turn, and joins an attractor
+  found before if it comes within ``tol_bounded`` of that attractor's orbits (two orbits on
+  one chaotic attractor come close; orbits on distinct attractors never do), else starts a
+  new one. This is independent of the phase on a cycle when ``duration`` covers a period.
 
 The fraction of states in each basin comes with a Wilson score interval (Wilson 1927; Brown,
 Cai & DasGupta 2001) at level ``confidence``: for states drawn at random this is the
@@ -198,6 +199,8 @@ def basins(field, *, grid=None, x=None, y=None, samples=None, box=None, referenc
     -------
     Basins
     """
+    from scipy.spatial import cKDTree
+
     from ._fixed_points import find_fixed_points, search_box
     from ._simulate import default_dt
 
@@ -325,6 +328,7 @@ def basins(field, *, grid=None, x=None, y=None, samples=None, box=None, referenc
             ok &= ~bad
         alive[rest[~ok]] = False
         todo = np.where(ok)[0]
+        clusters = []     # [orbits (scaled), tree, attractor index]
         while len(todo):
             orbit = [Z[todo[0]][None, :]]
             z = Z[todo[0]][None, :].copy()
@@ -334,15 +338,27 @@ def basins(field, *, grid=None, x=None, y=None, samples=None, box=None, referenc
                 if not np.all(np.isfinite(z)):
                     break
                 orbit.append(z.copy())
-            orbit = np.concatenate(orbit)
-            hits = []
-            for a in todo:
-                if np.min(np.max(np.abs(orbit - Z[a]) / size, axis=1)) < tol_bounded:
-                    hits.append(a)
-            hits = np.array(hits if hits else [todo[0]])
-            labels[rest[hits]] = len(attractors)
-            rng_ = np.stack([orbit.min(axis=0), orbit.max(axis=0)], axis=1)
-            attractors.append({"kind": "bounded", "type": "cycle or chaotic", "range": rng_})
+            orbit = np.concatenate(orbit) / size
+            target = None
+            for c in clusters:   # the same attractor if this orbit comes close to its orbits
+                dist, _ = c[1].query(orbit, k=1, p=np.inf, distance_upper_bound=tol_bounded)
+                if np.any(np.isfinite(dist)):
+                    target = c
+                    break
+            if target is None:
+                attractors.append({"kind": "bounded", "type": "cycle or chaotic"})
+                target = [[orbit], None, len(attractors) - 1]
+                clusters.append(target)
+            else:
+                target[0].append(orbit)
+            allpts = np.concatenate(target[0])
+            target[1] = cKDTree(allpts)
+            a = attractors[target[2]]
+            a["range"] = np.stack([allpts.min(axis=0) * size, allpts.max(axis=0) * size], axis=1)
+            dist, _ = target[1].query(Z[todo] / size, k=1, p=np.inf, distance_upper_bound=tol_bounded)
+            hits = todo[np.isfinite(dist)]
+            hits = np.union1d(hits, todo[:1])
+            labels[rest[hits]] = target[2]
             todo = np.setdiff1d(todo, hits)
     if np.any(~alive):
         labels[~alive] = len(attractors)
