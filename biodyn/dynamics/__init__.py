@@ -13,7 +13,10 @@ Every model of the catalog is also a vector field :math:`\dot x = f(x)` (or a ma
   under input: :class:`DrivenCell`); :func:`two_trajectory_exponent` — the largest exponent
   from two nearby trajectories; :func:`brian_two_trajectory` — the same for any model run
   in Brian2 (spiking networks: two copies in one run);
-* :func:`trajectory` — numpy trajectories; :func:`simulate` — Brian2 runs of the same plan.
+* :func:`trajectory` — numpy trajectories; :func:`simulate` — Brian2 runs of the same plan;
+* :func:`saddle_manifolds` — stable and unstable manifolds of saddles (1-D branches, 2-D orbit
+  meshes of 3-D flows); :func:`basins` — basins of attraction with Wilson intervals;
+  :func:`quadratic_lyapunov` and :func:`check_lyapunov_function` — Lyapunov functions.
 
 Units: state values are SI (volt, amp, hertz, 1); the time of a flow is in the model's
 declared ``time_unit`` (``tau`` for abstract systems, 1 second for neurons and synapses),

@@ -29,7 +29,8 @@ def _short(text, width=70):
 
 def basin_map(summary, ax=None):
     """The basin map of a ``basins`` summary on its 2-D slice: one colour per attractor, the
-    fixed points and (if present) the stable manifolds of saddles."""
+    fixed points (``fixed_points``, else the point attractors) and (if present) the stable
+    manifolds of saddles."""
     from matplotlib.colors import ListedColormap
 
     ax = ax or new_axes((6.0, 5.0))
@@ -51,8 +52,9 @@ def basin_map(summary, ax=None):
                         f"{100 * a['fraction']:.1f} %")
     manifolds({"x": summary["x"], "y": summary["y"], "manifolds": [m for m in summary.get("manifolds", [])
                                                                    if m["kind"] == "stable"]}, ax)
-    for a in atts:
-        if a["kind"] == "fixed point":
+    points = summary.get("fixed_points") or [a for a in atts if a["kind"] == "fixed point"]
+    for a in points:   # every fixed point (saddles too), else the point attractors
+        if summary["x"] in a["state"] and summary["y"] in a["state"]:
             _fp_marker(ax, a["state"][summary["x"]], a["state"][summary["y"]], a["type"], label=False)
     units = summary.get("units", {})
     ax.set_xlim(gx[0] - dx, gx[-1] + dx)
