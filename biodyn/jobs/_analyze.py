@@ -358,9 +358,9 @@ def analyze_phase_portrait(model, *, x=None, y=None, params=None, overrides=None
     """Phase portrait on two state variables: vector field (or map displacement),
     nullclines, trajectories and fixed points; a phase line for one-dimensional systems.
 
-    With ``manifolds`` (the default), the stable and unstable manifolds of every saddle of a
-    flow with at most 50 components are drawn (one-dimensional ones as curves, two-dimensional
-    ones of 3-D flows as meshes of orbits; :func:`biodyn.dynamics.saddle_manifolds`) and
+    With ``manifolds`` (the default), the stable and unstable manifolds of the saddles (the
+    first 10) of a flow with at most 10 components are drawn (one-dimensional ones as curves,
+    two-dimensional ones as meshes of orbits; :func:`biodyn.dynamics.saddle_manifolds`) and
     written to the JSON as ``"manifolds": [{"kind", "dimension", "sign", "saddle",
     "eigenvalues", "directions", "orbits": [{"end", "end_index", "points": {var: [...]}}]}]``
     (``end``: ``"fixed point"`` — ``end_index`` into ``fixed_points`` —, ``"left the box"``
@@ -436,14 +436,12 @@ def analyze_phase_portrait(model, *, x=None, y=None, params=None, overrides=None
             others = [k for k in range(field.n) if k not in (ix, iy)]
             shown = ", ".join(f"{field.names[k]} = {ref[k]:.4g}" for k in others[:3])
             summary["slice"] = shown + (", ..." if len(others) > 3 else "")
-    if manifolds and not field.is_map and iy is not None and field.n <= 50:
+    if manifolds and not field.is_map and iy is not None and field.n <= 10:
         from ..dynamics import saddle_manifolds
 
         comps = sorted({ix, iy})
         mans = []
-        for fp in fps:
-            if fp.type != "saddle":
-                continue
+        for fp in [fp for fp in fps if fp.type == "saddle"][:10]:
             try:
                 found = saddle_manifolds(field, fp, fixed_points=fps, box=(lo, hi), n_orbits=24)
             except BiodynError:
