@@ -15,9 +15,10 @@ def register(sub):
         "displacement F(x) - x for maps), the nullclines (for maps the curves x_next = x, y_next = y), "
         "trajectories and fixed points; a phase line for one-dimensional systems. With more than two "
         "state components the field is drawn on the plane through a reference state (the first stable "
-        "fixed point, else the initial state). The stable (teal, dashed) and unstable (magenta) manifolds of "
-        "saddles of a flow (up to 10 components) are drawn and written to the JSON (key 'manifolds', each orbit with "
-        "where it ends: 'fixed point', 'left the box' or 'bounded'); --no-manifolds leaves them out. "
+        "fixed point, else the initial state). The stable (teal, dashed) and unstable (magenta) "
+        "manifolds of saddles of a flow (up to 10 components) are drawn and written to the JSON (key "
+        "'manifolds', each orbit with where it ends: 'fixed point', 'left the box' or 'bounded'); "
+        "--no-manifolds leaves them out. "
         "Writes OUT/MODEL_phase_portrait_X_Y.png.",
         epilog="examples:\n  biodyn analyze phase-portrait van_der_pol\n"
                "  biodyn analyze phase-portrait wilson_cowan --x E --y I --params bistable\n"

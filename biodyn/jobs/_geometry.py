@@ -68,8 +68,9 @@ def analyze_basins(model, *, params=None, overrides=None, variants=None, seed=0,
 
     With ``grid`` a basin map on the plane of ``x`` and ``y`` (other components at the first
     stable fixed point); with ``samples`` states drawn uniformly in the spec's ``[ranges]``
-    box (``ranges`` replaces it per variable: :func:`state_box`). For 2-D flows the stable manifolds of saddles (the basin boundaries they are) are
-    drawn on the map and written to the JSON.
+    box (``ranges`` replaces it per variable: :func:`state_box`). For 2-D flows the stable
+    manifolds of saddles (the basin boundaries they are) are drawn on the map and written to
+    the JSON.
 
     JSON: ``{"attractors": [{"kind", "type", "state" | "range", "count", "fraction",
     "interval"}], "confidence", "n_starts", "sampling", "duration", "dt", "labels" (the map,
