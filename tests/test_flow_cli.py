@@ -21,7 +21,8 @@ def _check_contract(data):
         assert set(fp) == {"w", "stable", "eigenvalues"}
         assert all(len(e) == 2 for e in fp["eigenvalues"])
     if data["objective_check"] is not None:
-        assert set(data["objective_check"]) == {"max_abs_error", "monotone"}
+        assert set(data["objective_check"]) == {"max_abs_error", "monotone", "lyapunov"}
+        assert set(data["objective_check"]["lyapunov"]) == {"negative", "zero", "positive"}
     if data["simulation"] is not None:
         assert set(data["simulation"]) == {"final_w", "nearest_stable_distance"}
     assert isinstance(data["seed"], int) and {"biodyn", "brian2"} <= set(data["versions"])

@@ -18,7 +18,8 @@ def register(sub):
         "and the fraction it explains, the literature's objective checked against the field, the "
         "fixed points and their stability, the Euler step limit of rate rules, and where the Brian2 "
         "replay of the same protocol ends. Writes OUT/PROTOCOL_flow.png; --json FILE writes "
-        "{protocol, model, gradient, asymmetry, gradient_fraction, objective, objective_check, "
+        "{protocol, model, gradient, asymmetry, gradient_fraction, objective, objective_check (with "
+        "'lyapunov': where dV/dt of V = -L is negative/zero/positive), "
         "fixed_points, simulation, euler_limit, seed, versions} (rates per second).",
         epilog="examples:\n  biodyn analyze flow oja_pca\n"
                "  biodyn analyze flow bcm_selectivity --json bcm.json\n"

@@ -89,3 +89,17 @@ def run(args):
         print(f"biodyn: warning: {warning}", file=sys.stderr)
     print_paths(result, args)
     return 0
+
+
+def format_state_value(value, unit):
+    """A state value for printing, in the unit a neuroscientist reads: mV for volts, pA for
+    amps, nS for siemens, Hz for hertz; SI with its unit otherwise (nothing for "1")."""
+    scale = {"V": (1e3, "mV"), "volt": (1e3, "mV"), "A": (1e12, "pA"), "amp": (1e12, "pA"),
+             "S": (1e9, "nS"), "siemens": (1e9, "nS"), "Hz": (1.0, "Hz"), "hertz": (1.0, "Hz")}
+    unit = (unit or "1").strip()
+    if unit in ("1", ""):
+        return f"{value:.6g}"
+    if unit in scale:
+        k, u = scale[unit]
+        return f"{value * k:.6g} {u}"
+    return f"{value:.6g} {unit}"

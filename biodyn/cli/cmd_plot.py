@@ -10,7 +10,8 @@ def register(sub):
         "plot", help="redraw the figure of a saved result (JSON) without rerunning it",
         description="Redraw a figure from a saved result: a replay summary (PROTOCOL.json, with "
         "PROTOCOL.figure.npz beside it where the figure shows arrays), the JSON of "
-        "`biodyn analyze ... --json` (fixed points, bifurcation, Lyapunov, phase portrait, flow), "
+        "`biodyn analyze ... --json` (fixed points, bifurcation, Lyapunov, phase portrait, basins, "
+        "Lyapunov function, flow), "
         "of `biodyn compare --json`, a fit (PROTOCOL-MODEL-fit.json), a sweep's point record (OUT/points/NAME.json) or its table (OUT/summary.csv).",
         epilog="examples:\n  biodyn plot results/bi_poo_1998.json\n"
                "  biodyn plot lorenz.json --out lorenz_lyapunov.pdf\n"

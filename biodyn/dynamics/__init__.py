@@ -13,7 +13,10 @@ Every model of the catalog is also a vector field :math:`\dot x = f(x)` (or a ma
   under input: :class:`DrivenCell`); :func:`two_trajectory_exponent` — the largest exponent
   from two nearby trajectories; :func:`brian_two_trajectory` — the same for any model run
   in Brian2 (spiking networks: two copies in one run);
-* :func:`trajectory` — numpy trajectories; :func:`simulate` — Brian2 runs of the same plan.
+* :func:`trajectory` — numpy trajectories; :func:`simulate` — Brian2 runs of the same plan;
+* :func:`saddle_manifolds` — stable and unstable manifolds of saddles (1-D branches, 2-D orbit
+  meshes of 3-D flows); :func:`basins` — basins of attraction with Wilson intervals;
+  :func:`quadratic_lyapunov` and :func:`check_lyapunov_function` — Lyapunov functions.
 
 Units: state values are SI (volt, amp, hertz, 1); the time of a flow is in the model's
 declared ``time_unit`` (``tau`` for abstract systems, 1 second for neurons and synapses),
@@ -28,6 +31,10 @@ from ._functions import FUNCTIONS, siegert_lif_rate
 from ._lyapunov import (INTEGRATORS, RK4, Euler, LyapunovResult, MapStep, Stepper, batch_means,
                         convergence, entropy_rate, kaplan_yorke, lyapunov_spectrum, qr_r_diagonal,
                         stepper_for, two_trajectory_exponent)
+from ._manifolds import Manifold, integrate_orbit, saddle_manifolds
+from ._basins import Basins, basins, batch_field, wilson_interval
+from ._lyapunov_functions import (LyapunovFunction, check_lyapunov_function, quadratic_lyapunov,
+                                  symbolic_field)
 from ._plan import READINGS, Plan, make_plan
 from ._adapters import JaxMap, MapModel, TorchMap, as_map, from_jax, from_torch
 from ._rnn_cells import CELLS, DrivenCell, GRUCell, LSTMCell, RNNCell
@@ -44,4 +51,7 @@ __all__ = [
     "RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell",
     "MapModel", "as_map", "from_jax", "from_torch", "JaxMap", "TorchMap",
     "FUNCTIONS", "siegert_lif_rate",
+    "saddle_manifolds", "Manifold", "integrate_orbit",
+    "basins", "Basins", "wilson_interval", "batch_field",
+    "quadratic_lyapunov", "check_lyapunov_function", "LyapunovFunction", "symbolic_field",
 ]

@@ -373,7 +373,8 @@ class FlowAnalysis:
         check = None
         if self.objective_check is not None:
             check = {"max_abs_error": float(self.objective_check.max_abs_error),
-                     "monotone": self.objective_check.monotone}
+                     "monotone": self.objective_check.monotone,
+                     "lyapunov": self.objective_check.lyapunov}
         rec = {k: self.record.get(k) for k in ("parameter_set", "overrides", "variants",
                                                 "parameters", "stimulus", "network", "target",
                                                 "dt", "sources", "analysis_options")}
@@ -410,6 +411,10 @@ class FlowAnalysis:
                          + ("" if c.monotone is None else
                             f", {'monotone' if c.monotone else 'NOT monotone'} along the simulated "
                             f"trajectories"))
+            if c.lyapunov is not None:
+                lines.append(f"as a Lyapunov function V = -sign L: dV/dt < 0 at "
+                             f"{100 * c.lyapunov['negative']:.1f} %, > 0 at {100 * c.lyapunov['positive']:.1f} % "
+                             "of the sample points")
         if self.manifold:
             m = self.manifold
             lines.append(f"on the unit sphere: invariant (max |w.f| = {m['invariance']:.3g}), "

@@ -21,6 +21,15 @@ Riemannian gradient :math:`(I - ww^\top)\nabla L` for ``oja``), the gradient tak
 complex step (:math:`\partial_j L = \mathrm{Im}\,L(w + ih e_j)/h`, exact to rounding), and
 whether :math:`L` grows monotonically along simulated trajectories.
 
+An objective of a gradient flow is a Lyapunov function: with :math:`V = -\mathrm{sign}\,L`,
+:math:`\dot V = \nabla V\cdot f = -\mathrm{sign}\,\nabla L\cdot f`, which is
+:math:`-|\nabla L|^2 \le 0` where :math:`f = \mathrm{sign}\,\nabla L` (Riemannian gradient
+on the sphere: :math:`-|(I - ww^\top)\nabla L|^2`). :func:`check_objective` checks it the
+same way as :func:`biodyn.dynamics.check_lyapunov_function` checks a user's :math:`V`: the
+fractions of sample points where :math:`\dot V` is negative, zero (within ``1e-12`` of the
+size of its terms) or positive (``lyapunov``). Stable states of the rule are then local
+minima of :math:`V` and every sublevel set is forward invariant (Khalil 2002, section 4.1).
+
 References
 ----------
 Dayan P, Abbott LF (2001) Theoretical Neuroscience. MIT Press (section 8.2).
@@ -232,6 +241,8 @@ class ObjectiveCheck:
     points: int
     monotone: bool | None
     drawdown: float | None = None
+    #: fractions of the points where dV/dt (V = -sign L) is negative / zero / positive
+    lyapunov: dict | None = None
 
 
 def check_objective(field, objective, points, trajectories=()):
@@ -249,7 +260,14 @@ def check_objective(field, objective, points, trajectories=()):
     mono, draw = None, None
     if len(trajectories):
         mono, draw = monotone(objective, trajectories)
-    return ObjectiveCheck(err, float(np.max(np.abs(F))) if len(P) else 0.0, len(P), mono, draw)
+    lyap = None
+    if len(P):   # V = -sign L: dV/dt = -sign grad L . f (on the sphere, the tangent part)
+        vdot = -np.sum(G * F, axis=1)
+        mag = np.sum(np.abs(G * F), axis=1)
+        sign = np.where(np.abs(vdot) <= 1e-12 * np.maximum(mag, 1e-300), 0, np.sign(vdot))
+        lyap = {"negative": float(np.mean(sign < 0)), "zero": float(np.mean(sign == 0)),
+                "positive": float(np.mean(sign > 0))}
+    return ObjectiveCheck(err, float(np.max(np.abs(F))) if len(P) else 0.0, len(P), mono, draw, lyap)
 
 
 def monotone(objective, trajectories, tolerance=0.1):

@@ -373,9 +373,17 @@ def analyze_lyapunov(model, *, params=None, overrides=None, variants=None, seed=
 @all_or_nothing()
 def analyze_phase_portrait(model, *, x=None, y=None, params=None, overrides=None, variants=None,
                            seed=0, reading="auto", out="results", json=None, duration=None, dt=None,
-                           n_trajectories=4, grid=25):
+                           n_trajectories=4, grid=25, manifolds=True):
     """Phase portrait on two state variables: vector field (or map displacement),
     nullclines, trajectories and fixed points; a phase line for one-dimensional systems.
+
+    With ``manifolds`` (the default), the stable and unstable manifolds of the saddles (the
+    first 10) of a flow with at most 10 components are drawn (one-dimensional ones as curves,
+    two-dimensional ones as meshes of orbits; :func:`biodyn.dynamics.saddle_manifolds`) and
+    written to the JSON as ``"manifolds": [{"kind", "dimension", "sign", "saddle",
+    "eigenvalues", "directions", "orbits": [{"end", "end_index", "points": {var: [...]}}]}]``
+    (``end``: ``"fixed point"`` — ``end_index`` into ``fixed_points`` —, ``"left the box"``
+    or ``"bounded"``). Manifolds of maps are not computed.
 
     For systems with more than two state components the field is drawn on the plane
     through a reference state (the first stable fixed point, else the initial state), the
@@ -447,6 +455,18 @@ def analyze_phase_portrait(model, *, x=None, y=None, params=None, overrides=None
             others = [k for k in range(field.n) if k not in (ix, iy)]
             shown = ", ".join(f"{field.names[k]} = {ref[k]:.4g}" for k in others[:3])
             summary["slice"] = shown + (", ..." if len(others) > 3 else "")
+    if manifolds and not field.is_map and iy is not None and field.n <= 10:
+        from ..dynamics import saddle_manifolds
+
+        comps = sorted({ix, iy})
+        mans = []
+        for fp in [fp for fp in fps if fp.type == "saddle"][:10]:
+            try:
+                found = saddle_manifolds(field, fp, fixed_points=fps, box=(lo, hi), n_orbits=24)
+            except BiodynError:
+                continue   # a saddle with a manifold of dimension above 2 only
+            mans += [m.as_dict(field, comps) for m in found]
+        summary["manifolds"] = mans
     summary["fixed_points"] = [{"x": float(fp.state[ix]), "y": float(fp.state[iy]) if iy is not None else None,
                                 "type": fp.type, "stable": bool(fp.stable),
                                 "state": field.state_dict(fp.state) if field.n <= 50 else {}}

@@ -40,3 +40,6 @@ __all__ += _compare.__all__  # noqa: F405
 
 from ._sweep import *  # noqa: E402,F401,F403  biodyn.sweep figures
 __all__ += _sweep.__all__  # noqa: F405
+
+from ._geometry import *  # noqa: E402,F401,F403  basins, Lyapunov functions
+__all__ += _geometry.__all__  # noqa: F405

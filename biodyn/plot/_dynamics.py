@@ -9,7 +9,7 @@ import numpy as np
 from ._base import PALETTE, TRAJECTORY_COLOURS, dedup_legend, new_axes, wrap_to_axes
 
 __all__ = ["display_unit", "time_units", "phase_portrait", "fixed_points_in_state_space", "eigenvalue_plane",
-           "bifurcation_diagram", "lyapunov_running", "lyapunov_exponents"]
+           "bifurcation_diagram", "lyapunov_running", "lyapunov_exponents", "manifolds"]
 
 #: marker and colour per fixed-point class
 _STYLE = {
@@ -85,7 +85,7 @@ def phase_portrait(data, ax=None):
         ``x``, ``y`` (names), ``x_unit``, ``y_unit``, ``grid_x``, ``grid_y`` (1-D grids),
         ``fx``, ``fy`` (the field on the grid, shape ``(len(grid_y), len(grid_x))``),
         ``trajectories`` (list of ``{"x": [...], "y": [...]}``), ``fixed_points``
-        (list of ``{"x", "y", "type"}``), ``is_map`` (nullclines are then the curves
+        (list of ``{"x", "y", "type"}``), ``manifolds`` (optional, see :func:`manifolds`), ``is_map`` (nullclines are then the curves
         ``F_x = x`` and ``F_y = y``), ``slice`` (text: where the other variables are
         held), ``model``. A 1-D system has ``y = None`` and ``f`` on ``grid_x``.
     """
@@ -134,6 +134,7 @@ def phase_portrait(data, ax=None):
             ax.plot(tx, ty, label=label if k == 0 else None, **style)
             if len(tx):
                 ax.plot(tx[0], ty[0], "o", ms=3, color=style["color"], zorder=4)
+    manifolds(data, ax)
     for fp in data.get("fixed_points", []):
         _fp_marker(ax, fp["x"] * sx, fp["y"] * sy, fp["type"])
     ax.set_xlim(gx.min(), gx.max())
@@ -145,6 +146,31 @@ def phase_portrait(data, ax=None):
         title += f"\n(slice: {data['slice']})"
     ax.set_title(title, fontsize=10)
     dedup_legend(ax, fontsize=7, loc="best")
+    return ax
+
+
+def manifolds(data, ax=None):
+    """Stable (teal, dashed) and unstable (magenta) manifolds of saddles, projected on the plot's axes.
+
+    ``data["manifolds"]``: list of ``{"kind": "stable"|"unstable", "dimension", "orbits":
+    [{"points": {name: [...]}, "end"}]}`` (the JSON of :meth:`biodyn.dynamics.Manifold.as_dict`);
+    ``data["x"]``, ``data["y"]`` name the components drawn. 2-D manifolds are drawn as
+    their orbit meshes, thinner.
+    """
+    ax = ax or new_axes((6.0, 5.0))
+    colors = {"stable": "teal", "unstable": "m"}
+    _, sx = display_unit(data.get("x_unit"))  # drawn in the axes' display units (mV, ...)
+    _, sy = display_unit(data.get("y_unit"))
+    for m in data.get("manifolds", []):
+        color = colors.get(m["kind"], "k")
+        lw, alpha = (2.2, 0.9) if m.get("dimension", 1) == 1 else (0.6, 0.6)
+        for orb in m["orbits"]:
+            pts = orb["points"]
+            if data["x"] in pts and data.get("y") in pts:
+                ax.plot(np.asarray(pts[data["x"]], float) * sx, np.asarray(pts[data["y"]], float) * sy,
+                        color=color, lw=lw, alpha=alpha, zorder=3.5,
+                        ls="-" if m["kind"] == "unstable" else (0, (4, 1.5)),
+                        label=f"{m['kind']} manifold")
     return ax
 
 
