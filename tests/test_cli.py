@@ -440,7 +440,7 @@ def test_replay_records_variant_stimulus_and_params_file_values_and_reruns_from_
                  "--stimulus", "repetitions=2", "--params", str(params), "--set", "tau_plus=16.8 ms",
                  "--format", "nix", "--seed", "4", "--out", str(first)]) == 0
     s = json.loads((first / "bi_poo_1998.json").read_text())
-    assert s["variants"] == {"pairing": "nearest", "weight": "additive"}
+    assert s["variants"] == {"pairing": "nearest", "weight": "additive", "coincidence": "biodyn"}
     assert s["stimulus"] == {"repetitions": 2} and s["overrides"] == {"tau_plus": "16.8 ms"}
     assert s["parameters"]["A_plus"] == "0.0061" and s["parameters"]["tau_plus"] == "16.8 ms"
     assert s["parameters"]["tau_minus"] == "20.0 ms"  # inherited from song_2000
