@@ -1,0 +1,11 @@
+"""Learning layer: tasks as specs, and networks of biodyn's cells trained on them.
+
+* :mod:`biodyn.learn._generators` — seeded task generators (never downloads);
+* :class:`Task`, :func:`load_task` — ``kind = "task"`` specs of the catalog's ``tasks`` group;
+* :func:`train` — backprop through time with JAX gradients and biodyn's optimisers.
+"""
+
+from ._generators import GENERATORS, Batch
+from ._task import METRICS, Task, load_task, metric_value
+
+__all__ = ["GENERATORS", "Batch", "Task", "load_task", "METRICS", "metric_value"]
