@@ -9,3 +9,6 @@ from ._generators import GENERATORS, Batch
 from ._task import METRICS, Task, load_task, metric_value
 
 __all__ = ["GENERATORS", "Batch", "Task", "load_task", "METRICS", "metric_value"]
+from ._train import NETS, TrainResult, load_result, train  # noqa: E402
+
+__all__ += ["NETS", "TrainResult", "load_result", "train"]

@@ -33,7 +33,8 @@ generator expects (:data:`PARAMETER_UNITS`). Data sets are seeded: the training 
 ``default_rng([s, 1])`` (independent streams of one seed).
 
 Metrics (computed on the scored entries, see :class:`~biodyn.learn.Batch`):
-``sign_accuracy`` — fraction of entries where :math:`\\mathrm{sign}(y) = \\mathrm{sign}(t)`;
+``sign_accuracy`` — fraction of entries where :math:`\\mathrm{sign}(y) = \\mathrm{sign}(t)`, among
+those with :math:`t \\ne 0` (a flip-flop channel before its first pulse has no sign to hold);
 ``accuracy`` — fraction of sequences whose arg-max output is the label; ``r2`` —
 :math:`1 - \\sum (y-t)^2/\\sum (t-\\bar t)^2`.
 """
@@ -89,7 +90,8 @@ def metric_value(name, y, batch):
     m = batch.mask
     yy, tt = y[m], np.asarray(batch.y)[m]
     if name == "sign_accuracy":
-        return float(np.mean(np.sign(yy) == np.sign(tt)))
+        scored = tt != 0
+        return float(np.mean(np.sign(yy[scored]) == np.sign(tt[scored])))
     return float(1.0 - np.sum((yy - tt) ** 2) / np.sum((tt - tt.mean()) ** 2))
 
 

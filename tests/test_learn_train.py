@@ -1,0 +1,116 @@
+"""biodyn.learn.train: JAX steps and gradients against the numpy cells, and learning."""
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+
+from biodyn import dynamics, learn  # noqa: E402
+from biodyn.ann import RNN  # noqa: E402
+from biodyn.learn._task import Task  # noqa: E402
+from biodyn.learn._train import jax_loss_and_grad  # noqa: E402
+from biodyn.spec import read_toml  # noqa: E402
+from biodyn import catalog  # noqa: E402
+
+
+def small_task(name, train=16, test=8, **parameters):
+    data = read_toml(catalog.find(name, "tasks"))
+    data["sizes"] = {"train": train, "test": test}
+    return Task(name, None, data, parameters)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_jax_step_equals_the_numpy_cell_step_to_1e_13(kind):
+    import jax.numpy as jnp
+
+    cell = dynamics.CELLS[kind].random(7, 3, seed=1, g=1.5, bias=0.3)
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(5, cell.state_size))
+    x = rng.normal(size=(5, 3))
+    with jax.enable_x64(True):
+        got = np.asarray(dynamics.cell_step(jnp, kind, *(jnp.asarray(a) for a in
+                                                          (cell.W_ih, cell.W_hh, cell.b_ih, cell.b_hh, s, x))))
+    np.testing.assert_allclose(got, cell.step(s, x), rtol=0, atol=1e-13)
+
+
+def test_jax_step_equals_the_numpy_relu_rnn_step():
+    import jax.numpy as jnp
+
+    cell = dynamics.RNNCell.random(6, 2, seed=3, nonlinearity="relu")
+    s, x = np.random.default_rng(1).normal(size=(2, 4, 6)), np.ones((4, 2))
+    with jax.enable_x64(True):
+        got = np.asarray(dynamics.cell_step(jnp, "rnn", cell.W_ih, cell.W_hh, cell.b_ih, cell.b_hh, s[0], x, "relu"))
+    np.testing.assert_allclose(got, cell.step(s[0], x), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("name", ["flipflop_3bit", "sine_classification"])
+def test_autodiff_gradients_equal_the_numpy_reverse_time_recursion(kind, name):
+    task = small_task(name, n_steps=12)
+    b = task.data(0)[0]
+    net = RNN(task.n_inputs, 5, task.n_outputs, cell=kind, readout=task.readout, sigma_w=1.3, sigma_b=0.2, seed=4)
+    ref = net.backprop(b.x, b.y, task.loss)
+    mask = np.ones(len(b), bool) if b.mask is None else b.mask
+    with jax.enable_x64(True):
+        value, grad, _ = jax_loss_and_grad(kind, 5, task.readout, task.loss)
+        L = float(value(net.params, b.x, b.y, mask))
+        G = {k: np.asarray(v) for k, v in grad(net.params, b.x, b.y, mask).items()}
+    assert abs(L - ref.loss) < 1e-12
+    assert set(G) == set(ref.grads)
+    for k in G:
+        np.testing.assert_allclose(G[k], ref.grads[k], rtol=0, atol=1e-10 * max(1.0, np.abs(ref.grads[k]).max()),
+                                   err_msg=k)
+
+
+def test_masked_mse_is_mse_over_the_scored_steps_only():
+    task = small_task("delayed_copy", n_steps=10, delay=4)
+    b = task.data(0)[0]
+    net = RNN(1, 4, 1, cell="rnn", readout="all", seed=0)
+    y = net(b.x)
+    expected = np.mean((y[:, 4:, :] - b.y[:, 4:, :]) ** 2)
+    with jax.enable_x64(True):
+        value, _, _ = jax_loss_and_grad("rnn", 4, "all", "mse")
+        assert abs(float(value(net.params, b.x, b.y, b.mask)) - expected) < 1e-13
+
+
+def test_flipflop_loss_falls_and_the_saved_weights_reproduce_the_network(tmp_path):
+    task = small_task("flipflop_3bit", train=64, test=32, n_steps=30, pulse_prob=0.1)
+    r = learn.train(task, net="gru", hidden=12, epochs=8, lr=0.02, optimizer="adam", seed=1, batch_size=16)
+    c = r.curves
+    assert list(c["epoch"]) == list(range(9))
+    assert c["train_loss"][-1] < 0.6 * c["train_loss"][0]
+    assert c["test_loss"][-1] < 0.7 * c["test_loss"][0]
+    assert c["test_metric"][-1] > c["test_metric"][0]
+    path = r.save(tmp_path / "weights.npz")
+    back = learn.load_result(path)
+    assert back.config["net"] == "gru" and back.config["seed"] == 1 and back.config["lr"] == 0.02
+    assert back.config["task"]["parameters"]["n_steps"] == 30 and back.config["optimizer"] == "adam"
+    assert "jax" in back.config["versions"]
+    test = task.data(1)[1]
+    with jax.enable_x64(True):
+        value, _, _ = jax_loss_and_grad("gru", 12, "all", "mse")
+        L = float(value(back.params, test.x, test.y, test.mask))
+    # the numpy network with the saved weights gives the same loss (same equations)
+    assert abs(back.network().backprop(test.x, test.y, "mse").loss - L) < 1e-12
+    np.testing.assert_array_equal(back.curves["test_loss"], c["test_loss"])
+
+
+def test_training_is_reproducible_from_its_seed_and_plain_gd_also_descends():
+    task = small_task("delayed_copy", train=32, test=16, n_steps=12, delay=2)
+    a = learn.train(task, net="rnn", hidden=8, epochs=3, lr=0.05, optimizer="gd", seed=3, batch_size=32)
+    b = learn.train(task, net="rnn", hidden=8, epochs=3, lr=0.05, optimizer="gd", seed=3, batch_size=32)
+    np.testing.assert_array_equal(a.curves["train_loss"], b.curves["train_loss"])
+    assert np.all(np.diff(a.curves["train_loss"]) < 0)  # full-batch GD, small step: monotone
+
+
+def test_train_rejects_bad_arguments_before_training():
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError, match="net.*rnn, gru, lstm.*'lsmt'.*lstm"):
+        learn.train("flipflop_3bit", net="lsmt")
+    with pytest.raises(SpecError, match="optimiser.*'adm'"):
+        learn.train("flipflop_3bit", optimizer="adm")
+    with pytest.raises(SpecError, match="hidden"):
+        learn.train("flipflop_3bit", hidden=0)
+    with pytest.raises(SpecError, match="implicit_gd"):
+        learn.train("flipflop_3bit", optimizer="implicit_gd")
