@@ -26,3 +26,6 @@ __all__ += _compare.__all__  # noqa: F405
 
 from ._redraw import *  # noqa: E402,F401,F403  biodyn plot: redraw a saved result
 __all__ += _redraw.__all__  # noqa: F405
+
+from ._train import *  # noqa: E402,F401,F403  biodyn.learn: train a network on a task
+__all__ += _train.__all__  # noqa: F405

@@ -140,11 +140,19 @@ class TrainResult:
 
     def save(self, path):
         """Write the weights, curves and configuration (JSON in ``config``) to an ``.npz`` file."""
+        from ..io import atomic_path
+
         arrays = {f"param/{k}": v for k, v in self.params.items()}
         arrays.update({f"curve/{k}": np.asarray(v) for k, v in self.curves.items()})
-        with open(path, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, config=np.array(json.dumps(self.config, sort_keys=True)), **arrays)
         return path
+
+    def document(self):
+        """The JSON document of the run: ``{"config", "curves", "final"}`` (plain types)."""
+        curves = {k: np.asarray(v).tolist() for k, v in self.curves.items()}
+        final = {k: curves[k][-1] for k in ("train_loss", "test_loss", "train_metric", "test_metric")}
+        return {"config": self.config, "curves": curves, "final": final}
 
 
 def load_result(path):
@@ -268,11 +276,12 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
                 idx = order[start:start + bs]
                 xb, tb, mb = train_set.x[idx], targets(train_set)[idx], mask(train_set)[idx]
                 oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)))
-                theta, state = opt.step(theta, state, k, lr, oracle)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    theta, state = opt.step(theta, state, k, lr, oracle)
                 k += 1
-            if not np.all(np.isfinite(theta)):
-                raise BiodynError(f"biodyn train: the weights diverged at epoch {epoch} (lr = {lr}); "
-                                  "try a smaller --lr")
+                if not np.all(np.isfinite(theta)):
+                    raise BiodynError(f"biodyn train: the weights diverged at update {k} (epoch {epoch}, "
+                                      f"lr = {lr:g}); try a smaller --lr")
             evaluate(epoch, theta)
 
     config = {"task": task.as_dict(), "net": net, "hidden": hidden, "epochs": epochs, "lr": lr,

@@ -24,3 +24,6 @@ __all__ += _compare.__all__  # noqa: F405
 
 from ._sweep import *  # noqa: E402,F401,F403  biodyn.sweep figures
 __all__ += _sweep.__all__  # noqa: F405
+
+from ._learn import *  # noqa: E402,F401,F403  biodyn.learn figures
+__all__ += _learn.__all__  # noqa: F405

@@ -1,0 +1,62 @@
+"""biodyn train: the command, its files and its errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jax")
+
+from biodyn import catalog, learn  # noqa: E402
+from biodyn.cli import main  # noqa: E402
+
+
+def small_task_file(folder, name="delayed_copy", train=32, test=16):
+    text = catalog.find(name, "tasks").read_text()
+    text = text.replace("train = 512", f"train = {train}").replace("test = 256", f"test = {test}")
+    path = folder / f"small_{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_biodyn_train_writes_weights_figure_and_json(tmp_path, capsys):
+    spec = small_task_file(tmp_path)
+    out = tmp_path / "out"
+    code = main(["-q", "train", str(spec), "--net", "lstm", "--hidden", "6", "--epochs", "2", "--lr", "0.02",
+                 "--set", "n_steps=15", "--set", "delay=3", "--seed", "2", "--out", str(out),
+                 "--json", str(tmp_path / "run.json")])
+    assert code == 0
+    stdout = capsys.readouterr().out
+    assert "small_delayed_copy: lstm H = 6" in stdout
+    doc = json.loads((tmp_path / "run.json").read_text())
+    assert doc["config"]["task"]["parameters"] == {"n_steps": 15, "delay": 3}
+    assert doc["config"]["seed"] == 2 and doc["config"]["net"] == "lstm" and doc["config"]["optimizer"] == "adam"
+    assert len(doc["curves"]["test_loss"]) == 3
+    weights = out / "small_delayed_copy-lstm-h6-s2.npz"
+    assert weights.is_file() and (out / "small_delayed_copy-lstm-h6-s2.png").is_file()
+    back = learn.load_result(weights)
+    assert back.params["cell.W_hh"].shape == (24, 6)
+    np.testing.assert_allclose(back.curves["test_loss"], doc["curves"]["test_loss"])
+
+
+def test_biodyn_train_errors_are_one_line_and_come_before_training(tmp_path, capsys):
+    assert main(["train", "flipflop_3bt", "--net", "rnn", "--out", str(tmp_path / "o")]) == 2
+    assert "flipflop_3bit" in capsys.readouterr().err
+    assert main(["train", "delayed_copy", "--net", "rnn", "--set", "dely=3", "--out", str(tmp_path / "o")]) == 2
+    assert "delay" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", "delayed_copy", "--net", "rnn", "--out", str(blocker)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_a_diverging_run_writes_no_file(tmp_path, capsys):
+    spec = small_task_file(tmp_path)
+    out = tmp_path / "out"
+    code = main(["-q", "train", str(spec), "--net", "rnn", "--hidden", "4", "--epochs", "2", "--optimizer", "gd",
+                 "--lr", "1e300", "--set", "n_steps=8", "--set", "delay=2", "--out", str(out),
+                 "--json", str(tmp_path / "run.json")])
+    assert code == 2
+    assert "diverged" in capsys.readouterr().err
+    assert not (tmp_path / "run.json").exists()
+    assert not out.exists() or not any(out.iterdir())
