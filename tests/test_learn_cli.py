@@ -23,7 +23,8 @@ def test_biodyn_train_writes_weights_figure_and_json(tmp_path, capsys):
     spec = small_task_file(tmp_path)
     out = tmp_path / "out"
     code = main(["-q", "train", str(spec), "--net", "lstm", "--hidden", "6", "--epochs", "2", "--lr", "0.02",
-                 "--set", "n_steps=15", "--set", "delay=3", "--seed", "2", "--out", str(out),
+                 "--set", "n_steps=15", "--set", "delay=3", "--seed", "2", "--lyapunov-every", "1",
+                 "--lyapunov-steps", "60", "--out", str(out),
                  "--json", str(tmp_path / "run.json")])
     assert code == 0
     stdout = capsys.readouterr().out
@@ -32,6 +33,8 @@ def test_biodyn_train_writes_weights_figure_and_json(tmp_path, capsys):
     assert doc["config"]["task"]["parameters"] == {"n_steps": 15, "delay": 3}
     assert doc["config"]["seed"] == 2 and doc["config"]["net"] == "lstm" and doc["config"]["optimizer"] == "adam"
     assert len(doc["curves"]["test_loss"]) == 3
+    assert doc["curves"]["lyapunov_epoch"] == [0, 1, 2] and len(doc["curves"]["lyapunov_exponents"][0]) == 12
+    assert doc["config"]["lyapunov"]["state"] == "full (h, c)" and "largest Lyapunov exponent" in stdout
     weights = out / "small_delayed_copy-lstm-h6-s2.npz"
     assert weights.is_file() and (out / "small_delayed_copy-lstm-h6-s2.png").is_file()
     back = learn.load_result(weights)

@@ -114,3 +114,31 @@ def test_train_rejects_bad_arguments_before_training():
         learn.train("flipflop_3bit", hidden=0)
     with pytest.raises(SpecError, match="implicit_gd"):
         learn.train("flipflop_3bit", optimizer="implicit_gd")
+
+
+def test_lyapunov_spectra_along_training_are_those_of_the_numpy_cells_with_the_saved_weights(tmp_path):
+    from biodyn.learn._train import spectrum_of
+
+    task = small_task("delayed_copy", train=32, test=8, n_steps=20, delay=3)
+    r = learn.train(task, net="lstm", hidden=4, epochs=5, lr=0.02, seed=0, batch_size=16, lyapunov_every=2,
+                    lyapunov_steps=200)
+    c = r.curves
+    assert list(c["lyapunov_epoch"]) == [0, 2, 4, 5]
+    assert c["lyapunov_exponents"].shape == (4, 8)  # the LSTM's full (h, c) state: 2H exponents
+    back = learn.load_result(r.save(tmp_path / "w.npz"))
+    test = task.data(0)[1]
+    drive = test.x[:10].reshape(-1, 1)  # ceil(200 / 20) = 10 sequences
+    again = spectrum_of(back.params, back.config, drive, None, 200)
+    np.testing.assert_allclose(again.exponents, c["lyapunov_exponents"][-1], rtol=0, atol=1e-12)
+    assert np.all(np.diff(c["lyapunov_exponents"], axis=1) <= 1e-12)  # sorted, largest first
+
+
+def test_tanh_rnn_leading_exponent_is_bounded_by_the_log_of_the_largest_singular_value():
+    # |tanh'| <= 1, so |D_t v| <= sigma_max(W_hh)|v|: lambda_1 <= log sigma_max(W_hh) at every record
+    task = small_task("flipflop_3bit", train=32, test=8, n_steps=20)
+    r = learn.train(task, net="rnn", hidden=10, epochs=2, lr=0.02, seed=5, batch_size=16, g=2.0,
+                    lyapunov_every=1, lyapunov_steps=300, lyapunov_k=3)
+    assert r.curves["lyapunov_exponents"].shape == (3, 3)
+    lam1 = r.curves["lyapunov_exponents"][-1, 0]
+    assert lam1 <= np.log(np.linalg.norm(r.params["cell.W_hh"], 2)) + 1e-9
+    assert np.isfinite(r.curves["lyapunov_entropy_rate"]).all()

@@ -17,6 +17,7 @@ def register(sub):
         epilog="examples:\n  biodyn train flipflop_3bit --net gru --hidden 32 --epochs 30 --out results\n"
                "  biodyn train delayed_copy --net lstm --set delay=20 --optimizer adam --lr 0.005 "
                "--out results --json copy.json\n"
+               "  biodyn train flipflop_3bit --net rnn --hidden 32 --epochs 20 --lyapunov-every 5 --out results\n"
                "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
@@ -31,6 +32,11 @@ def register(sub):
                    "W_hh ~ N(0, g^2/H) per gate (default 1)")
     p.add_argument("--set", dest="parameters", action="append", default=[], metavar="NAME=VALUE",
                    help="change a parameter of the task's generator (--set delay=20; repeatable)")
+    p.add_argument("--lyapunov-every", type=int, metavar="K", help="Lyapunov spectrum of the network driven "
+                   "by the test inputs at epoch 0, every K epochs and at the last (QR method)")
+    p.add_argument("--lyapunov-k", type=int, metavar="N", help="number of exponents (default all: H, "
+                   "2H for the LSTM's (h, c))")
+    p.add_argument("--lyapunov-steps", type=int, default=1000, help="steps measured per spectrum (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     p.add_argument("--out", "-o", required=True, help="output folder")
@@ -54,12 +60,17 @@ def run(args):
 
     result = jobs.train(args.task, net=args.net, hidden=args.hidden, epochs=args.epochs, lr=args.lr,
                         optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size, g=args.g,
-                        parameters=parameters, out=args.out, json=args.json, progress=progress)
+                        parameters=parameters, lyapunov_every=args.lyapunov_every, lyapunov_k=args.lyapunov_k,
+                        lyapunov_steps=args.lyapunov_steps, out=args.out, json=args.json, progress=progress)
     doc = result.summary
     c, f = doc["config"], doc["final"]
     say(args, f"{c['task']['name']}: {c['net']} H = {c['hidden']}, {c['epochs']} epochs, {c['optimizer']} "
               f"lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} -> {f['test_loss']:.4g}, "
               f"test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> {f['test_metric']:.3g}")
+    if doc["curves"].get("lyapunov_epoch"):
+        lam = doc["curves"]["lyapunov_exponents"]
+        say(args, "  largest Lyapunov exponent (per step): " + ", ".join(
+            f"epoch {e}: {row[0]:.4g}" for e, row in zip(doc["curves"]["lyapunov_epoch"], lam)))
     for key in ("weights", "figure", "json"):
         path = result.paths.get(key)
         if path is not None and str(path) != "-":

@@ -3,7 +3,8 @@
 Runs :func:`biodyn.learn.train` and writes, all or nothing, into ``OUT``:
 ``TASK-NET-hH-sS.npz`` (trained weights with the learning curves and the configuration, see
 :meth:`biodyn.learn.TrainResult.save`), ``TASK-NET-hH-sS.png`` (learning curves, train and
-test loss and metric per epoch) and, with ``json``, the JSON document
+test loss and metric per epoch; with ``lyapunov_every``, a third panel: the Lyapunov
+spectra along training, coloured by epoch) and, with ``json``, the JSON document
 ``{"config", "curves", "final"}``.
 """
 
@@ -27,7 +28,8 @@ def _footer(doc):
 
 @all_or_nothing()
 def train(task, *, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
-          parameters=None, out="results", json=None, figure=True, progress=None):
+          parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, out="results", json=None,
+          figure=True, progress=None):
     """Train a network on ``task`` and write its weights, figure and (optionally) JSON.
 
     Parameters are those of :func:`biodyn.learn.train` (``parameters``: the task's
@@ -44,7 +46,8 @@ def train(task, *, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", s
     check_outputs(out, json)
     t0 = time.perf_counter()
     result = learn.train(task, net=net, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, seed=seed,
-                         batch_size=batch_size, g=g, progress=progress, **dict(parameters or {}))
+                         batch_size=batch_size, g=g, progress=progress, lyapunov_every=lyapunov_every,
+                         lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, **dict(parameters or {}))
     doc = result.document()
     doc["config"]["time_s"] = time.perf_counter() - t0
     stem = f"{result.config['task']['name']}-{net}-h{hidden}-s{seed}"

@@ -44,7 +44,7 @@ from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._task import load_task, metric_value
 
-__all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result"]
+__all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of"]
 
 NETS = ("rnn", "gru", "lstm")
 
@@ -150,7 +150,9 @@ class TrainResult:
 
     def document(self):
         """The JSON document of the run: ``{"config", "curves", "final"}`` (plain types)."""
-        curves = {k: np.asarray(v).tolist() for k, v in self.curves.items()}
+        curves = {k: [None if isinstance(x, float) and not np.isfinite(x) else x
+                      for x in np.asarray(v).tolist()] if np.asarray(v).ndim == 1 else np.asarray(v).tolist()
+                  for k, v in self.curves.items()}
         final = {k: curves[k][-1] for k in ("train_loss", "test_loss", "train_metric", "test_metric")}
         return {"config": self.config, "curves": curves, "final": final}
 
@@ -174,8 +176,26 @@ def _check_positive(value, flag, kind=int):
     return kind(value)
 
 
+def spectrum_of(params, config, inputs, k=None, steps=1000):
+    """The Lyapunov spectrum of the network's cell with weights ``params`` driven by ``inputs``
+    ``(T, I)`` (cycled): :func:`biodyn.dynamics.lyapunov_spectrum` of a
+    :class:`~biodyn.dynamics.DrivenCell`, from the zero state, after a transient of ``T``
+    steps, over ``steps`` steps (exponents per step; the LSTM's are those of its full
+    :math:`(h, c)` map, :math:`2H` of them)."""
+    from ..ann import RNN
+    from ..dynamics import DrivenCell, lyapunov_spectrum
+
+    c = config
+    net = RNN(c["n_inputs"], c["hidden"], c["n_outputs"], cell=c["net"], nonlinearity=c["nonlinearity"],
+              readout=c["readout"], seed=c["seed"])
+    cell = net.cell({k_: np.asarray(v) for k_, v in params.items()})
+    return lyapunov_spectrum(DrivenCell(cell, inputs), np.zeros(cell.state_size), duration=int(steps),
+                             transient=len(inputs), k=k, seed=int(c["seed"]))
+
+
 def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
-          nonlinearity="tanh", optimizer_options=None, progress=None, **task_parameters):
+          nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
+          lyapunov_steps=1000, **task_parameters):
     """Train a network of biodyn's cells on a task by backprop through time.
 
     Parameters
@@ -202,6 +222,13 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
         Vanilla RNN only.
     progress : callable(epoch, curves), optional
         Called after each epoch.
+    lyapunov_every : int, optional
+        Compute the Lyapunov spectrum (:func:`spectrum_of`) at epoch 0, every
+        ``lyapunov_every`` epochs and at the last, driven by the test set's inputs (its
+        sequences one after another, cycled); ``lyapunov_k`` exponents (default all) over
+        ``lyapunov_steps`` steps. Recorded in ``curves`` as ``lyapunov_epoch``,
+        ``lyapunov_exponents`` ``(records, k)``, ``lyapunov_se``, ``lyapunov_kaplan_yorke``,
+        ``lyapunov_entropy_rate``.
     **task_parameters
         Overrides of the task's generator parameters (e.g. ``delay=20``).
 
@@ -227,6 +254,15 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
         raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products "
                         "(gd, adam, heavy_ball, nesterov, sgd, heun, rk4, rk45)", repr(optimizer))
     seed = int(seed)
+    if lyapunov_every is not None:
+        lyapunov_every = _check_positive(lyapunov_every, "lyapunov_every")
+        lyapunov_steps = _check_positive(lyapunov_steps, "lyapunov_steps")
+        if lyapunov_k is not None:
+            lyapunov_k = _check_positive(lyapunov_k, "lyapunov_k")
+            n_state = 2 * hidden if net == "lstm" else hidden
+            if lyapunov_k > n_state:
+                raise SpecError("<arguments>", "lyapunov_k", f"at most the state dimension {n_state}",
+                                repr(lyapunov_k))
     jax, jnp = _jax()
 
     train_set, test_set = task.data(seed)
@@ -255,11 +291,39 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
     def mask(b):
         return np.ones(len(b), bool) if b.mask is None else b.mask
 
+    config = {"task": task.as_dict(), "net": net, "hidden": hidden, "epochs": epochs, "lr": lr,
+              "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
+              "batch_size": bs, "g": float(g), "nonlinearity": nonlinearity, "readout": task.readout,
+              "n_inputs": task.n_inputs, "n_outputs": task.n_outputs,
+              "init": "biodyn.ann.RNN (gaussian, sigma_w = g, input_scale = 1)",
+              "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
+    if lyapunov_every is not None:
+        n_seq = max(1, min(len(test_set), -(-int(lyapunov_steps) // test_set.x.shape[1])))
+        drive = test_set.x[:n_seq].reshape(-1, task.n_inputs)
+        config["lyapunov"] = {"every": lyapunov_every, "k": lyapunov_k, "steps": int(lyapunov_steps),
+                              "transient": len(drive), "drive": f"the first {n_seq} test sequences, "
+                              "one after another, cycled", "state": "full (h, c)" if net == "lstm" else "h",
+                              "method": "QR (biodyn.dynamics.lyapunov_spectrum), exponents per step"}
+        for key in ("lyapunov_epoch", "lyapunov_exponents", "lyapunov_se", "lyapunov_kaplan_yorke",
+                    "lyapunov_entropy_rate"):
+            curves[key] = []
+
+    def spectrum(epoch, theta):
+        if lyapunov_every is None or not (epoch % lyapunov_every == 0 or epoch == epochs):
+            return
+        res = spectrum_of(unflatten(theta), config, drive, lyapunov_k, lyapunov_steps)
+        curves["lyapunov_epoch"].append(epoch)
+        curves["lyapunov_exponents"].append(res.exponents)
+        curves["lyapunov_se"].append(res.standard_error)
+        curves["lyapunov_kaplan_yorke"].append(np.nan if res.kaplan_yorke is None else res.kaplan_yorke)
+        curves["lyapunov_entropy_rate"].append(res.entropy_rate)
+
     with jax.enable_x64(True):
         value, grad, outputs = jax_loss_and_grad(net, hidden, task.readout, task.loss, nonlinearity)
 
         def evaluate(epoch, theta):
             p = unflatten(theta)
+            spectrum(epoch, theta)
             curves["epoch"].append(epoch)
             for name, b in (("train", train_set), ("test", test_set)):
                 curves[f"{name}_loss"].append(float(value(p, b.x, targets(b), mask(b))))
@@ -284,10 +348,5 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
                                       f"lr = {lr:g}); try a smaller --lr")
             evaluate(epoch, theta)
 
-    config = {"task": task.as_dict(), "net": net, "hidden": hidden, "epochs": epochs, "lr": lr,
-              "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
-              "batch_size": bs, "g": float(g), "nonlinearity": nonlinearity, "readout": task.readout,
-              "n_inputs": task.n_inputs, "n_outputs": task.n_outputs, "steps": k,
-              "init": "biodyn.ann.RNN (gaussian, sigma_w = g, input_scale = 1)",
-              "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
+    config["steps"] = k
     return TrainResult(unflatten(theta), {k: np.asarray(v) for k, v in curves.items()}, config, task)

@@ -18,10 +18,14 @@ def learning_curves(doc, footer=None):
     as ``biodyn train --json`` writes it); returns the loss ``Axes``."""
     c, cfg = doc["curves"], doc["config"]
     task = cfg["task"]
-    ax = new_axes((10, 4.2))
+    spectra = c.get("lyapunov_epoch")
+    ax = new_axes((14.5, 4.2) if spectra else (10, 4.2))
     fig = ax.figure
     ax.remove()
-    ax_loss, ax_metric = fig.subplots(1, 2)
+    axes = fig.subplots(1, 3 if spectra else 2)
+    ax_loss, ax_metric = axes[0], axes[1]
+    if spectra:
+        _spectra(axes[2], c, cfg)
     for name, style in (("train", "-"), ("test", "--")):
         ax_loss.plot(c["epoch"], c[f"{name}_loss"], style, marker=".", label=name)
         ax_metric.plot(c["epoch"], c[f"{name}_metric"], style, marker=".", label=name)
@@ -43,3 +47,23 @@ def learning_curves(doc, footer=None):
             engine.set(rect=(0, 0.03, 1, 0.97))
         fig.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
     return ax_loss
+
+
+def _spectra(ax, c, cfg):
+    """The Lyapunov spectra along training, one line per record, coloured by epoch."""
+    import matplotlib as mpl
+    import numpy as np
+
+    epochs = np.asarray(c["lyapunov_epoch"], float)
+    norm = mpl.colors.Normalize(vmin=epochs.min(), vmax=max(epochs.max(), epochs.min() + 1))
+    cmap = mpl.colormaps["viridis"]
+    for e, lam in zip(epochs, c["lyapunov_exponents"]):
+        lam = np.asarray(lam, float)
+        ax.plot(np.arange(1, len(lam) + 1), lam, color=cmap(norm(e)), marker=".", ms=3, lw=1)
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_xlabel("exponent index i")
+    ax.set_ylabel("Lyapunov exponent λ_i (1/step)")
+    ly = cfg.get("lyapunov", {})
+    ax.set_title(f"spectrum under the task's input ({ly.get('state', 'h')} state)", fontsize=9)
+    ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="epoch")
+    ax.grid(alpha=0.3)
