@@ -142,3 +142,15 @@ def test_tanh_rnn_leading_exponent_is_bounded_by_the_log_of_the_largest_singular
     lam1 = r.curves["lyapunov_exponents"][-1, 0]
     assert lam1 <= np.log(np.linalg.norm(r.params["cell.W_hh"], 2)) + 1e-9
     assert np.isfinite(r.curves["lyapunov_entropy_rate"]).all()
+
+
+def test_the_json_document_has_null_for_non_finite_values():
+    r = learn.TrainResult({}, {"epoch": np.array([0, 1]), "train_loss": np.array([1.0, 0.5]),
+                               "test_loss": np.array([1.0, 0.6]), "train_metric": np.array([0.5, 0.7]),
+                               "test_metric": np.array([0.5, 0.6]),
+                               "lyapunov_exponents": np.array([[0.1, -np.inf], [0.0, -1.0]]),
+                               "lyapunov_kaplan_yorke": np.array([np.nan, 1.0])}, {})
+    doc = r.document()
+    assert doc["curves"]["lyapunov_exponents"] == [[0.1, None], [0.0, -1.0]]
+    assert doc["curves"]["lyapunov_kaplan_yorke"] == [None, 1.0]
+    assert doc["final"]["test_loss"] == 0.6

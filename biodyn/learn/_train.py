@@ -150,9 +150,12 @@ class TrainResult:
 
     def document(self):
         """The JSON document of the run: ``{"config", "curves", "final"}`` (plain types)."""
-        curves = {k: [None if isinstance(x, float) and not np.isfinite(x) else x
-                      for x in np.asarray(v).tolist()] if np.asarray(v).ndim == 1 else np.asarray(v).tolist()
-                  for k, v in self.curves.items()}
+        def finite(x):  # JSON has no NaN or infinity: null (a dead ReLU unit's exponent is -inf)
+            if isinstance(x, list):
+                return [finite(y) for y in x]
+            return None if isinstance(x, float) and not np.isfinite(x) else x
+
+        curves = {k: finite(np.asarray(v).tolist()) for k, v in self.curves.items()}
         final = {k: curves[k][-1] for k in ("train_loss", "test_loss", "train_metric", "test_metric")}
         return {"config": self.config, "curves": curves, "final": final}
 
