@@ -126,3 +126,15 @@ def test_biodyn_list_and_show_know_tasks(capsys):
     assert "flipflop_3bit" in out and "temporal_xor" in out
     assert main(["show", "delayed_copy"]) == 0
     assert "delay = 5 step" in capsys.readouterr().out
+
+
+def test_task_parameter_values_are_checked_before_any_data_are_drawn():
+    with pytest.raises(SpecError, match=r"parameters.delay.*\[1, n_steps - 1\].*60"):
+        learn.load_task("delayed_copy", delay=60)
+    with pytest.raises(SpecError, match=r"parameters.pulse_prob.*\[0, 1\]"):
+        learn.load_task("flipflop_3bit", pulse_prob=1.5)
+    with pytest.raises(SpecError, match=r"parameters.n_steps.*a number.*long"):
+        learn.load_task("temporal_xor", n_steps="long")
+    with pytest.raises(SpecError, match=r"parameters.coherences"):
+        learn.load_task("context_integration", coherences=[])
+    assert learn.load_task("delayed_copy", delay=59).parameters["delay"] == 59

@@ -95,6 +95,48 @@ def metric_value(name, y, batch):
     return float(1.0 - np.sum((yy - tt) ** 2) / np.sum((tt - tt.mean()) ** 2))
 
 
+def _defaults(gen):
+    return {k: p.default for k, p in inspect.signature(GENERATORS[gen]).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _check_values(gen, values, file):
+    """The generator's parameter values make sense (before any data are drawn)."""
+    def bad(key, expected):
+        raise SpecError(file, f"parameters.{key}", expected, repr(values[key]))
+
+    def number(key):
+        v = values[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            bad(key, "a number")
+        return v
+
+    T = number("n_steps")
+    if int(T) != T or T < 2:
+        bad("n_steps", "an integer number of steps >= 2")
+    for key in ("delay", "response_steps"):
+        if key in values:
+            v = number(key)
+            if int(v) != v or not 1 <= v < T + (key == "response_steps"):
+                bad(key, f"an integer number of steps in [1, n_steps{' - 1' if key == 'delay' else ''}]")
+    for key in ("n_bits", "n_classes", "n_frequencies"):
+        if key in values:
+            v = number(key)
+            if int(v) != v or v < (2 if key == "n_classes" else 1):
+                bad(key, f"an integer >= {2 if key == 'n_classes' else 1}")
+    if "pulse_prob" in values and not 0 <= number("pulse_prob") <= 1:
+        bad("pulse_prob", "a probability per step in [0, 1]")
+    if "noise" in values and number("noise") < 0:
+        bad("noise", "a standard deviation >= 0")
+    if "f_min" in values and not 0 < number("f_min") <= number("f_max"):
+        bad("f_min", "0 < f_min <= f_max (cycles per step)")
+    if "coherences" in values:
+        v = values["coherences"]
+        if not isinstance(v, (list, tuple)) or not v or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in v):
+            bad("coherences", "a non-empty list of positive coherences")
+
+
 class Task:
     """A task: its generator with parameters, sizes, readout, loss, metric and citation.
 
@@ -144,6 +186,7 @@ class Task:
                                 repr(key), suggest(key, allowed))
             params[key] = value
             units.setdefault(key, PARAMETER_UNITS.get(key, "1"))
+        _check_values(gen, {**_defaults(gen), **params}, file)
         self.parameters = MappingProxyType(params)
         self.units = MappingProxyType(units)
         self.docs = MappingProxyType(docs)
