@@ -19,7 +19,8 @@ Updates: biodyn's optimisers (:data:`biodyn.ann.OPTIMISERS`: ``gd``, ``adam``, `
 step per minibatch; their ``step`` functions are used as they are, with an oracle whose
 gradient is the JAX minibatch gradient (so a Runge–Kutta step evaluates it at its stages).
 ``implicit_gd`` needs Hessian-vector products and is refused. Minibatches are drawn without
-replacement, shuffled each epoch by ``numpy.random.default_rng([seed, 2])``; the weights are
+replacement, shuffled each epoch by ``numpy.random.default_rng([seed, 2])`` (an incomplete
+last minibatch is dropped, so every update sees ``batch_size`` sequences); the weights are
 initialised exactly as :class:`biodyn.ann.RNN` does with ``seed`` (``sigma_w = g``).
 
 All JAX work runs inside ``jax.enable_x64(True)`` (float64; a context, so the user's own JAX
