@@ -154,3 +154,23 @@ def test_the_json_document_has_null_for_non_finite_values():
     assert doc["curves"]["lyapunov_exponents"] == [[0.1, None], [0.0, -1.0]]
     assert doc["curves"]["lyapunov_kaplan_yorke"] == [None, 1.0]
     assert doc["final"]["test_loss"] == 0.6
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_autodiff_gradients_equal_central_finite_differences(kind):
+    task = small_task("temporal_xor", n_steps=9, delay=4)
+    b = task.data(0)[0]
+    net = RNN(1, 4, 1, cell=kind, readout="all", sigma_w=1.2, sigma_b=0.3, seed=2)
+    rng = np.random.default_rng(0)
+    with jax.enable_x64(True):
+        value, grad, _ = jax_loss_and_grad(kind, 4, "all", "mse")
+        G = grad(net.params, b.x, b.y, b.mask)
+        for key in ("cell.W_hh", "cell.W_ih", "cell.b_ih", "readout.W"):
+            W = net.params[key]
+            idx = tuple(rng.integers(0, n) for n in W.shape)
+            h = 1e-6
+            plus, minus = {**net.params, key: W.copy()}, {**net.params, key: W.copy()}
+            plus[key][idx] += h
+            minus[key][idx] -= h
+            fd = (float(value(plus, b.x, b.y, b.mask)) - float(value(minus, b.x, b.y, b.mask))) / (2 * h)
+            assert abs(float(G[key][idx]) - fd) < 1e-8, (key, idx)
