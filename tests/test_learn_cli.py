@@ -63,3 +63,58 @@ def test_a_diverging_run_writes_no_file(tmp_path, capsys):
     assert "diverged" in capsys.readouterr().err
     assert not (tmp_path / "run.json").exists()
     assert not out.exists() or not any(out.iterdir())
+
+
+SWEEP = """
+kind = "sweep"
+description = "delayed copy at two delays"
+seed = 1
+
+[run]
+job = "train"
+task = "{task}"
+net = "rnn"
+hidden = 4
+epochs = 1
+lyapunov_every = 1
+lyapunov_steps = 40
+figure = false
+parameters = {{n_steps = 8}}
+
+[grid]
+{grid}
+"""
+
+
+def test_a_sweep_of_train_jobs_reports_final_losses_and_spectra(tmp_path):
+    from biodyn import sweep
+
+    spec = small_task_file(tmp_path)
+    path = tmp_path / "s.toml"
+    path.write_text(SWEEP.format(task=spec, grid="delay = [2, 3]"))
+    result = sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert result.computed == 2
+    records = list(result.records.values())
+    assert all(r["status"] == "ok" for r in records), records
+    for r in records:
+        values = r["values"]
+        assert values["metric"] == "sign_accuracy" and values["test_loss"] > 0
+        assert values["lambda_max"] == values["lambda_1"] and "lambda_4" in values
+        doc = json.loads((tmp_path / "out" / r["paths"]["json"]).read_text()
+                         if not r["paths"]["json"].startswith("/") else open(r["paths"]["json"]).read())
+        assert doc["config"]["task"]["parameters"]["delay"] == r["params"]["delay"]
+
+
+def test_a_train_sweep_with_a_bad_task_parameter_fails_at_load_naming_the_grid_key(tmp_path):
+    from biodyn import sweep
+    from biodyn.errors import SpecError
+
+    path = tmp_path / "s.toml"
+    path.write_text(SWEEP.format(task="delayed_copy", grid="dealy = [2, 3]"))
+    with pytest.raises(SpecError) as info:
+        sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert info.value.key == "grid.dealy" and "delay" in str(info.value)
+    path.write_text(SWEEP.format(task="delayed_copy", grid="net = ['gur']"))
+    with pytest.raises(SpecError, match="gru") as info:
+        sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert info.value.key == "grid.net"
