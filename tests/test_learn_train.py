@@ -174,3 +174,15 @@ def test_autodiff_gradients_equal_central_finite_differences(kind):
             minus[key][idx] -= h
             fd = (float(value(plus, b.x, b.y, b.mask)) - float(value(minus, b.x, b.y, b.mask))) / (2 * h)
             assert abs(float(G[key][idx]) - fd) < 1e-8, (key, idx)
+
+
+def test_jacobian_product_records_are_the_singular_values_of_the_product_over_the_first_test_sequence():
+    task = small_task("temporal_xor", train=16, test=4, n_steps=8, delay=2)
+    r = learn.train(task, net="gru", hidden=3, epochs=1, lr=0.01, seed=0, batch_size=16, lyapunov_every=1,
+                    lyapunov_steps=20)
+    net = r.network()
+    x = task.data(0)[1].x[:1]
+    P = net.input_output_jacobian(x)[0]  # D_8 ... D_1, formed directly (short sequence)
+    sv = np.linalg.svd(P, compute_uv=False)
+    np.testing.assert_allclose(r.curves["jacobian_product_exponents"][-1], np.log(sv) / 8, rtol=0, atol=1e-10)
+    assert abs(r.curves["jacobian_log10_condition"][-1] - np.log10(sv[0] / sv[-1])) < 1e-8

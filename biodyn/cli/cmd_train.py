@@ -71,6 +71,9 @@ def run(args):
         lam = doc["curves"]["lyapunov_exponents"]
         say(args, "  largest Lyapunov exponent (per step): " + ", ".join(
             f"epoch {e}: {row[0]:.4g}" for e, row in zip(doc["curves"]["lyapunov_epoch"], lam)))
+        say(args, "  log10 condition number of the Jacobian product over one test sequence: " + ", ".join(
+            f"epoch {e}: {k:.3g}" for e, k in zip(doc["curves"]["lyapunov_epoch"],
+                                                  doc["curves"]["jacobian_log10_condition"])))
     for key in ("weights", "figure", "json"):
         path = result.paths.get(key)
         if path is not None and str(path) != "-":

@@ -45,7 +45,7 @@ from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._task import load_task, metric_value
 
-__all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of"]
+__all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of", "jacobian_product_of"]
 
 NETS = ("rnn", "gru", "lstm")
 
@@ -197,6 +197,27 @@ def spectrum_of(params, config, inputs, k=None, steps=1000):
                              transient=len(inputs), k=k, seed=int(c["seed"]))
 
 
+def jacobian_product_of(params, config, inputs):
+    r"""What backprop through time sees over one input sequence ``inputs`` ``(T, I)`` from the
+    zero state: the exponents :math:`\frac1T\log\sigma_i(D_T\cdots D_1)` of the product of the
+    state Jacobians (:func:`biodyn.ann.jacobian_product_exponents`, graded QR, accurate for
+    any T) and the product's condition number as :math:`\log_{10}\kappa =
+    T(\mu_1-\mu_n)/\ln 10` (Pascanu et al. 2013; Engelken 2023)."""
+    from ..ann import RNN, jacobian_product_exponents
+
+    c = config
+    net = RNN(c["n_inputs"], c["hidden"], c["n_outputs"], cell=c["net"], nonlinearity=c["nonlinearity"],
+              readout=c["readout"], seed=c["seed"])
+    cell = net.cell({k_: np.asarray(v) for k_, v in params.items()})
+    s = np.zeros(cell.state_size)
+    jacobians = []
+    for x in np.asarray(inputs, float):
+        jacobians.append(cell.jacobian(s, x))
+        s = cell.step(s, x)
+    mu = jacobian_product_exponents(jacobians)
+    return mu, float(len(jacobians) * (mu[0] - mu[-1]) / np.log(10.0))
+
+
 def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
           nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
           lyapunov_steps=1000, **task_parameters):
@@ -232,7 +253,9 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
         sequences one after another, cycled); ``lyapunov_k`` exponents (default all) over
         ``lyapunov_steps`` steps. Recorded in ``curves`` as ``lyapunov_epoch``,
         ``lyapunov_exponents`` ``(records, k)``, ``lyapunov_se``, ``lyapunov_kaplan_yorke``,
-        ``lyapunov_entropy_rate``.
+        ``lyapunov_entropy_rate``; with them, what backprop sees over the first test sequence
+        (:func:`jacobian_product_of`): ``jacobian_product_exponents`` ``(records, n)`` and
+        ``jacobian_log10_condition``.
     **task_parameters
         Overrides of the task's generator parameters (e.g. ``delay=20``).
 
@@ -309,7 +332,7 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
                               "one after another, cycled", "state": "full (h, c)" if net == "lstm" else "h",
                               "method": "QR (biodyn.dynamics.lyapunov_spectrum), exponents per step"}
         for key in ("lyapunov_epoch", "lyapunov_exponents", "lyapunov_se", "lyapunov_kaplan_yorke",
-                    "lyapunov_entropy_rate"):
+                    "lyapunov_entropy_rate", "jacobian_product_exponents", "jacobian_log10_condition"):
             curves[key] = []
 
     def spectrum(epoch, theta):
@@ -321,6 +344,9 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
         curves["lyapunov_se"].append(res.standard_error)
         curves["lyapunov_kaplan_yorke"].append(np.nan if res.kaplan_yorke is None else res.kaplan_yorke)
         curves["lyapunov_entropy_rate"].append(res.entropy_rate)
+        mu, log10_kappa = jacobian_product_of(unflatten(theta), config, test_set.x[0])
+        curves["jacobian_product_exponents"].append(mu)
+        curves["jacobian_log10_condition"].append(log10_kappa)
 
     with jax.enable_x64(True):
         value, grad, outputs = jax_loss_and_grad(net, hidden, task.readout, task.loss, nonlinearity)
