@@ -186,3 +186,29 @@ def test_jacobian_product_records_are_the_singular_values_of_the_product_over_th
     sv = np.linalg.svd(P, compute_uv=False)
     np.testing.assert_allclose(r.curves["jacobian_product_exponents"][-1], np.log(sv) / 8, rtol=0, atol=1e-10)
     assert abs(r.curves["jacobian_log10_condition"][-1] - np.log10(sv[0] / sv[-1])) < 1e-8
+
+
+def test_fixed_point_of_a_contracting_tanh_rnn_is_the_origin_with_the_eigenvalues_of_w_hh():
+    task = small_task("delayed_copy", train=8, test=8, n_steps=10, delay=2)
+    r = learn.train(task, net="rnn", hidden=6, epochs=0, g=0.3, seed=1)  # untrained: no bias, |W| < 1
+    W = r.params["cell.W_hh"]
+    assert np.linalg.norm(W, 2) < 1  # a contraction: the fixed point is unique
+    fps = learn.network_fixed_points(r, n_starts=10)
+    assert len(fps) == 1
+    p = fps[0]
+    np.testing.assert_allclose(p.state, 0.0, atol=1e-10)
+    np.testing.assert_allclose(np.sort_complex(p.eigenvalues), np.sort_complex(np.linalg.eigvals(W)), atol=1e-10)
+    assert p.stable
+    np.testing.assert_allclose(p.output, r.params["readout.b"], atol=1e-10)
+
+
+@pytest.mark.slow
+def test_a_trained_flipflop_network_has_eight_stable_fixed_points_at_the_eight_corners():
+    # Sussillo & Barak (2013) Fig. 2: one stable fixed point per memory, saddles between them
+    r = learn.train("flipflop_3bit", net="gru", hidden=24, epochs=20, lr=0.01, seed=0)
+    assert r.curves["test_metric"][-1] > 0.999
+    stable = [p for p in learn.network_fixed_points(r) if p.stable]
+    corners = {tuple(np.sign(p.output).astype(int)) for p in stable}
+    assert len(stable) == 8 and len(corners) == 8
+    for p in stable:
+        assert np.max(np.abs(np.abs(p.output) - 1)) < 0.3

@@ -12,3 +12,6 @@ __all__ = ["GENERATORS", "Batch", "Task", "load_task", "METRICS", "metric_value"
 from ._train import NETS, TrainResult, load_result, train  # noqa: E402
 
 __all__ += ["NETS", "TrainResult", "load_result", "train"]
+from ._fixed_points import NetworkFixedPoint, network_fixed_points  # noqa: E402
+
+__all__ += ["NetworkFixedPoint", "network_fixed_points"]
