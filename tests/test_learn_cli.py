@@ -118,3 +118,18 @@ def test_a_train_sweep_with_a_bad_task_parameter_fails_at_load_naming_the_grid_k
     with pytest.raises(SpecError, match="gru") as info:
         sweep.run(str(path), out=tmp_path / "out", workers=0)
     assert info.value.key == "grid.net"
+
+
+def test_biodyn_train_fixed_points_writes_them_with_stability_and_a_figure(tmp_path, capsys):
+    spec = small_task_file(tmp_path, "flipflop_3bit", train=16, test=8)
+    out = tmp_path / "out"
+    assert main(["-q", "train", str(spec), "--net", "rnn", "--hidden", "5", "--epochs", "0", "--g", "0.3",
+                 "--set", "n_steps=10", "--fixed-points", "--out", str(out), "--json", str(tmp_path / "fp.json")]) == 0
+    doc = json.loads((tmp_path / "fp.json").read_text())
+    fp = doc["fixed_points"]
+    # untrained, no bias, |W_hh| < 1 at g = 0.3: the origin is the only fixed point, stable
+    assert fp["n_stable"] == 1 and fp["n_unstable"] == 0
+    assert np.allclose(fp["points"][0]["state"], 0.0, atol=1e-10)
+    assert len(fp["trajectories_pc"]) == 8 and len(fp["explained_variance"]) == 3
+    assert (out / "small_flipflop_3bit-rnn-h5-s0-fixed_points.png").is_file()
+    assert "1 stable, 0 unstable" in capsys.readouterr().out

@@ -18,6 +18,7 @@ def register(sub):
                "  biodyn train delayed_copy --net lstm --set delay=20 --optimizer adam --lr 0.005 "
                "--out results --json copy.json\n"
                "  biodyn train flipflop_3bit --net rnn --hidden 32 --epochs 20 --lyapunov-every 5 --out results\n"
+               "  biodyn train flipflop_3bit --net gru --hidden 24 --epochs 20 --fixed-points --out results\n"
                "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
@@ -37,6 +38,9 @@ def register(sub):
     p.add_argument("--lyapunov-k", type=int, metavar="N", help="number of exponents (default all: H, "
                    "2H for the LSTM's (h, c))")
     p.add_argument("--lyapunov-steps", type=int, default=1000, help="steps measured per spectrum (default 1000)")
+    p.add_argument("--fixed-points", action="store_true", help="at the end, the fixed points of the trained "
+                   "network at zero input, with stability and outputs (JSON) and a figure on the top principal "
+                   "components (Sussillo & Barak 2013)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     p.add_argument("--out", "-o", required=True, help="output folder")
@@ -61,7 +65,8 @@ def run(args):
     result = jobs.train(args.task, net=args.net, hidden=args.hidden, epochs=args.epochs, lr=args.lr,
                         optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size, g=args.g,
                         parameters=parameters, lyapunov_every=args.lyapunov_every, lyapunov_k=args.lyapunov_k,
-                        lyapunov_steps=args.lyapunov_steps, out=args.out, json=args.json, progress=progress)
+                        lyapunov_steps=args.lyapunov_steps, fixed_points=args.fixed_points, out=args.out,
+                        json=args.json, progress=progress)
     doc = result.summary
     c, f = doc["config"], doc["final"]
     say(args, f"{c['task']['name']}: {c['net']} H = {c['hidden']}, {c['epochs']} epochs, {c['optimizer']} "
@@ -74,7 +79,12 @@ def run(args):
         say(args, "  log10 condition number of the Jacobian product over one test sequence: " + ", ".join(
             f"epoch {e}: {k:.3g}" for e, k in zip(doc["curves"]["lyapunov_epoch"],
                                                   doc["curves"]["jacobian_log10_condition"])))
-    for key in ("weights", "figure", "json"):
+    if "fixed_points" in doc:
+        fp = doc["fixed_points"]
+        say(args, f"  fixed points at zero input: {fp['n_stable']} stable, {fp['n_unstable']} unstable; stable "
+                  "outputs " + ", ".join("(" + ", ".join(f"{v:.2f}" for v in p["output"]) + ")"
+                                         for p in fp["points"] if p["stable"]))
+    for key in ("weights", "figure", "fixed_points_figure", "json"):
         path = result.paths.get(key)
         if path is not None and str(path) != "-":
             say(args, path)

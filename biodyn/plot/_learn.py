@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._base import new_axes
 
-__all__ = ["learning_curves"]
+__all__ = ["learning_curves", "network_fixed_points"]
 
 _METRIC_LABELS = {"sign_accuracy": "sign accuracy (fraction of scored outputs)",
                   "accuracy": "classification accuracy (fraction of sequences)",
@@ -67,3 +67,43 @@ def _spectra(ax, c, cfg):
     ax.set_title(f"spectrum under the task's input ({ly.get('state', 'h')} state)", fontsize=9)
     ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="epoch")
     ax.grid(alpha=0.3)
+
+
+def network_fixed_points(doc, footer=None):
+    """The fixed points of a trained network on the top principal components of its hidden
+    states, with test trajectories (grey), as Sussillo & Barak (2013) Fig. 2: stable points
+    filled, unstable (saddles) open, labelled with their outputs' signs; from the
+    ``fixed_points`` part of a training document. Returns the ``Axes``."""
+    import numpy as np
+
+    fp, cfg = doc["fixed_points"], doc["config"]
+    k = len(fp["explained_variance"])
+    ax = new_axes((6.5, 5.8))
+    if k >= 3:
+        fig = ax.figure
+        ax.remove()
+        ax = fig.add_subplot(projection="3d")
+    for traj in fp["trajectories_pc"]:
+        t = np.asarray(traj)
+        ax.plot(*t[:, :min(k, 3)].T, color="0.6", lw=0.6, alpha=0.7)
+    for p in fp["points"]:
+        c = np.asarray(p["pc"])[:min(k, 3)]
+        if p["stable"]:
+            ax.scatter(*c, color="k", s=40, zorder=3)
+            label = "".join("+" if v > 0 else "-" for v in p["output"])
+            ax.text(*c, " " + label, fontsize=7)
+        else:
+            ax.scatter(*c, facecolors="none", edgecolors="tab:red", s=30, zorder=3)
+    ev = fp["explained_variance"]
+    names = ["PC1", "PC2", "PC3"]
+    ax.set_xlabel(f"{names[0]} ({100 * ev[0]:.0f}% var.)")
+    if k > 1:
+        ax.set_ylabel(f"{names[1]} ({100 * ev[1]:.0f}% var.)")
+    if k > 2:
+        ax.set_zlabel(f"{names[2]} ({100 * ev[2]:.0f}% var.)")
+    ax.set_title(f"{cfg['task']['name']}, {cfg['net'].upper()} H = {cfg['hidden']}: {fp['n_stable']} stable "
+                 f"(filled, output signs) and {fp['n_unstable']} unstable (open) fixed points at zero input; "
+                 "test trajectories grey", fontsize=8, wrap=True)
+    if footer:
+        ax.figure.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+    return ax
