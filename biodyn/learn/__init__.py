@@ -2,7 +2,16 @@
 
 * :mod:`biodyn.learn._generators` — seeded task generators (never downloads);
 * :class:`Task`, :func:`load_task` — ``kind = "task"`` specs of the catalog's ``tasks`` group;
-* :func:`train` — backprop through time with JAX gradients and biodyn's optimisers.
+* :func:`train` — backprop through time with JAX gradients and biodyn's optimisers, learning
+  curves, Lyapunov spectra along training (``lyapunov_every``) and the Jacobian product
+  backprop sees; :class:`TrainResult` (``.save`` / :func:`load_result`: ``.npz``);
+* :func:`network_fixed_points` — fixed points of a trained network (Sussillo & Barak 2013).
+
+The networks' forward step is :func:`biodyn.dynamics.cell_step`, the cells' equations written
+once over an array namespace: numpy for the cells of :mod:`biodyn.dynamics` and
+:mod:`biodyn.ann` (whose explicit Jacobians and reverse-time recursion are the reference),
+``jax.numpy`` here. JAX is needed for :func:`train` only (``pip install jax``); it always runs
+inside ``jax.enable_x64(True)``.
 """
 
 from ._generators import GENERATORS, Batch
