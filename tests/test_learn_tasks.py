@@ -138,3 +138,16 @@ def test_task_parameter_values_are_checked_before_any_data_are_drawn():
     with pytest.raises(SpecError, match=r"parameters.coherences"):
         learn.load_task("context_integration", coherences=[])
     assert learn.load_task("delayed_copy", delay=59).parameters["delay"] == 59
+
+
+def test_overrides_apply_to_a_task_object_too_and_keep_its_earlier_overrides():
+    from biodyn.learn._task import Task
+    from biodyn.spec import read_toml
+
+    data = read_toml(catalog.find("sine_classification", "tasks"))
+    del data["parameters"]["n_classes"]  # the generator's default (3) then sets the outputs
+    task = Task("mine", None, data, {"n_steps": 12})
+    assert task.n_outputs == 3
+    again = learn.load_task(task, noise=0.1)
+    assert again.parameters["n_steps"] == 12 and again.parameters["noise"] == 0.1
+    assert learn.load_task(task, n_classes=4).n_outputs == 4

@@ -147,6 +147,7 @@ class Task:
     def __init__(self, name, path, data, overrides=None):
         file = display_path(path) if path else f"<task {name}>"
         self.name, self.path, self.file = name, path, file
+        self._data, self._overrides = data, dict(overrides or {})
         check_table(data, TASK_KEYS, file=file)
         if data["kind"] != "task":
             raise SpecError(file, "kind", "'task'", repr(data["kind"]))
@@ -198,7 +199,7 @@ class Task:
         self.citation: Citation = _citation(data["citation"], file, "citation")
         probe = self.generate(2, 0)
         self.n_inputs = probe.x.shape[2]
-        self.n_outputs = (int(self.parameters.get("n_classes", 3)) if self.readout == "last"
+        self.n_outputs = (int({**_defaults(gen), **params}["n_classes"]) if self.readout == "last"
                           else probe.y.shape[2])
 
     def generate(self, n, seed):
@@ -238,6 +239,6 @@ def load_task(name, **overrides):
     if isinstance(name, Task):
         if not overrides:
             return name
-        name = name.path
+        return Task(name.name, name.path, name._data, {**name._overrides, **overrides})
     path = catalog.find(name, "tasks")
     return Task(Path(path).stem, path, read_toml(path), overrides)
