@@ -132,4 +132,5 @@ def test_biodyn_train_fixed_points_writes_them_with_stability_and_a_figure(tmp_p
     assert np.allclose(fp["points"][0]["state"], 0.0, atol=1e-10)
     assert len(fp["trajectories_pc"]) == 8 and len(fp["explained_variance"]) == 3
     assert (out / "small_flipflop_3bit-rnn-h5-s0-fixed_points.png").is_file()
-    assert "1 stable, 0 unstable" in capsys.readouterr().out
+    assert "fixed points, input no pulse: 1 stable, 0 unstable" in capsys.readouterr().out
+    assert [b["label"] for b in fp["by_input"]] == ["no pulse"] and fp["by_input"][0]["n_stable"] == 1

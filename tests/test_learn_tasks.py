@@ -151,3 +151,15 @@ def test_overrides_apply_to_a_task_object_too_and_keep_its_earlier_overrides():
     again = learn.load_task(task, noise=0.1)
     assert again.parameters["n_steps"] == 12 and again.parameters["noise"] == 0.1
     assert learn.load_task(task, n_classes=4).n_outputs == 4
+
+
+def test_constant_inputs_of_each_task():
+    labels = {name: [lab for lab, _ in learn.load_task(name).constant_inputs()] for name in ALL}
+    assert labels["flipflop_3bit"] == ["no pulse"]
+    assert labels["delayed_copy"] == labels["temporal_xor"] == ["x = +1", "x = -1"]
+    assert labels["context_integration"] == ["motion context", "colour context"]
+    cues = [u[0] for _, u in learn.load_task("sine_generation").constant_inputs()]
+    np.testing.assert_allclose(cues, np.linspace(0.01, 0.05, 5) / 0.05)  # the cue u = f/f_max
+    for name in ALL:
+        task = learn.load_task(name)
+        assert all(u.shape == (task.n_inputs,) for _, u in task.constant_inputs())

@@ -39,8 +39,8 @@ def register(sub):
                    "2H for the LSTM's (h, c))")
     p.add_argument("--lyapunov-steps", type=int, default=1000, help="steps measured per spectrum (default 1000)")
     p.add_argument("--fixed-points", action="store_true", help="at the end, the fixed points of the trained "
-                   "network at zero input, with stability and outputs (JSON) and a figure on the top principal "
-                   "components (Sussillo & Barak 2013)")
+                   "network under each constant input of the task, with stability and outputs (JSON), and a "
+                   "figure of those of the first input on the top principal components (Sussillo & Barak 2013)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     p.add_argument("--out", "-o", required=True, help="output folder")
@@ -79,11 +79,10 @@ def run(args):
         say(args, "  log10 condition number of the Jacobian product over one test sequence: " + ", ".join(
             f"epoch {e}: {k:.3g}" for e, k in zip(doc["curves"]["lyapunov_epoch"],
                                                   doc["curves"]["jacobian_log10_condition"])))
-    if "fixed_points" in doc:
-        fp = doc["fixed_points"]
-        say(args, f"  fixed points at zero input: {fp['n_stable']} stable, {fp['n_unstable']} unstable; stable "
-                  "outputs " + ", ".join("(" + ", ".join(f"{v:.2f}" for v in p["output"]) + ")"
-                                         for p in fp["points"] if p["stable"]))
+    for fp in doc.get("fixed_points", {}).get("by_input", []):
+        say(args, f"  fixed points, input {fp['label']}: {fp['n_stable']} stable, {fp['n_unstable']} unstable; "
+                  "stable outputs " + ", ".join("(" + ", ".join(f"{v:.2f}" for v in p["output"]) + ")"
+                                                for p in fp["points"] if p["stable"]))
     for key in ("weights", "figure", "fixed_points_figure", "json"):
         path = result.paths.get(key)
         if path is not None and str(path) != "-":

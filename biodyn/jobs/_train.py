@@ -27,14 +27,18 @@ def _footer(doc):
 
 
 def fixed_point_document(result, seed):
-    """Fixed points of the trained network at zero input (:func:`biodyn.learn.network_fixed_points`)
-    and, for the figure, test trajectories and the points on the top 3 principal components of
-    the hidden states :math:`h` visited on 8 test sequences."""
+    """Fixed points of the trained network (:func:`biodyn.learn.network_fixed_points`) under
+    each constant input of the task (:meth:`biodyn.learn.Task.constant_inputs`, in
+    ``by_input``); the first input's points also at the top level with, for the figure, test
+    trajectories and the points on the top 3 principal components of the hidden states
+    :math:`h` visited on 8 test sequences."""
     import numpy as np
 
     from .. import learn
 
-    fps = learn.network_fixed_points(result, seed=seed)
+    found = [(label, u, learn.network_fixed_points(result, u=u, seed=seed))
+             for label, u in result.task.constant_inputs()]
+    label0, u0, fps = found[0]
     net = result.network()
     test = result.task.generate(8, [int(result.config["seed"]), 1])
     H = net.n_hidden
@@ -44,12 +48,16 @@ def fixed_point_document(result, seed):
     _, sv, Vt = np.linalg.svd(flat - mean, full_matrices=False)
     k = min(3, Vt.shape[0])
     proj = lambda h: ((h - mean) @ Vt[:k].T).tolist()  # noqa: E731
-    return {"input": "zero (no pulse / no stimulus)", "method": "Sussillo & Barak 2013: min |F(s)-s|^2/2, "
-            "Newton refinement, stable if all |eigenvalues of D| < 1",
+    by_input = [{"label": label, "input": u.tolist(), "points": [p.as_dict() for p in pts],
+                 "n_stable": sum(p.stable for p in pts), "n_unstable": sum(not p.stable for p in pts)}
+                for label, u, pts in found]
+    return {"input": label0, "input_value": u0.tolist(),
+            "method": "Sussillo & Barak 2013: min |F(s)-s|^2/2, Newton refinement, stable if all "
+                      "|eigenvalues of D| < 1",
             "points": [dict(p.as_dict(), pc=proj(p.state[:H])) for p in fps],
             "n_stable": sum(p.stable for p in fps), "n_unstable": sum(not p.stable for p in fps),
             "explained_variance": (sv[:k] ** 2 / np.sum(sv ** 2)).tolist(),
-            "trajectories_pc": [proj(h) for h in hs]}
+            "trajectories_pc": [proj(h) for h in hs], "by_input": by_input}
 
 
 @all_or_nothing()

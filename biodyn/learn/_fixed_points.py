@@ -48,10 +48,15 @@ class NetworkFixedPoint:
                 "spectral_radius": float(np.max(np.abs(self.eigenvalues))), "residual": float(self.residual)}
 
 
-def network_fixed_points(result, u=None, starts=None, n_starts=256, seed=0, q_tol=1e-6, merge=1e-4):
+def network_fixed_points(result, u=None, starts=None, n_starts=256, seed=0, q_tol=1e-6, merge=1e-4,
+                         outlier_scale=10.0):
     """Fixed points of the trained network of ``result`` (a :class:`TrainResult`) under the
     constant input ``u`` (default zero), from ``starts`` ``(m, state)`` or from ``n_starts``
     states visited on the task's test inputs (plus small noise), drawn with ``seed``.
+    Points farther from the starts' centroid than ``outlier_scale`` times the starts' median
+    distance from it are dropped, as in Golub & Sussillo (2018): far from the visited states
+    a saturated gate (a GRU's :math:`z \to 1`) makes :math:`F(s) \approx s` there without the
+    network ever going there.
 
     Returns
     -------
@@ -81,6 +86,8 @@ def network_fixed_points(result, u=None, starts=None, n_starts=256, seed=0, q_to
         r = cell.step(s, u) - s
         return 0.5 * float(r @ r), cell.vjp(s, u, r) - r
 
+    centre = starts.mean(axis=0)
+    reach = outlier_scale * max(float(np.median(np.linalg.norm(starts - centre, axis=1))), 1e-12)
     found = []
     for s0 in starts:
         opt = minimize(q_and_grad, s0, jac=True, method="L-BFGS-B", options={"maxiter": 2000, "gtol": 1e-12,
@@ -90,7 +97,8 @@ def network_fixed_points(result, u=None, starts=None, n_starts=256, seed=0, q_to
         sol = root(lambda s: cell.step(s, u) - s, opt.x, jac=lambda s: cell.jacobian(s, u) - np.eye(len(s)))
         s = sol.x if sol.success else opt.x
         res = float(np.max(np.abs(cell.step(s, u) - s)))
-        if res > 1e-8 or any(np.max(np.abs(s - p.state)) < merge for p in found):
+        if res > 1e-8 or np.linalg.norm(s - centre) > reach or any(np.max(np.abs(s - p.state)) < merge
+                                                                     for p in found):
             continue
         ev = np.linalg.eigvals(cell.jacobian(s, u))
         H = cell.hidden_size

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Batch", "GENERATORS", "flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation",
+__all__ = ["Batch", "GENERATORS", "constant_inputs", "flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation",
            "context_integration", "sine_classification"]
 
 
@@ -147,6 +147,30 @@ def sine_classification(n, rng, n_steps=40, n_classes=3, f_min=0.05, f_max=0.2, 
     x = np.sin(2 * np.pi * freqs[label][:, None] * t[None, :] + phase[:, None])
     x = x + noise * rng.standard_normal((n, T))
     return Batch(x[..., None], label, None)
+
+
+def constant_inputs(generator, parameters):
+    """The task's constant inputs, ``[(label, u), ...]``: the inputs under which the trained
+    network is an autonomous map whose fixed points explain it (Sussillo & Barak 2013) —
+    no pulse (flip-flop), each input bit held (delayed copy, XOR), each frequency cue (sine
+    generation), each context with no sensory evidence (Mante et al. 2013), zero input
+    (classification)."""
+    from inspect import signature
+
+    p = {k: v.default for k, v in signature(GENERATORS[generator]).parameters.items()
+         if v.default is not v.empty}
+    p.update(parameters)
+    if generator == "flipflop_3bit":
+        return [("no pulse", np.zeros(int(p["n_bits"])))]
+    if generator in ("delayed_copy", "temporal_xor"):
+        return [("x = +1", np.array([1.0])), ("x = -1", np.array([-1.0]))]
+    if generator == "sine_generation":
+        return [(f"f = {f:.4g} cycle/step", np.array([f / p["f_max"]]))
+                for f in np.linspace(p["f_min"], p["f_max"], int(p["n_frequencies"]))]
+    if generator == "context_integration":
+        return [("motion context", np.array([0.0, 0.0, 1.0, 0.0])),
+                ("colour context", np.array([0.0, 0.0, 0.0, 1.0]))]
+    return [("zero input", np.zeros(1))]
 
 
 #: Generators by name.

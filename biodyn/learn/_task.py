@@ -206,6 +206,13 @@ class Task:
         """``n`` sequences drawn with ``numpy.random.default_rng(seed)`` (a :class:`Batch`)."""
         return GENERATORS[self.generator](n, np.random.default_rng(seed), **self.parameters)
 
+    def constant_inputs(self):
+        """``[(label, u), ...]``: the task's constant inputs (see
+        :func:`biodyn.learn._generators.constant_inputs`)."""
+        from ._generators import constant_inputs
+
+        return constant_inputs(self.generator, dict(self.parameters))
+
     def data(self, seed=0):
         """The ``(train, test)`` sets of seed ``seed`` (streams ``[seed, 0]`` and ``[seed, 1]``)."""
         return (self.generate(self.sizes["train"], [int(seed), 0]),

@@ -102,7 +102,7 @@ def network_fixed_points(doc, footer=None):
     if k > 2:
         ax.set_zlabel(f"{names[2]} ({100 * ev[2]:.0f}% var.)")
     ax.set_title(f"{cfg['task']['name']}, {cfg['net'].upper()} H = {cfg['hidden']}: {fp['n_stable']} stable "
-                 f"(filled, output signs) and {fp['n_unstable']} unstable (open) fixed points at zero input; "
+                 f"(filled, output signs) and {fp['n_unstable']} unstable (open) fixed points, input {fp['input']}; "
                  "test trajectories grey", fontsize=8, wrap=True)
     if footer:
         ax.figure.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
