@@ -13,7 +13,7 @@ looked for, in this order (the first file of a name wins, as on ``PATH``):
        [project.entry-points."biodyn.catalog"]
        mymodels = "mypackage:catalog_folder"
 
-3. biodyn's built-in ``models/`` and ``protocols/`` folders.
+3. biodyn's built-in ``models/``, ``protocols/`` and ``tasks/`` folders.
 
 A folder may hold models and protocols side by side: the ``kind`` key tells them
 apart. Anywhere a name is accepted, a path to a ``.toml`` file is accepted too.
@@ -50,10 +50,11 @@ GROUPS = {
     "models": MODEL_KINDS,
     "protocols": ("protocol",),
     "sweeps": ("sweep",),
+    "tasks": ("task",),
 }
 
 #: One spec of a group, in words ("a model", not "a models"[:-1]).
-SINGULAR = {"models": "model", "protocols": "protocol", "sweeps": "sweep"}
+SINGULAR = {"models": "model", "protocols": "protocol", "sweeps": "sweep", "tasks": "task"}
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,9 @@ def builtin_dirs():
     """biodyn's own spec folders: the installed copy, or the source tree's."""
     installed = _package_root() / "_data"
     if (installed / "models").is_dir():
-        return [installed / "models", installed / "protocols"]
+        return [installed / "models", installed / "protocols", installed / "tasks"]
     repo = _package_root().parent
-    return [repo / "models", repo / "protocols"]
+    return [repo / "models", repo / "protocols", repo / "tasks"]
 
 
 def _entry_point_dirs():

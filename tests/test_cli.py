@@ -82,7 +82,7 @@ def test_every_command_and_analysis_has_help_with_an_example_of_itself(capsys):
                     yield from walk(sub, path + [name])
 
     commands = list(walk(build_parser(), []))
-    assert {"replay", "fit", "analyze", "compare", "sweep", "plot", "list", "show"} <= {
+    assert {"replay", "fit", "analyze", "compare", "sweep", "plot", "list", "show", "train"} <= {
         p[0] for p, _ in commands}
     for path, sub in commands:
         assert "example" in (sub.epilog or ""), path
@@ -328,6 +328,8 @@ JSON_COMMANDS = {
                                     "--duration", "5"],
     ("analyze", "flow"): ["oja_pca", "--no-simulation"],
     ("compare",): ["hebb_vs_delta", "--set", "duration=200 ms"],
+    ("train",): ["delayed_copy", "--net", "rnn", "--hidden", "3", "--epochs", "1", "--set", "n_steps=6",
+                 "--set", "delay=2"],
 }
 
 

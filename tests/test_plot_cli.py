@@ -41,6 +41,8 @@ CASES = {
     "phase_portrait": (["analyze", "phase-portrait", "van_der_pol"], "van_der_pol_phase_portrait_x_y.png"),
     "flow": (["analyze", "flow", "hebb_decay", "--target", "numpy"], "hebb_decay_flow.png"),
     "compare": (["compare", "hebb_vs_delta"], "hebb_vs_delta.png"),
+    "train": (["train", "delayed_copy", "--net", "rnn", "--hidden", "3", "--epochs", "1", "--set", "n_steps=6",
+               "--set", "delay=2", "--lyapunov-every", "1", "--lyapunov-steps", "30"], "delayed_copy-rnn-h3-s0.png"),
 }
 
 

@@ -1,15 +1,15 @@
-"""biodyn list [models|protocols]"""
+"""biodyn list [models|protocols|sweeps|tasks|all]"""
 
 from __future__ import annotations
 
 
 def register(sub):
-    p = sub.add_parser("list", help="list the catalog's models or protocols",
-                       description="List the models or protocols in the catalog (built-in, "
+    p = sub.add_parser("list", help="list the catalog's models, protocols, sweeps or tasks",
+                       description="List the models, protocols, sweeps or tasks in the catalog (built-in, "
                        "BIODYN_PATH folders, and installed packages' entry points).",
                        epilog="example:\n  biodyn list models\n  biodyn list protocols",
                        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("what", nargs="?", default="models", choices=["models", "protocols", "sweeps", "all"])
+    p.add_argument("what", nargs="?", default="models", choices=["models", "protocols", "sweeps", "tasks", "all"])
     p.set_defaults(func=run)
 
 
@@ -34,7 +34,7 @@ def run(args):
     for e in catalog.broken():
         print(f"biodyn: warning: not listed, cannot be read: {e.error}  [{e.source}]",
               file=sys.stderr)
-    groups = ["models", "protocols", "sweeps"] if args.what == "all" else [args.what]
+    groups = ["models", "protocols", "sweeps", "tasks"] if args.what == "all" else [args.what]
     for group in groups:
         entries = catalog.entries(group)
         if len(groups) > 1:
@@ -50,6 +50,11 @@ def run(args):
                     spec = catalog.load(str(e.path))
                     info = f"{len(spec.parameter_sets)} set{'s' if len(spec.parameter_sets) != 1 else ''}"
                     desc = spec.description
+                elif group == "tasks":
+                    from .. import learn
+
+                    spec = learn.load_task(str(e.path))
+                    info, desc = f"{spec.generator}, {spec.loss}", spec.description
                 elif group == "sweeps":
                     from ..spec import read_toml
 

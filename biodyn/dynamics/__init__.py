@@ -37,7 +37,7 @@ from ._lyapunov_functions import (LyapunovFunction, check_lyapunov_function, qua
                                   symbolic_field)
 from ._plan import READINGS, Plan, make_plan
 from ._adapters import JaxMap, MapModel, TorchMap, as_map, from_jax, from_torch
-from ._rnn_cells import CELLS, DrivenCell, GRUCell, LSTMCell, RNNCell
+from ._rnn_cells import CELLS, DrivenCell, GRUCell, LSTMCell, RNNCell, cell_step
 from ._simulate import default_dt, trajectory
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
     "qr_r_diagonal", "batch_means", "convergence",
     "trajectory", "default_dt", "simulate", "brian_two_trajectory", "SimulationResult",
-    "RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell",
+    "RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell", "cell_step",
     "MapModel", "as_map", "from_jax", "from_torch", "JaxMap", "TorchMap",
     "FUNCTIONS", "siegert_lif_rate",
     "saddle_manifolds", "Manifold", "integrate_orbit",

@@ -11,6 +11,12 @@ every cell here offers
   stacked recurrent weights; what the QR method needs);
 * ``vjp(s, x, v)`` — :math:`v^\top D` (what backpropagation through time needs).
 
+The forward equations are written once, over an array namespace (:func:`cell_step`,
+``rnn_equations``, ``gru_equations``, ``lstm_equations`` take ``xp`` = ``numpy`` or
+``jax.numpy``): the numpy cells below and the JAX networks of :mod:`biodyn.learn` run the
+same code, and the Jacobians and reverse-time products written out here are the reference
+the automatic derivatives are tested against.
+
 States and inputs are 1-D arrays, or arrays with leading batch dimensions (``(..., n)``);
 ``jacobian`` then returns ``(..., n, n)``. Weights follow PyTorch's layout and gate
 order, so that weights of ``torch.nn.RNNCell``/``GRUCell``/``LSTMCell`` can be passed as
@@ -65,12 +71,69 @@ import numpy as np
 
 from ..errors import BiodynError
 
-__all__ = ["RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell"]
+__all__ = ["RNNCell", "GRUCell", "LSTMCell", "CELLS", "DrivenCell", "cell_step"]
 
 
-def _sigmoid(a):
-    # 1/(1+exp(-a)) without overflow warnings
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
+# --------------------------------------------------------------------------
+# The cell equations, written once over an array namespace ``xp`` (numpy here; jax.numpy in
+# biodyn.learn, whose gradients by automatic differentiation are checked against the explicit
+# Jacobians and reverse-time recursions of this module).
+# --------------------------------------------------------------------------
+
+
+def sigmoid(xp, a):
+    r"""Logistic function :math:`1/(1+e^{-a}) = (1+\tanh(a/2))/2` (no overflow warnings)."""
+    return 0.5 * (1.0 + xp.tanh(0.5 * a))
+
+
+def pre_activations(W_ih, W_hh, b_ih, b_hh, h, x):
+    r"""Input and recurrent parts of the gate pre-activations, :math:`(xW_{ih}^\top + b_{ih},
+    hW_{hh}^\top + b_{hh})`, ``(..., G*H)`` each."""
+    return x @ W_ih.T + b_ih, h @ W_hh.T + b_hh
+
+
+def rnn_equations(xp, ax, ah, nonlinearity="tanh"):
+    r"""Elman cell: :math:`h' = \phi(a^x + a^h)`."""
+    a = ax + ah
+    return xp.tanh(a) if nonlinearity == "tanh" else xp.maximum(a, 0.0)
+
+
+def gru_equations(xp, ax, ah, H):
+    r"""GRU gates ``(r, z, u, n)`` from the pre-activations (PyTorch's order r, z, n);
+    :math:`h' = (1-z)\odot n + z\odot h`."""
+    r = sigmoid(xp, ax[..., :H] + ah[..., :H])
+    z = sigmoid(xp, ax[..., H:2 * H] + ah[..., H:2 * H])
+    u = ah[..., 2 * H:]
+    n = xp.tanh(ax[..., 2 * H:] + r * u)
+    return r, z, u, n
+
+
+def lstm_equations(xp, ax, ah, c, H):
+    r"""LSTM gates and new cell state ``(i, f, g, o, c', tanh c')`` (PyTorch's order i, f, g, o);
+    :math:`h' = o\odot\tanh c'`."""
+    a = ax + ah
+    i = sigmoid(xp, a[..., :H])
+    f = sigmoid(xp, a[..., H:2 * H])
+    g = xp.tanh(a[..., 2 * H:3 * H])
+    o = sigmoid(xp, a[..., 3 * H:])
+    c2 = f * c + i * g
+    return i, f, g, o, c2, xp.tanh(c2)
+
+
+def cell_step(xp, kind, W_ih, W_hh, b_ih, b_hh, s, x, nonlinearity="tanh"):
+    r"""One step :math:`s' = F(s, x)` of the cell ``kind`` (``rnn``, ``gru``, ``lstm``; the LSTM
+    state is ``concatenate([h, c])``), in the namespace ``xp``: the equations the numpy cells
+    below use, for any array library with numpy's API (``jax.numpy``)."""
+    H = W_hh.shape[1]
+    h = s[..., :H]
+    ax, ah = pre_activations(W_ih, W_hh, b_ih, b_hh, h, x)
+    if kind == "rnn":
+        return rnn_equations(xp, ax, ah, nonlinearity)
+    if kind == "gru":
+        r, z, u, n = gru_equations(xp, ax, ah, H)
+        return (1.0 - z) * n + z * h
+    i, f, g, o, c2, tc = lstm_equations(xp, ax, ah, s[..., H:], H)
+    return xp.concatenate([o * tc, c2], axis=-1)
 
 
 def _as_weights(name, W, shape):
@@ -130,7 +193,7 @@ class _Cell:
         x = np.asarray(x, dtype=float)
         if x.ndim == 0 or (x.shape[-1] != self.input_size and self.input_size == 1):
             x = x[..., None]
-        return x @ self.W_ih.T + self.b_ih, h @ self.W_hh.T + self.b_hh
+        return pre_activations(self.W_ih, self.W_hh, self.b_ih, self.b_hh, h, x)
 
     def zero_state(self, batch=()):
         return np.zeros(tuple(batch) + (self.state_size,))
@@ -181,7 +244,7 @@ class RNNCell(_Cell):
 
     def step(self, h, x):
         ax, ah = self._pre(np.asarray(h, float), x)
-        return self._phi(ax + ah)[0]
+        return rnn_equations(np, ax, ah, self.nonlinearity)
 
     def jvp(self, h, x, Q):
         h = np.asarray(h, float)
@@ -229,13 +292,8 @@ class GRUCell(_Cell):
     kind = "gru"
 
     def _parts(self, h, x):
-        H = self.hidden_size
         ax, ah = self._pre(h, x)
-        r = _sigmoid(ax[..., :H] + ah[..., :H])
-        z = _sigmoid(ax[..., H:2 * H] + ah[..., H:2 * H])
-        u = ah[..., 2 * H:]
-        n = np.tanh(ax[..., 2 * H:] + r * u)
-        return r, z, u, n
+        return gru_equations(np, ax, ah, self.hidden_size)
 
     def step(self, h, x):
         h = np.asarray(h, float)
@@ -305,13 +363,7 @@ class LSTMCell(_Cell):
         H = self.hidden_size
         h, c = self.split(s)
         ax, ah = self._pre(h, x)
-        a = ax + ah
-        i = _sigmoid(a[..., :H])
-        f = _sigmoid(a[..., H:2 * H])
-        g = np.tanh(a[..., 2 * H:3 * H])
-        o = _sigmoid(a[..., 3 * H:])
-        c2 = f * c + i * g
-        tc = np.tanh(c2)
+        i, f, g, o, c2, tc = lstm_equations(np, ax, ah, c, H)
         return i, f, g, o, c, c2, tc
 
     def step(self, s, x):

@@ -29,3 +29,5 @@ __all__ += _redraw.__all__  # noqa: F405
 
 from ._geometry import *  # noqa: E402,F401,F403  basins of attraction, Lyapunov functions
 __all__ += _geometry.__all__  # noqa: F405
+from ._train import *  # noqa: E402,F401,F403  biodyn.learn: train a network on a task
+__all__ += _train.__all__  # noqa: F405

@@ -2,7 +2,8 @@
 
 Every job writes a JSON file from which its figure can be drawn again without rerunning
 anything: the analyses (``biodyn analyze fixed-points|bifurcation|lyapunov|phase-portrait
---json``) and comparisons (``biodyn compare --json``) draw from their numbers alone; the flow
+--json``) and comparisons (``biodyn compare --json``) and trainings (``biodyn train --json``: the learning curves) draw
+from their numbers alone; the flow
 report (``biodyn analyze flow --json``) and a fit (``PROTOCOL-MODEL-fit.json``) carry the figure's plain data under ``"figure"``;
 a replay summary (``PROTOCOL.json``) draws from its conditions, and protocols whose figure
 shows arrays (weight distributions, trajectories, voltage traces) keep those arrays in
@@ -103,6 +104,8 @@ def _kind(doc):
         return "flow"
     if "protocol" in doc and "conditions" in doc:
         return "replay"
+    if isinstance(doc.get("config"), dict) and "net" in doc["config"] and "curves" in doc:
+        return "train"
     return None
 
 
@@ -118,6 +121,10 @@ def _draw(doc, path):
         from ._compare import comparison_footer
 
         return plot.comparison_figure(doc, footer=comparison_footer(doc))
+    if kind == "train":  # the learning curves (a --fixed-points figure is not redrawn)
+        from ._train import _footer
+
+        return plot.learning_curves(doc, footer=_footer(doc))
     if kind == "flow":
         fig = doc.get("figure")
         if not isinstance(fig, dict) or "portrait" not in fig:
@@ -141,7 +148,7 @@ def _draw(doc, path):
     if isinstance(doc, dict) and "sweep" in doc and "job" in doc and "paths" in doc:
         return _draw_point(doc, path)
     raise BiodynError(f"{path}: not a biodyn result (expected the JSON written by replay, fit, "
-                      "analyze ... --json, compare --json, or a sweep point)")
+                      "analyze ... --json, compare --json, train --json, or a sweep point)")
 
 
 def _draw_point(rec, path):

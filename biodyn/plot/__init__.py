@@ -43,3 +43,5 @@ __all__ += _sweep.__all__  # noqa: F405
 
 from ._geometry import *  # noqa: E402,F401,F403  basins, Lyapunov functions
 __all__ += _geometry.__all__  # noqa: F405
+from ._learn import *  # noqa: E402,F401,F403  biodyn.learn figures
+__all__ += _learn.__all__  # noqa: F405

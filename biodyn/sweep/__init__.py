@@ -69,7 +69,10 @@ What to run (``[run] job = ...``, :data:`RUNNERS`)
     ``kaplan_yorke``, ``entropy_rate``, ``method``, ``duration``; each point
     writes MODEL_lyapunov.png and lyapunov.json.
     ``"analyze flow"``: :func:`biodyn.jobs.analyze_flow` of a protocol scenario;
-    ``"compare"``: :func:`biodyn.jobs.compare` of a comparison (see
+    ``"compare"``: :func:`biodyn.jobs.compare` of a comparison; ``"train"``:
+    :func:`biodyn.jobs.train` of ``task`` (grid over ``net``, ``hidden``, ``g``, ``lr``, ...
+    or the task's parameters such as ``delay``; columns ``train_loss``, ``test_loss``,
+    ``train_metric``, ``test_metric``, ``lambda_1`` ... of the last spectrum) (see
     ``biodyn/sweep/_runners.py`` for their point parameters and CSV columns). A job
     an installation lacks gives a clear error naming it.
 

@@ -29,6 +29,7 @@ import importlib
 import importlib.util
 import hashlib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -814,3 +815,93 @@ register_runner(Runner(
     "compare", _compare_point, settings=_COMPARE_SETTINGS, prepare=_prepare_compare,
     doc="a biological rule against its artificial counterpart (biodyn compare) at each point: "
         "the comparison's settings on the grid, its summary's scalars as results"))
+
+
+# --------------------------------------------------------------------------
+# train: a network of biodyn's cells trained on a task (biodyn.jobs.train)
+# --------------------------------------------------------------------------
+
+#: Training options a point (or the [run] table) may set; others are task parameters.
+_TRAIN_OPTIONS = ("net", "hidden", "epochs", "lr", "optimizer", "batch_size", "g", "lyapunov_every",
+                  "lyapunov_k", "lyapunov_steps")
+
+_TRAIN_SETTINGS = {
+    "task": Key((str,), True, "a task of the catalog (biodyn list tasks) or a task spec path"),
+    "net": Key((str,), False, "rnn, gru or lstm (default rnn)"),
+    "hidden": Key((int,), False, "hidden units (default 32)"),
+    "epochs": Key((int,), False, "epochs (default 30)"),
+    "lr": Key((float,), False, "learning rate (default 0.01)"),
+    "optimizer": Key((str,), False, "a biodyn.ann optimiser (default adam)"),
+    "batch_size": Key((int,), False, "sequences per update (default 64)"),
+    "g": Key((float,), False, "recurrent gain of the initial weights (default 1)"),
+    "lyapunov_every": Key((int,), False, "Lyapunov spectrum every K epochs (default: none)"),
+    "lyapunov_k": Key((int,), False, "number of exponents (default all)"),
+    "lyapunov_steps": Key((int,), False, "steps per spectrum (default 1000)"),
+    "parameters": Key((dict,), False, "fixed task parameters: name -> value"),
+    "figure": Key((bool,), False, "draw the learning curves of every point (default true)"),
+}
+_TRAIN_DEFAULTS = {"net": "rnn", "hidden": 32, "epochs": 30, "lr": 0.01, "optimizer": "adam", "batch_size": 64,
+                   "g": 1.0, "lyapunov_every": None, "lyapunov_k": None, "lyapunov_steps": 1000}
+
+
+def _train_arguments(params, settings):
+    """Training options and task parameters of a point: the [run] table's, then the point's."""
+    options = {k: settings.get(k, v) for k, v in _TRAIN_DEFAULTS.items()}
+    task_parameters = dict(settings.get("parameters", {}))
+    for name, value in params.items():
+        if name in _TRAIN_OPTIONS:
+            options[name] = value
+        else:
+            task_parameters[name] = value
+    return options, task_parameters
+
+
+def _prepare_train(spec, settings):
+    from .. import learn
+
+    try:
+        learn.load_task(settings["task"])
+    except SpecError as exc:
+        raise SpecError(spec.file, "run.task", exc.expected, exc.found, exc.hint) from None
+    for point in spec.points:
+        options, task_parameters = _train_arguments(point.params, settings)
+        if options["net"] not in learn.NETS:
+            key = "grid.net" if "net" in point.params else "run.net"
+            raise SpecError(spec.file, key, "one of " + ", ".join(learn.NETS), repr(options["net"]),
+                            suggest(str(options["net"]), learn.NETS))
+        try:
+            learn.load_task(settings["task"], **task_parameters)
+        except SpecError as exc:
+            name = re.split(r"[ .]", exc.key or "")[-1]  # "parameters.delay" or "--set delay"
+            key = f"grid.{name}" if name in point.params else f"run.parameters.{name}"
+            hint = exc.hint or ("training options: " + ", ".join(_TRAIN_OPTIONS))
+            raise SpecError(spec.file, key, exc.expected, exc.found, hint) from None
+    return settings
+
+
+def _train_point(params, seed, out, settings):
+    from .. import jobs
+
+    options, task_parameters = _train_arguments(params, settings)
+    result = jobs.train(settings["task"], seed=seed, parameters=task_parameters, out=out,
+                        json=Path(out) / "train.json", figure=settings.get("figure", True), **options)
+    doc = result.summary
+    values = dict(doc["final"])
+    values["metric"] = doc["config"]["task"]["metric"]
+    curves = doc["curves"]
+    if curves.get("lyapunov_epoch"):
+        lam = curves["lyapunov_exponents"][-1]
+        values["lambda_max"] = lam[0]
+        for k, v in enumerate(lam, 1):
+            values[f"lambda_{k}"] = v
+        values["kaplan_yorke"] = curves["lyapunov_kaplan_yorke"][-1]
+        values["entropy_rate"] = curves["lyapunov_entropy_rate"][-1]
+    return PointResult(values, {k: str(v) for k, v in result.paths.items()},
+                       {"timings": dict(result.timings)})
+
+
+register_runner(Runner(
+    "train", _train_point, settings=_TRAIN_SETTINGS, prepare=_prepare_train,
+    doc="a network trained on a task (biodyn train) at each point: training options (net, hidden, g, "
+        "lr, ...) or task parameters (delay, ...) on the grid; final train/test loss and metric, and "
+        "the last Lyapunov spectrum (per step) as results"))

@@ -1,0 +1,90 @@
+"""biodyn train TASK --net {rnn,gru,lstm}"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub):
+    p = sub.add_parser(
+        "train", help="train a network of biodyn's cells on a task by backprop through time",
+        description="Train an RNN, GRU or LSTM (biodyn's cells, PyTorch's layout) with a linear "
+        "readout on a task of the catalog (biodyn list tasks) by backprop through time: "
+        "gradients by JAX through the cells' own equations, updates by biodyn's optimisers. "
+        "Writes OUT/TASK-NET-hH-sS.npz (weights, learning curves, everything that shaped them) "
+        "and OUT/TASK-NET-hH-sS.png (learning curves); --json FILE writes {config, curves, final}.",
+        epilog="examples:\n  biodyn train flipflop_3bit --net gru --hidden 32 --epochs 30 --out results\n"
+               "  biodyn train delayed_copy --net lstm --set delay=20 --optimizer adam --lr 0.005 "
+               "--out results --json copy.json\n"
+               "  biodyn train flipflop_3bit --net rnn --hidden 32 --epochs 20 --lyapunov-every 5 --out results\n"
+               "  biodyn train flipflop_3bit --net gru --hidden 24 --epochs 20 --fixed-points --out results\n"
+               "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
+    p.add_argument("--net", required=True, choices=["rnn", "gru", "lstm"], help="the cell")
+    p.add_argument("--hidden", type=int, default=32, help="hidden units H (default 32)")
+    p.add_argument("--epochs", type=int, default=30, help="passes over the training set (default 30)")
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    p.add_argument("--optimizer", default="adam", help="a biodyn.ann optimiser: adam (default), gd, "
+                   "heavy_ball, nesterov, sgd, heun, rk4, rk45")
+    p.add_argument("--batch-size", type=int, default=64, help="sequences per update (default 64)")
+    p.add_argument("--g", type=float, default=1.0, help="recurrent gain of the initial weights, "
+                   "W_hh ~ N(0, g^2/H) per gate (default 1)")
+    p.add_argument("--set", dest="parameters", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a parameter of the task's generator (--set delay=20; repeatable)")
+    p.add_argument("--lyapunov-every", type=int, metavar="K", help="Lyapunov spectrum of the network driven "
+                   "by the test inputs at epoch 0, every K epochs and at the last (QR method)")
+    p.add_argument("--lyapunov-k", type=int, metavar="N", help="number of exponents (default all: H, "
+                   "2H for the LSTM's (h, c))")
+    p.add_argument("--lyapunov-steps", type=int, default=1000, help="steps measured per spectrum (default 1000)")
+    p.add_argument("--fixed-points", action="store_true", help="at the end, the fixed points of the trained "
+                   "network under each constant input of the task, with stability and outputs (JSON), and a "
+                   "figure of those of the first input on the top principal components (Sussillo & Barak 2013)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data, initial weights and minibatch "
+                   "order (default 0; recorded in the outputs)")
+    p.add_argument("--out", "-o", required=True, help="output folder")
+    p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from .. import jobs
+    from ..spec import parse_value
+    from . import parse_assignments
+    from ._output import say
+
+    parameters = {k: parse_value(v) for k, v in parse_assignments(args.parameters, "--set").items()}
+
+    def progress(epoch, curves):
+        if not args.quiet:
+            print(f"  epoch {epoch}: train loss {curves['train_loss'][-1]:.4g}, test loss "
+                  f"{curves['test_loss'][-1]:.4g}, test metric {curves['test_metric'][-1]:.4g}",
+                  file=sys.stderr, flush=True)
+
+    result = jobs.train(args.task, net=args.net, hidden=args.hidden, epochs=args.epochs, lr=args.lr,
+                        optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size, g=args.g,
+                        parameters=parameters, lyapunov_every=args.lyapunov_every, lyapunov_k=args.lyapunov_k,
+                        lyapunov_steps=args.lyapunov_steps, fixed_points=args.fixed_points, out=args.out,
+                        json=args.json, progress=progress)
+    doc = result.summary
+    c, f = doc["config"], doc["final"]
+    say(args, f"{c['task']['name']}: {c['net']} H = {c['hidden']}, {c['epochs']} epochs, {c['optimizer']} "
+              f"lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} -> {f['test_loss']:.4g}, "
+              f"test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> {f['test_metric']:.3g}")
+    if doc["curves"].get("lyapunov_epoch"):
+        lam = doc["curves"]["lyapunov_exponents"]
+        say(args, "  largest Lyapunov exponent (per step): " + ", ".join(
+            f"epoch {e}: {row[0]:.4g}" for e, row in zip(doc["curves"]["lyapunov_epoch"], lam)))
+        say(args, "  log10 condition number of the Jacobian product over one test sequence: " + ", ".join(
+            f"epoch {e}: {k:.3g}" for e, k in zip(doc["curves"]["lyapunov_epoch"],
+                                                  doc["curves"]["jacobian_log10_condition"])))
+    for fp in doc.get("fixed_points", {}).get("by_input", []):
+        say(args, f"  fixed points, input {fp['label']}: {fp['n_stable']} stable, {fp['n_unstable']} unstable; "
+                  "stable outputs " + ", ".join("(" + ", ".join(f"{v:.2f}" for v in p["output"]) + ")"
+                                                for p in fp["points"] if p["stable"]))
+    for key in ("weights", "figure", "fixed_points_figure", "json"):
+        path = result.paths.get(key)
+        if path is not None and str(path) != "-":
+            say(args, path)
+    return 0

@@ -1,0 +1,178 @@
+r"""Task generators: seeded, generated data (never downloaded).
+
+Every generator is ``generator(n, rng, **parameters) -> Batch`` with ``rng`` a
+``numpy.random.Generator`` (``numpy.random.default_rng(seed)``). Time is counted in steps of
+the network's map (one step = one application of the cell, as in
+:class:`biodyn.dynamics.DrivenCell`); frequencies are in cycles per step.
+
+A :class:`Batch` holds inputs ``x`` ``(n, T, I)``, targets ``y`` and a ``mask``:
+
+* sequence tasks (``readout = "all"``): ``y`` is ``(n, T, O)`` and ``mask`` ``(n, T)`` says
+  which steps are scored (steps before the answer is defined are not);
+* classification (``readout = "last"``): ``y`` is ``(n,)`` class indices, ``mask`` is ``None``.
+
+========================  =====================================================================
+``flipflop_3bit``         Sussillo & Barak (2013): 3 input channels receive sparse ±1 pulses
+                          (probability ``pulse_prob`` per step and channel); output channel k
+                          holds the sign of the last pulse on channel k (0 before the first).
+``delayed_copy``          ±1 random input stream; target :math:`y_t = x_{t-d}` (delay d steps),
+                          scored for :math:`t \ge d` (long-horizon task of Engelken 2023).
+``temporal_xor``          ±1 random input stream; target :math:`y_t = -x_{t-d}\,x_{t-\lceil d/2\rceil}`,
+                          i.e. +1 when the two bits differ (XOR) and −1 when they agree,
+                          scored for :math:`t \ge d` (the delayed XOR of Engelken 2023; the two
+                          taps at :math:`d` and :math:`\lceil d/2\rceil` are biodyn's choice).
+``sine_generation``       a static input :math:`u = f/f_{max}` cues a frequency f drawn from
+                          ``n_frequencies`` values evenly spaced in [f_min, f_max] (cycles/step);
+                          target :math:`\sin(2\pi f t)` (Sussillo & Abbott 2009; Sussillo &
+                          Barak 2013 §3.3).
+``context_integration``   Mante et al. (2013): two noisy sensory streams (coherences drawn
+                          from ``coherences`` with random sign, Gaussian noise ``noise`` per
+                          step) and two one-hot context inputs; target: the sign of the
+                          coherence of the contextually relevant stream, on the last
+                          ``response_steps`` steps (scored there only).
+``sine_classification``   a *generated* pattern-classification set: ``n_classes`` classes of
+                          noisy sinusoids (class c: frequency :math:`f_c` evenly spaced in
+                          [f_min, f_max], random phase, additive Gaussian noise); label at
+                          the last step. None of biodyn's required packages (brian2, numpy,
+                          scipy, sympy, matplotlib, neo, quantities) ships a classification
+                          data set without a download, so the set is generated.
+========================  =====================================================================
+
+References
+----------
+Sussillo D, Barak O (2013) Opening the black box: low-dimensional dynamics in
+high-dimensional recurrent neural networks. Neural Comput 25:626-649. doi:10.1162/NECO_a_00409
+Sussillo D, Abbott LF (2009) Generating coherent patterns of activity from chaotic neural
+networks. Neuron 63:544-557. doi:10.1016/j.neuron.2009.07.018
+Mante V, Sussillo D, Shenoy KV, Newsome WT (2013) Context-dependent computation by recurrent
+dynamics in prefrontal cortex. Nature 503:78-84. doi:10.1038/nature12742
+Engelken R (2023) Gradient flossing: improving gradient descent through dynamic control of
+Jacobians. NeurIPS 36. arXiv:2312.17306
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Batch", "GENERATORS", "constant_inputs", "flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation",
+           "context_integration", "sine_classification"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Inputs ``x`` ``(n, T, I)``, targets ``y`` and the scored steps ``mask`` (see module doc)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    mask: np.ndarray | None
+
+    def __len__(self):
+        return self.x.shape[0]
+
+
+def flipflop_3bit(n, rng, n_steps=100, pulse_prob=0.05, n_bits=3):
+    n, T, K = int(n), int(n_steps), int(n_bits)
+    pulse = rng.random((n, T, K)) < pulse_prob
+    sign = np.where(rng.random((n, T, K)) < 0.5, -1.0, 1.0)
+    x = np.where(pulse, sign, 0.0)
+    y = np.zeros_like(x)
+    held = np.zeros((n, K))
+    for t in range(T):
+        held = np.where(pulse[:, t], x[:, t], held)
+        y[:, t] = held
+    return Batch(x, y, np.ones((n, T), bool))
+
+
+def _bits(n, T, rng):
+    return np.where(rng.random((n, T)) < 0.5, -1.0, 1.0)
+
+
+def delayed_copy(n, rng, n_steps=60, delay=5):
+    n, T, d = int(n), int(n_steps), int(delay)
+    u = _bits(n, T, rng)
+    y = np.zeros((n, T))
+    y[:, d:] = u[:, :T - d]
+    mask = np.zeros((n, T), bool)
+    mask[:, d:] = True
+    return Batch(u[..., None], y[..., None], mask)
+
+
+def temporal_xor(n, rng, n_steps=60, delay=6):
+    n, T, d = int(n), int(n_steps), int(delay)
+    h = -(-d // 2)
+    u = _bits(n, T, rng)
+    y = np.zeros((n, T))
+    y[:, d:] = -u[:, :T - d] * u[:, d - h:T - h]
+    mask = np.zeros((n, T), bool)
+    mask[:, d:] = True
+    return Batch(u[..., None], y[..., None], mask)
+
+
+def sine_generation(n, rng, n_steps=100, f_min=0.01, f_max=0.05, n_frequencies=5):
+    n, T = int(n), int(n_steps)
+    freqs = np.linspace(f_min, f_max, int(n_frequencies))
+    f = freqs[rng.integers(0, len(freqs), n)]
+    t = np.arange(1, T + 1)
+    x = np.broadcast_to((f / f_max)[:, None, None], (n, T, 1)).copy()
+    y = np.sin(2 * np.pi * f[:, None] * t[None, :])[..., None]
+    return Batch(x, y, np.ones((n, T), bool))
+
+
+def context_integration(n, rng, n_steps=50, coherences=(0.05, 0.1, 0.2, 0.4), noise=1.0, response_steps=5):
+    n, T = int(n), int(n_steps)
+    coh = np.asarray(coherences, float)
+    c = coh[rng.integers(0, len(coh), (n, 2))] * np.where(rng.random((n, 2)) < 0.5, -1.0, 1.0)
+    ctx = rng.integers(0, 2, n)
+    sensory = c[:, None, :] + noise * rng.standard_normal((n, T, 2))
+    context = np.zeros((n, T, 2))
+    context[np.arange(n), :, ctx] = 1.0
+    x = np.concatenate([sensory, context], axis=2)
+    answer = np.sign(c[np.arange(n), ctx])
+    y = np.zeros((n, T, 1))
+    mask = np.zeros((n, T), bool)
+    r = int(response_steps)
+    y[:, T - r:, 0] = answer[:, None]
+    mask[:, T - r:] = True
+    return Batch(x, y, mask)
+
+
+def sine_classification(n, rng, n_steps=40, n_classes=3, f_min=0.05, f_max=0.2, noise=0.5):
+    n, T, K = int(n), int(n_steps), int(n_classes)
+    freqs = np.linspace(f_min, f_max, K)
+    label = rng.integers(0, K, n)
+    phase = rng.uniform(0, 2 * np.pi, n)
+    t = np.arange(T)
+    x = np.sin(2 * np.pi * freqs[label][:, None] * t[None, :] + phase[:, None])
+    x = x + noise * rng.standard_normal((n, T))
+    return Batch(x[..., None], label, None)
+
+
+def constant_inputs(generator, parameters):
+    """The task's constant inputs, ``[(label, u), ...]``: the inputs under which the trained
+    network is an autonomous map whose fixed points explain it (Sussillo & Barak 2013) —
+    no pulse (flip-flop), each input bit held (delayed copy, XOR), each frequency cue (sine
+    generation), each context with no sensory evidence (Mante et al. 2013), zero input
+    (classification)."""
+    from inspect import signature
+
+    p = {k: v.default for k, v in signature(GENERATORS[generator]).parameters.items()
+         if v.default is not v.empty}
+    p.update(parameters)
+    if generator == "flipflop_3bit":
+        return [("no pulse", np.zeros(int(p["n_bits"])))]
+    if generator in ("delayed_copy", "temporal_xor"):
+        return [("x = +1", np.array([1.0])), ("x = -1", np.array([-1.0]))]
+    if generator == "sine_generation":
+        return [(f"f = {f:.4g} cycle/step", np.array([f / p["f_max"]]))
+                for f in np.linspace(p["f_min"], p["f_max"], int(p["n_frequencies"]))]
+    if generator == "context_integration":
+        return [("motion context", np.array([0.0, 0.0, 1.0, 0.0])),
+                ("colour context", np.array([0.0, 0.0, 0.0, 1.0]))]
+    return [("zero input", np.zeros(1))]
+
+
+#: Generators by name.
+GENERATORS = {f.__name__: f for f in (flipflop_3bit, delayed_copy, temporal_xor, sine_generation,
+                                      context_integration, sine_classification)}

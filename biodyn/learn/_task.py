@@ -1,0 +1,251 @@
+"""Task specs: ``kind = "task"`` TOML files (catalog group ``tasks``).
+
+A task spec names its generator (one of :data:`biodyn.learn.GENERATORS`), its parameters,
+the sizes of its train and test sets, the readout, the loss and the metric, and its
+citation::
+
+    kind = "task"
+    description = "3-bit flip-flop: hold the sign of the last pulse on each of 3 channels"
+    generator = "flipflop_3bit"
+    readout = "all"          # "all": a target at every step; "last": one label per sequence
+    loss = "mse"             # mse (PyTorch's MSELoss over the scored entries) | cross_entropy
+    metric = "sign_accuracy" # sign_accuracy | accuracy | r2
+
+    [parameters]
+    n_steps = {value = 100, unit = "step", doc = "sequence length"}
+    pulse_prob = {value = 0.05, unit = "1/step", doc = "pulse probability per step and channel"}
+
+    [sizes]
+    train = 512
+    test = 256
+
+    [citation]
+    authors = "Sussillo D, Barak O"
+    year = 2013
+    journal = "Neural Comput 25:626-649"
+    doi = "10.1162/NECO_a_00409"
+
+Time is discrete: the networks are maps, one step per input sample, so durations are in
+``step`` and rates in ``1/step`` (frequencies in ``cycle/step``); a parameter is a plain
+number (dimensionless) or a table ``{value, unit, doc}``, and its unit must be the one the
+generator expects (:data:`PARAMETER_UNITS`). Data sets are seeded: the training set of seed
+``s`` is drawn with ``numpy.random.default_rng([s, 0])``, the test set with
+``default_rng([s, 1])`` (independent streams of one seed).
+
+Metrics (computed on the scored entries, see :class:`~biodyn.learn.Batch`):
+``sign_accuracy`` — fraction of entries where :math:`\\mathrm{sign}(y) = \\mathrm{sign}(t)`, among
+those with :math:`t \\ne 0` (a flip-flop channel before its first pulse has no sign to hold);
+``accuracy`` — fraction of sequences whose arg-max output is the label; ``r2`` —
+:math:`1 - \\sum (y-t)^2/\\sum (t-\\bar t)^2`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from .. import catalog
+from ..errors import SpecError, display_path, suggest
+from ..spec import Citation, Key, _citation, check_table, read_toml
+from ._generators import GENERATORS, Batch
+
+__all__ = ["Task", "load_task", "TASK_KEYS", "METRICS", "PARAMETER_UNITS", "metric_value"]
+
+TASK_KEYS = {
+    "kind": Key((str,), True, "'task'"),
+    "description": Key((str,), True, "what the task asks of the network, with its origin"),
+    "notes": Key((str,), False, "free text"),
+    "generator": Key((str,), True, "one of " + ", ".join(GENERATORS)),
+    "readout": Key((str,), True, "'all' (a target at every step) or 'last' (one label per sequence)"),
+    "loss": Key((str,), True, "'mse' or 'cross_entropy'"),
+    "metric": Key((str,), True, "'sign_accuracy', 'accuracy' or 'r2'"),
+    "parameters": Key((dict,), False, "generator parameter -> number or {value, unit, doc}"),
+    "sizes": Key((dict,), True, "{train = N, test = M}: number of sequences"),
+    "citation": Key((dict,), True, "{authors, year, journal, doi}"),
+}
+_PARAM_KEYS = {
+    "value": Key((int, float, list), True, "the value"),
+    "unit": Key((str,), False, "its unit: step, 1/step, cycle/step or 1"),
+    "doc": Key((str,), False, "what it is"),
+}
+_SIZE_KEYS = {"train": Key((int,), True, "number of training sequences"),
+              "test": Key((int,), True, "number of test sequences")}
+
+#: The unit of each generator parameter that has one (others are dimensionless, unit "1").
+PARAMETER_UNITS = {"n_steps": "step", "delay": "step", "response_steps": "step", "pulse_prob": "1/step",
+                   "f_min": "cycle/step", "f_max": "cycle/step"}
+
+METRICS = ("sign_accuracy", "accuracy", "r2")
+_LOSSES = ("mse", "cross_entropy")
+
+
+def metric_value(name, y, batch):
+    """The metric ``name`` of outputs ``y`` on ``batch`` (numpy)."""
+    y = np.asarray(y)
+    if name == "accuracy":
+        return float(np.mean(np.argmax(y, axis=-1) == batch.y))
+    m = batch.mask
+    yy, tt = y[m], np.asarray(batch.y)[m]
+    if name == "sign_accuracy":
+        scored = tt != 0
+        return float(np.mean(np.sign(yy[scored]) == np.sign(tt[scored])))
+    return float(1.0 - np.sum((yy - tt) ** 2) / np.sum((tt - tt.mean()) ** 2))
+
+
+def _defaults(gen):
+    return {k: p.default for k, p in inspect.signature(GENERATORS[gen]).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _check_values(gen, values, file):
+    """The generator's parameter values make sense (before any data are drawn)."""
+    def bad(key, expected):
+        raise SpecError(file, f"parameters.{key}", expected, repr(values[key]))
+
+    def number(key):
+        v = values[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            bad(key, "a number")
+        return v
+
+    T = number("n_steps")
+    if int(T) != T or T < 2:
+        bad("n_steps", "an integer number of steps >= 2")
+    for key in ("delay", "response_steps"):
+        if key in values:
+            v = number(key)
+            if int(v) != v or not 1 <= v < T + (key == "response_steps"):
+                bad(key, f"an integer number of steps in [1, n_steps{' - 1' if key == 'delay' else ''}]")
+    for key in ("n_bits", "n_classes", "n_frequencies"):
+        if key in values:
+            v = number(key)
+            if int(v) != v or v < (2 if key == "n_classes" else 1):
+                bad(key, f"an integer >= {2 if key == 'n_classes' else 1}")
+    if "pulse_prob" in values and not 0 <= number("pulse_prob") <= 1:
+        bad("pulse_prob", "a probability per step in [0, 1]")
+    if "noise" in values and number("noise") < 0:
+        bad("noise", "a standard deviation >= 0")
+    if "f_min" in values and not 0 < number("f_min") <= number("f_max"):
+        bad("f_min", "0 < f_min <= f_max (cycles per step)")
+    if "coherences" in values:
+        v = values["coherences"]
+        if not isinstance(v, (list, tuple)) or not v or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in v):
+            bad("coherences", "a non-empty list of positive coherences")
+
+
+class Task:
+    """A task: its generator with parameters, sizes, readout, loss, metric and citation.
+
+    Use :func:`load_task` to read one from the catalog; :meth:`data` gives the seeded
+    train and test sets.
+    """
+
+    def __init__(self, name, path, data, overrides=None):
+        file = display_path(path) if path else f"<task {name}>"
+        self.name, self.path, self.file = name, path, file
+        self._data, self._overrides = data, dict(overrides or {})
+        check_table(data, TASK_KEYS, file=file)
+        if data["kind"] != "task":
+            raise SpecError(file, "kind", "'task'", repr(data["kind"]))
+        gen = data["generator"]
+        if gen not in GENERATORS:
+            raise SpecError(file, "generator", "one of " + ", ".join(GENERATORS), repr(gen), suggest(gen, GENERATORS))
+        self.generator = gen
+        for key, allowed in (("readout", ("all", "last")), ("loss", _LOSSES), ("metric", METRICS)):
+            if data[key] not in allowed:
+                raise SpecError(file, key, "one of " + ", ".join(allowed), repr(data[key]),
+                                suggest(data[key], allowed))
+        self.readout, self.loss, self.metric = data["readout"], data["loss"], data["metric"]
+        if (self.readout == "last") != (self.loss == "cross_entropy"):
+            raise SpecError(file, "loss", "cross_entropy with readout 'last', mse with readout 'all'",
+                            f"{self.loss!r} with readout {self.readout!r}")
+        self.description = data["description"]
+        allowed = [p for p in inspect.signature(GENERATORS[gen]).parameters if p not in ("n", "rng")]
+        params, units, docs = {}, {}, {}
+        for key, value in data.get("parameters", {}).items():
+            where = f"parameters.{key}"
+            if key not in allowed:
+                raise SpecError(file, where, f"a parameter of {gen} (" + ", ".join(allowed) + ")",
+                                repr(key), suggest(key, allowed))
+            if isinstance(value, dict):
+                check_table(value, _PARAM_KEYS, file=file, prefix=where + ".")
+                unit, doc, value = value.get("unit", "1"), value.get("doc", ""), value["value"]
+            else:
+                unit, doc = "1", ""
+            expected = PARAMETER_UNITS.get(key, "1")
+            if unit != expected:
+                raise SpecError(file, where + ".unit", repr(expected), repr(unit),
+                                "time is counted in steps of the network's map")
+            params[key], units[key], docs[key] = value, unit, doc
+        for key, value in (overrides or {}).items():
+            if key not in allowed:
+                raise SpecError("<command line>", f"--set {key}", f"a parameter of {gen} (" + ", ".join(allowed) + ")",
+                                repr(key), suggest(key, allowed))
+            params[key] = value
+            units.setdefault(key, PARAMETER_UNITS.get(key, "1"))
+        _check_values(gen, {**_defaults(gen), **params}, file)
+        self.parameters = MappingProxyType(params)
+        self.units = MappingProxyType(units)
+        self.docs = MappingProxyType(docs)
+        check_table(data["sizes"], _SIZE_KEYS, file=file, prefix="sizes.")
+        self.sizes = MappingProxyType({k: int(data["sizes"][k]) for k in ("train", "test")})
+        for k, v in self.sizes.items():
+            if v < 1:
+                raise SpecError(file, f"sizes.{k}", "a positive integer", repr(v))
+        self.citation: Citation = _citation(data["citation"], file, "citation")
+        probe = self.generate(2, 0)
+        self.n_inputs = probe.x.shape[2]
+        self.n_outputs = (int({**_defaults(gen), **params}["n_classes"]) if self.readout == "last"
+                          else probe.y.shape[2])
+
+    def generate(self, n, seed):
+        """``n`` sequences drawn with ``numpy.random.default_rng(seed)`` (a :class:`Batch`)."""
+        return GENERATORS[self.generator](n, np.random.default_rng(seed), **self.parameters)
+
+    def constant_inputs(self):
+        """``[(label, u), ...]``: the task's constant inputs (see
+        :func:`biodyn.learn._generators.constant_inputs`)."""
+        from ._generators import constant_inputs
+
+        return constant_inputs(self.generator, dict(self.parameters))
+
+    def data(self, seed=0):
+        """The ``(train, test)`` sets of seed ``seed`` (streams ``[seed, 0]`` and ``[seed, 1]``)."""
+        return (self.generate(self.sizes["train"], [int(seed), 0]),
+                self.generate(self.sizes["test"], [int(seed), 1]))
+
+    def as_dict(self):
+        """Everything that defines the task (for saved results)."""
+        return {"name": self.name, "generator": self.generator, "parameters": dict(self.parameters),
+                "units": dict(self.units), "sizes": dict(self.sizes), "readout": self.readout,
+                "loss": self.loss, "metric": self.metric, "citation": str(self.citation),
+                "file": None if self.path is None else str(self.path)}
+
+    def describe(self):
+        lines = [f"{self.name}: task ({self.generator})", f"  {self.description}",
+                 f"  readout {self.readout}, loss {self.loss}, metric {self.metric}; "
+                 f"train {self.sizes['train']}, test {self.sizes['test']} sequences",
+                 "  parameters:"]
+        for k, v in self.parameters.items():
+            unit = self.units.get(k, "1")
+            lines.append(f"    {k} = {v}" + ("" if unit == "1" else f" {unit}")
+                         + (f"  ({self.docs[k]})" if self.docs.get(k) else ""))
+        lines.append(f"  citation: {self.citation}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"Task({self.name!r}, generator={self.generator!r})"
+
+
+def load_task(name, **overrides):
+    """The task named ``name`` in the catalog (or at path ``name``), with parameter overrides."""
+    if isinstance(name, Task):
+        if not overrides:
+            return name
+        return Task(name.name, name.path, name._data, {**name._overrides, **overrides})
+    path = catalog.find(name, "tasks")
+    return Task(Path(path).stem, path, read_toml(path), overrides)

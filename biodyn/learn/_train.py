@@ -1,0 +1,382 @@
+r"""Training networks of biodyn's cells on tasks: backprop through time with JAX gradients.
+
+The network is :class:`biodyn.ann.RNN`'s: a cell of :mod:`biodyn.dynamics` (``rnn``, ``gru``,
+``lstm``; PyTorch's layout), :math:`s_t = F(s_{t-1}, x_t)` from :math:`s_0 = 0`, and a linear
+readout :math:`y_t = V h_t + c` at every step (task readout ``"all"``) or at the last
+(``"last"``). Its forward step is :func:`biodyn.dynamics.cell_step` — the *same* code as the
+numpy cells, run with ``jax.numpy`` — and the gradient of the loss is JAX's reverse mode
+through ``jax.lax.scan`` over time (Werbos 1990). The numpy reverse-time recursion of
+:meth:`biodyn.ann.RNN.backprop` stays the explicit reading: the tests check that both give
+the same gradients.
+
+Losses (the task's): ``mse`` — PyTorch's ``MSELoss`` over the scored entries,
+:math:`L = \frac{1}{|M|\,O}\sum_{(n,t)\in M}\lVert y_{nt}-t_{nt}\rVert^2` (with every step scored
+this is exactly :func:`biodyn.ann` ``mse``); ``cross_entropy`` — PyTorch's
+``CrossEntropyLoss`` on the last output.
+
+Updates: biodyn's optimisers (:data:`biodyn.ann.OPTIMISERS`: ``gd``, ``adam``, ``heavy_ball``,
+``nesterov``, ``sgd``, ``heun``, ``rk4``, ...) applied to the flattened parameter vector, one
+step per minibatch; their ``step`` functions are used as they are, with an oracle whose
+gradient is the JAX minibatch gradient (so a Runge–Kutta step evaluates it at its stages).
+``implicit_gd`` needs Hessian-vector products and is refused. Minibatches are drawn without
+replacement, shuffled each epoch by ``numpy.random.default_rng([seed, 2])`` (an incomplete
+last minibatch is dropped, so every update sees ``batch_size`` sequences); the weights are
+initialised exactly as :class:`biodyn.ann.RNN` does with ``seed`` (``sigma_w = g``).
+
+All JAX work runs inside ``jax.enable_x64(True)`` (float64; a context, so the user's own JAX
+configuration is never changed).
+
+References
+----------
+Werbos PJ (1990) Backpropagation through time: what it does and how to do it. Proc IEEE
+78(10):1550-1560. doi:10.1109/5.58337
+Kingma DP, Ba J (2015) Adam: a method for stochastic optimization. ICLR. arXiv:1412.6980
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import BiodynError, SpecError, suggest
+from ._task import load_task, metric_value
+
+__all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of", "jacobian_product_of"]
+
+NETS = ("rnn", "gru", "lstm")
+
+
+def _jax():
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError as exc:  # pragma: no cover - jax is an extra
+        raise BiodynError("biodyn train needs JAX: pip install jax") from exc
+    return jax, jnp
+
+
+def _forward(jnp, lax, kind, nonlinearity, readout, H, p, x):
+    """Outputs ``(n, T, O)`` (readout ``all``) or ``(n, O)`` (``last``) for inputs ``(n, T, I)``."""
+    from ..dynamics import cell_step
+
+    W_ih, W_hh, b_ih, b_hh = p["cell.W_ih"], p["cell.W_hh"], p["cell.b_ih"], p["cell.b_hh"]
+    n = x.shape[0]
+    S = 2 * H if kind == "lstm" else H
+
+    def body(s, xt):
+        s2 = cell_step(jnp, kind, W_ih, W_hh, b_ih, b_hh, s, xt, nonlinearity)
+        return s2, s2[:, :H]
+
+    s_last, hs = lax.scan(body, jnp.zeros((n, S)), jnp.swapaxes(x, 0, 1))
+    if readout == "last":
+        return s_last[:, :H] @ p["readout.W"].T + p["readout.b"]
+    return jnp.swapaxes(hs, 0, 1) @ p["readout.W"].T + p["readout.b"]
+
+
+def _loss(jnp, jax, loss, y, t, mask):
+    if loss == "cross_entropy":
+        logp = jax.nn.log_softmax(y, axis=-1)
+        return -jnp.mean(jnp.take_along_axis(logp, t[:, None].astype(int), axis=-1))
+    m = mask[..., None]
+    return jnp.sum(m * (y - t) ** 2) / (jnp.sum(mask) * y.shape[-1])
+
+
+@functools.lru_cache(maxsize=32)
+def jax_loss_and_grad(kind, H, readout, loss, nonlinearity="tanh"):
+    """Jitted functions ``(loss(p, x, t, mask), grad(p, x, t, mask), outputs(p, x))`` of a
+    parameter dict ``p`` with :class:`biodyn.ann.RNN`'s keys. Call them inside
+    ``jax.enable_x64(True)``. Cached: networks of one shape share their compiled code."""
+    jax, jnp = _jax()
+
+    def outputs(p, x):
+        return _forward(jnp, jax.lax, kind, nonlinearity, readout, H, p, x)
+
+    def value(p, x, t, mask):
+        return _loss(jnp, jax, loss, outputs(p, x), t, mask)
+
+    return jax.jit(value), jax.jit(jax.grad(value)), jax.jit(outputs)
+
+
+class _Oracle:
+    """What biodyn's optimisers see: the minibatch gradient at any ``theta``."""
+
+    def __init__(self, grad_of_theta):
+        self._g = grad_of_theta
+        self.n_grad = 0
+
+    def grad(self, theta):
+        self.n_grad += 1
+        return self._g(theta)
+
+    stochastic_grad = grad
+
+    def hvp(self, theta, v):
+        raise BiodynError("optimizer: this optimiser needs Hessian-vector products, which biodyn train "
+                          "does not provide; use gd, adam, heavy_ball, nesterov, sgd, heun, rk4 or rk45")
+
+
+@dataclass
+class TrainResult:
+    """A trained network: weights, learning curves and everything that shaped them."""
+
+    params: dict
+    curves: dict
+    config: dict
+    task: object = field(repr=False, default=None)
+
+    def network(self):
+        """The trained network as a :class:`biodyn.ann.RNN` (numpy; its ``cell()`` gives the
+        :mod:`biodyn.dynamics` cell for Lyapunov spectra)."""
+        from ..ann import RNN
+
+        c = self.config
+        net = RNN(c["n_inputs"], c["hidden"], c["n_outputs"], cell=c["net"], nonlinearity=c["nonlinearity"],
+                  readout=c["readout"], seed=c["seed"])
+        net.params = {k: np.array(v) for k, v in self.params.items()}
+        return net
+
+    def save(self, path):
+        """Write the weights, curves and configuration (JSON in ``config``) to an ``.npz`` file."""
+        from ..io import atomic_path
+
+        arrays = {f"param/{k}": v for k, v in self.params.items()}
+        arrays.update({f"curve/{k}": np.asarray(v) for k, v in self.curves.items()})
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, config=np.array(json.dumps(self.config, sort_keys=True)), **arrays)
+        return path
+
+    def document(self):
+        """The JSON document of the run: ``{"config", "curves", "final"}`` (plain types)."""
+        def finite(x):  # JSON has no NaN or infinity: null (a dead ReLU unit's exponent is -inf)
+            if isinstance(x, list):
+                return [finite(y) for y in x]
+            return None if isinstance(x, float) and not np.isfinite(x) else x
+
+        curves = {k: finite(np.asarray(v).tolist()) for k, v in self.curves.items()}
+        final = {k: curves[k][-1] for k in ("train_loss", "test_loss", "train_metric", "test_metric")}
+        return {"config": self.config, "curves": curves, "final": final}
+
+
+def load_result(path):
+    """A :class:`TrainResult` read back from :meth:`TrainResult.save`'s file."""
+    with np.load(path, allow_pickle=False) as z:
+        config = json.loads(str(z["config"]))
+        params = {k[6:]: z[k] for k in z.files if k.startswith("param/")}
+        curves = {k[6:]: z[k] for k in z.files if k.startswith("curve/")}
+    return TrainResult(params, curves, config)
+
+
+def _check_positive(value, flag, kind=int):
+    try:
+        ok = kind(value) == value and value > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise SpecError("<arguments>", flag, f"a positive {'integer' if kind is int else 'number'}", repr(value))
+    return kind(value)
+
+
+def spectrum_of(params, config, inputs, k=None, steps=1000):
+    """The Lyapunov spectrum of the network's cell with weights ``params`` driven by ``inputs``
+    ``(T, I)`` (cycled): :func:`biodyn.dynamics.lyapunov_spectrum` of a
+    :class:`~biodyn.dynamics.DrivenCell`, from the zero state, after a transient of ``T``
+    steps, over ``steps`` steps (exponents per step; the LSTM's are those of its full
+    :math:`(h, c)` map, :math:`2H` of them)."""
+    from ..ann import RNN
+    from ..dynamics import DrivenCell, lyapunov_spectrum
+
+    c = config
+    net = RNN(c["n_inputs"], c["hidden"], c["n_outputs"], cell=c["net"], nonlinearity=c["nonlinearity"],
+              readout=c["readout"], seed=c["seed"])
+    cell = net.cell({k_: np.asarray(v) for k_, v in params.items()})
+    return lyapunov_spectrum(DrivenCell(cell, inputs), np.zeros(cell.state_size), duration=int(steps),
+                             transient=len(inputs), k=k, seed=int(c["seed"]))
+
+
+def jacobian_product_of(params, config, inputs):
+    r"""What backprop through time sees over one input sequence ``inputs`` ``(T, I)`` from the
+    zero state: the exponents :math:`\frac1T\log\sigma_i(D_T\cdots D_1)` of the product of the
+    state Jacobians (:func:`biodyn.ann.jacobian_product_exponents`, graded QR, accurate for
+    any T) and the product's condition number as :math:`\log_{10}\kappa =
+    T(\mu_1-\mu_n)/\ln 10` (Pascanu et al. 2013; Engelken 2023)."""
+    from ..ann import RNN, jacobian_product_exponents
+
+    c = config
+    net = RNN(c["n_inputs"], c["hidden"], c["n_outputs"], cell=c["net"], nonlinearity=c["nonlinearity"],
+              readout=c["readout"], seed=c["seed"])
+    cell = net.cell({k_: np.asarray(v) for k_, v in params.items()})
+    s = np.zeros(cell.state_size)
+    jacobians = []
+    for x in np.asarray(inputs, float):
+        jacobians.append(cell.jacobian(s, x))
+        s = cell.step(s, x)
+    mu = jacobian_product_exponents(jacobians)
+    return mu, float(len(jacobians) * (mu[0] - mu[-1]) / np.log(10.0))
+
+
+def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
+          nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
+          lyapunov_steps=1000, **task_parameters):
+    """Train a network of biodyn's cells on a task by backprop through time.
+
+    Parameters
+    ----------
+    task : str or Task
+        A task of the catalog (``biodyn list tasks``), a path to a task spec, or a :class:`Task`.
+    net : {"rnn", "gru", "lstm"}
+    hidden : int
+        Number of hidden units :math:`H`.
+    epochs : int
+        Passes over the training set.
+    lr : float
+        Learning rate (the optimiser's step :math:`\\eta`).
+    optimizer : str
+        A name of :data:`biodyn.ann.OPTIMISERS` (``adam``, ``gd``, ...); ``optimizer_options``
+        its hyperparameters (e.g. ``{"beta1": 0.9}``).
+    seed : int
+        Seeds the data (:meth:`Task.data`), the initial weights and the minibatch order.
+    batch_size : int
+        Sequences per minibatch (the whole training set if larger).
+    g : float
+        Recurrent gain: each gate block of :math:`W_{hh}` is :math:`\\mathcal N(0, g^2/H)`.
+    nonlinearity : {"tanh", "relu"}
+        Vanilla RNN only.
+    progress : callable(epoch, curves), optional
+        Called after each epoch.
+    lyapunov_every : int, optional
+        Compute the Lyapunov spectrum (:func:`spectrum_of`) at epoch 0, every
+        ``lyapunov_every`` epochs and at the last, driven by the test set's inputs (its
+        sequences one after another, cycled); ``lyapunov_k`` exponents (default all) over
+        ``lyapunov_steps`` steps. Recorded in ``curves`` as ``lyapunov_epoch``,
+        ``lyapunov_exponents`` ``(records, k)``, ``lyapunov_se``, ``lyapunov_kaplan_yorke``,
+        ``lyapunov_entropy_rate``; with them, what backprop sees over the first test sequence
+        (:func:`jacobian_product_of`): ``jacobian_product_exponents`` ``(records, n)`` and
+        ``jacobian_log10_condition``.
+    **task_parameters
+        Overrides of the task's generator parameters (e.g. ``delay=20``).
+
+    Returns
+    -------
+    TrainResult
+        ``params`` (numpy arrays, :class:`biodyn.ann.RNN`'s keys), ``curves``
+        (``epoch``, ``train_loss``, ``test_loss``, ``train_metric``, ``test_metric``; epoch 0 is
+        the untrained network) and ``config`` (task and its parameters, seed, net, hidden, lr,
+        optimiser with its hyperparameters, versions).
+    """
+    from ..ann import RNN, optimiser as make_optimiser
+
+    task = load_task(task, **task_parameters)
+    if net not in NETS:
+        raise SpecError("<arguments>", "net", "one of " + ", ".join(NETS), repr(net), suggest(str(net), NETS))
+    hidden = _check_positive(hidden, "hidden")
+    epochs = _check_positive(epochs, "epochs") if epochs != 0 else 0
+    batch_size = _check_positive(batch_size, "batch_size")
+    lr = _check_positive(float(lr), "lr", float)
+    opt = make_optimiser(optimizer, **(optimizer_options or {}))
+    if opt.name == "implicit_gd":
+        raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products "
+                        "(gd, adam, heavy_ball, nesterov, sgd, heun, rk4, rk45)", repr(optimizer))
+    seed = int(seed)
+    if lyapunov_every is not None:
+        lyapunov_every = _check_positive(lyapunov_every, "lyapunov_every")
+        lyapunov_steps = _check_positive(lyapunov_steps, "lyapunov_steps")
+        if lyapunov_k is not None:
+            lyapunov_k = _check_positive(lyapunov_k, "lyapunov_k")
+            n_state = 2 * hidden if net == "lstm" else hidden
+            if lyapunov_k > n_state:
+                raise SpecError("<arguments>", "lyapunov_k", f"at most the state dimension {n_state}",
+                                repr(lyapunov_k))
+    jax, jnp = _jax()
+
+    train_set, test_set = task.data(seed)
+    ref = RNN(task.n_inputs, hidden, task.n_outputs, cell=net, nonlinearity=nonlinearity, sigma_w=float(g),
+              readout=task.readout, seed=seed)
+    keys = sorted(ref.params)
+    shapes = [ref.params[k].shape for k in keys]
+    sizes = [int(np.prod(s)) for s in shapes]
+    splits = np.cumsum(sizes)[:-1]
+
+    def unflatten(theta):
+        return {k: a.reshape(s) for k, a, s in zip(keys, np.split(theta, splits), shapes)}
+
+    def flatten(p):
+        return np.concatenate([np.asarray(p[k], float).ravel() for k in keys])
+
+    theta = flatten(ref.params)
+    rng = np.random.default_rng([seed, 2])
+    curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_metric", "test_metric")}
+    n_train = len(train_set)
+    bs = min(batch_size, n_train)
+
+    def targets(b):
+        return b.y if task.readout == "last" else b.y.astype(float)
+
+    def mask(b):
+        return np.ones(len(b), bool) if b.mask is None else b.mask
+
+    config = {"task": task.as_dict(), "net": net, "hidden": hidden, "epochs": epochs, "lr": lr,
+              "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
+              "batch_size": bs, "g": float(g), "nonlinearity": nonlinearity, "readout": task.readout,
+              "n_inputs": task.n_inputs, "n_outputs": task.n_outputs,
+              "init": "biodyn.ann.RNN (gaussian, sigma_w = g, input_scale = 1)",
+              "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
+    if lyapunov_every is not None:
+        n_seq = max(1, min(len(test_set), -(-int(lyapunov_steps) // test_set.x.shape[1])))
+        drive = test_set.x[:n_seq].reshape(-1, task.n_inputs)
+        config["lyapunov"] = {"every": lyapunov_every, "k": lyapunov_k, "steps": int(lyapunov_steps),
+                              "transient": len(drive), "drive": f"the first {n_seq} test sequences, "
+                              "one after another, cycled", "state": "full (h, c)" if net == "lstm" else "h",
+                              "method": "QR (biodyn.dynamics.lyapunov_spectrum), exponents per step"}
+        for key in ("lyapunov_epoch", "lyapunov_exponents", "lyapunov_se", "lyapunov_kaplan_yorke",
+                    "lyapunov_entropy_rate", "jacobian_product_exponents", "jacobian_log10_condition"):
+            curves[key] = []
+
+    def spectrum(epoch, theta):
+        if lyapunov_every is None or not (epoch % lyapunov_every == 0 or epoch == epochs):
+            return
+        res = spectrum_of(unflatten(theta), config, drive, lyapunov_k, lyapunov_steps)
+        curves["lyapunov_epoch"].append(epoch)
+        curves["lyapunov_exponents"].append(res.exponents)
+        curves["lyapunov_se"].append(res.standard_error)
+        curves["lyapunov_kaplan_yorke"].append(np.nan if res.kaplan_yorke is None else res.kaplan_yorke)
+        curves["lyapunov_entropy_rate"].append(res.entropy_rate)
+        mu, log10_kappa = jacobian_product_of(unflatten(theta), config, test_set.x[0])
+        curves["jacobian_product_exponents"].append(mu)
+        curves["jacobian_log10_condition"].append(log10_kappa)
+
+    with jax.enable_x64(True):
+        value, grad, outputs = jax_loss_and_grad(net, hidden, task.readout, task.loss, nonlinearity)
+
+        def evaluate(epoch, theta):
+            p = unflatten(theta)
+            spectrum(epoch, theta)
+            curves["epoch"].append(epoch)
+            for name, b in (("train", train_set), ("test", test_set)):
+                curves[f"{name}_loss"].append(float(value(p, b.x, targets(b), mask(b))))
+                curves[f"{name}_metric"].append(metric_value(task.metric, np.asarray(outputs(p, b.x)), b))
+            if progress is not None:
+                progress(epoch, curves)
+
+        evaluate(0, theta)
+        state = opt.init(theta)
+        k = 0
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(n_train)
+            for start in range(0, n_train - bs + 1, bs):
+                idx = order[start:start + bs]
+                xb, tb, mb = train_set.x[idx], targets(train_set)[idx], mask(train_set)[idx]
+                oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)))
+                with np.errstate(over="ignore", invalid="ignore"):
+                    theta, state = opt.step(theta, state, k, lr, oracle)
+                k += 1
+                if not np.all(np.isfinite(theta)):
+                    raise BiodynError(f"biodyn train: the weights diverged at update {k} (epoch {epoch}, "
+                                      f"lr = {lr:g}); try a smaller --lr")
+            evaluate(epoch, theta)
+
+    config["steps"] = k
+    return TrainResult(unflatten(theta), {k: np.asarray(v) for k, v in curves.items()}, config, task)

@@ -1,0 +1,136 @@
+"""biodyn train: the command, its files and its errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jax")
+
+from biodyn import catalog, learn  # noqa: E402
+from biodyn.cli import main  # noqa: E402
+
+
+def small_task_file(folder, name="delayed_copy", train=32, test=16):
+    text = catalog.find(name, "tasks").read_text()
+    text = text.replace("train = 512", f"train = {train}").replace("test = 256", f"test = {test}")
+    path = folder / f"small_{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_biodyn_train_writes_weights_figure_and_json(tmp_path, capsys):
+    spec = small_task_file(tmp_path)
+    out = tmp_path / "out"
+    code = main(["-q", "train", str(spec), "--net", "lstm", "--hidden", "6", "--epochs", "2", "--lr", "0.02",
+                 "--set", "n_steps=15", "--set", "delay=3", "--seed", "2", "--lyapunov-every", "1",
+                 "--lyapunov-steps", "60", "--out", str(out),
+                 "--json", str(tmp_path / "run.json")])
+    assert code == 0
+    stdout = capsys.readouterr().out
+    assert "small_delayed_copy: lstm H = 6" in stdout
+    doc = json.loads((tmp_path / "run.json").read_text())
+    assert doc["config"]["task"]["parameters"] == {"n_steps": 15, "delay": 3}
+    assert doc["config"]["seed"] == 2 and doc["config"]["net"] == "lstm" and doc["config"]["optimizer"] == "adam"
+    assert len(doc["curves"]["test_loss"]) == 3
+    assert doc["curves"]["lyapunov_epoch"] == [0, 1, 2] and len(doc["curves"]["lyapunov_exponents"][0]) == 12
+    assert doc["config"]["lyapunov"]["state"] == "full (h, c)" and "largest Lyapunov exponent" in stdout
+    weights = out / "small_delayed_copy-lstm-h6-s2.npz"
+    assert weights.is_file() and (out / "small_delayed_copy-lstm-h6-s2.png").is_file()
+    back = learn.load_result(weights)
+    assert back.params["cell.W_hh"].shape == (24, 6)
+    np.testing.assert_allclose(back.curves["test_loss"], doc["curves"]["test_loss"])
+
+
+def test_biodyn_train_errors_are_one_line_and_come_before_training(tmp_path, capsys):
+    assert main(["train", "flipflop_3bt", "--net", "rnn", "--out", str(tmp_path / "o")]) == 2
+    assert "flipflop_3bit" in capsys.readouterr().err
+    assert main(["train", "delayed_copy", "--net", "rnn", "--set", "dely=3", "--out", str(tmp_path / "o")]) == 2
+    assert "delay" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", "delayed_copy", "--net", "rnn", "--out", str(blocker)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_a_diverging_run_writes_no_file(tmp_path, capsys):
+    spec = small_task_file(tmp_path)
+    out = tmp_path / "out"
+    code = main(["-q", "train", str(spec), "--net", "rnn", "--hidden", "4", "--epochs", "2", "--optimizer", "gd",
+                 "--lr", "1e300", "--set", "n_steps=8", "--set", "delay=2", "--out", str(out),
+                 "--json", str(tmp_path / "run.json")])
+    assert code == 2
+    assert "diverged" in capsys.readouterr().err
+    assert not (tmp_path / "run.json").exists()
+    assert not out.exists() or not any(out.iterdir())
+
+
+SWEEP = """
+kind = "sweep"
+description = "delayed copy at two delays"
+seed = 1
+
+[run]
+job = "train"
+task = "{task}"
+net = "rnn"
+hidden = 4
+epochs = 1
+lyapunov_every = 1
+lyapunov_steps = 40
+figure = false
+parameters = {{n_steps = 8}}
+
+[grid]
+{grid}
+"""
+
+
+def test_a_sweep_of_train_jobs_reports_final_losses_and_spectra(tmp_path):
+    from biodyn import sweep
+
+    spec = small_task_file(tmp_path)
+    path = tmp_path / "s.toml"
+    path.write_text(SWEEP.format(task=spec, grid="delay = [2, 3]"))
+    result = sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert result.computed == 2
+    records = list(result.records.values())
+    assert all(r["status"] == "ok" for r in records), records
+    for r in records:
+        values = r["values"]
+        assert values["metric"] == "sign_accuracy" and values["test_loss"] > 0
+        assert values["lambda_max"] == values["lambda_1"] and "lambda_4" in values
+        doc = json.loads((tmp_path / "out" / r["paths"]["json"]).read_text()
+                         if not r["paths"]["json"].startswith("/") else open(r["paths"]["json"]).read())
+        assert doc["config"]["task"]["parameters"]["delay"] == r["params"]["delay"]
+
+
+def test_a_train_sweep_with_a_bad_task_parameter_fails_at_load_naming_the_grid_key(tmp_path):
+    from biodyn import sweep
+    from biodyn.errors import SpecError
+
+    path = tmp_path / "s.toml"
+    path.write_text(SWEEP.format(task="delayed_copy", grid="dealy = [2, 3]"))
+    with pytest.raises(SpecError) as info:
+        sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert info.value.key == "grid.dealy" and "delay" in str(info.value)
+    path.write_text(SWEEP.format(task="delayed_copy", grid="net = ['gur']"))
+    with pytest.raises(SpecError, match="gru") as info:
+        sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert info.value.key == "grid.net"
+
+
+def test_biodyn_train_fixed_points_writes_them_with_stability_and_a_figure(tmp_path, capsys):
+    spec = small_task_file(tmp_path, "flipflop_3bit", train=16, test=8)
+    out = tmp_path / "out"
+    assert main(["-q", "train", str(spec), "--net", "rnn", "--hidden", "5", "--epochs", "0", "--g", "0.3",
+                 "--set", "n_steps=10", "--fixed-points", "--out", str(out), "--json", str(tmp_path / "fp.json")]) == 0
+    doc = json.loads((tmp_path / "fp.json").read_text())
+    fp = doc["fixed_points"]
+    # untrained, no bias, |W_hh| < 1 at g = 0.3: the origin is the only fixed point, stable
+    assert fp["n_stable"] == 1 and fp["n_unstable"] == 0
+    assert np.allclose(fp["points"][0]["state"], 0.0, atol=1e-10)
+    assert len(fp["trajectories_pc"]) == 8 and len(fp["explained_variance"]) == 3
+    assert (out / "small_flipflop_3bit-rnn-h5-s0-fixed_points.png").is_file()
+    assert "fixed points, input no pulse: 1 stable, 0 unstable" in capsys.readouterr().out
+    assert [b["label"] for b in fp["by_input"]] == ["no pulse"] and fp["by_input"][0]["n_stable"] == 1

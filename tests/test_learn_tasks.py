@@ -1,0 +1,165 @@
+"""Task specs and generators of biodyn.learn: shapes, seeds, known answers."""
+
+import numpy as np
+import pytest
+
+from biodyn import catalog, learn
+from biodyn.errors import SpecError
+
+ALL = ["flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation", "context_integration",
+       "sine_classification"]
+
+
+def test_every_builtin_task_is_in_the_catalog_and_loads_with_its_shapes():
+    assert set(ALL) <= set(catalog.names("tasks"))
+    for name in ALL:
+        task = learn.load_task(name)
+        train, test = task.data(3)
+        assert len(train) == task.sizes["train"] and len(test) == task.sizes["test"]
+        T = task.parameters["n_steps"]
+        assert train.x.shape == (task.sizes["train"], T, task.n_inputs)
+        if task.readout == "all":
+            assert train.y.shape == (task.sizes["train"], T, task.n_outputs)
+            assert train.mask.shape == (task.sizes["train"], T)
+        else:
+            assert train.y.shape == (task.sizes["train"],) and train.mask is None
+            assert set(np.unique(train.y)) <= set(range(task.n_outputs))
+        assert task.citation.year >= 2009
+
+
+def test_task_data_are_reproducible_from_the_seed_and_train_differs_from_test():
+    task = learn.load_task("flipflop_3bit")
+    a, b = task.data(7), task.data(7)
+    np.testing.assert_array_equal(a[0].x, b[0].x)
+    np.testing.assert_array_equal(a[1].y, b[1].y)
+    assert not np.array_equal(a[0].x[:10], a[1].x[:10])
+    assert not np.array_equal(task.data(8)[0].x, a[0].x)
+
+
+def test_flipflop_targets_hold_the_sign_of_the_last_pulse_on_each_channel():
+    b = learn.GENERATORS["flipflop_3bit"](20, np.random.default_rng(1), n_steps=80, pulse_prob=0.1)
+    for i in range(20):
+        for k in range(3):
+            last = 0.0
+            for t in range(80):
+                if b.x[i, t, k] != 0:
+                    last = b.x[i, t, k]
+                assert b.y[i, t, k] == last
+    assert set(np.unique(b.x)) == {-1.0, 0.0, 1.0}
+
+
+def test_delayed_copy_target_is_the_input_d_steps_earlier_and_early_steps_are_not_scored():
+    b = learn.GENERATORS["delayed_copy"](5, np.random.default_rng(0), n_steps=30, delay=7)
+    np.testing.assert_array_equal(b.y[:, 7:, 0], b.x[:, :23, 0])
+    assert not b.mask[:, :7].any() and b.mask[:, 7:].all()
+
+
+def test_temporal_xor_is_plus_one_where_the_two_delayed_bits_differ():
+    d = 5
+    b = learn.GENERATORS["temporal_xor"](4, np.random.default_rng(2), n_steps=40, delay=d)
+    x = b.x[..., 0]
+    for t in range(d, 40):
+        differ = x[:, t - d] != x[:, t - 3]  # ceil(5/2) = 3
+        np.testing.assert_array_equal(b.y[:, t, 0], np.where(differ, 1.0, -1.0))
+
+
+def test_sine_generation_target_is_the_cued_sine():
+    b = learn.GENERATORS["sine_generation"](6, np.random.default_rng(0), n_steps=50, f_min=0.02, f_max=0.04,
+                                            n_frequencies=3)
+    f = b.x[:, 0, 0] * 0.04
+    assert set(np.round(f, 12)) <= {0.02, 0.03, 0.04}
+    np.testing.assert_allclose(b.y[..., 0], np.sin(2 * np.pi * f[:, None] * np.arange(1, 51)))
+
+
+def test_context_integration_answer_is_the_sign_of_the_relevant_coherence():
+    # with no noise the sensory inputs are the coherences themselves
+    b = learn.GENERATORS["context_integration"](50, np.random.default_rng(4), n_steps=20, noise=0.0,
+                                                response_steps=3)
+    ctx = np.argmax(b.x[:, 0, 2:], axis=1)
+    relevant = b.x[np.arange(50), 0, ctx]
+    np.testing.assert_array_equal(b.y[:, -3:, 0], np.sign(relevant)[:, None] * np.ones(3))
+    assert not b.mask[:, :-3].any() and b.mask[:, -3:].all()
+
+
+def test_metrics_known_values():
+    task = learn.load_task("delayed_copy")
+    train, _ = task.data(0)
+    assert learn.metric_value("sign_accuracy", train.y, train) == 1.0
+    assert learn.metric_value("sign_accuracy", -train.y, train) == 0.0
+    assert learn.metric_value("r2", train.y, train) == 1.0
+    c = learn.load_task("sine_classification").data(0)[0]
+    onehot = np.eye(3)[c.y]
+    assert learn.metric_value("accuracy", onehot, c) == 1.0
+
+
+def test_task_overrides_and_user_tasks_on_biodyn_path(catalog_path):
+    task = learn.load_task("delayed_copy", delay=12)
+    assert task.parameters["delay"] == 12
+    text = (catalog.find("delayed_copy", "tasks")).read_text().replace('value = 5, unit = "step", doc = "the delay d"',
+                                                                       'value = 9, unit = "step"')
+    (catalog_path / "my_copy.toml").write_text(text)
+    catalog.refresh()
+    assert learn.load_task("my_copy").parameters["delay"] == 9
+
+
+def test_task_spec_errors_name_the_file_key_and_suggestion(tmp_path):
+    good = catalog.find("delayed_copy", "tasks").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.replace('generator = "delayed_copy"', 'generator = "delayed_cpy"'))
+    with pytest.raises(SpecError, match=r"bad.toml.*generator.*delayed_copy"):
+        learn.load_task(str(bad))
+    bad.write_text(good.replace('unit = "step", doc = "the delay d"', 'unit = "ms"'))
+    with pytest.raises(SpecError, match=r"parameters.delay.unit.*'step'"):
+        learn.load_task(str(bad))
+    bad.write_text(good.replace("delay =", "dely ="))
+    with pytest.raises(SpecError, match=r"parameters.dely.*delay"):
+        learn.load_task(str(bad))
+    with pytest.raises(SpecError, match="delay"):
+        learn.load_task("delayed_copy", dealy=3)
+
+
+def test_biodyn_list_and_show_know_tasks(capsys):
+    from biodyn.cli import main
+
+    assert main(["list", "tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "flipflop_3bit" in out and "temporal_xor" in out
+    assert main(["show", "delayed_copy"]) == 0
+    assert "delay = 5 step" in capsys.readouterr().out
+
+
+def test_task_parameter_values_are_checked_before_any_data_are_drawn():
+    with pytest.raises(SpecError, match=r"parameters.delay.*\[1, n_steps - 1\].*60"):
+        learn.load_task("delayed_copy", delay=60)
+    with pytest.raises(SpecError, match=r"parameters.pulse_prob.*\[0, 1\]"):
+        learn.load_task("flipflop_3bit", pulse_prob=1.5)
+    with pytest.raises(SpecError, match=r"parameters.n_steps.*a number.*long"):
+        learn.load_task("temporal_xor", n_steps="long")
+    with pytest.raises(SpecError, match=r"parameters.coherences"):
+        learn.load_task("context_integration", coherences=[])
+    assert learn.load_task("delayed_copy", delay=59).parameters["delay"] == 59
+
+
+def test_overrides_apply_to_a_task_object_too_and_keep_its_earlier_overrides():
+    from biodyn.learn._task import Task
+    from biodyn.spec import read_toml
+
+    data = read_toml(catalog.find("sine_classification", "tasks"))
+    del data["parameters"]["n_classes"]  # the generator's default (3) then sets the outputs
+    task = Task("mine", None, data, {"n_steps": 12})
+    assert task.n_outputs == 3
+    again = learn.load_task(task, noise=0.1)
+    assert again.parameters["n_steps"] == 12 and again.parameters["noise"] == 0.1
+    assert learn.load_task(task, n_classes=4).n_outputs == 4
+
+
+def test_constant_inputs_of_each_task():
+    labels = {name: [lab for lab, _ in learn.load_task(name).constant_inputs()] for name in ALL}
+    assert labels["flipflop_3bit"] == ["no pulse"]
+    assert labels["delayed_copy"] == labels["temporal_xor"] == ["x = +1", "x = -1"]
+    assert labels["context_integration"] == ["motion context", "colour context"]
+    cues = [u[0] for _, u in learn.load_task("sine_generation").constant_inputs()]
+    np.testing.assert_allclose(cues, np.linspace(0.01, 0.05, 5) / 0.05)  # the cue u = f/f_max
+    for name in ALL:
+        task = learn.load_task(name)
+        assert all(u.shape == (task.n_inputs,) for _, u in task.constant_inputs())

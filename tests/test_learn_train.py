@@ -1,0 +1,214 @@
+"""biodyn.learn.train: JAX steps and gradients against the numpy cells, and learning."""
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+
+from biodyn import dynamics, learn  # noqa: E402
+from biodyn.ann import RNN  # noqa: E402
+from biodyn.learn._task import Task  # noqa: E402
+from biodyn.learn._train import jax_loss_and_grad  # noqa: E402
+from biodyn.spec import read_toml  # noqa: E402
+from biodyn import catalog  # noqa: E402
+
+
+def small_task(name, train=16, test=8, **parameters):
+    data = read_toml(catalog.find(name, "tasks"))
+    data["sizes"] = {"train": train, "test": test}
+    return Task(name, None, data, parameters)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_jax_step_equals_the_numpy_cell_step_to_1e_13(kind):
+    import jax.numpy as jnp
+
+    cell = dynamics.CELLS[kind].random(7, 3, seed=1, g=1.5, bias=0.3)
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(5, cell.state_size))
+    x = rng.normal(size=(5, 3))
+    with jax.enable_x64(True):
+        got = np.asarray(dynamics.cell_step(jnp, kind, *(jnp.asarray(a) for a in
+                                                          (cell.W_ih, cell.W_hh, cell.b_ih, cell.b_hh, s, x))))
+    np.testing.assert_allclose(got, cell.step(s, x), rtol=0, atol=1e-13)
+
+
+def test_jax_step_equals_the_numpy_relu_rnn_step():
+    import jax.numpy as jnp
+
+    cell = dynamics.RNNCell.random(6, 2, seed=3, nonlinearity="relu")
+    s, x = np.random.default_rng(1).normal(size=(2, 4, 6)), np.ones((4, 2))
+    with jax.enable_x64(True):
+        got = np.asarray(dynamics.cell_step(jnp, "rnn", cell.W_ih, cell.W_hh, cell.b_ih, cell.b_hh, s[0], x, "relu"))
+    np.testing.assert_allclose(got, cell.step(s[0], x), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("name", ["flipflop_3bit", "sine_classification"])
+def test_autodiff_gradients_equal_the_numpy_reverse_time_recursion(kind, name):
+    task = small_task(name, n_steps=12)
+    b = task.data(0)[0]
+    net = RNN(task.n_inputs, 5, task.n_outputs, cell=kind, readout=task.readout, sigma_w=1.3, sigma_b=0.2, seed=4)
+    ref = net.backprop(b.x, b.y, task.loss)
+    mask = np.ones(len(b), bool) if b.mask is None else b.mask
+    with jax.enable_x64(True):
+        value, grad, _ = jax_loss_and_grad(kind, 5, task.readout, task.loss)
+        L = float(value(net.params, b.x, b.y, mask))
+        G = {k: np.asarray(v) for k, v in grad(net.params, b.x, b.y, mask).items()}
+    assert abs(L - ref.loss) < 1e-12
+    assert set(G) == set(ref.grads)
+    for k in G:
+        np.testing.assert_allclose(G[k], ref.grads[k], rtol=0, atol=1e-10 * max(1.0, np.abs(ref.grads[k]).max()),
+                                   err_msg=k)
+
+
+def test_masked_mse_is_mse_over_the_scored_steps_only():
+    task = small_task("delayed_copy", n_steps=10, delay=4)
+    b = task.data(0)[0]
+    net = RNN(1, 4, 1, cell="rnn", readout="all", seed=0)
+    y = net(b.x)
+    expected = np.mean((y[:, 4:, :] - b.y[:, 4:, :]) ** 2)
+    with jax.enable_x64(True):
+        value, _, _ = jax_loss_and_grad("rnn", 4, "all", "mse")
+        assert abs(float(value(net.params, b.x, b.y, b.mask)) - expected) < 1e-13
+
+
+def test_flipflop_loss_falls_and_the_saved_weights_reproduce_the_network(tmp_path):
+    task = small_task("flipflop_3bit", train=64, test=32, n_steps=30, pulse_prob=0.1)
+    r = learn.train(task, net="gru", hidden=12, epochs=8, lr=0.02, optimizer="adam", seed=1, batch_size=16)
+    c = r.curves
+    assert list(c["epoch"]) == list(range(9))
+    assert c["train_loss"][-1] < 0.6 * c["train_loss"][0]
+    assert c["test_loss"][-1] < 0.7 * c["test_loss"][0]
+    assert c["test_metric"][-1] > c["test_metric"][0]
+    path = r.save(tmp_path / "weights.npz")
+    back = learn.load_result(path)
+    assert back.config["net"] == "gru" and back.config["seed"] == 1 and back.config["lr"] == 0.02
+    assert back.config["task"]["parameters"]["n_steps"] == 30 and back.config["optimizer"] == "adam"
+    assert "jax" in back.config["versions"]
+    test = task.data(1)[1]
+    with jax.enable_x64(True):
+        value, _, _ = jax_loss_and_grad("gru", 12, "all", "mse")
+        L = float(value(back.params, test.x, test.y, test.mask))
+    # the numpy network with the saved weights gives the same loss (same equations)
+    assert abs(back.network().backprop(test.x, test.y, "mse").loss - L) < 1e-12
+    np.testing.assert_array_equal(back.curves["test_loss"], c["test_loss"])
+
+
+def test_training_is_reproducible_from_its_seed_and_plain_gd_also_descends():
+    task = small_task("delayed_copy", train=32, test=16, n_steps=12, delay=2)
+    a = learn.train(task, net="rnn", hidden=8, epochs=3, lr=0.05, optimizer="gd", seed=3, batch_size=32)
+    b = learn.train(task, net="rnn", hidden=8, epochs=3, lr=0.05, optimizer="gd", seed=3, batch_size=32)
+    np.testing.assert_array_equal(a.curves["train_loss"], b.curves["train_loss"])
+    assert np.all(np.diff(a.curves["train_loss"]) < 0)  # full-batch GD, small step: monotone
+
+
+def test_train_rejects_bad_arguments_before_training():
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError, match="net.*rnn, gru, lstm.*'lsmt'.*lstm"):
+        learn.train("flipflop_3bit", net="lsmt")
+    with pytest.raises(SpecError, match="optimiser.*'adm'"):
+        learn.train("flipflop_3bit", optimizer="adm")
+    with pytest.raises(SpecError, match="hidden"):
+        learn.train("flipflop_3bit", hidden=0)
+    with pytest.raises(SpecError, match="implicit_gd"):
+        learn.train("flipflop_3bit", optimizer="implicit_gd")
+
+
+def test_lyapunov_spectra_along_training_are_those_of_the_numpy_cells_with_the_saved_weights(tmp_path):
+    from biodyn.learn._train import spectrum_of
+
+    task = small_task("delayed_copy", train=32, test=8, n_steps=20, delay=3)
+    r = learn.train(task, net="lstm", hidden=4, epochs=5, lr=0.02, seed=0, batch_size=16, lyapunov_every=2,
+                    lyapunov_steps=200)
+    c = r.curves
+    assert list(c["lyapunov_epoch"]) == [0, 2, 4, 5]
+    assert c["lyapunov_exponents"].shape == (4, 8)  # the LSTM's full (h, c) state: 2H exponents
+    back = learn.load_result(r.save(tmp_path / "w.npz"))
+    test = task.data(0)[1]
+    drive = test.x[:10].reshape(-1, 1)  # ceil(200 / 20) = 10 sequences
+    again = spectrum_of(back.params, back.config, drive, None, 200)
+    np.testing.assert_allclose(again.exponents, c["lyapunov_exponents"][-1], rtol=0, atol=1e-12)
+    assert np.all(np.diff(c["lyapunov_exponents"], axis=1) <= 1e-12)  # sorted, largest first
+
+
+def test_tanh_rnn_leading_exponent_is_bounded_by_the_log_of_the_largest_singular_value():
+    # |tanh'| <= 1, so |D_t v| <= sigma_max(W_hh)|v|: lambda_1 <= log sigma_max(W_hh) at every record
+    task = small_task("flipflop_3bit", train=32, test=8, n_steps=20)
+    r = learn.train(task, net="rnn", hidden=10, epochs=2, lr=0.02, seed=5, batch_size=16, g=2.0,
+                    lyapunov_every=1, lyapunov_steps=300, lyapunov_k=3)
+    assert r.curves["lyapunov_exponents"].shape == (3, 3)
+    lam1 = r.curves["lyapunov_exponents"][-1, 0]
+    assert lam1 <= np.log(np.linalg.norm(r.params["cell.W_hh"], 2)) + 1e-9
+    assert np.isfinite(r.curves["lyapunov_entropy_rate"]).all()
+
+
+def test_the_json_document_has_null_for_non_finite_values():
+    r = learn.TrainResult({}, {"epoch": np.array([0, 1]), "train_loss": np.array([1.0, 0.5]),
+                               "test_loss": np.array([1.0, 0.6]), "train_metric": np.array([0.5, 0.7]),
+                               "test_metric": np.array([0.5, 0.6]),
+                               "lyapunov_exponents": np.array([[0.1, -np.inf], [0.0, -1.0]]),
+                               "lyapunov_kaplan_yorke": np.array([np.nan, 1.0])}, {})
+    doc = r.document()
+    assert doc["curves"]["lyapunov_exponents"] == [[0.1, None], [0.0, -1.0]]
+    assert doc["curves"]["lyapunov_kaplan_yorke"] == [None, 1.0]
+    assert doc["final"]["test_loss"] == 0.6
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_autodiff_gradients_equal_central_finite_differences(kind):
+    task = small_task("temporal_xor", n_steps=9, delay=4)
+    b = task.data(0)[0]
+    net = RNN(1, 4, 1, cell=kind, readout="all", sigma_w=1.2, sigma_b=0.3, seed=2)
+    rng = np.random.default_rng(0)
+    with jax.enable_x64(True):
+        value, grad, _ = jax_loss_and_grad(kind, 4, "all", "mse")
+        G = grad(net.params, b.x, b.y, b.mask)
+        for key in ("cell.W_hh", "cell.W_ih", "cell.b_ih", "readout.W"):
+            W = net.params[key]
+            idx = tuple(rng.integers(0, n) for n in W.shape)
+            h = 1e-6
+            plus, minus = {**net.params, key: W.copy()}, {**net.params, key: W.copy()}
+            plus[key][idx] += h
+            minus[key][idx] -= h
+            fd = (float(value(plus, b.x, b.y, b.mask)) - float(value(minus, b.x, b.y, b.mask))) / (2 * h)
+            assert abs(float(G[key][idx]) - fd) < 1e-8, (key, idx)
+
+
+def test_jacobian_product_records_are_the_singular_values_of_the_product_over_the_first_test_sequence():
+    task = small_task("temporal_xor", train=16, test=4, n_steps=8, delay=2)
+    r = learn.train(task, net="gru", hidden=3, epochs=1, lr=0.01, seed=0, batch_size=16, lyapunov_every=1,
+                    lyapunov_steps=20)
+    net = r.network()
+    x = task.data(0)[1].x[:1]
+    P = net.input_output_jacobian(x)[0]  # D_8 ... D_1, formed directly (short sequence)
+    sv = np.linalg.svd(P, compute_uv=False)
+    np.testing.assert_allclose(r.curves["jacobian_product_exponents"][-1], np.log(sv) / 8, rtol=0, atol=1e-10)
+    assert abs(r.curves["jacobian_log10_condition"][-1] - np.log10(sv[0] / sv[-1])) < 1e-8
+
+
+def test_fixed_point_of_a_contracting_tanh_rnn_is_the_origin_with_the_eigenvalues_of_w_hh():
+    task = small_task("delayed_copy", train=8, test=8, n_steps=10, delay=2)
+    r = learn.train(task, net="rnn", hidden=6, epochs=0, g=0.3, seed=1)  # untrained: no bias, |W| < 1
+    W = r.params["cell.W_hh"]
+    assert np.linalg.norm(W, 2) < 1  # a contraction: the fixed point is unique
+    fps = learn.network_fixed_points(r, n_starts=10)
+    assert len(fps) == 1
+    p = fps[0]
+    np.testing.assert_allclose(p.state, 0.0, atol=1e-10)
+    np.testing.assert_allclose(np.sort_complex(p.eigenvalues), np.sort_complex(np.linalg.eigvals(W)), atol=1e-10)
+    assert p.stable
+    np.testing.assert_allclose(p.output, r.params["readout.b"], atol=1e-10)
+
+
+@pytest.mark.slow
+def test_a_trained_flipflop_network_has_eight_stable_fixed_points_at_the_eight_corners():
+    # Sussillo & Barak (2013) Fig. 2: one stable fixed point per memory, saddles between them
+    r = learn.train("flipflop_3bit", net="gru", hidden=24, epochs=20, lr=0.01, seed=0)
+    assert r.curves["test_metric"][-1] > 0.999
+    stable = [p for p in learn.network_fixed_points(r) if p.stable]
+    corners = {tuple(np.sign(p.output).astype(int)) for p in stable}
+    assert len(stable) == 8 and len(corners) == 8
+    for p in stable:
+        assert np.max(np.abs(np.abs(p.output) - 1)) < 0.3
