@@ -13,6 +13,10 @@ Every model of the catalog is also a vector field :math:`\dot x = f(x)` (or a ma
   under input: :class:`DrivenCell`); :func:`two_trajectory_exponent` — the largest exponent
   from two nearby trajectories; :func:`brian_two_trajectory` — the same for any model run
   in Brian2 (spiking networks: two copies in one run);
+* :func:`find_cycle` — limit cycles of flows by multiple shooting, Floquet multipliers;
+  :func:`continue_cycles` — their continuation from Hopf points (folds of cycles, period
+  doublings, Neimark–Sacker); :func:`periodic_orbits`, :class:`IteratedMap`,
+  :func:`period_doubling_cascade` — period-k orbits of maps and their cascade;
 * :func:`trajectory` — numpy trajectories; :func:`simulate` — Brian2 runs of the same plan.
 
 Units: state values are SI (volt, amp, hertz, 1); the time of a flow is in the model's
@@ -21,6 +25,8 @@ so exponents are per time unit; maps count iterations.
 """
 
 from ._brian import SimulationResult, brian_two_trajectory, simulate
+from ._cycles import (Cycle, CycleBranch, CycleContinuation, CyclePoint, continue_cycles,
+                      find_cycle)
 from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, continuation
 from ._field import Field, read
 from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, search_box
@@ -37,6 +43,7 @@ __all__ = [
     "read", "Field", "make_plan", "Plan", "READINGS",
     "find_fixed_points", "FixedPoint", "classify", "TYPES", "search_box",
     "continuation", "Continuation", "Branch", "SpecialPoint", "ParameterHandle",
+    "find_cycle", "Cycle", "continue_cycles", "CycleContinuation", "CycleBranch", "CyclePoint",
     "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
     "qr_r_diagonal",

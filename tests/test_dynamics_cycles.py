@@ -1,0 +1,100 @@
+"""Limit cycles by multiple shooting: known periods, amplitudes and Floquet multipliers (Hopf
+normal form, van der Pol), Lyapunov exponents of a cycle = log|multiplier|/T, refusals."""
+
+import numpy as np
+import pytest
+
+from biodyn import dynamics
+from biodyn.errors import BiodynError
+from biodyn.spec import from_dict
+
+
+def system(name, model, params, values, initial):
+    data = {"kind": "system", "description": name, "model": model, "time_unit": "tau",
+            "parameters": {**{k: "1" for k in params}, "tau": "ms"},
+            "parameter_sets": {"default": {"values": {**{k: repr(v) for k, v in values.items()},
+                                                      "tau": "1 ms"}}},
+            "initial": initial}
+    return dynamics.read(from_dict(data, name))
+
+
+@pytest.mark.parametrize("mu, omega", [(0.5, 1.0), (0.2, 2.0)])
+def test_hopf_normal_form_cycle_has_radius_sqrt_mu_period_2pi_over_omega_multiplier_exp_minus_2_mu_T(mu, omega):
+    # models/systems/hopf.toml: dr/dt = mu r - r^3, dtheta/dt = omega (no b r^2 term)
+    F = dynamics.read("hopf", overrides={"mu": repr(mu), "omega": repr(omega)})
+    c = dynamics.find_cycle(F)
+    T = 2 * np.pi / omega
+    assert c.period == pytest.approx(T, rel=1e-7)
+    np.testing.assert_allclose(c.amplitude_max, np.sqrt(mu), rtol=1e-4)
+    np.testing.assert_allclose(c.amplitude_min, -np.sqrt(mu), rtol=1e-4)
+    assert abs(c.trivial - 1) < 1e-6 and c.multipliers[0] == c.trivial
+    assert c.multipliers[1].real == pytest.approx(np.exp(-2 * mu * T), rel=1e-5)
+    assert c.stable and c.residual < 1e-6
+
+
+def test_van_der_pol_period_is_2pi_at_small_mu_and_6_6633_at_mu_1():
+    small = dynamics.find_cycle(dynamics.read("van_der_pol", overrides={"mu": "0.01"}))
+    # Poincare-Lindstedt: T = 2 pi (1 + mu^2/16 + O(mu^4)), amplitude 2
+    assert small.period == pytest.approx(2 * np.pi * (1 + 0.01 ** 2 / 16), rel=1e-6)
+    assert small.amplitude_max[0] == pytest.approx(2.0, abs=1e-3)
+    one = dynamics.find_cycle(dynamics.read("van_der_pol"))  # mu = 1
+    assert one.period == pytest.approx(6.66328686, abs=1e-6)  # published: 6.663286859...
+    assert one.stable and abs(one.trivial - 1) < 1e-6
+
+
+def test_van_der_pol_relaxation_oscillation_at_mu_5_converges():
+    c = dynamics.find_cycle(dynamics.read("van_der_pol", "relaxation"))  # mu = 5 (stiff)
+    assert c.period == pytest.approx(11.6123, abs=1e-3)  # Grasman 1987, Table: T(5) = 11.612
+    assert c.stable and abs(c.multipliers[1]) < 1e-6
+
+
+def test_lyapunov_exponents_of_a_stable_cycle_are_log_multipliers_over_period():
+    F = dynamics.read("van_der_pol")
+    c = dynamics.find_cycle(F)
+    lam = np.log(np.abs(c.multipliers[1])) / c.period
+    # Liouville: log m2 = integral of the divergence mu (1 - x^2) over the period
+    div = np.trapezoid(1.0 - c.orbit[:, 0] ** 2, c.times)
+    assert np.log(abs(c.multipliers[1])) == pytest.approx(div, rel=1e-4)
+    r = dynamics.lyapunov_spectrum(F, c.state, duration=200.0, dt=0.02, transient=10.0)
+    assert r.exponents[0] == pytest.approx(0.0, abs=5e-3)
+    assert r.exponents[1] == pytest.approx(lam, rel=1e-2)
+    np.testing.assert_allclose(c.exponents, [0.0, lam], atol=1e-6)
+
+
+def test_from_a_given_point_and_period_guess():
+    F = dynamics.read("hopf")
+    c = dynamics.find_cycle(F, x0=[0.6, 0.1], period=6.0)
+    assert c.period == pytest.approx(2 * np.pi, rel=1e-7)
+    assert np.hypot(*c.state) == pytest.approx(np.sqrt(0.5), rel=1e-6)
+
+
+def test_a_linear_centre_is_refused_as_a_family_of_cycles():
+    F = system("centre", "dx/dt = -y/tau : 1\ndy/dt = x/tau : 1", [], {}, {"x": "0.5", "y": "0"})
+    with pytest.raises(BiodynError, match="family of cycles"):
+        dynamics.find_cycle(F)
+    with pytest.raises(BiodynError, match="converged to an equilibrium.*centre"):
+        dynamics.find_cycle(F, x0=[0.5, 0.0], period=6.0)  # Newton falls onto the origin
+
+
+def test_a_trajectory_settling_at_an_equilibrium_is_no_cycle():
+    F = dynamics.read("hopf", overrides={"mu": "-0.5"})
+    with pytest.raises(BiodynError, match="settles at an equilibrium"):
+        dynamics.find_cycle(F)
+
+
+def test_integrate_and_fire_is_refused_with_a_message():
+    with pytest.raises(BiodynError, match="threshold and reset"):
+        dynamics.find_cycle(dynamics.read("lif", overrides={"I": "1 nA"}))
+
+
+def test_maps_are_pointed_to_periodic_orbits():
+    with pytest.raises(BiodynError, match="map"):
+        dynamics.find_cycle(dynamics.read("logistic"))
+
+
+def test_hodgkin_huxley_spiking_cycle_at_10_uA_per_cm2():
+    F = dynamics.read("hodgkin_huxley", overrides={"I": "10 uA/cm**2"})
+    c = dynamics.find_cycle(F)
+    # 6.3 C: repetitive firing at ~68 Hz at 10 uA/cm^2 (Rinzel & Miller 1980, Fig. 1)
+    assert 1 / c.period == pytest.approx(68.3, abs=1.0)  # time unit: 1 s
+    assert c.stable and c.amplitude_max[0] > 0.02  # spikes overshoot 0 mV
