@@ -98,3 +98,56 @@ def test_hodgkin_huxley_spiking_cycle_at_10_uA_per_cm2():
     # 6.3 C: repetitive firing at ~68 Hz at 10 uA/cm^2 (Rinzel & Miller 1980, Fig. 1)
     assert 1 / c.period == pytest.approx(68.3, abs=1.0)  # time unit: 1 s
     assert c.stable and c.amplitude_max[0] > 0.02  # spikes overshoot 0 mV
+
+
+# --------------------------------------------------------------------------
+# Continuation of cycles
+# --------------------------------------------------------------------------
+
+BAUTIN = ("dx/dt = (b1*x - y + x*(b2*(x**2 + y**2) - (x**2 + y**2)**2))/tau : 1\n"
+          "dy/dt = (x + b1*y + y*(b2*(x**2 + y**2) - (x**2 + y**2)**2))/tau : 1")
+
+
+def bautin():
+    """Bautin (generalised Hopf) normal form, dr/dt = r (b1 + b2 r^2 - r^4), dtheta/dt = 1
+    (Kuznetsov 2004, section 8.3): with b2 = 1 the Hopf point b1 = 0 is subcritical and the
+    cycles r^2 = (1 +- sqrt(1 + 4 b1))/2 meet in a fold of cycles at b1 = -1/4, r^2 = 1/2."""
+    F = system("bautin", BAUTIN, ["b1", "b2"], {"b1": -0.1, "b2": 1.0}, {"x": "0.5", "y": "0"})
+    return F
+
+
+def hopf_point(F, param, lo, hi):
+    c = dynamics.continuation(F, param, lo, hi)
+    (h,) = [p for p in c.points if p.type == "hopf"]
+    return h
+
+
+@pytest.mark.parametrize("lo, hi, ds, max_ds", [(-0.5, 0.2, 0.02, 0.05), (-0.35, 0.6, 0.005, 0.1)])
+def test_bautin_cycle_branch_turns_at_the_fold_of_cycles_b1_minus_quarter_whatever_the_step_or_range(lo, hi, ds, max_ds):
+    F = bautin()
+    h = hopf_point(F, "b1", -0.5, 0.5)
+    assert h.value == pytest.approx(0.0, abs=1e-8)
+    cc = dynamics.continue_cycles(F, "b1", lo, hi, hopf=h, ds=ds, max_ds=max_ds)
+    (b,) = cc.branches
+    (fold,) = cc.points
+    assert fold.type == "cycle_fold"
+    assert fold.value == pytest.approx(-0.25, abs=1e-8)
+    assert fold.amplitude_max[0] == pytest.approx(np.sqrt(0.5), rel=1e-4)
+    assert np.abs(fold.multipliers - 1).max() < 1e-5  # a double multiplier at 1
+    np.testing.assert_allclose(b.periods, 2 * np.pi, rtol=1e-7)
+    # radius against the closed form, stable = the outer cycle
+    disc = np.sqrt(1 + 4 * b.values)
+    r_theory = np.sqrt(np.where(b.stable, (1 + disc) / 2, (1 - disc) / 2))
+    np.testing.assert_allclose(b.maxima[:, 0], r_theory, rtol=1e-3)
+    assert not b.stable[0] and b.stable[-1]  # unstable from the subcritical Hopf, stable after the fold
+    assert b.values.max() >= hi  # continued to the end of the range
+
+
+def test_continue_cycles_from_a_cycle_both_ways():
+    F = dynamics.read("hopf", overrides={"mu": "0.25"})
+    c = dynamics.find_cycle(F)
+    cc = dynamics.continue_cycles(F, "mu", 0.0, 0.5, cycle=c, max_ds=0.1)
+    (b,) = cc.branches
+    np.testing.assert_allclose(b.maxima[:, 0], np.sqrt(b.values), rtol=1e-4)
+    assert b.values.max() >= 0.5 and b.values.min() < 0.02  # shrinks towards the Hopf point
+    assert b.stable.all() and not cc.points

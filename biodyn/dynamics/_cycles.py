@@ -134,68 +134,72 @@ def _check_flow(field):
 
 
 class _Flow:
-    """Integrates x and Phi (dPhi/dt = J Phi) with LSODA; states in SI, time in time units."""
+    """Integrates x and Phi (dPhi/dt = J Phi) with LSODA (``scipy.integrate.odeint``); states in
+    SI, time in time units. One unit without coupling (most systems and neurons) takes a fast
+    path: the lambdified f and Jacobian of the spec in one call."""
 
     def __init__(self, field, sx, rtol=1e-9):
         self.field = field
-        self.n = field.n
+        self.n = n = field.n
         self.sx = np.asarray(sx, float)
         self.rtol = rtol
-        n = self.n
         self.atol_x = 1e-11 * self.sx
         self.atol_v = (1e-10 * self.sx[:, None] / self.sx[None, :]).ravel()
+        if getattr(field, "_single", False) and not field.is_map:
+            fj = field.groups[0].compiled.fj
+            tail = list(field._tail)
+            Ts = field._T
+
+            def fJ(x):
+                vals = fj(*x, *tail, 0.0)
+                f = np.array(vals[:n], dtype=float) * Ts
+                J = np.array(vals[n:n + n * n], dtype=float).reshape(n, n) * Ts
+                return f, J
+        else:
+            def fJ(x):
+                return np.asarray(field.f(x), float), field.jacobian(x)
+        self.fJ = fJ
 
     def _rhs_var(self, t, y):
         n = self.n
-        x = y[:n]
-        Phi = y[n:].reshape(n, n)
-        fx, JPhi = self.field.f_and_jvp(x, Phi)
-        return np.concatenate([np.asarray(fx, float), np.asarray(JPhi, float).ravel()])
+        f, J = self.fJ(y[:n])
+        return np.concatenate([f, (J @ y[n:].reshape(n, n)).ravel()])
 
     def _jac_var(self, t, y):
         n = self.n
-        J = self.field.jacobian(y[:n])
+        J = self.fJ(y[:n])[1]
         out = np.zeros((n + n * n, n + n * n))
         out[:n, :n] = J
         out[n:, n:] = np.kron(J, np.eye(n))   # row-major vec(J Phi) = (J kron I) vec(Phi)
         return out
 
     def _rhs(self, t, x):
-        return np.asarray(self.field.f(x), float)
+        return self.fJ(x)[0]
 
     def _jac(self, t, x):
-        return self.field.jacobian(x)
+        return self.fJ(x)[1]
 
     def run(self, x, tau, variational=True, t_eval=None):
-        """``(x(tau), M or None, samples (k, n))``."""
-        from scipy.integrate import solve_ivp
+        """``(x(tau), M or None, samples (k, n) at t_eval or None)``."""
+        from scipy.integrate import odeint
 
         n = self.n
         if not tau > 0 or not np.isfinite(tau):
             raise BiodynError(f"{self.field.name}: a non-positive period ({tau!r}) in the shooting")
+        t = np.array([0.0, tau]) if t_eval is None else np.asarray(t_eval, float)
         if variational:
-            y0 = np.concatenate([x, np.eye(n).ravel()])
-            sol = solve_ivp(self._rhs_var, (0.0, tau), y0, method="LSODA", rtol=self.rtol,
-                            atol=np.concatenate([self.atol_x, self.atol_v]), jac=self._jac_var,
-                            t_eval=t_eval)
+            y0 = np.concatenate([np.asarray(x, float), np.eye(n).ravel()])
+            fun, jac, atol = self._rhs_var, self._jac_var, np.concatenate([self.atol_x, self.atol_v])
         else:
-            sol = solve_ivp(self._rhs, (0.0, tau), x, method="LSODA", rtol=self.rtol,
-                            atol=self.atol_x, jac=self._jac, t_eval=t_eval)
-        if sol.status != 0 or not np.all(np.isfinite(sol.y)):
-            raise _IntegrationFailed(sol.message)
-        if t_eval is None:
-            end = sol.y[:, -1]
-            samples = sol.y[:n].T
-        else:
-            from scipy.integrate import solve_ivp as _s  # noqa: F401
-
-            end = None
-            samples = sol.y[:n].T
-        if end is None:
-            # t_eval given: integrate to tau exactly as well (t_eval ends at tau)
-            end = sol.y[:, -1]
+            y0, fun, jac, atol = np.asarray(x, float), self._rhs, self._jac, self.atol_x
+        with np.errstate(all="ignore"):
+            Y, info = odeint(fun, y0, t, Dfun=jac, rtol=self.rtol, atol=atol, tfirst=True,
+                             mxstep=200000, full_output=True)
+        if info["message"] != "Integration successful." or not np.all(np.isfinite(Y)):
+            raise _IntegrationFailed(info["message"])
+        end = Y[-1]
         M = end[n:].reshape(n, n) if variational else None
-        return end[:n], M, samples
+        return end[:n], M, (Y[:, :n] if t_eval is not None else None)
 
 
 class _IntegrationFailed(Exception):
@@ -329,6 +333,24 @@ class _Shooting:
         return G, A, mono
 
 
+def _extrema(S):
+    """Max and min per column of periodic samples (first row = last row), refined by the
+    parabola through the extreme sample and its neighbours (error O(h^4) instead of O(h^2))."""
+    P = S[:-1]
+    k = len(P)
+    out = []
+    for sign in (1.0, -1.0):
+        V = sign * P
+        i = np.argmax(V, axis=0)
+        c = np.arange(P.shape[1])
+        a, b, d = V[(i - 1) % k, c], V[i, c], V[(i + 1) % k, c]
+        den = a - 2 * b + d
+        with np.errstate(all="ignore"):
+            corr = np.where(den < 0, -(d - a) ** 2 / (8 * den), 0.0)
+        out.append(sign * (b + corr))
+    return out[0], out[1]
+
+
 def _orbit_samples(field, x, T, sx, rtol, k=800):
     flow = _Flow(field, sx, rtol)
     t = np.linspace(0.0, T, k + 1)
@@ -363,7 +385,7 @@ def _finish(field, shoot, z, xref, G, mono, with_p=False):
     t, S = _orbit_samples(fld, X[0], T, shoot.sx, shoot.rtol)
     return Cycle(X[0].copy(), float(T), np.concatenate([[trivial], others]), complex(trivial),
                  bool(np.all(np.abs(others) < 1.0)), float(np.max(np.abs(G))),
-                 S.max(axis=0), S.min(axis=0), t, S, p)
+                 *_extrema(S), t, S, p)
 
 
 def _newton(shoot, z, xref, with_p=False, tol=1e-10, maxit=30, field_name=""):
@@ -409,11 +431,29 @@ def _newton(shoot, z, xref, with_p=False, tol=1e-10, maxit=30, field_name=""):
 # --------------------------------------------------------------------------
 
 
-def _scales(field, samples=None):
-    from ._fixed_points import search_box
+def _typical(field, x):
+    """Typical size of each component: the spec's ``[ranges]``, else 100 mV for voltages, 1 for
+    dimensionless components, else twice the component's value (or 1)."""
+    lo, hi = field.ranges()
+    w = hi - lo
+    x = np.asarray(x, float)
+    for k, unit in enumerate(field.units):
+        if not np.isfinite(w[k]) or w[k] <= 0:
+            w[k] = 0.1 if unit == "V" else 1.0 if unit in ("1", "") else (2 * abs(x[k]) or 1.0)
+    return w
 
-    lo, hi = search_box(field, samples)
-    return np.maximum(hi - lo, 1e-300)
+
+def _scales(field, samples=None):
+    """Scales of the components: the box of ``samples`` (an orbit), floored by 1e-3 of the
+    typical size, or the typical size."""
+    if samples is None or len(samples) < 2:
+        return _typical(field, field.x0() if samples is None else samples[0])
+    samples = np.asarray(samples, float)
+    typ = _typical(field, samples.mean(axis=0))
+    width = samples.max(axis=0) - samples.min(axis=0)
+    lo, hi = field.ranges()
+    given = np.isfinite(hi - lo) & (hi - lo > 0)
+    return np.where(given, hi - lo, np.maximum(width, 1e-3 * typ))
 
 
 def _timescale(field, x):
@@ -623,29 +663,30 @@ class _CycleProblem:
         return self.s.evaluate(z, xref, True)
 
     def correct(self, z_pred, t, xref, tol=1e-9, maxit=10):
+        """Newton on {G = 0, t.(z - z_pred) = 0}; returns (z, iterations, (A, monodromy) at z)."""
         z = z_pred.copy()
+        tol_eff = max(tol, 100.0 * self.s.rtol)
+        step = np.inf
         for it in range(1, maxit + 1):
             try:
                 G, A, mono = self.Gy(z, xref)
             except _IntegrationFailed:
-                return None, it
+                return None, it, None
+            if not np.all(np.isfinite(A)):
+                return None, it, None
+            if np.max(np.abs(G)) < tol_eff and step < 1e-6:
+                return z, it, (A, mono)
             H = np.concatenate([G, [t @ (z - z_pred)]])
             M = np.vstack([A, t[None, :]])
             try:
                 dz = np.linalg.solve(M, -H)
             except np.linalg.LinAlgError:
-                return None, it
+                return None, it, None
             if not np.all(np.isfinite(dz)):
-                return None, it
+                return None, it, None
             z = z + dz
-            if np.max(np.abs(dz)) < 1e-9:
-                try:
-                    G2, _, _ = self.s.evaluate(z, xref, True, jac=False)
-                except _IntegrationFailed:
-                    return None, it
-                if np.max(np.abs(G2)) < tol * 10:
-                    return z, it
-        return None, maxit
+            step = np.max(np.abs(dz))
+        return None, maxit, None
 
     def tangent(self, A, t_prev):
         M = np.vstack([A, t_prev[None, :]])
@@ -715,7 +756,7 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
     if hopf is not None:
         pH, xH = float(hopf.value), np.asarray(hopf.state, float)
         fH = handle(pH)
-        sx = _scales(fH, xH[None, :])
+        sx = _typical(fH, xH)
         lam, V = np.linalg.eig(fH.jacobian(xH))
         cand = [k for k in range(n) if lam[k].imag > 1e-12]
         if not cand:
@@ -735,7 +776,7 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
         z_pred = zH + amplitude * scale_dir * tdir
         xref = (xH + amplitude * U[0])
         prob = _CycleProblem(shoot)
-        z1, _ = prob.correct(z_pred, tdir, xref)
+        z1, _, _ = prob.correct(z_pred, tdir, xref)
         if z1 is None:
             raise BiodynError(f"{field.name}: no small cycle found near the Hopf point "
                               f"{param} = {pH:g}")
@@ -764,7 +805,7 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
         halves = []
         for d in dirs:
             halves.append(_run_cycle_branch(prob, z0, d * t0, ds, max_ds, max_steps, lo / sp, hi / sp,
-                                            max_period_factor))
+                                            max_period_factor, 0.5 * amplitude))
         if len(halves) == 2:
             a, b = halves[1], halves[0]
             zs = a["z"][::-1][:-1] + b["z"]
@@ -789,7 +830,7 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
                 v1 = tests[k][name]
                 if not (np.isfinite(v0) and np.isfinite(v1)) or v0 == 0 or np.sign(v0) == np.sign(v1):
                     continue
-                loc = _locate_cycle(prob, zs[k - 1], ts[k - 1], zs[k], name, v0)
+                loc = _locate_cycle(prob, zs[k - 1], ts[k - 1], zs[k], name, v0, v1)
                 if loc is None:
                     continue
                 zp, mu = loc
@@ -801,9 +842,11 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
                     if not c.size or np.min(np.abs(np.abs(c) - 1.0)) > 1e-3:
                         continue
                 X, T, p = shoot.unpack(zp, True)
+                if np.max((X.max(axis=0) - X.min(axis=0)) / sx) < amplitude:
+                    continue  # at a Hopf point (zero amplitude): the tangent turns there too
                 try:
                     tt, S = _orbit_samples(handle(p), X[0], T, sx, rtol, 400)
-                    amax, amin = S.max(axis=0), S.min(axis=0)
+                    amax, amin = _extrema(S)
                 except _IntegrationFailed:
                     amax = amin = None
                 if lo - 1e-9 * sp <= p <= hi + 1e-9 * sp:
@@ -815,13 +858,14 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
 def _extent(shoot, z):
     X, T, p = shoot.unpack(z, True)
     try:
-        _, S = _orbit_samples(shoot.field_at(p), X[0], T, shoot.sx, shoot.rtol, 200)
-        return S.max(axis=0), S.min(axis=0)
+        _, S = _orbit_samples(shoot.field_at(p), X[0], T, shoot.sx, shoot.rtol, 100)
+        return _extrema(S)
     except _IntegrationFailed:
         return X.max(axis=0), X.min(axis=0)
 
 
-def _run_cycle_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, max_period_factor):
+def _run_cycle_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, max_period_factor,
+                      min_spread):
     s = prob.s
     n, m = s.n, s.m
     z = z0.copy()
@@ -835,15 +879,14 @@ def _run_cycle_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, max_pe
     h = ds
     for _ in range(max_steps):
         xref = s.unpack(z, True)[0][0]
-        zn, its = prob.correct(z + h * t, t, xref)
+        zn, its, jac = prob.correct(z + h * t, t, xref)
         if zn is None:
             h *= 0.5
             if h < 1e-6:
                 out["end"] = "the corrector failed (step too small)"
                 break
             continue
-        xr = s.unpack(zn, True)[0][0]
-        G, A, mono = prob.Gy(zn, xr)
+        A, mono = jac
         tn = prob.tangent(A, t)
         tv, mu = _cycle_tests(tn, mono)
         z, t = zn, tn
@@ -860,32 +903,44 @@ def _run_cycle_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, max_pe
             out["end"] = "period diverging (approach to a homoclinic orbit?)"
             break
         X = z[:n * m].reshape(m, n)
-        if np.max(X.max(axis=0) - X.min(axis=0)) < 1e-4:
+        if np.max(X.max(axis=0) - X.min(axis=0)) < min_spread:
             out["end"] = "the cycle shrank to an equilibrium (a Hopf point)"
             break
     return out
 
 
-def _locate_cycle(prob, za, ta, zb, name, test_a, iters=30):
+def _locate_cycle(prob, za, ta, zb, name, test_a, test_b, iters=24):
+    """Zero of test ``name`` along the arc from za (direction ta) to zb: regula falsi with the
+    Illinois modification (superlinear; each evaluation is a corrector solve)."""
     s = prob.s
     L = float(np.linalg.norm(zb - za))
-    a, b = 0.0, L
-    best = None
-    sa = np.sign(test_a)
+    a, fa, b, fb = 0.0, float(test_a), L, float(test_b)
+    best, side = None, 0
+    xref = s.unpack(za, True)[0][0]
     for _ in range(iters):
-        mid = 0.5 * (a + b)
-        xref = s.unpack(za, True)[0][0]
-        zm, _ = prob.correct(za + mid * ta, ta, xref)
+        c = b - fb * (b - a) / (fb - fa) if fb != fa else 0.5 * (a + b)
+        if not (a < c < b) or not np.isfinite(c):
+            c = 0.5 * (a + b)
+        zm, _, jac = prob.correct(za + c * ta, ta, xref)
         if zm is None:
             return best
-        G, A, mono = prob.Gy(zm, s.unpack(zm, True)[0][0])
+        A, mono = jac
         tm = prob.tangent(A, ta)
         tv, mu = _cycle_tests(tm, mono)
         best = (zm, mu)
-        if np.sign(tv[name]) == sa:
-            a = mid
+        fc = float(tv[name])
+        if fc == 0 or not np.isfinite(fc):
+            break
+        if np.sign(fc) == np.sign(fa):
+            a, fa = c, fc
+            if side == -1:
+                fb *= 0.5
+            side = -1
         else:
-            b = mid
-        if b - a < 1e-9 * max(1.0, L):
+            b, fb = c, fc
+            if side == 1:
+                fa *= 0.5
+            side = 1
+        if b - a < 1e-10 * max(1.0, L) or abs(fc) < 1e-12:
             break
     return best
