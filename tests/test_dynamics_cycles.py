@@ -151,3 +151,49 @@ def test_continue_cycles_from_a_cycle_both_ways():
     np.testing.assert_allclose(b.maxima[:, 0], np.sqrt(b.values), rtol=1e-4)
     assert b.values.max() >= 0.5 and b.values.min() < 0.02  # shrinks towards the Hopf point
     assert b.stable.all() and not cc.points
+
+
+# --------------------------------------------------------------------------
+# Maps: period-k orbits and the period-doubling cascade
+# --------------------------------------------------------------------------
+
+
+def test_period_2_orbit_of_the_logistic_map_from_the_iterate_built_in_code():
+    r = 3.2
+    F = dynamics.read("logistic", overrides={"r": repr(r)})
+    (o,) = dynamics.periodic_orbits(F, 2)
+    # closed form: x = (r + 1 +- sqrt((r - 3)(r + 1)))/(2 r), multiplier -r^2 + 2r + 4
+    disc = np.sqrt((r - 3) * (r + 1))
+    np.testing.assert_allclose(sorted(o.points[:, 0]), [(r + 1 - disc) / (2 * r), (r + 1 + disc) / (2 * r)],
+                               rtol=1e-10)
+    assert o.multipliers[0].real == pytest.approx(-r ** 2 + 2 * r + 4, rel=1e-9)
+    assert o.stable and o.period == 2
+    assert dynamics.periodic_orbits(F, 1) == [] or all(p.period == 1 for p in dynamics.periodic_orbits(F, 1))
+
+
+def test_continuation_of_the_iterate_finds_the_second_period_doubling_1_plus_sqrt6():
+    F = dynamics.read("logistic", overrides={"r": "3.2"})
+    c = dynamics.continuation(dynamics.IteratedMap(F, 2), "r", 3.05, 3.5,
+                              starts=[(3.2, dynamics.periodic_orbits(F, 2)[0].points[0])],
+                              switch_branches=False)
+    pd = [p for p in c.points if p.type == "period_doubling"]
+    assert len(pd) == 1 and pd[0].value == pytest.approx(1 + np.sqrt(6), abs=1e-9)
+
+
+def test_logistic_cascade_r3_1_plus_sqrt6_and_feigenbaum_ratios():
+    F = dynamics.read("logistic")
+    c = dynamics.period_doubling_cascade(F, "r", 2.5, 3.6, levels=5)
+    assert c.periods == [1, 2, 4, 8, 16]
+    # r_1 = 3, r_2 = 1 + sqrt 6; r_3.. from Briggs (1991), Math Comp 57:435
+    np.testing.assert_allclose(c.values, [3.0, 1 + np.sqrt(6), 3.5440903596, 3.5644072661,
+                                          3.5687594195], atol=2e-9)
+    np.testing.assert_allclose(c.deltas, [4.7514, 4.6562, 4.6683], atol=2e-3)
+    assert abs(c.deltas[-1] - 4.6692016) < abs(c.deltas[0] - 4.6692016)
+
+
+def test_henon_cascade_first_two_doublings_at_closed_forms():
+    F = dynamics.read("henon")  # b = 0.3
+    b = 0.3
+    c = dynamics.period_doubling_cascade(F, "a", 0.0, 1.1, levels=2)
+    # fixed point: a = 3(1-b)^2/4; period 2 (trace of DF^2 = -1 - b^2): a = (1-b)^2 + (1+b)^2/4
+    np.testing.assert_allclose(c.values, [0.75 * (1 - b) ** 2, (1 - b) ** 2 + (1 + b) ** 2 / 4], atol=1e-9)

@@ -25,8 +25,9 @@ so exponents are per time unit; maps count iterations.
 """
 
 from ._brian import SimulationResult, brian_two_trajectory, simulate
-from ._cycles import (Cycle, CycleBranch, CycleContinuation, CyclePoint, continue_cycles,
-                      find_cycle)
+from ._cycles import (Cascade, Cycle, CycleBranch, CycleContinuation, CyclePoint, IteratedMap,
+                      PeriodicOrbit, continue_cycles, find_cycle, period_doubling_cascade,
+                      periodic_orbits)
 from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, continuation
 from ._field import Field, read
 from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, search_box
@@ -44,6 +45,7 @@ __all__ = [
     "find_fixed_points", "FixedPoint", "classify", "TYPES", "search_box",
     "continuation", "Continuation", "Branch", "SpecialPoint", "ParameterHandle",
     "find_cycle", "Cycle", "continue_cycles", "CycleContinuation", "CycleBranch", "CyclePoint",
+    "IteratedMap", "periodic_orbits", "PeriodicOrbit", "period_doubling_cascade", "Cascade",
     "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
     "qr_r_diagonal",

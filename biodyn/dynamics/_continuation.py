@@ -353,7 +353,9 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
     lo, hi = float(lo), float(hi)
     if not hi > lo:
         raise SpecError("<arguments>", "range", "LO < HI", f"{lo:g} {hi:g}")
-    handle = ParameterHandle(field, param)
+    # an IteratedMap (period-k orbits, biodyn.dynamics._cycles) brings its own handle
+    handle = (field.parameter_handle(param) if hasattr(field, "parameter_handle")
+              else ParameterHandle(field, param))
     sp = (hi - lo)
     # starting points
     notes = []

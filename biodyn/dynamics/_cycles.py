@@ -101,7 +101,8 @@ import numpy as np
 from ..errors import BiodynError, SpecError
 
 __all__ = ["Cycle", "CycleBranch", "CyclePoint", "CycleContinuation", "find_cycle",
-           "continue_cycles"]
+           "continue_cycles", "IteratedMap", "PeriodicOrbit", "periodic_orbits",
+           "period_doubling_cascade", "Cascade"]
 
 
 # --------------------------------------------------------------------------
@@ -944,3 +945,259 @@ def _locate_cycle(prob, za, ta, zb, name, test_a, test_b, iters=24):
         if b - a < 1e-10 * max(1.0, L) or abs(fc) < 1e-12:
             break
     return best
+
+
+# --------------------------------------------------------------------------
+# Maps: period-k orbits as fixed points of the k-th iterate
+# --------------------------------------------------------------------------
+
+
+class IteratedMap:
+    r"""The :math:`k`-th iterate :math:`F^k` of a map, with :math:`DF^k` by the chain rule.
+
+    It has the interface of a map :class:`Field` that :func:`find_fixed_points` and
+    :func:`biodyn.dynamics.continuation` use, so period-:math:`k` orbits are found and continued
+    (with fold, branch, period-doubling and Neimark–Sacker points of the orbit) without a
+    hand-written spec of :math:`F\circ\cdots\circ F`. A fixed point of :math:`F^k` may have a
+    smaller least period (a divisor of :math:`k`): :func:`periodic_orbits` sorts that out.
+    """
+
+    is_map = True
+    autonomous = True
+    time_unit = None
+    time_unit_text = "1"
+
+    def __init__(self, base, k):
+        if not getattr(base, "is_map", False):
+            raise BiodynError(f"{base.name} is a flow: iterates are for maps (use find_cycle)")
+        k = int(k)
+        if k < 1:
+            raise SpecError("<arguments>", "period", "a positive integer", repr(k))
+        self.base, self.k = base, k
+        self.name = f"{base.name}^{k}"
+        self.n, self.names, self.units = base.n, base.names, base.units
+        self.var_of = base.var_of
+        self.plan = base.plan
+
+    def __repr__(self):
+        return f"<IteratedMap {self.base.name}, k = {self.k}>"
+
+    def orbit(self, x):
+        """The k points x, F(x), ..., F^{k-1}(x)."""
+        pts = [np.asarray(x, float)]
+        for _ in range(self.k - 1):
+            pts.append(np.asarray(self.base.f(pts[-1]), float))
+        return np.array(pts)
+
+    def f(self, x, t=0.0):
+        x = np.asarray(x, float)
+        for _ in range(self.k):
+            x = np.asarray(self.base.f(x), float)
+        return x
+
+    def jacobian(self, x, t=0.0):
+        x = np.asarray(x, float)
+        D = np.eye(self.n)
+        for _ in range(self.k):
+            D = self.base.jacobian(x) @ D
+            x = np.asarray(self.base.f(x), float)
+        return D
+
+    def f_and_jvp(self, x, Q, t=0.0, alpha=1.0, base=None, overwrite=False):
+        JQ = alpha * (self.jacobian(x) @ Q)
+        return self.f(x), (JQ if base is None else base + JQ)
+
+    def residual(self, x, t=0.0):
+        return self.f(x) - x
+
+    def residual_jacobian(self, x, t=0.0):
+        return self.jacobian(x) - np.eye(self.n)
+
+    def x0(self, seed=None):
+        return self.base.x0(seed)
+
+    def ranges(self):
+        return self.base.ranges()
+
+    def state_dict(self, x):
+        return self.base.state_dict(x)
+
+    def parameter(self, name):
+        return self.base.parameter(name)
+
+    def parameter_text(self, name, value):
+        return self.base.parameter_text(name, value)
+
+    def with_params(self, **values):
+        return IteratedMap(self.base.with_params(**values), self.k)
+
+    def parameter_handle(self, name):
+        """A :class:`ParameterHandle`-like callable: ``p -> IteratedMap`` at ``p``."""
+        from ._continuation import ParameterHandle
+
+        inner = ParameterHandle(self.base, name)
+        k = self.k
+
+        class _Handle:
+            value, unit, scale = inner.value, inner.unit, inner.scale
+
+            def __call__(self, p):
+                return IteratedMap(inner(p), k)
+
+        return _Handle()
+
+
+@dataclass
+class PeriodicOrbit:
+    """A period-k orbit of a map: its points, multipliers (eigenvalues of DF^k), stability."""
+
+    points: np.ndarray
+    period: int
+    multipliers: np.ndarray
+    stable: bool
+    residual: float
+
+    def as_dict(self, field):
+        return {"period": int(self.period),
+                "points": [{n: float(v) for n, v in zip(field.names, p)} for p in self.points],
+                "multipliers": [[float(m.real), float(m.imag)] for m in self.multipliers],
+                "stable": bool(self.stable), "residual": float(self.residual)}
+
+
+def _least_period(F, x, k, tol):
+    y = np.asarray(x, float)
+    for j in range(1, k + 1):
+        y = np.asarray(F.f(y), float)
+        if k % j == 0 and np.max(np.abs(y - x)) <= tol:
+            return j
+    return k
+
+
+def periodic_orbits(field, k, *, n_starts=None, seed=0, tol=1e-10):
+    r"""The period-``k`` orbits of a map (least period exactly ``k``), with multipliers.
+
+    Fixed points of :math:`F^k` (:class:`IteratedMap`) found by :func:`find_fixed_points`
+    (multi-start in the spec's ``[ranges]`` box and on a trajectory), grouped into orbits (the
+    :math:`k` points of one orbit count once), points of smaller least period dropped.
+
+    Returns
+    -------
+    list of PeriodicOrbit
+        Sorted by the first component of the orbit's first point.
+    """
+    from ._fixed_points import find_fixed_points, search_box
+
+    if not field.is_map:
+        raise BiodynError(f"{field.name} is a flow: use find_cycle for its periodic orbits")
+    G = IteratedMap(field, k)
+    n_starts = n_starts if n_starts is not None else max(48, 24 * k)
+    lo, hi = search_box(field)
+    scale = np.maximum(hi - lo, 1e-300)
+    fps = find_fixed_points(G, n_starts=n_starts, seed=seed)
+    orbits = []
+    for fp in fps:
+        if _least_period(field, fp.state, k, 1e-7 * np.max(scale)) != k:
+            continue
+        pts = G.orbit(fp.state)
+        if any(np.min(np.max(np.abs(o.points - fp.state) / scale, axis=1)) < 1e-6 for o in orbits):
+            continue
+        i = int(np.argmin(pts[:, 0]))
+        pts = np.roll(pts, -i, axis=0)
+        mu = np.linalg.eigvals(G.jacobian(pts[0]))
+        mu = mu[np.argsort(-np.abs(mu), kind="stable")]
+        orbits.append(PeriodicOrbit(pts, k, mu, bool(np.all(np.abs(mu) < 1)), fp.residual))
+    orbits.sort(key=lambda o: tuple(o.points[0][:1]))
+    return orbits
+
+
+@dataclass
+class Cascade:
+    r"""A period-doubling cascade: the parameter values :math:`r_j` where the period-:math:`2^{j-1}`
+    orbit doubles, the orbit point there, and Feigenbaum ratios
+    :math:`\delta_j = (r_j - r_{j-1})/(r_{j+1} - r_j)` (tending to 4.6692..., Feigenbaum 1978)."""
+
+    param: str
+    values: np.ndarray
+    periods: list
+    states: list
+    deltas: np.ndarray
+
+    def as_dict(self, field):
+        return {"param": self.param, "values": [float(v) for v in self.values],
+                "periods": list(self.periods),
+                "states": [{n: float(v) for n, v in zip(field.names, s)} for s in self.states],
+                "feigenbaum_deltas": [float(d) for d in self.deltas]}
+
+
+def period_doubling_cascade(field, param, lo, hi, *, levels=4, direction=1, seed=0):
+    r"""Follow the period-doubling cascade of a map in ``param`` from ``lo`` to ``hi``.
+
+    Level 1 continues the fixed points of :math:`F` (:func:`biodyn.dynamics.continuation`) and
+    takes the first period doubling in ``direction`` (+1: increasing parameter). At a doubling
+    of the period-:math:`k` orbit at :math:`r_j` (a multiplier of :math:`DF^k` at :math:`-1`,
+    eigenvector :math:`v`), the period-:math:`2k` orbit is found by Newton on :math:`F^{2k}(x) = x`
+    from :math:`x^* \pm a v` just past :math:`r_j`, and continued (as a fixed point of
+    :class:`IteratedMap` :math:`F^{2k}`) to its own doubling :math:`r_{j+1}`. The search window of
+    a level is :math:`[r_j, r_j + 1.5 (r_j - r_{j-1})]` (the gaps shrink by :math:`\delta \approx 4.7`)
+    clipped to the range.
+
+    Returns
+    -------
+    Cascade
+    """
+    from scipy.optimize import root
+
+    from ._continuation import continuation
+
+    if not field.is_map:
+        raise BiodynError(f"{field.name} is a flow: the cascade of a flow goes through its cycles")
+    lo, hi = float(lo), float(hi)
+    sgn = 1.0 if direction >= 0 else -1.0
+    c = continuation(field, param, lo, hi, seed=seed)
+    pds = [p for p in c.points if p.type == "period_doubling"]
+    if not pds:
+        raise BiodynError(f"{field.name}: no period doubling of a fixed point in {param} "
+                          f"in [{lo:g}, {hi:g}]")
+    first = min(pds, key=lambda p: sgn * p.value)
+    values, states, periods = [first.value], [first.state], [1]
+    k = 1
+    handle = IteratedMap(field, 1).parameter_handle(param)
+    box_lo, box_hi = field.ranges()
+    scale = np.where(np.isfinite(box_hi - box_lo), box_hi - box_lo, 1.0)
+    while len(values) < levels:
+        r, x = values[-1], states[-1]
+        gap = abs(values[-1] - values[-2]) if len(values) > 1 else abs(hi - lo)
+        eps = 1e-4 * gap
+        Fk = handle(r)
+        Gk = IteratedMap(Fk.base, k)
+        lam, V = np.linalg.eig(Gk.jacobian(x))
+        v = np.real(V[:, int(np.argmin(np.abs(lam + 1.0)))])
+        p1 = r + sgn * eps
+        G2 = IteratedMap(handle(p1).base, 2 * k)
+        x_new = None
+        for a in (1e-2, 3e-2, 1e-1, 3e-3):
+            for s in (1.0, -1.0):
+                sol = root(G2.residual, x + s * a * v * np.max(scale), jac=G2.residual_jacobian,
+                           method="hybr")
+                if sol.success and _least_period(G2.base, sol.x, 2 * k, 1e-9 * np.max(scale)) == 2 * k:
+                    x_new = sol.x
+                    break
+            if x_new is not None:
+                break
+        if x_new is None:
+            break
+        wlo, whi = (r, r + sgn * 1.5 * gap) if len(values) > 1 else (r, hi if sgn > 0 else lo)
+        wlo, whi = min(wlo, whi), max(wlo, whi)
+        wlo, whi = max(wlo, lo), min(whi, hi)
+        cc = continuation(IteratedMap(field, 2 * k), param, wlo, whi, starts=[(p1, x_new)],
+                          switch_branches=False, seed=seed)
+        nxt = [p for p in cc.points if p.type == "period_doubling" and p.branch == 0
+               and sgn * (p.value - r) > 10 * eps]
+        if not nxt:
+            break
+        pd = min(nxt, key=lambda p: sgn * p.value)
+        k *= 2
+        values.append(pd.value); states.append(pd.state); periods.append(k)
+    v = np.array(values)
+    deltas = (v[1:-1] - v[:-2]) / (v[2:] - v[1:-1]) if len(v) >= 3 else np.array([])
+    return Cascade(param, v, periods, states, deltas)
