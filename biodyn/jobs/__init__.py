@@ -26,3 +26,6 @@ __all__ += _compare.__all__  # noqa: F405
 
 from ._redraw import *  # noqa: E402,F401,F403  biodyn plot: redraw a saved result
 __all__ += _redraw.__all__  # noqa: F405
+
+from ._cycles import *  # noqa: E402,F401,F403  limit cycles and periodic orbits
+__all__ += _cycles.__all__  # noqa: F405

@@ -24,3 +24,6 @@ __all__ += _compare.__all__  # noqa: F405
 
 from ._sweep import *  # noqa: E402,F401,F403  biodyn.sweep figures
 __all__ += _sweep.__all__  # noqa: F405
+
+from ._cycles import *  # noqa: E402,F401,F403  limit cycles and periodic orbits
+__all__ += _cycles.__all__  # noqa: F405
