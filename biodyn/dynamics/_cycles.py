@@ -675,7 +675,7 @@ class _CycleProblem:
                 return None, it, None
             if not np.all(np.isfinite(A)):
                 return None, it, None
-            if np.max(np.abs(G)) < tol_eff and step < 1e-6:
+            if np.max(np.abs(G)) < tol_eff and (step < 1e-5 or np.max(np.abs(G)) < 1e-2 * tol_eff):
                 return z, it, (A, mono)
             H = np.concatenate([G, [t @ (z - z_pred)]])
             M = np.vstack([A, t[None, :]])
@@ -893,9 +893,9 @@ def _run_cycle_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, max_pe
         z, t = zn, tn
         out["z"].append(z.copy()); out["t"].append(t.copy()); out["tests"].append(tv)
         out["mu"].append(mu); out["ext"].append(_extent(s, z))
-        if its <= 3:
+        if its <= 4:       # its counts the evaluation that confirms convergence
             h = min(1.5 * h, max_ds)
-        elif its >= 6:
+        elif its >= 7:
             h *= 0.7
         if z[-1] < zlo - 0.02 or z[-1] > zhi + 0.02:
             out["end"] = "left the range"
