@@ -58,3 +58,19 @@ def test_biodyn_plot_redraws_a_cycles_result(tmp_path):
     png = tmp_path / "again.png"
     rc = main(["-q", "plot", str(tmp_path / "out.json"), "--out", str(png)])
     assert rc == 0 and png.exists()
+
+
+def test_cli_bifurcation_continues_the_cycles_born_at_the_hopf_point(tmp_path):
+    js = tmp_path / "b.json"
+    rc = main(["-q", "analyze", "bifurcation", "hopf", "--param", "mu", "--range", "-1", "1",
+               "--out", str(tmp_path), "--json", str(js)])
+    assert rc == 0
+    data = json.loads(js.read_text())
+    (b,) = data["cycle_branches"]
+    v = np.asarray(b["values"])
+    np.testing.assert_allclose(b["max"]["x"], np.sqrt(v), rtol=1e-3)   # radius sqrt(mu)
+    np.testing.assert_allclose(b["periods"], 2 * np.pi, rtol=1e-7)       # omega = 1
+    assert all(b["stable"]) and v.max() >= 1.0 and data["cycle_points"] == []
+    rc = main(["-q", "analyze", "bifurcation", "hopf", "--param", "mu", "--range", "-1", "1",
+               "--no-cycles", "--out", str(tmp_path), "--json", str(js)])
+    assert rc == 0 and "cycle_branches" not in json.loads(js.read_text())

@@ -10,7 +10,7 @@ from ..errors import BiodynError, SpecError
 from ._analyze import DRAW, _base, _read, _two_panels, _write
 from ._base import JobResult, all_or_nothing, check_outputs
 
-__all__ = ["analyze_cycles", "draw_cycles"]
+__all__ = ["analyze_cycles", "draw_cycles", "cycles_from_hopf_points"]
 
 
 def draw_cycles(summary):
@@ -84,3 +84,36 @@ def analyze_cycles(model, *, params=None, overrides=None, variants=None, seed=0,
     summary["notes"] = notes
     paths = _write(summary, draw_cycles(summary), out, f"{field.name}_cycles", json)
     return JobResult(summary, paths)
+
+
+def cycles_from_hopf_points(field, param, lo, hi, points, summary, *, max_steps=200):
+    """Continue the cycles born at every Hopf point of an equilibrium continuation (``points``:
+    its special points) and add ``cycle_branches``, ``cycle_points`` (``{"type":
+    "cycle_fold"|"period_doubling"|"neimark_sacker", "value", "period", "state", "max", "min",
+    "multipliers"}``) and notes to ``summary``. A branch that fails is a note, not an error."""
+    from ..dynamics import continue_cycles
+
+    branches, cpoints, notes = [], [], []
+    for h in points:
+        if h.type != "hopf":
+            continue
+        try:
+            cc = continue_cycles(field, param, lo, hi, hopf=h, max_steps=max_steps)
+        except BiodynError as exc:
+            notes.append(f"cycles from the Hopf point at {param} = {h.value:.6g}: {exc}")
+            continue
+        offset = len(branches)
+        for b in cc.branches:
+            d = b.as_dict(field)
+            d["hopf"] = float(h.value)
+            branches.append(d)
+            if b.end:
+                notes.append(f"cycle branch from the Hopf point at {param} = {h.value:.6g} ended: {b.end}")
+        for p in cc.points:
+            d = p.as_dict(field)
+            d["branch"] = offset + p.branch
+            cpoints.append(d)
+    summary["cycle_branches"] = branches
+    summary["cycle_points"] = cpoints
+    summary.setdefault("notes", [])
+    summary["notes"] = list(summary["notes"]) + notes

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._base import new_axes
 
-__all__ = ["cycles_in_state_space", "floquet_multipliers"]
+__all__ = ["cycles_in_state_space", "floquet_multipliers", "cycle_branches"]
 
 
 def _label(name, unit):
@@ -76,4 +76,47 @@ def floquet_multipliers(summary, ax=None):
     ax.set_aspect("equal", adjustable="datalim")
     if summary.get("cycles"):
         ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+_POINT_STYLE = {"cycle_fold": ("s", "LPC"), "period_doubling": ("D", "PD"), "neimark_sacker": ("*", "NS")}
+
+
+def cycle_branches(summary, ax, variable=None):
+    """Overlay the cycle branches of a ``bifurcation`` summary on its diagram: max and min of
+    ``variable`` over each cycle against the parameter (stable solid, unstable dashed), and the
+    fold-of-cycles (LPC), period-doubling (PD) and Neimark–Sacker (NS) points."""
+    branches = summary.get("cycle_branches", [])
+    if not branches:
+        return ax
+    variable = variable or summary.get("plot_variable")
+    for b in branches:
+        v = np.asarray(b["values"], float)
+        st = np.asarray(b["stable"], bool)
+        for key in ("max", "min"):
+            y = np.asarray(b[key].get(variable, []), float)
+            if not y.size:
+                continue
+            for stable in (True, False):
+                yy = np.where(st == stable, y, np.nan)
+                # join runs to their neighbours so that the curve has no gaps
+                edge = np.zeros_like(st)
+                edge[1:] |= st[1:] != st[:-1]
+                edge[:-1] |= st[1:] != st[:-1]
+                yy = np.where(edge, y, yy)
+                if not np.isfinite(yy).any():
+                    continue
+                ax.plot(v, yy, "-" if stable else "--", color="C3", lw=1.3,
+                        label="cycles (max/min), stable" if stable else "cycles (max/min), unstable")
+    for p in summary.get("cycle_points", []):
+        marker, short = _POINT_STYLE.get(p["type"], ("o", p["type"]))
+        for key in ("max", "min"):
+            if key in p and variable in p[key]:
+                ax.plot([p["value"]], [p[key][variable]], marker, color="C3", ms=7, mfc="white",
+                        label=f"{short} ({p['type'].replace('_', ' ')})")
+    handles, labels = ax.get_legend_handles_labels()
+    seen = {}
+    for h, lab in zip(handles, labels):
+        seen.setdefault(lab, h)
+    ax.legend(list(seen.values()), list(seen), fontsize=7, loc="best")
     return ax
