@@ -197,3 +197,18 @@ def test_henon_cascade_first_two_doublings_at_closed_forms():
     c = dynamics.period_doubling_cascade(F, "a", 0.0, 1.1, levels=2)
     # fixed point: a = 3(1-b)^2/4; period 2 (trace of DF^2 = -1 - b^2): a = (1-b)^2 + (1+b)^2/4
     np.testing.assert_allclose(c.values, [0.75 * (1 - b) ** 2, (1 - b) ** 2 + (1 + b) ** 2 / 4], atol=1e-9)
+
+
+@pytest.mark.slow
+def test_hodgkin_huxley_spiking_branch_folds_at_6_26_uA_per_cm2():
+    # Rinzel & Miller (1980); Guckenheimer & Labouriau (1993): limit point of periodic solutions
+    # at I = 6.26 uA/cm^2 (6.3 C), the onset of repetitive firing; below it only rest remains
+    F = dynamics.read("hodgkin_huxley", overrides={"I": "7 uA/cm**2"})
+    c = dynamics.find_cycle(F)
+    assert c.stable
+    cc = dynamics.continue_cycles(F, "I", 0.05, 0.075, cycle=c, max_steps=40, max_ds=0.2)
+    folds = [p for p in cc.points if p.type == "cycle_fold"]
+    assert len(folds) == 1
+    assert folds[0].value * 100 == pytest.approx(6.26, abs=0.01)  # A/m^2 -> uA/cm^2
+    (b,) = cc.branches
+    assert b.stable[b.values > folds[0].value + 1e-4].any() and not b.stable.all()

@@ -27,8 +27,9 @@ A fold is also a zero of :math:`\det G_x`; telling it from a branch point is wha
 first tests do. Detection assumes the step is small enough not to jump over two special
 points at once (two sign changes cancel); ``max_ds`` limits it. Degenerate points (a
 transcritical crossing at a fold, Bogdanov–Takens) are reported by whichever tests change
-sign there. Periodic orbits born at Hopf points and period-doubled orbits of maps are not
-continued (that needs boundary-value continuation, as in AUTO).
+sign there. Periodic orbits born at Hopf points are continued by
+:func:`biodyn.dynamics.continue_cycles` (multiple shooting), period-k orbits of maps by passing
+an :class:`biodyn.dynamics.IteratedMap` here.
 
 References
 ----------

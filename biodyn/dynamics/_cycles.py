@@ -193,7 +193,10 @@ class _Flow:
             fun, jac, atol = self._rhs_var, self._jac_var, np.concatenate([self.atol_x, self.atol_v])
         else:
             y0, fun, jac, atol = np.asarray(x, float), self._rhs, self._jac, self.atol_x
-        with np.errstate(all="ignore"):
+        import warnings
+
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # failures are reported through info below
             Y, info = odeint(fun, y0, t, Dfun=jac, rtol=self.rtol, atol=atol, tfirst=True,
                              mxstep=200000, full_output=True)
         if info["message"] != "Integration successful." or not np.all(np.isfinite(Y)):
@@ -663,7 +666,7 @@ class _CycleProblem:
     def Gy(self, z, xref):
         return self.s.evaluate(z, xref, True)
 
-    def correct(self, z_pred, t, xref, tol=1e-9, maxit=10):
+    def correct(self, z_pred, t, xref, tol=1e-9, maxit=12):
         """Newton on {G = 0, t.(z - z_pred) = 0}; returns (z, iterations, (A, monodromy) at z)."""
         z = z_pred.copy()
         tol_eff = max(tol, 100.0 * self.s.rtol)
@@ -893,9 +896,9 @@ def _run_cycle_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, max_pe
         z, t = zn, tn
         out["z"].append(z.copy()); out["t"].append(t.copy()); out["tests"].append(tv)
         out["mu"].append(mu); out["ext"].append(_extent(s, z))
-        if its <= 4:       # its counts the evaluation that confirms convergence
+        if its <= 5:       # its counts the evaluation that confirms convergence
             h = min(1.5 * h, max_ds)
-        elif its >= 7:
+        elif its >= 8:
             h *= 0.7
         if z[-1] < zlo - 0.02 or z[-1] > zhi + 0.02:
             out["end"] = "left the range"
