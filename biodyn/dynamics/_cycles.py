@@ -186,7 +186,7 @@ class _Flow:
 
         n = self.n
         if not tau > 0 or not np.isfinite(tau):
-            raise BiodynError(f"{self.field.name}: a non-positive period ({tau!r}) in the shooting")
+            raise _IntegrationFailed(f"{self.field.name}: a non-positive period ({tau!r}) in the shooting")
         t = np.array([0.0, tau]) if t_eval is None else np.asarray(t_eval, float)
         if variational:
             y0 = np.concatenate([np.asarray(x, float), np.eye(n).ravel()])
@@ -200,14 +200,14 @@ class _Flow:
             Y, info = odeint(fun, y0, t, Dfun=jac, rtol=self.rtol, atol=atol, tfirst=True,
                              mxstep=200000, full_output=True)
         if info["message"] != "Integration successful." or not np.all(np.isfinite(Y)):
-            raise _IntegrationFailed(info["message"])
+            raise _IntegrationFailed(f"{self.field.name}: the integration failed ({info['message']})")
         end = Y[-1]
         M = end[n:].reshape(n, n) if variational else None
         return end[:n], M, (Y[:, :n] if t_eval is not None else None)
 
 
-class _IntegrationFailed(Exception):
-    pass
+class _IntegrationFailed(BiodynError):
+    """An integration of the flow failed (caught where a smaller step can help)."""
 
 
 # --------------------------------------------------------------------------
@@ -839,6 +839,17 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
                     continue
                 zp, mu = loc
                 others = mu[1:]
+                pval = shoot.unpack(zp, True)[2]
+                if abs(mu[0] - 1.0) > 1e-3:
+                    notes.append(f"a {name} near {param} = {pval:.6g} is not confirmed: the trivial "
+                                 f"multiplier is {complex(mu[0]):.3g}, not 1 (the integration is not "
+                                 "accurate enough there: a very unstable or stiff cycle)")
+                    continue
+                if name == "cycle_fold" and not np.min(np.abs(others - 1.0)) < 0.05:
+                    continue
+                if any(q.type == name and q.branch == len(branches) - 1
+                       and abs(q.value - pval) <= 1e-7 * sp for q in points):
+                    continue
                 if name == "period_doubling" and not np.min(np.abs(others + 1.0)) < 1e-3:
                     continue
                 if name == "neimark_sacker":

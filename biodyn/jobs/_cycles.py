@@ -102,6 +102,7 @@ def cycles_from_hopf_points(field, param, lo, hi, points, summary, *, max_steps=
         except BiodynError as exc:
             notes.append(f"cycles from the Hopf point at {param} = {h.value:.6g}: {exc}")
             continue
+        notes.extend(cc.notes)
         offset = len(branches)
         for b in cc.branches:
             d = b.as_dict(field)
