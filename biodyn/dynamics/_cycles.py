@@ -61,6 +61,14 @@ period_doubling  :math:`\det(M + I)` (a real multiplier crosses :math:`-1`)
 neimark_sacker   :math:`|\mu| - 1` of the non-trivial complex pair nearest the unit circle
 ===============  ==========================================================
 
+Accuracy: the multipliers are the eigenvalues of the product of the segments' matrices, so
+their accuracy is that of the integration (``rtol``) times the conditioning of the product: for
+strongly unstable or stiff cycles (multipliers of modulus :math:`\gtrsim 10^2`, canard cycles of
+FitzHugh–Nagumo near its Hopf points) the trivial multiplier drifts from 1; such cycles are
+continued, but bifurcations located there are not reported (a note says so), and their
+stability flags are not to be trusted. A periodic Schur factorisation of the segment matrices
+(Kuznetsov 2004, 10.3) would fix this and is not implemented.
+
 Threshold-reset models (integrate-and-fire) are not smooth flows: their cycles pass through a
 reset, which the vector field does not contain (biodyn reads neurons as their subthreshold
 flow). They are refused with a message; multipliers through a reset would need the saltation
@@ -841,6 +849,8 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
                 others = mu[1:]
                 pval = shoot.unpack(zp, True)[2]
                 if abs(mu[0] - 1.0) > 1e-3:
+                    if any(f"a {name} near {param} = {pval:.6g} " in q for q in notes):
+                        continue
                     notes.append(f"a {name} near {param} = {pval:.6g} is not confirmed: the trivial "
                                  f"multiplier is {complex(mu[0]):.3g}, not 1 (the integration is not "
                                  "accurate enough there: a very unstable or stiff cycle)")
