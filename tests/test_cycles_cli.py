@@ -54,7 +54,7 @@ def test_cli_cycles_refuses_integrate_and_fire_in_one_line(tmp_path, capsys):
 
 
 def test_biodyn_plot_redraws_a_cycles_result(tmp_path):
-    data = run(tmp_path, "hopf")
+    run(tmp_path, "hopf")
     png = tmp_path / "again.png"
     rc = main(["-q", "plot", str(tmp_path / "out.json"), "--out", str(png)])
     assert rc == 0 and png.exists()

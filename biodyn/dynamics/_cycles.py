@@ -371,7 +371,6 @@ def _orbit_samples(field, x, T, sx, rtol, k=800):
 
 
 def _finish(field, shoot, z, xref, G, mono, with_p=False):
-    n = shoot.n
     X, T, p = shoot.unpack(z, with_p)
     if np.max((X.max(axis=0) - X.min(axis=0)) / shoot.sx) < 1e-7:
         raise BiodynError(
