@@ -212,3 +212,19 @@ def test_hodgkin_huxley_spiking_branch_folds_at_6_26_uA_per_cm2():
     assert folds[0].value * 100 == pytest.approx(6.26, abs=0.01)  # A/m^2 -> uA/cm^2
     (b,) = cc.branches
     assert b.stable[b.values > folds[0].value + 1e-4].any() and not b.stable.all()
+
+
+@pytest.mark.parametrize("lo, hi, max_ds", [(2.5, 3.2, 0.1), (2.4, 3.0, 0.03)])
+def test_rossler_first_period_doubling_near_c_2_832_with_a_multiplier_minus_1(lo, hi, max_ds):
+    # Rossler a = b = 0.2: the period-1 cycle doubles at c = 2.832 (e.g. Kuznetsov 2004, 10.5;
+    # the cascade 2.832, 3.837, 4.12, ...)
+    F = dynamics.read("rossler", overrides={"a": "0.2", "b": "0.2", "c": "2.5"})
+    c = dynamics.find_cycle(F)
+    assert c.stable and c.multipliers[1].real < 0  # approaching -1 from inside
+    cc = dynamics.continue_cycles(F, "c", lo, hi, cycle=c, max_ds=max_ds, max_steps=80)
+    (pd,) = [p for p in cc.points if p.type == "period_doubling"]
+    assert pd.value == pytest.approx(2.8324, abs=2e-4)
+    assert np.min(np.abs(pd.multipliers + 1)) < 1e-6
+    # past it, the attracting cycle has about twice the period
+    c2 = dynamics.find_cycle(F.with_params(c="3.0"))
+    assert c2.period == pytest.approx(2 * pd.period, rel=0.05) and c2.stable

@@ -474,7 +474,8 @@ def _timescale(field, x):
 
 
 def _returns(field, x0, sx, rtol=1e-7, max_doublings=8, duration=None):
-    """Integrate until upward section crossings repeat; returns (x on section, T guess, samples)."""
+    """Integrate until the upward crossings of a Poincaré section repeat (after 1 to 4 returns);
+    returns (x on the section, period guess, the solution, the last crossing time)."""
     from scipy.integrate import solve_ivp
 
     flow = _Flow(field, sx, rtol)
@@ -503,7 +504,7 @@ def _returns(field, x0, sx, rtol=1e-7, max_doublings=8, duration=None):
         if len(up) >= 4:
             # refine the crossing times on the dense output
             times = []
-            for k in up[-4:]:
+            for k in up[-9:]:
                 a, b = th[k], th[k + 1]
                 for _ in range(40):
                     mid = 0.5 * (a + b)
@@ -512,11 +513,17 @@ def _returns(field, x0, sx, rtol=1e-7, max_doublings=8, duration=None):
                     else:
                         b = mid
                 times.append(0.5 * (a + b))
-            T = np.diff(times)
+            times = np.array(times)
             pts = np.array([sol.sol(tc) for tc in times])
-            if (abs(T[-1] - T[-2]) <= 1e-3 * T[-1]
-                    and np.max(np.abs(pts[-1] - pts[-2]) / sx) <= 1e-3):
-                return pts[-1], float(T[-1]), sol, times[-1]
+            # the orbit closes after j returns (j > 1: a cycle crossing the section j times,
+            # e.g. after a period doubling); the smallest such j
+            for j in range(1, (len(times) - 1) // 2 + 1):
+                T1 = times[-1] - times[-1 - j]
+                T2 = times[-1 - j] - times[-1 - 2 * j]
+                if (abs(T1 - T2) <= 1e-3 * T1
+                        and np.max(np.abs(pts[-1] - pts[-1 - j]) / sx) <= 1e-3
+                        and np.max(np.abs(pts[-1 - j] - pts[-1 - 2 * j]) / sx) <= 1e-3):
+                    return pts[-1], float(T1), sol, times[-1]
         x = sol.y[:, -1]
         D *= 2.0
     raise BiodynError(f"{field.name}: the returns to a Poincaré section do not repeat (no attracting "
