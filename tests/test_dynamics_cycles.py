@@ -228,3 +228,19 @@ def test_rossler_first_period_doubling_near_c_2_832_with_a_multiplier_minus_1(lo
     # past it, the attracting cycle has about twice the period
     c2 = dynamics.find_cycle(F.with_params(c="3.0"))
     assert c2.period == pytest.approx(2 * pd.period, rel=0.05) and c2.stable
+
+
+def test_poincare_section_of_the_hopf_cycle_returns_every_2pi_over_omega_at_radius_sqrt_mu():
+    F = dynamics.read("hopf", overrides={"omega": "2"})  # mu = 0.5
+    s = dynamics.poincare_section(F, duration=60.0, transient=30.0, normal=[0.0, 1.0], point=[0.0, 0.0])
+    assert len(s.times) >= 18
+    np.testing.assert_allclose(s.return_times, np.pi, rtol=1e-7)       # 2 pi / omega
+    np.testing.assert_allclose(s.states[:, 0], np.sqrt(0.5), rtol=1e-6)  # upward crossings of y = 0 at x > 0
+    np.testing.assert_allclose(s.states[:, 1], 0.0, atol=1e-9)
+
+
+def test_poincare_section_of_rossler_after_the_doubling_alternates_between_two_points():
+    F = dynamics.read("rossler", overrides={"a": "0.2", "b": "0.2", "c": "3.0"})
+    s = dynamics.poincare_section(F, duration=200.0, transient=300.0)
+    x = s.states
+    assert np.max(np.abs(x[2:] - x[:-2])) < 1e-4 and np.min(np.abs(x[1:] - x[:-1]).max(axis=1)) > 1e-2

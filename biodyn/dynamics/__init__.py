@@ -17,6 +17,7 @@ Every model of the catalog is also a vector field :math:`\dot x = f(x)` (or a ma
   :func:`continue_cycles` — their continuation from Hopf points (folds of cycles, period
   doublings, Neimark–Sacker); :func:`periodic_orbits`, :class:`IteratedMap`,
   :func:`period_doubling_cascade` — period-k orbits of maps and their cascade;
+  :func:`poincare_section` — crossings of a section, the first-return map of a flow;
 * :func:`trajectory` — numpy trajectories; :func:`simulate` — Brian2 runs of the same plan.
 
 Units: state values are SI (volt, amp, hertz, 1); the time of a flow is in the model's
@@ -26,8 +27,8 @@ so exponents are per time unit; maps count iterations.
 
 from ._brian import SimulationResult, brian_two_trajectory, simulate
 from ._cycles import (Cascade, Cycle, CycleBranch, CycleContinuation, CyclePoint, IteratedMap,
-                      PeriodicOrbit, continue_cycles, find_cycle, period_doubling_cascade,
-                      periodic_orbits)
+                      PeriodicOrbit, Section, continue_cycles, find_cycle, period_doubling_cascade,
+                      periodic_orbits, poincare_section)
 from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, continuation
 from ._field import Field, read
 from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, search_box
@@ -46,6 +47,7 @@ __all__ = [
     "continuation", "Continuation", "Branch", "SpecialPoint", "ParameterHandle",
     "find_cycle", "Cycle", "continue_cycles", "CycleContinuation", "CycleBranch", "CyclePoint",
     "IteratedMap", "periodic_orbits", "PeriodicOrbit", "period_doubling_cascade", "Cascade",
+    "poincare_section", "Section",
     "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
     "qr_r_diagonal",

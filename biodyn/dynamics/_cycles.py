@@ -110,7 +110,7 @@ from ..errors import BiodynError, SpecError
 
 __all__ = ["Cycle", "CycleBranch", "CyclePoint", "CycleContinuation", "find_cycle",
            "continue_cycles", "IteratedMap", "PeriodicOrbit", "periodic_orbits",
-           "period_doubling_cascade", "Cascade"]
+           "period_doubling_cascade", "Cascade", "poincare_section", "Section"]
 
 
 # --------------------------------------------------------------------------
@@ -1231,3 +1231,78 @@ def period_doubling_cascade(field, param, lo, hi, *, levels=4, direction=1, seed
     v = np.array(values)
     deltas = (v[1:-1] - v[:-2]) / (v[2:] - v[1:-1]) if len(v) >= 3 else np.array([])
     return Cascade(param, v, periods, states, deltas)
+
+
+# --------------------------------------------------------------------------
+# Poincaré sections
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    r"""Crossings of a Poincaré section :math:`\{x: n^\top (x - c) = 0\}` in the direction of
+    :math:`n`: the times (time units) and states (SI); ``returns`` are the successive states
+    (the first-return map is ``states[k] -> states[k + 1]``)."""
+
+    normal: np.ndarray
+    point: np.ndarray
+    times: np.ndarray
+    states: np.ndarray
+
+    @property
+    def return_times(self):
+        return np.diff(self.times)
+
+
+def poincare_section(field, x0=None, *, duration, transient=0.0, normal=None, point=None,
+                     rtol=1e-9):
+    r"""The crossings of a Poincaré section by the trajectory from ``x0`` (first-return map).
+
+    Parameters
+    ----------
+    field : Field
+        An autonomous flow.
+    x0 : array, optional
+        Start (default the spec's initial state).
+    duration, transient : float
+        Time recorded after a transient (time units).
+    normal, point : arrays, optional
+        The section :math:`n^\top(x - c) = 0`, crossed with :math:`n^\top \dot x > 0`. Default:
+        through the mean of the trajectory, normal to its direction of largest scaled variance
+        (as :func:`find_cycle` chooses it).
+
+    Returns
+    -------
+    Section
+        Crossing times and states, located by the integrator's event finding (LSODA, dense
+        output) to its tolerance.
+    """
+    from scipy.integrate import solve_ivp
+
+    _check_flow(field)
+    x = field.x0() if x0 is None else np.asarray(x0, float)
+    sx = _scales(field)
+    flow = _Flow(field, sx, rtol)
+    if transient > 0:
+        x = flow.run(x, float(transient), variational=False)[0]
+    if normal is None or point is None:
+        t = np.linspace(0.0, float(duration), 2001)
+        _, _, S = flow.run(x, float(duration), variational=False, t_eval=t)
+        c = S.mean(axis=0)
+        vt = np.linalg.svd((S - c) / sx, full_matrices=False)[2]
+        normal = vt[0] / sx if normal is None else normal
+        point = c if point is None else point
+    normal, point = np.asarray(normal, float), np.asarray(point, float)
+    if normal.shape != (field.n,) or point.shape != (field.n,):
+        raise SpecError("<arguments>", "normal/point", f"arrays of {field.n} numbers",
+                        f"{normal.shape} and {point.shape}")
+
+    def event(t, y):
+        return float(normal @ (y - point))
+
+    event.direction = 1.0
+    sol = solve_ivp(flow._rhs, (0.0, float(duration)), x, method="LSODA", rtol=rtol,
+                    atol=1e-11 * sx, jac=flow._jac, events=event)
+    if sol.status < 0:
+        raise BiodynError(f"{field.name}: the integration failed ({sol.message})")
+    return Section(normal, point, np.asarray(sol.t_events[0]), np.asarray(sol.y_events[0]).reshape(-1, field.n))
