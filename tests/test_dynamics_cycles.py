@@ -244,3 +244,16 @@ def test_poincare_section_of_rossler_after_the_doubling_alternates_between_two_p
     s = dynamics.poincare_section(F, duration=200.0, transient=300.0)
     x = s.states
     assert np.max(np.abs(x[2:] - x[:-2])) < 1e-4 and np.min(np.abs(x[1:] - x[:-1]).max(axis=1)) > 1e-2
+
+
+def test_switching_onto_the_period_doubled_rossler_branch_finds_the_second_doubling_at_c_3_837():
+    F = dynamics.read("rossler", overrides={"a": "0.2", "b": "0.2", "c": "2.5"})
+    cc = dynamics.continue_cycles(F, "c", 2.5, 3.0, cycle=dynamics.find_cycle(F), max_ds=0.1)
+    (pd,) = [p for p in cc.points if p.type == "period_doubling"]
+    c2 = dynamics.continue_cycles(F, "c", 2.5, 4.0, period_doubling=pd, max_ds=0.1)
+    (b,) = c2.branches
+    assert b.periods[0] == pytest.approx(2 * pd.period, rel=1e-3)  # born with twice the period
+    assert b.values.min() > pd.value and b.stable[:-3].all()
+    (pd2,) = [p for p in c2.points if p.type == "period_doubling"]
+    assert pd2.value == pytest.approx(3.8374, abs=5e-4)  # the cascade: 2.832, 3.837, ...
+    assert np.min(np.abs(pd2.multipliers + 1)) < 1e-6

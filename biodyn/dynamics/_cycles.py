@@ -1,5 +1,6 @@
 r"""Periodic orbits: limit cycles of flows (multiple shooting, Floquet multipliers, continuation
-with folds of cycles, period doublings and Neimark–Sacker points) and period-k orbits of maps.
+with folds of cycles, period doublings and Neimark–Sacker points, switching onto period-doubled
+branches), Poincaré sections, and period-k orbits of maps.
 
 Flows: the method
 -----------------
@@ -729,8 +730,9 @@ def _cycle_tests(tvec, mono):
     return out, np.concatenate([[trivial], others])
 
 
-def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, ds=None,
-                    max_ds=None, max_steps=200, amplitude=0.01, rtol=1e-9, max_period_factor=20.0):
+def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubling=None,
+                    segments=4, ds=None, max_ds=None, max_steps=200, amplitude=0.01, rtol=1e-9,
+                    max_period_factor=20.0):
     r"""Continue a family of limit cycles in parameter ``param`` over ``[lo, hi]``.
 
     Parameters
@@ -744,6 +746,11 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
         a cycle of scaled amplitude ``amplitude``.
     cycle : Cycle, optional
         Or a cycle found at ``field``'s parameter value (:func:`find_cycle`): continued both ways.
+    period_doubling : CyclePoint, optional
+        Or a ``period_doubling`` point of an earlier continuation: branch switching onto the
+        doubled cycle (period :math:`2T`, :math:`2m` segments), which leaves the point along the
+        eigenvector of the multiplier :math:`-1` transported twice around the orbit; the first
+        step fixes its amplitude, as at a Hopf point (Kuznetsov 2004, 10.3.3).
     segments : int
     ds, max_ds : float, optional
         First and largest step along the scaled arc (default 0.02 and 0.05).
@@ -763,8 +770,9 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
     lo, hi = float(lo), float(hi)
     if not hi > lo:
         raise SpecError("<arguments>", "range", "LO < HI", f"{lo:g} {hi:g}")
-    if (hopf is None) == (cycle is None):
-        raise BiodynError("continue_cycles: give a Hopf point (hopf=) or a cycle (cycle=)")
+    if sum(a is not None for a in (hopf, cycle, period_doubling)) != 1:
+        raise BiodynError("continue_cycles: give one start: a Hopf point (hopf=), a cycle (cycle=) "
+                          "or a period-doubling point (period_doubling=)")
     handle = ParameterHandle(field, param)
     n, m = field.n, segments
     sp = hi - lo
@@ -803,6 +811,46 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, segments=4, 
         if t1 @ (z1 - zH) < 0:
             t1 = -t1
         starts = [(z1, t1, f"Hopf point at {param} = {pH:.6g}", (1,))]
+    elif period_doubling is not None:
+        # branch switching: the doubled cycle leaves the PD point along the eigenvector v of the
+        # multiplier -1, transported around the orbit twice (w_{i+1} = M_i w_i, w_m = -v)
+        pd = period_doubling
+        p0, x0, T0 = float(pd.value), np.asarray(pd.state, float), float(pd.period)
+        f0 = handle(p0)
+        m = 2 * segments
+        sx0 = _typical(f0, x0)
+        flow = _Flow(f0, sx0, rtol)
+        X, Ms = [x0], []
+        for i in range(m):
+            xe, Mi, _ = flow.run(X[-1], 2 * T0 / m)
+            Ms.append(Mi)
+            X.append(xe)
+        X = np.array(X[:m])
+        sx = _scales(f0, np.concatenate([X, _orbit_samples(f0, x0, T0, sx0, rtol, 200)[1]]))
+        mono = np.eye(n)
+        for Mi in Ms[: m // 2]:
+            mono = Mi @ mono
+        lam, V = np.linalg.eig(mono)
+        v = np.real(V[:, int(np.argmin(np.abs(lam + 1.0)))])
+        W = [v]
+        for Mi in Ms[:-1]:
+            W.append(Mi @ W[-1])
+        W = np.array(W)
+        W /= np.max(np.abs(W) / sx)
+        shoot = _Shooting(handle, n, m, sx, 2 * T0, sp)
+        zP = np.concatenate([np.ravel(X / sx), [1.0, p0 / sp]])
+        tdir = np.concatenate([np.ravel(W / sx), [0.0, 0.0]])
+        scale_dir = np.linalg.norm(tdir)
+        tdir /= scale_dir
+        prob = _CycleProblem(shoot)
+        z1, _, _ = prob.correct(zP + amplitude * scale_dir * tdir, tdir, X[0] + amplitude * W[0])
+        if z1 is None:
+            raise BiodynError(f"{field.name}: no period-doubled cycle found near {param} = {p0:g}")
+        _, A, _ = prob.Gy(z1, shoot.unpack(z1, True)[0][0])
+        t1 = prob.tangent(A, tdir)
+        if t1 @ (z1 - zP) < 0:
+            t1 = -t1
+        starts = [(z1, t1, f"period doubling at {param} = {p0:.6g}", (1,))]
     else:
         p0 = handle.value
         sx = _scales(field, cycle.orbit)
