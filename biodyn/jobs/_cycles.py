@@ -90,7 +90,8 @@ def cycles_from_hopf_points(field, param, lo, hi, points, summary, *, max_steps=
     """Continue the cycles born at every Hopf point of an equilibrium continuation (``points``:
     its special points) and add ``cycle_branches``, ``cycle_points`` (``{"type":
     "cycle_fold"|"period_doubling"|"neimark_sacker", "value", "period", "state", "max", "min",
-    "multipliers"}``) and notes to ``summary``. A branch that fails is a note, not an error."""
+    "multipliers"}``) and notes to ``summary``; at each period doubling on those branches, the
+    doubled branch is continued too (one level). A branch that fails is a note, not an error."""
     from ..dynamics import continue_cycles
 
     branches, cpoints, notes = [], [], []
@@ -114,6 +115,23 @@ def cycles_from_hopf_points(field, param, lo, hi, points, summary, *, max_steps=
             d = p.as_dict(field)
             d["branch"] = offset + p.branch
             cpoints.append(d)
+        # one level of branch switching at the period doublings of these branches
+        for p in [q for q in cc.points if q.type == "period_doubling"]:
+            try:
+                c2 = continue_cycles(field, param, lo, hi, period_doubling=p, max_steps=max_steps)
+            except BiodynError as exc:
+                notes.append(f"period-doubled branch at {param} = {p.value:.6g}: {exc}")
+                continue
+            notes.extend(c2.notes)
+            off2 = len(branches)
+            for b in c2.branches:
+                d = b.as_dict(field)
+                d["period_doubling"] = float(p.value)
+                branches.append(d)
+            for q in c2.points:
+                d = q.as_dict(field)
+                d["branch"] = off2 + q.branch
+                cpoints.append(d)
     summary["cycle_branches"] = branches
     summary["cycle_points"] = cpoints
     summary.setdefault("notes", [])
