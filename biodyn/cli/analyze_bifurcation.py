@@ -26,6 +26,8 @@ def register(sub):
     p.add_argument("--range", nargs=2, required=True, metavar=("LO", "HI"), help="the parameter range")
     p.add_argument("--variable", help="state variable on the diagram's y axis (default the first)")
     p.add_argument("--max-steps", type=int, default=600, help="continuation steps per branch and direction")
+    p.add_argument("--no-cycles", dest="cycles", action="store_false",
+                   help="do not continue the limit cycles born at Hopf points (flows)")
     add_model_options(p, model=False)
     add_reading_options(p)
     p.set_defaults(func=run)
@@ -38,7 +40,8 @@ def run(args):
         args.model, args.param, args.range[0], args.range[1], params=args.params,
         overrides=parse_assignments(args.overrides, "--set"),
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
-        out=args.out, json=args.json, variable=args.variable, max_steps=args.max_steps)
+        out=args.out, json=args.json, variable=args.variable, max_steps=args.max_steps,
+        cycles=args.cycles)
     s = result.summary  # results, with or without -q (which silences progress only)
     unit = "" if s["param_unit"] in ("1", "") else f" {s['param_unit']}"
     from ..dynamics import state_text
@@ -46,6 +49,8 @@ def run(args):
     for pt in s["points"]:
         state = state_text(pt["state"], s.get("units", {}), limit=3)
         say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   ({state})")
+    for pt in s.get("cycle_points", []):
+        say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   (period {pt['period']:.6g})")
     if not s["points"]:
         say(args, f"no bifurcation of equilibria found for {s['param']} in [{s['range'][0]:g}, "
                   f"{s['range'][1]:g}]{unit} ({len(s['branches'])} branch(es))")

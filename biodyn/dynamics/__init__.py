@@ -13,6 +13,11 @@ Every model of the catalog is also a vector field :math:`\dot x = f(x)` (or a ma
   under input: :class:`DrivenCell`); :func:`two_trajectory_exponent` — the largest exponent
   from two nearby trajectories; :func:`brian_two_trajectory` — the same for any model run
   in Brian2 (spiking networks: two copies in one run);
+* :func:`find_cycle` — limit cycles of flows by multiple shooting, Floquet multipliers;
+  :func:`continue_cycles` — their continuation from Hopf points (folds of cycles, period
+  doublings, Neimark–Sacker); :func:`periodic_orbits`, :class:`IteratedMap`,
+  :func:`period_doubling_cascade` — period-k orbits of maps and their cascade;
+  :func:`poincare_section` — crossings of a section, the first-return map of a flow;
 * :func:`trajectory` — numpy trajectories; :func:`simulate` — Brian2 runs of the same plan;
 * :func:`saddle_manifolds` — stable and unstable manifolds of saddles (1-D branches, 2-D orbit
   meshes of 3-D flows); :func:`basins` — basins of attraction with Wilson intervals;
@@ -24,6 +29,9 @@ so exponents are per time unit; maps count iterations.
 """
 
 from ._brian import SimulationResult, brian_two_trajectory, simulate
+from ._cycles import (Cascade, Cycle, CycleBranch, CycleContinuation, CyclePoint, IteratedMap,
+                      PeriodicOrbit, Section, continue_cycles, find_cycle, period_doubling_cascade,
+                      periodic_orbits, poincare_section)
 from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, continuation
 from ._field import Field, quantity_text, read, state_text
 from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, relative_residual, search_box
@@ -44,6 +52,9 @@ __all__ = [
     "read", "Field", "state_text", "quantity_text", "make_plan", "Plan", "READINGS",
     "find_fixed_points", "FixedPoint", "classify", "TYPES", "search_box", "relative_residual",
     "continuation", "Continuation", "Branch", "SpecialPoint", "ParameterHandle",
+    "find_cycle", "Cycle", "continue_cycles", "CycleContinuation", "CycleBranch", "CyclePoint",
+    "IteratedMap", "periodic_orbits", "PeriodicOrbit", "period_doubling_cascade", "Cascade",
+    "poincare_section", "Section",
     "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
     "qr_r_diagonal", "batch_means", "convergence",

@@ -40,8 +40,9 @@ branch point of the second logistic iterate at r = 3 was found with ``--range 2.
 missed with ``--range 2.5 3.55`` before. Detection assumes the step is small enough not to
 jump over two special points at once (two sign changes cancel); ``max_ds`` limits it. Degenerate points (a
 transcritical crossing at a fold, Bogdanov–Takens) are reported by whichever tests change
-sign there. Periodic orbits born at Hopf points and period-doubled orbits of maps are not
-continued (that needs boundary-value continuation, as in AUTO).
+sign there. Periodic orbits born at Hopf points are continued by
+:func:`biodyn.dynamics.continue_cycles` (multiple shooting), period-k orbits of maps by passing
+an :class:`biodyn.dynamics.IteratedMap` here.
 
 References
 ----------
@@ -366,7 +367,9 @@ def continuation(field, param, lo, hi, *, starts=None, ds=None, max_ds=None, max
     lo, hi = float(lo), float(hi)
     if not hi > lo:
         raise SpecError("<arguments>", "range", "LO < HI", f"{lo:g} {hi:g}")
-    handle = ParameterHandle(field, param)
+    # an IteratedMap (period-k orbits, biodyn.dynamics._cycles) brings its own handle
+    handle = (field.parameter_handle(param) if hasattr(field, "parameter_handle")
+              else ParameterHandle(field, param))
     sp = (hi - lo)
     # starting points
     notes = []

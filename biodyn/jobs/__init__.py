@@ -31,3 +31,5 @@ from ._geometry import *  # noqa: E402,F401,F403  basins of attraction, Lyapunov
 __all__ += _geometry.__all__  # noqa: F405
 from ._train import *  # noqa: E402,F401,F403  biodyn.learn: train a network on a task
 __all__ += _train.__all__  # noqa: F405
+from ._cycles import *  # noqa: E402,F401,F403  limit cycles and periodic orbits
+__all__ += _cycles.__all__  # noqa: F405

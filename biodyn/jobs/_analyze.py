@@ -139,7 +139,8 @@ def draw_bifurcation(summary):
     if variable is None:
         names = list(summary.get("units", {}))
         variable = names[0] if names else None
-    return plot.bifurcation_diagram(summary, variable=variable)
+    ax = plot.bifurcation_diagram(summary, variable=variable)
+    return plot.cycle_branches(summary, ax, variable)  # limit cycles from Hopf points, if any
 
 
 def draw_lyapunov(summary):
@@ -229,11 +230,15 @@ def _param_value(field, param, text, key):
 @all_or_nothing()
 def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, variants=None,
                         seed=0, reading="auto", out="results", json=None, variable=None,
-                        max_steps=600):
+                        max_steps=600, cycles=True):
     """One-parameter continuation of equilibria over ``[lo, hi]`` (figure + optional JSON).
 
     JSON: ``{"model", "param", "param_unit", "points": [{"type", "value", "state"}],
-    "branches": [...], ...}`` — ``value`` in the parameter's unit.
+    "branches": [...], ...}`` — ``value`` in the parameter's unit. With ``cycles`` (flows), the
+    limit cycles born at every Hopf point are continued too (:func:`biodyn.dynamics.continue_cycles`):
+    ``"cycle_branches"`` (max/min of each variable, period, stability per point) and
+    ``"cycle_points"`` (``{"type": "cycle_fold"|"period_doubling"|"neimark_sacker", "value",
+    "period", ...}``).
     """
     from ..dynamics import continuation
 
@@ -248,6 +253,10 @@ def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, va
     summary = _base(field, "bifurcation", seed, overrides)
     summary.update(result.as_dict(variables=names))
     summary["plot_variable"] = variable or names[0]
+    if cycles and not field.is_map and any(p.type == "hopf" for p in result.points):
+        from ._cycles import cycles_from_hopf_points
+
+        cycles_from_hopf_points(field, param, lo_v, hi_v, result.points, summary)
     paths = _write(summary, draw_bifurcation(summary), out, f"{field.name}_bifurcation_{param}", json)
     return JobResult(summary, paths)
 

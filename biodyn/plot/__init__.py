@@ -45,3 +45,5 @@ from ._geometry import *  # noqa: E402,F401,F403  basins, Lyapunov functions
 __all__ += _geometry.__all__  # noqa: F405
 from ._learn import *  # noqa: E402,F401,F403  biodyn.learn figures
 __all__ += _learn.__all__  # noqa: F405
+from ._cycles import *  # noqa: E402,F401,F403  limit cycles and periodic orbits
+__all__ += _cycles.__all__  # noqa: F405

@@ -1,0 +1,76 @@
+"""biodyn analyze cycles: cycles of flows and periodic orbits of maps, JSON and figure; refusals
+of threshold-reset models are one line with status 2; biodyn plot redraws the figure."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biodyn.cli import main
+
+
+def run(tmp_path, *args):
+    js = tmp_path / "out.json"
+    rc = main(["-q", "analyze", "cycles", *args, "--out", str(tmp_path), "--json", str(js)])
+    assert rc == 0
+    data = json.loads(js.read_text())
+    figure = Path(data["files"]["figure"])
+    assert figure.exists() and figure.read_bytes()[:4] == b"\x89PNG"
+    assert data["analysis"] == "cycles" and data["seed"] == 0
+    return data
+
+
+def test_cli_cycles_of_van_der_pol_period_amplitude_multipliers(tmp_path):
+    data = run(tmp_path, "van_der_pol")
+    (c,) = data["cycles"]
+    assert c["period"] == pytest.approx(6.66328686, abs=1e-6) and c["stable"]
+    assert c["max"]["x"] == pytest.approx(2.0086, abs=1e-3) and c["min"]["x"] == pytest.approx(-2.0086, abs=1e-3)
+    assert c["multipliers"][0] == pytest.approx([1.0, 0.0], abs=1e-6)
+    assert [fp["type"] for fp in data["fixed_points"]] == ["unstable focus"]
+    assert len(c["orbit"]["x"]) > 100
+
+
+def test_cli_cycles_of_the_logistic_map_are_period_k_orbits(tmp_path):
+    r = 3.5
+    data = run(tmp_path, "logistic", "--set", f"r={r}", "--max-period", "4")
+    periods = sorted(c["period"] for c in data["cycles"])
+    assert periods == [2, 4]
+    two = [c for c in data["cycles"] if c["period"] == 2][0]
+    assert two["multipliers"][0][0] == pytest.approx(-r ** 2 + 2 * r + 4, rel=1e-9)
+    assert not two["stable"]
+
+
+def test_cli_cycles_at_a_stable_equilibrium_says_why_there_is_none(tmp_path):
+    data = run(tmp_path, "hopf", "--set", "mu=-0.5")
+    assert data["cycles"] == [] and "settles at an equilibrium" in data["notes"][0]
+
+
+def test_cli_cycles_refuses_integrate_and_fire_in_one_line(tmp_path, capsys):
+    rc = main(["analyze", "cycles", "lif", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.count("\n") == 0 and "threshold and reset" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_biodyn_plot_redraws_a_cycles_result(tmp_path):
+    run(tmp_path, "hopf")
+    png = tmp_path / "again.png"
+    rc = main(["-q", "plot", str(tmp_path / "out.json"), "--out", str(png)])
+    assert rc == 0 and png.exists()
+
+
+def test_cli_bifurcation_continues_the_cycles_born_at_the_hopf_point(tmp_path):
+    js = tmp_path / "b.json"
+    rc = main(["-q", "analyze", "bifurcation", "hopf", "--param", "mu", "--range", "-1", "1",
+               "--out", str(tmp_path), "--json", str(js)])
+    assert rc == 0
+    data = json.loads(js.read_text())
+    (b,) = data["cycle_branches"]
+    v = np.asarray(b["values"])
+    np.testing.assert_allclose(b["max"]["x"], np.sqrt(v), rtol=1e-3)   # radius sqrt(mu)
+    np.testing.assert_allclose(b["periods"], 2 * np.pi, rtol=1e-7)       # omega = 1
+    assert all(b["stable"]) and v.max() >= 1.0 and data["cycle_points"] == []
+    rc = main(["-q", "analyze", "bifurcation", "hopf", "--param", "mu", "--range", "-1", "1",
+               "--no-cycles", "--out", str(tmp_path), "--json", str(js)])
+    assert rc == 0 and "cycle_branches" not in json.loads(js.read_text())
