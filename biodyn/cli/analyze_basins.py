@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
+from ._output import say
 from .analyze_lyapunov import add_reading_options, format_state_value, print_paths
 
 
@@ -50,15 +51,15 @@ def run(args):
         out=args.out, json=args.json, ranges={r[0]: (r[1], r[2]) for r in args.ranges},
         grid=args.grid, samples=args.samples, x=args.x, y=args.y,
         duration=args.duration, dt=args.dt, confidence=args.confidence)
-    if not args.quiet:
-        s = result.summary
-        for a in s["attractors"]:
-            where = ""
-            if "state" in a:
-                where = " at " + ", ".join(f"{k} = {format_state_value(v, s['units'].get(k))}"
-                                           for k, v in list(a["state"].items())[:4])
-            lo, hi = a["interval"]
-            print(f"{a['type']}{where}: {100 * a['fraction']:.2f} % of {s['n_starts']} "
-                  f"[{100 * lo:.2f}, {100 * hi:.2f}] %")
-    print_paths(result)
+    # results, with or without -q (which silences progress only)
+    s = result.summary
+    for a in s["attractors"]:
+        where = ""
+        if "state" in a:
+            where = " at " + ", ".join(f"{k} = {format_state_value(v, s['units'].get(k))}"
+                                       for k, v in list(a["state"].items())[:4])
+        lo, hi = a["interval"]
+        say(args, f"{a['type']}{where}: {100 * a['fraction']:.2f} % of {s['n_starts']} "
+              f"[{100 * lo:.2f}, {100 * hi:.2f}] %")
+    print_paths(result, args)
     return 0

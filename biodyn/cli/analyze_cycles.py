@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
+from ._output import say
 from .analyze_lyapunov import add_reading_options, print_paths
 
 
@@ -39,20 +40,20 @@ def run(args):
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
         out=args.out, json=args.json, segments=args.segments, max_period=args.max_period)
     s = result.summary
-    if not args.quiet:
-        for c in s["cycles"]:
-            stab = "stable" if c["stable"] else "unstable"
-            mus = ", ".join(f"{complex(*m):.4g}" for m in c["multipliers"][:4])
-            if c.get("kind") == "orbit":
-                print(f"period-{c['period']} orbit ({stab}); multipliers {mus}")
-            else:
-                amp = ", ".join(f"{k} in [{s_:.4g}, {c['max'][k]:.4g}]"
-                                for k, s_ in list(c["min"].items())[:3])
-                print(f"limit cycle ({stab}): period {c['period']:.6g} {c['time_unit']}; {amp}; "
-                      f"multipliers {mus}")
-        for note in s.get("notes", []):
-            print(note)
-        if not s["cycles"] and not s.get("notes"):
-            print("no periodic orbit found")
-    print_paths(result)
+    # results, with or without -q (which silences progress only)
+    for c in s["cycles"]:
+        stab = "stable" if c["stable"] else "unstable"
+        mus = ", ".join(f"{complex(*m):.4g}" for m in c["multipliers"][:4])
+        if c.get("kind") == "orbit":
+            say(args, f"period-{c['period']} orbit ({stab}); multipliers {mus}")
+        else:
+            amp = ", ".join(f"{k} in [{s_:.4g}, {c['max'][k]:.4g}]"
+                            for k, s_ in list(c["min"].items())[:3])
+            say(args, f"limit cycle ({stab}): period {c['period']:.6g} {c['time_unit']}; {amp}; "
+                  f"multipliers {mus}")
+    for note in s.get("notes", []):
+        say(args, note)
+    if not s["cycles"] and not s.get("notes"):
+        say(args, "no periodic orbit found")
+    print_paths(result, args)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import add_model_options, parse_assignments
+from ._output import say
 from .analyze_lyapunov import add_reading_options, format_state_value, print_paths
 
 
@@ -47,19 +48,19 @@ def run(args):
         variants=parse_assignments(args.variants, "--variant"), seed=args.seed, reading=args.reading,
         out=args.out, json=args.json, ranges={r[0]: (r[1], r[2]) for r in args.ranges},
         samples=args.samples, x=args.x, y=args.y)
-    if not args.quiet:
-        s = result.summary
-        unit = s.get("time_unit", "time unit")
-        print(f"V = {s['V']}")
-        print(f"dV/dt = {s['Vdot']}   (per {unit}; symbolically: {s['symbolic']})")
-        f = s["fractions"]
-        print(f"on {s['n_samples']} samples: dV/dt < 0 at {100 * f['negative']:.2f} %, = 0 at "
-              f"{100 * f['zero']:.2f} %, > 0 at {100 * f['positive']:.2f} %")
-        for c in s["certificates"] or ([s] if "region_of_attraction" in s else []):
-            st = ", ".join(f"{k} = {format_state_value(v, s['units'].get(k))}"
-                           for k, v in list(c["fixed_point"]["state"].items())[:4])
-            roa = c["region_of_attraction"]
-            print(f"stable point {st}: V < {roa['level']:.6g} is in its basin (sampled estimate; "
-                  f"{100 * roa['fraction_of_samples_inside']:.1f} % of the box samples)")
-    print_paths(result)
+    # results, with or without -q (which silences progress only)
+    s = result.summary
+    unit = s.get("time_unit", "time unit")
+    say(args, f"V = {s['V']}")
+    say(args, f"dV/dt = {s['Vdot']}   (per {unit}; symbolically: {s['symbolic']})")
+    f = s["fractions"]
+    say(args, f"on {s['n_samples']} samples: dV/dt < 0 at {100 * f['negative']:.2f} %, = 0 at "
+          f"{100 * f['zero']:.2f} %, > 0 at {100 * f['positive']:.2f} %")
+    for c in s["certificates"] or ([s] if "region_of_attraction" in s else []):
+        st = ", ".join(f"{k} = {format_state_value(v, s['units'].get(k))}"
+                       for k, v in list(c["fixed_point"]["state"].items())[:4])
+        roa = c["region_of_attraction"]
+        say(args, f"stable point {st}: V < {roa['level']:.6g} is in its basin (sampled estimate; "
+              f"{100 * roa['fraction_of_samples_inside']:.1f} % of the box samples)")
+    print_paths(result, args)
     return 0
