@@ -514,3 +514,18 @@ def test_provenance_line_names_every_change_and_the_digest_of_the_values():
     assert all(len(part) <= 110 for part in line.split("\n"))
     assert values_digest({"A_plus": "0.005", "tau_plus": "16.8 ms"}) == values_digest(s["parameters"])
     assert values_digest({"tau_plus": "16.9 ms", "A_plus": "0.005"}) != values_digest(s["parameters"])
+
+
+def test_sweep_prints_the_path_of_its_figure_with_its_table(tmp_path, capsys):
+    """Results (file paths) go to stdout: `biodyn sweep` prints summary.csv AND summary.png,
+    the figure it writes (README, Streams)."""
+    (tmp_path / "twice.py").write_text("def point(params, seed, out):\n"
+                                       "    return {'y': 2 * params['x']}\n")
+    spec = tmp_path / "twice.toml"
+    spec.write_text('kind = "sweep"\ndescription = "paths"\nseed = 0\n[run]\njob = "callable"\n'
+                    'function = "twice.py:point"\n[grid]\nx = [1, 2]\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--workers", "0", "--out", str(out), "-q"]) == 0
+    lines = capsys.readouterr().out.split()
+    assert (out / "summary.png").exists()
+    assert lines == [str(out / "summary.csv"), str(out / "summary.png")]
