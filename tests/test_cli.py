@@ -529,3 +529,19 @@ def test_sweep_prints_the_path_of_its_figure_with_its_table(tmp_path, capsys):
     lines = capsys.readouterr().out.split()
     assert (out / "summary.png").exists()
     assert lines == [str(out / "summary.csv"), str(out / "summary.png")]
+
+
+def test_bifurcation_prints_cycle_periods_with_their_time_unit(monkeypatch, capsys):
+    """A cycle bifurcation's period is printed with the model's time unit (as `analyze cycles`
+    does): `period 0.0171585 1 second`, never a bare number (Hodgkin-Huxley, whose time unit is
+    the second, printed `period 0.0171585`, read as ms by a user)."""
+    from biodyn import jobs
+    from biodyn.jobs._base import JobResult
+
+    summary = {"param": "I", "param_unit": "amp / (meter ** 2)", "range": [0.05, 0.12],
+               "time_unit": "1 second", "units": {}, "points": [], "branches": [[]],
+               "cycle_points": [{"type": "period_doubling", "value": 0.0784534, "period": 0.0171585}]}
+    monkeypatch.setattr(jobs, "analyze_bifurcation", lambda *a, **k: JobResult(summary, {}))
+    assert main(["analyze", "bifurcation", "hodgkin_huxley", "--param", "I", "--range", "5", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "I = 0.0784534 amp / (meter ** 2)   (period 0.0171585 1 second)" in out
