@@ -545,3 +545,16 @@ def test_bifurcation_prints_cycle_periods_with_their_time_unit(monkeypatch, caps
     assert main(["analyze", "bifurcation", "hodgkin_huxley", "--param", "I", "--range", "5", "12"]) == 0
     out = capsys.readouterr().out
     assert "I = 0.0784534 amp / (meter ** 2)   (period 0.0171585 1 second)" in out
+
+
+@pytest.mark.parametrize("command", [["analyze", "lyapunov", "lorenz", "--duration", "1"],
+                                     ["replay", "bi_poo_1998", "--target", "numpy"],
+                                     ["compare", "oja_vs_backprop"], ["train", "flipflop_3bit"]])
+def test_negative_seed_is_a_usage_error_naming_seed_before_anything_runs(command, capsys):
+    """numpy's generators take seeds >= 0: `--seed -1` was an internal error after the
+    model was read (lorenz) or recorded as seed -1 (replay); now exit 2 naming --seed."""
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--seed", "-1"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and "non-negative integer" in err and "'-1'" in err
