@@ -517,3 +517,47 @@ def test_provenance_line_names_every_change_and_the_digest_of_the_values():
     assert all(len(part) <= 110 for part in line.split("\n"))
     assert values_digest({"A_plus": "0.005", "tau_plus": "16.8 ms"}) == values_digest(s["parameters"])
     assert values_digest({"tau_plus": "16.9 ms", "A_plus": "0.005"}) != values_digest(s["parameters"])
+
+
+def test_sweep_prints_the_path_of_its_figure_with_its_table(tmp_path, capsys):
+    """Results (file paths) go to stdout: `biodyn sweep` prints summary.csv AND summary.png,
+    the figure it writes (README, Streams)."""
+    (tmp_path / "twice.py").write_text("def point(params, seed, out):\n"
+                                       "    return {'y': 2 * params['x']}\n")
+    spec = tmp_path / "twice.toml"
+    spec.write_text('kind = "sweep"\ndescription = "paths"\nseed = 0\n[run]\njob = "callable"\n'
+                    'function = "twice.py:point"\n[grid]\nx = [1, 2]\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--workers", "0", "--out", str(out), "-q"]) == 0
+    lines = capsys.readouterr().out.split()
+    assert (out / "summary.png").exists()
+    assert lines == [str(out / "summary.csv"), str(out / "summary.png")]
+
+
+def test_bifurcation_prints_cycle_periods_with_their_time_unit(monkeypatch, capsys):
+    """A cycle bifurcation's period is printed with the model's time unit (as `analyze cycles`
+    does): `period 0.0171585 1 second`, never a bare number (Hodgkin-Huxley, whose time unit is
+    the second, printed `period 0.0171585`, read as ms by a user)."""
+    from biodyn import jobs
+    from biodyn.jobs._base import JobResult
+
+    summary = {"param": "I", "param_unit": "amp / (meter ** 2)", "range": [0.05, 0.12],
+               "time_unit": "1 second", "units": {}, "points": [], "branches": [[]],
+               "cycle_points": [{"type": "period_doubling", "value": 0.0784534, "period": 0.0171585}]}
+    monkeypatch.setattr(jobs, "analyze_bifurcation", lambda *a, **k: JobResult(summary, {}))
+    assert main(["analyze", "bifurcation", "hodgkin_huxley", "--param", "I", "--range", "5", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "I = 0.0784534 amp / (meter ** 2)   (period 0.0171585 1 second)" in out
+
+
+@pytest.mark.parametrize("command", [["analyze", "lyapunov", "lorenz", "--duration", "1"],
+                                     ["replay", "bi_poo_1998", "--target", "numpy"],
+                                     ["compare", "oja_vs_backprop"], ["train", "flipflop_3bit"]])
+def test_negative_seed_is_a_usage_error_naming_seed_before_anything_runs(command, capsys):
+    """numpy's generators take seeds >= 0: `--seed -1` was an internal error after the
+    model was read (lorenz) or recorded as seed -1 (replay); now exit 2 naming --seed."""
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--seed", "-1"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and "non-negative integer" in err and "'-1'" in err

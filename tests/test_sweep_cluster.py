@@ -188,7 +188,7 @@ def test_killed_local_cluster_sweep_resumes_and_computes_every_point_exactly_onc
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert f"{n} points, {len(finished_first)} finished earlier, {n - len(finished_first)} to run" in again.stderr
-    assert again.stdout.strip() == str(out / "summary.csv")
+    assert again.stdout.split() == [str(out / "summary.csv"), str(out / "summary.png")]
 
     records = {json.loads(p.read_text())["point"]: json.loads(p.read_text()) for p in point_files(out)}
     assert len(records) == n and all(r["status"] == "ok" for r in records.values())

@@ -70,6 +70,17 @@ def _global_flags(parser, default):
                         help="no progress output: only results and errors")
 
 
+def seed_arg(text):
+    """``--seed``: a non-negative integer (numpy's generators reject negative seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, found {text!r}")
+    return value
+
+
 def add_model_options(parser, model=True):
     """The options every command taking a model shares: --params, --set, --variant, --seed."""
     if model:
@@ -80,7 +91,7 @@ def add_model_options(parser, model=True):
                         help="override a parameter, with its unit: --set tau_plus='16.8 ms' (repeatable)")
     parser.add_argument("--variant", dest="variants", action="append", default=[], metavar="AXIS=OPTION",
                         help="choose a variant of the model: --variant pairing=nearest (repeatable)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0; recorded in outputs)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="random seed (default 0; recorded in outputs)")
 
 
 def parse_assignments(items, key):

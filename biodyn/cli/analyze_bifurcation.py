@@ -50,7 +50,7 @@ def run(args):
         state = state_text(pt["state"], s.get("units", {}), limit=3)
         say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   ({state})")
     for pt in s.get("cycle_points", []):
-        say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   (period {pt['period']:.6g})")
+        say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   (period {pt['period']:.6g} {s['time_unit']})")
     if not s["points"]:
         say(args, f"no bifurcation of equilibria found for {s['param']} in [{s['range'][0]:g}, "
                   f"{s['range'][1]:g}]{unit} ({len(s['branches'])} branch(es))")

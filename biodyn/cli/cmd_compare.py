@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from . import seed_arg
+
 
 def _names():
     from ..compare import COMPARISONS
@@ -32,7 +34,7 @@ def register(sub):
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="change a setting of the comparison, with its unit where it has one: "
                    "--set eta='2 Hz' --set k=3 (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the dataset and the runs "
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed of the dataset and the runs "
                    "(default 0; recorded in the outputs)")
     p.add_argument("--target", default="numpy", help="Brian2 target of the biological learner: numpy "
                    "(default; the networks are small), cython, cpp_standalone, auto")

@@ -65,6 +65,8 @@ def run(args):
     result = sweep.run(args.spec, out=args.out, scheduler=args.scheduler,
                        workers=args.workers, progress=progress)
     print(result.csv)
+    if result.figure is not None:
+        print(result.figure)
     if result.failed:
         print(f"biodyn: {len(result.failed)} of {len(result.spec.points)} points failed (errors in "
               f"{result.csv}); run the sweep again to retry them", file=sys.stderr)

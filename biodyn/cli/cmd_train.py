@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import seed_arg
+
 
 def register(sub):
     p = sub.add_parser(
@@ -41,7 +43,7 @@ def register(sub):
     p.add_argument("--fixed-points", action="store_true", help="at the end, the fixed points of the trained "
                    "network under each constant input of the task, with stability and outputs (JSON), and a "
                    "figure of those of the first input on the top principal components (Sussillo & Barak 2013)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data, initial weights and minibatch "
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
