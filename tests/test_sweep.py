@@ -490,11 +490,12 @@ def test_sweep_errors_are_one_line_and_exit_2(tmp_path, points_py, capsys, args,
     assert len(lines) == 1 and lines[0].startswith("biodyn: error:") and needle in lines[0], err
 
 
-def test_sweep_command_quiet_prints_only_the_summary_path(tmp_path, points_py, capsys):
+def test_sweep_command_quiet_prints_only_the_summary_paths(tmp_path, points_py, capsys):
     out = tmp_path / "out"
     assert main(["sweep", str(toy(tmp_path, points_py)), "--workers", "0", "--out", str(out), "-q"]) == 0
     captured = capsys.readouterr()
-    assert captured.err == "" and captured.out.strip() == str(out / "summary.csv")
+    assert captured.err == ""
+    assert captured.out.split() == [str(out / "summary.csv"), str(out / "summary.png")]
     assert main(["sweep", str(toy(tmp_path, points_py)), "--workers", "0", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "all 12 points finished earlier; nothing to run" in err
