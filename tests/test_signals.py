@@ -213,19 +213,24 @@ from pathlib import Path
 
 def brian_point(params, seed, out):
     """x = 0 is short; the others run until they are stopped (the test makes them short
-    for the second run through SHORT_RUNS). Each run logs its start in out/runs.log and
-    writes out/result.txt after its Brian2 run, as a job writes its files."""
+    for the second run through SHORT_RUNS). Each run logs its start in out/runs.log and in
+    BEACONS/x.log (dask workers write in a folder of their own: out is not the sweep's folder
+    until the point's files come back), and writes out/result.txt after its Brian2 run, as
+    a job writes its files."""
     from brian2 import NeuronGroup, ms
 
     from biodyn.build import Simulation
 
-    with open(out / "runs.log", "a") as f:
-        f.write("start\\n")
+    beacon = Path(os.environ["BEACONS"]) / f"{params['x']}.log"
+    for path in (out / "runs.log", beacon):
+        with open(path, "a") as f:
+            f.write("start\\n")
     long = params["x"] != 0 and not os.environ.get("SHORT_RUNS")
     with Simulation("numpy", dt=0.1 * ms, seed=seed, check_finite=False) as sim:
         G = NeuronGroup(1, "dv/dt = (1 - v)/(10*ms) : 1")
-        with open(out / "runs.log", "a") as f:
-            f.write("running\\n")
+        for path in (out / "runs.log", beacon):
+            with open(path, "a") as f:
+                f.write("running\\n")
         sim.run((10_000_000 if long else 20) * ms, G)
         v = float(G.v[0])
     (out / "result.txt").write_text(f"{v}\\n")
@@ -278,13 +283,15 @@ def test_sweep_interrupted_with_two_workers_keeps_finished_points_and_resumes(tm
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env["TMPDIR"] = str(tmp)
+    beacons = tmp_path / "beacons"
+    beacons.mkdir()
+    env["BEACONS"] = str(beacons)
     run = Running(["sweep", str(spec), "--workers", "2", "--out", str(out)], cwd=tmp_path, env=env,
                   ignore_sigint=inherited == "ignored")
     deadline = time.time() + 300
     while True:  # point 0 finished, and two long points inside their Brian2 runs
         records = point_records(out) if (out / "points").exists() else {}
-        running = [p for p in (out / "points").glob("*/runs.log")
-                   if "running" in p.read_text()] if (out / "points").exists() else []
+        running = [p for p in beacons.glob("*.log") if "running" in p.read_text()]
         if len(records) == 1 and len(running) >= 3:
             break
         assert run.proc.poll() is None, run.finish()
