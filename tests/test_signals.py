@@ -289,14 +289,18 @@ def test_sweep_interrupted_with_two_workers_keeps_finished_points_and_resumes(tm
     run = Running(["sweep", str(spec), "--workers", "2", "--out", str(out)], cwd=tmp_path, env=env,
                   ignore_sigint=inherited == "ignored")
     deadline = time.time() + 300
-    while True:  # point 0 finished, and two long points inside their Brian2 runs
-        records = point_records(out) if (out / "points").exists() else {}
-        running = [p for p in beacons.glob("*.log") if "running" in p.read_text()]
-        if len(records) == 1 and len(running) >= 3:
-            break
-        assert run.proc.poll() is None, run.finish()
-        assert time.time() < deadline, "the points did not start in time"
-        time.sleep(0.1)
+    try:
+        while True:  # point 0 finished, and two long points inside their Brian2 runs
+            records = point_records(out) if (out / "points").exists() else {}
+            running = [p for p in beacons.glob("*.log") if "running" in p.read_text()]
+            if len(records) == 1 and len(running) >= 3:
+                break
+            assert run.proc.poll() is None, run.finish()
+            assert time.time() < deadline, "the points did not start in time"
+            time.sleep(0.1)
+    except BaseException:  # never leave the cluster's endless points running
+        run.signal_group(signal.SIGKILL)
+        raise
     time.sleep(1.0)
     run.signal_group(sig)
     code, _, err = run.finish()
