@@ -9,6 +9,14 @@ from . import add_model_options, parse_assignments
 from ._output import report_of, say
 
 
+def add_box_option(p):
+    """``--range VAR LO HI`` (repeatable): the box of the state space an analysis samples."""
+    p.add_argument("--range", dest="ranges", nargs=3, action="append", default=[],
+                   metavar=("VAR", "LO", "HI"),
+                   help="the box of VAR, with units (--range v '-80 mV' '-40 mV'; repeatable; default "
+                   "the spec's [ranges])")
+
+
 def add_reading_options(p):
     """Options of every analysis: --reading, --out, --json."""
     p.add_argument("--reading", default="auto", choices=["auto", "network", "mean_field"],

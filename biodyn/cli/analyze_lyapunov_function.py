@@ -6,7 +6,7 @@ import argparse
 
 from . import add_model_options, parse_assignments
 from ._output import say
-from .analyze_lyapunov import add_reading_options, format_state_value, print_paths
+from .analyze_lyapunov import add_box_option, add_reading_options, format_state_value, print_paths
 
 
 def register(sub):
@@ -30,10 +30,7 @@ def register(sub):
     p.add_argument("--samples", type=int, default=4000, help="sampled states in the box (default 4000)")
     p.add_argument("--x", help="variable on the x axis of the figure (default the first)")
     p.add_argument("--y", help="variable on the y axis of the figure (default the second)")
-    p.add_argument("--range", dest="ranges", nargs=3, action="append", default=[],
-                   metavar=("VAR", "LO", "HI"),
-                   help="the box of VAR, with units (--range v '-80 mV' '-40 mV'; repeatable; default "
-                   "the spec's [ranges])")
+    add_box_option(p)
     add_model_options(p, model=False)
     add_reading_options(p)
     p.set_defaults(func=run)
