@@ -24,3 +24,6 @@ __all__ += ["NETS", "TrainResult", "load_result", "train"]
 from ._fixed_points import NetworkFixedPoint, network_fixed_points  # noqa: E402
 
 __all__ += ["NetworkFixedPoint", "network_fixed_points"]
+from ._spectra import FEATURES, spearman_ci, spectra_study, spectrum_features, train_autoencoder  # noqa: E402
+
+__all__ += ["FEATURES", "spearman_ci", "spectra_study", "spectrum_features", "train_autoencoder"]
