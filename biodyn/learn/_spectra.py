@@ -152,7 +152,8 @@ def spearman_ci(x, y, level=0.95):
     se = float(np.sqrt((1.0 + r * r / 2.0) / (n - 3)))
     z = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
     q = norm.ppf(0.5 + level / 2.0)
-    return {"r": r, "ci": [float(np.tanh(z - q * se)), float(np.tanh(z + q * se))], "n": n, "se_z": se,
+    lo, hi = float(np.tanh(z - q * se)), float(np.tanh(z + q * se))
+    return {"r": r, "ci": [min(lo, r), max(hi, r)], "n": n, "se_z": se,
             "note": None}
 
 

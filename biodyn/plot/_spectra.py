@@ -55,7 +55,7 @@ def spectra_vs_performance(doc, footer=None):
         lo, hi = c["ci"]
         excludes = lo > 0 or hi < 0
         colour = PALETTE["model"] if excludes else "0.55"
-        ax_cor.errorbar([c["r"]], [row], xerr=[[c["r"] - lo], [hi - c["r"]]], fmt="o", color=colour,
+        ax_cor.errorbar([c["r"]], [row], xerr=[[max(c["r"] - lo, 0.0)], [max(hi - c["r"], 0.0)]], fmt="o", color=colour,
                         capsize=3, ms=5)
     ax_cor.axvline(0.0, color="0.5", lw=0.8)
     ax_cor.set_yticks(rows, [_FEATURE_LABELS.get(n, n) for n in names], fontsize=8)
