@@ -498,6 +498,21 @@ def lyapunov_comparison():
     return plot.lyapunov_comparison({"svd_exponents": [0.1, -0.2, -0.5, -1.0], "qr_exponents": [0.1, -0.2, -0.5, -1.0]})
 
 
+def spectra_vs_performance():
+    feats = ("lambda_1", "mean", "median", "variance", "n_positive", "kaplan_yorke", "entropy_rate",
+             "fraction_near_zero")
+    rng = np.random.default_rng(0)
+    acc = lambda m: {"mean": m, "sd": 0.02, "per_repeat": [m], "folds": 5, "repeats": 5}  # noqa: E731
+    doc = {"performance": {"values": rng.normal(size=12).tolist(), "label": "−test loss"},
+           "latent": rng.normal(size=(12, 2)).tolist(), "classes": {"good": [0, 1, 2, 3], "poor": [4, 5, 6, 7]},
+           "autoencoder": {"latent": 2, "length": 16}, "settings": {"level": 0.95}, "epoch": None,
+           "correlations": {f: {"r": 0.5 - 0.1 * k, "ci": [0.2 - 0.1 * k, 0.7 - 0.1 * k]} for k, f in enumerate(feats)},
+           "readout": {"latent": acc(0.95), "best_feature": dict(acc(0.9), chosen={"lambda_1": 5}),
+                       "per_feature": {f: acc(0.6 + 0.04 * k) for k, f in enumerate(feats)}},
+           "title": "Lyapunov spectra against performance: 12 networks on delayed_copy"}
+    return plot.spectra_vs_performance(doc, footer="sweep results/x · 12 networks · seed 0 · biodyn 0.1")
+
+
 CASES = {name: fn for name, fn in list(globals().items())
          if callable(fn) and not name.startswith("_") and fn.__module__ == __name__
          and name not in ("plot",)}

@@ -59,6 +59,7 @@ def spectra_vs_performance(doc, footer=None):
                         capsize=3, ms=5)
     ax_cor.axvline(0.0, color="0.5", lw=0.8)
     ax_cor.set_yticks(rows, [_FEATURE_LABELS.get(n, n) for n in names], fontsize=8)
+    ax_cor.set_ylabel("spectrum feature", fontsize=8)
     ax_cor.set_xlim(-1.05, 1.05)
     level = doc["settings"]["level"]
     ax_cor.set_xlabel(f"Spearman r_s with performance ({100 * level:g}% CI)")
@@ -68,20 +69,20 @@ def spectra_vs_performance(doc, footer=None):
     ax_cor.grid(alpha=0.3, axis="x")
 
     ro = doc["readout"]
-    labels = ["AE latent", "best feature\n(chosen per fold)"] + [_FEATURE_LABELS.get(n, n) for n in ro["per_feature"]]
+    labels = ["AE latent", "best feature (per fold)"] + [_FEATURE_LABELS.get(n, n) for n in ro["per_feature"]]
     values = [ro["latent"], ro["best_feature"]] + list(ro["per_feature"].values())
     rows = np.arange(len(labels))[::-1]
-    colours = [PALETTE["ann"], PALETTE["model"]] + ["0.6"] * len(ro["per_feature"])
-    ax_acc.barh(rows, [v["mean"] for v in values], xerr=[v["sd"] for v in values], color=colours, capsize=2)
+    colours = [PALETTE["ann"], PALETTE["model"]] + ["0.45"] * len(ro["per_feature"])
     for row, v, colour in zip(rows, values, colours):
-        ax_acc.text(0.02, row, f"{v['mean']:.2f} ± {v['sd']:.2f}", va="center", fontsize=7,
-                    color="white" if colour != "0.6" else "black")
+        ax_acc.errorbar([v["mean"]], [row], xerr=[v["sd"]], fmt="o", color=colour, capsize=3, ms=6)
     ax_acc.axvline(0.5, color=PALETTE["reference"], ls="--", lw=1, label="chance")
-    ax_acc.set_yticks(rows, labels, fontsize=8)
-    ax_acc.set_xlim(0, 1.05)
+    ax_acc.set_yticks(rows, [f"{lab}  {v['mean']:.2f} ± {v['sd']:.2f}" for lab, v in zip(labels, values)],
+                      fontsize=8)
+    ax_acc.set_ylabel("read-out input (accuracy, mean ± SD over shuffles)", fontsize=8)
+    ax_acc.set_xlim(0.3, 1.05)
     ax_acc.set_xlabel(f"accuracy, good vs poor ({ro['latent']['folds']}-fold CV × {ro['latent']['repeats']})")
     ax_acc.set_title("linear (logistic) read-out", fontsize=9)
-    ax_acc.legend(frameon=False, fontsize=7, loc="lower right")
+    ax_acc.legend(frameon=False, fontsize=7, loc="lower left")
     ax_acc.grid(alpha=0.3, axis="x")
     fig.suptitle(doc.get("title", "Lyapunov spectra against performance"), fontsize=10)
     if footer:
