@@ -251,3 +251,22 @@ g = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
     assert sorted(float(n["params"]["g"]) for n in doc["networks"]) == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
     assert all(len(n["final"]) == 4 and n["epoch"] == 1 for n in doc["networks"])
     assert np.asarray(doc["latent"]).shape == (6, 2)
+
+
+@pytest.mark.slow
+def test_example_spectra_vs_performance_runs_the_study(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, str(root / "examples" / "spectra_vs_performance.py"), str(tmp_path / "s")],
+                          capture_output=True, text=True, timeout=1200, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "40 computed" in out and "spectra at initialisation (epoch 0)" in out
+    r1 = float(out.split("lambda_1")[1].split()[0])
+    assert r1 < -0.5  # the final lambda_1 goes with a higher test loss (the chaotic, large-g networks)
+    latent = float(out.split("AE latent (d = 2):")[1].split()[0])
+    assert latent >= 0.85
+    assert (tmp_path / "s" / "spectra_vs_performance.png").is_file()
