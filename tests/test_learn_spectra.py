@@ -186,6 +186,8 @@ def test_analyze_spectra_reads_a_train_sweep_and_writes_json_and_figure(tmp_path
     assert len(doc["latent"]) == 12 and len(doc["classes"]["good"]) == 4
     assert doc["readout"]["latent"]["folds"] == 2 and "best_feature" in doc["readout"]
     assert (d / "spectra_vs_performance.png").is_file()
+    assert main(["plot", str(tmp_path / "s.json"), "--out", str(tmp_path / "again.png")]) == 0  # redrawn from JSON
+    assert (tmp_path / "again.png").stat().st_size > 10_000
     # the spectrum at epoch 0 instead: lambda_1 shifted by -0.1, same ranks
     main(["analyze", "spectra", str(d), "--epoch", "0", "--json", str(tmp_path / "s0.json"), "--ae-steps", "50",
           "--folds", "2", "--repeats", "1", "--out", str(tmp_path / "fig0")])

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import io, plot
 from ..errors import BiodynError, SpecError
+from ._analyze import DRAW
 from ._base import JobResult, all_or_nothing, check_outputs
 
 __all__ = ["analyze_spectra", "read_train_sweep"]
@@ -102,6 +103,14 @@ def _footer(doc):
             f"zero tolerance {s['zero_tol']:g}/step · biodyn {v['biodyn']}, jax {v['jax']}, numpy {v['numpy']}")
 
 
+def draw_spectra(doc):
+    """The figure of a saved ``analyze spectra`` document (``biodyn plot FILE``)."""
+    return plot.spectra_vs_performance(doc, footer=_footer(doc))
+
+
+DRAW["spectra"] = draw_spectra
+
+
 @all_or_nothing()
 def analyze_spectra(sweep_dir, *, epoch=None, performance="test_loss", zero_tol=0.01, level=0.95, latent=2,
                     length=None, hidden=16, prediction_weight=1.0, steps=1500, lr=1e-2, folds=5, repeats=5,
@@ -161,6 +170,10 @@ def analyze_spectra(sweep_dir, *, epoch=None, performance="test_loss", zero_tol=
     if m and (srt[m - 1] == srt[m] or srt[len(perf) - m - 1] == srt[len(perf) - m]):
         notes.append(f"{performance} ties at a third's boundary: the classes are arbitrary among the tied "
                      "networks (in sweep order)")
+    partial = sorted({n["point"] for n in networks if (n["config"].get("lyapunov") or {}).get("k")})
+    if partial:
+        notes.append(f"{len(partial)} spectra hold only the first k exponents (lyapunov_k): their mean, median, "
+                     "variance and Kaplan-Yorke dimension are those of the first k, not of the whole spectrum")
     if skipped:
         notes.append(f"{len(skipped)} points skipped (see 'skipped')")
 
