@@ -38,7 +38,8 @@ def report(doc, title):
     ro = doc["readout"]
     print(f"  good vs poor ({len(doc['classes']['good'])} + {len(doc['classes']['poor'])} networks), "
           f"{ro['latent']['folds']}-fold CV x {ro['latent']['repeats']} shuffles:")
-    print(f"    AE latent (d = {doc['autoencoder']['latent']}):        {ro['latent']['mean']:.3f} ± {ro['latent']['sd']:.3f}")
+    lat = ro["latent"]
+    print(f"    AE latent (d = {doc['autoencoder']['latent']}):        {lat['mean']:.3f} ± {lat['sd']:.3f}")
     chosen = ", ".join(f"{k} x{v}" for k, v in ro["best_feature"]["chosen"].items())
     print(f"    best single feature (per fold): {ro['best_feature']['mean']:.3f} ± {ro['best_feature']['sd']:.3f}"
           f"  ({chosen})")

@@ -63,7 +63,8 @@ def run(args):
     ro = s["readout"]
     chosen = ", ".join(f"{k} ×{v}" for k, v in ro["best_feature"]["chosen"].items())
     say(args, f"good vs poor ({len(s['classes']['good'])} + {len(s['classes']['poor'])} networks), "
-              f"{ro['latent']['folds']}-fold CV × {ro['latent']['repeats']}: AE latent (d = {s['autoencoder']['latent']}) "
+              f"{ro['latent']['folds']}-fold CV × {ro['latent']['repeats']}: "
+              f"AE latent (d = {s['autoencoder']['latent']}) "
               f"{ro['latent']['mean']:.3f} ± {ro['latent']['sd']:.3f}; best single feature "
               f"{ro['best_feature']['mean']:.3f} ± {ro['best_feature']['sd']:.3f} ({chosen})")
     for note in s.get("notes", []):

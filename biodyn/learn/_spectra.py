@@ -56,7 +56,7 @@ Vogt R, Puelma Touzel M, Shlizerman E, Lajoie G (2022) On Lyapunov exponents for
 understanding information propagation using dynamical systems tools. Front Appl Math Stat
 8:818799. doi:10.3389/fams.2022.818799
 Vogt R, Zheng Y, Shlizerman E (2024) Lyapunov-guided representation of recurrent neural network
-performance. Neural Comput Appl 36:20937 (arXiv:2204.04876). doi:10.1007/s00521-024-09824-6
+performance. Neural Computing and Applications (arXiv:2204.04876, 2022). doi:10.1007/s00521-024-09824-6
 Bonett DG, Wright TA (2000) Sample size requirements for estimating Pearson, Kendall and
 Spearman correlations. Psychometrika 65(1):23-28. doi:10.1007/BF02294183
 Kaplan JL, Yorke JA (1979) Chaotic behavior of multidimensional difference equations. Lecture
