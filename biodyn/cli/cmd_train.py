@@ -40,6 +40,9 @@ def register(sub):
     p.add_argument("--lyapunov-k", type=int, metavar="N", help="number of exponents (default all: H, "
                    "2H for the LSTM's (h, c))")
     p.add_argument("--lyapunov-steps", type=int, default=1000, help="steps measured per spectrum (default 1000)")
+    p.add_argument("--lstm-block", choices=["full", "h"], default="full", help="LSTM spectra: of the full (h, c) "
+                   "map (default; 2H Lyapunov exponents) or of the H x H blocks dh'/dh at fixed c of Vogt et al. "
+                   "(2022) (h; not exponents of the map, since c also carries perturbations)")
     p.add_argument("--fixed-points", action="store_true", help="at the end, the fixed points of the trained "
                    "network under each constant input of the task, with stability and outputs (JSON), and a "
                    "figure of those of the first input on the top principal components (Sussillo & Barak 2013)")
@@ -67,7 +70,8 @@ def run(args):
     result = jobs.train(args.task, net=args.net, hidden=args.hidden, epochs=args.epochs, lr=args.lr,
                         optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size, g=args.g,
                         parameters=parameters, lyapunov_every=args.lyapunov_every, lyapunov_k=args.lyapunov_k,
-                        lyapunov_steps=args.lyapunov_steps, fixed_points=args.fixed_points, out=args.out,
+                        lyapunov_steps=args.lyapunov_steps, lyapunov_block=args.lstm_block,
+                        fixed_points=args.fixed_points, out=args.out,
                         json=args.json, progress=progress)
     doc = result.summary
     c, f = doc["config"], doc["final"]
