@@ -220,7 +220,7 @@ def jacobian_product_of(params, config, inputs):
     return mu, float(len(jacobians) * (mu[0] - mu[-1]) / np.log(10.0))
 
 
-def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
+def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
           nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
           lyapunov_steps=1000, lyapunov_block="full", **task_parameters):
     """Train a network of biodyn's cells on a task by backprop through time.
@@ -230,6 +230,12 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
     task : str or Task
         A task of the catalog (``biodyn list tasks``), a path to a task spec, or a :class:`Task`.
     net : {"rnn", "gru", "lstm"}
+
+    ``hidden``, ``epochs``, ``lr``, ``optimizer``, ``batch_size`` and ``g`` left at ``None``
+    take the task's training defaults (:attr:`Task.training`: its ``[training]`` table, else
+    :data:`biodyn.learn.TRAIN_DEFAULTS`: 32 units, 30 epochs, lr 0.01, adam, 64 sequences,
+    g = 1).
+
     hidden : int
         Number of hidden units :math:`H`.
     epochs : int
@@ -277,6 +283,9 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
     from ..ann import RNN, optimiser as make_optimiser
 
     task = load_task(task, **task_parameters)
+    given = {"hidden": hidden, "epochs": epochs, "lr": lr, "optimizer": optimizer, "batch_size": batch_size, "g": g}
+    hp = {k: task.training[k] if v is None else v for k, v in given.items()}
+    hidden, epochs, lr, optimizer, batch_size, g = (hp[k] for k in given)
     if net not in NETS:
         raise SpecError("<arguments>", "net", "one of " + ", ".join(NETS), repr(net), suggest(str(net), NETS))
     hidden = _check_positive(hidden, "hidden")
@@ -333,6 +342,7 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
               "batch_size": bs, "g": float(g), "nonlinearity": nonlinearity, "readout": task.readout,
               "n_inputs": task.n_inputs, "n_outputs": task.n_outputs,
               "init": "biodyn.ann.RNN (gaussian, sigma_w = g, input_scale = 1)",
+              "task_defaults_used": sorted(k for k, v in given.items() if v is None),
               "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
     if lyapunov_every is not None:
         n_seq = max(1, min(len(test_set), -(-int(lyapunov_steps) // test_set.x.shape[1])))
