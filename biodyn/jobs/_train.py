@@ -62,8 +62,8 @@ def fixed_point_document(result, seed):
 
 @all_or_nothing()
 def train(task, *, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
-          parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, lyapunov_block="full", fixed_points=False,
-          out="results", json=None, figure=True, progress=None):
+          parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, lyapunov_block="full",
+          fixed_points=False, out="results", json=None, figure=True, progress=None):
     """Train a network on ``task`` and write its weights, figure and (optionally) JSON.
 
     Parameters are those of :func:`biodyn.learn.train` (``None``: the task's training default;
