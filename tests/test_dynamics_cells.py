@@ -84,3 +84,58 @@ def test_lstm_full_jacobian_has_forget_gate_block_and_vogt_block():
     np.testing.assert_allclose(J[5:, 5:], np.diag(f), atol=1e-14)          # dc'/dc = diag(f)
     np.testing.assert_allclose(J[:5, 5:], np.diag(o * (1 - tc**2) * f), atol=1e-14)
     np.testing.assert_allclose(cell.jacobian_h(s, x), J[:5, :5], atol=1e-14)
+
+
+def _h_block_and_full_spectra(cell, drive, steps=400):
+    from biodyn.dynamics import DrivenCell, lyapunov_spectrum
+
+    s0 = np.zeros(cell.state_size)
+    kw = dict(duration=steps, transient=50, reorth_every=1, seed=3)
+    return (lyapunov_spectrum(DrivenCell(cell, drive, block="h"), s0, **kw),
+            lyapunov_spectrum(DrivenCell(cell, drive), s0, **kw))
+
+
+def test_lstm_h_block_spectrum_is_the_top_of_the_full_spectrum_when_the_forget_gate_is_shut():
+    # f = sigma(-60) ~ 1e-26: c' = i g no longer depends on c and dh'/dc = o (1 - tanh^2) f ~ 0, so
+    # the full Jacobian is block-triangular [[dh'/dh, 0], [dc'/dh, 0]]: its H finite exponents are
+    # those of the h-block products (Vogt et al. 2022), the other H are far below (log f ~ -60)
+    H = 5
+    cell = LSTMCell.random(H, 2, seed=4, g=1.5, bias=0.3)
+    cell.b_hh = np.zeros(4 * H)
+    cell.b_hh[H:2 * H] = -60.0
+    drive = np.random.default_rng(5).normal(size=(37, 2))
+    h_block, full = _h_block_and_full_spectra(cell, drive, steps=1000)
+    assert h_block.exponents.shape == (H,) and h_block.n == H and full.exponents.shape == (2 * H,)
+    # equal in the limit; over T steps the full tangent vectors also carry a c-part (dc'/dh v),
+    # whose norm enters the QR factors only at the ends: a difference O(1/T)
+    np.testing.assert_allclose(full.exponents[:H], h_block.exponents, rtol=0, atol=5e-3)
+    assert np.min(-np.diff(h_block.exponents)) > 0.04  # ... well below the spacing of the exponents
+    assert np.all(full.exponents[H:] < -30)  # the shut memory: far below (rounding keeps them above -60)
+
+
+def test_lstm_h_block_exponents_sum_to_the_mean_log_determinant_of_the_h_block_not_of_the_full_jacobian():
+    # sum of all QR exponents = (1/T) sum_t log|det D_t| for whichever tangent map D_t is iterated
+    from biodyn.dynamics import DrivenCell
+
+    H, steps = 4, 300
+    cell = LSTMCell.random(H, 1, seed=6, g=2.0, bias=0.5)
+    drive = np.random.default_rng(7).normal(size=(23, 1))
+    h_block, full = _h_block_and_full_spectra(cell, drive, steps)
+    d = DrivenCell(cell, drive)
+    s, logdet_h, logdet_full = np.zeros(2 * H), 0.0, 0.0
+    for t in range(50 + steps // 10 + steps):  # the transient, the alignment (duration/10), the measured steps
+        if t >= 50 + steps // 10:
+            logdet_h += np.linalg.slogdet(cell.jacobian_h(s, d.input(t)))[1]
+            logdet_full += np.linalg.slogdet(cell.jacobian(s, d.input(t)))[1]
+        s = d.step(s, t)
+    assert abs(h_block.exponents.sum() - logdet_h / steps) < 1e-9
+    assert abs(full.exponents.sum() - logdet_full / steps) < 1e-9
+    assert abs(h_block.exponents.sum() - full.exponents.sum()) > 0.1  # two different spectra
+
+
+def test_h_block_is_refused_for_cells_whose_state_is_h():
+    from biodyn.dynamics import DrivenCell
+    from biodyn.errors import BiodynError
+
+    with pytest.raises(BiodynError, match="LSTM"):
+        DrivenCell(GRUCell.random(3, 1), np.zeros((4, 1)), block="h")

@@ -134,3 +134,36 @@ def test_biodyn_train_fixed_points_writes_them_with_stability_and_a_figure(tmp_p
     assert (out / "small_flipflop_3bit-rnn-h5-s0-fixed_points.png").is_file()
     assert "fixed points, input no pulse: 1 stable, 0 unstable" in capsys.readouterr().out
     assert [b["label"] for b in fp["by_input"]] == ["no pulse"] and fp["by_input"][0]["n_stable"] == 1
+
+
+@pytest.mark.parametrize("net, block", [("lstm", "full"), ("lstm", "h"), ("gru", "full")])
+def test_the_spectrum_in_the_json_is_that_of_the_numpy_cell_with_the_saved_weights(tmp_path, net, block):
+    # the training JSON's last spectrum, recomputed from the .npz alone with biodyn.dynamics' numpy
+    # cell (its explicit tangent map) under the documented drive, transient and seed
+    from biodyn.dynamics import CELLS, DrivenCell, lyapunov_spectrum
+
+    spec = small_task_file(tmp_path)
+    H, steps = 5, 120
+    assert main(["-q", "train", str(spec), "--net", net, "--hidden", str(H), "--epochs", "2", "--lr", "0.02",
+                 "--set", "n_steps=15", "--set", "delay=3", "--seed", "1", "--lyapunov-every", "2",
+                 "--lyapunov-steps", str(steps), "--lstm-block", block, "--out", str(tmp_path / "out"),
+                 "--json", str(tmp_path / "run.json")]) == 0
+    doc = json.loads((tmp_path / "run.json").read_text())
+    lam = np.array(doc["curves"]["lyapunov_exponents"][-1])
+    assert lam.shape == ((2 * H,) if (net, block) == ("lstm", "full") else (H,))
+    assert doc["config"]["lyapunov"]["block"] == block
+    assert ("Vogt" in doc["config"]["lyapunov"]["state"]) == (block == "h")
+    with np.load(tmp_path / "out" / f"small_delayed_copy-{net}-h5-s1.npz") as z:
+        cell = CELLS[net](z["param/cell.W_ih"], z["param/cell.W_hh"], z["param/cell.b_ih"], z["param/cell.b_hh"])
+    test = learn.load_task(spec, n_steps=15, delay=3).data(1)[1]
+    drive = test.x[:8].reshape(-1, 1)  # ceil(120 / 15) = 8 test sequences, one after another
+    assert doc["config"]["lyapunov"]["transient"] == len(drive)
+    ref = lyapunov_spectrum(DrivenCell(cell, drive, block=block), np.zeros(cell.state_size), duration=steps,
+                            transient=len(drive), seed=1)
+    np.testing.assert_allclose(lam, ref.exponents, rtol=0, atol=1e-12)
+
+
+def test_lstm_block_h_is_refused_for_a_gru(tmp_path, capsys):
+    assert main(["train", "delayed_copy", "--net", "gru", "--lyapunov-every", "1", "--lstm-block", "h",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "lstm_block" in capsys.readouterr().err

@@ -163,3 +163,35 @@ def test_constant_inputs_of_each_task():
     for name in ALL:
         task = learn.load_task(name)
         assert all(u.shape == (task.n_inputs,) for _, u in task.constant_inputs())
+
+
+def test_context_integration_ideal_observer_is_right_on_97_percent_at_the_default_noise():
+    # the best possible accuracy: the sign of the summed relevant stream, right with probability
+    # Phi(c sqrt(T) / noise); at the default noise it leaves room for accuracy > 0.9 (at 1.0: 0.83)
+    from scipy.stats import norm
+
+    task = learn.load_task("context_integration")
+    b = task.generate(20000, 0)
+    T, noise = task.parameters["n_steps"], task.parameters["noise"]
+    ctx = np.argmax(b.x[:, 0, 2:], axis=1)
+    evidence = b.x[np.arange(len(ctx)), :, ctx].sum(axis=1)
+    accuracy = np.mean(np.sign(evidence) == b.y[:, -1, 0])
+    coh = np.asarray(task.parameters["coherences"])
+    expected = norm.cdf(coh * np.sqrt(T) / noise).mean()
+    assert abs(accuracy - expected) < 0.005 and expected > 0.95
+
+
+def test_a_task_training_table_sets_the_training_defaults_and_is_checked(tmp_path):
+    sine = learn.load_task("sine_generation")
+    assert dict(sine.training) == {"hidden": 32, "epochs": 60, "lr": 0.003, "batch_size": 16, "g": 1.5,
+                                   "optimizer": "adam"}
+    assert "Sussillo & Abbott" in sine.training_source and "training defaults" in sine.describe()
+    assert dict(learn.load_task("delayed_copy").training) == dict(learn.TRAIN_DEFAULTS)
+    good = catalog.find("sine_generation", "tasks").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.replace("\nepochs = 60", "\nepoch = 60"))
+    with pytest.raises(SpecError, match=r"bad.toml.*training.epoch"):
+        learn.load_task(str(bad))
+    bad.write_text(good.replace("lr = 0.003", "lr = -1"))
+    with pytest.raises(SpecError, match=r"training.lr.*positive"):
+        learn.load_task(str(bad))

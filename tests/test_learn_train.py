@@ -212,3 +212,51 @@ def test_a_trained_flipflop_network_has_eight_stable_fixed_points_at_the_eight_c
     assert len(stable) == 8 and len(corners) == 8
     for p in stable:
         assert np.max(np.abs(np.abs(p.output) - 1)) < 0.3
+
+
+def test_a_linear_rnn_with_normal_w_has_the_log_moduli_of_the_eigenvalues_of_w_as_exponents():
+    # h <- W h + U x + b: a ReLU RNN kept in the positive orthant (W, U >= 0, x >= 0, b > 0) is this
+    # linear map exactly, its tangent map is W at every step, and for a normal W (here circulant)
+    # the exponents are log|eig(W)| (conjugate pairs give equal exponents)
+    from biodyn.learn._train import spectrum_of
+
+    H = 6
+    row = np.array([0.45, 0.25, 0.12, 0.06, 0.03, 0.01])
+    W = np.array([np.roll(row, i) for i in range(H)])
+    assert np.allclose(W @ W.T, W.T @ W)  # normal
+    rng = np.random.default_rng(0)
+    params = {"cell.W_hh": W, "cell.W_ih": rng.uniform(0, 1, (H, 2)), "cell.b_hh": np.full(H, 0.1),
+              "cell.b_ih": np.zeros(H), "readout.W": np.zeros((1, H)), "readout.b": np.zeros(1)}
+    config = {"n_inputs": 2, "hidden": H, "n_outputs": 1, "net": "rnn", "nonlinearity": "relu",
+              "readout": "all", "seed": 0}
+    res = spectrum_of(params, config, rng.uniform(0, 1, (50, 2)), steps=400)
+    expected = np.sort(np.log(np.abs(np.linalg.eigvals(W))))[::-1]
+    np.testing.assert_allclose(res.exponents, expected, rtol=0, atol=1e-6)
+
+
+def test_train_takes_the_tasks_training_defaults_unless_given():
+    pytest.importorskip("jax")
+    task = small_task("sine_generation", train=8, test=4, n_steps=10)
+    c = learn.train(task, net="gru", epochs=0).config
+    assert (c["hidden"], c["lr"], c["batch_size"], c["g"], c["optimizer"]) == (32, 0.003, 8, 1.5, "adam")
+    assert c["task_defaults_used"] == ["batch_size", "g", "hidden", "lr", "optimizer"]
+    c = learn.train(task, net="gru", epochs=0, hidden=4, lr=0.1, g=1.0).config
+    assert (c["hidden"], c["lr"], c["g"]) == (4, 0.1, 1.0)
+    c = learn.train(small_task("delayed_copy", train=8, test=4, n_steps=10), epochs=0).config
+    assert (c["hidden"], c["lr"], c["g"]) == (32, 0.01, 1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sine_generation_gru_at_the_task_defaults_reaches_r2_above_0_9(seed):
+    # what `biodyn train sine_generation --net gru` runs (Sussillo & Abbott 2009's g = 1.5)
+    r = learn.train("sine_generation", net="gru", seed=seed)
+    assert r.curves["test_metric"][-1] > 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_context_integration_gru_at_the_task_defaults_reaches_accuracy_above_0_9(seed):
+    # what `biodyn train context_integration --net gru` runs (Mante et al. 2013's task; ideal observer 0.97)
+    r = learn.train("context_integration", net="gru", seed=seed)
+    assert r.curves["test_metric"][-1] > 0.9

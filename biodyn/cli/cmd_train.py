@@ -25,14 +25,14 @@ def register(sub):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
     p.add_argument("--net", required=True, choices=["rnn", "gru", "lstm"], help="the cell")
-    p.add_argument("--hidden", type=int, default=32, help="hidden units H (default 32)")
-    p.add_argument("--epochs", type=int, default=30, help="passes over the training set (default 30)")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
-    p.add_argument("--optimizer", default="adam", help="a biodyn.ann optimiser: adam (default), gd, "
-                   "heavy_ball, nesterov, sgd, heun, rk4, rk45")
-    p.add_argument("--batch-size", type=int, default=64, help="sequences per update (default 64)")
-    p.add_argument("--g", type=float, default=1.0, help="recurrent gain of the initial weights, "
-                   "W_hh ~ N(0, g^2/H) per gate (default 1)")
+    p.add_argument("--hidden", type=int, help="hidden units H (default: the task's [training] table, else 32)")
+    p.add_argument("--epochs", type=int, help="passes over the training set (default: the task's, else 30)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the task's, else 0.01)")
+    p.add_argument("--optimizer", help="a biodyn.ann optimiser: adam (default unless the task says otherwise), "
+                   "gd, heavy_ball, nesterov, sgd, heun, rk4, rk45")
+    p.add_argument("--batch-size", type=int, help="sequences per update (default: the task's, else 64)")
+    p.add_argument("--g", type=float, help="recurrent gain of the initial weights, "
+                   "W_hh ~ N(0, g^2/H) per gate (default: the task's, else 1)")
     p.add_argument("--set", dest="parameters", action="append", default=[], metavar="NAME=VALUE",
                    help="change a parameter of the task's generator (--set delay=20; repeatable)")
     p.add_argument("--lyapunov-every", type=int, metavar="K", help="Lyapunov spectrum of the network driven "
@@ -40,6 +40,9 @@ def register(sub):
     p.add_argument("--lyapunov-k", type=int, metavar="N", help="number of exponents (default all: H, "
                    "2H for the LSTM's (h, c))")
     p.add_argument("--lyapunov-steps", type=int, default=1000, help="steps measured per spectrum (default 1000)")
+    p.add_argument("--lstm-block", choices=["full", "h"], default="full", help="LSTM spectra: of the full (h, c) "
+                   "map (default; 2H Lyapunov exponents) or of the H x H blocks dh'/dh at fixed c of Vogt et al. "
+                   "(2022) (h; not exponents of the map, since c also carries perturbations)")
     p.add_argument("--fixed-points", action="store_true", help="at the end, the fixed points of the trained "
                    "network under each constant input of the task, with stability and outputs (JSON), and a "
                    "figure of those of the first input on the top principal components (Sussillo & Barak 2013)")
@@ -67,7 +70,8 @@ def run(args):
     result = jobs.train(args.task, net=args.net, hidden=args.hidden, epochs=args.epochs, lr=args.lr,
                         optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size, g=args.g,
                         parameters=parameters, lyapunov_every=args.lyapunov_every, lyapunov_k=args.lyapunov_k,
-                        lyapunov_steps=args.lyapunov_steps, fixed_points=args.fixed_points, out=args.out,
+                        lyapunov_steps=args.lyapunov_steps, lyapunov_block=args.lstm_block,
+                        fixed_points=args.fixed_points, out=args.out,
                         json=args.json, progress=progress)
     doc = result.summary
     c, f = doc["config"], doc["final"]

@@ -568,9 +568,11 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
     stepper = stepper_for(system, dt, integrator)
     inner = getattr(stepper, "field", None) or getattr(stepper, "system", None) or system
     n = _dim(inner)
-    k = n if k is None else int(k)
-    if not 1 <= k <= n:
-        raise SpecError("<arguments>", "k", f"a number of exponents between 1 and {n}", repr(k))
+    # the tangent space: the state's, or a block of it (an LSTM's h-block, DrivenCell(block="h"))
+    n_tan = int(getattr(inner, "tangent_size", n))
+    k = n_tan if k is None else int(k)
+    if not 1 <= k <= n_tan:
+        raise SpecError("<arguments>", "k", f"a number of exponents between 1 and {n_tan}", repr(k))
     h = stepper.dt
     if x0 is None:
         x0 = inner.x0(seed) if hasattr(inner, "x0") else np.zeros(n)
@@ -596,7 +598,7 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
         raise BiodynError("the state became NaN or infinite during the transient: reduce dt or check "
                           "the parameters")
     # drawn as k rows of n: the first j vectors do not depend on k (partial spectra = leading part)
-    Q = np.asfortranarray(np.linalg.qr(rng.standard_normal((k, n)).T)[0])  # LAPACK's layout
+    Q = np.asfortranarray(np.linalg.qr(rng.standard_normal((k, n_tan)).T)[0])  # LAPACK's layout
     adaptive = reorth_every is None
     m = 1 if adaptive else max(1, int(reorth_every))
     # alignment of the tangent vectors (QR, nothing recorded)
@@ -660,10 +662,10 @@ def lyapunov_spectrum(system, x0=None, *, duration, dt=None, transient=0.0, k=No
     return LyapunovResult(
         exponents=exps[order], standard_error=se[order], time_unit=_time_unit_text(inner),
         duration=T, transient=n_trans * h, tangent_transient=n_align * h, dt=h,
-        method="qr", integrator=stepper.name, k=k, n=n,
+        method="qr", integrator=stepper.name, k=k, n=n_tan,
         reorth_every="adaptive" if adaptive else int(m), n_qr=n_qr,
         running_times=np.array(times), running=np.array(running)[:, order] if running else np.zeros((0, k)),
-        segments=seg_est[:, order], kaplan_yorke=kaplan_yorke(exps, complete=(k == n)),
+        segments=seg_est[:, order], kaplan_yorke=kaplan_yorke(exps, complete=(k == n_tan)),
         entropy_rate=entropy_rate(exps), final_state=x, extra=extra)
 
 

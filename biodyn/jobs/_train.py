@@ -61,12 +61,13 @@ def fixed_point_document(result, seed):
 
 
 @all_or_nothing()
-def train(task, *, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
-          parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, fixed_points=False,
-          out="results", json=None, figure=True, progress=None):
+def train(task, *, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
+          parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, lyapunov_block="full",
+          fixed_points=False, out="results", json=None, figure=True, progress=None):
     """Train a network on ``task`` and write its weights, figure and (optionally) JSON.
 
-    Parameters are those of :func:`biodyn.learn.train` (``parameters``: the task's
+    Parameters are those of :func:`biodyn.learn.train` (``None``: the task's training default;
+    ``parameters``: the task's
     generator parameters to change); ``out`` is the output folder, ``json`` a path or ``"-"``.
 
     Returns
@@ -81,12 +82,13 @@ def train(task, *, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", s
     t0 = time.perf_counter()
     result = learn.train(task, net=net, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, seed=seed,
                          batch_size=batch_size, g=g, progress=progress, lyapunov_every=lyapunov_every,
-                         lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, **dict(parameters or {}))
+                         lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, lyapunov_block=lyapunov_block,
+                         **dict(parameters or {}))
     doc = result.document()
     if fixed_points:
         doc["fixed_points"] = fixed_point_document(result, seed)
     doc["config"]["time_s"] = time.perf_counter() - t0
-    stem = f"{result.config['task']['name']}-{net}-h{hidden}-s{seed}"
+    stem = f"{result.config['task']['name']}-{net}-h{result.config['hidden']}-s{seed}"
     paths = {"weights": result.save(Path(out) / f"{stem}.npz")}
     if figure:
         paths["figure"] = plot.save(plot.learning_curves(doc, footer=_footer(doc)), Path(out) / f"{stem}.png")

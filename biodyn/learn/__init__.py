@@ -15,9 +15,9 @@ inside ``jax.enable_x64(True)``.
 """
 
 from ._generators import GENERATORS, Batch
-from ._task import METRICS, Task, load_task, metric_value
+from ._task import METRICS, TRAIN_DEFAULTS, Task, load_task, metric_value
 
-__all__ = ["GENERATORS", "Batch", "Task", "load_task", "METRICS", "metric_value"]
+__all__ = ["GENERATORS", "Batch", "Task", "load_task", "METRICS", "TRAIN_DEFAULTS", "metric_value"]
 from ._train import NETS, TrainResult, load_result, train  # noqa: E402
 
 __all__ += ["NETS", "TrainResult", "load_result", "train"]

@@ -120,7 +120,7 @@ def sine_generation(n, rng, n_steps=100, f_min=0.01, f_max=0.05, n_frequencies=5
     return Batch(x, y, np.ones((n, T), bool))
 
 
-def context_integration(n, rng, n_steps=50, coherences=(0.05, 0.1, 0.2, 0.4), noise=1.0, response_steps=5):
+def context_integration(n, rng, n_steps=50, coherences=(0.05, 0.1, 0.2, 0.4), noise=0.3, response_steps=5):
     n, T = int(n), int(n_steps)
     coh = np.asarray(coherences, float)
     c = coh[rng.integers(0, len(coh), (n, 2))] * np.where(rng.random((n, 2)) < 0.5, -1.0, 1.0)

@@ -25,6 +25,19 @@ citation::
     journal = "Neural Comput 25:626-649"
     doi = "10.1162/NECO_a_00409"
 
+    [training]               # optional: defaults of biodyn train for this task
+    hidden = 32
+    epochs = 60
+    lr = 0.003
+    batch_size = 16
+    source = "where these values come from"
+
+The ``[training]`` table sets the hyperparameters :func:`biodyn.learn.train` (and ``biodyn
+train``, and ``job = "train"`` sweeps) use for this task when the caller does not give them
+(``hidden``, ``epochs``, ``lr``, ``batch_size``, ``g``, ``optimizer``; the others from
+:data:`TRAIN_DEFAULTS`), with ``source`` saying why: a task whose difficulty needs more updates
+or a smaller step than the generic defaults carries its own.
+
 Time is discrete: the networks are maps, one step per input sample, so durations are in
 ``step`` and rates in ``1/step`` (frequencies in ``cycle/step``); a parameter is a plain
 number (dimensionless) or a table ``{value, unit, doc}``, and its unit must be the one the
@@ -52,7 +65,7 @@ from ..errors import SpecError, display_path, suggest
 from ..spec import Citation, Key, _citation, check_table, read_toml
 from ._generators import GENERATORS, Batch
 
-__all__ = ["Task", "load_task", "TASK_KEYS", "METRICS", "PARAMETER_UNITS", "metric_value"]
+__all__ = ["Task", "load_task", "TASK_KEYS", "METRICS", "PARAMETER_UNITS", "TRAIN_DEFAULTS", "metric_value"]
 
 TASK_KEYS = {
     "kind": Key((str,), True, "'task'"),
@@ -65,12 +78,27 @@ TASK_KEYS = {
     "parameters": Key((dict,), False, "generator parameter -> number or {value, unit, doc}"),
     "sizes": Key((dict,), True, "{train = N, test = M}: number of sequences"),
     "citation": Key((dict,), True, "{authors, year, journal, doi}"),
+    "training": Key((dict,), False, "default training hyperparameters {hidden, epochs, lr, batch_size, g, "
+                    "optimizer, source}"),
 }
 _PARAM_KEYS = {
     "value": Key((int, float, list), True, "the value"),
     "unit": Key((str,), False, "its unit: step, 1/step, cycle/step or 1"),
     "doc": Key((str,), False, "what it is"),
 }
+_TRAINING_KEYS = {
+    "hidden": Key((int,), False, "hidden units H"),
+    "epochs": Key((int,), False, "passes over the training set"),
+    "lr": Key((int, float), False, "learning rate"),
+    "batch_size": Key((int,), False, "sequences per update"),
+    "g": Key((int, float), False, "recurrent gain of the initial weights"),
+    "optimizer": Key((str,), False, "a biodyn.ann optimiser"),
+    "source": Key((str,), False, "where these values come from (citation, measurement)"),
+}
+#: Training hyperparameters of a task without its own (``[training]`` table) and of
+#: :func:`biodyn.learn.train`'s arguments left at ``None``.
+TRAIN_DEFAULTS = MappingProxyType({"hidden": 32, "epochs": 30, "lr": 0.01, "batch_size": 64, "g": 1.0,
+                                   "optimizer": "adam"})
 _SIZE_KEYS = {"train": Key((int,), True, "number of training sequences"),
               "test": Key((int,), True, "number of test sequences")}
 
@@ -197,6 +225,18 @@ class Task:
             if v < 1:
                 raise SpecError(file, f"sizes.{k}", "a positive integer", repr(v))
         self.citation: Citation = _citation(data["citation"], file, "citation")
+        training = dict(data.get("training", {}))
+        check_table(training, _TRAINING_KEYS, file=file, prefix="training.")
+        for key in ("hidden", "epochs", "batch_size"):
+            if key in training and training[key] < 1:
+                raise SpecError(file, f"training.{key}", "a positive integer", repr(training[key]))
+        for key in ("lr", "g"):
+            if key in training and not training[key] > 0:
+                raise SpecError(file, f"training.{key}", "a positive number", repr(training[key]))
+        self.training_source = training.pop("source", None)
+        #: The task's training hyperparameters (its ``[training]`` table; the others from
+        #: :data:`TRAIN_DEFAULTS`).
+        self.training = MappingProxyType({**TRAIN_DEFAULTS, **training})
         probe = self.generate(2, 0)
         self.n_inputs = probe.x.shape[2]
         self.n_outputs = (int({**_defaults(gen), **params}["n_classes"]) if self.readout == "last"
@@ -223,6 +263,7 @@ class Task:
         return {"name": self.name, "generator": self.generator, "parameters": dict(self.parameters),
                 "units": dict(self.units), "sizes": dict(self.sizes), "readout": self.readout,
                 "loss": self.loss, "metric": self.metric, "citation": str(self.citation),
+                "training": dict(self.training), "training_source": self.training_source,
                 "file": None if self.path is None else str(self.path)}
 
     def describe(self):
@@ -234,6 +275,8 @@ class Task:
             unit = self.units.get(k, "1")
             lines.append(f"    {k} = {v}" + ("" if unit == "1" else f" {unit}")
                          + (f"  ({self.docs[k]})" if self.docs.get(k) else ""))
+        lines.append("  training defaults: " + ", ".join(f"{k} = {v}" for k, v in self.training.items())
+                     + (f"  ({self.training_source})" if self.training_source else ""))
         lines.append(f"  citation: {self.citation}")
         return "\n".join(lines)
 

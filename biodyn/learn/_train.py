@@ -180,12 +180,14 @@ def _check_positive(value, flag, kind=int):
     return kind(value)
 
 
-def spectrum_of(params, config, inputs, k=None, steps=1000):
-    """The Lyapunov spectrum of the network's cell with weights ``params`` driven by ``inputs``
+def spectrum_of(params, config, inputs, k=None, steps=1000, block="full"):
+    r"""The Lyapunov spectrum of the network's cell with weights ``params`` driven by ``inputs``
     ``(T, I)`` (cycled): :func:`biodyn.dynamics.lyapunov_spectrum` of a
     :class:`~biodyn.dynamics.DrivenCell`, from the zero state, after a transient of ``T``
-    steps, over ``steps`` steps (exponents per step; the LSTM's are those of its full
-    :math:`(h, c)` map, :math:`2H` of them)."""
+    steps, over ``steps`` steps (exponents per step). The LSTM's are those of its full
+    :math:`(h, c)` map, :math:`2H` of them (``block="full"``), or the :math:`H` of the
+    products of the blocks :math:`\partial h_{t+1}/\partial h_t` that Vogt et al. (2022)
+    used (``block="h"``; see :class:`~biodyn.dynamics.DrivenCell`)."""
     from ..ann import RNN
     from ..dynamics import DrivenCell, lyapunov_spectrum
 
@@ -193,7 +195,7 @@ def spectrum_of(params, config, inputs, k=None, steps=1000):
     net = RNN(c["n_inputs"], c["hidden"], c["n_outputs"], cell=c["net"], nonlinearity=c["nonlinearity"],
               readout=c["readout"], seed=c["seed"])
     cell = net.cell({k_: np.asarray(v) for k_, v in params.items()})
-    return lyapunov_spectrum(DrivenCell(cell, inputs), np.zeros(cell.state_size), duration=int(steps),
+    return lyapunov_spectrum(DrivenCell(cell, inputs, block), np.zeros(cell.state_size), duration=int(steps),
                              transient=len(inputs), k=k, seed=int(c["seed"]))
 
 
@@ -218,9 +220,9 @@ def jacobian_product_of(params, config, inputs):
     return mu, float(len(jacobians) * (mu[0] - mu[-1]) / np.log(10.0))
 
 
-def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
+def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
           nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
-          lyapunov_steps=1000, **task_parameters):
+          lyapunov_steps=1000, lyapunov_block="full", **task_parameters):
     """Train a network of biodyn's cells on a task by backprop through time.
 
     Parameters
@@ -228,6 +230,12 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
     task : str or Task
         A task of the catalog (``biodyn list tasks``), a path to a task spec, or a :class:`Task`.
     net : {"rnn", "gru", "lstm"}
+
+    ``hidden``, ``epochs``, ``lr``, ``optimizer``, ``batch_size`` and ``g`` left at ``None``
+    take the task's training defaults (:attr:`Task.training`: its ``[training]`` table, else
+    :data:`biodyn.learn.TRAIN_DEFAULTS`: 32 units, 30 epochs, lr 0.01, adam, 64 sequences,
+    g = 1).
+
     hidden : int
         Number of hidden units :math:`H`.
     epochs : int
@@ -256,6 +264,11 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
         ``lyapunov_entropy_rate``; with them, what backprop sees over the first test sequence
         (:func:`jacobian_product_of`): ``jacobian_product_exponents`` ``(records, n)`` and
         ``jacobian_log10_condition``.
+    lyapunov_block : {"full", "h"}
+        LSTM only: the spectrum of the full :math:`(h, c)` map (``"full"``, :math:`2H`
+        Lyapunov exponents) or of the :math:`\\partial h'/\\partial h` blocks of Vogt et al.
+        (2022) (``"h"``, :math:`H` numbers; not exponents of the map, since :math:`c` also
+        carries perturbations). Recorded in ``config["lyapunov"]["state"]``.
     **task_parameters
         Overrides of the task's generator parameters (e.g. ``delay=20``).
 
@@ -270,6 +283,9 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
     from ..ann import RNN, optimiser as make_optimiser
 
     task = load_task(task, **task_parameters)
+    given = {"hidden": hidden, "epochs": epochs, "lr": lr, "optimizer": optimizer, "batch_size": batch_size, "g": g}
+    hp = {k: task.training[k] if v is None else v for k, v in given.items()}
+    hidden, epochs, lr, optimizer, batch_size, g = (hp[k] for k in given)
     if net not in NETS:
         raise SpecError("<arguments>", "net", "one of " + ", ".join(NETS), repr(net), suggest(str(net), NETS))
     hidden = _check_positive(hidden, "hidden")
@@ -284,9 +300,12 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
     if lyapunov_every is not None:
         lyapunov_every = _check_positive(lyapunov_every, "lyapunov_every")
         lyapunov_steps = _check_positive(lyapunov_steps, "lyapunov_steps")
+        if lyapunov_block not in ("full", "h") or (lyapunov_block == "h" and net != "lstm"):
+            raise SpecError("<arguments>", "lstm_block", "'full' or 'h' (h: the LSTM's h-block, Vogt et al. "
+                            "2022; the other cells' state is h already)", f"{lyapunov_block!r} with net {net!r}")
         if lyapunov_k is not None:
             lyapunov_k = _check_positive(lyapunov_k, "lyapunov_k")
-            n_state = 2 * hidden if net == "lstm" else hidden
+            n_state = 2 * hidden if net == "lstm" and lyapunov_block == "full" else hidden
             if lyapunov_k > n_state:
                 raise SpecError("<arguments>", "lyapunov_k", f"at most the state dimension {n_state}",
                                 repr(lyapunov_k))
@@ -323,13 +342,16 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
               "batch_size": bs, "g": float(g), "nonlinearity": nonlinearity, "readout": task.readout,
               "n_inputs": task.n_inputs, "n_outputs": task.n_outputs,
               "init": "biodyn.ann.RNN (gaussian, sigma_w = g, input_scale = 1)",
+              "task_defaults_used": sorted(k for k, v in given.items() if v is None),
               "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
     if lyapunov_every is not None:
         n_seq = max(1, min(len(test_set), -(-int(lyapunov_steps) // test_set.x.shape[1])))
         drive = test_set.x[:n_seq].reshape(-1, task.n_inputs)
         config["lyapunov"] = {"every": lyapunov_every, "k": lyapunov_k, "steps": int(lyapunov_steps),
                               "transient": len(drive), "drive": f"the first {n_seq} test sequences, "
-                              "one after another, cycled", "state": "full (h, c)" if net == "lstm" else "h",
+                              "one after another, cycled", "block": lyapunov_block,
+                              "state": ("h-block dh'/dh at fixed c (Vogt et al. 2022)" if lyapunov_block == "h"
+                                        else "full (h, c)" if net == "lstm" else "h"),
                               "method": "QR (biodyn.dynamics.lyapunov_spectrum), exponents per step"}
         for key in ("lyapunov_epoch", "lyapunov_exponents", "lyapunov_se", "lyapunov_kaplan_yorke",
                     "lyapunov_entropy_rate", "jacobian_product_exponents", "jacobian_log10_condition"):
@@ -338,7 +360,7 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
     def spectrum(epoch, theta):
         if lyapunov_every is None or not (epoch % lyapunov_every == 0 or epoch == epochs):
             return
-        res = spectrum_of(unflatten(theta), config, drive, lyapunov_k, lyapunov_steps)
+        res = spectrum_of(unflatten(theta), config, drive, lyapunov_k, lyapunov_steps, lyapunov_block)
         curves["lyapunov_epoch"].append(epoch)
         curves["lyapunov_exponents"].append(res.exponents)
         curves["lyapunov_se"].append(res.standard_error)

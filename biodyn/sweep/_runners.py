@@ -828,11 +828,11 @@ _TRAIN_OPTIONS = ("net", "hidden", "epochs", "lr", "optimizer", "batch_size", "g
 _TRAIN_SETTINGS = {
     "task": Key((str,), True, "a task of the catalog (biodyn list tasks) or a task spec path"),
     "net": Key((str,), False, "rnn, gru or lstm (default rnn)"),
-    "hidden": Key((int,), False, "hidden units (default 32)"),
-    "epochs": Key((int,), False, "epochs (default 30)"),
-    "lr": Key((float,), False, "learning rate (default 0.01)"),
+    "hidden": Key((int,), False, "hidden units (default: the task's [training] table, else 32)"),
+    "epochs": Key((int,), False, "epochs (default: the task's, else 30)"),
+    "lr": Key((float,), False, "learning rate (default: the task's, else 0.01)"),
     "optimizer": Key((str,), False, "a biodyn.ann optimiser (default adam)"),
-    "batch_size": Key((int,), False, "sequences per update (default 64)"),
+    "batch_size": Key((int,), False, "sequences per update (default: the task's, else 64)"),
     "g": Key((float,), False, "recurrent gain of the initial weights (default 1)"),
     "lyapunov_every": Key((int,), False, "Lyapunov spectrum every K epochs (default: none)"),
     "lyapunov_k": Key((int,), False, "number of exponents (default all)"),
@@ -840,8 +840,9 @@ _TRAIN_SETTINGS = {
     "parameters": Key((dict,), False, "fixed task parameters: name -> value"),
     "figure": Key((bool,), False, "draw the learning curves of every point (default true)"),
 }
-_TRAIN_DEFAULTS = {"net": "rnn", "hidden": 32, "epochs": 30, "lr": 0.01, "optimizer": "adam", "batch_size": 64,
-                   "g": 1.0, "lyapunov_every": None, "lyapunov_k": None, "lyapunov_steps": 1000}
+# None: the task's training default (its [training] table, else biodyn.learn.TRAIN_DEFAULTS)
+_TRAIN_DEFAULTS = {"net": "rnn", "hidden": None, "epochs": None, "lr": None, "optimizer": None, "batch_size": None,
+                   "g": None, "lyapunov_every": None, "lyapunov_k": None, "lyapunov_steps": 1000}
 
 
 def _train_arguments(params, settings):
