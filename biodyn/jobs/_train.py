@@ -63,7 +63,8 @@ def fixed_point_document(result, seed):
 @all_or_nothing()
 def train(task, *, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
           parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, fixed_points=False,
-          out="results", json=None, figure=True, progress=None):
+          out="results", json=None, figure=True, progress=None, floss=None, floss_weight=None, floss_epochs=None,
+          floss_every=None, floss_transient=None, floss_through_state=False):
     """Train a network on ``task`` and write its weights, figure and (optionally) JSON.
 
     Parameters are those of :func:`biodyn.learn.train` (``parameters``: the task's
@@ -81,7 +82,10 @@ def train(task, *, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", s
     t0 = time.perf_counter()
     result = learn.train(task, net=net, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, seed=seed,
                          batch_size=batch_size, g=g, progress=progress, lyapunov_every=lyapunov_every,
-                         lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, **dict(parameters or {}))
+                         lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, floss=floss,
+                         floss_weight=floss_weight, floss_epochs=floss_epochs, floss_every=floss_every,
+                         floss_transient=floss_transient, floss_through_state=floss_through_state,
+                         **dict(parameters or {}))
     doc = result.document()
     if fixed_points:
         doc["fixed_points"] = fixed_point_document(result, seed)
