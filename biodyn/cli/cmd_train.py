@@ -55,9 +55,9 @@ def register(sub):
                    "every M-th training epoch")
     p.add_argument("--floss-transient", type=int, metavar="T0", help="steps of each sequence evolved but not "
                    "counted in the flossed exponents (default a quarter of the sequence)")
-    p.add_argument("--floss-through-state", action="store_true", default=None, help="differentiate the "
-                   "exponents also through the state trajectory (default: along the fixed trajectory; the "
-                   "full gradient grows like exp(lambda_1 T) in a chaotic network)")
+    p.add_argument("--floss-fixed-trajectory", action="store_true", help="differentiate the exponents along "
+                   "the fixed state trajectory (default: the full derivative, through the states too, which grows "
+                   "like exp(lambda_1 T) in a strongly chaotic network)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     p.add_argument("--out", "-o", required=True, help="output folder")
@@ -85,7 +85,7 @@ def run(args):
                         lyapunov_steps=args.lyapunov_steps, fixed_points=args.fixed_points, out=args.out,
                         floss=args.floss, floss_weight=args.floss_weight, floss_epochs=args.floss_epochs,
                         floss_every=args.floss_every, floss_transient=args.floss_transient,
-                        floss_through_state=bool(args.floss_through_state),
+                        floss_fixed_trajectory=args.floss_fixed_trajectory,
                         json=args.json, progress=progress)
     doc = result.summary
     c, f = doc["config"], doc["final"]

@@ -64,7 +64,7 @@ def fixed_point_document(result, seed):
 def train(task, *, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
           parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, fixed_points=False,
           out="results", json=None, figure=True, progress=None, floss=None, floss_weight=None, floss_epochs=None,
-          floss_every=None, floss_transient=None, floss_through_state=False):
+          floss_every=None, floss_transient=None, floss_fixed_trajectory=False):
     """Train a network on ``task`` and write its weights, figure and (optionally) JSON.
 
     Parameters are those of :func:`biodyn.learn.train` (``parameters``: the task's
@@ -84,7 +84,7 @@ def train(task, *, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", s
                          batch_size=batch_size, g=g, progress=progress, lyapunov_every=lyapunov_every,
                          lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, floss=floss,
                          floss_weight=floss_weight, floss_epochs=floss_epochs, floss_every=floss_every,
-                         floss_transient=floss_transient, floss_through_state=floss_through_state,
+                         floss_transient=floss_transient, floss_fixed_trajectory=floss_fixed_trajectory,
                          **dict(parameters or {}))
     doc = result.document()
     if fixed_points:

@@ -222,7 +222,7 @@ def jacobian_product_of(params, config, inputs):
 def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed=0, batch_size=64, g=1.0,
           nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
           lyapunov_steps=1000, floss=None, floss_weight=None, floss_epochs=None, floss_every=None,
-          floss_transient=None, floss_through_state=False, **task_parameters):
+          floss_transient=None, floss_fixed_trajectory=False, **task_parameters):
     """Train a network of biodyn's cells on a task by backprop through time.
 
     Parameters
@@ -268,9 +268,9 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
         state starts the training) and/or ``floss_every`` (the updates of every M-th training
         epoch minimise task loss + :math:`w L_\\text{floss}`). ``floss_weight`` :math:`w`
         (default 1); ``floss_transient`` steps of each sequence are evolved but not counted
-        (default a quarter of the sequence). ``floss_through_state``: differentiate also
-        through the state trajectory (default: along the fixed trajectory, see
-        :mod:`biodyn.learn._floss`). Recorded in ``curves`` at every epoch:
+        (default a quarter of the sequence). ``floss_fixed_trajectory``: differentiate along the
+        fixed state trajectory (default: the full derivative, through the states too; see
+        :mod:`biodyn.learn._floss` for when each is better). Recorded in ``curves`` at every epoch:
         ``floss_exponents`` ``(epochs, K)`` (the batch-mean QR estimate on the first 64 test
         sequences) and ``floss_loss``; the options in ``config["floss"]``.
     **task_parameters
@@ -311,7 +311,7 @@ def train(task, net="rnn", hidden=32, epochs=50, lr=1e-2, optimizer="adam", seed
 
     train_set, test_set = task.data(seed)
     floss_config = check_floss(floss, floss_weight, floss_epochs, floss_every, floss_transient,
-                               floss_through_state, net=net, hidden=hidden, n_steps=train_set.x.shape[1])
+                               floss_fixed_trajectory, net=net, hidden=hidden, n_steps=train_set.x.shape[1])
     pre_epochs = 0 if floss_config is None else floss_config["epochs"]
     ref = RNN(task.n_inputs, hidden, task.n_outputs, cell=net, nonlinearity=nonlinearity, sigma_w=float(g),
               readout=task.readout, seed=seed)
