@@ -188,3 +188,24 @@ def test_biodyn_train_floss_records_the_flossed_exponents_and_rejects_bad_flags_
     err = capsys.readouterr().err
     assert code == 2 and "--floss" in err and "state dimension 6" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and not list(tmp_path.glob("bad/*"))
+
+
+@pytest.mark.slow
+def test_gradient_flossing_example_trains_the_delay_plain_bptt_cannot_and_flosses_the_exponents(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "gradient_flossing.py"
+    proc = subprocess.run([sys.executable, str(example), str(tmp_path)], capture_output=True, text=True,
+                          timeout=1800, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    plain, flossed = out.split("flossed (K = 8)")
+    final = lambda text: float(text.split("-> ")[1].split(" ")[0])  # noqa: E731
+    assert final(plain) < 0.55 and final(flossed) > 0.65  # chance is 0.5
+    start = flossed.split("start of training (epoch 0): lambda_1..8 = ")[1].split(" (per step")[0]
+    assert abs(float(start.split()[0])) < 0.01
+    estimate = [float(v) for v in flossed.split("flossing estimate at the start of training: ")[1].split()]
+    assert max(abs(v) for v in estimate) < 0.01  # the K flossed exponents, as flossing estimates them
+    assert (tmp_path / "gradient_flossing.png").is_file()
