@@ -101,8 +101,9 @@ def run(args):
                                                   doc["curves"]["jacobian_log10_condition"])))
     if doc["curves"].get("floss_exponents"):
         fe, ep = doc["curves"]["floss_exponents"], doc["curves"]["epoch"]
-        say(args, f"  flossed exponents (first {c['floss']['k']}, per step): epoch {ep[0]}: "
-                  + ", ".join(f"{v:.3g}" for v in fe[0]) + f"; epoch {ep[-1]}: " + ", ".join(f"{v:.3g}" for v in fe[-1]))
+        row = lambda j: ", ".join(f"{v:.3g}" for v in fe[j])  # noqa: E731
+        say(args, f"  flossed exponents (first {c['floss']['k']}, per step): epoch {ep[0]}: {row(0)}; "
+                  f"epoch {ep[-1]}: {row(-1)}")
     for fp in doc.get("fixed_points", {}).get("by_input", []):
         say(args, f"  fixed points, input {fp['label']}: {fp['n_stable']} stable, {fp['n_unstable']} unstable; "
                   "stable outputs " + ", ".join("(" + ", ".join(f"{v:.2f}" for v in p["output"]) + ")"

@@ -22,7 +22,12 @@ __all__ = ["train"]
 def _footer(doc):
     c = doc["config"]
     v = c["versions"]
-    return (f"seed {c['seed']}, batch {c['batch_size']}, g = {c['g']:g}, {c['steps']} updates; "
+    f = c.get("floss")
+    floss = ""
+    if f is not None:
+        during = "" if f["every"] is None else f", then every {f['every']} training epochs"
+        floss = f" (flossing K = {f['k']}, w = {f['weight']:g}: {f['pre_training_steps']} updates before{during})"
+    return (f"seed {c['seed']}, batch {c['batch_size']}, g = {c['g']:g}, {c['steps']} updates{floss}; "
             f"biodyn {v['biodyn']}, jax {v['jax']}, numpy {v['numpy']}")
 
 

@@ -29,8 +29,8 @@ rather than averages the squares; the mean keeps ``floss_weight`` comparable acr
 Which gradient. The exponents depend on :math:`\theta` through the Jacobians :math:`D_t`
 directly and through the states :math:`s_t` they are taken at. By default the gradient is
 the full derivative (through the states too, as Engelken's code computes it). With
-``fixed_trajectory`` (``--floss-fixed-trajectory``) it is taken *along the fixed trajectory*: through every :math:`D_t = \partial F_\theta/\partial s
-(s_t, x_t)` as a function of :math:`\theta` at the given states :math:`s_t`, and through every
+``fixed_trajectory`` (``--floss-fixed-trajectory``) it is taken *along the fixed
+trajectory*: through every :math:`D_t = \partial F_\theta/\partial s(s_t, x_t)` as a function of :math:`\theta` at the given states :math:`s_t`, and through every
 QR step, but not through the states' own dependence on :math:`\theta`. Both are measured
 choices. In a strongly chaotic network backprop through the state trajectory of a time
 average grows like :math:`e^{\lambda_1 T}` (Lea, Allen & Haine 2000) — for a g = 3 tanh RNN
