@@ -21,6 +21,8 @@ def register(sub):
                "--out results --json copy.json\n"
                "  biodyn train flipflop_3bit --net rnn --hidden 32 --epochs 20 --lyapunov-every 5 --out results\n"
                "  biodyn train flipflop_3bit --net gru --hidden 24 --epochs 20 --fixed-points --out results\n"
+               "  biodyn train delayed_copy --net rnn --set delay=30 --floss 4 --floss-epochs 10 "
+               "--floss-every 5 --out results\n"
                "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
@@ -46,6 +48,19 @@ def register(sub):
     p.add_argument("--fixed-points", action="store_true", help="at the end, the fixed points of the trained "
                    "network under each constant input of the task, with stability and outputs (JSON), and a "
                    "figure of those of the first input on the top principal components (Sussillo & Barak 2013)")
+    p.add_argument("--floss", type=int, metavar="K", help="gradient flossing (Engelken 2023): add the mean "
+                   "square of the first K Lyapunov exponents (QR estimate under the task's input, differentiated "
+                   "through the QR steps) to the loss; needs --floss-epochs and/or --floss-every")
+    p.add_argument("--floss-weight", type=float, metavar="W", help="weight of the flossing loss (default 1)")
+    p.add_argument("--floss-epochs", type=int, metavar="E", help="passes over the training set of flossing "
+                   "alone before training (recorded as epochs -E+1..0)")
+    p.add_argument("--floss-every", type=int, metavar="M", help="add the flossing loss to the task loss in "
+                   "every M-th training epoch")
+    p.add_argument("--floss-transient", type=int, metavar="T0", help="steps of each sequence evolved but not "
+                   "counted in the flossed exponents (default a quarter of the sequence)")
+    p.add_argument("--floss-fixed-trajectory", action="store_true", help="differentiate the exponents along "
+                   "the fixed state trajectory (default: the full derivative, through the states too, which grows "
+                   "like exp(lambda_1 T) in a strongly chaotic network)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     p.add_argument("--out", "-o", required=True, help="output folder")
@@ -72,6 +87,9 @@ def run(args):
                         parameters=parameters, lyapunov_every=args.lyapunov_every, lyapunov_k=args.lyapunov_k,
                         lyapunov_steps=args.lyapunov_steps, lyapunov_block=args.lstm_block,
                         fixed_points=args.fixed_points, out=args.out,
+                        floss=args.floss, floss_weight=args.floss_weight, floss_epochs=args.floss_epochs,
+                        floss_every=args.floss_every, floss_transient=args.floss_transient,
+                        floss_fixed_trajectory=args.floss_fixed_trajectory,
                         json=args.json, progress=progress)
     doc = result.summary
     c, f = doc["config"], doc["final"]
@@ -85,6 +103,11 @@ def run(args):
         say(args, "  log10 condition number of the Jacobian product over one test sequence: " + ", ".join(
             f"epoch {e}: {k:.3g}" for e, k in zip(doc["curves"]["lyapunov_epoch"],
                                                   doc["curves"]["jacobian_log10_condition"])))
+    if doc["curves"].get("floss_exponents"):
+        fe, ep = doc["curves"]["floss_exponents"], doc["curves"]["epoch"]
+        row = lambda j: ", ".join(f"{v:.3g}" for v in fe[j])  # noqa: E731
+        say(args, f"  flossed exponents (first {c['floss']['k']}, per step): epoch {ep[0]}: {row(0)}; "
+                  f"epoch {ep[-1]}: {row(-1)}")
     for fp in doc.get("fixed_points", {}).get("by_input", []):
         say(args, f"  fixed points, input {fp['label']}: {fp['n_stable']} stable, {fp['n_unstable']} unstable; "
                   "stable outputs " + ", ".join("(" + ", ".join(f"{v:.2f}" for v in p["output"]) + ")"

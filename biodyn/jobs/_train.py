@@ -22,7 +22,12 @@ __all__ = ["train"]
 def _footer(doc):
     c = doc["config"]
     v = c["versions"]
-    return (f"seed {c['seed']}, batch {c['batch_size']}, g = {c['g']:g}, {c['steps']} updates; "
+    f = c.get("floss")
+    floss = ""
+    if f is not None:
+        during = "" if f["every"] is None else f", then every {f['every']} training epochs"
+        floss = f" (flossing K = {f['k']}, w = {f['weight']:g}: {f['pre_training_steps']} updates before{during})"
+    return (f"seed {c['seed']}, batch {c['batch_size']}, g = {c['g']:g}, {c['steps']} updates{floss}; "
             f"biodyn {v['biodyn']}, jax {v['jax']}, numpy {v['numpy']}")
 
 
@@ -63,7 +68,8 @@ def fixed_point_document(result, seed):
 @all_or_nothing()
 def train(task, *, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
           parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, lyapunov_block="full",
-          fixed_points=False, out="results", json=None, figure=True, progress=None):
+          fixed_points=False, out="results", json=None, figure=True, progress=None, floss=None, floss_weight=None,
+          floss_epochs=None, floss_every=None, floss_transient=None, floss_fixed_trajectory=False):
     """Train a network on ``task`` and write its weights, figure and (optionally) JSON.
 
     Parameters are those of :func:`biodyn.learn.train` (``None``: the task's training default;
@@ -83,6 +89,8 @@ def train(task, *, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None,
     result = learn.train(task, net=net, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, seed=seed,
                          batch_size=batch_size, g=g, progress=progress, lyapunov_every=lyapunov_every,
                          lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, lyapunov_block=lyapunov_block,
+                         floss=floss, floss_weight=floss_weight, floss_epochs=floss_epochs, floss_every=floss_every,
+                         floss_transient=floss_transient, floss_fixed_trajectory=floss_fixed_trajectory,
                          **dict(parameters or {}))
     doc = result.document()
     if fixed_points:

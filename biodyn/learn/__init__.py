@@ -5,7 +5,9 @@
 * :func:`train` — backprop through time with JAX gradients and biodyn's optimisers, learning
   curves, Lyapunov spectra along training (``lyapunov_every``) and the Jacobian product
   backprop sees; :class:`TrainResult` (``.save`` / :func:`load_result`: ``.npz``);
-* :func:`network_fixed_points` — fixed points of a trained network (Sussillo & Barak 2013).
+* :func:`network_fixed_points` — fixed points of a trained network (Sussillo & Barak 2013);
+* gradient flossing (``train(..., floss=K)``, :mod:`biodyn.learn._floss`): the first K Lyapunov
+  exponents, QR-estimated in JAX under the task's input, pushed to zero (Engelken 2023).
 
 The networks' forward step is :func:`biodyn.dynamics.cell_step`, the cells' equations written
 once over an array namespace: numpy for the cells of :mod:`biodyn.dynamics` and

@@ -43,6 +43,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
+from ._floss import check_floss, floss_functions, floss_q0
 from ._task import load_task, metric_value
 
 __all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of", "jacobian_product_of"]
@@ -222,7 +223,8 @@ def jacobian_product_of(params, config, inputs):
 
 def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
           nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
-          lyapunov_steps=1000, lyapunov_block="full", **task_parameters):
+          lyapunov_steps=1000, lyapunov_block="full", floss=None, floss_weight=None, floss_epochs=None,
+          floss_every=None, floss_transient=None, floss_fixed_trajectory=False, **task_parameters):
     """Train a network of biodyn's cells on a task by backprop through time.
 
     Parameters
@@ -269,6 +271,21 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
         Lyapunov exponents) or of the :math:`\\partial h'/\\partial h` blocks of Vogt et al.
         (2022) (``"h"``, :math:`H` numbers; not exponents of the map, since :math:`c` also
         carries perturbations). Recorded in ``config["lyapunov"]["state"]``.
+    floss : int, optional
+        Gradient flossing (:mod:`biodyn.learn._floss`, Engelken 2023): the number :math:`K`
+        of leading Lyapunov exponents pushed to zero by the loss
+        :math:`w\\,\\frac1K\\sum_{i\\le K}\\bar\\lambda_i^2` (QR estimate over each minibatch
+        sequence, differentiated through the QR steps). Needs a schedule:
+        ``floss_epochs`` passes of flossing alone before training (recorded as epochs
+        :math:`-E_f+1..0`, epoch :math:`-E_f` being the untrained network; a fresh optimiser
+        state starts the training) and/or ``floss_every`` (the updates of every M-th training
+        epoch minimise task loss + :math:`w L_\\text{floss}`). ``floss_weight`` :math:`w`
+        (default 1); ``floss_transient`` steps of each sequence are evolved but not counted
+        (default a quarter of the sequence). ``floss_fixed_trajectory``: differentiate along the
+        fixed state trajectory (default: the full derivative, through the states too; see
+        :mod:`biodyn.learn._floss` for when each is better). Recorded in ``curves`` at every epoch:
+        ``floss_exponents`` ``(epochs, K)`` (the batch-mean QR estimate on the first 64 test
+        sequences) and ``floss_loss``; the options in ``config["floss"]``.
     **task_parameters
         Overrides of the task's generator parameters (e.g. ``delay=20``).
 
@@ -312,6 +329,9 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
     jax, jnp = _jax()
 
     train_set, test_set = task.data(seed)
+    floss_config = check_floss(floss, floss_weight, floss_epochs, floss_every, floss_transient,
+                               floss_fixed_trajectory, net=net, hidden=hidden, n_steps=train_set.x.shape[1])
+    pre_epochs = 0 if floss_config is None else floss_config["epochs"]
     ref = RNN(task.n_inputs, hidden, task.n_outputs, cell=net, nonlinearity=nonlinearity, sigma_w=float(g),
               readout=task.readout, seed=seed)
     keys = sorted(ref.params)
@@ -357,8 +377,16 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
                     "lyapunov_entropy_rate", "jacobian_product_exponents", "jacobian_log10_condition"):
             curves[key] = []
 
+    if floss_config is not None:
+        n_state = 2 * hidden if net == "lstm" else hidden
+        floss_config["q0_seed"] = [seed, 3]
+        floss_config["monitor"] = f"batch-mean QR estimate on the first {min(64, len(test_set))} test sequences"
+        config["floss"] = floss_config
+        for key in ("floss_exponents", "floss_loss"):
+            curves[key] = []
+
     def spectrum(epoch, theta):
-        if lyapunov_every is None or not (epoch % lyapunov_every == 0 or epoch == epochs):
+        if lyapunov_every is None or not (epoch % lyapunov_every == 0 or epoch in (epochs, -pre_epochs)):
             return
         res = spectrum_of(unflatten(theta), config, drive, lyapunov_k, lyapunov_steps, lyapunov_block)
         curves["lyapunov_epoch"].append(epoch)
@@ -372,10 +400,20 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
 
     with jax.enable_x64(True):
         value, grad, outputs = jax_loss_and_grad(net, hidden, task.readout, task.loss, nonlinearity)
+        if floss_config is not None:
+            f_exponents, f_loss, f_grad = floss_functions(net, nonlinearity, floss_config["transient"],
+                                                               floss_config["through_state"])
+            Q0 = jnp.asarray(floss_q0(n_state, floss_config["k"], seed))
+            w_floss = floss_config["weight"]
+            x_monitor = test_set.x[:64]
 
         def evaluate(epoch, theta):
             p = unflatten(theta)
             spectrum(epoch, theta)
+            if floss_config is not None:
+                lam = np.asarray(f_exponents(p, x_monitor, Q0))
+                curves["floss_exponents"].append(lam)
+                curves["floss_loss"].append(float(np.mean(lam ** 2)))
             curves["epoch"].append(epoch)
             for name, b in (("train", train_set), ("test", test_set)):
                 curves[f"{name}_loss"].append(float(value(p, b.x, targets(b), mask(b))))
@@ -383,15 +421,38 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
             if progress is not None:
                 progress(epoch, curves)
 
-        evaluate(0, theta)
+        def floss_grad(th, xb):
+            return w_floss * flatten(f_grad(unflatten(th), xb, Q0))
+
+        evaluate(-pre_epochs, theta)
+        k_floss = 0
+        if pre_epochs:
+            state = opt.init(theta)
+            floss_rng = np.random.default_rng([seed, 4])  # training then sees the minibatches it would unflossed
+            for epoch in range(-pre_epochs + 1, 1):
+                order = floss_rng.permutation(n_train)
+                for start in range(0, n_train - bs + 1, bs):
+                    xb = train_set.x[order[start:start + bs]]
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        theta, state = opt.step(theta, state, k_floss, lr, _Oracle(lambda th: floss_grad(th, xb)))
+                    k_floss += 1
+                    if not np.all(np.isfinite(theta)):
+                        raise BiodynError(f"biodyn train: the weights diverged at flossing update {k_floss} "
+                                          f"(lr = {lr:g}); try a smaller --lr or --floss-weight")
+                evaluate(epoch, theta)
         state = opt.init(theta)
         k = 0
+        every = None if floss_config is None else floss_config["every"]
         for epoch in range(1, epochs + 1):
             order = rng.permutation(n_train)
+            flossing = every is not None and epoch % every == 0
             for start in range(0, n_train - bs + 1, bs):
                 idx = order[start:start + bs]
                 xb, tb, mb = train_set.x[idx], targets(train_set)[idx], mask(train_set)[idx]
-                oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)))
+                if flossing:
+                    oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)) + floss_grad(th, xb))
+                else:
+                    oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)))
                 with np.errstate(over="ignore", invalid="ignore"):
                     theta, state = opt.step(theta, state, k, lr, oracle)
                 k += 1
@@ -401,4 +462,6 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
             evaluate(epoch, theta)
 
     config["steps"] = k
+    if floss_config is not None:
+        config["floss"]["pre_training_steps"] = k_floss
     return TrainResult(unflatten(theta), {k: np.asarray(v) for k, v in curves.items()}, config, task)
