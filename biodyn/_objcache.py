@@ -3,30 +3,40 @@
 Run by ``make`` as ``$(CXX)`` of a cpp_standalone project (see
 :func:`biodyn.build.object_cache_make_args`)::
 
-    python _objcache.py CACHE_DIR 'g++' ARGS...
+    python _objcache.py [--id=HASH] CACHE_DIR 'g++' ARGS...
 
 ``'g++'`` is the compiler ``make`` would have run (``$CXX`` of the environment, else GNU make's
-default ``g++``), as one shell word. For a compilation of one source file to one object
-(``-c SRC -o OBJ``, no ``-M`` options), the object is looked up under ``CACHE_DIR`` by the
-SHA-256 of
+default ``g++``), as one shell word; ``HASH`` its identity (:func:`compiler_identity`, computed
+once by the calling process; computed here if not given). For a compilation of one source
+file to one object (``-c SRC -o OBJ``, no ``-M`` options), the object is looked up under
+``CACHE_DIR`` by the SHA-256 of
 
-* this file's format version,
-* the compiler: its command, resolved path, and ``--version`` output; with ``-march=native`` or
-  ``-mtune=native`` also the flags ``native`` stands for on this CPU (the ``cc1`` line of
-  ``-v``), so that a cache shared between machines never hands one CPU's code to another;
-* every argument but the source and object paths (the flags, in order);
-* the preprocessed source (``-E`` with the same flags): the source and every header it
-  includes, as the compiler sees them.
+* this file's format version and the compiler's identity: its command, resolved path and
+  ``--version`` output, and the flags ``-march=native`` stands for on this CPU (the ``cc1``
+  line of ``-v``), so that a cache shared between machines never hands one CPU's code to
+  another;
+* every argument but the object's path (the flags in order, the source's path);
+* the source text and every project header it includes, as listed for it in the project's
+  ``make.deps`` (which Brian2's makefile makes with ``$(CXX) $(CXXFLAGS) -MM`` before any
+  compilation, and remakes when a source or header changes) — "direct mode"; the system
+  headers ``-MM`` leaves out are those of the compiler's installation, covered by its identity.
+  Without a usable ``make.deps`` entry (missing, older than a file it lists, ambiguous), or
+  where a file uses ``__DATE__``/``__TIME__``, the key is taken over the preprocessed source
+  (``-E`` with the same flags) instead — "preprocessor mode". A fresh project is always in
+  preprocessor mode: its makefile includes ``make.deps`` only once it exists, so the first
+  ``make`` builds it alongside the objects; preprocessing costs ~0.06 s of CPU per source
+  (measured with g++ 12 on Brian2 2.9's sources, whose compilations take 0.4–2 s each).
 
 A hit copies the stored object; a miss runs the unchanged compiler command and stores its
-object. Each lookup appends ``hit``/``miss`` and the object's size to ``CACHE_DIR/log``
-(the counts ``biodyn cache`` shows). Anything else (linking, ``make.deps``'s ``-MM``) runs the
-compiler unchanged. Objects are the compiler's own output for the same source and flags, so a
-binary linked from them behaves exactly as one compiled without the cache. This is the idea of
-ccache's "preprocessor mode" (Tridgell et al., https://ccache.dev), written for biodyn.
+object. Each lookup appends ``hit``/``miss``, the object's size, the mode and the source to
+``CACHE_DIR/log`` (the counts ``biodyn cache`` shows). Linking runs the compiler unchanged; the
+``-MM`` pass over all sources is split over the machine's cores (the same output, in the same
+order). Objects are the compiler's own output for the same source and flags, so a binary
+linked from them behaves exactly as one compiled without the cache. These are the ideas of
+ccache's direct and preprocessor modes (https://ccache.dev), written anew for biodyn.
 
 This file imports nothing from biodyn (``make`` runs it once per source file: its start-up time
-counts) and runs on the standard library only. ``BIODYN_OBJECT_CACHE=0`` in the environment
+counts) and uses the standard library only. ``BIODYN_OBJECT_CACHE=0`` in the environment
 of a build switches the cache off (:func:`biodyn.build.object_cache_make_args`).
 """
 
@@ -41,7 +51,7 @@ import sys
 import tempfile
 
 #: Changes when the key's recipe changes (old entries then simply miss).
-FORMAT = "biodyn-objcache-1"
+FORMAT = "biodyn-objcache-2"
 SOURCE_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++", ".C", ".c")
 
 
@@ -74,43 +84,130 @@ def parse(args):
     return source, output, rest
 
 
-def _compiler_identity(cxx, flags):
+def compiler_identity(cxx, native=True):
+    """SHA-256 (hex) of the compiler ``cxx`` (a command, list of words): its command, resolved
+    path and ``--version``; with ``native``, also the flags ``-march=native`` expands to here."""
     h = hashlib.sha256()
-    h.update(repr(cxx).encode())
+    h.update(repr(list(cxx)).encode())
     exe = shutil.which(cxx[0])
     h.update(repr(os.path.realpath(exe) if exe else cxx[0]).encode())
-    out = subprocess.run(cxx + ["--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    h.update(out.stdout)
-    if any(f.endswith("=native") for f in flags):
-        # What `native` means on this CPU: gcc prints the expanded flags on its cc1 line.
-        native = [f for f in flags if f.startswith(("-march=", "-mtune=", "-mcpu="))]
-        out = subprocess.run(cxx + native + ["-E", "-v", "-x", "c++", os.devnull],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        h.update(b"".join(line for line in out.stdout.splitlines(keepends=True)
-                          if b"cc1" in line))
+    try:
+        out = subprocess.run(list(cxx) + ["--version"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT).stdout
+        h.update(out)
+        if native:
+            # What `native` means on this CPU: gcc and clang print the expanded flags on their
+            # cc1 line.
+            out = subprocess.run(list(cxx) + ["-march=native", "-E", "-v", "-x", "c++", os.devnull],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout
+            h.update(b"".join(line for line in out.splitlines(keepends=True) if b"cc1" in line))
+    except OSError as exc:  # no such compiler: the build will say so
+        h.update(repr(exc).encode())
     return h.hexdigest()
 
 
-def key(cxx, source, rest):
-    """The cache key of compiling ``source`` with ``cxx rest``, or ``None`` if it cannot be made."""
+_VOLATILE = (b"__DATE__", b"__TIME__", b"__TIMESTAMP__")
+
+
+def _make_deps(output):
+    """The files ``make.deps`` (in the working folder) lists for ``output``, or ``None``."""
+    try:
+        st = os.stat("make.deps")
+        with open("make.deps") as f:
+            text = f.read()
+    except OSError:
+        return None
+    target = os.path.basename(output)  # `-MM` names the object by the source's base name
+    found = None
+    for rule in text.replace("\\\n", " ").splitlines():
+        head, colon, tail = rule.partition(":")
+        if colon and head.strip() == target:
+            if found is not None:
+                return None  # two sources of that name: ambiguous
+            found = tail.split()
+    if not found:
+        return None
+    try:
+        if any(os.stat(path).st_mtime > st.st_mtime for path in found):
+            return None  # changed since make.deps was made: not this makefile's flow
+    except OSError:
+        return None
+    return found
+
+
+def direct_key(identity, source, rest, output):
+    """The key from the source and the project headers ``make.deps`` lists, or ``None``."""
+    deps = _make_deps(output)
+    if deps is None or os.path.normpath(deps[0]) != os.path.normpath(source):
+        return None
+    h = hashlib.sha256()
+    h.update(FORMAT.encode() + b"\0direct\0" + identity.encode() + b"\0")
+    h.update(repr(rest).encode() + b"\0" + source.encode() + b"\0")
+    for path in deps:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        if any(word in data for word in _VOLATILE):
+            return None  # expands differently at every compilation: see the preprocessed text
+        h.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def preprocessed_key(identity, cxx, source, rest):
+    """The key from the preprocessed source, or ``None`` if it cannot be made."""
     flags = [a for a in rest if a != "-c"]
     pre = subprocess.run(cxx + flags + ["-E", source], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
     if pre.returncode != 0:
         return None  # let the real compilation report the error
     h = hashlib.sha256()
-    h.update(FORMAT.encode() + b"\0")
-    h.update(_compiler_identity(cxx, flags).encode() + b"\0")
+    h.update(FORMAT.encode() + b"\0preprocessed\0" + identity.encode() + b"\0")
     h.update(repr(rest).encode() + b"\0")
     h.update(pre.stdout)
     return h.hexdigest()
 
 
-def _log(cache, what, size, source=""):
+def key(cxx, source, rest, output, identity=None):
+    """``(key, mode)`` of compiling ``source`` to ``output`` with ``cxx rest`` (key ``None``: none)."""
+    if identity is None:
+        identity = compiler_identity(cxx, native=any(a.endswith("=native") for a in rest))
+    digest = direct_key(identity, source, rest, output)
+    if digest is not None:
+        return digest, "direct"
+    return preprocessed_key(identity, cxx, source, rest), "preprocessed"
+
+
+def split_dependencies(cxx, args):
+    """``cxx args`` for ``-MM`` over several sources, run as one process per core.
+
+    Each source's rule is independent of the others, so the outputs of the parts, written in
+    order, are those of the single command. Returns the exit status.
+    """
+    sources = [a for a in args if not a.startswith("-") and a.endswith(SOURCE_SUFFIXES)]
+    flags = [a for a in args if a not in sources]
+    jobs = min(os.cpu_count() or 1, len(sources))
+    if jobs < 2 or any(a in ("-o", "-MF", "-MD", "-MMD") for a in args):
+        return subprocess.call(cxx + args)
+    size = -(-len(sources) // jobs)
+    parts = [subprocess.Popen(cxx + flags + sources[k:k + size], stdout=subprocess.PIPE)
+             for k in range(0, len(sources), size)]
+    outputs = [p.communicate()[0] for p in parts]
+    if any(p.returncode for p in parts):
+        return next(p.returncode for p in parts if p.returncode)
+    out = getattr(sys.stdout, "buffer", sys.stdout)
+    for data in outputs:
+        out.write(data)
+    out.flush()
+    return 0
+
+
+def _log(cache, what, size, mode, source):
     try:
         fd = os.open(os.path.join(cache, "log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, f"{what} {size} {source}\n".encode())  # one short write: atomic with O_APPEND
+            os.write(fd, f"{what} {size} {mode} {source}\n".encode())  # one short write: atomic with O_APPEND
         finally:
             os.close(fd)
     except OSError:
@@ -133,13 +230,18 @@ def _copy_atomic(src, dst):
 
 
 def main(argv):
+    identity = None
+    if argv and argv[0].startswith("--id="):
+        identity, argv = argv[0][len("--id="):], argv[1:]
     cache, cxx_text, args = argv[0], argv[1], argv[2:]
     cxx = shlex.split(cxx_text)
     job = parse(args)
     if job is None:
+        if "-MM" in args and "-c" in args:
+            return split_dependencies(cxx, args)
         return subprocess.call(cxx + args)
     source, output, rest = job
-    digest = key(cxx, source, rest)
+    digest, mode = key(cxx, source, rest, output, identity)
     if digest is None:
         return subprocess.call(cxx + args)
     stored = os.path.join(cache, digest[:2], digest + ".o")
@@ -147,7 +249,7 @@ def main(argv):
         try:
             _copy_atomic(stored, output)
             os.utime(stored)  # recently used
-            _log(cache, "hit", os.path.getsize(stored), source)
+            _log(cache, "hit", os.path.getsize(stored), mode, source)
             return 0
         except OSError:
             pass  # unreadable entry: compile
@@ -156,7 +258,7 @@ def main(argv):
         try:
             os.makedirs(os.path.dirname(stored), exist_ok=True)
             _copy_atomic(output, stored)
-            _log(cache, "miss", os.path.getsize(stored), source)
+            _log(cache, "miss", os.path.getsize(stored), mode, source)
         except OSError:
             pass  # a full or read-only cache never fails a build
     return code

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import gc
 import hashlib
 import os
@@ -117,9 +118,27 @@ def object_cache_make_args(environ=None):
     real = env.get("CXX") or "g++"
     script = Path(__file__).with_name("_objcache.py")
     # -I -S: no site-packages, no PYTHON* variables: the wrapper needs only the standard library,
-    # and make starts it once per source file.
-    cxx = " ".join(shlex.quote(str(a)) for a in (sys.executable, "-I", "-S", script, folder, real))
+    # and make starts it once per source file (so the compiler's identity is computed here, once).
+    cxx = " ".join(shlex.quote(str(a)) for a in (sys.executable, "-I", "-S", script,
+                                                 f"--id={_compiler_identity(real)}", folder, real))
     return [shlex.quote(f"CXX={cxx}")]
+
+
+@functools.lru_cache(maxsize=None)
+def _compiler_identity(real):
+    import shlex
+
+    from ._objcache import compiler_identity
+
+    return compiler_identity(shlex.split(real))
+
+
+#: ``make`` goals of a standalone build: the two largest compilation units first (``objects.cpp``,
+#: all arrays and their input/output, takes ~40 % of a small project's compilation; ``main.cpp``
+#: next), then the rest (``all``). ``make -j2`` starts goals in this order, so the longest job
+#: no longer starts last and leaves a core idle at the end (longest-processing-time-first
+#: scheduling, Graham 1969, SIAM J. Appl. Math. 17:416). The same objects are built.
+MAKE_GOALS = ["objects.o", "main.o", "all"]
 
 
 def has_compiler():
@@ -972,7 +991,8 @@ class Simulation:
             # Brian2 runs `make -j` (unbounded): dozens of compilers at once thrash a small
             # machine. One job per core compiles as fast without the memory spike.
             prefs.devices.cpp_standalone.extra_make_args_unix = ([f"-j{os.cpu_count() or 1}"]
-                                                                 + object_cache_make_args())
+                                                                 + object_cache_make_args()
+                                                                 + MAKE_GOALS)
             set_device(self._device, directory=str(self.directory), build_on_run=False)
         else:
             if not self._caller.runtime:

@@ -117,8 +117,18 @@ def _cc(store, folder, source, *flags):
     return (folder / source.replace(".cpp", ".o")).read_bytes()
 
 
-def _log(store):
-    return [line.split()[0] for line in (store / "log").read_text().splitlines()]
+def _log(store, field=0):
+    return [line.split()[field] for line in (store / "log").read_text().splitlines()]
+
+
+def _deps(store, folder, *sources):
+    """make.deps as Brian2's makefile makes it (``$(CXX) $(CXXFLAGS) -MM $(SRCS)``), through the
+    wrapper (which splits it over the cores)."""
+    script = Path(build.__file__).with_name("_objcache.py")
+    out = subprocess.run([sys.executable, "-I", "-S", str(script), str(store), "g++", "-c", "-O2", "-I.",
+                          "-MM", *sources], cwd=folder, check=True, timeout=120, capture_output=True)
+    (folder / "make.deps").write_bytes(out.stdout)
+    return out.stdout
 
 
 @needs_gxx
@@ -192,3 +202,42 @@ def test_biodyn_cache_shows_the_object_cache_with_its_reuse_counts(tmp_path, mon
     assert "1 compiled objects shared by all projects; reused 2 times, compiled 1" in out
     assert main(["cache", "clear"]) == 0
     assert not store.exists()
+
+
+@needs_gxx
+def test_object_cache_keys_on_the_headers_make_deps_lists_without_preprocessing(tmp_path):
+    """Direct mode: with the project's make.deps, the key is the source and the headers it lists."""
+    import os
+    import time
+
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", "int f() { return 1; }\n")
+    b = _project(tmp_path / "b", "int g() { return 2; }\n")
+    for folder in (a, b):
+        _deps(store, folder, "own.cpp", "shared.cpp")
+    first = _cc(store, a, "shared.cpp")
+    assert _cc(store, b, "shared.cpp") == first
+    assert _log(store) == ["miss", "hit"] and _log(store, 2) == ["direct", "direct"]
+    # a header changes and make remakes make.deps (it depends on the headers): a miss
+    time.sleep(0.01)
+    (b / "lib.h").write_text("#define LIB_FACTOR 5\n")
+    os.utime(b / "make.deps")
+    assert _cc(store, b, "shared.cpp") != first
+    # make.deps older than a header it lists (not a makefile's flow): the preprocessed text decides
+    (b / "lib.h").write_text("#define LIB_FACTOR 2\n")
+    os.utime(b / "lib.h", (time.time() + 5, time.time() + 5))
+    assert _cc(store, b, "shared.cpp") == first
+    assert _log(store) == ["miss", "hit", "miss", "miss"]
+    assert _log(store, 2) == ["direct", "direct", "direct", "preprocessed"]
+
+
+@needs_gxx
+def test_dependency_pass_split_over_cores_writes_what_one_compiler_would(tmp_path):
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", '#include "lib.h"\nint f() { return LIB_FACTOR; }\n')
+    (a / "third.cpp").write_text("int h() { return 3; }\n")
+    sources = ["own.cpp", "shared.cpp", "third.cpp"]
+    split = _deps(store, a, *sources)
+    plain = subprocess.run(["g++", "-c", "-O2", "-I.", "-MM", *sources], cwd=a, check=True,
+                           capture_output=True).stdout
+    assert split == plain and b"shared.o: shared.cpp lib.h" in split
