@@ -127,8 +127,13 @@ def main():
                          warm.timings.get("rerun", float("nan")), t_files,
                          "rerun" in warm.timings, cpu_cold))
             print(f"  {name:20s} done", flush=True)
-        objects = [line.split()[0] for line in
-                   (object_log.read_text().splitlines() if object_log.exists() else []) if line]
+        log = [line.split(" ", 3) for line in
+               (object_log.read_text().splitlines() if object_log.exists() else []) if line]
+        objects = [entry[0] for entry in log]
+        reused = {}
+        for entry in log:
+            if entry[0] == "hit":
+                reused[entry[-1]] = reused.get(entry[-1], 0) + 1
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     print()
@@ -149,6 +154,8 @@ def main():
     hits = objects.count("hit")
     misses = objects.count("miss")
     print(f"object cache: {'off' if args.no_object_cache else f'{hits} objects reused, {misses} compiled'}")
+    if reused:
+        print("  reused: " + ", ".join(f"{src} x{k}" for src, k in sorted(reused.items(), key=lambda kv: -kv[1])))
     print("load average (1 min) before %.2f, after %.2f; %d cores" % (load_before[0], os.getloadavg()[0],
                                                                     os.cpu_count()))
 

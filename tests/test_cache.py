@@ -205,30 +205,47 @@ def test_biodyn_cache_shows_the_object_cache_with_its_reuse_counts(tmp_path, mon
 
 
 @needs_gxx
-def test_object_cache_keys_on_the_headers_make_deps_lists_without_preprocessing(tmp_path):
-    """Direct mode: with the project's make.deps, the key is the source and the headers it lists."""
-    import os
-    import time
-
+def test_object_cache_keys_on_the_included_headers_and_preprocesses_only_what_it_cannot_follow(tmp_path):
+    """Direct mode: the key is the source and the project headers it includes (found as the
+    compiler finds them, the same list as ``g++ -MM``); a computed #include is preprocessed."""
     store = tmp_path / "objects"
     a = _project(tmp_path / "a", "int f() { return 1; }\n")
     b = _project(tmp_path / "b", "int g() { return 2; }\n")
-    for folder in (a, b):
-        _deps(store, folder, "own.cpp", "shared.cpp")
+    (b / "sub").mkdir()
+    (b / "sub" / "lib.h").write_text("#define LIB_FACTOR 7\n")  # not on the search path: unused
     first = _cc(store, a, "shared.cpp")
     assert _cc(store, b, "shared.cpp") == first
-    assert _log(store) == ["miss", "hit"] and _log(store, 2) == ["direct", "direct"]
-    # a header changes and make remakes make.deps (it depends on the headers): a miss
-    time.sleep(0.01)
     (b / "lib.h").write_text("#define LIB_FACTOR 5\n")
-    os.utime(b / "make.deps")
     assert _cc(store, b, "shared.cpp") != first
-    # make.deps older than a header it lists (not a makefile's flow): the preprocessed text decides
-    (b / "lib.h").write_text("#define LIB_FACTOR 2\n")
-    os.utime(b / "lib.h", (time.time() + 5, time.time() + 5))
-    assert _cc(store, b, "shared.cpp") == first
-    assert _log(store) == ["miss", "hit", "miss", "miss"]
-    assert _log(store, 2) == ["direct", "direct", "direct", "preprocessed"]
+    assert _log(store) == ["miss", "hit", "miss"] and set(_log(store, 2)) == {"direct"}
+    (b / "computed.cpp").write_text('#define H "lib.h"\n#include H\nint h() { return LIB_FACTOR; }\n')
+    _cc(store, b, "computed.cpp")
+    assert _log(store, 2)[-1] == "preprocessed"
+
+
+def test_included_files_lists_what_gxx_mm_lists(tmp_path):
+    import shutil as _shutil
+
+    from biodyn import _objcache
+    p = _project(tmp_path / "p", "")
+    (p / "inc").mkdir()
+    (p / "inc" / "deep.h").write_text('#include "lib.h"\n#ifdef NEVER\n#include "missing.h"\n#endif\n')
+    (p / "top.cpp").write_text('#include <deep.h>\n#include "lib.h"\n#include <vector>\nint x;\n')
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(p)
+    try:
+        files = [path for path, _ in _objcache.included_files("top.cpp", ["-c", "-O2", "-Iinc", "-I."])]
+    finally:
+        os.chdir(cwd)
+    # <deep.h> through -Iinc; "lib.h" from inc/deep.h: not in inc/, so through -I. ; <vector>: g++'s own
+    assert files == ["top.cpp", "inc/deep.h", "lib.h"]
+    if _shutil.which("g++"):
+        mm = subprocess.run(["g++", "-MM", "-Iinc", "-I.", "top.cpp"], cwd=p, capture_output=True,
+                            text=True, check=True).stdout
+        assert set(mm.replace("\\\n", " ").split(":", 1)[1].split()) == set(files)
+    assert _objcache.included_files("top.cpp", ["-c", "-include", "x.h"]) is None
 
 
 @needs_gxx

@@ -13,8 +13,9 @@ def register(sub):
     p = sub.add_parser(
         "fit", help="fit a model's parameters to a protocol's published data",
         description="Weighted least squares (weights 1/SEM) of the free parameters of a model "
-        "against the data of a protocol, from several starts; prints the fitted values and chi "
-        "before and after, and writes a parameter-set TOML file that --params accepts, with the "
+        "against the data of a protocol, from several starts; prints the fitted values with their "
+        "standard errors and correlations (linear approximation at the optimum, Bates & Watts "
+        "1988) and chi before and after, and writes a parameter-set TOML file that --params accepts, with the "
         "figure (.png: data, start and fitted model per condition) and the fit's JSON (.json; "
         "biodyn plot redraws from it) beside it.",
         epilog="examples:\n"
