@@ -94,6 +94,14 @@ def compiler_identity(cxx, native=True):
         out = subprocess.run(list(cxx) + ["--version"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT).stdout
         h.update(out)
+        # the driver and gcc's compiler proper as files: a reinstalled compiler of the same
+        # version string changes them
+        proper = subprocess.run(list(cxx) + ["-print-prog-name=cc1plus"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL).stdout.strip().decode(errors="replace")
+        for path in (exe, proper):
+            if path and os.path.isfile(path):
+                st = os.stat(path)
+                h.update(f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}".encode())
         if native:
             # What `native` means on this CPU: gcc and clang print the expanded flags on their
             # cc1 line.
