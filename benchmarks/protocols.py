@@ -130,10 +130,10 @@ def main():
         log = [line.split(" ", 3) for line in
                (object_log.read_text().splitlines() if object_log.exists() else []) if line]
         objects = [entry[0] for entry in log]
-        reused = {}
+        reused_sources = {}
         for entry in log:
             if entry[0] == "hit":
-                reused[entry[-1]] = reused.get(entry[-1], 0) + 1
+                reused_sources[entry[-1]] = reused_sources.get(entry[-1], 0) + 1
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     print()
@@ -154,8 +154,8 @@ def main():
     hits = objects.count("hit")
     misses = objects.count("miss")
     print(f"object cache: {'off' if args.no_object_cache else f'{hits} objects reused, {misses} compiled'}")
-    if reused:
-        print("  reused: " + ", ".join(f"{src} x{k}" for src, k in sorted(reused.items(), key=lambda kv: -kv[1])))
+    if reused_sources:
+        print("  reused: " + ", ".join(f"{src} x{k}" for src, k in sorted(reused_sources.items(), key=lambda kv: -kv[1])))
     print("load average (1 min) before %.2f, after %.2f; %d cores" % (load_before[0], os.getloadavg()[0],
                                                                     os.cpu_count()))
 
