@@ -12,16 +12,27 @@ Both are timed for ``biodyn.protocols.run`` (simulation, results in memory) and 
 also for ``biodyn.jobs.replay`` (writing the .pkl, .png and .json files). ``spike_trains`` replays
 a neo file of 20 pairs of Poisson trains (10 Hz, 10 s) written by this script.
 
-Printed: a table per protocol and the totals. Goal: warm total (all plasticity protocols) under
-10 s on a 2-core machine.
+The cold replays start from an empty biodyn cache (a fresh temporary ``BIODYN_CACHE``, removed
+at the end): no compiled project and no compiled object of an earlier run. The protocols are
+replayed one after another, so a later protocol's cold build reuses the objects of sources an
+earlier one compiled identically (biodyn's object cache, :mod:`biodyn._objcache`); the number of
+reused objects is printed. ``--no-object-cache`` measures without it (``BIODYN_OBJECT_CACHE=0``).
+Brian2's cython cache (``~/.cython``) plays no part: every replay here is cpp_standalone.
+The machine's load average is printed before and after: on a shared machine, compare runs
+only at similar loads.
 
-Run: python benchmarks/protocols.py [--skip clopath_2010,...]
+Printed: a table per protocol and the totals; beside each cold wall time its CPU time (this
+process, make, the compilers and the binary: on a busy machine the figure to compare). Goals (issue 17, 2-core machine): warm total
+(all plasticity protocols) under 4 s, cold total under 40 s.
+
+Run: python benchmarks/protocols.py [--skip clopath_2010,...] [--no-object-cache]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -67,10 +78,23 @@ def spike_train_file(folder):
     return path
 
 
+def cpu_seconds():
+    """CPU time of this process and of its finished children (make, the compilers, the binaries):
+    unlike wall time, it hardly depends on what else the machine runs."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip", default="", help="protocols to leave out (comma-separated)")
+    parser.add_argument("--no-object-cache", action="store_true",
+                        help="compile every cold build in full (BIODYN_OBJECT_CACHE=0)")
     args = parser.parse_args()
+    if args.no_object_cache:
+        os.environ["BIODYN_OBJECT_CACHE"] = "0"
+    load_before = os.getloadavg()
     from brian2 import prefs
 
     prefs.logging.console_log_level = "ERROR"
@@ -80,6 +104,7 @@ def main():
     from biodyn import jobs, protocols
 
     trains = spike_train_file(cache)
+    object_log = cache / "objects" / "log"
     skip = {s for s in args.skip.split(",") if s}
     rows = []
     try:
@@ -87,9 +112,10 @@ def main():
             if name in skip:
                 continue
             inputs = {"file": str(trains)} if name == "spike_trains" else None
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             cold = protocols.run(name, target="cpp_standalone", inputs=inputs)
             t_cold = time.perf_counter() - t0
+            cpu_cold = cpu_seconds() - c0
             t0 = time.perf_counter()
             warm = protocols.run(name, target="cpp_standalone", overrides=override, inputs=inputs)
             t_warm = time.perf_counter() - t0
@@ -99,23 +125,39 @@ def main():
             rows.append((name, plastic, len(cold.summary["conditions"]), t_cold,
                          cold.timings.get("standalone_run_binary", float("nan")), t_warm,
                          warm.timings.get("rerun", float("nan")), t_files,
-                         "rerun" in warm.timings))
+                         "rerun" in warm.timings, cpu_cold))
             print(f"  {name:20s} done", flush=True)
+        log = [line.split(" ", 3) for line in
+               (object_log.read_text().splitlines() if object_log.exists() else []) if line]
+        objects = [entry[0] for entry in log]
+        reused_sources = {}
+        for entry in log:
+            if entry[0] == "hit":
+                reused_sources[entry[-1]] = reused_sources.get(entry[-1], 0) + 1
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     print()
-    print(f"{'protocol':20s} {'cond.':>5s} {'cold':>8s} {'(binary)':>9s} {'warm':>8s} {'(rerun)':>8s} "
-          f"{'warm+files':>10s}")
-    for name, plastic, n, tc, tb, tw, tr, tf, reused in rows:
-        print(f"{name:20s} {n:5d} {tc:8.2f} {tb:9.2f} {tw:8.2f} {tr:8.2f} {tf:10.2f}"
+    print(f"{'protocol':20s} {'cond.':>5s} {'cold':>8s} {'(cpu)':>8s} {'(binary)':>9s} {'warm':>8s} "
+          f"{'(rerun)':>8s} {'warm+files':>10s}")
+    for name, plastic, n, tc, tb, tw, tr, tf, reused, cc in rows:
+        print(f"{name:20s} {n:5d} {tc:8.2f} {cc:8.2f} {tb:9.2f} {tw:8.2f} {tr:8.2f} {tf:10.2f}"
               + ("" if reused else "   (warm did not reuse the build!)"))
     plastic = [r for r in rows if r[1]]
     print()
-    print(f"plasticity protocols ({len(plastic)}): cold total {sum(r[3] for r in plastic):.1f} s, "
+    print(f"plasticity protocols ({len(plastic)}): cold total {sum(r[3] for r in plastic):.1f} s "
+          f"(CPU {sum(r[9] for r in plastic):.1f} s), "
           f"warm total {sum(r[5] for r in plastic):.1f} s (simulation reruns "
           f"{sum(r[6] for r in plastic):.1f} s), warm with files {sum(r[7] for r in plastic):.1f} s")
-    print(f"all protocols ({len(rows)}): cold total {sum(r[3] for r in rows):.1f} s, "
+    print(f"all protocols ({len(rows)}): cold total {sum(r[3] for r in rows):.1f} s "
+          f"(CPU {sum(r[9] for r in rows):.1f} s), "
           f"warm total {sum(r[5] for r in rows):.1f} s, warm with files {sum(r[7] for r in rows):.1f} s")
+    hits = objects.count("hit")
+    misses = objects.count("miss")
+    print(f"object cache: {'off' if args.no_object_cache else f'{hits} objects reused, {misses} compiled'}")
+    if reused_sources:
+        print("  reused: " + ", ".join(f"{src} x{k}" for src, k in sorted(reused_sources.items(), key=lambda kv: -kv[1])))
+    print("load average (1 min) before %.2f, after %.2f; %d cores" % (load_before[0], os.getloadavg()[0],
+                                                                    os.cpu_count()))
 
 
 if __name__ == "__main__":

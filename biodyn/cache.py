@@ -6,7 +6,11 @@ The cache is ``$BIODYN_CACHE``, else ``$XDG_CACHE_HOME/biodyn``, else ``~/.cache
 * ``standalone/KEY/`` — compiled cpp_standalone projects, one per build key (a protocol and
   model, an analysis, a sweep worker's slot), kept so that the next run of the same model
   recompiles nothing (``make`` sees unchanged files) — typically 20–60 MB each;
-* ``standalone/slots/*.lock`` — the lock files by which sweep workers claim a project slot.
+* ``standalone/slots/*.lock`` — the lock files by which sweep workers claim a project slot;
+* ``objects/`` — compiled objects shared between projects (:mod:`biodyn._objcache`): a cold
+  build reuses the object of every source that an earlier project compiled with the same
+  compiler, flags and preprocessed text (``network.cpp``, ``run.cpp``, code objects that two
+  models share, ...); ``objects/log`` counts the reuses (``hit``) and compilations (``miss``).
 
 Clearing removes everything except what a running biodyn process holds: a project whose lock
 (``.biodyn.lock``, taken while it is built or run) or a slot lock held by a live worker is
@@ -25,7 +29,7 @@ from pathlib import Path
 
 from .build import cache_dir
 
-__all__ = ["CacheItem", "directory", "contents", "clear", "size_text"]
+__all__ = ["CacheItem", "directory", "contents", "clear", "size_text", "object_stats"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class CacheItem:
     """One thing in the cache: a compiled project, a slot lock, or another file/folder."""
 
     path: Path
-    kind: str  # "project", "slot lock", "other"
+    kind: str  # "project", "objects" (the object cache), "slot lock", "other"
     bytes: int
     files: int
     modified: float  # newest modification time (seconds since the epoch)
@@ -76,7 +80,8 @@ def contents():
     for path in sorted(root.iterdir()):
         if path == standalone and path.is_dir():
             continue
-        items.append(CacheItem(path, "other", *_measure(path)))
+        kind = "objects" if path.name == "objects" and path.is_dir() else "other"
+        items.append(CacheItem(path, kind, *_measure(path)))
     if standalone.is_dir():
         for path in sorted(standalone.iterdir()):
             if path.name == "slots" and path.is_dir():
@@ -86,8 +91,37 @@ def contents():
                 items.append(CacheItem(path, "project", *_measure(path)))
             else:
                 items.append(CacheItem(path, "other", *_measure(path)))
-    order = {"project": 0, "other": 1, "slot lock": 2}
+    order = {"project": 0, "objects": 1, "other": 2, "slot lock": 3}
     return sorted(items, key=lambda it: (order[it.kind], -it.bytes, it.name))
+
+
+def object_stats(root=None):
+    """The object cache in numbers: ``{"objects": N, "bytes": B, "hits": H, "misses": M}``.
+
+    ``hits``: objects reused instead of compiled; ``misses``: objects compiled and stored (both
+    counted since the cache was last cleared, from ``objects/log``).
+    """
+    folder = Path(root) if root is not None else directory() / "objects"
+    out = {"objects": 0, "bytes": 0, "hits": 0, "misses": 0}
+    if not folder.is_dir():
+        return out
+    for path in folder.glob("*/*.o"):
+        try:
+            out["bytes"] += path.stat().st_size
+            out["objects"] += 1
+        except OSError:  # removed meanwhile
+            pass
+    try:
+        lines = (folder / "log").read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        word = line.split(" ", 1)[0]
+        if word == "hit":
+            out["hits"] += 1
+        elif word == "miss":
+            out["misses"] += 1
+    return out
 
 
 def _held(lock_path):

@@ -359,3 +359,46 @@ def test_numpy_simulation_inside_a_users_standalone_script_leaves_their_project_
     finally:
         devices.active_device = saved
         devices.previous_devices[:] = stack
+
+
+def _tiny_standalone(tmp_path, name, tau_ms, monkeypatch, cache_on):
+    from brian2 import NeuronGroup, SpikeMonitor, ms
+
+    monkeypatch.setenv("BIODYN_OBJECT_CACHE", "1" if cache_on else "0")
+    with biodyn.Simulation("cpp_standalone", dt=0.1 * ms, seed=3, directory=tmp_path / name) as sim:
+        G = NeuronGroup(4, f"dv/dt = (1.2 + 0.1*i - v)/({tau_ms}*ms) : 1", threshold="v > 1",
+                        reset="v = 0", method="exact", name="cells")
+        M = SpikeMonitor(G, name="spikes")
+        sim.run(50 * ms, G, M)
+        return np.asarray(M.t / ms).copy(), np.asarray(M.i).copy()
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_a_second_project_reuses_the_objects_of_sources_it_shares_and_runs_the_same(
+        tmp_path, monkeypatch):
+    """Issue 17: the object cache. Project B differs from A in its neuron equations; the
+    sources they share (network.cpp, run.cpp, the spike monitor's code, ...) are reused, not
+    compiled, and B's objects and spikes equal those of B built without the cache."""
+    from biodyn import cache
+
+    monkeypatch.setenv("BIODYN_CACHE", str(tmp_path / "cache"))
+    _tiny_standalone(tmp_path, "a", 10, monkeypatch, True)
+    after_a = cache.object_stats()
+    assert after_a["hits"] == 0 and after_a["misses"] > 5
+    t_b, i_b = _tiny_standalone(tmp_path, "b", 12, monkeypatch, True)
+    after_b = cache.object_stats()
+    reused = after_b["hits"]
+    assert reused >= 3  # network.cpp, run.cpp, synapses_classes.cpp at least
+    assert after_b["misses"] > after_a["misses"]  # the neuron group's own code is compiled
+    log = (tmp_path / "cache" / "objects" / "log").read_text().split("\n")
+    assert {line.split()[2] for line in log if line} == {"direct"}  # keyed without preprocessing
+    reused_sources = {line.split()[3] for line in log if line.startswith("hit")}
+    assert {"network.cpp", "run.cpp", "synapses_classes.cpp"} <= reused_sources
+    t_c, i_c = _tiny_standalone(tmp_path, "c", 12, monkeypatch, False)
+    assert cache.object_stats()["misses"] == after_b["misses"]  # off: nothing stored
+    assert len(t_b) > 0 and np.array_equal(t_b, t_c) and np.array_equal(i_b, i_c)
+    objects_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.o"))
+    assert objects_b == sorted(p.relative_to(tmp_path / "c") for p in (tmp_path / "c").rglob("*.o"))
+    for rel in objects_b:
+        assert (tmp_path / "b" / rel).read_bytes() == (tmp_path / "c" / rel).read_bytes(), rel

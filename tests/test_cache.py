@@ -91,3 +91,170 @@ def test_size_text_uses_decimal_units():
     assert cache.size_text(0) == "0 B"
     assert cache.size_text(439_200_000) == "439.2 MB"
     assert cache.size_text(1500) == "1.5 kB"
+
+
+# -- the object cache (biodyn/_objcache.py), issue 17 ----------------------------------------------
+
+needs_gxx = pytest.mark.skipif(not __import__("shutil").which("g++"), reason="needs g++")
+
+SHARED = '#include "lib.h"\nint twice(int x) { return LIB_FACTOR * x; }\n'
+
+
+def _project(folder, own):
+    folder.mkdir(parents=True)
+    (folder / "shared.cpp").write_text(SHARED)
+    (folder / "lib.h").write_text("#define LIB_FACTOR 2\n")
+    (folder / "own.cpp").write_text(own)
+    return folder
+
+
+def _cc(store, folder, source, *flags):
+    """Compile ``source`` in ``folder`` as a standalone makefile does, through the wrapper."""
+    script = Path(build.__file__).with_name("_objcache.py")
+    cmd = [sys.executable, "-I", "-S", str(script), str(store), "g++", "-c", "-O2", *flags, "-I.",
+           source, "-o", source.replace(".cpp", ".o")]
+    subprocess.run(cmd, cwd=folder, check=True, timeout=120)
+    return (folder / source.replace(".cpp", ".o")).read_bytes()
+
+
+def _log(store, field=0):
+    return [line.split()[field] for line in (store / "log").read_text().splitlines()]
+
+
+def _deps(store, folder, *sources):
+    """make.deps as Brian2's makefile makes it (``$(CXX) $(CXXFLAGS) -MM $(SRCS)``), through the
+    wrapper (which splits it over the cores)."""
+    script = Path(build.__file__).with_name("_objcache.py")
+    out = subprocess.run([sys.executable, "-I", "-S", str(script), str(store), "g++", "-c", "-O2", "-I.",
+                          "-MM", *sources], cwd=folder, check=True, timeout=120, capture_output=True)
+    (folder / "make.deps").write_bytes(out.stdout)
+    return out.stdout
+
+
+@needs_gxx
+def test_object_cache_reuses_a_source_two_projects_share_byte_for_byte(tmp_path):
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", "int f() { return 1; }\n")
+    b = _project(tmp_path / "b", "int g() { return 2; }\n")
+    first = _cc(store, a, "shared.cpp")
+    _cc(store, a, "own.cpp")
+    assert _log(store) == ["miss", "miss"]
+    again = _cc(store, b, "shared.cpp")  # another project, the same source: reused
+    _cc(store, b, "own.cpp")  # its own source: compiled
+    assert _log(store) == ["miss", "miss", "hit", "miss"]
+    assert again == first
+    # the object is what the compiler makes without the cache
+    subprocess.run(["g++", "-c", "-O2", "-I.", "shared.cpp", "-o", "plain.o"], cwd=b, check=True)
+    assert (b / "plain.o").read_bytes() == first
+    st = cache.object_stats(store)
+    assert (st["objects"], st["hits"], st["misses"]) == (3, 1, 3)
+
+
+@needs_gxx
+def test_object_cache_misses_when_a_flag_or_an_included_header_changes(tmp_path):
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", "")
+    _cc(store, a, "shared.cpp")
+    _cc(store, a, "shared.cpp", "-ffast-math")  # another flag: compiled again
+    _cc(store, a, "shared.cpp", "-march=native")
+    _cc(store, a, "shared.cpp", "-march=native")
+    (a / "lib.h").write_text("#define LIB_FACTOR 3\n")  # a header it includes
+    _cc(store, a, "shared.cpp")
+    assert _log(store) == ["miss", "miss", "miss", "hit", "miss"]
+
+
+@needs_gxx
+def test_object_cache_passes_linking_and_errors_through(tmp_path):
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", "int main() { return 0; }\n")
+    _cc(store, a, "own.cpp")
+    script = Path(build.__file__).with_name("_objcache.py")
+    link = subprocess.run([sys.executable, str(script), str(store), "g++", "own.o", "-o", "main"], cwd=a)
+    assert link.returncode == 0 and (a / "main").exists()
+    (a / "bad.cpp").write_text("int f( {\n")
+    bad = subprocess.run([sys.executable, str(script), str(store), "g++", "-c", "bad.cpp", "-o", "bad.o"],
+                         cwd=a, capture_output=True, text=True)
+    assert bad.returncode != 0 and "bad.cpp" in bad.stderr  # the compiler's own message
+    assert _log(store) == ["miss"]
+
+
+def test_object_cache_runs_the_compiler_make_would_run_and_can_be_switched_off(tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.setenv("BIODYN_CACHE", str(tmp_path))
+    (arg,) = build.object_cache_make_args({"CXX": "clang++ -stdlib=libc++"})
+    words = shlex.split(shlex.split(arg)[0].split("=", 1)[1])
+    assert words[-2:] == [str(tmp_path / "objects"), "clang++ -stdlib=libc++"]
+    (arg,) = build.object_cache_make_args({})
+    assert shlex.split(shlex.split(arg)[0].split("=", 1)[1])[-1] == "g++"  # GNU make's default
+    assert build.object_cache_make_args({"BIODYN_OBJECT_CACHE": "0"}) == []
+
+
+def test_biodyn_cache_shows_the_object_cache_with_its_reuse_counts(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BIODYN_CACHE", str(tmp_path))
+    store = tmp_path / "objects"
+    (store / "ab").mkdir(parents=True)
+    (store / "ab" / ("ab" + "0" * 62 + ".o")).write_bytes(b"o" * 2000)
+    (store / "log").write_text("miss 2000 shared.cpp\nhit 2000 shared.cpp\nhit 2000 shared.cpp\n")
+    assert main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert "1 object cache" in out
+    assert "1 compiled objects shared by all projects; reused 2 times, compiled 1" in out
+    assert main(["cache", "clear"]) == 0
+    assert not store.exists()
+
+
+@needs_gxx
+def test_object_cache_keys_on_the_included_headers_and_preprocesses_only_what_it_cannot_follow(tmp_path):
+    """Direct mode: the key is the source and the project headers it includes (found as the
+    compiler finds them, the same list as ``g++ -MM``); a computed #include is preprocessed."""
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", "int f() { return 1; }\n")
+    b = _project(tmp_path / "b", "int g() { return 2; }\n")
+    (b / "sub").mkdir()
+    (b / "sub" / "lib.h").write_text("#define LIB_FACTOR 7\n")  # not on the search path: unused
+    first = _cc(store, a, "shared.cpp")
+    assert _cc(store, b, "shared.cpp") == first
+    (b / "lib.h").write_text("#define LIB_FACTOR 5\n")
+    assert _cc(store, b, "shared.cpp") != first
+    assert _log(store) == ["miss", "hit", "miss"] and set(_log(store, 2)) == {"direct"}
+    (b / "computed.cpp").write_text('#define H "lib.h"\n#include H\nint h() { return LIB_FACTOR; }\n')
+    _cc(store, b, "computed.cpp")
+    assert _log(store, 2)[-1] == "preprocessed"
+
+
+def test_included_files_lists_what_gxx_mm_lists(tmp_path):
+    import shutil as _shutil
+
+    from biodyn import _objcache
+    p = _project(tmp_path / "p", "")
+    (p / "inc").mkdir()
+    (p / "inc" / "deep.h").write_text('#include "lib.h"\n#ifdef NEVER\n#include "missing.h"\n#endif\n')
+    (p / "top.cpp").write_text('#include <deep.h>\n#include "lib.h"\n#include <vector>\nint x;\n')
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(p)
+    try:
+        files = [path for path, _ in _objcache.included_files("top.cpp", ["-c", "-O2", "-Iinc", "-I."])]
+    finally:
+        os.chdir(cwd)
+    # <deep.h> through -Iinc; "lib.h" from inc/deep.h: not in inc/, so through -I. ; <vector>: g++'s own
+    assert files == ["top.cpp", "inc/deep.h", "lib.h"]
+    if _shutil.which("g++"):
+        mm = subprocess.run(["g++", "-MM", "-Iinc", "-I.", "top.cpp"], cwd=p, capture_output=True,
+                            text=True, check=True).stdout
+        assert set(mm.replace("\\\n", " ").split(":", 1)[1].split()) == set(files)
+    assert _objcache.included_files("top.cpp", ["-c", "-include", "x.h"]) is None
+
+
+@needs_gxx
+def test_dependency_pass_split_over_cores_writes_what_one_compiler_would(tmp_path):
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", '#include "lib.h"\nint f() { return LIB_FACTOR; }\n')
+    (a / "third.cpp").write_text("int h() { return 3; }\n")
+    sources = ["own.cpp", "shared.cpp", "third.cpp"]
+    split = _deps(store, a, *sources)
+    plain = subprocess.run(["g++", "-c", "-O2", "-I.", "-MM", *sources], cwd=a, check=True,
+                           capture_output=True).stdout
+    assert split == plain and b"shared.o: shared.cpp lib.h" in split

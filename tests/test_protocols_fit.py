@@ -86,3 +86,170 @@ def test_fit_outputs_record_the_variants_and_stimulus_the_replays_ran_with(tmp_p
     assert doc["after"]["stimulus"] == {"repetitions": 2} and "A3_plus" in doc["after"]["parameters"]
     assert "pairing=nearest" in doc["fit"]["footer"] and "repetitions=2" in doc["fit"]["footer"]
     assert "stimulus = { repetitions = 2 }" in (tmp_path / "f.toml").read_text()
+
+
+# -- uncertainties of the fitted parameters (issue 17) -------------------------------------------
+
+def _line_closed_form(t, sigma):
+    """Weighted straight line y = a + b t: the exact covariance of (a, b) (Press et al.,
+    Numerical Recipes, 3rd ed., §15.2): Δ = S Sxx - Sx², var a = Sxx/Δ, var b = S/Δ,
+    cov(a, b) = -Sx/Δ with S = Σ1/σ², Sx = Σt/σ², Sxx = Σt²/σ²."""
+    import numpy as np
+
+    w = 1.0 / np.asarray(sigma) ** 2
+    S, Sx, Sxx = w.sum(), (w * t).sum(), (w * t * t).sum()
+    d = S * Sxx - Sx ** 2
+    return np.array([[Sxx / d, -Sx / d], [-Sx / d, S / d]])
+
+
+def test_uncertainties_of_a_linear_least_squares_fit_are_the_exact_covariance():
+    import numpy as np
+
+    from biodyn.jobs._fit import jacobian, uncertainties
+
+    rng = np.random.default_rng(1)
+    t = np.linspace(0.0, 4.0, 9)
+    sigma = 0.1 + 0.05 * t
+    d = 0.3 + 1.7 * t + sigma * rng.standard_normal(t.size)
+    C = _line_closed_form(t, sigma)
+    w = 1 / sigma ** 2
+    theta = C @ np.array([(w * d).sum(), (w * t * d).sum()])  # the optimum (normal equations)
+
+    def residuals(p):
+        return (p[0] + p[1] * t - d) / sigma
+
+    J = jacobian(lambda pts: [residuals(p) for p in pts], theta, lo=-10, hi=10)
+    out = uncertainties(J, residuals(theta))
+    np.testing.assert_allclose(out["covariance"], C, rtol=1e-8)
+    s2 = np.sum(residuals(theta) ** 2) / (t.size - 2)
+    assert out["dof"] == t.size - 2 and out["s2"] == pytest.approx(s2, rel=1e-12)
+    np.testing.assert_allclose(out["covariance_scaled"], s2 * C, rtol=1e-8)
+    np.testing.assert_allclose(out["standard_errors"], np.sqrt(np.diag(C)), rtol=1e-8)
+    rho = C[0, 1] / np.sqrt(C[0, 0] * C[1, 1])
+    np.testing.assert_allclose(out["correlation"], [[1, rho], [rho, 1]], rtol=1e-8)
+    assert out["identifiable"]
+
+
+def test_uncertainties_of_a_nonlinear_fit_match_curve_fits_pcov():
+    import numpy as np
+    from scipy.optimize import curve_fit
+
+    from biodyn.jobs._fit import jacobian, uncertainties
+
+    rng = np.random.default_rng(2)
+    t = np.linspace(0.0, 50.0, 12)
+    sigma = np.full(t.size, 0.05)
+    y = 2.0 * np.exp(-t / 12.0) + sigma * rng.standard_normal(t.size)
+
+    def f(t, A, tau):
+        return A * np.exp(-t / tau)
+
+    def jac(t, A, tau):  # exact, so that pcov carries no difference error
+        e = np.exp(-t / tau)
+        return np.column_stack([e, A * t / tau ** 2 * e])
+
+    popt, pcov = curve_fit(f, t, y, p0=[1.0, 10.0], sigma=sigma, jac=jac, xtol=1e-14, ftol=1e-14)
+    _, pcov_abs = curve_fit(f, t, y, p0=popt, sigma=sigma, absolute_sigma=True, jac=jac,
+                            xtol=1e-14, ftol=1e-14)
+
+    def residuals(p):
+        return (f(t, *p) - y) / sigma
+
+    # differences in coordinates relative to the optimum (as the fit takes them in its box)
+    J_u = jacobian(lambda pts: [residuals(popt * (1 + q)) for q in pts], np.zeros(2), lo=-1, hi=1)
+    out = uncertainties(J_u / popt, residuals(popt))
+    np.testing.assert_allclose(out["covariance_scaled"], pcov, rtol=1e-5)
+    np.testing.assert_allclose(out["covariance"], pcov_abs, rtol=1e-5)
+
+
+def test_uncertainties_are_infinite_when_the_data_do_not_separate_the_parameters():
+    import numpy as np
+
+    from biodyn.jobs._fit import uncertainties
+
+    J = np.column_stack([np.ones(5), 2 * np.ones(5)])  # only a + 2b is determined
+    out = uncertainties(J, np.zeros(5))
+    assert not out["identifiable"] and np.all(np.isinf(out["standard_errors"]))
+
+
+def test_jacobian_is_one_sided_at_a_bound_of_the_box():
+    import numpy as np
+
+    from biodyn.jobs._fit import jacobian
+
+    seen = []
+
+    def evaluate(points):
+        seen.extend(np.asarray(p).copy() for p in points)
+        return [np.array([q[0] ** 2]) for q in points]
+
+    J = jacobian(evaluate, np.array([1.0]), lo=0.0, hi=1.0, step=1e-3)
+    assert max(p[0] for p in seen) <= 1.0  # never outside the box
+    assert J[0, 0] == pytest.approx(2.0, abs=2e-3)  # backward difference of x² at 1
+
+
+def test_fit_reports_the_exact_covariance_of_a_model_linear_in_its_free_parameters(monkeypatch, tmp_path):
+    """The fit job end to end (scaled box, a log-scaled and a linear parameter, the chain rule
+    back to the parameters' units, JSON and TOML), with the replays replaced by a model whose
+    values are linear in (A3_plus, A2_minus): the covariance is then (JᵀJ)⁻¹ exactly."""
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from biodyn import protocols
+
+    f = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    g = np.array([-1.0, 0.5, -2.0, 1.0, 0.0, -0.5])
+    sem = np.array([1e-3, 2e-3, 1e-3, 3e-3, 2e-3, 1e-3])
+    data = 0.004 * f - 0.01 * g + np.array([1, -1, 2, -2, 1, 0]) * 1e-3
+
+    def fake_run(spec, model, params, overrides, variants, **kwargs):
+        a, b = float(overrides["A3_plus"]), float(overrides["A2_minus"])
+        v = a * f - b * g
+        r = (v - data) / sem
+        conds = [{"labels": {"k": k}, "value": float(v[k]), "data": float(data[k]), "error": float(sem[k])}
+                 for k in range(f.size)]
+        return SimpleNamespace(summary={"conditions": conds, "score": {"chi": float(np.sqrt(np.mean(r ** 2)))},
+                                        "target": "numpy", "overrides": dict(overrides)})
+
+    monkeypatch.setattr(protocols, "run", fake_run)
+    monkeypatch.setattr(jobs._fit, "write_fit_figure", lambda doc, path: path)
+    r = jobs.fit("sjostrom_2001", free=["A3_plus", "A2_minus"], starts=1, max_evaluations=100,
+                 bounds={"A3_plus": (1e-5, 0.05), "A2_minus": (0.0, 0.05)}, target="numpy",
+                 out=tmp_path / "f.toml")
+    J = np.column_stack([f / sem, -g / sem])
+    C = np.linalg.inv(J.T @ J)
+    unc = r.uncertainty
+    # A3_plus's box is log-scaled: a central difference in u = log x errs by ~(h ln(hi/lo))²/6
+    # = 1.2e-5 relative (h = 1e-3); the linear A2_minus column is exact
+    np.testing.assert_allclose(unc["covariance"], C, rtol=1e-4)
+    assert unc["standard_errors"]["A3_plus"] == pytest.approx(np.sqrt(C[0, 0]), rel=1e-4)
+    assert unc["standard_errors"]["A2_minus"] == pytest.approx(np.sqrt(C[1, 1]), rel=1e-4)
+    assert unc["evaluations"] == 4 and unc["at_bound"] == []
+    doc = json.loads(r.json.read_text())
+    np.testing.assert_allclose(doc["fit"]["uncertainty"]["correlation"],
+                               C / np.sqrt(np.outer(np.diag(C), np.diag(C))), rtol=1e-4)
+    assert "standard_errors = { A3_plus = " in (tmp_path / "f.toml").read_text()
+
+
+def test_fit_command_prints_standard_errors_and_correlations(monkeypatch, capsys, tmp_path):
+    from types import SimpleNamespace
+
+    unc = {"parameters": ["A3_plus", "tau_y"], "units": ["1", "ms"], "s2": 2.5, "identifiable": True,
+           "standard_errors": {"A3_plus": 0.00041, "tau_y": 12.0},
+           "standard_errors_scaled": {"A3_plus": 0.00065, "tau_y": 19.0},
+           "correlation": [[1.0, -0.61], [-0.61, 1.0]], "at_bound": ["tau_y"]}
+
+    def fake_fit(spec, *, progress, **kwargs):
+        return SimpleNamespace(evaluations=9, starts=[{}], start_values={"A3_plus": "0.0065", "tau_y": "114.0 ms"},
+                               values={"A3_plus": "0.007", "tau_y": "300.0 ms"}, chi_before=1.25, chi_after=0.5,
+                               n=7, path=tmp_path / "f.toml", figure=tmp_path / "f.png",
+                               json=tmp_path / "f.json", uncertainty=unc)
+
+    monkeypatch.setattr(jobs, "fit", fake_fit)
+    assert main(["fit", "sjostrom_2001", "--free", "A3_plus,tau_y", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "A3_plus: 0.0065 -> 0.007 ± 0.00041 (± 0.00065 scaled by s² = 2.5)" in out
+    assert "tau_y: 114.0 ms -> 300.0 ms ± 12 ms (± 19 ms scaled by s² = 2.5) [at a bound" in out
+    assert "A3_plus +1.000 -0.610" in out and "tau_y   -0.610 +1.000" in out

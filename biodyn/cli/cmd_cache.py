@@ -10,10 +10,13 @@ def register(sub):
         "cache", help="show biodyn's cache (compiled cpp_standalone projects) or clear it",
         description="Show biodyn's cache folder ($BIODYN_CACHE, else ~/.cache/biodyn): its size and "
         "what is in it (compiled cpp_standalone projects, kept so that the next run of a model "
-        "compiles nothing; sweep workers' slot locks). `biodyn cache clear` removes it all, except "
+        "compiles nothing; the object cache, compiled objects that the first build of a new "
+        "model reuses where its sources are those of an earlier project; sweep workers' slot "
+        "locks). `biodyn cache clear` removes it all, except "
         "what a running biodyn process is using; later runs compile again.",
         epilog="examples:\n  biodyn cache\n  biodyn cache clear\n"
-               "  BIODYN_CACHE=/scratch/biodyn biodyn replay bi_poo_1998   # cache elsewhere",
+               "  BIODYN_CACHE=/scratch/biodyn biodyn replay bi_poo_1998   # cache elsewhere\n"
+               "  BIODYN_OBJECT_CACHE=0 biodyn replay bi_poo_1998   # compile without the object cache",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", nargs="?", default="show", choices=["show", "clear"],
                    help="show (default) or clear")
@@ -27,6 +30,7 @@ def _count(items, kind, singular, plural):
 
 def _summary(items):
     parts = [_count(items, "project", "compiled project", "compiled projects"),
+             _count(items, "objects", "object cache", "object caches"),
              _count(items, "slot lock", "slot lock", "slot locks"),
              _count(items, "other", "other file or folder", "other files or folders")]
     return ", ".join(p for p in parts if p) or "nothing"
@@ -53,8 +57,13 @@ def run(args):
     if rows:
         width = max(len(it.name) for it in rows)
         for it in rows:
-            print(f"  {it.name:{width}s}  {cache.size_text(it.bytes):>9s}  "
-                  f"{'project' if it.kind == 'project' else 'other':7s}  "
-                  f"used {cache.age_text(it.modified)}")
+            line = (f"  {it.name:{width}s}  {cache.size_text(it.bytes):>9s}  "
+                    f"{'other' if it.kind == 'other' else it.kind:7s}  "
+                    f"used {cache.age_text(it.modified)}")
+            if it.kind == "objects":
+                st = cache.object_stats(it.path)
+                line += (f"  ({st['objects']} compiled objects shared by all projects; "
+                         f"reused {st['hits']} times, compiled {st['misses']})")
+            print(line)
     print("`biodyn cache clear` removes them (compiled again when next needed)")
     return 0

@@ -13,8 +13,9 @@ def register(sub):
     p = sub.add_parser(
         "fit", help="fit a model's parameters to a protocol's published data",
         description="Weighted least squares (weights 1/SEM) of the free parameters of a model "
-        "against the data of a protocol, from several starts; prints the fitted values and chi "
-        "before and after, and writes a parameter-set TOML file that --params accepts, with the "
+        "against the data of a protocol, from several starts; prints the fitted values with their "
+        "standard errors and correlations (linear approximation at the optimum, Bates & Watts "
+        "1988) and chi before and after, and writes a parameter-set TOML file that --params accepts, with the "
         "figure (.png: data, start and fitted model per condition) and the fit's JSON (.json; "
         "biodyn plot redraws from it) beside it.",
         epilog="examples:\n"
@@ -67,9 +68,30 @@ def run(args):
                       progress=progress, stimulus=stimulus or None)
     print(f"{spec.name}: {model_spec.name}, {len(free)} free parameter(s), {result.evaluations} "
           f"replays, {len(result.starts)} start(s)")
+    unc = getattr(result, "uncertainty", None) or {}
+    se, se_s = unc.get("standard_errors") or {}, unc.get("standard_errors_scaled") or {}
     for name in free:
-        print(f"  {name}: {result.start_values[name]} -> {result.values[name]}")
+        line = f"  {name}: {result.start_values[name]} -> {result.values[name]}"
+        if name in se:
+            unit = unc["units"][unc["parameters"].index(name)]
+            unit = "" if unit in ("1", "") else f" {unit}"
+            line += f" ± {se[name]:.2g}{unit}"
+            if se_s.get(name) == se_s.get(name):  # not nan (n > p)
+                line += f" (± {se_s[name]:.2g}{unit} scaled by s² = {unc['s2']:.3g})"
+            if name in unc.get("at_bound", ()):
+                line += " [at a bound: the ± says little]"
+        print(line)
     print(f"  chi: {result.chi_before:.4f} -> {result.chi_after:.4f} over {result.n} conditions")
+    if se:
+        print("  ± : standard errors from the Jacobian at the optimum, (J^T J)^-1 with the data's "
+              "SEMs; scaled: s^2 (J^T J)^-1, s^2 = sum r^2/(n-p) (Bates & Watts 1988)")
+        if len(free) > 1 and unc.get("identifiable"):
+            width = max(len(n) for n in free)
+            print("  correlation:")
+            for name, row in zip(unc["parameters"], unc["correlation"]):
+                print(f"    {name:{width}s} " + " ".join(f"{c:+.3f}" for c in row))
+        elif not unc.get("identifiable", True):
+            print("  the data do not separate these parameters (J^T J is singular): no standard errors")
     for path in (result.path, result.figure, result.json):
         print(path)
     return 0

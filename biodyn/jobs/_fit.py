@@ -15,6 +15,27 @@ decades). Each evaluation is one replay; on ``cpp_standalone`` it reruns the
 compiled build with the new values (no code generation), see
 :func:`biodyn.protocols.run`.
 
+Uncertainties. At the best point :math:`\\hat\\theta` the Jacobian
+:math:`J_{kj} = \\partial r_k / \\partial \\theta_j` of the weighted residuals
+:math:`r_k = (v_k - d_k)/s_k` is measured by central differences (one-sided at a bound; its
+:math:`2p` replays are counted in the evaluations), and the covariance of the estimates is
+the linear approximation (Bates & Watts 1988, *Nonlinear Regression Analysis and Its
+Applications*, Wiley, §2.3)
+
+.. math::
+
+    C = (J^T J)^{-1}, \\qquad C_s = s^2 (J^T J)^{-1}, \\quad s^2 = \\frac{1}{n-p}\\sum_k r_k^2 .
+
+:math:`C` takes the published SEMs as the data's standard deviations
+(``scipy.optimize.curve_fit(..., absolute_sigma=True)``); :math:`C_s` takes them as relative
+weights and estimates the scale from the misfit (Bates & Watts' :math:`s^2 (J^T J)^{-1}`,
+``curve_fit``'s default). Both are reported: where :math:`s^2 > 1` the model misses the data
+by more than their SEMs and :math:`C_s` is the honest one; where :math:`s^2 < 1` (or
+:math:`n = p`, no degrees of freedom left) :math:`C` is. The correlation matrix is the same for
+both. The approximation is local: for a parameter at a bound of its box, or a nearly
+singular :math:`J^T J` (parameters the data do not separate: standard errors ``inf``, as
+``curve_fit`` reports them), the figures say little; they are flagged.
+
 The result is written as a parameter-set TOML file that ``--params`` accepts
 (:func:`biodyn.spec.read_parameter_set`): the fitted values over the set they
 started from, with the fit's provenance in a ``[fit]`` table; beside it, with the
@@ -60,6 +81,10 @@ class FitResult:
         The figure and the JSON document of the fit, beside ``path``.
     starts : list of dict
         Per start: initial and final values (in the parameters' units) and chi.
+    uncertainty : dict
+        The estimates' covariance, standard errors (per parameter, in its unit) and
+        correlation matrix (:func:`uncertainties`), the parameters at a bound, and the
+        replays the Jacobian took (``evaluations``, included in ``evaluations`` above).
     """
 
     values: dict
@@ -74,6 +99,7 @@ class FitResult:
     summary: dict = field(default_factory=dict)
     figure: Path | None = None
     json: Path | None = None
+    uncertainty: dict = field(default_factory=dict)
 
 
 def _unit_text(value, unit):
@@ -147,6 +173,76 @@ class _Box:
             logu = (np.log(np.where(self.log, x, 1)) - np.log(np.where(self.log, self.lo, 1))) / (
                 np.log(np.where(self.log, self.hi, 1)) - np.log(np.where(self.log, self.lo, 1)))
         return np.where(self.log, logu, lin)
+
+
+def jacobian(evaluate, u, lo=0.0, hi=1.0, step=1e-3):
+    """Central-difference Jacobian of a vector function at ``u`` within the box [lo, hi].
+
+    ``evaluate(points)`` maps a list of points to a list of residual vectors (all the
+    probes at once, so that a caller may run them together). Where ``u ± step`` leaves the box
+    the difference is one-sided (forward or backward, with the same step).
+
+    Returns
+    -------
+    J : ndarray, shape (n, p)
+    """
+    u = np.asarray(u, float)
+    p = u.size
+    probes, spans = [], []
+    for j in range(p):
+        a, b = u.copy(), u.copy()
+        a[j] = min(u[j] + step, hi) if u[j] + step <= hi else u[j]
+        b[j] = max(u[j] - step, lo) if u[j] - step >= lo else u[j]
+        if a[j] == b[j]:  # a box narrower than the step: take its ends
+            a[j], b[j] = hi, lo
+        probes += [a, b]
+        spans.append(a[j] - b[j])
+    values = [np.asarray(v, float) for v in evaluate(probes)]
+    return np.column_stack([(values[2 * j] - values[2 * j + 1]) / spans[j] for j in range(p)])
+
+
+def uncertainties(J, r):
+    """Covariance, standard errors and correlations of least-squares estimates.
+
+    Linear approximation at the optimum (Bates & Watts 1988, §2.3): with ``J`` the
+    Jacobian of the weighted residuals ``r`` (``n`` of them, ``p`` parameters),
+    :math:`C = (J^T J)^{-1}` (the weights' SEs taken as the data's standard deviations) and
+    :math:`C_s = s^2 C`, :math:`s^2 = \\sum r_k^2/(n-p)` (the scale estimated from the
+    residuals). Computed from the singular values of ``J``; if ``J`` has rank below ``p``
+    (within ``max(n, p)`` times the machine epsilon of its largest singular value) the
+    parameters are not identifiable from these data and every entry is ``inf``, as
+    ``scipy.optimize.curve_fit`` reports it.
+
+    Returns
+    -------
+    dict
+        ``covariance``, ``covariance_scaled`` (p x p lists), ``standard_errors``,
+        ``standard_errors_scaled`` (length p), ``correlation`` (p x p), ``s2``
+        (:math:`\\sum r^2/(n-p)`, ``nan`` if ``n <= p``), ``dof`` (``n - p``),
+        ``identifiable`` (bool).
+    """
+    J = np.atleast_2d(np.asarray(J, float))
+    r = np.asarray(r, float)
+    n, p = J.shape
+    _, sv, vt = np.linalg.svd(J, full_matrices=False)
+    tol = (sv.max() if sv.size else 0.0) * max(n, p) * np.finfo(float).eps
+    identifiable = bool(sv.size == p and np.all(sv > tol) and np.all(np.isfinite(J)))
+    dof = n - p
+    s2 = float(np.sum(r ** 2) / dof) if dof > 0 else float("nan")
+    if identifiable:
+        cov = (vt.T / sv ** 2) @ vt
+        se = np.sqrt(np.diag(cov))
+        corr = cov / np.outer(se, se)
+        np.fill_diagonal(corr, 1.0)
+    else:
+        cov = np.full((p, p), np.inf)
+        se = np.full(p, np.inf)
+        corr = np.full((p, p), np.nan)
+    with np.errstate(invalid="ignore"):
+        scaled = cov * s2  # nan where n <= p (no scale to estimate)
+    return {"covariance": cov.tolist(), "covariance_scaled": scaled.tolist(),
+            "standard_errors": se.tolist(), "standard_errors_scaled": np.sqrt(np.diag(scaled)).tolist(),
+            "correlation": corr.tolist(), "s2": s2, "dof": int(dof), "identifiable": identifiable}
 
 
 @all_or_nothing()
@@ -279,9 +375,12 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     n = len(residuals(best_x))
     values = {name: _unit_text(v, u) for name, v, u in zip(free, best_x, units)}
     start_values = {name: _unit_text(v, u) for name, v, u in zip(free, x0, units)}
+    before_jacobian = counter["n"]
+    uncertainty = _uncertainty(residuals, box, best_x, free, units)
+    uncertainty["evaluations"] = counter["n"] - before_jacobian
     timings = {"total": time.perf_counter() - t0}
     result = FitResult(values, start_values, chi_before, best_chi, n, counter["n"], None, runs,
-                       timings, replay(best_x))
+                       timings, replay(best_x), uncertainty=uncertainty)
     if out is not False:
         path = Path(out) if out else Path(f"{spec.name}-{mspec.name}-fit.toml")
         result.path = write_parameter_set(path, resolved, values, fixed, spec, result,
@@ -294,6 +393,35 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     return result
 
 
+def _uncertainty(residuals, box, x, free, units):
+    """:func:`uncertainties` of the fit at ``x`` (parameter units), named per parameter.
+
+    The Jacobian is taken in the box's scaled coordinates ``u`` (where the fit works, so the
+    step is the same fraction of every range) and carried to the parameters' units by the
+    chain rule, :math:`J_x = J_u \\, \\mathrm{diag}(du/dx)`.
+    """
+    u = box.to_u(x)
+    J_u = jacobian(lambda points: [residuals(box.to_x(q)) for q in points], u)
+    x = np.asarray(x, float)
+    ratio = np.where(box.log, box.hi / np.where(box.log, box.lo, 1.0), np.e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        du_dx = np.where(box.log, 1.0 / (x * np.log(ratio)), 1.0 / (box.hi - box.lo))
+    out = uncertainties(J_u * du_dx, residuals(x))
+    at_bound = [name for name, xi, a, b in zip(free, x, box.lo, box.hi)
+                if np.isclose(xi, a, rtol=1e-9, atol=0) or np.isclose(xi, b, rtol=1e-9, atol=0)]
+    out.update({
+        "parameters": list(free), "units": list(units),
+        "standard_errors": dict(zip(free, out["standard_errors"])),
+        "standard_errors_scaled": dict(zip(free, out["standard_errors_scaled"])),
+        "at_bound": at_bound,
+        "method": "linear approximation at the optimum, central-difference Jacobian of the "
+                  "residuals (v-d)/SEM: covariance (J^T J)^-1, covariance_scaled s^2 (J^T J)^-1 "
+                  "with s^2 = sum r^2/(n-p) (Bates & Watts 1988, Nonlinear Regression Analysis "
+                  "and Its Applications, Wiley, section 2.3)",
+    })
+    return out
+
+
 def fit_document(result, protocol, model_spec, free, start_summary, seed, target):
     """The JSON of a fit: ``{"fit": {...}, "before": summary, "after": summary}`` — the
     replay summaries at the start and fitted values (from which ``biodyn plot`` redraws
@@ -304,6 +432,7 @@ def fit_document(result, protocol, model_spec, free, start_summary, seed, target
            "values": dict(result.values), "start_values": dict(result.start_values),
            "chi_before": result.chi_before, "chi_after": result.chi_after, "n": result.n,
            "evaluations": result.evaluations, "starts": result.starts, "seed": int(seed),
+           "uncertainty": result.uncertainty,
            "target": result.summary.get("target", target), "versions": build.versions(),
            "parameter_set_file": str(result.path) if result.path else None,
            "value_label": protocol.figure.get("ylabel") or (protocol.data or {}).get("value_label")}
@@ -385,6 +514,10 @@ def write_parameter_set(path, resolved, values, fixed, protocol, result, bounds,
     lines.append(f"chi_after = {_toml_value(result.chi_after)}")
     lines.append(f"n = {result.n}")
     lines.append(f"evaluations = {result.evaluations}")
+    unc = result.uncertainty or {}
+    if unc.get("standard_errors"):
+        lines.append(f"standard_errors = {_toml_value(unc['standard_errors'])}")
+        lines.append(f"standard_errors_scaled = {_toml_value(unc['standard_errors_scaled'])}")
     for k, v in how.items():
         lines.append(f"{k} = {_toml_value(v)}")
     lines.append(f"versions = {_toml_value(build.versions())}")
