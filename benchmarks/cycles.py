@@ -14,7 +14,9 @@ back up the stable spiking branch to I = 10 uA/cm**2 (range [5, 10]), by
            ``scipy.integrate.solve_ivp`` (LSODA, rtol 1e-9) and ``scipy.optimize.fsolve`` (its
            finite-difference Jacobian); the fold located by refining the turning point of I
            along the arc (bisection on dI/ds by re-solving at intermediate arclengths) to the
-           same accuracy as biodyn's (|difference of the fold values| is printed).
+           same accuracy as biodyn's (|difference of the fold values| is printed); it stops
+           once past the fold at 6.26 (biodyn goes on up the spiking branch to I = 10, and
+           continues with its default step control), or after 30 min.
 
 Printed: both times, both fold values, and ``ratio plain/biodyn: X``. Goal: biodyn faster.
 Times are wall-clock of one run each (the machine is shared: compare the ratio, not the
@@ -116,7 +118,7 @@ def residual(y, xref, fref):
     return np.concatenate(out)
 
 
-def plain_continuation(ds=0.05, max_steps=400):
+def plain_continuation(ds=0.05, max_steps=400, max_time=1800.0):
     from scipy.optimize import fsolve
 
     t0 = time.perf_counter()
@@ -192,7 +194,11 @@ def plain_continuation(ds=0.05, max_steps=400):
         pts.append(y)
         tans.append(tan)
         h = min(1.3 * h, 0.2)
-        if y[-1] * SI > HI and folds:
+        if any(f < 7.0 for f in folds):       # past the onset fold (6.26): stop (biodyn goes on
+            break                             # up the spiking branch to I = 10: more work)
+        if time.perf_counter() - t0 > max_time:
+            print(f"plain: stopped after {max_time:.0f} s at I = {y[-1] * SI:.4f} without reaching "
+                  "the fold at 6.26")
             break
         if y[-1] * SI < LO:
             break
@@ -231,7 +237,7 @@ def main():
     print(f"plain:  {tp:.1f} s; folds of cycles at I = " + ", ".join(f"{v:.5f}" for v in fp)
           + f" uA/cm**2 ({len(vals)} points); det(M + I) changes sign near I = "
           + ", ".join(f"{v:.4f}" for v in pds))
-    lowb, lowp = min(fb), min(fp) if fp else float("nan")
+    lowb, lowp = min(fb), (min(fp) if fp else float("nan"))
     print(f"lowest fold (onset of repetitive firing): biodyn {lowb:.5f}, plain {lowp:.5f}, "
           f"difference {abs(lowb - lowp):.1e} uA/cm**2 (Rinzel & Miller 1980: 6.26)")
     print(f"ratio plain/biodyn: {tp / tb:.2f}")

@@ -334,8 +334,13 @@ def test_neimark_sacker_of_a_cycle_at_the_closed_form_a_equals_2_mu():
     # at a = 2 mu (a Neimark-Sacker bifurcation, Kuznetsov 2004, 7.3) with
     # lambda = +- i sqrt(2 mu (beta - 2 mu)) (non-resonant for mu = 1, beta = 3.5: sqrt(3)).
     mu, beta, omega = 1.0, 3.5, 1.0
-    F = system("torus", TORUS, ["mu", "beta", "omega", "a"],
-               {"mu": mu, "beta": beta, "omega": omega, "a": 1.0}, {"x": "1", "y": "0", "z": "0"})
+    data = {"kind": "system", "description": "torus", "model": TORUS, "time_unit": "tau",
+            "parameters": {"mu": "1", "beta": "1", "omega": "1", "a": "1", "tau": "ms"},
+            "parameter_sets": {"default": {"values": {"mu": repr(mu), "beta": repr(beta),
+                                                      "omega": repr(omega), "a": "1.0", "tau": "1 ms"}}},
+            "initial": {"x": "1", "y": "0", "z": "0"},
+            "ranges": {"x": ["-1.5", "1.5"], "y": ["-1.5", "1.5"], "z": ["-1", "1"]}}
+    F = dynamics.read(from_dict(data, "torus"))   # ranges: z = 0 on the cycle sets no scale
     c = dynamics.find_cycle(F)
     T = 2 * np.pi / omega
     assert c.period == pytest.approx(T, rel=1e-8) and c.stable

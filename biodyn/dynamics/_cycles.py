@@ -538,6 +538,8 @@ def _newton(shoot, z, xref, with_p=False, tol=1e-10, maxit=30, field_name=""):
             G, A, mono = shoot.evaluate(z, xref, with_p)
         except _IntegrationFailed as exc:
             raise BiodynError(f"{field_name}: integration failed during the shooting ({exc})")
+        if it > 0 and np.max(np.abs(G)) < tol_eff:
+            return z, G, mono    # converged (the residual of the integration Newton uses)
         cond = np.linalg.cond(A)
         if not np.isfinite(cond) or cond > 1e13:
             raise BiodynError(
