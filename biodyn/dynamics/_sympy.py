@@ -41,14 +41,14 @@ def si_namespace(namespace):
 
 
 def _exprel_numpy(x):
-    if isinstance(x, (float, np.floating)):   # scalar fast path (lambdified single units)
-        x = float(x)
+    if isinstance(x, (float, np.floating)):   # scalar fast path (lambdified single units);
+        x = float(x)                          # numpy floats out: inf, not OverflowError, later
         if x == 0.0:
-            return 1.0
+            return np.float64(1.0)
         try:
-            return math.expm1(x) / x
+            return np.float64(math.expm1(x) / x)
         except OverflowError:
-            return math.inf
+            return np.float64(math.inf)
     from scipy.special import exprel
 
     return exprel(x)
@@ -59,11 +59,11 @@ def _exprel_d1_numpy(x):
     if isinstance(x, (float, np.floating)):   # scalar fast path
         x = float(x)
         if abs(x) < 1e-3:
-            return 0.5 + x / 3.0 + x * x / 8.0
+            return np.float64(0.5 + x / 3.0 + x * x / 8.0)
         try:
-            return (x * math.exp(x) - math.expm1(x)) / (x * x)
+            return np.float64((x * math.exp(x) - math.expm1(x)) / (x * x))
         except OverflowError:
-            return math.inf
+            return np.float64(math.inf)
     x = np.asarray(x, dtype=float)
     small = np.abs(x) < 1e-3
     xs = np.where(small, 1.0, x)
