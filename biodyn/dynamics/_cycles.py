@@ -74,6 +74,15 @@ number of segments doubles along a branch when the most unstable multiplier grow
 integrating from the old nodes). Where the trivial multiplier is still off 1 by more than
 :math:`10^{-3}`, bifurcations located there are not reported (a note says so).
 
+Hodgkin–Huxley in :math:`I` (6.3 C): the unstable cycles born at the subcritical Hopf point
+(9.775 uA/cm**2) do not go straight to the fold of cycles at 6.2603 (Rinzel & Miller 1980):
+the branch first wiggles between folds at 7.8423 and 7.9178, where its leading multiplier
+reaches :math:`\sim 10^{9}`, and a second multiplier crosses :math:`-1` twice there (period
+doublings at 7.8453 and 7.9178, with the trivial multiplier at 1 to :math:`10^{-6}`: unstable
+period-doubled cycles, in line with the horseshoes Guckenheimer & Oliva 2002 found in the model
+with its original parameters). The first of them is checked independently (finite-difference
+monodromy of a plain scipy shooting loop) in ``benchmarks/cycles.py``.
+
 Threshold-reset models (integrate-and-fire) are not smooth flows: their cycles pass through a
 reset, which the vector field does not contain (biodyn reads neurons as their subthreshold
 flow). They are refused with a message; multipliers through a reset would need the saltation
@@ -105,6 +114,10 @@ Bojanczyk A, Golub G, Van Dooren P (1992) The periodic Schur decomposition: algo
 applications. Proc SPIE 1770:31-42. doi:10.1117/12.130915
 Lust K (2001) Improved numerical Floquet multipliers. Int J Bifurc Chaos 11:2389-2410.
 doi:10.1142/S0218127401003486
+Guckenheimer J, Oliva RA (2002) Chaos in the Hodgkin–Huxley model. SIAM J Appl Dyn Syst
+1:105-114. doi:10.1137/S1111111101394040
+Rinzel J, Miller RN (1980) Numerical calculation of stable and unstable periodic solutions to
+the Hodgkin–Huxley equations. Math Biosci 49:27-59. doi:10.1016/0025-5564(80)90109-1
 Müller PC (1995) Calculation of Lyapunov exponents for dynamic systems with discontinuities.
 Chaos Solitons Fractals 5:1671-1681. doi:10.1016/0960-0779(94)00170-U
 """
@@ -883,6 +896,8 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
         eigenvector of the multiplier :math:`-1` transported twice around the orbit; the first
         step fixes its amplitude, as at a Hopf point (Kuznetsov 2004, 10.3.3).
     segments : int
+        Shooting segments at the start; doubled along the branch where the cycle grows very
+        unstable (:math:`|\mu_{max}|^{1/m} > 20`) or the corrector stalls.
     ds, max_ds : float, optional
         First and largest step along the scaled arc (default 0.02 and 0.05).
     max_steps : int
