@@ -1059,9 +1059,12 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
                 if trivial_err > 1e-3:
                     if any(f"a {name} near {param} = {pval:.6g} " in q for q in notes):
                         continue
-                    notes.append(f"a {name} near {param} = {pval:.6g} is not confirmed: the trivial "
-                                 f"multiplier is {complex(mu[0]):.3g}, not 1 (the integration is not "
-                                 "accurate enough there: a very unstable or stiff cycle)")
+                    what = (f"the pair of multipliers at 1 has mean {complex(0.5 * (mu[0] + mu[k2])):.4g}"
+                            if name == "cycle_fold" and len(mu) > 1 else
+                            f"the trivial multiplier is {complex(mu[0]):.4g}")
+                    notes.append(f"a {name} near {param} = {pval:.6g} is not confirmed: {what}, not 1 "
+                                 "(the integration is not accurate enough there: a very unstable or "
+                                 "stiff cycle, or two bifurcations too close to separate)")
                     continue
                 if name == "cycle_fold" and not np.min(np.abs(others - 1.0)) < 0.05:
                     continue
@@ -1077,6 +1080,9 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
                 X, T, p = pk.s.unpack(zp, True)
                 if np.max((X.max(axis=0) - X.min(axis=0)) / sx) < amplitude:
                     continue  # at a Hopf point (zero amplitude): the tangent turns there too
+                if (period_doubling is not None and name == "cycle_fold"
+                        and abs(p - float(period_doubling.value)) < 1e-5 * sp):
+                    continue  # the doubled branch leaves the PD point tangent to p = const
                 try:
                     tt, S = _orbit_samples(handle(p), X[0], T, sx, rtol, 400)
                     amax, amin = _extrema(S)
