@@ -513,6 +513,24 @@ def _orbit_samples(field, x, T, sx, rtol, k=800):
     return t, S
 
 
+def _orbit_samples_nodes(field, X, T, sx, rtol, k=800):
+    """The orbit sampled segment by segment, each from its own shooting node (an unstable
+    cycle integrated over a whole period from one point leaves it by the factor of its
+    largest multiplier, 1e9 on the unstable Hodgkin–Huxley branch)."""
+    m = len(X)
+    flow = _Flow(field, sx, rtol)
+    q = max(2, int(np.ceil(k / m)))
+    ts, Ss = [], []
+    for i in range(m):
+        t = np.linspace(0.0, T / m, q + 1)
+        _, _, S = flow.run(X[i], T / m, variational=False, t_eval=t)
+        ts.append(i * T / m + t[:-1])
+        Ss.append(S[:-1])
+    ts.append([T])
+    Ss.append(X[:1])
+    return np.concatenate(ts), np.concatenate(Ss)
+
+
 def _finish(field, shoot, z, xref, G, mono, with_p=False):
     X, T, p = shoot.unpack(z, with_p)
     if np.max((X.max(axis=0) - X.min(axis=0)) / shoot.sx) < 1e-7:
@@ -536,7 +554,7 @@ def _finish(field, shoot, z, xref, G, mono, with_p=False):
             "Hamiltonian centre): the cycle through this point is not isolated, so there is no "
             "limit cycle to report")
     fld = shoot.field_at(p)
-    t, S = _orbit_samples(fld, X[0], T, shoot.sx, shoot.rtol)
+    t, S = _orbit_samples_nodes(fld, X, T, shoot.sx, shoot.rtol)
     return Cycle(X[0].copy(), float(T), np.concatenate([[trivial], others]), complex(trivial),
                  bool(np.all(np.abs(others) < 1.0)), float(np.max(np.abs(G))),
                  *_extrema(S), t, S, p)
@@ -1084,7 +1102,7 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
                         and abs(p - float(period_doubling.value)) < 1e-5 * sp):
                     continue  # the doubled branch leaves the PD point tangent to p = const
                 try:
-                    tt, S = _orbit_samples(handle(p), X[0], T, sx, rtol, 400)
+                    tt, S = _orbit_samples_nodes(handle(p), X, T, sx, rtol, 400)
                     amax, amin = _extrema(S)
                 except _IntegrationFailed:
                     amax = amin = None
@@ -1097,7 +1115,7 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
 def _extent(shoot, z):
     X, T, p = shoot.unpack(z, True)
     try:
-        _, S = _orbit_samples(shoot.field_at(p), X[0], T, shoot.sx, shoot.rtol, 100)
+        _, S = _orbit_samples_nodes(shoot.field_at(p), X, T, shoot.sx, shoot.rtol, 100)
         return _extrema(S)
     except _IntegrationFailed:
         return X.max(axis=0), X.min(axis=0)
