@@ -80,8 +80,9 @@ the branch first wiggles between folds at 7.8423 and 7.9178, where its leading m
 reaches :math:`\sim 10^{9}`, and a second multiplier crosses :math:`-1` twice there (period
 doublings at 7.8453 and 7.9178, with the trivial multiplier at 1 to :math:`10^{-6}`: unstable
 period-doubled cycles, in line with the horseshoes Guckenheimer & Oliva 2002 found in the model
-with its original parameters). The first of them is checked independently (finite-difference
-monodromy of a plain scipy shooting loop) in ``benchmarks/cycles.py``.
+with its original parameters). The plain scipy shooting loop of ``benchmarks/cycles.py``
+(its own equations, finite-difference segment matrices) finds the same folds (7.8424, 7.9176,
+6.2605) and :math:`\det(M + I)` changing sign twice on the wiggle.
 
 Threshold-reset models (integrate-and-fire) are not smooth flows: their cycles pass through a
 reset, which the vector field does not contain (biodyn reads neurons as their subthreshold
