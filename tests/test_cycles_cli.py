@@ -74,3 +74,19 @@ def test_cli_bifurcation_continues_the_cycles_born_at_the_hopf_point(tmp_path):
     rc = main(["-q", "analyze", "bifurcation", "hopf", "--param", "mu", "--range", "-1", "1",
                "--no-cycles", "--out", str(tmp_path), "--json", str(js)])
     assert rc == 0 and "cycle_branches" not in json.loads(js.read_text())
+
+
+def test_cycle_branches_are_drawn_in_the_diagram_unit_mV_like_the_equilibria():
+    import matplotlib.pyplot as plt
+
+    from biodyn import plot
+
+    summary = {"plot_variable": "v", "units": {"v": "V"},
+               "cycle_branches": [{"values": [0.1, 0.2], "stable": [True, True],
+                                   "max": {"v": [0.03, 0.031]}, "min": {"v": [-0.075, -0.074]}}],
+               "cycle_points": [{"type": "cycle_fold", "value": 0.1, "max": {"v": 0.03}, "min": {"v": -0.075}}]}
+    fig, ax = plt.subplots()
+    plot.cycle_branches(summary, ax)
+    ys = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.lines])
+    assert np.nanmax(ys) == pytest.approx(31.0) and np.nanmin(ys) == pytest.approx(-75.0)
+    plt.close(fig)

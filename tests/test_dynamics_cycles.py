@@ -214,6 +214,64 @@ def test_hodgkin_huxley_spiking_branch_folds_at_6_26_uA_per_cm2():
     assert b.stable[b.values > folds[0].value + 1e-4].any() and not b.stable.all()
 
 
+def test_floquet_multipliers_of_a_stiff_product_from_the_factors_where_the_explicit_product_fails():
+    # M_i = S_{i+1} D S_i^{-1} with D = diag(1e4, 1, 1e-4) and S_m = S_0: the product over a
+    # period is S_0 D^4 S_0^{-1}, eigenvalues exactly 1e16, 1 and 1e-16 (a very unstable cycle:
+    # trivial multiplier 1 between an expanding and a contracting direction)
+    rng = np.random.default_rng(0)
+    n, m = 3, 4
+    S = [np.linalg.qr(rng.normal(size=(n, n)))[0] + 0.3 * rng.normal(size=(n, n)) for _ in range(m)]
+    D = np.diag([1e4, 1.0, 1e-4])
+    Ms = [S[(i + 1) % m] @ D @ np.linalg.inv(S[i]) for i in range(m)]
+    exact = np.array([1e16, 1.0, 1e-16])
+    P = np.eye(n)
+    for M in Ms:
+        P = M @ P
+    naive = np.sort(np.abs(np.linalg.eigvals(P)))[::-1]
+    assert np.max(np.abs(naive - exact) / exact) > 0.1        # the explicit product loses 1 and 1e-16
+    mu = dynamics.floquet_multipliers(Ms)
+    np.testing.assert_allclose(np.sort(np.abs(mu))[::-1], exact, rtol=1e-6)
+    np.testing.assert_allclose(mu.imag, 0.0, atol=0)
+    mu, V = dynamics.floquet_multipliers(Ms, vectors=True)   # eigenvectors of the product:
+    for k in range(n):                                         # S_0 e_j for mu = D_jj^4
+        w = np.abs(np.linalg.solve(S[0], V[:, k]))
+        j = int(np.argmin(np.abs(np.log10(np.abs(mu[k])) - [16, 0, -16])))
+        assert np.delete(w, j).max() < 1e-6 * w[j]
+
+
+@pytest.mark.slow
+def test_hodgkin_huxley_branch_from_the_subcritical_hopf_point_reaches_the_fold_of_cycles_at_6_26():
+    # Rinzel & Miller (1980): the unstable cycles born at the subcritical Hopf point
+    # (9.78 uA/cm^2, Hassard 1978) connect to the spiking cycles at the fold of cycles at
+    # 6.26 uA/cm^2. On the way the branch wiggles between two more folds near 7.84 and 7.92
+    # ("up to 3 unstable cycles", Balti, Lanza & Aziz-Alaoui 2018, doi:10.3934/mbe.2018036),
+    # where its leading multiplier reaches ~1e9: with the product of the segment matrices the
+    # trivial multiplier drifted from 1 there and the continuation stalled near 7.9.
+    F = dynamics.read("hodgkin_huxley")
+    h = hopf_point(F, "I", 0.05, 0.12)
+    assert h.value * 100 == pytest.approx(9.78, abs=0.01)
+    cc = dynamics.continue_cycles(F, "I", 0.05, 0.12, hopf=h, max_steps=200)
+    (b,) = cc.branches
+    folds = sorted(p.value * 100 for p in cc.points if p.type == "cycle_fold")
+    assert folds[0] == pytest.approx(6.26, abs=0.01)
+    assert len(folds) == 3 and 7.80 < folds[1] < 7.88 and 7.88 < folds[2] < 7.95
+    # every reported point is confirmed: trivial multiplier at 1, the critical one at +1 / -1
+    for p in cc.points:
+        mu = p.multipliers
+        if p.type == "cycle_fold":   # a double multiplier 1 (a Jordan block): check the pair's mean
+            k = 1 + int(np.argmin(np.abs(mu[1:] - 1)))
+            assert abs(0.5 * (mu[0] + mu[k]) - 1) < 1e-4 and abs(mu[k] - 1) < 1e-2
+        else:
+            assert abs(mu[0] - 1) < 1e-5 and np.min(np.abs(mu[1:] + 1)) < 1e-4
+    # period doublings (a multiplier through -1) only on the wiggle of the very unstable part
+    pds = [p.value * 100 for p in cc.points if p.type == "period_doubling"]
+    assert all(folds[1] - 0.01 < v < folds[2] + 0.01 for v in pds)
+    assert not b.stable[0] and b.stable[-1] and b.values[-1] >= 0.12   # up the spiking branch
+    assert b.stable[b.values > folds[0] / 100 + 1e-4].any()
+    trivial = np.array([abs(mu[0] - 1) for mu in b.multipliers])
+    assert np.median(trivial) < 1e-6 and trivial.max() < 1e-2    # (the largest next to the folds)
+
+
 @pytest.mark.parametrize("lo, hi, max_ds", [(2.5, 3.2, 0.1), (2.4, 3.0, 0.03)])
 def test_rossler_first_period_doubling_near_c_2_832_with_a_multiplier_minus_1(lo, hi, max_ds):
     # Rossler a = b = 0.2: the period-1 cycle doubles at c = 2.832 (e.g. Kuznetsov 2004, 10.5;
@@ -257,3 +315,42 @@ def test_switching_onto_the_period_doubled_rossler_branch_finds_the_second_doubl
     (pd2,) = [p for p in c2.points if p.type == "period_doubling"]
     assert pd2.value == pytest.approx(3.8374, abs=5e-4)  # the cascade: 2.832, 3.837, ...
     assert np.min(np.abs(pd2.multipliers + 1)) < 1e-6
+
+
+# --------------------------------------------------------------------------
+# Neimark-Sacker (torus) bifurcation of a cycle: a closed form
+# --------------------------------------------------------------------------
+
+TORUS = ("dx/dt = (x*(mu - x**2 - y**2 - beta*z) - omega*y)/tau : 1\n"
+         "dy/dt = (y*(mu - x**2 - y**2 - beta*z) + omega*x)/tau : 1\n"
+         "dz/dt = (a*z + x**2 + y**2 - mu)/tau : 1")
+
+
+def test_neimark_sacker_of_a_cycle_at_the_closed_form_a_equals_2_mu():
+    # In cylindrical coordinates r' = r (mu - r^2 - beta z), theta' = omega, z' = a z + r^2 - mu:
+    # the cycle r = sqrt(mu), z = 0, period 2 pi/omega, for every a. Transverse linearisation in
+    # (r - sqrt(mu), z): [[-2 mu, -beta sqrt(mu)], [2 sqrt(mu), a]], trace a - 2 mu, determinant
+    # 2 mu (beta - a) > 0: the complex pair of multipliers exp(lambda T) crosses the unit circle
+    # at a = 2 mu (a Neimark-Sacker bifurcation, Kuznetsov 2004, 7.3) with
+    # lambda = +- i sqrt(2 mu (beta - 2 mu)) (non-resonant for mu = 1, beta = 3.5: sqrt(3)).
+    mu, beta, omega = 1.0, 3.5, 1.0
+    data = {"kind": "system", "description": "torus", "model": TORUS, "time_unit": "tau",
+            "parameters": {"mu": "1", "beta": "1", "omega": "1", "a": "1", "tau": "ms"},
+            "parameter_sets": {"default": {"values": {"mu": repr(mu), "beta": repr(beta),
+                                                      "omega": repr(omega), "a": "1.0", "tau": "1 ms"}}},
+            "initial": {"x": "1", "y": "0", "z": "0"},
+            "ranges": {"x": ["-1.5", "1.5"], "y": ["-1.5", "1.5"], "z": ["-1", "1"]}}
+    F = dynamics.read(from_dict(data, "torus"))   # ranges: z = 0 on the cycle sets no scale
+    c = dynamics.find_cycle(F)
+    T = 2 * np.pi / omega
+    assert c.period == pytest.approx(T, rel=1e-8) and c.stable
+    lam = np.linalg.eigvals(np.array([[-2 * mu, -beta * np.sqrt(mu)], [2 * np.sqrt(mu), 1.0]]))
+    np.testing.assert_allclose(np.sort_complex(c.multipliers[1:]), np.sort_complex(np.exp(lam * T)), rtol=1e-6)
+    cc = dynamics.continue_cycles(F, "a", 0.5, 2.8, cycle=c, max_ds=0.1)
+    (ns,) = cc.points
+    assert ns.type == "neimark_sacker"
+    assert ns.value == pytest.approx(2 * mu, abs=1e-7)
+    pair = ns.multipliers[1:]
+    np.testing.assert_allclose(np.abs(pair), 1.0, atol=1e-7)
+    w = np.sqrt(2 * mu * (beta - 2 * mu))
+    np.testing.assert_allclose(np.abs(np.angle(pair)), abs(np.angle(np.exp(1j * w * T))), atol=1e-6)

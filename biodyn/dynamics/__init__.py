@@ -31,7 +31,7 @@ so exponents are per time unit; maps count iterations.
 from ._brian import SimulationResult, brian_two_trajectory, simulate
 from ._cycles import (Cascade, Cycle, CycleBranch, CycleContinuation, CyclePoint, IteratedMap,
                       PeriodicOrbit, Section, continue_cycles, find_cycle, period_doubling_cascade,
-                      periodic_orbits, poincare_section)
+                      floquet_multipliers, periodic_orbits, poincare_section)
 from ._continuation import Branch, Continuation, ParameterHandle, SpecialPoint, continuation
 from ._field import Field, quantity_text, read, state_text
 from ._fixed_points import TYPES, FixedPoint, classify, find_fixed_points, relative_residual, search_box
@@ -54,7 +54,7 @@ __all__ = [
     "continuation", "Continuation", "Branch", "SpecialPoint", "ParameterHandle",
     "find_cycle", "Cycle", "continue_cycles", "CycleContinuation", "CycleBranch", "CyclePoint",
     "IteratedMap", "periodic_orbits", "PeriodicOrbit", "period_doubling_cascade", "Cascade",
-    "poincare_section", "Section",
+    "poincare_section", "Section", "floquet_multipliers",
     "lyapunov_spectrum", "two_trajectory_exponent", "LyapunovResult", "kaplan_yorke",
     "entropy_rate", "Stepper", "RK4", "Euler", "MapStep", "INTEGRATORS", "stepper_for",
     "qr_r_diagonal", "batch_means", "convergence",

@@ -29,7 +29,7 @@ follows relaxation oscillations and the fast upstrokes of spiking models without
 adaptation of our own, the multipliers come straight from the monodromy matrix (collocation
 gets them from a cyclic block factorisation), and the Newton systems are small
 (:math:`mn + 2`) for the low-dimensional models the command serves. Multiple rather than single
-shooting (default :math:`m = 4`) keeps the integration intervals short, so that unstable
+shooting (default :math:`m = 4`, adapted along a branch) keeps the integration intervals short, so that unstable
 cycles (multipliers :math:`\gg 1`, the unstable branch of Hodgkin–Huxley) still converge
 (Seydel 2010, 7.3; Kuznetsov 2004, 10.3). The cost: each Newton step integrates
 :math:`n + n^2` equations over one period, so large networks (n of hundreds) are out of reach
@@ -62,13 +62,27 @@ period_doubling  :math:`\det(M + I)` (a real multiplier crosses :math:`-1`)
 neimark_sacker   :math:`|\mu| - 1` of the non-trivial complex pair nearest the unit circle
 ===============  ==========================================================
 
-Accuracy: the multipliers are the eigenvalues of the product of the segments' matrices, so
-their accuracy is that of the integration (``rtol``) times the conditioning of the product: for
-strongly unstable or stiff cycles (multipliers of modulus :math:`\gtrsim 10^2`, canard cycles of
-FitzHugh–Nagumo near its Hopf points) the trivial multiplier drifts from 1; such cycles are
-continued, but bifurcations located there are not reported (a note says so), and their
-stability flags are not to be trusted. A periodic Schur factorisation of the segment matrices
-(Kuznetsov 2004, 10.3) would fix this and is not implemented.
+Accuracy: the multipliers are computed from the segment matrices without forming their
+product (:func:`floquet_multipliers`: eigenvalues of the cyclic block matrix, as accurate as a
+periodic Schur factorisation; Bojanczyk, Golub & Van Dooren 1992; Lust 2001), so a cycle with
+multipliers :math:`10^{9}` and :math:`10^{-30}` (the unstable Hodgkin–Huxley branch) still has
+its trivial multiplier at 1 to :math:`10^{-6}`. The parameter column of Newton's matrix is the
+sensitivity :math:`\partial\varphi/\partial p` integrated with the flow (a difference of two
+integrations would carry the integrator's step-selection noise and make Newton linear). The
+number of segments doubles along a branch when the most unstable multiplier grows by more than
+20 per segment, or when the corrector fails at small steps (the point is re-meshed by
+integrating from the old nodes). Where the trivial multiplier is still off 1 by more than
+:math:`10^{-3}`, bifurcations located there are not reported (a note says so).
+
+Hodgkin–Huxley in :math:`I` (6.3 C): the unstable cycles born at the subcritical Hopf point
+(9.775 uA/cm**2) do not go straight to the fold of cycles at 6.2603 (Rinzel & Miller 1980):
+the branch first wiggles between folds at 7.8423 and 7.9178, where its leading multiplier
+reaches :math:`\sim 10^{9}`, and a second multiplier crosses :math:`-1` twice there (period
+doublings at 7.8453 and 7.9178, with the trivial multiplier at 1 to :math:`10^{-6}`: unstable
+period-doubled cycles, in line with the horseshoes Guckenheimer & Oliva 2002 found in the model
+with its original parameters). The plain scipy shooting loop of ``benchmarks/cycles.py``
+(its own equations, finite-difference segment matrices) finds the same folds (7.8424, 7.9176,
+6.2605) and :math:`\det(M + I)` changing sign twice on the wiggle.
 
 Threshold-reset models (integrate-and-fire) are not smooth flows: their cycles pass through a
 reset, which the vector field does not contain (biodyn reads neurons as their subthreshold
@@ -97,6 +111,14 @@ Petzold L (1983) Automatic selection of methods for solving stiff and nonstiff s
 ordinary differential equations. SIAM J Sci Stat Comput 4:136-148. doi:10.1137/0904010
 Feigenbaum MJ (1978) Quantitative universality for a class of nonlinear transformations.
 J Stat Phys 19:25-52. doi:10.1007/BF01020332
+Bojanczyk A, Golub G, Van Dooren P (1992) The periodic Schur decomposition: algorithms and
+applications. Proc SPIE 1770:31-42. doi:10.1117/12.130915
+Lust K (2001) Improved numerical Floquet multipliers. Int J Bifurc Chaos 11:2389-2410.
+doi:10.1142/S0218127401003486
+Guckenheimer J, Oliva RA (2002) Chaos in the Hodgkin–Huxley model. SIAM J Appl Dyn Syst
+1:105-114. doi:10.1137/S1111111101394040
+Rinzel J, Miller RN (1980) Numerical calculation of stable and unstable periodic solutions to
+the Hodgkin–Huxley equations. Math Biosci 49:27-59. doi:10.1016/0025-5564(80)90109-1
 Müller PC (1995) Calculation of Lyapunov exponents for dynamic systems with discontinuities.
 Chaos Solitons Fractals 5:1671-1681. doi:10.1016/0960-0779(94)00170-U
 """
@@ -109,7 +131,7 @@ import numpy as np
 
 from ..errors import BiodynError, SpecError
 
-__all__ = ["Cycle", "CycleBranch", "CyclePoint", "CycleContinuation", "find_cycle",
+__all__ = ["floquet_multipliers", "Cycle", "CycleBranch", "CyclePoint", "CycleContinuation", "find_cycle",
            "continue_cycles", "IteratedMap", "PeriodicOrbit", "periodic_orbits",
            "period_doubling_cascade", "Cascade", "poincare_section", "Section"]
 
@@ -155,6 +177,7 @@ class _Flow:
         self.rtol = rtol
         self.atol_x = 1e-11 * self.sx
         self.atol_v = (1e-10 * self.sx[:, None] / self.sx[None, :]).ravel()
+        self.fp = None
         if getattr(field, "_single", False) and not field.is_map:
             fj = field.groups[0].compiled.fj
             tail = list(field._tail)
@@ -169,37 +192,56 @@ class _Flow:
             def fJ(x):
                 return np.asarray(field.f(x), float), field.jacobian(x)
         self.fJ = fJ
+        if getattr(field, "_single", False) and not field.is_map:
+            fc = field.groups[0].compiled.f
+
+            def f_only(x):
+                return np.array(fc(*x, *tail, 0.0), dtype=float) * Ts
+        else:
+            def f_only(x):
+                return np.asarray(field.f(x), float)
+        self.f_only = f_only
 
     def _rhs_var(self, t, y):
         n = self.n
         f, J = self.fJ(y[:n])
-        return np.concatenate([f, (J @ y[n:].reshape(n, n)).ravel()])
+        out = np.concatenate([f, (J @ y[n:].reshape(n, -1)).ravel()])
+        if self.fp is not None:      # the parameter sensitivity is the last column of Phi
+            out[n:].reshape(n, -1)[:, -1] += self.fp(y[:n], f)
+        return out
 
     def _jac_var(self, t, y):
         n = self.n
+        k = (len(y) - n) // n                # columns of Phi (n, or n + 1 with the sensitivity)
         J = self.fJ(y[:n])[1]
-        out = np.zeros((n + n * n, n + n * n))
+        out = np.zeros((n + n * k, n + n * k))
         out[:n, :n] = J
-        out[n:, n:] = np.kron(J, np.eye(n))   # row-major vec(J Phi) = (J kron I) vec(Phi)
+        out[n:, n:] = np.kron(J, np.eye(k))   # row-major vec(J Phi) = (J kron I) vec(Phi)
         return out
 
     def _rhs(self, t, x):
-        return self.fJ(x)[0]
+        return self.f_only(x)
 
     def _jac(self, t, x):
         return self.fJ(x)[1]
 
-    def run(self, x, tau, variational=True, t_eval=None):
-        """``(x(tau), M or None, samples (k, n) at t_eval or None)``."""
+    def run(self, x, tau, variational=True, t_eval=None, fp=None):
+        """``(x(tau), M or None, samples (k, n) at t_eval or None)``; with ``fp`` (a function
+        ``(x, f(x)) -> df/dp``) also the sensitivity :math:`\\partial x(\\tau)/\\partial p`, as the
+        last column of ``M`` (``(n, n + 1)``)."""
         from scipy.integrate import odeint
 
         n = self.n
         if not tau > 0 or not np.isfinite(tau):
             raise _IntegrationFailed(f"{self.field.name}: a non-positive period ({tau!r}) in the shooting")
         t = np.array([0.0, tau]) if t_eval is None else np.asarray(t_eval, float)
+        self.fp = fp if variational else None
         if variational:
-            y0 = np.concatenate([np.asarray(x, float), np.eye(n).ravel()])
-            fun, jac, atol = self._rhs_var, self._jac_var, np.concatenate([self.atol_x, self.atol_v])
+            P0 = np.eye(n) if fp is None else np.hstack([np.eye(n), np.zeros((n, 1))])
+            y0 = np.concatenate([np.asarray(x, float), P0.ravel()])
+            atol_v = self.atol_v if fp is None else np.hstack(
+                [self.atol_v.reshape(n, n), 1e-10 * self.sx[:, None]]).ravel()
+            fun, jac, atol = self._rhs_var, self._jac_var, np.concatenate([self.atol_x, atol_v])
         else:
             y0, fun, jac, atol = np.asarray(x, float), self._rhs, self._jac, self.atol_x
         import warnings
@@ -211,7 +253,7 @@ class _Flow:
         if info["message"] != "Integration successful." or not np.all(np.isfinite(Y)):
             raise _IntegrationFailed(f"{self.field.name}: the integration failed ({info['message']})")
         end = Y[-1]
-        M = end[n:].reshape(n, n) if variational else None
+        M = end[n:].reshape(n, -1) if variational else None
         return end[:n], M, (Y[:, :n] if t_eval is not None else None)
 
 
@@ -308,42 +350,143 @@ class _Shooting:
         p = z[n * m + 1] * self.sp if with_p else None
         return X, T, p
 
+    def _fp(self, p):
+        """``(x, f(x)) -> df/dz_p`` (the derivative in the scaled parameter) by a difference
+        quotient of the vector field (not of the flow: f is smooth in p and cheap, so the step
+        can be tiny without integration noise: relative error ~1e-6, exact for parameters that
+        enter f linearly, as an injected current)."""
+        h = 1e-6 * max(abs(p), self.sp)
+        fl = _Flow(self.field_at(p + h), self.sx, self.rtol)
+        c = self.sp / h
+
+        def fp(x, f0):
+            return (fl.f_only(x) - f0) * c
+        return fp
+
     def evaluate(self, z, xref, with_p, jac=True):
-        """(G, dG/dz, monodromy) with G of size m n + 1 (scaled rows)."""
+        """(G, dG/dz, segment matrices [M_0..M_{m-1}]) with G of size m n + 1 (scaled rows).
+
+        The parameter column of dG/dz is the sensitivity :math:`\\partial\\varphi/\\partial p`,
+        integrated with the flow (:math:`\\dot s = J s + \\partial f/\\partial p`, s(0) = 0), so
+        that Newton converges quadratically (a finite difference of two integrations carries
+        the integrator's step-selection noise, about rtol/dp)."""
         n, m = self.n, self.m
         X, T, p = self.unpack(z, with_p)
         field = self.field_at(p)
         flow = _Flow(field, self.sx, self.rtol)
+        fp = self._fp(p) if (jac and with_p) else None
         G = np.zeros(m * n + 1)
         ncol = m * n + 1 + (1 if with_p else 0)
         A = np.zeros((m * n + 1, ncol)) if jac else None
         Ms = []
         for i in range(m):
-            xe, M, _ = flow.run(X[i], T / m, variational=jac)
+            xe, M, _ = flow.run(X[i], T / m, variational=jac, fp=fp)
             j = (i + 1) % m
             G[i * n:(i + 1) * n] = (xe - X[j]) / self.sx
             if jac:
+                if fp is not None:
+                    A[i * n:(i + 1) * n, -1] = M[:, -1] / self.sx
+                    M = M[:, :n]
                 Ms.append(M)
                 A[i * n:(i + 1) * n, i * n:(i + 1) * n] += M * self.sx[None, :] / self.sx[:, None]
                 A[i * n:(i + 1) * n, j * n:(j + 1) * n] -= np.eye(n)
                 A[i * n:(i + 1) * n, m * n] = np.asarray(field.f(xe), float) / m * self.sT / self.sx
-                if with_p:
-                    dp = 1e-6 * max(1.0, abs(z[-1]))
-                    f2 = self.field_at((z[-1] + dp) * self.sp)
-                    xe2, _, _ = _Flow(f2, self.sx, self.rtol).run(X[i], T / m, variational=False)
-                    A[i * n:(i + 1) * n, -1] = (xe2 - xe) / self.sx / dp
         fr = np.asarray(field.f(xref), float)
         fr_s = fr * self.sx
         nrm = max(np.linalg.norm(fr_s), 1e-300)
         G[-1] = fr_s @ ((X[0] - xref) / self.sx) / nrm
         if jac:
             A[-1, :n] = fr_s / nrm
-        mono = None
-        if jac:
-            mono = np.eye(n)
-            for M in Ms:
-                mono = M @ mono
-        return G, A, mono
+        return G, A, (Ms if jac else None)
+
+
+def floquet_multipliers(Ms, vectors=False):
+    r"""Eigenvalues of the product :math:`M_{m-1}\cdots M_0` computed from the factors.
+
+    The product of the segment matrices of a strongly unstable or stiff cycle spans many
+    orders of magnitude (multipliers :math:`10^{8}` and :math:`10^{-20}` on one orbit of
+    Hodgkin–Huxley): formed explicitly, its rounding error :math:`\epsilon\,\|M_{m-1}\cdots M_0\|`
+    swamps every multiplier much smaller than the largest, the trivial one included. Here
+    the factors are never multiplied: the multipliers are the :math:`m`-th powers of the
+    eigenvalues :math:`\lambda` of the cyclic block matrix
+
+    .. math::
+
+        C = \begin{pmatrix} 0 & & & M_{m-1} \\ M_0 & 0 & & \\ & \ddots & \ddots & \\
+        & & M_{m-2} & 0 \end{pmatrix}, \qquad C^m = \mathrm{diag}(\text{cyclic products}),
+
+    each multiplier :math:`\mu` appearing as the :math:`m` roots :math:`\lambda = \mu^{1/m}
+    e^{2\pi i k/m}`, which are grouped back (by the distance of their :math:`m`-th powers).
+    Backward stable QR on :math:`C` perturbs each factor by :math:`\epsilon\|M_i\|` rather
+    than the product by :math:`\epsilon\prod\|M_i\|`: the accuracy of the periodic Schur
+    decomposition (Bojanczyk, Golub & Van Dooren 1992; Hench & Laub 1994), which is what
+    AUTO/MatCont-style solvers use (Lust 2001 compares it with the cyclic-matrix form and
+    finds the two equally accurate; the cyclic form costs :math:`O((mn)^3)` instead of
+    :math:`O(m n^3)`, negligible for the :math:`mn \le 500` used here, and needs only LAPACK).
+    Above :math:`mn = 600` the explicit product is used.
+
+    Parameters
+    ----------
+    Ms : list of (n, n) arrays
+        :math:`M_0, \dots, M_{m-1}` (:math:`M_i` maps the start of segment :math:`i` to its end).
+    vectors : bool
+        Also return, per multiplier, an eigenvector of the product (the first block of the
+        eigenvector of :math:`C`).
+
+    Returns
+    -------
+    (n,) complex array [, (n, n) complex array of eigenvectors in columns]
+
+    References
+    ----------
+    Bojanczyk A, Golub G, Van Dooren P (1992) The periodic Schur decomposition: algorithms and
+    applications. Proc SPIE 1770:31-42. doi:10.1117/12.130915
+    Lust K (2001) Improved numerical Floquet multipliers. Int J Bifurc Chaos 11:2389-2410.
+    doi:10.1142/S0218127401003486
+    """
+    Ms = [np.asarray(M, float) for M in Ms]
+    m = len(Ms)
+    n = Ms[0].shape[0]
+    if m == 1 or m * n > 600:
+        P = np.eye(n)
+        for M in Ms:
+            P = M @ P
+        if vectors:
+            return np.linalg.eig(P)
+        return np.linalg.eigvals(P)
+    # balance the factors (scale M_i by 1/||M_i|| and restore the product's scale after)
+    norms = np.array([max(np.linalg.norm(M, 2), 1e-300) for M in Ms])
+    logscale = float(np.sum(np.log(norms)))
+    C = np.zeros((m * n, m * n))
+    for i, M in enumerate(Ms):
+        r = ((i + 1) % m) * n
+        C[r:r + n, i * n:(i + 1) * n] = M / norms[i]
+    if vectors:
+        lam, V = np.linalg.eig(C)
+    else:
+        lam, V = np.linalg.eigvals(C), None
+    with np.errstate(all="ignore"):
+        mu = lam ** m * np.exp(logscale)
+    mu = np.where(np.isfinite(mu), mu, 0.0)
+    # group the m n values into n multipliers: the most accurate first (largest |lambda|);
+    # each takes the m - 1 values nearest to it
+    left = list(np.argsort(-np.abs(lam), kind="stable"))
+    out, vec = [], []
+    while left and len(out) < n:
+        k = left[0]
+        d = np.abs(mu[left] - mu[k]) / max(abs(mu[k]), 1e-300)
+        take = [left[j] for j in np.argsort(d, kind="stable")[:m]]
+        v = mu[k]
+        if abs(v.imag) <= 1e-9 * abs(v):
+            v = complex(v.real, 0.0)
+        out.append(v)
+        if vectors:
+            vec.append(V[:n, k])
+        left = [j for j in left if j not in take]
+    out = np.array(out, complex)
+    if vectors:
+        return out, np.array(vec).T
+    return out
 
 
 def _extrema(S):
@@ -371,6 +514,24 @@ def _orbit_samples(field, x, T, sx, rtol, k=800):
     return t, S
 
 
+def _orbit_samples_nodes(field, X, T, sx, rtol, k=800):
+    """The orbit sampled segment by segment, each from its own shooting node (an unstable
+    cycle integrated over a whole period from one point leaves it by the factor of its
+    largest multiplier, 1e9 on the unstable Hodgkin–Huxley branch)."""
+    m = len(X)
+    flow = _Flow(field, sx, rtol)
+    q = max(2, int(np.ceil(k / m)))
+    ts, Ss = [], []
+    for i in range(m):
+        t = np.linspace(0.0, T / m, q + 1)
+        _, _, S = flow.run(X[i], T / m, variational=False, t_eval=t)
+        ts.append(i * T / m + t[:-1])
+        Ss.append(S[:-1])
+    ts.append([T])
+    Ss.append(X[:1])
+    return np.concatenate(ts), np.concatenate(Ss)
+
+
 def _finish(field, shoot, z, xref, G, mono, with_p=False):
     X, T, p = shoot.unpack(z, with_p)
     if np.max((X.max(axis=0) - X.min(axis=0)) / shoot.sx) < 1e-7:
@@ -378,7 +539,7 @@ def _finish(field, shoot, z, xref, G, mono, with_p=False):
             f"{field.name}: the shooting converged to an equilibrium (zero amplitude), not a cycle: "
             "no isolated cycle near this start (at a centre the cycles form a family and none is "
             "isolated)")
-    mu = np.linalg.eigvals(mono)
+    mu = floquet_multipliers(mono)
     trivial, others = _split_multipliers(mu)
     near = np.sort(np.abs(mu - 1.0))
     if abs(trivial - 1.0) > 1e-3 and len(near) > 1 and near[1] < 1e-2:
@@ -394,7 +555,7 @@ def _finish(field, shoot, z, xref, G, mono, with_p=False):
             "Hamiltonian centre): the cycle through this point is not isolated, so there is no "
             "limit cycle to report")
     fld = shoot.field_at(p)
-    t, S = _orbit_samples(fld, X[0], T, shoot.sx, shoot.rtol)
+    t, S = _orbit_samples_nodes(fld, X, T, shoot.sx, shoot.rtol)
     return Cycle(X[0].copy(), float(T), np.concatenate([[trivial], others]), complex(trivial),
                  bool(np.all(np.abs(others) < 1.0)), float(np.max(np.abs(G))),
                  *_extrema(S), t, S, p)
@@ -409,6 +570,8 @@ def _newton(shoot, z, xref, with_p=False, tol=1e-10, maxit=30, field_name=""):
             G, A, mono = shoot.evaluate(z, xref, with_p)
         except _IntegrationFailed as exc:
             raise BiodynError(f"{field_name}: integration failed during the shooting ({exc})")
+        if it > 0 and np.max(np.abs(G)) < tol_eff:
+            return z, G, mono    # converged (the residual of the integration Newton uses)
         cond = np.linalg.cond(A)
         if not np.isfinite(cond) or cond > 1e13:
             raise BiodynError(
@@ -586,7 +749,7 @@ def find_cycle(field, x0=None, *, period=None, segments=4, rtol=1e-9, tol=1e-9, 
             _, _, mono0 = shoot.evaluate(z, xref, False)
         except _IntegrationFailed as exc:
             raise BiodynError(f"{field.name}: integration failed ({exc})")
-        near = np.sort(np.abs(np.linalg.eigvals(mono0) - 1.0))
+        near = np.sort(np.abs(floquet_multipliers(mono0) - 1.0))
         if len(near) > 1 and near[1] < 1e-4:
             raise BiodynError(
                 f"{field.name}: the orbit from the initial state returns with two Floquet multipliers "
@@ -720,7 +883,7 @@ class _CycleProblem:
 
 
 def _cycle_tests(tvec, mono):
-    mu = np.linalg.eigvals(mono)
+    mu = floquet_multipliers(mono)
     trivial, others = _split_multipliers(mu)
     out = {"cycle_fold": tvec[-1]}
     out["period_doubling"] = float(np.real(np.prod(others + 1.0))) if others.size else np.nan
@@ -752,6 +915,8 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
         eigenvector of the multiplier :math:`-1` transported twice around the orbit; the first
         step fixes its amplitude, as at a Hopf point (Kuznetsov 2004, 10.3.3).
     segments : int
+        Shooting segments at the start; doubled along the branch where the cycle grows very
+        unstable (:math:`|\mu_{max}|^{1/m} > 20`) or the corrector stalls.
     ds, max_ds : float, optional
         First and largest step along the scaled arc (default 0.02 and 0.05).
     max_steps : int
@@ -827,10 +992,7 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
             X.append(xe)
         X = np.array(X[:m])
         sx = _scales(f0, np.concatenate([X, _orbit_samples(f0, x0, T0, sx0, rtol, 200)[1]]))
-        mono = np.eye(n)
-        for Mi in Ms[: m // 2]:
-            mono = Mi @ mono
-        lam, V = np.linalg.eig(mono)
+        lam, V = floquet_multipliers(Ms[: m // 2], vectors=True)
         v = np.real(V[:, int(np.argmin(np.abs(lam + 1.0)))])
         W = [v]
         for Mi in Ms[:-1]:
@@ -879,35 +1041,49 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
             tests = [dict(v, cycle_fold=-v["cycle_fold"]) for v in a["tests"][::-1][:-1]] + b["tests"]
             mus = a["mu"][::-1][:-1] + b["mu"]
             ext = a["ext"][::-1][:-1] + b["ext"]
+            probs = a["prob"][::-1][:-1] + b["prob"]
             end = "; ".join(x for x in (a["end"], b["end"]) if x)
         else:
             h = halves[0]
             zs, ts, tests, mus, ext, end = h["z"], h["t"], h["tests"], h["mu"], h["ext"], h["end"]
+            probs = h["prob"]
         bidx = len(branches)
-        Z = np.array(zs)
-        vals = Z[:, -1] * sp
-        per = Z[:, n * m] * shoot.sT
+        vals = np.array([z[-1] for z in zs]) * sp
+        per = np.array([z[-2] for z in zs]) * shoot.sT
         mx = np.array([e[0] for e in ext])
         mn = np.array([e[1] for e in ext])
         stab = np.array([bool(np.all(np.abs(mu[1:]) < 1.0)) for mu in mus])
-        branches.append(CycleBranch(vals, per, mx, mn, Z[:, :n] * sx, mus, stab, label, end))
+        states = np.array([z[:n] for z in zs]) * sx
+        branches.append(CycleBranch(vals, per, mx, mn, states, mus, stab, label, end))
         for k in range(1, len(zs)):
+            if probs[k] is not probs[k - 1]:
+                continue    # one cycle recorded on two meshes
+            pk = probs[k]
             for name, v0 in tests[k - 1].items():
                 v1 = tests[k][name]
                 if not (np.isfinite(v0) and np.isfinite(v1)) or v0 == 0 or np.sign(v0) == np.sign(v1):
                     continue
-                loc = _locate_cycle(prob, zs[k - 1], ts[k - 1], zs[k], name, v0, v1)
+                loc = _locate_cycle(pk, zs[k - 1], ts[k - 1], zs[k], name, v0, v1)
                 if loc is None:
                     continue
                 zp, mu = loc
                 others = mu[1:]
-                pval = shoot.unpack(zp, True)[2]
-                if abs(mu[0] - 1.0) > 1e-3:
+                pval = pk.s.unpack(zp, True)[2]
+                # at a fold the trivial multiplier is half of a double multiplier 1 (a Jordan
+                # block): the pair splits by ~sqrt(error); their mean is the well-conditioned check
+                trivial_err = abs(mu[0] - 1.0)
+                if name == "cycle_fold" and len(mu) > 1:
+                    k2 = 1 + int(np.argmin(np.abs(others - 1.0)))
+                    trivial_err = abs(0.5 * (mu[0] + mu[k2]) - 1.0)
+                if trivial_err > 1e-3:
                     if any(f"a {name} near {param} = {pval:.6g} " in q for q in notes):
                         continue
-                    notes.append(f"a {name} near {param} = {pval:.6g} is not confirmed: the trivial "
-                                 f"multiplier is {complex(mu[0]):.3g}, not 1 (the integration is not "
-                                 "accurate enough there: a very unstable or stiff cycle)")
+                    what = (f"the pair of multipliers at 1 has mean {complex(0.5 * (mu[0] + mu[k2])):.4g}"
+                            if name == "cycle_fold" and len(mu) > 1 else
+                            f"the trivial multiplier is {complex(mu[0]):.4g}")
+                    notes.append(f"a {name} near {param} = {pval:.6g} is not confirmed: {what}, not 1 "
+                                 "(the integration is not accurate enough there: a very unstable or "
+                                 "stiff cycle, or two bifurcations too close to separate)")
                     continue
                 if name == "cycle_fold" and not np.min(np.abs(others - 1.0)) < 0.05:
                     continue
@@ -920,11 +1096,14 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
                     c = others[np.abs(others.imag) > 1e-4]
                     if not c.size or np.min(np.abs(np.abs(c) - 1.0)) > 1e-3:
                         continue
-                X, T, p = shoot.unpack(zp, True)
+                X, T, p = pk.s.unpack(zp, True)
                 if np.max((X.max(axis=0) - X.min(axis=0)) / sx) < amplitude:
                     continue  # at a Hopf point (zero amplitude): the tangent turns there too
+                if (period_doubling is not None and name == "cycle_fold"
+                        and abs(p - float(period_doubling.value)) < 1e-5 * sp):
+                    continue  # the doubled branch leaves the PD point tangent to p = const
                 try:
-                    tt, S = _orbit_samples(handle(p), X[0], T, sx, rtol, 400)
+                    tt, S = _orbit_samples_nodes(handle(p), X, T, sx, rtol, 400)
                     amax, amin = _extrema(S)
                 except _IntegrationFailed:
                     amax = amin = None
@@ -937,48 +1116,112 @@ def continue_cycles(field, param, lo, hi, *, hopf=None, cycle=None, period_doubl
 def _extent(shoot, z):
     X, T, p = shoot.unpack(z, True)
     try:
-        _, S = _orbit_samples(shoot.field_at(p), X[0], T, shoot.sx, shoot.rtol, 100)
+        _, S = _orbit_samples_nodes(shoot.field_at(p), X, T, shoot.sx, shoot.rtol, 100)
         return _extrema(S)
     except _IntegrationFailed:
         return X.max(axis=0), X.min(axis=0)
 
 
-def _run_cycle_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, max_period_factor,
-                      min_spread):
+def _segment_growth(s, mu):
+    """Growth of the most unstable direction per segment, :math:`\\max|\\mu|^{1/m}`."""
+    return float(np.max(np.abs(mu))) ** (1.0 / s.m)
+
+
+def _remesh(prob, z, t, m_new):
+    """The same cycle on ``m_new`` segments: each new node integrated from the old node just
+    before it (never over a whole period: an unstable cycle would amplify the error by its
+    multiplier); the tangent re-solved on the new mesh and oriented as the old one in (T, p)."""
     s = prob.s
     n, m = s.n, s.m
+    X, T, p = s.unpack(z, True)
+    flow = _Flow(s.field_at(p), s.sx, s.rtol)
+    Xn = []
+    for k in range(m_new):
+        tau = k * T / m_new
+        i = min(int(np.floor(tau / (T / m) + 1e-9)), m - 1)
+        d = tau - i * T / m
+        Xn.append(X[i] if d <= 1e-12 * T else flow.run(X[i], d, variational=False)[0])
+    s2 = _Shooting(s.field_at, n, m_new, s.sx, s.sT, s.sp, s.rtol)
+    prob2 = _CycleProblem(s2)
+    z2 = np.concatenate([np.ravel(np.array(Xn) / s.sx), z[n * m:]])
+    G, A, Ms = prob2.Gy(z2, Xn[0])
+    t2 = np.linalg.svd(A)[2][-1]
+    if t2[-2:] @ t[-2:] < 0:
+        t2 = -t2
+    t2 = prob2.tangent(A, t2)
+    return prob2, z2, t2, Ms
+
+
+def _run_cycle_branch(prob, z0, tangent, ds, max_ds, max_steps, zlo, zhi, max_period_factor,
+                      min_spread, max_growth=20.0, max_segments=64):
+    """Pseudo-arclength steps; per point the problem (its mesh) is recorded. The mesh adapts:
+    when the most unstable multiplier would grow by more than ``max_growth`` per segment
+    (:math:`|\\mu|^{1/m}`: Newton's matrix and the segment matrices grow ill-conditioned with
+    it), or the corrector fails at a small step, the number of
+    segments doubles (up to ``max_segments`` and ``m n <= 600``), the point is re-meshed and
+    recorded again on the new mesh (the pair of records of one cycle is skipped by the
+    detection of special points)."""
+    s = prob.s
+    n = s.n
     z = z0.copy()
     t = tangent / np.linalg.norm(tangent)
     xref = s.unpack(z, True)[0][0]
-    G, A, mono = prob.Gy(z, xref)
+    G, A, Ms = prob.Gy(z, xref)
     t = prob.tangent(A, t)
-    tv, mu = _cycle_tests(t, mono)
-    out = {"z": [z.copy()], "t": [t.copy()], "tests": [tv], "mu": [mu], "ext": [_extent(s, z)], "end": ""}
-    T0 = z[n * m]
+    tv, mu = _cycle_tests(t, Ms)
+    out = {"z": [z.copy()], "t": [t.copy()], "tests": [tv], "mu": [mu], "ext": [_extent(s, z)],
+           "prob": [prob], "end": ""}
+    T0 = z[n * s.m] * s.sT
     h = ds
-    for _ in range(max_steps):
+
+    def can_grow():
+        return 2 * prob.s.m <= max_segments and 2 * prob.s.m * n <= 600
+
+    def grow():
+        nonlocal prob, z, t, Ms, h, max_ds
+        try:
+            prob, z, t, Ms = _remesh(prob, z, t, 2 * prob.s.m)
+        except _IntegrationFailed:
+            return False
+        tv2, mu2 = _cycle_tests(t, Ms)
+        out["z"].append(z.copy()); out["t"].append(t.copy()); out["tests"].append(tv2)
+        out["mu"].append(mu2); out["ext"].append(out["ext"][-1]); out["prob"].append(prob)
+        h *= np.sqrt(2.0)
+        max_ds *= np.sqrt(2.0)
+        return True
+
+    steps = 0
+    while steps < max_steps:
+        s = prob.s
+        m = s.m
+        if _segment_growth(s, out["mu"][-1]) > max_growth and can_grow():
+            if grow():
+                continue
         xref = s.unpack(z, True)[0][0]
         zn, its, jac = prob.correct(z + h * t, t, xref)
         if zn is None:
             h *= 0.5
+            if h < ds / 16 and can_grow() and grow():
+                continue
             if h < 1e-6:
                 out["end"] = "the corrector failed (step too small)"
                 break
             continue
-        A, mono = jac
+        steps += 1
+        A, Ms = jac
         tn = prob.tangent(A, t)
-        tv, mu = _cycle_tests(tn, mono)
+        tv, mu = _cycle_tests(tn, Ms)
         z, t = zn, tn
         out["z"].append(z.copy()); out["t"].append(t.copy()); out["tests"].append(tv)
-        out["mu"].append(mu); out["ext"].append(_extent(s, z))
-        if its <= 5:       # its counts the evaluation that confirms convergence
+        out["mu"].append(mu); out["ext"].append(_extent(s, z)); out["prob"].append(prob)
+        if its <= 4:       # its counts the evaluation that confirms convergence
             h = min(1.5 * h, max_ds)
-        elif its >= 8:
+        elif its >= 7:
             h *= 0.7
         if z[-1] < zlo - 0.02 or z[-1] > zhi + 0.02:
             out["end"] = "left the range"
             break
-        if z[n * m] > max_period_factor * T0:
+        if z[n * m] * s.sT > max_period_factor * T0:
             out["end"] = "period diverging (approach to a homoclinic orbit?)"
             break
         X = z[:n * m].reshape(m, n)
@@ -1020,7 +1263,7 @@ def _locate_cycle(prob, za, ta, zb, name, test_a, test_b, iters=24):
             if side == 1:
                 fa *= 0.5
             side = 1
-        if b - a < 1e-10 * max(1.0, L) or abs(fc) < 1e-12:
+        if b - a < 1e-8 * max(1.0, L) or abs(fc) < 1e-10:
             break
     return best
 

@@ -7,6 +7,8 @@ sympy that can be differentiated (``Piecewise``, ``Min``/``Max``), or into numpy
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["brian_to_sympy", "si_namespace", "lambdify_numpy", "units_si"]
@@ -39,6 +41,14 @@ def si_namespace(namespace):
 
 
 def _exprel_numpy(x):
+    if isinstance(x, (float, np.floating)):   # scalar fast path (lambdified single units);
+        x = float(x)                          # numpy floats out: inf, not OverflowError, later
+        if x == 0.0:
+            return np.float64(1.0)
+        try:
+            return np.float64(math.expm1(x) / x)
+        except OverflowError:
+            return np.float64(math.inf)
     from scipy.special import exprel
 
     return exprel(x)
@@ -46,6 +56,14 @@ def _exprel_numpy(x):
 
 def _exprel_d1_numpy(x):
     """d/dx (e^x - 1)/x = (x e^x - e^x + 1)/x^2, by its series near 0."""
+    if isinstance(x, (float, np.floating)):   # scalar fast path
+        x = float(x)
+        if abs(x) < 1e-3:
+            return np.float64(0.5 + x / 3.0 + x * x / 8.0)
+        try:
+            return np.float64((x * math.exp(x) - math.expm1(x)) / (x * x))
+        except OverflowError:
+            return np.float64(math.inf)
     x = np.asarray(x, dtype=float)
     small = np.abs(x) < 1e-3
     xs = np.where(small, 1.0, x)

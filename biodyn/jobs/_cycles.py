@@ -86,7 +86,7 @@ def analyze_cycles(model, *, params=None, overrides=None, variants=None, seed=0,
     return JobResult(summary, paths)
 
 
-def cycles_from_hopf_points(field, param, lo, hi, points, summary, *, max_steps=120):
+def cycles_from_hopf_points(field, param, lo, hi, points, summary, *, max_steps=200):
     """Continue the cycles born at every Hopf point of an equilibrium continuation (``points``:
     its special points) and add ``cycle_branches``, ``cycle_points`` (``{"type":
     "cycle_fold"|"period_doubling"|"neimark_sacker", "value", "period", "state", "max", "min",

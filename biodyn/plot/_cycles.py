@@ -89,12 +89,15 @@ def cycle_branches(summary, ax, variable=None):
     branches = summary.get("cycle_branches", [])
     if not branches:
         return ax
+    from ._dynamics import display_unit
+
     variable = variable or summary.get("plot_variable")
+    sv = display_unit(summary.get("units", {}).get(variable))[1]   # SI -> the diagram's unit
     for b in branches:
         v = np.asarray(b["values"], float)
         st = np.asarray(b["stable"], bool)
         for key in ("max", "min"):
-            y = np.asarray(b[key].get(variable, []), float)
+            y = np.asarray(b[key].get(variable, []), float) * sv
             if not y.size:
                 continue
             for stable in (True, False):
@@ -112,7 +115,7 @@ def cycle_branches(summary, ax, variable=None):
         marker, short = _POINT_STYLE.get(p["type"], ("o", p["type"]))
         for key in ("max", "min"):
             if key in p and variable in p[key]:
-                ax.plot([p["value"]], [p[key][variable]], marker, color="C3", ms=7, mfc="white",
+                ax.plot([p["value"]], [p[key][variable] * sv], marker, color="C3", ms=7, mfc="white",
                         label=f"{short} ({p['type'].replace('_', ' ')})")
     handles, labels = ax.get_legend_handles_labels()
     seen = {}
