@@ -215,7 +215,13 @@ class Task:
                                 repr(key), suggest(key, allowed))
             params[key] = value
             units.setdefault(key, PARAMETER_UNITS.get(key, "1"))
-        _check_values(gen, {**_defaults(gen), **params}, file)
+        # the generator's defaults that the file does not set shaped the data too: record them
+        defaults = {k: list(v) if isinstance(v, tuple) else v for k, v in _defaults(gen).items()}
+        for key, value in defaults.items():
+            if key not in params:
+                units[key], docs[key] = PARAMETER_UNITS.get(key, "1"), "generator default"
+        params = {**defaults, **params}
+        _check_values(gen, params, file)
         self.parameters = MappingProxyType(params)
         self.units = MappingProxyType(units)
         self.docs = MappingProxyType(docs)
