@@ -225,3 +225,12 @@ def test_a_user_task_records_the_generator_defaults_it_did_not_set(tmp_path):
     train, _ = task.data(0)
     assert train.x.shape[1] == task.parameters["n_steps"]
     assert "n_steps = 60 step" in task.describe()
+
+
+def test_a_task_parameter_written_as_a_quantity_string_gets_an_error_showing_the_table_form(tmp_path):
+    # the model specs write "16.8 ms"; a task parameter is a number or {value, unit}: say so,
+    # rather than "unit: expected 'step', found '1'"
+    path = _user_copy_task(tmp_path, 'delay = "3 step"')
+    with pytest.raises(SpecError, match=r"short_copy.toml: parameters.delay: expected .*\{value = 3, "
+                                        r"unit = \"step\"\}.*found '3 step'"):
+        learn.load_task(str(path))

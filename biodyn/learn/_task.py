@@ -199,6 +199,10 @@ class Task:
             if key not in allowed:
                 raise SpecError(file, where, f"a parameter of {gen} (" + ", ".join(allowed) + ")",
                                 repr(key), suggest(key, allowed))
+            if isinstance(value, str):
+                expected = PARAMETER_UNITS.get(key, "1")
+                example = "{value = 3" + ("" if expected == "1" else f', unit = "{expected}"') + "}"
+                raise SpecError(file, where, f"a number or a table such as {example}", repr(value))
             if isinstance(value, dict):
                 check_table(value, _PARAM_KEYS, file=file, prefix=where + ".")
                 unit, doc, value = value.get("unit", "1"), value.get("doc", ""), value["value"]
