@@ -205,3 +205,28 @@ def test_a_protocol_summary_drawn_on_the_callers_axes_leaves_their_figure_alone(
                               [-0.3, 0.5], units={"delta_t": "ms"})
     protocol_summary(s, ax=ax)
     assert fig.texts == [] and fig.get_layout_engine() is None
+
+
+def _train_doc_with_fixed_points():
+    rng = np.random.default_rng(0)
+    corners = [[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]
+    points = [{"pc": (1.5 * np.asarray(o) + 0.1 * rng.normal(size=3)).tolist(), "output": o, "stable": True}
+              for o in corners] + [{"pc": [0.0, 0.0, 0.0], "output": [0, 0, 0], "stable": False}]
+    traj = [np.cumsum(rng.normal(scale=0.3, size=(40, 3)), axis=0).tolist() for _ in range(5)]
+    return {"config": {"task": {"name": "flipflop_3bit"}, "net": "gru", "hidden": 8, "seed": 0, "batch_size": 64,
+                       "g": 1.0, "steps": 24, "versions": {"biodyn": "0.1.0", "jax": "0.4", "numpy": "2.3"}},
+            "fixed_points": {"points": points, "trajectories_pc": traj, "explained_variance": [0.6, 0.2, 0.1],
+                             "n_stable": 8, "n_unstable": 1, "input": "no pulse"}}
+
+
+def test_the_footer_of_a_trained_networks_fixed_point_figure_is_below_its_3d_axes():
+    from biodyn import plot
+    from biodyn.jobs._train import _footer
+
+    doc = _train_doc_with_fixed_points()
+    ax = plot.network_fixed_points(doc, footer=_footer(doc))
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    foot = next(t for t in fig.texts if t.get_text().startswith("seed 0")).get_window_extent(renderer)
+    assert not ax.get_tightbbox(renderer).overlaps(foot)

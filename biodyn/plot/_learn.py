@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import new_axes
+from ._base import footer as _put_footer, new_axes
 
 __all__ = ["learning_curves", "network_fixed_points"]
 
@@ -105,5 +105,5 @@ def network_fixed_points(doc, footer=None):
                  f"(filled, output signs) and {fp['n_unstable']} unstable (open) fixed points, input {fp['input']}; "
                  "test trajectories grey", fontsize=8, wrap=True)
     if footer:
-        ax.figure.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+        _put_footer(ax.figure, footer)  # a strip kept free under the 3-D axes' tick labels
     return ax
