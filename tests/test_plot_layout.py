@@ -230,3 +230,32 @@ def test_the_footer_of_a_trained_networks_fixed_point_figure_is_below_its_3d_axe
     renderer = fig.canvas.get_renderer()
     foot = next(t for t in fig.texts if t.get_text().startswith("seed 0")).get_window_extent(renderer)
     assert not ax.get_tightbbox(renderer).overlaps(foot)
+
+
+def test_a_train_sweep_summary_draws_test_performance_and_the_leading_exponent_with_units():
+    # the summary.csv of a job = "train" sweep (H = 6): evenly spaced picks drew train_loss,
+    # test_metric, lambda_3 and lambda_6 with no unit; a reader wants the test loss, the test
+    # metric by its name, λ_max in 1/step and the Kaplan-Yorke dimension
+    from biodyn import plot
+
+    rng = np.random.default_rng(0)
+    lam = [f"lambda_{k}" for k in range(1, 7)]
+    header = (["point", "status", "g", "replicate", "seed", "train_loss", "test_loss", "train_metric",
+               "test_metric", "metric", "lambda_max"] + lam + ["kaplan_yorke", "entropy_rate", "run_s", "error"])
+    rows = []
+    for g in (0.5, 1.0, 2.0):
+        for r in (0, 1):
+            spec = np.sort(rng.normal(-1, 0.5, 6))[::-1]
+            rows.append([f"p{g}{r}", "ok", str(g), str(r), "1"] + [str(v) for v in rng.uniform(0.5, 1, 4)]
+                        + ["sign_accuracy", str(spec[0])] + [str(v) for v in spec]
+                        + [str(rng.uniform(0, 3)), str(rng.uniform(0, 1)), "1.0", ""])
+    table = {"header": header, "rows": rows, "params": ["g"], "results": header[5:header.index("run_s")],
+             "title": "spectra"}
+    ax = plot.sweep_summary(table)
+    ylabels = [a.get_ylabel() for a in ax.figure.axes if a.get_visible()]
+    assert len(ylabels) == 4
+    assert any("test loss" in y for y in ylabels), ylabels
+    assert any("test sign_accuracy" in y for y in ylabels), ylabels
+    assert any(y.startswith("λ_max") and "1/step" in y for y in ylabels), ylabels
+    assert not any(y in lam for y in ylabels), ylabels
+    assert not layout_problems(ax.figure)
