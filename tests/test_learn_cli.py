@@ -167,3 +167,11 @@ def test_lstm_block_h_is_refused_for_a_gru(tmp_path, capsys):
     assert main(["train", "delayed_copy", "--net", "gru", "--lyapunov-every", "1", "--lstm-block", "h",
                  "--out", str(tmp_path / "o")]) == 2
     assert "lstm_block" in capsys.readouterr().err
+
+
+def test_biodyn_plot_help_names_the_train_and_spectra_documents_it_redraws(capsys):
+    with pytest.raises(SystemExit):
+        main(["plot", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "biodyn train --json" in text and "learning curves" in text
+    assert "analyze spectra" in text
