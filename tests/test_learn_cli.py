@@ -175,3 +175,12 @@ def test_biodyn_plot_help_names_the_train_and_spectra_documents_it_redraws(capsy
     text = " ".join(capsys.readouterr().out.split())
     assert "biodyn train --json" in text and "learning curves" in text
     assert "analyze spectra" in text
+
+
+def test_the_fixed_point_document_records_the_search_settings_that_shaped_it(tmp_path):
+    from biodyn.jobs._train import fixed_point_document
+
+    task = learn.load_task(str(small_task_file(tmp_path, train=8, test=4)))
+    result = learn.train(task, net="rnn", hidden=3, epochs=0)
+    doc = fixed_point_document(result, seed=7)
+    assert doc["settings"] == {"seed": 7, "n_starts": 256, "q_tol": 1e-6, "merge": 1e-4, "outlier_scale": 10.0}
