@@ -184,3 +184,14 @@ def test_the_fixed_point_document_records_the_search_settings_that_shaped_it(tmp
     result = learn.train(task, net="rnn", hidden=3, epochs=0)
     doc = fixed_point_document(result, seed=7)
     assert doc["settings"] == {"seed": 7, "n_starts": 256, "q_tol": 1e-6, "merge": 1e-4, "outlier_scale": 10.0}
+
+
+@pytest.mark.parametrize("args, flag", [(["--lyapunov-k", "3"], "--lyapunov-k"),
+                                        (["--lyapunov-steps", "50"], "--lyapunov-steps"),
+                                        (["--lstm-block", "h"], "--lstm-block")])
+def test_spectrum_options_without_lyapunov_every_are_refused_not_ignored(tmp_path, capsys, args, flag):
+    assert main(["train", "delayed_copy", "--net", "lstm", *args, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert flag in err and "--lyapunov-every" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
