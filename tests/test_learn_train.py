@@ -277,3 +277,14 @@ def test_every_task_trains_with_every_cell_for_one_epoch_with_spectra(name, net)
     lam = np.asarray(r.curves["lyapunov_exponents"])
     assert lam.shape == (2, 6 if net == "lstm" else 3) and np.all(np.isfinite(lam))
     assert np.all(np.diff(lam, axis=1) <= 1e-12)  # ordered, largest first
+
+
+def test_epochs_error_says_zero_is_allowed_and_a_negative_gain_is_refused():
+    from biodyn.errors import SpecError
+
+    # 0 epochs (the untrained network) is accepted, so the message must not say "positive"
+    with pytest.raises(SpecError, match=r"epochs: expected a non-negative integer .*found -1"):
+        learn.train("flipflop_3bit", epochs=-1)
+    # W_hh ~ N(0, g^2/H): a negative g is a typo, not a gain (a task file's g is checked too)
+    with pytest.raises(SpecError, match=r"\bg: expected a gain >= 0.*found -1"):
+        learn.train("flipflop_3bit", g=-1.0)
