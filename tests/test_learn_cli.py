@@ -195,3 +195,20 @@ def test_spectrum_options_without_lyapunov_every_are_refused_not_ignored(tmp_pat
     assert flag in err and "--lyapunov-every" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
+
+
+@pytest.mark.parametrize("grid, key, needle", [("hidden = [4, 0]", "grid.hidden", "positive integer"),
+                                               ("epochs = [1, -2]", "grid.epochs", "non-negative"),
+                                               ("lr = [0.01, -0.1]", "grid.lr", "positive"),
+                                               ("g = [1.0, -1.0]", "grid.g", ">= 0")])
+def test_a_train_sweep_with_a_bad_training_option_fails_at_load_naming_the_key(tmp_path, grid, key, needle):
+    # not 2 points that each fail after the others have trained
+    from biodyn import sweep
+    from biodyn.errors import SpecError
+
+    path = tmp_path / "s.toml"
+    path.write_text(SWEEP.format(task="delayed_copy", grid=grid))
+    with pytest.raises(SpecError, match=needle) as info:
+        sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert info.value.key == key
+    assert not (tmp_path / "out" / "summary.csv").exists()
