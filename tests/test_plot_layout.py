@@ -259,3 +259,28 @@ def test_a_train_sweep_summary_draws_test_performance_and_the_leading_exponent_w
     assert any(y.startswith("λ_max") and "1/step" in y for y in ylabels), ylabels
     assert not any(y in lam for y in ylabels), ylabels
     assert not layout_problems(ax.figure)
+
+
+def test_learning_curves_of_a_short_run_have_whole_epochs_on_the_axes_and_the_colour_bar():
+    # three epochs drew ticks at 0.5, 1.5, 2.5 (no such epochs) on the axes and the colour bar
+    from biodyn import plot
+
+    rng = np.random.default_rng(1)
+    ep = [0, 1, 2, 3]
+    doc = {"curves": {"epoch": ep, "train_loss": [0.9, 0.8, 0.7, 0.6], "test_loss": [0.9, 0.8, 0.75, 0.6],
+                      "train_metric": [0.5, 0.6, 0.65, 0.7], "test_metric": [0.5, 0.55, 0.6, 0.7],
+                      "lyapunov_epoch": ep, "lyapunov_exponents": np.sort(rng.normal(-1, 0.5, (4, 6)))[:, ::-1].tolist()},
+           "config": {"task": {"name": "flipflop_3bit", "loss": "mse", "metric": "sign_accuracy",
+                               "parameters": {"n_steps": 100}, "units": {"n_steps": "step"}},
+                      "net": "rnn", "hidden": 6, "optimizer": "adam", "lr": 0.01, "lyapunov": {"state": "h"}}}
+    ax = plot.learning_curves(doc)
+    fig = ax.figure
+    fig.canvas.draw()
+    for a in fig.axes:
+        if a.get_xlabel().startswith("epoch"):
+            ticks = [t for t in a.get_xticks() if a.get_xlim()[0] <= t <= a.get_xlim()[1]]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+        if a.get_ylabel() == "epoch":  # the colour bar
+            ticks = [t for t in a.get_yticks() if a.get_ylim()[0] <= t <= a.get_ylim()[1]]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert not layout_problems(fig)

@@ -34,7 +34,10 @@ def learning_curves(doc, footer=None):
     ax_loss.set_ylabel(_LOSS_LABELS.get(task["loss"], task["loss"]))
     ax_metric.set_xlabel("epoch (passes over the training set)")
     ax_metric.set_ylabel(_METRIC_LABELS.get(task["metric"], task["metric"]))
+    from matplotlib.ticker import MaxNLocator
+
     for a in (ax_loss, ax_metric):
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
         a.legend(frameon=False)
         a.grid(alpha=0.3)
     params = ", ".join(f"{k}={v}" + ("" if task["units"].get(k, "1") == "1" else f" {task['units'][k]}")
@@ -65,7 +68,9 @@ def _spectra(ax, c, cfg):
     ax.set_ylabel("Lyapunov exponent λ_i (1/step)")
     ly = cfg.get("lyapunov", {})
     ax.set_title(f"spectrum under the task's input ({ly.get('state', 'h')} state)", fontsize=9)
-    ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="epoch")
+    bar = ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="epoch")
+    bar.locator = mpl.ticker.MaxNLocator(integer=True)  # whole epochs only
+    bar.update_ticks()
     ax.grid(alpha=0.3)
 
 
