@@ -284,3 +284,18 @@ def test_learning_curves_of_a_short_run_have_whole_epochs_on_the_axes_and_the_co
             ticks = [t for t in a.get_yticks() if a.get_ylim()[0] <= t <= a.get_ylim()[1]]
             assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert not layout_problems(fig)
+
+
+def test_fixed_points_of_a_one_unit_network_are_drawn_against_time():
+    # H = 1: one principal component; the figure raised TypeError (scatter needs x and y)
+    from biodyn import plot
+
+    doc = _train_doc_with_fixed_points()
+    fp = doc["fixed_points"]
+    fp["explained_variance"] = [1.0]
+    fp["trajectories_pc"] = [[[v] for v in np.tanh(np.linspace(-2, 2, 30) + k)] for k in range(3)]
+    fp["points"] = [{"pc": [0.9], "output": [0.8], "stable": True}, {"pc": [0.0], "output": [0.0], "stable": False}]
+    fp["n_stable"], fp["n_unstable"] = 1, 1
+    ax = plot.network_fixed_points(doc)
+    assert ax.get_ylabel().startswith("PC1") and "step" in ax.get_xlabel()
+    assert not layout_problems(ax.figure)

@@ -90,9 +90,15 @@ def network_fixed_points(doc, footer=None):
         ax = fig.add_subplot(projection="3d")
     for traj in fp["trajectories_pc"]:
         t = np.asarray(traj)
-        ax.plot(*t[:, :min(k, 3)].T, color="0.6", lw=0.6, alpha=0.7)
+        if k == 1:  # one unit (H = 1): the state against time, fixed points as levels
+            ax.plot(np.arange(len(t)), t[:, 0], color="0.6", lw=0.6, alpha=0.7)
+        else:
+            ax.plot(*t[:, :min(k, 3)].T, color="0.6", lw=0.6, alpha=0.7)
     for p in fp["points"]:
         c = np.asarray(p["pc"])[:min(k, 3)]
+        if k == 1:
+            ax.axhline(c[0], color="k" if p["stable"] else "tab:red", lw=1.2, ls="-" if p["stable"] else "--")
+            c = np.array([0.0, c[0]])
         if p["stable"]:
             ax.scatter(*c, color="k", s=40, zorder=3)
             label = "".join("+" if v > 0 else "-" for v in p["output"])
@@ -101,7 +107,11 @@ def network_fixed_points(doc, footer=None):
             ax.scatter(*c, facecolors="none", edgecolors="tab:red", s=30, zorder=3)
     ev = fp["explained_variance"]
     names = ["PC1", "PC2", "PC3"]
-    ax.set_xlabel(f"{names[0]} ({100 * ev[0]:.0f}% var.)")
+    if k == 1:
+        ax.set_xlabel("time step of the test sequences")
+        ax.set_ylabel(f"{names[0]} (the hidden state)")
+    else:
+        ax.set_xlabel(f"{names[0]} ({100 * ev[0]:.0f}% var.)")
     if k > 1:
         ax.set_ylabel(f"{names[1]} ({100 * ev[1]:.0f}% var.)")
     if k > 2:
