@@ -234,3 +234,10 @@ def test_a_task_parameter_written_as_a_quantity_string_gets_an_error_showing_the
     with pytest.raises(SpecError, match=r"short_copy.toml: parameters.delay: expected .*\{value = 3, "
                                         r"unit = \"step\"\}.*found '3 step'"):
         learn.load_task(str(path))
+
+
+def test_a_task_training_optimizer_that_does_not_exist_is_refused_at_load_naming_the_file(tmp_path):
+    path = _user_copy_task(tmp_path, 'delay = {value = 3, unit = "step"}')
+    path.write_text(path.read_text() + '[training]\noptimizer = "adamw"\n')
+    with pytest.raises(SpecError, match=r"short_copy.toml: training.optimizer: .*adam.*found 'adamw'"):
+        learn.load_task(str(path))

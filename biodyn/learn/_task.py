@@ -243,6 +243,13 @@ class Task:
         for key in ("lr", "g"):
             if key in training and not training[key] > 0:
                 raise SpecError(file, f"training.{key}", "a positive number", repr(training[key]))
+        if "optimizer" in training:
+            from ..ann import OPTIMISERS
+
+            names = [n for n in OPTIMISERS if n != "implicit_gd"]  # learn.train needs no Hessians
+            if training["optimizer"] not in names:
+                raise SpecError(file, "training.optimizer", "a biodyn.ann optimiser (" + ", ".join(names) + ")",
+                                repr(training["optimizer"]), suggest(training["optimizer"], names))
         self.training_source = training.pop("source", None)
         #: The task's training hyperparameters (its ``[training]`` table; the others from
         #: :data:`TRAIN_DEFAULTS`).
