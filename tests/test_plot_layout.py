@@ -299,3 +299,18 @@ def test_fixed_points_of_a_one_unit_network_are_drawn_against_time():
     ax = plot.network_fixed_points(doc)
     assert ax.get_ylabel().startswith("PC1") and "step" in ax.get_xlabel()
     assert not layout_problems(ax.figure)
+
+
+def test_a_loss_within_one_decade_is_labelled_in_plain_numbers_not_times_ten_to_the_zero():
+    from biodyn import plot
+
+    doc = {"curves": {"epoch": [0, 1], "train_loss": [1.106, 1.085], "test_loss": [1.135, 1.112],
+                      "train_metric": [0.40, 0.44], "test_metric": [0.34, 0.43]},
+           "config": {"task": {"name": "sine_classification", "loss": "cross_entropy", "metric": "accuracy",
+                               "parameters": {}, "units": {}},
+                      "net": "lstm", "hidden": 3, "optimizer": "adam", "lr": 0.01}}
+    ax = plot.learning_curves(doc)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()]
+    assert any(labels), labels
+    assert not any("times10" in t or "^{0}" in t for t in labels), labels

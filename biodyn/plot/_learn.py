@@ -30,6 +30,13 @@ def learning_curves(doc, footer=None):
         ax_loss.plot(c["epoch"], c[f"{name}_loss"], style, marker=".", label=name)
         ax_metric.plot(c["epoch"], c[f"{name}_metric"], style, marker=".", label=name)
     ax_loss.set_yscale("log")
+    losses = [v for name in ("train_loss", "test_loss") for v in c[name] if v is not None and v > 0]
+    if losses and max(losses) < 10 * min(losses):  # within a decade: 1.13, not 1.13 × 10^0
+        from matplotlib.ticker import FuncFormatter
+
+        plain = FuncFormatter(lambda v, _: f"{v:.3g}")
+        ax_loss.yaxis.set_major_formatter(plain)
+        ax_loss.yaxis.set_minor_formatter(plain)
     ax_loss.set_xlabel("epoch (passes over the training set)")
     ax_loss.set_ylabel(_LOSS_LABELS.get(task["loss"], task["loss"]))
     ax_metric.set_xlabel("epoch (passes over the training set)")
