@@ -314,3 +314,32 @@ def test_a_loss_within_one_decade_is_labelled_in_plain_numbers_not_times_ten_to_
     labels = [t.get_text() for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()]
     assert any(labels), labels
     assert not any("times10" in t or "^{0}" in t for t in labels), labels
+
+
+def test_spectra_correlation_panel_keeps_every_feature_row_inside_when_the_last_are_constant():
+    # "constant" rows put text, not error bars, so they did not widen the y range: the last
+    # row sat on the bottom edge, its text cut by the axes
+    import copy
+
+    from biodyn import plot
+
+    ax = figure_cases.spectra_vs_performance()
+    doc_axes = [a for a in ax.figure.axes if a.get_xlabel().startswith("Spearman")]
+    n = len(doc_axes[0].get_yticks())
+    plt.close("all")
+    feats = ("lambda_1", "mean", "median", "variance", "n_positive", "kaplan_yorke", "entropy_rate",
+             "fraction_near_zero")
+    acc = {"mean": 0.5, "sd": 0.0, "per_repeat": [0.5], "folds": 2, "repeats": 5}
+    doc = {"performance": {"values": list(np.linspace(0, 1, 12)), "label": "−test loss"},
+           "latent": np.random.default_rng(0).normal(size=(12, 2)).tolist(),
+           "classes": {"good": [8, 9, 10, 11], "poor": [0, 1, 2, 3]}, "autoencoder": {"latent": 2, "length": 6},
+           "settings": {"level": 0.95}, "epoch": None,
+           "correlations": {f: ({"r": 0.3, "ci": [-0.2, 0.7]} if k < 4 else {"r": None, "ci": None, "note": "c"})
+                            for k, f in enumerate(feats)},
+           "readout": {"latent": acc, "best_feature": dict(acc, chosen={"lambda_1": 5}),
+                       "per_feature": {f: copy.deepcopy(acc) for f in feats}},
+           "title": "12 networks"}
+    ax = plot.spectra_vs_performance(doc)
+    cor = next(a for a in ax.figure.axes if a.get_xlabel().startswith("Spearman"))
+    lo, hi = sorted(cor.get_ylim())
+    assert n == len(feats) and lo <= -0.4 and hi >= len(feats) - 0.6, (lo, hi)
