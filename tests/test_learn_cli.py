@@ -212,3 +212,9 @@ def test_a_train_sweep_with_a_bad_training_option_fails_at_load_naming_the_key(t
         sweep.run(str(path), out=tmp_path / "out", workers=0)
     assert info.value.key == key
     assert not (tmp_path / "out" / "summary.csv").exists()
+
+
+def test_an_unknown_optimizer_names_the_flag(tmp_path, capsys):
+    assert main(["train", "delayed_copy", "--net", "rnn", "--optimizer", "adamw", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--optimizer" in err and "'adamw'" in err and "did you mean 'adam'" in err

@@ -61,6 +61,15 @@ def run(args):
     from ._output import say
 
     parameters = {k: parse_value(v) for k, v in parse_assignments(args.parameters, "--set").items()}
+    if args.optimizer is not None:
+        from ..ann import OPTIMISERS
+        from ..errors import suggest
+
+        names = [n for n in OPTIMISERS if n != "implicit_gd"]  # BPTT needs no Hessian-vector products
+        if args.optimizer not in names:
+            raise SpecError("<arguments>", "--optimizer", "one of " + ", ".join(names), repr(args.optimizer),
+                            "implicit_gd needs Hessian-vector products, which training by BPTT here does not "
+                            "provide" if args.optimizer == "implicit_gd" else suggest(args.optimizer, names))
     if args.lyapunov_every is None:  # options of the spectra would be silently ignored
         for flag, value in (("--lyapunov-k", args.lyapunov_k), ("--lyapunov-steps", args.lyapunov_steps),
                             ("--lstm-block", args.lstm_block)):
