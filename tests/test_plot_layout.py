@@ -269,7 +269,8 @@ def test_learning_curves_of_a_short_run_have_whole_epochs_on_the_axes_and_the_co
     ep = [0, 1, 2, 3]
     doc = {"curves": {"epoch": ep, "train_loss": [0.9, 0.8, 0.7, 0.6], "test_loss": [0.9, 0.8, 0.75, 0.6],
                       "train_metric": [0.5, 0.6, 0.65, 0.7], "test_metric": [0.5, 0.55, 0.6, 0.7],
-                      "lyapunov_epoch": ep, "lyapunov_exponents": np.sort(rng.normal(-1, 0.5, (4, 6)))[:, ::-1].tolist()},
+                      "lyapunov_epoch": ep,
+                      "lyapunov_exponents": np.sort(rng.normal(-1, 0.5, (4, 6)))[:, ::-1].tolist()},
            "config": {"task": {"name": "flipflop_3bit", "loss": "mse", "metric": "sign_accuracy",
                                "parameters": {"n_steps": 100}, "units": {"n_steps": "step"}},
                       "net": "rnn", "hidden": 6, "optimizer": "adam", "lr": 0.01, "lyapunov": {"state": "h"}}}
