@@ -167,3 +167,54 @@ def test_lstm_block_h_is_refused_for_a_gru(tmp_path, capsys):
     assert main(["train", "delayed_copy", "--net", "gru", "--lyapunov-every", "1", "--lstm-block", "h",
                  "--out", str(tmp_path / "o")]) == 2
     assert "lstm_block" in capsys.readouterr().err
+
+
+def test_biodyn_plot_help_names_the_train_and_spectra_documents_it_redraws(capsys):
+    with pytest.raises(SystemExit):
+        main(["plot", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "biodyn train --json" in text and "learning curves" in text
+    assert "analyze spectra" in text
+
+
+def test_the_fixed_point_document_records_the_search_settings_that_shaped_it(tmp_path):
+    from biodyn.jobs._train import fixed_point_document
+
+    task = learn.load_task(str(small_task_file(tmp_path, train=8, test=4)))
+    result = learn.train(task, net="rnn", hidden=3, epochs=0)
+    doc = fixed_point_document(result, seed=7)
+    assert doc["settings"] == {"seed": 7, "n_starts": 256, "q_tol": 1e-6, "merge": 1e-4, "outlier_scale": 10.0}
+
+
+@pytest.mark.parametrize("args, flag", [(["--lyapunov-k", "3"], "--lyapunov-k"),
+                                        (["--lyapunov-steps", "50"], "--lyapunov-steps"),
+                                        (["--lstm-block", "h"], "--lstm-block")])
+def test_spectrum_options_without_lyapunov_every_are_refused_not_ignored(tmp_path, capsys, args, flag):
+    assert main(["train", "delayed_copy", "--net", "lstm", *args, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert flag in err and "--lyapunov-every" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+
+@pytest.mark.parametrize("grid, key, needle", [("hidden = [4, 0]", "grid.hidden", "positive integer"),
+                                               ("epochs = [1, -2]", "grid.epochs", "non-negative"),
+                                               ("lr = [0.01, -0.1]", "grid.lr", "positive"),
+                                               ("g = [1.0, -1.0]", "grid.g", ">= 0")])
+def test_a_train_sweep_with_a_bad_training_option_fails_at_load_naming_the_key(tmp_path, grid, key, needle):
+    # not 2 points that each fail after the others have trained
+    from biodyn import sweep
+    from biodyn.errors import SpecError
+
+    path = tmp_path / "s.toml"
+    path.write_text(SWEEP.format(task="delayed_copy", grid=grid))
+    with pytest.raises(SpecError, match=needle) as info:
+        sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert info.value.key == key
+    assert not (tmp_path / "out" / "summary.csv").exists()
+
+
+def test_an_unknown_optimizer_names_the_flag(tmp_path, capsys):
+    assert main(["train", "delayed_copy", "--net", "rnn", "--optimizer", "adamw", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--optimizer" in err and "'adamw'" in err and "did you mean 'adam'" in err

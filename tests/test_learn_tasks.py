@@ -195,3 +195,49 @@ def test_a_task_training_table_sets_the_training_defaults_and_is_checked(tmp_pat
     bad.write_text(good.replace("lr = 0.003", "lr = -1"))
     with pytest.raises(SpecError, match=r"training.lr.*positive"):
         learn.load_task(str(bad))
+
+
+def _user_copy_task(folder, parameters):
+    (folder / "short_copy.toml").write_text(f'''kind = "task"
+description = "a user's copy task"
+generator = "delayed_copy"
+readout = "all"
+loss = "mse"
+metric = "sign_accuracy"
+[parameters]
+{parameters}
+[sizes]
+train = 8
+test = 4
+[citation]
+authors = "Me"
+year = 2026
+journal = "unpublished"
+''')
+    return folder / "short_copy.toml"
+
+
+def test_a_user_task_records_the_generator_defaults_it_did_not_set(tmp_path):
+    # the sequence length was not written in the file but shaped the data: it must be recorded
+    task = learn.load_task(str(_user_copy_task(tmp_path, 'delay = {value = 3, unit = "step"}')))
+    assert task.parameters == {"n_steps": 60, "delay": 3}
+    assert task.as_dict()["units"] == {"n_steps": "step", "delay": "step"}
+    train, _ = task.data(0)
+    assert train.x.shape[1] == task.parameters["n_steps"]
+    assert "n_steps = 60 step" in task.describe()
+
+
+def test_a_task_parameter_written_as_a_quantity_string_gets_an_error_showing_the_table_form(tmp_path):
+    # the model specs write "16.8 ms"; a task parameter is a number or {value, unit}: say so,
+    # rather than "unit: expected 'step', found '1'"
+    path = _user_copy_task(tmp_path, 'delay = "3 step"')
+    with pytest.raises(SpecError, match=r"short_copy.toml: parameters.delay: expected .*\{value = 3, "
+                                        r"unit = \"step\"\}.*found '3 step'"):
+        learn.load_task(str(path))
+
+
+def test_a_task_training_optimizer_that_does_not_exist_is_refused_at_load_naming_the_file(tmp_path):
+    path = _user_copy_task(tmp_path, 'delay = {value = 3, unit = "step"}')
+    path.write_text(path.read_text() + '[training]\noptimizer = "adamw"\n')
+    with pytest.raises(SpecError, match=r"short_copy.toml: training.optimizer: .*adam.*found 'adamw'"):
+        learn.load_task(str(path))

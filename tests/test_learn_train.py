@@ -260,3 +260,31 @@ def test_context_integration_gru_at_the_task_defaults_reaches_accuracy_above_0_9
     # what `biodyn train context_integration --net gru` runs (Mante et al. 2013's task; ideal observer 0.97)
     r = learn.train("context_integration", net="gru", seed=seed)
     assert r.curves["test_metric"][-1] > 0.9
+
+
+TASKS = ["flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation", "context_integration",
+         "sine_classification"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("net", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("name", TASKS)
+def test_every_task_trains_with_every_cell_for_one_epoch_with_spectra(name, net):
+    task = small_task(name, train=8, test=4)
+    r = learn.train(task, net=net, hidden=3, epochs=1, batch_size=4, lyapunov_every=1, lyapunov_steps=20)
+    assert list(r.curves["epoch"]) == [0, 1]
+    assert np.all(np.isfinite(r.curves["test_loss"]))
+    lam = np.asarray(r.curves["lyapunov_exponents"])
+    assert lam.shape == (2, 6 if net == "lstm" else 3) and np.all(np.isfinite(lam))
+    assert np.all(np.diff(lam, axis=1) <= 1e-12)  # ordered, largest first
+
+
+def test_epochs_error_says_zero_is_allowed_and_a_negative_gain_is_refused():
+    from biodyn.errors import SpecError
+
+    # 0 epochs (the untrained network) is accepted, so the message must not say "positive"
+    with pytest.raises(SpecError, match=r"epochs: expected a non-negative integer .*found -1"):
+        learn.train("flipflop_3bit", epochs=-1)
+    # W_hh ~ N(0, g^2/H): a negative g is a typo, not a gain (a task file's g is checked too)
+    with pytest.raises(SpecError, match=r"\bg: expected a gain >= 0.*found -1"):
+        learn.train("flipflop_3bit", g=-1.0)

@@ -205,3 +205,142 @@ def test_a_protocol_summary_drawn_on_the_callers_axes_leaves_their_figure_alone(
                               [-0.3, 0.5], units={"delta_t": "ms"})
     protocol_summary(s, ax=ax)
     assert fig.texts == [] and fig.get_layout_engine() is None
+
+
+def _train_doc_with_fixed_points():
+    rng = np.random.default_rng(0)
+    corners = [[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]
+    points = [{"pc": (1.5 * np.asarray(o) + 0.1 * rng.normal(size=3)).tolist(), "output": o, "stable": True}
+              for o in corners] + [{"pc": [0.0, 0.0, 0.0], "output": [0, 0, 0], "stable": False}]
+    traj = [np.cumsum(rng.normal(scale=0.3, size=(40, 3)), axis=0).tolist() for _ in range(5)]
+    return {"config": {"task": {"name": "flipflop_3bit"}, "net": "gru", "hidden": 8, "seed": 0, "batch_size": 64,
+                       "g": 1.0, "steps": 24, "versions": {"biodyn": "0.1.0", "jax": "0.4", "numpy": "2.3"}},
+            "fixed_points": {"points": points, "trajectories_pc": traj, "explained_variance": [0.6, 0.2, 0.1],
+                             "n_stable": 8, "n_unstable": 1, "input": "no pulse"}}
+
+
+def test_the_footer_of_a_trained_networks_fixed_point_figure_is_below_its_3d_axes():
+    from biodyn import plot
+    from biodyn.jobs._train import _footer
+
+    doc = _train_doc_with_fixed_points()
+    ax = plot.network_fixed_points(doc, footer=_footer(doc))
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    foot = next(t for t in fig.texts if t.get_text().startswith("seed 0")).get_window_extent(renderer)
+    assert not ax.get_tightbbox(renderer).overlaps(foot)
+
+
+def test_a_train_sweep_summary_draws_test_performance_and_the_leading_exponent_with_units():
+    # the summary.csv of a job = "train" sweep (H = 6): evenly spaced picks drew train_loss,
+    # test_metric, lambda_3 and lambda_6 with no unit; a reader wants the test loss, the test
+    # metric by its name, λ_max in 1/step and the Kaplan-Yorke dimension
+    from biodyn import plot
+
+    rng = np.random.default_rng(0)
+    lam = [f"lambda_{k}" for k in range(1, 7)]
+    header = (["point", "status", "g", "replicate", "seed", "train_loss", "test_loss", "train_metric",
+               "test_metric", "metric", "lambda_max"] + lam + ["kaplan_yorke", "entropy_rate", "run_s", "error"])
+    rows = []
+    for g in (0.5, 1.0, 2.0):
+        for r in (0, 1):
+            spec = np.sort(rng.normal(-1, 0.5, 6))[::-1]
+            rows.append([f"p{g}{r}", "ok", str(g), str(r), "1"] + [str(v) for v in rng.uniform(0.5, 1, 4)]
+                        + ["sign_accuracy", str(spec[0])] + [str(v) for v in spec]
+                        + [str(rng.uniform(0, 3)), str(rng.uniform(0, 1)), "1.0", ""])
+    table = {"header": header, "rows": rows, "params": ["g"], "results": header[5:header.index("run_s")],
+             "title": "spectra"}
+    ax = plot.sweep_summary(table)
+    ylabels = [a.get_ylabel() for a in ax.figure.axes if a.get_visible()]
+    assert len(ylabels) == 4
+    assert any("test loss" in y for y in ylabels), ylabels
+    assert any("test sign_accuracy" in y for y in ylabels), ylabels
+    assert any(y.startswith("λ_max") and "1/step" in y for y in ylabels), ylabels
+    assert not any(y in lam for y in ylabels), ylabels
+    assert not layout_problems(ax.figure)
+
+
+def test_learning_curves_of_a_short_run_have_whole_epochs_on_the_axes_and_the_colour_bar():
+    # three epochs drew ticks at 0.5, 1.5, 2.5 (no such epochs) on the axes and the colour bar
+    from biodyn import plot
+
+    rng = np.random.default_rng(1)
+    ep = [0, 1, 2, 3]
+    doc = {"curves": {"epoch": ep, "train_loss": [0.9, 0.8, 0.7, 0.6], "test_loss": [0.9, 0.8, 0.75, 0.6],
+                      "train_metric": [0.5, 0.6, 0.65, 0.7], "test_metric": [0.5, 0.55, 0.6, 0.7],
+                      "lyapunov_epoch": ep,
+                      "lyapunov_exponents": np.sort(rng.normal(-1, 0.5, (4, 6)))[:, ::-1].tolist()},
+           "config": {"task": {"name": "flipflop_3bit", "loss": "mse", "metric": "sign_accuracy",
+                               "parameters": {"n_steps": 100}, "units": {"n_steps": "step"}},
+                      "net": "rnn", "hidden": 6, "optimizer": "adam", "lr": 0.01, "lyapunov": {"state": "h"}}}
+    ax = plot.learning_curves(doc)
+    fig = ax.figure
+    fig.canvas.draw()
+    for a in fig.axes:
+        if a.get_xlabel().startswith("epoch"):
+            ticks = [t for t in a.get_xticks() if a.get_xlim()[0] <= t <= a.get_xlim()[1]]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+        if a.get_ylabel() == "epoch":  # the colour bar
+            ticks = [t for t in a.get_yticks() if a.get_ylim()[0] <= t <= a.get_ylim()[1]]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert not layout_problems(fig)
+
+
+def test_fixed_points_of_a_one_unit_network_are_drawn_against_time():
+    # H = 1: one principal component; the figure raised TypeError (scatter needs x and y)
+    from biodyn import plot
+
+    doc = _train_doc_with_fixed_points()
+    fp = doc["fixed_points"]
+    fp["explained_variance"] = [1.0]
+    fp["trajectories_pc"] = [[[v] for v in np.tanh(np.linspace(-2, 2, 30) + k)] for k in range(3)]
+    fp["points"] = [{"pc": [0.9], "output": [0.8], "stable": True}, {"pc": [0.0], "output": [0.0], "stable": False}]
+    fp["n_stable"], fp["n_unstable"] = 1, 1
+    ax = plot.network_fixed_points(doc)
+    assert ax.get_ylabel().startswith("PC1") and "step" in ax.get_xlabel()
+    assert not layout_problems(ax.figure)
+
+
+def test_a_loss_within_one_decade_is_labelled_in_plain_numbers_not_times_ten_to_the_zero():
+    from biodyn import plot
+
+    doc = {"curves": {"epoch": [0, 1], "train_loss": [1.106, 1.085], "test_loss": [1.135, 1.112],
+                      "train_metric": [0.40, 0.44], "test_metric": [0.34, 0.43]},
+           "config": {"task": {"name": "sine_classification", "loss": "cross_entropy", "metric": "accuracy",
+                               "parameters": {}, "units": {}},
+                      "net": "lstm", "hidden": 3, "optimizer": "adam", "lr": 0.01}}
+    ax = plot.learning_curves(doc)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()]
+    assert any(labels), labels
+    assert not any("times10" in t or "^{0}" in t for t in labels), labels
+
+
+def test_spectra_correlation_panel_keeps_every_feature_row_inside_when_the_last_are_constant():
+    # "constant" rows put text, not error bars, so they did not widen the y range: the last
+    # row sat on the bottom edge, its text cut by the axes
+    import copy
+
+    from biodyn import plot
+
+    ax = figure_cases.spectra_vs_performance()
+    doc_axes = [a for a in ax.figure.axes if a.get_xlabel().startswith("Spearman")]
+    n = len(doc_axes[0].get_yticks())
+    plt.close("all")
+    feats = ("lambda_1", "mean", "median", "variance", "n_positive", "kaplan_yorke", "entropy_rate",
+             "fraction_near_zero")
+    acc = {"mean": 0.5, "sd": 0.0, "per_repeat": [0.5], "folds": 2, "repeats": 5}
+    doc = {"performance": {"values": list(np.linspace(0, 1, 12)), "label": "−test loss"},
+           "latent": np.random.default_rng(0).normal(size=(12, 2)).tolist(),
+           "classes": {"good": [8, 9, 10, 11], "poor": [0, 1, 2, 3]}, "autoencoder": {"latent": 2, "length": 6},
+           "settings": {"level": 0.95}, "epoch": None,
+           "correlations": {f: ({"r": 0.3, "ci": [-0.2, 0.7]} if k < 4 else {"r": None, "ci": None, "note": "c"})
+                            for k, f in enumerate(feats)},
+           "readout": {"latent": acc, "best_feature": dict(acc, chosen={"lambda_1": 5}),
+                       "per_feature": {f: copy.deepcopy(acc) for f in feats}},
+           "title": "12 networks"}
+    ax = plot.spectra_vs_performance(doc)
+    cor = next(a for a in ax.figure.axes if a.get_xlabel().startswith("Spearman"))
+    lo, hi = sorted(cor.get_ylim())
+    assert n == len(feats) and lo <= -0.4 and hi >= len(feats) - 0.6, (lo, hi)

@@ -11,8 +11,10 @@ def register(sub):
         description="Redraw a figure from a saved result: a replay summary (PROTOCOL.json, with "
         "PROTOCOL.figure.npz beside it where the figure shows arrays), the JSON of "
         "`biodyn analyze ... --json` (fixed points, bifurcation, Lyapunov, phase portrait, basins, "
-        "Lyapunov function, flow), "
-        "of `biodyn compare --json`, a fit (PROTOCOL-MODEL-fit.json), a sweep's point record (OUT/points/NAME.json) or its table (OUT/summary.csv).",
+        "Lyapunov function, flow, spectra), "
+        "of `biodyn compare --json`, of `biodyn train --json` (its learning curves and spectra; "
+        "the --fixed-points figure is not redrawn), of `biodyn analyze spectra --json`, a fit "
+        "(PROTOCOL-MODEL-fit.json), a sweep's point record (OUT/points/NAME.json) or its table (OUT/summary.csv).",
         epilog="examples:\n  biodyn plot results/bi_poo_1998.json\n"
                "  biodyn plot lorenz.json --out lorenz_lyapunov.pdf\n"
                "  biodyn plot sweep_out/points/p0003.json -o p0003.png\n"

@@ -41,8 +41,8 @@ def register(sub):
                    "by the test inputs at epoch 0, every K epochs and at the last (QR method)")
     p.add_argument("--lyapunov-k", type=int, metavar="N", help="number of exponents (default all: H, "
                    "2H for the LSTM's (h, c))")
-    p.add_argument("--lyapunov-steps", type=int, default=1000, help="steps measured per spectrum (default 1000)")
-    p.add_argument("--lstm-block", choices=["full", "h"], default="full", help="LSTM spectra: of the full (h, c) "
+    p.add_argument("--lyapunov-steps", type=int, help="steps measured per spectrum (default 1000)")
+    p.add_argument("--lstm-block", choices=["full", "h"], help="LSTM spectra: of the full (h, c) "
                    "map (default; 2H Lyapunov exponents) or of the H x H blocks dh'/dh at fixed c of Vogt et al. "
                    "(2022) (h; not exponents of the map, since c also carries perturbations)")
     p.add_argument("--fixed-points", action="store_true", help="at the end, the fixed points of the trained "
@@ -70,11 +70,27 @@ def register(sub):
 
 def run(args):
     from .. import jobs
+    from ..errors import SpecError
     from ..spec import parse_value
     from . import parse_assignments
     from ._output import say
 
     parameters = {k: parse_value(v) for k, v in parse_assignments(args.parameters, "--set").items()}
+    if args.optimizer is not None:
+        from ..ann import OPTIMISERS
+        from ..errors import suggest
+
+        names = [n for n in OPTIMISERS if n != "implicit_gd"]  # BPTT needs no Hessian-vector products
+        if args.optimizer not in names:
+            raise SpecError("<arguments>", "--optimizer", "one of " + ", ".join(names), repr(args.optimizer),
+                            "implicit_gd needs Hessian-vector products, which training by BPTT here does not "
+                            "provide" if args.optimizer == "implicit_gd" else suggest(args.optimizer, names))
+    if args.lyapunov_every is None:  # options of the spectra would be silently ignored
+        for flag, value in (("--lyapunov-k", args.lyapunov_k), ("--lyapunov-steps", args.lyapunov_steps),
+                            ("--lstm-block", args.lstm_block)):
+            if value is not None:
+                raise SpecError("<arguments>", flag, "--lyapunov-every K as well (spectra are computed only "
+                                "with it)", f"{flag} {value} alone")
 
     def progress(epoch, curves):
         if not args.quiet:
@@ -85,7 +101,8 @@ def run(args):
     result = jobs.train(args.task, net=args.net, hidden=args.hidden, epochs=args.epochs, lr=args.lr,
                         optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size, g=args.g,
                         parameters=parameters, lyapunov_every=args.lyapunov_every, lyapunov_k=args.lyapunov_k,
-                        lyapunov_steps=args.lyapunov_steps, lyapunov_block=args.lstm_block,
+                        lyapunov_steps=1000 if args.lyapunov_steps is None else args.lyapunov_steps,
+                        lyapunov_block=args.lstm_block or "full",
                         fixed_points=args.fixed_points, out=args.out,
                         floss=args.floss, floss_weight=args.floss_weight, floss_epochs=args.floss_epochs,
                         floss_every=args.floss_every, floss_transient=args.floss_transient,

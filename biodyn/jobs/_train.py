@@ -41,6 +41,10 @@ def fixed_point_document(result, seed):
 
     from .. import learn
 
+    import inspect
+
+    search = {k: p.default for k, p in inspect.signature(learn.network_fixed_points).parameters.items()
+              if k in ("n_starts", "q_tol", "merge", "outlier_scale")}
     found = [(label, u, learn.network_fixed_points(result, u=u, seed=seed))
              for label, u in result.task.constant_inputs()]
     label0, u0, fps = found[0]
@@ -59,6 +63,7 @@ def fixed_point_document(result, seed):
     return {"input": label0, "input_value": u0.tolist(),
             "method": "Sussillo & Barak 2013: min |F(s)-s|^2/2, Newton refinement, stable if all "
                       "|eigenvalues of D| < 1",
+            "settings": {"seed": int(seed), **search},
             "points": [dict(p.as_dict(), pc=proj(p.state[:H])) for p in fps],
             "n_stable": sum(p.stable for p in fps), "n_unstable": sum(not p.stable for p in fps),
             "explained_variance": (sv[:k] ** 2 / np.sum(sv ** 2)).tolist(),

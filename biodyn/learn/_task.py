@@ -199,6 +199,10 @@ class Task:
             if key not in allowed:
                 raise SpecError(file, where, f"a parameter of {gen} (" + ", ".join(allowed) + ")",
                                 repr(key), suggest(key, allowed))
+            if isinstance(value, str):
+                expected = PARAMETER_UNITS.get(key, "1")
+                example = "{value = 3" + ("" if expected == "1" else f', unit = "{expected}"') + "}"
+                raise SpecError(file, where, f"a number or a table such as {example}", repr(value))
             if isinstance(value, dict):
                 check_table(value, _PARAM_KEYS, file=file, prefix=where + ".")
                 unit, doc, value = value.get("unit", "1"), value.get("doc", ""), value["value"]
@@ -215,7 +219,13 @@ class Task:
                                 repr(key), suggest(key, allowed))
             params[key] = value
             units.setdefault(key, PARAMETER_UNITS.get(key, "1"))
-        _check_values(gen, {**_defaults(gen), **params}, file)
+        # the generator's defaults that the file does not set shaped the data too: record them
+        defaults = {k: list(v) if isinstance(v, tuple) else v for k, v in _defaults(gen).items()}
+        for key, value in defaults.items():
+            if key not in params:
+                units[key], docs[key] = PARAMETER_UNITS.get(key, "1"), "generator default"
+        params = {**defaults, **params}
+        _check_values(gen, params, file)
         self.parameters = MappingProxyType(params)
         self.units = MappingProxyType(units)
         self.docs = MappingProxyType(docs)
@@ -233,6 +243,13 @@ class Task:
         for key in ("lr", "g"):
             if key in training and not training[key] > 0:
                 raise SpecError(file, f"training.{key}", "a positive number", repr(training[key]))
+        if "optimizer" in training:
+            from ..ann import OPTIMISERS
+
+            names = [n for n in OPTIMISERS if n != "implicit_gd"]  # learn.train needs no Hessians
+            if training["optimizer"] not in names:
+                raise SpecError(file, "training.optimizer", "a biodyn.ann optimiser (" + ", ".join(names) + ")",
+                                repr(training["optimizer"]), suggest(training["optimizer"], names))
         self.training_source = training.pop("source", None)
         #: The task's training hyperparameters (its ``[training]`` table; the others from
         #: :data:`TRAIN_DEFAULTS`).

@@ -306,7 +306,16 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
     if net not in NETS:
         raise SpecError("<arguments>", "net", "one of " + ", ".join(NETS), repr(net), suggest(str(net), NETS))
     hidden = _check_positive(hidden, "hidden")
-    epochs = _check_positive(epochs, "epochs") if epochs != 0 else 0
+    if epochs == 0:
+        epochs = 0
+    else:  # 0 epochs (the untrained network) is allowed, so the message says non-negative
+        try:
+            epochs = _check_positive(epochs, "epochs")
+        except SpecError:
+            raise SpecError("<arguments>", "epochs", "a non-negative integer (0: the untrained network)",
+                            repr(epochs)) from None
+    if isinstance(g, bool) or not isinstance(g, (int, float, np.number)) or not g >= 0:
+        raise SpecError("<arguments>", "g", "a gain >= 0 (W_hh ~ N(0, g^2/H))", repr(g))
     batch_size = _check_positive(batch_size, "batch_size")
     lr = _check_positive(float(lr), "lr", float)
     opt = make_optimiser(optimizer, **(optimizer_options or {}))

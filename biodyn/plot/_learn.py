@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import new_axes
+from ._base import footer as _put_footer, new_axes
 
 __all__ = ["learning_curves", "network_fixed_points"]
 
@@ -30,11 +30,21 @@ def learning_curves(doc, footer=None):
         ax_loss.plot(c["epoch"], c[f"{name}_loss"], style, marker=".", label=name)
         ax_metric.plot(c["epoch"], c[f"{name}_metric"], style, marker=".", label=name)
     ax_loss.set_yscale("log")
+    losses = [v for name in ("train_loss", "test_loss") for v in c[name] if v is not None and v > 0]
+    if losses and max(losses) < 10 * min(losses):  # within a decade: 1.13, not 1.13 × 10^0
+        from matplotlib.ticker import FuncFormatter
+
+        plain = FuncFormatter(lambda v, _: f"{v:.3g}")
+        ax_loss.yaxis.set_major_formatter(plain)
+        ax_loss.yaxis.set_minor_formatter(plain)
     ax_loss.set_xlabel("epoch (passes over the training set)")
     ax_loss.set_ylabel(_LOSS_LABELS.get(task["loss"], task["loss"]))
     ax_metric.set_xlabel("epoch (passes over the training set)")
     ax_metric.set_ylabel(_METRIC_LABELS.get(task["metric"], task["metric"]))
+    from matplotlib.ticker import MaxNLocator
+
     for a in (ax_loss, ax_metric):
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
         a.legend(frameon=False)
         a.grid(alpha=0.3)
     params = ", ".join(f"{k}={v}" + ("" if task["units"].get(k, "1") == "1" else f" {task['units'][k]}")
@@ -65,7 +75,9 @@ def _spectra(ax, c, cfg):
     ax.set_ylabel("Lyapunov exponent λ_i (1/step)")
     ly = cfg.get("lyapunov", {})
     ax.set_title(f"spectrum under the task's input ({ly.get('state', 'h')} state)", fontsize=9)
-    ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="epoch")
+    bar = ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="epoch")
+    bar.locator = mpl.ticker.MaxNLocator(integer=True)  # whole epochs only
+    bar.update_ticks()
     ax.grid(alpha=0.3)
 
 
@@ -85,9 +97,15 @@ def network_fixed_points(doc, footer=None):
         ax = fig.add_subplot(projection="3d")
     for traj in fp["trajectories_pc"]:
         t = np.asarray(traj)
-        ax.plot(*t[:, :min(k, 3)].T, color="0.6", lw=0.6, alpha=0.7)
+        if k == 1:  # one unit (H = 1): the state against time, fixed points as levels
+            ax.plot(np.arange(len(t)), t[:, 0], color="0.6", lw=0.6, alpha=0.7)
+        else:
+            ax.plot(*t[:, :min(k, 3)].T, color="0.6", lw=0.6, alpha=0.7)
     for p in fp["points"]:
         c = np.asarray(p["pc"])[:min(k, 3)]
+        if k == 1:
+            ax.axhline(c[0], color="k" if p["stable"] else "tab:red", lw=1.2, ls="-" if p["stable"] else "--")
+            c = np.array([0.0, c[0]])
         if p["stable"]:
             ax.scatter(*c, color="k", s=40, zorder=3)
             label = "".join("+" if v > 0 else "-" for v in p["output"])
@@ -96,7 +114,11 @@ def network_fixed_points(doc, footer=None):
             ax.scatter(*c, facecolors="none", edgecolors="tab:red", s=30, zorder=3)
     ev = fp["explained_variance"]
     names = ["PC1", "PC2", "PC3"]
-    ax.set_xlabel(f"{names[0]} ({100 * ev[0]:.0f}% var.)")
+    if k == 1:
+        ax.set_xlabel("time step of the test sequences")
+        ax.set_ylabel(f"{names[0]} (the hidden state)")
+    else:
+        ax.set_xlabel(f"{names[0]} ({100 * ev[0]:.0f}% var.)")
     if k > 1:
         ax.set_ylabel(f"{names[1]} ({100 * ev[1]:.0f}% var.)")
     if k > 2:
@@ -105,5 +127,5 @@ def network_fixed_points(doc, footer=None):
                  f"(filled, output signs) and {fp['n_unstable']} unstable (open) fixed points, input {fp['input']}; "
                  "test trajectories grey", fontsize=8, wrap=True)
     if footer:
-        ax.figure.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+        _put_footer(ax.figure, footer)  # a strip kept free under the 3-D axes' tick labels
     return ax

@@ -61,6 +61,7 @@ def spectra_vs_performance(doc, footer=None):
     ax_cor.set_yticks(rows, [_FEATURE_LABELS.get(n, n) for n in names], fontsize=8)
     ax_cor.set_ylabel("spectrum feature", fontsize=8)
     ax_cor.set_xlim(-1.05, 1.05)
+    ax_cor.set_ylim(-0.6, len(names) - 0.4)  # "constant" rows are text: keep them inside too
     level = doc["settings"]["level"]
     ax_cor.set_xlabel(f"Spearman r_s with performance ({100 * level:g}% CI)")
     which = "the final spectrum" if doc.get("epoch") is None else f"the spectrum at epoch {doc['epoch']}"

@@ -78,7 +78,7 @@ def _axis(column, values):
     return name, 1.0
 
 
-def _result_label(column):
+def _result_label(column, metric=None):
     """``(y label, panel title)`` of a result column: ``value(delta_t=2 ms)`` is the value at
     one condition of a replay (the protocol's observable), titled by its condition."""
     m = re.match(r"^(?:result\.)?value\((.*)\)$", column)
@@ -86,8 +86,21 @@ def _result_label(column):
         cond = ", ".join(part.replace("=", " = ") for part in m.group(1).split(","))
         return "value (the protocol's observable)", f"condition {cond}"
     name, unit = _split_name(column)
-    nice = {"chi": "χ (score against the data)", "n_scored": "conditions scored"}.get(name, name)
+    nice = {"chi": "χ (score against the data)", "n_scored": "conditions scored", **_TRAIN_LABELS}.get(name, name)
+    if metric and name in ("train_metric", "test_metric"):
+        nice = f"{name.split('_')[0]} {metric}"
+    m = re.match(r"^lambda_(\d+)$", name)
+    if m:
+        nice = f"λ_{m.group(1)} (1/step)"
     return (f"{nice} [{unit}]" if unit else nice), None
+
+
+#: Labels of a train sweep's results (biodyn.sweep's "train" runner; exponents per step).
+_TRAIN_LABELS = {"train_loss": "train loss", "test_loss": "test loss", "lambda_max": "λ_max (1/step)",
+                 "kaplan_yorke": "Kaplan–Yorke dimension", "entropy_rate": "entropy rate Σλ⁺ (1/step)"}
+#: What a train sweep's summary draws first: test performance, then the spectrum's summary.
+_TRAIN_FIRST = ("test_loss", "test_metric", "lambda_max", "kaplan_yorke", "entropy_rate", "train_loss",
+                "train_metric")
 
 
 def _varies(values):
@@ -119,6 +132,9 @@ def sweep_summary(table, max_panels=4):
     results = [c for c in table["results"] if any(_num(row[col[c]]) is not None for row in ok)]
     varying = [c for c in results if _varies([_num(row[col[c]]) for row in ok])]
     results = varying or results  # a result the sweep does not change says nothing
+    if "lambda_max" in results and len(results) > max_panels:  # a train sweep: performance and λ_max first
+        results = ([c for c in _TRAIN_FIRST if c in results]
+                   + [c for c in results if c not in _TRAIN_FIRST])[:max_panels]
     if len(results) > max_panels:  # e.g. a replay's value per condition: spread the picks
         picks = np.unique(np.linspace(0, len(results) - 1, max_panels).round().astype(int))
         results = [results[k] for k in picks]
@@ -137,7 +153,8 @@ def sweep_summary(table, max_panels=4):
         groups.setdefault(tuple(row[col[p]] for p in others), []).append(row)
     xlabel, xf = _axis(x_name, [_num(row[col[x_name]]) for row in ok]) if x_name else ("", 1.0)
     for ax, res in zip(axes, results):
-        ylabel, ptitle = _result_label(res)  # "name [unit]" or a finished label
+        metric = ok[0][col["metric"]] if "metric" in col else None  # a train sweep's metric name
+        ylabel, ptitle = _result_label(res, metric)  # "name [unit]" or a finished label
         ylabel, yf = _axis(ylabel, [_num(row[col[res]]) for row in ok])
         for k, (key, members) in enumerate(sorted(groups.items())):
             xs = {}

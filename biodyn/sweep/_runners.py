@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import hashlib
+import math
 import os
 import re
 import sys
@@ -866,6 +867,21 @@ def _prepare_train(spec, settings):
         raise SpecError(spec.file, "run.task", exc.expected, exc.found, exc.hint) from None
     for point in spec.points:
         options, task_parameters = _train_arguments(point.params, settings)
+        for name, value in options.items():  # what learn.train would refuse, before any point runs
+            if value is None or name in ("net", "optimizer"):
+                continue
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if name == "lr":
+                ok, expected = number and value > 0, "a positive learning rate"
+            elif name == "g":
+                ok, expected = number and value >= 0, "a gain >= 0 (W_hh ~ N(0, g^2/H))"
+            elif name == "epochs":
+                ok, expected = number and int(value) == value >= 0, "a non-negative integer"
+            else:
+                ok, expected = number and int(value) == value >= 1, "a positive integer"
+            if not ok:
+                raise SpecError(spec.file, ("grid." if name in point.params else "run.") + name, expected,
+                                repr(value))
         if options["net"] not in learn.NETS:
             key = "grid.net" if "net" in point.params else "run.net"
             raise SpecError(spec.file, key, "one of " + ", ".join(learn.NETS), repr(options["net"]),
