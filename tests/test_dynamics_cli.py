@@ -142,3 +142,32 @@ def test_cli_bifurcation_of_lif_prints_the_threshold_point_with_units(tmp_path, 
     rc = main(["analyze", "bifurcation", "lif", "--param", "I", "--range", "0 nA", "3 nA", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0 and "threshold" in out and "(v = -50 mV)" in out and "the neuron fires" in out
+
+
+def test_analysis_figures_carry_the_provenance_line_written_and_redrawn(tmp_path, monkeypatch):
+    """An analysis figure records what shaped it — model, set, variants, overrides, seed, step
+    with its unit, versions — under everything, with no text overlapping; `biodyn plot` redraws
+    the same line from the JSON."""
+    from biodyn import jobs, plot
+    from biodyn.plot import layout_problems
+
+    drawn = []
+    save = plot.save
+
+    def keep(ax, path):
+        drawn.append(([t.get_text() for t in ax.figure.texts], layout_problems(ax.figure)))
+        return save(ax, path)
+
+    monkeypatch.setattr(plot, "save", keep)
+    js = tmp_path / "fp.json"
+    jobs.analyze_fixed_points("rate", variants={"gain": "tanh"}, overrides={"I": "0.5"}, seed=3,
+                              out=tmp_path, json=js)
+    jobs.analyze_lyapunov("duffing", duration="100", out=tmp_path)
+    jobs.redraw(js, tmp_path / "again.png")
+    (fp_texts, fp_problems), (ly_texts, ly_problems), (re_texts, re_problems) = drawn
+    line = " ".join(fp_texts)
+    for part in ("rate/default", "gain=tanh", "set I=0.5", "seed 3", "biodyn "):
+        assert part in line, (part, line)
+    assert "dt 0.05 tau (1 ms)" in " ".join(ly_texts)
+    assert re_texts == fp_texts
+    assert not fp_problems and not ly_problems and not re_problems

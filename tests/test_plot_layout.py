@@ -205,3 +205,15 @@ def test_a_protocol_summary_drawn_on_the_callers_axes_leaves_their_figure_alone(
                               [-0.3, 0.5], units={"delta_t": "ms"})
     protocol_summary(s, ax=ax)
     assert fig.texts == [] and fig.get_layout_engine() is None
+
+
+def test_a_comparison_footer_records_its_settings_seed_target_and_versions():
+    from biodyn.jobs import comparison_footer
+
+    doc = {"comparison": "oja_vs_backprop", "seed": 4, "versions": {"biodyn": "0.1.0", "brian2": "2.9.0"},
+           "series": {}, "summary": {"settings": {"d": 5, "eta": "0.01 Hz", "eigenvalues": [3.0, 1.0]},
+                                      "target": "numpy"}}
+    line = comparison_footer(doc)
+    for part in ("oja_vs_backprop", "d=5", "eta=0.01 Hz", "eigenvalues=[3.0,1.0]", "seed 4, numpy",
+                 "biodyn 0.1.0"):
+        assert part in line, (part, line)

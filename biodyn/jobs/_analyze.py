@@ -15,9 +15,9 @@ import numpy as np
 
 from .. import io, plot
 from ..errors import BiodynError, SpecError
-from ._base import JobResult, all_or_nothing, check_outputs
+from ._base import JobResult, all_or_nothing, check_outputs, provenance_line
 
-__all__ = ["analyze_fixed_points", "analyze_bifurcation", "analyze_lyapunov",
+__all__ = ["analysis_footer", "draw_analysis", "analyze_fixed_points", "analyze_bifurcation", "analyze_lyapunov",
            "analyze_phase_portrait", "time_value", "draw_fixed_points", "draw_bifurcation",
            "draw_lyapunov", "draw_phase_portrait", "DRAW"]
 
@@ -81,9 +81,32 @@ def time_value(field, value, key, default=None):
     return float(q / field.time_unit)
 
 
+def analysis_footer(summary, fig=None):
+    """The provenance line of an analysis figure (:func:`biodyn.jobs.provenance_line`): model,
+    parameter set, variants, overrides, reading (when not the network's), seed and versions,
+    broken at its separators into lines as wide as ``fig`` (a figure) holds at 6 pt."""
+    width = 110 if fig is None else max(60, int(0.98 * fig.get_figwidth() * 72.0 / (0.56 * 6.0)))
+    s = dict(summary)
+    unit = s.get("time_unit")
+    if isinstance(s.get("dt"), (int, float)) and unit:  # a step in the model's time unit
+        s["dt"] = f"{s['dt']:g} " + (f"× {unit}" if str(unit)[:1].isdigit() else str(unit))
+    if s.get("reading") not in (None, "auto", "network"):
+        s["variants"] = {**(s.get("variants") or {}), "reading": s["reading"]}
+    return provenance_line(s, width=width)
+
+
+def draw_analysis(summary):
+    """The figure of an analysis summary (:data:`DRAW`, by its ``analysis`` key) with its
+    provenance line under everything (:func:`analysis_footer`); returns the main ``Axes``."""
+    ax = DRAW[summary["analysis"]](summary)
+    plot.footer(ax.figure, analysis_footer(summary, ax.figure))
+    return ax
+
+
 def _write(summary, figure_ax, out, name, json_path):
     out = Path(out)
     fig_path = out / f"{name}.png"
+    plot.footer(figure_ax.figure, analysis_footer(summary, figure_ax.figure))
     plot.save(figure_ax, fig_path)
     summary["files"] = {"figure": str(fig_path)}
     paths = {"figure": fig_path}

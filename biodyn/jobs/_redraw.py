@@ -112,9 +112,9 @@ def _kind(doc):
 def _draw(doc, path):
     kind = _kind(doc)
     if kind == "analysis":
-        from ._analyze import DRAW
+        from ._analyze import draw_analysis
 
-        return DRAW[doc["analysis"]](doc)
+        return draw_analysis(doc)
     if kind == "fit":
         return plot.fit_summary(doc)
     if kind == "compare":
