@@ -171,3 +171,39 @@ def test_analysis_figures_carry_the_provenance_line_written_and_redrawn(tmp_path
     assert "dt 0.05 tau (1 ms)" in " ".join(ly_texts)
     assert re_texts == fp_texts
     assert not fp_problems and not ly_problems and not re_problems
+
+
+def test_cli_bifurcation_reports_the_parameter_in_the_unit_of_the_range(tmp_path, capsys, monkeypatch):
+    """Hodgkin-Huxley's rest state loses stability at I = 9.78 uA/cm**2 (Hassard 1978): given
+    the range in uA/cm**2, the printed line, the JSON and the figure's axis say 9.78 uA/cm**2
+    (not 0.0978 A/m**2, the SI value of the model variable)."""
+    from biodyn import plot
+
+    labels = []
+    save = plot.save
+    monkeypatch.setattr(plot, "save", lambda ax, path: (labels.append(ax.get_xlabel()), save(ax, path))[1])
+    js = tmp_path / "hh.json"
+    rc = main(["analyze", "bifurcation", "hodgkin_huxley", "--param", "I", "--range", "0 uA/cm**2",
+               "15 uA/cm**2", "--no-cycles", "--out", str(tmp_path), "--json", str(js)])
+    out = capsys.readouterr().out
+    d = json.loads(js.read_text())
+    assert rc == 0 and d["param_unit"] == "uA/cm**2" and d["range"] == pytest.approx([0, 15])
+    hopf = [p["value"] for p in d["points"] if p["type"] == "hopf"]
+    assert hopf == [pytest.approx(9.78, abs=0.01)]
+    assert 14 < max(v for b in d["branches"] for v in b["values"]) < 16  # the branch, in uA/cm**2 too
+    line = next(ln for ln in out.splitlines() if ln.startswith("hopf"))
+    assert "I = 9.7" in line and "uA/cm**2" in line
+    assert labels == ["I (uA/cm**2)"]
+
+
+def test_cli_bifurcation_of_lif_in_pA_is_the_nA_answer_times_1000(tmp_path):
+    """The same continuation with the range in pA or nA gives the same point in each unit."""
+    values = {}
+    for unit, hi in (("nA", "3"), ("pA", "3000")):
+        js = tmp_path / f"{unit}.json"
+        assert main(["-q", "analyze", "bifurcation", "lif", "--param", "I", "--range", f"0 {unit}",
+                     f"{hi} {unit}", "--out", str(tmp_path), "--json", str(js)]) == 0
+        d = json.loads(js.read_text())
+        assert d["param_unit"] == unit
+        values[unit] = [p["value"] for p in d["points"]]
+    assert values["pA"] == pytest.approx([1000 * v for v in values["nA"]])

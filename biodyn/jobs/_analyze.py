@@ -250,6 +250,55 @@ def _param_value(field, param, text, key):
     return float(np.asarray(q)) / scale
 
 
+def _interface_unit(field, param, lo, hi):
+    """``(unit_text, factor)``: the unit the user gave the range in (the first of ``lo``,
+    ``hi`` written with a unit: ``"0 uA/cm**2"``), else the parameter's own (its declared unit;
+    SI for model variables), and the factor taking values in the parameter's own unit to it.
+
+    Decision: numbers a user reads (printed text, JSON, the figure's axis) are in the unit
+    they typed, so ``--range "0 uA/cm**2" "15 uA/cm**2"`` reports the Hopf point of
+    Hodgkin-Huxley at 9.78 uA/cm**2, not 0.0978 A/m**2; plain numbers are in the parameter's
+    own unit and are reported in it.
+    """
+    from .._quantity import _NUMBER_THEN_UNIT, parse_unit
+
+    _, own = field.parameter(param)
+    for text in (lo, hi):
+        m = _NUMBER_THEN_UNIT.match(str(text)) if isinstance(text, str) else None
+        unit = m and (m.group("rest") or m.group("glued"))
+        if unit:
+            own_scale = 1.0 if own in ("1", "") or param not in field.plan.spec.parameters \
+                else parse_unit(own)[1]
+            return unit.strip(), own_scale / parse_unit(unit)[1]
+    return own, 1.0
+
+
+def _convert_parameter(summary, param, unit, factor):
+    """``summary`` (a bifurcation's) with every value of ``param`` multiplied by ``factor``
+    and stated in ``unit``: the range, points, branches, cycle points and branches, and the
+    values the notes quote (``"P = 0.0977"`` becomes ``"P = 9.77 uA/cm**2"``)."""
+    import re
+
+    summary["param_unit"] = unit
+    if factor == 1.0:
+        return summary
+    summary["range"] = [v * factor for v in summary["range"]]
+    for key in ("points", "cycle_points"):
+        for p in summary.get(key, []):
+            p["value"] = p["value"] * factor
+    for key in ("branches", "cycle_branches"):
+        for b in summary.get(key, []):
+            b["values"] = [v * factor for v in b["values"]]
+            for k in ("hopf", "period_doubling"):
+                if isinstance(b.get(k), (int, float)):
+                    b[k] = b[k] * factor
+    number = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+    pattern = re.compile(rf"\b{re.escape(param)} = ({number})")
+    summary["notes"] = [pattern.sub(lambda m: f"{param} = {float(m.group(1)) * factor:.6g} {unit}", n)
+                        for n in summary.get("notes", [])]
+    return summary
+
+
 @all_or_nothing()
 def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, variants=None,
                         seed=0, reading="auto", out="results", json=None, variable=None,
@@ -257,7 +306,8 @@ def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, va
     """One-parameter continuation of equilibria over ``[lo, hi]`` (figure + optional JSON).
 
     JSON: ``{"model", "param", "param_unit", "points": [{"type", "value", "state"}],
-    "branches": [...], ...}`` — ``value`` in the parameter's unit. With ``cycles`` (flows), the
+    "branches": [...], ...}`` — parameter values in ``param_unit``: the unit ``lo``/``hi`` were
+    written in, else the parameter's own (:func:`_interface_unit`). With ``cycles`` (flows), the
     limit cycles born at every Hopf point are continued too (:func:`biodyn.dynamics.continue_cycles`):
     ``"cycle_branches"`` (max/min of each variable, period, stability per point) and
     ``"cycle_points"`` (``{"type": "cycle_fold"|"period_doubling"|"neimark_sacker", "value",
@@ -280,6 +330,7 @@ def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, va
         from ._cycles import cycles_from_hopf_points
 
         cycles_from_hopf_points(field, param, lo_v, hi_v, result.points, summary)
+    _convert_parameter(summary, param, *_interface_unit(field, param, lo, hi))
     paths = _write(summary, draw_bifurcation(summary), out, f"{field.name}_bifurcation_{param}", json)
     return JobResult(summary, paths)
 
