@@ -207,3 +207,32 @@ def test_cli_bifurcation_of_lif_in_pA_is_the_nA_answer_times_1000(tmp_path):
         assert d["param_unit"] == unit
         values[unit] = [p["value"] for p in d["points"]]
     assert values["pA"] == pytest.approx([1000 * v for v in values["nA"]])
+
+
+def test_lyapunov_function_certifies_both_wells_of_the_duffing_oscillator(tmp_path, monkeypatch):
+    """Unforced Duffing has stable foci at x = -1 and x = +1 (Guckenheimer & Holmes 1983, 2.2):
+    without --candidate each gets its quadratic certificate (JSON list, with samples and level
+    grid) and a panel of the figure of its own, written and redrawn."""
+    from biodyn import jobs, plot
+    from biodyn.plot import layout_problems
+
+    drawn = []
+    save = plot.save
+
+    def keep(ax, path):
+        axes = [a for a in ax.figure.axes if a.get_title()]
+        drawn.append(([a.get_title() for a in axes], layout_problems(ax.figure)))
+        return save(ax, path)
+
+    monkeypatch.setattr(plot, "save", keep)
+    js = tmp_path / "lf.json"
+    r = jobs.analyze_lyapunov_function("duffing", samples=600, out=tmp_path, json=js)
+    certs = r.summary["certificates"]
+    assert sorted(round(c["fixed_point"]["state"]["x"], 6) for c in certs) == [-1.0, 1.0]
+    for c in certs:
+        assert c["fixed_point"]["type"] == "stable focus" and c["region_of_attraction"]["level"] > 0
+        assert len(c["samples"]["sign"]) == 600 and len(c["level_grid"]["V"]) == 60
+    jobs.redraw(js, tmp_path / "again.png")
+    for titles, problems in drawn:
+        assert len(titles) == 2 and "at (-1, 0)" in titles[0] and "at (1, 0)" in titles[1]
+        assert not problems, problems

@@ -27,6 +27,23 @@ def _short(text, width=70):
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _short_to_axes(text, ax, fontsize):
+    """Each line of ``text`` cut (with "...") to the width its axes will have once laid out."""
+    from ._base import _text_width
+
+    spec = ax.get_subplotspec()
+    top = spec.get_topmost_subplotspec() if spec is not None else None
+    share = (len(range(top.colspan.start, top.colspan.stop)) / top.get_gridspec().ncols
+             if top is not None else ax.get_position().width)
+    width_pt = ax.figure.get_figwidth() * 72.0 * share - 70.0  # less the y ticks and label
+    out = []
+    for line in str(text).splitlines():
+        while len(line) > 10 and _text_width(line, fontsize) > width_pt:
+            line = line[: int(len(line) * 0.95) - 3].rstrip(".") + "..."
+        out.append(line)
+    return "\n".join(out)
+
+
 def basin_map(summary, ax=None):
     """The basin map of a ``basins`` summary on its 2-D slice: one colour per attractor, the
     fixed points (``fixed_points``, else the point attractors) and (if present) the stable
@@ -133,7 +150,12 @@ def lyapunov_function_map(summary, ax=None):
     units = summary.get("units", {})
     ax.set_xlabel(_label(x, units.get(x)))
     ax.set_ylabel(_label(y, units.get(y)))
-    ax.set_title(f"{summary.get('model', '')}: V = {_short(summary.get('V', ''))}\n"
-                 f"dV/dt = {_short(summary.get('Vdot', ''))} ({summary.get('symbolic', '')})", fontsize=9)
+    fp = summary.get("fixed_point")
+    where = ""
+    if fp and fp.get("state"):
+        where = " at (" + ", ".join(f"{v:.3g}" for v in list(fp["state"].values())[:3]) + ")"
+    ax.set_title(_short_to_axes(f"{summary.get('model', '')}{where}: V = {summary.get('V', '')}\n"
+                                f"({summary.get('symbolic', '')}) dV/dt = {summary.get('Vdot', '')}",
+                                ax, 9), fontsize=9)
     dedup_legend(ax, fontsize=7, loc="upper right")
     return ax
