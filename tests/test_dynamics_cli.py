@@ -155,6 +155,7 @@ def test_analysis_figures_carry_the_provenance_line_written_and_redrawn(tmp_path
     save = plot.save
 
     def keep(ax, path):
+        plot.keep_legends_off_data(ax.figure)  # legends placed as save places them
         drawn.append(([t.get_text() for t in ax.figure.texts], layout_problems(ax.figure)))
         return save(ax, path)
 
@@ -220,6 +221,7 @@ def test_lyapunov_function_certifies_both_wells_of_the_duffing_oscillator(tmp_pa
     save = plot.save
 
     def keep(ax, path):
+        plot.keep_legends_off_data(ax.figure)  # legends placed as save places them
         axes = [a for a in ax.figure.axes if a.get_title()]
         drawn.append(([a.get_title() for a in axes], layout_problems(ax.figure)))
         return save(ax, path)

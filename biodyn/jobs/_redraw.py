@@ -28,7 +28,7 @@ from .. import io, plot
 from ..errors import BiodynError
 from ._base import all_or_nothing, check_outputs
 
-__all__ = ["redraw", "plain", "FIGURE_ARRAYS", "save_figure_arrays", "load_figure_arrays"]
+__all__ = ["redraw", "sweep_table", "sweep_value_label", "plain", "FIGURE_ARRAYS", "save_figure_arrays", "load_figure_arrays"]
 
 #: Arrays of :attr:`biodyn.protocols.ProtocolResult.extra` that protocol figures draw from.
 FIGURE_ARRAYS = ("w_final", "bounds", "output_rates", "t", "correlated_weight_t",
@@ -166,6 +166,39 @@ def _draw_point(rec, path):
     return _draw(json.loads(target.read_text()), target)
 
 
+def sweep_value_label(csv_path):
+    """The axis label of the values of a sweep of replays (``OUT/summary.csv``): the observable
+    of its protocol, with its unit (its data's ``value_label``, else its figure's ``ylabel``), found through the first finished point's record (``OUT/points/*.json``)
+    and the replay JSON it names; ``None`` when the sweep ran no replay or nothing says."""
+    from .. import protocols
+
+    folder = Path(csv_path).parent
+    for rec_path in sorted((folder / "points").glob("*.json")):
+        try:
+            rec = json.loads(rec_path.read_text())
+            rel = (rec.get("paths") or {}).get("json") if rec.get("status") == "ok" else None
+            doc = json.loads((folder / rel).read_text()) if rel else None
+        except (OSError, ValueError):
+            continue
+        if not isinstance(doc, dict) or "protocol" not in doc:
+            continue
+        try:
+            spec = protocols.load(doc["protocol"])
+        except BiodynError:
+            return None
+        return (spec.data or {}).get("value_label") or (spec.figure or {}).get("ylabel")
+    return None
+
+
+def sweep_table(csv_path):
+    """:func:`biodyn.plot.sweep_table` with the observable's label (:func:`sweep_value_label`)."""
+    table = plot.sweep_table(csv_path)
+    label = sweep_value_label(csv_path)
+    if label:
+        table["value_label"] = label
+    return table
+
+
 class _Arrays:
     """Stands in for a ProtocolResult where the figure only needs its ``extra``."""
 
@@ -188,7 +221,7 @@ def redraw(path, out=None):
     check_outputs(out, out_is_folder=False)
     if path.suffix.lower() == ".csv":  # a sweep's summary table
         try:
-            table = plot.sweep_table(path)
+            table = sweep_table(path)
         except (ValueError, IndexError, UnicodeDecodeError) as exc:
             raise BiodynError(f"{path}: not a sweep's summary.csv ({exc})") from None
         return plot.save(plot.sweep_summary(table), out)
