@@ -242,7 +242,8 @@ def test_layout_check_finds_a_legend_over_a_line_and_save_moves_it_off(tmp_path)
 
 def test_sweep_of_replays_names_the_protocols_observable_on_its_y_axis(tmp_path):
     """A sweep of bi_poo_1998 replays labels its values with the protocol's observable,
-    "relative weight change (w_end - w0)/w0", not a generic "value"."""
+    "relative weight change (w_end - w0)/w0", not a generic "value"; its figure carries the
+    provenance line (sweep, job, fixed settings, sweep seed, versions) from sweep.json."""
     import json
 
     from biodyn.jobs import sweep_table
@@ -257,6 +258,18 @@ def test_sweep_of_replays_names_the_protocols_observable_on_its_y_axis(tmp_path)
     assert "value" in ax.get_ylabel() and "observable" in ax.get_ylabel()  # the CSV alone
     from biodyn import plot
 
+    (folder / "sweep.json").write_text(json.dumps({
+        "sweep": "my_sweep", "job": "replay", "seed": 1998,
+        "fingerprint_data": {"job": "replay", "run": {"job": "replay", "protocol": "bi_poo_1998",
+                                                      "target": "numpy", "stimulus": {"repetitions": 1}},
+                             "seed": 1998}}))
+    (folder / "points" / "p0.json").write_text(json.dumps({
+        "status": "ok", "paths": {"json": "p0/bi_poo_1998.json"},
+        "versions": {"biodyn": "0.1.0", "brian2": "2.9.0"}}))
     ax = plot.sweep_summary(sweep_table(folder / "summary.csv"))
     assert ax.get_ylabel() == "relative weight change (w_end - w0)/w0"
+    line = " ".join(t.get_text() for t in ax.figure.texts).replace("\n", " ")
+    for part in ("sweep my_sweep (job replay)", "protocol=bi_poo_1998", 'stimulus={"repetitions":1}',
+                 "sweep seed 1998", "biodyn 0.1.0"):
+        assert part in line, (part, line)
     assert not layout_problems(ax.figure)

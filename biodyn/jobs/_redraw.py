@@ -28,7 +28,7 @@ from .. import io, plot
 from ..errors import BiodynError
 from ._base import all_or_nothing, check_outputs
 
-__all__ = ["redraw", "sweep_table", "sweep_value_label", "plain", "FIGURE_ARRAYS", "save_figure_arrays", "load_figure_arrays"]
+__all__ = ["redraw", "sweep_table", "sweep_value_label", "sweep_footer", "plain", "FIGURE_ARRAYS", "save_figure_arrays", "load_figure_arrays"]
 
 #: Arrays of :attr:`biodyn.protocols.ProtocolResult.extra` that protocol figures draw from.
 FIGURE_ARRAYS = ("w_final", "bounds", "output_rates", "t", "correlated_weight_t",
@@ -190,12 +190,45 @@ def sweep_value_label(csv_path):
     return None
 
 
+def sweep_footer(csv_path):
+    """The provenance line of a sweep's figure, from its ``sweep.json`` beside the table: the
+    sweep and its job, the job's fixed settings (``[run]``), the sweep's seed (each point's own
+    is in sweep.json) and the versions its points ran with; ``None`` without ``sweep.json``."""
+    folder = Path(csv_path).parent
+    try:
+        manifest = json.loads((folder / "sweep.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    run = dict((manifest.get("fingerprint_data") or {}).get("run") or {})
+    run.pop("job", None)
+    parts = [f"sweep {manifest.get('sweep', folder.name)} (job {manifest.get('job', '?')})"]
+    if run:
+        parts.append(", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
+                               for k, v in run.items()))
+    parts.append(f"sweep seed {manifest.get('seed')} (each point's seed in sweep.json)")
+    for rec_path in sorted((folder / "points").glob("*.json")):
+        try:
+            versions = json.loads(rec_path.read_text()).get("versions")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if versions:
+            parts.append(", ".join(f"{k} {v}" for k, v in versions.items()))
+            break
+    return " · ".join(parts)
+
+
 def sweep_table(csv_path):
-    """:func:`biodyn.plot.sweep_table` with the observable's label (:func:`sweep_value_label`)."""
+    """:func:`biodyn.plot.sweep_table` with the observable's label (:func:`sweep_value_label`)
+    and the figure's provenance line (:func:`sweep_footer`)."""
     table = plot.sweep_table(csv_path)
     label = sweep_value_label(csv_path)
     if label:
         table["value_label"] = label
+    footer = sweep_footer(csv_path)
+    if footer:
+        table["footer"] = footer
     return table
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._base import PALETTE, group_colour, new_axes
+from ._base import PALETTE, footer, group_colour, new_axes
 
 __all__ = ["sweep_table", "sweep_summary"]
 
@@ -182,4 +182,6 @@ def sweep_summary(table, max_panels=4):
     fig.suptitle(f"sweep {table['title']}: {len(ok)} points ok"
                  + (f", {failed} failed (not drawn)" if failed else "")
                  + ("; replicates: mean ± SEM" if "replicate" in header else ""), fontsize=9)
+    if table.get("footer"):  # the provenance line (biodyn.jobs.sweep_footer)
+        footer(fig, table["footer"])
     return axes[0]
