@@ -236,5 +236,24 @@ def test_lyapunov_function_certifies_both_wells_of_the_duffing_oscillator(tmp_pa
         assert len(c["samples"]["sign"]) == 600 and len(c["level_grid"]["V"]) == 60
     jobs.redraw(js, tmp_path / "again.png")
     for titles, problems in drawn:
-        assert len(titles) == 2 and "at (-1, 0)" in titles[0] and "at (1, 0)" in titles[1]
+        assert len(titles) == 2 and "at x = -1, y = 0" in titles[0] and "at x = 1, y = 0" in titles[1]
         assert not problems, problems
+
+
+def test_lyapunov_function_figure_of_a_neuron_draws_v_in_mV_and_w_in_nA(tmp_path, monkeypatch):
+    """The JSON is SI; the figure's axes are in the units phase portraits use (mV, nA), with
+    the samples inside the box given (-90..-50 mV)."""
+    from biodyn import jobs, plot
+
+    seen = []
+    save = plot.save
+    monkeypatch.setattr(plot, "save", lambda ax, path: (seen.append(ax), save(ax, path))[1])
+    jobs.analyze_lyapunov_function("adex", ranges={"v": ("-90 mV", "-50 mV"), "w": ("-200 pA", "200 pA")},
+                                   samples=200, out=tmp_path)
+    ax = seen[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("v (mV)", "w (nA)")
+    assert "at v = -70.6 mV, w = " in ax.get_title()
+    from matplotlib.collections import PathCollection
+
+    xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections if isinstance(c, PathCollection)])
+    assert -90.001 <= xs.min() and xs.max() <= -49.999
