@@ -1281,10 +1281,36 @@ def _forget_device(device):
     devices.previous_devices[:] = [d for d in devices.previous_devices if d[0] is not device]
 
 
+def _killing_signal(exc):
+    """The signal (SIGINT or SIGTERM) that killed the C++ compiler, if that is why Brian2
+    reports "Project compilation failed (error code: N)", else ``None``.
+
+    Brian2 compiles with ``os.system(make)``, which ignores SIGINT in Python's process while
+    make runs: Ctrl-C at the terminal reaches make (same process group) only, make dies of
+    it, and ``N`` is the wait status of a process killed by a signal (``N & 0x7f`` the
+    signal, no exit code) — not make's failure (exit code 2: ``N = 512``)."""
+    import signal
+
+    m = re.search(r"compilation failed \(error code: (\d+)\)", str(exc))
+    if not m:
+        return None
+    status = int(m.group(1))
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGINT, signal.SIGTERM):
+        return int(os.WTERMSIG(status))
+    return None
+
+
 def _simulation_error(exc):
     """A Brian2 error during a run, as one line for the user (or the interrupt that caused it:
-    Ctrl-C also stops a standalone binary)."""
+    Ctrl-C also stops a standalone binary, and a compiler killed by it is no compilation
+    failure: :func:`_killing_signal`)."""
     interrupted = _signals.pending_interrupt()
     if interrupted is not None:
         return interrupted
+    signum = _killing_signal(exc)
+    if signum is not None:
+        from .errors import Interrupted
+
+        _signals.clear()
+        return Interrupted(signum)
     return SimulationError(f"Brian2 could not run the simulation: {shorten(exc, 500)}")

@@ -360,6 +360,31 @@ def _signals_held():
         _sig.pthread_sigmask(_sig.SIG_SETMASK, before)
 
 
+def _why_unwritable(path, existing, exc, folder):
+    """Why nothing can be written at ``path``, whose nearest existing folder ``existing``
+    refused a probe file with ``exc``: in words a user acts on (a denied permission, a
+    read-only or virtual file system, a full disk) rather than the bare ``strerror`` — a
+    virtual file system such as /proc answers "No such file or directory" for a folder that
+    exists."""
+    import errno
+
+    where = repr(str(existing))
+    made = "" if Path(path) == existing or (not folder and Path(path).parent == existing) else \
+        "it cannot be made: "
+    code = exc.errno
+    if code in (errno.EACCES, errno.EPERM):
+        why = f"no permission to write in {where}"
+    elif code == errno.EROFS:
+        why = f"{where} is on a read-only file system"
+    elif code == errno.ENOENT and existing.is_dir():
+        why = f"{where} takes no new files or folders, a virtual file system like /proc or /sys"
+    elif code in (errno.ENOSPC, errno.EDQUOT):
+        why = f"no space left (or quota reached) where {where} lives"
+    else:
+        why = f"{where}: {exc.strerror or type(exc).__name__}"
+    return made + why
+
+
 def check_writable(path, flag, *, folder=False):
     """Raise :class:`SpecError` (before any run) unless a job can write ``path``.
 
@@ -391,9 +416,9 @@ def check_writable(path, flag, *, folder=False):
     try:
         fd, probe = tempfile.mkstemp(prefix=".biodyn-probe-", dir=existing)
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise SpecError("<command line>", flag, want, f"{shown} ({str(existing)!r}: {reason})",
-                        "choose another folder") from None
+        raise SpecError("<command line>", flag, want, f"{shown} ({_why_unwritable(path, existing, exc, folder)})",
+                        f"give {'a folder' if folder else 'a file in a folder'} you can write to"
+                        + (" (e.g. --out results)" if flag == "--out" else "")) from None
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)

@@ -177,16 +177,16 @@ def _base(analysis, model, units, time_unit="ms", **kw):
 
 
 def lif_fixed_points():
-    from biodyn.jobs import draw_fixed_points
+    from biodyn.jobs import draw_analysis
 
     s = _base("fixed-points", "lif", {"v": "volt"}, time_unit="1 second", is_map=False,
               fixed_points=[{"state": {"v": -0.067}, "eigenvalues": [[-1.0, 0.0]], "type": "stable node",
                              "stable": True}])
-    return draw_fixed_points(s)
+    return draw_analysis(s)
 
 
 def wilson_cowan_fixed_points():
-    from biodyn.jobs import draw_fixed_points
+    from biodyn.jobs import draw_analysis
 
     fps = [{"state": {"E": 0.05, "I": 0.03}, "eigenvalues": [[-1.2, 0.4], [-1.2, -0.4]], "type": "stable focus",
             "stable": True},
@@ -194,34 +194,36 @@ def wilson_cowan_fixed_points():
             "stable": False},
            {"state": {"E": 0.45, "I": 0.3}, "eigenvalues": [[-0.5, 0.0], [-1.5, 0.0]], "type": "stable node",
             "stable": True}]
-    return draw_fixed_points(_base("fixed-points", "wilson_cowan", {"E": "1", "I": "1"}, time_unit="10 ms",
-                                   is_map=False, fixed_points=fps))
+    return draw_analysis(_base("fixed-points", "wilson_cowan", {"E": "1", "I": "1"}, time_unit="10 ms",
+                               is_map=False, fixed_points=fps, parameter_set="bistable",
+                               overrides={f"P_{k}": f"{0.1 * k:.1f}" for k in range(12)},
+                               variants={"gain": "sigmoid"}, reading="mean_field", seed=7))
 
 
 def lorenz_lyapunov():
-    from biodyn.jobs import draw_lyapunov
+    from biodyn.jobs import draw_analysis
 
     t = np.linspace(0, 20, 200)
     est = np.stack([0.9 + 2 / (1 + t), 0.0 + 1 / (1 + t), -14.57 - 3 / (1 + t)], axis=1)
     s = _base("lyapunov", "lorenz", {"x": "1", "y": "1", "z": "1"}, time_unit="tau (1 ms)",
               exponents=[0.906, 0.001, -14.57], standard_error=[0.02, 0.01, 0.05], kaplan_yorke=2.062,
               entropy_rate=0.906, method="qr", running={"times": t.tolist(), "estimates": est.tolist()})
-    return draw_lyapunov(s)
+    return draw_analysis(s)
 
 
 def henon_lyapunov():
-    from biodyn.jobs import draw_lyapunov
+    from biodyn.jobs import draw_analysis
 
     t = np.arange(0, 20000, 100.0)
     est = np.stack([0.42 + 1 / (1 + t), -1.62 - 1 / (1 + t)], axis=1)
     s = _base("lyapunov", "henon", {"x": "1", "y": "1"}, time_unit="iteration", kind="map",
               exponents=[0.419, -1.623], standard_error=[0.003, 0.003], kaplan_yorke=1.258,
               entropy_rate=0.419, method="qr", running={"times": t.tolist(), "estimates": est.tolist()})
-    return draw_lyapunov(s)
+    return draw_analysis(s)
 
 
 def lorenz96_lyapunov():
-    from biodyn.jobs import draw_lyapunov
+    from biodyn.jobs import draw_analysis
 
     n = 40
     lam = np.linspace(1.7, -5, n)
@@ -230,7 +232,7 @@ def lorenz96_lyapunov():
     s = _base("lyapunov", "lorenz96", {f"x[{k}]": "1" for k in range(n)}, time_unit="tau (1 ms)",
               exponents=lam.tolist(), standard_error=(0.01 + 0 * lam).tolist(), kaplan_yorke=27.1,
               entropy_rate=9.9, method="qr", running={"times": t.tolist(), "estimates": est.tolist()})
-    return draw_lyapunov(s)
+    return draw_analysis(s)
 
 
 def _vdp():
@@ -249,13 +251,13 @@ def _vdp():
 
 
 def van_der_pol_phase_portrait():
-    from biodyn.jobs import draw_phase_portrait
+    from biodyn.jobs import draw_analysis
 
-    return draw_phase_portrait(_vdp())
+    return draw_analysis(_vdp())
 
 
 def henon_phase_portrait():
-    from biodyn.jobs import draw_phase_portrait
+    from biodyn.jobs import draw_analysis
 
     d = _vdp()
     gx, gy = np.asarray(d["grid_x"]), np.asarray(d["grid_y"])
@@ -263,11 +265,11 @@ def henon_phase_portrait():
     d.update(model="henon", is_map=True, fx=(1 - 1.4 * X ** 2 + Y).tolist(), fy=(0.3 * X).tolist(),
              trajectories=[{"x": RNG.uniform(-1, 1, 300).tolist(), "y": RNG.uniform(-0.4, 0.4, 300).tolist()}],
              fixed_points=[{"x": 0.63, "y": 0.19, "type": "saddle", "stable": False}])
-    return draw_phase_portrait(d)
+    return draw_analysis(d)
 
 
 def pitchfork_phase_line():
-    from biodyn.jobs import draw_phase_portrait
+    from biodyn.jobs import draw_analysis
 
     gx = np.linspace(-2, 2, 400)
     d = _base("phase-portrait", "pitchfork", {"x": "1"}, time_unit="tau (1 ms)", x="x", y=None,
@@ -276,21 +278,21 @@ def pitchfork_phase_line():
               fixed_points=[{"x": -1.0, "y": None, "type": "stable node", "stable": True},
                             {"x": 0.0, "y": None, "type": "unstable node", "stable": False},
                             {"x": 1.0, "y": None, "type": "stable node", "stable": True}])
-    return draw_phase_portrait(d)
+    return draw_analysis(d)
 
 
 def lif_phase_line():
-    from biodyn.jobs import draw_phase_portrait
+    from biodyn.jobs import draw_analysis
 
     gx = np.linspace(-0.08, -0.05, 400)
     d = _base("phase-portrait", "lif", {"v": "volt"}, time_unit="1 second", x="v", y=None, x_unit="V", y_unit=None,
               is_map=False, trajectories=[], grid_x=gx.tolist(), fx=(-(gx + 0.067)).tolist(),
               fixed_points=[{"x": -0.067, "y": None, "type": "stable node", "stable": True}])
-    return draw_phase_portrait(d)
+    return draw_analysis(d)
 
 
 def saddle_node_bifurcation():
-    from biodyn.jobs import draw_bifurcation
+    from biodyn.jobs import draw_analysis
 
     r = np.linspace(-1, 0, 50)
     s = _base("bifurcation", "saddle_node", {"x": "1"}, time_unit="tau (1 ms)", param="r",
@@ -298,7 +300,7 @@ def saddle_node_bifurcation():
               branches=[{"values": r.tolist(), "states": {"x": np.sqrt(-r).tolist()}, "stable": [True] * 50},
                         {"values": r.tolist(), "states": {"x": (-np.sqrt(-r)).tolist()}, "stable": [False] * 50}],
               points=[{"type": "fold", "value": 0.0, "state": {"x": 0.0}}])
-    return draw_bifurcation(s)
+    return draw_analysis(s)
 
 
 # ---------------------------------------------------------------- flow

@@ -142,3 +142,118 @@ def test_cli_bifurcation_of_lif_prints_the_threshold_point_with_units(tmp_path, 
     rc = main(["analyze", "bifurcation", "lif", "--param", "I", "--range", "0 nA", "3 nA", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0 and "threshold" in out and "(v = -50 mV)" in out and "the neuron fires" in out
+
+
+def test_analysis_figures_carry_the_provenance_line_written_and_redrawn(tmp_path, monkeypatch):
+    """An analysis figure records what shaped it — model, set, variants, overrides, seed, step
+    with its unit, versions — under everything, with no text overlapping; `biodyn plot` redraws
+    the same line from the JSON."""
+    from biodyn import jobs, plot
+    from biodyn.plot import layout_problems
+
+    drawn = []
+    save = plot.save
+
+    def keep(ax, path):
+        plot.keep_legends_off_data(ax.figure)  # legends placed as save places them
+        drawn.append(([t.get_text() for t in ax.figure.texts], layout_problems(ax.figure)))
+        return save(ax, path)
+
+    monkeypatch.setattr(plot, "save", keep)
+    js = tmp_path / "fp.json"
+    jobs.analyze_fixed_points("rate", variants={"gain": "tanh"}, overrides={"I": "0.5"}, seed=3,
+                              out=tmp_path, json=js)
+    jobs.analyze_lyapunov("duffing", duration="100", out=tmp_path)
+    jobs.redraw(js, tmp_path / "again.png")
+    (fp_texts, fp_problems), (ly_texts, ly_problems), (re_texts, re_problems) = drawn
+    line = " ".join(fp_texts)
+    for part in ("rate/default", "gain=tanh", "set I=0.5", "seed 3", "biodyn "):
+        assert part in line, (part, line)
+    assert "dt 0.05 tau (1 ms)" in " ".join(ly_texts)
+    assert re_texts == fp_texts
+    assert not fp_problems and not ly_problems and not re_problems
+
+
+def test_cli_bifurcation_reports_the_parameter_in_the_unit_of_the_range(tmp_path, capsys, monkeypatch):
+    """Hodgkin-Huxley's rest state loses stability at I = 9.78 uA/cm**2 (Hassard 1978): given
+    the range in uA/cm**2, the printed line, the JSON and the figure's axis say 9.78 uA/cm**2
+    (not 0.0978 A/m**2, the SI value of the model variable)."""
+    from biodyn import plot
+
+    labels = []
+    save = plot.save
+    monkeypatch.setattr(plot, "save", lambda ax, path: (labels.append(ax.get_xlabel()), save(ax, path))[1])
+    js = tmp_path / "hh.json"
+    rc = main(["analyze", "bifurcation", "hodgkin_huxley", "--param", "I", "--range", "0 uA/cm**2",
+               "15 uA/cm**2", "--no-cycles", "--out", str(tmp_path), "--json", str(js)])
+    out = capsys.readouterr().out
+    d = json.loads(js.read_text())
+    assert rc == 0 and d["param_unit"] == "uA/cm**2" and d["range"] == pytest.approx([0, 15])
+    hopf = [p["value"] for p in d["points"] if p["type"] == "hopf"]
+    assert hopf == [pytest.approx(9.78, abs=0.01)]
+    assert 14 < max(v for b in d["branches"] for v in b["values"]) < 16  # the branch, in uA/cm**2 too
+    line = next(ln for ln in out.splitlines() if ln.startswith("hopf"))
+    assert "I = 9.7" in line and "uA/cm**2" in line
+    assert labels == ["I (uA/cm**2)"]
+
+
+def test_cli_bifurcation_of_lif_in_pA_is_the_nA_answer_times_1000(tmp_path):
+    """The same continuation with the range in pA or nA gives the same point in each unit."""
+    values = {}
+    for unit, hi in (("nA", "3"), ("pA", "3000")):
+        js = tmp_path / f"{unit}.json"
+        assert main(["-q", "analyze", "bifurcation", "lif", "--param", "I", "--range", f"0 {unit}",
+                     f"{hi} {unit}", "--out", str(tmp_path), "--json", str(js)]) == 0
+        d = json.loads(js.read_text())
+        assert d["param_unit"] == unit
+        values[unit] = [p["value"] for p in d["points"]]
+    assert values["pA"] == pytest.approx([1000 * v for v in values["nA"]])
+
+
+def test_lyapunov_function_certifies_both_wells_of_the_duffing_oscillator(tmp_path, monkeypatch):
+    """Unforced Duffing has stable foci at x = -1 and x = +1 (Guckenheimer & Holmes 1983, 2.2):
+    without --candidate each gets its quadratic certificate (JSON list, with samples and level
+    grid) and a panel of the figure of its own, written and redrawn."""
+    from biodyn import jobs, plot
+    from biodyn.plot import layout_problems
+
+    drawn = []
+    save = plot.save
+
+    def keep(ax, path):
+        plot.keep_legends_off_data(ax.figure)  # legends placed as save places them
+        axes = [a for a in ax.figure.axes if a.get_title()]
+        drawn.append(([a.get_title() for a in axes], layout_problems(ax.figure)))
+        return save(ax, path)
+
+    monkeypatch.setattr(plot, "save", keep)
+    js = tmp_path / "lf.json"
+    r = jobs.analyze_lyapunov_function("duffing", samples=600, out=tmp_path, json=js)
+    certs = r.summary["certificates"]
+    assert sorted(round(c["fixed_point"]["state"]["x"], 6) for c in certs) == [-1.0, 1.0]
+    for c in certs:
+        assert c["fixed_point"]["type"] == "stable focus" and c["region_of_attraction"]["level"] > 0
+        assert len(c["samples"]["sign"]) == 600 and len(c["level_grid"]["V"]) == 60
+    jobs.redraw(js, tmp_path / "again.png")
+    for titles, problems in drawn:
+        assert len(titles) == 2 and "at x = -1, y = 0" in titles[0] and "at x = 1, y = 0" in titles[1]
+        assert not problems, problems
+
+
+def test_lyapunov_function_figure_of_a_neuron_draws_v_in_mV_and_w_in_nA(tmp_path, monkeypatch):
+    """The JSON is SI; the figure's axes are in the units phase portraits use (mV, nA), with
+    the samples inside the box given (-90..-50 mV)."""
+    from biodyn import jobs, plot
+
+    seen = []
+    save = plot.save
+    monkeypatch.setattr(plot, "save", lambda ax, path: (seen.append(ax), save(ax, path))[1])
+    jobs.analyze_lyapunov_function("adex", ranges={"v": ("-90 mV", "-50 mV"), "w": ("-200 pA", "200 pA")},
+                                   samples=200, out=tmp_path)
+    ax = seen[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("v (mV)", "w (nA)")
+    assert "at v = -70.6 mV, w = " in ax.get_title()
+    from matplotlib.collections import PathCollection
+
+    xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections if isinstance(c, PathCollection)])
+    assert -90.001 <= xs.min() and xs.max() <= -49.999

@@ -1,6 +1,8 @@
 """Results as neo Blocks (PyNN's convention), really written and read in every format."""
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,3 +149,31 @@ def test_nwb_write_shows_no_warning_about_the_libraries_own_apis(tmp_path):
     api = [w for w in seen if issubclass(w.category, (FutureWarning, DeprecationWarning))
            and any(m in str(w.filename) for m in ("neo", "pynwb", "hdmf"))]
     assert not api, [str(w.message) for w in api]
+
+
+@pytest.mark.parametrize("code, words", [(None, "'/proc' takes no new files or folders"),
+                                         ("EROFS", "is on a read-only file system"),
+                                         ("EACCES", "no permission to write in")])
+def test_an_unwritable_out_says_in_one_line_flag_path_and_why(tmp_path, monkeypatch, code, words):
+    """--out /proc/nope: /proc exists but refuses new files with ENOENT — the message says so,
+    not "'/proc': No such file or directory"; read-only and denied folders say theirs."""
+    import errno
+    import tempfile
+
+    from biodyn.errors import SpecError
+
+    path = Path("/proc/nope")
+    if code is not None:
+        path = tmp_path / "results"
+
+        def refuse(*a, **k):
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    elif not Path("/proc").is_dir():
+        pytest.skip("needs /proc")
+    with pytest.raises(SpecError) as info:
+        io.check_writable(path, "--out", folder=True)
+    text = str(info.value)
+    assert "--out" in text and repr(str(path)) in text and words in text and "\n" not in text
+    assert "No such file or directory" not in text and "cannot be made" in text

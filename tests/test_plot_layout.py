@@ -30,7 +30,11 @@ def _close():
 
 @pytest.mark.parametrize("name", sorted(figure_cases.CASES))
 def test_figure_has_no_overlapping_or_clipped_text_and_labelled_axes(name, tmp_path):
+    """... and no legend over data, once placed as ``plot.save`` places it."""
+    from biodyn.plot import keep_legends_off_data
+
     ax = _draw(name, tmp_path)
+    keep_legends_off_data(ax.figure)
     problems = layout_problems(ax.figure)
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
@@ -344,3 +348,67 @@ def test_spectra_correlation_panel_keeps_every_feature_row_inside_when_the_last_
     cor = next(a for a in ax.figure.axes if a.get_xlabel().startswith("Spearman"))
     lo, hi = sorted(cor.get_ylim())
     assert n == len(feats) and lo <= -0.4 and hi >= len(feats) - 0.6, (lo, hi)
+
+
+def test_a_comparison_footer_records_its_settings_seed_target_and_versions():
+    from biodyn.jobs import comparison_footer
+
+    doc = {"comparison": "oja_vs_backprop", "seed": 4, "versions": {"biodyn": "0.1.0", "brian2": "2.9.0"},
+           "series": {}, "summary": {"settings": {"d": 5, "eta": "0.01 Hz", "eigenvalues": [3.0, 1.0]},
+                                      "target": "numpy"}}
+    line = comparison_footer(doc)
+    for part in ("oja_vs_backprop", "d=5", "eta=0.01 Hz", "eigenvalues=[3.0,1.0]", "seed 4, numpy",
+                 "biodyn 0.1.0"):
+        assert part in line, (part, line)
+
+
+def test_layout_check_finds_a_legend_over_a_line_and_save_moves_it_off(tmp_path):
+    """A legend pinned over a line crossing the whole axes (no vertex under it) is found;
+    keep_legends_off_data moves it where it covers nothing, and a legend over free space stays."""
+    from biodyn.plot import keep_legends_off_data, new_axes
+
+    ax = new_axes((4, 3))
+    ax.plot([0, 1], [1, 1], label="crosses the top")  # two vertices, none under the legend
+    ax.plot(np.linspace(0, 1, 50), np.linspace(0.0, 0.9, 50), "o", label="markers")
+    ax.legend(loc="upper center")
+    ax.set_xlabel("x (1)")
+    ax.set_ylabel("y (1)")
+    assert any("legend covers" in p for p in layout_problems(ax.figure))
+    assert keep_legends_off_data(ax.figure) == 1
+    assert not layout_problems(ax.figure)
+    assert keep_legends_off_data(ax.figure) == 0
+
+
+def test_sweep_of_replays_names_the_protocols_observable_on_its_y_axis(tmp_path):
+    """A sweep of bi_poo_1998 replays labels its values with the protocol's observable,
+    "relative weight change (w_end - w0)/w0", not a generic "value"; its figure carries the
+    provenance line (sweep, job, fixed settings, sweep seed, versions) from sweep.json."""
+    import json
+
+    from biodyn.jobs import sweep_table
+
+    ax = figure_cases.sweep(tmp_path)  # writes tmp_path/my_sweep/summary.csv
+    folder = tmp_path / "my_sweep"
+    (folder / "points").mkdir()
+    (folder / "p0").mkdir()
+    (folder / "p0" / "bi_poo_1998.json").write_text(json.dumps({"protocol": "bi_poo_1998"}))
+    (folder / "points" / "p0.json").write_text(json.dumps({"status": "ok",
+                                                           "paths": {"json": "p0/bi_poo_1998.json"}}))
+    assert "value" in ax.get_ylabel() and "observable" in ax.get_ylabel()  # the CSV alone
+    from biodyn import plot
+
+    (folder / "sweep.json").write_text(json.dumps({
+        "sweep": "my_sweep", "job": "replay", "seed": 1998,
+        "fingerprint_data": {"job": "replay", "run": {"job": "replay", "protocol": "bi_poo_1998",
+                                                      "target": "numpy", "stimulus": {"repetitions": 1}},
+                             "seed": 1998}}))
+    (folder / "points" / "p0.json").write_text(json.dumps({
+        "status": "ok", "paths": {"json": "p0/bi_poo_1998.json"},
+        "versions": {"biodyn": "0.1.0", "brian2": "2.9.0"}}))
+    ax = plot.sweep_summary(sweep_table(folder / "summary.csv"))
+    assert ax.get_ylabel() == "relative weight change (w_end - w0)/w0"
+    line = " ".join(t.get_text() for t in ax.figure.texts).replace("\n", " ")
+    for part in ("sweep my_sweep (job replay)", "protocol=bi_poo_1998", 'stimulus={"repetitions":1}',
+                 "sweep seed 1998", "biodyn 0.1.0"):
+        assert part in line, (part, line)
+    assert not layout_problems(ax.figure)

@@ -419,3 +419,62 @@ def test_job_files_are_not_written_when_a_signal_was_received_during_the_job(tmp
             _signals.request_stop(signal.SIGINT)  # e.g. a user's own Brian2 run swallowed it
     assert files_under(tmp_path) == []
     assert _signals.stop_requested() is None  # raised once, then forgotten
+
+
+@pytest.mark.parametrize("status, expected", [(2, 130), (15, 143), (512, None), (256, None)],
+                         ids=["make killed by SIGINT", "by SIGTERM", "make failed (exit 2)", "exit 1"])
+def test_a_compiler_killed_by_a_signal_is_an_interrupt_not_a_compilation_failure(status, expected):
+    """Brian2 compiles with os.system, which ignores SIGINT in Python while make runs: Ctrl-C
+    kills make alone and Brian2 reports "Project compilation failed (error code: N)" with N the
+    wait status. A status that says "killed by SIGINT/SIGTERM" is Interrupted (exit 130/143);
+    make's own failure (exit code 2: N = 512) stays a SimulationError."""
+    from biodyn.build import _simulation_error
+    from biodyn.errors import Interrupted, SimulationError
+
+    exc = RuntimeError(f"Project compilation failed (error code: {status}). Consider running with "
+                       '"clean=True" to force a complete rebuild.')
+    got = _simulation_error(exc)
+    if expected is None:
+        assert isinstance(got, SimulationError) and "compilation failed" in str(got)
+    else:
+        assert isinstance(got, Interrupted) and got.exit_code == expected
+
+
+def _make_running(pgid):
+    """True once ``make`` (Brian2's project build, not its earlier compiler-flag probes,
+    which Python runs itself) runs in process group ``pgid``."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1: stat.rindex(")")]
+        if int(stat[stat.rindex(")") + 2:].split()[2]) == pgid and comm == "make":
+            return True
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.compiled
+def test_ctrl_c_while_the_standalone_project_compiles_is_an_interrupt_with_no_result(tmp_path):
+    from biodyn.build import has_compiler
+
+    if not has_compiler() or not Path("/proc").is_dir():
+        pytest.skip("needs a C++ compiler and /proc")
+    env = environment()
+    env["BIODYN_CACHE"] = str(tmp_path / "cache")  # a fresh cache: the project compiles
+    run = Running(["replay", "bi_poo_1998", "--target", "cpp_standalone", "--out", "o"], cwd=tmp_path,
+                  env=env)
+    deadline = time.time() + 600
+    while not _make_running(run.proc.pid):
+        assert run.proc.poll() is None, run.finish()
+        assert time.time() < deadline, "make did not start"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    run.signal_group(signal.SIGINT)  # as a terminal's Ctrl-C: make and biodyn alike
+    code, _, err = run.finish()
+    assert_interrupted(code, err, signal.SIGINT)
+    assert "compilation failed" not in err
+    assert files_under(tmp_path / "o") == []

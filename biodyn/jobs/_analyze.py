@@ -15,9 +15,9 @@ import numpy as np
 
 from .. import io, plot
 from ..errors import BiodynError, SpecError
-from ._base import JobResult, all_or_nothing, check_outputs
+from ._base import JobResult, all_or_nothing, check_outputs, provenance_line
 
-__all__ = ["analyze_fixed_points", "analyze_bifurcation", "analyze_lyapunov",
+__all__ = ["analysis_footer", "draw_analysis", "analyze_fixed_points", "analyze_bifurcation", "analyze_lyapunov",
            "analyze_phase_portrait", "time_value", "draw_fixed_points", "draw_bifurcation",
            "draw_lyapunov", "draw_phase_portrait", "DRAW"]
 
@@ -81,9 +81,32 @@ def time_value(field, value, key, default=None):
     return float(q / field.time_unit)
 
 
+def analysis_footer(summary, fig=None):
+    """The provenance line of an analysis figure (:func:`biodyn.jobs.provenance_line`): model,
+    parameter set, variants, overrides, reading (when not the network's), seed and versions,
+    broken at its separators into lines as wide as ``fig`` (a figure) holds at 6 pt."""
+    width = 110 if fig is None else max(60, int(0.98 * fig.get_figwidth() * 72.0 / (0.56 * 6.0)))
+    s = dict(summary)
+    unit = s.get("time_unit")
+    if isinstance(s.get("dt"), (int, float)) and unit:  # a step in the model's time unit
+        s["dt"] = f"{s['dt']:g} " + (f"× {unit}" if str(unit)[:1].isdigit() else str(unit))
+    if s.get("reading") not in (None, "auto", "network"):
+        s["variants"] = {**(s.get("variants") or {}), "reading": s["reading"]}
+    return provenance_line(s, width=width)
+
+
+def draw_analysis(summary):
+    """The figure of an analysis summary (:data:`DRAW`, by its ``analysis`` key) with its
+    provenance line under everything (:func:`analysis_footer`); returns the main ``Axes``."""
+    ax = DRAW[summary["analysis"]](summary)
+    plot.footer(ax.figure, analysis_footer(summary, ax.figure))
+    return ax
+
+
 def _write(summary, figure_ax, out, name, json_path):
     out = Path(out)
     fig_path = out / f"{name}.png"
+    plot.footer(figure_ax.figure, analysis_footer(summary, figure_ax.figure))
     plot.save(figure_ax, fig_path)
     summary["files"] = {"figure": str(fig_path)}
     paths = {"figure": fig_path}
@@ -227,6 +250,55 @@ def _param_value(field, param, text, key):
     return float(np.asarray(q)) / scale
 
 
+def _interface_unit(field, param, lo, hi):
+    """``(unit_text, factor)``: the unit the user gave the range in (the first of ``lo``,
+    ``hi`` written with a unit: ``"0 uA/cm**2"``), else the parameter's own (its declared unit;
+    SI for model variables), and the factor taking values in the parameter's own unit to it.
+
+    Decision: numbers a user reads (printed text, JSON, the figure's axis) are in the unit
+    they typed, so ``--range "0 uA/cm**2" "15 uA/cm**2"`` reports the Hopf point of
+    Hodgkin-Huxley at 9.78 uA/cm**2, not 0.0978 A/m**2; plain numbers are in the parameter's
+    own unit and are reported in it.
+    """
+    from .._quantity import _NUMBER_THEN_UNIT, parse_unit
+
+    _, own = field.parameter(param)
+    for text in (lo, hi):
+        m = _NUMBER_THEN_UNIT.match(str(text)) if isinstance(text, str) else None
+        unit = m and (m.group("rest") or m.group("glued"))
+        if unit:
+            own_scale = 1.0 if own in ("1", "") or param not in field.plan.spec.parameters \
+                else parse_unit(own)[1]
+            return unit.strip(), own_scale / parse_unit(unit)[1]
+    return own, 1.0
+
+
+def _convert_parameter(summary, param, unit, factor):
+    """``summary`` (a bifurcation's) with every value of ``param`` multiplied by ``factor``
+    and stated in ``unit``: the range, points, branches, cycle points and branches, and the
+    values the notes quote (``"P = 0.0977"`` becomes ``"P = 9.77 uA/cm**2"``)."""
+    import re
+
+    summary["param_unit"] = unit
+    if factor == 1.0:
+        return summary
+    summary["range"] = [v * factor for v in summary["range"]]
+    for key in ("points", "cycle_points"):
+        for p in summary.get(key, []):
+            p["value"] = p["value"] * factor
+    for key in ("branches", "cycle_branches"):
+        for b in summary.get(key, []):
+            b["values"] = [v * factor for v in b["values"]]
+            for k in ("hopf", "period_doubling"):
+                if isinstance(b.get(k), (int, float)):
+                    b[k] = b[k] * factor
+    number = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+    pattern = re.compile(rf"\b{re.escape(param)} = ({number})")
+    summary["notes"] = [pattern.sub(lambda m: f"{param} = {float(m.group(1)) * factor:.6g} {unit}", n)
+                        for n in summary.get("notes", [])]
+    return summary
+
+
 @all_or_nothing()
 def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, variants=None,
                         seed=0, reading="auto", out="results", json=None, variable=None,
@@ -234,7 +306,8 @@ def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, va
     """One-parameter continuation of equilibria over ``[lo, hi]`` (figure + optional JSON).
 
     JSON: ``{"model", "param", "param_unit", "points": [{"type", "value", "state"}],
-    "branches": [...], ...}`` — ``value`` in the parameter's unit. With ``cycles`` (flows), the
+    "branches": [...], ...}`` — parameter values in ``param_unit``: the unit ``lo``/``hi`` were
+    written in, else the parameter's own (:func:`_interface_unit`). With ``cycles`` (flows), the
     limit cycles born at every Hopf point are continued too (:func:`biodyn.dynamics.continue_cycles`):
     ``"cycle_branches"`` (max/min of each variable, period, stability per point) and
     ``"cycle_points"`` (``{"type": "cycle_fold"|"period_doubling"|"neimark_sacker", "value",
@@ -257,6 +330,7 @@ def analyze_bifurcation(model, param, lo, hi, *, params=None, overrides=None, va
         from ._cycles import cycles_from_hopf_points
 
         cycles_from_hopf_points(field, param, lo_v, hi_v, result.points, summary)
+    _convert_parameter(summary, param, *_interface_unit(field, param, lo, hi))
     paths = _write(summary, draw_bifurcation(summary), out, f"{field.name}_bifurcation_{param}", json)
     return JobResult(summary, paths)
 

@@ -19,11 +19,23 @@ __all__ = ["compare", "comparison_footer"]
 
 
 def comparison_footer(doc):
-    """The figure's footer: comparison, seed, target, versions."""
-    s = doc["summary"]
+    """The figure's footer: what shaped the comparison — its name, every setting it ran with
+    (``summary["settings"]``, defaults included: a comparison has no parameter set of its own),
+    seed, target and versions."""
+    import json
+
+    s = doc.get("summary") or {}
+    parts = [doc["comparison"]]
+    settings = s.get("settings") or {}
+    if settings:
+        parts.append("settings " + ", ".join(
+            f"{k}={v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
+            for k, v in settings.items()))
     target = s.get("target")
-    return (f"{doc['comparison']}, seed {doc['seed']}" + (f", {target}" if target else "")
-            + f", biodyn {doc['versions'].get('biodyn', '?')}, brian2 {doc['versions'].get('brian2', '?')}")
+    parts.append(f"seed {doc['seed']}" + (f", {target}" if target else ""))
+    versions = doc.get("versions") or {}
+    parts.append(", ".join(f"{k} {v}" for k, v in versions.items()))
+    return " · ".join(p for p in parts if p)
 
 
 @all_or_nothing()

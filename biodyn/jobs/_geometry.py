@@ -113,11 +113,27 @@ def analyze_basins(model, *, params=None, overrides=None, variants=None, seed=0,
     return JobResult(summary, paths)
 
 
+#: At most this many stable points get a panel of their own in a lyapunov-function figure.
+MAX_CERTIFICATE_PANELS = 4
+
+
 def draw_lyapunov_function(summary):
-    """Sign of dV/dt on the samples, level sets of V and the region-of-attraction estimate."""
+    """Sign of dV/dt on the samples, level sets of V and the region-of-attraction estimate: one
+    panel per certified stable point (the first :data:`MAX_CERTIFICATE_PANELS`; a bistable
+    system shows both wells), else the one function."""
     from .. import plot
 
-    return plot.lyapunov_function_map(summary)
+    certs = [c for c in summary.get("certificates") or [] if c.get("samples")]
+    if len(certs) <= 1:
+        return plot.lyapunov_function_map(summary)
+    certs = certs[:MAX_CERTIFICATE_PANELS]
+    ax = plot.new_axes((5.0 * len(certs), 5.2))
+    fig = ax.figure
+    ax.remove()
+    axes = fig.subplots(1, len(certs))
+    for c, a in zip(certs, axes):
+        plot.lyapunov_function_map({**summary, **c}, a)
+    return axes[0]
 
 
 DRAW["lyapunov-function"] = draw_lyapunov_function
@@ -136,7 +152,8 @@ def analyze_lyapunov_function(model, *, candidate=None, params=None, overrides=N
 
     Without ``candidate``: the quadratic certificate :math:`V = z^\\top P z` at every stable
     fixed point (:func:`biodyn.dynamics.quadratic_lyapunov`) with its region-of-attraction
-    estimate; the figure shows the first. With ``candidate`` (an expression in the state
+    estimate, each in ``certificates`` (with its samples and level grid) and in a panel of the
+    figure of its own (the first four); the top-level keys are the first's. With ``candidate`` (an expression in the state
     variables, parameters and unit names, SI): :math:`\\dot V` derived symbolically and its
     sign on ``samples`` states in the box (:func:`biodyn.dynamics.check_lyapunov_function`;
     the box is the spec's ``[ranges]``, replaced per variable by ``ranges``: :func:`state_box`).
@@ -171,7 +188,7 @@ def analyze_lyapunov_function(model, *, candidate=None, params=None, overrides=N
         main = results[0]
         for fp, r in zip(stable, results):
             d = r.as_dict(field)
-            d.pop("samples")
+            d["fixed_point"]["type"] = fp.type
             certificates.append(d)
     else:
         ref = stable[0].state if stable else None
@@ -195,18 +212,24 @@ def analyze_lyapunov_function(model, *, candidate=None, params=None, overrides=N
         from ..dynamics._sympy import lambdify_numpy
 
         syms, _ = symbolic_field(field)
-        Vf = lambdify_numpy([str(s) for s in syms], [sympy.sympify(main.V, locals={str(s): s for s in syms})])
         lo, hi = box
         gx = np.linspace(lo[ix], hi[ix], 60)
         gy = np.linspace(lo[iy], hi[iy], 60)
-        base = main.fixed_point if main.fixed_point is not None else field.x0(seed)
         GX, GY = np.meshgrid(gx, gy)
-        S = np.tile(base, (GX.size, 1))
-        S[:, ix], S[:, iy] = GX.ravel(), GY.ravel()
-        with np.errstate(all="ignore"):
-            V = np.broadcast_to(np.asarray(Vf(*S.T)[0], float), (GX.size,)).reshape(GX.shape)
-        summary["level_grid"] = {"x": gx.tolist(), "y": gy.tolist(),
-                                 "V": [[float(v) if np.isfinite(v) else None for v in row] for row in V]}
+
+        def level_grid(expr, base):
+            Vf = lambdify_numpy([str(s) for s in syms], [sympy.sympify(expr, locals={str(s): s for s in syms})])
+            S = np.tile(base, (GX.size, 1))
+            S[:, ix], S[:, iy] = GX.ravel(), GY.ravel()
+            with np.errstate(all="ignore"):
+                V = np.broadcast_to(np.asarray(Vf(*S.T)[0], float), (GX.size,)).reshape(GX.shape)
+            return {"x": gx.tolist(), "y": gy.tolist(),
+                    "V": [[float(v) if np.isfinite(v) else None for v in row] for row in V]}
+
+        summary["level_grid"] = level_grid(main.V, main.fixed_point if main.fixed_point is not None
+                                           else field.x0(seed))
+        for c, r in zip(certificates, results if candidate is None else []):
+            c["level_grid"] = level_grid(r.V, r.fixed_point)
     ax = draw_lyapunov_function(summary)
     paths = _write(summary, ax, out, f"{field.name}_lyapunov_function", json)
     return JobResult(summary, paths)

@@ -28,7 +28,7 @@ from .. import io, plot
 from ..errors import BiodynError
 from ._base import all_or_nothing, check_outputs
 
-__all__ = ["redraw", "plain", "FIGURE_ARRAYS", "save_figure_arrays", "load_figure_arrays"]
+__all__ = ["redraw", "sweep_table", "sweep_value_label", "sweep_footer", "plain", "FIGURE_ARRAYS", "save_figure_arrays", "load_figure_arrays"]
 
 #: Arrays of :attr:`biodyn.protocols.ProtocolResult.extra` that protocol figures draw from.
 FIGURE_ARRAYS = ("w_final", "bounds", "output_rates", "t", "correlated_weight_t",
@@ -112,9 +112,9 @@ def _kind(doc):
 def _draw(doc, path):
     kind = _kind(doc)
     if kind == "analysis":
-        from ._analyze import DRAW
+        from ._analyze import draw_analysis
 
-        return DRAW[doc["analysis"]](doc)
+        return draw_analysis(doc)
     if kind == "fit":
         return plot.fit_summary(doc)
     if kind == "compare":
@@ -166,6 +166,72 @@ def _draw_point(rec, path):
     return _draw(json.loads(target.read_text()), target)
 
 
+def sweep_value_label(csv_path):
+    """The axis label of the values of a sweep of replays (``OUT/summary.csv``): the observable
+    of its protocol, with its unit (its data's ``value_label``, else its figure's ``ylabel``), found through the first finished point's record (``OUT/points/*.json``)
+    and the replay JSON it names; ``None`` when the sweep ran no replay or nothing says."""
+    from .. import protocols
+
+    folder = Path(csv_path).parent
+    for rec_path in sorted((folder / "points").glob("*.json")):
+        try:
+            rec = json.loads(rec_path.read_text())
+            rel = (rec.get("paths") or {}).get("json") if rec.get("status") == "ok" else None
+            doc = json.loads((folder / rel).read_text()) if rel else None
+        except (OSError, ValueError):
+            continue
+        if not isinstance(doc, dict) or "protocol" not in doc:
+            continue
+        try:
+            spec = protocols.load(doc["protocol"])
+        except BiodynError:
+            return None
+        return (spec.data or {}).get("value_label") or (spec.figure or {}).get("ylabel")
+    return None
+
+
+def sweep_footer(csv_path):
+    """The provenance line of a sweep's figure, from its ``sweep.json`` beside the table: the
+    sweep and its job, the job's fixed settings (``[run]``), the sweep's seed (each point's own
+    is in sweep.json) and the versions its points ran with; ``None`` without ``sweep.json``."""
+    folder = Path(csv_path).parent
+    try:
+        manifest = json.loads((folder / "sweep.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    run = dict((manifest.get("fingerprint_data") or {}).get("run") or {})
+    run.pop("job", None)
+    parts = [f"sweep {manifest.get('sweep', folder.name)} (job {manifest.get('job', '?')})"]
+    if run:
+        parts.append(", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
+                               for k, v in run.items()))
+    parts.append(f"sweep seed {manifest.get('seed')} (each point's seed in sweep.json)")
+    for rec_path in sorted((folder / "points").glob("*.json")):
+        try:
+            versions = json.loads(rec_path.read_text()).get("versions")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if versions:
+            parts.append(", ".join(f"{k} {v}" for k, v in versions.items()))
+            break
+    return " · ".join(parts)
+
+
+def sweep_table(csv_path):
+    """:func:`biodyn.plot.sweep_table` with the observable's label (:func:`sweep_value_label`)
+    and the figure's provenance line (:func:`sweep_footer`)."""
+    table = plot.sweep_table(csv_path)
+    label = sweep_value_label(csv_path)
+    if label:
+        table["value_label"] = label
+    footer = sweep_footer(csv_path)
+    if footer:
+        table["footer"] = footer
+    return table
+
+
 class _Arrays:
     """Stands in for a ProtocolResult where the figure only needs its ``extra``."""
 
@@ -188,7 +254,7 @@ def redraw(path, out=None):
     check_outputs(out, out_is_folder=False)
     if path.suffix.lower() == ".csv":  # a sweep's summary table
         try:
-            table = plot.sweep_table(path)
+            table = sweep_table(path)
         except (ValueError, IndexError, UnicodeDecodeError) as exc:
             raise BiodynError(f"{path}: not a sweep's summary.csv ({exc})") from None
         return plot.save(plot.sweep_summary(table), out)

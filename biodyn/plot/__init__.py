@@ -20,11 +20,11 @@ Decisions that hold for every figure (the figure tests check them over every fig
 """
 
 from ._base import PALETTE, TRAJECTORY_COLOURS, footer, new_axes, save
-from ._layout import layout_problems, text_boxes
+from ._layout import keep_legends_off_data, layout_problems, text_boxes
 from ._protocol import fit_summary, protocol_extra, protocol_summary
 
 __all__ = ["new_axes", "save", "footer", "PALETTE", "TRAJECTORY_COLOURS", "layout_problems",
-           "text_boxes", "protocol_summary", "protocol_extra", "fit_summary"]
+           "text_boxes", "keep_legends_off_data", "protocol_summary", "protocol_extra", "fit_summary"]
 
 from ._ann import *  # noqa: E402,F401,F403  biodyn.ann figures
 __all__ += _ann.__all__  # noqa: F405

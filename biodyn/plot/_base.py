@@ -148,8 +148,10 @@ def save(ax, path):
 
     from ..io import atomic_path
 
+    from ._layout import keep_legends_off_data
+
     fig = ax.figure
-    fig.canvas.draw()  # the constrained layout settles on the second draw (legends outside axes)
+    keep_legends_off_data(fig)  # draws: the constrained layout settles (legends outside axes)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, format=str(path).rsplit(".", 1)[-1])
     plt.close(fig)

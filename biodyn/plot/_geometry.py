@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import dedup_legend, new_axes
-from ._dynamics import _fp_marker, _label, manifolds
+from ._dynamics import _fp_marker, _label, display_unit, manifolds
 
 __all__ = ["basin_map", "basin_fractions", "lyapunov_function_map"]
 
@@ -27,6 +27,23 @@ def _short(text, width=70):
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _short_to_axes(text, ax, fontsize):
+    """Each line of ``text`` cut (with "...") to the width its axes will have once laid out."""
+    from ._base import _text_width
+
+    spec = ax.get_subplotspec()
+    top = spec.get_topmost_subplotspec() if spec is not None else None
+    share = (len(range(top.colspan.start, top.colspan.stop)) / top.get_gridspec().ncols
+             if top is not None else ax.get_position().width)
+    width_pt = ax.figure.get_figwidth() * 72.0 * share - 70.0  # less the y ticks and label
+    out = []
+    for line in str(text).splitlines():
+        while len(line) > 10 and _text_width(line, fontsize) > width_pt:
+            line = line[: int(len(line) * 0.95) - 3].rstrip(".") + "..."
+        out.append(line)
+    return "\n".join(out)
+
+
 def basin_map(summary, ax=None):
     """The basin map of a ``basins`` summary on its 2-D slice: one colour per attractor, the
     fixed points (``fixed_points``, else the point attractors) and (if present) the stable
@@ -38,7 +55,10 @@ def basin_map(summary, ax=None):
     if "grid_x" not in summary:
         ax.text(0.5, 0.5, "sampled states: no basin map", ha="center", va="center", transform=ax.transAxes)
         return ax
-    gx, gy = np.asarray(summary["grid_x"]), np.asarray(summary["grid_y"])
+    units = summary.get("units", {})
+    ux, sx = display_unit(units.get(summary["x"]))  # states drawn in mV, nA, ... (the JSON is SI)
+    uy, sy = display_unit(units.get(summary["y"]))
+    gx, gy = np.asarray(summary["grid_x"]) * sx, np.asarray(summary["grid_y"]) * sy
     L = np.asarray(summary["labels"], float)
     colors = [_BASIN_COLORS[k % len(_BASIN_COLORS)] if a["kind"] != "unbounded" else "#525252"
               for k, a in enumerate(atts)] or ["white"]
@@ -50,17 +70,17 @@ def basin_map(summary, ax=None):
     for k, a in enumerate(atts):
         ax.fill_between([], [], color=colors[k], label=f"basin: {_attractor_name(a)} "
                         f"{100 * a['fraction']:.1f} %")
-    manifolds({"x": summary["x"], "y": summary["y"], "manifolds": [m for m in summary.get("manifolds", [])
-                                                                   if m["kind"] == "stable"]}, ax)
+    manifolds({"x": summary["x"], "y": summary["y"], "x_unit": units.get(summary["x"]),
+               "y_unit": units.get(summary["y"]),
+               "manifolds": [m for m in summary.get("manifolds", []) if m["kind"] == "stable"]}, ax)
     points = summary.get("fixed_points") or [a for a in atts if a["kind"] == "fixed point"]
     for a in points:   # every fixed point (saddles too), else the point attractors
         if summary["x"] in a["state"] and summary["y"] in a["state"]:
-            _fp_marker(ax, a["state"][summary["x"]], a["state"][summary["y"]], a["type"], label=False)
-    units = summary.get("units", {})
+            _fp_marker(ax, a["state"][summary["x"]] * sx, a["state"][summary["y"]] * sy, a["type"], label=False)
     ax.set_xlim(gx[0] - dx, gx[-1] + dx)
     ax.set_ylim(gy[0] - dy, gy[-1] + dy)
-    ax.set_xlabel(_label(summary["x"], units.get(summary["x"])))
-    ax.set_ylabel(_label(summary["y"], units.get(summary["y"])))
+    ax.set_xlabel(_label(summary["x"], ux))
+    ax.set_ylabel(_label(summary["y"], uy))
     ax.set_title(f"{summary.get('model', '')}: basins of attraction ({summary.get('sampling', '')})",
                  fontsize=10)
     dedup_legend(ax, fontsize=7, loc="upper right")
@@ -97,8 +117,11 @@ def lyapunov_function_map(summary, ax=None):
         ax.text(0.5, 0.5, "no samples", ha="center", va="center", transform=ax.transAxes)
         return ax
     sign = np.asarray(s["sign"], int)
+    units = summary.get("units", {})
+    ux, sx = display_unit(units.get(x))  # states drawn in mV, nA, ... (the JSON is SI)
+    uy, sy = display_unit(units.get(y)) if y is not None else (None, 1.0)
     if y is None:   # one variable: dV/dt against it
-        X = np.asarray(s[x], float)
+        X = np.asarray(s[x], float) * sx
         D = np.asarray(s["Vdot"], float)
         for val, color, name in ((-1, "tab:green", "dV/dt < 0"), (0, "tab:gray", "dV/dt = 0"),
                                  (1, "tab:red", "dV/dt > 0")):
@@ -106,12 +129,12 @@ def lyapunov_function_map(summary, ax=None):
             if np.any(m):
                 ax.scatter(X[m], D[m], s=4, color=color, label=name)
         ax.axhline(0, color="gray", lw=0.8)
-        ax.set_xlabel(_label(x, summary.get("units", {}).get(x)))
+        ax.set_xlabel(_label(x, ux))
         ax.set_ylabel(f"dV/dt (per {summary.get('time_unit', 'time unit')})")
         ax.set_title(f"{summary.get('model', '')}: V = {_short(summary.get('V', ''))}", fontsize=9)
         dedup_legend(ax, fontsize=7, loc="best")
         return ax
-    X, Y = np.asarray(s[x], float), np.asarray(s[y], float)
+    X, Y = np.asarray(s[x], float) * sx, np.asarray(s[y], float) * sy
     for val, color, name in ((-1, "tab:green", "dV/dt < 0"), (0, "tab:gray", "dV/dt = 0"),
                              (1, "tab:red", "dV/dt > 0")):
         m = sign == val
@@ -119,7 +142,7 @@ def lyapunov_function_map(summary, ax=None):
             ax.scatter(X[m], Y[m], s=4, color=color, label=name, zorder=2)
     grid = summary.get("level_grid")
     if grid:
-        gx, gy = np.asarray(grid["x"]), np.asarray(grid["y"])
+        gx, gy = np.asarray(grid["x"]) * sx, np.asarray(grid["y"]) * sy
         V = np.asarray(grid["V"], float)
         if np.all(np.isfinite(V)):
             ax.contour(gx, gy, V, levels=8, colors="k", linewidths=0.6, alpha=0.6, zorder=3)
@@ -129,11 +152,16 @@ def lyapunov_function_map(summary, ax=None):
             ax.plot([], [], color="b", lw=2, label=f"V = {c:.3g} (region of attraction)")
     fp = summary.get("fixed_point")
     if fp:
-        _fp_marker(ax, fp["state"][x], fp["state"][y], fp.get("type", "stable node"), label=False)
-    units = summary.get("units", {})
-    ax.set_xlabel(_label(x, units.get(x)))
-    ax.set_ylabel(_label(y, units.get(y)))
-    ax.set_title(f"{summary.get('model', '')}: V = {_short(summary.get('V', ''))}\n"
-                 f"dV/dt = {_short(summary.get('Vdot', ''))} ({summary.get('symbolic', '')})", fontsize=9)
+        _fp_marker(ax, fp["state"][x] * sx, fp["state"][y] * sy, fp.get("type", "stable node"), label=False)
+    ax.set_xlabel(_label(x, ux))
+    ax.set_ylabel(_label(y, uy))
+    fp = summary.get("fixed_point")
+    where = ""
+    if fp and fp.get("state") and x in fp["state"] and y in fp["state"]:
+        where = (f" at {x} = {fp['state'][x] * sx:.4g}" + (f" {ux}" if ux not in (None, "", "1") else "")
+                 + f", {y} = {fp['state'][y] * sy:.4g}" + (f" {uy}" if uy not in (None, "", "1") else ""))
+    ax.set_title(_short_to_axes(f"{summary.get('model', '')}{where}: V = {summary.get('V', '')}\n"
+                                f"({summary.get('symbolic', '')}) dV/dt = {summary.get('Vdot', '')}",
+                                ax, 9), fontsize=9)
     dedup_legend(ax, fontsize=7, loc="upper right")
     return ax

@@ -14,7 +14,9 @@ are the legend's. A text is clipped when its box leaves the figure by more than 
 
 from __future__ import annotations
 
-__all__ = ["layout_problems", "text_boxes"]
+import numpy as np
+
+__all__ = ["layout_problems", "text_boxes", "keep_legends_off_data"]
 
 
 def _visible_text(t):
@@ -102,13 +104,88 @@ def _bars(fig, r):
     return out
 
 
+def _data_points(ax, r, step=3.0):
+    """Display coordinates of what ``ax`` draws as data: the vertices of its lines (segments
+    filled in every ``step`` pixels, so a line crossing a box without a vertex in it counts)
+    and the markers of its scatter plots. Lines in axes coordinates on one side
+    (``axhline``/``axvline``: references, not data) are left out."""
+    from matplotlib.collections import PathCollection
+
+    out = []
+    for line in ax.get_lines():
+        if not line.get_visible() or line.get_transform() != ax.transData:
+            continue
+        xy = np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if not len(xy):
+            continue
+        d = ax.transData.transform(xy)
+        if line.get_linestyle() not in ("None", "none", "", " ") and len(d) > 1:
+            seg = np.diff(d, axis=0)
+            n = np.clip((np.hypot(seg[:, 0], seg[:, 1]) / step).astype(int), 1, 2000)
+            d = np.concatenate([d[i] + np.outer(np.arange(n[i]) / n[i], seg[i]) for i in range(len(seg))]
+                               + [d[-1:]])
+        out.append(d)
+    for c in ax.collections:
+        if isinstance(c, PathCollection) and c.get_visible() and len(c.get_offsets()):
+            out.append(c.get_offset_transform().transform(np.asarray(c.get_offsets(), float)))
+    return np.concatenate(out) if out else np.zeros((0, 2))
+
+
+def _covered(leg, ax, r, tolerance=1.0):
+    b = leg.get_window_extent(r)
+    pts = _data_points(ax, r)
+    return int(np.sum((pts[:, 0] > b.x0 + tolerance) & (pts[:, 0] < b.x1 - tolerance)
+                      & (pts[:, 1] > b.y0 + tolerance) & (pts[:, 1] < b.y1 - tolerance)))
+
+
+#: Places a legend inside its axes may take, in order of preference (matplotlib's codes).
+_INSIDE = ("upper right", "upper left", "lower left", "lower right", "center right", "center left",
+           "upper center", "lower center")
+
+
+def keep_legends_off_data(fig):
+    """Move every axes legend that covers data (lines, their segments, markers: see
+    :func:`layout_problems`, check 5) to the first corner or side of its axes where it covers
+    none, else under the axes (below its x label; the constrained layout makes room: the panel
+    keeps its width, so titles wrapped to it still fit).
+    Returns the number of legends moved. :func:`biodyn.plot.save` calls it on every figure."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    moved = 0
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is None or not leg.get_visible() or getattr(leg, "_bbox_to_anchor", None) is not None:
+            continue  # anchored by its figure on purpose (outside the axes)
+        if not _covered(leg, ax, r):
+            continue
+        moved += 1
+        for loc in _INSIDE:
+            leg.set_loc(loc)
+            if not _covered(leg, ax, r):
+                break
+        else:  # under the axes' tick labels and x label (a fixed distance in points)
+            from matplotlib.transforms import ScaledTranslation
+
+            leg.set_loc("upper center")
+            below = ax.xaxis.get_tightbbox(r)
+            drop = (ax.bbox.y0 - (below.y0 if below is not None else ax.bbox.y0)) / fig.dpi + 4 / 72
+            leg.set_bbox_to_anchor((0.5, 0.0), transform=ax.transAxes
+                                   + ScaledTranslation(0, -drop, fig.dpi_scale_trans))
+    if moved:
+        fig.canvas.draw()
+    return moved
+
+
 def layout_problems(fig, tolerance=1.0, require_labels=True):
     """Problems of ``fig``'s layout, one readable line each (an empty list: none).
 
     Checks: (1) no two pieces of text overlap (tick labels of one axis with each other
     included; a text and the tick label it stands beside are different owners);
     (2) no text leaves the figure (a title cut off); (3) no text in an axes or legend covers
-    a bar; (4) with ``require_labels``, every axis that shows tick labels has a label.
+    a bar; (4) with ``require_labels``, every axis that shows tick labels has a label; (5) no
+    legend drawn inside an axes covers a point of that axes' lines (their segments too) or
+    markers (reference lines drawn with ``axhline``/``axvline`` excepted).
     """
     boxes = text_boxes(fig)
     r = fig.canvas.get_renderer()
@@ -133,6 +210,13 @@ def layout_problems(fig, tolerance=1.0, require_labels=True):
             if k == owner[0] and _overlap(b, bar, tolerance):
                 problems.append(f"covers data: {name} covers a bar")
                 break
+    for k, ax in enumerate(fig.axes):  # (5) a legend over the data of its axes
+        leg = ax.get_legend()
+        if leg is None or not leg.get_visible() or not ax.get_visible():
+            continue
+        n = _covered(leg, ax, r, tolerance)
+        if n:
+            problems.append(f"covers data: axes {k} legend covers {n} point(s) of its lines or markers")
     if require_labels:
         for k, ax in enumerate(fig.axes):
             if not ax.get_visible():

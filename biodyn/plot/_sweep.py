@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._base import PALETTE, group_colour, new_axes
+from ._base import PALETTE, footer, group_colour, new_axes
 
 __all__ = ["sweep_table", "sweep_summary"]
 
@@ -78,13 +78,14 @@ def _axis(column, values):
     return name, 1.0
 
 
-def _result_label(column, metric=None):
+def _result_label(column, metric=None, value_label=None):
     """``(y label, panel title)`` of a result column: ``value(delta_t=2 ms)`` is the value at
-    one condition of a replay (the protocol's observable), titled by its condition."""
+    one condition of a replay (the protocol's observable: ``value_label``, its axis label
+    with unit, when known), titled by its condition."""
     m = re.match(r"^(?:result\.)?value\((.*)\)$", column)
     if m:
         cond = ", ".join(part.replace("=", " = ") for part in m.group(1).split(","))
-        return "value (the protocol's observable)", f"condition {cond}"
+        return value_label or "value (the protocol's observable)", f"condition {cond}"
     name, unit = _split_name(column)
     nice = {"chi": "χ (score against the data)", "n_scored": "conditions scored", **_TRAIN_LABELS}.get(name, name)
     if metric and name in ("train_metric", "test_metric"):
@@ -118,7 +119,9 @@ def sweep_summary(table, max_panels=4):
 
     Results that do not change over the sweep (beyond rounding: a relative spread under
     1e-9) are not drawn when others do; with more results than panels, evenly spaced ones
-    (in the table's order) are drawn — the table keeps them all. Axis units carry the SI
+    (in the table's order) are drawn — the table keeps them all. A replay's values are labelled
+    with ``table["value_label"]`` (the protocol's observable, :func:`biodyn.jobs.sweep_value_label`)
+    when the table has one. Axis units carry the SI
     prefix that puts the values in [1, 1000) (no offset text).
     """
     from matplotlib.ticker import ScalarFormatter
@@ -129,6 +132,7 @@ def sweep_summary(table, max_panels=4):
     params = table["params"]
     x_name = next((p for p in params if len({row[col[p]] for row in ok}) > 1
                    and all(_num(row[col[p]]) is not None for row in ok)), None)
+    value_label = table.get("value_label")
     results = [c for c in table["results"] if any(_num(row[col[c]]) is not None for row in ok)]
     varying = [c for c in results if _varies([_num(row[col[c]]) for row in ok])]
     results = varying or results  # a result the sweep does not change says nothing
@@ -154,7 +158,7 @@ def sweep_summary(table, max_panels=4):
     xlabel, xf = _axis(x_name, [_num(row[col[x_name]]) for row in ok]) if x_name else ("", 1.0)
     for ax, res in zip(axes, results):
         metric = ok[0][col["metric"]] if "metric" in col else None  # a train sweep's metric name
-        ylabel, ptitle = _result_label(res, metric)  # "name [unit]" or a finished label
+        ylabel, ptitle = _result_label(res, metric, value_label)  # "name [unit]" or a finished label
         ylabel, yf = _axis(ylabel, [_num(row[col[res]]) for row in ok])
         for k, (key, members) in enumerate(sorted(groups.items())):
             xs = {}
@@ -195,4 +199,6 @@ def sweep_summary(table, max_panels=4):
     fig.suptitle(f"sweep {table['title']}: {len(ok)} points ok"
                  + (f", {failed} failed (not drawn)" if failed else "")
                  + ("; replicates: mean ± SEM" if "replicate" in header else ""), fontsize=9)
+    if table.get("footer"):  # the provenance line (biodyn.jobs.sweep_footer)
+        footer(fig, table["footer"])
     return axes[0]

@@ -321,9 +321,9 @@ def write_summary(spec, records, path):
 def write_figure(csv_path, path):
     """Draw the summary table (:func:`biodyn.plot.sweep_summary`) to ``path``, atomically;
     ``biodyn plot OUT/summary.csv`` redraws it."""
-    from .. import plot
+    from .. import jobs, plot
 
-    return plot.save(plot.sweep_summary(plot.sweep_table(csv_path)), path)
+    return plot.save(plot.sweep_summary(jobs.sweep_table(csv_path)), path)
 
 
 def _emitter(progress):
