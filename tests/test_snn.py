@@ -1,0 +1,123 @@
+"""biodyn.snn: the differentiable reading of catalog neurons — forward identity with Brian2,
+closed forms, surrogate derivatives, gradients against finite differences."""
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+
+from biodyn import snn  # noqa: E402
+from biodyn.errors import SpecError  # noqa: E402
+
+
+def random_network(reading, N, M, T, rate_hz, w_in, w_rec, seed, p_in=0.3, p_rec=0.1):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((T, M)) < rate_hz * reading.dt).astype(float)
+    W_in = rng.normal(w_in, w_in / 3, (M, N)) * (rng.random((M, N)) < p_in)
+    W_rec = rng.normal(0, w_rec, (N, N)) * (rng.random((N, N)) < p_rec)
+    np.fill_diagonal(W_rec, 0)
+    return x, W_in, W_rec
+
+
+def jax_spikes(reading, W_in, W_rec, x, **kw):
+    tr = snn.simulate(reading, W_in, W_rec, x, **kw)
+    n, i = np.nonzero(tr.spikes[:, 0])
+    order = np.lexsort((i, n))
+    return i[order], n[order], tr
+
+
+def brian_spikes(reading, W_in, W_rec, x, **kw):
+    ii, nn = np.nonzero(x.T)
+    return snn.brian_run(reading, W_in, W_rec, ii, nn, x.shape[0], **kw)
+
+
+def lif100():
+    r = snn.read("lif", dt="0.1 ms")  # dayan_abbott_2001: t_ref = 2 ms = 20 steps
+    x, W_in, W_rec = random_network(r, 100, 50, 10000, 20.0, 1.2e-9, 1.5e-9, seed=1)
+    return r, x, W_in, W_rec
+
+
+def test_recurrent_lif_network_of_100_gives_brians_spike_steps_over_1_s_numpy_target():
+    r, x, W_in, W_rec = lif100()
+    i, n, _ = jax_spikes(r, W_in, W_rec, x)
+    b = brian_spikes(r, W_in, W_rec, x)
+    assert len(i) > 1000  # > 10 Hz on average: thresholds, resets and refractory periods at work
+    np.testing.assert_array_equal(i, b["i"])
+    np.testing.assert_array_equal(n, b["n"])
+    # no neuron fires within its refractory period (20 steps)
+    isi = min(np.diff(n[i == k]).min() for k in np.unique(i) if np.sum(i == k) > 1)
+    assert isi > r.ref_steps
+    # the recurrent weights matter: without them the trains differ
+    i0, n0, _ = jax_spikes(r, W_in, None, x)
+    assert len(i0) != len(i) or not np.array_equal(n0, n)
+
+
+@pytest.mark.compiled
+def test_recurrent_lif_network_of_100_gives_brians_spike_steps_cpp_standalone():
+    r, x, W_in, W_rec = lif100()
+    i, n, _ = jax_spikes(r, W_in, W_rec, x)
+    b = brian_spikes(r, W_in, W_rec, x, target="cpp_standalone", build_key="test_snn_lif100")
+    np.testing.assert_array_equal(i, b["i"])
+    np.testing.assert_array_equal(n, b["n"])
+
+
+@pytest.mark.parametrize("model, dt, w_in, w_rec", [("lif_cond", "0.1 ms", 0.15, 0.2),
+                                                     ("adex", "0.05 ms", 1.5e-9, 0.5e-9)])
+def test_conductance_lif_rk4_and_adex_euler_networks_give_brians_spikes_and_voltages(model, dt, w_in, w_rec):
+    r = snn.read(model, dt=dt)
+    assert r.method == {"lif_cond": "rk4", "adex": "euler"}[model]
+    x, W_in, W_rec = random_network(r, 20, 30, 4000, 30.0, w_in, w_rec, seed=2, p_in=0.5, p_rec=0.2)
+    i, n, tr = jax_spikes(r, W_in, W_rec, x, record=("v",))
+    b = brian_spikes(r, W_in, W_rec, x, record=("v",))
+    assert len(i) > 200
+    np.testing.assert_array_equal(i, b["i"])
+    np.testing.assert_array_equal(n, b["n"])
+    np.testing.assert_allclose(tr.states["v"][:, 0], b["v"], rtol=0, atol=1e-12)
+
+
+def test_exact_lif_step_is_the_closed_form_propagator():
+    # one LIF neuron, constant current below threshold: v(t) = E_L + R I (1 - exp(-t/tau_m)) exactly
+    r = snn.read("lif", dt="1 ms")
+    I = 1.2e-9  # R I = 12 mV < 15 mV
+    tr = snn.simulate(r, np.zeros((1, 1)), None, np.zeros((50, 1)), ext={"I_ext": I}, record=("v", "I_syn"))
+    t = np.arange(1, 51) * 1e-3
+    expected = -65e-3 + 10e6 * I * (1 - np.exp(-t / 10e-3))
+    np.testing.assert_allclose(tr.states["v"][:, 0, 0], expected, rtol=0, atol=1e-15)
+    # a synaptic current jump w at step 0 decays as w exp(-n dt/tau_syn), and v follows the two-exponential PSP
+    tr = snn.simulate(r, np.full((1, 1), 1e-9), None, np.eye(50, 1), record=("v", "I_syn"))
+    tau_m, tau_s, R = 10e-3, 5e-3, 10e6
+    tt = np.arange(50) * 1e-3
+    np.testing.assert_allclose(tr.states["I_syn"][:, 0, 0], 1e-9 * np.exp(-tt / tau_s), rtol=1e-14)
+    psp = R * 1e-9 * tau_s / (tau_m - tau_s) * (np.exp(-tt / tau_m) - np.exp(-tt / tau_s))
+    np.testing.assert_allclose(tr.states["v"][:, 0, 0], -65e-3 + psp, rtol=0, atol=1e-15)
+
+
+def test_reading_refuses_what_it_cannot_read_with_the_spec_file_and_key():
+    with pytest.raises(SpecError, match="lif_cond.toml: model: .*input current"):
+        snn.read("lif_cond", synapse="current")
+    with pytest.raises(SpecError, match="synapse"):
+        snn.read("lif", synapse="curent")
+    with pytest.raises(SpecError, match="method"):
+        snn.read("lif", method="gsl")
+    with pytest.raises(SpecError, match="refractory"):
+        snn.simulate(snn.read("lif"), np.zeros((1, 1)), None, np.zeros((3, 1)), smooth=True)
+
+
+@pytest.mark.parametrize("shape", snn.SHAPES)
+def test_surrogate_derivative_integrates_to_one_and_is_the_spike_functions_jvp(shape):
+    import jax.numpy as jnp
+
+    w = 2e-3
+    h = np.linspace(-2.0, 2.0, 400001)
+    d = np.asarray(snn.step_derivative(np, shape, h, w))
+    total = np.sum((d[1:] + d[:-1]) / 2 * np.diff(h))
+    assert total == pytest.approx(1.0, abs=2e-3)  # the tails beyond +-2 V hold ~ w / 2 V of the mass
+    with jax.enable_x64(True):
+        spike = snn.spike_function(shape, w)
+        hs = jnp.asarray([-3e-3, -1e-4, 0.0, 1e-4, 5e-3])
+        np.testing.assert_array_equal(np.asarray(spike(hs)), [0, 0, 0, 1, 1])
+        g = jax.vmap(jax.grad(spike))(hs)
+        np.testing.assert_allclose(np.asarray(g), snn.step_derivative(np, shape, np.asarray(hs), w), rtol=1e-14)
+        # the smooth step's own derivative is the surrogate derivative
+        gs = jax.vmap(jax.grad(lambda x: snn.smooth_step(jnp, shape, x, w)))(hs)
+        np.testing.assert_allclose(np.asarray(gs), np.asarray(g), rtol=1e-12)
