@@ -163,3 +163,21 @@ def test_constant_inputs_of_each_task():
     for name in ALL:
         task = learn.load_task(name)
         assert all(u.shape == (task.n_inputs,) for _, u in task.constant_inputs())
+
+
+def test_spike_patterns_share_frozen_templates_across_sets_and_are_jittered_spikes():
+    from biodyn.learn._generators import spike_patterns
+
+    a = spike_patterns(30, np.random.default_rng(0), n_steps=50, n_inputs=8, n_classes=2, rate=0.05, jitter=0,
+                       noise_rate=0.0)
+    b = spike_patterns(30, np.random.default_rng(1), n_steps=50, n_inputs=8, n_classes=2, rate=0.05, jitter=0,
+                       noise_rate=0.0)
+    assert set(np.unique(a.x)) <= {0.0, 1.0} and a.mask is None
+    for c in (0, 1):  # without jitter and noise a sample is its class's template, the same in both sets
+        ta, tb = a.x[a.y == c], b.x[b.y == c]
+        assert np.all(ta == ta[0]) and np.array_equal(ta[0], tb[0])
+    assert not np.array_equal(a.x[a.y == 0][0], a.x[a.y == 1][0])
+    j = spike_patterns(30, np.random.default_rng(0), n_steps=50, n_inputs=8, n_classes=2, rate=0.05, jitter=2,
+                       noise_rate=0.0)
+    assert not np.array_equal(j.x, a.x) and np.array_equal(j.y, a.y)
+    assert learn.load_task("spike_patterns").n_outputs == 3

@@ -121,3 +121,104 @@ def test_surrogate_derivative_integrates_to_one_and_is_the_spike_functions_jvp(s
         # the smooth step's own derivative is the surrogate derivative
         gs = jax.vmap(jax.grad(lambda x: snn.smooth_step(jnp, shape, x, w)))(hs)
         np.testing.assert_allclose(np.asarray(gs), np.asarray(g), rtol=1e-12)
+
+
+def test_smooth_network_autodiff_gradient_equals_central_finite_differences():
+    # the spike replaced by the surrogate's own smooth step: a differentiable map, whose autodiff
+    # gradient must be the derivative (reset differentiated too; t_ref = 0)
+    import jax.numpy as jnp
+
+    r = snn.read("lif", dt="1 ms", overrides={"t_ref": "0 ms"})
+    rng = np.random.default_rng(5)
+    x = (rng.random((150, 3, 6)) < 0.08).astype(float)
+    W_in0 = rng.normal(1.5e-9, 0.5e-9, (6, 4))
+    W_rec0 = rng.normal(0.0, 1e-9, (4, 4))
+    c = rng.normal(size=4)
+
+    with jax.enable_x64(True):
+        @jax.jit
+        def loss(W_in, W_rec):
+            tr = snn.run(r, W_in, W_rec, x, smooth=True, width=2e-3, record=("v",))
+            return jnp.sum(tr.spikes @ c) + 1e3 * jnp.sum(tr.states["v"] ** 2)
+
+        gi, gr = jax.grad(loss, argnums=(0, 1))(jnp.asarray(W_in0), jnp.asarray(W_rec0))
+        s_total = float(jnp.sum(snn.run(r, W_in0, W_rec0, x, smooth=True, width=2e-3).spikes))
+        assert s_total > 10  # the smooth spikes are not negligible
+        for _ in range(3):
+            Di, Dr = rng.normal(size=W_in0.shape) * 1e-9, rng.normal(size=W_rec0.shape) * 1e-9
+            eps = 1e-5
+            fd = (float(loss(W_in0 + eps * Di, W_rec0 + eps * Dr)) - float(loss(W_in0 - eps * Di, W_rec0 - eps * Dr))) / (2 * eps)
+            ad = float(np.sum(np.asarray(gi) * Di) + np.sum(np.asarray(gr) * Dr))
+            assert ad == pytest.approx(fd, rel=1e-6)
+
+
+def lif_count_closed_form(I, T, dt=1e-3, tau=10e-3, R=10e6, E_L=-65e-3, th=-50e-3, v_r=-65e-3, ref=2):
+    """Spike count in T steps of the exact LIF step (dayan_abbott_2001) under a constant current I,
+    from rest: the first spike at step k1 - 1, k1 = floor(tau/dt ln(RI/(E - th))) + 1, then every
+    P = max(ref, 1) - 1 + j steps, j = floor(tau/dt ln((E - v_r)/(E - th))) + 1, E = E_L + R I."""
+    E = E_L + R * I
+    if E <= th:
+        return 0
+    k1 = int(np.floor(np.log(R * I / (E - th)) * tau / dt)) + 1
+    j = int(np.floor(np.log((E - v_r) / (E - th)) * tau / dt)) + 1
+    P = max(ref, 1) - 1 + j
+    return 0 if k1 - 1 > T - 1 else 1 + (T - 1 - (k1 - 1)) // P
+
+
+def test_single_lif_neuron_learning_a_spike_count_has_the_closed_form_gradient_sign_and_fixed_point():
+    import jax.numpy as jnp
+
+    r = snn.read("lif", dt="1 ms")
+    T, target = 200, 14
+    x = np.zeros((T, 1, 1))
+    currents = np.linspace(1.0e-9, 4e-9, 31)
+    counts = [lif_count_closed_form(I, T) for I in currents]
+    with jax.enable_x64(True):
+        def count(I):
+            return jnp.sum(snn.run(r, jnp.zeros((1, 1)), None, x, ext={"I_ext": I}).spikes)
+
+        def loss(I):
+            return 0.5 * (count(I) - target) ** 2
+
+        grad = jax.jit(jax.grad(loss))
+        count_j = jax.jit(count)
+        for I, n in zip(currents, counts):
+            assert float(count_j(I)) == n  # the forward count is the closed form's
+            g = float(grad(I))
+            assert np.sign(g) == np.sign(n - target)  # too few spikes: raise I; too many: lower it
+        # gradient descent from below stops where the closed-form count equals the target
+        I = 1.6e-9
+        for _ in range(200):
+            I = I - 1e-21 * float(grad(I))
+        assert lif_count_closed_form(I, T) == target
+        assert float(grad(I)) == 0.0
+
+
+def small_spiking_task(train=24, test=12, **parameters):
+    from biodyn import catalog
+    from biodyn.learn._task import Task
+    from biodyn.spec import read_toml
+
+    data = read_toml(catalog.find("spike_patterns", "tasks"))
+    data["sizes"] = {"train": train, "test": test}
+    return Task("spike_patterns", None, data, parameters)
+
+
+def test_bptt_lowers_the_loss_and_readout_learns_only_the_output_weights():
+    from biodyn.learn._snn import train_snn
+
+    task = small_spiking_task(n_steps=60)
+    res = {L: train_snn(task, learner=L, hidden=12, epochs=3, batch_size=8, seed=1) for L in ("bptt", "readout")}
+    for L, r in res.items():
+        c = r.curves
+        assert c["train_loss"][-1] < c["train_loss"][0]
+        assert c["rate_hz"][0] > 1  # the network spikes
+    # same seed, same initial network: readout keeps W_in and W_rec, bptt changes them
+    b, o = res["bptt"].params, res["readout"].params
+    assert not np.allclose(b["W_in"], o["W_in"])
+    init = train_snn(task, learner="readout", hidden=12, epochs=0, batch_size=8, seed=1).params
+    np.testing.assert_array_equal(o["W_in"], init["W_in"])
+    np.testing.assert_array_equal(o["W_rec"], init["W_rec"])
+    assert not np.allclose(o["W_out"], init["W_out"])
+    np.testing.assert_allclose(res["bptt"].curves["alignment"][1:], 1.0, rtol=1e-12)
+    assert np.all(res["readout"].curves["alignment"][1:] < 1)

@@ -76,7 +76,8 @@ _SIZE_KEYS = {"train": Key((int,), True, "number of training sequences"),
 
 #: The unit of each generator parameter that has one (others are dimensionless, unit "1").
 PARAMETER_UNITS = {"n_steps": "step", "delay": "step", "response_steps": "step", "pulse_prob": "1/step",
-                   "f_min": "cycle/step", "f_max": "cycle/step"}
+                   "f_min": "cycle/step", "f_max": "cycle/step", "rate": "1/step", "noise_rate": "1/step",
+                   "jitter": "step"}
 
 METRICS = ("sign_accuracy", "accuracy", "r2")
 _LOSSES = ("mse", "cross_entropy")
@@ -124,8 +125,14 @@ def _check_values(gen, values, file):
             v = number(key)
             if int(v) != v or v < (2 if key == "n_classes" else 1):
                 bad(key, f"an integer >= {2 if key == 'n_classes' else 1}")
-    if "pulse_prob" in values and not 0 <= number("pulse_prob") <= 1:
-        bad("pulse_prob", "a probability per step in [0, 1]")
+    for key in ("pulse_prob", "rate", "noise_rate"):
+        if key in values and not 0 <= number(key) <= 1:
+            bad(key, "a probability per step in [0, 1]")
+    for key in ("n_inputs", "jitter", "pattern_seed"):
+        if key in values:
+            v = number(key)
+            if int(v) != v or v < (1 if key == "n_inputs" else 0):
+                bad(key, f"an integer >= {1 if key == 'n_inputs' else 0}")
     if "noise" in values and number("noise") < 0:
         bad("noise", "a standard deviation >= 0")
     if "f_min" in values and not 0 < number("f_min") <= number("f_max"):

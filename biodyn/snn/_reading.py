@@ -39,8 +39,10 @@ schedule: state update, thresholds, synapses, resets):
 **Gradient.** :math:`s_n = \Theta(h_n)` of the threshold margin :math:`h` (``v - v_th``), with
 the surrogate derivative of :mod:`biodyn.snn._surrogate`; the reset is
 :math:`x \leftarrow x + s_n(\mathrm{new}(x) - x)`, computed exactly as Brian2's assignment in
-the forward pass and differentiated through :math:`s_n` (the reset is not detached; Zenke &
-Vogels 2021 discuss detaching it). The refractory clock is not differentiated (it is an
+the forward pass; by default its dependence on :math:`s_n` is not differentiated (the
+"detached reset" of Zenke & Vogels 2021: without it the gradient of a neuron that hovers just
+below threshold grows by about :math:`\sigma'(0)|v_{th} - v_{reset}|` per step and explodes;
+``detach_reset=False`` differentiates it). The refractory clock is not differentiated (it is an
 integer). ``smooth=True`` replaces :math:`\Theta` by the surrogate's own smooth step
 :math:`\sigma` forward and backward (a network with an exact gradient; refractory periods are
 refused then).

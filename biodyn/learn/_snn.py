@@ -1,0 +1,375 @@
+r"""Spiking networks of catalog neurons trained on tasks: surrogate-gradient BPTT and a
+trained readout (the reservoir baseline).
+
+**Network.** ``H`` neurons of a catalog model (:func:`biodyn.snn.read`: ``lif`` by default,
+exponential current synapses, the spec's integration, threshold, reset and refractory period)
+receive the task's input spikes through :math:`W_{in}` and their own spikes through
+:math:`W_{rec}` (no self-connections), both in units of ``weight_unit`` (1 nA for current
+synapses, 1 for dimensionless conductances): the learners see dimensionless numbers. The
+readout is a leaky integrator (Bellec et al. 2020, Methods):
+:math:`y_t = \kappa\,y_{t-1} + W_{out}^\top s_t`, :math:`\kappa = e^{-dt/\tau_{out}}`, output
+:math:`o_t = y_t + b`. With task readout ``"all"`` the output of a task step is :math:`o_t` at
+its last network step; with ``"last"`` (classification) the logits are the time average of
+:math:`o_t` over the sequence. Loss and metric are the task's (``mse`` over the scored
+entries, PyTorch's ``MSELoss``; ``cross_entropy``; :func:`biodyn.learn.metric_value`).
+
+**Inputs.** Tasks whose generator gives spikes (:data:`biodyn.learn._generators.SPIKING`,
+e.g. ``spike_patterns``) are read one task step per network step. Other tasks' analog inputs
+:math:`x \in [-1, 1]` are encoded, each task step held for ``steps_per_sample`` network steps,
+into ``2 n_per_channel`` spike trains per input channel (one group for :math:`x^+`, one for
+:math:`x^-`): ``poisson`` — a Bernoulli spike per step with probability
+:math:`\nu_{max}\,dt\,|x^\pm|`; ``latency`` — one spike per task step, at sub-step
+:math:`\lfloor (1 - |x^\pm|)(S - 1) \rfloor` (none if :math:`x^\pm = 0`; the earlier the
+stronger, Gütig & Sompolinsky 2006). Draws use ``default_rng([seed, 3, set])``, set 0 train,
+1 test, drawn once (frozen spike trains).
+
+**Learners.** ``bptt``: the gradient of the loss by reverse-mode autodiff through the
+network's scan over time, the spike's derivative replaced by the surrogate (Neftci, Mostafa &
+Zenke 2019), for :math:`W_{in}, W_{rec}, W_{out}, b`. ``readout``: the same gradient for
+:math:`W_{out}, b` only; :math:`W_{in}, W_{rec}` keep their initial values. Updates by
+biodyn's optimisers (``adam`` default) on the flattened learned parameters, one per minibatch.
+Each epoch records, on the epoch's first minibatch, the **alignment**: the cosine between the
+learner's update direction (minus its gradient, before the optimiser) and the BPTT surrogate
+gradient over all parameters — 1 for ``bptt``; for ``readout``,
+:math:`\lVert g_{out}\rVert / \lVert g\rVert`.
+
+**Initial weights** (seed ``[seed, 4]``): :math:`W_{in} \sim \mathcal N(\mu_{in}, \sigma_{in}^2)`
+with :math:`\mu_{in} = \sigma_{in} = ` ``w_in`` :math:`/\sqrt M`, :math:`W_{rec} \sim \mathcal
+N(0, g^2/H)` (``g`` = ``w_rec``), :math:`W_{out} \sim \mathcal N(0, 1/H)`, :math:`b = 0`.
+
+References
+----------
+Bellec G, Scherr F, Subramoney A, Hajek E, Salaj D, Legenstein R, Maass W (2020) A solution to
+the learning dilemma for recurrent networks of spiking neurons. Nat Commun 11:3625.
+doi:10.1038/s41467-020-17236-y
+Neftci EO, Mostafa H, Zenke F (2019) Surrogate gradient learning in spiking neural networks.
+IEEE Signal Process Mag 36(6):51-63. doi:10.1109/MSP.2019.2931595
+Gütig R, Sompolinsky H (2006) The tempotron. Nat Neurosci 9:420-428. doi:10.1038/nn1643
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import BiodynError, SpecError, suggest
+from ._generators import SPIKING
+from ._task import load_task, metric_value
+
+__all__ = ["LEARNERS", "ENCODINGS", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
+
+LEARNERS = ("bptt", "readout")
+ENCODINGS = ("poisson", "latency")
+_LEARNED = {"bptt": ("W_in", "W_rec", "W_out", "b"), "readout": ("W_out", "b")}
+
+
+def _positive(value, flag, kind=int):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or kind(value) != value or value <= 0:
+        raise SpecError("<arguments>", flag, f"a positive {'integer' if kind is int else 'number'}", repr(value))
+    return kind(value)
+
+
+def _hashable(q):
+    return q if isinstance(q, str) else repr(q)
+
+
+def encode(task, batch, *, encoding="poisson", rate_hz=100.0, steps_per_sample=10, n_per_channel=5, dt=1e-3,
+           rng=None):
+    """Input spikes ``(n, T S, M)`` of ``batch`` (see module doc); spiking tasks as they are."""
+    if task.generator in SPIKING:
+        return np.asarray(batch.x, float)
+    x = np.asarray(batch.x, float)
+    n, T, I = x.shape
+    S, K = int(steps_per_sample), int(n_per_channel)
+    amp = np.concatenate([np.maximum(x, 0), np.maximum(-x, 0)], axis=2)  # (n, T, 2I)
+    amp = np.clip(np.repeat(amp, K, axis=2), 0.0, 1.0)  # (n, T, 2IK)
+    if encoding == "poisson":
+        p = np.repeat(amp, S, axis=1) * rate_hz * dt
+        return (rng.random(p.shape) < p).astype(float)
+    out = np.zeros((n, T, S, amp.shape[2]))
+    sub = np.floor((1.0 - amp) * (S - 1)).astype(int)
+    nn, tt, cc = np.nonzero(amp > 0)
+    out[nn, tt, sub[nn, tt, cc], cc] = 1.0
+    return out.reshape(n, T * S, amp.shape[2])
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_out, weight_unit, shape, width):
+    """Jitted ``(outputs, value, grad, spikes)`` (cached: trainings of one configuration share
+    their compiled code). Call inside ``jax.enable_x64(True)``."""
+    import jax
+
+    from .. import snn
+
+    reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
+    outputs, value, spikes = snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape,
+                                           width)
+    return jax.jit(outputs), jax.jit(value), jax.jit(jax.grad(value)), jax.jit(spikes)
+
+
+def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape, width):
+    """``(outputs(p, x), value(p, x, t, mask), spikes(p, x))`` for parameter dicts ``p``
+    (``W_in``, ``W_rec``, ``W_out``, ``b``) and inputs ``x`` ``(n, T', M)``. Call inside
+    ``jax.enable_x64(True)``."""
+    import jax
+    import jax.numpy as jnp
+
+    from ..snn import run
+
+    kappa = float(np.exp(-reading.dt / tau_out))
+    S = int(steps_per_sample)
+
+    def net(p, x):
+        H = p["W_rec"].shape[0]
+        W_rec = p["W_rec"] * (1.0 - jnp.eye(H))
+        tr = run(reading, p["W_in"] * weight_unit, W_rec * weight_unit, jnp.swapaxes(x, 0, 1), shape=shape,
+                 width=width)
+        s = tr.spikes  # (T', B, H)
+
+        def filt(y, s_t):
+            y = kappa * y + s_t @ p["W_out"]
+            return y, y
+
+        _, y = jax.lax.scan(filt, jnp.zeros((s.shape[1], p["W_out"].shape[1])), s)
+        o = y + p["b"]
+        if readout == "last":
+            return jnp.mean(o, axis=0), s
+        return jnp.swapaxes(o[S - 1::S], 0, 1), s
+
+    def outputs(p, x):
+        return net(p, x)[0]
+
+    def value(p, x, t, mask):
+        y = outputs(p, x)
+        if loss == "cross_entropy":
+            logp = jax.nn.log_softmax(y, axis=-1)
+            return -jnp.mean(jnp.take_along_axis(logp, t[:, None].astype(int), axis=-1))
+        m = mask[..., None]
+        return jnp.sum(m * (y - t) ** 2) / (jnp.sum(mask) * y.shape[-1])
+
+    def spikes(p, x):
+        return net(p, x)[1]
+
+    return outputs, value, spikes
+
+
+@dataclass
+class SNNTrainResult:
+    """Trained parameters (``W_in``, ``W_rec`` in ``weight_unit``; ``W_out``, ``b``), learning
+    curves and the configuration (everything that shaped them)."""
+
+    params: dict
+    curves: dict
+    config: dict
+    task: object
+
+    def document(self):
+        def finite(x):
+            x = np.asarray(x, float)
+            return [None if not np.isfinite(v) else float(v) for v in x.ravel()] if x.ndim else (
+                None if not np.isfinite(x) else float(x))
+
+        curves = {k: finite(v) for k, v in self.curves.items()}
+        final = {k: curves[k][-1] for k in ("train_loss", "test_loss", "train_metric", "test_metric", "rate_hz")}
+        return {"config": self.config, "curves": curves, "final": final}
+
+    def save(self, path):
+        from .. import io
+
+        with io.atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **{f"param.{k}": v for k, v in self.params.items()},
+                         **{f"curve.{k}": np.asarray(v) for k, v in self.curves.items()},
+                         config=np.asarray(json.dumps(self.config)))
+        return path
+
+
+def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epochs=20, lr=2e-2, optimizer="adam",
+              seed=0, batch_size=32, dt="1 ms", tau_syn="5 ms", tau_out="20 ms", surrogate="fast_sigmoid",
+              surrogate_width="1 mV", w_in=3.0, w_rec=1.0, weight_unit=None, encoding="poisson", rate="100 Hz",
+              steps_per_sample=10, n_per_channel=5, progress=None, **task_parameters):
+    """Train a spiking network of catalog neurons on ``task`` (see module doc).
+
+    Parameters
+    ----------
+    task : str or Task
+    model, params : str
+        The neuron model (``lif``, ``adex``, ``lif_cond``) and its parameter set.
+    learner : {"bptt", "readout"}
+    hidden : int
+        Number of spiking neurons :math:`H`.
+    epochs, lr, optimizer, batch_size, seed
+        As :func:`biodyn.learn.train`; ``seed`` seeds data, encoding, weights and minibatches.
+    dt, tau_syn, tau_out : str
+        Time step, synaptic and readout time constants (with units).
+    surrogate, surrogate_width : str
+        Surrogate shape (:data:`biodyn.snn.SHAPES`) and width (unit of the threshold margin).
+    w_in, w_rec : float
+        Initial input and recurrent weight scales (in ``weight_unit``).
+    encoding, rate, steps_per_sample, n_per_channel
+        How analog task inputs become spikes (ignored... never: refused for spiking tasks
+        if changed from their defaults is not checked; they do not apply to spiking tasks).
+
+    Returns
+    -------
+    SNNTrainResult
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from .. import snn
+    from .._quantity import evaluate
+    from ..ann import optimiser as make_optimiser
+
+    task = load_task(task, **task_parameters)
+    if learner not in LEARNERS:
+        raise SpecError("<arguments>", "learner", "one of " + ", ".join(LEARNERS), repr(learner),
+                        suggest(str(learner), LEARNERS))
+    if encoding not in ENCODINGS:
+        raise SpecError("<arguments>", "encoding", "one of " + ", ".join(ENCODINGS), repr(encoding),
+                        suggest(str(encoding), ENCODINGS))
+    hidden = _positive(hidden, "hidden")
+    epochs = _positive(epochs, "epochs") if epochs != 0 else 0
+    batch_size = _positive(batch_size, "batch_size")
+    lr = _positive(float(lr), "lr", float)
+    steps_per_sample = _positive(steps_per_sample, "steps_per_sample")
+    n_per_channel = _positive(n_per_channel, "n_per_channel")
+    if task.generator in SPIKING:
+        steps_per_sample = 1
+    opt = make_optimiser(optimizer)
+    if opt.name == "implicit_gd":
+        raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products", repr(optimizer))
+    reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
+
+    def seconds(text, flag, dim="second"):
+        q = evaluate(text) if isinstance(text, str) else text
+        from brian2.units.fundamentalunits import get_dimensions
+        import brian2
+
+        if get_dimensions(q) is not getattr(brian2, dim).dim or float(q) <= 0:
+            raise SpecError("<arguments>", flag, f"a positive quantity in {dim}", repr(text))
+        return float(q)
+
+    tau_out_s = seconds(tau_out, "tau_out")
+    rate_hz = seconds(rate, "rate", "hertz")
+    margin_unit = reading.units[sorted(str(s) for s in reading.threshold[0].free_symbols if str(s) in reading.state)[0]]
+    wq = evaluate(surrogate_width) if isinstance(surrogate_width, str) else surrogate_width
+    from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
+
+    if not have_same_dimensions(wq, margin_unit) or float(wq) <= 0:
+        raise SpecError("<arguments>", "surrogate_width", f"a positive value in the threshold margin's unit "
+                        f"({margin_unit})", repr(surrogate_width))
+    if weight_unit is None:
+        unit_q = evaluate("1 nA") if reading.synapse == "current" else reading.weight_unit()
+    else:
+        unit_q = evaluate(weight_unit) if isinstance(weight_unit, str) else weight_unit
+        if not have_same_dimensions(unit_q, reading.weight_unit()):
+            raise SpecError("<arguments>", "weight_unit", f"a quantity in {reading.weight_unit()}", repr(weight_unit))
+    unit = float(unit_q)
+    seed = int(seed)
+    train_set, test_set = task.data(seed)
+    enc = dict(encoding=encoding, rate_hz=rate_hz, steps_per_sample=steps_per_sample, n_per_channel=n_per_channel,
+               dt=reading.dt)
+    x_train = encode(task, train_set, rng=np.random.default_rng([seed, 3, 0]), **enc)
+    x_test = encode(task, test_set, rng=np.random.default_rng([seed, 3, 1]), **enc)
+    M, H, O = x_train.shape[2], hidden, task.n_outputs
+    rng_w = np.random.default_rng([seed, 4])
+    p = {"W_in": rng_w.normal(w_in / np.sqrt(M), w_in / np.sqrt(M), (M, H)),
+         "W_rec": rng_w.normal(0.0, w_rec / np.sqrt(H), (H, H)) * (1 - np.eye(H)),
+         "W_out": rng_w.normal(0.0, 1.0 / np.sqrt(H), (H, O)), "b": np.zeros(O)}
+    learned = _LEARNED[learner]
+    keys = sorted(p)
+    shapes = {k: p[k].shape for k in keys}
+
+    def flat(d, names):
+        return np.concatenate([np.asarray(d[k], float).ravel() for k in names])
+
+    def unflat(theta, names, base):
+        out, i = dict(base), 0
+        for k in names:
+            size = int(np.prod(shapes[k]))
+            out[k] = theta[i:i + size].reshape(shapes[k])
+            i += size
+        return out
+
+    def targets(b):
+        return b.y if task.readout == "last" else np.asarray(b.y, float)
+
+    def mask(b):
+        return np.ones(len(b), bool) if b.mask is None else b.mask
+
+    config = {"task": task.as_dict(), "net": f"{model} ({learner})", "model": model,
+              "parameter_set": reading.resolved.parameter_set, "learner": learner, "hidden": H, "epochs": epochs,
+              "lr": lr, "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
+              "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,
+              "synapse": reading.synapse, "tau_syn": str(tau_syn), "tau_out": str(tau_out),
+              "surrogate": {"shape": surrogate, "width": str(surrogate_width)}, "weight_unit": str(unit_q),
+              "init": {"w_in": w_in, "w_rec": w_rec}, "readout": task.readout, "n_inputs": M, "n_outputs": O,
+              "encoding": None if task.generator in SPIKING else {"kind": encoding, "rate": str(rate),
+                                                                  "steps_per_sample": steps_per_sample,
+                                                                  "n_per_channel": n_per_channel},
+              "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
+    curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_metric", "test_metric", "rate_hz",
+                              "alignment")}
+    bs = min(batch_size, len(train_set))
+    rng = np.random.default_rng([seed, 2])
+    with jax.enable_x64(True):
+        outputs, value, grad, spikes = _compiled(model, params, _hashable(tau_syn), _hashable(dt), task.readout,
+                                                 task.loss, steps_per_sample, tau_out_s, unit, surrogate, float(wq))
+
+        def jp(d):
+            return {k: jnp.asarray(v) for k, v in d.items()}
+
+        def alignment(pd, xb, tb, mb):
+            g = grad(jp(pd), xb, tb, mb)
+            full = flat(g, keys)
+            mine = np.concatenate([np.asarray(g[k]).ravel() if k in learned else np.zeros(p[k].size) for k in keys])
+            den = np.linalg.norm(full) * np.linalg.norm(mine)
+            return float(mine @ full / den) if den > 0 else np.nan
+
+        def evaluate_epoch(epoch, pd):
+            curves["epoch"].append(epoch)
+            for name, b, x in (("train", train_set, x_train), ("test", test_set, x_test)):
+                curves[f"{name}_loss"].append(float(value(jp(pd), x, targets(b), mask(b))))
+                curves[f"{name}_metric"].append(metric_value(task.metric, np.asarray(outputs(jp(pd), x)), b))
+            curves["rate_hz"].append(float(np.mean(np.asarray(spikes(jp(pd), x_test)))) / reading.dt)
+            if progress is not None:
+                progress(epoch, curves)
+
+        curves["alignment"].append(np.nan)
+        evaluate_epoch(0, p)
+        theta = flat(p, learned)
+        state = opt.init(theta)
+        k = 0
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(len(train_set))
+            for start in range(0, len(train_set) - bs + 1, bs):
+                idx = order[start:start + bs]
+                xb, tb, mb = x_train[idx], targets(train_set)[idx], mask(train_set)[idx]
+                if start == 0:
+                    curves["alignment"].append(alignment(unflat(theta, learned, p), xb, tb, mb))
+
+                class Oracle:
+                    n_grad = 0
+
+                    def grad(self, th):
+                        g = grad(jp(unflat(th, learned, p)), xb, tb, mb)
+                        return flat(g, learned)
+
+                    stochastic_grad = grad
+
+                with np.errstate(over="ignore", invalid="ignore"):
+                    theta, state = opt.step(theta, state, k, lr, Oracle())
+                k += 1
+                if not np.all(np.isfinite(theta)):
+                    raise BiodynError(f"biodyn train: the weights diverged at update {k} (epoch {epoch}, "
+                                      f"lr = {lr:g}); try a smaller --lr")
+            p = unflat(theta, learned, p)
+            evaluate_epoch(epoch, p)
+    config["steps"] = k
+    return SNNTrainResult({k: np.asarray(v) for k, v in p.items()}, {k: np.asarray(v, float) for k, v in
+                                                                      curves.items()}, config, task)
