@@ -1,4 +1,4 @@
-"""biodyn train TASK --net {rnn,gru,lstm}"""
+"""biodyn train TASK --net {rnn,gru,lstm,lif}"""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def register(sub):
                "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
-    p.add_argument("--net", required=True, choices=["rnn", "gru", "lstm"], help="the cell")
+    p.add_argument("--net", required=True, choices=["rnn", "gru", "lstm", "lif"],
+                   help="the cell; lif: a spiking network of catalog neurons (--neuron, --learner)")
     p.add_argument("--hidden", type=int, default=32, help="hidden units H (default 32)")
     p.add_argument("--epochs", type=int, default=30, help="passes over the training set (default 30)")
     p.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
@@ -45,6 +46,18 @@ def register(sub):
                    "figure of those of the first input on the top principal components (Sussillo & Barak 2013)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
+    s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)")
+    s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default) or readout "
+                   "(only the output weights learn)")
+    s.add_argument("--neuron", help="the catalog neuron model (default lif; adex, lif_cond, ...)")
+    s.add_argument("--params", help="its parameter set (default: the spec's)")
+    s.add_argument("--dt", help="time step with unit (default '1 ms')")
+    s.add_argument("--tau-syn", help="synaptic current decay time (default '5 ms')")
+    s.add_argument("--surrogate", help="surrogate derivative shape: fast_sigmoid (SuperSpike, default) or sigmoid")
+    s.add_argument("--surrogate-width", help="its width in the threshold margin's unit (default '1 mV')")
+    s.add_argument("--encoding", help="analog task inputs as spikes: poisson (default) or latency")
+    s.add_argument("--rate", help="maximal input rate of the poisson encoding (default '100 Hz')")
+    s.add_argument("--steps-per-sample", type=int, help="network steps per task step for analog tasks (default 10)")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
     p.set_defaults(func=run)
@@ -57,6 +70,14 @@ def run(args):
     from ._output import say
 
     parameters = {k: parse_value(v) for k, v in parse_assignments(args.parameters, "--set").items()}
+    if args.net == "lif":
+        return _run_spiking(args, parameters)
+    for flag in _SPIKING_FLAGS:
+        if getattr(args, flag) is not None:
+            from ..errors import SpecError
+
+            raise SpecError("<command line>", "--" + flag.replace("_", "-"), "a flag of spiking networks only "
+                            "(--net lif)", f"--net {args.net}")
 
     def progress(epoch, curves):
         if not args.quiet:
@@ -86,6 +107,46 @@ def run(args):
                   "stable outputs " + ", ".join("(" + ", ".join(f"{v:.2f}" for v in p["output"]) + ")"
                                                 for p in fp["points"] if p["stable"]))
     for key in ("weights", "figure", "fixed_points_figure", "json"):
+        path = result.paths.get(key)
+        if path is not None and str(path) != "-":
+            say(args, path)
+    return 0
+
+
+_SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
+                  "steps_per_sample")
+
+
+def _run_spiking(args, parameters):
+    from .. import jobs
+    from ..errors import SpecError
+    from ._output import say
+
+    for flag, value in (("lyapunov_every", args.lyapunov_every), ("lyapunov_k", args.lyapunov_k),
+                        ("fixed_points", args.fixed_points or None), ("g", None if args.g == 1.0 else args.g)):
+        if value is not None:
+            raise SpecError("<command line>", "--" + flag.replace("_", "-"), "a flag of --net rnn/gru/lstm",
+                            "--net lif", "not (yet) available for spiking networks")
+    options = {k: getattr(args, k) for k in ("dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
+                                             "steps_per_sample") if getattr(args, k) is not None}
+
+    def progress(epoch, curves):
+        if not args.quiet:
+            print(f"  epoch {epoch}: train loss {curves['train_loss'][-1]:.4g}, test loss "
+                  f"{curves['test_loss'][-1]:.4g}, test metric {curves['test_metric'][-1]:.4g}, "
+                  f"{curves['rate_hz'][-1]:.3g} Hz", file=sys.stderr, flush=True)
+
+    result = jobs.train_snn(args.task, neuron=args.neuron or "lif", params=args.params,
+                            learner=args.learner or "bptt", hidden=args.hidden, epochs=args.epochs, lr=args.lr,
+                            optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size,
+                            out=args.out, json=args.json, progress=progress, **options, **parameters)
+    doc = result.summary
+    c, f = doc["config"], doc["final"]
+    say(args, f"{c['task']['name']}: {c['model']} network H = {c['hidden']}, learner {c['learner']}, "
+              f"{c['epochs']} epochs, {c['optimizer']} lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} "
+              f"-> {f['test_loss']:.4g}, test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> "
+              f"{f['test_metric']:.3g}, {f['rate_hz']:.3g} Hz")
+    for key in ("weights", "figure", "json"):
         path = result.paths.get(key)
         if path is not None and str(path) != "-":
             say(args, path)

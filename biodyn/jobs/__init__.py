@@ -33,3 +33,5 @@ from ._train import *  # noqa: E402,F401,F403  biodyn.learn: train a network on 
 __all__ += _train.__all__  # noqa: F405
 from ._cycles import *  # noqa: E402,F401,F403  limit cycles and periodic orbits
 __all__ += _cycles.__all__  # noqa: F405
+from ._train_snn import *  # noqa: E402,F401,F403  biodyn.learn._snn: a spiking network of catalog neurons
+__all__ += _train_snn.__all__  # noqa: F405

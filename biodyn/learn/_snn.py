@@ -99,20 +99,25 @@ def encode(task, batch, *, encoding="poisson", rate_hz=100.0, steps_per_sample=1
 
 @functools.lru_cache(maxsize=16)
 def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_out, weight_unit, shape, width):
-    """Jitted ``(outputs, value, grad, spikes)`` (cached: trainings of one configuration share
-    their compiled code). Call inside ``jax.enable_x64(True)``."""
+    """Jitted ``(evaluate, grad)``: ``evaluate(p, x, t, mask) -> (loss, outputs, mean spike
+    count per step and neuron)`` and the loss gradient (cached: trainings of one configuration
+    share their compiled code). Call inside ``jax.enable_x64(True)``."""
     import jax
 
     from .. import snn
 
     reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
-    outputs, value, spikes = snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape,
-                                           width)
-    return jax.jit(outputs), jax.jit(value), jax.jit(jax.grad(value)), jax.jit(spikes)
+    forward, value, loss_of = snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape,
+                                            width)
+    def evaluate(p, x, t, mask):
+        y, s = forward(p, x)
+        return loss_of(y, t, mask), y, s.mean()
+
+    return jax.jit(evaluate), jax.jit(jax.grad(value))
 
 
 def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape, width):
-    """``(outputs(p, x), value(p, x, t, mask), spikes(p, x))`` for parameter dicts ``p``
+    """``(forward(p, x) -> (outputs, spikes), value(p, x, t, mask), loss(y, t, mask))`` for parameter dicts ``p``
     (``W_in``, ``W_rec``, ``W_out``, ``b``) and inputs ``x`` ``(n, T', M)``. Call inside
     ``jax.enable_x64(True)``."""
     import jax
@@ -140,21 +145,17 @@ def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit
             return jnp.mean(o, axis=0), s
         return jnp.swapaxes(o[S - 1::S], 0, 1), s
 
-    def outputs(p, x):
-        return net(p, x)[0]
-
-    def value(p, x, t, mask):
-        y = outputs(p, x)
+    def loss_of(y, t, mask):
         if loss == "cross_entropy":
             logp = jax.nn.log_softmax(y, axis=-1)
             return -jnp.mean(jnp.take_along_axis(logp, t[:, None].astype(int), axis=-1))
         m = mask[..., None]
         return jnp.sum(m * (y - t) ** 2) / (jnp.sum(mask) * y.shape[-1])
 
-    def spikes(p, x):
-        return net(p, x)[1]
+    def value(p, x, t, mask):
+        return loss_of(net(p, x)[0], t, mask)
 
-    return outputs, value, spikes
+    return net, value, loss_of
 
 
 @dataclass
@@ -229,6 +230,11 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     if learner not in LEARNERS:
         raise SpecError("<arguments>", "learner", "one of " + ", ".join(LEARNERS), repr(learner),
                         suggest(str(learner), LEARNERS))
+    from ..snn import SHAPES
+
+    if surrogate not in SHAPES:
+        raise SpecError("<arguments>", "surrogate", "one of " + ", ".join(SHAPES), repr(surrogate),
+                        suggest(str(surrogate), SHAPES))
     if encoding not in ENCODINGS:
         raise SpecError("<arguments>", "encoding", "one of " + ", ".join(ENCODINGS), repr(encoding),
                         suggest(str(encoding), ENCODINGS))
@@ -318,7 +324,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     bs = min(batch_size, len(train_set))
     rng = np.random.default_rng([seed, 2])
     with jax.enable_x64(True):
-        outputs, value, grad, spikes = _compiled(model, params, _hashable(tau_syn), _hashable(dt), task.readout,
+        evaluate, grad = _compiled(model, params, _hashable(tau_syn), _hashable(dt), task.readout,
                                                  task.loss, steps_per_sample, tau_out_s, unit, surrogate, float(wq))
 
         def jp(d):
@@ -334,9 +340,10 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
         def evaluate_epoch(epoch, pd):
             curves["epoch"].append(epoch)
             for name, b, x in (("train", train_set, x_train), ("test", test_set, x_test)):
-                curves[f"{name}_loss"].append(float(value(jp(pd), x, targets(b), mask(b))))
-                curves[f"{name}_metric"].append(metric_value(task.metric, np.asarray(outputs(jp(pd), x)), b))
-            curves["rate_hz"].append(float(np.mean(np.asarray(spikes(jp(pd), x_test)))) / reading.dt)
+                value, y, rate = evaluate(jp(pd), x, targets(b), mask(b))
+                curves[f"{name}_loss"].append(float(value))
+                curves[f"{name}_metric"].append(metric_value(task.metric, np.asarray(y), b))
+            curves["rate_hz"].append(float(rate) / reading.dt)
             if progress is not None:
                 progress(epoch, curves)
 
