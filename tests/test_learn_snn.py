@@ -69,3 +69,15 @@ def test_biodyn_train_net_lif_errors_are_one_line_and_come_before_training(tmp_p
     assert main(["train", "spike_patterns", "--net", "lif", "--lyapunov-every", "2", "--out", out]) == 2
     assert "--lyapunov-every" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_eprop_learners_train_and_their_alignment_with_bptt_is_recorded(tmp_path):
+    from biodyn.learn._snn import train_snn
+
+    task_file = small_task_file(tmp_path, "spike_patterns", 16, 8)
+    for learner in ("eprop", "eprop_random"):
+        r = train_snn(str(task_file), learner=learner, hidden=8, epochs=2, batch_size=8, n_steps=40, seed=1)
+        a = r.curves["alignment"][1:]
+        assert np.all(np.isfinite(a)) and np.all(a < 1.0 - 1e-9) and np.all(a > -1)
+        assert r.curves["train_loss"][-1] < r.curves["train_loss"][0]

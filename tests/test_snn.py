@@ -53,6 +53,7 @@ def test_recurrent_lif_network_of_100_gives_brians_spike_steps_over_1_s_numpy_ta
 
 
 @pytest.mark.compiled
+@pytest.mark.slow  # ~55 s on the 2-core machine (one standalone build of 100 neurons, 1 s)
 def test_recurrent_lif_network_of_100_gives_brians_spike_steps_cpp_standalone():
     r, x, W_in, W_rec = lif100()
     i, n, _ = jax_spikes(r, W_in, W_rec, x)
@@ -222,3 +223,61 @@ def test_bptt_lowers_the_loss_and_readout_learns_only_the_output_weights():
     assert not np.allclose(o["W_out"], init["W_out"])
     np.testing.assert_allclose(res["bptt"].curves["alignment"][1:], 1.0, rtol=1e-12)
     assert np.all(res["readout"].curves["alignment"][1:] < 1)
+
+
+def eprop_setup(W_rec_scale, readout="last", seed=7):
+    import jax.numpy as jnp
+
+    from biodyn.learn._snn import snn_functions
+
+    r = snn.read("lif", dt="1 ms")
+    rng = np.random.default_rng(seed)
+    B, T, M, H, O = 2, 50, 5, 6, 2
+    x = (rng.random((B, T, M)) < 0.1).astype(float)
+    p = {"W_in": rng.normal(2.0, 0.7, (M, H)), "W_rec": rng.normal(0, W_rec_scale, (H, H)),
+         "W_out": rng.normal(0, 0.5, (H, O)), "b": rng.normal(0, 0.1, O)}
+    t = rng.integers(0, O, B) if readout == "last" else rng.normal(size=(B, T, O))
+    mask = np.ones((B, T), bool)
+    loss = "cross_entropy" if readout == "last" else "mse"
+    net, value, loss_of = snn_functions(r, readout, loss, 1, 20e-3, 1e-9, "fast_sigmoid", 1e-3)
+
+    def readout_loss(S, W_out, b):
+        return loss_of(net.readout(S, W_out, b), jnp.asarray(t), jnp.asarray(mask))
+
+    return r, x, p, t, mask, value, readout_loss
+
+
+@pytest.mark.parametrize("readout", ["last", "all"])
+def test_eprop_update_equals_bptt_without_recurrent_connections(readout):
+    import jax.numpy as jnp
+
+    from biodyn.learn._eprop import eprop_gradient
+
+    r, x, p, t, mask, value, readout_loss = eprop_setup(0.0, readout)
+    p["W_rec"] = np.zeros_like(p["W_rec"])
+    with jax.enable_x64(True):
+        pj = {k: jnp.asarray(v) for k, v in p.items()}
+        bptt = jax.jit(jax.grad(value))(pj, jnp.asarray(x), jnp.asarray(t), jnp.asarray(mask))
+        ep = jax.jit(lambda q, xx: eprop_gradient(r, q, xx, readout_loss, weight_unit=1e-9, shape="fast_sigmoid",
+                                                  width=1e-3))(pj, jnp.asarray(x))
+        assert float(jnp.sum(snn.run(r, pj["W_in"] * 1e-9, None, jnp.swapaxes(jnp.asarray(x), 0, 1)).spikes)) > 20
+        for k in ("W_in", "W_rec", "W_out", "b"):
+            assert float(jnp.max(jnp.abs(bptt[k]))) > 0
+            np.testing.assert_allclose(np.asarray(ep[k]), np.asarray(bptt[k]), rtol=1e-9,
+                                       atol=1e-12 * float(jnp.max(jnp.abs(bptt[k]))))
+
+
+@pytest.mark.slow
+def test_eprop_differs_from_bptt_with_recurrent_connections():
+    import jax.numpy as jnp
+
+    from biodyn.learn._eprop import eprop_gradient
+
+    r, x, p, t, mask, value, readout_loss = eprop_setup(2.0)
+    with jax.enable_x64(True):
+        pj = {k: jnp.asarray(v) for k, v in p.items()}
+        bptt = jax.jit(jax.grad(value))(pj, jnp.asarray(x), jnp.asarray(t), jnp.asarray(mask))
+        ep = jax.jit(lambda q, xx: eprop_gradient(r, q, xx, readout_loss, weight_unit=1e-9, shape="fast_sigmoid",
+                                                  width=1e-3))(pj, jnp.asarray(x))
+        a, b = np.asarray(ep["W_in"]).ravel(), np.asarray(bptt["W_in"]).ravel()
+        assert not np.allclose(a, b, rtol=1e-3)  # the paths through other neurons' spikes are missing

@@ -47,8 +47,9 @@ def register(sub):
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)")
-    s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default) or readout "
-                   "(only the output weights learn)")
+    s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default), readout "
+                   "(only the output weights learn), eprop or eprop_random (Bellec et al. 2020: symmetric or "
+                   "random feedback)")
     s.add_argument("--neuron", help="the catalog neuron model (default lif; adex, lif_cond, ...)")
     s.add_argument("--params", help="its parameter set (default: the spec's)")
     s.add_argument("--dt", help="time step with unit (default '1 ms')")

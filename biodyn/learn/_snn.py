@@ -28,6 +28,9 @@ network's scan over time, the spike's derivative replaced by the surrogate (Neft
 Zenke 2019), for :math:`W_{in}, W_{rec}, W_{out}, b`. ``readout``: the same gradient for
 :math:`W_{out}, b` only; :math:`W_{in}, W_{rec}` keep their initial values. Updates by
 biodyn's optimisers (``adam`` default) on the flattened learned parameters, one per minibatch.
+``eprop`` / ``eprop_random``: e-prop's estimate (Bellec et al. 2020;
+:mod:`biodyn.learn._eprop`) for :math:`W_{in}, W_{rec}`, with symmetric or random feedback
+in the learning signal, and the exact gradient for the readout.
 Each epoch records, on the epoch's first minibatch, the **alignment**: the cosine between the
 learner's update direction (minus its gradient, before the optimiser) and the BPTT surrogate
 gradient over all parameters — 1 for ``bptt``; for ``readout``,
@@ -62,9 +65,10 @@ from ._task import load_task, metric_value
 
 __all__ = ["LEARNERS", "ENCODINGS", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
 
-LEARNERS = ("bptt", "readout")
+LEARNERS = ("bptt", "readout", "eprop", "eprop_random")
 ENCODINGS = ("poisson", "latency")
-_LEARNED = {"bptt": ("W_in", "W_rec", "W_out", "b"), "readout": ("W_out", "b")}
+_ALL = ("W_in", "W_rec", "W_out", "b")
+_LEARNED = {"bptt": _ALL, "readout": ("W_out", "b"), "eprop": _ALL, "eprop_random": _ALL}
 
 
 def _positive(value, flag, kind=int):
@@ -99,9 +103,10 @@ def encode(task, batch, *, encoding="poisson", rate_hz=100.0, steps_per_sample=1
 
 @functools.lru_cache(maxsize=16)
 def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_out, weight_unit, shape, width):
-    """Jitted ``(evaluate, grad)``: ``evaluate(p, x, t, mask) -> (loss, outputs, mean spike
+    """Jitted ``(evaluate, grad, eprop)``: ``evaluate(p, x, t, mask) -> (loss, outputs, mean spike
     count per step and neuron)`` and the loss gradient (cached: trainings of one configuration
-    share their compiled code). Call inside ``jax.enable_x64(True)``."""
+    share their compiled code); ``eprop(p, x, t, mask, feedback)`` e-prop's estimate
+    (:func:`biodyn.learn._eprop.eprop_gradient`). Call inside ``jax.enable_x64(True)``."""
     import jax
 
     from .. import snn
@@ -113,7 +118,16 @@ def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_o
         y, s = forward(p, x)
         return loss_of(y, t, mask), y, s.mean()
 
-    return jax.jit(evaluate), jax.jit(jax.grad(value))
+    def eprop(p, x, t, mask, feedback):
+        from ._eprop import eprop_gradient
+
+        def readout_loss(S, W_out, b):
+            return loss_of(forward.readout(S, W_out, b), t, mask)
+
+        return eprop_gradient(reading, p, x, readout_loss, weight_unit=weight_unit, shape=shape, width=width,
+                              feedback=feedback)
+
+    return jax.jit(evaluate), jax.jit(jax.grad(value)), jax.jit(eprop)
 
 
 def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape, width):
@@ -134,16 +148,18 @@ def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit
         tr = run(reading, p["W_in"] * weight_unit, W_rec * weight_unit, jnp.swapaxes(x, 0, 1), shape=shape,
                  width=width)
         s = tr.spikes  # (T', B, H)
+        return readout_of(s, p["W_out"], p["b"]), s
 
+    def readout_of(s, W_out, b):
         def filt(y, s_t):
-            y = kappa * y + s_t @ p["W_out"]
+            y = kappa * y + s_t @ W_out
             return y, y
 
-        _, y = jax.lax.scan(filt, jnp.zeros((s.shape[1], p["W_out"].shape[1])), s)
-        o = y + p["b"]
+        _, y = jax.lax.scan(filt, jnp.zeros((s.shape[1], W_out.shape[1])), s)
+        o = y + b
         if readout == "last":
-            return jnp.mean(o, axis=0), s
-        return jnp.swapaxes(o[S - 1::S], 0, 1), s
+            return jnp.mean(o, axis=0)
+        return jnp.swapaxes(o[S - 1::S], 0, 1)
 
     def loss_of(y, t, mask):
         if loss == "cross_entropy":
@@ -155,6 +171,7 @@ def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit
     def value(p, x, t, mask):
         return loss_of(net(p, x)[0], t, mask)
 
+    net.readout = readout_of
     return net, value, loss_of
 
 
@@ -200,7 +217,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     task : str or Task
     model, params : str
         The neuron model (``lif``, ``adex``, ``lif_cond``) and its parameter set.
-    learner : {"bptt", "readout"}
+    learner : {"bptt", "readout", "eprop", "eprop_random"}
     hidden : int
         Number of spiking neurons :math:`H`.
     epochs, lr, optimizer, batch_size, seed
@@ -324,16 +341,26 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     bs = min(batch_size, len(train_set))
     rng = np.random.default_rng([seed, 2])
     with jax.enable_x64(True):
-        evaluate, grad = _compiled(model, params, _hashable(tau_syn), _hashable(dt), task.readout,
+        evaluate, grad, eprop = _compiled(model, params, _hashable(tau_syn), _hashable(dt), task.readout,
                                                  task.loss, steps_per_sample, tau_out_s, unit, surrogate, float(wq))
 
         def jp(d):
             return {k: jnp.asarray(v) for k, v in d.items()}
 
+        feedback = None
+        if learner == "eprop_random":
+            feedback = jnp.asarray(np.random.default_rng([seed, 5]).normal(0.0, 1.0 / np.sqrt(H), (H, O)))
+
+        def learner_grad(pd, xb, tb, mb):
+            if learner.startswith("eprop"):
+                return eprop(jp(pd), xb, tb, mb, feedback)
+            return grad(jp(pd), xb, tb, mb)
+
         def alignment(pd, xb, tb, mb):
             g = grad(jp(pd), xb, tb, mb)
             full = flat(g, keys)
-            mine = np.concatenate([np.asarray(g[k]).ravel() if k in learned else np.zeros(p[k].size) for k in keys])
+            mg = learner_grad(pd, xb, tb, mb)
+            mine = np.concatenate([np.asarray(mg[k]).ravel() if k in learned else np.zeros(p[k].size) for k in keys])
             den = np.linalg.norm(full) * np.linalg.norm(mine)
             return float(mine @ full / den) if den > 0 else np.nan
 
@@ -364,8 +391,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
                     n_grad = 0
 
                     def grad(self, th):
-                        g = grad(jp(unflat(th, learned, p)), xb, tb, mb)
-                        return flat(g, learned)
+                        return flat(learner_grad(unflat(th, learned, p), xb, tb, mb), learned)
 
                     stochastic_grad = grad
 
