@@ -38,6 +38,10 @@ def test_biodyn_train_net_lif_writes_weights_figure_and_json_learning_curves(tmp
     assert doc["curves"]["alignment"][0] is None  # no update at epoch 0
     stem = "small_spike_patterns-lif-readout-h10-s3"
     assert (out / f"{stem}.npz").is_file() and (out / f"{stem}.png").is_file()
+    # the trained weights run back in Brian2 (the catalog spec, numpy target): same spikes, same metric
+    b = doc["brian"]
+    assert b["identical_spikes"] and b["n_sequences"] == 8 and b["spikes_brian"] > 0
+    assert b["test_metric_brian"] == b["test_metric_jax"]
     with np.load(out / f"{stem}.npz") as z:
         assert z["param.W_rec"].shape == (10, 10) and z["param.W_out"].shape == (10, 3)
 

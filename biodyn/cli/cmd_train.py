@@ -58,6 +58,9 @@ def register(sub):
     s.add_argument("--surrogate-width", help="its width in the threshold margin's unit (default '1 mV')")
     s.add_argument("--encoding", help="analog task inputs as spikes: poisson (default) or latency")
     s.add_argument("--rate", help="maximal input rate of the poisson encoding (default '100 Hz')")
+    s.add_argument("--brian-check", type=int, metavar="N", help="run the trained network in Brian2 on N test "
+                   "sequences and report the metric there beside the differentiable network's (default 16; 0: not)")
+    s.add_argument("--target", help="Brian2 target of --brian-check (default numpy)")
     s.add_argument("--steps-per-sample", type=int, help="network steps per task step for analog tasks (default 10)")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
@@ -115,7 +118,7 @@ def run(args):
 
 
 _SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
-                  "steps_per_sample")
+                  "steps_per_sample", "brian_check", "target")
 
 
 def _run_spiking(args, parameters):
@@ -140,13 +143,20 @@ def _run_spiking(args, parameters):
     result = jobs.train_snn(args.task, neuron=args.neuron or "lif", params=args.params,
                             learner=args.learner or "bptt", hidden=args.hidden, epochs=args.epochs, lr=args.lr,
                             optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size,
-                            out=args.out, json=args.json, progress=progress, **options, **parameters)
+                            out=args.out, json=args.json, progress=progress,
+                            brian_check=16 if args.brian_check is None else args.brian_check,
+                            brian_target=args.target or "numpy", **options, **parameters)
     doc = result.summary
     c, f = doc["config"], doc["final"]
     say(args, f"{c['task']['name']}: {c['model']} network H = {c['hidden']}, learner {c['learner']}, "
               f"{c['epochs']} epochs, {c['optimizer']} lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} "
               f"-> {f['test_loss']:.4g}, test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> "
               f"{f['test_metric']:.3g}, {f['rate_hz']:.3g} Hz")
+    if "brian" in doc:
+        b = doc["brian"]
+        say(args, f"  in Brian2 ({b['target']}, {b['n_sequences']} test sequences): {c['task']['metric']} "
+                  f"{b['test_metric_brian']:.3g} (differentiable network: {b['test_metric_jax']:.3g}); spike trains "
+                  + ("identical" if b["identical_spikes"] else f"differ ({b['spikes_brian']} vs {b['spikes_jax']} spikes)"))
     for key in ("weights", "figure", "json"):
         path = result.paths.get(key)
         if path is not None and str(path) != "-":

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from .. import io, plot
+from ..build import resolve_target
 from ._base import JobResult, all_or_nothing, check_outputs
 
 __all__ = ["train_snn"]
@@ -30,18 +31,25 @@ def _footer(doc):
 
 @all_or_nothing()
 def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=64, epochs=20, out="results", json=None,
-              figure=True, progress=None, **options):
+              figure=True, progress=None, brian_check=16, brian_target="numpy", **options):
     """Train a spiking network on ``task`` and write its weights, figure and (optionally) JSON.
 
     ``options`` are those of :func:`biodyn.learn._snn.train_snn` (``lr``, ``seed``, ``dt``, ...).
+    ``brian_check``: the trained network is run in Brian2 (``brian_target``) on that many test
+    sequences (:meth:`~biodyn.learn._snn.SNNTrainResult.brian_check`) and the document's
+    ``brian`` entry holds the task's metric there beside the differentiable network's (0: not).
     """
     from ..learn._snn import train_snn as train
 
     check_outputs(out, json)
+    if brian_check:
+        brian_target = resolve_target(brian_target)
     t0 = time.perf_counter()
     result = train(task, model=neuron, params=params, learner=learner, hidden=hidden, epochs=epochs,
                    progress=progress, **options)
     doc = result.document()
+    if brian_check:
+        doc["brian"] = result.brian_check(int(brian_check), target=brian_target)
     doc["config"]["time_s"] = time.perf_counter() - t0
     stem = f"{result.config['task']['name']}-{neuron}-{learner}-h{hidden}-s{result.config['seed']}"
     paths = {"weights": result.save(Path(out) / f"{stem}.npz")}

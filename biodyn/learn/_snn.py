@@ -195,6 +195,51 @@ class SNNTrainResult:
         final = {k: curves[k][-1] for k in ("train_loss", "test_loss", "train_metric", "test_metric", "rate_hz")}
         return {"config": self.config, "curves": curves, "final": final}
 
+    def brian_check(self, n=16, target="numpy"):
+        """The trained network run in Brian2 on the first ``n`` test sequences.
+
+        The ``n`` sequences run as ``n`` independent copies of the network in ONE Brian2 run
+        (block-diagonal weights; :func:`biodyn.snn.brian_run`, the catalog spec's equations, any
+        target); the readout is applied to Brian2's spikes. Returns ``{"target", "n_sequences",
+        "test_metric_brian", "test_metric_jax", "identical_spikes", "spikes_brian",
+        "spikes_jax"}``: the task's metric computed from Brian2's spikes beside the one of the
+        differentiable network on the same sequences, and whether the spike trains are the same
+        (step by step).
+        """
+        import jax
+        import jax.numpy as jnp
+
+        from ..snn import brian_run
+
+        run = getattr(self, "_run", None)
+        if run is None:
+            raise BiodynError("brian_check needs the result of train_snn in this session")
+        r, x_all = run["reading"], run["x_test"]
+        n = int(min(n, len(x_all)))
+        x = x_all[:n]
+        _, T, M = x.shape
+        p = self.params
+        H = p["W_rec"].shape[0]
+        W_in = np.kron(np.eye(n), p["W_in"]) * run["unit"]
+        W_rec = np.kron(np.eye(n), p["W_rec"] * (1 - np.eye(H))) * run["unit"]
+        seq, steps, chan = np.nonzero(x)
+        out = brian_run(r, W_in, W_rec, seq * M + chan, steps, T, target=target)
+        S_b = np.zeros((T, n, H))
+        S_b[out["n"], out["i"] // H, out["i"] % H] = 1.0
+        sub = type(run["test_set"])(run["test_set"].x[:n], run["test_set"].y[:n],
+                                    None if run["test_set"].mask is None else run["test_set"].mask[:n])
+        with jax.enable_x64(True):
+            fwd, _, _ = snn_functions(r, self.task.readout, self.task.loss, run["steps_per_sample"], run["tau_out"],
+                                      run["unit"], self.config["surrogate"]["shape"], 1.0)
+            y_b = np.asarray(fwd.readout(jnp.asarray(S_b), jnp.asarray(p["W_out"]), jnp.asarray(p["b"])))
+            pj = {k: jnp.asarray(v) for k, v in p.items()}
+            y_j, S_j = fwd(pj, jnp.asarray(x))
+            y_j, S_j = np.asarray(y_j), np.asarray(S_j)
+        metric = self.task.metric
+        return {"target": target, "n_sequences": n, "test_metric_brian": metric_value(metric, y_b, sub),
+                "test_metric_jax": metric_value(metric, y_j, sub), "identical_spikes": bool(np.array_equal(S_b, S_j)),
+                "spikes_brian": int(S_b.sum()), "spikes_jax": int(S_j.sum())}
+
     def save(self, path):
         from .. import io
 
@@ -404,5 +449,9 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
             p = unflat(theta, learned, p)
             evaluate_epoch(epoch, p)
     config["steps"] = k
-    return SNNTrainResult({k: np.asarray(v) for k, v in p.items()}, {k: np.asarray(v, float) for k, v in
-                                                                      curves.items()}, config, task)
+    result = SNNTrainResult({k: np.asarray(v) for k, v in p.items()}, {k: np.asarray(v, float) for k, v in
+                                                                        curves.items()}, config, task)
+    result._run = {"reading": reading, "x_test": x_test, "test_set": test_set, "unit": unit,
+                   "tau_out": tau_out_s, "steps_per_sample": steps_per_sample, "evaluate": evaluate,
+                   "targets": targets(test_set), "mask": mask(test_set)}
+    return result
