@@ -373,7 +373,22 @@ def _compile(reading):
 
     consts = dict(reading.constants)
     consts["dt"] = reading.dt
-    compiled = [(var, *lam(expr, None)) for var, expr in reading.statements]
+    nr_sym = sympy.Symbol("not_refractory")
+
+    def at(expr, value):
+        """``expr`` with ``not_refractory`` (and ``int(not_refractory)``) set to 0 or 1: the
+        refractory factor of Brian2's equations becomes a constant, so that XLA folds the
+        propagator's exponentials instead of evaluating them per neuron and step."""
+        for f in [a for a in expr.atoms(sympy.Function) if a.func.__name__ == "int_" and a.args[0] == nr_sym]:
+            expr = expr.xreplace({f: sympy.Integer(value)})
+        return expr.xreplace({s: sympy.Integer(value) for s in expr.free_symbols if str(s) == "not_refractory"})
+
+    compiled = []
+    for var, expr in reading.statements:
+        if any(str(s) == "not_refractory" for s in expr.free_symbols):
+            compiled.append((var, lam(at(expr, 1), None), lam(at(expr, 0), None)))
+        else:
+            compiled.append((var, lam(expr, None), None))
     margin_f, margin_args = lam(sympy.sympify(reading.threshold[0]), None)
     reset_f = [(var, *lam(sympy.sympify(expr), None)) for var, expr in reading.reset]
 
@@ -387,8 +402,12 @@ def _compile(reading):
         d = env(state, ext)
         d["not_refractory"] = nr
         d["t"] = t
-        for var, f, args in compiled:
-            d[var] = f(*[d[a] for a in args])
+        active = nr > 0
+        for var, (f, args), frozen in compiled:
+            value = f(*[d[a] for a in args])
+            if frozen is not None:
+                value = jnp.where(active, value, frozen[0](*[d[a] for a in frozen[1]]))
+            d[var] = value
         return {k: jnp.broadcast_to(d[k], state[k].shape) for k in state}
 
     def margin(state, ext):
