@@ -54,7 +54,7 @@ def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=64, epo
     stem = f"{result.config['task']['name']}-{neuron}-{learner}-h{hidden}-s{result.config['seed']}"
     paths = {"weights": result.save(Path(out) / f"{stem}.npz")}
     if figure:
-        paths["figure"] = plot.save(plot.learning_curves(doc, footer=_footer(doc)), Path(out) / f"{stem}.png")
+        paths["figure"] = plot.save(plot.snn_learning_curves(doc, footer=_footer(doc)), Path(out) / f"{stem}.png")
     if json:
         paths["json"] = io.write_json(doc, Path(json) if str(json) != "-" else "-")
     job = JobResult(doc, paths, {"total": time.perf_counter() - t0})

@@ -47,3 +47,5 @@ from ._learn import *  # noqa: E402,F401,F403  biodyn.learn figures
 __all__ += _learn.__all__  # noqa: F405
 from ._cycles import *  # noqa: E402,F401,F403  limit cycles and periodic orbits
 __all__ += _cycles.__all__  # noqa: F405
+from ._snn import *  # noqa: E402,F401,F403  spiking networks trained on tasks
+__all__ += _snn.__all__  # noqa: F405
