@@ -281,3 +281,11 @@ def test_eprop_differs_from_bptt_with_recurrent_connections():
                                                   width=1e-3))(pj, jnp.asarray(x))
         a, b = np.asarray(ep["W_in"]).ravel(), np.asarray(bptt["W_in"]).ravel()
         assert not np.allclose(a, b, rtol=1e-3)  # the paths through other neurons' spikes are missing
+
+
+def test_reading_warns_above_the_specs_accuracy_step_like_biodyn_neurons():
+    from biodyn import build
+
+    build._STEP_WARNED.discard("adex")
+    with pytest.warns(build.AccuracyWarning, match="max_dt"):
+        snn.read("adex", dt="0.1 ms")

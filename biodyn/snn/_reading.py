@@ -279,6 +279,7 @@ def read(model, params=None, *, overrides=None, synapse=None, tau_syn="5 ms", dt
         equations_ref = add_refractoriness(equations)
     else:
         equations_ref = equations
+    build._check_step(resolved, dt_s, method)  # AccuracyWarning above the spec's max_dt, as biodyn.neurons
     method = method or spec.data.get("method", "euler")
     if method in ("gsl", "milstein", "heun") or method.startswith("gsl"):
         _fail(file, "method", "a deterministic Brian2 state updater (exact, euler, rk2, rk4, exponential_euler)",
