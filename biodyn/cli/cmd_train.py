@@ -56,6 +56,9 @@ def register(sub):
     s.add_argument("--tau-syn", help="synaptic current decay time (default '5 ms')")
     s.add_argument("--surrogate", help="surrogate derivative shape: fast_sigmoid (SuperSpike, default) or sigmoid")
     s.add_argument("--surrogate-width", help="its width in the threshold margin's unit (default '1 mV')")
+    s.add_argument("--w-in", type=float, help="initial input weight scale in the weight unit (1 nA for currents, "
+                   "0.05 for conductances): W_in ~ N(w/sqrt(M), (w/sqrt(M))^2) (default 3)")
+    s.add_argument("--w-rec", type=float, help="initial recurrent gain: W_rec ~ N(0, w^2/H) (default 1)")
     s.add_argument("--encoding", help="analog task inputs as spikes: poisson (default) or latency")
     s.add_argument("--rate", help="maximal input rate of the poisson encoding (default '100 Hz')")
     s.add_argument("--brian-check", type=int, metavar="N", help="run the trained network in Brian2 on N test "
@@ -118,7 +121,7 @@ def run(args):
 
 
 _SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
-                  "steps_per_sample", "brian_check", "target")
+                  "steps_per_sample", "brian_check", "target", "w_in", "w_rec")
 
 
 def _run_spiking(args, parameters):
@@ -132,7 +135,7 @@ def _run_spiking(args, parameters):
             raise SpecError("<command line>", "--" + flag.replace("_", "-"), "a flag of --net rnn/gru/lstm",
                             "--net lif", "not (yet) available for spiking networks")
     options = {k: getattr(args, k) for k in ("dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
-                                             "steps_per_sample") if getattr(args, k) is not None}
+                                             "steps_per_sample", "w_in", "w_rec") if getattr(args, k) is not None}
 
     def progress(epoch, curves):
         if not args.quiet:

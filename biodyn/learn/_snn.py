@@ -5,8 +5,8 @@ trained readout (the reservoir baseline).
 exponential current synapses, the spec's integration, threshold, reset and refractory period)
 receive the task's input spikes through :math:`W_{in}` and their own spikes through
 :math:`W_{rec}` (no self-connections), both in units of ``weight_unit`` (1 nA for current
-synapses; 0.01 of the conductance's unit, i.e. 1 % of the leak conductance for ``lif_cond``,
-whose g_max is 0.015 in Song et al. 2000): the learners see dimensionless numbers. The
+synapses; 0.05 of the conductance's unit, i.e. 5 % of the leak conductance for ``lif_cond``,
+whose excitatory g_max is 0.015 in Song et al. 2000): the learners see dimensionless numbers. The
 readout is a leaky integrator (Bellec et al. 2020, Methods):
 :math:`y_t = \kappa\,y_{t-1} + W_{out}^\top s_t`, :math:`\kappa = e^{-dt/\tau_{out}}`, output
 :math:`o_t = y_t + b`. With task readout ``"all"`` the output of a task step is :math:`o_t` at
@@ -333,7 +333,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
         raise SpecError("<arguments>", "surrogate_width", f"a positive value in the threshold margin's unit "
                         f"({margin_unit})", repr(surrogate_width))
     if weight_unit is None:
-        unit_q = evaluate("1 nA") if reading.synapse == "current" else 0.01 * reading.weight_unit()
+        unit_q = evaluate("1 nA") if reading.synapse == "current" else 0.05 * reading.weight_unit()
     else:
         unit_q = evaluate(weight_unit) if isinstance(weight_unit, str) else weight_unit
         if not have_same_dimensions(unit_q, reading.weight_unit()):
