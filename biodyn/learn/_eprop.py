@@ -62,7 +62,7 @@ def eprop_gradient(reading, p, x, readout_loss, *, weight_unit, shape, width, fe
     xs = jnp.swapaxes(x, 0, 1)  # (T, B, M)
     T, B, M = xs.shape
     step = make_step(reading, shape=shape, width=width)
-    ext = {name: jnp.zeros((B, H)) for name in reading.external}
+    ext = {name: 0.0 for name in reading.external}
     target = reading.targets["exc"]
     c0 = initial_carry(reading, B, H)
 

@@ -135,7 +135,10 @@ def run(reading, W_in, W_rec, x, *, ext=None, init=None, shape="fast_sigmoid", w
     ext_full = {}
     for name in reading.external:
         value = (ext or {}).get(name, 0.0)
-        ext_full[name] = jnp.broadcast_to(jnp.asarray(value, dtype=jnp.float64), (B, N))
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            ext_full[name] = float(value)  # a constant: folded into the step when it is traced
+        else:
+            ext_full[name] = jnp.broadcast_to(jnp.asarray(value, dtype=jnp.float64), (B, N))
     step = make_step(reading, shape=shape, width=width, smooth=smooth, detach_reset=detach_reset)
     c0 = carry if carry is not None else initial_carry(reading, B, N, init)
 
