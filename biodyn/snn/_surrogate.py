@@ -49,7 +49,7 @@ def smooth_step(jnp, shape, h, width):
     x = h / width
     if shape == "fast_sigmoid":
         return 0.5 * (1.0 + x / (1.0 + jnp.abs(x)))
-    return 1.0 / (1.0 + jnp.exp(-x))
+    return 0.5 * (1.0 + jnp.tanh(0.5 * x))  # the logistic function, without overflow
 
 
 def step_derivative(jnp, shape, h, width):
@@ -58,7 +58,7 @@ def step_derivative(jnp, shape, h, width):
     x = h / width
     if shape == "fast_sigmoid":
         return 0.5 / (width * (1.0 + jnp.abs(x)) ** 2)
-    s = 1.0 / (1.0 + jnp.exp(-x))
+    s = 0.5 * (1.0 + jnp.tanh(0.5 * x))
     return s * (1.0 - s) / width
 
 
