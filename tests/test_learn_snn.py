@@ -85,3 +85,28 @@ def test_eprop_learners_train_and_their_alignment_with_bptt_is_recorded(tmp_path
         a = r.curves["alignment"][1:]
         assert np.all(np.isfinite(a)) and np.all(a < 1.0 - 1e-9) and np.all(a > -1)
         assert r.curves["train_loss"][-1] < r.curves["train_loss"][0]
+
+
+def test_the_adjoint_probe_leaves_the_trajectory_and_is_zero_after_the_last_step():
+    import jax
+    import jax.numpy as jnp
+
+    from biodyn import snn
+    from biodyn.learn._snn import _compiled, snn_functions
+
+    r = snn.read("lif", dt="1 ms")
+    rng = np.random.default_rng(0)
+    B, T, M, H = 3, 40, 6, 5
+    x = jnp.asarray((rng.random((B, T, M)) < 0.1).astype(float))
+    p = {"W_in": jnp.asarray(rng.normal(3, 1, (M, H))), "W_rec": jnp.asarray(rng.normal(0, 1, (H, H))),
+         "W_out": jnp.asarray(rng.normal(0, 1, (H, 1))), "b": jnp.zeros(1)}
+    t, mask = jnp.asarray(rng.normal(size=(B, T, 1))), jnp.ones((B, T), bool)
+    with jax.enable_x64(True):
+        net, value, _ = snn_functions(r, "all", "mse", 1, 20e-3, 1e-9, "fast_sigmoid", 1e-3)
+        y0, s0 = net(p, x)
+        y1, s1 = net(p, x, {"v": jnp.zeros((T, B, H))})
+        np.testing.assert_array_equal(np.asarray(y0), np.asarray(y1))
+        assert float(jnp.sum(s0)) > 10
+        adjoint = _compiled("lif", None, "5 ms", "1 ms", "all", "mse", 1, 20e-3, 1e-9, "fast_sigmoid", 1e-3)[3]
+        norms = np.asarray(adjoint(p, x, t, mask))
+    assert norms.shape == (T,) and norms[-1] == 0.0 and np.all(norms[:-1] > 0)

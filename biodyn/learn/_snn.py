@@ -35,7 +35,10 @@ in the learning signal, and the exact gradient for the readout.
 Each epoch records, on the epoch's first minibatch, the **alignment**: the cosine between the
 learner's update direction (minus its gradient, before the optimiser) and the BPTT surrogate
 gradient over all parameters — 1 for ``bptt``; for ``readout``,
-:math:`\lVert g_{out}\rVert / \lVert g\rVert`.
+:math:`\lVert g_{out}\rVert / \lVert g\rVert`. And the **adjoint through time**
+(``adjoint_norm``, one row per epoch): :math:`\lVert \partial E/\partial v_t\rVert` over the
+first 32 test sequences and all neurons, per network step :math:`t` — BPTT's reverse-time
+signal through the spikes' surrogate (exploding if it grows from :math:`t = T` back to 0).
 
 **Initial weights** (seed ``[seed, 4]``): :math:`W_{in} \sim \mathcal N(\mu_{in}, \sigma_{in}^2)`
 with :math:`\mu_{in} = \sigma_{in} = ` ``w_in`` :math:`/\sqrt M`, :math:`W_{rec} \sim \mathcal
@@ -78,6 +81,11 @@ def _positive(value, flag, kind=int):
     return kind(value)
 
 
+def _threshold_variable(reading):
+    names = sorted(str(s) for s in reading.threshold[0].free_symbols if str(s) in reading.state)
+    return names[0]
+
+
 def _hashable(q):
     return q if isinstance(q, str) else repr(q)
 
@@ -110,6 +118,8 @@ def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_o
     (:func:`biodyn.learn._eprop.eprop_gradient`). Call inside ``jax.enable_x64(True)``."""
     import jax
 
+    import jax.numpy as jnp
+
     from .. import snn
 
     reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
@@ -128,7 +138,19 @@ def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_o
         return eprop_gradient(reading, p, x, readout_loss, weight_unit=weight_unit, shape=shape, width=width,
                               feedback=feedback)
 
-    return jax.jit(evaluate), jax.jit(jax.grad(value)), jax.jit(eprop)
+    var = _threshold_variable(reading)
+
+    def adjoint(p, x, t, mask):
+        """Norm over batch and neurons of dE/dv_t (v: the threshold's variable), per step t."""
+        T, B, H = x.shape[1], x.shape[0], p["W_rec"].shape[0]
+
+        def of_probe(pr):
+            return loss_of(forward(p, x, {var: pr})[0], t, mask)
+
+        g = jax.grad(of_probe)(jnp.zeros((T, B, H)))
+        return jnp.sqrt(jnp.sum(g ** 2, axis=(1, 2)))
+
+    return jax.jit(evaluate), jax.jit(jax.grad(value)), jax.jit(eprop), jax.jit(adjoint)
 
 
 def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape, width):
@@ -143,11 +165,11 @@ def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit
     kappa = float(np.exp(-reading.dt / tau_out))
     S = int(steps_per_sample)
 
-    def net(p, x):
+    def net(p, x, probe=None):
         H = p["W_rec"].shape[0]
         W_rec = p["W_rec"] * (1.0 - jnp.eye(H))
         tr = run(reading, p["W_in"] * weight_unit, W_rec * weight_unit, jnp.swapaxes(x, 0, 1), shape=shape,
-                 width=width)
+                 width=width, probe=probe)
         s = tr.spikes  # (T', B, H)
         return readout_of(s, p["W_out"], p["b"]), s
 
@@ -189,8 +211,9 @@ class SNNTrainResult:
     def document(self):
         def finite(x):
             x = np.asarray(x, float)
-            return [None if not np.isfinite(v) else float(v) for v in x.ravel()] if x.ndim else (
-                None if not np.isfinite(x) else float(x))
+            if x.ndim == 0:
+                return None if not np.isfinite(x) else float(x)
+            return [finite(v) for v in x]
 
         curves = {k: finite(v) for k, v in self.curves.items()}
         final = {k: curves[k][-1] for k in ("train_loss", "test_loss", "train_metric", "test_metric", "rate_hz")}
@@ -383,11 +406,11 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
                                                                   "n_per_channel": n_per_channel},
               "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
     curves = {k: [] for k in ("epoch", "train_loss", "test_loss", "train_metric", "test_metric", "rate_hz",
-                              "alignment")}
+                              "alignment", "adjoint_norm")}
     bs = min(batch_size, len(train_set))
     rng = np.random.default_rng([seed, 2])
     with jax.enable_x64(True):
-        evaluate, grad, eprop = _compiled(model, params, _hashable(tau_syn), _hashable(dt), task.readout,
+        evaluate, grad, eprop, adjoint = _compiled(model, params, _hashable(tau_syn), _hashable(dt), task.readout,
                                                  task.loss, steps_per_sample, tau_out_s, unit, surrogate, float(wq))
 
         def jp(d):
@@ -417,6 +440,9 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
                 curves[f"{name}_loss"].append(float(value))
                 curves[f"{name}_metric"].append(metric_value(task.metric, np.asarray(y), b))
             curves["rate_hz"].append(float(rate) / reading.dt)
+            k_adj = min(32, len(test_set))
+            norms = np.asarray(adjoint(jp(pd), x_test[:k_adj], targets(test_set)[:k_adj], mask(test_set)[:k_adj]))
+            curves["adjoint_norm"].append(norms)
             if progress is not None:
                 progress(epoch, curves)
 

@@ -9,20 +9,22 @@ __all__ = ["snn_learning_curves"]
 
 
 def snn_learning_curves(doc, footer=None):
-    """Four panels from a spiking training document (``{"curves", "config"[, "brian"]}``):
+    """Five panels from a spiking training document (``{"curves", "config"[, "brian"]}``):
     train/test loss (log) and metric, the mean firing rate on the test set, and the alignment
-    (cosine) of the learner's update with the BPTT surrogate gradient, per epoch. With a
+    (cosine) of the learner's update with the BPTT surrogate gradient, per epoch, and the norm
+    of the reverse-time adjoint through the sequence before and after training. With a
     ``brian`` entry, the metric of the trained weights run in Brian2 is marked at the last epoch.
     Returns the loss ``Axes``."""
     import numpy as np
 
     c, cfg = doc["curves"], doc["config"]
     task = cfg["task"]
-    ax = new_axes((13, 7.2))
+    ax = new_axes((16, 7.2))
     fig = ax.figure
     ax.remove()
-    axes = fig.subplots(2, 2)
-    a_loss, a_metric, a_rate, a_align = axes.ravel()
+    axes = fig.subplots(2, 3)
+    a_loss, a_metric, a_rate, a_align, a_adj, a_free = axes.ravel()
+    a_free.remove()
     ep = np.asarray(c["epoch"], float)
     for name, style in (("train", "-"), ("test", "--")):
         a_loss.plot(ep, c[f"{name}_loss"], style, marker=".", label=name)
@@ -44,6 +46,18 @@ def snn_learning_curves(doc, footer=None):
     for a in (a_loss, a_metric, a_rate, a_align):
         a.set_xlabel("epoch (passes over the training set)")
         a.grid(alpha=0.3)
+    adj = c.get("adjoint_norm") or []
+    if adj:
+        dt = cfg.get("dt_ms", 1.0)
+        for row, label, colour in ((adj[0], f"epoch {int(ep[0])}", "C0"), (adj[-1], f"epoch {int(ep[-1])}", "C1")):
+            y = np.array([np.nan if v is None else v for v in row], float)
+            a_adj.semilogy(np.arange(len(y)) * dt, np.where(y > 0, y, np.nan), color=colour, label=label)
+        a_adj.set_xlabel("time in the sequence (ms)")
+        a_adj.set_ylabel("|dE/dv_t| (adjoint, test batch)")
+        a_adj.legend(frameon=False, fontsize=8)
+        a_adj.grid(alpha=0.3)
+    else:
+        a_adj.remove()
     for a in (a_loss, a_metric):
         a.legend(frameon=False, fontsize=8)
     fig.suptitle(f"{task['name']}: {cfg['model']} network, H = {cfg['hidden']}, learner {cfg['learner']}, "

@@ -115,7 +115,7 @@ def make_step(reading, *, shape="fast_sigmoid", width=1e-3, smooth=False, detach
 
 
 def run(reading, W_in, W_rec, x, *, ext=None, init=None, shape="fast_sigmoid", width=1e-3, smooth=False,
-        detach_reset=None, record=(), carry=None):
+        detach_reset=None, record=(), carry=None, probe=None):
     """Run the network on input spikes ``x`` ``(T, B, M)`` (or ``(T, M)``: one sequence).
 
     ``shape``, ``width`` (SI units of the threshold margin), ``smooth``, ``detach_reset``: the
@@ -142,11 +142,17 @@ def run(reading, W_in, W_rec, x, *, ext=None, init=None, shape="fast_sigmoid", w
     step = make_step(reading, shape=shape, width=width, smooth=smooth, detach_reset=detach_reset)
     c0 = carry if carry is not None else initial_carry(reading, B, N, init)
 
-    def body(c, x_t):
+    def body(c, inp):
+        x_t, pr = inp
         c, (s, st) = step(c, x_t, W_in, W_rec, ext_full)
+        if pr:
+            state = dict(c[0])
+            for k, v in pr.items():
+                state[k] = state[k] + v
+            c = (state, c[1], c[2])
         return c, (s, {k: st[k] for k in record})
 
-    final, (spikes, states) = jax.lax.scan(body, c0, x)
+    final, (spikes, states) = jax.lax.scan(body, c0, (x, dict(probe or {})))
     return Trace(spikes, states, final)
 
 
