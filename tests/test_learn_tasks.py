@@ -181,3 +181,20 @@ def test_spike_patterns_share_frozen_templates_across_sets_and_are_jittered_spik
                        noise_rate=0.0)
     assert not np.array_equal(j.x, a.x) and np.array_equal(j.y, a.y)
     assert learn.load_task("spike_patterns").n_outputs == 3
+
+
+def test_cue_accumulation_answers_the_majority_side_during_the_recall_only():
+    from biodyn.learn._generators import cue_accumulation
+
+    b = cue_accumulation(40, np.random.default_rng(0), n_cues=5, cue_steps=20, gap_steps=10, delay_steps=30,
+                         recall_steps=15, n_per_group=4, cue_rate=1.0, noise_rate=0.0)
+    T = 5 * 30 + 30 + 15
+    assert b.x.shape == (40, T, 16) and b.y.shape == (40, T, 1)
+    assert np.array_equal(b.mask.sum(axis=1), np.full(40, 15)) and np.all(b.mask[:, T - 15:])
+    left = b.x[:, :150, 0].reshape(40, 5, 30)[:, :, 0].sum(axis=1)  # cue_rate 1: a left cue fires every step
+    right = b.x[:, :150, 4].reshape(40, 5, 30)[:, :, 0].sum(axis=1)
+    assert np.all(left + right == 5)
+    np.testing.assert_array_equal(b.y[:, -1, 0], np.where(left > right, 1.0, -1.0))
+    assert np.all(b.x[:, T - 15:, 8:12] == 1) and np.all(b.x[:, :T - 15, 8:12] == 0)  # the recall cue
+    with pytest.raises(Exception, match="odd"):
+        learn.load_task("cue_accumulation", n_cues=4)
