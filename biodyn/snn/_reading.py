@@ -197,7 +197,7 @@ def read(model, params=None, *, overrides=None, synapse=None, tau_syn="5 ms", dt
     from brian2.equations.refractory import add_refractoriness
     from brian2.parsing.sympytools import str_to_sympy
     from brian2.stateupdaters.base import StateUpdateMethod
-    from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
+    from brian2.units.fundamentalunits import get_dimensions
 
     from .. import build
     from .._quantity import QuantityError, evaluate
@@ -326,7 +326,6 @@ def read(model, params=None, *, overrides=None, synapse=None, tau_syn="5 ms", dt
     state = tuple(eq.varname for eq in equations.ordered if eq.type == DIFFERENTIAL_EQUATION)
     external = tuple(eq.varname for eq in equations.ordered if eq.type == PARAMETER)
     units = {eq.varname: eq.unit for eq in equations.ordered}
-    from brian2 import Unit
     initial = {}
     for var in state:
         text = spec.initial.get(var, "0")
