@@ -72,6 +72,8 @@ def test_biodyn_train_net_lif_errors_are_one_line_and_come_before_training(tmp_p
     assert "fast_sigmoid" in capsys.readouterr().err
     assert main(["train", "spike_patterns", "--net", "lif", "--lyapunov-every", "2", "--out", out]) == 2
     assert "--lyapunov-every" in capsys.readouterr().err
+    assert main(["train", "spike_patterns", "--net", "lif", "--encoding", "latency", "--out", out]) == 2
+    assert "already spikes" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

@@ -277,8 +277,8 @@ class SNNTrainResult:
 
 def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epochs=20, lr=2e-2, optimizer="adam",
               seed=0, batch_size=32, dt="1 ms", tau_syn="5 ms", tau_out="20 ms", surrogate="fast_sigmoid",
-              surrogate_width="1 mV", w_in=3.0, w_rec=1.0, weight_unit=None, encoding="poisson", rate="100 Hz",
-              steps_per_sample=10, n_per_channel=5, progress=None, **task_parameters):
+              surrogate_width="1 mV", w_in=3.0, w_rec=1.0, weight_unit=None, encoding=None, rate=None,
+              steps_per_sample=None, n_per_channel=None, progress=None, **task_parameters):
     """Train a spiking network of catalog neurons on ``task`` (see module doc).
 
     Parameters
@@ -298,8 +298,8 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     w_in, w_rec : float
         Initial input and recurrent weight scales (in ``weight_unit``).
     encoding, rate, steps_per_sample, n_per_channel
-        How analog task inputs become spikes (ignored... never: refused for spiking tasks
-        if changed from their defaults is not checked; they do not apply to spiking tasks).
+        How analog task inputs become spikes (defaults ``"poisson"``, ``"100 Hz"``, 10, 5); for
+        tasks whose inputs are spikes they do not apply, and giving them is an error.
 
     Returns
     -------
@@ -321,6 +321,15 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     if surrogate not in SHAPES:
         raise SpecError("<arguments>", "surrogate", "one of " + ", ".join(SHAPES), repr(surrogate),
                         suggest(str(surrogate), SHAPES))
+    given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample", steps_per_sample),
+                               ("n_per_channel", n_per_channel)) if v is not None}
+    if task.generator in SPIKING and given:
+        raise SpecError("<arguments>", ", ".join(given), f"no input encoding for {task.name!r}, whose inputs are "
+                        "already spikes", repr(given))
+    encoding = "poisson" if encoding is None else encoding
+    rate = "100 Hz" if rate is None else rate
+    steps_per_sample = 10 if steps_per_sample is None else steps_per_sample
+    n_per_channel = 5 if n_per_channel is None else n_per_channel
     if encoding not in ENCODINGS:
         raise SpecError("<arguments>", "encoding", "one of " + ", ".join(ENCODINGS), repr(encoding),
                         suggest(str(encoding), ENCODINGS))
