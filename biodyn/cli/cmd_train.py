@@ -21,7 +21,9 @@ def register(sub):
                "--out results --json copy.json\n"
                "  biodyn train flipflop_3bit --net rnn --hidden 32 --epochs 20 --lyapunov-every 5 --out results\n"
                "  biodyn train flipflop_3bit --net gru --hidden 24 --epochs 20 --fixed-points --out results\n"
-               "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results",
+               "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results\n"
+               "  biodyn train spike_patterns --net lif --learner eprop --hidden 32 --epochs 15 --lr 0.02 --out results\n"
+               "  biodyn train temporal_xor --net lif --neuron adex --dt '0.05 ms' --learner bptt --out results",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
     p.add_argument("--net", required=True, choices=["rnn", "gru", "lstm", "lif"],
