@@ -241,3 +241,38 @@ def test_a_task_training_optimizer_that_does_not_exist_is_refused_at_load_naming
     path.write_text(path.read_text() + '[training]\noptimizer = "adamw"\n')
     with pytest.raises(SpecError, match=r"short_copy.toml: training.optimizer: .*adam.*found 'adamw'"):
         learn.load_task(str(path))
+
+
+def test_spike_patterns_share_frozen_templates_across_sets_and_are_jittered_spikes():
+    from biodyn.learn._generators import spike_patterns
+
+    a = spike_patterns(30, np.random.default_rng(0), n_steps=50, n_inputs=8, n_classes=2, rate=0.05, jitter=0,
+                       noise_rate=0.0)
+    b = spike_patterns(30, np.random.default_rng(1), n_steps=50, n_inputs=8, n_classes=2, rate=0.05, jitter=0,
+                       noise_rate=0.0)
+    assert set(np.unique(a.x)) <= {0.0, 1.0} and a.mask is None
+    for c in (0, 1):  # without jitter and noise a sample is its class's template, the same in both sets
+        ta, tb = a.x[a.y == c], b.x[b.y == c]
+        assert np.all(ta == ta[0]) and np.array_equal(ta[0], tb[0])
+    assert not np.array_equal(a.x[a.y == 0][0], a.x[a.y == 1][0])
+    j = spike_patterns(30, np.random.default_rng(0), n_steps=50, n_inputs=8, n_classes=2, rate=0.05, jitter=2,
+                       noise_rate=0.0)
+    assert not np.array_equal(j.x, a.x) and np.array_equal(j.y, a.y)
+    assert learn.load_task("spike_patterns").n_outputs == 3
+
+
+def test_cue_accumulation_answers_the_majority_side_during_the_recall_only():
+    from biodyn.learn._generators import cue_accumulation
+
+    b = cue_accumulation(40, np.random.default_rng(0), n_cues=5, cue_steps=20, gap_steps=10, delay_steps=30,
+                         recall_steps=15, n_per_group=4, cue_rate=1.0, noise_rate=0.0)
+    T = 5 * 30 + 30 + 15
+    assert b.x.shape == (40, T, 16) and b.y.shape == (40, T, 1)
+    assert np.array_equal(b.mask.sum(axis=1), np.full(40, 15)) and np.all(b.mask[:, T - 15:])
+    left = b.x[:, :150, 0].reshape(40, 5, 30)[:, :, 0].sum(axis=1)  # cue_rate 1: a left cue fires every step
+    right = b.x[:, :150, 4].reshape(40, 5, 30)[:, :, 0].sum(axis=1)
+    assert np.all(left + right == 5)
+    np.testing.assert_array_equal(b.y[:, -1, 0], np.where(left > right, 1.0, -1.0))
+    assert np.all(b.x[:, T - 15:, 8:12] == 1) and np.all(b.x[:, :T - 15, 8:12] == 0)  # the recall cue
+    with pytest.raises(Exception, match="odd"):
+        learn.load_task("cue_accumulation", n_cues=4)

@@ -1,4 +1,4 @@
-"""biodyn train TASK --net {rnn,gru,lstm}"""
+"""biodyn train TASK --net {rnn,gru,lstm,lif}"""
 
 from __future__ import annotations
 
@@ -23,10 +23,13 @@ def register(sub):
                "  biodyn train flipflop_3bit --net gru --hidden 24 --epochs 20 --fixed-points --out results\n"
                "  biodyn train delayed_copy --net rnn --set delay=30 --floss 4 --floss-epochs 10 "
                "--floss-every 5 --out results\n"
-               "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results",
+               "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results\n"
+               "  biodyn train spike_patterns --net lif --learner eprop --hidden 32 --epochs 15 --lr 0.02 --out results\n"
+               "  biodyn train temporal_xor --net lif --neuron adex --dt '0.05 ms' --learner bptt --out results",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
-    p.add_argument("--net", required=True, choices=["rnn", "gru", "lstm"], help="the cell")
+    p.add_argument("--net", required=True, choices=["rnn", "gru", "lstm", "lif"],
+                   help="the cell; lif: a spiking network of catalog neurons (--neuron, --learner)")
     p.add_argument("--hidden", type=int, help="hidden units H (default: the task's [training] table, else 32)")
     p.add_argument("--epochs", type=int, help="passes over the training set (default: the task's, else 30)")
     p.add_argument("--lr", type=float, help="learning rate (default: the task's, else 0.01)")
@@ -63,6 +66,25 @@ def register(sub):
                    "like exp(lambda_1 T) in a strongly chaotic network)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
+    s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)")
+    s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default), readout "
+                   "(only the output weights learn), eprop or eprop_random (Bellec et al. 2020: symmetric or "
+                   "random feedback)")
+    s.add_argument("--neuron", help="the catalog neuron model (default lif; adex, lif_cond, ...)")
+    s.add_argument("--params", help="its parameter set (default: the spec's)")
+    s.add_argument("--dt", help="time step with unit (default '1 ms')")
+    s.add_argument("--tau-syn", help="synaptic current decay time (default '5 ms')")
+    s.add_argument("--surrogate", help="surrogate derivative shape: fast_sigmoid (SuperSpike, default) or sigmoid")
+    s.add_argument("--surrogate-width", help="its width in the threshold margin's unit (default '1 mV')")
+    s.add_argument("--w-in", type=float, help="initial input weight scale in the weight unit (1 nA for currents, "
+                   "0.05 for conductances): W_in ~ N(w/sqrt(M), (w/sqrt(M))^2) (default 3)")
+    s.add_argument("--w-rec", type=float, help="initial recurrent gain: W_rec ~ N(0, w^2/H) (default 1)")
+    s.add_argument("--encoding", help="analog task inputs as spikes: poisson (default) or latency")
+    s.add_argument("--rate", help="maximal input rate of the poisson encoding (default '100 Hz')")
+    s.add_argument("--brian-check", type=int, metavar="N", help="run the trained network in Brian2 on N test "
+                   "sequences and report the metric there beside the differentiable network's (default 16; 0: not)")
+    s.add_argument("--target", help="Brian2 target of --brian-check (default numpy)")
+    s.add_argument("--steps-per-sample", type=int, help="network steps per task step for analog tasks (default 10)")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
     p.set_defaults(func=run)
@@ -76,6 +98,12 @@ def run(args):
     from ._output import say
 
     parameters = {k: parse_value(v) for k, v in parse_assignments(args.parameters, "--set").items()}
+    if args.net == "lif":
+        return _run_spiking(args, parameters)
+    for flag in _SPIKING_FLAGS:
+        if getattr(args, flag) is not None:
+            raise SpecError("<command line>", "--" + flag.replace("_", "-"), "a flag of spiking networks only "
+                            "(--net lif)", f"--net {args.net}")
     if args.optimizer is not None:
         from ..ann import OPTIMISERS
         from ..errors import suggest
@@ -130,6 +158,60 @@ def run(args):
                   "stable outputs " + ", ".join("(" + ", ".join(f"{v:.2f}" for v in p["output"]) + ")"
                                                 for p in fp["points"] if p["stable"]))
     for key in ("weights", "figure", "fixed_points_figure", "json"):
+        path = result.paths.get(key)
+        if path is not None and str(path) != "-":
+            say(args, path)
+    return 0
+
+
+_SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
+                  "steps_per_sample", "brian_check", "target", "w_in", "w_rec")
+
+
+def _or(value, default):
+    """A flag's value, or the spiking network's default (task [training] tables are for rate networks)."""
+    return default if value is None else value
+
+
+def _run_spiking(args, parameters):
+    from .. import jobs
+    from ..errors import SpecError
+    from ._output import say
+
+    for flag, value in (("lyapunov_every", args.lyapunov_every), ("lyapunov_k", args.lyapunov_k),
+                        ("fixed_points", args.fixed_points or None), ("g", args.g),
+                        ("lstm_block", args.lstm_block), ("floss", args.floss)):
+        if value is not None:
+            raise SpecError("<command line>", "--" + flag.replace("_", "-"), "a flag of --net rnn/gru/lstm",
+                            "--net lif", "not (yet) available for spiking networks")
+    options = {k: getattr(args, k) for k in ("dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
+                                             "steps_per_sample", "w_in", "w_rec") if getattr(args, k) is not None}
+
+    def progress(epoch, curves):
+        if not args.quiet:
+            print(f"  epoch {epoch}: train loss {curves['train_loss'][-1]:.4g}, test loss "
+                  f"{curves['test_loss'][-1]:.4g}, test metric {curves['test_metric'][-1]:.4g}, "
+                  f"{curves['rate_hz'][-1]:.3g} Hz", file=sys.stderr, flush=True)
+
+    result = jobs.train_snn(args.task, neuron=args.neuron or "lif", params=args.params,
+                            learner=args.learner or "bptt", hidden=_or(args.hidden, 32), epochs=_or(args.epochs, 30),
+                            lr=_or(args.lr, 0.01), optimizer=_or(args.optimizer, "adam"), seed=args.seed,
+                            batch_size=_or(args.batch_size, 64),
+                            out=args.out, json=args.json, progress=progress,
+                            brian_check=16 if args.brian_check is None else args.brian_check,
+                            brian_target=args.target or "numpy", **options, **parameters)
+    doc = result.summary
+    c, f = doc["config"], doc["final"]
+    say(args, f"{c['task']['name']}: {c['model']} network H = {c['hidden']}, learner {c['learner']}, "
+              f"{c['epochs']} epochs, {c['optimizer']} lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} "
+              f"-> {f['test_loss']:.4g}, test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> "
+              f"{f['test_metric']:.3g}, {f['rate_hz']:.3g} Hz")
+    if "brian" in doc:
+        b = doc["brian"]
+        say(args, f"  in Brian2 ({b['target']}, {b['n_sequences']} test sequences): {c['task']['metric']} "
+                  f"{b['test_metric_brian']:.3g} (differentiable network: {b['test_metric_jax']:.3g}); spike trains "
+                  + ("identical" if b["identical_spikes"] else f"differ ({b['spikes_brian']} vs {b['spikes_jax']} spikes)"))
+    for key in ("weights", "figure", "json"):
         path = result.paths.get(key)
         if path is not None and str(path) != "-":
             say(args, path)

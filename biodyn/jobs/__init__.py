@@ -35,3 +35,5 @@ from ._cycles import *  # noqa: E402,F401,F403  limit cycles and periodic orbits
 __all__ += _cycles.__all__  # noqa: F405
 from ._spectra import *  # noqa: E402,F401,F403  Lyapunov spectra of a train sweep against performance
 __all__ += _spectra.__all__  # noqa: F405
+from ._train_snn import *  # noqa: E402,F401,F403  biodyn.learn._snn: a spiking network of catalog neurons
+__all__ += _train_snn.__all__  # noqa: F405

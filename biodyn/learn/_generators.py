@@ -36,6 +36,21 @@ A :class:`Batch` holds inputs ``x`` ``(n, T, I)``, targets ``y`` and a ``mask``:
                           the last step. None of biodyn's required packages (brian2, numpy,
                           scipy, sympy, matplotlib, neo, quantities) ships a classification
                           data set without a download, so the set is generated.
+``spike_patterns``        spike-pattern classification: ``n_classes`` frozen Poisson patterns
+                          (``n_inputs`` channels, ``rate`` spikes per step and channel, drawn
+                          with ``default_rng(pattern_seed)`` so that train and test sets share
+                          them); a sample is its class's pattern with every spike moved by a
+                          uniform integer jitter in [-``jitter``, ``jitter``] steps and
+                          Poisson noise spikes (``noise_rate`` per step and channel) added;
+                          inputs are spikes (0/1), the label is read at the end (the
+                          classification of Gütig & Sompolinsky 2006's tempotron, on a grid).
+``cue_accumulation``      evidence accumulation (Bellec et al. 2020, Fig. 3): ``n_cues`` cues
+                          (``cue_steps`` long, ``gap_steps`` apart), each on the left or right
+                          input group (``n_per_group`` channels firing at ``cue_rate``), then
+                          a delay of ``delay_steps`` and a recall cue (third group) for
+                          ``recall_steps``; a fourth group fires at ``noise_rate`` throughout.
+                          Target during the recall: +1 if most cues were left, -1 otherwise
+                          (``n_cues`` odd: no ties); scored there only. Inputs are spikes.
 ========================  =====================================================================
 
 References
@@ -46,6 +61,11 @@ Sussillo D, Abbott LF (2009) Generating coherent patterns of activity from chaot
 networks. Neuron 63:544-557. doi:10.1016/j.neuron.2009.07.018
 Mante V, Sussillo D, Shenoy KV, Newsome WT (2013) Context-dependent computation by recurrent
 dynamics in prefrontal cortex. Nature 503:78-84. doi:10.1038/nature12742
+Bellec G, Scherr F, Subramoney A, Hajek E, Salaj D, Legenstein R, Maass W (2020) A solution
+to the learning dilemma for recurrent networks of spiking neurons. Nat Commun 11:3625.
+doi:10.1038/s41467-020-17236-y
+Gütig R, Sompolinsky H (2006) The tempotron: a neuron that learns spike timing-based
+decisions. Nat Neurosci 9:420-428. doi:10.1038/nn1643
 Engelken R (2023) Gradient flossing: improving gradient descent through dynamic control of
 Jacobians. NeurIPS 36. arXiv:2312.17306
 """
@@ -57,7 +77,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Batch", "GENERATORS", "constant_inputs", "flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation",
-           "context_integration", "sine_classification"]
+           "context_integration", "sine_classification", "spike_patterns", "cue_accumulation", "SPIKING"]
 
 
 @dataclass(frozen=True)
@@ -149,6 +169,47 @@ def sine_classification(n, rng, n_steps=40, n_classes=3, f_min=0.05, f_max=0.2, 
     return Batch(x[..., None], label, None)
 
 
+def spike_patterns(n, rng, n_steps=100, n_inputs=20, n_classes=3, rate=0.02, jitter=2, noise_rate=0.002,
+                   pattern_seed=0):
+    n, T, M, K, J = int(n), int(n_steps), int(n_inputs), int(n_classes), int(jitter)
+    templates = np.random.default_rng(int(pattern_seed)).random((K, T, M)) < rate
+    label = rng.integers(0, K, n)
+    x = np.zeros((n, T, M))
+    for k in range(n):
+        t, c = np.nonzero(templates[label[k]])
+        t = np.clip(t + rng.integers(-J, J + 1, len(t)), 0, T - 1)
+        x[k, t, c] = 1.0
+    x[rng.random((n, T, M)) < noise_rate] = 1.0
+    return Batch(x, label, None)
+
+
+def cue_accumulation(n, rng, n_cues=7, cue_steps=100, gap_steps=50, delay_steps=500, recall_steps=150,
+                     n_per_group=10, cue_rate=0.04, noise_rate=0.01):
+    n, K, G = int(n), int(n_cues), int(n_per_group)
+    c, g, d, r = int(cue_steps), int(gap_steps), int(delay_steps), int(recall_steps)
+    T = K * (c + g) + d + r
+    side = rng.integers(0, 2, (n, K))  # 0 left, 1 right
+    rate = np.zeros((n, T, 4 * G))
+    for k in range(K):
+        t0 = k * (c + g)
+        for s_ in (0, 1):
+            rows = side[:, k] == s_
+            rate[rows, t0:t0 + c, s_ * G:(s_ + 1) * G] = cue_rate
+    rate[:, T - r:, 2 * G:3 * G] = cue_rate
+    rate[:, :, 3 * G:] = noise_rate
+    x = (rng.random(rate.shape) < rate).astype(float)
+    answer = np.where(side.sum(axis=1) * 2 < K, 1.0, -1.0)  # +1: most cues left
+    y = np.zeros((n, T, 1))
+    y[:, T - r:, 0] = answer[:, None]
+    mask = np.zeros((n, T), bool)
+    mask[:, T - r:] = True
+    return Batch(x, y, mask)
+
+
+#: Generators whose inputs are spikes (0/1 per step and channel), fed to spiking networks as they are.
+SPIKING = ("spike_patterns", "cue_accumulation")
+
+
 def constant_inputs(generator, parameters):
     """The task's constant inputs, ``[(label, u), ...]``: the inputs under which the trained
     network is an autonomous map whose fixed points explain it (Sussillo & Barak 2013) —
@@ -167,6 +228,10 @@ def constant_inputs(generator, parameters):
     if generator == "sine_generation":
         return [(f"f = {f:.4g} cycle/step", np.array([f / p["f_max"]]))
                 for f in np.linspace(p["f_min"], p["f_max"], int(p["n_frequencies"]))]
+    if generator == "spike_patterns":
+        return [("no input spikes", np.zeros(int(p["n_inputs"])))]
+    if generator == "cue_accumulation":
+        return [("no input spikes", np.zeros(4 * int(p["n_per_group"])))]
     if generator == "context_integration":
         return [("motion context", np.array([0.0, 0.0, 1.0, 0.0])),
                 ("colour context", np.array([0.0, 0.0, 0.0, 1.0]))]
@@ -175,4 +240,4 @@ def constant_inputs(generator, parameters):
 
 #: Generators by name.
 GENERATORS = {f.__name__: f for f in (flipflop_3bit, delayed_copy, temporal_xor, sine_generation,
-                                      context_integration, sine_classification)}
+                                      context_integration, sine_classification, spike_patterns, cue_accumulation)}

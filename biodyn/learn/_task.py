@@ -104,7 +104,9 @@ _SIZE_KEYS = {"train": Key((int,), True, "number of training sequences"),
 
 #: The unit of each generator parameter that has one (others are dimensionless, unit "1").
 PARAMETER_UNITS = {"n_steps": "step", "delay": "step", "response_steps": "step", "pulse_prob": "1/step",
-                   "f_min": "cycle/step", "f_max": "cycle/step"}
+                   "f_min": "cycle/step", "f_max": "cycle/step", "rate": "1/step", "noise_rate": "1/step",
+                   "jitter": "step", "cue_steps": "step", "gap_steps": "step", "delay_steps": "step",
+                   "recall_steps": "step", "cue_rate": "1/step"}
 
 METRICS = ("sign_accuracy", "accuracy", "r2")
 _LOSSES = ("mse", "cross_entropy")
@@ -139,9 +141,11 @@ def _check_values(gen, values, file):
             bad(key, "a number")
         return v
 
-    T = number("n_steps")
-    if int(T) != T or T < 2:
-        bad("n_steps", "an integer number of steps >= 2")
+    T = np.inf  # a generator without n_steps (cue_accumulation) derives its length
+    if "n_steps" in values:
+        T = number("n_steps")
+        if int(T) != T or T < 2:
+            bad("n_steps", "an integer number of steps >= 2")
     for key in ("delay", "response_steps"):
         if key in values:
             v = number(key)
@@ -152,8 +156,18 @@ def _check_values(gen, values, file):
             v = number(key)
             if int(v) != v or v < (2 if key == "n_classes" else 1):
                 bad(key, f"an integer >= {2 if key == 'n_classes' else 1}")
-    if "pulse_prob" in values and not 0 <= number("pulse_prob") <= 1:
-        bad("pulse_prob", "a probability per step in [0, 1]")
+    for key in ("pulse_prob", "rate", "noise_rate", "cue_rate"):
+        if key in values and not 0 <= number(key) <= 1:
+            bad(key, "a probability per step in [0, 1]")
+    for key in ("n_inputs", "jitter", "pattern_seed", "n_cues", "cue_steps", "gap_steps", "delay_steps",
+                "recall_steps", "n_per_group"):
+        if key in values:
+            v = number(key)
+            low = 0 if key in ("jitter", "pattern_seed", "gap_steps", "delay_steps") else 1
+            if int(v) != v or v < low:
+                bad(key, f"an integer >= {low}")
+    if "n_cues" in values and int(values["n_cues"]) % 2 == 0:
+        bad("n_cues", "an odd number of cues (no ties)")
     if "noise" in values and number("noise") < 0:
         bad("noise", "a standard deviation >= 0")
     if "f_min" in values and not 0 < number("f_min") <= number("f_max"):

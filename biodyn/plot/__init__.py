@@ -49,3 +49,5 @@ from ._cycles import *  # noqa: E402,F401,F403  limit cycles and periodic orbits
 __all__ += _cycles.__all__  # noqa: F405
 from ._spectra import *  # noqa: E402,F401,F403  spectra against performance (biodyn analyze spectra)
 __all__ += _spectra.__all__  # noqa: F405
+from ._snn import *  # noqa: E402,F401,F403  spiking networks trained on tasks
+__all__ += _snn.__all__  # noqa: F405

@@ -1,0 +1,62 @@
+"""The spiking train job: ``biodyn train TASK --net lif --learner L`` — a network of catalog
+neurons (:func:`biodyn.snn.read`) trained by surrogate-gradient BPTT or readout only
+(:func:`biodyn.learn._snn.train_snn`).
+
+Writes, all or nothing, into ``OUT``: ``TASK-NEURON-LEARNER-hH-sS.npz`` (trained weights,
+learning curves and the configuration), ``TASK-NEURON-LEARNER-hH-sS.png`` (learning curves)
+and, with ``json``, the document ``{"config", "curves", "final"}``; ``curves`` holds, per epoch,
+train/test loss and metric, the mean firing rate on the test set (``rate_hz``) and the
+alignment of the learner's update with the BPTT surrogate gradient (``alignment``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import io, plot
+from ..build import resolve_target
+from ._base import JobResult, all_or_nothing, check_outputs
+
+__all__ = ["train_snn"]
+
+
+def _footer(doc):
+    c = doc["config"]
+    v = c["versions"]
+    return (f"{c['model']} ({c['parameter_set']}), {c['synapse']} synapses, {c['method']}, dt = {c['dt_ms']:g} ms; "
+            f"surrogate {c['surrogate']['shape']} {c['surrogate']['width']}; seed {c['seed']}, batch "
+            f"{c['batch_size']}, {c['steps']} updates; biodyn {v['biodyn']}, jax {v['jax']}")
+
+
+@all_or_nothing()
+def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=64, epochs=20, out="results", json=None,
+              figure=True, progress=None, brian_check=16, brian_target="numpy", **options):
+    """Train a spiking network on ``task`` and write its weights, figure and (optionally) JSON.
+
+    ``options`` are those of :func:`biodyn.learn._snn.train_snn` (``lr``, ``seed``, ``dt``, ...).
+    ``brian_check``: the trained network is run in Brian2 (``brian_target``) on that many test
+    sequences (:meth:`~biodyn.learn._snn.SNNTrainResult.brian_check`) and the document's
+    ``brian`` entry holds the task's metric there beside the differentiable network's (0: not).
+    """
+    from ..learn._snn import train_snn as train
+
+    check_outputs(out, json)
+    if brian_check:
+        brian_target = resolve_target(brian_target)
+    t0 = time.perf_counter()
+    result = train(task, model=neuron, params=params, learner=learner, hidden=hidden, epochs=epochs,
+                   progress=progress, **options)
+    doc = result.document()
+    if brian_check:
+        doc["brian"] = result.brian_check(int(brian_check), target=brian_target)
+    doc["config"]["time_s"] = time.perf_counter() - t0
+    stem = f"{result.config['task']['name']}-{neuron}-{learner}-h{hidden}-s{result.config['seed']}"
+    paths = {"weights": result.save(Path(out) / f"{stem}.npz")}
+    if figure:
+        paths["figure"] = plot.save(plot.snn_learning_curves(doc, footer=_footer(doc)), Path(out) / f"{stem}.png")
+    if json:
+        paths["json"] = io.write_json(doc, Path(json) if str(json) != "-" else "-")
+    job = JobResult(doc, paths, {"total": time.perf_counter() - t0})
+    job.trained = result
+    return job

@@ -1,0 +1,164 @@
+r"""A recurrent network of catalog neurons as a differentiable JAX map.
+
+``N`` neurons of one :class:`~biodyn.snn.Reading`, driven by ``M`` input spike trains through
+``W_in`` (``M x N``) and by their own spikes through ``W_rec`` (``N x N``; ``W[i, j]`` is the
+weight from presynaptic ``i`` to postsynaptic ``j``, Brian2's ``Synapses`` orientation), in SI
+units of the synaptic variable (amp for currents; the conductance's unit). The step is that
+of :mod:`biodyn.snn._reading` (Brian2's order of operations within a step); the time loop is
+``jax.lax.scan``; every computation runs in float64 inside ``jax.enable_x64(True)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["run", "Trace", "make_step", "initial_carry"]
+
+_NEVER = -(2 ** 40)  # the step of the last spike of a neuron that has not spiked
+
+
+@dataclass
+class Trace:
+    """What :func:`run` returns: ``spikes`` ``(T, B, N)`` (0/1) and the recorded state
+    variables ``states[name]`` ``(T, B, N)`` after each step (after the reset, as Brian2's
+    ``StateMonitor`` with ``when="end"`` sees them), and the final carry."""
+
+    spikes: object
+    states: dict
+    final: object
+
+
+def initial_carry(reading, batch, n, init=None):
+    """The carry ``(state, last, step)`` at step 0: the spec's ``[initial]`` values or ``init``
+    (name -> value or array broadcastable to ``(batch, n)``)."""
+    import jax.numpy as jnp
+
+    state = {}
+    for var in reading.state:
+        value = (init or {}).get(var, reading.initial[var])
+        state[var] = jnp.broadcast_to(jnp.asarray(value, dtype=jnp.float64), (batch, n))
+    last = jnp.full((batch, n), _NEVER, dtype=jnp.int64)
+    return state, last, jnp.asarray(0, dtype=jnp.int64)
+
+
+def make_step(reading, *, shape="fast_sigmoid", width=1e-3, smooth=False, detach_reset=None):
+    r"""``step(carry, x_t, W_in, W_rec, ext) -> (carry, (s_t, state_t))`` (see module doc).
+
+    ``detach_reset`` (default: ``True`` with surrogate spikes, ``False`` with ``smooth``): the
+    reset's dependence on the spike is not differentiated (Zenke & Vogels 2021). Not
+    detached, each step a neuron spends near threshold multiplies the gradient by about
+    :math:`\sigma'(0)\,|v_{th} - v_{reset}|` (7.5 for ``lif`` with a 1 mV fast sigmoid), and
+    the gradient of a neuron hovering below threshold explodes."""
+    import jax
+    import jax.numpy as jnp
+
+    from ._surrogate import smooth_step, spike_function
+
+    update, margin_of, reset_values = reading.compile()
+    inclusive = reading.threshold[1] in (">=", "<=")
+    spike = spike_function(shape, width, inclusive)
+    ref = reading.ref_steps
+    if smooth and ref:
+        from ..errors import SpecError
+        raise SpecError(reading.resolved.spec.file, "refractory", "no refractory period with smooth=True "
+                        "(the refractory clock is not differentiable)", f"{ref} steps",
+                        "override t_ref = '0 ms'")
+    exc, inh = reading.targets["exc"], reading.targets["inh"]
+    dt = reading.dt
+    if detach_reset is None:
+        detach_reset = not smooth
+
+    def step(carry, x_t, W_in, W_rec, ext):
+        state, last, n = carry
+        if ref is None:
+            nr = jnp.ones_like(last, dtype=jnp.float64)
+        else:
+            nr = ((n - last) >= ref).astype(jnp.float64)
+        new = update(state, ext, nr, n * dt)
+        h = margin_of(new, ext)
+        if smooth:
+            s = smooth_step(jnp, shape, h, width)
+            fired = None
+        else:
+            s = spike(h) * nr
+            fired = s > 0
+        # synapses (Brian2's 'synapses' slot: after the thresholds, before the resets)
+        drive = x_t @ W_in + s @ W_rec if W_rec is not None else x_t @ W_in
+        if exc == inh:
+            new = dict(new)
+            new[exc] = new[exc] + drive
+        else:
+            pos = x_t @ jnp.maximum(W_in, 0.0) + (s @ jnp.maximum(W_rec, 0.0) if W_rec is not None else 0.0)
+            neg = x_t @ jnp.maximum(-W_in, 0.0) + (s @ jnp.maximum(-W_rec, 0.0) if W_rec is not None else 0.0)
+            new = dict(new)
+            new[exc] = new[exc] + pos
+            new[inh] = new[inh] + neg
+        # reset: Brian2's assignment forward, d/ds (new - x) backward
+        after = reset_values(new, ext)
+        for var, value in after.items():
+            value = jnp.broadcast_to(value, new[var].shape)
+            if smooth:
+                sr = jax.lax.stop_gradient(s) if detach_reset else s
+                new[var] = new[var] + sr * (value - new[var])
+            elif detach_reset:
+                new[var] = jnp.where(fired, value, new[var])
+            else:
+                ds = s - jax.lax.stop_gradient(s)
+                new[var] = jnp.where(fired, value, new[var]) + ds * (value - new[var])
+        if fired is not None and ref is not None:
+            last = jnp.where(fired, n, last)
+        return (new, last, n + 1), (s, new)
+
+    return step
+
+
+def run(reading, W_in, W_rec, x, *, ext=None, init=None, shape="fast_sigmoid", width=1e-3, smooth=False,
+        detach_reset=None, record=(), carry=None, probe=None):
+    """Run the network on input spikes ``x`` ``(T, B, M)`` (or ``(T, M)``: one sequence).
+
+    ``shape``, ``width`` (SI units of the threshold margin), ``smooth``, ``detach_reset``: the
+    surrogate (see :func:`make_step`). Call inside ``jax.enable_x64(True)`` (as :func:`biodyn.snn.simulate` does). Differentiable
+    in ``W_in``, ``W_rec``, ``ext`` and ``init`` (JAX arrays). ``ext``: per-neuron constant
+    parameters of the model (``I_ext`` for current synapses; default 0). Returns a
+    :class:`Trace` (a batch axis of length 1 added if ``x`` had none).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.asarray(x, dtype=jnp.float64)
+    if x.ndim == 2:
+        x = x[:, None, :]
+    T, B, M = x.shape
+    N = W_in.shape[1]
+    ext_full = {}
+    for name in reading.external:
+        value = (ext or {}).get(name, 0.0)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            ext_full[name] = float(value)  # a constant: folded into the step when it is traced
+        else:
+            ext_full[name] = jnp.broadcast_to(jnp.asarray(value, dtype=jnp.float64), (B, N))
+    step = make_step(reading, shape=shape, width=width, smooth=smooth, detach_reset=detach_reset)
+    c0 = carry if carry is not None else initial_carry(reading, B, N, init)
+
+    def body(c, inp):
+        x_t, pr = inp
+        c, (s, st) = step(c, x_t, W_in, W_rec, ext_full)
+        if pr:
+            state = dict(c[0])
+            for k, v in pr.items():
+                state[k] = state[k] + v
+            c = (state, c[1], c[2])
+        return c, (s, {k: st[k] for k in record})
+
+    final, (spikes, states) = jax.lax.scan(body, c0, (x, dict(probe or {})))
+    return Trace(spikes, states, final)
+
+
+def spike_indices(spikes):
+    """``(i, n)``: neuron and step indices of the spikes of ``spikes`` ``(T, N)`` (numpy),
+    sorted by step then neuron."""
+    s = np.asarray(spikes)
+    n, i = np.nonzero(s > 0)
+    return i, n

@@ -1,0 +1,114 @@
+"""biodyn train TASK --net lif: spiking networks of catalog neurons from the command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jax")
+
+from biodyn import catalog  # noqa: E402
+from biodyn.cli import main  # noqa: E402
+
+
+def small_task_file(folder, name, train, test):
+    data = catalog.find(name, "tasks").read_text()
+    import re
+
+    data = re.sub(r"train = \d+", f"train = {train}", data)
+    data = re.sub(r"test = \d+", f"test = {test}", data)
+    path = folder / f"small_{name}.toml"
+    path.write_text(data)
+    return path
+
+
+def test_biodyn_train_net_lif_writes_weights_figure_and_json_learning_curves(tmp_path, capsys):
+    spec = small_task_file(tmp_path, "spike_patterns", 16, 8)
+    out = tmp_path / "out"
+    code = main(["-q", "train", str(spec), "--net", "lif", "--learner", "readout", "--hidden", "10", "--epochs", "2",
+                 "--batch-size", "8", "--set", "n_steps=40", "--seed", "3", "--out", str(out),
+                 "--json", str(tmp_path / "run.json")])
+    assert code == 0
+    assert "lif network H = 10, learner readout" in capsys.readouterr().out
+    doc = json.loads((tmp_path / "run.json").read_text())
+    c = doc["config"]
+    assert c["learner"] == "readout" and c["model"] == "lif" and c["parameter_set"] == "dayan_abbott_2001"
+    assert c["seed"] == 3 and c["method"] == "exact" and c["task"]["parameters"]["n_steps"] == 40
+    assert len(doc["curves"]["test_loss"]) == 3 and len(doc["curves"]["alignment"]) == 3
+    assert doc["curves"]["alignment"][0] is None  # no update at epoch 0
+    stem = "small_spike_patterns-lif-readout-h10-s3"
+    assert (out / f"{stem}.npz").is_file() and (out / f"{stem}.png").is_file()
+    # the trained weights run back in Brian2 (the catalog spec, numpy target): same spikes, same metric
+    b = doc["brian"]
+    assert b["identical_spikes"] and b["n_sequences"] == 8 and b["spikes_brian"] > 0
+    assert b["test_metric_brian"] == b["test_metric_jax"]
+    with np.load(out / f"{stem}.npz") as z:
+        assert z["param.W_rec"].shape == (10, 10) and z["param.W_out"].shape == (10, 3)
+
+
+def test_biodyn_train_net_lif_encodes_an_analog_task_as_poisson_spikes(tmp_path):
+    from biodyn.learn import load_task
+    from biodyn.learn._snn import encode, train_snn
+
+    task = load_task(small_task_file(tmp_path, "temporal_xor", 8, 4), n_steps=12, delay=2)
+    b = task.generate(3, 0)
+    x = encode(task, b, rate_hz=200.0, steps_per_sample=5, n_per_channel=2, dt=1e-3, rng=np.random.default_rng(0))
+    assert x.shape == (3, 60, 4)  # 12 task steps x 5; (x+, x-) x 2 per channel
+    pos = (b.x[:, :, 0] > 0).repeat(5, axis=1)
+    assert np.all(x[:, :, :2][~pos] == 0) and np.all(x[:, :, 2:][pos] == 0)  # x+ fires only for +1, x- for -1
+    lat = encode(task, b, encoding="latency", steps_per_sample=5, n_per_channel=1, dt=1e-3)
+    np.testing.assert_array_equal(lat.reshape(3, 12, 5, 2).sum(axis=2), np.stack([b.x[..., 0] > 0, b.x[..., 0] < 0], -1))
+    r = train_snn(task, hidden=8, epochs=1, batch_size=4, steps_per_sample=5, n_per_channel=2)
+    assert len(r.curves["test_metric"]) == 2 and r.config["encoding"]["kind"] == "poisson"
+
+
+def test_biodyn_train_net_lif_errors_are_one_line_and_come_before_training(tmp_path, capsys):
+    out = str(tmp_path / "o")
+    assert main(["train", "spike_patterns", "--net", "lif", "--learner", "bpt", "--out", out]) == 2
+    assert "bptt" in capsys.readouterr().err
+    assert main(["train", "spike_patterns", "--net", "rnn", "--learner", "bptt", "--out", out]) == 2
+    assert "--learner" in capsys.readouterr().err
+    assert main(["train", "spike_patterns", "--net", "lif", "--neuron", "lif_cond", "--surrogate", "fast", "--out", out]) == 2
+    assert "fast_sigmoid" in capsys.readouterr().err
+    assert main(["train", "spike_patterns", "--net", "lif", "--lyapunov-every", "2", "--out", out]) == 2
+    assert "--lyapunov-every" in capsys.readouterr().err
+    assert main(["train", "spike_patterns", "--net", "lif", "--encoding", "latency", "--out", out]) == 2
+    assert "already spikes" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_eprop_learners_train_and_their_alignment_with_bptt_is_recorded(tmp_path):
+    from biodyn.learn._snn import train_snn
+
+    task_file = small_task_file(tmp_path, "spike_patterns", 16, 8)
+    for learner in ("eprop", "eprop_random"):
+        r = train_snn(str(task_file), learner=learner, hidden=8, epochs=2, batch_size=8, n_steps=40, seed=1)
+        a = r.curves["alignment"][1:]
+        assert np.all(np.isfinite(a)) and np.all(a < 1.0 - 1e-9) and np.all(a > -1)
+        assert r.curves["train_loss"][-1] < r.curves["train_loss"][0]
+
+
+def test_the_adjoint_probe_leaves_the_trajectory_and_is_zero_after_the_last_step():
+    import jax
+    import jax.numpy as jnp
+
+    from biodyn import snn
+    from biodyn.learn._snn import _compiled, snn_functions
+
+    r = snn.read("lif", dt="1 ms")
+    rng = np.random.default_rng(0)
+    B, T, M, H = 3, 40, 6, 5
+    x = jnp.asarray((rng.random((B, T, M)) < 0.1).astype(float))
+    p = {"W_in": jnp.asarray(rng.normal(3, 1, (M, H))), "W_rec": jnp.asarray(rng.normal(0, 1, (H, H))),
+         "W_out": jnp.asarray(rng.normal(0, 1, (H, 1))), "b": jnp.zeros(1)}
+    t, mask = jnp.asarray(rng.normal(size=(B, T, 1))), jnp.ones((B, T), bool)
+    with jax.enable_x64(True):
+        net, value, _ = snn_functions(r, "all", "mse", 1, 20e-3, 1e-9, "fast_sigmoid", 1e-3)
+        y0, s0 = net(p, x)
+        y1, s1 = net(p, x, {"v": jnp.zeros((T, B, H))})
+        np.testing.assert_array_equal(np.asarray(y0), np.asarray(y1))
+        assert float(jnp.sum(s0)) > 10
+        adjoint = _compiled("lif", None, "5 ms", "1 ms", "all", "mse", 1, 20e-3, 1e-9, "fast_sigmoid", 1e-3)[3]
+        norms = np.asarray(adjoint(p, x, t, mask))
+    assert norms.shape == (T,) and norms[-1] == 0.0 and np.all(norms[:-1] > 0)
