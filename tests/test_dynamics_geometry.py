@@ -479,3 +479,22 @@ def test_hebb_decay_objective_is_a_lyapunov_function_of_its_flow():
 
     wrong = check_objective(field, replace(obj, sign=-obj.sign), W)
     assert wrong.lyapunov["positive"] == 1.0
+
+
+def test_candidate_units_are_checked_and_dvdt_reported_in_v_units_per_second():
+    from biodyn.dynamics import check_lyapunov_function
+    from biodyn.errors import SpecError
+
+    field = read("adex")
+    r = check_lyapunov_function(field, "(v - E_L)**2 + (w*ohm)**2", samples=20)
+    assert r.extra["V_unit"] == "volt2" and r.extra["Vdot_unit"] == "volt2/s"
+    assert check_lyapunov_function(field, "((v - E_L)/mV)**2 + (w/pA)**2", samples=5).extra["V_unit"] == "1"
+    for bad, what in [("v + w", "v in volt added to w in amp"), ("exp(v)", "argument of exp"),
+                      ("(v/mV)**(w)", "dimensionless exponent"), ("(v - E_L)**2/mV + w", "added to")]:
+        with pytest.raises(SpecError, match="--candidate") as exc:
+            check_lyapunov_function(field, bad, samples=5)
+        assert what in str(exc.value) and repr(bad) in str(exc.value)
+    # an abstract system: dV/dt per its time unit tau = 1 ms, i.e. x 1000 per second
+    duff = read("duffing", overrides={"gamma": "0"})
+    r = check_lyapunov_function(duff, "y**2/2 - x**2/2 + x**4/4", samples=5)
+    assert r.extra["Vdot_unit"] == "1 per tau (1 ms)" and r.extra["Vdot_per_second"] == pytest.approx(1000.0)
