@@ -199,6 +199,18 @@ def test_wilson_interval_matches_the_closed_form():
                                                                             * np.sqrt(1 + z * z / 100), rel=1e-12)
 
 
+def test_wilson_interval_is_exact_at_the_ends_so_error_bars_are_never_negative(tmp_path):
+    from biodyn import plot
+    from biodyn.dynamics import wilson_interval
+
+    assert wilson_interval(60, 60)[1] == 1.0 and wilson_interval(0, 60)[0] == 0.0
+    # one attractor reached from every start (a cycle): the fractions' panel draws
+    ax = plot.basin_fractions({"attractors": [{"kind": "cycle", "type": "cycle", "fraction": 1.0,
+                                               "interval": list(wilson_interval(60, 60))}],
+                               "n_starts": 60})
+    plot.save(ax, tmp_path / "one.png")
+
+
 def test_duffing_sampled_basins_are_two_halves_within_the_interval():
     from biodyn.dynamics import basins
 
@@ -498,3 +510,16 @@ def test_candidate_units_are_checked_and_dvdt_reported_in_v_units_per_second():
     duff = read("duffing", overrides={"gamma": "0"})
     r = check_lyapunov_function(duff, "y**2/2 - x**2/2 + x**4/4", samples=5)
     assert r.extra["Vdot_unit"] == "1 per tau (1 ms)" and r.extra["Vdot_per_second"] == pytest.approx(1000.0)
+
+
+def test_basins_refuse_a_box_whose_time_step_would_need_millions_of_steps_instead_of_hanging():
+    import time
+
+    from biodyn.dynamics import basins
+    from biodyn.errors import BiodynError
+
+    field = read("adex")   # no [ranges]: the default box reaches v = +0.9 V, where exp(...) explodes
+    t0 = time.perf_counter()
+    with pytest.raises(BiodynError, match=r"--range VAR LO HI"):
+        basins(field, samples=20)
+    assert time.perf_counter() - t0 < 30
