@@ -24,6 +24,10 @@ def draw_cycles(summary):
 DRAW["cycles"] = draw_cycles
 
 
+#: largest state dimension ``analyze cycles`` integrates the variational equations of
+MAX_SHOOTING = 50
+
+
 def _orbit_dict(field, S, max_points=400):
     idx = np.unique(np.linspace(0, len(S) - 1, min(len(S), max_points)).round().astype(int))
     return {n: [float(v) for v in S[idx, c]] for c, n in enumerate(field.names[:8])}
@@ -87,6 +91,11 @@ def analyze_cycles(model, *, params=None, overrides=None, variants=None, seed=0,
         hybrid = True
     else:
         _check_flow(field)
+        if field.n > MAX_SHOOTING:
+            raise BiodynError(
+                f"{field.name} has {field.n} state components: limit cycles are computed by multiple "
+                f"shooting with the n + n^2 variational equations, for at most {MAX_SHOOTING} components "
+                "(use a mean-field reading, --reading mean_field, or a smaller network, --set N=...)")
         try:
             c = find_cycle(field, segments=segments)
         except BiodynError as exc:
