@@ -1,6 +1,8 @@
 """Which stable state a learning rule ends in: basin probabilities of the averaged flow from the
 protocol's initial-weight distribution (biodyn.flow.flow_basins), on known answers."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,14 @@ def test_simulated_end_states_over_seeds_are_assigned_and_compared():
     assert sum(r["simulated_count"] for r in b["states"]) == 6
     assert all(r["agree"] for r in b["states"])
     assert "simulated" in a.verdict() and "Wilson" in a.verdict()
+
+
+def test_flow_figure_labels_each_stable_state_with_its_probability(tmp_path):
+    from biodyn import jobs
+
+    r = jobs.analyze_flow("covariance_rule", simulate=False, out=tmp_path, json=tmp_path / "c.json")
+    portrait = json.loads((tmp_path / "c.json").read_text())["figure"]["portrait"]
+    probs = {tuple(s["w"]): s["probability"] for s in portrait["states"] if s["stable"]}
+    assert probs[(1.0, 1.0)] + probs[(-1.0, -1.0)] > 0.9 and all(p is not None for p in probs.values())
+    assert all(s["probability"] is None for s in portrait["states"] if not s["stable"])
+    assert (tmp_path / "covariance_rule_flow.png").exists()

@@ -157,9 +157,16 @@ def flow_figure_data(analysis, grid=41):
     if analysis.measured is not None and field.n == 2:
         m = analysis.measured.grid
         portrait["measured"] = {"points": m.points.tolist(), "f": m.f.tolist()}
+    probability = {}
+    if getattr(analysis, "basins", None) is not None and field.n == 2:
+        b = analysis.basins
+        for k, w in enumerate(b.states):
+            probability[tuple(np.round(w, 12))] = b.counts.get(str(k), 0) / max(b.n, 1)
     for s in analysis.states:
         portrait["states"].append({"w": [float(v) for v in s.w[:2]], "stable": bool(s.stable),
-                                   "boundary": bool(s.boundary)})
+                                   "boundary": bool(s.boundary),
+                                   "probability": probability.get(tuple(np.round(s.w[:nw], 12)))
+                                   if s.stable else None})
     times, values = None, []
     if sim is not None:
         w_t = sim["w_t"]
