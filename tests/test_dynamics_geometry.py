@@ -523,3 +523,13 @@ def test_basins_refuse_a_box_whose_time_step_would_need_millions_of_steps_instea
     with pytest.raises(BiodynError, match=r"--range VAR LO HI"):
         basins(field, samples=20)
     assert time.perf_counter() - t0 < 30
+
+
+def test_basins_in_many_dimensions_report_bounded_states_together_instead_of_an_orbit_each():
+    from biodyn.dynamics import basins
+
+    field = read("lorenz96", overrides={"N": "12"})       # chaotic for F = 8
+    b = basins(field, samples=6, duration=5.0, dt=0.01)
+    d = b.as_dict(field)
+    (att,) = [a for a in d["attractors"] if a["kind"] == "bounded"]
+    assert "not separated in more than 10 dimensions" in att["type"] and att["count"] == 6

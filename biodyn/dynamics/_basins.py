@@ -16,6 +16,8 @@ states drawn uniformly in a box — is integrated (classical RK4, all states at 
   found before if it comes within ``tol_bounded`` of that attractor's orbits (two orbits on
   one chaotic attractor come close; orbits on distinct attractors never do), else starts a
   new one. This is independent of the phase on a cycle when ``duration`` covers a period.
+  In more than ``MAX_SEPARATED`` (10) dimensions the bounded states are reported as one group,
+  not told apart (orbits on one chaotic attractor there rarely come close within a run).
 
 The fraction of states in each basin comes with a Wilson score interval (Wilson 1927; Brown,
 Cai & DasGupta 2001) at level ``confidence``: for states drawn at random this is the
@@ -48,6 +50,9 @@ import numpy as np
 from ..errors import BiodynError, SpecError
 
 __all__ = ["Basins", "basins", "wilson_interval", "batch_field"]
+
+#: above this dimension, bounded attractors (cycles, chaos) are not told apart (one group)
+MAX_SEPARATED = 10
 
 
 def wilson_interval(k, n, confidence=0.95):
@@ -345,6 +350,15 @@ def basins(field, *, grid=None, x=None, y=None, samples=None, box=None, referenc
         alive[rest[~ok]] = False
         todo = np.where(ok)[0]
         clusters = []     # [orbits (scaled), tree, attractor index]
+        if len(todo) and n > MAX_SEPARATED:
+            # in many dimensions orbits on one chaotic attractor rarely come within tol_bounded
+            # of each other (each start would follow an orbit of its own, with a k-d tree in n
+            # dimensions): the bounded states are reported together, not told apart
+            attractors.append({"kind": "bounded", "type": f"cycle or chaotic (not separated in "
+                                                          f"more than {MAX_SEPARATED} dimensions)",
+                               "range": np.stack([Z[todo].min(axis=0), Z[todo].max(axis=0)], axis=1)})
+            labels[rest[todo]] = len(attractors) - 1
+            todo = todo[:0]
         while len(todo):
             orbit = [Z[todo[0]][None, :]]
             z = Z[todo[0]][None, :].copy()
