@@ -346,12 +346,9 @@ def hybrid_cycle(field, x0=None, *, t_max=None, max_iterations=400, max_spikes_p
     for _ in range(8):     # Newton on P^k(x) = x over the variables the reset does not fix
         DP, M, T = np.eye(hn.n), np.eye(hn.n + 1), 0.0
         y = x.copy()
-        pieces, spikes = [], []
         for _j in range(k):
-            Tj, y, DPj, Mj, pc = hn.spike(y, t_max)
+            Tj, y, DPj, Mj, _ = hn.spike(y, t_max)
             DP, M, T = DPj @ DP, Mj @ M, T + Tj
-            pieces.append(pc)
-            spikes.append(Tj)
         res = (y - x) / sc
         orbit = _Orbit(x.copy(), k, T, DP, M, float(np.max(np.abs(res))))
         if orbit.residual < tol:
