@@ -46,11 +46,10 @@ def test_cli_cycles_at_a_stable_equilibrium_says_why_there_is_none(tmp_path):
     assert data["cycles"] == [] and "settles at an equilibrium" in data["notes"][0]
 
 
-def test_cli_cycles_refuses_integrate_and_fire_in_one_line(tmp_path, capsys):
-    rc = main(["analyze", "cycles", "lif", "--out", str(tmp_path)])
-    err = capsys.readouterr().err.strip()
-    assert rc == 2 and err.count("\n") == 0 and "threshold and reset" in err
-    assert not list(tmp_path.iterdir())
+def test_cli_cycles_of_integrate_and_fire_without_drive_say_the_neuron_rests(tmp_path):
+    # (with drive, the cycle through the reset: tests/test_dynamics_hybrid_cycles.py)
+    data = run(tmp_path, "lif")
+    assert data["cycles"] == [] and "the neuron rests" in data["notes"][0]
 
 
 def test_biodyn_plot_redraws_a_cycles_result(tmp_path):

@@ -199,6 +199,18 @@ def test_wilson_interval_matches_the_closed_form():
                                                                             * np.sqrt(1 + z * z / 100), rel=1e-12)
 
 
+def test_wilson_interval_is_exact_at_the_ends_so_error_bars_are_never_negative(tmp_path):
+    from biodyn import plot
+    from biodyn.dynamics import wilson_interval
+
+    assert wilson_interval(60, 60)[1] == 1.0 and wilson_interval(0, 60)[0] == 0.0
+    # one attractor reached from every start (a cycle): the fractions' panel draws
+    ax = plot.basin_fractions({"attractors": [{"kind": "cycle", "type": "cycle", "fraction": 1.0,
+                                               "interval": list(wilson_interval(60, 60))}],
+                               "n_starts": 60})
+    plot.save(ax, tmp_path / "one.png")
+
+
 def test_duffing_sampled_basins_are_two_halves_within_the_interval():
     from biodyn.dynamics import basins
 
@@ -479,3 +491,45 @@ def test_hebb_decay_objective_is_a_lyapunov_function_of_its_flow():
 
     wrong = check_objective(field, replace(obj, sign=-obj.sign), W)
     assert wrong.lyapunov["positive"] == 1.0
+
+
+def test_candidate_units_are_checked_and_dvdt_reported_in_v_units_per_second():
+    from biodyn.dynamics import check_lyapunov_function
+    from biodyn.errors import SpecError
+
+    field = read("adex")
+    r = check_lyapunov_function(field, "(v - E_L)**2 + (w*ohm)**2", samples=20)
+    assert r.extra["V_unit"] == "volt2" and r.extra["Vdot_unit"] == "volt2/s"
+    assert check_lyapunov_function(field, "((v - E_L)/mV)**2 + (w/pA)**2", samples=5).extra["V_unit"] == "1"
+    for bad, what in [("v + w", "v in volt added to w in amp"), ("exp(v)", "argument of exp"),
+                      ("(v/mV)**(w)", "dimensionless exponent"), ("(v - E_L)**2/mV + w", "added to")]:
+        with pytest.raises(SpecError, match="--candidate") as exc:
+            check_lyapunov_function(field, bad, samples=5)
+        assert what in str(exc.value) and repr(bad) in str(exc.value)
+    # an abstract system: dV/dt per its time unit tau = 1 ms, i.e. x 1000 per second
+    duff = read("duffing", overrides={"gamma": "0"})
+    r = check_lyapunov_function(duff, "y**2/2 - x**2/2 + x**4/4", samples=5)
+    assert r.extra["Vdot_unit"] == "1 per tau (1 ms)" and r.extra["Vdot_per_second"] == pytest.approx(1000.0)
+
+
+def test_basins_refuse_a_box_whose_time_step_would_need_millions_of_steps_instead_of_hanging():
+    import time
+
+    from biodyn.dynamics import basins
+    from biodyn.errors import BiodynError
+
+    field = read("adex")   # no [ranges]: the default box reaches v = +0.9 V, where exp(...) explodes
+    t0 = time.perf_counter()
+    with pytest.raises(BiodynError, match=r"--range VAR LO HI"):
+        basins(field, samples=20)
+    assert time.perf_counter() - t0 < 30
+
+
+def test_basins_in_many_dimensions_report_bounded_states_together_instead_of_an_orbit_each():
+    from biodyn.dynamics import basins
+
+    field = read("lorenz96", overrides={"N": "12"})       # chaotic for F = 8
+    b = basins(field, samples=6, duration=5.0, dt=0.01)
+    d = b.as_dict(field)
+    (att,) = [a for a in d["attractors"] if a["kind"] == "bounded"]
+    assert "not separated in more than 10 dimensions" in att["type"] and att["count"] == 6

@@ -33,3 +33,19 @@ def test_analyze_your_own_model():
     prod = [float(v) for v in out.split("first 3: ")[1].splitlines()[0].split()]
     assert len(prod) == 3 and all(np.isfinite(prod))
     assert "JAX's x64 mode is still False" in out
+
+
+@pytest.mark.slow
+def test_limit_cycles_and_bifurcations_prints_the_known_numbers(tmp_path):
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "limit_cycles_and_bifurcations.py"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=900, cwd=EXAMPLES.parent)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "van der Pol mu = 1: T = 6.6633 tau" in out                     # published 6.6633
+    assert "period 2 -> 4 at r = 3.44948974" in out                         # 1 + sqrt(6)
+    deltas = [float(v) for v in out.split("logistic delta estimates: ")[1].split("(")[0].split(",")]
+    assert abs(deltas[-1] - 4.6692016) < 2e-3
+    first_pd = float(out.split("Roessler: period doubling at c = ")[1].split()[0])
+    assert abs(first_pd - 2.8324) < 2e-3
+    assert "Wilson-Cowan: hopf at P = 1.8793" in out
+    assert (tmp_path / "limit_cycles_and_bifurcations.png").exists()

@@ -20,7 +20,7 @@ def register(sub):
         "replay of the same protocol ends. Writes OUT/PROTOCOL_flow.png; --json FILE writes "
         "{protocol, model, gradient, asymmetry, gradient_fraction, objective, objective_check (with "
         "'lyapunov': where dV/dt of V = -L is negative/zero/positive), "
-        "fixed_points, simulation, euler_limit, seed, versions} (rates per second).",
+        "fixed_points, simulation, basins (the probability of ending in each stable state from the protocol's initial-weight distribution, with Wilson intervals, against the simulated end states), euler_limit, seed, versions} (rates per second).",
         epilog="examples:\n  biodyn analyze flow oja_pca\n"
                "  biodyn analyze flow bcm_selectivity --json bcm.json\n"
                "  biodyn analyze flow bcm_selectivity --aux state      # threshold as a state: not a gradient\n"
@@ -53,6 +53,14 @@ def register(sub):
                    "cpp_standalone, auto (default)")
     p.add_argument("--no-simulation", dest="simulate", action="store_false",
                    help="skip the Brian2 replay (no simulated trajectories)")
+    p.add_argument("--basin-samples", type=int, default=400, metavar="N",
+                   help="starts drawn from the protocol's initial-weight distribution for the "
+                   "probability of ending in each stable state (default 400)")
+    p.add_argument("--basin-seeds", type=int, default=0, metavar="K",
+                   help="further seeded replays (numpy target) whose end states are compared with "
+                   "those probabilities (default 0: the replay's own conditions only)")
+    p.add_argument("--no-basins", dest="basins", action="store_false",
+                   help="skip the end-state probabilities")
     p.add_argument("--out", "-o", default="results", help="folder of the figure (default results/)")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE "
                    "('-': to stdout, alone there, for jq)")
@@ -78,9 +86,21 @@ def run(args):
         aux=args.aux, objective=args.objective, field=args.field, simulate=args.simulate,
         target=args.target,
         seed=args.seed or 0, stimulus=stimulus, out=args.out, json=args.json,
-        report=report_of(args))
+        report=report_of(args), basins=_basins(args))
     _report(result, args)
     return 0
+
+
+def _basins(args):
+    from ..errors import SpecError
+
+    if not args.basins:
+        return False
+    if args.basin_samples < 1:
+        raise SpecError("<command line>", "--basin-samples", "a positive integer", str(args.basin_samples))
+    if args.basin_seeds < 0:
+        raise SpecError("<command line>", "--basin-seeds", "a non-negative integer", str(args.basin_seeds))
+    return {"samples": args.basin_samples, "seeds": args.basin_seeds}
 
 
 def _rerun(args):
@@ -96,7 +116,8 @@ def _rerun(args):
         ("--stimulus", args.stimulus, []), ("--condition", args.condition, None),
         ("--aux", args.aux, None), ("--field", args.field, "auto"),
         ("--objective", args.objective, None), ("--target", args.target, "auto"),
-        ("--no-simulation", args.simulate, True)) if value != default]
+        ("--no-simulation", args.simulate, True), ("--basin-samples", args.basin_samples, 400),
+        ("--basin-seeds", args.basin_seeds, 0), ("--no-basins", args.basins, True)) if value != default]
     if given:
         raise SpecError("<command line>", "--from", "only --out and --json beside it (the JSON "
                         "records everything else)", ", ".join(given),

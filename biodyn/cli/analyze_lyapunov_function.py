@@ -18,7 +18,7 @@ def register(sub):
         "sublevel set V < c on which dV/dt < 0 at every sampled state. With --candidate EXPR: dV/dt = "
         "grad V . f derived symbolically from the model's equations (sympy), its sign where sympy can "
         "decide it (e.g. 'nonpositive'), and where it is negative, zero or positive on sampled states. "
-        "EXPR uses the state variables (values in SI), parameters and unit names. Single-unit flows "
+        "EXPR uses the state variables (values in SI), parameters and unit names; its units are checked (terms of a sum alike, exp/log of dimensionless arguments) and dV/dt is reported in its units per second. Single-unit flows "
         "only. Writes OUT/MODEL_lyapunov_function.png; --json FILE writes {V, Vdot, symbolic, "
         "fractions, samples, region_of_attraction, P, ...}.",
         epilog="examples:\n  biodyn analyze lyapunov-function duffing\n"
@@ -48,8 +48,14 @@ def run(args):
     # results, with or without -q (which silences progress only)
     s = result.summary
     unit = s.get("time_unit", "time unit")
-    say(args, f"V = {s['V']}")
-    say(args, f"dV/dt = {s['Vdot']}   (per {unit}; symbolically: {s['symbolic']})")
+    say(args, f"V = {s['V']}" + (f"   (in {s['V_unit']})" if "V_unit" in s else ""))
+    if "Vdot_unit" in s:
+        per = s["Vdot_unit"]
+        if s.get("Vdot_per_second", 1.0) != 1.0:
+            per += f"; x {s['Vdot_per_second']:g} for {s['Vdot_unit_per_second']}"
+        say(args, f"dV/dt = {s['Vdot']}   (in {per}; symbolically: {s['symbolic']})")
+    else:
+        say(args, f"dV/dt = {s['Vdot']}   (per {unit}; symbolically: {s['symbolic']})")
     f = s["fractions"]
     say(args, f"on {s['n_samples']} samples: dV/dt < 0 at {100 * f['negative']:.2f} %, = 0 at "
           f"{100 * f['zero']:.2f} %, > 0 at {100 * f['positive']:.2f} %")

@@ -66,3 +66,8 @@ __all__ = [
     "basins", "Basins", "wilson_interval", "batch_field",
     "quadratic_lyapunov", "check_lyapunov_function", "LyapunovFunction", "symbolic_field",
 ]
+
+# cycles of integrate-and-fire neurons through their reset (saltation matrices)
+from ._hybrid_cycles import hybrid_cycle  # noqa: E402
+
+__all__ += ["hybrid_cycle"]

@@ -16,6 +16,8 @@ states drawn uniformly in a box — is integrated (classical RK4, all states at 
   found before if it comes within ``tol_bounded`` of that attractor's orbits (two orbits on
   one chaotic attractor come close; orbits on distinct attractors never do), else starts a
   new one. This is independent of the phase on a cycle when ``duration`` covers a period.
+  In more than ``MAX_SEPARATED`` (10) dimensions the bounded states are reported as one group,
+  not told apart (orbits on one chaotic attractor there rarely come close within a run).
 
 The fraction of states in each basin comes with a Wilson score interval (Wilson 1927; Brown,
 Cai & DasGupta 2001) at level ``confidence``: for states drawn at random this is the
@@ -49,6 +51,9 @@ from ..errors import BiodynError, SpecError
 
 __all__ = ["Basins", "basins", "wilson_interval", "batch_field"]
 
+#: above this dimension, bounded attractors (cycles, chaos) are not told apart (one group)
+MAX_SEPARATED = 10
+
 
 def wilson_interval(k, n, confidence=0.95):
     r"""Wilson score interval of a binomial proportion :math:`k/n`:
@@ -66,7 +71,10 @@ def wilson_interval(k, n, confidence=0.95):
     den = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / den
     half = z / den * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    # exact at the ends (k = 0: lower bound 0; k = n: upper bound 1), not 1 - 2e-16
+    lo = 0.0 if k <= 0 else max(0.0, centre - half)
+    hi = 1.0 if k >= n else min(1.0, centre + half)
+    return float(lo), float(hi)
 
 
 def batch_field(field):
@@ -165,6 +173,7 @@ class Basins:
 
 def basins(field, *, grid=None, x=None, y=None, samples=None, box=None, reference=None,
            fixed_points=None, duration=None, dt=None, tol=1e-3, tol_bounded=0.05, seed=0,
+           max_steps=500000,
            confidence=0.95):
     r"""Basins of attraction of a flow, from a grid on a 2-D slice or from sampled states.
 
@@ -192,6 +201,8 @@ def basins(field, *, grid=None, x=None, y=None, samples=None, box=None, referenc
         Default: 5 % of the fastest linear time scale over the fixed points and box corners.
     tol, tol_bounded : float
         See the module docstring (relative to the box).
+    max_steps : int
+        Refuse (with a message naming the box) when ``duration/dt`` exceeds it.
     confidence : float
         Level of the Wilson intervals.
 
@@ -270,7 +281,17 @@ def basins(field, *, grid=None, x=None, y=None, samples=None, box=None, referenc
         duration = 40.0 / min(rates) if rates else 400.0 * dt / 0.05
         duration = max(duration, 200 * dt)
     F = batch_field(field)
-    n_steps = int(np.ceil(duration / dt))
+    ok = bool(np.isfinite(dt) and dt > 0 and np.isfinite(duration) and duration / dt <= max_steps)
+    n_steps = int(np.ceil(duration / dt)) if ok else 0
+    if not ok:
+        box_text = ", ".join(f"{nm} in [{a:.3g}, {b:.3g}] {u}" for nm, a, b, u
+                             in zip(field.names[:4], lo, hi, field.units))
+        raise BiodynError(
+            f"{field.name}: the time step from the box's fastest time scale is dt = {dt:.3g} "
+            f"{field.time_unit_text}, so {duration:.3g} would take more than {max_steps} steps: "
+            f"the box ({box_text}) holds states where the field is very fast (e.g. the exponential "
+            "upstroke of a spiking neuron). Give a smaller box (--range VAR LO HI), or --dt and "
+            "--duration")
     Xs = starts.copy()
     alive = np.ones(len(Xs), bool)
     big_lo, big_hi = lo - 50 * size, hi + 50 * size
@@ -329,6 +350,15 @@ def basins(field, *, grid=None, x=None, y=None, samples=None, box=None, referenc
         alive[rest[~ok]] = False
         todo = np.where(ok)[0]
         clusters = []     # [orbits (scaled), tree, attractor index]
+        if len(todo) and n > MAX_SEPARATED:
+            # in many dimensions orbits on one chaotic attractor rarely come within tol_bounded
+            # of each other (each start would follow an orbit of its own, with a k-d tree in n
+            # dimensions): the bounded states are reported together, not told apart
+            attractors.append({"kind": "bounded", "type": f"cycle or chaotic (not separated in "
+                                                          f"more than {MAX_SEPARATED} dimensions)",
+                               "range": np.stack([Z[todo].min(axis=0), Z[todo].max(axis=0)], axis=1)})
+            labels[rest[todo]] = len(attractors) - 1
+            todo = todo[:0]
         while len(todo):
             orbit = [Z[todo[0]][None, :]]
             z = Z[todo[0]][None, :].copy()

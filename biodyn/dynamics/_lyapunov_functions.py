@@ -27,7 +27,13 @@ Strogatz 2015, section 7.2).
   (:math:`\dot V = \sum_a \partial V/\partial x_a\, f_a`, per the model's time unit; float
   coefficients within ``1e-12`` of simple rationals are made exact, so cancellations are
   exact), its sign decided by sympy where it can (``nonpositive`` for :math:`-2x^4` over real
-  :math:`x`), and evaluated on samples: where it is negative, zero or positive.
+  :math:`x`), and evaluated on samples: where it is negative, zero or positive. The
+  candidate's **units** are checked first (:func:`candidate_dimensions`: the terms of a sum
+  alike, ``exp``/``log``/trigonometric functions of dimensionless arguments, numeric
+  exponents of quantities with units) and reported: :math:`V` in its unit (``V_unit``),
+  :math:`\dot V` in that unit per second (per time unit of the model, which is one second
+  for neurons and synapses; ``Vdot_per_second`` converts for abstract systems). An
+  inconsistent candidate is refused before anything is evaluated.
 
 Only single-unit models (systems, one neuron, one synapse rule) are read symbolically.
 
@@ -184,13 +190,104 @@ def _parse_candidate(field, text, syms):
         raise SpecError("<command line>", "--candidate", "state variables (" + ", ".join(sorted(states))
                         + "), parameters or unit names", repr(unknown[0]),
                         suggest(unknown[0], sorted(states) + sorted(spec_params)))
+    dim = candidate_dimensions(field, expr, text)
     subs = {sympy.Symbol(n, real=True): v for n, v in {**units, **spec_params}.items()
             if n in free and n not in states}
     expr = expr.xreplace(subs)
     if not (expr.free_symbols & set(syms)):
         raise SpecError("<command line>", "--candidate", "an expression that depends on the state",
                         repr(text))
-    return _clean(expr)
+    return _clean(expr), dim
+
+
+def _unit_text(dim):
+    from ._field import _si_unit_text
+
+    return _si_unit_text(dim)
+
+
+def candidate_dimensions(field, expr, text):
+    """The physical dimensions of a candidate :math:`V` (a Brian2 ``Dimension``).
+
+    Every symbol carries its dimension (states their declared unit, parameters their value's,
+    unit names their own); a sum needs terms of one dimension, ``exp``/``log``/trigonometric
+    functions dimensionless arguments, a power of a dimensioned base a number as exponent.
+    Anything else is a :class:`~biodyn.errors.SpecError` naming ``--candidate``, the expression
+    and the two offending parts with their units.
+    """
+    import sympy
+    from brian2 import get_dimensions
+    from brian2.units.fundamentalunits import DIMENSIONLESS
+
+    from .._quantity import units_namespace
+
+    grp = field.groups[0]
+    known = {s: grp.dims.get(s) or DIMENSIONLESS for s in grp.states}
+    ns = field.plan.namespace
+    units = units_namespace()
+
+    def of_symbol(name):
+        if name in known:
+            return known[name]
+        if name in ns:
+            return get_dimensions(ns[name])
+        if name in units:
+            return get_dimensions(units[name])
+        return DIMENSIONLESS
+
+    def fail(expected, found):
+        raise SpecError("<command line>", "--candidate", expected, f"{found} in {text!r}",
+                        "give the terms one unit, e.g. by dividing by unit names: "
+                        "'(v/mV)**2 + (w/pA)**2' is dimensionless")
+
+    def walk(e):
+        if e.is_Symbol:
+            return of_symbol(str(e))
+        if e.is_Number or e.is_NumberSymbol:
+            return DIMENSIONLESS
+        if e.is_Add:
+            dims = [(a, walk(a)) for a in e.args]
+            a0, d0 = dims[0]
+            for a, d in dims[1:]:
+                if d != d0:
+                    fail("terms of a sum with the same units",
+                         f"{a0} in {_unit_text(d0)} added to {a} in {_unit_text(d)}")
+            return d0
+        if e.is_Mul:
+            d = DIMENSIONLESS
+            for a in e.args:
+                d = d * walk(a)
+            return d
+        if e.is_Pow:
+            base, ex = e.args
+            db, de = walk(base), walk(ex)
+            if de is not DIMENSIONLESS:
+                fail("a dimensionless exponent", f"{ex} in {_unit_text(de)}")
+            if db is DIMENSIONLESS:
+                return DIMENSIONLESS
+            if not ex.is_Number:
+                fail("a number as the exponent of a quantity with units",
+                     f"{base} (in {_unit_text(db)}) to the power {ex}")
+            return db ** float(ex)
+        if isinstance(e, (sympy.Abs, sympy.Min, sympy.Max)):
+            dims = [(a, walk(a)) for a in e.args]
+            for a, d in dims[1:]:
+                if d != dims[0][1]:
+                    fail(f"arguments of {e.func.__name__} with the same units",
+                         f"{dims[0][0]} in {_unit_text(dims[0][1])} and {a} in {_unit_text(d)}")
+            return dims[0][1]
+        if isinstance(e, (sympy.sign, sympy.Heaviside)):
+            return DIMENSIONLESS
+        if isinstance(e, sympy.Function):
+            for a in e.args:
+                d = walk(a)
+                if d is not DIMENSIONLESS:
+                    fail(f"a dimensionless argument of {e.func.__name__}",
+                         f"{a} in {_unit_text(d)}")
+            return DIMENSIONLESS
+        return DIMENSIONLESS
+
+    return walk(expr)
 
 
 def _sign_of(expr):
@@ -260,13 +357,23 @@ def check_lyapunov_function(field, candidate, *, samples=2000, box=None, seed=0,
     import sympy
 
     syms, f = symbolic_field(field)
-    V = _parse_candidate(field, candidate, syms)
+    V, dim = _parse_candidate(field, candidate, syms)
     Vdot = _clean(sum(sympy.diff(V, s) * fa for s, fa in zip(syms, f)))
     Vdot = sympy.simplify(Vdot) if sympy.count_ops(Vdot) < 200 else Vdot
     X, _ = _samples(field, samples, box, seed)
     vals, d, sign = _evaluate(field, syms, V, Vdot, X)
-    return LyapunovFunction(str(V), str(Vdot), _sign_of(Vdot), X, vals, d, sign,
-                            None if fixed_point is None else np.asarray(fixed_point, float))
+    res = LyapunovFunction(str(V), str(Vdot), _sign_of(Vdot), X, vals, d, sign,
+                           None if fixed_point is None else np.asarray(fixed_point, float))
+    # units: V in its own; dV/dt (expression and samples) per time unit of the model, which is
+    # one second for neurons and synapses; "Vdot_per_second" is the factor to V's unit per second
+    unit = _unit_text(dim)
+    T = float(field._T)
+    res.extra["V_unit"] = unit
+    per_s = "1/s" if unit == "1" else f"{unit}/s"
+    res.extra["Vdot_unit"] = per_s if T == 1.0 else f"{unit} per {field.time_unit_text}"
+    res.extra["Vdot_per_second"] = 1.0 / T
+    res.extra["Vdot_unit_per_second"] = per_s
+    return res
 
 
 def quadratic_lyapunov(field, fixed_point, *, samples=4000, box=None, seed=0):

@@ -53,3 +53,7 @@ __all__ += ["scenario", "Scenario", "READERS", "register_reader", "averaged_fiel
             "stencil", "measured_jacobians", "simulate_rate", "measured_flow", "MeasuredFlow",
             "analyze", "FlowAnalysis", "StableState",
             "fixed_points", "boundary_states", "euler_limit", "SUMMARY_KEYS"]
+
+from ._basins import FlowBasins, end_states, flow_basins, initial_distribution  # noqa: E402
+
+__all__ += ["FlowBasins", "end_states", "flow_basins", "initial_distribution"]

@@ -65,7 +65,7 @@ __all__ = ["FlowAnalysis", "analyze", "StableState", "fixed_points", "boundary_s
 #: The keys of :meth:`FlowAnalysis.summary` (the JSON of ``biodyn analyze flow``).
 SUMMARY_KEYS = ("protocol", "model", "parameter_set", "overrides", "variants", "parameters",
                 "stimulus", "network", "gradient", "asymmetry", "gradient_fraction", "objective",
-                "objective_check", "fixed_points", "simulation", "euler_limit", "seed", "target",
+                "objective_check", "fixed_points", "simulation", "basins", "euler_limit", "seed", "target",
                 "dt", "versions", "sources", "analysis_options")
 
 
@@ -359,6 +359,8 @@ class FlowAnalysis:
     #: what shaped the analysis (:func:`biodyn.protocols.record`): set, overrides, variants,
     #: every parameter value, stimulus/network changes, target (of the replay), dt, sources
     record: dict = dc_field(default_factory=dict)
+    #: end-state probabilities from the initial distribution (:func:`biodyn.flow.flow_basins`)
+    basins: Any = None
 
     @property
     def stable_states(self):
@@ -389,6 +391,7 @@ class FlowAnalysis:
             "objective_check": check,
             "fixed_points": [s.as_dict() for s in self.states],
             "simulation": sim,
+            "basins": self.basins.as_dict() if self.basins is not None else None,
             "euler_limit": _num(self.euler),
             "seed": int(self.seed),
             "versions": dict(self.versions),
@@ -434,12 +437,35 @@ class FlowAnalysis:
                          f"w = {np.round(self.simulation['final_w'], 4).tolist()}"
                          + (f", {d:.3g} from the nearest stable state" if d is not None else
                             ", no stable state to compare with"))
+        if self.basins is not None:
+            lines.extend(basin_lines(self.basins.as_dict(max_starts=0)))
         if self.euler is not None:
             lines.append(f"Euler view: forward Euler with step h = lr*dt loses stability at the stable "
                          f"state for h > {self.euler:.4g} s")
         for note in self.notes:
             lines.append("note: " + note)
         return "\n".join(lines)
+
+
+def basin_lines(b, width=None):
+    """The basin probabilities of a summary's ``basins`` in words, one line per stable state."""
+    dist = b["initial_distribution"]
+    where = (f"uniform in [{dist['low']:g}, {dist['high']:g}] per weight" if dist["kind"] == "uniform"
+             else f"the {len(dist['points'])} listed initial weights")
+    c = 100 * b["confidence"]
+    lines = [f"ends of the averaged flow from {b['n_samples']} starts ({where}), {c:g} % Wilson intervals:"]
+    for r in b["states"]:
+        text = (f"  w = {np.round(r['w'], 4).tolist()}: {100 * r['probability']:.1f} % "
+                f"[{100 * r['interval'][0]:.1f}, {100 * r['interval'][1]:.1f}]")
+        if "simulated_count" in r:
+            n = len(b["simulated_runs"])
+            text += (f"; simulated {r['simulated_count']}/{n} "
+                     f"[{100 * r['simulated_interval'][0]:.0f}, {100 * r['simulated_interval'][1]:.0f}] %"
+                     + ("" if r["agree"] else "  (intervals do not overlap)"))
+        lines.append(text)
+    if b["other"]:
+        lines.append("  " + ", ".join(f"{k}: {v}" for k, v in b["other"].items()))
+    return lines
 
 
 def _num(v):
@@ -451,7 +477,7 @@ def _num(v):
 
 def analyze(protocol, model=None, params=None, overrides=None, variants=None, *, condition=None,
             aux=None, objective=None, simulate=True, target="auto", seed=0, stimulus=None,
-            network=None, grid=None, report=None, field="auto", measure=None):
+            network=None, grid=None, report=None, field="auto", measure=None, basins=None):
     """The flow analysis of a protocol (module docstring): a :class:`FlowAnalysis`.
 
     Parameters
@@ -479,6 +505,12 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
     measure : dict, optional
         Options of :func:`~biodyn.flow.measured_flow` (``copies``, ``duration``, ``grid``,
         ``degree``, ``h``).
+    basins : dict or False, optional
+        Options of :func:`~biodyn.flow.flow_basins` (``samples``, default 400; ``seeds``, further
+        seeded replays, default 0; ``target`` of those, default numpy): the probability of ending
+        in each stable state from the protocol's initial-weight distribution, against the
+        simulated end states. Computed when the flow has a stable state and no other state
+        variables than the weights; ``False`` skips it.
     """
     from .. import build, protocols
     from ._reduction import ReductionError
@@ -490,6 +522,15 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
     options = {"condition": sc.condition, "aux": aux, "objective": objective, "field": field,
                "simulate": bool(simulate), "target": target, "grid": grid,
                "measure": dict(measure) if measure else None}
+    if basins is not False:
+        basins = {"samples": 400, "seeds": 0, "target": "numpy", **dict(basins or {})}
+        unknown = sorted(set(basins) - {"samples", "seeds", "target"})
+        if unknown:
+            raise BiodynError(f"basins options are samples, seeds and target, not {unknown[0]!r}")
+        if int(basins["samples"]) < 1 or int(basins["seeds"]) < 0:
+            raise BiodynError("basins: samples must be positive and seeds non-negative, found "
+                              f"{basins['samples']!r} and {basins['seeds']!r}")
+        options["basins"] = dict(basins)
     notes = []
     if sc.settings.get("note"):
         notes.append(str(sc.settings["note"]))
@@ -609,9 +650,24 @@ def analyze(protocol, model=None, params=None, overrides=None, variants=None, *,
     rec = protocols.record(sc.protocol, sc.rule, seed,
                            simulation["target"] if simulation is not None else None, sc.changes)
     rec["analysis_options"] = options
-    return FlowAnalysis(sc, field, points, values, jac, test, dec, obj, check, states, simulation,
-                        euler, euler_state, int(seed), manifold, threshold, measured=mflow,
-                        notes=notes, versions=build.versions(), record=rec)
+    fa = FlowAnalysis(sc, field, points, values, jac, test, dec, obj, check, states, simulation,
+                      euler, euler_state, int(seed), manifold, threshold, measured=mflow,
+                      notes=notes, versions=build.versions(), record=rec)
+    #: what a further seeded replay needs (:func:`biodyn.flow.flow_basins`, ``seeds``)
+    fa.replay_arguments = {"protocol": sc.protocol, "model": model, "params": params,
+                           "overrides": overrides, "variants": variants, "stimulus": stimulus,
+                           "network": network}
+    if basins is not False:
+        if field.n != field.n_weights:
+            notes.append("basins: not computed with the rule's other variables as states (--aux state)")
+        elif not fa.stable_states:
+            notes.append("basins: the averaged flow has no stable state")
+        else:
+            from ._basins import flow_basins
+
+            fa.basins = flow_basins(fa, samples=int(basins["samples"]), seeds=int(basins["seeds"]),
+                                    target=basins["target"], report=report)
+    return fa
 
 
 def _sphere(field, obj, states):

@@ -24,6 +24,10 @@ def draw_cycles(summary):
 DRAW["cycles"] = draw_cycles
 
 
+#: largest state dimension ``analyze cycles`` integrates the variational equations of
+MAX_SHOOTING = 50
+
+
 def _orbit_dict(field, S, max_points=400):
     idx = np.unique(np.linspace(0, len(S) - 1, min(len(S), max_points)).round().astype(int))
     return {n: [float(v) for v in S[idx, c]] for c, n in enumerate(field.names[:8])}
@@ -51,6 +55,7 @@ def analyze_cycles(model, *, params=None, overrides=None, variants=None, seed=0,
     summary["is_map"] = field.is_map
     notes = []
     cycles = []
+    hybrid = False
     if field.is_map:
         for k in range(2, int(max_period) + 1):
             for o in periodic_orbits(field, k, seed=seed):
@@ -58,8 +63,39 @@ def analyze_cycles(model, *, params=None, overrides=None, variants=None, seed=0,
                 d["kind"] = "orbit"
                 d["orbit"] = _orbit_dict(field, o.points)
                 cycles.append(d)
+    elif getattr(field, "resets", False):
+        # integrate-and-fire: the cycle through the reset, multipliers by saltation matrices
+        from ..dynamics._hybrid_cycles import hybrid_cycle
+
+        if not field.autonomous:
+            _check_flow(field)
+        try:
+            c = hybrid_cycle(field)
+        except BiodynError as exc:
+            text = str(exc)
+            if "no spike" in text or "firing stops" in text or "does not become periodic" in text:
+                notes.append(f"no firing cycle: {text}")
+            else:
+                raise
+        else:
+            d = c.as_dict(field)
+            d["exponents"] = [e if np.isfinite(e) else None for e in d["exponents"]]
+            d["kind"] = "cycle"
+            d["spikes_per_cycle"] = c.spikes_per_cycle
+            d["through_reset"] = True
+            d["orbit"] = _orbit_dict(field, c.orbit)
+            cycles.append(d)
+            notes.append("threshold-reset neuron: the cycle passes through the reset; multipliers from "
+                         "saltation matrices (the multiplier along the flow is reported as trivial, "
+                         "a check); variables the reset sets to constants add multipliers 0")
+        hybrid = True
     else:
         _check_flow(field)
+        if field.n > MAX_SHOOTING:
+            raise BiodynError(
+                f"{field.name} has {field.n} state components: limit cycles are computed by multiple "
+                f"shooting with the n + n^2 variational equations, for at most {MAX_SHOOTING} components "
+                "(use a mean-field reading, --reading mean_field, or a smaller network, --set N=...)")
         try:
             c = find_cycle(field, segments=segments)
         except BiodynError as exc:
@@ -78,6 +114,10 @@ def analyze_cycles(model, *, params=None, overrides=None, variants=None, seed=0,
     summary["cycles"] = cycles
     summary["method"] = ("fixed points of the k-th iterate F^k (Jacobian by the chain rule)"
                          if field.is_map else
+                         "hybrid: flights between resets with variational equations (LSODA), saltation "
+                         "matrices at the reset (Mueller 1995; Bizzarri et al. 2016), Newton on the "
+                         "return map; start: iterates of the return map from the initial state"
+                         if hybrid else
                          f"multiple shooting ({segments} segments) with the variational equations "
                          "(LSODA), Newton with a Poincare phase condition; start: returns of a "
                          "trajectory from the initial state to a Poincare section")

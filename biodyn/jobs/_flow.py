@@ -24,7 +24,7 @@ __all__ = ["analyze_flow", "analyze_flow_from", "flow_figure_data"]
 def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=None,
                  condition=None, aux=None, objective=None, simulate=True, target="auto", seed=0,
                  stimulus=None, network=None, out="results", json=None, report=None, field="auto",
-                 measure=None, grid=None):
+                 measure=None, grid=None, basins=None):
     """Analyse a protocol's averaged flow; write the figure (and the JSON with ``json``).
 
     Returns a :class:`JobResult` whose ``summary`` is the JSON report and whose ``extra``-like
@@ -40,7 +40,7 @@ def analyze_flow(protocol, *, model=None, params=None, overrides=None, variants=
     analysis = flow.analyze(protocol, model, params, overrides, variants, condition=condition,
                             aux=aux, objective=objective, simulate=simulate, target=target,
                             seed=seed, stimulus=stimulus, network=network, report=report,
-                            field=field, measure=measure, grid=grid)
+                            field=field, measure=measure, grid=grid, basins=basins)
     summary = analysis.summary()
     portrait, obj = flow_figure_data(analysis)
     sc = analysis.scenario
@@ -102,7 +102,8 @@ def analyze_flow_from(path, *, out="results", json=None, report=None):
                           target=target, seed=kwargs["seed"], stimulus=kwargs["stimulus"],
                           network=kwargs["network"], out=out, json=json, report=report,
                           field=options.get("field", "auto"), measure=options.get("measure"),
-                          grid=options.get("grid"))
+                          grid=options.get("grid"),
+                          basins=options.get("basins", False) if "basins" in options else False)
     result.notes = notes
     return result
 
@@ -156,9 +157,16 @@ def flow_figure_data(analysis, grid=41):
     if analysis.measured is not None and field.n == 2:
         m = analysis.measured.grid
         portrait["measured"] = {"points": m.points.tolist(), "f": m.f.tolist()}
+    probability = {}
+    if getattr(analysis, "basins", None) is not None and field.n == 2:
+        b = analysis.basins
+        for k, w in enumerate(b.states):
+            probability[tuple(np.round(w, 12))] = b.counts.get(str(k), 0) / max(b.n, 1)
     for s in analysis.states:
         portrait["states"].append({"w": [float(v) for v in s.w[:2]], "stable": bool(s.stable),
-                                   "boundary": bool(s.boundary)})
+                                   "boundary": bool(s.boundary),
+                                   "probability": probability.get(tuple(np.round(s.w[:nw], 12)))
+                                   if s.stable else None})
     times, values = None, []
     if sim is not None:
         w_t = sim["w_t"]
@@ -213,6 +221,11 @@ def _text(analysis):
     lines.append(f"rest points: {len(s['fixed_points'])} ({n_stable} stable)")
     if s["simulation"] is not None and s["simulation"]["nearest_stable_distance"] is not None:
         lines.append(f"simulation ends {s['simulation']['nearest_stable_distance']:.3g} from a stable state")
+    if s.get("basins"):
+        from ..flow._analysis import basin_lines
+
+        lines.extend(line.replace("ends of the averaged flow", "ends of the flow")[:110]
+                     for line in basin_lines(s["basins"])[:6])
     if s["euler_limit"] is not None:
         lines.append(f"Euler limit h* = {s['euler_limit']:.4g} s")
     return "\n".join(lines)

@@ -160,7 +160,11 @@ def analyze_lyapunov_function(model, *, candidate=None, params=None, overrides=N
 
     JSON: ``{"V", "Vdot", "symbolic", "fractions": {"negative", "zero", "positive"},
     "samples": {var: [...], "V", "Vdot", "sign"}, "region_of_attraction": {"level", ...},
-    "P", "scale", "certificates": [...], "fixed_points", ...}``; ``Vdot`` per time unit.
+    "P", "scale", "certificates": [...], "fixed_points", ...}``; ``Vdot`` per time unit. With
+    a candidate also ``"V_unit"`` (its units, checked: inconsistent units are a
+    :class:`~biodyn.errors.SpecError` naming ``--candidate``), ``"Vdot_unit"``,
+    ``"Vdot_per_second"`` (the factor from per time unit to per second) and
+    ``"Vdot_unit_per_second"``.
     """
     from ..dynamics import check_lyapunov_function, find_fixed_points, quadratic_lyapunov
 

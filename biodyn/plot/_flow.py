@@ -83,6 +83,13 @@ def flow_portrait(data, ax=None):
             ax.plot(w[-1, 0], w[-1, 1], "*", color=colour, ms=9, mec="k", mew=0.5)
         for s in data.get("states", []):
             _state_marker(ax, s["w"][0], s["w"][1], s["stable"], bool(s.get("boundary")))
+            if s.get("probability") is not None:   # ends of the flow from the initial weights
+                sx = -1 if s["w"][0] > 0.5 * (x[0] + x[-1]) else 1     # label towards the inside
+                sy = -1 if s["w"][1] > 0.5 * (y[0] + y[-1]) else 1
+                ax.annotate(f"{100 * s['probability']:.0f} %", (s["w"][0], s["w"][1]),
+                            xytext=(8 * sx, 8 * sy), textcoords="offset points", fontsize=8, color="k",
+                            ha="left" if sx > 0 else "right", va="bottom" if sy > 0 else "top", zorder=10,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "0.6", "alpha": 0.85})
         ax.set_xlim(x[0], x[-1])
         ax.set_ylim(y[0], y[-1])
         ax.set_xlabel(data["names"][0])

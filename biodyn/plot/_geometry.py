@@ -96,7 +96,7 @@ def basin_fractions(summary, ax=None):
     i = np.arange(len(atts))
     ax.bar(i, f, color=[_BASIN_COLORS[k % len(_BASIN_COLORS)] for k in i], edgecolor="k")
     if len(atts):
-        ax.errorbar(i, f, yerr=[f - ci[:, 0], ci[:, 1] - f], fmt="none", ecolor="k", capsize=4)
+        ax.errorbar(i, f, yerr=[np.maximum(f - ci[:, 0], 0), np.maximum(ci[:, 1] - f, 0)], fmt="none", ecolor="k", capsize=4)
     ax.set_xticks(i)
     ax.set_xticklabels([_attractor_name(a) for a in atts], rotation=20, ha="right", fontsize=7)
     ax.set_ylim(0, 1)
