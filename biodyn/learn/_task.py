@@ -235,6 +235,13 @@ class Task:
         for key in ("lr", "g"):
             if key in training and not training[key] > 0:
                 raise SpecError(file, f"training.{key}", "a positive number", repr(training[key]))
+        if "optimizer" in training:
+            from ..ann import OPTIMISERS
+
+            usable = [k for k in OPTIMISERS if k != "implicit_gd"]  # biodyn train has no Hessian-vector products
+            if training["optimizer"] not in usable:
+                raise SpecError(file, "training.optimizer", "one of " + ", ".join(usable), repr(training["optimizer"]),
+                                suggest(training["optimizer"], usable))
         self.training_source = training.pop("source", None)
         #: The task's training hyperparameters (its ``[training]`` table; the others from
         #: :data:`TRAIN_DEFAULTS`).
