@@ -196,7 +196,6 @@ def test_spectrum_options_without_lyapunov_every_are_refused_not_ignored(tmp_pat
     assert not (tmp_path / "o").exists()
 
 
-
 @pytest.mark.parametrize("grid, key, needle", [("hidden = [4, 0]", "grid.hidden", "positive integer"),
                                                ("epochs = [1, -2]", "grid.epochs", "non-negative"),
                                                ("lr = [0.01, -0.1]", "grid.lr", "positive"),
@@ -218,3 +217,79 @@ def test_an_unknown_optimizer_names_the_flag(tmp_path, capsys):
     assert main(["train", "delayed_copy", "--net", "rnn", "--optimizer", "adamw", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "--optimizer" in err and "'adamw'" in err and "did you mean 'adam'" in err
+
+
+FLOSS_SWEEP = """
+kind = "sweep"
+description = "delayed copy without and with gradient flossing"
+seed = 1
+
+[run]
+job = "train"
+task = "{task}"
+net = "rnn"
+hidden = 4
+epochs = 1
+floss_epochs = 1
+figure = false
+parameters = {{n_steps = 8, delay = 2}}
+{run}
+
+[grid]
+{grid}
+"""
+
+
+def test_a_train_sweep_over_floss_0_and_k_trains_plainly_and_flossed_and_records_the_options(tmp_path):
+    from biodyn import sweep
+
+    spec = small_task_file(tmp_path)
+    path = tmp_path / "s.toml"
+    path.write_text(FLOSS_SWEEP.format(task=spec, run="", grid="floss = [0, 2]"))
+    result = sweep.run(str(path), out=tmp_path / "out", workers=0)
+    records = {r["params"]["floss"]: r for r in result.records.values()}
+    assert all(r["status"] == "ok" for r in records.values()), records
+    off, on = records[0]["values"], records[2]["values"]
+    # floss = 0: no flossing, the [run] table's floss_epochs does not apply to it
+    assert off["floss"] == 0 and off["floss_epochs"] is None and off["floss_weight"] is None
+    assert on["floss"] == 2 and on["floss_epochs"] == 1 and on["floss_weight"] == 1.0
+    assert on["floss_transient"] == 2 and on["floss_fixed_trajectory"] is False  # n_steps // 4
+    assert off["lstm_block"] == on["lstm_block"] == "full"
+    docs = {k: json.loads(open(r["paths"]["json"] if r["paths"]["json"].startswith("/")
+                               else tmp_path / "out" / r["paths"]["json"]).read()) for k, r in records.items()}
+    assert "floss" not in docs[0]["config"] and docs[2]["config"]["floss"]["k"] == 2
+    assert len(docs[2]["curves"]["floss_exponents"][0]) == 2
+
+
+def test_train_sweep_options_map_floss_0_to_none_and_lstm_block_to_full_on_cells_without_c():
+    from biodyn.sweep._runners import _train_arguments
+
+    options, task = _train_arguments({"floss": 0, "delay": 3}, {"floss_every": 2, "lstm_block": "h", "net": "gru"})
+    assert options["floss"] is None and options["floss_every"] is None and options["lyapunov_block"] == "full"
+    assert task == {"delay": 3}
+    options, _ = _train_arguments({"floss": 4, "net": "lstm"}, {"floss_every": 2, "lstm_block": "h"})
+    assert options["floss"] == 4 and options["floss_every"] == 2 and options["lyapunov_block"] == "h"
+
+
+@pytest.mark.parametrize("run, grid, key, words", [
+    ("flos = 2", "delay = [2]", "run.flos", "'floss'"),                       # typo in [run]
+    ("", "floss_wieght = [0.5]", "grid.floss_wieght", "'floss_weight'"),     # typo on the grid
+    ("", "floss = [-1]", "grid.floss", "0 for no flossing"),
+    ("", "floss = [9]", "grid.floss", "state dimension 4"),                  # K > hidden
+    ("floss = 2\nfloss_epochs = 0", "delay = [2]", "run.floss", "floss_every"),  # no schedule
+    ("", "lstm_block = ['hc']", "grid.lstm_block", "'full' or 'h'"),
+    ("", "floss_fixed_trajectory = [1]", "grid.floss_fixed_trajectory", "true or false"),
+])
+def test_a_train_sweep_refuses_bad_or_unknown_training_keys_at_load_with_one_error(tmp_path, run, grid, key, words):
+    from biodyn import sweep
+    from biodyn.errors import SpecError
+
+    path = tmp_path / "s.toml"
+    text = FLOSS_SWEEP.format(task="delayed_copy", run=run, grid=grid)
+    if run.startswith("floss = 2\nfloss_epochs"):
+        text = text.replace("floss_epochs = 1\n", "", 1)
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert info.value.key == key and words in str(info.value), str(info.value)
+    assert not (tmp_path / "out").exists()

@@ -186,7 +186,9 @@ def test_a_task_training_table_sets_the_training_defaults_and_is_checked(tmp_pat
     assert dict(sine.training) == {"hidden": 32, "epochs": 60, "lr": 0.003, "batch_size": 16, "g": 1.5,
                                    "optimizer": "adam"}
     assert "Sussillo & Abbott" in sine.training_source and "training defaults" in sine.describe()
-    assert dict(learn.load_task("delayed_copy").training) == dict(learn.TRAIN_DEFAULTS)
+    untabled = tmp_path / "plain.toml"  # a task without a [training] table: the generic defaults
+    untabled.write_text(catalog.find("delayed_copy", "tasks").read_text().split("[training]")[0])
+    assert dict(learn.load_task(str(untabled)).training) == dict(learn.TRAIN_DEFAULTS)
     good = catalog.find("sine_generation", "tasks").read_text()
     bad = tmp_path / "bad.toml"
     bad.write_text(good.replace("\nepochs = 60", "\nepoch = 60"))
@@ -276,3 +278,32 @@ def test_cue_accumulation_answers_the_majority_side_during_the_recall_only():
     assert np.all(b.x[:, T - 15:, 8:12] == 1) and np.all(b.x[:, :T - 15, 8:12] == 0)  # the recall cue
     with pytest.raises(Exception, match="odd"):
         learn.load_task("cue_accumulation", n_cues=4)
+
+
+def test_every_builtin_task_has_a_training_table_with_a_source_that_load_task_reads():
+    from biodyn.spec import read_toml
+
+    for name in ALL:
+        raw = read_toml(catalog.find(name, "tasks"))
+        table = raw.get("training")
+        assert table, f"{name} has no [training] table"
+        task = learn.load_task(name)
+        assert isinstance(table.get("source"), str) and len(table["source"]) > 40, name
+        assert task.training_source == table["source"]
+        assert set(task.training) == set(learn.TRAIN_DEFAULTS)
+        for key, value in table.items():
+            if key != "source":
+                assert task.training[key] == value, (name, key)
+
+
+@pytest.mark.parametrize("line, key", [("hidden = 0", "training.hidden"), ("lr = -0.1", "training.lr"),
+                                       ("optimizer = 'adma'", "training.optimizer"),
+                                       ("optimizer = 'implicit_gd'", "training.optimizer"),
+                                       ("epochs = 1.5", "training.epochs"), ("hiden = 8", "training.hiden")])
+def test_a_bad_training_table_is_refused_naming_the_file_and_key(tmp_path, line, key):
+    text = catalog.find("flipflop_3bit", "tasks").read_text().split("[training]")[0]
+    path = tmp_path / "t.toml"
+    path.write_text(text + "\n[training]\n" + line + "\n")
+    with pytest.raises(SpecError) as info:
+        learn.load_task(str(path))
+    assert info.value.key == key and "t.toml" in str(info.value)

@@ -205,7 +205,7 @@ def test_fixed_point_of_a_contracting_tanh_rnn_is_the_origin_with_the_eigenvalue
 @pytest.mark.slow
 def test_a_trained_flipflop_network_has_eight_stable_fixed_points_at_the_eight_corners():
     # Sussillo & Barak (2013) Fig. 2: one stable fixed point per memory, saddles between them
-    r = learn.train("flipflop_3bit", net="gru", hidden=24, epochs=20, lr=0.01, seed=0)
+    r = learn.train("flipflop_3bit", net="gru", hidden=24, epochs=20, lr=0.01, batch_size=64, seed=0)
     assert r.curves["test_metric"][-1] > 0.999
     stable = [p for p in learn.network_fixed_points(r) if p.stable]
     corners = {tuple(np.sign(p.output).astype(int)) for p in stable}

@@ -86,8 +86,9 @@ with its original parameters). The plain scipy shooting loop of ``benchmarks/cyc
 
 Threshold-reset models (integrate-and-fire) are not smooth flows: their cycles pass through a
 reset, which the vector field does not contain (biodyn reads neurons as their subthreshold
-flow). They are refused with a message; multipliers through a reset would need the saltation
-matrix (Müller 1995; Bizzarri et al. 2016), which is not implemented.
+flow). :func:`find_cycle` refuses them with a message; their cycles through the reset, with
+multipliers from saltation matrices (Müller 1995; Bizzarri et al. 2016), are found by
+:func:`biodyn.dynamics.hybrid_cycle` (``biodyn analyze cycles`` picks it for them).
 
 Maps: a period-:math:`k` orbit is a fixed point of :math:`F^k`, built here by composition
 (:class:`IteratedMap`, Jacobian :math:`DF^k(x) = DF(x_{k-1})\cdots DF(x_0)` by the chain rule) —
@@ -156,8 +157,8 @@ def _check_flow(field):
                 f"{field.name} has a threshold and reset ({reset!r}): its oscillations pass "
                 "through a reset, which is not a smooth flow. Limit cycles (multiple shooting with "
                 "variational equations) need smooth flows; biodyn reads this neuron as its "
-                "subthreshold flow, which has no cycle. Use a conductance-based model "
-                "(hodgkin_huxley, fitzhugh_nagumo) or the Brian2 simulation")
+                "subthreshold flow, which has no smooth cycle. Use biodyn.dynamics.hybrid_cycle "
+                "(cycles through the reset, saltation matrices; `biodyn analyze cycles` uses it)")
 
 
 # --------------------------------------------------------------------------

@@ -207,6 +207,8 @@ class Task:
                             f"{self.loss!r} with readout {self.readout!r}")
         self.description = data["description"]
         allowed = [p for p in inspect.signature(GENERATORS[gen]).parameters if p not in ("n", "rng")]
+        #: The generator's parameter names (what ``--set`` and a sweep's task axes may change).
+        self.parameter_names = tuple(allowed)
         params, units, docs = {}, {}, {}
         for key, value in data.get("parameters", {}).items():
             where = f"parameters.{key}"

@@ -824,7 +824,10 @@ register_runner(Runner(
 
 #: Training options a point (or the [run] table) may set; others are task parameters.
 _TRAIN_OPTIONS = ("net", "hidden", "epochs", "lr", "optimizer", "batch_size", "g", "lyapunov_every",
-                  "lyapunov_k", "lyapunov_steps")
+                  "lyapunov_k", "lyapunov_steps", "lstm_block", "floss", "floss_weight", "floss_epochs",
+                  "floss_every", "floss_transient", "floss_fixed_trajectory")
+#: The flossing options other than ``floss`` itself: they apply to the points with ``floss >= 1``.
+_FLOSS_OPTIONS = ("floss_weight", "floss_epochs", "floss_every", "floss_transient", "floss_fixed_trajectory")
 
 _TRAIN_SETTINGS = {
     "task": Key((str,), True, "a task of the catalog (biodyn list tasks) or a task spec path"),
@@ -838,16 +841,34 @@ _TRAIN_SETTINGS = {
     "lyapunov_every": Key((int,), False, "Lyapunov spectrum every K epochs (default: none)"),
     "lyapunov_k": Key((int,), False, "number of exponents (default all)"),
     "lyapunov_steps": Key((int,), False, "steps per spectrum (default 1000)"),
+    "lstm_block": Key((str,), False, "LSTM spectra of the full (h, c) state ('full', default) or of the "
+                      "h-block ('h', Vogt et al. 2022); the other cells' state is h, so they ignore it"),
+    "floss": Key((int,), False, "gradient flossing of the first K exponents (Engelken 2023); 0 = no flossing "
+                 "(default), so a grid floss = [0, 8] compares training without and with it"),
+    "floss_weight": Key((float,), False, "weight of the flossing loss (default 1; points with floss >= 1)"),
+    "floss_epochs": Key((int,), False, "passes of flossing alone before training (points with floss >= 1)"),
+    "floss_every": Key((int,), False, "add the flossing loss in every M-th training epoch (points with floss >= 1)"),
+    "floss_transient": Key((int,), False, "steps not counted in the flossed exponents (default n_steps // 4)"),
+    "floss_fixed_trajectory": Key((bool,), False, "differentiate the exponents along the fixed trajectory "
+                                  "(default false)"),
     "parameters": Key((dict,), False, "fixed task parameters: name -> value"),
     "figure": Key((bool,), False, "draw the learning curves of every point (default true)"),
 }
 # None: the task's training default (its [training] table, else biodyn.learn.TRAIN_DEFAULTS)
 _TRAIN_DEFAULTS = {"net": "rnn", "hidden": None, "epochs": None, "lr": None, "optimizer": None, "batch_size": None,
-                   "g": None, "lyapunov_every": None, "lyapunov_k": None, "lyapunov_steps": 1000}
+                   "g": None, "lyapunov_every": None, "lyapunov_k": None, "lyapunov_steps": 1000,
+                   "lstm_block": "full", "floss": 0, "floss_weight": None, "floss_epochs": None,
+                   "floss_every": None, "floss_transient": None, "floss_fixed_trajectory": False}
 
 
 def _train_arguments(params, settings):
-    """Training options and task parameters of a point: the [run] table's, then the point's."""
+    """Training options and task parameters of a point: the [run] table's, then the point's.
+
+    Options as :func:`biodyn.jobs.train` takes them: ``floss = 0`` (no flossing) becomes
+    ``floss=None`` without the other flossing options (so a grid ``floss = [0, 8]`` with
+    ``floss_epochs`` in ``[run]`` trains the 0-points plainly), and ``lstm_block`` is
+    ``"full"`` for the cells whose state is h alone (rnn, gru: the two are the same).
+    """
     options = {k: settings.get(k, v) for k, v in _TRAIN_DEFAULTS.items()}
     task_parameters = dict(settings.get("parameters", {}))
     for name, value in params.items():
@@ -855,17 +876,30 @@ def _train_arguments(params, settings):
             options[name] = value
         else:
             task_parameters[name] = value
+    if options["floss"] == 0 and not isinstance(options["floss"], bool):
+        options["floss"] = None
+        for name in _FLOSS_OPTIONS:
+            options[name] = _TRAIN_DEFAULTS[name]
+    if options["net"] != "lstm" and options["lstm_block"] in ("full", "h"):
+        options["lstm_block"] = "full"
+    options["lyapunov_block"] = options.pop("lstm_block")
     return options, task_parameters
 
 
 def _prepare_train(spec, settings):
     from .. import learn
+    from ..learn._floss import check_floss
 
     try:
-        learn.load_task(settings["task"])
+        base = learn.load_task(settings["task"])
     except SpecError as exc:
         raise SpecError(spec.file, "run.task", exc.expected, exc.found, exc.hint) from None
     for point in spec.points:
+        def where(name):
+            return f"grid.{name}" if name in point.params else f"run.{name}"
+
+        given = {k: v for k, v in point.params.items() if k in _TRAIN_OPTIONS}
+        check_table(given, {k: _TRAIN_SETTINGS[k] for k in _TRAIN_OPTIONS}, file=spec.file, prefix="grid.")
         options, task_parameters = _train_arguments(point.params, settings)
         for name, value in options.items():  # what learn.train would refuse, before any point runs
             if value is None or name in ("net", "optimizer"):
@@ -883,16 +917,37 @@ def _prepare_train(spec, settings):
                 raise SpecError(spec.file, ("grid." if name in point.params else "run.") + name, expected,
                                 repr(value))
         if options["net"] not in learn.NETS:
-            key = "grid.net" if "net" in point.params else "run.net"
-            raise SpecError(spec.file, key, "one of " + ", ".join(learn.NETS), repr(options["net"]),
+            raise SpecError(spec.file, where("net"), "one of " + ", ".join(learn.NETS), repr(options["net"]),
                             suggest(str(options["net"]), learn.NETS))
+        block = {**settings, **point.params}.get("lstm_block", "full")
+        if block not in ("full", "h"):
+            raise SpecError(spec.file, where("lstm_block"), "'full' or 'h'", repr(block), suggest(str(block), ("full", "h")))
+        floss = {**settings, **point.params}.get("floss", 0)
+        if isinstance(floss, bool) or not isinstance(floss, int) or floss < 0:
+            raise SpecError(spec.file, where("floss"), "a number of exponents K >= 1, or 0 for no flossing",
+                            repr(floss))
         try:
-            learn.load_task(settings["task"], **task_parameters)
+            task = learn.load_task(settings["task"], **task_parameters)
         except SpecError as exc:
             name = re.split(r"[ .]", exc.key or "")[-1]  # "parameters.delay" or "--set delay"
             key = f"grid.{name}" if name in point.params else f"run.parameters.{name}"
-            hint = exc.hint or ("training options: " + ", ".join(_TRAIN_OPTIONS))
-            raise SpecError(spec.file, key, exc.expected, exc.found, hint) from None
+            expected, hint = exc.expected, exc.hint
+            if name in point.params and expected.startswith("a parameter of"):  # an unknown grid axis
+                expected = f"a training option ({', '.join(_TRAIN_OPTIONS)}) or {expected}"
+                hint = suggest(name, _TRAIN_OPTIONS + tuple(base.parameter_names)) or hint
+            raise SpecError(spec.file, key, expected, exc.found, hint) from None
+        if options["floss"] is not None:
+            hidden = options["hidden"] if options["hidden"] is not None else task.training["hidden"]
+            try:
+                check_floss(*(options[k] for k in ("floss",) + _FLOSS_OPTIONS), net=options["net"],
+                            hidden=hidden, n_steps=task.generate(1, 0).x.shape[1])
+            except SpecError as exc:
+                def key_names(text):  # the command line's flags as the sweep's keys
+                    return text and re.sub(r"--(floss[a-z-]*)", lambda m: m.group(1).replace("-", "_"), text)
+
+                name = key_names(exc.key)
+                raise SpecError(spec.file, where(name), key_names(exc.expected), key_names(exc.found),
+                                key_names(exc.hint)) from None
     return settings
 
 
@@ -905,6 +960,13 @@ def _train_point(params, seed, out, settings):
     doc = result.summary
     values = dict(doc["final"])
     values["metric"] = doc["config"]["task"]["metric"]
+    # the options that shaped the point, as it ran (floss 0: none; lstm_block: the spectra's state)
+    floss = doc["config"].get("floss")
+    values["floss"] = 0 if floss is None else floss["k"]
+    for key in ("weight", "epochs", "every", "transient"):
+        values[f"floss_{key}"] = None if floss is None else floss[key]
+    values["floss_fixed_trajectory"] = None if floss is None else not floss["through_state"]
+    values["lstm_block"] = options["lyapunov_block"]
     curves = doc["curves"]
     if curves.get("lyapunov_epoch"):
         lam = curves["lyapunov_exponents"][-1]
@@ -920,5 +982,9 @@ def _train_point(params, seed, out, settings):
 register_runner(Runner(
     "train", _train_point, settings=_TRAIN_SETTINGS, prepare=_prepare_train,
     doc="a network trained on a task (biodyn train) at each point: training options (net, hidden, g, "
-        "lr, ...) or task parameters (delay, ...) on the grid; final train/test loss and metric, and "
-        "the last Lyapunov spectrum (per step) as results"))
+        "lr, ..., lstm_block, floss, floss_weight, floss_epochs, floss_every, floss_transient, "
+        "floss_fixed_trajectory) in [run] or on the grid, or task parameters (delay, ...) on the grid; "
+        "floss = 0 is no flossing (the other floss_* keys then do not apply), so floss = [0, 8] compares "
+        "plain and flossed training; final train/test loss and metric, the flossing options and "
+        "lstm_block each point ran with (floss 0 and floss_* None when unflossed; lstm_block 'full' for "
+        "rnn and gru, whose state is h alone), and the last Lyapunov spectrum (per step) as results"))
