@@ -902,8 +902,8 @@ def _prepare_train(spec, settings):
         check_table(given, {k: _TRAIN_SETTINGS[k] for k in _TRAIN_OPTIONS}, file=spec.file, prefix="grid.")
         options, task_parameters = _train_arguments(point.params, settings)
         for name, value in options.items():  # what learn.train would refuse, before any point runs
-            if value is None or name in ("net", "optimizer"):
-                continue
+            if value is None or name in ("net", "optimizer", "lyapunov_block") or name.startswith("floss"):
+                continue  # the flossing options are checked below (check_floss), the block by name
             number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if name == "lr":
                 ok, expected = number and value > 0, "a positive learning rate"
