@@ -536,7 +536,8 @@ def test_sweep_specs_are_found_by_name_on_biodyn_path(catalog_path, points_py, c
 @pytest.mark.compiled
 @pytest.mark.slow
 def test_replay_on_cpp_standalone_compiles_once_per_worker(tmp_path, monkeypatch):
-    """Two workers, five points: each worker builds its own project once, then reruns it."""
+    """Two workers, five points, unbatched (batch = 1): each worker builds its own project once,
+    then reruns it."""
     pytest.importorskip("distributed")
     from biodyn import build
 
@@ -552,6 +553,7 @@ def test_replay_on_cpp_standalone_compiles_once_per_worker(tmp_path, monkeypatch
         protocol = "bi_poo_1998"
         target = "cpp_standalone"
         stimulus = { repetitions = 1 }
+        batch = 1
         [grid]
         tau_plus = ["10 ms", "16.8 ms", "20 ms", "25 ms", "30 ms"]
     """)
