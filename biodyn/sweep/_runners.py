@@ -636,7 +636,7 @@ def _estimate(protocol, args):
 
 
 register_runner(ReplayRunner(
-    "replay", None, settings=_REPLAY_SETTINGS, prepare=_prepare_replay,
+    "replay", _replay_point, settings=_REPLAY_SETTINGS, prepare=_prepare_replay,
     doc="replay a protocol (biodyn replay) with the point's parameters; one column per condition"))
 
 
