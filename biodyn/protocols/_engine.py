@@ -749,7 +749,7 @@ def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, t
 
 
 def run_batch(protocol, points, *, target="auto", report=None, build_key=None, reuse=True,
-              block=True, max_copies=None):
+              block=True, max_copies=None, select=None):
     """Run several points of one protocol, as independent copies of ONE Brian2 run where they
     can; each point's result is the one :func:`run` gives it alone.
 
@@ -776,7 +776,7 @@ def run_batch(protocol, points, *, target="auto", report=None, build_key=None, r
         Each with the keyword arguments of :func:`run` that may differ between points:
         ``model``, ``params``, ``overrides``, ``variants``, ``seed``, ``stimulus``,
         ``network``.
-    target, report, build_key, reuse, block
+    target, report, build_key, reuse, block, select
         As in :func:`run`, for every point.
     max_copies : int, optional
         At most this many copies in one Brian2 run (default: all).
@@ -803,10 +803,22 @@ def run_batch(protocol, points, *, target="auto", report=None, build_key=None, r
         try:
             setups[k] = _setup(protocol, p.get("model"), p.get("params"), p.get("overrides"),
                                p.get("variants"), target, p.get("seed", 0), p.get("stimulus"),
-                               p.get("network"), report, None, None, None)
+                               p.get("network"), report, None, None, select)
         except Exception as exc:  # this point's own input; the others run
             results[k] = exc
     groups, alone = OrderedDict(), {}
+
+    def run_chunk(chunk):
+        if len(chunk) == 1:
+            alone[chunk[0][0]] = "no other point of the batch shares its code"
+            return
+        try:
+            _run_copies(chunk, setups, points, results, target=target, report=report,
+                        build_key=build_key, reuse=reuse, block=block, select=select)
+        except (NotBatchable, SimulationError) as exc:
+            for k, _ in chunk:
+                alone[k] = f"the batch ran point by point: {exc}"
+
     for k, (spec, resolved, tgt, engine) in setups.items():
         why = _why_alone(engine)
         if why:
@@ -819,27 +831,19 @@ def run_batch(protocol, points, *, target="auto", report=None, build_key=None, r
             continue
         key = build_key or _build_key(spec, resolved)
         sig = _run_signature(spec, key, tgt, None, resolved, engine.batch_signature(plan))
-        groups.setdefault(sig, []).append((k, plan))
-    for sig, members in groups.items():
-        size = max_copies or len(members)
-        for start in range(0, len(members), size):
-            chunk = members[start:start + size]
-            if len(chunk) == 1:
-                alone[chunk[0][0]] = "no other point of the batch shares its code"
-                continue
-            try:
-                _run_copies(chunk, setups, points, results, target=target, report=report,
-                            build_key=build_key, reuse=reuse, block=block)
-            except (NotBatchable, SimulationError) as exc:
-                for k, _ in chunk:
-                    alone[k] = f"the batch ran point by point: {exc}"
+        members = groups.setdefault(sig, [])
+        members.append((k, plan))
+        if max_copies and len(members) >= max_copies:  # run it now: hold one batch's inputs
+            run_chunk(groups.pop(sig))
+    for members in groups.values():
+        run_chunk(members)
     for k in sorted(alone):
         p = points[k]
         try:
             r = run(protocol, p.get("model"), p.get("params"), p.get("overrides"), p.get("variants"),
                     target=target, seed=p.get("seed", 0), stimulus=p.get("stimulus"),
                     network=p.get("network"), report=report, build_key=build_key, reuse=reuse,
-                    block=block)
+                    block=block, select=select)
         except Exception as exc:
             results[k] = exc
             continue
@@ -865,7 +869,7 @@ def _batch_text(batch):
     return json.dumps(batch, sort_keys=True)
 
 
-def _run_copies(chunk, setups, points, results, *, target, report, build_key, reuse, block):
+def _run_copies(chunk, setups, points, results, *, target, report, build_key, reuse, block, select):
     """Run the points of ``chunk`` (``(index, plan)``) as copies of one build."""
     t0 = time.perf_counter()
     ks = [k for k, _ in chunk]
@@ -892,7 +896,7 @@ def _run_copies(chunk, setups, points, results, *, target, report, build_key, re
         batch = {"size": len(ks), "copy": j}
         t = dict(timings, batch=elapsed, total=elapsed / len(ks))
         try:
-            r = _finish(engines[j], resolveds[j], outcomes[j], points[k].get("seed", 0), tgt, None,
+            r = _finish(engines[j], resolveds[j], outcomes[j], points[k].get("seed", 0), tgt, select,
                         None, block, t, batch=batch)
         except Exception as exc:  # e.g. a non-finite value of this point's own condition
             results[k] = exc

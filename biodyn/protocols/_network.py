@@ -351,15 +351,17 @@ class PoissonNetworkEngine(Engine):
             if side == "inh" and not n_inh:
                 merged[side] = None
                 continue
-            idx_parts, t_parts = [], []
+            idx_parts, t_parts, bins = [], [], []
             for k, p in enumerate(plans):
                 idx, t = p.data[side]
-                real = stimuli.timebins(t, dt_s) < steps  # the padding lies past the end
+                b = stimuli.timebins(t, dt_s)
+                real = b < steps  # the padding lies past the end
                 idx_parts.append(idx[real].astype(np.int64) + k * n_cond * width)
                 t_parts.append(t[real])
+                bins.append(b[real])
                 caps[side] += idx.size
             t_all = np.concatenate(t_parts)
-            order = np.argsort(t_all, kind="stable")  # by time, then copy, then index
+            order = stimuli.stable_order(np.concatenate(bins))  # by step, then copy, then index
             merged[side] = stimuli.pad(np.concatenate(idx_parts)[order].astype(np.int32),
                                        t_all[order], caps[side], steps * dt_s, dt_s)
         sig = plans[0].signature
@@ -426,7 +428,7 @@ def _merge_steps(idx_list, step_list):
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
     idx = np.concatenate(idx_list).astype(np.int32)
     steps = np.concatenate(step_list)
-    order = np.argsort(steps, kind="stable")
+    order = stimuli.stable_order(steps)
     return idx[order], steps[order]
 
 
