@@ -171,3 +171,16 @@ def test_batched_points_equal_their_runs_alone_on_cpp_standalone(tmp_path, monke
         assert result.summary["batch"]["size"] == 2
         alone = protocols.run("bi_poo_1998", target="cpp_standalone", **point)
         assert result.values.tolist() == alone.values.tolist()
+
+
+def test_parameters_the_code_does_not_read_may_differ_within_a_batch():
+    """mu_plus shapes only the gutig weight option: with the additive one it is in no code, so
+    points differing in it (and in tau_plus) still run as copies, each equal to its run alone."""
+    points = [dict(overrides={"mu_plus": m, "tau_plus": t}, stimulus={"repetitions": 1})
+              for m, t in (("0", "10 ms"), ("0.5", "20 ms"))]
+    results = protocols.run_batch("bi_poo_1998", points, target="numpy")
+    assert [r.summary["batch"]["size"] for r in results] == [2, 2]
+    for result, point in zip(results, points):
+        alone = protocols.run("bi_poo_1998", target="numpy", **point)
+        assert result.values.tolist() == alone.values.tolist()
+        assert result.summary["parameters"] == alone.summary["parameters"]

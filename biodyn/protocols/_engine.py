@@ -877,10 +877,18 @@ def _run_copies(chunk, setups, points, results, *, target, report, build_key, re
     engines = [setups[k][3] for k in ks]
     resolveds = [setups[k][1] for k in ks]
     spec, resolved, tgt, engine = setups[ks[0]]
-    varying = tuple(name for name in sorted(resolved.namespace)
-                    if any(not np.array_equal(np.asarray(r.namespace[name]),
-                                              np.asarray(resolved.namespace[name]))
-                           for r in resolveds[1:]))
+    differ = [name for name in sorted(resolved.namespace)
+              if any(not np.array_equal(np.asarray(r.namespace[name]),
+                                        np.asarray(resolved.namespace[name]))
+                     for r in resolveds[1:])]
+    # the ones the model's code reads become per-element variables; the others shape only
+    # what the engine computes per copy (e.g. the bounds of initial weights)
+    used = set(build._used_parameters(resolved))
+    varying = tuple(n for n in differ if n in used)
+    constants = [n for n in varying if resolved.spec.kind == "synapse" and n.endswith(("_pre", "_post"))]
+    if constants:
+        raise NotBatchable(f"{', '.join(constants)} differ between points and cannot be "
+                           "per-element variables")
     merged = engine.merge(plans, engines)
     merged.data["varying"] = varying
     key = build_key or _build_key(spec, resolved)
