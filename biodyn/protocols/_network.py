@@ -329,7 +329,7 @@ class PoissonNetworkEngine(Engine):
         spikes = duration * (n_in * sum(rates) + n_inh * inh_rate * len(rates))
         records = len(rates) * n_in * (duration / float(self.record_dt / second) + 1)
         # spikes: int32 index, float64 time, int32 time bin; drawn, merged and in Brian2
-        return 16.0 * spikes * 4 + 8.0 * records * 3 + 2e5 * len(rates)
+        return 16.0 * spikes * 6 + 8.0 * records * 3 + 2e5 * len(rates)
 
     def merge(self, plans, engines):
         from brian2 import second
