@@ -842,3 +842,34 @@ def test_bad_batch_is_one_line_naming_the_flag_or_key(tmp_path, points_py, capsy
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0], err
+
+
+def test_replay_batches_group_by_code_and_size_to_memory_and_workers(tmp_path, monkeypatch):
+    """auto: one group per variant; tasks sized by memory (the engine's estimate per copy) and
+    at least as many as workers; engines that do not batch get one point per task, with a note."""
+    from biodyn.protocols import _engine
+    from biodyn.sweep import get_runner
+
+    spec = sweep.from_dict({"kind": "sweep", "description": "d", "seed": 1, "n_seeds": 4,
+                            "run": {"job": "replay", "protocol": "song_2000", "target": "numpy",
+                                    "stimulus": {"duration": "1 second"}},
+                            "grid": {"A_plus": ["0.004", "0.005"],
+                                     "stimulus": {"input_rate": ["10 Hz", "20 Hz"]}}},
+                           folder=tmp_path)
+    runner = get_runner("replay")
+    todo = list(spec.points)
+    tasks, notes = runner.batches(spec, spec.settings, todo, workers=2)
+    assert sorted(len(t) for t in tasks) == [8, 8] and "16 points in 2 batches of up to 8" in notes[0]
+    per_copy = _engine.ENGINES["poisson_network"](
+        _engine.load("song_2000"), _engine.resolve_model(_engine.load("song_2000")),
+        _engine.RunOptions(stimulus={"input_rate": "20 Hz", "duration": "1 second"})).estimate_bytes()
+    monkeypatch.setattr(_engine, "batch_memory", lambda workers=1: 3.5 * per_copy)
+    tasks, _ = runner.batches(spec, spec.settings, todo, workers=1)
+    assert max(len(t) for t in tasks) == 3 and sum(len(t) for t in tasks) == 16
+    assert runner.batches(spec, spec.settings, todo, workers=1, batch=5)[0][0].__len__() <= 5
+    assert all(len(t) == 1 for t in runner.batches(spec, spec.settings, todo, batch="1")[0])
+    oja = sweep.from_dict({"kind": "sweep", "description": "d", "seed": 1, "n_seeds": 2,
+                           "run": {"job": "replay", "protocol": "oja_pca", "target": "numpy"}},
+                          folder=tmp_path)
+    tasks, notes = runner.batches(oja, oja.settings, list(oja.points), workers=1)
+    assert [len(t) for t in tasks] == [1, 1] and "runs points alone" in notes[0]
