@@ -41,7 +41,6 @@ import itertools
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -79,7 +78,7 @@ def point_args(a_plus, rate, seed, duration):
 class PeakRSS:
     """The largest resident set (MB) of this process and of its children while active."""
 
-    def __init__(self, every=0.05):
+    def __init__(self, every=0.1):
         self.every = every
         self.self_mb = 0.0
         self.child_mb = 0.0
@@ -95,12 +94,15 @@ class PeakRSS:
         return 0.0
 
     def _children(self):
+        """Child processes of this one (no subprocess: its CPU would count as the run's)."""
+        pids = []
         try:
-            out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(os.getpid())], capture_output=True,
-                                 text=True).stdout
-            return [int(p) for p in out.split()]
-        except Exception:
-            return []
+            for task in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{task}/children") as f:
+                    pids += [int(p) for p in f.read().split()]
+        except OSError:
+            pass
+        return pids
 
     def _watch(self):
         while not self._stop.is_set():
@@ -119,6 +121,13 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         return False
+
+
+def cpu():
+    """CPU seconds (user + system) of this process and its finished children (the binaries,
+    the compilers): robust to other load on the machine, unlike wall time."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def compile_seconds(timings):
@@ -151,6 +160,7 @@ def biodyn_batched(points, duration, bounds, seed_shift=0):
 
     args = [point_args(a, r, s + seed_shift, duration) for a, r, s in points]
     wall, compile_s, memory, results = 0.0, 0.0, [], []
+    c0 = cpu()
     for a, b in zip(bounds[:-1], bounds[1:]):
         t0 = time.perf_counter()
         with PeakRSS() as peak:
@@ -165,12 +175,14 @@ def biodyn_batched(points, duration, bounds, seed_shift=0):
         compile_s += c
         memory.append((b - a, peak.self_mb, peak.child_mb, elapsed - c))
         results += part
-    return results, wall, compile_s, memory
+    return results, wall, compile_s, memory, cpu() - c0
 
 
 def biodyn_unbatched(points, duration, seed_shift=0):
     """Every point its own run (today's sweep): a first run per build structure (input rate:
-    the spike arrays' sizes) compiles, not counted; then every point reruns a kept build."""
+    the spike arrays' sizes) compiles, not counted; then every point reruns a kept build. Each
+    structure gets a project folder of its own (a sweep's worker has one per model and
+    variants: points alternating between rates there recompile; this is the best case)."""
     from biodyn import protocols
 
     warm = {}
@@ -179,16 +191,20 @@ def biodyn_unbatched(points, duration, seed_shift=0):
     t0 = time.perf_counter()
     for p in warm.values():
         protocols.run("song_2000", target="cpp_standalone", select=[0], block=False,
-                      **point_args(*p, duration))
+                      build_key=f"bench-unbatched-{p[1]:g}", **point_args(*p, duration))
     warmup = time.perf_counter() - t0
     wall, results = 0.0, []
+    c0 = cpu()
     for a, r, s in points:
         t0 = time.perf_counter()
         res = protocols.run("song_2000", target="cpp_standalone", select=[0], block=False,
+                            build_key=f"bench-unbatched-{r:g}",
                             **point_args(a, r, s + seed_shift, duration))
         wall += time.perf_counter() - t0
+        if "rerun" not in res.timings:
+            print(f"    (point A_plus={a}, rate={r} built again: {res.timings})")
         results.append(res)
-    return results, wall, warmup, len(warm)
+    return results, wall, warmup, len(warm), cpu() - c0
 
 
 def plain_brian2(points, duration, directory):
@@ -238,6 +254,7 @@ def plain_brian2(points, duration, directory):
     dev.build(directory=str(directory), compile=True, run=False, with_output=False)
     compile_s = time.perf_counter() - t0
     times, rates = [], []
+    c0 = cpu()
     for a_plus, rate, _seed in points:  # the binary seeds its random numbers itself per run
         t0 = time.perf_counter()
         dev.run(directory=str(directory), with_output=False,
@@ -246,15 +263,16 @@ def plain_brian2(points, duration, directory):
         w_mean = float(stdp.w[:].mean())
         times.append(time.perf_counter() - t0)
         rates.append(n / duration)
+    cpu_s = cpu() - c0
     set_device("runtime")
-    return times, compile_s, rates, w_mean
+    return times, compile_s, rates, cpu_s
 
 
 def nest_points(points, duration):
     """The song_2000 neuron in NEST (iaf_cond_exp, stdp_synapse), one simulation per point."""
     import nest
 
-    times = []
+    times, cpus = [], []
     for a_plus, rate, seed in points:
         nest.ResetKernel()
         nest.set_verbosity("M_ERROR")
@@ -277,10 +295,11 @@ def nest_points(points, duration):
         nest.Connect(pe, neuron, syn_spec={"synapse_model": "song",
                                           "weight": nest.random.uniform(0.0, g_max)})
         nest.Connect(pi, neuron, syn_spec={"weight": 0.05 * 10.0})
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu()
         nest.Simulate(duration * 1000.0)
         times.append(time.perf_counter() - t0)
-    return times
+        cpus.append(cpu() - c0)
+    return times, cpus
 
 
 def main():
@@ -303,48 +322,54 @@ def main():
           f"Poisson inputs), {args.duration:g} s at dt 0.1 ms, cpp_standalone, one thread")
     try:
         bounds = batch_sizes(points, args.duration, args.batch)
-        cold, c_wall, c_compile, _ = biodyn_batched(points, args.duration, bounds)
+        cold, c_wall, c_compile, _, _ = biodyn_batched(points, args.duration, bounds)
         print(f"  biodyn batched, cold (compiling): {c_wall:.1f} s in all, {c_compile:.1f} s of it "
               f"compiling ({len(bounds) - 1} batch(es) of up to {max(np.diff(bounds))} points)")
-        batched, b_wall, b_compile, memory = biodyn_batched(points, args.duration, bounds, SHIFT)
-        b_point = (b_wall - b_compile) / n
-        print(f"  biodyn batched:        {b_point:8.4f} s per point ({b_wall:.1f} s in all, other seeds, "
-              "the kept builds rerun)")
+        batched, b_wall, b_compile, memory, b_cpu = biodyn_batched(points, args.duration, bounds, SHIFT)
+        b_point, b_cpu = (b_wall - b_compile) / n, b_cpu / n
+        print(f"  biodyn batched:        {b_point:8.4f} s per point wall, {b_cpu:.4f} s CPU "
+              f"({b_wall:.1f} s in all, other seeds, the kept builds rerun)")
         for k, (size, mb_self, mb_child, secs) in enumerate(memory):
             print(f"    batch {k}: {size} points, {secs:.1f} s; peak memory {mb_self:.0f} MB (process), "
                   f"{mb_child:.0f} MB (simulation binary)")
-        u_point = None
+        u_point = u_cpu = None
         if not args.skip_unbatched:
-            alone, u_wall, warmup, n_builds = biodyn_unbatched(points, args.duration, SHIFT)
-            u_point = u_wall / n
-            print(f"  biodyn point by point: {u_point:8.4f} s per point ({u_wall:.1f} s in all; "
-                  f"{n_builds} builds compiled first, {warmup:.1f} s, not counted)")
+            alone, u_wall, warmup, n_builds, u_cpu = biodyn_unbatched(points, args.duration, SHIFT)
+            u_point, u_cpu = u_wall / n, u_cpu / n
+            print(f"  biodyn point by point: {u_point:8.4f} s per point wall, {u_cpu:.4f} s CPU "
+                  f"({u_wall:.1f} s in all; {n_builds} builds compiled first, {warmup:.1f} s, not counted)")
             same = all(a.values.tolist() == b.values.tolist() and
                        (a.extra["w_final"] == b.extra["w_final"]).all() for a, b in zip(alone, batched))
             print(f"  batched results identical to point-by-point results: {same}")
-        p_point = None
+        p_point = p_cpu = None
         if not args.skip_plain:
-            times, p_compile, rates, _ = plain_brian2(points, args.duration, cache / "plain")
-            p_point = sum(times) / n
+            times, p_compile, rates, p_cpu = plain_brian2(points, args.duration, cache / "plain")
+            p_point, p_cpu = sum(times) / n, p_cpu / n
             print(f"  plain Brian2 (PoissonGroup, compiled once, run_args): {p_point:8.4f} s per point "
-                  f"({p_compile:.1f} s compiling once; output rates {min(rates):.1f}-{max(rates):.1f} Hz)")
+                  f"wall, {p_cpu:.4f} s CPU ({p_compile:.1f} s compiling once; output rates "
+                  f"{min(rates):.1f}-{max(rates):.1f} Hz)")
         if args.nest_points > 0:
             try:
-                nest_times = nest_points(points[:args.nest_points], args.duration)
-                print(f"  NEST: {sum(nest_times) / len(nest_times):8.4f} s per point "
-                      f"({len(nest_times)} of the points simulated)")
+                nest_times, nest_cpu = nest_points(points[:args.nest_points], args.duration)
+                print(f"  NEST: {sum(nest_times) / len(nest_times):8.4f} s per point wall, "
+                      f"{sum(nest_cpu) / len(nest_cpu):.4f} s CPU ({len(nest_times)} of the points "
+                      "simulated)")
             except ImportError:
                 print(f"  NEST: not installed (skipped); last measured here: {NEST_LAST} s per "
                       "point at 100 s")
         b_rates = [r.values[0] for r in batched]
         print(f"  biodyn output rates over the last 10 s: {min(b_rates):.1f}-{max(b_rates):.1f} Hz")
-        print(f"  per point: batched {b_point:.4f} s"
-              + (f", unbatched {u_point:.4f} s" if u_point else "")
-              + (f", plain {p_point:.4f} s" if p_point else ""))
-        if p_point:
-            print(f"ratio plain/batched: {p_point / b_point:.2f}")
-        if u_point:
-            print(f"ratio unbatched/batched: {u_point / b_point:.2f}")
+        print(f"  per point, CPU s: batched {b_cpu:.4f}"
+              + (f", unbatched {u_cpu:.4f}" if u_cpu else "")
+              + (f", plain {p_cpu:.4f}" if p_cpu else "")
+              + "; wall s: batched " + f"{b_point:.4f}"
+              + (f", unbatched {u_point:.4f}" if u_point else "")
+              + (f", plain {p_point:.4f}" if p_point else ""))
+        print("  (ratios of CPU time per point: wall times swing with the machine's other load)")
+        if p_cpu:
+            print(f"ratio plain/batched: {p_cpu / b_cpu:.2f}")
+        if u_cpu:
+            print(f"ratio unbatched/batched: {u_cpu / b_cpu:.2f}")
         print(f"peak memory of this process over the benchmark: "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
