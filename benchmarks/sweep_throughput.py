@@ -78,7 +78,7 @@ def point_args(a_plus, rate, seed, duration):
 class PeakRSS:
     """The largest resident set (MB) of this process and of its children while active."""
 
-    def __init__(self, every=0.1):
+    def __init__(self, every=0.25):
         self.every = every
         self.self_mb = 0.0
         self.child_mb = 0.0
@@ -94,14 +94,16 @@ class PeakRSS:
         return 0.0
 
     def _children(self):
-        """Child processes of this one (no subprocess: its CPU would count as the run's)."""
-        pids = []
-        try:
-            for task in os.listdir("/proc/self/task"):
-                with open(f"/proc/self/task/{task}/children") as f:
-                    pids += [int(p) for p in f.read().split()]
-        except OSError:
-            pass
+        """Child processes of this one, from /proc (no subprocess: its CPU would count)."""
+        me, pids = os.getpid(), []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == me:
+                            pids.append(int(name))
+                except (OSError, IndexError, ValueError):
+                    pass
         return pids
 
     def _watch(self):
