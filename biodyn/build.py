@@ -192,14 +192,15 @@ def _unit_text(dim):
     return repr(get_unit(dim))
 
 
-def _parameter_equations(resolved, names, shared=True):
-    """Equation lines declaring parameters as constant variables (shared, or one per element)."""
+def _parameter_equations(resolved, names, shared=True, varying=()):
+    """Equation lines declaring parameters as constant variables (shared, or one per element;
+    the names in ``varying`` one per element in any case)."""
     from brian2.units.fundamentalunits import get_dimensions
 
-    flags = "(shared, constant)" if shared else "(constant)"
     lines = []
     for name in names:
         dim = get_dimensions(resolved.namespace[name])
+        flags = "(shared, constant)" if shared and name not in varying else "(constant)"
         lines.append(f"{name} : {_unit_text(dim)} {flags}")
     return "\n".join(lines)
 
@@ -216,7 +217,9 @@ def _used_parameters(resolved):
     return [p for p in resolved.namespace if p in ids]
 
 
-def _prepare(resolved, parameters_as):
+def _prepare(resolved, parameters_as, varying=()):
+    if varying and parameters_as != "variables":
+        raise ValueError("varying parameters need parameters_as='variables'")
     if parameters_as not in ("namespace", "variables", "per_element"):
         raise ValueError("parameters_as must be 'namespace', 'variables' or 'per_element'")
     model = resolved.code["model"]
@@ -227,8 +230,12 @@ def _prepare(resolved, parameters_as):
         # loading refuses such parameter names; this guards specs built in code)
         as_variables = [p for p in _used_parameters(resolved)
                         if not (resolved.spec.kind == "synapse" and p.endswith(("_pre", "_post")))]
+        missing = [p for p in varying if p not in as_variables]
+        if missing:
+            raise ValueError(f"varying: {', '.join(missing)} not parameters of the model's code")
         model = model + "\n" + _parameter_equations(resolved, as_variables,
-                                                    shared=parameters_as == "variables")
+                                                    shared=parameters_as == "variables",
+                                                    varying=varying)
         namespace = {k: v for k, v in namespace.items() if k not in as_variables}
     elif resolved.spec.kind == "neuron":
         # A synapse reading this group's subexpression (``r_post`` with r = g*(I - theta))
@@ -284,7 +291,7 @@ def _wrap_brian_error(resolved, what, exc):
 
 
 def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, method=None,
-            dt=None, init=None, parameters_as="namespace", initialise=True, **kwargs):
+            dt=None, init=None, parameters_as="namespace", initialise=True, varying=(), **kwargs):
     """A ``NeuronGroup`` of ``N`` neurons of a catalog model.
 
     Parameters
@@ -311,6 +318,12 @@ def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, 
         ``False`` sets neither the parameter variables nor the ``[initial]``
         values: the caller passes :func:`start_values` to ``Simulation.run(values=...)``
         instead, so that no value enters a standalone project's generated code.
+    varying : sequence of str
+        With ``parameters_as="variables"``: parameters declared ``(constant)`` with one
+        value per element, the others staying shared. Batched sweeps run several
+        parameter points as independent copies of one build this way (each copy's
+        elements hold its point's values), while the parameters all copies share keep
+        the shared variables, and so the arithmetic, of an unbatched run.
     **kwargs
         Passed to ``NeuronGroup`` (``events``, ``order``, ...).
 
@@ -326,7 +339,7 @@ def neurons(model, N, params=None, *, overrides=None, variants=None, name=None, 
     if spec.kind != "neuron":
         raise SpecError(spec.file, "kind", "a neuron model for biodyn.neurons", repr(spec.kind),
                         "use biodyn.synapses for synapse models")
-    code, namespace, as_variables = _prepare(resolved, parameters_as)
+    code, namespace, as_variables = _prepare(resolved, parameters_as, varying)
     args = dict(model=code, namespace=namespace, method=method or spec.data.get("method", "euler"))
     for key in ("threshold", "reset", "refractory"):
         if resolved.code.get(key):
@@ -382,7 +395,7 @@ def _check_step(resolved, dt, method=None):
 
 def synapses(model, source, target, params=None, *, overrides=None, variants=None,
              connect=None, transmit=None, name=None, method=None, delay=None, init=None,
-             parameters_as="namespace", initialise=True, **kwargs):
+             parameters_as="namespace", initialise=True, varying=(), **kwargs):
     """A ``Synapses`` object of a catalog synapse model between two groups.
 
     Parameters
@@ -414,6 +427,8 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
         As in :func:`neurons`.
     initialise : bool
         As in :func:`neurons`.
+    varying : sequence of str
+        As in :func:`neurons` (one value per synapse).
     """
     from brian2 import Synapses
 
@@ -422,7 +437,7 @@ def synapses(model, source, target, params=None, *, overrides=None, variants=Non
     if spec.kind != "synapse":
         raise SpecError(spec.file, "kind", "a synapse model for biodyn.synapses", repr(spec.kind))
     _check_partners(spec, source, target)
-    code, namespace, as_variables = _prepare(resolved, parameters_as)
+    code, namespace, as_variables = _prepare(resolved, parameters_as, varying)
     namespace = _with_partner_constants(namespace, code, spec, source, target,
                                         [resolved.code.get(k) for k in ("on_pre", "on_post")]
                                         + [transmit])

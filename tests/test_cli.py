@@ -561,3 +561,30 @@ def test_negative_seed_is_a_usage_error_naming_seed_before_anything_runs(command
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "--seed" in err and "non-negative integer" in err and "'-1'" in err
+
+
+def test_replay_replicates_run_seeds_as_copies_of_one_run_each_equal_to_its_own_replay(
+        tmp_path, capsys):
+    """--replicates 3 --seed 5: seeds 5, 6, 7 batched in one Brian2 run, each written to its
+    own folder, each equal to the replay of that seed alone (issue 17)."""
+    from biodyn import protocols
+
+    stim = ["--stimulus", "duration=0.1 second", "--stimulus", "rate_window=0.1 second"]
+    assert main(["replay", "song_2000", "--target", "numpy", "--replicates", "3", "--seed", "5",
+                 "--out", str(tmp_path), *stim]) == 0
+    out = capsys.readouterr().out
+    assert "3 replicates (seeds 5..7) as copies of one Brian2 run (batch of 3)" in out
+    for copy, seed in enumerate((5, 6, 7)):
+        summary = json.loads((tmp_path / f"seed_{seed}" / "song_2000.json").read_text())
+        assert summary["seed"] == seed and summary["batch"] == {"size": 3, "copy": copy}
+        if seed == 6:  # a copy in the middle of the batch, against its replay alone
+            alone = protocols.run("song_2000", target="numpy", seed=seed,
+                                  stimulus={"duration": "0.1 second", "rate_window": "0.1 second"})
+            assert [c["value"] for c in summary["conditions"]] == alone.values.tolist()
+
+
+def test_replay_replicates_must_be_positive_and_not_with_from(capsys):
+    assert main(["replay", "bi_poo_1998", "--replicates", "0"]) == 2
+    assert "--replicates: expected a number of replicates >= 1" in capsys.readouterr().err
+    assert main(["replay", "--from", "x.json", "--replicates", "2"]) == 2
+    assert "--replicates" in capsys.readouterr().err

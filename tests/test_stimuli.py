@@ -76,3 +76,15 @@ def test_generator_emits_the_trains():
     Network(G, M).run(10 * ms)
     assert list(np.asarray(M.i)) == [0, 1, 0]
     np.testing.assert_allclose(np.asarray(M.t / ms), [1.0, 2.0, 5.0])
+
+
+def test_stable_order_is_numpys_stable_argsort_of_integer_steps():
+    """The radix-sort shortcut used to merge Poisson trains orders exactly as a stable argsort,
+    ties kept in input order, beyond 16 bits and at the 2**32 fallback."""
+    from biodyn import stimuli
+
+    rng = np.random.default_rng(5)
+    for high in (10, 70_000, 3_000_000, 2**33):
+        steps = rng.integers(0, high, 50_000)
+        assert np.array_equal(stimuli.stable_order(steps), np.argsort(steps, kind="stable"))
+    assert stimuli.stable_order(np.array([], dtype=np.int64)).size == 0

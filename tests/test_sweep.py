@@ -536,7 +536,8 @@ def test_sweep_specs_are_found_by_name_on_biodyn_path(catalog_path, points_py, c
 @pytest.mark.compiled
 @pytest.mark.slow
 def test_replay_on_cpp_standalone_compiles_once_per_worker(tmp_path, monkeypatch):
-    """Two workers, five points: each worker builds its own project once, then reruns it."""
+    """Two workers, five points, unbatched (batch = 1): each worker builds its own project once,
+    then reruns it."""
     pytest.importorskip("distributed")
     from biodyn import build
 
@@ -552,6 +553,7 @@ def test_replay_on_cpp_standalone_compiles_once_per_worker(tmp_path, monkeypatch
         protocol = "bi_poo_1998"
         target = "cpp_standalone"
         stimulus = { repetitions = 1 }
+        batch = 1
         [grid]
         tau_plus = ["10 ms", "16.8 ms", "20 ms", "25 ms", "30 ms"]
     """)
@@ -743,3 +745,131 @@ def test_grid_stimulus_numbers_reach_keys_that_take_numbers(tmp_path):
 
     shares = [_flow_arguments(p.params, spec.settings)["stimulus"]["share"] for p in spec.points]
     assert sorted(shares) == [0.25, 0.5]
+
+
+# --------------------------------------------------------------------------
+# Batched replay points (issue 17)
+# --------------------------------------------------------------------------
+
+BATCHED = """
+kind = "sweep"
+description = "batched replay points"
+seed = 11
+n_seeds = 2
+[run]
+job = "replay"
+protocol = "bi_poo_1998"
+target = "numpy"
+stimulus = {{ repetitions = 1 }}
+{batch}
+[grid]
+tau_plus = ["10 ms", "30 ms"]
+variants.pairing = ["all_to_all", "nearest"]
+"""
+
+
+def test_replay_sweep_batches_points_by_code_and_equals_the_unbatched_sweep(tmp_path):
+    """Default batch = auto: tau_plus x seed share their code and run as copies of one run per
+    variant (two batches of four); every value equals the sweep with --batch 1, and each
+    record names its batch (size, copy index)."""
+    path = write_spec(tmp_path, BATCHED.format(batch=""))
+    batched = sweep.run(path, out=tmp_path / "batched", workers=0)
+    assert batched.ok and any("2 batches of up to 4" in n for n in batched.notes), batched.notes
+    alone = sweep.run(path, out=tmp_path / "alone", workers=0, batch=1)
+    assert alone.ok
+    copies = {}
+    for p in batched.spec.points:
+        rec, ref = batched.records[p.name], alone.records[p.name]
+        assert rec["values"] == ref["values"]  # exactly: JSON floats written the same
+        assert rec["extra"]["batch"]["size"] == 4 and rec["timings"]["batch_points"] == 4
+        copies.setdefault(p.params["variants.pairing"], []).append(rec["extra"]["batch"]["copy"])
+        summary = json.loads((tmp_path / "batched" / rec["paths"]["json"]).read_text())
+        assert summary["batch"] == rec["extra"]["batch"] and summary["seed"] == p.seed
+        assert "batch" not in alone.records[p.name]["extra"]
+    assert {k: sorted(v) for k, v in copies.items()} == {"all_to_all": [0, 1, 2, 3],
+                                                         "nearest": [0, 1, 2, 3]}
+    # batching is not a setting of the results: a batched folder resumes unbatched
+    again = sweep.run(path, out=tmp_path / "batched", workers=0, batch=1)
+    assert again.computed == 0 and again.skipped == len(batched.spec.points)
+
+
+def test_replay_sweep_batch_1_in_the_spec_runs_every_point_alone(tmp_path):
+    text = BATCHED.format(batch="batch = 1").replace("n_seeds = 2\n", "").replace(
+        'variants.pairing = ["all_to_all", "nearest"]', "")
+    path = write_spec(tmp_path, text)
+    result = sweep.run(path, out=tmp_path / "out", workers=0)
+    assert len(result.spec.points) == 2
+    assert result.ok and not any("batch" in n for n in result.notes)
+    assert all("batch" not in r["extra"] for r in result.records.values())
+
+
+def test_interrupted_batch_leaves_none_of_its_points_written(tmp_path, monkeypatch):
+    """Ctrl-C while a batch writes its points: no point of the batch is finished or has files."""
+    from biodyn.jobs import _replay
+
+    calls = []
+    real = _replay._write_result
+
+    def write_then_stop(result, out, fmt):
+        calls.append(out)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(result, out, fmt)
+
+    monkeypatch.setattr(_replay, "_write_result", write_then_stop)
+    path = write_spec(tmp_path, BATCHED.format(batch=""))
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run(path, out=tmp_path / "out", workers=0)
+    assert len(calls) == 3
+    assert sweep.read_results(tmp_path / "out") == {}
+    points = tmp_path / "out" / "points"
+    assert [p for p in points.rglob("*") if p.is_file()] == [] if points.exists() else True
+
+
+@pytest.mark.parametrize("spec_text, batch, needle", [
+    (BATCHED.format(batch=""), "0", "--batch: expected 'auto' or a number of points >= 1"),
+    (BATCHED.format(batch=""), "many", "--batch: expected 'auto'"),
+    (BATCHED.format(batch="batch = 'al'"), None, "run.batch: expected 'auto'"),
+    (TOY.format(fail_at=99), "3", "--batch: the 'callable' job runs its points one by one"),
+])
+def test_bad_batch_is_one_line_naming_the_flag_or_key(tmp_path, points_py, capsys, spec_text, batch,
+                                                     needle):
+    spec = write_spec(tmp_path, spec_text)
+    args = ["sweep", str(spec), "--workers", "0", "--out", str(tmp_path / "o")]
+    if batch is not None:
+        args += ["--batch", batch]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], err
+
+
+def test_replay_batches_group_by_code_and_size_to_memory_and_workers(tmp_path, monkeypatch):
+    """auto: one group per variant; tasks sized by memory (the engine's estimate per copy) and
+    at least as many as workers; engines that do not batch get one point per task, with a note."""
+    from biodyn.protocols import _engine
+    from biodyn.sweep import get_runner
+
+    spec = sweep.from_dict({"kind": "sweep", "description": "d", "seed": 1, "n_seeds": 4,
+                            "run": {"job": "replay", "protocol": "song_2000", "target": "numpy",
+                                    "stimulus": {"duration": "1 second"}},
+                            "grid": {"A_plus": ["0.004", "0.005"],
+                                     "stimulus": {"input_rate": ["10 Hz", "20 Hz"]}}},
+                           folder=tmp_path)
+    runner = get_runner("replay")
+    todo = list(spec.points)
+    tasks, notes = runner.batches(spec, spec.settings, todo, workers=2)
+    assert sorted(len(t) for t in tasks) == [8, 8] and "16 points in 2 batches of up to 8" in notes[0]
+    per_copy = _engine.ENGINES["poisson_network"](
+        _engine.load("song_2000"), _engine.resolve_model(_engine.load("song_2000")),
+        _engine.RunOptions(stimulus={"input_rate": "20 Hz", "duration": "1 second"})).estimate_bytes()
+    monkeypatch.setattr(_engine, "batch_memory", lambda workers=1: 3.5 * per_copy)
+    tasks, _ = runner.batches(spec, spec.settings, todo, workers=1)
+    assert max(len(t) for t in tasks) == 3 and sum(len(t) for t in tasks) == 16
+    assert runner.batches(spec, spec.settings, todo, workers=1, batch=5)[0][0].__len__() <= 5
+    assert all(len(t) == 1 for t in runner.batches(spec, spec.settings, todo, batch="1")[0])
+    oja = sweep.from_dict({"kind": "sweep", "description": "d", "seed": 1, "n_seeds": 2,
+                           "run": {"job": "replay", "protocol": "oja_pca", "target": "numpy"}},
+                          folder=tmp_path)
+    tasks, notes = runner.batches(oja, oja.settings, list(oja.points), workers=1)
+    assert [len(t) for t in tasks] == [1, 1] and "runs points alone" in notes[0]

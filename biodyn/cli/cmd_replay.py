@@ -22,6 +22,7 @@ def register(sub):
                "  biodyn replay sjostrom_2001 --model stdp_triplet --params visual_all_to_all_full\n"
                "  biodyn replay spike_trains --input recording.nix --model stdp_pair --params song_2000\n"
                "  biodyn replay bi_poo_1998 --stimulus repetitions=5 --target numpy\n"
+               "  biodyn replay song_2000 --replicates 8 --seed 1   # seeds 1..8 in one run\n"
                "  biodyn replay --from results/bi_poo_1998.json --out rerun/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("protocol", nargs="?", help="protocol name (biodyn list protocols) or spec path")
@@ -42,6 +43,11 @@ def register(sub):
     p.add_argument("--segment", type=int, metavar="K",
                    help="the Segment of --input to replay (default: the first, with a note when "
                    "the file has more)")
+    p.add_argument("--replicates", "-R", type=int, metavar="R",
+                   help="R replicates with the seeds SEED, SEED+1, ..., SEED+R-1, as independent "
+                   "copies of ONE Brian2 run where the protocol's engine batches (else one run "
+                   "each); each is written to OUT/seed_S/ with its own JSON recording its seed "
+                   "and the batch")
     add_stimulus_option(p)
     p.set_defaults(func=run)
 
@@ -73,11 +79,54 @@ def run(args):
     stimulus = parse_stimulus(args.stimulus)
     inputs = _inputs(args)
     check_protocol_changes(args.protocol, stimulus=stimulus, inputs=inputs)
+    if args.replicates is not None:
+        return _replicates(args, overrides, variants, stimulus, inputs)
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
                          variants=variants, target=args.target, seed=args.seed or 0,
                          fmt=args.format_given or "pkl",
                          out=args.out, report=report_of(args), stimulus=stimulus or None, inputs=inputs)
     _report(result, args)
+    return 0
+
+
+def _replicates(args, overrides, variants, stimulus, inputs):
+    """``--replicates R``: the seeds SEED .. SEED+R-1 of one replay, batched."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from .. import jobs
+    from ..errors import SpecError
+
+    if args.replicates < 1:
+        raise SpecError("<command line>", "--replicates", "a number of replicates >= 1",
+                        str(args.replicates))
+    if inputs:
+        raise SpecError("<command line>", "--replicates", "a protocol without --input (a "
+                        "recording has one realisation)", "--input")
+    seed = args.seed or 0
+    seeds = list(range(seed, seed + args.replicates))
+    out = Path(args.out)
+    points = [dict(model=args.model, params=args.params, overrides=overrides, variants=variants,
+                   stimulus=stimulus or None, seed=s, out=out / f"seed_{s}") for s in seeds]
+    results = jobs.replay_batch(args.protocol, points, target=args.target,
+                                fmt=args.format_given or "pkl", report=report_of(args))
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    first = results[0].summary
+    batch = first.get("batch", {})
+    how = (f"as copies of one Brian2 run (batch of {batch['size']})" if batch.get("size", 1) > 1
+           else f"one run each ({batch.get('alone', 'not batched')})")
+    print(f"{first['protocol']}: {first['model']} ({first['parameter_set']}) on {first['target']}, "
+          f"{len(results)} replicates (seeds {seeds[0]}..{seeds[-1]}) {how}")
+    values = np.array([[c["value"] for c in r.summary["conditions"]] for r in results])
+    for k, cond in enumerate(first["conditions"]):
+        labels = ", ".join(f"{n}={v}" for n, v in cond["labels"].items())
+        sd = values[:, k].std(ddof=1) if len(results) > 1 else 0.0
+        print(f"  {labels}: {values[:, k].mean():.6g} ± {sd:.3g} (mean ± s.d. over replicates)")
+    for r in results:
+        print(r.paths["json"])
     return 0
 
 
@@ -89,7 +138,7 @@ def _rerun(args):
                                       ("--params", args.params), ("--set", args.overrides),
                                       ("--variant", args.variants), ("--seed", args.seed),
                                       ("--stimulus", args.stimulus), ("--input", args.input),
-                                      ("--segment", args.segment))
+                                      ("--segment", args.segment), ("--replicates", args.replicates))
              if value not in (None, [])]
     if given:
         raise SpecError("<command line>", "--from", "only --out, --format and --target beside it "

@@ -1,4 +1,4 @@
-"""biodyn sweep SPEC [--scheduler ADDRESS] [--workers N] [--out DIR]"""
+"""biodyn sweep SPEC [--scheduler ADDRESS] [--workers N] [--out DIR] [--batch N|auto]"""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ EPILOG = """examples:
   biodyn sweep examples/sweeps/stdp_tau_plus.toml --workers 2 --out results/tau/
   biodyn sweep my_sweep --scheduler tcp://10.0.0.5:8786          # workers of a running cluster
   biodyn sweep my_sweep --dry-run                                 # points, seeds, what is finished
+  biodyn sweep my_sweep --batch 1                                 # every point its own Brian2 run
 
 Run it again to resume: finished points are skipped, failed and missing ones run.
 Start a cluster by hand with `dask scheduler` and `dask worker ADDRESS --nthreads 1`.
@@ -39,6 +40,11 @@ def register(sub):
                    "most the points to run); 0 runs every point in this process")
     p.add_argument("--out", "-o", metavar="DIR",
                    help="output folder (default: the spec's out, else results/NAME)")
+    p.add_argument("--batch", "-b", metavar="N|auto",
+                   help="points per Brian2 run (replay): 'auto' (default: points that share their "
+                   "code run as independent copies of one run, in batches sized to memory), N, or "
+                   "1 (every point its own run, as before); overrides [run] batch; a batch is one "
+                   "task of a worker")
     p.add_argument("--dry-run", action="store_true",
                    help="list the points (parameters, seed, finished or not) and run nothing")
     p.set_defaults(func=run)
@@ -63,7 +69,7 @@ def run(args):
             print(f"  {p.name}  seed {p.seed}  {state}  ({p.label()})")
         return 0
     result = sweep.run(args.spec, out=args.out, scheduler=args.scheduler,
-                       workers=args.workers, progress=progress)
+                       workers=args.workers, progress=progress, batch=args.batch)
     print(result.csv)
     if result.figure is not None:
         print(result.figure)

@@ -76,6 +76,9 @@ def provenance_line(summary, width=110):
     if summary.get("select"):
         parts.append(f"conditions {_compact(summary['select'])}")
     run = f"seed {summary.get('seed')}"
+    batch = summary.get("batch")
+    if batch and batch.get("size", 1) > 1:
+        run += f" (copy {batch['copy']} of a batch of {batch['size']})"
     if summary.get("target"):
         run += f", {summary['target']}"
     if summary.get("dt"):

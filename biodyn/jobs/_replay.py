@@ -9,7 +9,7 @@ from ..errors import SpecError
 
 from ._base import JobResult, all_or_nothing, check_outputs, provenance_line
 
-__all__ = ["replay", "replay_from", "protocol_figure", "reference_curves"]
+__all__ = ["replay", "replay_batch", "replay_from", "protocol_figure", "reference_curves"]
 
 
 def protocol_figure(summary, protocol=None, ax=None, result=None):
@@ -107,6 +107,11 @@ def replay(protocol, *, model=None, params=None, overrides=None, variants=None, 
     result = protocols.run(spec, model, params, overrides, variants, target=target, seed=seed,
                            report=report, stimulus=stimulus, build_key=build_key, inputs=inputs,
                            network=network)
+    return _write_result(result, out, fmt)
+
+
+def _write_result(result, out, fmt):
+    """Write a replay's neo file, figure, figure arrays and JSON into ``out``."""
     spec = result.protocol  # with the conditions an engine made from its input
     summary = result.summary
     block_path = out / f"{spec.name}.{fmt}"
@@ -127,6 +132,37 @@ def replay(protocol, *, model=None, params=None, overrides=None, variants=None, 
             paths["figure_data"] = npz
     io.write_json(summary, json_path)
     return JobResult(summary, paths, result.timings)
+
+
+@all_or_nothing()
+def replay_batch(protocol, points, *, target="auto", fmt="pkl", report=None, build_key=None,
+                 max_copies=None):
+    """Replay several points of one protocol, batched: :func:`biodyn.protocols.run_batch` runs
+    the points that share their code as copies of one Brian2 run; each point's files are
+    those :func:`replay` writes for it alone (its JSON records the batch: ``batch``, and so do
+    its neo annotations and its figure's line).
+
+    ``points``: dicts with ``out`` (the point's folder) and the keys of
+    :func:`~biodyn.protocols.run_batch`'s points. Returns per point its :class:`JobResult`
+    or the exception of its own input. The files of all points are written together or,
+    if the batch is interrupted or fails as a whole, not at all.
+    """
+    spec = protocols.load(protocol)
+    if fmt not in io.FORMATS:
+        raise SpecError("<command line>", "--format", "one of " + ", ".join(io.FORMATS), repr(fmt))
+    outs = [Path(p["out"]) for p in points]
+    for out in outs:
+        check_outputs(out)
+    runs = [{k: v for k, v in p.items() if k != "out"} for p in points]
+    results = protocols.run_batch(spec, runs, target=target, report=report, build_key=build_key,
+                                  max_copies=max_copies)
+    written = []
+    for result, out in zip(results, outs):
+        if isinstance(result, Exception):
+            written.append(result)
+            continue
+        written.append(_write_result(result, out, fmt))
+    return written
 
 
 def replay_from(path, *, out="results", fmt=None, target=None, report=None, build_key=None):

@@ -35,11 +35,16 @@ On ``cpp_standalone`` a run keeps its compiled build in the process, and a
 later run whose generated code would be the same (other parameter values,
 other spike times of the same number) reruns the binary with the new values
 (``run_args``) instead of generating and compiling code again; see :func:`run`.
+
+:func:`run_batch` runs several points (other parameter values, seeds, or stimulus values
+that change arrays, not code) as independent copies of ONE Brian2 run, each point's
+result the one it gives alone; engines declare whether and how they batch
+(:attr:`Engine.batch`, :attr:`Engine.batch_stimulus`).
 """
 
 from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, check_changes,
                       clear_builds, format_time, record, register_engine, rerun_arguments,
-                      resolve_model, run, score, sources, summary)
+                      resolve_model, run, run_batch, score, sources, summary)
 from ._spec import Condition, ProtocolSpec, load
 from . import (_network, _neuron_pairing, _neurons, _rate, _spike_pattern,  # noqa: F401
                _spike_trains)
@@ -47,4 +52,4 @@ from . import _poisson_inputs  # noqa: F401,E402  (engine of the flow scenarios)
 
 __all__ = ["run", "load", "ProtocolSpec", "ProtocolResult", "Condition", "ENGINES", "Engine",
            "Outcome", "Plan", "RunOptions", "register_engine", "score", "summary", "resolve_model",
-           "format_time", "clear_builds", "check_changes", "rerun_arguments", "sources", "record"]
+           "format_time", "clear_builds", "check_changes", "rerun_arguments", "sources", "record", "run_batch"]

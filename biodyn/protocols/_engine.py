@@ -14,13 +14,14 @@ import numpy as np
 
 from .. import build, io
 from .._quantity import exact_text
-from ..errors import SpecError, suggest
+from ..errors import SimulationError, SpecError, suggest
 from ..spec import Key, check_table, parse_quantity
 from ._spec import ProtocolSpec, load
 
 __all__ = ["Engine", "ENGINES", "register_engine", "RunOptions", "Outcome", "Plan", "ProtocolResult",
            "run", "summary", "score", "format_time", "clear_builds", "check_changes",
-           "rerun_arguments", "sources", "record"]
+           "rerun_arguments", "sources", "record", "run_batch", "NotBatchable", "copy_values",
+           "MonitorRows", "batch_memory"]
 
 #: Registry of protocol engines by name (``spike_pattern``, ...).
 ENGINES: dict[str, type] = {}
@@ -178,6 +179,107 @@ class Engine:
 
     def block_annotations(self):
         return {}
+
+    # -- batched runs: several points of a sweep as independent copies of one build ---------
+    #: How points (other parameter values, seeds, or values of :attr:`batch_stimulus`, same
+    #: code) run together: ``None`` — they cannot (each runs alone); ``"copies"`` — every
+    #: point is an independent copy of the protocol's circuit (its conditions' neurons and
+    #: synapses) in ONE Brian2 run, its inputs drawn from its own seed, the model parameters
+    #: that differ between points per-element variables of the copies
+    #: (:meth:`build_copies`, :meth:`values_copies`, :meth:`collect_copies`).
+    batch: str | None = None
+    #: Stimulus keys whose values may differ between the copies of one batch (they change
+    #: the drawn arrays, not the code); points differing in other keys form other batches.
+    batch_stimulus: tuple = ()
+
+    def batch_signature(self, plan: Plan) -> tuple:
+        """What must be equal for two points' plans to run as copies of one build."""
+        return plan.signature
+
+    def estimate_bytes(self) -> float:
+        """Memory (bytes) one copy of this run needs, for sizing batches (a rough upper bound)."""
+        return 0.0
+
+    def merge(self, plans, engines) -> Plan:  # pragma: no cover - abstract
+        """One plan holding the copies of ``plans`` (one per point, ``engines`` theirs); its
+        signature says everything that shapes the batch's code. ``data["varying"]`` is set
+        by the caller: the model parameters that differ between the points."""
+        raise NotImplementedError
+
+    def build_copies(self, sim, merged):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def values_copies(self, handles, merged, engines, rerun=False):  # pragma: no cover
+        raise NotImplementedError
+
+    def collect_copies(self, handles, merged, engines, block=True):  # pragma: no cover
+        """One :class:`Outcome` per copy, each what the copy's point gives when run alone."""
+        raise NotImplementedError
+
+
+class NotBatchable(Exception):
+    """Raised while preparing a batch whose points cannot run as copies (they run alone)."""
+
+
+def copy_values(group, starts, sizes):
+    """The start values of a group holding copies: per-copy ``starts`` (``{var: value}``,
+    each as :func:`biodyn.build.start_values` gives them) over ``sizes`` elements each.
+
+    A per-element variable gets the concatenation of the copies' values (a scalar
+    broadcast over its copy's elements); a shared variable must have one value in
+    every copy. Values that are code (``"rand()"``, ``"i*mV"``) are evaluated by Brian2
+    per element of the whole group, which no copy of a point run alone reproduces:
+    :class:`NotBatchable`.
+    """
+    from brian2.units.fundamentalunits import Quantity, get_dimensions
+
+    out = {}
+    for var in starts[0]:
+        vals = [s[var] for s in starts]
+        if any(isinstance(v, str) for v in vals):
+            raise NotBatchable(f"{var} of {group.name} starts from code {vals[0]!r}")
+        if group.variables[var].scalar:
+            if not all(np.array_equal(np.asarray(v), np.asarray(vals[0])) for v in vals[1:]):
+                raise NotBatchable(f"the shared variable {var} of {group.name} differs between points")
+            out[var] = vals[0]
+            continue
+        parts = [np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v, n in zip(vals, sizes)]
+        dim = get_dimensions(vals[0])
+        out[var] = Quantity(np.concatenate(parts), dim=dim)
+    return out
+
+
+class MonitorRows:
+    """Rows of a StateMonitor's recording, read like the monitor (for one copy's Block)."""
+
+    def __init__(self, monitor, variable, rows):
+        self._values = getattr(monitor, variable)[rows]
+        self._variable = variable
+        self.t = monitor.t
+        self.clock = monitor.clock
+        self.source = monitor.source
+        self.record = np.asarray(monitor.record)[rows]
+
+    def __getattr__(self, name):
+        if name == self.__dict__.get("_variable"):
+            return self._values
+        raise AttributeError(name)
+
+
+def batch_memory(workers=1):
+    """Bytes one batch may use: a quarter of the memory available now, shared by ``workers``
+    processes (at most 4 GiB a batch)."""
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if available is None:
+        available = 4 * 2**30
+    return min(available / 4 / max(1, workers), 4 * 2**30)
 
 
 #: How :func:`check_changes` names each table in its errors: table -> (file, key prefix).
@@ -537,6 +639,32 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
         ``timings`` holds ``total`` and, on ``cpp_standalone``, ``build`` (code
         generation, compilation and first run) or ``rerun`` (a kept build).
     """
+    spec, resolved, target, engine = _setup(protocol, model, params, overrides, variants, target,
+                                            seed, stimulus, network, report, record_dt, inputs,
+                                            select)
+    key = build_key or _build_key(spec, resolved)
+    t0 = time.perf_counter()
+    brian_seed = seed if engine.brian_random() else None
+    # On cpp_standalone the report never enters the generated code (replays with and without
+    # it share one build): Simulation prints elapsed-time lines for compiling and running.
+    if engine.reusable:
+        plan = engine.plan()
+        signature = _run_signature(spec, key, target, brian_seed, resolved, plan.signature)
+        outcome, timings = _run_plan(engine, plan, signature, spec, target, brian_seed, key,
+                                     report, reuse, block)
+    else:
+        with build.Simulation(target, dt=spec.dt, seed=brian_seed, build_key=key,
+                              report=report) as sim:
+            outcome = engine.simulate(sim)
+            timings = dict(sim.timings)
+    timings["total"] = time.perf_counter() - t0
+    return _finish(engine, resolved, outcome, seed, target, select, record_dt, block, timings)
+
+
+def _setup(protocol, model, params, overrides, variants, target, seed, stimulus, network, report,
+           record_dt, inputs, select):
+    """The protocol (its selected conditions), the resolved model, the target and the engine
+    of one run; every check of the arguments happens here, before anything is built."""
     spec = load(protocol)
     if select is not None:
         spec = spec.select(select)
@@ -547,63 +675,243 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
                         f" for protocol {spec.name}", repr(target))
     options = RunOptions(target=target, seed=seed, report=report, stimulus=dict(stimulus or {}),
                          network=dict(network or {}), record_dt=record_dt, inputs=dict(inputs or {}))
-    engine_cls = ENGINES[spec.engine]
-    engine = engine_cls(spec, resolved, options)
-    key = build_key or f"{spec.name}-{resolved.spec.name}-" + "-".join(
+    engine = ENGINES[spec.engine](spec, resolved, options)
+    return spec, resolved, target, engine
+
+
+def _build_key(spec, resolved):
+    return f"{spec.name}-{resolved.spec.name}-" + "-".join(
         f"{a}.{o}" for a, o in sorted(resolved.variants.items()))
-    t0 = time.perf_counter()
-    brian_seed = seed if engine.brian_random() else None
-    # On cpp_standalone the report never enters the generated code (replays with and without
-    # it share one build): Simulation prints elapsed-time lines for compiling and running.
-    if engine.reusable:
-        plan = engine.plan()
-        signature = (spec.name, str(spec.path), key, target, str(spec.dt), brian_seed,
-                     resolved.spec.name, str(resolved.spec.path),
-                     tuple(sorted((k, v) for k, v in resolved.code.items() if isinstance(v, str))),
-                     tuple(sorted(resolved.namespace)), plan.signature)
-        outcome, timings = None, {}
-        kept = _BUILDS.get(signature) if (reuse and target == "cpp_standalone") else None
-        if kept is not None:
-            sim, handles = kept
-            sim.report = report  # this run's progress setting, not the first run's
-            try:
-                sim.rerun(engine.values(handles, plan, rerun=True))
-                outcome = engine.collect(handles, plan, block=block)
-                timings = {"rerun": sim.timings["rerun"]}
-                _BUILDS.move_to_end(signature)
-            except build.StaleBuild:
-                _BUILDS.pop(signature, None)
-                outcome = None
-        if outcome is None:
-            keep = reuse and target == "cpp_standalone"
-            with build.Simulation(target, dt=spec.dt, seed=brian_seed, build_key=key, report=report,
-                                  keep=keep) as sim:
-                handles = engine.build(sim, plan)
-                sim.run(plan.duration, *handles["objects"], values=engine.values(handles, plan))
-                outcome = engine.collect(handles, plan, block=block)
-                timings = dict(sim.timings)
-            if keep:
-                _BUILDS[signature] = (sim, handles)
-                while len(_BUILDS) > MAX_KEPT_BUILDS:
-                    _BUILDS.popitem(last=False)
-    else:
-        with build.Simulation(target, dt=spec.dt, seed=brian_seed, build_key=key,
-                              report=report) as sim:
-            outcome = engine.simulate(sim)
+
+
+def _run_signature(spec, key, target, brian_seed, resolved, plan_signature):
+    """Everything that shapes a run's generated code (a kept build reruns an equal one)."""
+    return (spec.name, str(spec.path), key, target, str(spec.dt), brian_seed,
+            resolved.spec.name, str(resolved.spec.path),
+            tuple(sorted((k, v) for k, v in resolved.code.items() if isinstance(v, str))),
+            tuple(sorted(resolved.namespace)), plan_signature)
+
+
+def _run_plan(engine, plan, signature, spec, target, brian_seed, key, report, reuse, block, *,
+              build=None, values=None, collect=None):
+    """Build (or rerun a kept build of the same signature), run and collect a plan.
+
+    ``build``, ``values`` and ``collect`` replace the engine's own steps (batched copies)."""
+    from .. import build as _build
+
+    build_fn = build or engine.build
+    values_fn = values or engine.values
+    collect_fn = collect or engine.collect
+    outcome, timings = None, {}
+    kept = _BUILDS.get(signature) if (reuse and target == "cpp_standalone") else None
+    if kept is not None:
+        sim, handles = kept
+        sim.report = report  # this run's progress setting, not the first run's
+        try:
+            sim.rerun(values_fn(handles, plan, rerun=True))
+            outcome = collect_fn(handles, plan, block=block)
+            timings = {"rerun": sim.timings["rerun"]}
+            _BUILDS.move_to_end(signature)
+        except _build.StaleBuild:
+            _BUILDS.pop(signature, None)
+            outcome = None
+    if outcome is None:
+        keep = reuse and target == "cpp_standalone"
+        with _build.Simulation(target, dt=spec.dt, seed=brian_seed, build_key=key, report=report,
+                               keep=keep) as sim:
+            handles = build_fn(sim, plan)
+            sim.run(plan.duration, *handles["objects"], values=values_fn(handles, plan))
+            outcome = collect_fn(handles, plan, block=block)
             timings = dict(sim.timings)
-    timings["total"] = time.perf_counter() - t0
+        if keep:
+            _BUILDS[signature] = (sim, handles)
+            while len(_BUILDS) > MAX_KEPT_BUILDS:
+                _BUILDS.popitem(last=False)
+    return outcome, timings
+
+
+def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, timings, batch=None):
+    """The :class:`ProtocolResult` of an engine's outcome: summary, provenance, Block."""
     spec = engine.protocol  # an engine may make the conditions from its input
     result_summary = summary(spec, resolved, outcome.values, seed, target, changes={
         "stimulus": engine.changes["stimulus"], "network": engine.changes["network"],
         "inputs": engine.changes["inputs"], "select": select, "record_dt": record_dt})
     if getattr(engine, "notes", None):  # what the engine chose for the user (e.g. a Segment)
         result_summary["notes"] = list(engine.notes)
+    if batch is not None:
+        result_summary["batch"] = dict(batch)
     result_block = outcome.block if block else None
     if result_block is not None:
         result_block.annotate(**_provenance(result_summary))
         io.label_channels(result_block, [c["labels"] for c in result_summary["conditions"]],
                           result_summary["units"])
     return ProtocolResult(spec, resolved, result_summary, result_block, timings, dict(outcome.extra))
+
+
+def run_batch(protocol, points, *, target="auto", report=None, build_key=None, reuse=True,
+              block=True, max_copies=None, select=None):
+    """Run several points of one protocol, as independent copies of ONE Brian2 run where they
+    can; each point's result is the one :func:`run` gives it alone.
+
+    Points whose runs share their code — the same model, variants and protocol structure
+    (durations, numbers of conditions and inputs), other parameter values, seeds or
+    values of the engine's :attr:`Engine.batch_stimulus` keys — run together: each point
+    is a copy of the protocol's circuit with its own inputs, drawn from its own seed
+    exactly as its own run draws them, and the model parameters that differ between
+    the points are per-element variables of the copies (``build.synapses(...,
+    varying=...)``), the others shared as in a run alone. Per-element and shared
+    variables enter the same arithmetic, so the numbers agree to the last bit (tests:
+    ``tests/test_protocols_batch.py``). Points that differ in code, engines that do not
+    batch (``Engine.batch is None``), runs that draw Brian2 random numbers (one stream
+    for the whole run: no copy would see its own point's stream) and runs whose start
+    values are code evaluated per element run alone, one after the other.
+
+    A batch whose run fails (a state gone NaN in one copy) is run again point by point,
+    so that each point gets its own result or error.
+
+    Parameters
+    ----------
+    protocol : str or ProtocolSpec
+    points : list of dict
+        Each with the keyword arguments of :func:`run` that may differ between points:
+        ``model``, ``params``, ``overrides``, ``variants``, ``seed``, ``stimulus``,
+        ``network``.
+    target, report, build_key, reuse, block, select
+        As in :func:`run`, for every point.
+    max_copies : int, optional
+        At most this many copies in one Brian2 run (default: all).
+
+    Returns
+    -------
+    list
+        Per point, in order, its :class:`ProtocolResult` or the exception its run raised
+        (an error of the point's own input, e.g. a parameter value no model takes).
+        ``result.summary["batch"]`` records ``{"size": B, "copy": k}`` (the batch's number
+        of copies and this point's index among them; ``{"size": 1, ...}`` for a point run
+        alone, with ``"alone"``: why), ``timings["batch"]`` the batch's wall time and
+        ``timings["total"]`` its share per point.
+    """
+    points = [dict(p) for p in points]
+    allowed = {"model", "params", "overrides", "variants", "seed", "stimulus", "network"}
+    for k, p in enumerate(points):
+        extra = set(p) - allowed
+        if extra:
+            raise TypeError(f"points[{k}]: unknown keys {sorted(extra)}")
+    results = [None] * len(points)
+    setups = {}
+    for k, p in enumerate(points):
+        try:
+            setups[k] = _setup(protocol, p.get("model"), p.get("params"), p.get("overrides"),
+                               p.get("variants"), target, p.get("seed", 0), p.get("stimulus"),
+                               p.get("network"), report, None, None, select)
+        except Exception as exc:  # this point's own input; the others run
+            results[k] = exc
+    groups, alone = OrderedDict(), {}
+
+    def run_chunk(chunk):
+        if len(chunk) == 1:
+            alone[chunk[0][0]] = "no other point of the batch shares its code"
+            return
+        try:
+            _run_copies(chunk, setups, points, results, target=target, report=report,
+                        build_key=build_key, reuse=reuse, block=block, select=select)
+        except (NotBatchable, SimulationError) as exc:
+            for k, _ in chunk:
+                alone[k] = f"the batch ran point by point: {exc}"
+
+    for k, (spec, resolved, tgt, engine) in setups.items():
+        why = _why_alone(engine)
+        if why:
+            alone[k] = why
+            continue
+        try:
+            plan = engine.plan()
+        except Exception as exc:
+            results[k] = exc
+            continue
+        key = build_key or _build_key(spec, resolved)
+        sig = _run_signature(spec, key, tgt, None, resolved, engine.batch_signature(plan))
+        members = groups.setdefault(sig, [])
+        members.append((k, plan))
+        if max_copies and len(members) >= max_copies:  # run it now: hold one batch's inputs
+            run_chunk(groups.pop(sig))
+    for members in groups.values():
+        run_chunk(members)
+    for k in sorted(alone):
+        p = points[k]
+        try:
+            r = run(protocol, p.get("model"), p.get("params"), p.get("overrides"), p.get("variants"),
+                    target=target, seed=p.get("seed", 0), stimulus=p.get("stimulus"),
+                    network=p.get("network"), report=report, build_key=build_key, reuse=reuse,
+                    block=block, select=select)
+        except Exception as exc:
+            results[k] = exc
+            continue
+        r.summary["batch"] = {"size": 1, "copy": 0, "alone": alone[k]}
+        if r.block is not None:
+            r.block.annotate(batch=_batch_text(r.summary["batch"]))
+        results[k] = r
+    return results
+
+
+def _why_alone(engine):
+    """Why a run cannot be a copy in a batch (empty: it can)."""
+    if getattr(type(engine), "batch", None) is None or not engine.reusable:
+        return f"the {engine.name} engine runs points alone"
+    if engine.brian_random():
+        return "the model draws Brian2 random numbers (one stream per run)"
+    return ""
+
+
+def _batch_text(batch):
+    import json
+
+    return json.dumps(batch, sort_keys=True)
+
+
+def _run_copies(chunk, setups, points, results, *, target, report, build_key, reuse, block, select):
+    """Run the points of ``chunk`` (``(index, plan)``) as copies of one build."""
+    t0 = time.perf_counter()
+    ks = [k for k, _ in chunk]
+    plans = [plan for _, plan in chunk]
+    engines = [setups[k][3] for k in ks]
+    resolveds = [setups[k][1] for k in ks]
+    spec, resolved, tgt, engine = setups[ks[0]]
+    differ = [name for name in sorted(resolved.namespace)
+              if any(not np.array_equal(np.asarray(r.namespace[name]),
+                                        np.asarray(resolved.namespace[name]))
+                     for r in resolveds[1:])]
+    # the ones the model's code reads become per-element variables; the others shape only
+    # what the engine computes per copy (e.g. the bounds of initial weights)
+    used = set(build._used_parameters(resolved))
+    varying = tuple(n for n in differ if n in used)
+    constants = [n for n in varying if resolved.spec.kind == "synapse" and n.endswith(("_pre", "_post"))]
+    if constants:
+        raise NotBatchable(f"{', '.join(constants)} differ between points and cannot be "
+                           "per-element variables")
+    merged = engine.merge(plans, engines)
+    merged.data["varying"] = varying
+    key = build_key or _build_key(spec, resolved)
+    signature = _run_signature(spec, key, tgt, None, resolved,
+                               ("copies", len(ks), varying, merged.signature))
+    outcomes, timings = _run_plan(
+        engine, merged, signature, spec, tgt, None, key, report, reuse, block,
+        build=engine.build_copies,
+        values=lambda handles, plan, rerun=False: engine.values_copies(handles, plan, engines, rerun),
+        collect=lambda handles, plan, block=True: engine.collect_copies(handles, plan, engines, block))
+    elapsed = time.perf_counter() - t0
+    for j, k in enumerate(ks):
+        batch = {"size": len(ks), "copy": j}
+        t = dict(timings, batch=elapsed, total=elapsed / len(ks))
+        try:
+            r = _finish(engines[j], resolveds[j], outcomes[j], points[k].get("seed", 0), tgt, select,
+                        None, block, t, batch=batch)
+        except Exception as exc:  # e.g. a non-finite value of this point's own condition
+            results[k] = exc
+            continue
+        if r.block is not None:
+            r.block.annotate(batch=_batch_text(batch))
+        results[k] = r
 
 
 def _dt_quantity(text):

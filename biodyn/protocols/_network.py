@@ -36,7 +36,7 @@ import numpy as np
 from .. import build, io, stimuli
 from ..errors import SpecError
 from ..spec import Key
-from ._engine import Engine, Outcome, Plan, register_engine
+from ._engine import Engine, MonitorRows, NotBatchable, Outcome, Plan, copy_values, register_engine
 
 
 def _dims():
@@ -73,6 +73,8 @@ class PoissonNetworkEngine(Engine):
     }
     observables = ("output_rate", "mean_weight", "bimodality", "correlated_advantage")
     reusable = True
+    batch = "copies"
+    batch_stimulus = ("input_rate", "correlation", "inhibitory_rate")
 
     # -- setup ------------------------------------------------------------------------
     def neuron_model(self):
@@ -204,6 +206,7 @@ class PoissonNetworkEngine(Engine):
                              initialise=False)
         syn = build.synapses(self.resolved, exc, post, name="synapses", parameters_as="variables",
                              initialise=False, transmit=self._transmit(),
+                             varying=d.get("varying", ()),
                              connect={"i": np.arange(n_cond * n_in),
                                       "j": np.repeat(np.arange(n_cond), n_in)})
         weight = self.resolved.spec.data.get("weight", "w")
@@ -244,6 +247,15 @@ class PoissonNetworkEngine(Engine):
 
     # -- results ------------------------------------------------------------------------
     def collect(self, handles, plan, block=True):
+        d = plan.data
+        n_cond, n_in = len(d["conditions"]), d["n_in"]
+        arrays = _read(handles, n_cond, n_in)
+        return self._outcome(plan, arrays, handles["wmon"], block)
+
+    def _outcome(self, plan, arrays, wmon, block):
+        """The Outcome of one run (or one copy of a batch) from its arrays: final weights
+        (conditions, inputs), output trains per condition, the recorded weights (synapses,
+        times) and their times (s); ``wmon`` reads like the weight monitor of these synapses."""
         from brian2 import second
 
         d = plan.data
@@ -254,9 +266,9 @@ class PoissonNetworkEngine(Engine):
         window = float(self.quantity(self.stimulus.get("rate_window", "10 second"), sec,
                                      "stimulus.rate_window") / second)
         window = min(window, duration)
-        w_end = np.asarray(getattr(handles["synapses"], handles["weight"])[:], dtype=float)
-        w_end = w_end.reshape(n_cond, n_in)
-        trains = io.spike_monitor_trains(handles["smon"], n_cond)
+        w_end = arrays["w_end"].reshape(n_cond, n_in)
+        trains = arrays["trains"]
+        weight = self.resolved.spec.data.get("weight", "w")
         rates = np.array([np.sum(t >= duration - window) / window for t in trains])
         lo, hi = d["bounds"]
         margin = 0.1 * (hi - lo)
@@ -278,20 +290,19 @@ class PoissonNetworkEngine(Engine):
                                neuron=d["neuron"].spec.name, rate_window_s=window)
             seg = out.segments[0]
             io.add_spiketrains(seg, trains, plan.duration, "post")
-            sig = io.state_monitor_signal(seg, handles["wmon"], handles["weight"],
-                                          population="synapses", indices=np.arange(n_cond * n_in))
+            sig = io.state_monitor_signal(seg, wmon, weight, population="synapses",
+                                          indices=np.arange(n_cond * n_in))
             sig.array_annotate(condition=np.repeat(np.arange(n_cond), n_in),
                                input=np.tile(np.arange(n_in), n_cond))
-            final = io.add_signal(seg, f"{handles['weight']}_final", w_end.reshape(1, -1), plan.duration,
+            final = io.add_signal(seg, f"{weight}_final", w_end.reshape(1, -1), plan.duration,
                                   t_start=plan.duration, population="synapses")
             final.array_annotate(condition=np.repeat(np.arange(n_cond), n_in),
                                  input=np.tile(np.arange(n_in), n_cond))
-        wmon = handles["wmon"]
-        w_t = np.asarray(getattr(wmon, handles["weight"])[:], dtype=float)  # (synapses, times)
+        w_t = arrays["w_t"]  # (synapses, times)
         extra = {"w_final": w_end, "w0": d["w0"].reshape(n_cond, n_in), "output_rates": rates,
                  "input_rates": np.array([c[0] for c in conds]),
                  "correlations": np.array([c[1] for c in conds]), "correlated_inputs": n_corr,
-                 "bounds": (lo, hi), "t": np.asarray(wmon.t[:] / second),
+                 "bounds": (lo, hi), "t": arrays["t"],
                  "mean_weight_t": w_t.reshape(n_cond, n_in, -1).mean(axis=1),
                  "output_spikes": trains, "duration": duration}
         if n_corr:
@@ -299,6 +310,115 @@ class PoissonNetworkEngine(Engine):
             extra["correlated_weight_t"] = wt[:, :n_corr].mean(axis=1)
             extra["uncorrelated_weight_t"] = wt[:, n_corr:].mean(axis=1)
         return Outcome(values=values, block=out, extra=extra)
+
+    # -- batches: the points of a sweep as copies of one run ----------------------------
+    def batch_signature(self, plan):
+        sig = plan.signature  # without the spike arrays' sizes (rates differ between copies)
+        return sig[:4] + sig[6:]
+
+    def estimate_bytes(self):
+        from brian2 import Hz, second
+
+        sec, hz = _dims()
+        duration = float(self.quantity(self.stimulus["duration"], sec, "stimulus.duration") / second)
+        n_in = int(self.network["n_inputs"])
+        n_inh = int(self.network.get("n_inhibitory", 0))
+        inh_rate = float(self.quantity(self.stimulus.get("inhibitory_rate", "10 Hz"), hz,
+                                       "stimulus.inhibitory_rate") / Hz)
+        rates = [r for r, _ in self._conditions()]
+        spikes = duration * (n_in * sum(rates) + n_inh * inh_rate * len(rates))
+        records = len(rates) * n_in * (duration / float(self.record_dt / second) + 1)
+        # spikes: int32 index, float64 time, int32 time bin; drawn, merged and in Brian2
+        return 16.0 * spikes * 6 + 8.0 * records * 3 + 2e5 * len(rates)
+
+    def merge(self, plans, engines):
+        from brian2 import second
+
+        d0 = plans[0].data
+        n_cond, n_in, n_inh = len(d0["conditions"]), d0["n_in"], d0["n_inh"]
+        neuron = d0["neuron"]
+        for p in plans[1:]:
+            other = p.data["neuron"]
+            if set(other.namespace) != set(neuron.namespace) or any(
+                    not np.array_equal(np.asarray(other.namespace[k]), np.asarray(neuron.namespace[k]))
+                    for k in neuron.namespace):
+                raise NotBatchable("the points' neurons have other parameter values")
+        steps = plans[0].signature[6]
+        dt_s = float(self.dt / second)
+        caps = {"exc": 0, "inh": 0}
+        merged = {}
+        for side, width in (("exc", n_in), ("inh", n_inh)):
+            if side == "inh" and not n_inh:
+                merged[side] = None
+                continue
+            idx_parts, t_parts, bins = [], [], []
+            for k, p in enumerate(plans):
+                idx, t = p.data[side]
+                b = stimuli.timebins(t, dt_s)
+                real = b < steps  # the padding lies past the end
+                idx_parts.append(idx[real].astype(np.int64) + k * n_cond * width)
+                t_parts.append(t[real])
+                bins.append(b[real])
+                caps[side] += idx.size
+            t_all = np.concatenate(t_parts)
+            order = stimuli.stable_order(np.concatenate(bins))  # by step, then copy, then index
+            merged[side] = stimuli.pad(np.concatenate(idx_parts)[order].astype(np.int32),
+                                       t_all[order], caps[side], steps * dt_s, dt_s)
+        sig = plans[0].signature
+        signature = ("poisson_network copies", len(plans)) + sig[1:4] + (caps["exc"], caps["inh"]) \
+            + sig[6:]
+        data = dict(d0, conditions=[c for p in plans for c in p.data["conditions"]],
+                    exc=merged["exc"], inh=merged["inh"],
+                    w0=np.concatenate([p.data["w0"] for p in plans]), copies=plans)
+        return Plan(signature, plans[0].duration, data)
+
+    def build_copies(self, sim, merged):
+        return self.build(sim, merged)
+
+    def values_copies(self, handles, merged, engines, rerun=False):
+        d = merged.data
+        plans = d["copies"]
+        n_cond, n_in = len(plans[0].data["conditions"]), d["n_in"]
+        post, syn = handles["post"], handles["synapses"]
+        out = {(post, k): v for k, v in copy_values(
+            post, [build.start_values(post, resolved=p.data["neuron"]) for p in plans],
+            [n_cond] * len(plans)).items()}
+        starts = [build.start_values(syn, {handles["weight"]: p.data["w0"]}, resolved=e.resolved)
+                  for p, e in zip(plans, engines)]
+        out.update({(syn, k): v for k, v in copy_values(syn, starts, [n_cond * n_in] * len(plans)).items()})
+        if rerun:
+            if not _same_spikes(handles["built_spikes"]["exc"], d["exc"]):
+                out.update(stimuli.generator_values(handles["exc"], *d["exc"], self.dt))
+            if d["n_inh"] and not _same_spikes(handles["built_spikes"]["inh"], d["inh"]):
+                out.update(stimuli.generator_values(handles["inh"], *d["inh"], self.dt))
+        return out
+
+    def collect_copies(self, handles, merged, engines, block=True):
+        d = merged.data
+        plans = d["copies"]
+        n_cond, n_in = len(plans[0].data["conditions"]), d["n_in"]
+        arrays = _read(handles, n_cond * len(plans), n_in)
+        out = []
+        per = n_cond * n_in
+        for k, (plan, engine) in enumerate(zip(plans, engines)):
+            rows = slice(k * per, (k + 1) * per)
+            part = {"w_end": arrays["w_end"][rows], "w_t": arrays["w_t"][rows], "t": arrays["t"],
+                    "trains": arrays["trains"][k * n_cond:(k + 1) * n_cond]}
+            wmon = MonitorRows(handles["wmon"], handles["weight"], rows) if block else None
+            out.append(engine._outcome(plan, part, wmon, block))
+        return out
+
+
+def _read(handles, n_cond, n_in):
+    """The arrays a run leaves: final weights, output trains, recorded weights and times."""
+    from brian2 import second
+
+    weight = handles["weight"]
+    wmon = handles["wmon"]
+    return {"w_end": np.asarray(getattr(handles["synapses"], weight)[:], dtype=float),
+            "trains": io.spike_monitor_trains(handles["smon"], n_cond),
+            "w_t": np.asarray(getattr(wmon, weight)[:], dtype=float),
+            "t": np.asarray(wmon.t[:] / second)}
 
 
 def _merge_steps(idx_list, step_list):
@@ -308,7 +428,7 @@ def _merge_steps(idx_list, step_list):
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
     idx = np.concatenate(idx_list).astype(np.int32)
     steps = np.concatenate(step_list)
-    order = np.argsort(steps, kind="stable")
+    order = stimuli.stable_order(steps)
     return idx[order], steps[order]
 
 

@@ -39,6 +39,7 @@ from ._spike_pattern import SpikePatternEngine, _dims, _merged
 @register_engine
 class NeuronPairingEngine(SpikePatternEngine):
     name = "neuron_pairing"
+    batch = None  # a neuron per condition, built otherwise: its points run alone
     network_keys = {
         "neuron": Key((str,), True, "the postsynaptic neuron model"),
         "neuron_params": Key((str,), False, "its parameter set (default: the model's)"),

@@ -26,7 +26,7 @@ import numpy as np
 from .. import build, io, stimuli
 from ..errors import SpecError
 from ..spec import Key, parse_quantity
-from ._engine import Engine, Outcome, Plan, register_engine
+from ._engine import Engine, MonitorRows, Outcome, Plan, copy_values, register_engine
 
 
 def _dims():
@@ -191,7 +191,8 @@ class SpikePatternEngine(Engine):
         post = stimuli.spike_generator(n, d["post"][0], d["post"][1] * second, name="post",
                                        replaceable=replaceable)
         syn = build.synapses(self.resolved, pre, post, connect={"i": np.arange(n), "j": np.arange(n)},
-                             name="synapses", parameters_as="variables", initialise=False)
+                             name="synapses", parameters_as="variables", initialise=False,
+                             varying=d.get("varying", ()))
         wmon = StateMonitor(syn, d["weight"], record=np.arange(n), dt=self.record_dt,
                             name="weight_monitor")
         # No SpikeMonitors on the generators: they emit the planned trains on the time grid
@@ -214,9 +215,17 @@ class SpikePatternEngine(Engine):
 
     def collect(self, handles, plan, block=True):
         d = plan.data
+        w_end = np.asarray(getattr(handles["synapses"], d["weight"])[:], dtype=float)
+        post_trains = (io.spike_monitor_trains(handles["mpost"], d["n"])
+                       if block and "mpost" in handles else None)
+        return self._outcome(plan, w_end, handles["wmon"], block, post_trains)
+
+    def _outcome(self, plan, w_end, wmon, block, post_trains=None):
+        """The Outcome of one run (or one copy of a batch) from its final weights; ``wmon``
+        reads like the weight monitor of its synapses; ``post_trains`` (default: the
+        planned ones, as the generator emits them) the postsynaptic spikes."""
+        d = plan.data
         n, weight, w0, duration = d["n"], d["weight"], d["w0"], plan.duration
-        syn = handles["synapses"]
-        w_end = np.asarray(getattr(syn, weight)[:], dtype=float)
         obs = self.protocol.observable
         if obs == "relative_weight_change":
             if w0 == 0:
@@ -234,15 +243,69 @@ class SpikePatternEngine(Engine):
                                observable=obs)
             seg = out.segments[0]
             io.add_spiketrains(seg, emitted_trains(d["pre_trains"], self.dt), duration, "pre")
-            post_trains = (io.spike_monitor_trains(handles["mpost"], n) if "mpost" in handles
-                           else emitted_trains(d["post_trains"], self.dt))
+            if post_trains is None:
+                post_trains = emitted_trains(d["post_trains"], self.dt)
             io.add_spiketrains(seg, post_trains, duration, "post")
-            io.state_monitor_signal(seg, handles["wmon"], weight, population="synapses",
+            io.state_monitor_signal(seg, wmon, weight, population="synapses",
                                     indices=np.arange(n))
             io.add_signal(seg, f"{weight}_final", w_end[None, :], duration, t_start=duration,
                           population="synapses")
         return Outcome(values=values, block=out,
                        extra={"w0": w0, "w_end": w_end, "duration": duration})
+
+    # -- batches: the points of a sweep as copies of one run ----------------------------
+    batch = "copies"
+    batch_stimulus = ("pre", "post", "burst_pre", "burst_post")
+
+    def batch_signature(self, plan):
+        sig = plan.signature  # without the numbers of spikes (they add up in a batch)
+        return sig[:2] + sig[4:]
+
+    def estimate_bytes(self):
+        return 2e5 + 4e3 * len(self.protocol.conditions)
+
+    def merge(self, plans, engines):
+        d0 = plans[0].data
+        n = d0["n"]
+        merged = {}
+        for side in ("pre", "post"):
+            idx = np.concatenate([p.data[side][0].astype(np.int64) + k * n for k, p in enumerate(plans)])
+            t = np.concatenate([p.data[side][1] for p in plans])
+            order = np.argsort(t, kind="stable")  # by time, then copy, then the copy's order
+            merged[side] = (idx[order].astype(np.int32), t[order])
+        sig = plans[0].signature
+        signature = ("spike_pattern copies", len(plans), sig[1], merged["pre"][0].size,
+                     merged["post"][0].size) + sig[4:]
+        data = dict(d0, n=n * len(plans), pre=merged["pre"], post=merged["post"], copies=plans)
+        return Plan(signature, plans[0].duration, data)
+
+    def build_copies(self, sim, merged):
+        return self.build(sim, merged)
+
+    def values_copies(self, handles, merged, engines, rerun=False):
+        plans = merged.data["copies"]
+        syn = handles["synapses"]
+        starts = [build.start_values(syn, e.init(p), resolved=e.resolved) for p, e in zip(plans, engines)]
+        out = {(syn, k): v for k, v in copy_values(syn, starts, [p.data["n"] for p in plans]).items()}
+        if rerun:
+            d = merged.data
+            for side in ("pre", "post"):
+                built = handles["built_spikes"][side]
+                if not (np.array_equal(built[0], d[side][0]) and np.array_equal(built[1], d[side][1])):
+                    out.update(stimuli.generator_values(handles[side], *d[side], self.dt))
+        return out
+
+    def collect_copies(self, handles, merged, engines, block=True):
+        plans = merged.data["copies"]
+        weight = merged.data["weight"]
+        w_all = np.asarray(getattr(handles["synapses"], weight)[:], dtype=float)
+        out, start = [], 0
+        for plan, engine in zip(plans, engines):
+            rows = slice(start, start + plan.data["n"])
+            start += plan.data["n"]
+            wmon = MonitorRows(handles["wmon"], weight, rows) if block else None
+            out.append(engine._outcome(plan, w_all[rows], wmon, block))
+        return out
 
 
 def _merged(trains, dt, side):

@@ -55,6 +55,7 @@ from ._spike_pattern import SpikePatternEngine, _dims
 @register_engine
 class SpikeTrainsEngine(SpikePatternEngine):
     name = "spike_trains"
+    batch = None  # its trains come from a recording given per run: its points run alone
     stimulus_keys = {
         "input": Key((str,), False, "the neo file to replay (given on the command line with --input)"),
         "tail": Key((str,), False, "time simulated after the last spike (default '100 ms')"),

@@ -49,7 +49,8 @@ Combining
 What to run (``[run] job = ...``, :data:`RUNNERS`)
     ``"replay"``: :func:`biodyn.jobs.replay` of ``protocol``, with ``model``,
     ``params``, ``set`` (fixed overrides), ``variants``, ``stimulus``,
-    ``target`` (default ``auto``) and ``format``. Point parameters are model
+    ``target`` (default ``auto``), ``format`` and ``batch`` (``"auto"``, default,
+    ``N`` or ``1``: see *Vectorising points*). Point parameters are model
     parameters (``tau_plus``), ``stimulus.KEY``, ``variants.AXIS``, ``model`` or
     ``parameter_set``. Each point writes PROTOCOL.{pkl,png,json} in its folder;
     its CSV columns are ``chi``, ``n_scored`` and ``value(LABELS)`` per condition.
@@ -133,15 +134,32 @@ Compile once
     spikes) is a rerun without code generation or compilation. The result
     file's ``extra.timings`` shows ``build`` or ``rerun``.
 
-Vectorising points
-    Protocol conditions already run side by side in one Brian2 run. Points are
-    merged into one run only where a function says how: ``job = "callable"``
-    with ``batch = N`` hands N points to one call (e.g. one neuron group per
-    coupling value), computed exactly as the function computes them (a batch
-    that raises fails all of its points). Replay points are not merged:
-    parameters are shared variables of one build, so merging different values
-    exactly would need per-condition parameter variables in the protocol
-    engines; they get the compile-once rerun above instead.
+Vectorising points (batches)
+    Protocol conditions already run side by side in one Brian2 run; replay points do too.
+    With ``batch = "auto"`` (the default of ``job = "replay"``; ``--batch`` overrides it),
+    the points whose replays share their code — the same model and variants, the same
+    values of the stimulus keys that shape the build — go to one task, and
+    :func:`biodyn.protocols.run_batch` runs them as independent copies of ONE Brian2 run:
+    each point a copy of the protocol's circuit, its inputs drawn from its own seed exactly
+    as its own run draws them, the model parameters that differ between the points
+    per-element variables (one value per synapse or neuron of each copy), the others
+    shared as in a run alone. Each point's result is the one it gets alone, to the last
+    bit (the tests compare them on numpy and cpp_standalone); points that differ in code
+    (a variant, another model, another duration) form other batches. ``auto`` sizes
+    batches to memory (the engine's estimate per copy against a quarter of the memory
+    available, shared by the workers) and makes at least as many batches as workers; a
+    batch is one task, on one worker (one dask task). ``batch = N`` sets the size, and
+    ``batch = 1`` runs every point alone (with the compile-once reruns above). Engines
+    declare whether they batch (``Engine.batch``: ``poisson_network`` and ``spike_pattern``
+    do; the others run points alone, with a note), and so do models: one that draws
+    Brian2 random numbers runs its points alone (one random stream per run). Every point
+    still gets its own files, record and CSV row; its record (``extra.batch``), its
+    replay JSON and neo annotations (``batch``) and its figure's line name the batch's
+    size and the point's copy index. A batch interrupted (Ctrl-C, SIGTERM) writes none
+    of its points; ``batch`` is not part of a sweep's settings (a folder computed batched
+    resumes unbatched). ``job = "callable"`` with ``batch = N`` hands N points to one
+    call (e.g. one neuron group per coupling value), computed exactly as the function
+    computes them (a batch that raises fails all of its points).
 
 Exit status of ``biodyn sweep``: 0 when every point is ok, 1 when some failed,
 2 for bad input (one line naming file, key, expected and found).

@@ -7,6 +7,7 @@ import csv
 import datetime
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -368,7 +369,7 @@ def _manifest(spec, out, run_entry, previous):
     }
 
 
-def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run=False):
+def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run=False, batch=None):
     """Run a sweep: every point not finished yet, results streamed to ``out``.
 
     Parameters
@@ -388,6 +389,12 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         the lines instead.
     dry_run : bool
         Only report which points are finished and which would run.
+    batch : int or "auto", optional
+        Points per task (``--batch``), overriding the ``[run]`` table's ``batch``: for
+        ``replay``, points sharing their code run as independent copies of ONE Brian2 run
+        (``"auto"``, the default there: batches sized to memory; ``1``: every point its own
+        run); each point still gets its own files and record, which name the batch
+        (``extra.batch``: size and copy index). A batch is one task (one dask task).
 
     Returns
     -------
@@ -426,8 +433,8 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         previous = _read_json(out / MANIFEST)
         done = {n: r for n, r in records.items() if r.get("status") == "ok"}
         todo = [p for p in spec.points if p.name not in done]
-        size = max(1, runner.batch_size(settings))
-        batches = [todo[k:k + size] for k in range(0, len(todo), size)]
+        n_workers = 1 if workers == 0 else (workers or os.cpu_count() or 1)
+        batches, batch_notes = runner.batches(spec, settings, todo, n_workers, batch)
         run_entry = {"started": _now(), "finished": None, "executor": None, "computed": 0,
                      "failed": 0, "skipped": len(done)}
         csv_path = out / SUMMARY
@@ -453,8 +460,8 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                 started.append(_make(scheduler, workers, len(batches)))
             executor = started[0]
             result.executor = run_entry["executor"] = executor.description
-            result.notes = list(executor.notes)
-            for note in executor.notes:
+            result.notes = list(executor.notes) + list(batch_notes)
+            for note in result.notes:
                 emit(f"note: {note}")
             io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
             emit(f"sweep {spec.name}: {len(spec.points)} points, {len(done)} finished earlier, "
@@ -463,6 +470,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
             transfer = not getattr(executor, "shares_files", True)
             for batch in batches:
                 task = {"job": spec.job, "settings": settings, "transfer": transfer,
+                        "batched": len(batch) > 1,
                         "points": [_point_task(p, out) for p in batch]}
                 futures[executor.submit(execute, task)] = batch
             seen_events = 0

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+
 from ..errors import BiodynError, SpecError, suggest
 from ..spec import Key, check_table
 
@@ -115,6 +117,19 @@ class Runner:
     def batch_size(self, settings):
         """How many points one call of the function takes (1: one point per call)."""
         return 1
+
+    def batches(self, spec, settings, todo, workers=1, batch=None):
+        """The points of ``todo`` in tasks (lists of points): one task runs on one worker, in
+        one call of :meth:`run_batch` if it holds more than one point. Returns ``(tasks, notes)``.
+
+        ``batch`` (``--batch``) overrides the settings' own; jobs that do not batch take
+        only ``1``."""
+        if batch not in (None, 1, "1"):
+            raise BiodynError(f"--batch: the {self.name!r} job runs its points one by one "
+                              f"(found --batch {batch}); batched jobs: replay, callable with "
+                              "batch = N in [run]")
+        size = max(1, self.batch_size(settings))
+        return [todo[k:k + size] for k in range(0, len(todo), size)], []
 
     def run(self, params, seed, out, settings):
         return self.function(params, seed, out, settings)
@@ -247,6 +262,14 @@ class CallableRunner(Runner):
     def batch_size(self, settings):
         return int(settings.get("batch") or 1)
 
+    def batches(self, spec, settings, todo, workers=1, batch=None):
+        if batch is not None and settings.get("batch"):  # --batch N: N points per call
+            n = check_batch(batch, "<command line>", "--batch")
+            if n == "auto":
+                n = int(settings["batch"])
+            return [todo[k:k + n] for k in range(0, len(todo), n)], []
+        return super().batches(spec, settings, todo, workers, batch)
+
     def run(self, params, seed, out, settings):
         fn = load_callable(settings["function"])
         return fn(params, seed, out, **settings.get("kwargs", {}))
@@ -281,6 +304,9 @@ _REPLAY_SETTINGS = {
     "stimulus": Key((dict,), False, "fixed changes to the protocol's stimulus"),
     "target": Key((str,), False, "numpy, cython, cpp_standalone or auto (default)"),
     "format": Key((str,), False, "file format of the neo Block: pkl (default), nwb or nix"),
+    "batch": Key((int, str), False, "points per Brian2 run, as independent copies: 'auto' "
+                 "(default: as many as memory allows, shared out among the workers), N, or 1 "
+                 "(every point its own run)"),
 }
 
 #: Point parameters the replay runner reads besides model parameters.
@@ -394,6 +420,7 @@ def _prepare_replay(spec, settings):
     for table in ("set", "variants", "stimulus"):
         settings[table] = dict(settings.get(table, {}))
     settings["stimulus"] = _check_stimulus(protocol, settings["stimulus"], file, "run.stimulus.")
+    settings["batch"] = check_batch(settings.get("batch", "auto"), file, "run.batch")
     checked = set()
     for point in spec.points:
         for name in point.params:
@@ -465,6 +492,26 @@ def worker_slot(base):
     raise BiodynError("no free worker slot for standalone builds")  # pragma: no cover
 
 
+def check_batch(value, file, key):
+    """A batch setting: ``'auto'`` or an integer >= 1 (``"4"`` from the command line too)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise SpecError(file, key, "'auto' or a number of points >= 1 (1: every point its own run)",
+                    repr(value), suggest(str(value), ("auto",)) if isinstance(value, str) else None)
+
+
+def _standalone_key(settings, args):
+    """One standalone project per model structure and per worker: never two processes in
+    one folder, and a worker's next point recompiles only what changed."""
+    protocol = Path(settings["protocol"]).stem
+    model = args["model"] or "default"
+    variants = "".join(f"-{a}.{o}" for a, o in sorted(args["variants"].items()))
+    base = f"sweep-{protocol}-{Path(str(model)).stem}{variants}"
+    return f"{base}-w{worker_slot(base)}"
+
+
 def _replay_point(params, seed, out, settings):
     import inspect
 
@@ -475,14 +522,12 @@ def _replay_point(params, seed, out, settings):
                   fmt=settings.get("format", "pkl"), out=out)
     target = build.resolve_target(kwargs["target"])
     if target == "cpp_standalone" and "build_key" in inspect.signature(jobs.replay).parameters:
-        # one standalone project per model structure and per worker: never two processes in
-        # one folder, and a worker's next point recompiles only what changed.
-        protocol = Path(settings["protocol"]).stem
-        model = args["model"] or "default"
-        variants = "".join(f"-{a}.{o}" for a, o in sorted(args["variants"].items()))
-        base = f"sweep-{protocol}-{Path(str(model)).stem}{variants}"
-        kwargs["build_key"] = f"{base}-w{worker_slot(base)}"
+        kwargs["build_key"] = _standalone_key(settings, args)
     result = jobs.replay(settings["protocol"], **kwargs)
+    return _replay_values(result, kwargs.get("build_key"))
+
+
+def _replay_values(result, build_key):
     s = result.summary
     values = {"chi": s["score"]["chi"], "n_scored": s["score"]["n"]}
     units = s.get("units", {})
@@ -490,12 +535,108 @@ def _replay_point(params, seed, out, settings):
         labels = ",".join(f"{k}={v}{'' if units.get(k) in (None, '1', '') else ' ' + units[k]}"
                           for k, v in cond["labels"].items())
         values[f"value({labels})"] = cond["value"]
-    extra = {"target": s.get("target"), "timings": dict(result.timings),
-             "build_key": kwargs.get("build_key")}
+    extra = {"target": s.get("target"), "timings": dict(result.timings), "build_key": build_key}
+    if s.get("batch") is not None:
+        extra["batch"] = dict(s["batch"])
     return PointResult(values, {k: str(v) for k, v in result.paths.items()}, extra)
 
 
-register_runner(Runner(
+#: Points in one batch at most (the memory estimate decides below that).
+MAX_BATCH = 256
+
+
+class ReplayRunner(Runner):
+    """``job = "replay"``: :func:`biodyn.jobs.replay` per point, or batched.
+
+    Batched (``batch = "auto"``, the default, or ``N``): points whose replays share their
+    code — the same model and variants and the same values of the stimulus keys that shape
+    the code (every key but the engine's ``batch_stimulus``) — go to one task, which runs
+    them as independent copies of ONE Brian2 run (:func:`biodyn.protocols.run_batch`); a
+    task is one dask task. ``auto`` sizes the tasks to memory (the engine's estimate per
+    copy against a quarter of the memory available, shared by the workers), at most
+    :data:`MAX_BATCH` points, and into at least as many tasks as workers. ``batch = 1``,
+    and engines that do not batch, run every point alone.
+    """
+
+    def batch_size(self, settings):
+        return 1
+
+    def batches(self, spec, settings, todo, workers=1, batch=None):
+        from .. import protocols
+        from ..protocols._engine import batch_memory
+
+        size = check_batch(batch, "<command line>", "--batch") if batch is not None else \
+            settings.get("batch", "auto")
+        protocol = protocols.load(settings["protocol"])
+        engine_cls = protocols.ENGINES[protocol.engine]
+        if size == 1 or len(todo) < 2:
+            return [[p] for p in todo], []
+        if engine_cls.batch is None:
+            return [[p] for p in todo], [f"the {engine_cls.name} engine of {protocol.name} runs "
+                                         "points alone: no batches"]
+        groups, estimates = {}, {}
+        for p in todo:
+            args = _replay_arguments(p.params, settings)
+            structural = tuple(sorted((k, repr(v)) for k, v in args["stimulus"].items()
+                                      if k not in engine_cls.batch_stimulus))
+            key = (repr(args["model"]), repr(sorted(args["variants"].items())), structural)
+            groups.setdefault(key, []).append(p)
+            if size == "auto":
+                stim = repr(sorted(args["stimulus"].items()))
+                if stim not in estimates:
+                    estimates[stim] = _estimate(protocol, args)
+                estimates[key] = max(estimates.get(key, 0.0), estimates[stim])
+        tasks = []
+        workers = max(1, int(workers or 1))
+        for key, members in groups.items():
+            if size == "auto":
+                by_memory = int(batch_memory(workers) // max(estimates[key], 1.0))
+                n = max(1, min(by_memory, MAX_BATCH, -(-len(members) // workers)))
+            else:
+                n = int(size)
+            n_tasks = -(-len(members) // n)
+            bounds = np.linspace(0, len(members), n_tasks + 1).round().astype(int)  # equal shares
+            tasks += [members[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        largest = max(len(t) for t in tasks)
+        notes = [] if largest == 1 else [
+            f"{len(todo)} points in {len(tasks)} batch{'es' if len(tasks) != 1 else ''} of up to "
+            f"{largest} (each batch ONE Brian2 run of independent copies; --batch 1 runs every "
+            "point alone)"]
+        return tasks, notes
+
+    def run_batch(self, tasks, settings):
+        from .. import build, jobs
+
+        points, build_key = [], None
+        target = build.resolve_target(settings.get("target", "auto"))
+        for t in tasks:
+            args = _replay_arguments(t.params, settings)
+            points.append(dict(model=args["model"], params=args["params"],
+                               overrides=args["overrides"], variants=args["variants"],
+                               stimulus=args["stimulus"], seed=t.seed, out=t.out))
+            if target == "cpp_standalone" and build_key is None:
+                build_key = _standalone_key(settings, args)
+        results = jobs.replay_batch(settings["protocol"], points, target=settings.get("target", "auto"),
+                                    fmt=settings.get("format", "pkl"), build_key=build_key)
+        return [r if isinstance(r, BaseException) else _replay_values(r, build_key) for r in results]
+
+
+def _estimate(protocol, args):
+    """Bytes one copy of a replay needs (the engine's estimate)."""
+    from .. import protocols
+    from ..protocols._engine import RunOptions
+
+    try:
+        resolved = protocols.resolve_model(protocol, args["model"], args["params"], args["overrides"],
+                                           args["variants"])
+        engine = protocols.ENGINES[protocol.engine](protocol, resolved,
+                                                    RunOptions(stimulus=args["stimulus"]))
+        return float(engine.estimate_bytes())
+    except Exception:  # the point's own error shows when it runs
+        return 0.0
+
+
+register_runner(ReplayRunner(
     "replay", _replay_point, settings=_REPLAY_SETTINGS, prepare=_prepare_replay,
     doc="replay a protocol (biodyn replay) with the point's parameters; one column per condition"))
 

@@ -544,8 +544,14 @@ class SweepSpec:
         return list(names)
 
     def fingerprint_data(self):
-        """What a finished point's result depends on besides its own parameters."""
-        return {"job": self.job, "run": _jsonable(dict(self.raw["run"])), "seed": self.seed}
+        """What a finished point's result depends on besides its own parameters.
+
+        A replay's ``batch`` is not part of it: a point's result is the same batched or
+        alone."""
+        run = dict(self.raw["run"])
+        if self.job == "replay":
+            run.pop("batch", None)
+        return {"job": self.job, "run": _jsonable(run), "seed": self.seed}
 
     def fingerprint(self):
         """SHA-256 of :meth:`fingerprint_data` (the job, its settings, the sweep seed)."""

@@ -246,7 +246,7 @@ def execute(task):
         return _transferred(task, points)
     for p in points:
         Path(p["out"]).mkdir(parents=True, exist_ok=True)
-    return _execute(runner, settings, worker, points)
+    return _execute(runner, settings, worker, points, task.get("batched", False))
 
 
 def _transferred(task, points):
@@ -288,12 +288,12 @@ def _inside(path, folder):
         return False
 
 
-def _execute(runner, settings, worker, points):
+def _execute(runner, settings, worker, points, batched=False):
     from .._signals import clear, received
     from ._runners import PointTask
 
     records = []
-    if runner.batch_size(settings) > 1:
+    if batched or runner.batch_size(settings) > 1:
         started, t0 = _now(), time.perf_counter()
         tasks = [PointTask(p["params"], p["seed"], Path(p["out"]), p["name"]) for p in points]
         clear()
@@ -309,12 +309,16 @@ def _execute(runner, settings, worker, points):
             elapsed = time.perf_counter() - t0
             return [_record(p, "failed", started, elapsed, worker, error=one_line(exc),
                             tb=traceback.format_exc()) for p in points]
-        elapsed = (time.perf_counter() - t0) / max(len(points), 1)
+        total = time.perf_counter() - t0
+        elapsed = total / max(len(points), 1)
         for p, result in zip(points, results):
             if isinstance(result, BaseException):
                 records.append(_record(p, "failed", started, elapsed, worker, error=one_line(result)))
             else:
                 records.append(_record(p, "ok", started, elapsed, worker, result=result))
+            records[-1]["timings"]["batch_s"] = round(total, 6)
+            records[-1]["timings"]["batch_points"] = len(points)
+        _setup()  # Brian2 may have been imported by the batch
         for p in points:
             _remove_if_empty(p["out"])
         return records

@@ -1,0 +1,187 @@
+"""Batched runs (issue 17): points of a sweep as independent copies of ONE Brian2 run.
+
+Each point's result must be the one its run alone gives, to the last bit where the arithmetic
+is the same: the copies' inputs are drawn from each point's own seed exactly as its own run
+draws them, and a parameter that differs between points is a per-element variable holding,
+for each copy, the value its own run holds in a shared variable.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from biodyn import protocols
+
+# A small song_2000: 200 inputs per neuron strong enough (g_max 0.05) for the neurons to fire,
+# so that the comparison covers output spikes, the STDP updates they cause, and the weights.
+NET = {"n_inputs": 200, "n_inhibitory": 10, "correlated_inputs": 20, "g_max": "0.05"}
+
+
+def _stim(rate, duration="0.1 second"):
+    return {"duration": duration, "rate_window": duration, "input_rate": rate}
+
+
+# A_plus x seed, with two input rates (a stimulus value per copy)
+NETWORK_POINTS = [dict(overrides={"A_plus": a}, seed=s, stimulus=_stim(r), network=NET)
+                  for a, s, r in (("0.005", 1, "20 Hz"), ("0.05", 1, "40 Hz"),
+                                  ("0.005", 2, "40 Hz"), ("0.05", 2, "20 Hz"))]
+
+
+def assert_same_network(batched, alone):
+    assert batched.values.tolist() == alone.values.tolist()
+    for key in ("w_final", "w0", "mean_weight_t", "correlated_weight_t"):
+        assert np.array_equal(batched.extra[key], alone.extra[key]), key
+    assert len(batched.extra["output_spikes"]) == len(alone.extra["output_spikes"])
+    for a, b in zip(batched.extra["output_spikes"], alone.extra["output_spikes"]):
+        assert np.array_equal(a, b)
+    sa = batched.block.segments[0].analogsignals
+    sb = alone.block.segments[0].analogsignals
+    assert [s.name for s in sa] == [s.name for s in sb]
+    for a, b in zip(sa, sb):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+        assert np.array_equal(a.array_annotations["channel_index"], b.array_annotations["channel_index"])
+
+
+def test_batched_network_points_equal_their_runs_alone_on_numpy():
+    """song_2000 over A_plus x seed x input rate: 4 points in one run, each bit for bit its run."""
+    results = protocols.run_batch("song_2000", NETWORK_POINTS, target="numpy")
+    assert [r.summary["batch"] for r in results] == [{"size": 4, "copy": k} for k in range(4)]
+    # the copies differ (other seeds, rates, A_plus) and fire: the test compares something
+    assert all(r.values.sum() > 0 for r in results)
+    assert len({r.values.tobytes() for r in results}) == 4
+    for result, point in zip(results, NETWORK_POINTS):
+        assert_same_network(result, protocols.run("song_2000", target="numpy", **point))
+
+
+def test_batched_spike_pattern_points_equal_alone_and_code_variants_form_separate_batches():
+    """bi_poo_1998 over tau_plus x A_plus, and a variant (other code): two batches, each point
+    equal to its run alone."""
+    stim = {"repetitions": 1}
+    points = [dict(overrides={"tau_plus": t, "A_plus": a}, stimulus=stim, seed=s)
+              for t, a, s in (("10 ms", "0.005", 1), ("30 ms", "0.01", 2), ("16.8 ms", "0.02", 3))]
+    points += [dict(variants={"pairing": "nearest"}, overrides={"tau_plus": t}, stimulus=stim)
+               for t in ("10 ms", "30 ms")]
+    results = protocols.run_batch("bi_poo_1998", points, target="numpy")
+    assert [r.summary["batch"] for r in results] == [
+        {"size": 3, "copy": 0}, {"size": 3, "copy": 1}, {"size": 3, "copy": 2},
+        {"size": 2, "copy": 0}, {"size": 2, "copy": 1}]
+    for result, point in zip(results, points):
+        alone = protocols.run("bi_poo_1998", target="numpy", **point)
+        assert result.values.tolist() == alone.values.tolist()
+        assert np.array_equal(np.asarray(result.block.segments[0].analogsignals[0]),
+                              np.asarray(alone.block.segments[0].analogsignals[0]))
+    # the copies hold their own values: the pair rule's closed form per point
+    for result, (t, a) in zip(results[:3], ((10, 0.005), (30, 0.01), (16.8, 0.02))):
+        k = [c["labels"]["delta_t"] for c in result.summary["conditions"]].index(20)
+        assert result.values[k] == pytest.approx(a * np.exp(-20 / t) / 0.5, rel=1e-9)
+
+
+def test_points_of_other_structure_run_in_separate_batches_and_alone():
+    """Another duration changes the build: that point cannot join the batch; it runs alone."""
+    points = [dict(overrides={"tau_plus": t}, stimulus={"repetitions": 1}) for t in ("10 ms", "20 ms")]
+    points.append(dict(stimulus={"repetitions": 2}))
+    results = protocols.run_batch("bi_poo_1998", points, target="numpy")
+    assert [r.summary["batch"]["size"] for r in results] == [2, 2, 1]
+    assert "shares its code" in results[2].summary["batch"]["alone"]
+
+
+def test_engines_that_do_not_batch_run_each_point_alone_and_say_why():
+    points = [dict(seed=1, stimulus={"duration": "1 second"}), dict(seed=2, stimulus={"duration": "1 second"})]
+    results = protocols.run_batch("oja_pca", points, target="numpy")
+    for r, p in zip(results, points):
+        assert r.summary["batch"]["size"] == 1
+        assert "runs points alone" in r.summary["batch"]["alone"]
+        assert r.values.tolist() == protocols.run("oja_pca", target="numpy", **p).values.tolist()
+
+
+def test_a_point_with_bad_input_fails_alone_and_the_others_run():
+    points = [dict(overrides={"tau_plus": "10 ms"}, stimulus={"repetitions": 1}),
+              dict(overrides={"tau_plus": "10 mV"}, stimulus={"repetitions": 1}),
+              dict(overrides={"tau_plus": "20 ms"}, stimulus={"repetitions": 1})]
+    results = protocols.run_batch("bi_poo_1998", points, target="numpy")
+    assert isinstance(results[1], Exception) and "tau_plus" in str(results[1])
+    assert [results[0].summary["batch"]["size"], results[2].summary["batch"]["size"]] == [2, 2]
+
+
+def test_batch_is_recorded_in_summary_block_and_figure_line_and_reruns_alone(tmp_path):
+    """Provenance says the point ran in a batch (size, copy index); its JSON reruns it alone
+    (biodyn replay --from) to the same numbers."""
+    from biodyn import jobs
+
+    points = [dict(overrides={"tau_plus": t}, stimulus={"repetitions": 1}, seed=7, out=tmp_path / t[:2])
+              for t in ("10 ms", "30 ms")]
+    written = jobs.replay_batch("bi_poo_1998", points, target="numpy")
+    summary = json.loads((tmp_path / "30" / "bi_poo_1998.json").read_text())
+    assert summary["batch"] == {"size": 2, "copy": 1}
+    assert "copy 1 of a batch of 2" in summary["footer"]
+    from biodyn import io
+
+    block = io.read(tmp_path / "30" / "bi_poo_1998.pkl")
+    assert json.loads(block.annotations["batch"]) == {"size": 2, "copy": 1}
+    again = jobs.replay_from(tmp_path / "30" / "bi_poo_1998.json", out=tmp_path / "again")
+    assert [c["value"] for c in again.summary["conditions"]] == \
+        [c["value"] for c in written[1].summary["conditions"]]
+    assert "batch" not in again.summary
+
+
+def test_interrupted_batch_writes_none_of_its_points(tmp_path, monkeypatch):
+    """Ctrl-C while a batch writes its points' files: none of them appears."""
+    from biodyn import jobs
+    from biodyn.jobs import _replay
+
+    calls = []
+    real = _replay._write_result
+
+    def write_then_stop(result, out, fmt):
+        calls.append(out)
+        written = real(result, out, fmt)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return written
+
+    monkeypatch.setattr(_replay, "_write_result", write_then_stop)
+    points = [dict(overrides={"tau_plus": t}, stimulus={"repetitions": 1}, out=tmp_path / t[:2])
+              for t in ("10 ms", "20 ms", "30 ms")]
+    with pytest.raises(KeyboardInterrupt):
+        jobs.replay_batch("bi_poo_1998", points, target="numpy")
+    assert len(calls) == 2
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_batched_points_equal_their_runs_alone_on_cpp_standalone(tmp_path, monkeypatch):
+    """cpp_standalone: the same A_plus x seed x rate points, batched and alone, to the last bit
+    (per-element and shared parameters enter the same double arithmetic); bi_poo_1998 too."""
+    from biodyn import build
+
+    if not build.has_compiler():
+        pytest.skip("no C++ compiler")
+    monkeypatch.setenv("BIODYN_CACHE", str(tmp_path / "cache"))
+    points = sorted(NETWORK_POINTS, key=lambda p: p["stimulus"]["input_rate"])  # 2 builds alone
+    results = protocols.run_batch("song_2000", points, target="cpp_standalone")
+    assert [r.summary["batch"]["size"] for r in results] == [4] * 4
+    assert all(r.values.sum() > 0 for r in results)
+    for result, point in zip(results, points):
+        assert_same_network(result, protocols.run("song_2000", target="cpp_standalone", **point))
+    points = [dict(overrides={"tau_plus": t, "A_plus": a}, stimulus={"repetitions": 2})
+              for t, a in (("10 ms", "0.005"), ("30 ms", "0.01"))]
+    results = protocols.run_batch("bi_poo_1998", points, target="cpp_standalone")
+    for result, point in zip(results, points):
+        assert result.summary["batch"]["size"] == 2
+        alone = protocols.run("bi_poo_1998", target="cpp_standalone", **point)
+        assert result.values.tolist() == alone.values.tolist()
+
+
+def test_parameters_the_code_does_not_read_may_differ_within_a_batch():
+    """mu_plus shapes only the gutig weight option: with the additive one it is in no code, so
+    points differing in it (and in tau_plus) still run as copies, each equal to its run alone."""
+    points = [dict(overrides={"mu_plus": m, "tau_plus": t}, stimulus={"repetitions": 1})
+              for m, t in (("0", "10 ms"), ("0.5", "20 ms"))]
+    results = protocols.run_batch("bi_poo_1998", points, target="numpy")
+    assert [r.summary["batch"]["size"] for r in results] == [2, 2]
+    for result, point in zip(results, points):
+        alone = protocols.run("bi_poo_1998", target="numpy", **point)
+        assert result.values.tolist() == alone.values.tolist()
+        assert result.summary["parameters"] == alone.summary["parameters"]
