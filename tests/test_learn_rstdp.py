@@ -63,3 +63,59 @@ def test_rstdp_learner_weight_change_equals_brian2_simulation_of_the_catalog_rst
         ref = _brian_weight_change(pre, post, rpe, dt, variants=variants)
         assert np.abs(ref).max() > 1.0  # a real change, both signs
         np.testing.assert_allclose(dw, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+def test_rstdp_baseline_is_the_running_average_of_earlier_trials_rewards():
+    from biodyn.learn._rstdp import Baseline, trial_rewards
+
+    b = Baseline(n=4)
+    np.testing.assert_allclose(b.errors([1.0, 1.0, -1.0]), [1.0, 0.75, -1.4375])  # baselines 0, 1/4, 7/16
+    assert b.value == 0.25 + 0.75 / 4 - 1.4375 / 4
+    frozen = Baseline(n=4, value=0.5)
+    np.testing.assert_allclose(frozen.errors([1.0], update=False), [0.5])
+    assert frozen.value == 0.5
+    logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(trial_rewards("accuracy", logits, np.array([0, 1]), None, "cross_entropy"), [1, -1])
+
+
+def test_rstdp_rule_reader_rejects_a_synapse_spec_without_a_modulator_naming_the_block():
+    from biodyn.errors import SpecError
+    from biodyn.learn._rstdp import read_rule
+
+    with pytest.raises(SpecError, match="on_modulator|c \\+= -A_minus"):
+        read_rule("stdp_pair")
+
+
+def test_rule_params_is_an_error_for_learners_other_than_rstdp():
+    from biodyn.errors import SpecError
+    from biodyn.learn._snn import train_snn
+
+    with pytest.raises(SpecError, match="rule_params.*--learner rstdp"):
+        train_snn("spike_patterns", learner="bptt", rule_params="izhikevich_2007", epochs=0)
+
+
+def test_biodyn_train_learner_rstdp_records_the_rule_and_its_alignment_with_bptt(tmp_path):
+    import json
+
+    from biodyn import catalog
+    from biodyn.cli import main
+
+    import re
+
+    text = catalog.find("spike_patterns", "tasks").read_text()
+    text = re.sub(r"train = \d+", "train = 16", re.sub(r"test = \d+", "test = 8", text))
+    spec = tmp_path / "small_spike_patterns.toml"
+    spec.write_text(text)
+    out = tmp_path / "out"
+    code = main(["-q", "train", str(spec), "--net", "lif", "--learner", "rstdp", "--hidden", "10", "--epochs", "2",
+                 "--batch-size", "8", "--set", "n_steps=40", "--seed", "1", "--out", str(out), "--brian-check", "0",
+                 "--rule-params", "izhikevich_2007", "--json", str(tmp_path / "run.json")])
+    assert code == 0
+    doc = json.loads((tmp_path / "run.json").read_text())
+    c = doc["config"]
+    assert c["learner"] == "rstdp" and c["rule"]["parameter_set"] == "izhikevich_2007"
+    assert c["rule"]["values_si"]["tau_c"] == 1.0 and c["rule"]["pairing"] == "all_to_all"
+    for key in ("alignment", "alignment_rule"):
+        a = doc["curves"][key]
+        assert len(a) == 3 and a[0] is None and all(-1 <= v <= 1 for v in a[1:])
+    assert (out / "small_spike_patterns-lif-rstdp-h10-s1.png").is_file()

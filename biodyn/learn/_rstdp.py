@@ -36,10 +36,14 @@ are not applied):
         \frac{\tau_{cd}}{\tau_s}\,c^{(b)}_{pj}(t_R),\qquad
         \frac{1}{\tau_{cd}} = \frac{1}{\tau_c} + \frac{1}{\tau_d},
 
-the mean over the minibatch of the trials' changes (the catalog rule with its ``lr`` = 1; the
-optimiser's ``--lr`` scales it: with ``--optimizer sgd`` the update is exactly ``lr``
-:math:`\times\,\Delta W`; with the default ``adam`` the direction is the rule's, the step
-normalised). It is applied to :math:`W_{in}` and :math:`W_{rec}` (no self-connections).
+the mean over the minibatch of the trials' changes (the catalog rule with its ``lr`` = 1). The
+optimiser receives :math:`-\Delta W` in place of a gradient: with ``--optimizer sgd`` the update
+is exactly ``lr`` :math:`\times\,\Delta W` (one ``lr`` for the rule and the read-out, whose
+scales differ by orders of magnitude: :math:`\tau_{cd}/\tau_s \approx 167` times the pair
+count); with the default ``adam`` each weight's step is the rule's change divided by its running
+RMS (Kingma & Ba 2015) — the sign and the relative history of the rule per synapse, not its
+magnitude across synapses. Decision: ``adam`` stays the default, as for the other learners, so
+that one ``--lr`` serves both parts. It is applied to :math:`W_{in}` and :math:`W_{rec}` (no self-connections).
 **Read-out.** The leaky read-out :math:`W_{out}, b` learns by the delta rule: the gradient of the
 task's loss with respect to the read-out only (the product of the output error and the filtered
 spike trains, local to the read-out synapse), as in e-prop's read-out (Bellec et al. 2020).
@@ -210,3 +214,53 @@ class Baseline:
         if update:
             self.value = v
         return np.asarray(out)
+
+
+class RstdpLearner:
+    """The ``rstdp`` learner of :func:`biodyn.learn._snn.train_snn`: ``grad(p, x, t, mask)`` returns
+    the negative update (``-ΔW`` for ``W_in``, ``W_rec``; the read-out's loss gradient for ``W_out``,
+    ``b``) so that the optimiser's step applies the rule. Call inside ``jax.enable_x64(True)``."""
+
+    def __init__(self, reading, task, *, steps_per_sample, tau_out, weight_unit, shape, width, rule_params=None):
+        import jax
+        import jax.numpy as jnp
+
+        from ._snn import snn_functions
+
+        self.rule = read_rule("rstdp", rule_params)
+        self.task, self.baseline, dt = task, Baseline(), reading.dt
+        forward, _, loss_of = snn_functions(reading, task.readout, task.loss, steps_per_sample, tau_out, weight_unit,
+                                            shape, width)
+        rule = self.rule
+
+        def run(p, x, t, mask):
+            y, s = forward(p, x)
+
+            def readout_loss(W_out, b):
+                return loss_of(forward.readout(s, W_out, b), t, mask)
+
+            return y, s, jax.grad(readout_loss, argnums=(0, 1))(p["W_out"], p["b"])
+
+        def change(x, s, rpe):
+            pre = jnp.concatenate([jnp.swapaxes(x, 0, 1), s], axis=2)  # (T, B, M + H)
+            return weight_change(rule, pre, s, rpe, dt)
+
+        self._run, self._change = jax.jit(run), jax.jit(change)
+
+    def describe(self):
+        r = self.rule
+        return {"synapse": "rstdp", "parameter_set": r.parameter_set, "pairing": r.pairing,
+                "reward": "+1 correct / -1 wrong" if self.task.metric == "accuracy" else "minus the trial's loss",
+                "baseline": f"running average over {self.baseline.n} trials", "readout": "delta rule",
+                "values_si": {k: getattr(r, k) for k in ("tau_plus", "tau_minus", "A_plus", "A_minus", "tau_c",
+                                                         "tau_d", "tau_s", "d_release")}}
+
+    def grad(self, p, x, t, mask, update=True):
+        import jax.numpy as jnp
+
+        y, s, (g_out, g_b) = self._run(p, x, t, mask)
+        rewards = trial_rewards(self.task.metric, np.asarray(y), t, mask, self.task.loss)
+        rpe = self.baseline.errors(rewards, update=update)
+        dW = self._change(jnp.asarray(x), s, jnp.asarray(rpe))
+        M, H = p["W_in"].shape
+        return {"W_in": -dW[:M], "W_rec": -dW[M:] * (1.0 - jnp.eye(H)), "W_out": g_out, "b": g_b}
