@@ -69,7 +69,9 @@ def register(sub):
     s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)")
     s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default), readout "
                    "(only the output weights learn), eprop or eprop_random (Bellec et al. 2020: symmetric or "
-                   "random feedback)")
+                   "random feedback), rstdp (reward-modulated STDP from the catalog's rstdp synapse, delta-rule readout)")
+    s.add_argument("--rule-params", help="--learner rstdp: the parameter set of the rstdp synapse spec "
+                   "(default the spec's, izhikevich_2007)")
     s.add_argument("--neuron", help="the catalog neuron model (default lif; adex, lif_cond, ...)")
     s.add_argument("--params", help="its parameter set (default: the spec's)")
     s.add_argument("--dt", help="time step with unit (default '1 ms')")
@@ -165,7 +167,7 @@ def run(args):
 
 
 _SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
-                  "steps_per_sample", "brian_check", "target", "w_in", "w_rec")
+                  "steps_per_sample", "brian_check", "target", "w_in", "w_rec", "rule_params")
 
 
 def _or(value, default):
@@ -185,7 +187,8 @@ def _run_spiking(args, parameters):
             raise SpecError("<command line>", "--" + flag.replace("_", "-"), "a flag of --net rnn/gru/lstm",
                             "--net lif", "not (yet) available for spiking networks")
     options = {k: getattr(args, k) for k in ("dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
-                                             "steps_per_sample", "w_in", "w_rec") if getattr(args, k) is not None}
+                                             "steps_per_sample", "w_in", "w_rec", "rule_params")
+               if getattr(args, k) is not None}
 
     def progress(epoch, curves):
         if not args.quiet:

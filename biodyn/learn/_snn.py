@@ -31,7 +31,10 @@ Zenke 2019), for :math:`W_{in}, W_{rec}, W_{out}, b`. ``readout``: the same grad
 biodyn's optimisers (``adam`` default) on the flattened learned parameters, one per minibatch.
 ``eprop`` / ``eprop_random``: e-prop's estimate (Bellec et al. 2020;
 :mod:`biodyn.learn._eprop`) for :math:`W_{in}, W_{rec}`, with symmetric or random feedback
-in the learning signal, and the exact gradient for the readout.
+in the learning signal, and the exact gradient for the readout. ``rstdp``: reward-modulated
+STDP from the catalog's ``rstdp`` synapse spec (parameter set ``rule_params``) for
+:math:`W_{in}, W_{rec}`, the trial's reward minus a running baseline as the third factor, and
+the delta rule for the readout (:mod:`biodyn.learn._rstdp`).
 Each epoch records, on the epoch's first minibatch, the **alignment**: the cosine between the
 learner's update direction (minus its gradient, before the optimiser) and the BPTT surrogate
 gradient over all parameters — 1 for ``bptt``; for ``readout``,
@@ -39,6 +42,8 @@ gradient over all parameters — 1 for ``bptt``; for ``readout``,
 (``adjoint_norm``, one row per epoch): :math:`\lVert \partial E/\partial v_t\rVert` over the
 first 32 test sequences and all neurons, per network step :math:`t` — BPTT's reverse-time
 signal through the spikes' surrogate (exploding if it grows from :math:`t = T` back to 0).
+For ``rstdp`` also ``alignment_rule``: the same cosine over :math:`W_{in}, W_{rec}` only (the
+rule's own part, without the delta-rule readout).
 
 **Initial weights** (seed ``[seed, 4]``): :math:`W_{in} \sim \mathcal N(\mu_{in}, \sigma_{in}^2)`
 with :math:`\mu_{in} = \sigma_{in} = ` ``w_in`` :math:`/\sqrt M`, :math:`W_{rec} \sim \mathcal
@@ -69,10 +74,10 @@ from ._task import load_task, metric_value
 
 __all__ = ["LEARNERS", "ENCODINGS", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
 
-LEARNERS = ("bptt", "readout", "eprop", "eprop_random")
+LEARNERS = ("bptt", "readout", "eprop", "eprop_random", "rstdp")
 ENCODINGS = ("poisson", "latency")
 _ALL = ("W_in", "W_rec", "W_out", "b")
-_LEARNED = {"bptt": _ALL, "readout": ("W_out", "b"), "eprop": _ALL, "eprop_random": _ALL}
+_LEARNED = {"bptt": _ALL, "readout": ("W_out", "b"), "eprop": _ALL, "eprop_random": _ALL, "rstdp": _ALL}
 
 
 def _positive(value, flag, kind=int):
@@ -278,7 +283,7 @@ class SNNTrainResult:
 def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epochs=20, lr=2e-2, optimizer="adam",
               seed=0, batch_size=32, dt="1 ms", tau_syn="5 ms", tau_out="20 ms", surrogate="fast_sigmoid",
               surrogate_width="1 mV", w_in=3.0, w_rec=1.0, weight_unit=None, encoding=None, rate=None,
-              steps_per_sample=None, n_per_channel=None, progress=None, **task_parameters):
+              steps_per_sample=None, n_per_channel=None, progress=None, rule_params=None, **task_parameters):
     """Train a spiking network of catalog neurons on ``task`` (see module doc).
 
     Parameters
@@ -286,7 +291,9 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     task : str or Task
     model, params : str
         The neuron model (``lif``, ``adex``, ``lif_cond``) and its parameter set.
-    learner : {"bptt", "readout", "eprop", "eprop_random"}
+    learner : {"bptt", "readout", "eprop", "eprop_random", "rstdp"}
+    rule_params : str, optional
+        ``rstdp``: the parameter set of the catalog's ``rstdp`` spec (default the spec's).
     hidden : int
         Number of spiking neurons :math:`H`.
     epochs, lr, optimizer, batch_size, seed
@@ -341,6 +348,9 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     n_per_channel = _positive(n_per_channel, "n_per_channel")
     if task.generator in SPIKING:
         steps_per_sample = 1
+    if rule_params is not None and learner != "rstdp":
+        raise SpecError("<arguments>", "rule_params", "--learner rstdp (the parameter set of its synapse rule)",
+                        f"--learner {learner}")
     opt = make_optimiser(optimizer)
     if opt.name == "implicit_gd":
         raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products", repr(optimizer))
@@ -429,7 +439,17 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
         if learner == "eprop_random":
             feedback = jnp.asarray(np.random.default_rng([seed, 5]).normal(0.0, 1.0 / np.sqrt(H), (H, O)))
 
-        def learner_grad(pd, xb, tb, mb):
+        rstdp = None
+        if learner == "rstdp":
+            from ._rstdp import RstdpLearner
+
+            rstdp = RstdpLearner(reading, task, steps_per_sample=steps_per_sample, tau_out=tau_out_s,
+                                 weight_unit=unit, shape=surrogate, width=float(wq), rule_params=rule_params)
+            config["rule"] = rstdp.describe()
+
+        def learner_grad(pd, xb, tb, mb, update=False):
+            if rstdp is not None:
+                return rstdp.grad(jp(pd), xb, tb, mb, update=update)
             if learner.startswith("eprop"):
                 return eprop(jp(pd), xb, tb, mb, feedback)
             return grad(jp(pd), xb, tb, mb)
@@ -440,6 +460,10 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
             mg = learner_grad(pd, xb, tb, mb)
             mine = np.concatenate([np.asarray(mg[k]).ravel() if k in learned else np.zeros(p[k].size) for k in keys])
             den = np.linalg.norm(full) * np.linalg.norm(mine)
+            if rstdp is not None:  # the rule's own part: W_in, W_rec only
+                net = [i for i, k in enumerate(np.repeat(keys, [p[k].size for k in keys])) if k in ("W_in", "W_rec")]
+                dn = np.linalg.norm(full[net]) * np.linalg.norm(mine[net])
+                curves["alignment_rule"].append(float(mine[net] @ full[net] / dn) if dn > 0 else np.nan)
             return float(mine @ full / den) if den > 0 else np.nan
 
         def evaluate_epoch(epoch, pd):
@@ -456,6 +480,8 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
                 progress(epoch, curves)
 
         curves["alignment"].append(np.nan)
+        if rstdp is not None:
+            curves["alignment_rule"] = [np.nan]
         evaluate_epoch(0, p)
         theta = flat(p, learned)
         state = opt.init(theta)
@@ -472,7 +498,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
                     n_grad = 0
 
                     def grad(self, th):
-                        return flat(learner_grad(unflat(th, learned, p), xb, tb, mb), learned)
+                        return flat(learner_grad(unflat(th, learned, p), xb, tb, mb, update=True), learned)
 
                     stochastic_grad = grad
 
