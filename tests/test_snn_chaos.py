@@ -1,0 +1,91 @@
+"""The trained spiking network's dynamics in Brian2: λmax by two copies and firing statistics."""
+
+import numpy as np
+import pytest
+
+from biodyn.snn import brian_run, read
+from biodyn.snn._chaos import firing_statistics, network_dynamics, tile_inputs
+
+
+def _inputs(M=12, H=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((3, 80, M)) < 0.05).astype(float)
+    W_in = rng.normal(1.0, 1.0, (M, H)) * 3e-9 / np.sqrt(M)
+    return rng, x, W_in
+
+
+def test_zero_recurrent_weights_driven_network_is_not_chaotic():
+    """Without recurrence, each LIF neuron is a driven leaky integrator: perturbations decay
+    (or are erased by a common reset): λmax <= 0 within its SE (None = -inf, merged)."""
+    r = read("lif", dt="1 ms")
+    _, x, W_in = _inputs()
+    d = network_dynamics(r, W_in, np.zeros((16, 16)), x, duration=0.6, transient=0.1)
+    lam, se = d["lambda_max_per_s"], d["lambda_max_se_per_s"]
+    assert lam is None or lam <= 2 * (se or 0.0)
+    assert d["firing"]["rate_hz"] > 0
+
+
+def test_strong_random_recurrence_is_chaotic():
+    """A strongly coupled random network (gain 8) driven by the same input has λmax > 0."""
+    r = read("lif", dt="1 ms")
+    rng, x, W_in = _inputs()
+    W_rec = rng.normal(0, 8 / np.sqrt(16), (16, 16)) * 1e-9
+    d = network_dynamics(r, W_in, W_rec, x, duration=0.6, transient=0.1)
+    assert d["lambda_max_per_s"] is not None
+    assert d["lambda_max_per_s"] > 3 * d["lambda_max_se_per_s"]
+
+
+def test_firing_statistics_match_a_direct_computation_on_the_spikes():
+    r = read("lif", dt="1 ms")
+    _, x, W_in = _inputs()
+    n_steps, start, H, dt = 400, 50, 16, 1e-3
+    stim = tile_inputs(x, n_steps)
+    steps, chan = np.nonzero(stim)
+    out = brian_run(r, W_in, None, chan, steps, n_steps)
+    st = firing_statistics(out["i"], out["n"], H, n_steps, dt, start=start, window=0.05)
+    keep = out["n"] >= start
+    i, n = out["i"][keep], out["n"][keep]
+    assert st["rate_hz"] == pytest.approx(len(i) / (H * (n_steps - start) * dt))
+    cvs = []
+    for k in range(H):
+        t = n[i == k] * dt
+        if len(t) >= 3:
+            isi = np.diff(np.sort(t))
+            cvs.append(np.std(isi) / np.mean(isi))
+    assert cvs and st["cv_isi"] == pytest.approx(np.mean(cvs))
+    # Fano: counts in 7 windows of 50 steps
+    fanos = []
+    for k in range(H):
+        c = np.array([np.sum((i == k) & (n >= start + 50 * w) & (n < start + 50 * (w + 1))) for w in range(7)])
+        if c.mean() > 0:
+            fanos.append(c.var() / c.mean())
+    assert st["fano"] == pytest.approx(np.mean(fanos))
+
+
+def test_firing_statistics_of_a_clock_have_zero_cv_and_fano():
+    # neuron 0 spikes every 10 steps: CV 0, counts 5 per 50-step window: Fano 0
+    n = np.arange(0, 1000, 10)
+    st = firing_statistics(np.zeros(len(n), int), n, 2, 1000, 1e-3, window=0.05)
+    assert st["rate_hz"] == pytest.approx(100 / (2 * 1.0))
+    assert st["cv_isi"] == pytest.approx(0.0) and st["fano"] == pytest.approx(0.0)
+    assert st["silent_fraction"] == 0.5
+
+
+def test_biodyn_train_net_lif_json_holds_the_trained_networks_lambda_max_and_firing(tmp_path):
+    import json
+
+    pytest.importorskip("jax")
+    from biodyn.cli import main
+
+    from test_learn_snn import small_task_file
+
+    spec = small_task_file(tmp_path, "spike_patterns", 16, 8)
+    args = ["-q", "train", str(spec), "--net", "lif", "--learner", "readout", "--hidden", "10", "--epochs", "1",
+            "--batch-size", "8", "--set", "n_steps=40", "--brian-check", "0", "--out", str(tmp_path / "o")]
+    assert main(args + ["--json", str(tmp_path / "a.json")]) == 0
+    d = json.loads((tmp_path / "a.json").read_text())["dynamics"]
+    assert d["method"].startswith("two_trajectory_brian2") and d["target"] == "numpy" and d["duration_s"] == 2.0
+    assert d["lambda_max_per_s"] is None or d["lambda_max_se_per_s"] is not None
+    assert d["firing"]["rate_hz"] >= 0 and d["firing"]["duration_s"] == pytest.approx(2.0)
+    assert main(args + ["--no-dynamics", "--json", str(tmp_path / "b.json")]) == 0
+    assert "dynamics" not in json.loads((tmp_path / "b.json").read_text())
