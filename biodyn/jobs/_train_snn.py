@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .. import io, plot
-from ..errors import BiodynError
+from ..snn._chaos import trained_dynamics
 from ..build import resolve_target
 from ._base import JobResult, all_or_nothing, check_outputs
 
@@ -28,19 +28,6 @@ def _footer(doc):
     return (f"{c['model']} ({c['parameter_set']}), {c['synapse']} synapses, {c['method']}, dt = {c['dt_ms']:g} ms; "
             f"surrogate {c['surrogate']['shape']} {c['surrogate']['width']}; seed {c['seed']}, batch "
             f"{c['batch_size']}, {c['steps']} updates; biodyn {v['biodyn']}, jax {v['jax']}")
-
-
-def trained_dynamics(result, *, duration=2.0, transient=0.2, target="numpy"):
-    """λmax and firing statistics of a :class:`~biodyn.learn._snn.SNNTrainResult`'s network in
-    Brian2 (:func:`biodyn.snn._chaos.network_dynamics`; seed: the training's)."""
-    from ..snn._chaos import network_dynamics
-
-    run = getattr(result, "_run", None)
-    if run is None:
-        raise BiodynError("the network's dynamics need the result of train_snn in this session")
-    p = result.params
-    return network_dynamics(run["reading"], p["W_in"] * run["unit"], p["W_rec"] * run["unit"], run["x_test"],
-                            duration=duration, transient=transient, target=target, seed=result.config["seed"])
 
 
 @all_or_nothing()

@@ -11,7 +11,12 @@ copies up to the initial perturbation), couplings ``W_in`` and ``W_rec`` split b
 excitatory and inhibitory synaptic variables — and its largest exponent is measured by
 :func:`biodyn.dynamics.brian_two_trajectory` (Benettin et al. 1976): two copies of the network
 in one Brian2 run, driven by the same input, the second pulled back to distance :math:`d_0`
-every ``renorm_every`` steps. The input is the test set's sequences played back to back
+every ``renorm_every`` steps. **Distance**: each state variable is measured in units of its
+standard deviation (over neurons and time, after the transient) in a run of the same network
+and input — in SI, a volt and an ampere differ by ~10^7 in effect, and the synaptic currents
+would be invisible in the norm (after a common reset they are the whole difference, and the
+copies would be taken as merged); ``d0`` is in these units (the default of
+:func:`~biodyn.dynamics.brian_two_trajectory`: 1e-6 of the typical scaled state). The input is the test set's sequences played back to back
 (repeated as needed to fill ``transient + duration``): the exponent is that of the network
 *as it is used*, driven by its task. Units: per second. A value of ``-inf`` (JSON ``null``)
 means the copies merged (a reset erased a perturbation of size :math:`d_0`: the network is
@@ -44,7 +49,7 @@ import math
 
 import numpy as np
 
-__all__ = ["firing_statistics", "network_lyapunov", "network_dynamics", "tile_inputs"]
+__all__ = ["firing_statistics", "network_lyapunov", "network_dynamics", "tile_inputs", "trained_dynamics"]
 
 
 def firing_statistics(i, n, N, n_steps, dt, *, start=0, window=0.05):
@@ -162,11 +167,12 @@ def _plan(reading, W_in, W_rec, stim, seed):
 
 
 def network_lyapunov(reading, W_in, W_rec, stim, *, duration=2.0, transient=0.2, d0=None, renorm_every=None,
-                     target="numpy", seed=0):
+                     target="numpy", seed=0, scales=None):
     """Largest Lyapunov exponent (per second) of the network driven by ``stim`` ``(n_steps, M)``.
 
     ``W_in``, ``W_rec`` in SI units of the synaptic variable; ``duration``, ``transient`` in
-    seconds. Returns the :class:`biodyn.dynamics.LyapunovResult` of
+    seconds; ``scales`` ``{var: SI}`` the size of each state variable in the distance. Returns
+    the :class:`biodyn.dynamics.LyapunovResult` of
     :func:`biodyn.dynamics.brian_two_trajectory` (see module doc).
     """
     from ..dynamics import brian_two_trajectory
@@ -174,7 +180,8 @@ def network_lyapunov(reading, W_in, W_rec, stim, *, duration=2.0, transient=0.2,
     plan = _plan(reading, np.asarray(W_in, float), None if W_rec is None else np.asarray(W_rec, float),
                  np.asarray(stim, float), seed)
     return brian_two_trajectory(plan, duration=duration, transient=transient, dt=reading.dt, d0=d0,
-                                renorm_every=renorm_every, target=target, seed=seed)
+                                renorm_every=renorm_every, target=target, seed=seed,
+                                scales=None if scales is None else {"hidden": dict(scales)})
 
 
 def network_dynamics(reading, W_in, W_rec, x, *, duration=2.0, transient=0.2, d0=None, renorm_every=None,
@@ -191,18 +198,35 @@ def network_dynamics(reading, W_in, W_rec, x, *, duration=2.0, transient=0.2, d0
     n_trans = int(round(transient / dt))
     n_steps = n_trans + int(round(duration / dt))
     stim = tile_inputs(x, n_steps + 1)
-    lyap = network_lyapunov(reading, W_in, W_rec, stim, duration=duration, transient=transient, d0=d0,
-                            renorm_every=renorm_every, target=target, seed=seed)
     steps, chan = np.nonzero(stim[:n_steps])
-    run = brian_run(reading, W_in, W_rec, chan, steps, n_steps, target=target, seed=seed)
+    run = brian_run(reading, W_in, W_rec, chan, steps, n_steps, target=target, seed=seed, record=reading.state)
     stats = firing_statistics(run["i"], run["n"], H, n_steps, dt, start=n_trans, window=window)
+    scales = {}
+    for var in reading.state:
+        sd = float(np.std(run[var][n_trans:]))
+        scales[var] = sd if sd > 0 and np.isfinite(sd) else 1.0
+    lyap = network_lyapunov(reading, W_in, W_rec, stim, duration=duration, transient=transient, d0=d0,
+                            renorm_every=renorm_every, target=target, seed=seed, scales=scales)
     lam = float(lyap.exponents[0])
     se = float(lyap.standard_error[0])
     return {"lambda_max_per_s": lam if np.isfinite(lam) else None,
             "lambda_max_se_per_s": se if np.isfinite(se) else None,
             "merged_intervals": lyap.extra.get("merged_intervals"), "intervals": lyap.extra.get("intervals"),
-            "d0": float(lyap.extra["d0"]), "renorm_every_steps": lyap.extra.get("renorm_every_steps"),
+            "d0": float(lyap.extra["d0"]), "scales": scales, "renorm_every_steps": lyap.extra.get("renorm_every_steps"),
             "duration_s": float(duration), "transient_s": float(transient), "target": lyap.extra.get("target"),
             "seed": int(seed), "method": "two_trajectory_brian2 (Benettin et al. 1976)",
             "input": "test sequences back to back", "notes": lyap.extra.get("notes", []),
             "firing": stats}
+
+
+def trained_dynamics(result, *, duration=2.0, transient=0.2, target="numpy"):
+    """λmax and firing statistics of a :class:`~biodyn.learn._snn.SNNTrainResult`'s network (made in this session) in
+    Brian2 (:func:`biodyn.snn._chaos.network_dynamics`; seed: the training's)."""
+    from ..errors import BiodynError
+
+    run = getattr(result, "_run", None)
+    if run is None:
+        raise BiodynError("the network's dynamics need the result of train_snn in this session")
+    p = result.params
+    return network_dynamics(run["reading"], p["W_in"] * run["unit"], p["W_rec"] * run["unit"], run["x_test"],
+                            duration=duration, transient=transient, target=target, seed=result.config["seed"])
