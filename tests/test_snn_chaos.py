@@ -96,3 +96,23 @@ def test_biodyn_train_net_lif_json_holds_the_trained_networks_lambda_max_and_fir
     assert d["firing"]["rate_hz"] >= 0 and d["firing"]["duration_s"] == pytest.approx(2.0)
     assert main(args + ["--no-dynamics", "--json", str(tmp_path / "b.json")]) == 0
     assert "dynamics" not in json.loads((tmp_path / "b.json").read_text())
+
+
+def test_distance_in_scaled_units_keeps_the_current_difference_a_reset_leaves():
+    """In SI a common reset erases v's difference and leaves one in I_syn of ~1e-17 A, which
+    the SI norm takes for a merge (lambda = -inf); measured in units of the variables' sizes
+    the copies never merge and lambda = -1/tau_syn within its SE (the current's decay)."""
+    from biodyn.snn._chaos import network_lyapunov
+
+    r = read("lif", dt="1 ms")
+    rng = np.random.default_rng(0)
+    M, H = 20, 30
+    x = (rng.random((4, 100, M)) < 0.05).astype(float)
+    W_in = rng.normal(1, 1, (M, H)) * 3e-9 / np.sqrt(M)
+    stim = tile_inputs(x, 1300)
+    si = network_lyapunov(r, W_in, None, stim, duration=1.0, transient=0.2)
+    assert si.extra["merged_intervals"] > 0 and si.exponents[0] == -np.inf
+    scaled = network_lyapunov(r, W_in, None, stim, duration=1.0, transient=0.2,
+                              scales={"v": 5e-3, "I_syn": 2e-9})
+    assert scaled.extra["merged_intervals"] == 0
+    assert scaled.exponents[0] == pytest.approx(-_rates(r)[1], abs=3 * scaled.standard_error[0] + 5)

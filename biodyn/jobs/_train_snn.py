@@ -6,7 +6,9 @@ Writes, all or nothing, into ``OUT``: ``TASK-NEURON-LEARNER-hH-sS.npz`` (trained
 learning curves and the configuration), ``TASK-NEURON-LEARNER-hH-sS.png`` (learning curves)
 and, with ``json``, the document ``{"config", "curves", "final"}``; ``curves`` holds, per epoch,
 train/test loss and metric, the mean firing rate on the test set (``rate_hz``) and the
-alignment of the learner's update with the BPTT surrogate gradient (``alignment``).
+alignment of the learner's update with the BPTT surrogate gradient (``alignment``); ``dynamics``
+(unless ``dynamics=False``, ``--no-dynamics``) the trained network's largest Lyapunov exponent
+by two copies in Brian2 and its firing statistics (:mod:`biodyn.snn._chaos`).
 """
 
 from __future__ import annotations
