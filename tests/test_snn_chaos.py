@@ -23,7 +23,7 @@ def test_silent_network_exponent_is_the_slowest_subthreshold_decay_minus_one_ove
     (5 ms < tau_m): lambda_max = -1/tau_m exactly (Brian2's exact integration)."""
     r = read("lif", dt="1 ms")
     _, x, W_in = _inputs()
-    d = network_dynamics(r, 0 * W_in, np.zeros((16, 16)), x, duration=0.5, transient=0.1)
+    d = network_dynamics(r, 0 * W_in, np.zeros((16, 16)), x, duration=0.5, transient=0.1, d0_finite=None)
     assert d["firing"]["rate_hz"] == 0
     assert d["lambda_max_per_s"] == pytest.approx(-_rates(r)[0], rel=1e-6)
 
@@ -40,6 +40,9 @@ def test_zero_recurrent_weights_driven_network_is_not_chaotic():
     assert d["firing"]["rate_hz"] > 20 and d["merged_intervals"] == 0
     assert -fast - 3 * se <= lam <= -slow + 3 * se
     assert lam + 2 * se < 0
+    # finite perturbations move spikes, but without recurrence nothing carries a moved spike on
+    lf, sf = d["lambda_finite_per_s"], d["lambda_finite_se_per_s"]
+    assert d["d0_finite"] == 1.0 and (lf is None or lf <= 2 * sf)
 
 
 def test_firing_statistics_match_a_direct_computation_on_the_spikes():

@@ -337,28 +337,45 @@ def snn_dynamics(data, ax=None):
     colors = _snn_colors(S["learners"])
     rows = [("initial", S["initial_dynamics"], REF)] + [(L, S["per_learner"][L]["dynamics"], colors[L])
                                                           for L in S["learners"]]
-    lams = [d["lambda_max_per_s"] for _, d, _ in rows]
-    finite = [v for v in lams if v is not None]
-    floor = min(finite + [0.0]) - 0.1 * (max(finite + [0.0]) - min(finite + [0.0]) + 1.0)
+    values = [d.get(k) for _, d, _ in rows for k in ("lambda_max_per_s", "lambda_finite_per_s")]
+    finite = [v for v in values if v is not None]
+    span = max(finite + [0.0]) - min(finite + [0.0]) + 1.0
+    floor = min(finite + [0.0]) - 0.1 * span
+    w = 0.38
     for k, (name, d, color) in enumerate(rows):
-        lam, se = d["lambda_max_per_s"], d["lambda_max_se_per_s"] or 0.0
         fs = d["firing"]
         cv = "n/a" if fs["cv_isi"] is None else f"{fs['cv_isi']:.2f}"
         fano = "n/a" if fs["fano"] is None else f"{fs['fano']:.2f}"
-        if lam is None:
-            ax.bar(k, floor, color="white", edgecolor=color, hatch="//")
-            y, text = floor, "−∞ (merged)"
-        else:
-            ax.bar(k, lam, color=color, alpha=0.8, yerr=2 * se, capsize=3)
-            y, text = lam, f"{lam:.3g} ± {se:.2g}"
-        ax.annotate(f"{text}\n{fs['rate_hz']:.3g} Hz, CV {cv}\nFano {fano}", (k, y),
-                    xytext=(0, 4 if y >= 0 else -4), textcoords="offset points", ha="center",
-                    va="bottom" if y >= 0 else "top", fontsize=6)
+        tops = []
+        for j, (key, alpha, hatch) in enumerate((("lambda_max", 0.85, None), ("lambda_finite", 0.35, ".."))):
+            if f"{key}_per_s" not in d:
+                continue
+            lam, se = d[f"{key}_per_s"], d.get(f"{key}_se_per_s") or 0.0
+            x = k + (j - 0.5) * w
+            if lam is None:
+                ax.bar(x, floor, w, color="white", edgecolor=color, hatch="//")
+                ax.text(x, floor, "−∞", ha="center", va="top", fontsize=7)
+                tops.append(floor)
+            else:
+                ax.bar(x, lam, w, color=color, alpha=alpha, hatch=hatch, edgecolor=color, yerr=2 * se, capsize=2)
+                ax.text(x, lam + (2 * se + 0.02 * span) * (1 if lam >= 0 else -1), f"{lam:.3g}", ha="center",
+                        va="bottom" if lam >= 0 else "top", fontsize=6)
+                tops.append(lam)
+        ax.text(k, 0.98, f"{fs['rate_hz']:.3g} Hz\nCV {cv}, Fano {fano}", transform=ax.get_xaxis_transform(),
+                ha="center", va="top", fontsize=6, color=color)
+    d0f = next((d.get("d0_finite") for _, d, _ in rows if d.get("d0_finite") is not None), None)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor="0.4", alpha=0.85, label=r"$\lambda_{max}$, $d_0 \to 0$")]
+    if d0f is not None:
+        handles.append(Patch(facecolor="0.4", alpha=0.35, hatch="..", label=f"finite $d_0$ = {d0f:g} (SD units)"))
+    handles.append(Patch(facecolor="white", edgecolor="0.4", hatch="//", label="−∞: copies merged"))
+    ax.legend(handles=handles, fontsize=6, loc="lower left")
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([r[0] for r in rows], fontsize=8)
     lo, hi = ax.get_ylim()
-    ax.set_ylim(lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo))
+    ax.set_ylim(lo - 0.1 * (hi - lo), hi + 0.3 * (hi - lo))
     ax.set_ylabel(r"$\lambda_{max}$ (1/s), two copies in Brian2 (±2 s.e.)")
     d0 = S["initial_dynamics"]
     ax.set_title(f"trained networks' dynamics (driven by the test inputs, {d0['duration_s']:g} s)", fontsize=9)

@@ -21,8 +21,12 @@ copies would be taken as merged); ``d0`` is in these units (the default of
 *as it is used*, driven by its task. Units: per second. A value of ``-inf`` (JSON ``null``)
 means the copies merged (a reset erased a perturbation of size :math:`d_0`: the network is
 stable to it below what ``dt`` resolves, see :mod:`biodyn.dynamics._brian`); the result
-keeps ``merged_intervals`` and ``d0``. Caveat of threshold networks: the estimate depends on
-:math:`d_0` for "stable chaos" (Monteforte & Wolf 2012).
+keeps ``merged_intervals`` and ``d0``. Beside it, ``lambda_finite_per_s``: the same
+measurement with a finite separation ``d0_finite`` (1 in SD units over all ``n`` variables,
+about ``1/sqrt(n)`` SD each, by default), which moves spikes across time steps — the
+infinitesimal exponent of a network on a time grid never sees a spike move, and with one
+silent neuron it is exactly that neuron's subthreshold decay. The finite one depends on
+``d0_finite`` ("stable chaos", Monteforte & Wolf 2012): report it with it.
 
 **Firing statistics** (:func:`firing_statistics`), from one Brian2 run of the same network and
 input (:func:`biodyn.snn.brian_run`) after the transient: the mean rate (spikes per neuron
@@ -185,9 +189,18 @@ def network_lyapunov(reading, W_in, W_rec, stim, *, duration=2.0, transient=0.2,
 
 
 def network_dynamics(reading, W_in, W_rec, x, *, duration=2.0, transient=0.2, d0=None, renorm_every=None,
-                     target="numpy", seed=0, window=0.05):
+                     target="numpy", seed=0, window=0.05, d0_finite=1.0):
     """λmax (two copies in Brian2) and firing statistics of the network driven by the sequences
-    ``x`` ``(n, T, M)`` played back to back; weights in SI. A JSON-ready dict."""
+    ``x`` ``(n, T, M)`` played back to back; weights in SI. A JSON-ready dict.
+
+    ``renorm_every`` defaults to 10 ms of steps (a contraction at 1/tau_syn then shrinks the
+    distance by e^-2 per interval, far from the merge threshold of 1e-9). ``d0_finite``
+    (the total distance over all variables in units of their SDs, about ``1/sqrt(n)`` SD per
+    variable; ``None``: not) adds the exponent of *finite*
+    perturbations (``lambda_finite_per_s``), which can move spikes across time steps: on a time
+    grid an infinitesimal perturbation never moves a spike, and the infinitesimal exponent of a
+    network with a silent neuron is exactly its subthreshold decay (-1/tau_m for ``lif``);
+    the finite one is the instability of spike patterns (Monteforte & Wolf 2012)."""
     from ._brian import brian_run
 
     W_in = np.asarray(W_in, float)
@@ -205,10 +218,20 @@ def network_dynamics(reading, W_in, W_rec, x, *, duration=2.0, transient=0.2, d0
     for var in reading.state:
         sd = float(np.std(run[var][n_trans:]))
         scales[var] = sd if sd > 0 and np.isfinite(sd) else 1.0
+    if renorm_every is None:
+        renorm_every = max(1, int(round(0.01 / dt)))
     lyap = network_lyapunov(reading, W_in, W_rec, stim, duration=duration, transient=transient, d0=d0,
                             renorm_every=renorm_every, target=target, seed=seed, scales=scales)
     lam = float(lyap.exponents[0])
     se = float(lyap.standard_error[0])
+    finite = {}
+    if d0_finite:
+        big = network_lyapunov(reading, W_in, W_rec, stim, duration=duration, transient=transient,
+                               d0=float(d0_finite), renorm_every=renorm_every, target=target, seed=seed,
+                               scales=scales)
+        lf, sf = float(big.exponents[0]), float(big.standard_error[0])
+        finite = {"lambda_finite_per_s": lf if np.isfinite(lf) else None,
+                  "lambda_finite_se_per_s": sf if np.isfinite(sf) else None, "d0_finite": float(d0_finite)}
     return {"lambda_max_per_s": lam if np.isfinite(lam) else None,
             "lambda_max_se_per_s": se if np.isfinite(se) else None,
             "merged_intervals": lyap.extra.get("merged_intervals"), "intervals": lyap.extra.get("intervals"),
@@ -216,7 +239,7 @@ def network_dynamics(reading, W_in, W_rec, x, *, duration=2.0, transient=0.2, d0
             "duration_s": float(duration), "transient_s": float(transient), "target": lyap.extra.get("target"),
             "seed": int(seed), "method": "two_trajectory_brian2 (Benettin et al. 1976)",
             "input": "test sequences back to back", "notes": lyap.extra.get("notes", []),
-            "firing": stats}
+            **finite, "firing": stats}
 
 
 def trained_dynamics(result, *, duration=2.0, transient=0.2, target="numpy"):
