@@ -81,6 +81,22 @@ def test_firing_statistics_of_a_clock_have_zero_cv_and_fano():
     assert st["silent_fraction"] == 0.5
 
 
+def test_train_job_document_holds_the_trained_networks_dynamics(tmp_path):
+    pytest.importorskip("jax")
+    from biodyn import jobs
+
+    from test_learn_snn import small_task_file
+
+    spec = small_task_file(tmp_path, "spike_patterns", 16, 8)
+    r = jobs.train_snn(str(spec), learner="readout", hidden=8, epochs=1, batch_size=8, n_steps=40, brian_check=0,
+                       out=tmp_path / "o", figure=False, dynamics_duration=0.3, dynamics_transient=0.05)
+    d = r.summary["dynamics"]
+    assert d["duration_s"] == 0.3 and d["seed"] == 0 and d["target"] == "numpy"
+    assert d["lambda_max_per_s"] is None or d["lambda_max_per_s"] <= 0  # d0 -> 0 on a time grid
+    assert d["firing"]["duration_s"] == pytest.approx(0.3) and set(d["scales"]) == {"v", "I_syn"}
+
+
+@pytest.mark.slow  # two trainings and 2 s of two-copy Brian2 runs
 def test_biodyn_train_net_lif_json_holds_the_trained_networks_lambda_max_and_firing(tmp_path):
     import json
 
