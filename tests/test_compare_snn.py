@@ -59,6 +59,7 @@ def test_rstdp_vs_bptt_is_generic_over_learner_names():
     r = compare.rstdp_vs_bptt(seed=1, **{**TINY, "epochs": 1, "learner": "eprop_random"})
     assert r.summary["learners"] == ["eprop_random", "bptt"]
     assert set(r.summary["per_learner"]) == {"eprop_random", "bptt"}
+    assert all(r.summary["per_learner"][L]["adjoint_ratio_end"] > 0 for L in ("eprop_random", "bptt"))
     default = compare.COMPARISONS["rstdp_vs_bptt"].settings["learner"].default
     assert default == "rstdp"
     if "rstdp" not in LEARNERS:

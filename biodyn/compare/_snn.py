@@ -152,10 +152,11 @@ def snn_learners(learners, settings, seed, target, comparison):
 
 
 def _ratio(a):
-    """:math:`\\lVert\\delta_0\\rVert / \\lVert\\delta_{T-1}\\rVert`: growth (> 1) or decay of the
-    adjoint from the last step back to the first."""
+    """:math:`\\lVert\\delta_0\\rVert / \\lVert\\delta_{t_1}\\rVert`, :math:`t_1` the last step with a
+    non-zero adjoint: growth (> 1) or decay of the adjoint from the end back to the first step."""
     a = np.asarray(a, float)
-    return float(a[0] / a[-1]) if a[-1] > 0 else None
+    nz = np.nonzero(a > 0)[0]
+    return float(a[0] / a[nz[-1]]) if len(nz) and a[0] > 0 else None
 
 
 @register_comparison("eprop_vs_bptt", _settings("eprop", "the local learner put against bptt (eprop; or "
