@@ -28,6 +28,7 @@ def register(sub):
                "  biodyn compare hebb_vs_delta --set inputs=orthonormal --json hebb.json\n"
                "  biodyn compare bcm_vs_gradient --set tau_theta='1 second' --seed 3\n"
                "  biodyn compare rnn_lyapunov_vs_bptt --set g='[0.5, 1, 2, 3]' --set N=400\n"
+               "  biodyn compare eprop_vs_bptt --set hidden=32 --set epochs=20 --json eprop.json\n"
                "  biodyn compare oja_vs_backprop --settings     # list the settings and defaults",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", metavar="NAME", help="the comparison: " + ", ".join(comps))
@@ -114,4 +115,14 @@ def _verdict(doc):
         return (f"rnn_lyapunov_vs_bptt: lambda_max crosses 0 at g = {_fmt(s['crossing_g'])} "
                 f"(BPTT growth at g = {_fmt(s['crossing_g_bptt'])}; N -> infinity: 1); largest "
                 f"|BPTT rate - lambda_max| = {_fmt(s['max_rate_difference'])} per {s['time_unit']}")
+    if name in ("eprop_vs_bptt", "rstdp_vs_bptt"):
+        parts = []
+        for L in s["learners"]:
+            r = s["per_learner"][L]
+            d = r["dynamics"]
+            lam = "-inf" if d["lambda_max_per_s"] is None else \
+                f"{d['lambda_max_per_s']:.3g} +- {_fmt(d['lambda_max_se_per_s'], '.2g')}"
+            parts.append(f"{L}: {s['metric']} {_fmt(r['final_test_metric'])}, alignment "
+                         f"{_fmt(r['mean_alignment'])}, lambda_max {lam} /s, {_fmt(d['firing']['rate_hz'])} Hz")
+        return f"{name} ({s['task']['name']}): " + "; ".join(parts)
     return name

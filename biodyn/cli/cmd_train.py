@@ -85,7 +85,10 @@ def register(sub):
     s.add_argument("--rate", help="maximal input rate of the poisson encoding (default '100 Hz')")
     s.add_argument("--brian-check", type=int, metavar="N", help="run the trained network in Brian2 on N test "
                    "sequences and report the metric there beside the differentiable network's (default 16; 0: not)")
-    s.add_argument("--target", help="Brian2 target of --brian-check (default numpy)")
+    s.add_argument("--target", help="Brian2 target of --brian-check and the dynamics (default numpy)")
+    s.add_argument("--no-dynamics", action="store_const", const=True, help="skip the trained network's largest "
+                   "Lyapunov exponent (two copies in Brian2) and firing statistics (default: computed, 2 s of "
+                   "network time driven by the test sequences; the JSON's 'dynamics')")
     s.add_argument("--steps-per-sample", type=int, help="network steps per task step for analog tasks (default 10)")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
@@ -167,7 +170,7 @@ def run(args):
 
 
 _SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "surrogate_width", "encoding", "rate",
-                  "steps_per_sample", "brian_check", "target", "w_in", "w_rec", "rule_params")
+                  "steps_per_sample", "brian_check", "target", "w_in", "w_rec", "rule_params", "no_dynamics")
 
 
 def _or(value, default):
@@ -202,7 +205,8 @@ def _run_spiking(args, parameters):
                             batch_size=_or(args.batch_size, 64),
                             out=args.out, json=args.json, progress=progress,
                             brian_check=16 if args.brian_check is None else args.brian_check,
-                            brian_target=args.target or "numpy", **options, **parameters)
+                            brian_target=args.target or "numpy", dynamics=not args.no_dynamics,
+                            **options, **parameters)
     doc = result.summary
     c, f = doc["config"], doc["final"]
     say(args, f"{c['task']['name']}: {c['model']} network H = {c['hidden']}, learner {c['learner']}, "
@@ -214,6 +218,14 @@ def _run_spiking(args, parameters):
         say(args, f"  in Brian2 ({b['target']}, {b['n_sequences']} test sequences): {c['task']['metric']} "
                   f"{b['test_metric_brian']:.3g} (differentiable network: {b['test_metric_jax']:.3g}); spike trains "
                   + ("identical" if b["identical_spikes"] else f"differ ({b['spikes_brian']} vs {b['spikes_jax']} spikes)"))
+    if "dynamics" in doc:
+        d = doc["dynamics"]
+        lam = ("-inf (the copies merged: stable below what dt resolves)" if d["lambda_max_per_s"] is None
+               else f"{d['lambda_max_per_s']:.4g} +- {d['lambda_max_se_per_s'] or float('nan'):.2g} /s")
+        fs = d["firing"]
+        cv = "n/a" if fs["cv_isi"] is None else f"{fs['cv_isi']:.3g}"
+        say(args, f"  in Brian2 ({d['target']}, driven by the test sequences): largest Lyapunov exponent {lam}; "
+                  f"rate {fs['rate_hz']:.3g} Hz, CV(ISI) {cv}")
     for key in ("weights", "figure", "json"):
         path = result.paths.get(key)
         if path is not None and str(path) != "-":

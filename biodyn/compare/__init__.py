@@ -17,7 +17,12 @@ learning rates, and records both on common times (:class:`Comparison`):
   :math:`C_{yx}C_{xx}^{+}`, equal for orthonormal inputs;
 * :func:`rnn_lyapunov_vs_bptt` — the transition to chaos of the ``rate_rnn`` network (gain
   :math:`g` from 0.5 to 3): its largest Lyapunov exponent against the growth rate of BPTT
-  gradients over the horizon.
+  gradients over the horizon;
+* :func:`eprop_vs_bptt`, :func:`rstdp_vs_bptt` — a spiking network of catalog neurons trained
+  on one task by a local learner and by surrogate-gradient BPTT from the same seed and
+  initial weights: learning curves, the alignment with BPTT's gradient per epoch, the adjoint
+  norm through time, and the trained networks' largest Lyapunov exponents (two copies in
+  Brian2) and firing statistics (:mod:`biodyn.compare._snn`).
 
 For each learning comparison: the **gradient alignment** :math:`\cos(\Delta w_{bio},
 -\nabla L_{ann})`, both at the same (biological) weights, the biological update being the
@@ -76,8 +81,10 @@ from ._oja import ae_balanced_rates, oja_vs_backprop, principal_dataset
 from ._bcm import bcm_vs_gradient, selective_states
 from ._hebb import association_dataset, hebb_vs_delta
 from ._rnn import bptt_norms, rnn_lyapunov_vs_bptt
+from ._snn import eprop_vs_bptt, rstdp_vs_bptt, snn_learners
 
-__all__ = ["oja_vs_backprop", "bcm_vs_gradient", "hebb_vs_delta", "rnn_lyapunov_vs_bptt", "run",
+__all__ = ["oja_vs_backprop", "bcm_vs_gradient", "hebb_vs_delta", "rnn_lyapunov_vs_bptt", "eprop_vs_bptt",
+           "rstdp_vs_bptt", "snn_learners", "run",
            "COMPARISONS", "Comparison", "ComparisonSpec", "Setting", "JSON_KEYS", "cosine",
            "subspace_angle", "pca_projection", "exponential_rate", "run_rate_rule", "rule_update",
            "RuleUpdate", "principal_dataset", "ae_balanced_rates", "selective_states",

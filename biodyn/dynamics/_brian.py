@@ -252,8 +252,14 @@ def build(plan, copies=1, *, seed=None, init=None, perturbation=None, twins=Fals
             for s in state_vars[g.name]:
                 setattr(G, f"{s}_twin", linked_var(G, s, index=partner))
             G.bd_D2 = linked_var(M, "bd_D2", index=np.zeros(2 * N, dtype=int))
-            terms = " + ".join(f"(({s} - {s}_twin)/({_unit_name(dims[g.name][s])}))**2"
-                               if _unit_name(dims[g.name][s]) != "1" else f"({s} - {s}_twin)**2"
+            scales = (renorm.get("scales") or {}).get(g.name, {})
+
+            def unit_of(s):  # the variable's scale in its unit (1 in SI unless ``scales`` says)
+                u = _unit_name(dims[g.name][s])
+                k = float(scales.get(s, 1.0))
+                return (f"({k!r}*{u})" if k != 1.0 else f"({u})") if u != "1" else (f"{k!r}" if k != 1.0 else "")
+
+            terms = " + ".join(f"(({s} - {s}_twin)/{unit_of(s)})**2" if unit_of(s) else f"({s} - {s}_twin)**2"
                                for s in state_vars[g.name])
             objects.append(G.run_regularly(f"bd_d2 = {terms}", dt=interval, when="groups", order=6,
                                            name=f"biodyn_{g.name}_d2"))
@@ -265,7 +271,7 @@ def build(plan, copies=1, *, seed=None, init=None, perturbation=None, twins=Fals
             G.namespace["bd_tiny"] = tiny
             code = "\n".join(
                 f"{s} = {s} + int(i >= {N})*(({s}_twin - {s})*{scale} + int(bd_D2 < bd_tiny)*{kick!r}"
-                + (f"*{_unit_name(dims[g.name][s])})" if _unit_name(dims[g.name][s]) != "1" else ")")
+                + (f"*{unit_of(s)})" if unit_of(s) else ")")
                 for s in state_vars[g.name])
             objects.append(G.run_regularly(code, dt=interval, when="groups", order=9,
                                            name=f"biodyn_{g.name}_renorm"))
@@ -348,7 +354,8 @@ def simulate(model, duration, *, params=None, overrides=None, variants=None, rea
 
 def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrides=None,
                          variants=None, reading="network", target="numpy", dt=None, seed=0,
-                         d0=None, renorm_every=None, build_key=None, report=None, segments=None):
+                         d0=None, renorm_every=None, build_key=None, report=None, segments=None,
+                         scales=None):
     r"""Largest Lyapunov exponent of a model run in Brian2, from two copies in one run.
 
     Parameters
@@ -365,6 +372,11 @@ def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrid
         100 steps and at least 20 intervals in the run).
     target : str
         Brian2 target; the whole measurement runs in Brian2 code (works in C++ standalone).
+    scales : dict, optional
+        ``{group: {var: scale (SI)}}``: the distance is Euclidean in the variables divided by
+        their scales (default 1 in SI for all; pass typical sizes when variables of different
+        units share a network, e.g. volts and nanoamps, so that no variable is invisible in
+        the norm); ``d0`` is in these scaled units.
 
     Returns
     -------
@@ -405,12 +417,13 @@ def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrid
     for g in plan.groups:
         _, states, _ = _group_equations(g)
         pert[g.name] = {}
+        sc = (scales or {}).get(g.name, {})
         for s in states:
             v = rng.standard_normal(g.size)
-            pert[g.name][s] = v
+            pert[g.name][s] = v * float(sc.get(s, 1.0))
             total += float(v @ v)
             if s in values.get(g.name, {}):
-                typical.append(np.abs(values[g.name][s]).mean())
+                typical.append(np.abs(values[g.name][s]).mean() / float(sc.get(s, 1.0)))
     scale = max(max(typical) if typical else 1.0, 1e-6)
     d0 = float(d0) if d0 is not None else max(1e-6 * scale, 1e-12)
     norm = math.sqrt(total)
@@ -420,7 +433,7 @@ def brian_two_trajectory(model, *, duration, transient=0.0, params=None, overrid
     T = (n_trans + n_meas) * interval + dt_q  # one step more: the tick at the end measures
     with Simulation(target, dt=dt_q, seed=seed, build_key=build_key, report=report) as sim:
         built = build(plan, copies=2, seed=seed, perturbation=pert, twins=True,
-                      renorm={"interval": interval, "d0": d0})
+                      renorm={"interval": interval, "d0": d0, "scales": scales})
         mon = StateMonitor(built.groups["_meter"], ["bd_g", "bd_merged"], record=0, dt=interval, when="end")
         sim.run(T, *built.objects, mon)
         g_series = np.asarray(mon.bd_g[0], float)

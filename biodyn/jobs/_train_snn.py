@@ -6,7 +6,9 @@ Writes, all or nothing, into ``OUT``: ``TASK-NEURON-LEARNER-hH-sS.npz`` (trained
 learning curves and the configuration), ``TASK-NEURON-LEARNER-hH-sS.png`` (learning curves)
 and, with ``json``, the document ``{"config", "curves", "final"}``; ``curves`` holds, per epoch,
 train/test loss and metric, the mean firing rate on the test set (``rate_hz``) and the
-alignment of the learner's update with the BPTT surrogate gradient (``alignment``).
+alignment of the learner's update with the BPTT surrogate gradient (``alignment``); ``dynamics``
+(unless ``dynamics=False``, ``--no-dynamics``) the trained network's largest Lyapunov exponent
+by two copies in Brian2 and its firing statistics (:mod:`biodyn.snn._chaos`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 
 from .. import io, plot
+from ..snn._chaos import trained_dynamics
 from ..build import resolve_target
 from ._base import JobResult, all_or_nothing, check_outputs
 
@@ -31,18 +34,25 @@ def _footer(doc):
 
 @all_or_nothing()
 def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=64, epochs=20, out="results", json=None,
-              figure=True, progress=None, brian_check=16, brian_target="numpy", **options):
+              figure=True, progress=None, brian_check=16, brian_target="numpy", dynamics=True,
+              dynamics_duration=2.0, dynamics_transient=0.2, **options):
     """Train a spiking network on ``task`` and write its weights, figure and (optionally) JSON.
 
     ``options`` are those of :func:`biodyn.learn._snn.train_snn` (``lr``, ``seed``, ``dt``, ...).
     ``brian_check``: the trained network is run in Brian2 (``brian_target``) on that many test
     sequences (:meth:`~biodyn.learn._snn.SNNTrainResult.brian_check`) and the document's
     ``brian`` entry holds the task's metric there beside the differentiable network's (0: not).
+    ``dynamics`` (default on: a numpy Brian2 run of ``dynamics_duration`` seconds of two
+    network copies, seconds against the training's minutes; a trained network's numbers are
+    incomplete without its regime): the document's ``dynamics`` entry holds the trained network's
+    largest Lyapunov exponent by two copies in Brian2 (per second, with its standard error)
+    and its firing statistics (rate, CV of ISI, Fano factor), driven by the test sequences
+    back to back (:func:`biodyn.snn._chaos.network_dynamics`, on ``brian_target``).
     """
     from ..learn._snn import train_snn as train
 
     check_outputs(out, json)
-    if brian_check:
+    if brian_check or dynamics:
         brian_target = resolve_target(brian_target)
     t0 = time.perf_counter()
     result = train(task, model=neuron, params=params, learner=learner, hidden=hidden, epochs=epochs,
@@ -50,6 +60,9 @@ def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=64, epo
     doc = result.document()
     if brian_check:
         doc["brian"] = result.brian_check(int(brian_check), target=brian_target)
+    if dynamics:
+        doc["dynamics"] = trained_dynamics(result, duration=dynamics_duration, transient=dynamics_transient,
+                                           target=brian_target)
     doc["config"]["time_s"] = time.perf_counter() - t0
     stem = f"{result.config['task']['name']}-{neuron}-{learner}-h{hidden}-s{result.config['seed']}"
     paths = {"weights": result.save(Path(out) / f"{stem}.npz")}

@@ -16,7 +16,8 @@ from ._base import PALETTE, new_axes, wrap_to_axes
 from ._base import footer as put_footer
 
 __all__ = ["comparison_figure", "compare_series", "compare_alignment", "compare_projection",
-           "compare_rates", "compare_exponents", "compare_gradient_norms"]
+           "compare_rates", "compare_exponents", "compare_gradient_norms", "snn_curves", "snn_alignment",
+           "snn_adjoint", "snn_dynamics"]
 
 BIO, ANN, REF = PALETTE["bio"], PALETTE["ann"], PALETTE["reference"]
 
@@ -263,6 +264,124 @@ def _scatter_rates(data, ax):
     return ax
 
 
+def _snn_colors(learners):
+    return {L: (ANN if L == "bptt" else BIO if k == 0 else PALETTE.get("pre_post_pre", "C2"))
+            for k, L in enumerate(learners)}
+
+
+def snn_curves(data, ax=None):
+    """eprop/rstdp_vs_bptt: the test metric (and loss, dashed, right axis) per epoch."""
+    data = _plain(data)
+    ax = ax or new_axes()
+    s, S = data["series"], data["summary"]
+    ep = _arr(s["epoch"])
+    colors = _snn_colors(S["learners"])
+    right = ax.twinx()
+    for L in S["learners"]:
+        ax.plot(ep, _arr(s[f"test_metric_{L}"]), "o-", ms=3, color=colors[L], label=f"{L}: test {S['metric']}")
+        right.plot(ep, _arr(s[f"test_loss_{L}"]), ls="--", lw=0.9, color=colors[L], alpha=0.7)
+    right.set_ylabel("test loss (dashed)", fontsize=8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"test {S['metric']}")
+    ax.set_title("learning curves (same data, seed, initial weights)", fontsize=9)
+    ax.legend(fontsize=7, loc="center right")
+    return ax
+
+
+def snn_alignment(data, ax=None):
+    """eprop/rstdp_vs_bptt: cosine of each learner's update with BPTT's gradient, per epoch."""
+    data = _plain(data)
+    ax = ax or new_axes()
+    s, S = data["series"], data["summary"]
+    ep = _arr(s["epoch"])
+    colors = _snn_colors(S["learners"])
+    for L in S["learners"]:
+        ax.plot(ep, _arr(s[f"alignment_{L}"]), "o-", ms=3, color=colors[L], label=L)
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(r"$\cos(\Delta\theta_{learner}, -\nabla L_{BPTT})$")
+    ax.set_title("gradient alignment at each learner's weights", fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def snn_adjoint(data, ax=None):
+    """eprop/rstdp_vs_bptt: :math:`\\lVert\\partial E/\\partial v_t\\rVert` through time, at the start
+    (dotted, common) and at the end of training."""
+    data = _plain(data)
+    ax = ax or new_axes()
+    s, S = data["series"], data["summary"]
+    t = _arr(s["step_ms"])
+    colors = _snn_colors(S["learners"])
+    first = S["learners"][0]
+    y0 = _arr(s[f"adjoint_start_{first}"])
+    ax.plot(t, np.where(y0 > 0, y0, np.nan), ":", color=REF, lw=1.0, label="initial network")
+    for L in S["learners"]:
+        y = _arr(s[f"adjoint_end_{L}"])
+        ax.plot(t, np.where(y > 0, y, np.nan), color=colors[L], lw=1.1, label=f"trained by {L}")
+    ax.set_yscale("log")
+    ax.set_xlabel("network time t (ms)")
+    ax.set_ylabel(r"$\Vert\partial E/\partial v_t\Vert$")
+    ax.set_title("BPTT's adjoint through time", fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def snn_dynamics(data, ax=None):
+    """eprop/rstdp_vs_bptt: the trained networks' largest Lyapunov exponent (two copies in
+    Brian2, ±2 s.e.) and firing statistics, beside the initial network's."""
+    data = _plain(data)
+    ax = ax or new_axes()
+    S = data["summary"]
+    colors = _snn_colors(S["learners"])
+    rows = [("initial", S["initial_dynamics"], REF)] + [(L, S["per_learner"][L]["dynamics"], colors[L])
+                                                          for L in S["learners"]]
+    values = [d.get(k) for _, d, _ in rows for k in ("lambda_max_per_s", "lambda_finite_per_s")]
+    finite = [v for v in values if v is not None]
+    span = max(finite + [0.0]) - min(finite + [0.0]) + 1.0
+    floor = min(finite + [0.0]) - 0.1 * span
+    w = 0.38
+    for k, (name, d, color) in enumerate(rows):
+        fs = d["firing"]
+        cv = "n/a" if fs["cv_isi"] is None else f"{fs['cv_isi']:.2f}"
+        fano = "n/a" if fs["fano"] is None else f"{fs['fano']:.2f}"
+        tops = []
+        for j, (key, alpha, hatch) in enumerate((("lambda_max", 0.85, None), ("lambda_finite", 0.35, ".."))):
+            if f"{key}_per_s" not in d:
+                continue
+            lam, se = d[f"{key}_per_s"], d.get(f"{key}_se_per_s") or 0.0
+            x = k + (j - 0.5) * w
+            if lam is None:
+                ax.bar(x, floor, w, color="white", edgecolor=color, hatch="//")
+                ax.text(x, floor, "−∞", ha="center", va="top", fontsize=7)
+                tops.append(floor)
+            else:
+                ax.bar(x, lam, w, color=color, alpha=alpha, hatch=hatch, edgecolor=color, yerr=2 * se, capsize=2)
+                ax.text(x, lam + (2 * se + 0.02 * span) * (1 if lam >= 0 else -1), f"{lam:.3g}", ha="center",
+                        va="bottom" if lam >= 0 else "top", fontsize=6)
+                tops.append(lam)
+        ax.text(k, 0.98, f"{fs['rate_hz']:.3g} Hz\nCV {cv}, Fano {fano}", transform=ax.get_xaxis_transform(),
+                ha="center", va="top", fontsize=6, color=color)
+    d0f = next((d.get("d0_finite") for _, d, _ in rows if d.get("d0_finite") is not None), None)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor="0.4", alpha=0.85, label=r"$\lambda_{max}$, $d_0 \to 0$")]
+    if d0f is not None:
+        handles.append(Patch(facecolor="0.4", alpha=0.35, hatch="..", label=f"finite $d_0$ = {d0f:g} (SD units)"))
+    handles.append(Patch(facecolor="white", edgecolor="0.4", hatch="//", label="−∞: copies merged"))
+    ax.legend(handles=handles, fontsize=6, loc="lower left")
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([r[0] for r in rows], fontsize=8)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo - 0.1 * (hi - lo), hi + 0.3 * (hi - lo))
+    ax.set_ylabel(r"$\lambda_{max}$ (1/s), two copies in Brian2 (±2 s.e.)")
+    d0 = S["initial_dynamics"]
+    ax.set_title(f"trained networks' dynamics (driven by the test inputs, {d0['duration_s']:g} s)", fontsize=9)
+    return ax
+
+
 def _panels(data, axes):
     name = data["comparison"]
     a, b, c, d = axes
@@ -323,6 +442,11 @@ def _panels(data, axes):
         _scatter_rates(data, b)
         compare_projection(data, ax=c)
         compare_gradient_norms(data, ax=d)
+    elif name in ("eprop_vs_bptt", "rstdp_vs_bptt"):
+        snn_curves(data, a)
+        snn_alignment(data, b)
+        snn_adjoint(data, c)
+        snn_dynamics(data, d)
     else:
         raise ValueError(f"no figure for comparison {name!r}")
 
@@ -346,4 +470,9 @@ def _title(data):
               "bcm_vs_gradient": "BCM vs gradient ascent on the Intrator-Cooper objective",
               "hebb_vs_delta": "supervised Hebb vs the delta rule (linear associator)",
               "rnn_lyapunov_vs_bptt": "rate RNN: largest Lyapunov exponent vs BPTT gradient growth"}
+    if data["comparison"] in ("eprop_vs_bptt", "rstdp_vs_bptt"):
+        s = data["summary"]
+        c = s["per_learner"][s["learners"][-1]]["config"]
+        return (f"spiking network ({c['model']}, H = {c['hidden']}) on {s['task']['name']}: "
+                + " vs ".join(s["learners"]) + " from the same seed and initial weights")
     return titles.get(data["comparison"], data["comparison"])

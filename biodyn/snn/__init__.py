@@ -6,6 +6,8 @@
   (:mod:`biodyn.snn._network`); :func:`simulate` the same in float64 from numpy inputs;
 * :func:`brian_run` — the same network in Brian2 (any target), the reference of the forward
   identity and the way trained weights run back in Brian2;
+* :func:`biodyn.snn._chaos.network_dynamics` — a network's largest Lyapunov exponent by two
+  copies in Brian2 (:func:`biodyn.dynamics.brian_two_trajectory`) and its firing statistics;
 * surrogate derivatives of the spike (:mod:`biodyn.snn._surrogate`).
 
 JAX is a dependency of this reading only; every computation runs inside
