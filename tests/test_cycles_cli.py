@@ -89,3 +89,12 @@ def test_cycle_branches_are_drawn_in_the_diagram_unit_mV_like_the_equilibria():
     ys = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.lines])
     assert np.nanmax(ys) == pytest.approx(31.0) and np.nanmin(ys) == pytest.approx(-75.0)
     plt.close(fig)
+
+
+def test_a_period_prints_in_ms_for_neurons_and_in_the_model_time_unit_otherwise():
+    # HH printed "period 0.0198952 1 second"; a reader wants 19.8952 ms
+    from biodyn.cli.analyze_bifurcation import _period_text
+
+    assert _period_text(0.0198952, "1 second") == "19.8952 ms"
+    assert _period_text(6.66329, "1") == "6.66329"
+    assert _period_text(2.5, "1 tau") == "2.5 tau"

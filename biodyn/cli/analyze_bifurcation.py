@@ -50,7 +50,8 @@ def run(args):
         state = state_text(pt["state"], s.get("units", {}), limit=3)
         say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   ({state})")
     for pt in s.get("cycle_points", []):
-        say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   (period {pt['period']:.6g} {s['time_unit']})")
+        say(args, f"{pt['type']:16s} {s['param']} = {pt['value']:.6g}{unit}   "
+                  f"(period {_period_text(pt['period'], s['time_unit'])})")
     if not s["points"]:
         say(args, f"no bifurcation of equilibria found for {s['param']} in [{s['range'][0]:g}, "
                   f"{s['range'][1]:g}]{unit} ({len(s['branches'])} branch(es))")
@@ -58,3 +59,14 @@ def run(args):
         say(args, "note:", note)
     print_paths(result, args)
     return 0
+
+
+def _period_text(period, time_unit):
+    """A cycle's period for reading: in ms when the model's time unit is the second ("1 second"),
+    else in its own time unit without a leading "1 " ("2.5 tau", "6.28 1" -> "6.28")."""
+    text = str(time_unit or "").strip()
+    if text in ("1 second", "second", "s", "1 s"):
+        return f"{period * 1e3:.6g} ms"
+    if text.startswith("1 "):
+        text = text[2:]
+    return f"{period:.6g} {text}".strip() if text not in ("", "1") else f"{period:.6g}"

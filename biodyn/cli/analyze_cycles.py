@@ -32,6 +32,9 @@ def register(sub):
     p.set_defaults(func=run)
 
 
+from .analyze_bifurcation import _period_text  # noqa: E402  one reading of a period
+
+
 def run(args):
     from .. import jobs
 
@@ -49,7 +52,7 @@ def run(args):
         else:
             amp = ", ".join(f"{k} in [{s_:.4g}, {c['max'][k]:.4g}]"
                             for k, s_ in list(c["min"].items())[:3])
-            say(args, f"limit cycle ({stab}): period {c['period']:.6g} {c['time_unit']}; {amp}; "
+            say(args, f"limit cycle ({stab}): period {_period_text(c['period'], c['time_unit'])}; {amp}; "
                   f"multipliers {mus}")
     for note in s.get("notes", []):
         say(args, note)

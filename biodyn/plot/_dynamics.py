@@ -295,7 +295,8 @@ def bifurcation_diagram(summary, ax=None, variable=None):
     lo, hi = summary.get("range", [None, None])
     if lo is not None:
         ax.set_xlim(lo, hi)
-    ax.set_title(f"{summary.get('model', '')}: equilibria vs {summary.get('param', '')}", fontsize=10)
+    what = "equilibria and cycles" if summary.get("cycle_branches") else "equilibria"
+    ax.set_title(f"{summary.get('model', '')}: {what} vs {summary.get('param', '')}", fontsize=10)
     dedup_legend(ax, fontsize=7, loc="best")
     return ax
 
