@@ -13,8 +13,9 @@ integration) over T steps of dt = 1 ms, batch B, M Poisson inputs, a leaky reado
 
 Both run in float64 (``jax.enable_x64``) and are checked to give the same loss. Goal (issue 15):
 biodyn within 1.3x of plain. Also printed: the memory XLA allocates for temporaries
-(``compiled.memory_analysis().temp_size_in_bytes``) for BPTT and e-prop's gradient at several
-sequence lengths T (e-prop's traces are carried forward; BPTT stores the trajectory).
+(``compiled.memory_analysis().temp_size_in_bytes``) for BPTT, e-prop's two-pass form ("2p",
+spikes and learning signals stored) and e-prop's online form (what the learners use: eligibility
+and filtered traces carried forward, nothing stored per step) at T = 100 ... 800.
 
 Run:  python benchmarks/snn_train.py [--H 200] [--T 1000] [--B 32] [--repeats 5]
 Times are wall-clock medians of ``repeats`` calls after one warm-up (compilation excluded).
@@ -91,14 +92,14 @@ def main():
     ap.add_argument("--B", type=int, default=32)
     ap.add_argument("--M", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--memory-T", default="100,200,400", help="sequence lengths for the memory table")
+    ap.add_argument("--memory-T", default="100,200,400,800", help="sequence lengths for the memory table")
     args = ap.parse_args()
 
     import jax
     import jax.numpy as jnp
 
     from biodyn import snn
-    from biodyn.learn._eprop import eprop_gradient
+    from biodyn.learn._eprop import eprop_gradient, eprop_online
     from biodyn.learn._snn import snn_functions
 
     H, T, B, M = args.H, args.T, args.B, args.M
@@ -131,7 +132,7 @@ def main():
         print(f"biodyn forward only: {fb:.3f} s")
 
         print("\nXLA temporary memory (MB) of one gradient, H = %d, batch %d:" % (H, B))
-        print(f"{'T':>6s} {'BPTT':>10s} {'e-prop':>10s}")
+        print(f"{'T':>6s} {'BPTT':>10s} {'e-prop 2p':>10s} {'e-prop':>10s}")
         for TT in [int(v) for v in args.memory_T.split(",")]:
             xx = x[:, :TT] if TT <= T else jnp.tile(x, (1, -(-TT // T), 1))[:, :TT]
             tt, mm = jnp.zeros((B, TT, 1)), jnp.ones((B, TT), bool)
@@ -140,11 +141,15 @@ def main():
                 return loss_of(net.readout(S, W_out, b), tt, mm)
 
             mb = jax.jit(jax.grad(value)).lower(p, xx, tt, mm).compile().memory_analysis()
-            me = jax.jit(lambda q, xs: eprop_gradient(reading, q, xs, readout_loss, weight_unit=unit,
+            m2 = jax.jit(lambda q, xs: eprop_gradient(reading, q, xs, readout_loss, weight_unit=unit,
                                                       shape="fast_sigmoid", width=width)).lower(p, xx).compile()
-            me = me.memory_analysis()
+            m2 = m2.memory_analysis()
+            me = jax.jit(lambda q, xs, ts, ms: eprop_online(reading, q, xs, ts, ms, readout="all", loss="mse",
+                                                            steps_per_sample=1, kappa=kappa, weight_unit=unit,
+                                                            shape="fast_sigmoid", width=width))
+            me = me.lower(p, xx, tt, mm).compile().memory_analysis()
             f = (lambda m: f"{m.temp_size_in_bytes / 2 ** 20:10.1f}" if m is not None else f"{'n/a':>10s}")
-            print(f"{TT:6d} {f(mb)} {f(me)}")
+            print(f"{TT:6d} {f(mb)} {f(m2)} {f(me)}")
 
 
 if __name__ == "__main__":
