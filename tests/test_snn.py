@@ -347,3 +347,29 @@ def test_reading_warns_above_the_specs_accuracy_step_like_biodyn_neurons():
     build._STEP_WARNED.discard("adex")
     with pytest.warns(build.AccuracyWarning, match="max_dt"):
         snn.read("adex", dt="0.1 ms")
+
+
+def test_online_eprop_equals_the_two_pass_form_with_several_steps_per_sample_and_a_partial_mask():
+    import jax.numpy as jnp
+
+    from biodyn.learn._eprop import eprop_gradient, eprop_online
+    from biodyn.learn._snn import snn_functions
+
+    r = snn.read("lif", dt="1 ms")
+    rng = np.random.default_rng(1)
+    B, n, S, M, H, O = 3, 12, 3, 5, 6, 2
+    x = (rng.random((B, n * S, M)) < 0.1).astype(float)
+    p = {"W_in": rng.normal(2.0, 0.7, (M, H)), "W_rec": rng.normal(0, 2.0, (H, H)),
+         "W_out": rng.normal(0, 0.5, (H, O)), "b": rng.normal(0, 0.1, O)}
+    t, mask = rng.normal(size=(B, n, O)), rng.random((B, n)) < 0.7
+    net, value, loss_of = snn_functions(r, "all", "mse", S, 20e-3, 1e-9, "fast_sigmoid", 1e-3)
+    with jax.enable_x64(True):
+        pj = {k: jnp.asarray(v) for k, v in p.items()}
+        tj, mj, xj = jnp.asarray(t), jnp.asarray(mask), jnp.asarray(x)
+        two = eprop_gradient(r, pj, xj, lambda s_, W, b: loss_of(net.readout(s_, W, b), tj, mj), weight_unit=1e-9,
+                             shape="fast_sigmoid", width=1e-3)
+        on = eprop_online(r, pj, xj, tj, mj, readout="all", loss="mse", steps_per_sample=S,
+                          kappa=float(np.exp(-1e-3 / 20e-3)), weight_unit=1e-9, shape="fast_sigmoid", width=1e-3)
+        for k in ("W_in", "W_rec", "W_out", "b"):
+            scale = float(jnp.max(jnp.abs(two[k])))
+            assert scale > 0 and float(jnp.max(jnp.abs(on[k] - two[k]))) <= 1e-10 * scale
