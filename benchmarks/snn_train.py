@@ -13,11 +13,16 @@ integration) over T steps of dt = 1 ms, batch B, M Poisson inputs, a leaky reado
 
 Both run in float64 (``jax.enable_x64``) and are checked to give the same loss. Goal (issue 15):
 biodyn within 1.3x of plain. Also printed: the memory XLA allocates for temporaries
-(``compiled.memory_analysis().temp_size_in_bytes``) for BPTT and e-prop's gradient at several
-sequence lengths T (e-prop's traces are carried forward; BPTT stores the trajectory).
+(``compiled.memory_analysis().temp_size_in_bytes``) for BPTT, e-prop's two-pass form ("2p",
+spikes and learning signals stored) and e-prop's online form (what the learners use: eligibility
+and filtered traces carried forward, nothing stored per step) at T = 100 ... 800.
 
-Run:  python benchmarks/snn_train.py [--H 200] [--T 1000] [--B 32] [--repeats 5]
-Times are wall-clock medians of ``repeats`` calls after one warm-up (compilation excluded).
+Also the forward pass of one sequence against Brian2 cpp_standalone on the same network and
+input spikes (a warm call: the project built by a first call; and the binary's own run time).
+
+Run:  python benchmarks/snn_train.py [--H 200] [--T 1000] [--B 32] [--repeats 5] [--no-brian]
+Times are wall-clock medians of ``repeats`` calls after one warm-up (compilation excluded),
+biodyn and plain called in turn so that the machine's load hits both alike.
 """
 
 from __future__ import annotations
@@ -84,6 +89,44 @@ def timeit(f, args, repeats):
     return float(np.median(times))
 
 
+def interleaved(fs, repeats):
+    """Median wall-clock of each ``(f, args)`` in ``fs``, called in turn ``repeats`` times after a
+    warm-up: on a shared machine a change of load then hits every contender alike."""
+    import jax
+
+    for f, a in fs:
+        jax.block_until_ready(f(*a))
+    times = [[] for _ in fs]
+    for _ in range(repeats):
+        for k, (f, a) in enumerate(fs):
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(*a))
+            times[k].append(time.perf_counter() - t0)
+    return [float(np.median(v)) for v in times]
+
+
+def brian_forward(reading, p, x, unit):
+    """Forward pass of one sequence in Brian2 cpp_standalone: wall-clock of a warm call of
+    :func:`biodyn.snn._brian.brian_run` (the project built by a first call; code generation,
+    ``make`` with nothing to rebuild, the binary, reading the spikes back) and the binary's own
+    simulation time (Brian2's ``last_run_info.txt``). Returns ``(wall, run, n_spikes)``."""
+    from biodyn.build import _safe_key, cache_dir
+    from biodyn.snn._brian import brian_run
+
+    H = p["W_rec"].shape[0]
+    W_rec = np.asarray(p["W_rec"]) * (1 - np.eye(H)) * unit
+    steps, idx = np.nonzero(np.asarray(x[0]))
+    key = "bench_snn_train"
+    args = (reading, np.asarray(p["W_in"]) * unit, W_rec, idx, steps, x.shape[1])
+    brian_run(*args, target="cpp_standalone", build_key=key)  # cold: builds the project
+    t0 = time.perf_counter()
+    out = brian_run(*args, target="cpp_standalone", build_key=key)
+    wall = time.perf_counter() - t0
+    info = cache_dir() / "standalone" / _safe_key(key) / "results" / "last_run_info.txt"
+    run = float(info.read_text().split()[0]) if info.exists() else float("nan")
+    return wall, run, len(out["i"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--H", type=int, default=200)
@@ -91,14 +134,15 @@ def main():
     ap.add_argument("--B", type=int, default=32)
     ap.add_argument("--M", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--memory-T", default="100,200,400", help="sequence lengths for the memory table")
+    ap.add_argument("--memory-T", default="100,200,400,800", help="sequence lengths for the memory table")
+    ap.add_argument("--no-brian", action="store_true", help="skip the Brian2 cpp_standalone forward pass")
     args = ap.parse_args()
 
     import jax
     import jax.numpy as jnp
 
     from biodyn import snn
-    from biodyn.learn._eprop import eprop_gradient
+    from biodyn.learn._eprop import eprop_gradient, eprop_online
     from biodyn.learn._snn import snn_functions
 
     H, T, B, M = args.H, args.T, args.B, args.M
@@ -122,16 +166,31 @@ def main():
         print(f"network: H = {H} LIF, M = {M} inputs, T = {T} steps of 1 ms, batch {B}; mean rate {rate:.1f} Hz")
         gb = jax.jit(jax.value_and_grad(value))
         gp = jax.jit(jax.value_and_grad(plain))
-        tb = timeit(gb, (p, x, t, mask), args.repeats)
-        tp = timeit(gp, (p, x, t), args.repeats)
-        fb = timeit(jax.jit(lambda q, xx: net(q, xx)[0]), (p, x), args.repeats)
-        print(f"{'':8s} {'fwd+bwd (s)':>12s} {'ratio':>7s}")
-        print(f"{'biodyn':8s} {tb:12.3f} {tb / tp:7.2f}")
-        print(f"{'plain':8s} {tp:12.3f} {1.0:7.2f}")
-        print(f"biodyn forward only: {fb:.3f} s")
+        fwd_b = jax.jit(lambda q, xx: net(q, xx)[0])
+        fwd_p = jax.jit(plain)
+        tb, tp, fb, fp = interleaved([(gb, (p, x, t, mask)), (gp, (p, x, t)), (fwd_b, (p, x)), (fwd_p, (p, x, t))],
+                                     args.repeats)
+        print(f"{'':8s} {'fwd+bwd (s)':>12s} {'forward (s)':>12s}")
+        print(f"{'biodyn':8s} {tb:12.3f} {fb:12.3f}")
+        print(f"{'plain':8s} {tp:12.3f} {fp:12.3f}")
+        print(f"ratio biodyn/plain fwd+bwd: {tb / tp:.2f}")
+        print(f"ratio biodyn/plain forward: {fb / fp:.2f}")
+        if not args.no_brian:
+            x1 = x[:1]
+            f1 = timeit(fwd_b, (p, x1), args.repeats)
+            wall, run, n_sp = brian_forward(reading, p, np.asarray(x1), unit)
+            n_jax = int(jnp.sum(net(p, x1)[1]))
+            print(f"\nforward pass of one sequence ({T} steps, H = {H}): Brian2 cpp_standalone "
+                  f"{n_sp} spikes, biodyn {n_jax} spikes")
+            print(f"{'Brian2 cpp_standalone, warm call (s)':40s} {wall:8.3f}")
+            print(f"{'Brian2 cpp_standalone, binary run (s)':40s} {run:8.3f}")
+            print(f"{'biodyn jit, batch 1 (s)':40s} {f1:8.3f}")
+            print(f"{'biodyn jit, batch %d per sequence (s)' % B:40s} {fb / B:8.3f}")
+            print(f"ratio biodyn batch 1 / Brian2 binary run: {f1 / run:.2f}")
+            print(f"ratio biodyn batch {B} per sequence / Brian2 binary run: {fb / B / run:.2f}")
 
         print("\nXLA temporary memory (MB) of one gradient, H = %d, batch %d:" % (H, B))
-        print(f"{'T':>6s} {'BPTT':>10s} {'e-prop':>10s}")
+        print(f"{'T':>6s} {'BPTT':>10s} {'e-prop 2p':>10s} {'e-prop':>10s}")
         for TT in [int(v) for v in args.memory_T.split(",")]:
             xx = x[:, :TT] if TT <= T else jnp.tile(x, (1, -(-TT // T), 1))[:, :TT]
             tt, mm = jnp.zeros((B, TT, 1)), jnp.ones((B, TT), bool)
@@ -140,11 +199,15 @@ def main():
                 return loss_of(net.readout(S, W_out, b), tt, mm)
 
             mb = jax.jit(jax.grad(value)).lower(p, xx, tt, mm).compile().memory_analysis()
-            me = jax.jit(lambda q, xs: eprop_gradient(reading, q, xs, readout_loss, weight_unit=unit,
+            m2 = jax.jit(lambda q, xs: eprop_gradient(reading, q, xs, readout_loss, weight_unit=unit,
                                                       shape="fast_sigmoid", width=width)).lower(p, xx).compile()
-            me = me.memory_analysis()
+            m2 = m2.memory_analysis()
+            me = jax.jit(lambda q, xs, ts, ms: eprop_online(reading, q, xs, ts, ms, readout="all", loss="mse",
+                                                            steps_per_sample=1, kappa=kappa, weight_unit=unit,
+                                                            shape="fast_sigmoid", width=width))
+            me = me.lower(p, xx, tt, mm).compile().memory_analysis()
             f = (lambda m: f"{m.temp_size_in_bytes / 2 ** 20:10.1f}" if m is not None else f"{'n/a':>10s}")
-            print(f"{TT:6d} {f(mb)} {f(me)}")
+            print(f"{TT:6d} {f(mb)} {f(m2)} {f(me)}")
 
 
 if __name__ == "__main__":

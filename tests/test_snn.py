@@ -265,6 +265,64 @@ def test_eprop_update_equals_bptt_without_recurrent_connections(readout):
             assert float(jnp.max(jnp.abs(bptt[k]))) > 0
             np.testing.assert_allclose(np.asarray(ep[k]), np.asarray(bptt[k]), rtol=1e-9,
                                        atol=1e-12 * float(jnp.max(jnp.abs(bptt[k]))))
+        on = online_eprop(r, pj, x, t, mask, readout)
+        for k in ("W_in", "W_rec", "W_out", "b"):
+            np.testing.assert_allclose(np.asarray(on[k]), np.asarray(bptt[k]), rtol=1e-9,
+                                       atol=1e-12 * float(jnp.max(jnp.abs(bptt[k]))))
+
+
+def online_eprop(r, pj, x, t, mask, readout, T=None, feedback=None):
+    import jax.numpy as jnp
+
+    from biodyn.learn._eprop import eprop_online
+
+    loss = "cross_entropy" if readout == "last" else "mse"
+    f = jax.jit(lambda q, xx, tt, mm: eprop_online(r, q, xx, tt, mm, readout=readout, loss=loss, steps_per_sample=1,
+                                                   kappa=float(np.exp(-1e-3 / 20e-3)), weight_unit=1e-9,
+                                                   shape="fast_sigmoid", width=1e-3, feedback=feedback))
+    return f(pj, jnp.asarray(x), jnp.asarray(t), jnp.asarray(mask))
+
+
+@pytest.mark.parametrize("readout", ["last", "all"])
+def test_online_eprop_equals_the_two_pass_form_on_a_recurrent_network(readout):
+    import jax.numpy as jnp
+
+    from biodyn.learn._eprop import eprop_gradient
+
+    r, x, p, t, mask, value, readout_loss = eprop_setup(2.0, readout)
+    with jax.enable_x64(True):
+        pj = {k: jnp.asarray(v) for k, v in p.items()}
+        fb = jnp.asarray(np.random.default_rng(3).normal(size=p["W_out"].shape))
+        for feedback in (None, fb):
+            two = jax.jit(lambda q, xx: eprop_gradient(r, q, xx, readout_loss, weight_unit=1e-9, shape="fast_sigmoid",
+                                                       width=1e-3, feedback=feedback))(pj, jnp.asarray(x))
+            on = online_eprop(r, pj, x, t, mask, readout, feedback=feedback)
+            assert float(jnp.max(jnp.abs(two["W_rec"]))) > 0
+            for k in ("W_in", "W_rec", "W_out", "b"):
+                scale = float(jnp.max(jnp.abs(two[k])))
+                assert float(jnp.max(jnp.abs(on[k] - two[k]))) <= 1e-10 * scale
+
+
+def test_online_eprop_memory_does_not_grow_with_sequence_length():
+    import jax.numpy as jnp
+
+    from biodyn.learn._eprop import eprop_online
+
+    r = snn.read("lif", dt="1 ms")
+    B, M, H, O = 4, 5, 8, 1
+    p = {"W_in": jnp.zeros((M, H)), "W_rec": jnp.zeros((H, H)), "W_out": jnp.zeros((H, O)), "b": jnp.zeros(O)}
+    temp = []
+    with jax.enable_x64(True):
+        for T in (100, 800):
+            f = jax.jit(lambda q, xx, tt, mm: eprop_online(r, q, xx, tt, mm, readout="all", loss="mse",
+                                                           steps_per_sample=1, kappa=0.95, weight_unit=1e-9,
+                                                           shape="fast_sigmoid", width=1e-3))
+            c = f.lower(p, jnp.zeros((B, T, M)), jnp.zeros((B, T, O)), jnp.ones((B, T), bool)).compile()
+            m = c.memory_analysis()
+            if m is None:
+                pytest.skip("no memory analysis on this backend")
+            temp.append(m.temp_size_in_bytes)
+    assert temp[1] <= temp[0] + 1024  # a T x B x H array at T = 800 would add 200 kB
 
 
 @pytest.mark.slow
@@ -289,3 +347,29 @@ def test_reading_warns_above_the_specs_accuracy_step_like_biodyn_neurons():
     build._STEP_WARNED.discard("adex")
     with pytest.warns(build.AccuracyWarning, match="max_dt"):
         snn.read("adex", dt="0.1 ms")
+
+
+def test_online_eprop_equals_the_two_pass_form_with_several_steps_per_sample_and_a_partial_mask():
+    import jax.numpy as jnp
+
+    from biodyn.learn._eprop import eprop_gradient, eprop_online
+    from biodyn.learn._snn import snn_functions
+
+    r = snn.read("lif", dt="1 ms")
+    rng = np.random.default_rng(1)
+    B, n, S, M, H, O = 3, 12, 3, 5, 6, 2
+    x = (rng.random((B, n * S, M)) < 0.1).astype(float)
+    p = {"W_in": rng.normal(2.0, 0.7, (M, H)), "W_rec": rng.normal(0, 2.0, (H, H)),
+         "W_out": rng.normal(0, 0.5, (H, O)), "b": rng.normal(0, 0.1, O)}
+    t, mask = rng.normal(size=(B, n, O)), rng.random((B, n)) < 0.7
+    net, value, loss_of = snn_functions(r, "all", "mse", S, 20e-3, 1e-9, "fast_sigmoid", 1e-3)
+    with jax.enable_x64(True):
+        pj = {k: jnp.asarray(v) for k, v in p.items()}
+        tj, mj, xj = jnp.asarray(t), jnp.asarray(mask), jnp.asarray(x)
+        two = eprop_gradient(r, pj, xj, lambda s_, W, b: loss_of(net.readout(s_, W, b), tj, mj), weight_unit=1e-9,
+                             shape="fast_sigmoid", width=1e-3)
+        on = eprop_online(r, pj, xj, tj, mj, readout="all", loss="mse", steps_per_sample=S,
+                          kappa=float(np.exp(-1e-3 / 20e-3)), weight_unit=1e-9, shape="fast_sigmoid", width=1e-3)
+        for k in ("W_in", "W_rec", "W_out", "b"):
+            scale = float(jnp.max(jnp.abs(two[k])))
+            assert scale > 0 and float(jnp.max(jnp.abs(on[k] - two[k]))) <= 1e-10 * scale

@@ -17,17 +17,20 @@ the eligibility vector :math:`\epsilon` carried forward with the neuron's own Ja
 derivative and reset as BPTT; :math:`a_j^t` the synaptic increment), and the learning signal
 :math:`L_j^t = \partial E/\partial z_j^t`, the *partial* derivative of the loss through the
 readout only (symmetric feedback, ``eprop``), or with the readout weights :math:`W_{out}`
-replaced by a fixed random matrix :math:`B` in it (random feedback, ``eprop_random``,
+replaced by a fixed random matrix :math:`B` in the feedback path (random feedback, ``eprop_random``,
 :math:`B \sim \mathcal N(0, 1/H)`, seed ``[seed, 5]``). What e-prop drops are the paths through
 other neurons' spikes (:math:`\partial z_k/\partial h_j` via :math:`W_{rec}`): without
 recurrent connections (:math:`W_{rec} = 0`) the estimate *is* the gradient — BPTT's, to
 rounding (tested). The readout's own parameters get their exact gradient.
 
-Memory: the learning signals :math:`L^t` (``T x B x H``, like the spike trains) are computed
-first (a forward pass and the readout's adjoint), then the traces run forward in a second
-pass, accumulating :math:`\sum_t L^t e^t` — no ``T x P x H`` array is stored. (Bellec et al.'s
-fully online form filters the eligibility traces with the readout's :math:`\kappa` instead; for
-a leaky readout the two are the same sum.)
+Memory: :func:`eprop_online` (what the learners use) is Bellec et al.'s online form — the
+eligibility vectors :math:`\epsilon`, the readout-filtered traces :math:`\bar e` and the update
+carried forward in one pass, ``O(B (M+H) H)`` whatever the sequence length (measured by
+``benchmarks/snn_train.py``; tested). :func:`eprop_gradient` is the two-pass form (spikes and
+learning signals, ``T x B x H``, stored for a second pass), kept as the reference the online form
+is tested against. With random feedback the learning signal is the error of the real output
+(through :math:`W_{out}`) sent back through :math:`B` (Bellec et al. 2020, Eq. 4 with
+:math:`B_{jk}` for :math:`W^{out}_{kj}`).
 
 References
 ----------
@@ -38,7 +41,7 @@ doi:10.1038/s41467-020-17236-y
 
 from __future__ import annotations
 
-__all__ = ["eprop_gradient"]
+__all__ = ["eprop_gradient", "eprop_online"]
 
 
 def eprop_gradient(reading, p, x, readout_loss, *, weight_unit, shape, width, feedback=None):
@@ -75,7 +78,11 @@ def eprop_gradient(reading, p, x, readout_loss, *, weight_unit, shape, width, fe
     S = jax.lax.stop_gradient(S)
     g_out = jax.grad(readout_loss, argnums=(1, 2))(S, p["W_out"], p["b"])
     fb = p["W_out"] if feedback is None else feedback
-    L = jax.grad(lambda s: readout_loss(s, fb, p["b"]))(S)  # (T, B, H)
+    # dE/dz through the readout with the error of the real output (W_out) sent back through fb:
+    # the readout is linear in A = S W_out, so dE/dA is the readout loss's gradient with W = I
+    O = p["W_out"].shape[1]
+    dA = jax.grad(lambda a: readout_loss(a, jnp.eye(O), p["b"]))(S @ p["W_out"])  # (T, B, O)
+    L = dA @ fb.T  # (T, B, H)
 
     # pass 2: eligibility vectors forward, accumulating sum_t L^t e^t
     update, margin_of, reset_values = reading.compile()
@@ -117,3 +124,121 @@ def eprop_gradient(reading, p, x, readout_loss, *, weight_unit, shape, width, fe
     (_, _, acc), _ = jax.lax.scan(body2, (c0, eps0, acc0), (xs, S, L))
     g_rec = acc[M:] * (1.0 - jnp.eye(H))
     return {"W_in": acc[:M], "W_rec": g_rec, "W_out": g_out[0], "b": g_out[1]}
+
+
+def eprop_online(reading, p, x, t, mask, *, readout, loss, steps_per_sample, kappa, weight_unit, shape, width,
+                 feedback=None):
+    r"""e-prop in its online form (Bellec et al. 2020, Methods, "Online"): one forward pass, no
+    array with a time axis stored, memory :math:`O(B\,P\,H)` (:math:`P = M + H` presynaptic
+    neurons) independent of the sequence length :math:`T`.
+
+    With the leaky readout :math:`y^t = \kappa y^{t-1} + W_{out}^\top z^t` of
+    :func:`biodyn.learn._snn.snn_functions`, the learning signal of the two-pass form is
+    :math:`L_j^t = \sum_{t' \ge t} \kappa^{t'-t} \sum_k B_{jk}\,\delta_k^{t'}` with
+    :math:`\delta^{t'} = \partial E/\partial y^{t'}` (:math:`B = W_{out}` or the random feedback),
+    so exchanging the sums
+
+    .. math::
+        \sum_t L_j^t e_{pj}^t = \sum_{t'} \Big(\sum_k B_{jk}\delta_k^{t'}\Big)\,\bar e_{pj}^{t'},
+        \qquad \bar e^{t} = \kappa\,\bar e^{t-1} + e^t,
+
+    the filtered eligibility trace :math:`\bar e` carried forward beside :math:`\epsilon`, and the
+    update accumulated at every step where the loss sees the output. The readout's exact gradient
+    is accumulated the same way with the filtered spikes :math:`\bar z^t = \kappa\bar z^{t-1} + z^t`
+    (:math:`\partial E/\partial W_{out} = \sum_t \bar z^{t\top}\delta^t`). :math:`\delta^t` is
+    available at step :math:`t` for the per-step losses (``readout="all"``, MSE:
+    :math:`\delta^t = 2 m^t (o^t - y^{*t}) / (O \sum m)` at each task step's last time step); for
+    the time-averaged output (``readout="last"``, :math:`\bar o = \tfrac1T\sum_t o^t`)
+    :math:`\delta^t = \partial E/\partial\bar o / T` is the same at every step and known at the end,
+    so :math:`\sum_t \bar e^t` is carried instead (one more ``B x P x H`` array) and multiplied
+    once. Equal to :func:`eprop_gradient` (the two-pass form) to rounding (tested).
+
+    ``x`` ``(B, T, M)``, ``t``/``mask`` the task's targets and mask (as ``snn_functions``' loss
+    takes them); ``readout`` ``"all"``/``"last"``, ``loss`` ``"mse"``/``"cross_entropy"``. Call
+    inside ``jax.enable_x64(True)``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from ..errors import SpecError
+    from ..snn._network import initial_carry, make_step
+
+    if reading.targets["exc"] != reading.targets["inh"]:
+        raise SpecError(reading.resolved.spec.file, "synapse", "current synapses for e-prop", reading.synapse)
+    if readout == "all" and loss != "mse":
+        raise SpecError("task", "loss", "mse with readout 'all' for online e-prop", loss)
+    H = p["W_rec"].shape[0]
+    off = 1.0 - jnp.eye(H)
+    W_rec = p["W_rec"] * off
+    B, T, M = x.shape
+    O = p["W_out"].shape[1]
+    S = int(steps_per_sample)
+    fb = p["W_out"] if feedback is None else feedback
+    W_all = jnp.concatenate([p["W_in"], W_rec], axis=0) * weight_unit  # (P, H)
+    sub = make_step(reading, shape=shape, width=width)
+    ext = {name: 0.0 for name in reading.external}
+    target = reading.targets["exc"]
+    c0 = initial_carry(reading, B, H)
+    zero_in, zero_w = jnp.zeros((B, 1)), jnp.zeros((1, H))
+
+    def neuron(state, last, n):
+        """One step of every neuron without synaptic input: (z, new state, new last)."""
+        carry, (s, new) = sub((state, last, n), zero_in, zero_w, None, ext)
+        return s, new, carry[1]
+
+    def body(carry, _):
+        (state, last, n), eps, ebar, zbar, acc, gW, gb, count = carry
+        x_t = jax.lax.dynamic_index_in_dim(x, n, axis=1, keepdims=False)  # (B, M)
+
+        def tangent(e):
+            return jax.jvp(lambda st: neuron(st, last, n)[:2], (state,), (e,))[1]
+
+        dz, dnew = jax.vmap(tangent, in_axes=(1,), out_axes=(1, 1))(eps)  # e^t = dz/dh^{t-1} eps^{t-1}
+        s, new, last = neuron(state, last, n)
+        pre = jnp.concatenate([x_t, s], axis=1)  # (B, P)
+        new = dict(new)
+        new[target] = new[target] + pre @ W_all  # after the threshold, before the reset (untouched)
+        eps = dict(dnew)
+        eps[target] = eps[target] + pre[:, :, None] * weight_unit
+        ebar = kappa * ebar + dz
+        zbar = kappa * zbar + s
+        if readout == "all":
+            i = n // S
+            on = (n % S == S - 1).astype(jnp.float64)
+            o = zbar @ p["W_out"] + p["b"]
+            y_t = jax.lax.dynamic_index_in_dim(t, jnp.minimum(i, t.shape[1] - 1), axis=1, keepdims=False)
+            m_t = jax.lax.dynamic_index_in_dim(mask, jnp.minimum(i, mask.shape[1] - 1), axis=1,
+                                               keepdims=False).astype(jnp.float64)
+            # 2 m (o - y*) without the 1/(O sum m) of the mean, applied at the end (sum m counted here)
+            delta = (2.0 * on) * m_t[:, None] * (o - y_t)  # (B, O)
+            count = count + on * jnp.sum(m_t)
+            acc = acc + jnp.einsum("bh,bph->ph", delta @ fb.T, ebar)
+            gW = gW + zbar.T @ delta
+            gb = gb + jnp.sum(delta, axis=0)
+        else:  # carry the sums over t; multiplied by the constant delta at the end
+            acc = acc + ebar
+            gW = gW + zbar
+        return ((new, last, n + 1), eps, ebar, zbar, acc, gW, gb, count), None
+
+    P = M + H
+    eps0 = {var: jnp.zeros((B, P, H)) for var in reading.state}
+    ebar0 = jnp.zeros((B, P, H))
+    zbar0 = jnp.zeros((B, H))
+    if readout == "all":
+        acc0, gW0 = jnp.zeros((P, H)), jnp.zeros((H, O))
+    else:
+        acc0, gW0 = jnp.zeros((B, P, H)), jnp.zeros((B, H))
+    carry0 = (c0, eps0, ebar0, zbar0, acc0, gW0, jnp.zeros(O), jnp.zeros(()))
+    (_, _, _, _, acc, gW, gb, count), _ = jax.lax.scan(body, carry0, None, length=T)
+    if readout == "all":
+        acc, gW, gb = (v / (O * count) for v in (acc, gW, gb))
+    if readout == "last":
+        o_bar = gW @ p["W_out"] / T + p["b"]  # the mean output: (1/T) sum_t zbar^t W_out + b
+        if loss == "cross_entropy":
+            d = (jax.nn.softmax(o_bar, axis=-1) - jax.nn.one_hot(t.astype(int), O)) / B
+        else:
+            m = (jnp.ones((B,)) if mask.ndim != 1 else mask).astype(jnp.float64)
+            d = 2.0 * m[:, None] * (o_bar - t.reshape(o_bar.shape)) / (O * jnp.sum(m))
+        acc = jnp.einsum("bh,bph->ph", d @ fb.T / T, acc)
+        gW, gb = gW.T @ d / T, jnp.sum(d, axis=0)
+    return {"W_in": acc[:M], "W_rec": acc[M:] * off, "W_out": gW, "b": gb}

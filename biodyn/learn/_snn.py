@@ -120,7 +120,7 @@ def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_o
     """Jitted ``(evaluate, grad, eprop)``: ``evaluate(p, x, t, mask) -> (loss, outputs, mean spike
     count per step and neuron)`` and the loss gradient (cached: trainings of one configuration
     share their compiled code); ``eprop(p, x, t, mask, feedback)`` e-prop's estimate
-    (:func:`biodyn.learn._eprop.eprop_gradient`). Call inside ``jax.enable_x64(True)``."""
+    (:func:`biodyn.learn._eprop.eprop_online`; the two-pass form for a per-step cross-entropy). Call inside ``jax.enable_x64(True)``."""
     import jax
 
     import jax.numpy as jnp
@@ -135,7 +135,12 @@ def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_o
         return loss_of(y, t, mask), y, s.mean()
 
     def eprop(p, x, t, mask, feedback):
-        from ._eprop import eprop_gradient
+        from ._eprop import eprop_gradient, eprop_online
+
+        if readout == "last" or loss == "mse":  # online: memory independent of the sequence length
+            return eprop_online(reading, p, x, t, mask, readout=readout, loss=loss, steps_per_sample=steps_per_sample,
+                                kappa=float(np.exp(-reading.dt / tau_out)), weight_unit=weight_unit, shape=shape,
+                                width=width, feedback=feedback)
 
         def readout_loss(S, W_out, b):
             return loss_of(forward.readout(S, W_out, b), t, mask)
