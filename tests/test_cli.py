@@ -333,6 +333,7 @@ JSON_COMMANDS = {
     ("compare",): ["hebb_vs_delta", "--set", "duration=200 ms"],
     ("train",): ["delayed_copy", "--net", "rnn", "--hidden", "3", "--epochs", "1", "--set", "n_steps=6",
                  "--set", "delay=2"],
+    ("analyze", "spectra"): ["sweep", "--ae-steps", "50", "--folds", "2", "--repeats", "1"],  # a fake train sweep
 }
 
 
@@ -344,6 +345,10 @@ def test_every_command_with_json_is_checked_below():
 def test_json_dash_writes_stdout_and_quiet_keeps_results_for_every_command(command, tmp_path,
                                                                          capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    if command == ("analyze", "spectra"):
+        from test_learn_spectra import fake_sweep
+
+        fake_sweep(tmp_path / "sweep")
     argv = [*command, *JSON_COMMANDS[command], "--out", str(tmp_path), "--json", "-", "-q"]
     assert main(argv) == 0
     out, err = capsys.readouterr()
@@ -535,9 +540,10 @@ def test_sweep_prints_the_path_of_its_figure_with_its_table(tmp_path, capsys):
 
 
 def test_bifurcation_prints_cycle_periods_with_their_time_unit(monkeypatch, capsys):
-    """A cycle bifurcation's period is printed with the model's time unit (as `analyze cycles`
-    does): `period 0.0171585 1 second`, never a bare number (Hodgkin-Huxley, whose time unit is
-    the second, printed `period 0.0171585`, read as ms by a user)."""
+    """A cycle bifurcation's period is printed with a unit (as `analyze cycles` does), in ms
+    for a model whose time unit is the second: `period 17.1585 ms`, never a bare number
+    (Hodgkin-Huxley printed `period 0.0171585`, read as ms by a user, then
+    `period 0.0171585 1 second`)."""
     from biodyn import jobs
     from biodyn.jobs._base import JobResult
 
@@ -547,7 +553,7 @@ def test_bifurcation_prints_cycle_periods_with_their_time_unit(monkeypatch, caps
     monkeypatch.setattr(jobs, "analyze_bifurcation", lambda *a, **k: JobResult(summary, {}))
     assert main(["analyze", "bifurcation", "hodgkin_huxley", "--param", "I", "--range", "5", "12"]) == 0
     out = capsys.readouterr().out
-    assert "I = 0.0784534 amp / (meter ** 2)   (period 0.0171585 1 second)" in out
+    assert "I = 0.0784534 amp / (meter ** 2)   (period 17.1585 ms)" in out
 
 
 @pytest.mark.parametrize("command", [["analyze", "lyapunov", "lorenz", "--duration", "1"],

@@ -7,7 +7,7 @@ from biodyn import catalog, learn
 from biodyn.errors import SpecError
 
 ALL = ["flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation", "context_integration",
-       "sine_classification"]
+       "sine_classification", "iris_sequences"]
 
 
 def test_every_builtin_task_is_in_the_catalog_and_loads_with_its_shapes():
@@ -24,7 +24,7 @@ def test_every_builtin_task_is_in_the_catalog_and_loads_with_its_shapes():
         else:
             assert train.y.shape == (task.sizes["train"],) and train.mask is None
             assert set(np.unique(train.y)) <= set(range(task.n_outputs))
-        assert task.citation.year >= 2009
+        assert task.citation.year >= 1936 and (task.citation.doi or task.citation.note)  # a source
 
 
 def test_task_data_are_reproducible_from_the_seed_and_train_differs_from_test():
@@ -307,3 +307,41 @@ def test_a_bad_training_table_is_refused_naming_the_file_and_key(tmp_path, line,
     with pytest.raises(SpecError) as info:
         learn.load_task(str(path))
     assert info.value.key == key and "t.toml" in str(info.value)
+
+
+
+def test_the_shipped_iris_data_are_fishers_150_flowers_with_their_published_means():
+    # Fisher (1936) / Anderson (1935): 50 flowers per species; column means 5.8433, 3.0573,
+    # 3.7580, 1.1993 cm with the two corrections of Bezdek et al. (1999) (the UCI copy's
+    # errors in samples 35 and 38 change the sepal-width mean to 3.0540)
+    from biodyn.learn._generators import _iris
+
+    x, y = _iris()
+    assert x.shape == (150, 4) and np.bincount(y).tolist() == [50, 50, 50]
+    np.testing.assert_allclose(x.mean(axis=0), [5.843333, 3.057333, 3.758, 1.199333], atol=1e-6)
+    np.testing.assert_array_equal(x[34], [4.9, 3.1, 1.5, 0.2])
+    np.testing.assert_array_equal(x[37], [4.9, 3.6, 1.4, 0.1])
+
+
+def test_iris_test_flowers_are_never_drawn_for_training_and_are_standardised_by_the_training_part():
+    from biodyn.learn._generators import _iris
+
+    from biodyn.learn._generators import _iris_split
+
+    task = learn.load_task("iris_sequences", noise=0.0, split_seed=3)
+    train, test = task.data(5)
+    x, y = _iris()
+    mask = _iris_split(y, 3, 15)
+    mean, sd = x[~mask].mean(axis=0), x[~mask].std(axis=0)
+
+    def rows(a):  # the flowers of a batch as a sorted multiset of rows
+        return a[np.lexsort(a.T[::-1])].round(10)
+
+    # each flower of its part exactly once, standardised by the training part only
+    np.testing.assert_allclose(rows(train.x[:, 0, :]), rows((x[~mask] - mean) / sd), atol=1e-12)
+    np.testing.assert_allclose(rows(test.x[:, 0, :]), rows((x[mask] - mean) / sd), atol=1e-12)
+    assert np.bincount(test.y).tolist() == [15, 15, 15] and np.bincount(train.y).tolist() == [35, 35, 35]
+    assert task.n_inputs == 4 and task.n_outputs == 3
+    # the stream [seed, 1] used for test sequences elsewhere draws from the test part too
+    again = task.generate(45, [5, 1])
+    np.testing.assert_allclose(rows(again.x[:, 0, :]), rows(test.x[:, 0, :]), atol=1e-12)

@@ -35,7 +35,8 @@ A :class:`Batch` holds inputs ``x`` ``(n, T, I)``, targets ``y`` and a ``mask``:
                           [f_min, f_max], random phase, additive Gaussian noise); label at
                           the last step. None of biodyn's required packages (brian2, numpy,
                           scipy, sympy, matplotlib, neo, quantities) ships a classification
-                          data set without a download, so the set is generated.
+                          data set without a download, so the set is generated (``iris_sequences`` is the real
+                          data set, shipped inside biodyn itself).
 ``spike_patterns``        spike-pattern classification: ``n_classes`` frozen Poisson patterns
                           (``n_inputs`` channels, ``rate`` spikes per step and channel, drawn
                           with ``default_rng(pattern_seed)`` so that train and test sets share
@@ -51,10 +52,21 @@ A :class:`Batch` holds inputs ``x`` ``(n, T, I)``, targets ``y`` and a ``mask``:
                           ``recall_steps``; a fourth group fires at ``noise_rate`` throughout.
                           Target during the recall: +1 if most cues were left, -1 otherwise
                           (``n_cues`` odd: no ties); scored there only. Inputs are spikes.
+``iris_sequences``        pattern classification on a small *real* data set shipped inside
+                          biodyn (``biodyn/learn/data/iris.csv``: Fisher's 1936 iris, 150
+                          flowers × 4 measurements, 3 species): split once per species by
+                          ``split_seed`` (``test_per_class`` test flowers each, never trained
+                          on); a sample is one flower's standardised measurements presented
+                          for ``n_steps`` steps with Gaussian noise of SD ``noise``; species
+                          read at the last step.
 ========================  =====================================================================
 
 References
 ----------
+Bezdek JC, Keller JM, Krishnapuram R, Kuncheva LI, Pal NR (1999) Will the real iris data
+please stand up? IEEE Trans Fuzzy Syst 7:368-369. doi:10.1109/91.771092
+Fisher RA (1936) The use of multiple measurements in taxonomic problems. Ann Eugenics
+7:179-188. doi:10.1111/j.1469-1809.1936.tb02137.x
 Sussillo D, Barak O (2013) Opening the black box: low-dimensional dynamics in
 high-dimensional recurrent neural networks. Neural Comput 25:626-649. doi:10.1162/NECO_a_00409
 Sussillo D, Abbott LF (2009) Generating coherent patterns of activity from chaotic neural
@@ -77,7 +89,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Batch", "GENERATORS", "constant_inputs", "flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation",
-           "context_integration", "sine_classification", "spike_patterns", "cue_accumulation", "SPIKING"]
+           "context_integration", "sine_classification", "spike_patterns", "cue_accumulation", "iris_sequences",
+           "SPIKING"]
 
 
 @dataclass(frozen=True)
@@ -206,6 +219,54 @@ def cue_accumulation(n, rng, n_cues=7, cue_steps=100, gap_steps=50, delay_steps=
     return Batch(x, y, mask)
 
 
+def _iris():
+    """The iris measurements ``(x (150, 4) in cm, species index (150,))`` shipped with biodyn
+    (``biodyn/learn/data/iris.csv``; Fisher 1936)."""
+    from pathlib import Path
+
+    path = Path(__file__).with_name("data") / "iris.csv"
+    rows = [line.split(",") for line in path.read_text().splitlines()
+            if line and not line.startswith("#")][1:]
+    names = sorted({r[4] for r in rows})
+    return np.array([[float(v) for v in r[:4]] for r in rows]), np.array([names.index(r[4]) for r in rows])
+
+
+def _iris_split(y, split_seed, test_per_class):
+    """Boolean mask of the test flowers: ``test_per_class`` of each species, drawn with
+    ``default_rng(split_seed)``."""
+    split = np.random.default_rng(int(split_seed))
+    test = np.zeros(len(y), bool)
+    for c in np.unique(y):
+        test[split.permutation(np.flatnonzero(y == c))[:int(test_per_class)]] = True
+    return test
+
+
+def iris_sequences(n, rng, n_steps=10, noise=0.5, test_per_class=15, split_seed=0, part="train"):
+    # A data set, not a generator of new samples: the 150 flowers are split once, per species,
+    # by ``split_seed`` into a training part and a test part (``test_per_class`` flowers of each
+    # species); ``part`` says which one is drawn (Task.data passes it: the test flowers are never
+    # trained on). Features are standardised with the training part's mean and SD. A sample is
+    # one flower of the part, its 4 standardised measurements presented at every step with
+    # independent Gaussian noise of SD ``noise`` (the network must integrate the evidence);
+    # n equal to the part's size gives each flower once, in a random order; otherwise flowers
+    # are drawn with replacement.
+    x, y = _iris()
+    test = _iris_split(y, split_seed, test_per_class)
+    mean, sd = x[~test].mean(axis=0), x[~test].std(axis=0)
+    if part not in ("train", "test"):
+        raise ValueError(f"part: expected 'train' or 'test', found {part!r}")
+    pool = np.flatnonzero(test if part == "test" else ~test)
+    n, T = int(n), int(n_steps)
+    pick = rng.permutation(pool) if n == len(pool) else rng.choice(pool, n, replace=True)
+    z = (x[pick] - mean) / sd
+    seq = z[:, None, :] + noise * rng.standard_normal((n, T, 4))
+    return Batch(seq, y[pick], None)
+
+
+#: Generators that draw from a fixed data set split into parts (``part="train"|"test"``).
+iris_sequences.parts = True
+
+
 #: Generators whose inputs are spikes (0/1 per step and channel), fed to spiking networks as they are.
 SPIKING = ("spike_patterns", "cue_accumulation")
 
@@ -232,6 +293,8 @@ def constant_inputs(generator, parameters):
         return [("no input spikes", np.zeros(int(p["n_inputs"])))]
     if generator == "cue_accumulation":
         return [("no input spikes", np.zeros(4 * int(p["n_per_group"])))]
+    if generator == "iris_sequences":
+        return [("zero input (the mean flower)", np.zeros(4))]
     if generator == "context_integration":
         return [("motion context", np.array([0.0, 0.0, 1.0, 0.0])),
                 ("colour context", np.array([0.0, 0.0, 0.0, 1.0]))]
@@ -240,4 +303,5 @@ def constant_inputs(generator, parameters):
 
 #: Generators by name.
 GENERATORS = {f.__name__: f for f in (flipflop_3bit, delayed_copy, temporal_xor, sine_generation,
-                                      context_integration, sine_classification, spike_patterns, cue_accumulation)}
+                                      context_integration, sine_classification, spike_patterns, cue_accumulation,
+                                      iris_sequences)}

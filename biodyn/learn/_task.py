@@ -127,7 +127,7 @@ def metric_value(name, y, batch):
 
 def _defaults(gen):
     return {k: p.default for k, p in inspect.signature(GENERATORS[gen]).parameters.items()
-            if p.default is not inspect.Parameter.empty}
+            if p.default is not inspect.Parameter.empty and k != "part"}
 
 
 def _check_values(gen, values, file):
@@ -159,6 +159,12 @@ def _check_values(gen, values, file):
     for key in ("pulse_prob", "rate", "noise_rate", "cue_rate"):
         if key in values and not 0 <= number(key) <= 1:
             bad(key, "a probability per step in [0, 1]")
+    if "test_per_class" in values:
+        v = number("test_per_class")
+        if int(v) != v or not 1 <= v <= 49:
+            bad("test_per_class", "an integer in [1, 49] (each species has 50 flowers)")
+    if "split_seed" in values and (int(number("split_seed")) != values["split_seed"] or values["split_seed"] < 0):
+        bad("split_seed", "an integer >= 0")
     for key in ("n_inputs", "jitter", "pattern_seed", "n_cues", "cue_steps", "gap_steps", "delay_steps",
                 "recall_steps", "n_per_group"):
         if key in values:
@@ -206,7 +212,7 @@ class Task:
             raise SpecError(file, "loss", "cross_entropy with readout 'last', mse with readout 'all'",
                             f"{self.loss!r} with readout {self.readout!r}")
         self.description = data["description"]
-        allowed = [p for p in inspect.signature(GENERATORS[gen]).parameters if p not in ("n", "rng")]
+        allowed = [p for p in inspect.signature(GENERATORS[gen]).parameters if p not in ("n", "rng", "part")]
         #: The generator's parameter names (what ``--set`` and a sweep's task axes may change).
         self.parameter_names = tuple(allowed)
         params, units, docs = {}, {}, {}
@@ -272,12 +278,26 @@ class Task:
         self.training = MappingProxyType({**TRAIN_DEFAULTS, **training})
         probe = self.generate(2, 0)
         self.n_inputs = probe.x.shape[2]
-        self.n_outputs = (int({**_defaults(gen), **params}["n_classes"]) if self.readout == "last"
-                          else probe.y.shape[2])
+        if self.readout == "last":  # classes: the generator's n_classes, or those of its data set
+            p = {**_defaults(gen), **params}
+            self.n_outputs = int(p["n_classes"]) if "n_classes" in p else int(self.generate(
+                self.sizes["train"], 0, part="train").y.max()) + 1
+        else:
+            self.n_outputs = probe.y.shape[2]
 
-    def generate(self, n, seed):
-        """``n`` sequences drawn with ``numpy.random.default_rng(seed)`` (a :class:`Batch`)."""
-        return GENERATORS[self.generator](n, np.random.default_rng(seed), **self.parameters)
+    def generate(self, n, seed, part=None):
+        """``n`` sequences drawn with ``numpy.random.default_rng(seed)`` (a :class:`Batch`).
+
+        For a task on a fixed data set (a generator with ``parts``, e.g. ``iris_sequences``)
+        ``part`` is ``"train"`` or ``"test"``; by default the stream says which: ``[seed, 1]``
+        is the test set's stream (:meth:`data`), anything else the training set's.
+        """
+        generator = GENERATORS[self.generator]
+        if not getattr(generator, "parts", False):
+            return generator(n, np.random.default_rng(seed), **self.parameters)
+        if part is None:
+            part = "test" if isinstance(seed, (list, tuple)) and len(seed) > 1 and seed[1] == 1 else "train"
+        return generator(n, np.random.default_rng(seed), part=part, **self.parameters)
 
     def constant_inputs(self):
         """``[(label, u), ...]``: the task's constant inputs (see
@@ -288,8 +308,8 @@ class Task:
 
     def data(self, seed=0):
         """The ``(train, test)`` sets of seed ``seed`` (streams ``[seed, 0]`` and ``[seed, 1]``)."""
-        return (self.generate(self.sizes["train"], [int(seed), 0]),
-                self.generate(self.sizes["test"], [int(seed), 1]))
+        return (self.generate(self.sizes["train"], [int(seed), 0], part="train"),
+                self.generate(self.sizes["test"], [int(seed), 1], part="test"))
 
     def as_dict(self):
         """Everything that defines the task (for saved results)."""
