@@ -333,3 +333,17 @@ def test_fit_batch_must_be_a_whole_number_or_auto():
         with pytest.raises(SpecError) as info:
             jobs.fit("sjostrom_2001", free=["A3_plus"], target="numpy", out=False, batch=bad)
         assert "--batch" in str(info.value) and "auto" in str(info.value)
+
+
+@pytest.mark.slow
+def test_batched_fit_of_real_replays_on_numpy_is_the_fit_run_one_replay_at_a_time():
+    """The real sjostrom_2001 replays (shortened stimulus), two starts in lock-step, their
+    Jacobian columns and the uncertainty probes as copies of one numpy run: the same fit."""
+    kw = dict(free=["A3_plus", "A2_minus"], bounds={"A3_plus": (0.0, 0.05), "A2_minus": (0.0, 0.05)},
+              starts=2, max_evaluations=2, target="numpy", stimulus={"repetitions": 2}, out=False)
+    today = jobs.fit("sjostrom_2001", batch=1, **kw)
+    batched = jobs.fit("sjostrom_2001", batch="auto", **kw)
+    assert batched.batch["batched"] and batched.batch["runs"] < today.batch["runs"]
+    assert batched.values == today.values and batched.chi_after == today.chi_after
+    assert batched.starts == today.starts and batched.uncertainty == today.uncertainty
+    assert batched.evaluations == today.evaluations

@@ -399,12 +399,14 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
                 batching["runs"] += len(padded) - 1
                 return run_points(todo[i + len(chunk):])
 
-    ensure = run_points  # the main thread's; a lock-step start's goes through the coordinator
+    import threading
+
+    local = threading.local()  # a lock-step start's thread asks the coordinator (local.need)
 
     def replay(x):
         key = key_of(x)
         if key not in cache:
-            ensure([x])
+            getattr(local, "need", run_points)([x])
         if key not in cache:
             raise failed[key]
         return cache[key]
@@ -429,6 +431,7 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     def one_start(u0, need):
         """A start's least squares; ``need(xs)`` replays points not yet replayed."""
         x_init = box.to_x(u0)
+        local.need = need
         extra = {}
         if batching["size"] > 1:  # the finite-difference columns of the Jacobian together
             def columns(f, points):
