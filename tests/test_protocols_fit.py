@@ -260,6 +260,7 @@ def test_fit_command_prints_standard_errors_and_correlations(monkeypatch, capsys
 def _fake_nonlinear_replays(monkeypatch):
     """Replace the replays by a model nonlinear in (A3_plus, A2_minus) (v = a f exp(-b g / a)…),
     ``run`` one point and ``run_batch`` several as "copies"; returns the batch sizes run."""
+    import threading
     from types import SimpleNamespace
 
     import numpy as np
@@ -283,10 +284,12 @@ def _fake_nonlinear_replays(monkeypatch):
     sizes = []
 
     def fake_run(spec, model, params, overrides, variants, **kwargs):
+        assert threading.current_thread() is threading.main_thread()  # Brian2 is not thread-safe
         sizes.append(1)
         return value(overrides)
 
     def fake_run_batch(spec, points, *, max_copies=None, varying=(), **kwargs):
+        assert threading.current_thread() is threading.main_thread()
         assert max_copies == len(points) and set(varying) == {"A3_plus", "A2_minus"}
         sizes.append(len(points))
         out = []
