@@ -350,3 +350,9 @@ def test_batched_fit_of_real_replays_on_numpy_is_the_fit_run_one_replay_at_a_tim
     assert batched.values == today.values and batched.chi_after == today.chi_after
     assert batched.starts == today.starts and batched.uncertainty == today.uncertainty
     assert batched.evaluations == today.evaluations
+
+
+def test_fit_command_batch_flag_is_checked_before_any_replay(capsys):
+    code = main(["fit", "sjostrom_2001", "--free", "A3_plus", "--batch", "two", "--target", "numpy"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--batch" in err and "'two'" in err and err.strip().count("\n") == 0

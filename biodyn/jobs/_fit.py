@@ -15,6 +15,18 @@ decades). Each evaluation is one replay; on ``cpp_standalone`` it reruns the
 compiled build with the new values (no code generation), see
 :func:`biodyn.protocols.run`.
 
+Batching (issue 17). By default (``batch="auto"``, ``biodyn fit --batch auto``) the replays
+that can run together run as independent copies of one Brian2 run
+(:func:`biodyn.protocols.run_batch`): the starts advance in lock-step (one thread each,
+only the main thread runs Brian2), and what they ask for at the same time — their trial
+points, the ``p`` forward-difference columns of each start's Jacobian (scipy's
+``workers=`` map, so scipy's own difference arithmetic is unchanged) — plus the ``2p``
+probes of the uncertainties run in batches of ``starts * p`` copies, every batch the same
+build (a short one padded with copies of its first point). Each replay's result is the
+one it has alone and each start asks for the same points in the same order, so the fit is
+the same to the last bit as with ``batch=1`` (one replay per run); what differs is the
+number of Brian2 runs, recorded with the batch size in the JSON's ``fit.batch``.
+
 Uncertainties. At the best point :math:`\\hat\\theta` the Jacobian
 :math:`J_{kj} = \\partial r_k / \\partial \\theta_j` of the weighted residuals
 :math:`r_k = (v_k - d_k)/s_k` is measured by central differences (one-sided at a bound; its
