@@ -351,7 +351,7 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         fixed = {**dict(spec.set), **fixed}
     run_kwargs = dict(target=target, seed=seed, stimulus=stimulus, network=network, block=False)
     size = _batch_size(batch, starts, len(free))
-    cache, failed = {}, {}
+    cache, failed, ahead = {}, {}, {}  # ahead: replayed in advance, not yet asked for
     counter = {"n": 0}
     batching = {"requested": batch, "size": size, "runs": 0, "padded": 0, "batched": size > 1,
                 "lock_step_starts": size > 1 and int(starts) > 1}
@@ -360,8 +360,12 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     def key_of(x):  # exact: points closer than rounding would share a replay in an order
         return tuple(float(v) for v in np.asarray(x, float))  # that batching changes
 
-    def record(x, result):
+    def record(x, result, speculative=False):
         key = key_of(x)
+        if speculative:
+            if not isinstance(result, Exception):
+                ahead[key] = (np.asarray(x, float), result)
+            return
         if isinstance(result, Exception):
             failed[key] = result
             return
@@ -376,16 +380,31 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         ov.update({n: _unit_text(v, u) for n, v, u in zip(free, x, units)})
         return ov
 
-    def run_points(xs):
+    def run_points(xs, guesses=()):
         """Replay the points ``xs`` not yet replayed: one by one (batch 1, today's), or as
         copies of one Brian2 run, ``size`` at a time (padded to ``size`` with the chunk's
-        first point, so that every batch is the same build)."""
+        first point, so that every batch is the same build). ``guesses``: points likely
+        asked for next, replayed in the batch's free copies and kept apart (``ahead``)
+        until asked for — only then counted."""
         todo, seen = [], set()
         for x in xs:
             key = key_of(x)
+            if key in ahead and key not in cache:
+                record(*ahead.pop(key))
             if key not in cache and key not in seen:
                 seen.add(key)
                 todo.append(np.asarray(x, float))
+        n_asked = len(todo)
+        if batching["size"] > 1 and n_asked:
+            room = -n_asked % batching["size"]
+            for x in guesses:
+                key = key_of(x)
+                if room and key not in cache and key not in seen and key not in ahead:
+                    seen.add(key)
+                    todo.append(np.asarray(x, float))
+                    room -= 1
+        if not todo:
+            return
         if batching["size"] == 1:
             for x in todo:
                 batching["runs"] += 1
@@ -403,13 +422,13 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
             results = protocols.run_batch(spec, pts, target=target, block=False,
                                           max_copies=batching["size"], varying=tuple(free))
             batching["runs"] += 1
-            for x, r in zip(chunk, results):
-                record(x, r)
+            for j, (x, r) in enumerate(zip(chunk, results)):
+                record(x, r, speculative=i + j >= n_asked)
             alone = [r.summary["batch"].get("alone") for r in results if not isinstance(r, Exception)]
             if alone and all(alone):  # the engine runs points alone: no copies, no padding
                 batching.update(size=1, batched=False, lock_step_starts=False, alone=alone[0])
                 batching["runs"] += len(padded) - 1
-                return run_points(todo[i + len(chunk):])
+                return run_points(todo[i + len(chunk):n_asked])
 
     import threading
 
@@ -417,8 +436,10 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
 
     def replay(x):
         key = key_of(x)
+        if key in ahead:
+            record(*ahead.pop(key))
         if key not in cache:
-            getattr(local, "need", run_points)([x])
+            getattr(local, "need", run_points)([x], getattr(local, "guesses", ()))
         if key not in cache:
             raise failed[key]
         return cache[key]
@@ -451,8 +472,18 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
                 need([box.to_x(q) for q in points])
                 return [f(q) for q in points]
             extra["workers"] = columns
+        def fun(u):
+            # a trial point's forward-difference probes, as scipy will ask for them if the
+            # step is accepted: replayed ahead in the batch's free copies (a guess that misses
+            # costs only a copy; the numbers are those of the points scipy asks for)
+            local.guesses = [box.to_x(q) for q in _forward_probes(u, 1e-3)] if extra else ()
+            try:
+                return residuals(box.to_x(u))
+            finally:
+                local.guesses = ()
+
         try:
-            sol = least_squares(lambda u: residuals(box.to_x(u)), u0, bounds=(0.0, 1.0),
+            sol = least_squares(fun, u0, bounds=(0.0, 1.0),
                                 method="trf", diff_step=1e-3, x_scale=1.0,
                                 max_nfev=int(max_evaluations), **extra)
             x_end = box.to_x(sol.x)
@@ -497,10 +528,29 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     return result
 
 
+def _forward_probes(u, rel_step):
+    """The points of scipy's 2-point difference at ``u`` in the box [0, 1] (its step rule:
+    ``h = rel_step * sign(u) * max(1, |u|)``, reversed where ``u + h`` leaves the box)."""
+    u = np.asarray(u, float)
+    try:
+        from scipy.optimize._numdiff import _adjust_scheme_to_bounds, _compute_absolute_step
+
+        h = _compute_absolute_step(rel_step, u, np.zeros(1), "2-point")
+        h, _ = _adjust_scheme_to_bounds(u, h, 1, "1-sided", np.zeros_like(u), np.ones_like(u))
+    except Exception:  # private helpers of scipy: a guess only, nothing depends on it
+        return []
+    out = []
+    for i in range(u.size):
+        q = u.copy()
+        q[i] = u[i] + h[i]
+        out.append(q)
+    return out
+
+
 def _batch_size(batch, starts, p):
-    """Copies per Brian2 run for ``batch`` (``"auto"``: ``max(starts * p, 2p)``)."""
+    """Copies per Brian2 run for ``batch`` (``"auto"``: ``max(starts * (p + 1), 2p)``)."""
     if batch is None or (isinstance(batch, str) and batch.strip().lower() == "auto"):
-        return max(int(starts) * p, 2 * p)
+        return max(int(starts) * (p + 1), 2 * p)
     try:
         n = int(batch)
         ok = n >= 1 and float(batch) == n
@@ -532,9 +582,9 @@ class _LockStep:
         self.alive = 0
         self.error = None
 
-    def _need(self, index, xs):
+    def _need(self, index, xs, guesses=()):
         with self.cond:
-            self.pending[index] = list(xs)
+            self.pending[index] = (list(xs), list(guesses))
             self.cond.notify_all()
             while index in self.pending and self.error is None:
                 self.cond.wait()
@@ -549,7 +599,7 @@ class _LockStep:
 
         def body(i):
             try:
-                results[i] = jobs[i](lambda xs: self._need(i, xs))
+                results[i] = jobs[i](lambda xs, guesses=(): self._need(i, xs, guesses))
             except BaseException as exc:  # reported as this start's error
                 results[i] = {"error": str(exc)[:200]}
             finally:
@@ -569,7 +619,7 @@ class _LockStep:
                     break
                 asked = [self.pending[i] for i in sorted(self.pending)]
             try:
-                self.run_points([x for xs in asked for x in xs])
+                self.run_points([x for xs, _ in asked for x in xs], [x for _, g in asked for x in g])
             except BaseException as exc:
                 with self.cond:
                     self.error = exc
