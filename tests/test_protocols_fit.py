@@ -326,6 +326,7 @@ def test_batched_fit_finds_the_same_optimum_and_uncertainties_to_the_last_bit(mo
         assert b.uncertainty == today.uncertainty  # covariance, standard errors, ... exactly
         assert set(sizes) == {size} and len(sizes) < runs_today / fewer
         assert b.batch["size"] == size and b.batch["runs"] == len(sizes) and b.batch["lock_step_starts"]
+        assert 0 < b.batch["ahead_used"] <= b.batch["ahead"]
         doc = json.loads(b.json.read_text())
         assert doc["fit"]["batch"]["size"] == size and doc["fit"]["batch"]["batched"] is True
         assert f"batch = {size}" in (tmp_path / f"b{size}.toml").read_text()

@@ -100,8 +100,9 @@ class FitResult:
     batch : dict
         How the replays ran: ``requested`` (the ``batch`` argument), ``size`` (copies per
         Brian2 run; 1: one replay per run), ``batched``, ``lock_step_starts``, ``runs``
-        (Brian2 runs), ``padded`` (copies that only filled a batch), and ``alone`` where
-        the engine runs points alone.
+        (Brian2 runs), ``padded`` (copies that only filled a batch), ``ahead`` (probes
+        replayed ahead of scipy's asking) and ``ahead_used`` (those it then asked for: only
+        these count in ``evaluations``), and ``alone`` where the engine runs points alone.
     """
 
     values: dict
@@ -353,7 +354,8 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     size = _batch_size(batch, starts, len(free))
     cache, failed, ahead = {}, {}, {}  # ahead: replayed in advance, not yet asked for
     counter = {"n": 0}
-    batching = {"requested": batch, "size": size, "runs": 0, "padded": 0, "batched": size > 1,
+    batching = {"requested": batch, "size": size, "runs": 0, "padded": 0, "ahead": 0, "ahead_used": 0,
+                "batched": size > 1,
                 "lock_step_starts": size > 1 and int(starts) > 1}
     t0 = time.perf_counter()
 
@@ -363,6 +365,7 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     def record(x, result, speculative=False):
         key = key_of(x)
         if speculative:
+            batching["ahead"] += 1
             if not isinstance(result, Exception):
                 ahead[key] = (np.asarray(x, float), result)
             return
@@ -390,6 +393,7 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         for x in xs:
             key = key_of(x)
             if key in ahead and key not in cache:
+                batching["ahead_used"] += 1
                 record(*ahead.pop(key))
             if key not in cache and key not in seen:
                 seen.add(key)
@@ -437,6 +441,7 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     def replay(x):
         key = key_of(x)
         if key in ahead:
+            batching["ahead_used"] += 1
             record(*ahead.pop(key))
         if key not in cache:
             getattr(local, "need", run_points)([x], getattr(local, "guesses", ()))
