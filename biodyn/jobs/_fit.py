@@ -21,8 +21,11 @@ that can run together run as independent copies of one Brian2 run
 only the main thread runs Brian2), and what they ask for at the same time — their trial
 points, the ``p`` forward-difference columns of each start's Jacobian (scipy's
 ``workers=`` map, so scipy's own difference arithmetic is unchanged) — plus the ``2p``
-probes of the uncertainties run in batches of ``starts * p`` copies, every batch the same
-build (a short one padded with copies of its first point). Each replay's result is the
+probes of the uncertainties run in batches of ``starts * (p + 1)`` copies, every batch the
+same build (a short one padded with copies of its first point). A trial point's ``p``
+forward-difference probes are replayed ahead, in the same run as the trial point (scipy asks
+for them when it accepts the step, at the points its step rule gives), so that a lock-step
+iteration is one run; a probe is counted as an evaluation only once scipy asks for it. Each replay's result is the
 one it has alone and each start asks for the same points in the same order, so the fit is
 the same to the last bit as with ``batch=1`` (one replay per run); what differs is the
 number of Brian2 runs, recorded with the batch size in the JSON's ``fit.batch``.
@@ -300,7 +303,8 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         first point, so that every run is one build). Every replay's result is the one it has
         alone, and each start evaluates the same points as it does unbatched, so the fit
         (optimum, uncertainties, evaluation counts) is the same to the last bit. ``"auto"``
-        (default): ``starts * p`` (every start's Jacobian at once; at least ``2p``);
+        (default): ``starts * (p + 1)`` (every start's trial point and its probes at once;
+        at least ``2p``);
         ``1``: one replay per run (as before batching). Engines that run points alone fall
         back to one replay per run.
 
