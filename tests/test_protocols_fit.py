@@ -217,7 +217,7 @@ def test_fit_reports_the_exact_covariance_of_a_model_linear_in_its_free_paramete
     monkeypatch.setattr(jobs._fit, "write_fit_figure", lambda doc, path: path)
     r = jobs.fit("sjostrom_2001", free=["A3_plus", "A2_minus"], starts=1, max_evaluations=100,
                  bounds={"A3_plus": (1e-5, 0.05), "A2_minus": (0.0, 0.05)}, target="numpy",
-                 out=tmp_path / "f.toml")
+                 out=tmp_path / "f.toml", batch=1)
     J = np.column_stack([f / sem, -g / sem])
     C = np.linalg.inv(J.T @ J)
     unc = r.uncertainty
@@ -253,3 +253,107 @@ def test_fit_command_prints_standard_errors_and_correlations(monkeypatch, capsys
     assert "A3_plus: 0.0065 -> 0.007 ± 0.00041 (± 0.00065 scaled by s² = 2.5)" in out
     assert "tau_y: 114.0 ms -> 300.0 ms ± 12 ms (± 19 ms scaled by s² = 2.5) [at a bound" in out
     assert "A3_plus +1.000 -0.610" in out and "tau_y   -0.610 +1.000" in out
+
+
+# -- batched fits (issue 17) ---------------------------------------------------------------------
+
+def _fake_nonlinear_replays(monkeypatch):
+    """Replace the replays by a model nonlinear in (A3_plus, A2_minus) (v = a f exp(-b g / a)…),
+    ``run`` one point and ``run_batch`` several as "copies"; returns the batch sizes run."""
+    import threading
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from biodyn import protocols
+
+    f = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    g = np.array([-1.0, 0.5, -2.0, 1.0, 0.0, -0.5, 1.5])
+    sem = np.array([1e-3, 2e-3, 1e-3, 3e-3, 2e-3, 1e-3, 2e-3])
+    data = 0.004 * f - 0.01 * g ** 2 + np.array([1, -1, 2, -2, 1, 0, 1]) * 1e-3
+
+    def value(overrides):
+        a, b = float(overrides["A3_plus"]), float(overrides["A2_minus"])
+        v = a * f * np.exp(-b * np.abs(g)) - b * g ** 2 + 0.3 * a * b
+        r = (v - data) / sem
+        conds = [{"labels": {"k": k}, "value": float(v[k]), "data": float(data[k]), "error": float(sem[k])}
+                 for k in range(f.size)]
+        return SimpleNamespace(summary={"conditions": conds, "score": {"chi": float(np.sqrt(np.mean(r ** 2)))},
+                                        "target": "numpy", "overrides": dict(overrides)})
+
+    sizes = []
+
+    def fake_run(spec, model, params, overrides, variants, **kwargs):
+        assert threading.current_thread() is threading.main_thread()  # Brian2 is not thread-safe
+        sizes.append(1)
+        return value(overrides)
+
+    def fake_run_batch(spec, points, *, max_copies=None, varying=(), **kwargs):
+        assert threading.current_thread() is threading.main_thread()
+        assert max_copies == len(points) and set(varying) == {"A3_plus", "A2_minus"}
+        sizes.append(len(points))
+        out = []
+        for j, p in enumerate(points):
+            r = value(p["overrides"])
+            r.summary["batch"] = {"size": len(points), "copy": j}
+            out.append(r)
+        return out
+
+    monkeypatch.setattr(protocols, "run", fake_run)
+    monkeypatch.setattr(protocols, "run_batch", fake_run_batch)
+    monkeypatch.setattr(jobs._fit, "write_fit_figure", lambda doc, path: path)
+    return sizes
+
+
+def test_batched_fit_finds_the_same_optimum_and_uncertainties_to_the_last_bit(monkeypatch, tmp_path):
+    """Starts in lock-step, Jacobian columns and uncertainty probes in batches: each start
+    evaluates the same points as unbatched, so every number of the fit is bit-identical, in
+    fewer runs, every run one build (the same number of copies)."""
+    import json
+
+    sizes = _fake_nonlinear_replays(monkeypatch)
+    kw = dict(free=["A3_plus", "A2_minus"], starts=3, max_evaluations=30, target="numpy",
+              bounds={"A3_plus": (1e-5, 0.05), "A2_minus": (0.0, 0.05)})
+    today = jobs.fit("sjostrom_2001", batch=1, out=tmp_path / "a.toml", **kw)
+    runs_today = len(sizes)
+    assert set(sizes) == {1} and today.batch["runs"] == runs_today == today.evaluations
+    for batch, size, fewer in (("auto", 9, 3), (4, 4, 1.5)):
+        del sizes[:]
+        b = jobs.fit("sjostrom_2001", batch=batch, out=tmp_path / f"b{size}.toml", **kw)
+        assert b.values == today.values and b.chi_after == today.chi_after
+        assert b.chi_before == today.chi_before and b.evaluations == today.evaluations
+        assert b.starts == today.starts  # each start's path, end and evaluations
+        assert b.uncertainty == today.uncertainty  # covariance, standard errors, ... exactly
+        assert set(sizes) == {size} and len(sizes) < runs_today / fewer
+        assert b.batch["size"] == size and b.batch["runs"] == len(sizes) and b.batch["lock_step_starts"]
+        assert 0 < b.batch["ahead_used"] <= b.batch["ahead"]
+        doc = json.loads(b.json.read_text())
+        assert doc["fit"]["batch"]["size"] == size and doc["fit"]["batch"]["batched"] is True
+        assert f"batch = {size}" in (tmp_path / f"b{size}.toml").read_text()
+
+
+def test_fit_batch_must_be_a_whole_number_or_auto():
+    for bad in (0, "two", 1.5):
+        with pytest.raises(SpecError) as info:
+            jobs.fit("sjostrom_2001", free=["A3_plus"], target="numpy", out=False, batch=bad)
+        assert "--batch" in str(info.value) and "auto" in str(info.value)
+
+
+@pytest.mark.slow
+def test_batched_fit_of_real_replays_on_numpy_is_the_fit_run_one_replay_at_a_time():
+    """The real sjostrom_2001 replays (shortened stimulus), two starts in lock-step, their
+    Jacobian columns and the uncertainty probes as copies of one numpy run: the same fit."""
+    kw = dict(free=["A3_plus", "A2_minus"], bounds={"A3_plus": (0.0, 0.05), "A2_minus": (0.0, 0.05)},
+              starts=2, max_evaluations=2, target="numpy", stimulus={"repetitions": 2}, out=False)
+    today = jobs.fit("sjostrom_2001", batch=1, **kw)
+    batched = jobs.fit("sjostrom_2001", batch="auto", **kw)
+    assert batched.batch["batched"] and batched.batch["runs"] < today.batch["runs"]
+    assert batched.values == today.values and batched.chi_after == today.chi_after
+    assert batched.starts == today.starts and batched.uncertainty == today.uncertainty
+    assert batched.evaluations == today.evaluations
+
+
+def test_fit_command_batch_flag_is_checked_before_any_replay(capsys):
+    code = main(["fit", "sjostrom_2001", "--free", "A3_plus", "--batch", "two", "--target", "numpy"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--batch" in err and "'two'" in err and err.strip().count("\n") == 0

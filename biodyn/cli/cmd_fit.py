@@ -40,6 +40,11 @@ def register(sub):
                    "(default; cpp_standalone reruns one compiled build for every evaluation)")
     p.add_argument("--out", "-o", metavar="FILE", help="the parameter-set TOML file to write "
                    "(default PROTOCOL-MODEL-fit.toml)")
+    p.add_argument("--batch", "-b", metavar="N|auto", default="auto",
+                   help="replays per Brian2 run: 'auto' (default: the starts in lock-step, the "
+                   "columns of each finite-difference Jacobian and the uncertainties' probes as "
+                   "copies of one run; the same fit to the last bit), N, or 1 (one replay per run, "
+                   "as before)")
     add_stimulus_option(p)
     p.set_defaults(func=run)
 
@@ -65,7 +70,7 @@ def run(args):
     result = jobs.fit(spec, free=free, model=args.model, params=args.params, bounds=bounds,
                       overrides=overrides, variants=variants, target=args.target, seed=args.seed,
                       starts=args.starts, max_evaluations=args.max_evaluations, out=args.out,
-                      progress=progress, stimulus=stimulus or None)
+                      progress=progress, stimulus=stimulus or None, batch=args.batch)
     print(f"{spec.name}: {model_spec.name}, {len(free)} free parameter(s), {result.evaluations} "
           f"replays, {len(result.starts)} start(s)")
     unc = getattr(result, "uncertainty", None) or {}

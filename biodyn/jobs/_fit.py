@@ -15,6 +15,21 @@ decades). Each evaluation is one replay; on ``cpp_standalone`` it reruns the
 compiled build with the new values (no code generation), see
 :func:`biodyn.protocols.run`.
 
+Batching (issue 17). By default (``batch="auto"``, ``biodyn fit --batch auto``) the replays
+that can run together run as independent copies of one Brian2 run
+(:func:`biodyn.protocols.run_batch`): the starts advance in lock-step (one thread each,
+only the main thread runs Brian2), and what they ask for at the same time — their trial
+points, the ``p`` forward-difference columns of each start's Jacobian (scipy's
+``workers=`` map, so scipy's own difference arithmetic is unchanged) — plus the ``2p``
+probes of the uncertainties run in batches of ``starts * (p + 1)`` copies, every batch the
+same build (a short one padded with copies of its first point). A trial point's ``p``
+forward-difference probes are replayed ahead, in the same run as the trial point (scipy asks
+for them when it accepts the step, at the points its step rule gives), so that a lock-step
+iteration is one run; a probe is counted as an evaluation only once scipy asks for it. Each replay's result is the
+one it has alone and each start asks for the same points in the same order, so the fit is
+the same to the last bit as with ``batch=1`` (one replay per run); what differs is the
+number of Brian2 runs, recorded with the batch size in the JSON's ``fit.batch``.
+
 Uncertainties. At the best point :math:`\\hat\\theta` the Jacobian
 :math:`J_{kj} = \\partial r_k / \\partial \\theta_j` of the weighted residuals
 :math:`r_k = (v_k - d_k)/s_k` is measured by central differences (one-sided at a bound; its
@@ -85,6 +100,12 @@ class FitResult:
         The estimates' covariance, standard errors (per parameter, in its unit) and
         correlation matrix (:func:`uncertainties`), the parameters at a bound, and the
         replays the Jacobian took (``evaluations``, included in ``evaluations`` above).
+    batch : dict
+        How the replays ran: ``requested`` (the ``batch`` argument), ``size`` (copies per
+        Brian2 run; 1: one replay per run), ``batched``, ``lock_step_starts``, ``runs``
+        (Brian2 runs), ``padded`` (copies that only filled a batch), ``ahead`` (probes
+        replayed ahead of scipy's asking) and ``ahead_used`` (those it then asked for: only
+        these count in ``evaluations``), and ``alone`` where the engine runs points alone.
     """
 
     values: dict
@@ -100,6 +121,7 @@ class FitResult:
     figure: Path | None = None
     json: Path | None = None
     uncertainty: dict = field(default_factory=dict)
+    batch: dict = field(default_factory=dict)
 
 
 def _unit_text(value, unit):
@@ -248,7 +270,7 @@ def uncertainties(J, r):
 @all_or_nothing()
 def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None, variants=None,
         target="auto", seed=0, starts=4, max_evaluations=60, out=None, stimulus=None,
-        network=None, report=None, progress=None):
+        network=None, report=None, progress=None, batch="auto"):
     """Fit the ``free`` parameters of a model to a protocol's data (weighted least squares).
 
     Parameters
@@ -272,6 +294,19 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     out : path, optional
         The parameter-set TOML file to write (default: ``PROTOCOL-MODEL-fit.toml`` in
         the working folder); ``False`` writes nothing.
+    batch : int or "auto"
+        Replays per Brian2 run (:func:`biodyn.protocols.run_batch`, issue 17). With
+        ``batch > 1`` the starts advance in lock-step, and what they ask for together — their
+        trial points, the ``p`` finite-difference columns of each start's Jacobian (scipy's
+        ``workers=`` map), the ``2p`` probes of the uncertainties' Jacobian — runs as copies
+        of one run, ``batch`` at a time (a last, smaller chunk padded with copies of its
+        first point, so that every run is one build). Every replay's result is the one it has
+        alone, and each start evaluates the same points as it does unbatched, so the fit
+        (optimum, uncertainties, evaluation counts) is the same to the last bit. ``"auto"``
+        (default): ``starts * (p + 1)`` (every start's trial point and its probes at once;
+        at least ``2p``);
+        ``1``: one replay per run (as before batching). Engines that run points alone fall
+        back to one replay per run.
 
     Returns
     -------
@@ -320,20 +355,102 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     if model is None or model == spec.model:
         fixed = {**dict(spec.set), **fixed}
     run_kwargs = dict(target=target, seed=seed, stimulus=stimulus, network=network, block=False)
-    cache = {}
+    size = _batch_size(batch, starts, len(free))
+    cache, failed, ahead = {}, {}, {}  # ahead: replayed in advance, not yet asked for
     counter = {"n": 0}
+    batching = {"requested": batch, "size": size, "runs": 0, "padded": 0, "ahead": 0, "ahead_used": 0,
+                "batched": size > 1,
+                "lock_step_starts": size > 1 and int(starts) > 1}
     t0 = time.perf_counter()
 
+    def key_of(x):  # exact: points closer than rounding would share a replay in an order
+        return tuple(float(v) for v in np.asarray(x, float))  # that batching changes
+
+    def record(x, result, speculative=False):
+        key = key_of(x)
+        if speculative:
+            batching["ahead"] += 1
+            if not isinstance(result, Exception):
+                ahead[key] = (np.asarray(x, float), result)
+            return
+        if isinstance(result, Exception):
+            failed[key] = result
+            return
+        counter["n"] += 1
+        cache[key] = result.summary
+        failed.pop(key, None)
+        if progress is not None:
+            progress(counter["n"], dict(zip(free, x)), result.summary["score"]["chi"])
+
+    def overrides_at(x):
+        ov = dict(overrides or {})
+        ov.update({n: _unit_text(v, u) for n, v, u in zip(free, x, units)})
+        return ov
+
+    def run_points(xs, guesses=()):
+        """Replay the points ``xs`` not yet replayed: one by one (batch 1, today's), or as
+        copies of one Brian2 run, ``size`` at a time (padded to ``size`` with the chunk's
+        first point, so that every batch is the same build). ``guesses``: points likely
+        asked for next, replayed in the batch's free copies and kept apart (``ahead``)
+        until asked for — only then counted."""
+        todo, seen = [], set()
+        for x in xs:
+            key = key_of(x)
+            if key in ahead and key not in cache:
+                batching["ahead_used"] += 1
+                record(*ahead.pop(key))
+            if key not in cache and key not in seen:
+                seen.add(key)
+                todo.append(np.asarray(x, float))
+        n_asked = len(todo)
+        if batching["size"] > 1 and n_asked:
+            room = -n_asked % batching["size"]
+            for x in guesses:
+                key = key_of(x)
+                if room and key not in cache and key not in seen and key not in ahead:
+                    seen.add(key)
+                    todo.append(np.asarray(x, float))
+                    room -= 1
+        if not todo:
+            return
+        if batching["size"] == 1:
+            for x in todo:
+                batching["runs"] += 1
+                try:
+                    record(x, protocols.run(spec, model, params, overrides_at(x), variants, **run_kwargs))
+                except Exception as exc:
+                    record(x, exc)
+            return
+        for i in range(0, len(todo), batching["size"]):
+            chunk = todo[i:i + batching["size"]]
+            padded = chunk + [chunk[0]] * (batching["size"] - len(chunk))
+            batching["padded"] += len(padded) - len(chunk)
+            pts = [dict(model=model, params=params, overrides=overrides_at(x), variants=variants,
+                        seed=seed, stimulus=stimulus, network=network) for x in padded]
+            results = protocols.run_batch(spec, pts, target=target, block=False,
+                                          max_copies=batching["size"], varying=tuple(free))
+            batching["runs"] += 1
+            for j, (x, r) in enumerate(zip(chunk, results)):
+                record(x, r, speculative=i + j >= n_asked)
+            alone = [r.summary["batch"].get("alone") for r in results if not isinstance(r, Exception)]
+            if alone and all(alone):  # the engine runs points alone: no copies, no padding
+                batching.update(size=1, batched=False, lock_step_starts=False, alone=alone[0])
+                batching["runs"] += len(padded) - 1
+                return run_points(todo[i + len(chunk):n_asked])
+
+    import threading
+
+    local = threading.local()  # a lock-step start's thread asks the coordinator (local.need)
+
     def replay(x):
-        key = tuple(np.round(x, 12))
+        key = key_of(x)
+        if key in ahead:
+            batching["ahead_used"] += 1
+            record(*ahead.pop(key))
         if key not in cache:
-            ov = dict(overrides or {})
-            ov.update({n: _unit_text(v, u) for n, v, u in zip(free, x, units)})
-            result = protocols.run(spec, model, params, ov, variants, **run_kwargs)
-            counter["n"] += 1
-            cache[key] = result.summary
-            if progress is not None:
-                progress(counter["n"], dict(zip(free, x)), result.summary["score"]["chi"])
+            getattr(local, "need", run_points)([x], getattr(local, "guesses", ()))
+        if key not in cache:
+            raise failed[key]
         return cache[key]
 
     def residuals(x):
@@ -346,29 +463,55 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         r = residuals(x)
         return float(math.sqrt(np.mean(r ** 2))) if r.size else float("nan")
 
+    run_points([x0, np.clip(x0, box.lo, box.hi)])  # together where the fit batches
     chi_before = chi_of(x0)
     rng = np.random.default_rng(seed)
     u_starts = [box.to_u(np.clip(x0, box.lo, box.hi))]
     u_starts += [rng.uniform(0.0, 1.0, len(free)) for _ in range(max(0, int(starts) - 1))]
-    runs = []
     best_x, best_chi = np.clip(x0, box.lo, box.hi), chi_of(np.clip(x0, box.lo, box.hi))
-    for u0 in u_starts:
+
+    def one_start(u0, need):
+        """A start's least squares; ``need(xs)`` replays points not yet replayed."""
         x_init = box.to_x(u0)
+        local.need = need
+        extra = {}
+        if batching["size"] > 1:  # the finite-difference columns of the Jacobian together
+            def columns(f, points):
+                points = list(points)
+                need([box.to_x(q) for q in points])
+                return [f(q) for q in points]
+            extra["workers"] = columns
+        def fun(u):
+            # a trial point's forward-difference probes, as scipy will ask for them if the
+            # step is accepted: replayed ahead in the batch's free copies (a guess that misses
+            # costs only a copy; the numbers are those of the points scipy asks for)
+            local.guesses = [box.to_x(q) for q in _forward_probes(u, 1e-3)] if extra else ()
+            try:
+                return residuals(box.to_x(u))
+            finally:
+                local.guesses = ()
+
         try:
-            sol = least_squares(lambda u: residuals(box.to_x(u)), u0, bounds=(0.0, 1.0),
+            sol = least_squares(fun, u0, bounds=(0.0, 1.0),
                                 method="trf", diff_step=1e-3, x_scale=1.0,
-                                max_nfev=int(max_evaluations))
+                                max_nfev=int(max_evaluations), **extra)
             x_end = box.to_x(sol.x)
         except Exception as exc:  # a failed start is reported, the others go on
-            runs.append({"start": dict(zip(free, x_init.tolist())), "error": str(exc)[:200]})
-            continue
-        c = chi_of(x_end)
-        runs.append({"start": dict(zip(free, x_init.tolist())), "end": dict(zip(free, x_end.tolist())),
-                     "chi": c, "evaluations": int(sol.nfev)})
-        if c < best_chi:
-            best_x, best_chi = x_end, c
-    # any evaluated point better than the ends (finite-difference probes included)
-    for key in cache:
+            return {"start": dict(zip(free, x_init.tolist())), "error": str(exc)[:200]}
+        return {"start": dict(zip(free, x_init.tolist())), "end": dict(zip(free, x_end.tolist())),
+                "chi": chi_of(x_end), "evaluations": int(sol.nfev), "_x": x_end}
+
+    if batching["lock_step_starts"]:
+        runs = _LockStep(run_points).run([(lambda need, u0=u0: one_start(u0, need)) for u0 in u_starts])
+    else:
+        runs = [one_start(u0, run_points) for u0 in u_starts]
+    for r in runs:
+        x_end = r.pop("_x", None)
+        if x_end is not None and r["chi"] < best_chi:
+            best_x, best_chi = x_end, r["chi"]
+    # any evaluated point better than the ends (finite-difference probes included), in the
+    # order of the points (not of their replays: the same answer batched or not)
+    for key in sorted(cache):
         c = chi_of(np.asarray(key))
         if c < best_chi and np.all((np.asarray(key) >= box.lo) & (np.asarray(key) <= box.hi)):
             best_x, best_chi = np.asarray(key), c
@@ -376,24 +519,132 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     values = {name: _unit_text(v, u) for name, v, u in zip(free, best_x, units)}
     start_values = {name: _unit_text(v, u) for name, v, u in zip(free, x0, units)}
     before_jacobian = counter["n"]
-    uncertainty = _uncertainty(residuals, box, best_x, free, units)
+    uncertainty = _uncertainty(residuals, box, best_x, free, units, run_points)
     uncertainty["evaluations"] = counter["n"] - before_jacobian
     timings = {"total": time.perf_counter() - t0}
     result = FitResult(values, start_values, chi_before, best_chi, n, counter["n"], None, runs,
-                       timings, replay(best_x), uncertainty=uncertainty)
+                       timings, replay(best_x), uncertainty=uncertainty, batch=batching)
     if out is not False:
         path = Path(out) if out else Path(f"{spec.name}-{mspec.name}-fit.toml")
         result.path = write_parameter_set(path, resolved, values, fixed, spec, result,
                                           dict(zip(free, zip(box.lo.tolist(), box.hi.tolist()))),
                                           dict(target=target, seed=seed, starts=int(starts),
-                                               max_evaluations=int(max_evaluations)))
+                                               max_evaluations=int(max_evaluations),
+                                               batch=int(batching["size"])))
         doc = fit_document(result, spec, mspec, free, replay(x0), seed, target)
         result.figure = write_fit_figure(doc, path.with_suffix(".png"))
         result.json = io.write_json(doc, path.with_suffix(".json"))
     return result
 
 
-def _uncertainty(residuals, box, x, free, units):
+def _forward_probes(u, rel_step):
+    """The points of scipy's 2-point difference at ``u`` in the box [0, 1] (its step rule:
+    ``h = rel_step * sign(u) * max(1, |u|)``, reversed where ``u + h`` leaves the box)."""
+    u = np.asarray(u, float)
+    try:
+        from scipy.optimize._numdiff import _adjust_scheme_to_bounds, _compute_absolute_step
+
+        h = _compute_absolute_step(rel_step, u, np.zeros(1), "2-point")
+        h, _ = _adjust_scheme_to_bounds(u, h, 1, "1-sided", np.zeros_like(u), np.ones_like(u))
+    except Exception:  # private helpers of scipy: a guess only, nothing depends on it
+        return []
+    out = []
+    for i in range(u.size):
+        q = u.copy()
+        q[i] = u[i] + h[i]
+        out.append(q)
+    return out
+
+
+def _batch_size(batch, starts, p):
+    """Copies per Brian2 run for ``batch`` (``"auto"``: ``max(starts * (p + 1), 2p)``)."""
+    if batch is None or (isinstance(batch, str) and batch.strip().lower() == "auto"):
+        return max(int(starts) * (p + 1), 2 * p)
+    try:
+        n = int(batch)
+        ok = n >= 1 and float(batch) == n
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise SpecError("<command line>", "--batch", "a whole number >= 1 (replays per Brian2 run; "
+                        "1: one each) or 'auto'", repr(batch))
+    return n
+
+
+class _LockStep:
+    """Runs the starts of a multi-start in lock-step, one thread each, so that the points they
+    need at the same time run together.
+
+    Each start's thread calls ``need(xs)`` and waits; when every start still running waits,
+    the calling (main) thread replays what they asked for, in the order of the starts, with
+    ``run_points`` — in one batch where it fits — and lets them go on. Only the main thread
+    runs Brian2. A start's own sequence of evaluations does not depend on the others (each
+    replay's result is the one it has alone), so each start ends where it ends unbatched.
+    """
+
+    def __init__(self, run_points):
+        import threading
+
+        self.run_points = run_points
+        self.cond = threading.Condition()
+        self.pending = {}  # start index -> points it waits for
+        self.alive = 0
+        self.error = None
+
+    def _need(self, index, xs, guesses=()):
+        with self.cond:
+            self.pending[index] = (list(xs), list(guesses))
+            self.cond.notify_all()
+            while index in self.pending and self.error is None:
+                self.cond.wait()
+            if self.error is not None:
+                raise RuntimeError(f"the batched replays failed: {self.error}")
+
+    def run(self, jobs):
+        """``jobs[i](need)`` -> result, all in lock-step; returns the results in order."""
+        import threading
+
+        results = [None] * len(jobs)
+
+        def body(i):
+            try:
+                results[i] = jobs[i](lambda xs, guesses=(): self._need(i, xs, guesses))
+            except BaseException as exc:  # reported as this start's error
+                results[i] = {"error": str(exc)[:200]}
+            finally:
+                with self.cond:
+                    self.alive -= 1
+                    self.cond.notify_all()
+
+        threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(len(jobs))]
+        self.alive = len(jobs)
+        for t in threads:
+            t.start()
+        while True:
+            with self.cond:
+                while len(self.pending) < self.alive:
+                    self.cond.wait()
+                if self.alive == 0:
+                    break
+                asked = [self.pending[i] for i in sorted(self.pending)]
+            try:
+                self.run_points([x for xs, _ in asked for x in xs], [x for _, g in asked for x in g])
+            except BaseException as exc:
+                with self.cond:
+                    self.error = exc
+                    self.cond.notify_all()
+                for t in threads:
+                    t.join()
+                raise
+            with self.cond:
+                self.pending.clear()
+                self.cond.notify_all()
+        for t in threads:
+            t.join()
+        return results
+
+
+def _uncertainty(residuals, box, x, free, units, need=None):
     """:func:`uncertainties` of the fit at ``x`` (parameter units), named per parameter.
 
     The Jacobian is taken in the box's scaled coordinates ``u`` (where the fit works, so the
@@ -401,7 +652,12 @@ def _uncertainty(residuals, box, x, free, units):
     chain rule, :math:`J_x = J_u \\, \\mathrm{diag}(du/dx)`.
     """
     u = box.to_u(x)
-    J_u = jacobian(lambda points: [residuals(box.to_x(q)) for q in points], u)
+    def evaluate(points):
+        if need is not None:  # the 2p probes together (one batch where the fit batches)
+            need([box.to_x(q) for q in points])
+        return [residuals(box.to_x(q)) for q in points]
+
+    J_u = jacobian(evaluate, u)
     x = np.asarray(x, float)
     ratio = np.where(box.log, box.hi / np.where(box.log, box.lo, 1.0), np.e)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -432,7 +688,7 @@ def fit_document(result, protocol, model_spec, free, start_summary, seed, target
            "values": dict(result.values), "start_values": dict(result.start_values),
            "chi_before": result.chi_before, "chi_after": result.chi_after, "n": result.n,
            "evaluations": result.evaluations, "starts": result.starts, "seed": int(seed),
-           "uncertainty": result.uncertainty,
+           "uncertainty": result.uncertainty, "batch": result.batch,
            "target": result.summary.get("target", target), "versions": build.versions(),
            "parameter_set_file": str(result.path) if result.path else None,
            "value_label": protocol.figure.get("ylabel") or (protocol.data or {}).get("value_label")}

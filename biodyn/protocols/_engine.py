@@ -749,7 +749,7 @@ def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, t
 
 
 def run_batch(protocol, points, *, target="auto", report=None, build_key=None, reuse=True,
-              block=True, max_copies=None, select=None):
+              block=True, max_copies=None, select=None, varying=()):
     """Run several points of one protocol, as independent copies of ONE Brian2 run where they
     can; each point's result is the one :func:`run` gives it alone.
 
@@ -780,6 +780,10 @@ def run_batch(protocol, points, *, target="auto", report=None, build_key=None, r
         As in :func:`run`, for every point.
     max_copies : int, optional
         At most this many copies in one Brian2 run (default: all).
+    varying : sequence of str, optional
+        Model parameters made per-element variables of the copies even where all the
+        points of a batch share their value, so that batches over the same names share
+        one build (a fit's batches: the free parameters) whatever values they hold.
 
     Returns
     -------
@@ -814,7 +818,8 @@ def run_batch(protocol, points, *, target="auto", report=None, build_key=None, r
             return
         try:
             _run_copies(chunk, setups, points, results, target=target, report=report,
-                        build_key=build_key, reuse=reuse, block=block, select=select)
+                        build_key=build_key, reuse=reuse, block=block, select=select,
+                        force=tuple(varying or ()))
         except (NotBatchable, SimulationError) as exc:
             for k, _ in chunk:
                 alone[k] = f"the batch ran point by point: {exc}"
@@ -869,7 +874,8 @@ def _batch_text(batch):
     return json.dumps(batch, sort_keys=True)
 
 
-def _run_copies(chunk, setups, points, results, *, target, report, build_key, reuse, block, select):
+def _run_copies(chunk, setups, points, results, *, target, report, build_key, reuse, block, select,
+                force=()):
     """Run the points of ``chunk`` (``(index, plan)``) as copies of one build."""
     t0 = time.perf_counter()
     ks = [k for k, _ in chunk]
@@ -884,7 +890,8 @@ def _run_copies(chunk, setups, points, results, *, target, report, build_key, re
     # the ones the model's code reads become per-element variables; the others shape only
     # what the engine computes per copy (e.g. the bounds of initial weights)
     used = set(build._used_parameters(resolved))
-    varying = tuple(n for n in differ if n in used)
+    varying = tuple(n for n in sorted(resolved.namespace)
+                    if (n in differ or n in force) and n in used)
     constants = [n for n in varying if resolved.spec.kind == "synapse" and n.endswith(("_pre", "_post"))]
     if constants:
         raise NotBatchable(f"{', '.join(constants)} differ between points and cannot be "
