@@ -477,7 +477,7 @@ class DrivenCell:
             raise BiodynError(f"DrivenCell: block must be 'full' or 'h', found {block!r}")
         if block == "h" and not isinstance(cell, LSTMCell):
             raise BiodynError(f"DrivenCell: block 'h' (Vogt et al. 2022) is for the LSTM, whose state is (h, c); "
-                              f"a {kind} cell's state is h already: use block 'full'")
+                              f"the state of cell {kind!r} is h already: use block 'full'")
         self.block = block
         if block == "h":
             self.tangent_size = cell.hidden_size
