@@ -98,3 +98,17 @@ def test_a_period_prints_in_ms_for_neurons_and_in_the_model_time_unit_otherwise(
     assert _period_text(0.0198952, "1 second") == "19.8952 ms"
     assert _period_text(6.66329, "1") == "6.66329"
     assert _period_text(2.5, "1 tau") == "2.5 tau"
+
+
+def test_van_der_pol_branch_from_its_degenerate_hopf_point_reports_no_fold_of_cycles(tmp_path):
+    # at mu = 0 van der Pol is a linear centre: every amplitude is a cycle, so the branch from
+    # the Hopf point rises vertically and turns at amplitude ~2 with mu still 0. That turn was
+    # reported as a cycle_fold at mu = -3.5e-10; there is no fold of cycles in this system
+    js = tmp_path / "b.json"
+    assert main(["-q", "analyze", "bifurcation", "van_der_pol", "--param", "mu", "--range", "-1", "1",
+                 "--out", str(tmp_path), "--json", str(js)]) == 0
+    data = json.loads(js.read_text())
+    assert [p["type"] for p in data["points"]] == ["hopf"]
+    assert not [p for p in data["cycle_points"] if p["type"] == "cycle_fold"]
+    assert any("vertically" in n and "degenerate" in n for n in data["notes"])
+    assert data["cycle_branches"]  # the branch itself is kept

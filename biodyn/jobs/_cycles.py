@@ -151,7 +151,17 @@ def cycles_from_hopf_points(field, param, lo, hi, points, summary, *, max_steps=
             branches.append(d)
             if b.end:
                 notes.append(f"cycle branch from the Hopf point at {param} = {h.value:.6g} ended: {b.end}")
+        span = abs(float(hi) - float(lo)) or 1.0
         for p in cc.points:
+            if p.type == "cycle_fold" and abs(float(p.value) - float(h.value)) <= 1e-6 * span:
+                # a cycle of finite amplitude AT the Hopf value: the branch leaves the Hopf point
+                # vertically (a family of cycles at one parameter value, first Lyapunov
+                # coefficient zero, e.g. van der Pol at mu = 0, a linear centre): not a fold
+                notes.append(f"the cycle branch from the Hopf point at {param} = {h.value:.6g} rises "
+                             "vertically there (a family of cycles at one parameter value: a degenerate "
+                             "Hopf point, first Lyapunov coefficient zero); its turn is not reported as a "
+                             "fold of cycles")
+                continue
             d = p.as_dict(field)
             d["branch"] = offset + p.branch
             cpoints.append(d)
