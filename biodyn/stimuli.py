@@ -181,6 +181,33 @@ def stable_order(steps):
     return low[high]
 
 
+def merged_positions(steps_list, n_steps=None):
+    """Where each element of runs sorted by step lands in the stable sort by step of their
+    concatenation: a list of position arrays, one per run.
+
+    The same order as ``stable_order(np.concatenate(steps_list))``, without sorting: a
+    counting merge, O(elements + runs * steps) with memory O(steps). Each run's ``steps``
+    must be non-negative integers in ascending order (as :func:`poisson_steps` returns them).
+    """
+    steps_list = [np.asarray(s) for s in steps_list]
+    if n_steps is None:
+        n_steps = max((int(s[-1]) + 1 for s in steps_list if s.size), default=0)
+    before = np.zeros(n_steps + 1, dtype=np.int64)  # before[b]: elements of all runs at steps < b
+    for s in steps_list:
+        if s.size > 1 and np.any(s[1:] < s[:-1]):
+            raise ValueError("merged_positions: a run's steps are not in ascending order")
+        before[1:] += np.bincount(s, minlength=n_steps)
+    np.cumsum(before, out=before)
+    earlier = np.zeros(n_steps, dtype=np.int64)  # elements at step b in the runs already placed
+    out = []
+    for s in steps_list:
+        count = np.bincount(s, minlength=n_steps)
+        first = np.cumsum(count) - count  # the run's own elements at steps < b
+        out.append(before[s] + earlier[s] + (np.arange(s.size) - first[s]))
+        earlier += count
+    return out
+
+
 def _geometric_steps_many(p, n_steps, m, rng):
     """Spike steps of ``m`` Bernoulli(p)-per-step trains of ``n_steps`` steps: ``(rows, steps)``."""
     if p <= 0 or n_steps <= 0 or m == 0:

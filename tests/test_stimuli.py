@@ -88,3 +88,22 @@ def test_stable_order_is_numpys_stable_argsort_of_integer_steps():
         steps = rng.integers(0, high, 50_000)
         assert np.array_equal(stimuli.stable_order(steps), np.argsort(steps, kind="stable"))
     assert stimuli.stable_order(np.array([], dtype=np.int64)).size == 0
+
+
+def test_merged_positions_equal_the_stable_sort_of_the_concatenation():
+    """The counting merge of step-sorted runs puts every element where a stable sort by step of
+    the concatenated runs puts it (ties: earlier run first, then the run's own order)."""
+    import numpy as np
+
+    from biodyn import stimuli
+
+    rng = np.random.default_rng(5)
+    runs = [np.sort(rng.integers(0, 50, size=n)) for n in (0, 1, 37, 200, 5)]
+    where = stimuli.merged_positions(runs, 50)
+    order = stimuli.stable_order(np.concatenate(runs))
+    placed = np.empty(order.size, dtype=np.int64)
+    for k, pos in enumerate(where):
+        placed[pos] = np.arange(sum(r.size for r in runs[:k]), sum(r.size for r in runs[:k + 1]))
+    assert np.array_equal(placed, order)
+    with pytest.raises(ValueError):
+        stimuli.merged_positions([np.array([3, 1])])

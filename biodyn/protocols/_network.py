@@ -351,19 +351,23 @@ class PoissonNetworkEngine(Engine):
             if side == "inh" and not n_inh:
                 merged[side] = None
                 continue
-            idx_parts, t_parts, bins = [], [], []
-            for k, p in enumerate(plans):
+            bins, reals = [], []
+            for p in plans:
                 idx, t = p.data[side]
                 b = stimuli.timebins(t, dt_s)
-                real = b < steps  # the padding lies past the end
-                idx_parts.append(idx[real].astype(np.int64) + k * n_cond * width)
-                t_parts.append(t[real])
-                bins.append(b[real])
+                real = int(np.searchsorted(b, steps))  # the padding lies past the end
+                bins.append(b[:real])
+                reals.append(real)
                 caps[side] += idx.size
-            t_all = np.concatenate(t_parts)
-            order = stimuli.stable_order(np.concatenate(bins))  # by step, then copy, then index
-            merged[side] = stimuli.pad(np.concatenate(idx_parts)[order].astype(np.int32),
-                                       t_all[order], caps[side], steps * dt_s, dt_s)
+            # by step, then copy, then index: each copy's spikes are sorted by step then index
+            where = stimuli.merged_positions(bins, steps)
+            idx_all = np.empty(sum(reals), dtype=np.int32)
+            t_all = np.empty(sum(reals), dtype=float)
+            for k, (p, pos, real) in enumerate(zip(plans, where, reals)):
+                idx, t = p.data[side]
+                idx_all[pos] = idx[:real] + k * n_cond * width
+                t_all[pos] = t[:real]
+            merged[side] = stimuli.pad(idx_all, t_all, caps[side], steps * dt_s, dt_s)
         sig = plans[0].signature
         signature = ("poisson_network copies", len(plans)) + sig[1:4] + (caps["exc"], caps["inh"]) \
             + sig[6:]
@@ -426,10 +430,14 @@ def _merge_steps(idx_list, step_list):
     index ranges, into one array sorted by step then index (a stable sort of sorted runs)."""
     if not idx_list:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
-    idx = np.concatenate(idx_list).astype(np.int32)
-    steps = np.concatenate(step_list)
-    order = stimuli.stable_order(steps)
-    return idx[order], steps[order]
+    if len(idx_list) == 1:  # one part: already in order
+        return np.asarray(idx_list[0], dtype=np.int32), np.asarray(step_list[0])
+    idx = np.empty(sum(a.size for a in idx_list), dtype=np.int32)
+    steps = np.empty(idx.size, dtype=np.asarray(step_list[0]).dtype)
+    for part, st, pos in zip(idx_list, step_list, stimuli.merged_positions(step_list)):
+        idx[pos] = part
+        steps[pos] = st
+    return idx, steps
 
 
 def _same_spikes(a, b):
