@@ -393,18 +393,35 @@ def pad(indices, times, size, start, dt):
     extra = size - indices.size
     if extra < 0:
         raise StimulusError(f"{indices.size} spikes do not fit the {size} reserved")
-    first = int(np.ceil(float(start) / float(dt) - 1e-9))
-    if times.size:
-        first = max(first, int(timebins(times[-1:], dt)[0]) + 1)
-    pad_t = (first + np.arange(extra)) * float(dt)
+    pad_t = _padding_times(times, extra, start, dt)
     return (np.concatenate([indices, np.zeros(extra, dtype=np.int32)]),
             np.concatenate([times, pad_t]))
 
 
-def generator_values(group, indices, times, dt):
+def _padding_times(times, extra, start, dt):
+    """The times of :func:`pad`'s ``extra`` spikes after sorted ``times``."""
+    first = int(np.ceil(float(start) / float(dt) - 1e-9))
+    if times.size:
+        first = max(first, int(timebins(times[-1:], dt)[0]) + 1)
+    return (first + np.arange(extra)) * float(dt)
+
+
+def pad_into(indices, times, bins, n, start, dt):
+    """:func:`pad` in place: ``indices``, ``times`` and ``bins`` (their :func:`timebins`) hold
+    ``n`` sorted spikes followed by free room, which gets the padding spikes of :func:`pad`
+    (neuron 0, one step each from ``start``); returns the three arrays."""
+    extra = indices.size - n
+    indices[n:] = 0
+    times[n:] = _padding_times(times[:n], extra, start, dt)
+    bins[n:] = timebins(times[n:], dt)
+    return indices, times, bins
+
+
+def generator_values(group, indices, times, dt, bins=None):
     """Values replacing the spikes of a replaceable generator in a rerun: ``{view: array}``.
 
-    ``indices``, ``times`` (seconds) sorted by time and of the group's array size.
+    ``indices``, ``times`` (seconds) sorted by time and of the group's array size;
+    ``bins`` (optional): their :func:`timebins`, if known (else computed).
     """
     from brian2 import second
 
@@ -414,4 +431,5 @@ def generator_values(group, indices, times, dt):
     if indices.size != size:
         raise StimulusError(f"{group.name}: {indices.size} spikes given for a build holding {size}")
     return {group.neuron_index: indices, group.spike_time: times * second,
-            group._timebins: timebins(times, dt), group._lastindex: 0}
+            group._timebins: timebins(times, dt) if bins is None else np.asarray(bins, dtype=np.int32),
+            group._lastindex: 0}

@@ -185,3 +185,39 @@ def test_parameters_the_code_does_not_read_may_differ_within_a_batch():
         alone = protocols.run("bi_poo_1998", target="numpy", **point)
         assert result.values.tolist() == alone.values.tolist()
         assert result.summary["parameters"] == alone.summary["parameters"]
+
+
+def test_merged_network_spikes_are_the_stable_sort_of_the_copies_and_carry_their_time_bins():
+    """The merged inputs of a batch: copy k's input i is generator neuron k*n + i, the real
+    spikes sorted by time bin, then copy, then index (a stable sort of the copies' spikes by
+    bin), the padding after them; the bins handed to the binary equal Brian2's
+    ``int((t + 1e-3 dt)/dt)`` of every spike time, padding included."""
+    from biodyn import stimuli
+    from biodyn.protocols import ENGINES, load
+    from biodyn.protocols._engine import RunOptions
+
+    spec = load("song_2000")
+    resolved = protocols.resolve_model(spec)
+    engines = [ENGINES[spec.engine](spec, resolved, RunOptions(seed=s, stimulus=_stim(r),
+                                                             network=NET))
+               for s, r in ((1, "20 Hz"), (2, "40 Hz"), (3, "20 Hz"))]
+    plans = [e.plan() for e in engines]
+    merged = engines[0].merge(plans, engines).data
+    dt = 1e-4
+    steps = int(round(0.1 / dt))
+    for side, width in (("exc", 200), ("inh", 10)):
+        per = len(plans[0].data["conditions"]) * width
+        idx, bins = [], []
+        for k, p in enumerate(plans):
+            i, t = p.data[side]
+            b = stimuli.timebins(t, dt)
+            assert np.array_equal(p.data[f"{side}_bins"], b)
+            idx.append(i[b < steps] + k * per)
+            bins.append(b[b < steps])
+        order = np.argsort(np.concatenate(bins), kind="stable")
+        i_m, t_m = merged[side]
+        n = order.size
+        assert i_m.size == sum(p.data[side][0].size for p in plans)
+        assert np.array_equal(i_m[:n], np.concatenate(idx)[order])
+        assert np.array_equal(merged[f"{side}_bins"], stimuli.timebins(t_m, dt))
+        assert np.all(merged[f"{side}_bins"][n:] >= steps) and np.all(i_m[n:] == 0)

@@ -139,7 +139,8 @@ class PoissonNetworkEngine(Engine):
             drawn = self._draw(conditions, n_in, n_corr, n_inh, inh_rate, duration, steps)
             _DRAWS.clear()  # keep the last draw only (it can be large)
             _DRAWS[key] = drawn
-        exc, inh, cap_exc, cap_inh, w0, bounds, n_exc = drawn
+        (exc, exc_bins), inh, cap_exc, cap_inh, w0, bounds, n_exc = drawn
+        inh, inh_bins = inh if inh is not None else (None, None)
         neuron = self.neuron_model()
         signature = ("poisson_network", len(conditions), n_in, n_inh, cap_exc, cap_inh, steps,
                      str(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
@@ -147,7 +148,8 @@ class PoissonNetworkEngine(Engine):
                      tuple(sorted(neuron.namespace)))
         return Plan(signature, duration, {
             "conditions": conditions, "n_in": n_in, "n_corr": n_corr, "n_inh": n_inh,
-            "exc": exc, "inh": inh, "w0": w0, "bounds": bounds, "neuron": neuron,
+            "exc": exc, "inh": inh, "exc_bins": exc_bins, "inh_bins": inh_bins, "w0": w0,
+            "bounds": bounds, "neuron": neuron,
             "n_exc_spikes": n_exc})
 
     def _draw(self, conditions, n_in, n_corr, n_inh, inh_rate, duration, steps):
@@ -176,12 +178,12 @@ class PoissonNetworkEngine(Engine):
                 inh_steps.append(st)
         idx, st = _merge_steps(exc_idx, exc_steps)
         cap_exc = stimuli.capacity(expected_exc)
-        exc = stimuli.pad(idx, st * dt_s, cap_exc, steps * dt_s, dt_s)
+        exc = _padded(idx, st, cap_exc, steps, dt_s)
         inh, cap_inh = None, 0
         if n_inh:
             idx, st = _merge_steps(inh_idx, inh_steps)
             cap_inh = stimuli.capacity(len(conditions) * n_inh * inh_rate * float(duration / second))
-            inh = stimuli.pad(idx, st * dt_s, cap_inh, steps * dt_s, dt_s)
+            inh = _padded(idx, st, cap_inh, steps, dt_s)
         spec = self.resolved.spec
         lo = float(self.resolved.namespace.get(spec.data.get("bounds", {}).get("low", "w_min"), 0.0))
         hi = float(self.resolved.namespace.get(spec.data.get("bounds", {}).get("high", "w_max"), 1.0))
@@ -239,10 +241,11 @@ class PoissonNetworkEngine(Engine):
         out.update({(syn, k): v for k, v in
                     build.start_values(syn, init, resolved=self.resolved).items()})
         if rerun:
-            if not _same_spikes(handles["built_spikes"]["exc"], d["exc"]):
-                out.update(stimuli.generator_values(handles["exc"], *d["exc"], self.dt))
-            if d["n_inh"] and not _same_spikes(handles["built_spikes"]["inh"], d["inh"]):
-                out.update(stimuli.generator_values(handles["inh"], *d["inh"], self.dt))
+            for side in ("exc", "inh"):
+                if (side == "exc" or d["n_inh"]) and not _same_spikes(handles["built_spikes"][side],
+                                                                      d[side]):
+                    out.update(stimuli.generator_values(handles[side], *d[side], self.dt,
+                                                        bins=d.get(f"{side}_bins")))
         return out
 
     # -- results ------------------------------------------------------------------------
@@ -354,25 +357,33 @@ class PoissonNetworkEngine(Engine):
             bins, reals = [], []
             for p in plans:
                 idx, t = p.data[side]
-                b = stimuli.timebins(t, dt_s)
+                b = p.data.get(f"{side}_bins")
+                if b is None:
+                    b = stimuli.timebins(t, dt_s)
                 real = int(np.searchsorted(b, steps))  # the padding lies past the end
                 bins.append(b[:real])
                 reals.append(real)
                 caps[side] += idx.size
             # by step, then copy, then index: each copy's spikes are sorted by step then index
             where = stimuli.merged_positions(bins, steps)
-            idx_all = np.empty(sum(reals), dtype=np.int32)
-            t_all = np.empty(sum(reals), dtype=float)
-            for k, (p, pos, real) in enumerate(zip(plans, where, reals)):
+            idx_all = np.empty(caps[side], dtype=np.int32)
+            t_all = np.empty(caps[side], dtype=float)
+            b_all = np.empty(caps[side], dtype=np.int32)
+            for k, (p, pos, b) in enumerate(zip(plans, where, bins)):
                 idx, t = p.data[side]
-                idx_all[pos] = idx[:real] + k * n_cond * width
-                t_all[pos] = t[:real]
-            merged[side] = stimuli.pad(idx_all, t_all, caps[side], steps * dt_s, dt_s)
+                idx_all[pos] = idx[:b.size] + k * n_cond * width
+                t_all[pos] = t[:b.size]
+                b_all[pos] = b
+            idx_all, t_all, b_all = stimuli.pad_into(idx_all, t_all, b_all, sum(reals),
+                                                     steps * dt_s, dt_s)
+            merged[side] = (idx_all, t_all)
+            merged[f"{side}_bins"] = b_all
         sig = plans[0].signature
         signature = ("poisson_network copies", len(plans)) + sig[1:4] + (caps["exc"], caps["inh"]) \
             + sig[6:]
         data = dict(d0, conditions=[c for p in plans for c in p.data["conditions"]],
-                    exc=merged["exc"], inh=merged["inh"],
+                    exc=merged["exc"], inh=merged["inh"], exc_bins=merged["exc_bins"],
+                    inh_bins=merged.get("inh_bins"),
                     w0=np.concatenate([p.data["w0"] for p in plans]), copies=plans)
         return Plan(signature, plans[0].duration, data)
 
@@ -391,10 +402,11 @@ class PoissonNetworkEngine(Engine):
                   for p, e in zip(plans, engines)]
         out.update({(syn, k): v for k, v in copy_values(syn, starts, [n_cond * n_in] * len(plans)).items()})
         if rerun:
-            if not _same_spikes(handles["built_spikes"]["exc"], d["exc"]):
-                out.update(stimuli.generator_values(handles["exc"], *d["exc"], self.dt))
-            if d["n_inh"] and not _same_spikes(handles["built_spikes"]["inh"], d["inh"]):
-                out.update(stimuli.generator_values(handles["inh"], *d["inh"], self.dt))
+            for side in ("exc", "inh"):
+                if (side == "exc" or d["n_inh"]) and not _same_spikes(handles["built_spikes"][side],
+                                                                      d[side]):
+                    out.update(stimuli.generator_values(handles[side], *d[side], self.dt,
+                                                        bins=d.get(f"{side}_bins")))
         return out
 
     def collect_copies(self, handles, merged, engines, block=True):
@@ -438,6 +450,20 @@ def _merge_steps(idx_list, step_list):
         idx[pos] = part
         steps[pos] = st
     return idx, steps
+
+
+def _padded(idx, st, size, steps, dt_s):
+    """The padded ``(indices, times)`` (:func:`stimuli.pad`) of spikes at steps ``st`` and
+    their time bins (``st`` itself for the spikes, :func:`stimuli.timebins` for the padding)."""
+    n = idx.size
+    if n > size:
+        stimuli.pad(idx, st * dt_s, size, steps * dt_s, dt_s)  # raises: they do not fit
+    out = (np.empty(size, dtype=np.int32), np.empty(size, dtype=float), np.empty(size, dtype=np.int32))
+    out[0][:n] = idx
+    np.multiply(st, dt_s, out=out[1][:n])
+    out[2][:n] = st
+    idx, t, bins = stimuli.pad_into(*out, n, steps * dt_s, dt_s)
+    return (idx, t), bins
 
 
 def _same_spikes(a, b):
