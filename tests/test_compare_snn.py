@@ -52,6 +52,7 @@ def test_eprop_vs_bptt_writes_figure_and_json_with_both_learners_from_the_same_s
     assert S["initial_dynamics"]["firing"]["rate_hz"] >= 0
 
 
+@pytest.mark.slow  # two trainings, ~12 s
 def test_rstdp_vs_bptt_is_generic_over_learner_names():
     """Until the rstdp learner is registered it runs with any learner of train_snn."""
     from biodyn.learn._snn import LEARNERS

@@ -22,6 +22,7 @@ def small_task_file(folder, name, train, test):
     return path
 
 
+@pytest.mark.slow  # ~10 s; the CLI path is also run by test_learn_rstdp.py
 def test_biodyn_train_net_lif_writes_weights_figure_and_json_learning_curves(tmp_path, capsys):
     spec = small_task_file(tmp_path, "spike_patterns", 16, 8)
     out = tmp_path / "out"

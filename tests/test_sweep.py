@@ -768,6 +768,7 @@ variants.pairing = ["all_to_all", "nearest"]
 """
 
 
+@pytest.mark.slow  # ~21 s; batched = alone is also tested on numpy in test_protocols_batch.py
 def test_replay_sweep_batches_points_by_code_and_equals_the_unbatched_sweep(tmp_path):
     """Default batch = auto: tau_plus x seed share their code and run as copies of one run per
     variant (two batches of four); every value equals the sweep with --batch 1, and each

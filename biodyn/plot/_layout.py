@@ -150,6 +150,9 @@ def keep_legends_off_data(fig):
     none, else under the axes (below its x label; the constrained layout makes room: the panel
     keeps its width, so titles wrapped to it still fit).
     Returns the number of legends moved. :func:`biodyn.plot.save` calls it on every figure."""
+    if not any(ax.get_legend() is not None and ax.get_legend().get_visible()
+               and getattr(ax.get_legend(), "_bbox_to_anchor", None) is None for ax in fig.axes):
+        return 0  # no legend inside an axes: nothing to check, no extra draw
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
     moved = 0
