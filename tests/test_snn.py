@@ -373,3 +373,39 @@ def test_online_eprop_equals_the_two_pass_form_with_several_steps_per_sample_and
         for k in ("W_in", "W_rec", "W_out", "b"):
             scale = float(jnp.max(jnp.abs(two[k])))
             assert scale > 0 and float(jnp.max(jnp.abs(on[k] - two[k]))) <= 1e-10 * scale
+
+
+def test_readout_in_the_time_loop_is_the_leaky_filter_of_the_spikes_and_the_loss_stores_no_spike_array():
+    # y_n = kappa y_{n-1} + W_out^T s_n (Bellec et al. 2020), computed in the network's own scan
+    # (snn.run's readout): equal to the recursion run in numpy on the spikes, as is snn_functions'
+    # readout of given spikes (Brian2's, e-prop's); and jit(loss) holds no (T, B, H) array
+    import jax.numpy as jnp
+
+    from biodyn.learn._snn import snn_functions
+
+    r = snn.read("lif", dt="1 ms")
+    rng = np.random.default_rng(5)
+    B, T, M, H, O, S, kappa = 2, 200, 3, 64, 2, 2, float(np.exp(-1 / 20))
+    x = (rng.random((B, T, M)) < 0.2).astype(float)
+    p = {"W_in": rng.normal(3.0, 1.0, (M, H)), "W_rec": rng.normal(0, 1.0, (H, H)),
+         "W_out": rng.normal(0, 0.5, (H, O)), "b": rng.normal(0, 0.1, O)}
+    net, value, loss_of = snn_functions(r, "all", "mse", S, 20e-3, 1e-9, "fast_sigmoid", 1e-3)
+    with jax.enable_x64(True):
+        pj = {k: jnp.asarray(v) for k, v in p.items()}
+        out, spikes = net(pj, jnp.asarray(x))
+        s = np.asarray(spikes)
+        assert s.sum() > 500
+        y, want = np.zeros((B, O)), []
+        for n in range(T):
+            y = kappa * y + s[n] @ p["W_out"]
+            want.append(y + p["b"])
+        want = np.swapaxes(np.array(want)[S - 1::S], 0, 1)
+        np.testing.assert_allclose(np.asarray(out), want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(net.readout(spikes, pj["W_out"], pj["b"])), want, rtol=1e-12, atol=1e-12)
+        t, mask = jnp.zeros((B, T // S, O)), jnp.ones((B, T // S), bool)
+        f = jax.jit(value)
+        np.testing.assert_allclose(float(f(pj, jnp.asarray(x), t, mask)), np.mean(want ** 2), rtol=1e-12)
+        mem = f.lower(pj, jnp.asarray(x), t, mask).compile().memory_analysis()
+        if mem is None:
+            pytest.skip("no memory analysis on this backend")
+        assert mem.temp_size_in_bytes < T * B * H * 8 / 2  # the spikes alone would be T B H float64

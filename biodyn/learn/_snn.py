@@ -155,7 +155,7 @@ def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_o
         T, B, H = x.shape[1], x.shape[0], p["W_rec"].shape[0]
 
         def of_probe(pr):
-            return loss_of(forward(p, x, {var: pr})[0], t, mask)
+            return loss_of(forward(p, x, {var: pr}, spikes=False)[0], t, mask)
 
         g = jax.grad(of_probe)(jnp.zeros((T, B, H)))
         return jnp.sqrt(jnp.sum(g ** 2, axis=(1, 2)))
@@ -175,24 +175,30 @@ def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit
     kappa = float(np.exp(-reading.dt / tau_out))
     S = int(steps_per_sample)
 
-    def net(p, x, probe=None):
+    def net(p, x, probe=None, spikes=True):
+        """``(outputs, spikes)``: the readout in the network's own time loop (see
+        :func:`biodyn.snn.run`'s ``readout``); ``spikes=False`` neither stores nor returns the
+        spikes (``None``), as the loss needs only the outputs."""
         H = p["W_rec"].shape[0]
         W_rec = p["W_rec"] * (1.0 - jnp.eye(H))
         tr = run(reading, p["W_in"] * weight_unit, W_rec * weight_unit, jnp.swapaxes(x, 0, 1), shape=shape,
-                 width=width, probe=probe)
-        s = tr.spikes  # (T', B, H)
-        return readout_of(s, p["W_out"], p["b"]), s
+                 width=width, probe=probe, readout=(p["W_out"], kappa), spikes=spikes)
+        return outputs_of(tr.outputs, p["b"]), tr.spikes  # spikes (T', B, H)
+
+    def outputs_of(y, b):
+        o = y + b
+        if readout == "last":
+            return jnp.mean(o, axis=0)
+        return jnp.swapaxes(o[S - 1::S], 0, 1)
 
     def readout_of(s, W_out, b):
+        """The same outputs from spikes ``s`` ``(T', B, H)`` given apart (Brian2's, e-prop's)."""
         def filt(y, s_t):
             y = kappa * y + s_t @ W_out
             return y, y
 
         _, y = jax.lax.scan(filt, jnp.zeros((s.shape[1], W_out.shape[1])), s)
-        o = y + b
-        if readout == "last":
-            return jnp.mean(o, axis=0)
-        return jnp.swapaxes(o[S - 1::S], 0, 1)
+        return outputs_of(y, b)
 
     def loss_of(y, t, mask):
         if loss == "cross_entropy":
@@ -202,7 +208,7 @@ def snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit
         return jnp.sum(m * (y - t) ** 2) / (jnp.sum(mask) * y.shape[-1])
 
     def value(p, x, t, mask):
-        return loss_of(net(p, x)[0], t, mask)
+        return loss_of(net(p, x, spikes=False)[0], t, mask)
 
     net.readout = readout_of
     return net, value, loss_of

@@ -25,7 +25,7 @@ __all__ = ["read", "Reading", "SYNAPSES", "run", "simulate", "Trace", "spike_ind
 
 def simulate(reading, W_in, W_rec, x, **kwargs):
     """:func:`run` in float64 (inside ``jax.enable_x64(True)``) with numpy results:
-    ``spikes`` ``(T, B, N)`` and the recorded states."""
+    ``spikes`` ``(T, B, N)``, the recorded states and the readout's ``outputs``."""
     import jax
     import numpy as np
 
@@ -34,4 +34,6 @@ def simulate(reading, W_in, W_rec, x, **kwargs):
 
         tr = run(reading, jnp.asarray(W_in, dtype=jnp.float64),
                  None if W_rec is None else jnp.asarray(W_rec, dtype=jnp.float64), x, **kwargs)
-        return Trace(np.asarray(tr.spikes), {k: np.asarray(v) for k, v in tr.states.items()}, tr.final)
+        return Trace(None if tr.spikes is None else np.asarray(tr.spikes),
+                     {k: np.asarray(v) for k, v in tr.states.items()}, tr.final,
+                     None if tr.outputs is None else np.asarray(tr.outputs))

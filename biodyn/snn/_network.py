@@ -6,6 +6,25 @@ weight from presynaptic ``i`` to postsynaptic ``j``, Brian2's ``Synapses`` orien
 units of the synaptic variable (amp for currents; the conductance's unit). The step is that
 of :mod:`biodyn.snn._reading` (Brian2's order of operations within a step); the time loop is
 ``jax.lax.scan``; every computation runs in float64 inside ``jax.enable_x64(True)``.
+
+**Readout in the loop.** With ``readout=(W_out, kappa)`` the leaky readout of the spikes
+(Bellec et al. 2020, Methods)
+
+.. math:: y_n = \kappa\, y_{n-1} + W_{out}^\top s_n, \qquad y_{-1} = 0,
+
+is carried in the same ``scan`` as the neurons, and ``spikes=False`` leaves the spikes out of
+the scan's outputs. A loss of the readout then never holds the ``(T, B, N)`` spike array:
+written as a second ``scan`` over stored spikes, the readout costs a ``T x B x N`` float64 array
+written and read again, a second loop of ``T`` iterations forward, and in the gradient a second
+``T x B x N`` array of the spikes' cotangents (with ``T = 1000``, ``B = 32``, ``N = 200``: 51 MB
+each, and a forward pass 1.5x as long as the same network written in one loop; measured by
+``benchmarks/snn_train.py``).
+
+References
+----------
+Bellec G, Scherr F, Subramoney A, Hajek E, Salaj D, Legenstein R, Maass W (2020) A solution to
+the learning dilemma for recurrent networks of spiking neurons. Nat Commun 11:3625.
+doi:10.1038/s41467-020-17236-y
 """
 
 from __future__ import annotations
@@ -21,13 +40,15 @@ _NEVER = -(2 ** 40)  # the step of the last spike of a neuron that has not spike
 
 @dataclass
 class Trace:
-    """What :func:`run` returns: ``spikes`` ``(T, B, N)`` (0/1) and the recorded state
-    variables ``states[name]`` ``(T, B, N)`` after each step (after the reset, as Brian2's
-    ``StateMonitor`` with ``when="end"`` sees them), and the final carry."""
+    """What :func:`run` returns: ``spikes`` ``(T, B, N)`` (0/1; ``None`` with ``spikes=False``),
+    the recorded state variables ``states[name]`` ``(T, B, N)`` after each step (after the
+    reset, as Brian2's ``StateMonitor`` with ``when="end"`` sees them), the final carry of the
+    neurons, and with a ``readout`` its outputs ``outputs`` ``(T, B, O)`` (else ``None``)."""
 
     spikes: object
     states: dict
     final: object
+    outputs: object = None
 
 
 def initial_carry(reading, batch, n, init=None):
@@ -115,14 +136,17 @@ def make_step(reading, *, shape="fast_sigmoid", width=1e-3, smooth=False, detach
 
 
 def run(reading, W_in, W_rec, x, *, ext=None, init=None, shape="fast_sigmoid", width=1e-3, smooth=False,
-        detach_reset=None, record=(), carry=None, probe=None):
-    """Run the network on input spikes ``x`` ``(T, B, M)`` (or ``(T, M)``: one sequence).
+        detach_reset=None, record=(), carry=None, probe=None, readout=None, spikes=True):
+    r"""Run the network on input spikes ``x`` ``(T, B, M)`` (or ``(T, M)``: one sequence).
 
     ``shape``, ``width`` (SI units of the threshold margin), ``smooth``, ``detach_reset``: the
     surrogate (see :func:`make_step`). Call inside ``jax.enable_x64(True)`` (as :func:`biodyn.snn.simulate` does). Differentiable
     in ``W_in``, ``W_rec``, ``ext`` and ``init`` (JAX arrays). ``ext``: per-neuron constant
-    parameters of the model (``I_ext`` for current synapses; default 0). Returns a
-    :class:`Trace` (a batch axis of length 1 added if ``x`` had none).
+    parameters of the model (``I_ext`` for current synapses; default 0). ``readout``: ``(W_out,
+    kappa)``, ``W_out`` ``(N, O)`` and ``kappa`` a number: the leaky readout
+    :math:`y_n = \kappa y_{n-1} + W_{out}^\top s_n` computed in the time loop (module doc),
+    differentiable in ``W_out``. ``spikes=False``: the spikes are not returned (nor stored).
+    Returns a :class:`Trace` (a batch axis of length 1 added if ``x`` had none).
     """
     import jax
     import jax.numpy as jnp
@@ -141,19 +165,30 @@ def run(reading, W_in, W_rec, x, *, ext=None, init=None, shape="fast_sigmoid", w
             ext_full[name] = jnp.broadcast_to(jnp.asarray(value, dtype=jnp.float64), (B, N))
     step = make_step(reading, shape=shape, width=width, smooth=smooth, detach_reset=detach_reset)
     c0 = carry if carry is not None else initial_carry(reading, B, N, init)
+    if readout is not None:
+        W_out, kappa = readout
+        c0 = (c0, jnp.zeros((B, W_out.shape[1]), dtype=jnp.float64))
 
     def body(c, inp):
         x_t, pr = inp
+        if readout is not None:
+            c, y = c
         c, (s, st) = step(c, x_t, W_in, W_rec, ext_full)
         if pr:
             state = dict(c[0])
             for k, v in pr.items():
                 state[k] = state[k] + v
             c = (state, c[1], c[2])
-        return c, (s, {k: st[k] for k in record})
+        out = (s if spikes else None, {k: st[k] for k in record})
+        if readout is None:
+            return c, out
+        y = kappa * y + s @ W_out
+        return (c, y), (*out, y)
 
-    final, (spikes, states) = jax.lax.scan(body, c0, (x, dict(probe or {})))
-    return Trace(spikes, states, final)
+    final, out = jax.lax.scan(body, c0, (x, dict(probe or {})))
+    if readout is None:
+        return Trace(out[0], out[1], final)
+    return Trace(out[0], out[1], final[0], out[2])
 
 
 def spike_indices(spikes):
