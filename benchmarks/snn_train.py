@@ -20,14 +20,23 @@ and filtered traces carried forward, nothing stored per step) at T = 100 ... 800
 Also the forward pass of one sequence against Brian2 cpp_standalone on the same network and
 input spikes (a warm call: the project built by a first call; and the binary's own run time).
 
-Run:  python benchmarks/snn_train.py [--H 200] [--T 1000] [--B 32] [--repeats 5] [--no-brian]
-Times are wall-clock medians of ``repeats`` calls after one warm-up (compilation excluded),
-biodyn and plain called in turn so that the machine's load hits both alike.
+Run:  python benchmarks/snn_train.py [--H 200] [--T 1000] [--B 32] [--repeats 9] [--no-brian]
+
+Measurement (a shared 2-core machine): after one warm-up call each (compilation excluded),
+biodyn and plain are called in turn for ``repeats`` rounds, the order alternating from round to
+round, so that a change of load hits both alike (fwd+bwd and forward as two separate pairs: a
+call that follows a gradient pays page faults for memory the gradient freed). Printed
+per contender: wall-clock minimum, median and maximum, and CPU time (``time.process_time``,
+all of the process's threads; less sensitive to other processes than wall-clock). Each ratio
+line gives the ratio of the minima (the least disturbed calls; the figure to quote) and the
+median and range of the per-round ratios (the two calls of a round ran back to back).
+"forward" is the forward pass of the training step (the loss; neither version stores spikes).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -78,6 +87,7 @@ def plain_network(H, M, T, B, unit, kappa, width):
 
 
 def timeit(f, args, repeats):
+    """Wall-clock of ``repeats`` calls of ``f(*args)`` after a warm-up: ``(min, median)``."""
     import jax
 
     jax.block_until_ready(f(*args))
@@ -86,23 +96,37 @@ def timeit(f, args, repeats):
         t0 = time.perf_counter()
         jax.block_until_ready(f(*args))
         times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return float(np.min(times)), float(np.median(times))
 
 
 def interleaved(fs, repeats):
-    """Median wall-clock of each ``(f, args)`` in ``fs``, called in turn ``repeats`` times after a
-    warm-up: on a shared machine a change of load then hits every contender alike."""
+    """Wall-clock and CPU times of each ``(f, args)`` in ``fs``, called in turn ``repeats`` times
+    (rounds) after a warm-up, the order rotated from round to round: on a shared machine a
+    change of load then hits every contender alike, and no contender always runs first.
+    Returns ``(wall, cpu)``, arrays ``(repeats, len(fs))`` in seconds (CPU: this process's
+    ``time.process_time``, all threads)."""
     import jax
 
     for f, a in fs:
         jax.block_until_ready(f(*a))
-    times = [[] for _ in fs]
-    for _ in range(repeats):
-        for k, (f, a) in enumerate(fs):
-            t0 = time.perf_counter()
+    wall = np.zeros((repeats, len(fs)))
+    cpu = np.zeros((repeats, len(fs)))
+    for r in range(repeats):
+        for k in np.roll(np.arange(len(fs)), -r):
+            f, a = fs[k]
+            t0, c0 = time.perf_counter(), time.process_time()
             jax.block_until_ready(f(*a))
-            times[k].append(time.perf_counter() - t0)
-    return [float(np.median(v)) for v in times]
+            wall[r, k], cpu[r, k] = time.perf_counter() - t0, time.process_time() - c0
+    return wall, cpu
+
+
+def ratio_line(label, num, den):
+    """One line for the ratio of two contenders' times ``num``, ``den`` (one per round): the ratio
+    of their minima (the least disturbed calls) and the median and range of the per-round ratios
+    (calls of one round ran back to back, under nearly the same load)."""
+    per = num / den
+    return (f"ratio biodyn/plain {label}: {np.min(num) / np.min(den):.2f} (of minima); per round median "
+            f"{np.median(per):.2f}, range {np.min(per):.2f}-{np.max(per):.2f}")
 
 
 def brian_forward(reading, p, x, unit):
@@ -133,7 +157,7 @@ def main():
     ap.add_argument("--T", type=int, default=1000)
     ap.add_argument("--B", type=int, default=32)
     ap.add_argument("--M", type=int, default=50)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--memory-T", default="100,200,400,800", help="sequence lengths for the memory table")
     ap.add_argument("--no-brian", action="store_true", help="skip the Brian2 cpp_standalone forward pass")
     args = ap.parse_args()
@@ -166,28 +190,39 @@ def main():
         print(f"network: H = {H} LIF, M = {M} inputs, T = {T} steps of 1 ms, batch {B}; mean rate {rate:.1f} Hz")
         gb = jax.jit(jax.value_and_grad(value))
         gp = jax.jit(jax.value_and_grad(plain))
-        fwd_b = jax.jit(lambda q, xx: net(q, xx)[0])
+        fwd_b = jax.jit(value)  # the training step's forward pass: the loss
         fwd_p = jax.jit(plain)
-        tb, tp, fb, fp = interleaved([(gb, (p, x, t, mask)), (gp, (p, x, t)), (fwd_b, (p, x)), (fwd_p, (p, x, t))],
-                                     args.repeats)
-        print(f"{'':8s} {'fwd+bwd (s)':>12s} {'forward (s)':>12s}")
-        print(f"{'biodyn':8s} {tb:12.3f} {fb:12.3f}")
-        print(f"{'plain':8s} {tp:12.3f} {fp:12.3f}")
-        print(f"ratio biodyn/plain fwd+bwd: {tb / tp:.2f}")
-        print(f"ratio biodyn/plain forward: {fb / fp:.2f}")
+        names = ["biodyn fwd+bwd", "plain fwd+bwd", "biodyn forward", "plain forward"]
+        # two pairs timed apart: a call that follows a gradient (hundreds of MB freed) pays page
+        # faults for its buffers, which would bias whichever forward pass follows it
+        w1, c1 = interleaved([(gb, (p, x, t, mask)), (gp, (p, x, t))], args.repeats)
+        w2, c2 = interleaved([(fwd_b, (p, x, t, mask)), (fwd_p, (p, x, t))], args.repeats)
+        wall, cpu = np.hstack([w1, w2]), np.hstack([c1, c2])
+        print(f"\ntimes (s) of {args.repeats} interleaved rounds per pair after a warm-up (load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+        print(f"{'':16s} {'wall min':>9s} {'median':>9s} {'max':>9s} {'cpu min':>9s} {'median':>9s}")
+        for k, name in enumerate(names):
+            print(f"{name:16s} {wall[:, k].min():9.3f} {np.median(wall[:, k]):9.3f} {wall[:, k].max():9.3f} "
+                  f"{cpu[:, k].min():9.3f} {np.median(cpu[:, k]):9.3f}")
+        print(ratio_line("fwd+bwd", wall[:, 0], wall[:, 1]))
+        print(ratio_line("forward", wall[:, 2], wall[:, 3]))
+        print(ratio_line("fwd+bwd, CPU time", cpu[:, 0], cpu[:, 1]))
+        print(ratio_line("forward, CPU time", cpu[:, 2], cpu[:, 3]))
         if not args.no_brian:
             x1 = x[:1]
-            f1 = timeit(fwd_b, (p, x1), args.repeats)
-            wall, run, n_sp = brian_forward(reading, p, np.asarray(x1), unit)
+            spikes_b = jax.jit(lambda q, xx: net(q, xx)[1])  # forward with the spikes, as Brian2 records them
+            f1 = timeit(spikes_b, (p, x1), args.repeats)[0]
+            fB = timeit(spikes_b, (p, x), args.repeats)[0]
+            wall_b, run, n_sp = brian_forward(reading, p, np.asarray(x1), unit)
             n_jax = int(jnp.sum(net(p, x1)[1]))
             print(f"\nforward pass of one sequence ({T} steps, H = {H}): Brian2 cpp_standalone "
-                  f"{n_sp} spikes, biodyn {n_jax} spikes")
-            print(f"{'Brian2 cpp_standalone, warm call (s)':40s} {wall:8.3f}")
+                  f"{n_sp} spikes, biodyn {n_jax} spikes (biodyn: minimum of {args.repeats} calls)")
+            print(f"{'Brian2 cpp_standalone, warm call (s)':40s} {wall_b:8.3f}")
             print(f"{'Brian2 cpp_standalone, binary run (s)':40s} {run:8.3f}")
             print(f"{'biodyn jit, batch 1 (s)':40s} {f1:8.3f}")
-            print(f"{'biodyn jit, batch %d per sequence (s)' % B:40s} {fb / B:8.3f}")
+            print(f"{'biodyn jit, batch %d per sequence (s)' % B:40s} {fB / B:8.3f}")
             print(f"ratio biodyn batch 1 / Brian2 binary run: {f1 / run:.2f}")
-            print(f"ratio biodyn batch {B} per sequence / Brian2 binary run: {fb / B / run:.2f}")
+            print(f"ratio biodyn batch {B} per sequence / Brian2 binary run: {fB / B / run:.2f}")
 
         print("\nXLA temporary memory (MB) of one gradient, H = %d, batch %d:" % (H, B))
         print(f"{'T':>6s} {'BPTT':>10s} {'e-prop 2p':>10s} {'e-prop':>10s}")
