@@ -9,8 +9,10 @@ synapses; 0.05 of the conductance's unit, i.e. 5 % of the leak conductance for `
 whose excitatory g_max is 0.015 in Song et al. 2000): the learners see dimensionless numbers. The
 readout is a leaky integrator (Bellec et al. 2020, Methods):
 :math:`y_t = \kappa\,y_{t-1} + W_{out}^\top s_t`, :math:`\kappa = e^{-dt/\tau_{out}}`, output
-:math:`o_t = y_t + b`. With task readout ``"all"`` the output of a task step is :math:`o_t` at
-its last network step; with ``"last"`` (classification) the logits are the time average of
+:math:`o_t = y_t + b`, computed in the network's own time loop (:func:`biodyn.snn.run`'s
+``readout``: the loss holds no ``T x B x H`` spike array, and its gradient no second loop over
+stored spikes). With task readout ``"all"`` the output of a task step is :math:`o_t` at its last
+network step; with ``"last"`` (classification) the logits are the time average of
 :math:`o_t` over the sequence. Loss and metric are the task's (``mse`` over the scored
 entries, PyTorch's ``MSELoss``; ``cross_entropy``; :func:`biodyn.learn.metric_value`).
 
