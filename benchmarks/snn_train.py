@@ -87,16 +87,17 @@ def plain_network(H, M, T, B, unit, kappa, width):
 
 
 def timeit(f, args, repeats):
-    """Wall-clock of ``repeats`` calls of ``f(*args)`` after a warm-up: ``(min, median)``."""
+    """Minimum wall-clock and CPU times of ``repeats`` calls of ``f(*args)`` after a warm-up."""
     import jax
 
     jax.block_until_ready(f(*args))
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         jax.block_until_ready(f(*args))
-        times.append(time.perf_counter() - t0)
-    return float(np.min(times)), float(np.median(times))
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return float(np.min(wall)), float(np.min(cpu))
 
 
 def interleaved(fs, repeats):
@@ -211,18 +212,21 @@ def main():
         if not args.no_brian:
             x1 = x[:1]
             spikes_b = jax.jit(lambda q, xx: net(q, xx)[1])  # forward with the spikes, as Brian2 records them
-            f1 = timeit(spikes_b, (p, x1), args.repeats)[0]
-            fB = timeit(spikes_b, (p, x), args.repeats)[0]
+            f1, c1 = timeit(spikes_b, (p, x1), args.repeats)
+            fB, cB = timeit(spikes_b, (p, x), args.repeats)
             wall_b, run, n_sp = brian_forward(reading, p, np.asarray(x1), unit)
             n_jax = int(jnp.sum(net(p, x1)[1]))
             print(f"\nforward pass of one sequence ({T} steps, H = {H}): Brian2 cpp_standalone "
-                  f"{n_sp} spikes, biodyn {n_jax} spikes (biodyn: minimum of {args.repeats} calls)")
+                  f"{n_sp} spikes, biodyn {n_jax} spikes (biodyn: minima of {args.repeats} calls; Brian2's "
+                  "binary run is its own wall-clock)")
+            print(f"{'':40s} {'wall':>8s} {'cpu':>8s}")
             print(f"{'Brian2 cpp_standalone, warm call (s)':40s} {wall_b:8.3f}")
             print(f"{'Brian2 cpp_standalone, binary run (s)':40s} {run:8.3f}")
-            print(f"{'biodyn jit, batch 1 (s)':40s} {f1:8.3f}")
-            print(f"{'biodyn jit, batch %d per sequence (s)' % B:40s} {fB / B:8.3f}")
-            print(f"ratio biodyn batch 1 / Brian2 binary run: {f1 / run:.2f}")
-            print(f"ratio biodyn batch {B} per sequence / Brian2 binary run: {fB / B / run:.2f}")
+            print(f"{'biodyn jit, batch 1 (s)':40s} {f1:8.3f} {c1:8.3f}")
+            print(f"{'biodyn jit, batch %d per sequence (s)' % B:40s} {fB / B:8.3f} {cB / B:8.3f}")
+            print(f"ratio biodyn batch 1 / Brian2 binary run: {f1 / run:.2f} (wall), {c1 / run:.2f} (cpu)")
+            print(f"ratio biodyn batch {B} per sequence / Brian2 binary run: {fB / B / run:.2f} (wall), "
+                  f"{cB / B / run:.2f} (cpu)")
 
         print("\nXLA temporary memory (MB) of one gradient, H = %d, batch %d:" % (H, B))
         print(f"{'T':>6s} {'BPTT':>10s} {'e-prop 2p':>10s} {'e-prop':>10s}")
