@@ -293,3 +293,36 @@ def test_a_train_sweep_refuses_bad_or_unknown_training_keys_at_load_with_one_err
         sweep.run(str(path), out=tmp_path / "out", workers=0)
     assert info.value.key == key and words in str(info.value), str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_training_option_names_the_flag_on_the_command_line_and_the_keyword_in_code(tmp_path, capsys):
+    # the command line said "<arguments>: epochs" for --epochs -1
+    from biodyn import learn
+    from biodyn.errors import SpecError
+
+    assert main(["train", "delayed_copy", "--net", "rnn", "--epochs", "-1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "<command line>: --epochs: expected a non-negative integer" in err and "<arguments>" not in err
+    assert main(["train", "delayed_copy", "--net", "rnn", "--batch-size", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "<command line>: --batch-size: expected a positive integer" in capsys.readouterr().err
+    assert main(["train", "delayed_copy", "--net", "rnn", "--floss-epochs", "3", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--floss-epochs: expected --floss K" in err and "found --floss-epochs 3 without --floss K" in err
+    assert not list(tmp_path.glob("o/*"))
+    with pytest.raises(SpecError, match=r"^<arguments>: epochs: expected a non-negative integer"):
+        learn.train("delayed_copy", net="rnn", epochs=-1)
+    with pytest.raises(SpecError, match=r"^<arguments>: floss_epochs: expected floss=K .*found floss_epochs=3"):
+        learn.train("delayed_copy", net="rnn", floss_epochs=3)
+
+
+def test_keyword_errors_as_flags_leaves_errors_of_files_and_unknown_keywords_alone():
+    from biodyn.cli import keyword_errors_as_flags
+    from biodyn.errors import SpecError
+
+    flags = {"epochs": "--epochs", "batch_size": "--batch-size"}
+    exc = SpecError("task.toml", "epochs", "a positive integer", "0")
+    assert keyword_errors_as_flags(exc, flags) is exc
+    exc = SpecError("<arguments>", "n_per_channel", "a positive integer", "0")
+    assert keyword_errors_as_flags(exc, flags) is exc
+    new = keyword_errors_as_flags(SpecError("<arguments>", "batch_size", "batch_size=N with epochs=E", "x"), flags)
+    assert str(new) == "<command line>: --batch-size: expected --batch-size N with --epochs E, found x"

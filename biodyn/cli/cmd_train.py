@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import seed_arg
+from . import flags_of, seed_arg
 
 
 def register(sub):
@@ -92,7 +92,9 @@ def register(sub):
     s.add_argument("--steps-per-sample", type=int, help="network steps per task step for analog tasks (default 10)")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
-    p.set_defaults(func=run)
+    # errors of biodyn.learn name its keywords (epochs=); typed here, they name the flag (--epochs)
+    p.set_defaults(func=run, keyword_flags=flags_of(p, lyapunov_block="--lstm-block", model="--neuron",
+                                                    brian_target="--target", parameters="--set"))
 
 
 def run(args):
