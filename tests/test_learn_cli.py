@@ -199,7 +199,8 @@ def test_spectrum_options_without_lyapunov_every_are_refused_not_ignored(tmp_pat
 @pytest.mark.parametrize("grid, key, needle", [("hidden = [4, 0]", "grid.hidden", "positive integer"),
                                                ("epochs = [1, -2]", "grid.epochs", "non-negative"),
                                                ("lr = [0.01, -0.1]", "grid.lr", "positive"),
-                                               ("g = [1.0, -1.0]", "grid.g", ">= 0")])
+                                               ("g = [1.0, -1.0]", "grid.g", ">= 0"),
+                                               ("clip_grad = [1.0, -1.0]", "grid.clip_grad", "positive")])
 def test_a_train_sweep_with_a_bad_training_option_fails_at_load_naming_the_key(tmp_path, grid, key, needle):
     # not 2 points that each fail after the others have trained
     from biodyn import sweep
@@ -326,3 +327,24 @@ def test_keyword_errors_as_flags_leaves_errors_of_files_and_unknown_keywords_alo
     assert keyword_errors_as_flags(exc, flags) is exc
     new = keyword_errors_as_flags(SpecError("<arguments>", "batch_size", "batch_size=N with epochs=E", "x"), flags)
     assert str(new) == "<command line>: --batch-size: expected --batch-size N with --epochs E, found x"
+
+
+def test_biodyn_train_clip_grad_is_recorded_in_json_figure_line_and_a_sweeps_options(tmp_path, capsys):
+    from biodyn.jobs._train import _footer
+    from biodyn.sweep._runners import _train_arguments
+
+    spec = small_task_file(tmp_path)  # the shapes of test_a_diverging_run_writes_no_file: its compiled loss
+    code = main(["-q", "train", str(spec), "--net", "rnn", "--hidden", "4", "--epochs", "1", "--optimizer", "gd",
+                 "--set", "n_steps=8", "--set", "delay=2", "--clip-grad", "1e-6", "--out", str(tmp_path / "out"), "--json", str(tmp_path / "run.json")])
+    assert code == 0
+    doc = json.loads((tmp_path / "run.json").read_text())
+    c = doc["config"]
+    assert c["clip_grad"] == 1e-6 and c["clipped_gradients"] == c["gradients"] == c["steps"] > 0
+    assert "gradient norm clipped at 1e-06" in _footer(doc)
+    back = learn.load_result(next((tmp_path / "out").glob("*.npz")))
+    assert back.config["clip_grad"] == 1e-6
+    assert main(["train", str(spec), "--net", "lif", "--clip-grad", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "--clip-grad" in capsys.readouterr().err
+    options, _ = _train_arguments({"delay": 2}, {"clip_grad": 0.5})
+    assert options["clip_grad"] == 0.5
+    assert _train_arguments({}, {})[0]["clip_grad"] is None  # off by default
