@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 __all__ = ["evaluate", "parse_unit", "dimension_name", "format_quantity", "exact_text",
-           "QuantityError"]
+           "readable_quantity", "readable_text", "QuantityError"]
 
 
 class QuantityError(ValueError):
@@ -216,6 +216,73 @@ def format_quantity(value) -> str:
     if isinstance(value, Quantity) and get_dimensions(value) is not DIMENSIONLESS:
         return str(value)
     return repr(float(value)) if np.ndim(value) == 0 else str(value)
+
+
+def readable_quantity(value, digits=4) -> str:
+    """Text for a reader (figure footers, provenance lines), not for reading back.
+
+    The value in the SI-prefixed unit that puts its number in [1, 1000) (Brian2's best
+    unit), to ``digits`` significant digits, micro written ``µ``: ``2e-05 * second`` →
+    ``"20 µs"``, ``1 * second`` → ``"1 s"``, ``0.25 * Hz`` → ``"250 mHz"``. A quantity
+    with no named unit keeps Brian2's SI text (``"80 m^-4 kg^-2 s^6 A^2"``); a plain
+    number is written with ``digits`` significant digits. What a result records is
+    :func:`exact_text`; this is only how a figure shows it.
+    """
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions
+
+    if not isinstance(value, Quantity) or get_dimensions(value) is DIMENSIONLESS:
+        return f"{float(value):.{digits}g}"
+    if float(value) == 0.0:
+        unit = value.get_best_unit()
+        unit_text = str(unit)
+        return "0 " + (unit_text[3:] if unit_text.startswith("1. ") else unit_text)
+    unit = value.get_best_unit()
+    unit_text = str(unit)
+    if unit_text.startswith("1. "):  # no named unit: SI base units
+        return f"{float(value):.{digits}g} {unit_text[3:]}"
+    number = float(value / unit)
+    return f"{number:.{digits}g} {_micro(unit_text)}"
+
+
+_PLAIN_NUMBER_THEN_UNIT = re.compile(r"^\s*(?P<num>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*(?:\*\s*|\s)(?P<unit>[A-Za-zµ]\w*)\s*$")
+
+
+def readable_text(text, digits=4):
+    """A quantity written as text, for a reader: ``"2e-05 second"`` → ``"20 µs"``,
+    Brian2's ``"100. s"`` → ``"100 s"``.
+
+    Text that is a number and one unit name with the number between 0.001 and 10 000
+    keeps its number and unit as written (``"16.8345 ms"``, ``"0.01 Hz"``; only a trailing
+    decimal point goes and ``u`` becomes ``µ``); any other number and unit is rewritten by
+    :func:`readable_quantity`; a compound unit or an expression stays as written.
+    Text that is no quantity with a unit (a name, ``"auto"``, a plain number, a list)
+    comes back as it was.
+    """
+    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions
+
+    if not isinstance(text, str):
+        return readable_quantity(text, digits) if isinstance(text, Quantity) else str(text)
+    try:
+        value = evaluate(text)
+    except Exception:  # noqa: BLE001 - any text that is not a quantity stays as it is
+        return text
+    if not isinstance(value, Quantity) or get_dimensions(value) is DIMENSIONLESS or np.ndim(value) != 0:
+        return text
+    m = _PLAIN_NUMBER_THEN_UNIT.match(text)
+    if not m or m.group("unit") not in units_namespace():
+        return text  # a compound unit ("1e-4 1/mV**2"), an expression: as the user wrote it
+    number = abs(float(m.group("num")))
+    if number == 0 or 1e-3 <= number < 1e4:
+        num = m.group("num")
+        return f"{num[:-1] if num.endswith('.') else num} {_micro(m.group('unit'))}"
+    return readable_quantity(value, digits)
+
+
+def _micro(unit_text):
+    """Brian2's ``u`` prefix (``us``, ``uV``) as ``µ``."""
+    if len(unit_text) > 1 and unit_text[0] == "u" and unit_text[1:2].isalpha():
+        return "µ" + unit_text[1:]
+    return unit_text
 
 
 _BASE_UNITS = ("metre", "kilogram", "second", "amp", "kelvin", "mole", "candela")

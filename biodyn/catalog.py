@@ -13,7 +13,8 @@ looked for, in this order (the first file of a name wins, as on ``PATH``):
        [project.entry-points."biodyn.catalog"]
        mymodels = "mypackage:catalog_folder"
 
-3. biodyn's built-in ``models/``, ``protocols/`` and ``tasks/`` folders.
+3. biodyn's built-in ``models/``, ``protocols/`` and ``tasks/`` folders and its example
+   sweeps (``examples/sweeps/``; ``biodyn list sweeps``, ``biodyn sweep NAME``).
 
 A folder may hold models and protocols side by side: the ``kind`` key tells them
 apart. Anywhere a name is accepted, a path to a ``.toml`` file is accepted too.
@@ -84,12 +85,13 @@ def _package_root():
 
 
 def builtin_dirs():
-    """biodyn's own spec folders: the installed copy, or the source tree's."""
+    """biodyn's own spec folders: the installed copy, or the source tree's (where the
+    shipped sweeps live in ``examples/sweeps``, beside the scripts that run them)."""
     installed = _package_root() / "_data"
     if (installed / "models").is_dir():
-        return [installed / "models", installed / "protocols", installed / "tasks"]
+        return [installed / "models", installed / "protocols", installed / "tasks", installed / "sweeps"]
     repo = _package_root().parent
-    return [repo / "models", repo / "protocols", repo / "tasks"]
+    return [repo / "models", repo / "protocols", repo / "tasks", repo / "examples" / "sweeps"]
 
 
 def _entry_point_dirs():

@@ -105,6 +105,7 @@ def test_installed_distribution_ships_models_and_protocols():
         pytest.skip("editable install: the source tree's folders are used")
     assert "biodyn/_data/models/synapses/stdp_pair.toml" in names
     assert "biodyn/_data/protocols/bi_poo_1998.toml" in names
+    assert "biodyn/_data/sweeps/stdp_tau_plus.toml" in names  # biodyn list sweeps lists the examples
 
 
 # -- broken files are never silently dropped (issue 11 §4) -----------------------------------
@@ -165,3 +166,22 @@ def test_group_of_a_name_and_of_a_path():
     assert catalog.group_of("bi_poo_1998") == "protocols"
     with pytest.raises(SpecError, match="did you mean 'lif'"):
         catalog.group_of("lfi")
+
+
+def test_biodyn_lists_and_finds_the_sweeps_shipped_in_examples_by_name(capsys):
+    # `biodyn list sweeps` said "(no sweeps found)" while examples/sweeps ships two
+    from pathlib import Path
+
+    from biodyn import sweep
+    from biodyn.cli import main
+
+    shipped = sorted(p.stem for p in (Path(catalog.__file__).resolve().parent.parent / "examples" / "sweeps")
+                     .glob("*.toml"))
+    assert shipped and set(shipped) <= set(catalog.names("sweeps"))
+    assert main(["list", "sweeps"]) == 0
+    out = capsys.readouterr().out
+    assert "no sweeps found" not in out
+    line = next(ln for ln in out.splitlines() if ln.startswith("stdp_tau_plus "))
+    assert "job replay" in line and "The STDP window of the additive pair rule" in line
+    assert "stdp_tau_plus.toml]" in line  # where the file is, to copy it
+    assert sweep.load("stdp_tau_plus").path == catalog.find("stdp_tau_plus", "sweeps")

@@ -169,7 +169,7 @@ def test_analysis_figures_carry_the_provenance_line_written_and_redrawn(tmp_path
     line = " ".join(fp_texts)
     for part in ("rate/default", "gain=tanh", "set I=0.5", "seed 3", "biodyn "):
         assert part in line, (part, line)
-    assert "dt 0.05 tau (1 ms)" in " ".join(ly_texts)
+    assert "dt 50 µs (0.05 tau)" in " ".join(ly_texts)  # the step as a duration, and in the model's unit
     assert re_texts == fp_texts
     assert not fp_problems and not ly_problems and not re_problems
 

@@ -172,3 +172,24 @@ def test_issue_13_script_standalone_replay_leaves_the_users_network_running(tmp_
     assert float(lines[0]) == pytest.approx(1 - math.exp(-1), rel=1e-9)
     assert lines[1] == "True True True"  # make arguments, device and its stack as they were
     assert (tmp_path / "side_results" / "bi_poo_1998.json").exists()
+
+
+def test_a_step_in_the_models_time_unit_reads_as_a_duration_in_the_footer():
+    # the footer said "dt 2e-05 × 1 second"
+    from biodyn.jobs._analyze import analysis_footer, step_text
+
+    assert step_text(2e-5, "1 second") == "20 µs"
+    assert step_text(0.001, "20 ms") == "20 µs"
+    assert step_text(0.05, "tau (1 ms)") == "50 µs (0.05 tau)"
+    assert step_text(0.1, "step") == "0.1 step"
+    line = analysis_footer({"model": "lorenz", "parameter_set": "default", "seed": 0, "dt": 2e-5,
+                            "time_unit": "1 second", "versions": {"biodyn": "0.1.0"}})
+    assert "dt 20 µs" in line and "×" not in line and "second" not in line
+
+
+def test_provenance_line_writes_quantities_readably_but_keeps_the_users_digits():
+    from biodyn.jobs import provenance_line
+
+    line = provenance_line({"model": "stdp_pair", "parameter_set": "song_2000", "seed": 0, "target": "numpy",
+                            "dt": "2e-05 * second", "overrides": {"tau_plus": "16.8345 ms", "w": "100. s"}})
+    assert "dt 20 µs" in line and "tau_plus=16.8345 ms" in line and "w=100 s" in line

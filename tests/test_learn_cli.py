@@ -199,7 +199,8 @@ def test_spectrum_options_without_lyapunov_every_are_refused_not_ignored(tmp_pat
 @pytest.mark.parametrize("grid, key, needle", [("hidden = [4, 0]", "grid.hidden", "positive integer"),
                                                ("epochs = [1, -2]", "grid.epochs", "non-negative"),
                                                ("lr = [0.01, -0.1]", "grid.lr", "positive"),
-                                               ("g = [1.0, -1.0]", "grid.g", ">= 0")])
+                                               ("g = [1.0, -1.0]", "grid.g", ">= 0"),
+                                               ("clip_grad = [1.0, -1.0]", "grid.clip_grad", "positive")])
 def test_a_train_sweep_with_a_bad_training_option_fails_at_load_naming_the_key(tmp_path, grid, key, needle):
     # not 2 points that each fail after the others have trained
     from biodyn import sweep
@@ -293,3 +294,57 @@ def test_a_train_sweep_refuses_bad_or_unknown_training_keys_at_load_with_one_err
         sweep.run(str(path), out=tmp_path / "out", workers=0)
     assert info.value.key == key and words in str(info.value), str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_training_option_names_the_flag_on_the_command_line_and_the_keyword_in_code(tmp_path, capsys):
+    # the command line said "<arguments>: epochs" for --epochs -1
+    from biodyn import learn
+    from biodyn.errors import SpecError
+
+    assert main(["train", "delayed_copy", "--net", "rnn", "--epochs", "-1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "<command line>: --epochs: expected a non-negative integer" in err and "<arguments>" not in err
+    assert main(["train", "delayed_copy", "--net", "rnn", "--batch-size", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "<command line>: --batch-size: expected a positive integer" in capsys.readouterr().err
+    assert main(["train", "delayed_copy", "--net", "rnn", "--floss-epochs", "3", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--floss-epochs: expected --floss K" in err and "found --floss-epochs 3 without --floss K" in err
+    assert not list(tmp_path.glob("o/*"))
+    with pytest.raises(SpecError, match=r"^<arguments>: epochs: expected a non-negative integer"):
+        learn.train("delayed_copy", net="rnn", epochs=-1)
+    with pytest.raises(SpecError, match=r"^<arguments>: floss_epochs: expected floss=K .*found floss_epochs=3"):
+        learn.train("delayed_copy", net="rnn", floss_epochs=3)
+
+
+def test_keyword_errors_as_flags_leaves_errors_of_files_and_unknown_keywords_alone():
+    from biodyn.cli import keyword_errors_as_flags
+    from biodyn.errors import SpecError
+
+    flags = {"epochs": "--epochs", "batch_size": "--batch-size"}
+    exc = SpecError("task.toml", "epochs", "a positive integer", "0")
+    assert keyword_errors_as_flags(exc, flags) is exc
+    exc = SpecError("<arguments>", "n_per_channel", "a positive integer", "0")
+    assert keyword_errors_as_flags(exc, flags) is exc
+    new = keyword_errors_as_flags(SpecError("<arguments>", "batch_size", "batch_size=N with epochs=E", "x"), flags)
+    assert str(new) == "<command line>: --batch-size: expected --batch-size N with --epochs E, found x"
+
+
+def test_biodyn_train_clip_grad_is_recorded_in_json_figure_line_and_a_sweeps_options(tmp_path, capsys):
+    from biodyn.jobs._train import _footer
+    from biodyn.sweep._runners import _train_arguments
+
+    spec = small_task_file(tmp_path)  # the shapes of test_a_diverging_run_writes_no_file: its compiled loss
+    code = main(["-q", "train", str(spec), "--net", "rnn", "--hidden", "4", "--epochs", "1", "--optimizer", "gd",
+                 "--set", "n_steps=8", "--set", "delay=2", "--clip-grad", "1e-6", "--out", str(tmp_path / "out"), "--json", str(tmp_path / "run.json")])
+    assert code == 0
+    doc = json.loads((tmp_path / "run.json").read_text())
+    c = doc["config"]
+    assert c["clip_grad"] == 1e-6 and c["clipped_gradients"] == c["gradients"] == c["steps"] > 0
+    assert "gradient norm clipped at 1e-06" in _footer(doc)
+    back = learn.load_result(next((tmp_path / "out").glob("*.npz")))
+    assert back.config["clip_grad"] == 1e-6
+    assert main(["train", str(spec), "--net", "lif", "--clip-grad", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "--clip-grad" in capsys.readouterr().err
+    options, _ = _train_arguments({"delay": 2}, {"clip_grad": 0.5})
+    assert options["clip_grad"] == 0.5
+    assert _train_arguments({}, {})[0]["clip_grad"] is None  # off by default

@@ -145,14 +145,15 @@ def test_flossing_schedule_is_recorded_as_negative_epochs_and_in_the_saved_confi
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"floss": 9}, r"--floss.*between 1 and the state dimension 8.*9"),
-    ({"floss": 0, "floss_epochs": 1}, r"--floss.*integer >= 1.*0"),
-    ({"floss": 2}, r"--floss.*schedule.*--floss-epochs.*--floss-every"),
-    ({"floss": 2, "floss_epochs": 1, "floss_weight": -1.0}, r"--floss-weight.*positive.*-1"),
-    ({"floss_epochs": 3}, r"--floss-epochs.*--floss K"),
-    ({"floss_fixed_trajectory": True}, r"--floss-fixed-trajectory.*--floss K"),
-    ({"floss": 2, "floss_every": 0}, r"--floss-every.*integer >= 1"),
-    ({"floss": 2, "floss_epochs": 1, "floss_transient": 20}, r"--floss-transient.*fewer steps.*n_steps = 20"),
+    # from the library, errors name the keyword arguments (the command line, its flags)
+    ({"floss": 9}, r": floss: .*between 1 and the state dimension 8.*9"),
+    ({"floss": 0, "floss_epochs": 1}, r": floss: .*integer >= 1.*0"),
+    ({"floss": 2}, r": floss: .*schedule.*floss_epochs=E.*floss_every=M"),
+    ({"floss": 2, "floss_epochs": 1, "floss_weight": -1.0}, r": floss_weight: .*positive.*-1"),
+    ({"floss_epochs": 3}, r": floss_epochs: .*floss=K"),
+    ({"floss_fixed_trajectory": True}, r": floss_fixed_trajectory: .*floss=K"),
+    ({"floss": 2, "floss_every": 0}, r": floss_every: .*integer >= 1"),
+    ({"floss": 2, "floss_epochs": 1, "floss_transient": 20}, r": floss_transient: .*fewer steps.*n_steps = 20"),
 ])
 def test_flossing_flags_are_checked_before_training_with_one_clear_error(kwargs, match):
     task = small_task("delayed_copy", n_steps=20)
@@ -162,7 +163,7 @@ def test_flossing_flags_are_checked_before_training_with_one_clear_error(kwargs,
 
 def test_lstm_flossing_counts_the_full_h_c_state():
     task = small_task("delayed_copy", n_steps=20)
-    with pytest.raises(SpecError, match=r"state dimension 8 \(2 x --hidden 4\)"):
+    with pytest.raises(SpecError, match=r"state dimension 8 \(2 x hidden=4\)"):
         learn.train(task, net="lstm", hidden=4, epochs=1, floss=9, floss_epochs=1)
 
 

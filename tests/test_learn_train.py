@@ -288,3 +288,44 @@ def test_epochs_error_says_zero_is_allowed_and_a_negative_gain_is_refused():
     # W_hh ~ N(0, g^2/H): a negative g is a typo, not a gain (a task file's g is checked too)
     with pytest.raises(SpecError, match=r"\bg: expected a gain >= 0.*found -1"):
         learn.train("flipflop_3bit", g=-1.0)
+
+
+def test_clip_by_global_norm_keeps_the_direction_and_caps_the_norm():
+    from biodyn.learn._train import clip_by_global_norm
+
+    g = np.array([3.0, -4.0, 12.0])  # norm 13
+    clipped, norm = clip_by_global_norm(g, 1.3)
+    assert norm == 13.0 and np.allclose(clipped, g / 10.0)
+    same, _ = clip_by_global_norm(g, 20.0)
+    assert np.array_equal(same, g)  # under the cap: untouched
+    assert np.array_equal(clip_by_global_norm(g, None)[0], g)
+
+
+def test_clipped_training_update_has_at_most_the_clip_norm_along_the_unclipped_direction():
+    # one gd update (one minibatch of the whole training set): theta_1 - theta_0 = -lr * g, clipped
+    # to norm <= lr * c along the unclipped gradient (Pascanu et al. 2013)
+    from biodyn.errors import SpecError
+
+    # the shapes of the reproducibility test above: the compiled loss is reused
+    task = small_task("delayed_copy", train=32, test=16, n_steps=12, delay=2)
+    kw = dict(net="rnn", hidden=8, epochs=1, lr=0.1, optimizer="gd", seed=3, batch_size=32)
+    start = learn.train(task, **{**kw, "epochs": 0})
+    free = learn.train(task, **kw)
+    c = 1e-3
+    clipped = learn.train(task, **kw, clip_grad=c)
+    keys = sorted(start.params)
+    d_free = np.concatenate([(free.params[k] - start.params[k]).ravel() for k in keys])
+    d_clip = np.concatenate([(clipped.params[k] - start.params[k]).ravel() for k in keys])
+    assert np.linalg.norm(d_free) > 10 * 0.1 * c  # the cap binds
+    assert np.linalg.norm(d_clip) <= 0.1 * c * (1 + 1e-12)
+    assert np.isclose(np.linalg.norm(d_clip), 0.1 * c, rtol=1e-9)
+    cos = d_clip @ d_free / (np.linalg.norm(d_clip) * np.linalg.norm(d_free))
+    assert cos > 1 - 1e-12
+    assert clipped.config["clip_grad"] == c and clipped.config["clipped_gradients"] == 1
+    assert clipped.config["gradients"] == 1 and free.config["clip_grad"] is None
+    assert "clipped_gradients" not in free.config
+    loose = learn.train(task, **kw, clip_grad=1e9)  # a cap that never binds changes nothing
+    assert all(np.array_equal(loose.params[k], free.params[k]) for k in keys)
+    for bad in (0.0, -1.0, float("inf"), True):
+        with pytest.raises(SpecError, match="clip_grad"):
+            learn.train(task, **kw, clip_grad=bad)

@@ -412,3 +412,44 @@ def test_sweep_of_replays_names_the_protocols_observable_on_its_y_axis(tmp_path)
                  "sweep seed 1998", "biodyn 0.1.0"):
         assert part in line, (part, line)
     assert not layout_problems(ax.figure)
+
+
+def _snn_train_doc():
+    ep = [0, 1, 2]
+    return {"curves": {"epoch": ep, "train_loss": [0.9, 0.7, 0.6], "test_loss": [0.95, 0.75, 0.65],
+                       "train_metric": [0.5, 0.6, 0.7], "test_metric": [0.5, 0.55, 0.65],
+                       "rate_hz": [12.0, 10.0, 9.0], "alignment": [None, 0.9, 0.8],
+                       "adjoint_norm": [[1.0, 0.5, 0.2], [1.0, 0.6, 0.3]]},
+            "config": {"task": {"name": "sine_classification", "loss": "cross_entropy", "metric": "accuracy",
+                                "parameters": {}, "units": {}},
+                       "model": "lif", "hidden": 8, "learner": "bptt", "optimizer": "adam", "lr": 0.01,
+                       "dt_ms": 1.0}}
+
+
+@pytest.mark.parametrize("kind", ["learning_curves", "snn_learning_curves"])
+def test_training_figures_put_a_long_footer_wrapped_in_the_shared_strip_under_every_axes(kind):
+    # both drew their own footer: one unwrapped line in another grey, in a fixed 3 % strip that
+    # a long provenance line ran past (clipped at the figure's left edge)
+    from biodyn import plot
+    from biodyn.plot import PALETTE
+
+    if kind == "learning_curves":
+        doc = {"curves": {"epoch": [0, 1, 2], "train_loss": [0.9, 0.8, 0.7], "test_loss": [0.9, 0.85, 0.75],
+                          "train_metric": [0.5, 0.6, 0.7], "test_metric": [0.5, 0.55, 0.6]},
+               "config": {"task": {"name": "flipflop_3bit", "loss": "mse", "metric": "sign_accuracy",
+                                   "parameters": {}, "units": {}},
+                          "net": "rnn", "hidden": 6, "optimizer": "adam", "lr": 0.01}}
+    else:
+        doc = _snn_train_doc()
+    text = "seed 0, batch 64, " + ", ".join(f"setting{k} = {k}.5 ms" for k in range(40))
+    ax = getattr(plot, kind)(doc, footer=text)
+    fig = ax.figure
+    fig.canvas.draw()
+    footer = [t for t in fig.texts if "setting0" in t.get_text()]
+    assert len(footer) == 1 and footer[0].get_text().count("\n") >= 1  # wrapped to the figure's width
+    assert matplotlib.colors.same_color(footer[0].get_color(), PALETTE["footer"])
+    r = fig.canvas.get_renderer()
+    box = footer[0].get_window_extent(r)
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1 + 1  # inside the figure
+    assert all(box.y1 <= a.get_tightbbox(r).y0 + 1 for a in fig.axes if a.get_visible())
+    assert not layout_problems(fig)

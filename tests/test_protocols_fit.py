@@ -357,3 +357,55 @@ def test_fit_command_batch_flag_is_checked_before_any_replay(capsys):
     code = main(["fit", "sjostrom_2001", "--free", "A3_plus", "--batch", "two", "--target", "numpy"])
     err = capsys.readouterr().err
     assert code == 2 and "--batch" in err and "'two'" in err and err.strip().count("\n") == 0
+
+
+def test_forward_steps_follow_the_relative_step_rule_and_stay_inside_the_box():
+    import numpy as np
+
+    from biodyn.jobs._fit import forward_steps
+
+    h = forward_steps(np.array([0.5, 0.0, 1.0, 0.9995]), 1e-3)
+    assert h[0] == 1e-3 * 0.5  # r |u|
+    assert h[1] == np.finfo(float).eps ** 0.5  # u = 0: sqrt(eps) max(1, |u|)
+    assert h[2] == -1e-3  # at the upper bound: backward
+    assert h[3] == -1e-3 * 0.9995  # would leave the box: reversed
+    assert forward_steps(np.array([0.5]), 1e-20)[0] == np.finfo(float).eps ** 0.5  # below the spacing of u
+    narrow = forward_steps(np.array([0.3]), 1.2, lo=0.0, hi=0.5)  # neither way fits: to the farther bound
+    assert narrow[0] == -0.3
+
+
+def test_a_fit_with_biodyns_forward_jacobian_is_scipys_2_point_fit_to_the_last_bit():
+    # biodyn replaced scipy's private _numdiff helpers with its own difference: the same steps,
+    # the same probes, the same path and optimum as least_squares(jac="2-point")
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    from biodyn.jobs._fit import _forward_probes, forward_jacobian
+
+    t = np.linspace(0.0, 1.0, 9)
+    y = 0.7 * np.exp(-3.0 * t) + 0.05 * np.sin(7 * t)
+
+    def residuals(u):
+        return u[0] * np.exp(-5.0 * u[1] * t) + u[2] * t - y
+
+    for u0 in (np.array([0.2, 0.9, 0.0]), np.array([1.0, 0.1, 0.5])):
+        seen_scipy, seen_ours = [], []
+
+        def f_scipy(u):
+            seen_scipy.append(u.copy())
+            return residuals(u)
+
+        def f_ours(u):
+            seen_ours.append(u.copy())
+            return residuals(u)
+
+        def jac(u):
+            return forward_jacobian(lambda ps: [f_ours(p) for p in ps], u, residuals(u), 1e-3)
+
+        kw = dict(bounds=(0.0, 1.0), method="trf", x_scale=1.0, max_nfev=40)
+        a = least_squares(f_scipy, u0, diff_step=1e-3, **kw)
+        b = least_squares(f_ours, u0, jac=jac, **kw)
+        assert np.array_equal(a.x, b.x) and np.array_equal(a.jac, b.jac) and a.nfev == b.nfev
+        assert np.array_equal(np.array(seen_scipy), np.array(seen_ours))  # every point, in order
+        probes = _forward_probes(a.x, 1e-3)
+        assert all(p.min() >= 0.0 and p.max() <= 1.0 for p in probes) and len(probes) == 3

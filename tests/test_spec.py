@@ -354,3 +354,32 @@ def test_every_brian2_method_name_is_accepted(tmp_path):
     assert {"euler", "rk4", "exact", "heun", "milstein"} <= set(integration_methods())
     spec = load_file(write(tmp_path, "heun", GOOD_NEURON.replace('method = "exact"', 'method = "heun"')))
     assert spec.data["method"] == "heun"
+
+
+def test_readable_quantity_writes_a_value_in_the_prefixed_unit_that_reads_best():
+    from brian2 import Hz, mV, ms, nS, second
+
+    from biodyn._quantity import readable_quantity
+
+    assert readable_quantity(2e-5 * second) == "20 µs"
+    assert readable_quantity(1 * second) == "1 s"
+    assert readable_quantity(0.1 * ms) == "100 µs"
+    assert readable_quantity(12345 * ms) == "12.35 s"  # four significant digits
+    assert readable_quantity(1.5 * mV) == "1.5 mV"
+    assert readable_quantity(3 * nS) == "3 nS"
+    assert readable_quantity(0.25 * Hz) == "250 mHz"
+    assert readable_quantity(0 * ms) == "0 s"
+    assert readable_quantity(2.0) == "2"
+
+
+def test_readable_text_rewrites_only_what_reads_badly_and_keeps_the_users_numbers():
+    from biodyn._quantity import readable_text
+
+    assert readable_text("2e-05 second") == "20 µs"
+    assert readable_text("2e-05 * second") == "20 µs"  # the exact_text form
+    assert readable_text("100. s") == "100 s"  # Brian2's trailing point
+    assert readable_text("20. us") == "20 µs"
+    assert readable_text("16.8345 ms") == "16.8345 ms"  # a user's digits are kept
+    assert readable_text("0.01 Hz") == "0.01 Hz"
+    for text in ("auto", "0.1", "tau", "1e-4 1/mV**2", "1.05*A_plus", "[1, 2]"):
+        assert readable_text(text) == text

@@ -133,6 +133,46 @@ def check_protocol_changes(protocol, stimulus=None, inputs=None):
     protocols.check_changes(protocol, stimulus=stimulus, inputs=inputs, where=COMMAND_LINE)
 
 
+def flags_of(parser, **aliases):
+    """``{keyword: flag}`` for the options of ``parser`` (``{"batch_size": "--batch-size"}``,
+    by each option's ``dest``), plus ``aliases`` (library keyword -> flag, for keywords named
+    otherwise than the flag's dest). A command passes it as ``set_defaults(keyword_flags=...)``
+    and :func:`main` names the flags in the library's errors (:func:`keyword_errors_as_flags`)."""
+    out = {}
+    for action in parser._actions:
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs and action.dest not in ("help", "debug", "quiet"):
+            out[action.dest] = longs[0]
+    out.update(aliases)
+    return out
+
+
+def keyword_errors_as_flags(exc, flags):
+    """The library's error about keyword arguments (``SpecError("<arguments>", "epochs", ...)``,
+    which names the keyword, as a script calls it) said the way the command line was typed:
+    ``<command line>: --epochs: ...``; ``keyword=VALUE`` in its text becomes ``--flag VALUE``.
+    Other errors come back unchanged."""
+    import re
+
+    from ..errors import SpecError
+
+    if not isinstance(exc, SpecError) or exc.file not in ("<arguments>", None) or not flags:
+        return exc
+    keys = [k.strip() for k in str(exc.key).split(",")]
+    if not all(k in flags or k.startswith("--") for k in keys):
+        return exc
+    names = sorted(flags, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")=")
+
+    def text(t):
+        return None if t is None else pattern.sub(lambda m: flags[m.group(1)] + " ", str(t))
+
+    new = SpecError("<command line>", ", ".join(flags.get(k, k) for k in keys), text(exc.expected),
+                    text(exc.found), text(exc.hint))
+    new.__cause__ = exc
+    return new
+
+
 def _quiet_brian(debug=False):
     """Keep Brian2's console to errors and stop it writing debug log files."""
     try:
@@ -162,6 +202,7 @@ def main(argv=None):
     except BiodynError as exc:
         if args.debug:
             raise
+        exc = keyword_errors_as_flags(exc, getattr(args, "keyword_flags", None))
         print(f"biodyn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # nothing was written: no result, no partial file

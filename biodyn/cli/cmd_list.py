@@ -7,7 +7,8 @@ def register(sub):
     p = sub.add_parser("list", help="list the catalog's models, protocols, sweeps or tasks",
                        description="List the models, protocols, sweeps or tasks in the catalog (built-in, "
                        "BIODYN_PATH folders, and installed packages' entry points).",
-                       epilog="example:\n  biodyn list models\n  biodyn list protocols",
+                       epilog="examples:\n  biodyn list models\n  biodyn list protocols\n  biodyn list sweeps      "
+                       "# biodyn's example sweeps (examples/sweeps) and yours on BIODYN_PATH",
                        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("what", nargs="?", default="models", choices=["models", "protocols", "sweeps", "tasks", "all"])
     p.set_defaults(func=run)
@@ -71,8 +72,10 @@ def run(args):
             except BiodynError as exc:
                 info, desc = "INVALID", "(the error is on stderr)"
                 print(f"biodyn: warning: {e.name} is invalid: {exc}", file=sys.stderr)
-            if group == "sweeps":
-                rows.append((e.name, e.kind, info, f"{_first_sentence(desc)}  [{e.source}]"))
+            if group == "sweeps":  # a sweep is a template to copy: where its file is
+                from ..errors import display_path
+
+                rows.append((e.name, e.kind, info, f"{_first_sentence(desc)}  [{e.source}: {display_path(e.path)}]"))
                 continue
             where = "" if e.source == "built-in" else f"  [{e.source}]"
             shadow = f"  (hides {len(e.shadowed)} other)" if e.shadowed else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import seed_arg
+from . import flags_of, seed_arg
 
 
 def register(sub):
@@ -64,6 +64,9 @@ def register(sub):
     p.add_argument("--floss-fixed-trajectory", action="store_true", help="differentiate the exponents along "
                    "the fixed state trajectory (default: the full derivative, through the states too, which grows "
                    "like exp(lambda_1 T) in a strongly chaotic network)")
+    p.add_argument("--clip-grad", type=float, metavar="NORM", help="clip every minibatch gradient to global "
+                   "L2 norm NORM, direction kept (Pascanu et al. 2013), before the optimiser's update; tames "
+                   "the loss spikes of tanh RNNs (default: no clipping; recorded in the JSON and the figure)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)")
@@ -92,7 +95,9 @@ def register(sub):
     s.add_argument("--steps-per-sample", type=int, help="network steps per task step for analog tasks (default 10)")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
-    p.set_defaults(func=run)
+    # errors of biodyn.learn name its keywords (epochs=); typed here, they name the flag (--epochs)
+    p.set_defaults(func=run, keyword_flags=flags_of(p, lyapunov_block="--lstm-block", model="--neuron",
+                                                    brian_target="--target", parameters="--set"))
 
 
 def run(args):
@@ -139,13 +144,16 @@ def run(args):
                         fixed_points=args.fixed_points, out=args.out,
                         floss=args.floss, floss_weight=args.floss_weight, floss_epochs=args.floss_epochs,
                         floss_every=args.floss_every, floss_transient=args.floss_transient,
-                        floss_fixed_trajectory=args.floss_fixed_trajectory,
+                        floss_fixed_trajectory=args.floss_fixed_trajectory, clip_grad=args.clip_grad,
                         json=args.json, progress=progress)
     doc = result.summary
     c, f = doc["config"], doc["final"]
     say(args, f"{c['task']['name']}: {c['net']} H = {c['hidden']}, {c['epochs']} epochs, {c['optimizer']} "
               f"lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} -> {f['test_loss']:.4g}, "
               f"test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> {f['test_metric']:.3g}")
+    if c.get("clip_grad") is not None:
+        say(args, f"  gradient norm clipped at {c['clip_grad']:g}: {c['clipped_gradients']} of {c['gradients']} "
+                  "gradients")
     if doc["curves"].get("lyapunov_epoch"):
         lam = doc["curves"]["lyapunov_exponents"]
         say(args, "  largest Lyapunov exponent (per step): " + ", ".join(
@@ -185,7 +193,7 @@ def _run_spiking(args, parameters):
 
     for flag, value in (("lyapunov_every", args.lyapunov_every), ("lyapunov_k", args.lyapunov_k),
                         ("fixed_points", args.fixed_points or None), ("g", args.g),
-                        ("lstm_block", args.lstm_block), ("floss", args.floss)):
+                        ("lstm_block", args.lstm_block), ("floss", args.floss), ("clip_grad", args.clip_grad)):
         if value is not None:
             raise SpecError("<command line>", "--" + flag.replace("_", "-"), "a flag of --net rnn/gru/lstm",
                             "--net lif", "not (yet) available for spiking networks")

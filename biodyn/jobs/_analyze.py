@@ -81,15 +81,41 @@ def time_value(field, value, key, default=None):
     return float(q / field.time_unit)
 
 
+def step_text(dt, time_unit):
+    """A time step ``dt`` given in the model's time unit (its text, ``time_unit``, as a
+    summary records it: ``"1 second"``, ``"20 ms"``, ``"tau (1 ms)"``, ``"step"``), for a
+    reader: as a duration in the prefixed unit that reads best (``2e-05`` in
+    ``"1 second"`` → ``"20 µs"``), followed, for a named unit, by the step in it
+    (``0.05`` in ``"tau (1 ms)"`` → ``"50 µs (0.05 tau)"``); a step in a unit that is no
+    duration (``"step"``, ``"iteration"``) as the number and the unit."""
+    import re
+
+    from brian2.units.allunits import second
+
+    from .._quantity import evaluate, readable_quantity
+
+    text = str(time_unit).strip()
+    m = re.fullmatch(r"(?P<name>[^\s()]+)\s*\((?P<q>[^()]+)\)", text)
+    name, q = (m.group("name"), m.group("q")) if m else (None, text)
+    try:
+        unit = evaluate(q)
+        duration = float(dt) * unit
+        ok = getattr(unit, "dim", None) is not None and unit.dim == second.dim
+    except Exception:  # noqa: BLE001 - not a duration: the number in the unit
+        ok = False
+    if not ok:
+        return f"{float(dt):g}" if text == "1" else f"{float(dt):g} {text}"
+    return readable_quantity(duration) + (f" ({float(dt):g} {name})" if name else "")
+
+
 def analysis_footer(summary, fig=None):
     """The provenance line of an analysis figure (:func:`biodyn.jobs.provenance_line`): model,
     parameter set, variants, overrides, reading (when not the network's), seed and versions,
     broken at its separators into lines as wide as ``fig`` (a figure) holds at 6 pt."""
     width = 110 if fig is None else max(60, int(0.98 * fig.get_figwidth() * 72.0 / (0.56 * 6.0)))
     s = dict(summary)
-    unit = s.get("time_unit")
-    if isinstance(s.get("dt"), (int, float)) and unit:  # a step in the model's time unit
-        s["dt"] = f"{s['dt']:g} " + (f"× {unit}" if str(unit)[:1].isdigit() else str(unit))
+    if isinstance(s.get("dt"), (int, float)) and s.get("time_unit"):  # a step in the model's time unit
+        s["dt"] = step_text(s["dt"], s["time_unit"])
     if s.get("reading") not in (None, "auto", "network"):
         s["variants"] = {**(s.get("variants") or {}), "reading": s["reading"]}
     return provenance_line(s, width=width)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import io
+from .._quantity import readable_text
 
 __all__ = ["JobResult", "check_outputs", "all_or_nothing", "provenance_line", "values_digest"]
 
@@ -43,9 +44,12 @@ def values_digest(parameters):
 
 
 def _compact(value):
+    """A value for the provenance line: quantities as a reader writes them
+    (:func:`biodyn._quantity.readable_text`: ``"2e-05 second"`` → ``"20 µs"``), other data
+    as compact JSON."""
     import json
 
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return readable_text(value) if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def provenance_line(summary, width=110):
@@ -82,7 +86,7 @@ def provenance_line(summary, width=110):
     if summary.get("target"):
         run += f", {summary['target']}"
     if summary.get("dt"):
-        run += f", dt {summary['dt']}"
+        run += f", dt {readable_text(summary['dt'])}"
     parts.append(run)
     versions = summary.get("versions") or {}
     if versions:

@@ -24,12 +24,14 @@ def comparison_footer(doc):
     seed, target and versions."""
     import json
 
+    from .._quantity import readable_text
+
     s = doc.get("summary") or {}
     parts = [doc["comparison"]]
     settings = s.get("settings") or {}
     if settings:
         parts.append("settings " + ", ".join(
-            f"{k}={v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
+            f"{k}={readable_text(v) if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
             for k, v in settings.items()))
     target = s.get("target")
     parts.append(f"seed {doc['seed']}" + (f", {target}" if target else ""))

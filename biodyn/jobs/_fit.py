@@ -19,13 +19,14 @@ Batching (issue 17). By default (``batch="auto"``, ``biodyn fit --batch auto``) 
 that can run together run as independent copies of one Brian2 run
 (:func:`biodyn.protocols.run_batch`): the starts advance in lock-step (one thread each,
 only the main thread runs Brian2), and what they ask for at the same time — their trial
-points, the ``p`` forward-difference columns of each start's Jacobian (scipy's
-``workers=`` map, so scipy's own difference arithmetic is unchanged) — plus the ``2p``
+points, the ``p`` forward-difference columns of each start's Jacobian
+(:func:`forward_jacobian`, biodyn's own, with the steps of scipy's ``jac="2-point"``:
+:func:`forward_steps`) — plus the ``2p``
 probes of the uncertainties run in batches of ``starts * (p + 1)`` copies, every batch the
 same build (a short one padded with copies of its first point). A trial point's ``p``
-forward-difference probes are replayed ahead, in the same run as the trial point (scipy asks
-for them when it accepts the step, at the points its step rule gives), so that a lock-step
-iteration is one run; a probe is counted as an evaluation only once scipy asks for it. Each replay's result is the
+forward-difference probes are replayed ahead, in the same run as the trial point (the
+Jacobian asks for them when scipy accepts the step), so that a lock-step
+iteration is one run; a probe is counted as an evaluation only once it is asked for. Each replay's result is the
 one it has alone and each start asks for the same points in the same order, so the fit is
 the same to the last bit as with ``batch=1`` (one replay per run); what differs is the
 number of Brian2 runs, recorded with the batch size in the JSON's ``fit.batch``.
@@ -223,6 +224,77 @@ def jacobian(evaluate, u, lo=0.0, hi=1.0, step=1e-3):
     return np.column_stack([(values[2 * j] - values[2 * j + 1]) / spans[j] for j in range(p)])
 
 
+#: The relative step scipy falls back to for a forward difference (its ``sqrt(eps)``).
+_SQRT_EPS = float(np.finfo(float).eps ** 0.5)
+
+
+def forward_steps(u, rel_step, lo=0.0, hi=1.0):
+    r"""The steps :math:`h_i` of a forward difference at ``u`` inside the box [lo, hi].
+
+    .. math::
+
+        h_i = r\,s_i\,|u_i|, \qquad s_i = \begin{cases} +1 & u_i \ge 0 \\ -1 & u_i < 0\end{cases}
+
+    with the relative step :math:`r` (``rel_step``); where that step vanishes in floating
+    point (:math:`u_i + h_i = u_i`, e.g. at :math:`u_i = 0`) it is
+    :math:`\sqrt{\epsilon}\,s_i\max(1, |u_i|)` instead. A step that would leave the box
+    is reversed if the reversed one fits (:math:`|h_i| \le` the larger distance to a
+    bound), else it goes to the farther bound.
+
+    This is the rule of ``scipy.optimize.least_squares(..., jac="2-point", diff_step=r,
+    bounds=(lo, hi))`` (read in scipy 1.17's ``scipy/optimize/_numdiff.py``; scipy's helpers
+    for it are private, so biodyn keeps its own copy): a fit whose Jacobian is
+    :func:`forward_jacobian` takes exactly the steps, and so reaches exactly the numbers, it
+    took with scipy's own finite differences.
+    """
+    u = np.asarray(u, float)
+    sign = np.where(u >= 0, 1.0, -1.0)
+    h = rel_step * sign * np.abs(u)
+    h = np.where((u + h) - u == 0, _SQRT_EPS * sign * np.maximum(1.0, np.abs(u)), h)
+    lo = np.broadcast_to(np.asarray(lo, float), u.shape)
+    hi = np.broadcast_to(np.asarray(hi, float), u.shape)
+    if np.all(np.isneginf(lo) & np.isposinf(hi)):
+        return h
+    below, above = u - lo, hi - u
+    leaves = ((u + h) < lo) | ((u + h) > hi)
+    fits = np.abs(h) <= np.maximum(below, above)
+    h = np.where(leaves & fits, -h, h)
+    h = np.where(~fits & (above >= below), above, h)
+    h = np.where(~fits & (above < below), -below, h)
+    return h
+
+
+def forward_jacobian(evaluate, u, f0, rel_step, lo=0.0, hi=1.0):
+    r"""Forward-difference Jacobian of a vector function at ``u`` within the box [lo, hi].
+
+    .. math:: J_{:,i} = \frac{f(u + h_i e_i) - f(u)}{(u_i + h_i) - u_i}
+
+    with the steps :math:`h_i` of :func:`forward_steps` (the denominator is the step as
+    represented in floating point). ``evaluate(points)`` maps the list of the ``p`` probes
+    to their residual vectors (all at once, so that a caller may replay them together);
+    ``f0`` is :math:`f(u)`.
+
+    Returns
+    -------
+    J : ndarray, shape (n, p)
+    """
+    u = np.asarray(u, float)
+    f0 = np.asarray(f0, float)
+    h = forward_steps(u, rel_step, lo, hi)
+    probes = []
+    for i in range(u.size):
+        q = u.copy()
+        q[i] = u[i] + h[i]
+        probes.append(q)
+    values = evaluate(probes)
+    # column by column into the rows of Jᵀ, returned as its transpose (Fortran order), as scipy
+    # lays out its own: LAPACK's SVD in the trust-region step then rounds the same way
+    J_t = np.empty((u.size, f0.size))
+    for i, v in enumerate(values):
+        J_t[i] = (np.asarray(v, float) - f0) / ((u[i] + h[i]) - u[i])
+    return J_t.T
+
+
 def uncertainties(J, r):
     """Covariance, standard errors and correlations of least-squares estimates.
 
@@ -297,8 +369,8 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     batch : int or "auto"
         Replays per Brian2 run (:func:`biodyn.protocols.run_batch`, issue 17). With
         ``batch > 1`` the starts advance in lock-step, and what they ask for together — their
-        trial points, the ``p`` finite-difference columns of each start's Jacobian (scipy's
-        ``workers=`` map), the ``2p`` probes of the uncertainties' Jacobian — runs as copies
+        trial points, the ``p`` forward-difference columns of each start's Jacobian
+        (:func:`forward_jacobian`), the ``2p`` probes of the uncertainties' Jacobian — runs as copies
         of one run, ``batch`` at a time (a last, smaller chunk padded with copies of its
         first point, so that every run is one build). Every replay's result is the one it has
         alone, and each start evaluates the same points as it does unbatched, so the fit
@@ -474,27 +546,28 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         """A start's least squares; ``need(xs)`` replays points not yet replayed."""
         x_init = box.to_x(u0)
         local.need = need
-        extra = {}
-        if batching["size"] > 1:  # the finite-difference columns of the Jacobian together
-            def columns(f, points):
-                points = list(points)
-                need([box.to_x(q) for q in points])
-                return [f(q) for q in points]
-            extra["workers"] = columns
+        batched = batching["size"] > 1
+
         def fun(u):
-            # a trial point's forward-difference probes, as scipy will ask for them if the
-            # step is accepted: replayed ahead in the batch's free copies (a guess that misses
-            # costs only a copy; the numbers are those of the points scipy asks for)
-            local.guesses = [box.to_x(q) for q in _forward_probes(u, 1e-3)] if extra else ()
+            # a trial point's forward-difference probes, which jac asks for if the step is
+            # accepted: replayed ahead in the batch's free copies (a trial that is rejected
+            # costs only those copies; the numbers are those of the points asked for)
+            local.guesses = [box.to_x(q) for q in _forward_probes(u, _DIFF_STEP)] if batched else ()
             try:
                 return residuals(box.to_x(u))
             finally:
                 local.guesses = ()
 
+        def probes(points):  # the p columns' replays together (one batch where the fit batches)
+            need([box.to_x(q) for q in points])
+            return [residuals(box.to_x(q)) for q in points]
+
+        def jac(u):  # f(u) was replayed by fun(u) just before: from the cache
+            return forward_jacobian(probes, u, residuals(box.to_x(u)), _DIFF_STEP)
+
         try:
-            sol = least_squares(fun, u0, bounds=(0.0, 1.0),
-                                method="trf", diff_step=1e-3, x_scale=1.0,
-                                max_nfev=int(max_evaluations), **extra)
+            sol = least_squares(fun, u0, jac=jac, bounds=(0.0, 1.0),
+                                method="trf", x_scale=1.0, max_nfev=int(max_evaluations))
             x_end = box.to_x(sol.x)
         except Exception as exc:  # a failed start is reported, the others go on
             return {"start": dict(zip(free, x_init.tolist())), "error": str(exc)[:200]}
@@ -537,17 +610,15 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     return result
 
 
-def _forward_probes(u, rel_step):
-    """The points of scipy's 2-point difference at ``u`` in the box [0, 1] (its step rule:
-    ``h = rel_step * sign(u) * max(1, |u|)``, reversed where ``u + h`` leaves the box)."""
-    u = np.asarray(u, float)
-    try:
-        from scipy.optimize._numdiff import _adjust_scheme_to_bounds, _compute_absolute_step
+#: Relative step of the fit's forward-difference Jacobian in the box's scaled coordinates
+#: (the same fraction, 0.1 %, of every parameter's range).
+_DIFF_STEP = 1e-3
 
-        h = _compute_absolute_step(rel_step, u, np.zeros(1), "2-point")
-        h, _ = _adjust_scheme_to_bounds(u, h, 1, "1-sided", np.zeros_like(u), np.ones_like(u))
-    except Exception:  # private helpers of scipy: a guess only, nothing depends on it
-        return []
+
+def _forward_probes(u, rel_step):
+    """The points of :func:`forward_jacobian` at ``u`` in the box [0, 1]."""
+    u = np.asarray(u, float)
+    h = forward_steps(u, rel_step)
     out = []
     for i in range(u.size):
         q = u.copy()

@@ -205,7 +205,9 @@ def sweep_footer(csv_path):
     run.pop("job", None)
     parts = [f"sweep {manifest.get('sweep', folder.name)} (job {manifest.get('job', '?')})"]
     if run:
-        parts.append(", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
+        from .._quantity import readable_text
+
+        parts.append(", ".join(f"{k}={readable_text(v) if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
                                for k, v in run.items()))
     parts.append(f"sweep seed {manifest.get('seed')} (each point's seed in sweep.json)")
     for rec_path in sorted((folder / "points").glob("*.json")):

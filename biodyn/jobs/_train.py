@@ -27,7 +27,11 @@ def _footer(doc):
     if f is not None:
         during = "" if f["every"] is None else f", then every {f['every']} training epochs"
         floss = f" (flossing K = {f['k']}, w = {f['weight']:g}: {f['pre_training_steps']} updates before{during})"
-    return (f"seed {c['seed']}, batch {c['batch_size']}, g = {c['g']:g}, {c['steps']} updates{floss}; "
+    clip = ""
+    if c.get("clip_grad") is not None:
+        clip = (f", gradient norm clipped at {c['clip_grad']:g} ({c.get('clipped_gradients', '?')} of "
+                f"{c.get('gradients', '?')} gradients)")
+    return (f"seed {c['seed']}, batch {c['batch_size']}, g = {c['g']:g}, {c['steps']} updates{floss}{clip}; "
             f"biodyn {v['biodyn']}, jax {v['jax']}, numpy {v['numpy']}")
 
 
@@ -74,7 +78,7 @@ def fixed_point_document(result, seed):
 def train(task, *, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
           parameters=None, lyapunov_every=None, lyapunov_k=None, lyapunov_steps=1000, lyapunov_block="full",
           fixed_points=False, out="results", json=None, figure=True, progress=None, floss=None, floss_weight=None,
-          floss_epochs=None, floss_every=None, floss_transient=None, floss_fixed_trajectory=False):
+          floss_epochs=None, floss_every=None, floss_transient=None, floss_fixed_trajectory=False, clip_grad=None):
     """Train a network on ``task`` and write its weights, figure and (optionally) JSON.
 
     Parameters are those of :func:`biodyn.learn.train` (``None``: the task's training default;
@@ -96,7 +100,7 @@ def train(task, *, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None,
                          lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, lyapunov_block=lyapunov_block,
                          floss=floss, floss_weight=floss_weight, floss_epochs=floss_epochs, floss_every=floss_every,
                          floss_transient=floss_transient, floss_fixed_trajectory=floss_fixed_trajectory,
-                         **dict(parameters or {}))
+                         clip_grad=clip_grad, **dict(parameters or {}))
     doc = result.document()
     if fixed_points:
         doc["fixed_points"] = fixed_point_document(result, seed)

@@ -155,14 +155,16 @@ def floss_functions(kind, nonlinearity, transient, through_state=True):
 
 
 def _flag(name):
-    return "--" + name.replace("_", "-")
+    """How an error names an option: by its keyword argument (``floss_epochs``); the command
+    line names its flag instead (``--floss-epochs``, :func:`biodyn.cli.keyword_errors_as_flags`)."""
+    return name
 
 
 def check_floss(floss, floss_weight, floss_epochs, floss_every, floss_transient, floss_fixed_trajectory=False, *,
                 net, hidden, n_steps):
     """Validate the flossing options (before anything is trained) and return the ``floss``
     part of the run's configuration, or ``None`` without ``floss``. One :class:`SpecError`
-    naming the flag, what was expected and what was found."""
+    naming the keyword argument, what was expected and what was found."""
     def integer(value, name, low):
         ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
         if not ok:
@@ -177,30 +179,30 @@ def check_floss(floss, floss_weight, floss_epochs, floss_every, floss_transient,
     if floss is None:
         if given:
             name = next(iter(given))
-            raise SpecError("<arguments>", _flag(name), "--floss K (the number of exponents to floss) with it",
-                            f"{_flag(name)} {given[name]!r} without --floss", "add --floss K, e.g. --floss 4")
+            raise SpecError("<arguments>", _flag(name), "floss=K (the number of exponents to floss) with it",
+                            f"{_flag(name)}={given[name]!r} without floss=K", "add floss=K, e.g. floss=4")
         return None
     n_state = 2 * int(hidden) if net == "lstm" else int(hidden)
     k = integer(floss, "floss", 1)
     if k > n_state:
-        raise SpecError("<arguments>", "--floss", f"a number of exponents between 1 and the state dimension "
-                        f"{n_state} ({'2 x ' if net == 'lstm' else ''}--hidden {hidden})", repr(floss))
+        raise SpecError("<arguments>", "floss", f"a number of exponents between 1 and the state dimension "
+                        f"{n_state} ({'2 x ' if net == 'lstm' else ''}hidden={hidden})", repr(floss))
     weight = 1.0 if floss_weight is None else floss_weight
     try:
         ok = float(weight) == weight and np.isfinite(weight) and weight > 0
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise SpecError("<arguments>", "--floss-weight", "a positive number", repr(floss_weight))
+        raise SpecError("<arguments>", "floss_weight", "a positive number", repr(floss_weight))
     epochs = integer(0 if floss_epochs is None else floss_epochs, "floss_epochs", 0)
     every = None if floss_every is None else integer(floss_every, "floss_every", 1)
     if epochs == 0 and every is None:
-        raise SpecError("<arguments>", "--floss", "a schedule: --floss-epochs E (flossing before training) "
-                        "and/or --floss-every M (during every M-th training epoch)",
-                        f"--floss {k} with neither", "e.g. --floss-epochs 20, as Engelken (2023)")
+        raise SpecError("<arguments>", "floss", "a schedule: floss_epochs=E (flossing before training) "
+                        "and/or floss_every=M (during every M-th training epoch)",
+                        f"floss={k} with neither", "e.g. floss_epochs=20, as Engelken (2023)")
     transient = n_steps // 4 if floss_transient is None else integer(floss_transient, "floss_transient", 0)
     if transient >= n_steps:
-        raise SpecError("<arguments>", "--floss-transient", f"fewer steps than the task's sequences "
+        raise SpecError("<arguments>", "floss_transient", f"fewer steps than the task's sequences "
                         f"(n_steps = {n_steps})", repr(floss_transient))
     return {"k": k, "weight": float(weight), "epochs": epochs, "every": every, "transient": transient,
             "measured_steps": n_steps - transient, "through_state": not floss_fixed_trajectory,

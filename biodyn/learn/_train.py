@@ -46,7 +46,8 @@ from ..errors import BiodynError, SpecError, suggest
 from ._floss import check_floss, floss_functions, floss_q0
 from ._task import load_task, metric_value
 
-__all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of", "jacobian_product_of"]
+__all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of", "jacobian_product_of",
+           "clip_by_global_norm"]
 
 NETS = ("rnn", "gru", "lstm")
 
@@ -102,16 +103,41 @@ def jax_loss_and_grad(kind, H, readout, loss, nonlinearity="tanh"):
     return jax.jit(value), jax.jit(jax.grad(value)), jax.jit(outputs)
 
 
-class _Oracle:
-    """What biodyn's optimisers see: the minibatch gradient at any ``theta``."""
+def clip_by_global_norm(g, max_norm):
+    r"""The gradient ``g`` (all parameters, flattened) rescaled to global L2 norm at most
+    ``max_norm``, its direction kept (Pascanu, Mikolov & Bengio 2013, "On the difficulty of
+    training recurrent neural networks", ICML, Algorithm 1):
 
-    def __init__(self, grad_of_theta):
+    .. math:: \hat g = g \, \min\left(1, \frac{c}{\lVert g\rVert_2}\right)
+
+    ``max_norm=None``: ``g`` unchanged. Returns ``(clipped, norm)``, ``norm`` being
+    :math:`\lVert g\rVert_2` before clipping."""
+    g = np.asarray(g, float)
+    norm = float(np.linalg.norm(g))
+    if max_norm is None or not norm > max_norm:  # NaN norms pass through: the divergence check sees them
+        return g, norm
+    return g * (float(max_norm) / norm), norm
+
+
+class _Oracle:
+    """What biodyn's optimisers see: the minibatch gradient at any ``theta``, clipped to
+    global norm ``clip`` (:func:`clip_by_global_norm`) if given; ``n_clipped`` counts the
+    gradients that were."""
+
+    def __init__(self, grad_of_theta, clip=None):
         self._g = grad_of_theta
+        self.clip = clip
         self.n_grad = 0
+        self.n_clipped = 0
 
     def grad(self, theta):
         self.n_grad += 1
-        return self._g(theta)
+        g = self._g(theta)
+        if self.clip is None:
+            return g
+        clipped, norm = clip_by_global_norm(g, self.clip)
+        self.n_clipped += bool(norm > self.clip)
+        return clipped
 
     stochastic_grad = grad
 
@@ -224,7 +250,8 @@ def jacobian_product_of(params, config, inputs):
 def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
           nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
           lyapunov_steps=1000, lyapunov_block="full", floss=None, floss_weight=None, floss_epochs=None,
-          floss_every=None, floss_transient=None, floss_fixed_trajectory=False, **task_parameters):
+          floss_every=None, floss_transient=None, floss_fixed_trajectory=False, clip_grad=None,
+          **task_parameters):
     """Train a network of biodyn's cells on a task by backprop through time.
 
     Parameters
@@ -286,6 +313,16 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
         :mod:`biodyn.learn._floss` for when each is better). Recorded in ``curves`` at every epoch:
         ``floss_exponents`` ``(epochs, K)`` (the batch-mean QR estimate on the first 64 test
         sequences) and ``floss_loss``; the options in ``config["floss"]``.
+    clip_grad : float, optional
+        Gradient norm clipping (Pascanu, Mikolov & Bengio 2013, ICML): every minibatch
+        gradient the optimiser sees — of all parameters together, flossing term included —
+        is rescaled to global L2 norm at most ``clip_grad``, its direction kept
+        (:func:`clip_by_global_norm`), before the optimiser's update (Adam's moments see the
+        clipped gradient, as in PyTorch's ``clip_grad_norm_``). It tames the loss spikes of
+        tanh RNNs, whose gradients can jump by orders of magnitude near bifurcations of the
+        hidden dynamics (Pascanu et al. 2013, Sec. 3). Default ``None``: no clipping (results
+        are those of an unclipped run). Recorded in ``config["clip_grad"]`` with
+        ``config["clipped_gradients"]`` (how many of ``config["gradients"]`` were clipped).
     **task_parameters
         Overrides of the task's generator parameters (e.g. ``delay=20``).
 
@@ -323,6 +360,11 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
         raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products "
                         "(gd, adam, heavy_ball, nesterov, sgd, heun, rk4, rk45)", repr(optimizer))
     seed = int(seed)
+    if clip_grad is not None:
+        clip_grad = _check_positive(clip_grad, "clip_grad", float) if not isinstance(clip_grad, bool) else None
+        if clip_grad is None or not np.isfinite(clip_grad):
+            raise SpecError("<arguments>", "clip_grad", "a positive finite gradient norm (or none: no clipping)",
+                            repr(clip_grad))
     if lyapunov_every is not None:
         lyapunov_every = _check_positive(lyapunov_every, "lyapunov_every")
         lyapunov_steps = _check_positive(lyapunov_steps, "lyapunov_steps")
@@ -372,6 +414,7 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
               "n_inputs": task.n_inputs, "n_outputs": task.n_outputs,
               "init": "biodyn.ann.RNN (gaussian, sigma_w = g, input_scale = 1)",
               "task_defaults_used": sorted(k for k, v in given.items() if v is None),
+              "clip_grad": clip_grad,
               "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
     if lyapunov_every is not None:
         n_seq = max(1, min(len(test_set), -(-int(lyapunov_steps) // test_set.x.shape[1])))
@@ -435,6 +478,7 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
 
         evaluate(-pre_epochs, theta)
         k_floss = 0
+        n_grad = n_clipped = 0
         if pre_epochs:
             state = opt.init(theta)
             floss_rng = np.random.default_rng([seed, 4])  # training then sees the minibatches it would unflossed
@@ -442,9 +486,11 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
                 order = floss_rng.permutation(n_train)
                 for start in range(0, n_train - bs + 1, bs):
                     xb = train_set.x[order[start:start + bs]]
+                    oracle = _Oracle(lambda th: floss_grad(th, xb), clip_grad)
                     with np.errstate(over="ignore", invalid="ignore"):
-                        theta, state = opt.step(theta, state, k_floss, lr, _Oracle(lambda th: floss_grad(th, xb)))
+                        theta, state = opt.step(theta, state, k_floss, lr, oracle)
                     k_floss += 1
+                    n_grad, n_clipped = n_grad + oracle.n_grad, n_clipped + oracle.n_clipped
                     if not np.all(np.isfinite(theta)):
                         raise BiodynError(f"biodyn train: the weights diverged at flossing update {k_floss} "
                                           f"(lr = {lr:g}); try a smaller --lr or --floss-weight")
@@ -459,18 +505,22 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
                 idx = order[start:start + bs]
                 xb, tb, mb = train_set.x[idx], targets(train_set)[idx], mask(train_set)[idx]
                 if flossing:
-                    oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)) + floss_grad(th, xb))
+                    oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)) + floss_grad(th, xb),
+                                     clip_grad)
                 else:
-                    oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)))
+                    oracle = _Oracle(lambda th: flatten(grad(unflatten(th), xb, tb, mb)), clip_grad)
                 with np.errstate(over="ignore", invalid="ignore"):
                     theta, state = opt.step(theta, state, k, lr, oracle)
                 k += 1
+                n_grad, n_clipped = n_grad + oracle.n_grad, n_clipped + oracle.n_clipped
                 if not np.all(np.isfinite(theta)):
                     raise BiodynError(f"biodyn train: the weights diverged at update {k} (epoch {epoch}, "
                                       f"lr = {lr:g}); try a smaller --lr")
             evaluate(epoch, theta)
 
     config["steps"] = k
+    if clip_grad is not None:
+        config["gradients"], config["clipped_gradients"] = n_grad, n_clipped
     if floss_config is not None:
         config["floss"]["pre_training_steps"] = k_floss
     return TrainResult(unflatten(theta), {k: np.asarray(v) for k, v in curves.items()}, config, task)

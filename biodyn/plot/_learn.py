@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import footer as _put_footer, new_axes
+from ._base import footer as put_footer, new_axes
 
 __all__ = ["learning_curves", "network_fixed_points"]
 
@@ -51,11 +51,7 @@ def learning_curves(doc, footer=None):
                        for k, v in task["parameters"].items())
     fig.suptitle(f"{task['name']} ({params}): {cfg['net'].upper()}, H = {cfg['hidden']}, "
                  f"{cfg['optimizer']} lr = {cfg['lr']:g}", fontsize=10)
-    if footer:
-        engine = fig.get_layout_engine()
-        if engine is not None and hasattr(engine, "set"):
-            engine.set(rect=(0, 0.03, 1, 0.97))
-        fig.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+    put_footer(fig, footer)  # the shared footer: wrapped, in a strip the layout keeps free
     return ax_loss
 
 
@@ -127,5 +123,5 @@ def network_fixed_points(doc, footer=None):
                  f"(filled, output signs) and {fp['n_unstable']} unstable (open) fixed points, input {fp['input']}; "
                  "test trajectories grey", fontsize=8, wrap=True)
     if footer:
-        _put_footer(ax.figure, footer)  # a strip kept free under the 3-D axes' tick labels
+        put_footer(ax.figure, footer)  # a strip kept free under the 3-D axes' tick labels
     return ax

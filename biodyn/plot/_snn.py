@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import new_axes
+from ._base import footer as put_footer, new_axes
 from ._learn import _LOSS_LABELS, _METRIC_LABELS
 
 __all__ = ["snn_learning_curves"]
@@ -34,8 +34,10 @@ def snn_learning_curves(doc, footer=None):
         a_metric.plot([ep[-1]], [b["test_metric_brian"]], "k*", ms=10, label=f"Brian2 ({b['target']}, "
                       f"{b['n_sequences']} test seq.)")
     a_loss.set_yscale("log")
-    a_loss.set_ylabel(_LOSS_LABELS.get(task["loss"], task["loss"]))
-    a_metric.set_ylabel(_METRIC_LABELS.get(task["metric"], task["metric"]))
+    # two lines: in a panel 2.7 in high, "classification accuracy (fraction of sequences)" ran
+    # past its axes into the suptitle
+    a_loss.set_ylabel(_LOSS_LABELS.get(task["loss"], task["loss"]).replace(" (", "\n(", 1))
+    a_metric.set_ylabel(_METRIC_LABELS.get(task["metric"], task["metric"]).replace(" (", "\n(", 1))
     a_rate.plot(ep, c["rate_hz"], marker=".", color="0.3")
     a_rate.set_ylabel("mean firing rate on the test set (Hz)")
     align = np.array([np.nan if v is None else v for v in c["alignment"]], float)
@@ -62,9 +64,5 @@ def snn_learning_curves(doc, footer=None):
         a.legend(frameon=False, fontsize=8)
     fig.suptitle(f"{task['name']}: {cfg['model']} network, H = {cfg['hidden']}, learner {cfg['learner']}, "
                  f"{cfg['optimizer']} lr = {cfg['lr']:g}", fontsize=10)
-    if footer:
-        engine = fig.get_layout_engine()
-        if engine is not None and hasattr(engine, "set"):
-            engine.set(rect=(0, 0.03, 1, 0.97))
-        fig.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+    put_footer(fig, footer)  # the shared footer: wrapped, in a strip the layout keeps free
     return a_loss

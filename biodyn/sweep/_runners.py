@@ -966,7 +966,7 @@ register_runner(Runner(
 #: Training options a point (or the [run] table) may set; others are task parameters.
 _TRAIN_OPTIONS = ("net", "hidden", "epochs", "lr", "optimizer", "batch_size", "g", "lyapunov_every",
                   "lyapunov_k", "lyapunov_steps", "lstm_block", "floss", "floss_weight", "floss_epochs",
-                  "floss_every", "floss_transient", "floss_fixed_trajectory")
+                  "floss_every", "floss_transient", "floss_fixed_trajectory", "clip_grad")
 #: The flossing options other than ``floss`` itself: they apply to the points with ``floss >= 1``.
 _FLOSS_OPTIONS = ("floss_weight", "floss_epochs", "floss_every", "floss_transient", "floss_fixed_trajectory")
 
@@ -992,6 +992,8 @@ _TRAIN_SETTINGS = {
     "floss_transient": Key((int,), False, "steps not counted in the flossed exponents (default n_steps // 4)"),
     "floss_fixed_trajectory": Key((bool,), False, "differentiate the exponents along the fixed trajectory "
                                   "(default false)"),
+    "clip_grad": Key((float,), False, "clip every minibatch gradient to this global L2 norm (Pascanu et al. "
+                     "2013; default: no clipping)"),
     "parameters": Key((dict,), False, "fixed task parameters: name -> value"),
     "figure": Key((bool,), False, "draw the learning curves of every point (default true)"),
 }
@@ -999,7 +1001,7 @@ _TRAIN_SETTINGS = {
 _TRAIN_DEFAULTS = {"net": "rnn", "hidden": None, "epochs": None, "lr": None, "optimizer": None, "batch_size": None,
                    "g": None, "lyapunov_every": None, "lyapunov_k": None, "lyapunov_steps": 1000,
                    "lstm_block": "full", "floss": 0, "floss_weight": None, "floss_epochs": None,
-                   "floss_every": None, "floss_transient": None, "floss_fixed_trajectory": False}
+                   "floss_every": None, "floss_transient": None, "floss_fixed_trajectory": False, "clip_grad": None}
 
 
 def _train_arguments(params, settings):
@@ -1048,6 +1050,8 @@ def _prepare_train(spec, settings):
             number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if name == "lr":
                 ok, expected = number and value > 0, "a positive learning rate"
+            elif name == "clip_grad":
+                ok, expected = number and value > 0, "a positive gradient norm"
             elif name == "g":
                 ok, expected = number and value >= 0, "a gain >= 0 (W_hh ~ N(0, g^2/H))"
             elif name == "epochs":
@@ -1108,6 +1112,8 @@ def _train_point(params, seed, out, settings):
         values[f"floss_{key}"] = None if floss is None else floss[key]
     values["floss_fixed_trajectory"] = None if floss is None else not floss["through_state"]
     values["lstm_block"] = options["lyapunov_block"]
+    if doc["config"].get("clip_grad") is not None:  # how many of the point's gradients were clipped
+        values["clipped_gradients"] = doc["config"]["clipped_gradients"]
     curves = doc["curves"]
     if curves.get("lyapunov_epoch"):
         lam = curves["lyapunov_exponents"][-1]
@@ -1124,7 +1130,7 @@ register_runner(Runner(
     "train", _train_point, settings=_TRAIN_SETTINGS, prepare=_prepare_train,
     doc="a network trained on a task (biodyn train) at each point: training options (net, hidden, g, "
         "lr, ..., lstm_block, floss, floss_weight, floss_epochs, floss_every, floss_transient, "
-        "floss_fixed_trajectory) in [run] or on the grid, or task parameters (delay, ...) on the grid; "
+        "floss_fixed_trajectory, clip_grad) in [run] or on the grid, or task parameters (delay, ...) on the grid; "
         "floss = 0 is no flossing (the other floss_* keys then do not apply), so floss = [0, 8] compares "
         "plain and flossed training; final train/test loss and metric, the flossing options and "
         "lstm_block each point ran with (floss 0 and floss_* None when unflossed; lstm_block 'full' for "
