@@ -28,8 +28,8 @@ file to one object (``-c SRC -o OBJ``, no ``-M`` options), the object is looked 
 A hit copies the stored object; a miss runs the unchanged compiler command and stores its
 object. Each lookup appends ``hit``/``miss``, the object's size, the mode and the source to
 ``CACHE_DIR/log`` (the counts ``biodyn cache`` shows). Linking runs the compiler unchanged; the
-``-MM`` pass over all sources is split over the machine's cores (the same output, in the same
-order). Objects are the compiler's own output for the same source and flags, so a binary
+``-MM`` pass over all sources (``make.deps``) is written from the same scan of the ``#include``
+lines, without the preprocessor (:func:`dependencies`). Objects are the compiler's own output for the same source and flags, so a binary
 linked from them behaves exactly as one compiled without the cache. These are the ideas of
 ccache's direct and preprocessor modes (https://ccache.dev), written anew for biodyn.
 
@@ -227,26 +227,39 @@ def key(cxx, source, rest, output, identity=None):
     return preprocessed_key(identity, cxx, source, rest), "preprocessed"
 
 
-def split_dependencies(cxx, args):
-    """``cxx args`` for ``-MM`` over several sources, run as one process per core.
+def dependencies(cxx, args):
+    """``cxx args`` for ``-MM`` over several sources (``make.deps`` of a standalone makefile),
+    written from the scan of the ``#include`` lines (:func:`included_files`) without running the
+    preprocessor.
 
-    Each source's rule is independent of the others, so the outputs of the parts, written in
-    order, are those of the single command. Returns the exit status.
+    One rule per source, as gcc writes it: the target is the source's base name with ``.o``,
+    the prerequisites the source and the project headers it includes (system headers left out,
+    as ``-MM`` does). The scan follows every ``#include`` line, also those an ``#if`` leaves out,
+    so a rule can list more headers than gcc's, never fewer: ``make`` may rebuild more, never
+    less. A source the scan cannot follow (see :func:`included_files`) gets gcc's own rule;
+    other options writing dependency files (``-MF``, ``-MD``, ...) run the compiler unchanged.
+    gcc's pass preprocessed every source (~0.05 s each, before ``make`` could start any
+    compilation); the scan takes milliseconds.
     """
     sources = [a for a in args if not a.startswith("-") and a.endswith(SOURCE_SUFFIXES)]
     flags = [a for a in args if a not in sources]
-    jobs = min(os.cpu_count() or 1, len(sources))
-    if jobs < 2 or any(a in ("-o", "-MF", "-MD", "-MMD") for a in args):
+    if any(a in ("-o", "-MF", "-MD", "-MMD", "-MG", "-MP", "-MT", "-MQ") for a in args):
         return subprocess.call(cxx + args)
-    size = -(-len(sources) // jobs)
-    parts = [subprocess.Popen(cxx + flags + sources[k:k + size], stdout=subprocess.PIPE)
-             for k in range(0, len(sources), size)]
-    outputs = [p.communicate()[0] for p in parts]
-    if any(p.returncode for p in parts):
-        return next(p.returncode for p in parts if p.returncode)
+    rest = [a for a in flags if a != "-MM"]
+    rules = []
+    for source in sources:
+        files = included_files(source, rest)
+        if files is None:
+            done = subprocess.run(cxx + flags + [source], stdout=subprocess.PIPE)
+            if done.returncode:
+                return done.returncode
+            rules.append(done.stdout)
+            continue
+        target = os.path.splitext(os.path.basename(source))[0] + ".o"
+        words = [source] + [path for path, _ in files[1:]]
+        rules.append((target + ": " + " \\\n ".join(words) + "\n").encode("utf-8", "surrogateescape"))
     out = getattr(sys.stdout, "buffer", sys.stdout)
-    for data in outputs:
-        out.write(data)
+    out.write(b"".join(rules))
     out.flush()
     return 0
 
@@ -379,7 +392,7 @@ def main(argv):
     job = parse(args)
     if job is None:
         if "-MM" in args and "-c" in args:
-            return split_dependencies(cxx, args)
+            return dependencies(cxx, args)
         return subprocess.call(cxx + args)
     source, output, rest = job
     pch = None

@@ -248,16 +248,37 @@ def test_included_files_lists_what_gxx_mm_lists(tmp_path):
     assert _objcache.included_files("top.cpp", ["-c", "-include", "x.h"]) is None
 
 
+def _rules(text):
+    """``make`` rules as ``{target: set of prerequisites}`` (line continuations joined)."""
+    out = {}
+    for line in text.decode().replace("\\\n", " ").splitlines():
+        if ":" in line:
+            target, prereqs = line.split(":", 1)
+            out[target.strip()] = set(prereqs.split())
+    return out
+
+
 @needs_gxx
-def test_dependency_pass_split_over_cores_writes_what_one_compiler_would(tmp_path):
+def test_dependency_pass_writes_the_rules_gcc_would_without_running_it(tmp_path):
     store = tmp_path / "objects"
     a = _project(tmp_path / "a", '#include "lib.h"\nint f() { return LIB_FACTOR; }\n')
     (a / "third.cpp").write_text("int h() { return 3; }\n")
-    sources = ["own.cpp", "shared.cpp", "third.cpp"]
-    split = _deps(store, a, *sources)
+    (a / "sub").mkdir()
+    (a / "sub" / "deep.cpp").write_text('#include "lib.h"\n#include <vector>\nint d;\n')
+    sources = ["own.cpp", "shared.cpp", "third.cpp", "sub/deep.cpp"]
+    scanned = _deps(store, a, *sources)
     plain = subprocess.run(["g++", "-c", "-O2", "-I.", "-MM", *sources], cwd=a, check=True,
                            capture_output=True).stdout
-    assert split == plain and b"shared.o: shared.cpp lib.h" in split
+    assert _rules(scanned) == _rules(plain)
+    assert _rules(scanned)["deep.o"] == {"sub/deep.cpp", "lib.h"}  # gcc's target: the base name
+    # no compiler runs for it: a "compiler" that always fails gives the same rules
+    script = Path(build.__file__).with_name("_objcache.py")
+    out = subprocess.run([sys.executable, "-I", "-S", str(script), str(store), "false", "-c", "-O2",
+                          "-I.", "-MM", *sources], cwd=a, check=True, capture_output=True).stdout
+    assert out == scanned
+    # a computed include the scan cannot follow: that source's rule is gcc's
+    (a / "computed.cpp").write_text('#define H "lib.h"\n#include H\nint c;\n')
+    assert _rules(_deps(store, a, "third.cpp", "computed.cpp"))["computed.o"] == {"computed.cpp", "lib.h"}
 
 
 # -- precompiled standard headers (the object cache's --pch), issue 17 ------------------------------
