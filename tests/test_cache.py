@@ -306,6 +306,7 @@ def test_precompiled_standard_headers_are_built_once_used_and_give_the_same_obje
     err = subprocess.run(["g++", "-c", "-O2", "-I.", "-include", str(gch)[:-4], "-H", "own.cpp",
                           "-o", "h.o"], cwd=a, check=True, capture_output=True, text=True).stderr
     assert f"! {gch}" in err.splitlines()
+    assert cache.object_stats(store)["bytes"] > gch.stat().st_size  # `biodyn cache` counts it
     assert _log(store, 2) == ["direct+pch", "direct+pch"]
     # the same code as without the header: here, the same bytes
     subprocess.run(["g++", "-c", "-O2", "-I.", "own.cpp", "-o", "plain.o"], cwd=b, check=True)
