@@ -17,6 +17,11 @@ at the end): no compiled project and no compiled object of an earlier run. The p
 replayed one after another, so a later protocol's cold build reuses the objects of sources an
 earlier one compiled identically (biodyn's object cache, :mod:`biodyn._objcache`); the number of
 reused objects is printed. ``--no-object-cache`` measures without it (``BIODYN_OBJECT_CACHE=0``).
+The first cold build also precompiles the standard headers every source includes (gcc; once per
+compiler and flags, then shared by every project: about half of each project's compilation was
+parsing them); ``--no-pch`` measures without them (``BIODYN_PCH=0``). Every build compiles
+``objects.cpp`` and ``main.cpp`` (no model arithmetic) at ``-O1``
+(:func:`biodyn.build.light_units_make_args`).
 Brian2's cython cache (``~/.cython``) plays no part: every replay here is cpp_standalone.
 The machine's load average is printed before and after: on a shared machine, compare runs
 only at similar loads.
@@ -25,7 +30,7 @@ Printed: a table per protocol and the totals; beside each cold wall time its CPU
 process, make, the compilers and the binary: on a busy machine the figure to compare). Goals (issue 17, 2-core machine): warm total
 (all plasticity protocols) under 4 s, cold total under 40 s.
 
-Run: python benchmarks/protocols.py [--skip clopath_2010,...] [--no-object-cache]
+Run: python benchmarks/protocols.py [--skip clopath_2010,...] [--no-object-cache] [--no-pch]
 """
 
 from __future__ import annotations
@@ -91,9 +96,13 @@ def main():
     parser.add_argument("--skip", default="", help="protocols to leave out (comma-separated)")
     parser.add_argument("--no-object-cache", action="store_true",
                         help="compile every cold build in full (BIODYN_OBJECT_CACHE=0)")
+    parser.add_argument("--no-pch", action="store_true",
+                        help="compile without precompiled standard headers (BIODYN_PCH=0)")
     args = parser.parse_args()
     if args.no_object_cache:
         os.environ["BIODYN_OBJECT_CACHE"] = "0"
+    if args.no_pch:
+        os.environ["BIODYN_PCH"] = "0"
     load_before = os.getloadavg()
     from brian2 import prefs
 
@@ -130,6 +139,7 @@ def main():
         log = [line.split(" ", 3) for line in
                (object_log.read_text().splitlines() if object_log.exists() else []) if line]
         objects = [entry[0] for entry in log]
+        pch = any(len(entry) > 2 and entry[2].endswith("+pch") for entry in log)
         reused_sources = {}
         for entry in log:
             if entry[0] == "hit":
@@ -153,7 +163,9 @@ def main():
           f"warm total {sum(r[5] for r in rows):.1f} s, warm with files {sum(r[7] for r in rows):.1f} s")
     hits = objects.count("hit")
     misses = objects.count("miss")
-    print(f"object cache: {'off' if args.no_object_cache else f'{hits} objects reused, {misses} compiled'}")
+    print(f"object cache: {'off' if args.no_object_cache else f'{hits} objects reused, {misses} compiled'}"
+          + ("" if args.no_object_cache else
+             f"; precompiled headers {'off' if args.no_pch else 'on' if pch else 'not used'}"))
     if reused_sources:
         print("  reused: " + ", ".join(f"{src} x{k}" for src, k in sorted(reused_sources.items(), key=lambda kv: -kv[1])))
     print("load average (1 min) before %.2f, after %.2f; %d cores" % (load_before[0], os.getloadavg()[0],

@@ -10,7 +10,9 @@ The cache is ``$BIODYN_CACHE``, else ``$XDG_CACHE_HOME/biodyn``, else ``~/.cache
 * ``objects/`` — compiled objects shared between projects (:mod:`biodyn._objcache`): a cold
   build reuses the object of every source that an earlier project compiled with the same
   compiler, flags and preprocessed text (``network.cpp``, ``run.cpp``, code objects that two
-  models share, ...); ``objects/log`` counts the reuses (``hit``) and compilations (``miss``).
+  models share, ...); ``objects/log`` counts the reuses (``hit``) and compilations (``miss``);
+  ``objects/pch/`` holds the precompiled standard headers every source of a project includes
+  (one per compiler and set of flags, ~45 MB with gcc 12; :func:`biodyn._objcache.precompiled_header`).
 
 Clearing removes everything except what a running biodyn process holds: a project whose lock
 (``.biodyn.lock``, taken while it is built or run) or a slot lock held by a live worker is
@@ -99,7 +101,8 @@ def object_stats(root=None):
     """The object cache in numbers: ``{"objects": N, "bytes": B, "hits": H, "misses": M}``.
 
     ``hits``: objects reused instead of compiled; ``misses``: objects compiled and stored (both
-    counted since the cache was last cleared, from ``objects/log``).
+    counted since the cache was last cleared, from ``objects/log``); ``bytes``: the objects and
+    the precompiled headers.
     """
     folder = Path(root) if root is not None else directory() / "objects"
     out = {"objects": 0, "bytes": 0, "hits": 0, "misses": 0}
@@ -110,6 +113,11 @@ def object_stats(root=None):
             out["bytes"] += path.stat().st_size
             out["objects"] += 1
         except OSError:  # removed meanwhile
+            pass
+    for path in folder.glob("pch/*/*.gch"):  # the precompiled headers count in the size
+        try:
+            out["bytes"] += path.stat().st_size
+        except OSError:
             pass
     try:
         lines = (folder / "log").read_text().splitlines()

@@ -418,3 +418,34 @@ def test_final_state_check_skips_spike_generators(monkeypatch):
 
     build.Simulation.check_state(Fake())
     assert checked == ["cells"]
+
+
+# -- the light units of a standalone project (issue 17) ----------------------------------------------
+
+def test_light_units_compile_at_O1_only_where_the_user_optimises_more(tmp_path):
+    import shutil as _shutil
+    import subprocess
+
+    from biodyn import build as _b
+
+    assert _b.light_units_make_args(["-w", "-O0"]) == []  # a debugging user's -O0 stays
+    assert _b.light_units_make_args(["-O3", "-O0"]) == []
+    assert _b.light_units_make_args([]) == []
+    if not (_shutil.which("make") and _b._make_has_eval()):
+        pytest.skip("needs GNU make 3.82+")
+    (arg,) = _b.light_units_make_args(["-w", "-O3", "-ffast-math"])
+    # a makefile shaped like Brian2's: the light units get -O1 after the user's flags, the code
+    # objects and the time loop (network.o) keep them
+    (tmp_path / "makefile").write_text(
+        "OPTIMISATIONS = -w -O3 -ffast-math\nCXXFLAGS = -c $(OPTIMISATIONS) -I.\n"
+        "all: objects.o main.o network.o code_objects/x.o\n"
+        "%.o : %.cpp makefile\n\t@echo $@: $(CXXFLAGS)\n")
+    for name in ("objects.cpp", "main.cpp", "network.cpp", "code_objects/x.cpp"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("")
+    out = subprocess.run(f"make {arg} all", shell=True, cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert sorted(out) == sorted(["objects.o: -c -w -O3 -ffast-math -I. -O1",
+                                  "main.o: -c -w -O3 -ffast-math -I. -O1",
+                                  "network.o: -c -w -O3 -ffast-math -I.",
+                                  "code_objects/x.o: -c -w -O3 -ffast-math -I."])

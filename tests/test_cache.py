@@ -248,13 +248,99 @@ def test_included_files_lists_what_gxx_mm_lists(tmp_path):
     assert _objcache.included_files("top.cpp", ["-c", "-include", "x.h"]) is None
 
 
+def _rules(text):
+    """``make`` rules as ``{target: set of prerequisites}`` (line continuations joined)."""
+    out = {}
+    for line in text.decode().replace("\\\n", " ").splitlines():
+        if ":" in line:
+            target, prereqs = line.split(":", 1)
+            out[target.strip()] = set(prereqs.split())
+    return out
+
+
 @needs_gxx
-def test_dependency_pass_split_over_cores_writes_what_one_compiler_would(tmp_path):
+def test_dependency_pass_writes_the_rules_gcc_would_without_running_it(tmp_path):
     store = tmp_path / "objects"
     a = _project(tmp_path / "a", '#include "lib.h"\nint f() { return LIB_FACTOR; }\n')
     (a / "third.cpp").write_text("int h() { return 3; }\n")
-    sources = ["own.cpp", "shared.cpp", "third.cpp"]
-    split = _deps(store, a, *sources)
+    (a / "sub").mkdir()
+    (a / "sub" / "deep.cpp").write_text('#include "lib.h"\n#include <vector>\nint d;\n')
+    sources = ["own.cpp", "shared.cpp", "third.cpp", "sub/deep.cpp"]
+    scanned = _deps(store, a, *sources)
     plain = subprocess.run(["g++", "-c", "-O2", "-I.", "-MM", *sources], cwd=a, check=True,
                            capture_output=True).stdout
-    assert split == plain and b"shared.o: shared.cpp lib.h" in split
+    assert _rules(scanned) == _rules(plain)
+    assert _rules(scanned)["deep.o"] == {"sub/deep.cpp", "lib.h"}  # gcc's target: the base name
+    # no compiler runs for it: a "compiler" that always fails gives the same rules
+    script = Path(build.__file__).with_name("_objcache.py")
+    out = subprocess.run([sys.executable, "-I", "-S", str(script), str(store), "false", "-c", "-O2",
+                          "-I.", "-MM", *sources], cwd=a, check=True, capture_output=True).stdout
+    assert out == scanned
+    # a computed include the scan cannot follow: that source's rule is gcc's
+    (a / "computed.cpp").write_text('#define H "lib.h"\n#include H\nint c;\n')
+    assert _rules(_deps(store, a, "third.cpp", "computed.cpp"))["computed.o"] == {"computed.cpp", "lib.h"}
+
+
+# -- precompiled standard headers (the object cache's --pch), issue 17 ------------------------------
+
+STD_USER = "#include <vector>\n#include <iostream>\nint total(const std::vector<int>& v) { int s = 0; for (int x : v) s += x; return s; }\n"
+
+
+def _cc_pch(store, folder, source, *flags):
+    script = Path(build.__file__).with_name("_objcache.py")
+    cmd = [sys.executable, "-I", "-S", str(script), "--pch", str(store), "g++", "-c", "-O2", *flags,
+           "-I.", source, "-o", source.replace(".cpp", ".o")]
+    done = subprocess.run(cmd, cwd=folder, check=True, timeout=120, capture_output=True, text=True)
+    return (folder / source.replace(".cpp", ".o")).read_bytes(), done.stderr
+
+
+@needs_gxx
+def test_precompiled_standard_headers_are_built_once_used_and_give_the_same_object(tmp_path):
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", STD_USER)
+    b = _project(tmp_path / "b", STD_USER.replace("total", "sum_all"))
+    _cc_pch(store, a, "own.cpp")
+    _cc_pch(store, b, "own.cpp")
+    (gch,) = store.glob("pch/*/*.gch")  # built once for these flags
+    # gcc accepts it for these flags: it marks a precompiled header it uses with "!" in -H
+    err = subprocess.run(["g++", "-c", "-O2", "-I.", "-include", str(gch)[:-4], "-H", "own.cpp",
+                          "-o", "h.o"], cwd=a, check=True, capture_output=True, text=True).stderr
+    assert f"! {gch}" in err.splitlines()
+    assert cache.object_stats(store)["bytes"] > gch.stat().st_size  # `biodyn cache` counts it
+    assert _log(store, 2) == ["direct+pch", "direct+pch"]
+    # the same code as without the header: here, the same bytes
+    subprocess.run(["g++", "-c", "-O2", "-I.", "own.cpp", "-o", "plain.o"], cwd=b, check=True)
+    assert (b / "plain.o").read_bytes() == (b / "own.o").read_bytes()
+    # a second project of the same flags reuses the header and its object key differs from the
+    # header-less one (no object of one kind is handed out for the other)
+    _cc_pch(store, b, "shared.cpp")
+    _cc(store, b, "shared.cpp")
+    assert _log(store) == ["miss"] * 4 and len(list(store.glob("pch/*/*.gch"))) == 1
+
+
+@needs_gxx
+def test_precompiled_headers_step_aside_when_a_project_folder_shadows_a_standard_header(tmp_path):
+    store = tmp_path / "objects"
+    a = _project(tmp_path / "a", STD_USER)
+    # the project's <vector>, behind libstdc++'s guard: a precompiled <vector> would hide it
+    (a / "vector").write_text("#ifndef _GLIBCXX_VECTOR\n#define _GLIBCXX_VECTOR\n"
+                              "#error the project's own <vector>\n#endif\n")
+    with pytest.raises(subprocess.CalledProcessError):  # compiled as without the cache: its <vector>
+        _cc_pch(store, a, "own.cpp")
+    assert not list(store.glob("pch/*/*.gch"))
+
+
+def test_make_args_precompile_headers_for_gnu_compilers_unless_switched_off(tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.setenv("BIODYN_CACHE", str(tmp_path))
+    monkeypatch.setattr(build, "_is_gcc", lambda real: real == "g++")
+    monkeypatch.setattr(build, "_compiler_identity", lambda real: "ID")
+
+    def words(env):
+        (arg,) = build.object_cache_make_args(env)
+        return shlex.split(shlex.split(arg)[0].split("=", 1)[1])
+
+    assert "--pch" in words({})
+    assert "--pch" not in words({"BIODYN_PCH": "0"})
+    assert "--pch" not in words({"CXX": "clang++"})
