@@ -294,8 +294,8 @@ def test_eprop_update_equals_bptt_without_recurrent_connections(readout, model):
 
 def test_alif_gradient_carries_the_adaptation_path_and_the_membrane_reset_stays_detached():
     """With the defaults, BPTT through alif differentiates a += 1 (Bellec et al.'s ALIF gradient)
-    but not v = v_reset: the gradient differs from the one with every reset detached, and equals
-    the one with only the membrane's reset detached written out by hand."""
+    but not v = v_reset: the gradient differs both from the one with every reset detached and
+    from the one with none detached."""
     import jax.numpy as jnp
 
     r, x, p, t, mask, value, readout_loss = eprop_setup(0.0, "all", model="alif",
