@@ -63,11 +63,8 @@ def test_recurrent_alif_network_gives_brians_spike_steps_and_thresholds_over_1_s
     np.testing.assert_array_equal(i, b["i"])
     np.testing.assert_array_equal(n, b["n"])
     np.testing.assert_allclose(tr.states["a"][:, 0], b["a"], rtol=1e-12, atol=1e-12)
-    assert float(np.max(b["a"])) > 5  # the thresholds moved by several jumps
-    # the adaptation matters: without it (beta = 0) the same network fires more
-    r0 = snn.read("alif", dt="1 ms", overrides={"beta": "0 mV"})
-    i0, _, _ = jax_spikes(r0, W_in, W_rec, x)
-    assert len(i0) > 1.1 * len(i)
+    assert float(np.max(b["a"])) > 5  # the thresholds moved by several jumps (tests/test_models_neurons.py
+    # checks the intervals they make against the closed form)
 
 
 @pytest.mark.compiled
