@@ -280,6 +280,30 @@ def test_cue_accumulation_answers_the_majority_side_during_the_recall_only():
         learn.load_task("cue_accumulation", n_cues=4)
 
 
+def test_cue_accumulation_p_group_favours_one_side_per_trial_as_bellec_et_al():
+    # p_group = 0.3: a favoured side per trial, each cue on it with probability 0.7 (Bellec et al.'s
+    # code for Fig. 3): the number of left cues among 7 is a 50/50 mixture of Binomial(7, 0.3) and
+    # Binomial(7, 0.7), so close 4:3 trials have probability 35 (0.3^3 0.7^4 + 0.7^3 0.3^4) = 0.324
+    # instead of 70/128 = 0.547 with fair coins (p_group = 0.5, the default, whose draws are unchanged)
+    from biodyn.learn._generators import cue_accumulation
+
+    kw = dict(n_cues=7, cue_steps=2, gap_steps=0, delay_steps=0, recall_steps=1, n_per_group=1, cue_rate=1.0,
+              noise_rate=0.0)
+    n = 20000
+    for p_group, close in ((0.3, 35 * (0.3 ** 3 * 0.7 ** 4 + 0.7 ** 3 * 0.3 ** 4)), (0.5, 70 / 128)):
+        b = cue_accumulation(n, np.random.default_rng(1), p_group=p_group, **kw)
+        left = b.x[:, 0:14:2, 0].sum(axis=1)
+        frac = np.mean((left == 3) | (left == 4))
+        assert abs(frac - close) < 4 * np.sqrt(close * (1 - close) / n), (p_group, frac, close)
+        assert abs(np.mean(left) - 3.5) < 0.05
+    fair = cue_accumulation(50, np.random.default_rng(2), **kw)
+    rng = np.random.default_rng(2)
+    side = rng.integers(0, 2, (50, 7))
+    np.testing.assert_array_equal(fair.x[:, 0:14:2, 0], 1 - side)
+    with pytest.raises(Exception, match="p_group"):
+        learn.load_task("cue_accumulation", p_group=0.7)
+
+
 def test_every_builtin_task_has_a_training_table_with_a_source_that_load_task_reads():
     from biodyn.spec import read_toml
 

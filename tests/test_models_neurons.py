@@ -18,7 +18,7 @@ import biodyn
 from biodyn import catalog
 from biodyn.build import Simulation, resolve
 
-NEURON_MODELS = ["lif", "rate", "adex", "izhikevich", "hodgkin_huxley", "fitzhugh_nagumo"]
+NEURON_MODELS = ["lif", "alif", "rate", "adex", "izhikevich", "hodgkin_huxley", "fitzhugh_nagumo"]
 
 
 def _trains(monitor, n):
@@ -61,7 +61,7 @@ def test_every_parameter_set_and_variant_builds_and_runs_in_brian2():
                 for variants in list(spec.variant_combinations()) or [{}]:
                     objects.append(biodyn.neurons(model, 2, params=name, variants=variants))
         sim.run(0.5 * ms, *objects)  # check_finite: nothing became NaN/Inf
-    assert len(objects) >= 1 + 2 + 11 + 7 + 1 + 2 + 7
+    assert len(objects) >= 1 + 1 + 2 + 11 + 7 + 1 + 2 + 7
 
 
 def test_biodyn_show_prints_every_citation_of_a_model(capsys):
@@ -139,6 +139,44 @@ def test_lif_period_and_first_spike_match_closed_form_within_one_dt_and_no_spike
     p = _values("lif", "brunel_2000")
     t1 = p["tau_m"] * np.log(25.0 / 5.0)
     assert t1 - (_lif_period(p, 25e-9) - p["t_ref"]) > 50 * dt
+
+
+# ---------------------------------------------------------------------------------------------
+# ALIF: between spikes v and the threshold are closed forms; each interval follows from the last
+# ---------------------------------------------------------------------------------------------
+
+
+def test_alif_intervals_follow_the_closed_form_adaptive_threshold_and_lengthen():
+    """Under a constant current, after a spike at step n the membrane is held at v_reset for
+    t_ref, then v(t) = E_L + R I (1 - exp(-(t - t_n - t_ref)/tau_m)) (from v_reset = E_L), and the
+    threshold is v_th + beta a(t), a(t) = sum_j exp(-(t - t_j)/tau_a) over the spikes so far
+    (each a jump of 1, Bellec et al. 2020). The next spike is the first step whose closed-form v
+    exceeds the threshold: computed here from Brian2's previous spikes alone, it must be
+    Brian2's next spike, to one step; the intervals lengthen as a accumulates."""
+    dt = 0.1e-3
+    I_nA = 2.0  # R I = 20 mV, twice the threshold above rest
+    with Simulation("numpy", dt=dt * 1e3 * ms, seed=1) as sim:
+        G = biodyn.neurons("alif", 1)
+        G.I = I_nA * nA
+        mon = SpikeMonitor(G)
+        sim.run(500 * ms, G, mon)
+        t = np.round(_trains(mon, 1)[0] * 1e-3 / dt).astype(int)  # spike steps
+    p = _values("alif")
+    assert p["v_reset"] == p["E_L"]
+    RI = p["R"] * I_nA * 1e-9
+    ref = int(round(p["t_ref"] / dt))
+    assert len(t) >= 15
+    for k in range(1, len(t)):
+        m = np.arange(t[k - 1] + 1, t[k - 1] + 20000)  # candidate steps; values at the end of step m
+        held = np.maximum((m + 1 - t[k - 1] - 1) * dt - p["t_ref"], 0.0)
+        v = p["E_L"] + RI * (1 - np.exp(-held / p["tau_m"]))
+        a = np.exp(-np.subtract.outer(m, t[:k]) * dt / p["tau_a"]).sum(axis=1)
+        pred = m[np.argmax(v > p["v_th"] + p["beta"] * a)]
+        assert abs(pred - t[k]) <= 1, (k, pred, t[k])
+    isi = np.diff(t) * dt
+    assert isi[0] > ref * dt and np.all(np.diff(isi) >= -dt - 1e-12)
+    lif = p["t_ref"] + p["tau_m"] * np.log(RI / (RI - p["v_th"]))  # the period with beta = 0
+    assert isi[0] > lif and isi[-1] > 1.5 * lif  # a = 1 already after the first spike
 
 
 # ---------------------------------------------------------------------------------------------

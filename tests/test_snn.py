@@ -52,6 +52,21 @@ def test_recurrent_lif_network_of_100_gives_brians_spike_steps_over_1_s_numpy_ta
     assert len(i0) != len(i) or not np.array_equal(n0, n)
 
 
+def test_recurrent_alif_network_gives_brians_spike_steps_and_thresholds_over_1_s_numpy_target():
+    # Bellec et al.'s ALIF (bellec_2020: tau_a = 2 s, 5 ms refractory) at their dt = 1 ms
+    r = snn.read("alif", dt="1 ms")
+    assert r.membrane == "v" and set(r.state) == {"v", "a", "I_syn"}
+    x, W_in, W_rec = random_network(r, 60, 40, 1000, 20.0, 1.0e-9, 1.0e-9, seed=4)
+    i, n, tr = jax_spikes(r, W_in, W_rec, x, record=("a",))
+    b = brian_spikes(r, W_in, W_rec, x, record=("a",))
+    assert len(i) > 600  # > 10 Hz
+    np.testing.assert_array_equal(i, b["i"])
+    np.testing.assert_array_equal(n, b["n"])
+    np.testing.assert_allclose(tr.states["a"][:, 0], b["a"], rtol=1e-12, atol=1e-12)
+    assert float(np.max(b["a"])) > 5  # the thresholds moved by several jumps (tests/test_models_neurons.py
+    # checks the intervals they make against the closed form)
+
+
 @pytest.mark.compiled
 @pytest.mark.slow  # ~55 s on the 2-core machine (one standalone build of 100 neurons, 1 s)
 def test_recurrent_lif_network_of_100_gives_brians_spike_steps_cpp_standalone():
@@ -225,12 +240,12 @@ def test_bptt_lowers_the_loss_and_readout_learns_only_the_output_weights():
     assert np.all(res["readout"].curves["alignment"][1:] < 1)
 
 
-def eprop_setup(W_rec_scale, readout="last", seed=7):
+def eprop_setup(W_rec_scale, readout="last", seed=7, model="lif", overrides=None):
     import jax.numpy as jnp
 
     from biodyn.learn._snn import snn_functions
 
-    r = snn.read("lif", dt="1 ms")
+    r = snn.read(model, dt="1 ms", overrides=overrides)
     rng = np.random.default_rng(seed)
     B, T, M, H, O = 2, 50, 5, 6, 2
     x = (rng.random((B, T, M)) < 0.1).astype(float)
@@ -247,13 +262,16 @@ def eprop_setup(W_rec_scale, readout="last", seed=7):
     return r, x, p, t, mask, value, readout_loss
 
 
-@pytest.mark.parametrize("readout", ["last", "all"])
-def test_eprop_update_equals_bptt_without_recurrent_connections(readout):
+@pytest.mark.parametrize("readout, model", [("last", "lif"), ("all", "lif"), ("all", "alif")])
+def test_eprop_update_equals_bptt_without_recurrent_connections(readout, model):
+    # alif: the adaptation a is a second slow state whose jump a += 1 is differentiated through the
+    # spike, so e-prop's eligibility carries Bellec et al.'s epsilon^a (a strong beta makes it count)
     import jax.numpy as jnp
 
     from biodyn.learn._eprop import eprop_gradient
 
-    r, x, p, t, mask, value, readout_loss = eprop_setup(0.0, readout)
+    over = {"beta": "3 mV", "v_th": "5 mV"} if model == "alif" else None
+    r, x, p, t, mask, value, readout_loss = eprop_setup(0.0, readout, model=model, overrides=over)
     p["W_rec"] = np.zeros_like(p["W_rec"])
     with jax.enable_x64(True):
         pj = {k: jnp.asarray(v) for k, v in p.items()}
@@ -269,6 +287,31 @@ def test_eprop_update_equals_bptt_without_recurrent_connections(readout):
         for k in ("W_in", "W_rec", "W_out", "b"):
             np.testing.assert_allclose(np.asarray(on[k]), np.asarray(bptt[k]), rtol=1e-9,
                                        atol=1e-12 * float(jnp.max(jnp.abs(bptt[k]))))
+
+
+def test_alif_gradient_carries_the_adaptation_path_and_the_membrane_reset_stays_detached():
+    """With the defaults, BPTT through alif differentiates a += 1 (Bellec et al.'s ALIF gradient)
+    but not v = v_reset: the gradient differs both from the one with every reset detached and
+    from the one with none detached."""
+    import jax.numpy as jnp
+
+    r, x, p, t, mask, value, readout_loss = eprop_setup(0.0, "all", model="alif",
+                                                        overrides={"beta": "3 mV", "v_th": "5 mV"})
+    xs = jnp.swapaxes(jnp.asarray(x), 0, 1)
+
+    def loss(W_in, detach):
+        tr = snn.run(r, W_in * 1e-9, None, xs, detach_reset=detach)
+        return readout_loss(tr.spikes, jnp.asarray(p["W_out"]), jnp.asarray(p["b"]))
+
+    with jax.enable_x64(True):
+        W = jnp.asarray(p["W_in"])
+        g_default = jax.grad(loss)(W, None)
+        g_all = jax.grad(loss)(W, True)
+        g_none = jax.grad(loss)(W, False)
+    scale = float(jnp.max(jnp.abs(g_default)))
+    assert scale > 0
+    assert float(jnp.max(jnp.abs(g_default - g_all))) > 1e-3 * scale  # the a-path is there
+    assert float(jnp.max(jnp.abs(g_default - g_none))) > 1e-3 * scale  # the v-reset is not
 
 
 def online_eprop(r, pj, x, t, mask, readout, T=None, feedback=None):

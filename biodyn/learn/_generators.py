@@ -52,6 +52,10 @@ A :class:`Batch` holds inputs ``x`` ``(n, T, I)``, targets ``y`` and a ``mask``:
                           ``recall_steps``; a fourth group fires at ``noise_rate`` throughout.
                           Target during the recall: +1 if most cues were left, -1 otherwise
                           (``n_cues`` odd: no ties); scored there only. Inputs are spikes.
+                          Cue sides: independent fair coins (``p_group = 0.5``), or, as in
+                          Bellec et al.'s code for Fig. 3 (``p_group = 0.3``), each trial
+                          first picks a favoured side (fair coin), then each cue is on it with
+                          probability ``1 - p_group`` (fewer close 4:3 trials).
 ``iris_sequences``        pattern classification on a small *real* data set shipped inside
                           biodyn (``biodyn/learn/data/iris.csv``: Fisher's 1936 iris, 150
                           flowers × 4 measurements, 3 species): split once per species by
@@ -197,11 +201,18 @@ def spike_patterns(n, rng, n_steps=100, n_inputs=20, n_classes=3, rate=0.02, jit
 
 
 def cue_accumulation(n, rng, n_cues=7, cue_steps=100, gap_steps=50, delay_steps=500, recall_steps=150,
-                     n_per_group=10, cue_rate=0.04, noise_rate=0.01):
+                     n_per_group=10, cue_rate=0.04, noise_rate=0.01, p_group=0.5):
     n, K, G = int(n), int(n_cues), int(n_per_group)
     c, g, d, r = int(cue_steps), int(gap_steps), int(delay_steps), int(recall_steps)
     T = K * (c + g) + d + r
-    side = rng.integers(0, 2, (n, K))  # 0 left, 1 right
+    if not 0.0 < float(p_group) <= 0.5:
+        raise ValueError(f"p_group: expected a probability in (0, 0.5], found {p_group!r}")
+    if float(p_group) == 0.5:
+        side = rng.integers(0, 2, (n, K))  # 0 left, 1 right: fair coins
+    else:  # Bellec et al.'s code: a favoured side per trial, each cue on it with probability 1 - p_group
+        favoured = rng.integers(0, 2, (n, 1))
+        other = rng.random((n, K)) < float(p_group)
+        side = np.where(other, 1 - favoured, favoured)
     rate = np.zeros((n, T, 4 * G))
     for k in range(K):
         t0 = k * (c + g)

@@ -89,8 +89,7 @@ def _positive(value, flag, kind=int):
 
 
 def _threshold_variable(reading):
-    names = sorted(str(s) for s in reading.threshold[0].free_symbols if str(s) in reading.state)
-    return names[0]
+    return reading.membrane
 
 
 def _hashable(q):
@@ -380,7 +379,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
 
     tau_out_s = seconds(tau_out, "tau_out")
     rate_hz = seconds(rate, "rate", "hertz")
-    margin_unit = reading.units[sorted(str(s) for s in reading.threshold[0].free_symbols if str(s) in reading.state)[0]]
+    margin_unit = reading.units[reading.membrane]
     wq = evaluate(surrogate_width) if isinstance(surrogate_width, str) else surrogate_width
     from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
 

@@ -174,6 +174,8 @@ def _check_values(gen, values, file):
                 bad(key, f"an integer >= {low}")
     if "n_cues" in values and int(values["n_cues"]) % 2 == 0:
         bad("n_cues", "an odd number of cues (no ties)")
+    if "p_group" in values and not 0 < number("p_group") <= 0.5:
+        bad("p_group", "the probability of a cue on the trial's less favoured side, in (0, 0.5]")
     if "noise" in values and number("noise") < 0:
         bad("noise", "a standard deviation >= 0")
     if "f_min" in values and not 0 < number("f_min") <= number("f_max"):

@@ -67,11 +67,15 @@ def initial_carry(reading, batch, n, init=None):
 def make_step(reading, *, shape="fast_sigmoid", width=1e-3, smooth=False, detach_reset=None):
     r"""``step(carry, x_t, W_in, W_rec, ext) -> (carry, (s_t, state_t))`` (see module doc).
 
-    ``detach_reset`` (default: ``True`` with surrogate spikes, ``False`` with ``smooth``): the
-    reset's dependence on the spike is not differentiated (Zenke & Vogels 2021). Not
-    detached, each step a neuron spends near threshold multiplies the gradient by about
-    :math:`\sigma'(0)\,|v_{th} - v_{reset}|` (7.5 for ``lif`` with a 1 mV fast sigmoid), and
-    the gradient of a neuron hovering below threshold explodes."""
+    ``detach_reset``: which reset statements are not differentiated in the spike (Zenke & Vogels
+    2021). Default (``None``): with surrogate spikes the membrane's (the reset of
+    :attr:`~biodyn.snn.Reading.membrane`, ``v``) only — not detached, each step a neuron spends
+    near threshold multiplies the gradient by about :math:`\sigma'(0)\,|v_{th} - v_{reset}|`
+    (7.5 for ``lif`` with a 1 mV fast sigmoid), and the gradient of a neuron hovering below
+    threshold explodes — while an adaptation's jump (``a += 1`` of ``alif``, ``w += b`` of
+    ``adex``) is differentiated, as in Bellec et al.'s (2018, 2020) ALIF gradient and e-prop
+    (its :math:`\epsilon^a`); with ``smooth`` none. ``True``: every reset statement detached;
+    ``False``: none."""
     import jax
     import jax.numpy as jnp
 
@@ -88,8 +92,11 @@ def make_step(reading, *, shape="fast_sigmoid", width=1e-3, smooth=False, detach
                         "override t_ref = '0 ms'")
     exc, inh = reading.targets["exc"], reading.targets["inh"]
     dt = reading.dt
+    reset_vars = [var for var, _ in reading.reset]
     if detach_reset is None:
-        detach_reset = not smooth
+        detached = set() if smooth else {reading.membrane} & set(reset_vars)
+    else:
+        detached = set(reset_vars) if detach_reset else set()
 
     def step(carry, x_t, W_in, W_rec, ext):
         state, last, n = carry
@@ -121,9 +128,9 @@ def make_step(reading, *, shape="fast_sigmoid", width=1e-3, smooth=False, detach
         for var, value in after.items():
             value = jnp.broadcast_to(value, new[var].shape)
             if smooth:
-                sr = jax.lax.stop_gradient(s) if detach_reset else s
+                sr = jax.lax.stop_gradient(s) if var in detached else s
                 new[var] = new[var] + sr * (value - new[var])
-            elif detach_reset:
+            elif var in detached:
                 new[var] = jnp.where(fired, value, new[var])
             else:
                 ds = s - jax.lax.stop_gradient(s)

@@ -39,10 +39,14 @@ schedule: state update, thresholds, synapses, resets):
 **Gradient.** :math:`s_n = \Theta(h_n)` of the threshold margin :math:`h` (``v - v_th``), with
 the surrogate derivative of :mod:`biodyn.snn._surrogate`; the reset is
 :math:`x \leftarrow x + s_n(\mathrm{new}(x) - x)`, computed exactly as Brian2's assignment in
-the forward pass; by default its dependence on :math:`s_n` is not differentiated (the
-"detached reset" of Zenke & Vogels 2021: without it the gradient of a neuron that hovers just
-below threshold grows by about :math:`\sigma'(0)|v_{th} - v_{reset}|` per step and explodes;
-``detach_reset=False`` differentiates it). The refractory clock is not differentiated (it is an
+the forward pass; by default the membrane's reset (``v = v_reset``, of the margin's variable
+:attr:`Reading.membrane`) is not differentiated in :math:`s_n` (the "detached reset" of Zenke &
+Vogels 2021: without it the gradient of a neuron that hovers just below threshold grows by about
+:math:`\sigma'(0)|v_{th} - v_{reset}|` per step and explodes; ``detach_reset=False``
+differentiates it), while the other reset statements — an adaptation's jump, ``a += 1`` of
+``alif``, ``w += b`` of ``adex`` — are: the spike's effect on the neuron's later threshold or
+current is the adaptive term :math:`\epsilon^a` of Bellec et al.'s (2018, 2020) ALIF gradient
+(``detach_reset=True`` detaches every reset statement). The refractory clock is not differentiated (it is an
 integer). ``smooth=True`` replaces :math:`\Theta` by the surrogate's own smooth step
 :math:`\sigma` forward and backward (a network with an exact gradient; refractory periods are
 refused then).
@@ -105,6 +109,11 @@ class Reading:
         Brian2's integration method and the time step in seconds.
     state : tuple of str
         The state variables (differential equations), in the order of ``equations``.
+    membrane : str
+        The threshold's membrane variable: the state variable of the threshold margin
+        :math:`h` with :math:`\partial h/\partial x > 0` (``v`` in ``v > v_th + beta*a``, where
+        the adaptation ``a`` raises the threshold); the surrogate's width is in its unit, and
+        its reset is the one detached by default.
     targets : dict
         ``{"exc": var, "inh": var}``: where positive and negative weights act (the same
         variable for ``"current"``).
@@ -135,6 +144,7 @@ class Reading:
     refractory_text: str | None
     external: tuple
     constants: dict = field(repr=False)
+    membrane: str = ""
 
     # -- the JAX step ----------------------------------------------------------------
     def compile(self):
@@ -350,11 +360,34 @@ def read(model, params=None, *, overrides=None, synapse=None, tau_syn="5 ms", dt
             if unknown:
                 _fail(file, what, "expressions of state variables and parameters", ", ".join(sorted(unknown)),
                       "give the missing values with overrides")
+    membrane = _membrane(margin, state, constants, file, thr_text)
     return Reading(name=getattr(spec, "name", str(model)), resolved=resolved, synapse=synapse, equations=equations,
                    namespace=namespace, method=method, dt=dt_s, state=state, units=units, initial=initial,
                    targets=targets, code=code, statements=statements, threshold=(margin, op),
                    threshold_text=thr_text, reset=reset, reset_text=reset_text, ref_steps=ref_steps,
-                   refractory_text=ref_text, external=external, constants=constants)
+                   refractory_text=ref_text, external=external, constants=constants, membrane=membrane)
+
+
+def _membrane(margin, state, constants, file, thr_text):
+    """The state variable of the threshold margin whose increase brings the spike closer
+    (:math:`\partial h/\partial x > 0` with the parameters' values; the others, such as an
+    adaptive threshold's ``a``, raise the threshold). Alphabetically first if several."""
+    import sympy
+
+    names = sorted(str(s) for s in margin.free_symbols if str(s) in state)
+    if not names:
+        _fail(file, "threshold", "a condition on a state variable", repr(thr_text))
+    subs = {s: constants[str(s)] for s in margin.free_symbols if str(s) in constants}
+    up = []
+    for name in names:
+        d = sympy.diff(margin, next(s for s in margin.free_symbols if str(s) == name))
+        try:
+            value = float(d.xreplace(subs).subs({s: 0 for s in d.free_symbols}))
+        except (TypeError, ValueError):
+            value = 0.0
+        if value > 0:
+            up.append(name)
+    return (up or names)[0]
 
 
 def _compile(reading):
