@@ -435,6 +435,7 @@ def test_list_valued_stimulus_runs_the_flow_analysis(tmp_path, capsys):
     assert doc["stimulus"] == {"patterns": [[1, 0], [0, 1]], "probabilities": [0.5, 0.5]}
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_replay_records_variant_stimulus_and_params_file_values_and_reruns_from_its_json(
         tmp_path, capsys):
     """issue 11 §2: `--variant pairing=nearest` appeared nowhere in the outputs, `--stimulus`

@@ -26,6 +26,7 @@ def _float(pattern, text):
     return [float(g) for g in m.groups()]
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_hebb_vs_delta_example(tmp_path):
     out = run_example("compare_hebb_vs_delta.py", tmp_path)
     dist_c, = _float(r"correlated inputs: \|C_yx - W_LS\| = ([\d.e+-]+)", out)

@@ -1,3 +1,4 @@
+import pytest
 """examples/plasticity_in_your_network.py runs and reports what its rules did."""
 
 import re
@@ -8,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_plasticity_example_runs_and_reports_every_rule():
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "plasticity_in_your_network.py")],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)

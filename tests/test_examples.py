@@ -25,6 +25,7 @@ def test_use_a_model_in_your_brian2_script():
     assert rate > 0.5  # the Poisson drive makes the sub-rheobase neurons fire
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_analyze_your_own_model():
     pytest.importorskip("jax")
     out = run_example("analyze_your_own_model.py")

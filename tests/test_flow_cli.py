@@ -173,6 +173,7 @@ def test_bad_flow_tables_and_engine_entries_are_one_spec_error_each(tmp_path):
     assert info.value.key.startswith("stimulus.share")
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_flow_json_records_what_shaped_it_and_reruns_from_itself(tmp_path, capsys):
     """issue 11 §2 for analyze flow: variants, overrides, every parameter value, the stimulus
     change, target, dt and the analysis options are in the JSON; `--from` reruns it and gives

@@ -1,3 +1,4 @@
+import pytest
 """examples/learning_rule_as_gradient_flow.py runs as a user runs it and says what the theory says."""
 
 import re
@@ -8,6 +9,7 @@ from pathlib import Path
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "learning_rule_as_gradient_flow.py"
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_gradient_flow_example_walks_bcm_from_simulation_to_objective(tmp_path):
     proc = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path)], capture_output=True,
                           text=True, timeout=300)

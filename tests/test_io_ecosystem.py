@@ -94,7 +94,7 @@ def assert_blocks_equal(a, b):
                 _same(ga.array_annotations[k], gb.array_annotations[k], f"{ga.name}.array_annotations[{k}]")
 
 
-@pytest.mark.parametrize("fmt", ["nwb", "nix"])
+@pytest.mark.parametrize("fmt", ["nwb", pytest.param("nix", marks=pytest.mark.slow)])  # NIX writing is slow
 def test_a_replay_round_trips_losslessly_through_nwb_and_nix(tmp_path, bi_poo_block, fmt):
     block, _ = bi_poo_block
     io.write(block, tmp_path / "r.pkl")
@@ -241,6 +241,7 @@ def test_the_segment_is_chosen_explicitly_with_a_note_when_there_are_more():
         _replay(block, segment=2)
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_elephant_and_viziphant_example_runs_on_a_replay_as_it_comes(tmp_path):
     pytest.importorskip("elephant")
     pytest.importorskip("viziphant")

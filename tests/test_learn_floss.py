@@ -126,6 +126,7 @@ def test_flossing_drives_the_leading_exponent_of_a_chaotic_rnn_with_32_units_to_
     assert abs(res.exponents[0]) < 0.01
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_flossing_schedule_is_recorded_as_negative_epochs_and_in_the_saved_config(tmp_path):
     task = small_task("delayed_copy", train=16, test=8, n_steps=20, delay=3)
     r = learn.train(task, net="rnn", hidden=5, epochs=3, lr=0.01, seed=1, batch_size=8, floss=3, floss_epochs=2,

@@ -94,6 +94,7 @@ def test_rule_params_is_an_error_for_learners_other_than_rstdp():
         train_snn("spike_patterns", learner="bptt", rule_params="izhikevich_2007", epochs=0)
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_biodyn_train_learner_rstdp_records_the_rule_and_its_alignment_with_bptt(tmp_path):
     import json
 

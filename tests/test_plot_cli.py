@@ -46,7 +46,10 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if c == "flow" else c for c in sorted(CASES)],  # flow: long (CI budget)
+)
 def test_redrawn_figure_of_an_analysis_or_comparison_equals_the_original(tmp_path, capsys, case):
     argv, figure = CASES[case]
     out = tmp_path / "out"

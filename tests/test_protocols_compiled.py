@@ -55,6 +55,7 @@ def test_replays_with_other_values_rerun_the_build_and_equal_a_fresh_build():
     assert again.summary["overrides"] == {"A3_plus": "7e-3", "tau_y": "150 ms"}
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_fit_from_a_perturbed_start_reaches_the_published_sets_chi_and_writes_a_usable_set(tmp_path):
     published = sjostrom().summary["score"]["chi"]
     out = tmp_path / "fitted.toml"

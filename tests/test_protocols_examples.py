@@ -16,6 +16,7 @@ def run_example(name, *args, cwd):
     return proc.stdout
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_replay_example_shows_the_pair_rule_cannot_tell_the_triplets_apart(tmp_path):
     out = run_example("replay_a_protocol.py", "--out", str(tmp_path / "res"), cwd=tmp_path)
     lines = out.splitlines()

@@ -81,6 +81,7 @@ def test_firing_statistics_of_a_clock_have_zero_cv_and_fano():
     assert st["silent_fraction"] == 0.5
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_train_job_document_holds_the_trained_networks_dynamics(tmp_path):
     pytest.importorskip("jax")
     from biodyn import jobs

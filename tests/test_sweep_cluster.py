@@ -286,6 +286,7 @@ def test_sweep_against_a_scheduler_address_runs_on_its_workers(tmp_path, dask_cl
     assert len(rows) == 6 and {r["status"] for r in rows} == {"ok", "failed"}
 
 
+@pytest.mark.slow  # long; moved out of the default run (CI budget)
 def test_run_a_sweep_example(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "examples" / "run_a_sweep.py"),
                            str(tmp_path / "out")], capture_output=True, text=True, timeout=300,
