@@ -66,7 +66,9 @@ def register(sub):
                    "like exp(lambda_1 T) in a strongly chaotic network)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
-    s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)")
+    s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)",
+                             "flags not given take the task's [training.spiking] defaults where it has them "
+                             "(hidden, epochs, lr, batch size, optimizer, w_in, w_rec, tau_syn, tau_out, encoding)")
     s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default), readout "
                    "(only the output weights learn), eprop or eprop_random (Bellec et al. 2020: symmetric or "
                    "random feedback), rstdp (reward-modulated STDP from the catalog's rstdp synapse, delta-rule readout)")
@@ -174,7 +176,8 @@ _SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "
 
 
 def _or(value, default):
-    """A flag's value, or the spiking network's default (task [training] tables are for rate networks)."""
+    """A flag's value, or the spiking network's default (the task's [training.spiking] table, else the
+    CLI's generic value; a task's [training] values are for rate networks)."""
     return default if value is None else value
 
 
@@ -199,10 +202,14 @@ def _run_spiking(args, parameters):
                   f"{curves['test_loss'][-1]:.4g}, test metric {curves['test_metric'][-1]:.4g}, "
                   f"{curves['rate_hz'][-1]:.3g} Hz", file=sys.stderr, flush=True)
 
+    from ..learn import load_task
+
+    spk = load_task(args.task, **parameters).spiking_training  # the task's [training.spiking] defaults
     result = jobs.train_snn(args.task, neuron=args.neuron or "lif", params=args.params,
-                            learner=args.learner or "bptt", hidden=_or(args.hidden, 32), epochs=_or(args.epochs, 30),
-                            lr=_or(args.lr, 0.01), optimizer=_or(args.optimizer, "adam"), seed=args.seed,
-                            batch_size=_or(args.batch_size, 64),
+                            learner=args.learner or "bptt", hidden=_or(args.hidden, spk.get("hidden", 32)),
+                            epochs=_or(args.epochs, spk.get("epochs", 30)), lr=_or(args.lr, spk.get("lr", 0.01)),
+                            optimizer=_or(args.optimizer, spk.get("optimizer", "adam")), seed=args.seed,
+                            batch_size=_or(args.batch_size, spk.get("batch_size", 64)),
                             out=args.out, json=args.json, progress=progress,
                             brian_check=16 if args.brian_check is None else args.brian_check,
                             brian_target=args.target or "numpy", dynamics=not args.no_dynamics,
