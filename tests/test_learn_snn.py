@@ -113,3 +113,34 @@ def test_the_adjoint_probe_leaves_the_trajectory_and_is_zero_after_the_last_step
         adjoint = _compiled("lif", None, "5 ms", "1 ms", "all", "mse", 1, 20e-3, 1e-9, "fast_sigmoid", 1e-3)[3]
         norms = np.asarray(adjoint(p, x, t, mask))
     assert norms.shape == (T,) and norms[-1] == 0.0 and np.all(norms[:-1] > 0)
+
+
+def test_snn_settings_come_from_arguments_then_the_tasks_training_spiking_table_then_defaults(tmp_path):
+    from biodyn.learn._snn import SNN_DEFAULTS, settings
+
+    text = catalog.find("delayed_copy", "tasks").read_text()
+    path = tmp_path / "copy.toml"
+    path.write_text(text + "\n[training.spiking]\nhidden = 5\nencoding = 'latency'\ntau_out = '3 ms'\n")
+    s = settings(str(path), hidden=None, lr=0.5, encoding=None)
+    assert (s["hidden"], s["encoding"], s["tau_out"], s["lr"]) == (5, "latency", "3 ms", 0.5)
+    assert s["epochs"] == SNN_DEFAULTS["epochs"] and s["w_in"] == SNN_DEFAULTS["w_in"]
+    assert settings(str(path), hidden=9)["hidden"] == 9
+
+
+@pytest.mark.slow  # ~15-35 s (two compilations)
+def test_train_snn_takes_the_tasks_training_spiking_defaults_and_explicit_arguments_win(tmp_path):
+    from biodyn import catalog
+    from biodyn.learn._snn import train_snn
+
+    text = catalog.find("delayed_copy", "tasks").read_text().replace("train = 512", "train = 4").replace(
+        "test = 256", "test = 4")
+    path = tmp_path / "copy.toml"
+    path.write_text(text + "\n[training.spiking]\nhidden = 5\nencoding = 'latency'\nsteps_per_sample = 2\n"
+                    "tau_out = '3 ms'\nlr = 0.005\n")
+    r = train_snn(str(path), epochs=0, n_steps=8)
+    c = r.config
+    assert (c["hidden"], c["tau_out"], c["lr"]) == (5, "3 ms", 0.005)
+    assert c["encoding"]["kind"] == "latency" and c["encoding"]["steps_per_sample"] == 2
+    assert c["task"]["spiking_training"]["hidden"] == 5
+    r = train_snn(str(path), epochs=0, n_steps=8, hidden=6, encoding="poisson")
+    assert r.config["hidden"] == 6 and r.config["encoding"]["kind"] == "poisson"

@@ -72,7 +72,7 @@ from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
 from ._task import load_task, metric_value
 
-__all__ = ["LEARNERS", "ENCODINGS", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
+__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "settings", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
 
 LEARNERS = ("bptt", "readout", "eprop", "eprop_random", "rstdp")
 ENCODINGS = ("poisson", "latency")
@@ -292,6 +292,17 @@ SNN_DEFAULTS = {"hidden": 64, "epochs": 20, "lr": 2e-2, "optimizer": "adam", "ba
                 "steps_per_sample": 10, "n_per_channel": 5}
 
 
+def settings(task, **given):
+    """The training settings of :func:`train_snn` for ``task``: each of :data:`SNN_DEFAULTS` from
+    ``given`` if not ``None``, else the task's ``[training.spiking]`` table, else the default."""
+    task = load_task(task)
+    unknown = set(given) - set(SNN_DEFAULTS)
+    if unknown:
+        raise TypeError(f"settings: unknown {sorted(unknown)}")
+    return {k: given[k] if given.get(k) is not None else task.spiking_training.get(k, d)
+            for k, d in SNN_DEFAULTS.items()}
+
+
 def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, epochs=None, lr=None, optimizer=None,
               seed=0, batch_size=None, dt="1 ms", tau_syn=None, tau_out=None, surrogate="fast_sigmoid",
               surrogate_width="1 mV", w_in=None, w_rec=None, weight_unit=None, encoding=None, rate=None,
@@ -339,10 +350,9 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     if task.generator in SPIKING and given:
         raise SpecError("<arguments>", ", ".join(given), f"no input encoding for {task.name!r}, whose inputs are "
                         "already spikes", repr(given))
-    _given = dict(hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, batch_size=batch_size, tau_syn=tau_syn,
-                  tau_out=tau_out, w_in=w_in, w_rec=w_rec, encoding=encoding, rate=rate,
-                  steps_per_sample=steps_per_sample, n_per_channel=n_per_channel)
-    _resolved = {k: v if v is not None else task.spiking_training.get(k, SNN_DEFAULTS[k]) for k, v in _given.items()}
+    _resolved = settings(task, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, batch_size=batch_size,
+                         tau_syn=tau_syn, tau_out=tau_out, w_in=w_in, w_rec=w_rec, encoding=encoding, rate=rate,
+                         steps_per_sample=steps_per_sample, n_per_channel=n_per_channel)
     hidden, epochs, lr, optimizer, batch_size = (_resolved[k] for k in ("hidden", "epochs", "lr", "optimizer",
                                                                         "batch_size"))
     tau_syn, tau_out, w_in, w_rec = (_resolved[k] for k in ("tau_syn", "tau_out", "w_in", "w_rec"))
