@@ -127,6 +127,22 @@ def test_snn_settings_come_from_arguments_then_the_tasks_training_spiking_table_
     assert settings(str(path), hidden=9)["hidden"] == 9
 
 
+def test_a_tasks_spiking_parameters_apply_unless_the_caller_sets_them(tmp_path):
+    from biodyn.learn import load_task
+    from biodyn.learn._snn import spiking_task
+
+    path = tmp_path / "xor.toml"
+    path.write_text(catalog.find("temporal_xor", "tasks").read_text()
+                    + "\n[training.spiking]\nparameters = {delay = 2}\n")
+    task, applied = spiking_task(str(path))
+    assert task.parameters["delay"] == 2 and applied == {"delay": 2}
+    assert load_task(str(path)).parameters["delay"] == 6  # a rate network keeps the task's own
+    task, applied = spiking_task(str(path), delay=4)
+    assert task.parameters["delay"] == 4 and applied == {}
+    task, applied = spiking_task(load_task(str(path), delay=3), n_steps=30)
+    assert (task.parameters["delay"], task.parameters["n_steps"], applied) == (3, 30, {})
+
+
 @pytest.mark.slow  # ~15-35 s (two compilations)
 def test_train_snn_takes_the_tasks_training_spiking_defaults_and_explicit_arguments_win(tmp_path):
     from biodyn import catalog
@@ -136,9 +152,10 @@ def test_train_snn_takes_the_tasks_training_spiking_defaults_and_explicit_argume
         "test = 256", "test = 4")
     path = tmp_path / "copy.toml"
     path.write_text(text + "\n[training.spiking]\nhidden = 5\nencoding = 'latency'\nsteps_per_sample = 2\n"
-                    "tau_out = '3 ms'\nlr = 0.005\n")
+                    "tau_out = '3 ms'\nlr = 0.005\nparameters = {delay = 2}\n")
     r = train_snn(str(path), epochs=0, n_steps=8)
     c = r.config
+    assert c["task"]["parameters"]["delay"] == 2 and c["task_parameters_for_spiking"] == {"delay": 2}
     assert (c["hidden"], c["tau_out"], c["lr"]) == (5, "3 ms", 0.005)
     assert c["encoding"]["kind"] == "latency" and c["encoding"]["steps_per_sample"] == 2
     assert c["task"]["spiking_training"]["hidden"] == 5

@@ -391,7 +391,9 @@ def test_a_training_spiking_table_is_read_separately_and_checked(tmp_path):
     assert task.spiking_training_source == "a test" and "spiking" not in task.training
     assert task.as_dict()["spiking_training"]["hidden"] == 7
     for line, key in (("hiden = 3", "training.spiking.hiden"), ("encoding = 'rate'", "training.spiking.encoding"),
-                      ("lr = 0", "training.spiking.lr")):
+                      ("lr = 0", "training.spiking.lr"),
+                      ("parameters = {dely = 2}", "training.spiking.parameters.dely"),
+                      ("parameters = {delay = 0}", "training.spiking.parameters.delay")):
         path.write_text(text + "\n[training.spiking]\n" + line + "\n")
         with pytest.raises(SpecError) as info:
             learn.load_task(str(path))

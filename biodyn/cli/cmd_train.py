@@ -220,6 +220,9 @@ def _run_spiking(args, parameters):
               f"{c['epochs']} epochs, {c['optimizer']} lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} "
               f"-> {f['test_loss']:.4g}, test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> "
               f"{f['test_metric']:.3g}, {f['rate_hz']:.3g} Hz")
+    if c.get("task_parameters_for_spiking"):
+        say(args, f"  task parameters for spiking networks (the task's [training.spiking]; --set to change): "
+                  + ", ".join(f"{k} = {v}" for k, v in c["task_parameters_for_spiking"].items()))
     if "brian" in doc:
         b = doc["brian"]
         say(args, f"  in Brian2 ({b['target']}, {b['n_sequences']} test sequences): {c['task']['metric']} "

@@ -72,7 +72,7 @@ from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
 from ._task import load_task, metric_value
 
-__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "settings", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
+__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
 
 LEARNERS = ("bptt", "readout", "eprop", "eprop_random", "rstdp")
 ENCODINGS = ("poisson", "latency")
@@ -303,6 +303,15 @@ def settings(task, **given):
             for k, d in SNN_DEFAULTS.items()}
 
 
+def spiking_task(task, **task_parameters):
+    """``(task, applied)``: ``task`` with ``task_parameters`` and, for those neither they nor the
+    Task object set, its ``[training.spiking] parameters`` (``applied``)."""
+    base = load_task(task)
+    applied = {k: v for k, v in base.spiking_parameters.items()
+               if k not in task_parameters and k not in base._overrides}
+    return load_task(base, **applied, **task_parameters), applied
+
+
 def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, epochs=None, lr=None, optimizer=None,
               seed=0, batch_size=None, dt="1 ms", tau_syn=None, tau_out=None, surrogate="fast_sigmoid",
               surrogate_width="1 mV", w_in=None, w_rec=None, weight_unit=None, encoding=None, rate=None,
@@ -322,7 +331,8 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     epochs, lr, optimizer, batch_size, seed
         As :func:`biodyn.learn.train`; ``seed`` seeds data, encoding, weights and minibatches.
         Every argument left at ``None`` (here and below) takes the task's ``[training.spiking]``
-        value, else :data:`SNN_DEFAULTS`.
+        value, else :data:`SNN_DEFAULTS`; the table's ``parameters`` apply unless given in
+        ``task_parameters`` (recorded as ``config["task_parameters_for_spiking"]``).
     dt, tau_syn, tau_out : str
         Time step, synaptic and readout time constants (with units).
     surrogate, surrogate_width : str
@@ -344,7 +354,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     from .._quantity import evaluate
     from ..ann import optimiser as make_optimiser
 
-    task = load_task(task, **task_parameters)
+    task, applied = spiking_task(task, **task_parameters)
     given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample", steps_per_sample),
                                ("n_per_channel", n_per_channel)) if v is not None}
     if task.generator in SPIKING and given:
@@ -442,7 +452,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     def mask(b):
         return np.ones(len(b), bool) if b.mask is None else b.mask
 
-    config = {"task": task.as_dict(), "net": f"{model} ({learner})", "model": model,
+    config = {"task": task.as_dict(), "task_parameters_for_spiking": applied, "net": f"{model} ({learner})", "model": model,
               "parameter_set": reading.resolved.parameter_set, "learner": learner, "hidden": H, "epochs": epochs,
               "lr": lr, "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
               "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,

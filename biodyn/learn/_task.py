@@ -45,7 +45,11 @@ Its sub-table ``[training.spiking]`` does the same for spiking networks (``biody
 (``encoding``, ``rate``, ``steps_per_sample``, ``n_per_channel``), with its own ``source``. A
 rate network's values are not used for a spiking one (their scales differ: a surrogate-gradient
 step on weights in nA is not a step on a tanh unit's weights); what the sub-table does not set
-takes the spiking learner's generic defaults. Explicit arguments and flags always win.
+takes the spiking learner's generic defaults. Explicit arguments and flags always win. Its
+``parameters`` (e.g. ``{delay = 2}``) are task parameters a spiking network is trained with
+when the caller does not set them (``--set``): a task a rate network solves may need a shorter
+horizon to be learnable by a spiking one in CPU minutes; the values used are recorded in the
+result (``config.task.parameters``) and printed by ``biodyn train``.
 
 Time is discrete: the networks are maps, one step per input sample, so durations are in
 ``step`` and rates in ``1/step`` (frequencies in ``cycle/step``); a parameter is a plain
@@ -121,6 +125,8 @@ _SPIKING_KEYS = {
     "rate": Key((str,), False, "maximal rate of the poisson encoding with unit, e.g. '100 Hz'"),
     "steps_per_sample": Key((int,), False, "network steps per task step (analog tasks)"),
     "n_per_channel": Key((int,), False, "spike trains per input sign and channel (analog tasks)"),
+    "parameters": Key((dict,), False, "task parameters a spiking network is trained with, e.g. {delay = 2} "
+                      "(the task's own values otherwise)"),
     "source": Key((str,), False, "where these values come from (measurement)"),
 }
 #: Keys of ``[training.spiking]`` that only apply to tasks whose inputs are analog (encoded as spikes).
@@ -335,6 +341,22 @@ class Task:
                 if key in spiking:
                     raise SpecError(file, f"training.spiking.{key}", f"no input encoding ({gen}'s inputs are "
                                     "already spikes)", repr(spiking[key]))
+        sp_params = dict(spiking.pop("parameters", {}))
+        for key, value in sp_params.items():
+            if key not in allowed:
+                raise SpecError(file, f"training.spiking.parameters.{key}", f"a parameter of {gen} ("
+                                + ", ".join(allowed) + ")", repr(key), suggest(key, allowed))
+            if isinstance(value, dict) or isinstance(value, str):
+                raise SpecError(file, f"training.spiking.parameters.{key}", "a plain value in the unit of "
+                                f"parameters.{key} ({PARAMETER_UNITS.get(key, '1')})", repr(value))
+        if sp_params:
+            try:
+                _check_values(gen, {**params, **sp_params}, file)
+            except SpecError as e:
+                raise SpecError(file, "training.spiking." + e.key, e.expected, e.found, e.hint) from None
+        #: Task parameters of spiking networks (``[training.spiking] parameters``): applied by
+        #: :func:`biodyn.learn._snn.train_snn` unless the caller sets them.
+        self.spiking_parameters = MappingProxyType(sp_params)
         self.spiking_training_source = spiking.pop("source", None)
         #: Defaults of spiking networks for this task (its ``[training.spiking]`` table; what it does
         #: not set falls back to the caller's generic defaults).
@@ -384,6 +406,7 @@ class Task:
                 "loss": self.loss, "metric": self.metric, "citation": str(self.citation),
                 "training": dict(self.training), "training_source": self.training_source,
                 "spiking_training": dict(self.spiking_training),
+                "spiking_parameters": dict(self.spiking_parameters),
                 "spiking_training_source": self.spiking_training_source,
                 "file": None if self.path is None else str(self.path)}
 
@@ -398,9 +421,11 @@ class Task:
                          + (f"  ({self.docs[k]})" if self.docs.get(k) else ""))
         lines.append("  training defaults: " + ", ".join(f"{k} = {v}" for k, v in self.training.items())
                      + (f"  ({self.training_source})" if self.training_source else ""))
-        if self.spiking_training:
+        if self.spiking_training or self.spiking_parameters:
             lines.append("  spiking-network defaults (--net lif): " + ", ".join(
                 f"{k} = {v}" for k, v in self.spiking_training.items())
+                + ("; task parameters " + ", ".join(f"{k} = {v}" for k, v in self.spiking_parameters.items())
+                   if self.spiking_parameters else "")
                 + (f"  ({self.spiking_training_source})" if self.spiking_training_source else ""))
         lines.append(f"  citation: {self.citation}")
         return "\n".join(lines)
