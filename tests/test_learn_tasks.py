@@ -381,7 +381,7 @@ def test_spike_sine_generation_frequencies_above_nyquist_are_refused_before_draw
 
 
 def test_a_training_spiking_table_is_read_separately_and_checked(tmp_path):
-    text = catalog.find("delayed_copy", "tasks").read_text()
+    text = catalog.find("delayed_copy", "tasks").read_text().split("[training.spiking]")[0]
     path = tmp_path / "t.toml"
     path.write_text(text + "\n[training.spiking]\nhidden = 7\nencoding = 'latency'\nsteps_per_sample = 3\n"
                     "tau_out = '3 ms'\nsource = 'a test'\n")
