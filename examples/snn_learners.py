@@ -113,8 +113,8 @@ def run_one(task, learner, out, seed, quick, dynamics=True):
 
 
 def table(rows):
-    head = ("| task | learner | metric | test metric (start → final) | in Brian2 | alignment with BPTT (mean / final) "
-            "| λmax (1/s) | λ finite-size (1/s) | rate (Hz) |")
+    head = ("| task | learner | metric | test metric (start → final) | in Brian2 "
+            "| alignment with BPTT (mean / final) | λmax (1/s) | λ finite-size (1/s) | rate (Hz) |")
     lines = [head, "|" + "---|" * 9]
     for r in rows:
         lam = "-inf" if r["lambda_max_per_s"] is None else f"{r['lambda_max_per_s']:.3g}"

@@ -25,6 +25,7 @@ def register(sub):
                "--floss-every 5 --out results\n"
                "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results\n"
                "  biodyn train spike_patterns --net lif --learner eprop --hidden 32 --epochs 15 --lr 0.02 --out results\n"
+               "  biodyn train spike_sine_generation --net lif --learner eprop --out results\n"
                "  biodyn train temporal_xor --net lif --neuron adex --dt '0.05 ms' --learner bptt --out results",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")

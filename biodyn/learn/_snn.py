@@ -72,7 +72,8 @@ from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
 from ._task import load_task, metric_value
 
-__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
+__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode",
+           "snn_functions"]
 
 LEARNERS = ("bptt", "readout", "eprop", "eprop_random", "rstdp")
 ENCODINGS = ("poisson", "latency")
@@ -452,7 +453,8 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     def mask(b):
         return np.ones(len(b), bool) if b.mask is None else b.mask
 
-    config = {"task": task.as_dict(), "task_parameters_for_spiking": applied, "net": f"{model} ({learner})", "model": model,
+    config = {"task": task.as_dict(), "task_parameters_for_spiking": applied, "net": f"{model} ({learner})",
+              "model": model,
               "parameter_set": reading.resolved.parameter_set, "learner": learner, "hidden": H, "epochs": epochs,
               "lr": lr, "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
               "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,
