@@ -33,8 +33,8 @@ is in the catalog.
 Run:   python examples/snn_learners.py [--out results/snn_learners] [--quick]
        [--tasks spike_patterns,temporal_xor] [--learners bptt,eprop]
 ``--quick``: few epochs and short sequences (a smoke run of every cell of the table, minutes;
-its numbers are not the learners' performance). Without it the full table takes about an hour
-of one CPU core.
+its numbers are not the learners' performance). Without it the full table takes one to two
+hours of CPU (cue_accumulation's 1700-step trials are the longest).
 """
 
 from __future__ import annotations
