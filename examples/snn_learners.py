@@ -113,7 +113,7 @@ def run_one(task, learner, out, seed, quick, dynamics=True):
 
 
 def table(rows):
-    head = ("| task | learner | metric | test metric (start → final) | in Brian2 "
+    head = ("| task | learner | metric | test metric (start → final) | in Brian2 (first 16 test seq.; 4 with --quick) "
             "| alignment with BPTT (mean / final) | λmax (1/s) | λ finite-size (1/s) | rate (Hz) |")
     lines = [head, "|" + "---|" * 9]
     for r in rows:
