@@ -7,7 +7,7 @@ from biodyn import catalog, learn
 from biodyn.errors import SpecError
 
 ALL = ["flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation", "context_integration",
-       "sine_classification", "iris_sequences"]
+       "sine_classification", "iris_sequences", "spike_sine_generation"]
 
 
 def test_every_builtin_task_is_in_the_catalog_and_loads_with_its_shapes():
