@@ -120,3 +120,14 @@ def test_biodyn_train_learner_rstdp_records_the_rule_and_its_alignment_with_bptt
         a = doc["curves"][key]
         assert len(a) == 3 and a[0] is None and all(-1 <= v <= 1 for v in a[1:])
     assert (out / "small_spike_patterns-lif-rstdp-h10-s1.png").is_file()
+
+
+def test_rstdp_reward_on_a_regression_task_is_minus_each_trials_mse_over_its_scored_steps():
+    from biodyn.learn._rstdp import trial_rewards
+
+    y = np.zeros((2, 3, 1))
+    t = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 4.0]])[..., None]
+    mask = np.array([[True, True, False], [False, True, True]])
+    # trial 0: (1 + 4)/2 over its two scored steps; trial 1: (0 + 16)/2
+    np.testing.assert_allclose(trial_rewards("r2", y, t, mask, "mse"), [-2.5, -8.0])
+    np.testing.assert_allclose(trial_rewards("sign_accuracy", y, t, mask, "mse"), [-2.5, -8.0])

@@ -59,7 +59,8 @@ def test_biodyn_train_net_lif_encodes_an_analog_task_as_poisson_spikes(tmp_path)
     assert np.all(x[:, :, :2][~pos] == 0) and np.all(x[:, :, 2:][pos] == 0)  # x+ fires only for +1, x- for -1
     lat = encode(task, b, encoding="latency", steps_per_sample=5, n_per_channel=1, dt=1e-3)
     np.testing.assert_array_equal(lat.reshape(3, 12, 5, 2).sum(axis=2), np.stack([b.x[..., 0] > 0, b.x[..., 0] < 0], -1))
-    r = train_snn(task, hidden=8, epochs=1, batch_size=4, steps_per_sample=5, n_per_channel=2)
+    # temporal_xor's [training.spiking] table asks for latency spikes: poisson is asked for here
+    r = train_snn(task, hidden=8, epochs=1, batch_size=4, steps_per_sample=5, n_per_channel=2, encoding="poisson")
     assert len(r.curves["test_metric"]) == 2 and r.config["encoding"]["kind"] == "poisson"
 
 
@@ -137,3 +138,51 @@ def test_alif_network_learns_cue_accumulation_by_eprop_beyond_the_last_cue_basel
     res = train_snn("cue_accumulation", model="alif", learner="eprop", hidden=100, epochs=3, lr=0.03, batch_size=16,
                     seed=0, w_in=6.0)
     assert res.curves["test_metric"][-1] > 0.8
+
+
+def test_snn_settings_come_from_arguments_then_the_tasks_training_spiking_table_then_defaults(tmp_path):
+    from biodyn.learn._snn import SNN_DEFAULTS, settings
+
+    text = catalog.find("delayed_copy", "tasks").read_text().split("[training.spiking]")[0]
+    path = tmp_path / "copy.toml"
+    path.write_text(text + "\n[training.spiking]\nhidden = 5\nencoding = 'latency'\ntau_out = '3 ms'\n")
+    s = settings(str(path), hidden=None, lr=0.5, encoding=None)
+    assert (s["hidden"], s["encoding"], s["tau_out"], s["lr"]) == (5, "latency", "3 ms", 0.5)
+    assert s["epochs"] == SNN_DEFAULTS["epochs"] and s["w_in"] == SNN_DEFAULTS["w_in"]
+    assert settings(str(path), hidden=9)["hidden"] == 9
+
+
+def test_a_tasks_spiking_parameters_apply_unless_the_caller_sets_them(tmp_path):
+    from biodyn.learn import load_task
+    from biodyn.learn._snn import spiking_task
+
+    path = tmp_path / "xor.toml"
+    path.write_text(catalog.find("temporal_xor", "tasks").read_text().split("[training.spiking]")[0]
+                    + "\n[training.spiking]\nparameters = {delay = 2}\n")
+    task, applied = spiking_task(str(path))
+    assert task.parameters["delay"] == 2 and applied == {"delay": 2}
+    assert load_task(str(path)).parameters["delay"] == 6  # a rate network keeps the task's own
+    task, applied = spiking_task(str(path), delay=4)
+    assert task.parameters["delay"] == 4 and applied == {}
+    task, applied = spiking_task(load_task(str(path), delay=3), n_steps=30)
+    assert (task.parameters["delay"], task.parameters["n_steps"], applied) == (3, 30, {})
+
+
+@pytest.mark.slow  # ~15-35 s (two compilations)
+def test_train_snn_takes_the_tasks_training_spiking_defaults_and_explicit_arguments_win(tmp_path):
+    from biodyn import catalog
+    from biodyn.learn._snn import train_snn
+
+    text = catalog.find("delayed_copy", "tasks").read_text().split("[training.spiking]")[0]
+    text = text.replace("train = 512", "train = 4").replace("test = 256", "test = 4")
+    path = tmp_path / "copy.toml"
+    path.write_text(text + "\n[training.spiking]\nhidden = 5\nencoding = 'latency'\nsteps_per_sample = 2\n"
+                    "tau_out = '3 ms'\nlr = 0.005\nparameters = {delay = 2}\n")
+    r = train_snn(str(path), epochs=0, n_steps=8)
+    c = r.config
+    assert c["task"]["parameters"]["delay"] == 2 and c["task_parameters_for_spiking"] == {"delay": 2}
+    assert (c["hidden"], c["tau_out"], c["lr"]) == (5, "3 ms", 0.005)
+    assert c["encoding"]["kind"] == "latency" and c["encoding"]["steps_per_sample"] == 2
+    assert c["task"]["spiking_training"]["hidden"] == 5
+    r = train_snn(str(path), epochs=0, n_steps=8, hidden=6, encoding="poisson")
+    assert r.config["hidden"] == 6 and r.config["encoding"]["kind"] == "poisson"

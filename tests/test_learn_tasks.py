@@ -7,7 +7,7 @@ from biodyn import catalog, learn
 from biodyn.errors import SpecError
 
 ALL = ["flipflop_3bit", "delayed_copy", "temporal_xor", "sine_generation", "context_integration",
-       "sine_classification", "iris_sequences"]
+       "sine_classification", "iris_sequences", "spike_sine_generation"]
 
 
 def test_every_builtin_task_is_in_the_catalog_and_loads_with_its_shapes():
@@ -316,7 +316,7 @@ def test_every_builtin_task_has_a_training_table_with_a_source_that_load_task_re
         assert task.training_source == table["source"]
         assert set(task.training) == set(learn.TRAIN_DEFAULTS)
         for key, value in table.items():
-            if key != "source":
+            if key not in ("source", "spiking"):  # [training.spiking]: Task.spiking_training
                 assert task.training[key] == value, (name, key)
 
 
@@ -369,3 +369,61 @@ def test_iris_test_flowers_are_never_drawn_for_training_and_are_standardised_by_
     # the stream [seed, 1] used for test sequences elsewhere draws from the test part too
     again = task.generate(45, [5, 1])
     np.testing.assert_allclose(rows(again.x[:, 0, :]), rows(test.x[:, 0, :]), atol=1e-12)
+
+
+def test_spike_sine_generation_target_is_a_frozen_unit_variance_sum_of_the_given_sines():
+    task = learn.load_task("spike_sine_generation")
+    T = task.parameters["n_steps"]
+    train, test = task.data(0)
+    other, _ = task.data(7)
+    y = train.y[0, :, 0]
+    # frozen: the same target for every sample, set and seed; unit variance, zero mean
+    for b in (train, test, other):
+        np.testing.assert_array_equal(b.y[..., 0], np.broadcast_to(y, b.y.shape[:2]))
+    np.testing.assert_allclose([y.mean(), y.std()], [0.0, 1.0], atol=1e-12)
+    # its spectrum: power only at the bins f*T of the given frequencies (1, 2, 3, 5 cycles per 1000 steps)
+    power = np.abs(np.fft.rfft(y)) ** 2
+    bins = sorted(int(round(f * T)) for f in task.parameters["frequencies"])
+    assert bins == [1, 2, 3, 5]
+    assert np.sort(np.argsort(power)[-4:]).tolist() == bins
+    assert power[bins].sum() / power.sum() > 1 - 1e-12
+    # inputs: the frozen pattern (shared by train and test, any seed) plus fresh noise spikes only
+    pattern = np.all(np.concatenate([train.x, test.x, other.x]) == 1, axis=0)
+    assert set(np.unique(train.x)) == {0.0, 1.0} and pattern.mean() > 0.005
+    quiet = learn.load_task("spike_sine_generation", noise_rate=0.0)
+    a, b = quiet.data(0)
+    np.testing.assert_array_equal(a.x[0], b.x[3])
+    np.testing.assert_array_equal(a.x[0] == 1, pattern)
+    extra = train.x.sum() - pattern.sum() * len(train)
+    assert abs(extra / (train.x.size - pattern.sum() * len(train)) - task.parameters["noise_rate"]) < 3e-4
+
+
+def test_spike_sine_generation_frequencies_above_nyquist_are_refused_before_drawing():
+    with pytest.raises(SpecError) as info:
+        learn.load_task("spike_sine_generation", frequencies=[0.001, 0.6])
+    assert "frequencies" in info.value.key and "Nyquist" in str(info.value)
+
+
+def test_a_training_spiking_table_is_read_separately_and_checked(tmp_path):
+    text = catalog.find("delayed_copy", "tasks").read_text().split("[training.spiking]")[0]
+    path = tmp_path / "t.toml"
+    path.write_text(text + "\n[training.spiking]\nhidden = 7\nencoding = 'latency'\nsteps_per_sample = 3\n"
+                    "tau_out = '3 ms'\nsource = 'a test'\n")
+    task = learn.load_task(str(path))
+    assert dict(task.spiking_training) == {"hidden": 7, "encoding": "latency", "steps_per_sample": 3,
+                                           "tau_out": "3 ms"}
+    assert task.spiking_training_source == "a test" and "spiking" not in task.training
+    assert task.as_dict()["spiking_training"]["hidden"] == 7
+    for line, key in (("hiden = 3", "training.spiking.hiden"), ("encoding = 'rate'", "training.spiking.encoding"),
+                      ("lr = 0", "training.spiking.lr"),
+                      ("parameters = {dely = 2}", "training.spiking.parameters.dely"),
+                      ("parameters = {delay = 0}", "training.spiking.parameters.delay")):
+        path.write_text(text + "\n[training.spiking]\n" + line + "\n")
+        with pytest.raises(SpecError) as info:
+            learn.load_task(str(path))
+        assert info.value.key == key and "t.toml" in str(info.value)
+    spiking = catalog.find("spike_patterns", "tasks").read_text()
+    path.write_text(spiking + "\n[training.spiking]\nsteps_per_sample = 3\n")
+    with pytest.raises(SpecError, match="already spikes") as info:
+        learn.load_task(str(path))
+    assert info.value.key == "training.spiking.steps_per_sample"

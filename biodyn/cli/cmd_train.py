@@ -25,6 +25,7 @@ def register(sub):
                "--floss-every 5 --out results\n"
                "  biodyn train sine_classification --net rnn --optimizer gd --lr 0.1 --out results\n"
                "  biodyn train spike_patterns --net lif --learner eprop --hidden 32 --epochs 15 --lr 0.02 --out results\n"
+               "  biodyn train spike_sine_generation --net lif --learner eprop --out results\n"
                "  biodyn train temporal_xor --net lif --neuron adex --dt '0.05 ms' --learner bptt --out results",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
@@ -69,7 +70,9 @@ def register(sub):
                    "the loss spikes of tanh RNNs (default: no clipping; recorded in the JSON and the figure)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
-    s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)")
+    s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)",
+                             "flags not given take the task's [training.spiking] defaults where it has them "
+                             "(hidden, epochs, lr, batch size, optimizer, w_in, w_rec, tau_syn, tau_out, encoding)")
     s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default), readout "
                    "(only the output weights learn), eprop or eprop_random (Bellec et al. 2020: symmetric or "
                    "random feedback), rstdp (reward-modulated STDP from the catalog's rstdp synapse, delta-rule readout)")
@@ -182,7 +185,8 @@ _SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "
 
 
 def _or(value, default):
-    """A flag's value, or the spiking network's default (task [training] tables are for rate networks)."""
+    """A flag's value, or the spiking network's default (the task's [training.spiking] table, else the
+    CLI's generic value; a task's [training] values are for rate networks)."""
     return default if value is None else value
 
 
@@ -207,10 +211,14 @@ def _run_spiking(args, parameters):
                   f"{curves['test_loss'][-1]:.4g}, test metric {curves['test_metric'][-1]:.4g}, "
                   f"{curves['rate_hz'][-1]:.3g} Hz", file=sys.stderr, flush=True)
 
+    from ..learn import load_task
+
+    spk = load_task(args.task, **parameters).spiking_training  # the task's [training.spiking] defaults
     result = jobs.train_snn(args.task, neuron=args.neuron or "lif", params=args.params,
-                            learner=args.learner or "bptt", hidden=_or(args.hidden, 32), epochs=_or(args.epochs, 30),
-                            lr=_or(args.lr, 0.01), optimizer=_or(args.optimizer, "adam"), seed=args.seed,
-                            batch_size=_or(args.batch_size, 64),
+                            learner=args.learner or "bptt", hidden=_or(args.hidden, spk.get("hidden", 32)),
+                            epochs=_or(args.epochs, spk.get("epochs", 30)), lr=_or(args.lr, spk.get("lr", 0.01)),
+                            optimizer=_or(args.optimizer, spk.get("optimizer", "adam")), seed=args.seed,
+                            batch_size=_or(args.batch_size, spk.get("batch_size", 64)),
                             out=args.out, json=args.json, progress=progress,
                             brian_check=16 if args.brian_check is None else args.brian_check,
                             brian_target=args.target or "numpy", dynamics=not args.no_dynamics,
@@ -221,6 +229,9 @@ def _run_spiking(args, parameters):
               f"{c['epochs']} epochs, {c['optimizer']} lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} "
               f"-> {f['test_loss']:.4g}, test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> "
               f"{f['test_metric']:.3g}, {f['rate_hz']:.3g} Hz")
+    if c.get("task_parameters_for_spiking"):
+        say(args, f"  task parameters for spiking networks (the task's [training.spiking]; --set to change): "
+                  + ", ".join(f"{k} = {v}" for k, v in c["task_parameters_for_spiking"].items()))
     if "brian" in doc:
         b = doc["brian"]
         say(args, f"  in Brian2 ({b['target']}, {b['n_sequences']} test sequences): {c['task']['metric']} "

@@ -37,7 +37,7 @@ def _footer(doc):
 
 
 @all_or_nothing()
-def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=64, epochs=20, out="results", json=None,
+def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=None, epochs=None, out="results", json=None,
               figure=True, progress=None, brian_check=16, brian_target="numpy", dynamics=True,
               dynamics_duration=2.0, dynamics_transient=0.2, **options):
     """Train a spiking network on ``task`` and write its weights, figure and (optionally) JSON.
@@ -68,7 +68,7 @@ def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=64, epo
         doc["dynamics"] = trained_dynamics(result, duration=dynamics_duration, transient=dynamics_transient,
                                            target=brian_target)
     doc["config"]["time_s"] = time.perf_counter() - t0
-    stem = f"{result.config['task']['name']}-{neuron}-{learner}-h{hidden}-s{result.config['seed']}"
+    stem = f"{result.config['task']['name']}-{neuron}-{learner}-h{result.config['hidden']}-s{result.config['seed']}"
     paths = {"weights": result.save(Path(out) / f"{stem}.npz")}
     if figure:
         paths["figure"] = plot.save(plot.snn_learning_curves(doc, footer=_footer(doc)), Path(out) / f"{stem}.png")

@@ -74,7 +74,8 @@ from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
 from ._task import load_task, metric_value
 
-__all__ = ["LEARNERS", "ENCODINGS", "train_snn", "SNNTrainResult", "encode", "snn_functions"]
+__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode",
+           "snn_functions"]
 
 LEARNERS = ("bptt", "readout", "eprop", "eprop_random", "rstdp")
 ENCODINGS = ("poisson", "latency")
@@ -292,9 +293,36 @@ class SNNTrainResult:
         return path
 
 
-def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epochs=20, lr=2e-2, optimizer="adam",
-              seed=0, batch_size=32, dt="1 ms", tau_syn="5 ms", tau_out="20 ms", surrogate="fast_sigmoid",
-              surrogate_width="1 mV", w_in=3.0, w_rec=1.0, weight_unit=None, encoding=None, rate=None,
+#: Generic defaults of :func:`train_snn` (a task's ``[training.spiking]`` table overrides them;
+#: explicit arguments override both).
+SNN_DEFAULTS = {"hidden": 64, "epochs": 20, "lr": 2e-2, "optimizer": "adam", "batch_size": 32, "tau_syn": "5 ms",
+                "tau_out": "20 ms", "w_in": 3.0, "w_rec": 1.0, "encoding": "poisson", "rate": "100 Hz",
+                "steps_per_sample": 10, "n_per_channel": 5}
+
+
+def settings(task, **given):
+    """The training settings of :func:`train_snn` for ``task``: each of :data:`SNN_DEFAULTS` from
+    ``given`` if not ``None``, else the task's ``[training.spiking]`` table, else the default."""
+    task = load_task(task)
+    unknown = set(given) - set(SNN_DEFAULTS)
+    if unknown:
+        raise TypeError(f"settings: unknown {sorted(unknown)}")
+    return {k: given[k] if given.get(k) is not None else task.spiking_training.get(k, d)
+            for k, d in SNN_DEFAULTS.items()}
+
+
+def spiking_task(task, **task_parameters):
+    """``(task, applied)``: ``task`` with ``task_parameters`` and, for those neither they nor the
+    Task object set, its ``[training.spiking] parameters`` (``applied``)."""
+    base = load_task(task)
+    applied = {k: v for k, v in base.spiking_parameters.items()
+               if k not in task_parameters and k not in base._overrides}
+    return load_task(base, **applied, **task_parameters), applied
+
+
+def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, epochs=None, lr=None, optimizer=None,
+              seed=0, batch_size=None, dt="1 ms", tau_syn=None, tau_out=None, surrogate="fast_sigmoid",
+              surrogate_width="1 mV", w_in=None, w_rec=None, weight_unit=None, encoding=None, rate=None,
               steps_per_sample=None, n_per_channel=None, progress=None, rule_params=None, **task_parameters):
     """Train a spiking network of catalog neurons on ``task`` (see module doc).
 
@@ -310,6 +338,9 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
         Number of spiking neurons :math:`H`.
     epochs, lr, optimizer, batch_size, seed
         As :func:`biodyn.learn.train`; ``seed`` seeds data, encoding, weights and minibatches.
+        Every argument left at ``None`` (here and below) takes the task's ``[training.spiking]``
+        value, else :data:`SNN_DEFAULTS`; the table's ``parameters`` apply unless given in
+        ``task_parameters`` (recorded as ``config["task_parameters_for_spiking"]``).
     dt, tau_syn, tau_out : str
         Time step, synaptic and readout time constants (with units).
     surrogate, surrogate_width : str
@@ -331,7 +362,20 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     from .._quantity import evaluate
     from ..ann import optimiser as make_optimiser
 
-    task = load_task(task, **task_parameters)
+    task, applied = spiking_task(task, **task_parameters)
+    given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample", steps_per_sample),
+                               ("n_per_channel", n_per_channel)) if v is not None}
+    if task.generator in SPIKING and given:
+        raise SpecError("<arguments>", ", ".join(given), f"no input encoding for {task.name!r}, whose inputs are "
+                        "already spikes", repr(given))
+    _resolved = settings(task, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, batch_size=batch_size,
+                         tau_syn=tau_syn, tau_out=tau_out, w_in=w_in, w_rec=w_rec, encoding=encoding, rate=rate,
+                         steps_per_sample=steps_per_sample, n_per_channel=n_per_channel)
+    hidden, epochs, lr, optimizer, batch_size = (_resolved[k] for k in ("hidden", "epochs", "lr", "optimizer",
+                                                                        "batch_size"))
+    tau_syn, tau_out, w_in, w_rec = (_resolved[k] for k in ("tau_syn", "tau_out", "w_in", "w_rec"))
+    encoding, rate, steps_per_sample, n_per_channel = (_resolved[k] for k in ("encoding", "rate", "steps_per_sample",
+                                                                              "n_per_channel"))
     if learner not in LEARNERS:
         raise SpecError("<arguments>", "learner", "one of " + ", ".join(LEARNERS), repr(learner),
                         suggest(str(learner), LEARNERS))
@@ -340,15 +384,6 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     if surrogate not in SHAPES:
         raise SpecError("<arguments>", "surrogate", "one of " + ", ".join(SHAPES), repr(surrogate),
                         suggest(str(surrogate), SHAPES))
-    given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample", steps_per_sample),
-                               ("n_per_channel", n_per_channel)) if v is not None}
-    if task.generator in SPIKING and given:
-        raise SpecError("<arguments>", ", ".join(given), f"no input encoding for {task.name!r}, whose inputs are "
-                        "already spikes", repr(given))
-    encoding = "poisson" if encoding is None else encoding
-    rate = "100 Hz" if rate is None else rate
-    steps_per_sample = 10 if steps_per_sample is None else steps_per_sample
-    n_per_channel = 5 if n_per_channel is None else n_per_channel
     if encoding not in ENCODINGS:
         raise SpecError("<arguments>", "encoding", "one of " + ", ".join(ENCODINGS), repr(encoding),
                         suggest(str(encoding), ENCODINGS))
@@ -425,7 +460,8 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=64, epoc
     def mask(b):
         return np.ones(len(b), bool) if b.mask is None else b.mask
 
-    config = {"task": task.as_dict(), "net": f"{model} ({learner})", "model": model,
+    config = {"task": task.as_dict(), "task_parameters_for_spiking": applied, "net": f"{model} ({learner})",
+              "model": model,
               "parameter_set": reading.resolved.parameter_set, "learner": learner, "hidden": H, "epochs": epochs,
               "lr": lr, "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
               "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,

@@ -38,6 +38,19 @@ train``, and ``job = "train"`` sweeps) use for this task when the caller does no
 :data:`TRAIN_DEFAULTS`), with ``source`` saying why: a task whose difficulty needs more updates
 or a smaller step than the generic defaults carries its own.
 
+Its sub-table ``[training.spiking]`` does the same for spiking networks (``biodyn train TASK
+--net lif``, :func:`biodyn.learn._snn.train_snn`): ``hidden``, ``epochs``, ``lr``, ``batch_size``,
+``optimizer``, the initial weight scales ``w_in``, ``w_rec``, the time constants ``tau_syn``,
+``tau_out`` (text with units) and, for tasks with analog inputs, their encoding as spikes
+(``encoding``, ``rate``, ``steps_per_sample``, ``n_per_channel``), with its own ``source``. A
+rate network's values are not used for a spiking one (their scales differ: a surrogate-gradient
+step on weights in nA is not a step on a tanh unit's weights); what the sub-table does not set
+takes the spiking learner's generic defaults. Explicit arguments and flags always win. Its
+``parameters`` (e.g. ``{delay = 2}``) are task parameters a spiking network is trained with
+when the caller does not set them (``--set``): a task a rate network solves may need a shorter
+horizon to be learnable by a spiking one in CPU minutes; the values used are recorded in the
+result (``config.task.parameters``) and printed by ``biodyn train``.
+
 Time is discrete: the networks are maps, one step per input sample, so durations are in
 ``step`` and rates in ``1/step`` (frequencies in ``cycle/step``); a parameter is a plain
 number (dimensionless) or a table ``{value, unit, doc}``, and its unit must be the one the
@@ -94,7 +107,30 @@ _TRAINING_KEYS = {
     "g": Key((int, float), False, "recurrent gain of the initial weights"),
     "optimizer": Key((str,), False, "a biodyn.ann optimiser"),
     "source": Key((str,), False, "where these values come from (citation, measurement)"),
+    "spiking": Key((dict,), False, "defaults of spiking networks (--net lif): {hidden, epochs, lr, batch_size, "
+                   "optimizer, w_in, w_rec, tau_syn, tau_out, encoding, rate, steps_per_sample, n_per_channel, "
+                   "source}"),
 }
+_SPIKING_KEYS = {
+    "hidden": Key((int,), False, "spiking neurons H"),
+    "epochs": Key((int,), False, "passes over the training set"),
+    "lr": Key((int, float), False, "learning rate"),
+    "batch_size": Key((int,), False, "sequences per update"),
+    "optimizer": Key((str,), False, "a biodyn.ann optimiser"),
+    "w_in": Key((int, float), False, "initial input weight scale (weight units)"),
+    "w_rec": Key((int, float), False, "initial recurrent gain"),
+    "tau_syn": Key((str,), False, "synaptic time constant with unit, e.g. '5 ms'"),
+    "tau_out": Key((str,), False, "read-out time constant with unit, e.g. '20 ms'"),
+    "encoding": Key((str,), False, "analog inputs as spikes: 'poisson' or 'latency'"),
+    "rate": Key((str,), False, "maximal rate of the poisson encoding with unit, e.g. '100 Hz'"),
+    "steps_per_sample": Key((int,), False, "network steps per task step (analog tasks)"),
+    "n_per_channel": Key((int,), False, "spike trains per input sign and channel (analog tasks)"),
+    "parameters": Key((dict,), False, "task parameters a spiking network is trained with, e.g. {delay = 2} "
+                      "(the task's own values otherwise)"),
+    "source": Key((str,), False, "where these values come from (measurement)"),
+}
+#: Keys of ``[training.spiking]`` that only apply to tasks whose inputs are analog (encoded as spikes).
+_ENCODING_KEYS = ("encoding", "rate", "steps_per_sample", "n_per_channel")
 #: Training hyperparameters of a task without its own (``[training]`` table) and of
 #: :func:`biodyn.learn.train`'s arguments left at ``None``.
 TRAIN_DEFAULTS = MappingProxyType({"hidden": 32, "epochs": 30, "lr": 0.01, "batch_size": 64, "g": 1.0,
@@ -106,7 +142,8 @@ _SIZE_KEYS = {"train": Key((int,), True, "number of training sequences"),
 PARAMETER_UNITS = {"n_steps": "step", "delay": "step", "response_steps": "step", "pulse_prob": "1/step",
                    "f_min": "cycle/step", "f_max": "cycle/step", "rate": "1/step", "noise_rate": "1/step",
                    "jitter": "step", "cue_steps": "step", "gap_steps": "step", "delay_steps": "step",
-                   "recall_steps": "step", "cue_rate": "1/step"}
+                   "recall_steps": "step", "cue_rate": "1/step",
+                   "frequencies": "cycle/step"}
 
 METRICS = ("sign_accuracy", "accuracy", "r2")
 _LOSSES = ("mse", "cross_entropy")
@@ -180,6 +217,11 @@ def _check_values(gen, values, file):
         bad("noise", "a standard deviation >= 0")
     if "f_min" in values and not 0 < number("f_min") <= number("f_max"):
         bad("f_min", "0 < f_min <= f_max (cycles per step)")
+    if "frequencies" in values:
+        v = values["frequencies"]
+        if not isinstance(v, (list, tuple)) or not v or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < 0.5 for x in v):
+            bad("frequencies", "a non-empty list of frequencies in (0, 0.5) cycles per step (below Nyquist)")
     if "coherences" in values:
         v = values["coherences"]
         if not isinstance(v, (list, tuple)) or not v or not all(
@@ -275,6 +317,52 @@ class Task:
                 raise SpecError(file, "training.optimizer", "a biodyn.ann optimiser (" + ", ".join(names) + ")",
                                 repr(training["optimizer"]), suggest(training["optimizer"], names))
         self.training_source = training.pop("source", None)
+        spiking = dict(training.pop("spiking", {}))
+        check_table(spiking, _SPIKING_KEYS, file=file, prefix="training.spiking.")
+        for key in ("hidden", "epochs", "batch_size", "steps_per_sample", "n_per_channel"):
+            if key in spiking and spiking[key] < 1:
+                raise SpecError(file, f"training.spiking.{key}", "a positive integer", repr(spiking[key]))
+        for key in ("lr", "w_in"):
+            if key in spiking and not spiking[key] > 0:
+                raise SpecError(file, f"training.spiking.{key}", "a positive number", repr(spiking[key]))
+        if "w_rec" in spiking and not spiking["w_rec"] >= 0:
+            raise SpecError(file, "training.spiking.w_rec", "a number >= 0", repr(spiking["w_rec"]))
+        if "encoding" in spiking and spiking["encoding"] not in ("poisson", "latency"):
+            raise SpecError(file, "training.spiking.encoding", "'poisson' or 'latency'", repr(spiking["encoding"]))
+        if "optimizer" in spiking:
+            from ..ann import OPTIMISERS
+
+            names = [n for n in OPTIMISERS if n != "implicit_gd"]
+            if spiking["optimizer"] not in names:
+                raise SpecError(file, "training.spiking.optimizer", "a biodyn.ann optimiser (" + ", ".join(names)
+                                + ")", repr(spiking["optimizer"]), suggest(spiking["optimizer"], names))
+        from ._generators import SPIKING
+
+        if gen in SPIKING:
+            for key in _ENCODING_KEYS:
+                if key in spiking:
+                    raise SpecError(file, f"training.spiking.{key}", f"no input encoding ({gen}'s inputs are "
+                                    "already spikes)", repr(spiking[key]))
+        sp_params = dict(spiking.pop("parameters", {}))
+        for key, value in sp_params.items():
+            if key not in allowed:
+                raise SpecError(file, f"training.spiking.parameters.{key}", f"a parameter of {gen} ("
+                                + ", ".join(allowed) + ")", repr(key), suggest(key, allowed))
+            if isinstance(value, dict) or isinstance(value, str):
+                raise SpecError(file, f"training.spiking.parameters.{key}", "a plain value in the unit of "
+                                f"parameters.{key} ({PARAMETER_UNITS.get(key, '1')})", repr(value))
+        if sp_params:
+            try:
+                _check_values(gen, {**params, **sp_params}, file)
+            except SpecError as e:
+                raise SpecError(file, "training.spiking." + e.key, e.expected, e.found, e.hint) from None
+        #: Task parameters of spiking networks (``[training.spiking] parameters``): applied by
+        #: :func:`biodyn.learn._snn.train_snn` unless the caller sets them.
+        self.spiking_parameters = MappingProxyType(sp_params)
+        self.spiking_training_source = spiking.pop("source", None)
+        #: Defaults of spiking networks for this task (its ``[training.spiking]`` table; what it does
+        #: not set falls back to the caller's generic defaults).
+        self.spiking_training = MappingProxyType(spiking)
         #: The task's training hyperparameters (its ``[training]`` table; the others from
         #: :data:`TRAIN_DEFAULTS`).
         self.training = MappingProxyType({**TRAIN_DEFAULTS, **training})
@@ -319,6 +407,9 @@ class Task:
                 "units": dict(self.units), "sizes": dict(self.sizes), "readout": self.readout,
                 "loss": self.loss, "metric": self.metric, "citation": str(self.citation),
                 "training": dict(self.training), "training_source": self.training_source,
+                "spiking_training": dict(self.spiking_training),
+                "spiking_parameters": dict(self.spiking_parameters),
+                "spiking_training_source": self.spiking_training_source,
                 "file": None if self.path is None else str(self.path)}
 
     def describe(self):
@@ -332,6 +423,12 @@ class Task:
                          + (f"  ({self.docs[k]})" if self.docs.get(k) else ""))
         lines.append("  training defaults: " + ", ".join(f"{k} = {v}" for k, v in self.training.items())
                      + (f"  ({self.training_source})" if self.training_source else ""))
+        if self.spiking_training or self.spiking_parameters:
+            lines.append("  spiking-network defaults (--net lif): " + ", ".join(
+                f"{k} = {v}" for k, v in self.spiking_training.items())
+                + ("; task parameters " + ", ".join(f"{k} = {v}" for k, v in self.spiking_parameters.items())
+                   if self.spiking_parameters else "")
+                + (f"  ({self.spiking_training_source})" if self.spiking_training_source else ""))
         lines.append(f"  citation: {self.citation}")
         return "\n".join(lines)
 
