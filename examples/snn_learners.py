@@ -26,9 +26,8 @@ reward for regression as well as for classification (Frémaux & Gerstner 2016), 
 trains every task.
 
 Per-task settings are in ``SETTINGS`` below (a task's ``[training.spiking]`` table gives its
-defaults; what is set here wins). ``neuron`` is the catalog model of the network: switch
-``cue_accumulation`` to ``"alif"`` (adaptive LIF, as Bellec et al. use for it) once that neuron
-is in the catalog.
+defaults; what is set here wins). ``neuron`` is the catalog model of the network:
+``cue_accumulation`` runs on ``"alif"`` (adaptive LIF, as Bellec et al. use for it).
 
 Run:   python examples/snn_learners.py [--out results/snn_learners] [--quick]
        [--tasks spike_patterns,temporal_xor] [--learners bptt,eprop]
@@ -70,8 +69,8 @@ SETTINGS = {
         "quick": {"epochs": 2, "hidden": 16, "task": {"n_steps": 200, "frequencies": [0.005, 0.01, 0.015, 0.025]}},
     },
     "cue_accumulation": {
-        "neuron": "lif",  # <- "alif" once the ALIF neuron is in the catalog (Bellec et al. 2020, Fig. 3)
-        "hidden": 64, "epochs": 10, "lr": 0.01, "batch_size": 32,
+        "neuron": "alif",  # adaptive LIF, as Bellec et al. 2020 (Fig. 3); tasks/cue_accumulation.toml [training.spiking]
+        "by_learner": {"bptt": {"epochs": 15}},
         "quick": {"epochs": 1, "hidden": 16,
                   "task": {"n_cues": 3, "cue_steps": 20, "gap_steps": 10, "delay_steps": 50, "recall_steps": 20}},
     },
