@@ -1102,7 +1102,9 @@ class Simulation:
         """Run a kept standalone build again with other ``values`` (see :meth:`run`).
 
         Only the binary runs: no code generation, no compilation. The monitors
-        and variables of the build then read the new results. Raises
+        and variables of the build then read the new results. Array values are
+        written to the project folder for the binary to read and removed after the
+        run (:func:`_rerun_arguments`). Raises
         :class:`StaleBuild` if the project folder was rebuilt by another
         Simulation since (the caller builds again).
         """
