@@ -9,8 +9,9 @@ Poisson inputs (10 Hz) through additive pair-based STDP, 200 inhibitory Poisson 
   and replayed by SpikeGeneratorGroups; parameters and initial values are command-line
   arguments of the binary (run_args). "cold" builds into an empty cache folder; "warm" is a
   second replay in the same process with another A_plus: it reruns the compiled binary.
-* plain Brian2: the same equations written directly, with PoissonGroups (one random draw per
-  input per time step) and constants in the generated code, built into its own folder.
+* plain Brian2: the same equations written directly (``benchmarks/plain_song.py``, shared with
+  ``benchmarks/sweep_throughput.py``), with PoissonGroups (one random draw per input per time
+  step), built into its own folder.
 
 Printed: the simulation time of each (the binary's run time), their ratio, the cold and warm
 total wall time of the biodyn replay, the peak memory of this process and of the simulation
@@ -54,51 +55,17 @@ def biodyn_runs(duration):
 
 
 def plain_brian2(duration, directory):
-    """The same network, written directly in Brian2 (PoissonGroup inputs)."""
-    import brian2
-    from brian2 import (Hz, Network, PoissonGroup, NeuronGroup, SpikeMonitor, Synapses, mV, ms,
-                        second, set_device, device)
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+    """The same network, written directly in Brian2 (``plain_song.py``: PoissonGroup inputs)."""
+    from brian2 import set_device
 
-    dev = CPPStandaloneDevice()
-    set_device(dev, build_on_run=False, directory=str(directory))
-    brian2.start_scope()
-    brian2.defaultclock.dt = 0.1 * ms
-    ns = dict(tau_m=20 * ms, E_L=-70 * mV, v_th=-54 * mV, v_reset=-60 * mV, E_e=0 * mV,
-              E_i=-70 * mV, tau_e=5 * ms, tau_i=5 * ms, g_max=0.015, g_inh=0.05,
-              tau_plus=20 * ms, tau_minus=20 * ms, A_plus=0.005, A_minus=1.05 * 0.005)
-    neuron = NeuronGroup(1, """
-        dv/dt = (E_L - v + g_e*(E_e - v) + g_i*(E_i - v)) / tau_m : volt
-        dg_e/dt = -g_e / tau_e : 1
-        dg_i/dt = -g_i / tau_i : 1
-        """, threshold="v > v_th", reset="v = v_reset", method="rk4",
-        namespace=ns, name="neuron")
-    neuron.v = -70 * mV
-    exc = PoissonGroup(1000, rates=10 * Hz, name="exc")
-    inh = PoissonGroup(200, rates=10 * Hz, name="inh")
-    stdp = Synapses(exc, neuron, """
-        w : 1
-        dapre/dt = -apre / tau_plus : 1 (event-driven)
-        dapost/dt = -apost / tau_minus : 1 (event-driven)
-        """, on_pre="""
-        g_e_post += w*g_max
-        apre += 1
-        w = clip(w - A_minus*apost, 0, 1)
-        """, on_post="""
-        apost += 1
-        w = clip(w + A_plus*apre, 0, 1)
-        """, namespace=ns, name="stdp")
-    stdp.connect()
-    stdp.w = "rand()"
-    inhib = Synapses(inh, neuron, on_pre="g_i_post += g_inh", namespace=ns, name="inhib")
-    inhib.connect()
-    spikes = SpikeMonitor(neuron, name="spikes")
-    net = Network(neuron, exc, inh, stdp, inhib, spikes)
-    net.run(duration * second, namespace={})
+    from plain_song import song_network
+
+    net = song_network(duration, directory)
+    dev = net["device"]
     t0 = time.perf_counter()
     dev.build(directory=str(directory), compile=True, run=True, with_output=False)
     total = time.perf_counter() - t0
-    rate = spikes.num_spikes / duration
+    rate = net["spikes"].num_spikes / duration
     binary = dev.timers["run_binary"]
     set_device("runtime")
     return binary, total, rate

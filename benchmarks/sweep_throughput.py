@@ -10,9 +10,10 @@ inputs through additive pair STDP, 200 inhibitory inputs at 10 Hz, conductance-b
   ``batch = "auto"``); each point's inputs drawn from its own seed.
 * biodyn one point per run (today's sweep, ``--batch 1``): :func:`biodyn.protocols.run` per
   point; the first point compiles, the others rerun the kept binary with their values.
-* plain Brian2: the benchmark's own script (as in ``benchmarks/song_2000.py``) with
-  PoissonGroups (one random draw per input per time step), compiled once with A_plus and the
-  input rate as variables and rerun per point with ``device.run(run_args=...)``.
+* plain Brian2: the benchmark's own script (``benchmarks/plain_song.py``, shared with
+  ``benchmarks/song_2000.py``) with PoissonGroups (one random draw per input per time step),
+  compiled once with A_plus and the input rate as variables and rerun per point with
+  ``device.run(run_args=...)``.
 * NEST (if importable): iaf_cond_exp, poisson_generator, stdp_synapse (additive, all-to-all):
   a few points (``--nest-points``), timed per point (NEST builds no code: every point pays
   its own simulation); skipped otherwise, with the last figure measured here quoted.
@@ -210,48 +211,14 @@ def biodyn_unbatched(points, duration, seed_shift=0):
 
 
 def plain_brian2(points, duration, directory):
-    """The song_2000 neuron written in Brian2, compiled once, rerun per point with run_args."""
-    import brian2
-    from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, mV, ms,
-                        second, set_device)
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+    """The song_2000 neuron written in Brian2 (``plain_song.py``), compiled once, rerun per point
+    with run_args."""
+    from brian2 import Hz, set_device
 
-    dev = CPPStandaloneDevice()
-    set_device(dev, build_on_run=False, directory=str(directory))
-    brian2.start_scope()
-    brian2.defaultclock.dt = 0.1 * ms
-    ns = dict(tau_m=20 * ms, E_L=-70 * mV, v_th=-54 * mV, v_reset=-60 * mV, E_e=0 * mV,
-              E_i=-70 * mV, tau_e=5 * ms, tau_i=5 * ms, g_max=0.015, g_inh=0.05,
-              tau_plus=20 * ms, tau_minus=20 * ms)
-    neuron = NeuronGroup(1, """
-        dv/dt = (E_L - v + g_e*(E_e - v) + g_i*(E_i - v)) / tau_m : volt
-        dg_e/dt = -g_e / tau_e : 1
-        dg_i/dt = -g_i / tau_i : 1
-        """, threshold="v > v_th", reset="v = v_reset", method="rk4", namespace=ns, name="neuron")
-    neuron.v = -70 * mV
-    exc = PoissonGroup(1000, rates=10 * Hz, name="exc")
-    inh = PoissonGroup(200, rates=10 * Hz, name="inh")
-    stdp = Synapses(exc, neuron, """
-        w : 1
-        A_plus : 1 (shared, constant)
-        dapre/dt = -apre / tau_plus : 1 (event-driven)
-        dapost/dt = -apost / tau_minus : 1 (event-driven)
-        """, on_pre="""
-        g_e_post += w*g_max
-        apre += 1
-        w = clip(w - 1.05*A_plus*apost, 0, 1)
-        """, on_post="""
-        apost += 1
-        w = clip(w + A_plus*apre, 0, 1)
-        """, namespace=ns, name="stdp")
-    stdp.connect()
-    stdp.w = "rand()"
-    stdp.A_plus = 0.005
-    inhib = Synapses(inh, neuron, on_pre="g_i_post += g_inh", namespace=ns, name="inhib")
-    inhib.connect()
-    spikes = SpikeMonitor(neuron, name="spikes")
-    net = Network(neuron, exc, inh, stdp, inhib, spikes)
-    net.run(duration * second, namespace={})
+    from plain_song import song_network
+
+    net = song_network(duration, directory)
+    dev, stdp, exc, spikes = net["device"], net["stdp"], net["exc"], net["spikes"]
     t0 = time.perf_counter()
     dev.build(directory=str(directory), compile=True, run=False, with_output=False)
     compile_s = time.perf_counter() - t0

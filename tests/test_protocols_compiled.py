@@ -102,3 +102,10 @@ def test_poisson_inputs_of_a_new_seed_replace_the_spikes_of_a_kept_build_exactly
     fresh = protocols.run("song_2000", seed=2, reuse=False, **kw)
     np.testing.assert_array_equal(rerun.extra["w_final"], fresh.extra["w_final"])
     np.testing.assert_array_equal(rerun.values, fresh.values)
+    # the runs' input arrays (spikes, weights) leave no files behind in the project folder
+    # (Brian2 would keep one file per array per run, named by its MD5 hash)
+    from biodyn import build
+
+    left = [p.name for p in (build.cache_dir() / "standalone").glob("*/static_arrays/*")
+            if p.name.startswith(("init_", "biodyn_rerun_"))]
+    assert left == []

@@ -803,11 +803,19 @@ def run_batch(protocol, points, *, target="auto", report=None, build_key=None, r
             raise TypeError(f"points[{k}]: unknown keys {sorted(extra)}")
     results = [None] * len(points)
     setups = {}
+    # the protocol is read (and its conditions selected) once for all the points; if that
+    # fails, each point's own setup reports the error
+    try:
+        spec, own_select = load(protocol), None
+        if select is not None:
+            spec = spec.select(select)
+    except Exception:
+        spec, own_select = protocol, select
     for k, p in enumerate(points):
         try:
-            setups[k] = _setup(protocol, p.get("model"), p.get("params"), p.get("overrides"),
+            setups[k] = _setup(spec, p.get("model"), p.get("params"), p.get("overrides"),
                                p.get("variants"), target, p.get("seed", 0), p.get("stimulus"),
-                               p.get("network"), report, None, None, select)
+                               p.get("network"), report, None, None, own_select)
         except Exception as exc:  # this point's own input; the others run
             results[k] = exc
     groups, alone = OrderedDict(), {}

@@ -150,7 +150,7 @@ class PoissonNetworkEngine(Engine):
             "conditions": conditions, "n_in": n_in, "n_corr": n_corr, "n_inh": n_inh,
             "exc": exc, "inh": inh, "exc_bins": exc_bins, "inh_bins": inh_bins, "w0": w0,
             "bounds": bounds, "neuron": neuron,
-            "n_exc_spikes": n_exc})
+            "n_exc_spikes": n_exc, "on_grid": True})
 
     def _draw(self, conditions, n_in, n_corr, n_inh, inh_rate, duration, steps):
         """The input spikes (padded to fixed sizes) and initial weights of a run's seed."""
@@ -369,11 +369,16 @@ class PoissonNetworkEngine(Engine):
             idx_all = np.empty(caps[side], dtype=np.int32)
             t_all = np.empty(caps[side], dtype=float)
             b_all = np.empty(caps[side], dtype=np.int32)
+            on_grid = all(p.data.get("on_grid") for p in plans)
             for k, (p, pos, b) in enumerate(zip(plans, where, bins)):
                 idx, t = p.data[side]
                 idx_all[pos] = idx[:b.size] + k * n_cond * width
-                t_all[pos] = t[:b.size]
+                if not on_grid:
+                    t_all[pos] = t[:b.size]
                 b_all[pos] = b
+            if on_grid:  # every spike time is its step times dt (_padded): the same product
+                n = sum(reals)
+                np.multiply(b_all[:n], dt_s, out=t_all[:n])
             idx_all, t_all, b_all = stimuli.pad_into(idx_all, t_all, b_all, sum(reals),
                                                      steps * dt_s, dt_s)
             merged[side] = (idx_all, t_all)
