@@ -115,3 +115,19 @@ def test_a_stimulus_change_reaches_the_conditions_that_set_the_key_themselves():
                           stimulus={"repetitions": n}) for n in (1, 2)]
     assert runs[0].summary["stimulus"] == {"repetitions": 1}
     np.testing.assert_allclose(runs[1].values, 2 * runs[0].values, rtol=1e-6, atol=1e-8)
+
+
+def test_a_stimulus_change_of_the_condition_variable_relabels_the_conditions_with_what_ran():
+    # fi_curve's amplitude is its condition column 'current'; `--stimulus amplitude='3 nA'` runs
+    # every condition at 3 nA, so labelling them 0, 3 and 4 nA would be false: they are
+    # relabelled 3 nA, and a note says which labels the change replaced
+    pick = lambda labels: labels["current"] in (0, 3, 4)  # noqa: E731
+    short = {"t_off": "450 ms", "duration": "500 ms"}
+    changed = protocols.run("fi_curve", target="numpy", select=pick, stimulus={**short, "amplitude": "3 nA"})
+    s = changed.summary
+    assert [c["labels"] for c in s["conditions"]] == [{"current": 3}] * 3
+    assert len(set(changed.values)) == 1 and changed.values[0] > 0  # what 3 nA gives, three times
+    assert any("stimulus.amplitude" in n and "current" in n for n in s["notes"])
+    plain = protocols.run("fi_curve", target="numpy", select=pick, stimulus=short)
+    assert [c["labels"]["current"] for c in plain.summary["conditions"]] == [0, 3, 4]
+    assert plain.values[1] == changed.values[0] and "notes" not in plain.summary

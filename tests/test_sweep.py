@@ -874,3 +874,20 @@ def test_replay_batches_group_by_code_and_size_to_memory_and_workers(tmp_path, m
                           folder=tmp_path)
     tasks, notes = runner.batches(oja, oja.settings, list(oja.points), workers=1)
     assert [len(t) for t in tasks] == [1, 1] and "runs points alone" in notes[0]
+
+
+def test_replay_columns_of_conditions_with_the_same_labels_are_all_kept():
+    """A stimulus change of the condition variable (sweep axis stimulus.input_rate of song_2000)
+    gives conditions with the same labels: each keeps its own column (none overwritten)."""
+    from types import SimpleNamespace
+
+    from biodyn.sweep._runners import _replay_values
+
+    conds = [{"labels": {"input_rate": 20, "correlation": c}, "value": v}
+             for c, v in ((0, 1.0), (0, 2.0), (0, 3.0), (0.2, 4.0))]
+    result = SimpleNamespace(summary={"score": {"chi": None, "n": 0}, "units": {"input_rate": "Hz", "correlation": "1"},
+                                      "conditions": conds}, timings={}, paths={})
+    values = _replay_values(result, None).values
+    cols = [k for k in values if k.startswith("value(")]
+    assert len(cols) == 4 and [values[k] for k in cols] == [1.0, 2.0, 3.0, 4.0]
+    assert cols[0] == "value(input_rate=20 Hz,correlation=0)" and cols[3] == "value(input_rate=20 Hz,correlation=0.2)"
