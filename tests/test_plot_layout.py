@@ -379,6 +379,24 @@ def test_layout_check_finds_a_legend_over_a_line_and_save_moves_it_off(tmp_path)
     assert keep_legends_off_data(ax.figure) == 0
 
 
+def test_a_legend_moved_off_data_does_not_land_on_a_text_of_its_axes():
+    """eprop_vs_bptt's dynamics panel: the legend (lower left) covered an error bar and was
+    moved to the upper right, over the bptt network's firing-rate text, hiding it. The place
+    it moves to must cover neither data nor the axes' own texts."""
+    from biodyn.plot import keep_legends_off_data, new_axes
+
+    ax = new_axes((4, 3))
+    ax.plot(np.linspace(0, 0.45, 30), np.linspace(0.0, 0.3, 30), "o", label="markers, lower left")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.text(0.97, 0.97, "163 Hz\nCV 0.21", ha="right", va="top", fontsize=6)  # upper right
+    ax.legend(loc="lower left")
+    ax.set_xlabel("x (1)")
+    ax.set_ylabel("y (1)")
+    assert keep_legends_off_data(ax.figure) == 1
+    assert not layout_problems(ax.figure), layout_problems(ax.figure)
+
+
 def test_sweep_of_replays_names_the_protocols_observable_on_its_y_axis(tmp_path):
     """A sweep of bi_poo_1998 replays labels its values with the protocol's observable,
     "relative weight change (w_end - w0)/w0", not a generic "value"; its figure carries the
