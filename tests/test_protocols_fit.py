@@ -357,3 +357,13 @@ def test_fit_command_batch_flag_is_checked_before_any_replay(capsys):
     code = main(["fit", "sjostrom_2001", "--free", "A3_plus", "--batch", "two", "--target", "numpy"])
     err = capsys.readouterr().err
     assert code == 2 and "--batch" in err and "'two'" in err and err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("flag, value", [("--starts", "0"), ("--starts", "-2"), ("--max-evaluations", "0")])
+def test_fit_starts_and_max_evaluations_below_one_are_refused_before_any_replay(flag, value, capsys, tmp_path):
+    """--starts 0 ran replays (and then failed or fitted nothing); it is a one-line error."""
+    code = main(["fit", "sjostrom_2001", "--free", "A3_plus", flag, value, "--target", "numpy",
+                 "--out", str(tmp_path / "f.toml")])
+    err = capsys.readouterr().err
+    assert code == 2 and flag in err and repr(value) in err and err.strip().count("\n") == 0
+    assert not list(tmp_path.iterdir())

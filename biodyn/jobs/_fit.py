@@ -326,6 +326,9 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
                             ", ".join(mspec.parameters) + ")", repr(name), suggest(name, mspec.parameters))
     if len(set(free)) != len(free):
         raise SpecError("<command line>", "--free", "each parameter once", ", ".join(free))
+    for flag, n in (("--starts", starts), ("--max-evaluations", max_evaluations)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise SpecError("<command line>", flag, "a whole number >= 1", repr(str(n)))
     if out is not False:  # the .toml, and the .png and .json beside it
         target_path = Path(out) if out else Path(f"{spec.name}-{mspec.name}-fit.toml")
         for suffix in (target_path.suffix, ".png", ".json"):
