@@ -291,6 +291,31 @@ def test_learning_curves_of_a_short_run_have_whole_epochs_on_the_axes_and_the_co
     assert not layout_problems(fig)
 
 
+def test_spiking_learning_curves_have_whole_epochs_and_no_label_under_the_title():
+    """`biodyn train --net lif`'s figure: the accuracy y label ran up into the title, and three
+    epochs drew ticks at 0.5, 1.5 (no such epochs); its footer is the shared one (plot.footer)."""
+    from biodyn.plot._snn import snn_learning_curves
+
+    ep = [0, 1, 2, 3]
+    doc = {"curves": {"epoch": ep, "train_loss": [1.09, 0.99, 0.93, 0.86], "test_loss": [1.1, 0.98, 0.91, 0.84],
+                      "train_metric": [0.44, 0.33, 0.36, 0.74], "test_metric": [0.44, 0.38, 0.41, 0.76],
+                      "rate_hz": [33.3, 36.5, 40.2, 41.1], "alignment": [None, 1.0, 1.0, 1.0],
+                      "adjoint_norm": [list(np.geomspace(200, 0.1, 100)), list(np.geomspace(2e4, 0.1, 100))]},
+           "config": {"task": {"name": "spike_patterns", "loss": "cross_entropy", "metric": "accuracy"},
+                      "model": "lif", "hidden": 16, "learner": "bptt", "optimizer": "adam", "lr": 0.01,
+                      "dt_ms": 1.0},
+           "brian": {"target": "numpy", "n_sequences": 16, "test_metric_brian": 0.875}}
+    ax = snn_learning_curves(doc, footer="lif (dayan_abbott_2001), current synapses, exact, dt = 1 ms; seed 0 "
+                                         "batch 64, 12 updates; biodyn 0.1.0, jax 0.10.2")
+    fig = ax.figure
+    fig.canvas.draw()
+    for a in fig.axes:
+        if a.get_xlabel().startswith("epoch"):
+            ticks = [t for t in a.get_xticks() if a.get_xlim()[0] <= t <= a.get_xlim()[1]]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert not layout_problems(fig), layout_problems(fig)
+
+
 def test_fixed_points_of_a_one_unit_network_are_drawn_against_time():
     # H = 1: one principal component; the figure raised TypeError (scatter needs x and y)
     from biodyn import plot

@@ -35,7 +35,7 @@ def snn_learning_curves(doc, footer=None):
                       f"{b['n_sequences']} test seq.)")
     a_loss.set_yscale("log")
     a_loss.set_ylabel(_LOSS_LABELS.get(task["loss"], task["loss"]))
-    a_metric.set_ylabel(_METRIC_LABELS.get(task["metric"], task["metric"]))
+    a_metric.set_ylabel(_METRIC_LABELS.get(task["metric"], task["metric"]).replace(" (", "\n(", 1))
     a_rate.plot(ep, c["rate_hz"], marker=".", color="0.3")
     a_rate.set_ylabel("mean firing rate on the test set (Hz)")
     align = np.array([np.nan if v is None else v for v in c["alignment"]], float)
@@ -43,8 +43,11 @@ def snn_learning_curves(doc, footer=None):
     a_align.set_ylim(min(-0.05, np.nanmin(align) - 0.05) if np.any(np.isfinite(align)) else -0.05, 1.05)
     a_align.axhline(1.0, color="0.7", lw=0.8)
     a_align.set_ylabel("cos(update, BPTT surrogate gradient)")
+    from matplotlib.ticker import MaxNLocator
+
     for a in (a_loss, a_metric, a_rate, a_align):
         a.set_xlabel("epoch (passes over the training set)")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
         a.grid(alpha=0.3)
     adj = c.get("adjoint_norm") or []
     if adj:
@@ -63,8 +66,7 @@ def snn_learning_curves(doc, footer=None):
     fig.suptitle(f"{task['name']}: {cfg['model']} network, H = {cfg['hidden']}, learner {cfg['learner']}, "
                  f"{cfg['optimizer']} lr = {cfg['lr']:g}", fontsize=10)
     if footer:
-        engine = fig.get_layout_engine()
-        if engine is not None and hasattr(engine, "set"):
-            engine.set(rect=(0, 0.03, 1, 0.97))
-        fig.text(0.99, 0.003, footer, ha="right", va="bottom", fontsize=6, color="0.5")
+        from ._base import footer as put_footer
+
+        put_footer(fig, footer)
     return a_loss
