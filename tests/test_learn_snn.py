@@ -113,3 +113,13 @@ def test_the_adjoint_probe_leaves_the_trajectory_and_is_zero_after_the_last_step
         adjoint = _compiled("lif", None, "5 ms", "1 ms", "all", "mse", 1, 20e-3, 1e-9, "fast_sigmoid", 1e-3)[3]
         norms = np.asarray(adjoint(p, x, t, mask))
     assert norms.shape == (T,) and norms[-1] == 0.0 and np.all(norms[:-1] > 0)
+
+
+@pytest.mark.parametrize("flag, value", [("--w-in", "-1"), ("--w-in", "nan"), ("--w-rec", "-0.5")])
+def test_negative_initial_weight_scales_are_one_line_errors_not_internal_errors(flag, value, tmp_path, capsys):
+    """--w-in -1 was 'internal error: ValueError: scale < 0' after the task was built."""
+    out = tmp_path / "o"
+    assert main(["train", "spike_patterns", "--net", "lif", flag, value, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("biodyn: error:") and flag.lstrip("-").replace("-", "_") in err and value in err
+    assert "internal error" not in err and not out.exists()
