@@ -290,7 +290,10 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         Number of starts: the start values, then ``starts - 1`` random points of the
         box (uniform in the scaled coordinates, drawn with ``seed``).
     max_evaluations : int
-        Replays per start at most.
+        Evaluations of the residuals per start at most (scipy's ``max_nfev``; with
+        ``method="trf"`` the replays of the finite-difference Jacobian, p per Jacobian, are
+        not counted, nor are the uncertainty probes: a start may take up to about
+        ``(p + 1) * max_evaluations`` replays).
     out : path, optional
         The parameter-set TOML file to write (default: ``PROTOCOL-MODEL-fit.toml`` in
         the working folder); ``False`` writes nothing.
