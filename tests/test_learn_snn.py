@@ -136,3 +136,29 @@ def test_brian_check_below_zero_and_an_unknown_target_are_one_line_errors_before
                  "--no-dynamics", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "cpp_standalone" in err and "internal error" not in err and not out.exists()
+
+
+def test_load_result_reads_the_weights_of_a_spiking_training_and_refuses_a_file_without_weights(tmp_path):
+    """biodyn.learn.load_result of `biodyn train --net lif`'s .npz returned a result with NO
+    parameters (its keys are param.W_in, the rate networks' param/W_hh): a user loading the
+    trained weights into Brian2 got an empty dict, silently."""
+    from types import SimpleNamespace
+
+    from biodyn import learn
+    from biodyn.errors import BiodynError
+    from biodyn.learn._snn import SNNTrainResult
+
+    rng = np.random.default_rng(0)
+    params = {"W_in": rng.normal(size=(5, 3)), "W_rec": rng.normal(size=(3, 3)), "W_out": rng.normal(size=(3, 2)),
+              "b": np.zeros(2)}
+    fake = SimpleNamespace(params=params, curves={"epoch": [0, 1], "test_metric": [0.5, 0.6]},
+                           config={"net": "lif (bptt)", "weight_unit": "1. nA", "hidden": 3})
+    path = SNNTrainResult.save(fake, tmp_path / "w.npz")
+    back = learn.load_result(path)
+    assert set(back.params) == set(params)
+    for k in params:
+        np.testing.assert_array_equal(back.params[k], params[k])
+    assert back.config["weight_unit"] == "1. nA" and list(back.curves["epoch"]) == [0, 1]
+    np.savez(tmp_path / "empty.npz", config=np.asarray("{}"))
+    with pytest.raises(BiodynError, match="no trained parameters"):
+        learn.load_result(tmp_path / "empty.npz")
