@@ -455,3 +455,15 @@ def test_sweep_of_replays_names_the_protocols_observable_on_its_y_axis(tmp_path)
                  "sweep seed 1998", "biodyn 0.1.0"):
         assert part in line, (part, line)
     assert not layout_problems(ax.figure)
+
+
+def test_sweep_columns_of_conditions_with_the_same_labels_are_titled_as_conditions():
+    """'value(input_rate=20 Hz,correlation=0) #2' (a second condition relabelled by a stimulus
+    change) is a condition of the protocol's observable, like the first, not a raw column name."""
+    from biodyn.plot._sweep import _result_label
+
+    label = "output rate over the final rate_window (Hz)"
+    assert _result_label("value(input_rate=20 Hz,correlation=0) #2", value_label=label) == \
+        (label, "condition input_rate = 20 Hz, correlation = 0 #2")
+    assert _result_label("value(input_rate=20 Hz,correlation=0)", value_label=label) == \
+        (label, "condition input_rate = 20 Hz, correlation = 0")
