@@ -336,6 +336,8 @@ def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=N
         check_table({k: v for k, v in changes.items()}, {k: Key(v.types, False, v.doc)
                                                         for k, v in keys.items()},
                     file=file, prefix=prefix)
+        if table == "stimulus":
+            _check_dimensions(protocol, changes, file, prefix)
         out[table] = changes
     file, prefix = where["inputs"]
     inputs = dict(inputs or {})
@@ -351,6 +353,29 @@ def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=N
                             repr(name), suggest(name, engine.input_keys))
     out["inputs"] = inputs
     return out
+
+
+def _check_dimensions(protocol, changes, file, prefix):
+    """A text change of a stimulus entry must have the dimension of the protocol's own value
+    (evaluated with the first condition's labels): ``input_rate = "10"`` for a rate in Hz is an
+    error here, before anything runs, not one per condition or sweep point later. Values that
+    need the model's parameters to evaluate (either side) are left to the engine."""
+    from brian2.units.fundamentalunits import get_dimensions
+
+    from .._quantity import QuantityError
+
+    names = protocol.conditions[0].quantities(protocol.label_units()) if protocol.conditions else {}
+    for name, value in changes.items():
+        own = protocol.stimulus.get(name)
+        if not isinstance(value, str) or not isinstance(own, str):
+            continue
+        try:
+            expected = get_dimensions(parse_quantity(own, None, names=names))
+            found = parse_quantity(value, None, names=names)
+        except (SpecError, QuantityError, KeyError, TypeError, ValueError, SyntaxError):
+            continue  # not a quantity, or not without the model: the engine checks it
+        if get_dimensions(found) != expected:
+            parse_quantity(value, expected, file=file, key=_key(prefix, name), names=names)  # raises, naming both
 
 
 def _key(prefix, name):
