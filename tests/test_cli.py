@@ -581,6 +581,10 @@ def test_replay_replicates_run_seeds_as_copies_of_one_run_each_equal_to_its_own_
                  "--out", str(tmp_path), *stim]) == 0
     out = capsys.readouterr().out
     assert "3 replicates (seeds 5..7) as copies of one Brian2 run (batch of 3)" in out
+    # what the numbers are, with units: the labels' units and the observable's label (song_2000's
+    # rate_window is changed here, so the label must not say "the last 10 s")
+    assert "input_rate=10 Hz, correlation=0:" in out and "input_rate=10," not in out
+    assert "output rate over the final rate_window (Hz), mean ± s.d. over the 3 replicates" in out
     for copy, seed in enumerate((5, 6, 7)):
         summary = json.loads((tmp_path / f"seed_{seed}" / "song_2000.json").read_text())
         assert summary["seed"] == seed and summary["batch"] == {"size": 3, "copy": copy}

@@ -73,6 +73,20 @@ def test_settings_listing_shows_every_setting_with_its_default(capsys):
     assert "100 ms" in text and "law_cooper" not in text
 
 
+def test_settings_listing_checks_and_shows_the_set_values_in_aligned_columns(capsys, tmp_path):
+    """`--set hidden=8 --settings` shows hidden 8 (what would run), not the default 32; a typo in
+    --set is an error there too; the value column starts at the same place on every line."""
+    assert main(["compare", "eprop_vs_bptt", "--set", "hidden=8", "--set", "dynamics_duration=1 s",
+                 "--settings"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = {ln.split()[0]: ln for ln in lines}
+    assert row["hidden"].split()[1] == "8" and "1 s" in row["dynamics_duration"]
+    starts = {len(ln) - len(ln[len(ln.split()[0]):].lstrip()) for ln in lines}
+    assert len(starts) == 1
+    assert main(["compare", "eprop_vs_bptt", "--set", "hiden=8", "--settings"]) == 2
+    assert "did you mean 'hidden'" in capsys.readouterr().err
+
+
 def test_help_lists_every_comparison(capsys):
     with pytest.raises(SystemExit):
         main(["compare", "--help"])

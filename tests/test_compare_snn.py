@@ -14,7 +14,7 @@ from biodyn.cli import main  # noqa: E402
 from biodyn.errors import SpecError  # noqa: E402
 
 TINY = {"hidden": 8, "epochs": 2, "n_train": 16, "n_test": 8, "n_steps": 40, "batch_size": 8,
-        "dynamics_duration": 0.3, "dynamics_transient": 0.05}
+        "dynamics_duration": "300 ms", "dynamics_transient": "50 ms"}
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,19 @@ def test_unknown_learner_and_bptt_against_itself_are_errors_before_training():
         compare.eprop_vs_bptt(learner="epropp", **TINY)
     with pytest.raises(SpecError, match="other than bptt"):
         compare.eprop_vs_bptt(learner="bptt", **TINY)
+
+
+def test_dynamics_duration_and_transient_take_time_quantities_and_refuse_bare_numbers():
+    """The help promises units ('with its unit where it has one'): '1 s' and '100 ms' are read as
+    times; a bare number (seconds? ms?) is refused naming the setting; a negative transient or
+    one not shorter than the duration is refused before anything trains."""
+    from biodyn.compare._base import resolve_settings
+
+    table = compare.COMPARISONS["eprop_vs_bptt"].settings
+    v = resolve_settings("eprop_vs_bptt", table, {"dynamics_duration": "1 s", "dynamics_transient": "100 ms"})
+    assert float(v["dynamics_duration"]) == 1.0 and abs(float(v["dynamics_transient"]) - 0.1) < 1e-15
+    with pytest.raises(SpecError, match="dynamics_duration.*second"):
+        resolve_settings("eprop_vs_bptt", table, {"dynamics_duration": "2"})
+    for bad in ({"dynamics_transient": "-10 ms"}, {"dynamics_duration": "100 ms", "dynamics_transient": "200 ms"}):
+        with pytest.raises(SpecError, match="dynamics_transient"):
+            compare.eprop_vs_bptt(**{**TINY, **bad})

@@ -186,3 +186,52 @@ def test_train_snn_takes_the_tasks_training_spiking_defaults_and_explicit_argume
     assert c["task"]["spiking_training"]["hidden"] == 5
     r = train_snn(str(path), epochs=0, n_steps=8, hidden=6, encoding="poisson")
     assert r.config["hidden"] == 6 and r.config["encoding"]["kind"] == "poisson"
+
+
+@pytest.mark.parametrize("flag, value", [("--w-in", "-1"), ("--w-in", "nan"), ("--w-rec", "-0.5")])
+def test_negative_initial_weight_scales_are_one_line_errors_not_internal_errors(flag, value, tmp_path, capsys):
+    """--w-in -1 was 'internal error: ValueError: scale < 0' after the task was built."""
+    out = tmp_path / "o"
+    assert main(["train", "spike_patterns", "--net", "lif", flag, value, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("biodyn: error:") and flag.lstrip("-").replace("-", "_") in err and value in err
+    assert "internal error" not in err and not out.exists()
+
+
+def test_brian_check_below_zero_and_an_unknown_target_are_one_line_errors_before_training(tmp_path, capsys):
+    """--brian-check -1 was an internal ValueError after training; --target cpp was accepted
+    (unchecked) when nothing ran in Brian2."""
+    out = tmp_path / "o"
+    assert main(["train", "spike_patterns", "--net", "lif", "--brian-check", "-1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "brian_check" in err and "-1" in err and "internal error" not in err
+    assert main(["train", "spike_patterns", "--net", "lif", "--target", "cpp", "--brian-check", "0",
+                 "--no-dynamics", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cpp_standalone" in err and "internal error" not in err and not out.exists()
+
+
+def test_load_result_reads_the_weights_of_a_spiking_training_and_refuses_a_file_without_weights(tmp_path):
+    """biodyn.learn.load_result of `biodyn train --net lif`'s .npz returned a result with NO
+    parameters (its keys are param.W_in, the rate networks' param/W_hh): a user loading the
+    trained weights into Brian2 got an empty dict, silently."""
+    from types import SimpleNamespace
+
+    from biodyn import learn
+    from biodyn.errors import BiodynError
+    from biodyn.learn._snn import SNNTrainResult
+
+    rng = np.random.default_rng(0)
+    params = {"W_in": rng.normal(size=(5, 3)), "W_rec": rng.normal(size=(3, 3)), "W_out": rng.normal(size=(3, 2)),
+              "b": np.zeros(2)}
+    fake = SimpleNamespace(params=params, curves={"epoch": [0, 1], "test_metric": [0.5, 0.6]},
+                           config={"net": "lif (bptt)", "weight_unit": "1. nA", "hidden": 3})
+    path = SNNTrainResult.save(fake, tmp_path / "w.npz")
+    back = learn.load_result(path)
+    assert set(back.params) == set(params)
+    for k in params:
+        np.testing.assert_array_equal(back.params[k], params[k])
+    assert back.config["weight_unit"] == "1. nA" and list(back.curves["epoch"]) == [0, 1]
+    np.savez(tmp_path / "empty.npz", config=np.asarray("{}"))
+    with pytest.raises(BiodynError, match="no trained parameters"):
+        learn.load_result(tmp_path / "empty.npz")

@@ -102,3 +102,24 @@ def test_bad_files_are_one_clear_error_each(tmp_path, capsys):
     assert main(["plot", str(other), "--out", str(tmp_path / "x.txt")]) == 2
     assert ".png, .pdf or .svg" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob(".*part"))
+
+
+def test_spiking_training_json_is_redrawn_as_its_own_figure(tmp_path, capsys):
+    """`biodyn plot` of `biodyn train --net lif --json` output: an internal KeyError 'g' (it was
+    drawn as a rate network's learning curves); now the spiking figure, equal to the job's."""
+    from biodyn import plot
+    from biodyn.jobs._train_snn import _footer
+
+    doc = {"config": {"task": {"name": "spike_patterns", "loss": "cross_entropy", "metric": "accuracy"},
+                      "net": "lif (bptt)", "model": "lif", "parameter_set": "dayan_abbott_2001", "learner": "bptt",
+                      "hidden": 4, "epochs": 2, "lr": 0.01, "optimizer": "adam", "seed": 0, "batch_size": 8,
+                      "dt_ms": 1.0, "method": "exact", "synapse": "current", "steps": 4,
+                      "surrogate": {"shape": "fast_sigmoid", "width": "1 mV"},
+                      "versions": {"biodyn": "0.1.0", "jax": "0.10.2", "numpy": "2.3.5"}},
+           "curves": {"epoch": [0, 1, 2], "train_loss": [1.1, 1.0, 0.9], "test_loss": [1.1, 1.0, 0.95],
+                      "train_metric": [0.3, 0.4, 0.5], "test_metric": [0.3, 0.35, 0.5], "rate_hz": [30, 31, 33],
+                      "alignment": [None, 1.0, 1.0], "adjoint_norm": [[3.0, 2.0, 1.0], [6.0, 3.0, 1.0]]},
+           "final": {"test_metric": 0.5}}
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    job = plot.save(plot.snn_learning_curves(doc, footer=_footer(doc)), tmp_path / "job.png")
+    _redraw_is_identical(tmp_path, capsys, tmp_path / "t.json", job)

@@ -291,6 +291,31 @@ def test_learning_curves_of_a_short_run_have_whole_epochs_on_the_axes_and_the_co
     assert not layout_problems(fig)
 
 
+def test_spiking_learning_curves_have_whole_epochs_and_no_label_under_the_title():
+    """`biodyn train --net lif`'s figure: the accuracy y label ran up into the title, and three
+    epochs drew ticks at 0.5, 1.5 (no such epochs); its footer is the shared one (plot.footer)."""
+    from biodyn.plot._snn import snn_learning_curves
+
+    ep = [0, 1, 2, 3]
+    doc = {"curves": {"epoch": ep, "train_loss": [1.09, 0.99, 0.93, 0.86], "test_loss": [1.1, 0.98, 0.91, 0.84],
+                      "train_metric": [0.44, 0.33, 0.36, 0.74], "test_metric": [0.44, 0.38, 0.41, 0.76],
+                      "rate_hz": [33.3, 36.5, 40.2, 41.1], "alignment": [None, 1.0, 1.0, 1.0],
+                      "adjoint_norm": [list(np.geomspace(200, 0.1, 100)), list(np.geomspace(2e4, 0.1, 100))]},
+           "config": {"task": {"name": "spike_patterns", "loss": "cross_entropy", "metric": "accuracy"},
+                      "model": "lif", "hidden": 16, "learner": "bptt", "optimizer": "adam", "lr": 0.01,
+                      "dt_ms": 1.0},
+           "brian": {"target": "numpy", "n_sequences": 16, "test_metric_brian": 0.875}}
+    ax = snn_learning_curves(doc, footer="lif (dayan_abbott_2001), current synapses, exact, dt = 1 ms; seed 0 "
+                                         "batch 64, 12 updates; biodyn 0.1.0, jax 0.10.2")
+    fig = ax.figure
+    fig.canvas.draw()
+    for a in fig.axes:
+        if a.get_xlabel().startswith("epoch"):
+            ticks = [t for t in a.get_xticks() if a.get_xlim()[0] <= t <= a.get_xlim()[1]]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert not layout_problems(fig), layout_problems(fig)
+
+
 def test_fixed_points_of_a_one_unit_network_are_drawn_against_time():
     # H = 1: one principal component; the figure raised TypeError (scatter needs x and y)
     from biodyn import plot
@@ -379,6 +404,24 @@ def test_layout_check_finds_a_legend_over_a_line_and_save_moves_it_off(tmp_path)
     assert keep_legends_off_data(ax.figure) == 0
 
 
+def test_a_legend_moved_off_data_does_not_land_on_a_text_of_its_axes():
+    """eprop_vs_bptt's dynamics panel: the legend (lower left) covered an error bar and was
+    moved to the upper right, over the bptt network's firing-rate text, hiding it. The place
+    it moves to must cover neither data nor the axes' own texts."""
+    from biodyn.plot import keep_legends_off_data, new_axes
+
+    ax = new_axes((4, 3))
+    ax.plot(np.linspace(0, 0.45, 30), np.linspace(0.0, 0.3, 30), "o", label="markers, lower left")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.text(0.97, 0.97, "163 Hz\nCV 0.21", ha="right", va="top", fontsize=6)  # upper right
+    ax.legend(loc="lower left")
+    ax.set_xlabel("x (1)")
+    ax.set_ylabel("y (1)")
+    assert keep_legends_off_data(ax.figure) == 1
+    assert not layout_problems(ax.figure), layout_problems(ax.figure)
+
+
 def test_sweep_of_replays_names_the_protocols_observable_on_its_y_axis(tmp_path):
     """A sweep of bi_poo_1998 replays labels its values with the protocol's observable,
     "relative weight change (w_end - w0)/w0", not a generic "value"; its figure carries the
@@ -453,3 +496,15 @@ def test_training_figures_put_a_long_footer_wrapped_in_the_shared_strip_under_ev
     assert box.x0 >= 0 and box.x1 <= fig.bbox.x1 + 1  # inside the figure
     assert all(box.y1 <= a.get_tightbbox(r).y0 + 1 for a in fig.axes if a.get_visible())
     assert not layout_problems(fig)
+
+
+def test_sweep_columns_of_conditions_with_the_same_labels_are_titled_as_conditions():
+    """'value(input_rate=20 Hz,correlation=0) #2' (a second condition relabelled by a stimulus
+    change) is a condition of the protocol's observable, like the first, not a raw column name."""
+    from biodyn.plot._sweep import _result_label
+
+    label = "output rate over the final rate_window (Hz)"
+    assert _result_label("value(input_rate=20 Hz,correlation=0) #2", value_label=label) == \
+        (label, "condition input_rate = 20 Hz, correlation = 0 #2")
+    assert _result_label("value(input_rate=20 Hz,correlation=0)", value_label=label) == \
+        (label, "condition input_rate = 20 Hz, correlation = 0")

@@ -48,9 +48,10 @@ def test_stimulus_value_of_the_wrong_type_and_input_to_an_engine_without_inputs_
     with pytest.raises(SpecError, match="expected no input") as info:
         protocols.run("bi_poo_1998", target="numpy", inputs={"file": "recording.nix"})
     assert info.value.key == "inputs.file" and "'recording.nix'" in info.value.found
-    # a number for a quantity key becomes its text, which the engine's unit check then reads
-    assert protocols.check_changes("bi_poo_1998", stimulus={"frequency": 2})["stimulus"] == \
-        {"frequency": "2"}
+    # a number for a quantity key becomes its text, whose unit is checked against the protocol's
+    # own value (a frequency) there already, before anything is built
+    with pytest.raises(SpecError, match="stimulus.frequency.*give the unit"):
+        protocols.check_changes("bi_poo_1998", stimulus={"frequency": 2})
     with pytest.raises(SpecError, match="give the unit"):
         protocols.run("bi_poo_1998", target="numpy", stimulus={"frequency": 2})
 
@@ -115,3 +116,37 @@ def test_a_stimulus_change_reaches_the_conditions_that_set_the_key_themselves():
                           stimulus={"repetitions": n}) for n in (1, 2)]
     assert runs[0].summary["stimulus"] == {"repetitions": 1}
     np.testing.assert_allclose(runs[1].values, 2 * runs[0].values, rtol=1e-6, atol=1e-8)
+
+
+def test_a_stimulus_change_of_the_condition_variable_relabels_the_conditions_with_what_ran():
+    # fi_curve's amplitude is its condition column 'current'; `--stimulus amplitude='3 nA'` runs
+    # every condition at 3 nA, so labelling them 0, 3 and 4 nA would be false: they are
+    # relabelled 3 nA, and a note says which labels the change replaced
+    pick = lambda labels: labels["current"] in (0, 3, 4)  # noqa: E731
+    short = {"t_off": "450 ms", "duration": "500 ms"}
+    changed = protocols.run("fi_curve", target="numpy", select=pick, stimulus={**short, "amplitude": "3 nA"})
+    s = changed.summary
+    assert [c["labels"] for c in s["conditions"]] == [{"current": 3}] * 3
+    assert len(set(changed.values)) == 1 and changed.values[0] > 0  # what 3 nA gives, three times
+    assert any("stimulus.amplitude" in n and "current" in n for n in s["notes"])
+    plain = protocols.run("fi_curve", target="numpy", select=pick, stimulus=short)
+    assert [c["labels"]["current"] for c in plain.summary["conditions"]] == [0, 3, 4]
+    assert plain.values[1] == changed.values[0] and "notes" not in plain.summary
+
+
+def test_a_stimulus_change_of_another_dimension_than_the_protocols_value_is_an_error_up_front():
+    """song_2000's input_rate is a frequency (its condition column in Hz): a sweep axis
+    stimulus.input_rate = ["10", "20"] made every point fail at run time; check_changes, the one
+    place changes are checked, refuses it naming the key. Expressions it cannot evaluate without
+    the model (parameter names) are left to the engine."""
+    from biodyn.errors import SpecError
+
+    where = {"stimulus": ("sweep.toml", "grid.stimulus.")}
+    for bad in ({"input_rate": "10"}, {"duration": "2 Hz"}, {"rate_window": "1"}):
+        with pytest.raises(SpecError, match=r"grid\.stimulus\.") as info:
+            protocols.check_changes("song_2000", stimulus=bad, where=where)
+        assert next(iter(bad)) in str(info.value)
+    ok = protocols.check_changes("song_2000", stimulus={"input_rate": "20 Hz", "duration": "2 second",
+                                                        "correlation": "0.1"}, where=where)
+    assert ok["stimulus"]["input_rate"] == "20 Hz"
+    protocols.check_changes("song_2000", stimulus={"input_rate": "2*some_model_rate"})  # not checkable here

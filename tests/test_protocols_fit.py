@@ -409,3 +409,13 @@ def test_a_fit_with_biodyns_forward_jacobian_is_scipys_2_point_fit_to_the_last_b
         assert np.array_equal(np.array(seen_scipy), np.array(seen_ours))  # every point, in order
         probes = _forward_probes(a.x, 1e-3)
         assert all(p.min() >= 0.0 and p.max() <= 1.0 for p in probes) and len(probes) == 3
+
+
+@pytest.mark.parametrize("flag, value", [("--starts", "0"), ("--starts", "-2"), ("--max-evaluations", "0")])
+def test_fit_starts_and_max_evaluations_below_one_are_refused_before_any_replay(flag, value, capsys, tmp_path):
+    """--starts 0 ran replays (and then failed or fitted nothing); it is a one-line error."""
+    code = main(["fit", "sjostrom_2001", "--free", "A3_plus", flag, value, "--target", "numpy",
+                 "--out", str(tmp_path / "f.toml")])
+    err = capsys.readouterr().err
+    assert code == 2 and flag in err and repr(value) in err and err.strip().count("\n") == 0
+    assert not list(tmp_path.iterdir())

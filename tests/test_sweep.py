@@ -874,3 +874,48 @@ def test_replay_batches_group_by_code_and_size_to_memory_and_workers(tmp_path, m
                           folder=tmp_path)
     tasks, notes = runner.batches(oja, oja.settings, list(oja.points), workers=1)
     assert [len(t) for t in tasks] == [1, 1] and "runs points alone" in notes[0]
+
+
+def test_replay_columns_of_conditions_with_the_same_labels_are_all_kept():
+    """A stimulus change of the condition variable (sweep axis stimulus.input_rate of song_2000)
+    gives conditions with the same labels: each keeps its own column (none overwritten)."""
+    from types import SimpleNamespace
+
+    from biodyn.sweep._runners import _replay_values
+
+    conds = [{"labels": {"input_rate": 20, "correlation": c}, "value": v}
+             for c, v in ((0, 1.0), (0, 2.0), (0, 3.0), (0.2, 4.0))]
+    result = SimpleNamespace(summary={"score": {"chi": None, "n": 0}, "units": {"input_rate": "Hz", "correlation": "1"},
+                                      "conditions": conds}, timings={}, paths={})
+    values = _replay_values(result, None).values
+    cols = [k for k in values if k.startswith("value(")]
+    assert len(cols) == 4 and [values[k] for k in cols] == [1.0, 2.0, 3.0, 4.0]
+    assert cols[0] == "value(input_rate=20 Hz,correlation=0)" and cols[3] == "value(input_rate=20 Hz,correlation=0.2)"
+
+
+def test_progress_of_a_batch_gives_one_time_left_for_all_its_points(tmp_path):
+    """The points of a batch finish together: the time left printed with each is that of the
+    whole batch done (it was computed as if only 1, then 2, ... points had taken the batch's
+    time: '[1/8] eta 11 min' for a sweep that was over 2 minutes later)."""
+    (tmp_path / "slow_points.py").write_text(textwrap.dedent('''
+        import time
+        def batched(tasks):
+            time.sleep(1.0)
+            return [{"y": t.params["x"]} for t in tasks]
+    '''))
+    path = write_spec(tmp_path, """
+        kind = "sweep"
+        description = "slow batches"
+        seed = 0
+        [run]
+        job = "callable"
+        function = "slow_points.py:batched"
+        batch = 3
+        [grid]
+        x = [1, 2, 3, 4, 5, 6]
+    """)
+    lines = []
+    assert sweep.run(path, out=tmp_path / "out", workers=0, progress=lines.append).ok
+    etas = [ln.split("eta ")[1].split("  ")[0] for ln in lines if ln.startswith("[") and "eta " in ln]
+    assert len(etas) == 3 and len(set(etas)) == 1, etas  # the first batch: 1 s per 3 points, 3 left
+    assert etas[0] in ("1 s", "2 s")

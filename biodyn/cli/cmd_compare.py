@@ -43,7 +43,7 @@ def register(sub):
     p.add_argument("--json", metavar="FILE", help="also write the series and summary as JSON to "
                    "FILE ('-': to stdout, alone there, for jq)")
     p.add_argument("--settings", dest="list_settings", action="store_true",
-                   help="print the comparison's settings with their defaults and stop")
+                   help="print the comparison's settings (their defaults, changed by any --set) and stop")
     p.set_defaults(func=run)
 
 
@@ -73,10 +73,16 @@ def run(args):
     from .. import jobs
 
     spec = _check_name(args.name)
-    if args.list_settings:
+    if args.list_settings:  # the values that would run: defaults with the --set changes (checked)
+        from ..compare._base import resolve_settings
+
+        given = _parse(args.settings)
+        resolve_settings(args.name, spec.settings, given)
+        width = max(len(k) for k in spec.settings) + 2
         for key, s in spec.settings.items():
-            default = s.default if s.default is not None else "(see doc)"
-            print(f"{key:<16} {str(default):<28} {s.doc}")
+            value = given.get(key, s.default)
+            value = "(see its line)" if value is None else value
+            print(f"{key:<{width}}{str(value):<28} {s.doc}")
         return 0
     from .. import build
     from ._output import report_of

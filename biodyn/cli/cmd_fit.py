@@ -35,7 +35,9 @@ def register(sub):
     p.add_argument("--starts", type=int, default=4,
                    help="starts: the set's values, then random points of the bounds (default 4)")
     p.add_argument("--max-evaluations", type=int, default=60,
-                   help="replays per start at most (default 60)")
+                   help="evaluations of the residuals per start at most (default 60; scipy's max_nfev: the "
+                   "finite-difference Jacobian's replays, one per free parameter, and the uncertainty "
+                   "probes come on top)")
     p.add_argument("--target", default="auto", help="numpy, cython, cpp_standalone, or auto "
                    "(default; cpp_standalone reruns one compiled build for every evaluation)")
     p.add_argument("--out", "-o", metavar="FILE", help="the parameter-set TOML file to write "

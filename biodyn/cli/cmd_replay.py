@@ -95,7 +95,7 @@ def _replicates(args, overrides, variants, stimulus, inputs):
 
     import numpy as np
 
-    from .. import jobs
+    from .. import jobs, protocols
     from ..errors import SpecError
 
     if args.replicates < 1:
@@ -121,10 +121,15 @@ def _replicates(args, overrides, variants, stimulus, inputs):
     print(f"{first['protocol']}: {first['model']} ({first['parameter_set']}) on {first['target']}, "
           f"{len(results)} replicates (seeds {seeds[0]}..{seeds[-1]}) {how}")
     values = np.array([[c["value"] for c in r.summary["conditions"]] for r in results])
+    spec = protocols.load(args.protocol)
+    what = (spec.data or {}).get("value_label") or (spec.figure or {}).get("ylabel") or spec.observable
+    print(f"  {what}, mean ± s.d. over the {len(results)} replicates:")
+    units = first.get("units", {})
     for k, cond in enumerate(first["conditions"]):
-        labels = ", ".join(f"{n}={v}" for n, v in cond["labels"].items())
+        labels = ", ".join(f"{n}={v}" + ("" if units.get(n) in (None, "", "1") else f" {units[n]}")
+                           for n, v in cond["labels"].items())
         sd = values[:, k].std(ddof=1) if len(results) > 1 else 0.0
-        print(f"  {labels}: {values[:, k].mean():.6g} ± {sd:.3g} (mean ± s.d. over replicates)")
+        print(f"  {labels}: {values[:, k].mean():.4g} ± {sd:.2g}")
     for r in results:
         print(r.paths["json"])
     return 0

@@ -70,8 +70,10 @@ def _settings(learner, doc):
         "n_test": Setting(None, "int", "test sequences (default: the task's [sizes])", low=0),
         "n_steps": Setting(None, "int", "sequence length in steps, for tasks with an n_steps parameter "
                            "(default: the task's)", low=0),
-        "dynamics_duration": Setting(2.0, "float", "network time of the Lyapunov run, seconds", low=0),
-        "dynamics_transient": Setting(0.2, "float", "discarded time before it, seconds"),
+        "dynamics_duration": Setting("2 s", "second", "network time of the Lyapunov run, with its unit",
+                                     low=0),
+        "dynamics_transient": Setting("200 ms", "second", "discarded network time before it, with its unit; "
+                                      "0 <= transient < duration"),
     }
 
 
@@ -107,6 +109,7 @@ def snn_learners(learners, settings, seed, target, comparison):
     """
     from ..snn._chaos import trained_dynamics
     from ..learn._snn import LEARNERS, train_snn
+    from brian2 import second
 
     where = f"<settings of {comparison}>"
     if len(set(learners)) != len(learners):
@@ -119,7 +122,11 @@ def snn_learners(learners, settings, seed, target, comparison):
     task = _task(settings["task"], settings, where)
     common = dict(model=settings["neuron"], hidden=settings["hidden"], epochs=settings["epochs"],
                   lr=settings["lr"], batch_size=settings["batch_size"], seed=seed)
-    dyn = dict(duration=settings["dynamics_duration"], transient=settings["dynamics_transient"], target=target)
+    duration, transient = (float(settings[k] / second) for k in ("dynamics_duration", "dynamics_transient"))
+    if not 0 <= transient < duration:
+        raise SpecError(where, "dynamics_transient", f"a time >= 0 and shorter than dynamics_duration "
+                        f"({duration:g} s)", f"{transient:g} s")
+    dyn = dict(duration=duration, transient=transient, target=target)
     series, per, timings = {}, {}, {}
     t0 = time.perf_counter()
     initial = train_snn(task, learner="bptt", **{**common, "epochs": 0})

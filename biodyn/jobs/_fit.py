@@ -362,7 +362,10 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         Number of starts: the start values, then ``starts - 1`` random points of the
         box (uniform in the scaled coordinates, drawn with ``seed``).
     max_evaluations : int
-        Replays per start at most.
+        Evaluations of the residuals per start at most (scipy's ``max_nfev``; with
+        ``method="trf"`` the replays of the finite-difference Jacobian, p per Jacobian, are
+        not counted, nor are the uncertainty probes: a start may take up to about
+        ``(p + 1) * max_evaluations`` replays).
     out : path, optional
         The parameter-set TOML file to write (default: ``PROTOCOL-MODEL-fit.toml`` in
         the working folder); ``False`` writes nothing.
@@ -398,6 +401,9 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
                             ", ".join(mspec.parameters) + ")", repr(name), suggest(name, mspec.parameters))
     if len(set(free)) != len(free):
         raise SpecError("<command line>", "--free", "each parameter once", ", ".join(free))
+    for flag, n in (("--starts", starts), ("--max-evaluations", max_evaluations)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise SpecError("<command line>", flag, "a whole number >= 1", repr(str(n)))
     if out is not False:  # the .toml, and the .png and .json beside it
         target_path = Path(out) if out else Path(f"{spec.name}-{mspec.name}-fit.toml")
         for suffix in (target_path.suffix, ".png", ".json"):

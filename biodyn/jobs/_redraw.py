@@ -122,6 +122,10 @@ def _draw(doc, path):
 
         return plot.comparison_figure(doc, footer=comparison_footer(doc))
     if kind == "train":  # the learning curves (a --fixed-points figure is not redrawn)
+        if "learner" in doc.get("config", {}):  # a spiking network (biodyn train --net lif)
+            from ._train_snn import _footer as snn_footer
+
+            return plot.snn_learning_curves(doc, footer=snn_footer(doc))
         from ._train import _footer
 
         return plot.learning_curves(doc, footer=_footer(doc))

@@ -56,8 +56,12 @@ def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=None, e
     from ..learn._snn import train_snn as train
 
     check_outputs(out, json)
-    if brian_check or dynamics:
-        brian_target = resolve_target(brian_target)
+    if isinstance(brian_check, bool) or not isinstance(brian_check, int) or brian_check < 0:
+        from ..errors import SpecError
+
+        raise SpecError("<arguments>", "brian_check", "a number of test sequences >= 0 (0: no check)",
+                        repr(brian_check))
+    brian_target = resolve_target(brian_target)  # checked even when unused: a typo is never ignored
     t0 = time.perf_counter()
     result = train(task, model=neuron, params=params, learner=learner, hidden=hidden, epochs=epochs,
                    progress=progress, **options)

@@ -393,6 +393,12 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     lr = _positive(float(lr), "lr", float)
     steps_per_sample = _positive(steps_per_sample, "steps_per_sample")
     n_per_channel = _positive(n_per_channel, "n_per_channel")
+    for flag, value, low in (("w_in", w_in, "> 0"), ("w_rec", w_rec, ">= 0")):  # scales of normal draws
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            (value > 0 if low == "> 0" else value >= 0)
+        if not ok:
+            raise SpecError("<arguments>", flag, f"a weight scale {low} (the standard deviation of the initial "
+                            "weights scales with it)", repr(value))
     if task.generator in SPIKING:
         steps_per_sample = 1
     if rule_params is not None and learner != "rstdp":

@@ -189,11 +189,20 @@ class TrainResult:
 
 
 def load_result(path):
-    """A :class:`TrainResult` read back from :meth:`TrainResult.save`'s file."""
+    """A :class:`TrainResult` read back from :meth:`TrainResult.save`'s file, or from the .npz of a
+    spiking network (``biodyn train --net lif``: keys ``param.W_in``; its ``W_in`` and ``W_rec``
+    are in ``config["weight_unit"]``, e.g. ``"1. nA"``, while :func:`biodyn.snn.brian_run` takes
+    SI values). A file without trained parameters is an error, never an empty result."""
+    from ..errors import BiodynError
+
     with np.load(path, allow_pickle=False) as z:
+        if "config" not in z.files:
+            raise BiodynError(f"{path}: not a biodyn training result (no 'config' entry)")
         config = json.loads(str(z["config"]))
-        params = {k[6:]: z[k] for k in z.files if k.startswith("param/")}
-        curves = {k[6:]: z[k] for k in z.files if k.startswith("curve/")}
+        params = {k[6:]: z[k] for k in z.files if k.startswith(("param/", "param."))}
+        curves = {k[6:]: z[k] for k in z.files if k.startswith(("curve/", "curve."))}
+    if not params:
+        raise BiodynError(f"{path}: no trained parameters in the file (keys param/NAME or param.NAME)")
     return TrainResult(params, curves, config)
 
 

@@ -139,6 +139,18 @@ def _covered(leg, ax, r, tolerance=1.0):
                       & (pts[:, 1] > b.y0 + tolerance) & (pts[:, 1] < b.y1 - tolerance)))
 
 
+def _on_texts_or_bars(leg, ax, r, tolerance=1.0):
+    """Whether legend ``leg`` covers a visible text (``ax.text``) or a bar of ``ax``."""
+    from matplotlib.patches import Rectangle
+
+    b = leg.get_window_extent(r)
+    for t in ax.texts:
+        if _visible_text(t) and _overlap(b, t.get_window_extent(r), tolerance):
+            return True
+    return any(isinstance(p, Rectangle) and p.get_visible() and abs(p.get_height()) > 0 and p.get_width() > 0
+               and _overlap(b, p.get_window_extent(r), tolerance) for p in ax.patches)
+
+
 #: Places a legend inside its axes may take, in order of preference (matplotlib's codes).
 _INSIDE = ("upper right", "upper left", "lower left", "lower right", "center right", "center left",
            "upper center", "lower center")
@@ -163,9 +175,9 @@ def keep_legends_off_data(fig):
         if not _covered(leg, ax, r):
             continue
         moved += 1
-        for loc in _INSIDE:
+        for loc in _INSIDE:  # a place over no data, no text and no bar of the axes
             leg.set_loc(loc)
-            if not _covered(leg, ax, r):
+            if not _covered(leg, ax, r) and not _on_texts_or_bars(leg, ax, r):
                 break
         else:  # under the axes' tick labels and x label (a fixed distance in points)
             from matplotlib.transforms import ScaledTranslation

@@ -45,8 +45,11 @@ def snn_learning_curves(doc, footer=None):
     a_align.set_ylim(min(-0.05, np.nanmin(align) - 0.05) if np.any(np.isfinite(align)) else -0.05, 1.05)
     a_align.axhline(1.0, color="0.7", lw=0.8)
     a_align.set_ylabel("cos(update, BPTT surrogate gradient)")
+    from matplotlib.ticker import MaxNLocator
+
     for a in (a_loss, a_metric, a_rate, a_align):
         a.set_xlabel("epoch (passes over the training set)")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
         a.grid(alpha=0.3)
     adj = c.get("adjoint_norm") or []
     if adj:

@@ -82,10 +82,10 @@ def _result_label(column, metric=None, value_label=None):
     """``(y label, panel title)`` of a result column: ``value(delta_t=2 ms)`` is the value at
     one condition of a replay (the protocol's observable: ``value_label``, its axis label
     with unit, when known), titled by its condition."""
-    m = re.match(r"^(?:result\.)?value\((.*)\)$", column)
-    if m:
+    m = re.match(r"^(?:result\.)?value\((.*)\)( #\d+)?$", column)
+    if m:  # ' #2': the second condition with these labels (a stimulus change made them alike)
         cond = ", ".join(part.replace("=", " = ") for part in m.group(1).split(","))
-        return value_label or "value (the protocol's observable)", f"condition {cond}"
+        return value_label or "value (the protocol's observable)", f"condition {cond}{m.group(2) or ''}"
     name, unit = _split_name(column)
     nice = {"chi": "χ (score against the data)", "n_scored": "conditions scored", **_TRAIN_LABELS}.get(name, name)
     if metric and name in ("train_metric", "test_metric"):

@@ -336,6 +336,8 @@ def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=N
         check_table({k: v for k, v in changes.items()}, {k: Key(v.types, False, v.doc)
                                                         for k, v in keys.items()},
                     file=file, prefix=prefix)
+        if table == "stimulus":
+            _check_dimensions(protocol, changes, file, prefix)
         out[table] = changes
     file, prefix = where["inputs"]
     inputs = dict(inputs or {})
@@ -351,6 +353,29 @@ def check_changes(protocol, stimulus=None, network=None, inputs=None, *, where=N
                             repr(name), suggest(name, engine.input_keys))
     out["inputs"] = inputs
     return out
+
+
+def _check_dimensions(protocol, changes, file, prefix):
+    """A text change of a stimulus entry must have the dimension of the protocol's own value
+    (evaluated with the first condition's labels): ``input_rate = "10"`` for a rate in Hz is an
+    error here, before anything runs, not one per condition or sweep point later. Values that
+    need the model's parameters to evaluate (either side) are left to the engine."""
+    from brian2.units.fundamentalunits import get_dimensions
+
+    from .._quantity import QuantityError
+
+    names = protocol.conditions[0].quantities(protocol.label_units()) if protocol.conditions else {}
+    for name, value in changes.items():
+        own = protocol.stimulus.get(name)
+        if not isinstance(value, str) or not isinstance(own, str):
+            continue
+        try:
+            expected = get_dimensions(parse_quantity(own, None, names=names))
+            found = parse_quantity(value, None, names=names)
+        except (SpecError, QuantityError, KeyError, TypeError, ValueError, SyntaxError):
+            continue  # not a quantity, or not without the model: the engine checks it
+        if get_dimensions(found) != expected:
+            parse_quantity(value, expected, file=file, key=_key(prefix, name), names=names)  # raises, naming both
 
 
 def _key(prefix, name):
@@ -406,17 +431,50 @@ def summary(protocol, resolved, values, seed, target, files=None, changes=None):
     ``record_dt`` as given.
     """
     conditions = []
+    replaced, notes = _replaced_labels(protocol, resolved, (changes or {}).get("stimulus"))
     for cond, value in zip(protocol.conditions, values):
         data, error = protocol.data_for(cond.index)
         value = float(value)
         if not math.isfinite(value):
             raise SpecError(protocol.file, "observable", "a finite value per condition",
                             f"{value} for condition {dict(cond.labels)}")
-        conditions.append({"labels": {k: _number(v) for k, v in cond.labels.items()},
+        conditions.append({"labels": {k: _number(replaced.get(k, v)) for k, v in cond.labels.items()},
                            "value": value, "data": data, "error": error})
     rec = record(protocol, resolved, seed, target, changes)
-    return {**rec, "units": dict(protocol.units), "conditions": conditions,
-            "score": score(conditions), "files": dict(files or {"block": None, "figure": None})}
+    out = {**rec, "units": dict(protocol.units), "conditions": conditions,
+           "score": score(conditions), "files": dict(files or {"block": None, "figure": None})}
+    if notes:
+        out["notes"] = notes
+    return out
+
+
+def _replaced_labels(protocol, resolved, stimulus):
+    """Condition labels a run's stimulus change makes false, with the value that ran instead.
+
+    A protocol's stimulus entry that is just the name of a condition column (fi_curve's
+    ``amplitude = "current"``, song_2000's ``input_rate = "input_rate"``) makes that column the
+    condition variable. A run's change of the entry (``--stimulus amplitude='3 nA'``, a sweep's
+    ``stimulus.input_rate``) applies to every condition, so each condition ran at the changed
+    value and is labelled with it (in the column's unit): a figure, a CSV or a neo annotation
+    then shows what ran, never the protocol's value. Returns ``({column: value}, notes)``.
+    """
+    units = protocol.label_units()
+    replaced, notes = {}, []
+    for key, value in (stimulus or {}).items():
+        column = protocol.stimulus.get(key)
+        if not isinstance(column, str) or column.strip() not in units or str(value).strip() == column.strip():
+            continue
+        column = column.strip()
+        dim, scale = units[column]
+        q = parse_quantity(str(value), dim, file="<arguments>", key=f"stimulus.{key}",
+                           names=dict(resolved.namespace))
+        number = float(f"{float(np.asarray(q, dtype=float)) / scale:.12g}")
+        replaced[column] = number
+        unit = protocol.units.get(column, "1")
+        shown = f"{number:g}" + ("" if unit in ("1", "") else f" {unit}")
+        notes.append(f"stimulus.{key} = {value} ran in every condition: the conditions' {column} labels "
+                     f"are {shown} (the protocol's {column} values did not run)")
+    return replaced, notes
 
 
 def record(protocol, resolved, seed, target, changes=None):
@@ -737,7 +795,7 @@ def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, t
         "stimulus": engine.changes["stimulus"], "network": engine.changes["network"],
         "inputs": engine.changes["inputs"], "select": select, "record_dt": record_dt})
     if getattr(engine, "notes", None):  # what the engine chose for the user (e.g. a Segment)
-        result_summary["notes"] = list(engine.notes)
+        result_summary["notes"] = list(engine.notes) + result_summary.get("notes", [])
     if batch is not None:
         result_summary["batch"] = dict(batch)
     result_block = outcome.block if block else None

@@ -490,6 +490,9 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                     raw = [_lost_record(p, f"no result from the worker: {one_line(exc)}")
                            for p in batch]
                 stopped = [rec for rec in raw if rec.get("status") == "interrupted"]
+                # a batch's points finish together: one time left for all, with the batch done
+                done = len(raw) - len(stopped)
+                eta = _eta(t_compute, result.computed + done, n_total - finished - done)
                 for point, rec in zip(batch, raw):
                     if rec.get("status") == "interrupted":
                         continue  # not finished: never written, run again by the next run
@@ -503,7 +506,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                     secs = rec.get("timings", {}).get("run_s")
                     took = f" in {secs:.2f} s" if isinstance(secs, (int, float)) else ""
                     line = (f"[{finished:>{len(str(n_total))}}/{n_total}] "
-                            f"{_bar(finished / n_total)} {_eta(t_compute, result.computed, n_total - finished)}"
+                            f"{_bar(finished / n_total)} {eta}"
                             f"{'ok    ' if ok else 'FAILED'} {point.label()}{took}")
                     if not ok:
                         line += f": {rec.get('error')}"

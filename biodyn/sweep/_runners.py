@@ -534,7 +534,10 @@ def _replay_values(result, build_key):
     for cond in s["conditions"]:
         labels = ",".join(f"{k}={v}{'' if units.get(k) in (None, '1', '') else ' ' + units[k]}"
                           for k, v in cond["labels"].items())
-        values[f"value({labels})"] = cond["value"]
+        name, k = f"value({labels})", 2
+        while name in values:  # conditions a stimulus change made alike (their labels: what ran)
+            name, k = f"value({labels}) #{k}", k + 1
+        values[name] = cond["value"]
     extra = {"target": s.get("target"), "timings": dict(result.timings), "build_key": build_key}
     if s.get("batch") is not None:
         extra["batch"] = dict(s["batch"])
