@@ -166,7 +166,7 @@ def test_the_spectrum_in_the_json_is_that_of_the_numpy_cell_with_the_saved_weigh
 def test_lstm_block_h_is_refused_for_a_gru(tmp_path, capsys):
     assert main(["train", "delayed_copy", "--net", "gru", "--lyapunov-every", "1", "--lstm-block", "h",
                  "--out", str(tmp_path / "o")]) == 2
-    assert "lstm_block" in capsys.readouterr().err
+    assert "--lstm-block" in capsys.readouterr().err
 
 
 def test_biodyn_plot_help_names_the_train_and_spectra_documents_it_redraws(capsys):

@@ -194,7 +194,7 @@ def test_negative_initial_weight_scales_are_one_line_errors_not_internal_errors(
     out = tmp_path / "o"
     assert main(["train", "spike_patterns", "--net", "lif", flag, value, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("biodyn: error:") and flag.lstrip("-").replace("-", "_") in err and value in err
+    assert err.startswith("biodyn: error:") and flag in err and value in err  # the flag as typed
     assert "internal error" not in err and not out.exists()
 
 
@@ -204,7 +204,7 @@ def test_brian_check_below_zero_and_an_unknown_target_are_one_line_errors_before
     out = tmp_path / "o"
     assert main(["train", "spike_patterns", "--net", "lif", "--brian-check", "-1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "brian_check" in err and "-1" in err and "internal error" not in err
+    assert "--brian-check" in err and "-1" in err and "internal error" not in err
     assert main(["train", "spike_patterns", "--net", "lif", "--target", "cpp", "--brian-check", "0",
                  "--no-dynamics", "--out", str(out)]) == 2
     err = capsys.readouterr().err
