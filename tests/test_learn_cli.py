@@ -348,3 +348,21 @@ def test_biodyn_train_clip_grad_is_recorded_in_json_figure_line_and_a_sweeps_opt
     options, _ = _train_arguments({"delay": 2}, {"clip_grad": 0.5})
     assert options["clip_grad"] == 0.5
     assert _train_arguments({}, {})[0]["clip_grad"] is None  # off by default
+
+
+def test_an_unknown_task_parameter_is_named_as_the_keyword_from_python_and_as_set_from_the_command_line(
+        tmp_path, capsys):
+    from biodyn import jobs
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError) as info:  # from a script: the keyword, no command line anywhere
+        jobs.train_snn("temporal_xor", n_train=32, out=tmp_path / "py")
+    assert str(info.value).startswith("<arguments>: n_train: expected a parameter of temporal_xor (")
+    assert "found n_train=32" in str(info.value) and "--set" not in str(info.value)
+    assert not (tmp_path / "py").exists()
+    for net in ("lif", "rnn"):  # typed: the flag as typed
+        assert main(["train", "temporal_xor", "--net", net, "--set", "n_train=32", "--out",
+                     str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert "<command line>: --set n_train: expected a parameter of temporal_xor (" in err, err
+        assert "<arguments>" not in err and len(err.strip().splitlines()) == 1

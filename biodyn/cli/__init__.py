@@ -137,7 +137,10 @@ def flags_of(parser, **aliases):
     """``{keyword: flag}`` for the options of ``parser`` (``{"batch_size": "--batch-size"}``,
     by each option's ``dest``), plus ``aliases`` (library keyword -> flag, for keywords named
     otherwise than the flag's dest). A command passes it as ``set_defaults(keyword_flags=...)``
-    and :func:`main` names the flags in the library's errors (:func:`keyword_errors_as_flags`)."""
+    and :func:`main` names the flags in the library's errors (:func:`keyword_errors_as_flags`).
+    The alias ``"**"`` names the flag that gives the library's catch-all keywords (``--set`` for
+    a task's parameters, ``train(task, n_train=32)``): an error about any other keyword names
+    it as ``--set n_train``."""
     out = {}
     for action in parser._actions:
         longs = [o for o in action.option_strings if o.startswith("--")]
@@ -159,15 +162,19 @@ def keyword_errors_as_flags(exc, flags):
     if not isinstance(exc, SpecError) or exc.file not in ("<arguments>", None) or not flags:
         return exc
     keys = [k.strip() for k in str(exc.key).split(",")]
-    if not all(k in flags or k.startswith("--") for k in keys):
+    rest = flags.get("**")  # the flag of the catch-all keywords (--set NAME=VALUE)
+    if not all(k in flags or k.startswith("--") or (rest and k.isidentifier()) for k in keys):
         return exc
-    names = sorted(flags, key=len, reverse=True)
+    names = sorted((k for k in flags if k != "**"), key=len, reverse=True)
     pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")=")
 
     def text(t):
         return None if t is None else pattern.sub(lambda m: flags[m.group(1)] + " ", str(t))
 
-    new = SpecError("<command line>", ", ".join(flags.get(k, k) for k in keys), text(exc.expected),
+    def flag(k):
+        return flags[k] if k in flags and k != "**" else k if k.startswith("--") else f"{rest} {k}"
+
+    new = SpecError("<command line>", ", ".join(flag(k) for k in keys), text(exc.expected),
                     text(exc.found), text(exc.hint))
     new.__cause__ = exc
     return new

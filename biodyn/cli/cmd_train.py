@@ -100,7 +100,8 @@ def register(sub):
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
     # errors of biodyn.learn name its keywords (epochs=); typed here, they name the flag (--epochs)
     p.set_defaults(func=run, keyword_flags=flags_of(p, lyapunov_block="--lstm-block", model="--neuron",
-                                                    brian_target="--target", parameters="--set"))
+                                                    brian_target="--target", parameters="--set",
+                                                    **{"**": "--set"}))
 
 
 def run(args):

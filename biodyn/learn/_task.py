@@ -281,8 +281,9 @@ class Task:
             params[key], units[key], docs[key] = value, unit, doc
         for key, value in (overrides or {}).items():
             if key not in allowed:
-                raise SpecError("<command line>", f"--set {key}", f"a parameter of {gen} (" + ", ".join(allowed) + ")",
-                                repr(key), suggest(key, allowed))
+                # named as the caller gave it: the keyword (n_train=32); the command line says --set
+                raise SpecError("<arguments>", key, f"a parameter of {gen} (" + ", ".join(allowed) + ")",
+                                f"{key}={value!r}", suggest(key, allowed))
             params[key] = value
             units.setdefault(key, PARAMETER_UNITS.get(key, "1"))
         # the generator's defaults that the file does not set shaped the data too: record them
