@@ -168,3 +168,20 @@ def test_compare_shows_the_brian2_progress_of_its_learner_on_stderr_unless_quiet
     assert main(argv + ["-q"]) == 0
     out_q, err_q = capsys.readouterr()
     assert err_q == "" and out_q == out
+
+
+def test_a_dry_run_of_a_compare_sweep_refuses_batch_with_the_runs_one_line_error(tmp_path, capsys):
+    from biodyn.cli import main
+
+    path = tmp_path / "cmp.toml"
+    path.write_text(textwrap.dedent(SWEEP.format(grid='inputs = ["orthonormal", "correlated"]')))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--batch", "4"]) == 2
+    run_err = capsys.readouterr().err
+    assert "--batch: the 'compare' job runs its points one by one (found --batch 4)" in run_err
+    assert main(["sweep", str(path), "--out", str(out), "--batch", "4", "--dry-run"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == run_err and len(captured.err.strip().splitlines()) == 1
+    assert "points" not in captured.out
+    assert main(["sweep", str(path), "--out", str(out), "--batch", "1", "--dry-run"]) == 0  # 1: points alone
+    assert "2 points" in capsys.readouterr().out

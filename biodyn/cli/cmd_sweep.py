@@ -59,7 +59,7 @@ def run(args):
                           "cluster's workers run the points")
     progress = None if args.quiet else True
     if args.dry_run:
-        result = sweep.run(args.spec, out=args.out, dry_run=True)
+        result = sweep.run(args.spec, out=args.out, dry_run=True, batch=args.batch)
         spec = result.spec
         print(f"sweep {spec.name} ({spec.job}): {len(spec.points)} points, seed {spec.seed}, "
               f"out {result.out}")

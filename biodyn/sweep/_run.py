@@ -388,7 +388,8 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         ``True`` prints a line per finished point on stderr; a callable gets
         the lines instead.
     dry_run : bool
-        Only report which points are finished and which would run.
+        Only report which points are finished and which would run (``batch`` is checked as
+        the run checks it).
     batch : int or "auto", optional
         Points per task (``--batch``), overriding the ``[run]`` table's ``batch``: for
         ``replay``, points sharing their code run as independent copies of ONE Brian2 run
@@ -422,6 +423,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
     runner = get_runner(spec.job, file=spec.file)
     settings = dict(spec.settings)
     if dry_run:
+        runner.check_batch(settings, batch)  # a dry run refuses what the run would refuse
         records = read_results(out, spec) if out.is_dir() else {}
         done = {n: r for n, r in records.items() if r.get("status") == "ok"}
         return SweepResult(spec, out, records, 0, len(done), "none (dry run)")

@@ -124,12 +124,17 @@ class Runner:
 
         ``batch`` (``--batch``) overrides the settings' own; jobs that do not batch take
         only ``1``."""
+        self.check_batch(settings, batch)
+        size = max(1, self.batch_size(settings))
+        return [todo[k:k + size] for k in range(0, len(todo), size)], []
+
+    def check_batch(self, settings, batch):
+        """Refuse a ``--batch`` this job cannot take (the same error for a run and a dry run);
+        jobs that do not batch take only ``1``."""
         if batch not in (None, 1, "1"):
             raise BiodynError(f"--batch: the {self.name!r} job runs its points one by one "
                               f"(found --batch {batch}); batched jobs: replay, callable with "
                               "batch = N in [run]")
-        size = max(1, self.batch_size(settings))
-        return [todo[k:k + size] for k in range(0, len(todo), size)], []
 
     def run(self, params, seed, out, settings):
         return self.function(params, seed, out, settings)
@@ -261,6 +266,12 @@ class CallableRunner(Runner):
 
     def batch_size(self, settings):
         return int(settings.get("batch") or 1)
+
+    def check_batch(self, settings, batch):
+        if batch is not None and settings.get("batch"):
+            check_batch(batch, "<command line>", "--batch")
+        else:
+            super().check_batch(settings, batch)
 
     def batches(self, spec, settings, todo, workers=1, batch=None):
         if batch is not None and settings.get("batch"):  # --batch N: N points per call
@@ -563,6 +574,10 @@ class ReplayRunner(Runner):
 
     def batch_size(self, settings):
         return 1
+
+    def check_batch(self, settings, batch):
+        if batch is not None:
+            check_batch(batch, "<command line>", "--batch")
 
     def batches(self, spec, settings, todo, workers=1, batch=None):
         from .. import protocols
