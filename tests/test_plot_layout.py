@@ -508,3 +508,51 @@ def test_sweep_columns_of_conditions_with_the_same_labels_are_titled_as_conditio
         (label, "condition input_rate = 20 Hz, correlation = 0 #2")
     assert _result_label("value(input_rate=20 Hz,correlation=0)", value_label=label) == \
         (label, "condition input_rate = 20 Hz, correlation = 0")
+
+
+def _spiking_doc(config_extra=None):
+    ep = [0, 1]
+    return {"curves": {"epoch": ep, "train_loss": [1.0, 0.9], "test_loss": [1.0, 0.9], "train_metric": [0.4, 0.6],
+                       "test_metric": [0.4, 0.6], "rate_hz": [30.0, 31.0], "alignment": [None, 1.0],
+                       "adjoint_norm": [[6.0, 12.0, 3.0], [8.0, 10.0, 2.0]]},
+            "config": {"task": {"name": "temporal_xor", "loss": "mse", "metric": "sign_accuracy"},
+                       "model": "lif", "hidden": 8, "learner": "bptt", "optimizer": "adam", "lr": 0.01,
+                       "dt_ms": 1.0, **(config_extra or {})}}
+
+
+@pytest.mark.parametrize("extra", [{"adjoint": {"variable": "v", "unit": "V"}}, {}])
+def test_spiking_adjoint_axis_is_per_mV_and_its_values_are_the_per_volt_adjoint_over_1000(extra):
+    """The adjoint dE/dv_t is recorded per volt (v in SI units, E dimensionless): the axis says
+    1/mV and plots 1e-3 times the recorded values (documents without the unit hold volts too)."""
+    from biodyn.plot._snn import snn_learning_curves
+
+    fig = snn_learning_curves(_spiking_doc(extra)).figure
+    (adj,) = [a for a in fig.axes if "∂E/∂v_t" in a.get_ylabel()]
+    assert "(1/mV)" in adj.get_ylabel()
+    np.testing.assert_allclose(adj.get_lines()[0].get_ydata(), [6e-3, 12e-3, 3e-3])
+    plt.close(fig)
+
+
+def test_comparison_footer_leaves_out_unset_settings_and_writes_quantities_readably():
+    from biodyn.jobs import comparison_footer
+
+    doc = {"comparison": "eprop_vs_bptt", "seed": 0, "versions": {"biodyn": "0.1.0"},
+           "summary": {"target": "numpy", "settings": {"hidden": 8, "n_steps": None, "n_train": None,
+                                                       "dynamics_duration": "1. s", "tau": "2e-05 second"}}}
+    text = comparison_footer(doc)
+    assert "null" not in text and "n_steps" not in text and "n_train" not in text
+    assert "hidden=8" in text and "dynamics_duration=1 s" in text and "tau=20 µs" in text
+    assert "1. s" not in text
+
+
+def test_comparison_adjoint_panel_is_per_mV_too():
+    from biodyn.plot._compare import snn_adjoint
+
+    data = {"series": {"step_ms": [0.0, 1.0], "adjoint_start_eprop": [5.0, 1.0], "adjoint_end_eprop": [4.0, 2.0],
+                       "adjoint_end_bptt": [3.0, 1.0], "adjoint_start_bptt": [5.0, 1.0]},
+            "summary": {"learners": ["eprop", "bptt"],
+                        "per_learner": {"eprop": {"config": {"adjoint": {"variable": "v", "unit": "V"}}}}}}
+    ax = snn_adjoint(data)
+    assert ax.get_ylabel().endswith("(1/mV)")
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [5e-3, 1e-3])
+    plt.close(ax.figure)

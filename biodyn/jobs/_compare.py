@@ -20,8 +20,9 @@ __all__ = ["compare", "comparison_footer"]
 
 def comparison_footer(doc):
     """The figure's footer: what shaped the comparison — its name, every setting it ran with
-    (``summary["settings"]``, defaults included: a comparison has no parameter set of its own),
-    seed, target and versions."""
+    (``summary["settings"]``, defaults included: a comparison has no parameter set of its own;
+    quantities as a reader writes them; settings left unset, ``None``, left out), seed, target
+    and versions."""
     import json
 
     from .._quantity import readable_text
@@ -32,7 +33,7 @@ def comparison_footer(doc):
     if settings:
         parts.append("settings " + ", ".join(
             f"{k}={readable_text(v) if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
-            for k, v in settings.items()))
+            for k, v in settings.items() if v is not None))
     target = s.get("target")
     parts.append(f"seed {doc['seed']}" + (f", {target}" if target else ""))
     versions = doc.get("versions") or {}

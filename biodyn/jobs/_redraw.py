@@ -212,7 +212,7 @@ def sweep_footer(csv_path):
         from .._quantity import readable_text
 
         parts.append(", ".join(f"{k}={readable_text(v) if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
-                               for k, v in run.items()))
+                               for k, v in run.items() if v is not None))
     parts.append(f"sweep seed {manifest.get('seed')} (each point's seed in sweep.json)")
     for rec_path in sorted((folder / "points").glob("*.json")):
         try:

@@ -27,12 +27,12 @@ __all__ = ["train_snn"]
 def _footer(doc):
     from brian2 import ms
 
-    from .._quantity import readable_quantity
+    from .._quantity import readable_quantity, readable_text
 
     c = doc["config"]
     v = c["versions"]
     return (f"{c['model']} ({c['parameter_set']}), {c['synapse']} synapses, {c['method']}, dt = {readable_quantity(c['dt_ms'] * ms)}; "
-            f"surrogate {c['surrogate']['shape']} {c['surrogate']['width']}; seed {c['seed']}, batch "
+            f"surrogate {c['surrogate']['shape']} {readable_text(c['surrogate']['width'])}; seed {c['seed']}, batch "
             f"{c['batch_size']}, {c['steps']} updates; biodyn {v['biodyn']}, jax {v['jax']}")
 
 

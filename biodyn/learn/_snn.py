@@ -42,7 +42,9 @@ learner's update direction (minus its gradient, before the optimiser) and the BP
 gradient over all parameters — 1 for ``bptt``; for ``readout``,
 :math:`\lVert g_{out}\rVert / \lVert g\rVert`. And the **adjoint through time**
 (``adjoint_norm``, one row per epoch): :math:`\lVert \partial E/\partial v_t\rVert` over the
-first 32 test sequences and all neurons, per network step :math:`t` — BPTT's reverse-time
+first 32 test sequences and all neurons, per network step :math:`t`, in 1/(SI unit of the
+threshold's variable :math:`v`: 1/V for the catalog's neurons; ``config["adjoint"]``; the
+figures show it per mV) — BPTT's reverse-time
 signal through the spikes' surrogate (exploding if it grows from :math:`t = T` back to 0).
 For ``rstdp`` also ``alignment_rule``: the same cosine over :math:`W_{in}, W_{rec}` only (the
 rule's own part, without the delta-rule readout).
@@ -473,7 +475,10 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
               "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,
               "synapse": reading.synapse, "tau_syn": str(tau_syn), "tau_out": str(tau_out),
               "surrogate": {"shape": surrogate, "width": str(surrogate_width)}, "weight_unit": str(unit_q),
-              "init": {"w_in": w_in, "w_rec": w_rec}, "readout": task.readout, "n_inputs": M, "n_outputs": O,
+              "init": {"w_in": w_in, "w_rec": w_rec},
+              # the adjoint's variable and its SI unit: adjoint_norm is per that unit (1/V for v)
+              "adjoint": {"variable": reading.membrane, "unit": str(reading.units[reading.membrane])},
+              "readout": task.readout, "n_inputs": M, "n_outputs": O,
               "encoding": None if task.generator in SPIKING else {"kind": encoding, "rate": str(rate),
                                                                   "steps_per_sample": steps_per_sample,
                                                                   "n_per_channel": n_per_channel},

@@ -315,14 +315,17 @@ def snn_adjoint(data, ax=None):
     t = _arr(s["step_ms"])
     colors = _snn_colors(S["learners"])
     first = S["learners"][0]
-    y0 = _arr(s[f"adjoint_start_{first}"])
+    from ._snn import adjoint_scale
+
+    factor, unit = adjoint_scale((S.get("per_learner") or {}).get(first, {}).get("config"))
+    y0 = _arr(s[f"adjoint_start_{first}"]) * factor
     ax.plot(t, np.where(y0 > 0, y0, np.nan), ":", color=REF, lw=1.0, label="initial network")
     for L in S["learners"]:
-        y = _arr(s[f"adjoint_end_{L}"])
+        y = _arr(s[f"adjoint_end_{L}"]) * factor
         ax.plot(t, np.where(y > 0, y, np.nan), color=colors[L], lw=1.1, label=f"trained by {L}")
     ax.set_yscale("log")
     ax.set_xlabel("network time t (ms)")
-    ax.set_ylabel(r"$\Vert\partial E/\partial v_t\Vert$")
+    ax.set_ylabel(r"$\Vert\partial E/\partial v_t\Vert$" + f" ({unit})")
     ax.set_title("BPTT's adjoint through time", fontsize=9)
     ax.legend(fontsize=7)
     return ax

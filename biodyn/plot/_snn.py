@@ -5,7 +5,20 @@ from __future__ import annotations
 from ._base import footer as put_footer, new_axes
 from ._learn import _LOSS_LABELS, _METRIC_LABELS
 
-__all__ = ["snn_learning_curves"]
+__all__ = ["snn_learning_curves", "adjoint_scale"]
+
+
+def adjoint_scale(config=None):
+    """``(factor, unit)``: the adjoint :math:`\lVert\partial E/\partial v_t\rVert` of a spiking
+    training (``curves["adjoint_norm"]``, per SI unit of the threshold's variable, recorded as
+    ``config["adjoint"]["unit"]``) times ``factor`` is per ``unit``. The loss :math:`E` is
+    dimensionless, so the adjoint has the inverse unit of :math:`v`: per volt in the document,
+    shown per mV (the membrane's scale; factor 1e-3). Documents written before the unit was
+    recorded hold volts too (every catalog spiking neuron's threshold variable is ``v`` in V)."""
+    unit = ((config or {}).get("adjoint") or {}).get("unit", "V")
+    if unit in ("V", "volt"):
+        return 1e-3, "1/mV"
+    return 1.0, f"1/{unit}"
 
 
 def snn_learning_curves(doc, footer=None):
@@ -54,11 +67,13 @@ def snn_learning_curves(doc, footer=None):
     adj = c.get("adjoint_norm") or []
     if adj:
         dt = cfg.get("dt_ms", 1.0)
+        factor, unit = adjoint_scale(cfg)
         for row, label, colour in ((adj[0], f"epoch {int(ep[0])}", "C0"), (adj[-1], f"epoch {int(ep[-1])}", "C1")):
-            y = np.array([np.nan if v is None else v for v in row], float)
+            y = np.array([np.nan if v is None else v for v in row], float) * factor
             a_adj.semilogy(np.arange(len(y)) * dt, np.where(y > 0, y, np.nan), color=colour, label=label)
         a_adj.set_xlabel("time in the sequence (ms)")
-        a_adj.set_ylabel("|dE/dv_t| (adjoint, test batch)")
+        var = (cfg.get("adjoint") or {}).get("variable", "v")
+        a_adj.set_ylabel(f"adjoint |∂E/∂{var}_t| ({unit}),\nnorm over test batch and neurons")
         a_adj.legend(frameon=False, fontsize=8)
         a_adj.grid(alpha=0.3)
     else:
