@@ -221,3 +221,52 @@ def test_merged_network_spikes_are_the_stable_sort_of_the_copies_and_carry_their
         assert np.array_equal(i_m[:n], np.concatenate(idx)[order])
         assert np.array_equal(merged[f"{side}_bins"], stimuli.timebins(t_m, dt))
         assert np.all(merged[f"{side}_bins"][n:] >= steps) and np.all(i_m[n:] == 0)
+
+
+def _bi_poo_points(n):
+    return [dict(overrides={"tau_plus": f"{10 + 5 * k} ms"}, stimulus={"repetitions": 1}) for k in range(n)]
+
+
+def test_batches_of_different_sizes_get_a_standalone_project_folder_each(monkeypatch):
+    """The number of copies is compiled into a batch's code: batches of 3 and of 2 copies of
+    one build key must not share (and overwrite) one project folder (numpy: the keys only)."""
+    from biodyn.protocols import _engine
+
+    keys, original = [], _engine._run_plan
+
+    def recording(engine, plan, signature, spec, target, brian_seed, key, *args, **kwargs):
+        keys.append(key)
+        return original(engine, plan, signature, spec, target, brian_seed, key, *args, **kwargs)
+
+    monkeypatch.setattr(_engine, "_run_plan", recording)
+    for n in (3, 2, 3):
+        results = protocols.run_batch("bi_poo_1998", _bi_poo_points(n), target="numpy", build_key="k")
+        assert [r.summary["batch"]["size"] for r in results] == [n] * n
+    assert keys == ["k-x3", "k-x2", "k-x3"]
+    protocols.run_batch("bi_poo_1998", _bi_poo_points(2), target="numpy")  # the protocol's own key too
+    assert keys[-1].endswith("-x2") and keys[-1].startswith("bi_poo_1998-")
+    assert _engine.copies_key("k", 64) != _engine.copies_key("k", 8)
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_alternating_batch_sizes_on_cpp_standalone_build_each_size_once(tmp_path, monkeypatch):
+    """Batches of 3, 2, 3, 2 copies: two project folders, two builds; the second batch of
+    each size reruns its kept build (no compilation)."""
+    from biodyn import build
+
+    if not build.has_compiler():
+        pytest.skip("no C++ compiler")
+    monkeypatch.setenv("BIODYN_CACHE", str(tmp_path / "cache"))
+    from biodyn.protocols._engine import clear_builds
+
+    clear_builds()  # no kept build of an earlier test
+    timings = []
+    for n in (3, 2, 3, 2):
+        results = protocols.run_batch("bi_poo_1998", _bi_poo_points(n), target="cpp_standalone", build_key="alt")
+        assert [r.summary["batch"]["size"] for r in results] == [n] * n
+        timings.append(results[0].timings)
+    folders = sorted(f.name for f in (tmp_path / "cache" / "standalone").iterdir() if f.name != "slots")
+    assert len(folders) == 2 and any("x3" in f for f in folders) and any("x2" in f for f in folders), folders
+    assert ["build" in t for t in timings] == [True, True, False, False], timings
+    assert all("rerun" in t for t in timings[2:]), timings

@@ -742,6 +742,16 @@ def _build_key(spec, resolved):
         f"{a}.{o}" for a, o in sorted(resolved.variants.items()))
 
 
+def copies_key(key, n_copies):
+    """The standalone project folder's key of a batch of ``n_copies`` copies of the build
+    ``key``: a batch's code depends on its number of copies (the arrays' sizes are compiled
+    in), so batches of different sizes get a folder each (``song_2000-...-x64``,
+    ``...-x8``). Sharing one, a sweep that alternates sizes (64 copies, then the remaining
+    8) overwrote the other's project and recompiled it at every turn; each folder now
+    keeps its build, and a kept build of each size reruns without compiling."""
+    return f"{key}-x{int(n_copies)}"
+
+
 def _run_signature(spec, key, target, brian_seed, resolved, plan_signature):
     """Everything that shapes a run's generated code (a kept build reruns an equal one)."""
     return (spec.name, str(spec.path), key, target, str(spec.dt), brian_seed,
@@ -964,7 +974,7 @@ def _run_copies(chunk, setups, points, results, *, target, report, build_key, re
                            "per-element variables")
     merged = engine.merge(plans, engines)
     merged.data["varying"] = varying
-    key = build_key or _build_key(spec, resolved)
+    key = copies_key(build_key or _build_key(spec, resolved), len(ks))
     signature = _run_signature(spec, key, tgt, None, resolved,
                                ("copies", len(ks), varying, merged.signature))
     outcomes, timings = _run_plan(

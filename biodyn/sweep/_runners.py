@@ -549,6 +549,11 @@ def _replay_values(result, build_key):
         while name in values:  # conditions a stimulus change made alike (their labels: what ran)
             name, k = f"value({labels}) #{k}", k + 1
         values[name] = cond["value"]
+    batch = s.get("batch") or {}
+    if build_key is not None and batch.get("size", 1) > 1 and "alone" not in batch:
+        from ..protocols._engine import copies_key
+
+        build_key = copies_key(build_key, batch["size"])  # the folder the batch was built in
     extra = {"target": s.get("target"), "timings": dict(result.timings), "build_key": build_key}
     if s.get("batch") is not None:
         extra["batch"] = dict(s["batch"])
