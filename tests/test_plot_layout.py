@@ -556,3 +556,29 @@ def test_comparison_adjoint_panel_is_per_mV_too():
     assert ax.get_ylabel().endswith("(1/mV)")
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [5e-3, 1e-3])
     plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("n_epochs", [1, 3])
+def test_comparison_epoch_axes_have_whole_ticks_and_span_every_epoch_trained(n_epochs):
+    """`biodyn compare eprop_vs_bptt`: the curve panel put ticks at 0.2, 0.4, ... and the alignment
+    panel (no value at epoch 0) of a one-epoch run had an axis from 0.96 to 1.04. Both panels now
+    have integer ticks only and x limits covering epoch 0 to the last epoch, the same on both."""
+    from biodyn.plot._compare import snn_alignment, snn_curves
+
+    ep = list(range(n_epochs + 1))
+    series = {"epoch": ep}
+    for L in ("eprop", "bptt"):
+        series[f"test_metric_{L}"] = [0.5] * len(ep)
+        series[f"test_loss_{L}"] = list(np.linspace(1.0, 0.9, len(ep)))
+        series[f"alignment_{L}"] = [None] + [0.6] * n_epochs
+    data = {"series": series, "summary": {"learners": ["eprop", "bptt"], "metric": "accuracy"}}
+    fig, (a, b) = plt.subplots(1, 2)
+    snn_curves(data, a)
+    snn_alignment(data, b)
+    fig.canvas.draw()
+    for ax in (a, b):
+        lo, hi = ax.get_xlim()
+        assert lo <= 0 and hi >= n_epochs and lo > -0.5 and hi < n_epochs + 0.5, (lo, hi)
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert a.get_xlim() == b.get_xlim()

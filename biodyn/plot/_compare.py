@@ -269,6 +269,20 @@ def _snn_colors(learners):
             for k, L in enumerate(learners)}
 
 
+def _epoch_axis(ax, ep):
+    """Whole-epoch ticks and x limits covering every epoch of the run (first to last, 4 % margin),
+    the same on the curve and alignment panels: alignment has no value at epoch 0, and one trained
+    epoch alone would otherwise get an axis from 0.96 to 1.04 with fractional ticks."""
+    from matplotlib.ticker import MaxNLocator
+
+    ep = ep[np.isfinite(ep)]
+    if ep.size:
+        lo, hi = float(ep.min()), float(ep.max())
+        pad = 0.04 * max(hi - lo, 1.0)
+        ax.set_xlim(lo - pad, hi + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only, as snn_learning_curves
+
+
 def snn_curves(data, ax=None):
     """eprop/rstdp_vs_bptt: the test metric (and loss, dashed, right axis) per epoch."""
     data = _plain(data)
@@ -284,6 +298,7 @@ def snn_curves(data, ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"test {S['metric']}")
     ax.set_title("learning curves (same data, seed, initial weights)", fontsize=9)
+    _epoch_axis(ax, ep)
     ax.legend(fontsize=7, loc="center right")
     return ax
 
@@ -302,6 +317,7 @@ def snn_alignment(data, ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel(r"$\cos(\Delta\theta_{learner}, -\nabla L_{BPTT})$")
     ax.set_title("gradient alignment at each learner's weights", fontsize=9)
+    _epoch_axis(ax, ep)
     ax.legend(fontsize=7)
     return ax
 
