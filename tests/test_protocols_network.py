@@ -100,3 +100,19 @@ def test_song_2000_full_network_bimodal_weights_and_correlated_group_wins():
     assert corr > 0.8 and corr - uncorr > 0.3
     rates_in, rates_out = r.extra["input_rates"][:3], r.values[:3]
     assert rates_out[2] / rates_out[0] < rates_in[2] / rates_in[0]  # output grows less than input
+
+
+def test_song_notes_give_a_python_call_for_a_smaller_network_that_runs():
+    """The notes suggested network = {"n_inputs": 100}, which no CLI command takes and which the
+    engine refuses (200 correlated inputs > 100). The call they now give is accepted as written;
+    it is run here with a shorter duration (0.2 s) to stay cheap."""
+    import ast
+    import re
+
+    notes = protocols.load("song_2000").notes
+    (call,) = re.findall(r'biodyn\.protocols\.run\("song_2000", (.*)\)\s*$', notes, re.M)
+    kwargs = {k: ast.literal_eval(v) for k, v in re.findall(r'(\w+)=("[^"]*"|\{[^}]*\})', call)}
+    assert kwargs["network"]["n_inputs"] == 100 and kwargs["target"] == "numpy"
+    kwargs["stimulus"] = {**kwargs["stimulus"], "duration": "0.2 second"}
+    r = protocols.run("song_2000", seed=0, **kwargs)
+    assert r.extra["w_final"].shape == (4, 100)
