@@ -366,3 +366,24 @@ def test_an_unknown_task_parameter_is_named_as_the_keyword_from_python_and_as_se
         err = capsys.readouterr().err
         assert "<command line>: --set n_train: expected a parameter of temporal_xor (" in err, err
         assert "<arguments>" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("grid", ["net = ['lif', 'rnn']", "delay = [2]"])
+def test_a_train_sweep_of_a_spiking_net_is_refused_in_one_line_saying_it_is_not_a_sweep_job_yet(tmp_path, grid):
+    """README promises every biodyn train option as a sweep key, but --net lif (jobs.train_snn,
+    with options of its own) is not a train sweep job: the refusal says so and names the way
+    round, instead of calling 'lif' a typo of rnn/gru/lstm."""
+    from biodyn import sweep
+    from biodyn.errors import SpecError
+
+    path = tmp_path / "s.toml"
+    text = SWEEP.format(task="delayed_copy", grid=grid)
+    if "lif" not in grid:
+        text = text.replace('net = "rnn"', 'net = "lif"')
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        sweep.run(str(path), out=tmp_path / "out", workers=0)
+    assert info.value.key == ("grid.net" if "lif" in grid else "run.net")
+    message = str(info.value)
+    assert "not a sweep job yet" in message and "--net lif" in message and "eprop_vs_bptt" in message
+    assert "\n" not in message.strip()

@@ -995,7 +995,8 @@ _FLOSS_OPTIONS = ("floss_weight", "floss_epochs", "floss_every", "floss_transien
 
 _TRAIN_SETTINGS = {
     "task": Key((str,), True, "a task of the catalog (biodyn list tasks) or a task spec path"),
-    "net": Key((str,), False, "rnn, gru or lstm (default rnn)"),
+    "net": Key((str,), False, "rnn, gru or lstm (default rnn; spiking networks, biodyn train --net lif, "
+               "are not a sweep job yet)"),
     "hidden": Key((int,), False, "hidden units (default: the task's [training] table, else 32)"),
     "epochs": Key((int,), False, "epochs (default: the task's, else 30)"),
     "lr": Key((float,), False, "learning rate (default: the task's, else 0.01)"),
@@ -1084,6 +1085,10 @@ def _prepare_train(spec, settings):
             if not ok:
                 raise SpecError(spec.file, ("grid." if name in point.params else "run.") + name, expected,
                                 repr(value))
+        if options["net"] == "lif":  # biodyn train --net lif is jobs.train_snn, with options of its own
+            raise SpecError(spec.file, where("net"), "rnn, gru or lstm: spiking training (biodyn train --net lif) "
+                            "is not a sweep job yet", "'lif'", "run biodyn train TASK --net lif per point, or "
+                            "sweep job = \"compare\" with comparison = \"eprop_vs_bptt\" (its settings on the grid)")
         if options["net"] not in learn.NETS:
             raise SpecError(spec.file, where("net"), "one of " + ", ".join(learn.NETS), repr(options["net"]),
                             suggest(str(options["net"]), learn.NETS))
