@@ -11,63 +11,6 @@ A :class:`Batch` holds inputs ``x`` ``(n, T, I)``, targets ``y`` and a ``mask``:
   which steps are scored (steps before the answer is defined are not);
 * classification (``readout = "last"``): ``y`` is ``(n,)`` class indices, ``mask`` is ``None``.
 
-``flipflop_3bit``         Sussillo & Barak (2013): 3 input channels receive sparse ±1 pulses
-                          (probability ``pulse_prob`` per step and channel); output channel k
-                          holds the sign of the last pulse on channel k (0 before the first).
-``delayed_copy``          ±1 random input stream; target :math:`y_t = x_{t-d}` (delay d steps),
-                          scored for :math:`t \ge d` (long-horizon task of Engelken 2023).
-``temporal_xor``          ±1 random input stream; target :math:`y_t = -x_{t-d}\,x_{t-\lceil d/2\rceil}`,
-                          i.e. +1 when the two bits differ (XOR) and −1 when they agree,
-                          scored for :math:`t \ge d` (the delayed XOR of Engelken 2023; the two
-                          taps at :math:`d` and :math:`\lceil d/2\rceil` are biodyn's choice).
-``sine_generation``       a static input :math:`u = f/f_{max}` cues a frequency f drawn from
-                          ``n_frequencies`` values evenly spaced in [f_min, f_max] (cycles/step);
-                          target :math:`\sin(2\pi f t)` (Sussillo & Abbott 2009; Sussillo &
-                          Barak 2013 §3.3).
-``context_integration``   Mante et al. (2013): two noisy sensory streams (coherences drawn
-                          from ``coherences`` with random sign, Gaussian noise ``noise`` per
-                          step) and two one-hot context inputs; target: the sign of the
-                          coherence of the contextually relevant stream, on the last
-                          ``response_steps`` steps (scored there only).
-``sine_classification``   a *generated* pattern-classification set: ``n_classes`` classes of
-                          noisy sinusoids (class c: frequency :math:`f_c` evenly spaced in
-                          [f_min, f_max], random phase, additive Gaussian noise); label at
-                          the last step. None of biodyn's required packages (brian2, numpy,
-                          scipy, sympy, matplotlib, neo, quantities) ships a classification
-                          data set without a download, so the set is generated (``iris_sequences`` is the real
-                          data set, shipped inside biodyn itself).
-``spike_patterns``        spike-pattern classification: ``n_classes`` frozen Poisson patterns
-                          (``n_inputs`` channels, ``rate`` spikes per step and channel, drawn
-                          with ``default_rng(pattern_seed)`` so that train and test sets share
-                          them); a sample is its class's pattern with every spike moved by a
-                          uniform integer jitter in [-``jitter``, ``jitter``] steps and
-                          Poisson noise spikes (``noise_rate`` per step and channel) added;
-                          inputs are spikes (0/1), the label is read at the end (the
-                          classification of Gütig & Sompolinsky 2006's tempotron, on a grid).
-``cue_accumulation``      evidence accumulation (Bellec et al. 2020, Fig. 3): ``n_cues`` cues
-                          (``cue_steps`` long, ``gap_steps`` apart), each on the left or right
-                          input group (``n_per_group`` channels firing at ``cue_rate``), then
-                          a delay of ``delay_steps`` and a recall cue (third group) for
-                          ``recall_steps``; a fourth group fires at ``noise_rate`` throughout.
-                          Target during the recall: +1 if most cues were left, -1 otherwise
-                          (``n_cues`` odd: no ties); scored there only. Inputs are spikes.
-                           Cue sides: independent fair coins (``p_group = 0.5``), or, as in
-                           Bellec et al.'s code for Fig. 3 (``p_group = 0.3``), each trial
-                           first picks a favoured side (fair coin), then each cue is on it with
-                           probability ``1 - p_group`` (fewer close 4:3 trials).
-                          Cue sides: independent fair coins (``p_group = 0.5``), or, as in
-                          Bellec et al.'s code for Fig. 3 (``p_group = 0.3``), each trial
-                          first picks a favoured side (fair coin), then each cue is on it with
-                          probability ``1 - p_group`` (fewer close 4:3 trials).
-``iris_sequences``        pattern classification on a small *real* data set shipped inside
-                          biodyn (``biodyn/learn/data/iris.csv``: Fisher's 1936 iris, 150
-                          flowers × 4 measurements, 3 species): split once per species by
-                          ``split_seed`` (``test_per_class`` test flowers each, never trained
-                          on); a sample is one flower's standardised measurements presented
-                          for ``n_steps`` steps with Gaussian noise of SD ``noise``; species
-                          read at the last step.
-========================  =====================================================================
-=======
 =========================  =====================================================================
 ``flipflop_3bit``          Sussillo & Barak (2013): 3 input channels receive sparse ±1 pulses
                            (probability ``pulse_prob`` per step and channel); output channel k
