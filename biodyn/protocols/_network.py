@@ -241,11 +241,16 @@ class PoissonNetworkEngine(Engine):
         out.update({(syn, k): v for k, v in
                     build.start_values(syn, init, resolved=self.resolved).items()})
         if rerun:
-            for side in ("exc", "inh"):
-                if (side == "exc" or d["n_inh"]) and not _same_spikes(handles["built_spikes"][side],
-                                                                      d[side]):
-                    out.update(stimuli.generator_values(handles[side], *d[side], self.dt,
-                                                        bins=d.get(f"{side}_bins")))
+            out.update(self._changed_inputs(handles, d))
+        return out
+
+    def _changed_inputs(self, handles, d):
+        """Run values of the input generators whose spikes differ from the build's."""
+        out = {}
+        for side in ("exc", "inh"):
+            if (side == "exc" or d["n_inh"]) and not _same_spikes(handles["built_spikes"][side], d[side]):
+                out.update(stimuli.generator_values(handles[side], *d[side], self.dt,
+                                                    bins=d.get(f"{side}_bins")))
         return out
 
     # -- results ------------------------------------------------------------------------
@@ -407,11 +412,7 @@ class PoissonNetworkEngine(Engine):
                   for p, e in zip(plans, engines)]
         out.update({(syn, k): v for k, v in copy_values(syn, starts, [n_cond * n_in] * len(plans)).items()})
         if rerun:
-            for side in ("exc", "inh"):
-                if (side == "exc" or d["n_inh"]) and not _same_spikes(handles["built_spikes"][side],
-                                                                      d[side]):
-                    out.update(stimuli.generator_values(handles[side], *d[side], self.dt,
-                                                        bins=d.get(f"{side}_bins")))
+            out.update(self._changed_inputs(handles, d))
         return out
 
     def collect_copies(self, handles, merged, engines, block=True):
