@@ -235,3 +235,63 @@ def test_load_result_reads_the_weights_of_a_spiking_training_and_refuses_a_file_
     np.savez(tmp_path / "empty.npz", config=np.asarray("{}"))
     with pytest.raises(BiodynError, match="no trained parameters"):
         learn.load_result(tmp_path / "empty.npz")
+
+
+def test_the_neuron_of_a_spiking_network_comes_from_the_argument_then_the_tasks_table_then_lif():
+    """cue_accumulation's [training.spiking] values were tuned on alif neurons (Bellec et al. 2020):
+    --net lif without --neuron used to run them on lif neurons, silently."""
+    from biodyn.learn import load_task
+    from biodyn.learn._snn import neuron_of
+
+    assert load_task("cue_accumulation").spiking_training["neuron"] == "alif"
+    assert neuron_of("cue_accumulation") == ("alif", "task")
+    assert neuron_of("cue_accumulation", "lif") == ("lif", "argument")
+    assert neuron_of("temporal_xor") == ("lif", "default")  # tuned on lif: no neuron key
+
+
+@pytest.mark.parametrize("value, hint", [("alfi", "alif"), ("stdp_pair", None), (3, None)])
+def test_a_bad_training_spiking_neuron_is_one_spec_error_naming_the_task_file_and_key(tmp_path, value, hint):
+    from biodyn.errors import SpecError
+    from biodyn.learn import load_task
+
+    toml = f'"{value}"' if isinstance(value, str) else str(value)
+    path = tmp_path / "cue.toml"
+    path.write_text(catalog.find("cue_accumulation", "tasks").read_text().replace('neuron = "alif"', f"neuron = {toml}"))
+    with pytest.raises(SpecError) as e:
+        load_task(str(path))
+    assert e.value.key == "training.spiking.neuron" and "cue.toml" in e.value.file and repr(value) in str(e.value)
+    if hint:
+        assert hint in e.value.hint
+
+
+def test_a_tasks_neuron_the_spiking_reading_cannot_read_is_named_as_the_tasks_key_before_training(tmp_path):
+    """izhikevich is a catalog neuron whose input I is in volts (not a current synapses can add to)."""
+    from biodyn.errors import SpecError
+    from biodyn.learn._snn import train_snn
+
+    path = tmp_path / "cue.toml"
+    path.write_text(catalog.find("cue_accumulation", "tasks").read_text().replace('neuron = "alif"',
+                                                                                 'neuron = "izhikevich"'))
+    with pytest.raises(SpecError) as e:
+        train_snn(str(path), epochs=0)
+    assert e.value.key == "training.spiking.neuron" and e.value.file.endswith("cue.toml")
+    assert "'izhikevich'" in e.value.found and "--neuron" in e.value.hint
+
+
+def test_biodyn_train_cue_accumulation_net_lif_without_neuron_trains_alif_and_records_where_it_came_from(
+        tmp_path, capsys):
+    spec = small_task_file(tmp_path, "cue_accumulation", 2, 2)
+    tiny = ["--hidden", "4", "--epochs", "1", "--batch-size", "2", "--set", "n_cues=1", "--set", "cue_steps=3",
+            "--set", "gap_steps=1", "--set", "delay_steps=3", "--set", "recall_steps=3", "--brian-check", "0",
+            "--no-dynamics"]
+    out = tmp_path / "out"
+    assert main(["-q", "train", str(spec), "--net", "lif", *tiny, "--out", str(out),
+                 "--json", str(tmp_path / "a.json")]) == 0
+    c = json.loads((tmp_path / "a.json").read_text())["config"]
+    assert (c["model"], c["model_source"], c["parameter_set"]) == ("alif", "task", "bellec_2020")
+    assert (out / "small_cue_accumulation-alif-bptt-h4-s0.npz").is_file()
+    assert "neuron alif: the task's [training.spiking] neuron" in capsys.readouterr().out
+    # the flag wins: --neuron izhikevich is read (and refused by the reading, naming its own spec, not the task)
+    assert main(["train", str(spec), "--net", "lif", "--neuron", "izhikevich", *tiny, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "izhikevich.toml" in err and "training.spiking.neuron" not in err

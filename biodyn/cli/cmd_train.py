@@ -72,13 +72,14 @@ def register(sub):
                    "order (default 0; recorded in the outputs)")
     s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)",
                              "flags not given take the task's [training.spiking] defaults where it has them "
-                             "(hidden, epochs, lr, batch size, optimizer, w_in, w_rec, tau_syn, tau_out, encoding)")
+                             "(neuron, hidden, epochs, lr, batch size, optimizer, w_in, w_rec, tau_syn, tau_out, encoding)")
     s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default), readout "
                    "(only the output weights learn), eprop or eprop_random (Bellec et al. 2020: symmetric or "
                    "random feedback), rstdp (reward-modulated STDP from the catalog's rstdp synapse, delta-rule readout)")
     s.add_argument("--rule-params", help="--learner rstdp: the parameter set of the rstdp synapse spec "
                    "(default the spec's, izhikevich_2007)")
-    s.add_argument("--neuron", help="the catalog neuron model (default lif; adex, lif_cond, ...)")
+    s.add_argument("--neuron", help="the catalog neuron model (default: the task's [training.spiking] neuron, "
+                   "e.g. alif for cue_accumulation, else lif; alif, adex, lif_cond, ...)")
     s.add_argument("--params", help="its parameter set (default: the spec's)")
     s.add_argument("--dt", help="time step with unit (default '1 ms')")
     s.add_argument("--tau-syn", help="synaptic current decay time (default '5 ms')")
@@ -215,7 +216,7 @@ def _run_spiking(args, parameters):
     from ..learn import load_task
 
     spk = load_task(args.task, **parameters).spiking_training  # the task's [training.spiking] defaults
-    result = jobs.train_snn(args.task, neuron=args.neuron or "lif", params=args.params,
+    result = jobs.train_snn(args.task, neuron=args.neuron, params=args.params,
                             learner=args.learner or "bptt", hidden=_or(args.hidden, spk.get("hidden", 32)),
                             epochs=_or(args.epochs, spk.get("epochs", 30)), lr=_or(args.lr, spk.get("lr", 0.01)),
                             optimizer=_or(args.optimizer, spk.get("optimizer", "adam")), seed=args.seed,
@@ -230,6 +231,8 @@ def _run_spiking(args, parameters):
               f"{c['epochs']} epochs, {c['optimizer']} lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} "
               f"-> {f['test_loss']:.4g}, test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> "
               f"{f['test_metric']:.3g}, {f['rate_hz']:.3g} Hz")
+    if c.get("model_source") == "task":
+        say(args, f"  neuron {c['model']}: the task's [training.spiking] neuron (--neuron to change)")
     if c.get("task_parameters_for_spiking"):
         say(args, f"  task parameters for spiking networks (the task's [training.spiking]; --set to change): "
                   + ", ".join(f"{k} = {v}" for k, v in c["task_parameters_for_spiking"].items()))

@@ -37,12 +37,15 @@ def _footer(doc):
 
 
 @all_or_nothing()
-def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=None, epochs=None, out="results", json=None,
+def train_snn(task, *, neuron=None, params=None, learner="bptt", hidden=None, epochs=None, out="results", json=None,
               figure=True, progress=None, brian_check=16, brian_target="numpy", dynamics=True,
               dynamics_duration=2.0, dynamics_transient=0.2, **options):
     """Train a spiking network on ``task`` and write its weights, figure and (optionally) JSON.
 
-    ``options`` are those of :func:`biodyn.learn._snn.train_snn` (``lr``, ``seed``, ``dt``, ...).
+    ``neuron`` is the catalog neuron model (``model`` of :func:`biodyn.learn._snn.train_snn`;
+    ``None``: the task's ``[training.spiking] neuron``, else ``lif``; the one used and its source
+    are in ``config["model"]``, ``config["model_source"]``). ``options`` are those of
+    :func:`biodyn.learn._snn.train_snn` (``lr``, ``seed``, ``dt``, ...).
     ``brian_check``: the trained network is run in Brian2 (``brian_target``) on that many test
     sequences (:meth:`~biodyn.learn._snn.SNNTrainResult.brian_check`) and the document's
     ``brian`` entry holds the task's metric there beside the differentiable network's (0: not).
@@ -72,7 +75,7 @@ def train_snn(task, *, neuron="lif", params=None, learner="bptt", hidden=None, e
         doc["dynamics"] = trained_dynamics(result, duration=dynamics_duration, transient=dynamics_transient,
                                            target=brian_target)
     doc["config"]["time_s"] = time.perf_counter() - t0
-    stem = f"{result.config['task']['name']}-{neuron}-{learner}-h{result.config['hidden']}-s{result.config['seed']}"
+    stem = f"{result.config['task']['name']}-{result.config['model']}-{learner}-h{result.config['hidden']}-s{result.config['seed']}"
     paths = {"weights": result.save(Path(out) / f"{stem}.npz")}
     if figure:
         paths["figure"] = plot.save(plot.snn_learning_curves(doc, footer=_footer(doc)), Path(out) / f"{stem}.png")

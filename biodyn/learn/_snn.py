@@ -76,7 +76,7 @@ from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
 from ._task import load_task, metric_value
 
-__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode",
+__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "DEFAULT_NEURON", "neuron_of", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode",
            "snn_functions"]
 
 LEARNERS = ("bptt", "readout", "eprop", "eprop_random", "rstdp")
@@ -131,7 +131,15 @@ def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_o
 
     from .. import snn
 
-    reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
+    try:
+        reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
+    except SpecError as e:
+        # the task's neuron, read with its own parameter set: what is wrong is the task's choice
+        if model_source != "task" or params is not None or e.file in ("<snn>", "<arguments>"):
+            raise
+        raise SpecError(task.file, "training.spiking.neuron", "a neuron model the spiking reading "
+                        "(biodyn.snn.read) supports, e.g. lif, alif, adex, lif_cond", f"{model!r} ({e})",
+                        "or give the neuron (--neuron, model=)") from None
     forward, value, loss_of = snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape,
                                             width)
     def evaluate(p, x, t, mask):
@@ -313,6 +321,25 @@ def settings(task, **given):
             for k, d in SNN_DEFAULTS.items()}
 
 
+#: The neuron model of :func:`train_snn` when neither the caller nor the task's ``[training.spiking]``
+#: table names one.
+DEFAULT_NEURON = "lif"
+
+
+def neuron_of(task, model=None):
+    """``(model, source)``: the neuron model a spiking network on ``task`` is made of and where it
+    comes from — ``"argument"`` (``model=``, ``neuron=`` of :func:`biodyn.jobs.train_snn`,
+    ``--neuron``), else ``"task"`` (its ``[training.spiking] neuron``: the model the table's
+    other values were tuned for, e.g. ``alif`` for ``cue_accumulation``, Bellec et al. 2020),
+    else ``"default"`` (:data:`DEFAULT_NEURON`)."""
+    if model is not None:
+        return model, "argument"
+    task = load_task(task)
+    if "neuron" in task.spiking_training:
+        return task.spiking_training["neuron"], "task"
+    return DEFAULT_NEURON, "default"
+
+
 def spiking_task(task, **task_parameters):
     """``(task, applied)``: ``task`` with ``task_parameters`` and, for those neither they nor the
     Task object set, its ``[training.spiking] parameters`` (``applied``)."""
@@ -322,7 +349,7 @@ def spiking_task(task, **task_parameters):
     return load_task(base, **applied, **task_parameters), applied
 
 
-def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, epochs=None, lr=None, optimizer=None,
+def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epochs=None, lr=None, optimizer=None,
               seed=0, batch_size=None, dt="1 ms", tau_syn=None, tau_out=None, surrogate="fast_sigmoid",
               surrogate_width="1 mV", w_in=None, w_rec=None, weight_unit=None, encoding=None, rate=None,
               steps_per_sample=None, n_per_channel=None, progress=None, rule_params=None, **task_parameters):
@@ -332,7 +359,11 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     ----------
     task : str or Task
     model, params : str
-        The neuron model (``lif``, ``adex``, ``lif_cond``) and its parameter set.
+        The neuron model (``lif``, ``alif``, ``adex``, ``lif_cond``) and its parameter set (default
+        the spec's). ``model=None``: the task's ``[training.spiking] neuron`` (the model its
+        defaults were tuned for), else ``lif`` (:func:`neuron_of`); the model and where it came
+        from are recorded as ``config["model"]`` and ``config["model_source"]`` (``"argument"``,
+        ``"task"`` or ``"default"``).
     learner : {"bptt", "readout", "eprop", "eprop_random", "rstdp"}
     rule_params : str, optional
         ``rstdp``: the parameter set of the catalog's ``rstdp`` spec (default the spec's).
@@ -365,6 +396,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     from ..ann import optimiser as make_optimiser
 
     task, applied = spiking_task(task, **task_parameters)
+    model, model_source = neuron_of(task, model)
     given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample", steps_per_sample),
                                ("n_per_channel", n_per_channel)) if v is not None}
     if task.generator in SPIKING and given:
@@ -409,7 +441,15 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
     opt = make_optimiser(optimizer)
     if opt.name == "implicit_gd":
         raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products", repr(optimizer))
-    reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
+    try:
+        reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
+    except SpecError as e:
+        # the task's neuron, read with its own parameter set: what is wrong is the task's choice
+        if model_source != "task" or params is not None or e.file in ("<snn>", "<arguments>"):
+            raise
+        raise SpecError(task.file, "training.spiking.neuron", "a neuron model the spiking reading "
+                        "(biodyn.snn.read) supports, e.g. lif, alif, adex, lif_cond", f"{model!r} ({e})",
+                        "or give the neuron (--neuron, model=)") from None
 
     def seconds(text, flag, dim="second"):
         q = evaluate(text) if isinstance(text, str) else text
@@ -469,7 +509,7 @@ def train_snn(task, *, model="lif", params=None, learner="bptt", hidden=None, ep
         return np.ones(len(b), bool) if b.mask is None else b.mask
 
     config = {"task": task.as_dict(), "task_parameters_for_spiking": applied, "net": f"{model} ({learner})",
-              "model": model,
+              "model": model, "model_source": model_source,
               "parameter_set": reading.resolved.parameter_set, "learner": learner, "hidden": H, "epochs": epochs,
               "lr": lr, "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
               "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,

@@ -39,8 +39,9 @@ train``, and ``job = "train"`` sweeps) use for this task when the caller does no
 or a smaller step than the generic defaults carries its own.
 
 Its sub-table ``[training.spiking]`` does the same for spiking networks (``biodyn train TASK
---net lif``, :func:`biodyn.learn._snn.train_snn`): ``hidden``, ``epochs``, ``lr``, ``batch_size``,
-``optimizer``, the initial weight scales ``w_in``, ``w_rec``, the time constants ``tau_syn``,
+--net lif``, :func:`biodyn.learn._snn.train_snn`): the ``neuron`` model the values were tuned for
+(a catalog neuron the spiking reading supports, e.g. ``"alif"``; without it, ``lif``), ``hidden``,
+``epochs``, ``lr``, ``batch_size``, ``optimizer``, the initial weight scales ``w_in``, ``w_rec``, the time constants ``tau_syn``,
 ``tau_out`` (text with units) and, for tasks with analog inputs, their encoding as spikes
 (``encoding``, ``rate``, ``steps_per_sample``, ``n_per_channel``), with its own ``source``. A
 rate network's values are not used for a spiking one (their scales differ: a surrogate-gradient
@@ -107,11 +108,13 @@ _TRAINING_KEYS = {
     "g": Key((int, float), False, "recurrent gain of the initial weights"),
     "optimizer": Key((str,), False, "a biodyn.ann optimiser"),
     "source": Key((str,), False, "where these values come from (citation, measurement)"),
-    "spiking": Key((dict,), False, "defaults of spiking networks (--net lif): {hidden, epochs, lr, batch_size, "
+    "spiking": Key((dict,), False, "defaults of spiking networks (--net lif): {neuron, hidden, epochs, lr, batch_size, "
                    "optimizer, w_in, w_rec, tau_syn, tau_out, encoding, rate, steps_per_sample, n_per_channel, "
                    "source}"),
 }
 _SPIKING_KEYS = {
+    "neuron": Key((str,), False, "the catalog neuron model of the network (biodyn.snn.read: lif, alif, adex, "
+                  "lif_cond, ...)"),
     "hidden": Key((int,), False, "spiking neurons H"),
     "epochs": Key((int,), False, "passes over the training set"),
     "lr": Key((int, float), False, "learning rate"),
@@ -229,6 +232,17 @@ def _check_values(gen, values, file):
             bad("coherences", "a non-empty list of positive coherences")
 
 
+def _check_neuron(name, file):
+    """``[training.spiking] neuron`` names a neuron model of the catalog (whether the differentiable
+    reading supports its equations is checked when a network is trained: reading a spec costs
+    sympy and Brian2's state updater, too much for every task load)."""
+    neurons = sorted(e.name for e in catalog.entries("models") if e.kind == "neuron")
+    if name not in neurons:
+        raise SpecError(file, "training.spiking.neuron", "a neuron model of the catalog that the spiking "
+                        "reading supports (lif, alif, adex, lif_cond, ...)", repr(name),
+                        suggest(name, neurons) or "`biodyn list models` shows them all")
+
+
 class Task:
     """A task: its generator with parameters, sizes, readout, loss, metric and citation.
 
@@ -330,6 +344,8 @@ class Task:
             raise SpecError(file, "training.spiking.w_rec", "a number >= 0", repr(spiking["w_rec"]))
         if "encoding" in spiking and spiking["encoding"] not in ("poisson", "latency"):
             raise SpecError(file, "training.spiking.encoding", "'poisson' or 'latency'", repr(spiking["encoding"]))
+        if "neuron" in spiking:
+            _check_neuron(spiking["neuron"], file)
         if "optimizer" in spiking:
             from ..ann import OPTIMISERS
 
