@@ -387,3 +387,35 @@ def test_a_train_sweep_of_a_spiking_net_is_refused_in_one_line_saying_it_is_not_
     message = str(info.value)
     assert "not a sweep job yet" in message and "--net lif" in message and "eprop_vs_bptt" in message
     assert "\n" not in message.strip()
+
+
+@pytest.mark.parametrize("net", ["rnn", "lif"])
+def test_an_out_of_range_task_parameter_is_named_as_the_set_flag_and_its_value(net, tmp_path, capsys):
+    """biodyn train delayed_copy --set delay=60 said 'tasks/delayed_copy.toml: parameters.delay',
+    a key the user never typed."""
+    out = tmp_path / "o"
+    assert main(["train", "delayed_copy", "--net", net, "--set", "delay=60", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("biodyn: error: <command line>: --set delay: expected an integer number of steps in "
+                          "[1, n_steps - 1] (n_steps = 60), found 60"), err
+    assert "delayed_copy.toml" not in err and not out.exists()
+    # --set n_steps too short for the task's delay (5 for rnn; the [training.spiking] delay 2 for lif)
+    short, key = ("4", "parameters.delay") if net == "rnn" else ("2", "training.spiking.parameters.delay")
+    assert main(["train", "delayed_copy", "--net", net, "--set", f"n_steps={short}", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "<command line>: --set n_steps: expected an integer number of steps >= " in err, err
+    assert f"delayed_copy.toml: {key})" in err and err.rstrip().endswith(f"found {short}")
+
+
+def test_jobs_train_names_a_bad_task_parameter_as_the_parameters_keyword(tmp_path):
+    """jobs.train(parameters={"delay": 60}) said 'tasks/delayed_copy.toml: parameters.delay';
+    parameters={"hidden": 8} was an internal TypeError (two values for learn.train's hidden)."""
+    from biodyn import jobs
+    from biodyn.errors import SpecError
+
+    for given, found in (({"delay": 60}, "60"), ({"dleay": 3}, "dleay=3"), ({"hidden": 8}, "hidden=8")):
+        with pytest.raises(SpecError) as e:
+            jobs.train("delayed_copy", parameters=given, out=tmp_path / "o")
+        name = next(iter(given))
+        assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", f"parameters.{name}", found)
+    assert not (tmp_path / "o").exists()

@@ -129,13 +129,14 @@ def test_biodyn_list_and_show_know_tasks(capsys):
 
 
 def test_task_parameter_values_are_checked_before_any_data_are_drawn():
-    with pytest.raises(SpecError, match=r"parameters.delay.*\[1, n_steps - 1\].*60"):
+    # changed by the caller: named as the keyword typed (<arguments>: delay), not the file's key
+    with pytest.raises(SpecError, match=r"^<arguments>: delay: .*\[1, n_steps - 1\].*60"):
         learn.load_task("delayed_copy", delay=60)
-    with pytest.raises(SpecError, match=r"parameters.pulse_prob.*\[0, 1\]"):
+    with pytest.raises(SpecError, match=r"^<arguments>: pulse_prob: .*\[0, 1\]"):
         learn.load_task("flipflop_3bit", pulse_prob=1.5)
-    with pytest.raises(SpecError, match=r"parameters.n_steps.*a number.*long"):
+    with pytest.raises(SpecError, match=r"^<arguments>: n_steps: .*a number.*long"):
         learn.load_task("temporal_xor", n_steps="long")
-    with pytest.raises(SpecError, match=r"parameters.coherences"):
+    with pytest.raises(SpecError, match=r"^<arguments>: coherences: "):
         learn.load_task("context_integration", coherences=[])
     assert learn.load_task("delayed_copy", delay=59).parameters["delay"] == 59
 
@@ -427,3 +428,56 @@ def test_a_training_spiking_table_is_read_separately_and_checked(tmp_path):
     with pytest.raises(SpecError, match="already spikes") as info:
         learn.load_task(str(path))
     assert info.value.key == "training.spiking.steps_per_sample"
+
+
+def test_an_out_of_range_task_parameter_is_named_where_it_was_given_the_keyword_or_the_files_key(tmp_path):
+    """learn.load_task("delayed_copy", delay=60) said 'tasks/delayed_copy.toml: parameters.delay',
+    a key the user never wrote: a value given by the caller is named as the caller gave it."""
+    with pytest.raises(SpecError) as e:
+        learn.load_task("delayed_copy", delay=60)
+    assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", "delay", "60")
+    assert "(n_steps = 60)" in e.value.expected
+    bad = tmp_path / "copy.toml"  # the file's own bad value: the file's key
+    bad.write_text(catalog.find("delayed_copy", "tasks").read_text().replace(
+        'delay = {value = 5,', 'delay = {value = 70,'))
+    with pytest.raises(SpecError) as e:
+        learn.load_task(str(bad))
+    assert e.value.file.endswith("copy.toml") and e.value.key == "parameters.delay" and e.value.found == "70"
+    # wrong only beside the file's value: the caller's n_steps is named, with the file's delay it contradicts
+    with pytest.raises(SpecError) as e:
+        learn.load_task("delayed_copy", n_steps=4)
+    assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", "n_steps", "4")
+    assert ">= 6 (delay = 5, " in e.value.expected and "delayed_copy.toml: parameters.delay" in e.value.expected
+    with pytest.raises(SpecError) as e:
+        learn.load_task("sine_classification", f_max=0.01)  # below the file's f_min = 0.05
+    assert (e.value.file, e.value.key) == ("<arguments>", "f_max") and "f_min = 0.05" in e.value.expected
+    with pytest.raises(SpecError) as e:  # both given: the value checked is named
+        learn.load_task("sine_classification", f_min=0.3, f_max=0.2)
+    assert (e.value.file, e.value.key) == ("<arguments>", "f_min") and "f_max = 0.2" in e.value.expected
+
+
+def test_task_with_names_the_parameters_as_the_mapping_keyword_it_came_in():
+    from biodyn.learn._task import task_with
+
+    for given, found in (({"delay": 60}, "60"), ({"dleay": 3}, "dleay=3")):
+        with pytest.raises(SpecError) as e:
+            task_with("delayed_copy", given, prefix="parameters.")
+        assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", "parameters." + next(iter(given)), found)
+    assert task_with("delayed_copy", {"delay": 7}, prefix="parameters.").parameters["delay"] == 7
+
+
+def test_a_spiking_networks_task_parameters_are_named_where_each_was_given():
+    """delayed_copy's [training.spiking] parameters = {delay = 2}: n_steps = 3 is fine for a spiking
+    network (its delay is 2), n_steps = 2 is not, and the error names the caller's n_steps and the
+    table's key of the delay it contradicts (not the file's delay = 5)."""
+    from biodyn.learn._snn import spiking_task
+
+    task, applied = spiking_task("delayed_copy", n_steps=3)
+    assert (task.parameters["n_steps"], task.parameters["delay"], applied) == (3, 2, {"delay": 2})
+    with pytest.raises(SpecError) as e:
+        spiking_task("delayed_copy", n_steps=2)
+    assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", "n_steps", "2")
+    assert "delay = 2, " in e.value.expected and "training.spiking.parameters.delay" in e.value.expected
+    with pytest.raises(SpecError) as e:
+        spiking_task("delayed_copy", delay=60)
+    assert (e.value.file, e.value.key) == ("<arguments>", "delay")

@@ -153,7 +153,9 @@ def flags_of(parser, **aliases):
 def keyword_errors_as_flags(exc, flags):
     """The library's error about keyword arguments (``SpecError("<arguments>", "epochs", ...)``,
     which names the keyword, as a script calls it) said the way the command line was typed:
-    ``<command line>: --epochs: ...``; ``keyword=VALUE`` in its text becomes ``--flag VALUE``.
+    ``<command line>: --epochs: ...``; ``keyword=VALUE`` in its text becomes ``--flag VALUE``;
+    an entry of a mapping keyword (``parameters.delay`` of ``parameters={"delay": ...}``) becomes
+    the flag that fills it (``--set delay``).
     Other errors come back unchanged."""
     import re
 
@@ -163,7 +165,12 @@ def keyword_errors_as_flags(exc, flags):
         return exc
     keys = [k.strip() for k in str(exc.key).split(",")]
     rest = flags.get("**")  # the flag of the catch-all keywords (--set NAME=VALUE)
-    if not all(k in flags or k.startswith("--") or (rest and k.isidentifier()) for k in keys):
+
+    def entry(k):  # "parameters.delay": the entry delay of the mapping keyword parameters= (--set delay)
+        head, _, tail = k.partition(".")
+        return tail if head in flags and head != "**" and tail.isidentifier() else None
+
+    if not all(k in flags or k.startswith("--") or (rest and k.isidentifier()) or entry(k) for k in keys):
         return exc
     names = sorted((k for k in flags if k != "**"), key=len, reverse=True)
     pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")=")
@@ -172,10 +179,16 @@ def keyword_errors_as_flags(exc, flags):
         return None if t is None else pattern.sub(lambda m: flags[m.group(1)] + " ", str(t))
 
     def flag(k):
-        return flags[k] if k in flags and k != "**" else k if k.startswith("--") else f"{rest} {k}"
+        if k in flags and k != "**":
+            return flags[k]
+        if k.startswith("--"):
+            return k
+        return f"{flags[k.partition('.')[0]]} {entry(k)}" if entry(k) else f"{rest} {k}"
 
+    # a task parameter's "found hidden=3" is what was typed after --set: no flag in it
+    typed_after_set = all(k not in flags and not k.startswith("--") for k in keys)
     new = SpecError("<command line>", ", ".join(flag(k) for k in keys), text(exc.expected),
-                    text(exc.found), text(exc.hint))
+                    exc.found if typed_after_set else text(exc.found), text(exc.hint))
     new.__cause__ = exc
     return new
 

@@ -215,7 +215,9 @@ def _run_spiking(args, parameters):
 
     from ..learn import load_task
 
-    spk = load_task(args.task, **parameters).spiking_training  # the task's [training.spiking] defaults
+    # the task's [training.spiking] defaults (--set values are checked by the training, beside the
+    # table's own task parameters, which a rate network's task does not have)
+    spk = load_task(args.task).spiking_training
     result = jobs.train_snn(args.task, neuron=args.neuron, params=args.params,
                             learner=args.learner or "bptt", hidden=_or(args.hidden, spk.get("hidden", 32)),
                             epochs=_or(args.epochs, spk.get("epochs", 30)), lr=_or(args.lr, spk.get("lr", 0.01)),

@@ -74,7 +74,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
-from ._task import load_task, metric_value
+from ._task import Task, load_task, metric_value
 
 __all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "DEFAULT_NEURON", "neuron_of", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode",
            "snn_functions"]
@@ -346,7 +346,12 @@ def spiking_task(task, **task_parameters):
     base = load_task(task)
     applied = {k: v for k, v in base.spiking_parameters.items()
                if k not in task_parameters and k not in base._overrides}
-    return load_task(base, **applied, **task_parameters), applied
+    if not applied and not task_parameters:
+        return base, applied
+    # errors name each value where it was given: the table's key, or the caller's keyword
+    given_as = {**base._given_as, **{k: (base.file, f"training.spiking.parameters.{k}") for k in applied}}
+    return Task(base.name, base.path, base._data, {**base._overrides, **applied, **task_parameters},
+                given_as), applied
 
 
 def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epochs=None, lr=None, optimizer=None,

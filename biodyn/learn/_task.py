@@ -79,7 +79,7 @@ from ..errors import SpecError, display_path, suggest
 from ..spec import Citation, Key, _citation, check_table, read_toml
 from ._generators import GENERATORS, Batch
 
-__all__ = ["Task", "load_task", "TASK_KEYS", "METRICS", "PARAMETER_UNITS", "TRAIN_DEFAULTS", "metric_value"]
+__all__ = ["Task", "load_task", "task_with", "TASK_KEYS", "METRICS", "PARAMETER_UNITS", "TRAIN_DEFAULTS", "metric_value"]
 
 TASK_KEYS = {
     "kind": Key((str,), True, "'task'"),
@@ -170,10 +170,23 @@ def _defaults(gen):
             if p.default is not inspect.Parameter.empty and k != "part"}
 
 
-def _check_values(gen, values, file):
-    """The generator's parameter values make sense (before any data are drawn)."""
+def _check_values(gen, values, file, origin=None):
+    """The generator's parameter values make sense (before any data are drawn).
+
+    ``origin(key)`` is ``(file, key)``: where the value of ``key`` was given, as the error names
+    it — ``(file, "parameters.KEY")`` for the task file's own values (the default), the keyword
+    or flag the caller typed for a changed one (``("<arguments>", "delay")``, ``--set delay``).
+    A value that is wrong only beside another one (``delay`` against ``n_steps``) is named where
+    the caller gave one of the two: the value typed, not the file's key it contradicts."""
+    if origin is None:
+        def origin(key):
+            return file, f"parameters.{key}"
+
     def bad(key, expected):
-        raise SpecError(file, f"parameters.{key}", expected, repr(values[key]))
+        raise SpecError(*origin(key), expected, repr(values[key]))
+
+    def typed(key):  # given by the caller, not by the task file (nor a generator default)
+        return origin(key)[0] != file
 
     def number(key):
         v = values[key]
@@ -189,8 +202,14 @@ def _check_values(gen, values, file):
     for key in ("delay", "response_steps"):
         if key in values:
             v = number(key)
-            if int(v) != v or not 1 <= v < T + (key == "response_steps"):
-                bad(key, f"an integer number of steps in [1, n_steps{' - 1' if key == 'delay' else ''}]")
+            longest = "n_steps" + (" - 1" if key == "delay" else "")
+            if int(v) != v or v < 1:
+                bad(key, f"an integer number of steps in [1, {longest}]")
+            if not v < T + (key == "response_steps"):
+                if typed("n_steps") and not typed(key):  # the caller's n_steps is too short for the file's value
+                    f, k = origin(key)
+                    bad("n_steps", f"an integer number of steps >= {v + (key == 'delay')} ({key} = {v}, {f}: {k})")
+                bad(key, f"an integer number of steps in [1, {longest}] (n_steps = {T})")
     for key in ("n_bits", "n_classes", "n_frequencies"):
         if key in values:
             v = number(key)
@@ -218,8 +237,13 @@ def _check_values(gen, values, file):
         bad("p_group", "the probability of a cue on the trial's less favoured side, in (0, 0.5]")
     if "noise" in values and number("noise") < 0:
         bad("noise", "a standard deviation >= 0")
-    if "f_min" in values and not 0 < number("f_min") <= number("f_max"):
-        bad("f_min", "0 < f_min <= f_max (cycles per step)")
+    if "f_min" in values and not 0 < number("f_min"):
+        bad("f_min", "a frequency > 0 and <= f_max (cycles per step)")
+    if "f_min" in values and not values["f_min"] <= number("f_max"):
+        if typed("f_max") and not typed("f_min"):
+            f, k = origin("f_min")
+            bad("f_max", f"a frequency >= f_min (f_min = {values['f_min']}, {f}: {k})")
+        bad("f_min", f"a frequency > 0 and <= f_max (f_max = {values['f_max']}; cycles per step)")
     if "frequencies" in values:
         v = values["frequencies"]
         if not isinstance(v, (list, tuple)) or not v or not all(
@@ -250,10 +274,14 @@ class Task:
     train and test sets.
     """
 
-    def __init__(self, name, path, data, overrides=None):
+    def __init__(self, name, path, data, overrides=None, given_as=None):
         file = display_path(path) if path else f"<task {name}>"
         self.name, self.path, self.file = name, path, file
         self._data, self._overrides = data, dict(overrides or {})
+        # where each override was given, as errors name it: (file, key); by default the keyword
+        # of load_task/train (the command line turns "<arguments>: delay" into "--set delay")
+        self._given_as = {k: tuple(given_as[k]) if given_as and k in given_as else ("<arguments>", k)
+                          for k in self._overrides}
         check_table(data, TASK_KEYS, file=file)
         if data["kind"] != "task":
             raise SpecError(file, "kind", "'task'", repr(data["kind"]))
@@ -293,10 +321,12 @@ class Task:
                 raise SpecError(file, where + ".unit", repr(expected), repr(unit),
                                 "time is counted in steps of the network's map")
             params[key], units[key], docs[key] = value, unit, doc
+        file_params = dict(params)  # the file's own values, before the caller's changes
         for key, value in (overrides or {}).items():
             if key not in allowed:
                 # named as the caller gave it: the keyword (n_train=32); the command line says --set
-                raise SpecError("<arguments>", key, f"a parameter of {gen} (" + ", ".join(allowed) + ")",
+                where_file, where_key = self._given_as[key]
+                raise SpecError(where_file, where_key, f"a parameter of {gen} (" + ", ".join(allowed) + ")",
                                 f"{key}={value!r}", suggest(key, allowed))
             params[key] = value
             units.setdefault(key, PARAMETER_UNITS.get(key, "1"))
@@ -306,7 +336,11 @@ class Task:
             if key not in params:
                 units[key], docs[key] = PARAMETER_UNITS.get(key, "1"), "generator default"
         params = {**defaults, **params}
-        _check_values(gen, params, file)
+
+        def origin(key):
+            return self._given_as.get(key, (file, f"parameters.{key}"))
+
+        _check_values(gen, params, file, origin)
         self.parameters = MappingProxyType(params)
         self.units = MappingProxyType(units)
         self.docs = MappingProxyType(docs)
@@ -369,10 +403,12 @@ class Task:
                 raise SpecError(file, f"training.spiking.parameters.{key}", "a plain value in the unit of "
                                 f"parameters.{key} ({PARAMETER_UNITS.get(key, '1')})", repr(value))
         if sp_params:
-            try:
-                _check_values(gen, {**params, **sp_params}, file)
-            except SpecError as e:
-                raise SpecError(file, "training.spiking." + e.key, e.expected, e.found, e.hint) from None
+            def sp_origin(key):
+                return (file, f"training.spiking.parameters.{key}") if key in sp_params else origin(key)
+
+            # against the file's own values: the caller's changes meet the table's parameters in
+            # biodyn.learn._snn.spiking_task, which names each value where it was given
+            _check_values(gen, {**defaults, **file_params, **sp_params}, file, sp_origin)
         #: Task parameters of spiking networks (``[training.spiking] parameters``): applied by
         #: :func:`biodyn.learn._snn.train_snn` unless the caller sets them.
         self.spiking_parameters = MappingProxyType(sp_params)
@@ -454,10 +490,25 @@ class Task:
 
 
 def load_task(name, **overrides):
-    """The task named ``name`` in the catalog (or at path ``name``), with parameter overrides."""
+    """The task named ``name`` in the catalog (or at path ``name``), with parameter overrides.
+
+    An error about an override names it as the keyword (``<arguments>: delay``; ``biodyn``'s
+    command line says ``--set delay``); see :func:`task_with` to name it otherwise."""
+    return task_with(name, overrides)
+
+
+def task_with(name, parameters, *, file="<arguments>", prefix=""):
+    """:func:`load_task` of ``name`` with the task parameters ``parameters`` (a mapping), errors
+    about them naming ``file: PREFIXname`` — where the caller typed them: ``prefix="parameters."``
+    for the keyword ``parameters={...}`` of :func:`biodyn.jobs.train` (``<arguments>:
+    parameters.delay``), ``file=spec_file, prefix="training.spiking.parameters."`` for a task's
+    own spiking parameters. A value wrong in the task file is named by the file's key."""
+    parameters = dict(parameters or {})
+    given = {k: (file, prefix + k) for k in parameters}
     if isinstance(name, Task):
-        if not overrides:
+        if not parameters:
             return name
-        return Task(name.name, name.path, name._data, {**name._overrides, **overrides})
+        return Task(name.name, name.path, name._data, {**name._overrides, **parameters},
+                    {**name._given_as, **given})
     path = catalog.find(name, "tasks")
-    return Task(Path(path).stem, path, read_toml(path), overrides)
+    return Task(Path(path).stem, path, read_toml(path), parameters, given)
