@@ -285,13 +285,49 @@ def test_biodyn_train_cue_accumulation_net_lif_without_neuron_trains_alif_and_re
             "--set", "gap_steps=1", "--set", "delay_steps=3", "--set", "recall_steps=3", "--brian-check", "0",
             "--no-dynamics"]
     out = tmp_path / "out"
-    assert main(["-q", "train", str(spec), "--net", "lif", *tiny, "--out", str(out),
+    # (--clip-grad rides along, a cap that never binds: the flag reaches the spiking training, recorded)
+    assert main(["-q", "train", str(spec), "--net", "lif", *tiny, "--clip-grad", "1e9", "--out", str(out),
                  "--json", str(tmp_path / "a.json")]) == 0
     c = json.loads((tmp_path / "a.json").read_text())["config"]
     assert (c["model"], c["model_source"], c["parameter_set"]) == ("alif", "task", "bellec_2020")
+    assert (c["clip_grad"], c["clipped_gradients"], c["gradients"]) == (1e9, 0, 1)
     assert (out / "small_cue_accumulation-alif-bptt-h4-s0.npz").is_file()
     assert "neuron alif: the task's [training.spiking] neuron" in capsys.readouterr().out
     # the flag wins: --neuron izhikevich is read (and refused by the reading, naming its own spec, not the task)
     assert main(["train", str(spec), "--net", "lif", "--neuron", "izhikevich", *tiny, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "izhikevich.toml" in err and "training.spiking.neuron" not in err
+
+
+@pytest.mark.slow  # ~6 s, nearly all JAX compilation of the network's four functions
+def test_a_clipped_spiking_update_has_norm_lr_times_the_clip_along_the_unclipped_direction(tmp_path):
+    """--clip-grad for --net lif (Pascanu et al. 2013): one plain-gd update over the whole training
+    set is theta_1 - theta_0 = -lr g, clipped to norm lr c along the unclipped g."""
+    from biodyn.learn._snn import train_snn
+
+    spec = small_task_file(tmp_path, "spike_patterns", 4, 2)
+    kw = dict(learner="bptt", hidden=6, epochs=1, lr=0.1, optimizer="gd", batch_size=4, seed=1, n_steps=20)
+    start = train_snn(str(spec), **{**kw, "epochs": 0})
+    free = train_snn(str(spec), **kw)
+    c = 1e-4
+    clipped = train_snn(str(spec), **kw, clip_grad=c)
+    keys = sorted(start.params)
+    d_free = np.concatenate([(free.params[k] - start.params[k]).ravel() for k in keys])
+    d_clip = np.concatenate([(clipped.params[k] - start.params[k]).ravel() for k in keys])
+    assert np.linalg.norm(d_free) > 10 * 0.1 * c  # the cap binds
+    assert np.isclose(np.linalg.norm(d_clip), 0.1 * c, rtol=1e-9)
+    assert d_clip @ d_free / (np.linalg.norm(d_clip) * np.linalg.norm(d_free)) > 1 - 1e-12
+    assert (clipped.config["clip_grad"], clipped.config["clipped_gradients"], clipped.config["gradients"]) == (c, 1, 1)
+    assert free.config["clip_grad"] is None and "clipped_gradients" not in free.config
+    loose = train_snn(str(spec), **kw, clip_grad=1e9)  # a cap that never binds changes nothing
+    assert all(np.array_equal(loose.params[k], free.params[k]) for k in keys)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("inf"), True, "1"])
+def test_a_spiking_networks_clip_norm_is_checked_before_anything_is_compiled(bad):
+    from biodyn.errors import SpecError
+    from biodyn.learn._snn import train_snn
+
+    with pytest.raises(SpecError) as e:
+        train_snn("spike_patterns", clip_grad=bad)
+    assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", "clip_grad", repr(bad))

@@ -67,7 +67,8 @@ def register(sub):
                    "like exp(lambda_1 T) in a strongly chaotic network)")
     p.add_argument("--clip-grad", type=float, metavar="NORM", help="clip every minibatch gradient to global "
                    "L2 norm NORM, direction kept (Pascanu et al. 2013), before the optimiser's update; tames "
-                   "the loss spikes of tanh RNNs (default: no clipping; recorded in the JSON and the figure)")
+                   "the loss spikes of tanh RNNs; --net lif: the learner's update (BPTT, e-prop, R-STDP) over the weights it "
+                   "trains (default: no clipping; recorded in the JSON and the figure)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data, initial weights and minibatch "
                    "order (default 0; recorded in the outputs)")
     s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)",
@@ -199,7 +200,7 @@ def _run_spiking(args, parameters):
 
     for flag, value in (("lyapunov_every", args.lyapunov_every), ("lyapunov_k", args.lyapunov_k),
                         ("fixed_points", args.fixed_points or None), ("g", args.g),
-                        ("lstm_block", args.lstm_block), ("floss", args.floss), ("clip_grad", args.clip_grad)):
+                        ("lstm_block", args.lstm_block), ("floss", args.floss)):
         if value is not None:
             raise SpecError("<command line>", "--" + flag.replace("_", "-"), "a flag of --net rnn/gru/lstm",
                             "--net lif", "not (yet) available for spiking networks")
@@ -226,13 +227,16 @@ def _run_spiking(args, parameters):
                             out=args.out, json=args.json, progress=progress,
                             brian_check=16 if args.brian_check is None else args.brian_check,
                             brian_target=args.target or "numpy", dynamics=not args.no_dynamics,
-                            **options, **parameters)
+                            clip_grad=args.clip_grad, **options, **parameters)
     doc = result.summary
     c, f = doc["config"], doc["final"]
     say(args, f"{c['task']['name']}: {c['model']} network H = {c['hidden']}, learner {c['learner']}, "
               f"{c['epochs']} epochs, {c['optimizer']} lr = {c['lr']:g}: test loss {doc['curves']['test_loss'][0]:.4g} "
               f"-> {f['test_loss']:.4g}, test {c['task']['metric']} {doc['curves']['test_metric'][0]:.3g} -> "
               f"{f['test_metric']:.3g}, {f['rate_hz']:.3g} Hz")
+    if c.get("clip_grad") is not None:
+        say(args, f"  update norm clipped at {c['clip_grad']:g}: {c['clipped_gradients']} of {c['gradients']} "
+                  "updates")
     if c.get("model_source") == "task":
         say(args, f"  neuron {c['model']}: the task's [training.spiking] neuron (--neuron to change)")
     if c.get("task_parameters_for_spiking"):

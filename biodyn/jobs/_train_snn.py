@@ -31,9 +31,13 @@ def _footer(doc):
 
     c = doc["config"]
     v = c["versions"]
+    clip = ""
+    if c.get("clip_grad") is not None:
+        clip = (f", update norm clipped at {c['clip_grad']:g} ({c.get('clipped_gradients', '?')} of "
+                f"{c.get('gradients', '?')})")
     return (f"{c['model']} ({c['parameter_set']}), {c['synapse']} synapses, {c['method']}, dt = {readable_quantity(c['dt_ms'] * ms)}; "
             f"surrogate {c['surrogate']['shape']} {readable_text(c['surrogate']['width'])}; seed {c['seed']}, batch "
-            f"{c['batch_size']}, {c['steps']} updates; biodyn {v['biodyn']}, jax {v['jax']}")
+            f"{c['batch_size']}, {c['steps']} updates{clip}; biodyn {v['biodyn']}, jax {v['jax']}")
 
 
 @all_or_nothing()

@@ -75,6 +75,7 @@ from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
 from ._task import Task, load_task, metric_value
+from ._train import _Oracle
 
 __all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "DEFAULT_NEURON", "neuron_of", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode",
            "snn_functions"]
@@ -357,7 +358,8 @@ def spiking_task(task, **task_parameters):
 def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epochs=None, lr=None, optimizer=None,
               seed=0, batch_size=None, dt="1 ms", tau_syn=None, tau_out=None, surrogate="fast_sigmoid",
               surrogate_width="1 mV", w_in=None, w_rec=None, weight_unit=None, encoding=None, rate=None,
-              steps_per_sample=None, n_per_channel=None, progress=None, rule_params=None, **task_parameters):
+              steps_per_sample=None, n_per_channel=None, progress=None, rule_params=None, clip_grad=None,
+              **task_parameters):
     """Train a spiking network of catalog neurons on ``task`` (see module doc).
 
     Parameters
@@ -388,6 +390,14 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     encoding, rate, steps_per_sample, n_per_channel
         How analog task inputs become spikes (defaults ``"poisson"``, ``"100 Hz"``, 10, 5); for
         tasks whose inputs are spikes they do not apply, and giving them is an error.
+    clip_grad : float, optional
+        Gradient norm clipping (Pascanu, Mikolov & Bengio 2013, ICML), as
+        :func:`biodyn.learn.train`'s: every update direction the optimiser sees — the learner's
+        (BPTT's surrogate gradient, e-prop's estimate, R-STDP's update) over the weights it
+        trains, all together — is rescaled to global L2 norm at most ``clip_grad``, its direction
+        kept (:func:`biodyn.learn._train.clip_by_global_norm`), before the optimiser's update.
+        Default ``None``: no clipping. Recorded as ``config["clip_grad"]``, with
+        ``config["clipped_gradients"]`` of ``config["gradients"]`` when set.
 
     Returns
     -------
@@ -443,6 +453,12 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     if rule_params is not None and learner != "rstdp":
         raise SpecError("<arguments>", "rule_params", "--learner rstdp (the parameter set of its synapse rule)",
                         f"--learner {learner}")
+    if clip_grad is not None:  # the rate networks' check: a positive finite norm
+        ok = isinstance(clip_grad, (int, float)) and not isinstance(clip_grad, bool) and 0 < clip_grad < np.inf
+        if not ok:
+            raise SpecError("<arguments>", "clip_grad", "a positive finite gradient norm (or none: no clipping)",
+                            repr(clip_grad))
+        clip_grad = float(clip_grad)
     opt = make_optimiser(optimizer)
     if opt.name == "implicit_gd":
         raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products", repr(optimizer))
@@ -520,7 +536,7 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
               "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,
               "synapse": reading.synapse, "tau_syn": str(tau_syn), "tau_out": str(tau_out),
               "surrogate": {"shape": surrogate, "width": str(surrogate_width)}, "weight_unit": str(unit_q),
-              "init": {"w_in": w_in, "w_rec": w_rec},
+              "init": {"w_in": w_in, "w_rec": w_rec}, "clip_grad": clip_grad,
               # the adjoint's variable and its SI unit: adjoint_norm is per that unit (1/V for v)
               "adjoint": {"variable": reading.membrane, "unit": str(reading.units[reading.membrane])},
               "readout": task.readout, "n_inputs": M, "n_outputs": O,
@@ -589,7 +605,7 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
         evaluate_epoch(0, p)
         theta = flat(p, learned)
         state = opt.init(theta)
-        k = 0
+        k = n_grad = n_clipped = 0
         for epoch in range(1, epochs + 1):
             order = rng.permutation(len(train_set))
             for start in range(0, len(train_set) - bs + 1, bs):
@@ -598,23 +614,20 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
                 if start == 0:
                     curves["alignment"].append(alignment(unflat(theta, learned, p), xb, tb, mb))
 
-                class Oracle:
-                    n_grad = 0
-
-                    def grad(self, th):
-                        return flat(learner_grad(unflat(th, learned, p), xb, tb, mb, update=True), learned)
-
-                    stochastic_grad = grad
-
+                oracle = _Oracle(lambda th: flat(learner_grad(unflat(th, learned, p), xb, tb, mb, update=True),
+                                                 learned), clip_grad)
                 with np.errstate(over="ignore", invalid="ignore"):
-                    theta, state = opt.step(theta, state, k, lr, Oracle())
+                    theta, state = opt.step(theta, state, k, lr, oracle)
                 k += 1
+                n_grad, n_clipped = n_grad + oracle.n_grad, n_clipped + oracle.n_clipped
                 if not np.all(np.isfinite(theta)):
                     raise BiodynError(f"biodyn train: the weights diverged at update {k} (epoch {epoch}, "
                                       f"lr = {lr:g}); try a smaller --lr")
             p = unflat(theta, learned, p)
             evaluate_epoch(epoch, p)
     config["steps"] = k
+    if clip_grad is not None:
+        config["gradients"], config["clipped_gradients"] = n_grad, n_clipped
     result = SNNTrainResult({k: np.asarray(v) for k, v in p.items()}, {k: np.asarray(v, float) for k, v in
                                                                         curves.items()}, config, task)
     result._run = {"reading": reading, "x_test": x_test, "test_set": test_set, "unit": unit,
