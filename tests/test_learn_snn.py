@@ -291,6 +291,8 @@ def test_biodyn_train_cue_accumulation_net_lif_without_neuron_trains_alif_and_re
     c = json.loads((tmp_path / "a.json").read_text())["config"]
     assert (c["model"], c["model_source"], c["parameter_set"]) == ("alif", "task", "bellec_2020")
     assert (c["clip_grad"], c["clipped_gradients"], c["gradients"]) == (1e9, 0, 1)
+    assert c["task_defaults_used"] == ["lr", "neuron", "w_in"]  # the table's, the flags not given
+    assert (c["lr"], c["init"]["w_in"]) == (0.03, 6.0)
     assert (out / "small_cue_accumulation-alif-bptt-h4-s0.npz").is_file()
     assert "neuron alif: the task's [training.spiking] neuron" in capsys.readouterr().out
     # the flag wins: --neuron izhikevich is read (and refused by the reading, naming its own spec, not the task)

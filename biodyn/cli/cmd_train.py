@@ -187,10 +187,13 @@ _SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "
                   "steps_per_sample", "brian_check", "target", "w_in", "w_rec", "rule_params", "no_dynamics")
 
 
-def _or(value, default):
-    """A flag's value, or the spiking network's default (the task's [training.spiking] table, else the
-    CLI's generic value; a task's [training] values are for rate networks)."""
-    return default if value is None else value
+def _or(value, default, table=None, key=None):
+    """A flag's value, else ``None`` where the task's [training.spiking] table has the key (the
+    training takes it from there and records it among config.task_defaults_used), else the CLI's
+    generic value (a task's [training] values are for rate networks)."""
+    if value is not None:
+        return value
+    return None if table is not None and key in table else default
 
 
 def _run_spiking(args, parameters):
@@ -220,10 +223,10 @@ def _run_spiking(args, parameters):
     # table's own task parameters, which a rate network's task does not have)
     spk = load_task(args.task).spiking_training
     result = jobs.train_snn(args.task, neuron=args.neuron, params=args.params,
-                            learner=args.learner or "bptt", hidden=_or(args.hidden, spk.get("hidden", 32)),
-                            epochs=_or(args.epochs, spk.get("epochs", 30)), lr=_or(args.lr, spk.get("lr", 0.01)),
-                            optimizer=_or(args.optimizer, spk.get("optimizer", "adam")), seed=args.seed,
-                            batch_size=_or(args.batch_size, spk.get("batch_size", 64)),
+                            learner=args.learner or "bptt", hidden=_or(args.hidden, 32, spk, "hidden"),
+                            epochs=_or(args.epochs, 30, spk, "epochs"), lr=_or(args.lr, 0.01, spk, "lr"),
+                            optimizer=_or(args.optimizer, "adam", spk, "optimizer"), seed=args.seed,
+                            batch_size=_or(args.batch_size, 64, spk, "batch_size"),
                             out=args.out, json=args.json, progress=progress,
                             brian_check=16 if args.brian_check is None else args.brian_check,
                             brian_target=args.target or "numpy", dynamics=not args.no_dynamics,

@@ -380,7 +380,8 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
         As :func:`biodyn.learn.train`; ``seed`` seeds data, encoding, weights and minibatches.
         Every argument left at ``None`` (here and below) takes the task's ``[training.spiking]``
         value, else :data:`SNN_DEFAULTS`; the table's ``parameters`` apply unless given in
-        ``task_parameters`` (recorded as ``config["task_parameters_for_spiking"]``).
+        ``task_parameters`` (recorded as ``config["task_parameters_for_spiking"]``); the names
+        of the settings the table gave are ``config["task_defaults_used"]``.
     dt, tau_syn, tau_out : str
         Time step, synaptic and readout time constants (with units).
     surrogate, surrogate_width : str
@@ -417,6 +418,12 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     if task.generator in SPIKING and given:
         raise SpecError("<arguments>", ", ".join(given), f"no input encoding for {task.name!r}, whose inputs are "
                         "already spikes", repr(given))
+    # which settings the task's [training.spiking] table gave (recorded, as learn.train records its [training])
+    from_task = sorted([k for k, v in (("hidden", hidden), ("epochs", epochs), ("lr", lr), ("optimizer", optimizer),
+                                       ("batch_size", batch_size), ("tau_syn", tau_syn), ("tau_out", tau_out),
+                                       ("w_in", w_in), ("w_rec", w_rec), ("encoding", encoding), ("rate", rate),
+                                       ("steps_per_sample", steps_per_sample), ("n_per_channel", n_per_channel))
+                        if v is None and k in task.spiking_training] + (["neuron"] if model_source == "task" else []))
     _resolved = settings(task, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, batch_size=batch_size,
                          tau_syn=tau_syn, tau_out=tau_out, w_in=w_in, w_rec=w_rec, encoding=encoding, rate=rate,
                          steps_per_sample=steps_per_sample, n_per_channel=n_per_channel)
@@ -530,7 +537,7 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
         return np.ones(len(b), bool) if b.mask is None else b.mask
 
     config = {"task": task.as_dict(), "task_parameters_for_spiking": applied, "net": f"{model} ({learner})",
-              "model": model, "model_source": model_source,
+              "model": model, "model_source": model_source, "task_defaults_used": from_task,
               "parameter_set": reading.resolved.parameter_set, "learner": learner, "hidden": H, "epochs": epochs,
               "lr": lr, "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
               "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,
