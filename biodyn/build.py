@@ -1371,6 +1371,8 @@ def _rerun_arguments(device, directory, run_args, written):
 
     out = []
     folder = Path(directory) / "static_arrays"
+    if getattr(device, "input_arrays", None):
+        run_args = _with_inputs(device, run_args)
     for key, value in run_args.items():
         if isinstance(key, TimedArray):
             name, text, file_name, array = device._prepare_timed_array_run_arg(key, value)
@@ -1394,6 +1396,45 @@ def _rerun_arguments(device, directory, run_args, written):
         array.tofile(path)
         out.append(f"{name}={os.path.join('static_arrays', path.name)}")
     return out
+
+
+def _with_inputs(device, run_args):
+    """``run_args`` with the input generators' arrays of ``device`` (:func:`_standalone_device`):
+    the arrays the generated code reads (``neuron_index``, ``_timebins``) are passed at every
+    run — the run's own values where ``run_args`` has them, else the build's — and the
+    device records what each run used (``last_inputs``). A generator whose spikes the run
+    replaces without their ``spike_time`` has no known ``spike_time`` after it."""
+    from brian2.core.variables import VariableView
+
+    given = {}
+    rest = {}
+    for key, value in run_args.items():
+        if isinstance(key, VariableView) and id(key.variable) in device.input_arrays:
+            given[id(key.variable)] = value
+        else:
+            rest[key] = value
+    replaced = {var.owner.name for i, (var, _) in device.input_arrays.items() if i in given}
+    last = {}
+    for i, (var, built) in device.input_arrays.items():
+        if i in given:
+            value = np.asarray(given[i], dtype=var.dtype)
+            if value.shape != built.shape:
+                raise TypeError(f"Incorrect size for variable '{var.owner.name}.{var.name}': "
+                                f"{value.shape} given, the build holds {built.shape}")
+        elif var.owner.name in replaced and var.name == "spike_time":
+            value = None  # the spikes changed, their times were not given
+        else:
+            value = built
+        last[i] = value
+        if var.name in INPUT_READ:
+            rest[_input_view(var)] = value
+    device.last_inputs = last
+    return rest
+
+
+def _input_view(var):
+    """The ``VariableView`` of ``var`` (run_args keys are views)."""
+    return getattr(var.owner, var.name)
 
 
 def _write_stamp(directory):
@@ -1453,12 +1494,120 @@ def _without_step_clock(text):
                         f"{match.group(3)};\n" + _LOOP_END)
 
 
+#: The spike arrays of a replaceable ``SpikeGeneratorGroup`` (:func:`biodyn.stimuli.spike_generator`)
+#: that a biodyn standalone device holds in Python: the generated code reads the first two (passed
+#: to the binary at every run), never the last two (the binary keeps them empty).
+INPUT_READ = ("neuron_index", "_timebins")
+INPUT_KEPT = ("spike_time", "spike_number")
+
+
+def _write_back_block(name):
+    """The block of ``objects.cpp``'s ``_write_arrays()`` that writes array ``name`` back."""
+    n = re.escape(name)
+    return re.compile(rf"    ofstream outfile_{n};\n.*?Error writing output file for {n}\."
+                      rf"\" << endl;\n    \}}\n", re.S)
+
+
+def _without_write_back(text, names):
+    """``objects.cpp`` without the write-back of the arrays ``names`` at the end of a run; a
+    name whose block is not found exactly once stays (written back, as Brian2 does)."""
+    for name in sorted(names):
+        pattern = _write_back_block(name)
+        if len(pattern.findall(text)) == 1:
+            text = pattern.sub("", text)
+    return text
+
+
 def _standalone_device():
-    """A new ``CPPStandaloneDevice`` whose network loop reads the clock once per run, not once
-    per time step (:func:`_without_step_clock`) unless a ``maximum_run_time`` needs it."""
+    """A new ``CPPStandaloneDevice`` for biodyn's standalone runs.
+
+    Two changes to Brian2's, neither of which changes a number:
+
+    * the network loop reads the clock once per run, not once per time step
+      (:func:`_without_step_clock`) unless a ``maximum_run_time`` needs it;
+    * the spike arrays of the input generators made inside :meth:`capturing_inputs`
+      (:func:`biodyn.stimuli.spike_generator` with ``replaceable=True``) live in Python.
+      Brian2 stores a generator's spikes as static arrays of the project, which the
+      binary reads at every start and copies into its dynamic arrays (``spike_number``,
+      ``neuron_index``, ``spike_time`` and ``_timebins``: 24 bytes per spike), even when
+      the run's own spikes then come as ``run_args``, and it writes all four back to
+      ``results/`` at the end — 0.55 GB of file traffic for a batch of 64 song_2000
+      points of 10 s, for arrays that no run changes. Here the binary gets the two
+      arrays its code reads (``neuron_index`` and ``_timebins``) as run arguments at every
+      run (the build's, or the run's own: :func:`_rerun_arguments`), keeps the other two
+      empty and writes none of them back; reading any of them in Python gives the values
+      the last run used (:meth:`get_value`; ``spike_time`` after a run that replaced
+      only the steps of the spikes raises :class:`SimulationError`: it is not known).
+    """
     from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
     class StandaloneDevice(CPPStandaloneDevice):
+        def __init__(self):
+            super().__init__()
+            self.input_groups = set()  # names of the generators whose arrays live here
+            self.input_arrays = {}  # id(var) -> (var, the build's values)
+            self.last_inputs = {}  # id(var) -> values of the last run (None: not known)
+            self._capturing = False
+
+        @contextlib.contextmanager
+        def capturing_inputs(self):
+            """The ``SpikeGeneratorGroup`` made in this block keeps its spikes in Python."""
+            self._capturing, before = True, set(self.input_groups)
+            try:
+                yield
+            finally:
+                self._capturing = False
+                self.input_groups |= {v.owner.name for v, _ in self.input_arrays.values()
+                                      if v.name in INPUT_READ} - before
+
+        def _is_input(self, var):
+            if var.name not in INPUT_READ + INPUT_KEPT:
+                return False
+            try:
+                name = var.owner.name
+            except (AttributeError, ReferenceError):
+                return False
+            return self._capturing or name in self.input_groups
+
+        def fill_with_array(self, var, arr):
+            if not self._is_input(var):
+                return super().fill_with_array(var, arr)
+            value = np.empty(int(var.size), dtype=var.dtype)
+            value[:] = np.asarray(arr)
+            self.array_cache[var] = None
+            self.input_arrays[id(var)] = (var, value)
+            self.last_inputs.pop(id(var), None)
+
+        def resize(self, var, new_size):
+            if self._is_input(var) and var.name in INPUT_KEPT:
+                return  # never read by the generated code: empty in the binary
+            return super().resize(var, new_size)
+
+        def get_value(self, var, access_data=True):
+            entry = self.input_arrays.get(id(var))
+            if entry is None or entry[0] is not var:
+                return super().get_value(var, access_data)
+            value = self.last_inputs.get(id(var), entry[1]) if self.has_been_run else entry[1]
+            if value is None:
+                raise SimulationError(
+                    f"{var.owner.name}.{var.name} is not known after this run: the run replaced the "
+                    "generator's spikes by their time steps and indices only")
+            return value
+
+        def generate_objects_source(self, writer, *args, **kwargs):
+            names = {self.get_array_name(v, access_data=False) for v, _ in self.input_arrays.values()}
+
+            class Writer:
+                def write(self, filename, contents):
+                    if filename == "objects.*":
+                        contents.cpp_file = _without_write_back(contents.cpp_file, names)
+                    return writer.write(filename, contents)
+
+                def __getattr__(self, name):
+                    return getattr(writer, name)
+
+            return super().generate_objects_source(Writer(), *args, **kwargs)
+
         def generate_network_source(self, writer, compiler):
             if self._maximum_run_time is not None:
                 return super().generate_network_source(writer, compiler)

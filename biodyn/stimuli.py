@@ -348,16 +348,24 @@ def spike_generator(N, indices, times, name=None, replaceable=False):
     ``device.run(run_args=...)`` can set them: Brian2 declares them read-only,
     which would exclude them from the binary's command-line arguments. The
     arrays keep their size, so new spikes must come as many as the old ones
-    (:func:`pad`).
+    (:func:`pad`). Under a :class:`biodyn.build.Simulation` on ``cpp_standalone`` the
+    spikes then stay in Python and reach the binary as run arguments at every run,
+    instead of being compiled into the project as static arrays and written back
+    after the run (see :func:`biodyn.build._standalone_device`): a rerun with other
+    spikes moves 8 bytes per spike through files instead of about 70.
     """
-    from brian2 import SpikeGeneratorGroup
+    import contextlib
+
+    from brian2 import SpikeGeneratorGroup, get_device
 
     kwargs = {"sorted": True}
     if name is not None:
         kwargs["name"] = name
+    capture = getattr(get_device(), "capturing_inputs", None) if replaceable else None
     # The group runs on the default clock (a clock of its own would be one more
     # object for Brian2 to generate).
-    group = SpikeGeneratorGroup(N, indices, times, **kwargs)
+    with capture() if capture is not None else contextlib.nullcontext():
+        group = SpikeGeneratorGroup(N, indices, times, **kwargs)
     if replaceable:
         for var in ("neuron_index", "spike_time", "_timebins", "_lastindex"):
             group.variables[var].read_only = False
@@ -433,8 +441,11 @@ def generator_values(group, indices, times, dt, bins=None):
     ``_timebins`` (the step of each spike) while it runs, so only those are replaced
     (with ``_lastindex``): passing ``spike_time`` too would write, read and write back
     another 8 bytes per spike (0.1 GB for a batch of 64 song_2000 points of 10 s) for
-    nothing. After such a rerun the group's ``spike_time`` still holds the times of the
-    build; the spikes that ran are those of ``indices`` and ``bins``.
+    nothing. On a plain Brian2 device the group's ``spike_time`` then still holds the times
+    of the build (the spikes that ran are those of ``indices`` and ``bins``); under a
+    :class:`biodyn.build.Simulation` the spikes live in Python (:func:`spike_generator`),
+    ``times`` (if given) are recorded there without reaching the binary, and the group's
+    ``spike_time`` reads the times that ran (or raises if they were not given).
     """
     indices = np.asarray(indices, dtype=np.int32)
     size = int(group.variables["neuron_index"].size)
@@ -445,4 +456,11 @@ def generator_values(group, indices, times, dt, bins=None):
     bins = np.asarray(bins, dtype=np.int32)
     if bins.size != size:
         raise StimulusError(f"{group.name}: {bins.size} time bins given for {size} spikes")
-    return {group.neuron_index: indices, group._timebins: bins, group._lastindex: 0}
+    out = {group.neuron_index: indices, group._timebins: bins, group._lastindex: 0}
+    device = getattr(group.variables["spike_time"], "device", None)
+    if times is not None and getattr(device, "input_arrays", None) is not None:
+        times = np.asarray(times, dtype=float)
+        if times.size != size:
+            raise StimulusError(f"{group.name}: {times.size} spike times given for {size} spikes")
+        out[group.spike_time] = times  # recorded by the device, not passed to the binary
+    return out

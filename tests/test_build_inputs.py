@@ -1,0 +1,90 @@
+"""Input spikes of biodyn's standalone builds live in Python (issue 17, sweep throughput).
+
+A replaceable ``SpikeGeneratorGroup`` (``stimuli.spike_generator(..., replaceable=True)``) under
+a standalone :class:`biodyn.build.Simulation` is neither compiled into the project as static
+arrays nor written back after the run: the binary gets the arrays its code reads as run
+arguments at every run. The runs must still be the runs of those spikes (the numpy target's),
+and the group's arrays must read what ran."""
+
+import numpy as np
+import pytest
+from brian2 import NeuronGroup, SpikeMonitor, Synapses, ms, second
+
+from biodyn import build, stimuli
+from biodyn.errors import SimulationError
+
+IDX = np.array([0, 1, 0, 2, 0, 1], dtype=np.int32)
+T = np.array([1.0, 1.5, 2.0, 2.2, 2.4, 3.0]) * 1e-3
+IDX2 = np.array([2, 2, 2, 1, 0, 0], dtype=np.int32)
+T2 = np.array([1.0, 1.2, 1.4, 5.0, 6.0, 6.2]) * 1e-3
+
+
+def _circuit(replaceable):
+    g = stimuli.spike_generator(3, IDX, T * second, name="inputs", replaceable=replaceable)
+    n = NeuronGroup(3, "dv/dt = -v/(10*ms) : 1", threshold="v > 1.5", reset="v = 0",
+                    method="exact", name="post")
+    s = Synapses(g, n, on_pre="v += 1", name="syn")
+    s.connect(j="i")
+    m = SpikeMonitor(n, name="mon")
+    return g, (g, n, s, m), m
+
+
+def _spikes(m):
+    return sorted(zip(np.asarray(m.i[:]).tolist(), np.round(np.asarray(m.t[:] / ms), 6).tolist()))
+
+
+def _numpy_spikes(idx, t):
+    with build.Simulation("numpy") as sim:
+        g, objects, m = _circuit(False)
+        if idx is not IDX:
+            g.set_spikes(idx, t * second, sorted=True)
+        sim.run(20 * ms, *objects)
+        return _spikes(m)
+
+
+def test_generated_project_holds_no_input_spikes_and_writes_none_back(tmp_path):
+    with build.Simulation("cpp_standalone", directory=tmp_path / "p") as sim:
+        g, objects, m = _circuit(True)
+        sim.network(*objects)
+        sim._network.run(20 * ms, namespace={})
+        sim._device.build(directory=str(tmp_path / "p"), compile=False, run=False)
+        device = sim._device
+    static = [p.name for p in (tmp_path / "p" / "static_arrays").iterdir()]
+    assert not [name for name in static if "inputs" in name], static
+    objects_cpp = (tmp_path / "p" / "objects.cpp").read_text()
+    for name in ("neuron_index", "spike_time", "_timebins", "spike_number"):
+        assert f"outfile__dynamic_array_inputs_{name};" not in objects_cpp
+    assert "outfile__dynamic_array_mon_t;" in objects_cpp  # the monitor's results are written
+    main = (tmp_path / "p" / "main.cpp").read_text()
+    assert "_dynamic_array_inputs_neuron_index.resize(6)" in main
+    assert "_dynamic_array_inputs_spike_time.resize" not in main  # never read by the code
+    # the Python side holds the build's spikes
+    held = {v.name: a for v, a in device.input_arrays.values()}
+    np.testing.assert_array_equal(held["neuron_index"], IDX)
+    np.testing.assert_array_equal(held["spike_time"], T)
+    np.testing.assert_array_equal(held["_timebins"], stimuli.timebins(T, 1e-4))
+
+
+@pytest.mark.compiled
+def test_runs_and_reruns_are_those_of_their_spikes_and_arrays_read_what_ran(tmp_path):
+    with build.Simulation("cpp_standalone", directory=tmp_path / "p", keep=True) as sim:
+        g, objects, m = _circuit(True)
+        sim.run(20 * ms, *objects)
+    assert _spikes(m) == _numpy_spikes(IDX, T)
+    np.testing.assert_array_equal(g.spike_time[:] / second, T)
+    assert not [p for p in (tmp_path / "p" / "results").iterdir() if "inputs_spike" in p.name]
+    sim.rerun(stimuli.generator_values(g, IDX2, T2, 1e-4))
+    assert _spikes(m) == _numpy_spikes(IDX2, T2)
+    np.testing.assert_array_equal(g.neuron_index[:], IDX2)
+    np.testing.assert_array_equal(g.spike_time[:] / second, T2)
+    # a rerun without input values runs the build's spikes (not the last rerun's)
+    sim.rerun({})
+    assert _spikes(m) == _numpy_spikes(IDX, T)
+    np.testing.assert_array_equal(g.spike_time[:] / second, T)
+    # the steps and indices of other spikes without their times: the times are not known
+    sim.rerun({g.neuron_index: IDX2, g._timebins: stimuli.timebins(T2, 1e-4), g._lastindex: 0})
+    assert _spikes(m) == _numpy_spikes(IDX2, T2)
+    with pytest.raises(SimulationError, match="inputs.spike_time is not known"):
+        g.spike_time[:]
+    with pytest.raises(SimulationError, match="Incorrect size"):
+        sim.rerun({g.neuron_index: IDX2[:4], g._timebins: stimuli.timebins(T2[:4], 1e-4)})
