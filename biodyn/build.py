@@ -1372,7 +1372,12 @@ def _rerun_arguments(device, directory, run_args, written):
     out = []
     folder = Path(directory) / "static_arrays"
     if getattr(device, "input_arrays", None):
-        run_args = _with_inputs(device, run_args)
+        run_args, files = _with_inputs(device, run_args)
+        for name, array in files.items():  # files of any size: the binary sizes its arrays
+            path = folder / f"biodyn_rerun_{name}.dat"
+            written.append(path)
+            array.tofile(path)
+            out.append(f"{name}={os.path.join('static_arrays', path.name)}")
     for key, value in run_args.items():
         if isinstance(key, TimedArray):
             name, text, file_name, array = device._prepare_timed_array_run_arg(key, value)
@@ -1399,42 +1404,51 @@ def _rerun_arguments(device, directory, run_args, written):
 
 
 def _with_inputs(device, run_args):
-    """``run_args`` with the input generators' arrays of ``device`` (:func:`_standalone_device`):
-    the arrays the generated code reads (``neuron_index``, ``_timebins``) are passed at every
-    run — the run's own values where ``run_args`` has them, else the build's — and the
-    device records what each run used (``last_inputs``). A generator whose spikes the run
+    """Split ``run_args`` for a device holding input generators (:func:`_standalone_device`):
+    returns ``(rest, files)``, the other run arguments and ``{"group.var": array}`` of the
+    arrays the generated code reads (``neuron_index``, ``_timebins``), passed at every run as
+    files of any size — the run's own values where ``run_args`` has them, else the build's.
+    Records what the run used (``device.last_inputs``): a generator whose spikes the run
     replaces without their ``spike_time`` has no known ``spike_time`` after it."""
     from brian2.core.variables import VariableView
 
-    given = {}
-    rest = {}
+    given, rest = {}, {}
     for key, value in run_args.items():
         if isinstance(key, VariableView) and id(key.variable) in device.input_arrays:
-            given[id(key.variable)] = value
+            given[id(key.variable)] = np.asarray(value, dtype=key.variable.dtype)
         else:
             rest[key] = value
-    replaced = {var.owner.name for i, (var, _) in device.input_arrays.items() if i in given}
-    last = {}
+    groups = {}
     for i, (var, built) in device.input_arrays.items():
-        if i in given:
-            value = np.asarray(given[i], dtype=var.dtype)
-            if value.shape != built.shape:
-                raise TypeError(f"Incorrect size for variable '{var.owner.name}.{var.name}': "
-                                f"{value.shape} given, the build holds {built.shape}")
-        elif var.owner.name in replaced and var.name == "spike_time":
-            value = None  # the spikes changed, their times were not given
-        else:
-            value = built
-        last[i] = value
-        if var.name in INPUT_READ:
-            rest[_input_view(var)] = value
+        groups.setdefault(var.owner.name, {})[var.name] = (i, var, built)
+    last, files = {}, {}
+    for name, members in groups.items():
+        replaced = any(i in given for i, _, _ in members.values())
+        values = {}
+        for vname, (i, var, built) in members.items():
+            if i in given:
+                values[vname] = given[i]
+            elif replaced and vname == "spike_time":
+                values[vname] = None  # the spikes changed, their times were not given
+            elif replaced and vname == "spike_number":
+                values[vname] = None  # set below from the run's size
+            else:
+                values[vname] = built
+        sizes = {v.size for k, v in values.items() if v is not None}
+        if len(sizes) > 1 or any(v is not None and v.ndim != 1 for v in values.values()):
+            raise TypeError(f"Incorrect size for the spikes of '{name}': "
+                            + ", ".join(f"{k} {np.shape(v)}" for k, v in sorted(values.items())
+                                        if v is not None) + " (one value per spike each)")
+        size = sizes.pop() if sizes else 0
+        if "spike_number" in values and values["spike_number"] is None:
+            values["spike_number"] = np.arange(size, dtype=members["spike_number"][1].dtype)
+        for vname, (i, var, _) in members.items():
+            last[i] = values[vname]
+            var.size = size  # Brian2 indexes the array by it (as after reading results)
+            if vname in INPUT_READ:
+                files[f"{name}.{vname}"] = values[vname]
     device.last_inputs = last
-    return rest
-
-
-def _input_view(var):
-    """The ``VariableView`` of ``var`` (run_args keys are views)."""
-    return getattr(var.owner, var.name)
+    return rest, files
 
 
 def _write_stamp(directory):
@@ -1518,6 +1532,55 @@ def _without_write_back(text, names):
     return text
 
 
+#: C++ of :func:`_reading_inputs`: an input array of the size of its file (exit 1 on an error:
+#: Brian2's own reader prints a size mismatch and runs on).
+_READ_INPUT = """
+// biodyn: the spikes of an input generator are run arguments of any size
+template<class T> void _biodyn_read_input(std::string varname, std::vector<T> &values, std::string filename) {
+    std::ifstream f(filename.c_str(), std::ios::in | std::ios::binary | std::ios::ate);
+    if (!f.is_open()) {
+        std::cerr << "biodyn: cannot read '" << filename << "' for " << varname << std::endl;
+        std::exit(1);
+    }
+    const std::streamoff size = f.tellg();
+    if (size < 0 || size % (std::streamoff)sizeof(T) != 0) {
+        std::cerr << "biodyn: '" << filename << "' is no array of " << varname << std::endl;
+        std::exit(1);
+    }
+    values.resize((size_t)(size / (std::streamoff)sizeof(T)));
+    f.seekg(0, std::ios::beg);
+    if (size > 0 && !f.read(reinterpret_cast<char *>(&values[0]), size)) {
+        std::cerr << "biodyn: error reading '" << filename << "' for " << varname << std::endl;
+        std::exit(1);
+    }
+}
+
+"""
+_SET_BY_NAME = "//////////////// set arrays by name ///////\n"
+
+
+def _reading_inputs(text, arrays):
+    """``objects.cpp`` whose ``set_variable_by_name`` reads each of ``arrays``
+    (``("group.var", "_dynamic_array_group_var")``) from its file at the file's size, so
+    that a build runs spikes of any number. Raises :class:`SimulationError` if this
+    Brian2's ``objects.cpp`` is not the shape this expects (the binary would otherwise
+    read spikes of another number wrongly)."""
+    if not arrays:
+        return text
+    if text.count(_SET_BY_NAME) != 1:
+        raise SimulationError("biodyn cannot adapt this Brian2 version's objects.cpp (no "
+                              "'set arrays by name' section): input spikes cannot be run arguments")
+    text = text.replace(_SET_BY_NAME, _READ_INPUT + _SET_BY_NAME)
+    for name, array in arrays:
+        head = f'    if (name == "{name}") {{\n'
+        if text.count(head) != 1:
+            raise SimulationError(f"biodyn cannot adapt this Brian2 version's objects.cpp (no "
+                                  f"setter of {name}): input spikes cannot be run arguments")
+        text = text.replace(head, head + f"        _biodyn_read_input(name, {array}, s_value);\n"
+                                          "        return;\n")
+    return text
+
+
 def _standalone_device():
     """A new ``CPPStandaloneDevice`` for biodyn's standalone runs.
 
@@ -1532,12 +1595,14 @@ def _standalone_device():
       ``neuron_index``, ``spike_time`` and ``_timebins``: 24 bytes per spike), even when
       the run's own spikes then come as ``run_args``, and it writes all four back to
       ``results/`` at the end — 0.55 GB of file traffic for a batch of 64 song_2000
-      points of 10 s, for arrays that no run changes. Here the binary gets the two
-      arrays its code reads (``neuron_index`` and ``_timebins``) as run arguments at every
-      run (the build's, or the run's own: :func:`_rerun_arguments`), keeps the other two
-      empty and writes none of them back; reading any of them in Python gives the values
-      the last run used (:meth:`get_value`; ``spike_time`` after a run that replaced
-      only the steps of the spikes raises :class:`SimulationError`: it is not known).
+      points of 10 s, for arrays that no run changes — and their number is compiled in
+      (other rates, another build). Here the binary gets the two arrays its code reads
+      (``neuron_index`` and ``_timebins``) as files at every run (the build's, or the
+      run's own: :func:`_rerun_arguments`) and sizes them by the file
+      (:func:`_reading_inputs`), keeps the other two empty and writes none of them back:
+      the build does not depend on the number of spikes. Reading any of them in Python
+      gives the values the last run used (:meth:`get_value`; ``spike_time`` after a run
+      that replaced only the steps of the spikes raises :class:`SimulationError`).
     """
     from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
@@ -1579,8 +1644,8 @@ def _standalone_device():
             self.last_inputs.pop(id(var), None)
 
         def resize(self, var, new_size):
-            if self._is_input(var) and var.name in INPUT_KEPT:
-                return  # never read by the generated code: empty in the binary
+            if self._is_input(var):
+                return  # sized by each run's own spikes (INPUT_READ), or never (INPUT_KEPT)
             return super().resize(var, new_size)
 
         def get_value(self, var, access_data=True):
@@ -1597,10 +1662,14 @@ def _standalone_device():
         def generate_objects_source(self, writer, *args, **kwargs):
             names = {self.get_array_name(v, access_data=False) for v, _ in self.input_arrays.values()}
 
+            read = [(f"{v.owner.name}.{v.name}", self.get_array_name(v, access_data=False))
+                    for v, _ in self.input_arrays.values() if v.name in INPUT_READ]
+
             class Writer:
                 def write(self, filename, contents):
                     if filename == "objects.*":
-                        contents.cpp_file = _without_write_back(contents.cpp_file, names)
+                        text = _without_write_back(contents.cpp_file, names)
+                        contents.cpp_file = _reading_inputs(text, read)
                     return writer.write(filename, contents)
 
                 def __getattr__(self, name):

@@ -346,13 +346,14 @@ def spike_generator(N, indices, times, name=None, replaceable=False):
     With ``replaceable=True`` the group's spike arrays (``neuron_index``,
     ``spike_time``, ``_timebins``, ``_lastindex``) are made writable, so that
     ``device.run(run_args=...)`` can set them: Brian2 declares them read-only,
-    which would exclude them from the binary's command-line arguments. The
-    arrays keep their size, so new spikes must come as many as the old ones
-    (:func:`pad`). Under a :class:`biodyn.build.Simulation` on ``cpp_standalone`` the
-    spikes then stay in Python and reach the binary as run arguments at every run,
-    instead of being compiled into the project as static arrays and written back
-    after the run (see :func:`biodyn.build._standalone_device`): a rerun with other
-    spikes moves 8 bytes per spike through files instead of about 70.
+    which would exclude them from the binary's command-line arguments. On a plain
+    Brian2 device the arrays keep their size, so new spikes must come as many as the
+    old ones (:func:`pad`). Under a :class:`biodyn.build.Simulation` on
+    ``cpp_standalone`` the spikes stay in Python and reach the binary as run
+    arguments at every run, instead of being compiled into the project as static
+    arrays and written back after the run (see :func:`biodyn.build._standalone_device`):
+    a rerun with other spikes moves 8 bytes per spike through files instead of about
+    70, and their number may change from run to run (it is not compiled in).
     """
     import contextlib
 
@@ -448,7 +449,9 @@ def generator_values(group, indices, times, dt, bins=None):
     ``spike_time`` reads the times that ran (or raises if they were not given).
     """
     indices = np.asarray(indices, dtype=np.int32)
-    size = int(group.variables["neuron_index"].size)
+    device = getattr(group.variables["spike_time"], "device", None)
+    held = getattr(device, "input_arrays", None) is not None  # a biodyn standalone device
+    size = indices.size if held else int(group.variables["neuron_index"].size)
     if indices.size != size:
         raise StimulusError(f"{group.name}: {indices.size} spikes given for a build holding {size}")
     if bins is None:
@@ -457,8 +460,7 @@ def generator_values(group, indices, times, dt, bins=None):
     if bins.size != size:
         raise StimulusError(f"{group.name}: {bins.size} time bins given for {size} spikes")
     out = {group.neuron_index: indices, group._timebins: bins, group._lastindex: 0}
-    device = getattr(group.variables["spike_time"], "device", None)
-    if times is not None and getattr(device, "input_arrays", None) is not None:
+    if times is not None and held:
         times = np.asarray(times, dtype=float)
         if times.size != size:
             raise StimulusError(f"{group.name}: {times.size} spike times given for {size} spikes")

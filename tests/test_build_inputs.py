@@ -56,8 +56,8 @@ def test_generated_project_holds_no_input_spikes_and_writes_none_back(tmp_path):
         assert f"outfile__dynamic_array_inputs_{name};" not in objects_cpp
     assert "outfile__dynamic_array_mon_t;" in objects_cpp  # the monitor's results are written
     main = (tmp_path / "p" / "main.cpp").read_text()
-    assert "_dynamic_array_inputs_neuron_index.resize(6)" in main
-    assert "_dynamic_array_inputs_spike_time.resize" not in main  # never read by the code
+    assert "_dynamic_array_inputs_" not in main  # sized by each run's files, not compiled in
+    assert objects_cpp.count("_biodyn_read_input(name, _dynamic_array_inputs_") == 2
     # the Python side holds the build's spikes
     held = {v.name: a for v, a in device.input_arrays.values()}
     np.testing.assert_array_equal(held["neuron_index"], IDX)
@@ -86,5 +86,12 @@ def test_runs_and_reruns_are_those_of_their_spikes_and_arrays_read_what_ran(tmp_
     assert _spikes(m) == _numpy_spikes(IDX2, T2)
     with pytest.raises(SimulationError, match="inputs.spike_time is not known"):
         g.spike_time[:]
+    # spikes of another number run on the same build
+    idx3, t3 = np.array([1, 0, 2, 1], dtype=np.int32), np.array([0.5, 0.9, 1.1, 1.7]) * 1e-3
+    sim.rerun(stimuli.generator_values(g, idx3, t3, 1e-4))
+    assert _spikes(m) == _numpy_spikes(idx3, t3)
+    np.testing.assert_array_equal(g.spike_number[:], np.arange(4))
+    sim.rerun(stimuli.generator_values(g, idx3[:0], t3[:0], 1e-4))  # none at all
+    assert _spikes(m) == []
     with pytest.raises(SimulationError, match="Incorrect size"):
-        sim.rerun({g.neuron_index: IDX2[:4], g._timebins: stimuli.timebins(T2[:4], 1e-4)})
+        sim.rerun({g.neuron_index: IDX2[:4], g._timebins: stimuli.timebins(T2, 1e-4)})

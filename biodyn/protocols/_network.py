@@ -13,10 +13,11 @@ run's seed) on the time grid and replayed by ``SpikeGeneratorGroup`` s
 one per input per time step. A subgroup of ``network.correlated_inputs`` inputs
 can share spikes with pairwise correlation ``correlation`` (label or value),
 by the mixture construction of Kuhn, Aertsen & Rotter (2003)
-(:func:`biodyn.stimuli.correlated_poisson_trains`). The spike arrays have a
-size fixed by the rates and the duration (not by the seed), so that a rerun
-of a compiled build with another seed or other parameter values generates no
-code.
+(:func:`biodyn.stimuli.correlated_poisson_trains`). The spike arrays are
+padded to a size fixed by the rates and the duration (not by the seed); on
+``cpp_standalone`` the build does not depend on that size (the spikes are run
+arguments, :func:`biodyn.build._standalone_device`), so that a rerun with
+another seed, other rates or other parameter values generates no code.
 
 Observables per condition: ``output_rate`` (Hz, over the last
 ``network.rate_window``), ``mean_weight``, ``bimodality`` (fraction of
@@ -142,7 +143,9 @@ class PoissonNetworkEngine(Engine):
         (exc, exc_bins), inh, cap_exc, cap_inh, w0, bounds, n_exc = drawn
         inh, inh_bins = inh if inh is not None else (None, None)
         neuron = self.neuron_model()
-        signature = ("poisson_network", len(conditions), n_in, n_inh, cap_exc, cap_inh, steps,
+        # the numbers of spikes are not in it: a standalone build runs spikes of any number
+        # (build._standalone_device), so other rates and seeds rerun the same build
+        signature = ("poisson_network", len(conditions), n_in, n_inh, steps,
                      str(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
                      neuron.spec.name, tuple(sorted(neuron.code.items())),
                      tuple(sorted(neuron.namespace)))
@@ -321,8 +324,7 @@ class PoissonNetworkEngine(Engine):
 
     # -- batches: the points of a sweep as copies of one run ----------------------------
     def batch_signature(self, plan):
-        sig = plan.signature  # without the spike arrays' sizes (rates differ between copies)
-        return sig[:4] + sig[6:]
+        return plan.signature
 
     def estimate_bytes(self):
         from brian2 import Hz, second
@@ -351,7 +353,7 @@ class PoissonNetworkEngine(Engine):
                     not np.array_equal(np.asarray(other.namespace[k]), np.asarray(neuron.namespace[k]))
                     for k in neuron.namespace):
                 raise NotBatchable("the points' neurons have other parameter values")
-        steps = plans[0].signature[6]
+        steps = plans[0].signature[4]
         dt_s = float(self.dt / second)
         caps = {"exc": 0, "inh": 0}
         merged = {}
@@ -389,8 +391,7 @@ class PoissonNetworkEngine(Engine):
             merged[side] = (idx_all, t_all)
             merged[f"{side}_bins"] = b_all
         sig = plans[0].signature
-        signature = ("poisson_network copies", len(plans)) + sig[1:4] + (caps["exc"], caps["inh"]) \
-            + sig[6:]
+        signature = ("poisson_network copies", len(plans)) + sig[1:]
         data = dict(d0, conditions=[c for p in plans for c in p.data["conditions"]],
                     exc=merged["exc"], inh=merged["inh"], exc_bins=merged["exc_bins"],
                     inh_bins=merged.get("inh_bins"),
