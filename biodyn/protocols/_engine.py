@@ -129,9 +129,9 @@ class Engine:
 
     def quantity(self, text, dim, key, labels=None):
         """Evaluate a stimulus entry (may use the condition's labels and model parameters)."""
-        names = dict(self.resolved.namespace)
+        names = self.resolved.namespace  # only read
         if labels:
-            names.update(labels)
+            names = {**names, **labels}
         return parse_quantity(text, dim, file=self.protocol.file, key=key, names=names)
 
     #: Whether the engine implements plan/build/values/collect (and can rerun a build).
