@@ -1301,6 +1301,7 @@ class Simulation:
         """
         from brian2 import SpikeGeneratorGroup, StateMonitor
 
+        seen = set()  # a Synapses' v_post is its target's v: each variable is read once
         for obj in self._objects:
             if isinstance(obj, SpikeGeneratorGroup):
                 continue
@@ -1315,7 +1316,7 @@ class Simulation:
                             f"variable {var!r} of {obj.source.name!r} became "
                             f"{'NaN' if np.isnan(values[bad][0]) else 'infinite'} at t = {t}")
             elif hasattr(obj, "variables") and hasattr(obj, "N"):
-                _check_group_finite(obj, None)
+                _check_group_finite(obj, None, seen)
 
 
 def _ms_text(t):
@@ -1329,7 +1330,13 @@ def _ms_text(t):
         return str(t)
 
 
-def _check_group_finite(group, t):
+def _check_group_finite(group, t, seen=None):
+    """Raise :class:`SimulationError` if a float variable of ``group`` holds NaN/Inf.
+
+    ``seen``: ids of the variables checked already (a set this adds to): the variables of a
+    Synapses include its partners' (``v_post`` *is* the target group's ``v``) and every
+    group has its clock's ``t`` and ``dt``; the first group holding one checks it, and the
+    first non-finite variable found is the one found without skipping."""
     from brian2.core.variables import ArrayVariable
 
     for name, var in group.variables.items():
@@ -1337,6 +1344,10 @@ def _check_group_finite(group, t):
             continue
         if var.dtype is None or not np.issubdtype(var.dtype, np.floating):
             continue
+        if seen is not None:
+            if id(var) in seen:
+                continue
+            seen.add(id(var))
         try:
             values = var.get_value()
         except Exception:

@@ -382,11 +382,15 @@ def parse_value(text):
 # --------------------------------------------------------------------------
 
 
-def read_toml(path):
-    """Read a TOML file; a syntax error becomes a :class:`SpecError` naming the line."""
+def read_toml(path, content=None):
+    """Read a TOML file; a syntax error becomes a :class:`SpecError` naming the line.
+
+    ``content``: the file's bytes, if the caller has read them already."""
     path = Path(path)
     shown = display_path(path)
     try:
+        if content is not None:
+            return tomllib.loads(content.decode("utf-8"))
         with open(path, "rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:

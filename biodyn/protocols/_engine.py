@@ -415,7 +415,7 @@ def score(conditions):
     return {"chi": float(math.sqrt(sum(terms) / len(terms))), "n": len(terms)}
 
 
-def summary(protocol, resolved, values, seed, target, files=None, changes=None):
+def summary(protocol, resolved, values, seed, target, files=None, changes=None, *, _memo=None):
     """The JSON summary of a protocol run (the contract later tools rely on).
 
     Besides the values per condition and the score, it records everything that shaped
@@ -440,7 +440,7 @@ def summary(protocol, resolved, values, seed, target, files=None, changes=None):
                             f"{value} for condition {dict(cond.labels)}")
         conditions.append({"labels": {k: _number(replaced.get(k, v)) for k, v in cond.labels.items()},
                            "value": value, "data": data, "error": error})
-    rec = record(protocol, resolved, seed, target, changes)
+    rec = record(protocol, resolved, seed, target, changes, _memo=_memo)
     out = {**rec, "units": dict(protocol.units), "conditions": conditions,
            "score": score(conditions), "files": dict(files or {"block": None, "figure": None})}
     if notes:
@@ -477,7 +477,7 @@ def _replaced_labels(protocol, resolved, stimulus):
     return replaced, notes
 
 
-def record(protocol, resolved, seed, target, changes=None):
+def record(protocol, resolved, seed, target, changes=None, *, _memo=None):
     """What shaped a run of ``protocol`` on ``resolved`` (the head of :func:`summary`, for
     jobs that run a protocol and write their own JSON: ``biodyn analyze flow``)."""
     pset = resolved.parameter_set
@@ -504,8 +504,22 @@ def record(protocol, resolved, seed, target, changes=None):
         "target": target,
         "dt": format_time(protocol.dt),
         "versions": build.versions(),
-        "sources": sources(protocol, resolved, changes.get("inputs")),
+        "sources": _sources(protocol, resolved, changes.get("inputs"), _memo),
     }
+
+
+def _sources(protocol, resolved, inputs, memo):
+    """:func:`sources`, read once for the points of one batch (``memo``: a dict the batch
+    holds while it finishes its points; they read the same files at the same moment)."""
+    if memo is None:
+        return sources(protocol, resolved, inputs)
+    pset = resolved.parameter_set_obj
+    key = ("sources", str(protocol.path), str(resolved.spec.path), None if pset is None else pset.name,
+           tuple((k, str(v)) for k, v in (inputs or {}).items()
+                 if isinstance(v, (str, os.PathLike))))
+    if key not in memo:
+        memo[key] = sources(protocol, resolved, inputs)
+    return {role: dict(entry) for role, entry in memo[key].items()}
 
 
 def _plain(value):
@@ -754,10 +768,27 @@ def copies_key(key, n_copies):
 
 def _run_signature(spec, key, target, brian_seed, resolved, plan_signature):
     """Everything that shapes a run's generated code (a kept build reruns an equal one)."""
-    return (spec.name, str(spec.path), key, target, str(spec.dt), brian_seed,
+    return (spec.name, str(spec.path), key, target, _dt_text(spec.dt), brian_seed,
             resolved.spec.name, str(resolved.spec.path),
             tuple(sorted((k, v) for k, v in resolved.code.items() if isinstance(v, str))),
             tuple(sorted(resolved.namespace)), plan_signature)
+
+
+def _dt_text(dt):
+    """``str(dt)`` of a protocol's time step (Brian2's best-unit text costs ~70 µs a call;
+    cached by float and dimension, which decide it)."""
+    from brian2.units.fundamentalunits import get_dimensions
+
+    if np.ndim(dt) != 0:
+        return str(dt)
+    key = (type(dt), float(dt).hex(), get_dimensions(dt))
+    text = _DT_TEXTS.get(key)
+    if text is None:
+        text = _DT_TEXTS[key] = str(dt)
+    return text
+
+
+_DT_TEXTS: dict = {}
 
 
 def _run_plan(engine, plan, signature, spec, target, brian_seed, key, report, reuse, block, *,
@@ -798,12 +829,13 @@ def _run_plan(engine, plan, signature, spec, target, brian_seed, key, report, re
     return outcome, timings
 
 
-def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, timings, batch=None):
+def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, timings, batch=None,
+            memo=None):
     """The :class:`ProtocolResult` of an engine's outcome: summary, provenance, Block."""
     spec = engine.protocol  # an engine may make the conditions from its input
     result_summary = summary(spec, resolved, outcome.values, seed, target, changes={
         "stimulus": engine.changes["stimulus"], "network": engine.changes["network"],
-        "inputs": engine.changes["inputs"], "select": select, "record_dt": record_dt})
+        "inputs": engine.changes["inputs"], "select": select, "record_dt": record_dt}, _memo=memo)
     if getattr(engine, "notes", None):  # what the engine chose for the user (e.g. a Segment)
         result_summary["notes"] = list(engine.notes) + result_summary.get("notes", [])
     if batch is not None:
@@ -983,12 +1015,13 @@ def _run_copies(chunk, setups, points, results, *, target, report, build_key, re
         values=lambda handles, plan, rerun=False: engine.values_copies(handles, plan, engines, rerun),
         collect=lambda handles, plan, block=True: engine.collect_copies(handles, plan, engines, block))
     elapsed = time.perf_counter() - t0
+    memo = {}
     for j, k in enumerate(ks):
         batch = {"size": len(ks), "copy": j}
         t = dict(timings, batch=elapsed, total=elapsed / len(ks))
         try:
             r = _finish(engines[j], resolveds[j], outcomes[j], points[k].get("seed", 0), tgt, select,
-                        None, block, t, batch=batch)
+                        None, block, t, batch=batch, memo=memo)
         except Exception as exc:  # e.g. a non-finite value of this point's own condition
             results[k] = exc
             continue
