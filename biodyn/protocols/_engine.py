@@ -775,13 +775,17 @@ def _run_signature(spec, key, target, brian_seed, resolved, plan_signature):
 
 
 def _dt_text(dt):
-    """``str(dt)`` of a protocol's time step (Brian2's best-unit text costs ~70 µs a call;
-    cached by float and dimension, which decide it)."""
+    """``str(dt)`` of a time step (``dt``, ``record_dt``) for a signature: Brian2's best-unit
+    text costs ~70 µs a call, once per point of a batch; cached by type, float and
+    dimension, which decide it."""
     from brian2.units.fundamentalunits import get_dimensions
 
     if np.ndim(dt) != 0:
         return str(dt)
-    key = (type(dt), float(dt).hex(), get_dimensions(dt))
+    try:
+        key = (type(dt), float(dt).hex(), get_dimensions(dt))
+    except (TypeError, ValueError):  # None, an array: as it is
+        return str(dt)
     text = _DT_TEXTS.get(key)
     if text is None:
         text = _DT_TEXTS[key] = str(dt)

@@ -36,7 +36,8 @@ import numpy as np
 from .. import build, io, stimuli
 from ..errors import SpecError
 from ..spec import Key
-from ._engine import Engine, MonitorRows, NotBatchable, Outcome, Plan, copy_values, register_engine
+from ._engine import (Engine, MonitorRows, NotBatchable, Outcome, Plan, _dt_text, copy_values,
+                      register_engine)
 
 
 def _dims():
@@ -143,7 +144,7 @@ class PoissonNetworkEngine(Engine):
         inh, inh_bins = inh if inh is not None else (None, None)
         neuron = self.neuron_model()
         signature = ("poisson_network", len(conditions), n_in, n_inh, cap_exc, cap_inh, steps,
-                     str(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
+                     _dt_text(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
                      neuron.spec.name, tuple(sorted(neuron.code.items())),
                      tuple(sorted(neuron.namespace)))
         return Plan(signature, duration, {
