@@ -220,7 +220,23 @@ def _user_compile_flags():
 
 
 def has_compiler():
-    return any(shutil.which(c) for c in ("g++", "c++", "clang++"))
+    """Whether a C++ compiler (``g++``, ``c++`` or ``clang++``) is on ``PATH``.
+
+    A compiler found is remembered for that ``PATH`` while its file stays executable (the
+    search costs ~0.1 ms, once per point of a sweep otherwise); none found is never
+    remembered (one installed later is found)."""
+    search = os.environ.get("PATH", os.defpath)
+    found = _COMPILERS.get(search)
+    if found is not None and os.access(found, os.X_OK):
+        return True
+    found = next((p for p in map(shutil.which, ("g++", "c++", "clang++")) if p), None)
+    if found is not None:
+        _COMPILERS[search] = found
+    return found is not None
+
+
+#: The compiler :func:`has_compiler` found, by ``PATH``.
+_COMPILERS: dict = {}
 
 
 def resolve_target(target):
@@ -347,7 +363,7 @@ def _initial_value(text, resolved):
     from ._quantity import QuantityError, evaluate
 
     try:
-        return evaluate(text, dict(resolved.namespace))
+        return evaluate(text, resolved.namespace)  # only read
     except QuantityError:
         return text
 

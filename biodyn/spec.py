@@ -48,6 +48,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+import threading
 import tomllib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -594,9 +595,12 @@ class ModelSpec:
         pset = self.get_parameter_set(parameter_set)
         key = _resolve_key(self, pset, overrides, variants)
         memo = self.__dict__.get("_resolved")
-        if key is not None and memo is not None and key in memo:
-            memo.move_to_end(key)
-            choice, namespace, code = memo[key]
+        hit = memo.get(key) if key is not None and memo is not None else None
+        if hit is not None:
+            with _MEMO_LOCK:  # sweeps may resolve in threads
+                if key in memo:
+                    memo.move_to_end(key)
+            choice, namespace, code = hit
             return Resolved(self, pset.name if pset else None, pset, dict(overrides or {}),
                             dict(choice), _copy_values(namespace), dict(code))
         if pset is not None and pset.name not in self.parameter_sets:
@@ -622,9 +626,10 @@ class ModelSpec:
             raise SpecError(self.file, where, "a value for every parameter the model uses",
                             "no value for " + ", ".join(repr(m) for m in missing))
         if key is not None and memo is not None:
-            memo[key] = (dict(choice), _copy_values(namespace), dict(code))
-            while len(memo) > _RESOLVED_PER_SPEC:
-                memo.popitem(last=False)
+            with _MEMO_LOCK:
+                memo[key] = (dict(choice), _copy_values(namespace), dict(code))
+                while len(memo) > _RESOLVED_PER_SPEC:
+                    memo.popitem(last=False)
         return Resolved(self, pset.name if pset else None, pset, overrides, choice,
                         namespace, code)
 
@@ -735,6 +740,7 @@ class ModelSpec:
         return "\n".join(lines)
 
 
+_MEMO_LOCK = threading.Lock()
 #: How many resolved parameter sets a spec keeps (:meth:`ModelSpec.resolve`; a sweep's points).
 _RESOLVED_PER_SPEC = 256
 #: Value types of overrides and set values that :func:`_resolve_key` keys on (others: no memo).

@@ -504,3 +504,24 @@ def test_standalone_network_loop_reads_the_clock_once_per_run_not_per_step():
     device.generate_network_source(writer, None)
     step = writer.files["network.cpp"].split("clock = next_clocks();", 1)[1].split("}", 1)[0]
     assert "std::clock()" in step
+
+
+def test_a_compiler_found_is_remembered_only_while_it_is_there(tmp_path, monkeypatch):
+    """has_compiler() remembers the compiler it found for a PATH (a sweep asks once per point);
+    a compiler removed, or a PATH without one, gives False; one installed later is found."""
+    import os
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    assert not build.has_compiler()
+    gxx = folder / "g++"
+    gxx.write_text("#!/bin/sh\n")
+    gxx.chmod(0o755)
+    assert build.has_compiler()  # installed after a search that found none
+    assert build.has_compiler()
+    gxx.unlink()
+    assert not build.has_compiler()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert not build.has_compiler()
+    assert os.environ["PATH"] == str(tmp_path)

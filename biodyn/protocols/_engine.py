@@ -7,6 +7,7 @@ import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -165,13 +166,9 @@ class Engine:
         the model's code uses ``rand``, ``randn``, ``xi`` or ``poisson``, because
         on ``cpp_standalone`` the seed is part of the generated code.
         """
-        from brian2.utils.stringtools import get_identifiers
-
-        ids = set()
-        for text in list(self.resolved.code.values()) + list(self.extra_code()):
-            if isinstance(text, str):
-                ids |= get_identifiers(text)
-        return bool(ids & {"rand", "randn", "poisson"}) or any(i.startswith("xi") for i in ids)
+        texts = tuple(t for t in list(self.resolved.code.values()) + list(self.extra_code())
+                      if isinstance(t, str))
+        return _draws_random(texts)
 
     def extra_code(self):
         """Code strings the engine adds to the model (checked by :meth:`brian_random`)."""
@@ -215,6 +212,18 @@ class Engine:
     def collect_copies(self, handles, merged, engines, block=True):  # pragma: no cover
         """One :class:`Outcome` per copy, each what the copy's point gives when run alone."""
         raise NotImplementedError
+
+
+@lru_cache(maxsize=256)
+def _draws_random(texts):
+    """Whether code ``texts`` (a tuple of strings) use Brian2's random functions (by text:
+    the same model code is checked once per process, not once per point)."""
+    from brian2.utils.stringtools import get_identifiers
+
+    ids = set()
+    for text in texts:
+        ids |= get_identifiers(text)
+    return bool(ids & {"rand", "randn", "poisson"}) or any(i.startswith("xi") for i in ids)
 
 
 class NotBatchable(Exception):

@@ -6,6 +6,7 @@ import copy
 import itertools
 import math
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -373,6 +374,7 @@ def _grid_values(spec, file, key):
 #: (ProtocolSpec, its engine class); newest last.
 _LOADED: "OrderedDict[tuple, tuple]" = OrderedDict()
 _MAX_LOADED = 32
+_LOADED_LOCK = threading.Lock()
 
 
 def load(name):
@@ -395,15 +397,18 @@ def load(name):
         from . import ENGINES
 
         if ENGINES.get(hit[0].engine) is hit[1]:
-            _LOADED.move_to_end(key)
+            with _LOADED_LOCK:  # sweeps may load in threads
+                if key in _LOADED:
+                    _LOADED.move_to_end(key)
             return copy.copy(hit[0])
     spec = _load(path, content)
     if key is not None:
         from . import ENGINES
 
-        _LOADED[key] = (spec, ENGINES[spec.engine])
-        while len(_LOADED) > _MAX_LOADED:
-            _LOADED.popitem(last=False)
+        with _LOADED_LOCK:
+            _LOADED[key] = (spec, ENGINES[spec.engine])
+            while len(_LOADED) > _MAX_LOADED:
+                _LOADED.popitem(last=False)
         return copy.copy(spec)
     return spec
 
