@@ -13,6 +13,7 @@ import ast
 import math
 import operator
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -63,7 +64,17 @@ def units_namespace():
     return _UNITS
 
 
+_FUNCTIONS = None
+
+
 def _functions():
+    global _FUNCTIONS
+    if _FUNCTIONS is None:
+        _FUNCTIONS = _function_table()
+    return _FUNCTIONS
+
+
+def _function_table():
     import brian2
 
     return {
@@ -100,16 +111,10 @@ def evaluate(text, names=None):
         if isinstance(text, bool):
             raise QuantityError(f"a boolean ({text!r}) is not a quantity")
         return text
-    source = text.strip()
-    if not source:
-        raise QuantityError("empty text")
-    m = _NUMBER_THEN_UNIT.match(source)
-    if m:
-        source = f"{m.group('num')} * ({m.group('rest') or m.group('glued')})"
-    try:
-        tree = ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        raise QuantityError(f"{text!r} is not an expression ({exc.msg})") from None
+    cached = _VALUES.get(text)
+    if cached is not None and (names is None or not any(n in names for n in cached[1])):
+        return _fresh(cached[0])
+    tree, identifiers = _parse(text)
     units = units_namespace()
     funcs = _functions()
 
@@ -146,7 +151,47 @@ def evaluate(text, names=None):
         raise
     except Exception as exc:  # dimension mismatch in '1*ms + 1*mV', division by zero, ...
         raise QuantityError(f"{text!r} cannot be evaluated: {exc}") from None
+    if names is None or not any(n in names for n in identifiers):
+        # the value depends on the text alone (units and functions never change)
+        if len(_VALUES) >= _MAX_VALUES:
+            _VALUES.clear()
+        _VALUES[text] = (value, identifiers)
+        return _fresh(value)
     return value
+
+
+#: Values of texts that use no caller's names (``"16.8 ms"``, ``"10 Hz"``): text ->
+#: (value, identifiers); :func:`evaluate` returns copies (:func:`_fresh`).
+_VALUES: dict = {}
+_MAX_VALUES = 4096
+
+
+def _fresh(value):
+    """A cached value as :func:`evaluate` computes it anew: arrays (quantities) copied, so
+    that no caller shares one; Brian2's units (``evaluate("ms")`` is the unit itself) and
+    immutable numbers as they are."""
+    from brian2.units.fundamentalunits import Unit
+
+    if isinstance(value, np.ndarray) and not isinstance(value, Unit):
+        return value.copy()
+    return value
+
+
+@lru_cache(maxsize=4096)
+def _parse(text):
+    """The syntax tree of a quantity's text and the names it uses (cached by text: the tree
+    is only read)."""
+    source = text.strip()
+    if not source:
+        raise QuantityError("empty text")
+    m = _NUMBER_THEN_UNIT.match(source)
+    if m:
+        source = f"{m.group('num')} * ({m.group('rest') or m.group('glued')})"
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise QuantityError(f"{text!r} is not an expression ({exc.msg})") from None
+    return tree, frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
 
 
 _LONG_NAMES = {"S": "siemens", "F": "farad", "H": "henry", "C": "coulomb", "T": "tesla", "W": "watt",
@@ -305,6 +350,23 @@ def exact_text(value) -> str:
         return repr(float(value))
     if np.ndim(value) != 0:
         raise QuantityError(f"{value!r} is not a scalar")
+    key = (float(value).hex(), dim)  # the text depends on the float (-0.0 too) and dimension
+    text = _EXACT.get(key)
+    if text is None:
+        text = _exact_text(value, dim)
+        if len(_EXACT) >= _MAX_VALUES:
+            _EXACT.clear()
+        _EXACT[key] = text
+    return text
+
+
+#: :func:`exact_text` of scalar quantities by (float, dimension).
+_EXACT: dict = {}
+
+
+def _exact_text(value, dim):
+    from brian2.units.fundamentalunits import get_dimensions
+
     for text in _unit_texts(value, dim):
         try:
             back = evaluate(text)

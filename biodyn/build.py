@@ -220,7 +220,23 @@ def _user_compile_flags():
 
 
 def has_compiler():
-    return any(shutil.which(c) for c in ("g++", "c++", "clang++"))
+    """Whether a C++ compiler (``g++``, ``c++`` or ``clang++``) is on ``PATH``.
+
+    A compiler found is remembered for that ``PATH`` while its file stays executable (the
+    search costs ~0.1 ms, once per point of a sweep otherwise); none found is never
+    remembered (one installed later is found)."""
+    search = os.environ.get("PATH", os.defpath)
+    found = _COMPILERS.get(search)
+    if found is not None and os.access(found, os.X_OK):
+        return True
+    found = next((p for p in map(shutil.which, ("g++", "c++", "clang++")) if p), None)
+    if found is not None:
+        _COMPILERS[search] = found
+    return found is not None
+
+
+#: The compiler :func:`has_compiler` found, by ``PATH``.
+_COMPILERS: dict = {}
 
 
 def resolve_target(target):
@@ -347,7 +363,7 @@ def _initial_value(text, resolved):
     from ._quantity import QuantityError, evaluate
 
     try:
-        return evaluate(text, dict(resolved.namespace))
+        return evaluate(text, resolved.namespace)  # only read
     except QuantityError:
         return text
 
@@ -1301,6 +1317,7 @@ class Simulation:
         """
         from brian2 import SpikeGeneratorGroup, StateMonitor
 
+        seen = set()  # a Synapses' v_post is its target's v: each variable is read once
         for obj in self._objects:
             if isinstance(obj, SpikeGeneratorGroup):
                 continue
@@ -1315,7 +1332,7 @@ class Simulation:
                             f"variable {var!r} of {obj.source.name!r} became "
                             f"{'NaN' if np.isnan(values[bad][0]) else 'infinite'} at t = {t}")
             elif hasattr(obj, "variables") and hasattr(obj, "N"):
-                _check_group_finite(obj, None)
+                _check_group_finite(obj, None, seen)
 
 
 def _ms_text(t):
@@ -1329,7 +1346,13 @@ def _ms_text(t):
         return str(t)
 
 
-def _check_group_finite(group, t):
+def _check_group_finite(group, t, seen=None):
+    """Raise :class:`SimulationError` if a float variable of ``group`` holds NaN/Inf.
+
+    ``seen``: ids of the variables checked already (a set this adds to): the variables of a
+    Synapses include its partners' (``v_post`` *is* the target group's ``v``) and every
+    group has its clock's ``t`` and ``dt``; the first group holding one checks it, and the
+    first non-finite variable found is the one found without skipping."""
     from brian2.core.variables import ArrayVariable
 
     for name, var in group.variables.items():
@@ -1337,6 +1360,10 @@ def _check_group_finite(group, t):
             continue
         if var.dtype is None or not np.issubdtype(var.dtype, np.floating):
             continue
+        if seen is not None:
+            if id(var) in seen:
+                continue
+            seen.add(id(var))
         try:
             values = var.get_value()
         except Exception:

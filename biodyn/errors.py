@@ -150,8 +150,19 @@ def display_path(path: str | PathLike | None) -> str | None:
     import os
 
     path = os.fspath(path)
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # other drive on Windows
-        return path
-    return path if rel.startswith("..") else rel
+    key = (os.getcwd(), path)  # relpath is string arithmetic on the cwd and the path
+    shown = _DISPLAYED.get(key)
+    if shown is None:
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:  # other drive on Windows
+            rel = ".."
+        shown = path if rel.startswith("..") else rel
+        if len(_DISPLAYED) >= 1024:
+            _DISPLAYED.clear()
+        _DISPLAYED[key] = shown
+    return shown
+
+
+#: :func:`display_path` by (cwd, path).
+_DISPLAYED: dict = {}

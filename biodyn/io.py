@@ -128,7 +128,7 @@ def add_spiketrains(segment, trains, t_stop, population, t_start=0.0, indices=No
 def spike_monitor_trains(monitor, N=None):
     """A SpikeMonitor's spikes as a list of arrays in seconds, one per neuron."""
     i = np.asarray(monitor.i[:])
-    t = np.asarray(monitor.t[:] / _brian_second())
+    t = np.asarray(monitor.t_[:])  # in seconds: t[:] / second, without the quantity
     N = monitor.source.N if N is None else N
     order = np.argsort(i, kind="stable")
     i, t = i[order], t[order]

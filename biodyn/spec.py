@@ -48,11 +48,15 @@ from __future__ import annotations
 import itertools
 import re
 import string
+import threading
 import tomllib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
+
+import numpy as np
 
 from ._quantity import (
     QuantityError,
@@ -309,7 +313,7 @@ def check_quantity(value, dim, *, file=None, key="value", unit=None, text=None):
         got = get_dimensions(value)
     except Exception:
         got = None
-    if got != dim:
+    if got is not dim and got != dim:  # Brian2's Dimension == is np.allclose: try identity first
         shown = repr(text) if text is not None else repr(value)
         found_dim = "not a number" if got is None else (
             "dimensionless" if got is DIMENSIONLESS else dimension_name(got))
@@ -379,11 +383,15 @@ def parse_value(text):
 # --------------------------------------------------------------------------
 
 
-def read_toml(path):
-    """Read a TOML file; a syntax error becomes a :class:`SpecError` naming the line."""
+def read_toml(path, content=None):
+    """Read a TOML file; a syntax error becomes a :class:`SpecError` naming the line.
+
+    ``content``: the file's bytes, if the caller has read them already."""
     path = Path(path)
     shown = display_path(path)
     try:
+        if content is not None:
+            return tomllib.loads(content.decode("utf-8"))
         with open(path, "rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
@@ -517,6 +525,8 @@ class ModelSpec:
         self.templates = MappingProxyType(templates)
         self.initial = MappingProxyType(initial)
         self.citations = MappingProxyType(citations)
+        # resolve() results by their inputs (the spec is immutable; see _resolve_key)
+        self._resolved = OrderedDict()
 
     # -- identity ---------------------------------------------------------------
     @property
@@ -583,6 +593,16 @@ class ModelSpec:
         Resolved
         """
         pset = self.get_parameter_set(parameter_set)
+        key = _resolve_key(self, pset, overrides, variants)
+        memo = self.__dict__.get("_resolved")
+        hit = memo.get(key) if key is not None and memo is not None else None
+        if hit is not None:
+            with _MEMO_LOCK:  # sweeps may resolve in threads
+                if key in memo:
+                    memo.move_to_end(key)
+            choice, namespace, code = hit
+            return Resolved(self, pset.name if pset else None, pset, dict(overrides or {}),
+                            dict(choice), _copy_values(namespace), dict(code))
         if pset is not None and pset.name not in self.parameter_sets:
             self._check_external_set(pset)
         choice = self.variant_choice(pset.name if pset and pset.name in self.parameter_sets else None,
@@ -605,6 +625,11 @@ class ModelSpec:
             where = f"parameter_sets.{pset.name}.values" if pset else "parameter_sets"
             raise SpecError(self.file, where, "a value for every parameter the model uses",
                             "no value for " + ", ".join(repr(m) for m in missing))
+        if key is not None and memo is not None:
+            with _MEMO_LOCK:
+                memo[key] = (dict(choice), _copy_values(namespace), dict(code))
+                while len(memo) > _RESOLVED_PER_SPEC:
+                    memo.popitem(last=False)
         return Resolved(self, pset.name if pset else None, pset, overrides, choice,
                         namespace, code)
 
@@ -632,11 +657,12 @@ class ModelSpec:
         """Evaluate value texts in dependency order; values may name other parameters."""
         values = {}
         evaluating = []
+        own = pset is None or pset.name in self.parameter_sets
+        src = self.file if own else pset.name  # once (display_path), not per value
 
         def where(name):
             if name in overrides:
                 return "<overrides>", name
-            src = self.file if pset is None or pset.name in self.parameter_sets else pset.name
             return src, f"parameter_sets.{pset.name}.values.{name}" if pset else name
 
         def get(name):
@@ -712,6 +738,46 @@ class ModelSpec:
         if self.notes:
             lines += ["", "notes:", self.notes]
         return "\n".join(lines)
+
+
+_MEMO_LOCK = threading.Lock()
+#: How many resolved parameter sets a spec keeps (:meth:`ModelSpec.resolve`; a sweep's points).
+_RESOLVED_PER_SPEC = 256
+#: Value types of overrides and set values that :func:`_resolve_key` keys on (others: no memo).
+_KEY_TYPES = (str, int, float)
+
+
+def _resolve_key(spec, pset, overrides, variants):
+    """The key of :meth:`ModelSpec.resolve`'s memo: everything its result depends on besides
+    the (immutable) spec — the set's name and values (as text), the overrides and the
+    variants, each with its type (``1`` and ``True`` are equal keys of a dict, not equal
+    inputs). ``None`` (no memo) if any value is not text or a number (a quantity given in
+    code, an array). A set read from a file is keyed by its content, never by its path: a
+    file edited between two runs gives its new values."""
+    try:
+        if pset is None:
+            pkey = None
+        elif spec.parameter_sets.get(pset.name) is pset:
+            pkey = ("own", pset.name)
+        else:
+            pkey = ("set", pset.name, _items_key(pset.values), _items_key(pset.variants))
+        return (pkey, _items_key(overrides or {}), _items_key(variants or {}))
+    except TypeError:
+        return None
+
+
+def _items_key(mapping):
+    out = []
+    for k, v in mapping.items():
+        if type(v) not in _KEY_TYPES or not isinstance(k, str):
+            raise TypeError(k)
+        out.append((k, type(v).__name__, v))
+    return tuple(out)
+
+
+def _copy_values(namespace):
+    """A namespace whose arrays (quantities) are copies: a memo's values are never shared."""
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in namespace.items()}
 
 
 class _LazyNames(dict):

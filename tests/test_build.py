@@ -412,7 +412,8 @@ def test_final_state_check_skips_spike_generators(monkeypatch):
     of a SpikeGeneratorGroup (its given inputs: reading them back from disk cost 0.25 s per
     64-point song_2000 batch)."""
     checked = []
-    monkeypatch.setattr(build, "_check_group_finite", lambda group, t: checked.append(group.name))
+    monkeypatch.setattr(build, "_check_group_finite",
+                        lambda group, t, seen=None: checked.append(group.name))
     gen = SpikeGeneratorGroup(2, [0, 1], [1, 2] * ms, name="gen")
     G = NeuronGroup(2, "v : 1", name="cells")
 
@@ -421,6 +422,33 @@ def test_final_state_check_skips_spike_generators(monkeypatch):
 
     build.Simulation.check_state(Fake())
     assert checked == ["cells"]
+
+
+def test_final_state_check_reads_each_variable_once_and_finds_the_same_first_nan(monkeypatch):
+    """A Synapses' variables include its partners' (``v_post`` is the target's ``v``) and every
+    group has its clock's ``t``/``dt``: the check after a standalone run reads each variable
+    once (it read song_2000's 30 variables 102 times a run), and still stops at the first
+    non-finite variable in the order it checked them before."""
+    from brian2 import Synapses
+    from brian2.core.variables import ArrayVariable
+
+    src = NeuronGroup(2, "u : 1", threshold="u > 1", name="src")
+    G = NeuronGroup(2, "v : 1", name="cells")
+    S = Synapses(src, G, "w : 1", on_pre="v_post += w", name="syn")
+    S.connect(i=[0, 1], j=[0, 1])
+    reads = []
+    real = ArrayVariable.get_value
+    monkeypatch.setattr(ArrayVariable, "get_value", lambda self: reads.append(id(self)) or real(self))
+
+    class Fake:
+        _objects = [src, G, S]
+
+    build.Simulation.check_state(Fake())
+    assert reads and len(reads) == len(set(reads))
+    assert id(G.variables["v"]) in reads and id(S.variables["w"]) in reads
+    G.v[1] = np.nan
+    with pytest.raises(SimulationError, match="'v' of 'cells'"):
+        build.Simulation.check_state(Fake())
 
 
 # -- the light units of a standalone project (issue 17) ----------------------------------------------
@@ -479,3 +507,24 @@ def test_standalone_network_loop_reads_the_clock_once_per_run_not_per_step():
     device.generate_network_source(writer, None)
     step = writer.files["network.cpp"].split("clock = next_clocks();", 1)[1].split("}", 1)[0]
     assert "std::clock()" in step
+
+
+def test_a_compiler_found_is_remembered_only_while_it_is_there(tmp_path, monkeypatch):
+    """has_compiler() remembers the compiler it found for a PATH (a sweep asks once per point);
+    a compiler removed, or a PATH without one, gives False; one installed later is found."""
+    import os
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    assert not build.has_compiler()
+    gxx = folder / "g++"
+    gxx.write_text("#!/bin/sh\n")
+    gxx.chmod(0o755)
+    assert build.has_compiler()  # installed after a search that found none
+    assert build.has_compiler()
+    gxx.unlink()
+    assert not build.has_compiler()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert not build.has_compiler()
+    assert os.environ["PATH"] == str(tmp_path)

@@ -139,3 +139,20 @@ def test_shorten_cuts_at_a_word_boundary(text, width, expected):
 def test_spec_error_message_names_file_key_expected_found_hint():
     e = SpecError("m.toml", "a.b", "a number", "'x'", "did you mean 'y'?")
     assert str(e) == "m.toml: a.b: expected a number, found 'x'; did you mean 'y'?"
+
+
+def test_display_path_follows_the_working_directory(tmp_path, monkeypatch):
+    """display_path is cached by (cwd, path): a path shown relative to one working directory
+    is shown as it is from another."""
+    from biodyn.errors import display_path
+
+    (tmp_path / "a").mkdir()
+    path = str(tmp_path / "a" / "spec.toml")
+    monkeypatch.chdir(tmp_path)
+    assert display_path(path) == "a/spec.toml"
+    monkeypatch.chdir(tmp_path / "a")
+    assert display_path(path) == "spec.toml"
+    monkeypatch.chdir("/")
+    assert display_path(path) == path.lstrip("/") or display_path(path) == path
+    monkeypatch.chdir(tmp_path)
+    assert display_path(path) == "a/spec.toml"

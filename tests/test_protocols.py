@@ -150,3 +150,43 @@ def test_a_stimulus_change_of_another_dimension_than_the_protocols_value_is_an_e
                                                         "correlation": "0.1"}, where=where)
     assert ok["stimulus"]["input_rate"] == "20 Hz"
     protocols.check_changes("song_2000", stimulus={"input_rate": "2*some_model_rate"})  # not checkable here
+
+
+# -- protocols read once per content (issue 17: per-point overhead of sweeps) -----------------
+
+
+def test_a_protocol_file_edited_between_two_loads_is_read_anew(tmp_path):
+    import os
+    from pathlib import Path
+
+    text = (Path(protocols.__file__).parents[2] / "protocols" / "bi_poo_1998.toml").read_text()
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    first = protocols.load(str(path))
+    again = protocols.load(str(path))
+    assert again is not first and again.description == first.description
+    again.conditions = ()  # a copy: the next load is not changed
+    assert len(protocols.load(str(path)).conditions) == len(first.conditions)
+    st = path.stat()
+    path.write_text(text.replace("The STDP window (Bi & Poo 1998)", "An edited window"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # the same mtime: content decides
+    assert protocols.load(str(path)).description.startswith("An edited window")
+
+
+def test_a_protocol_is_validated_again_by_a_newly_registered_engine(tmp_path, monkeypatch):
+    from biodyn.errors import SpecError
+    from biodyn.protocols import ENGINES
+
+    spec = protocols.load("bi_poo_1998")
+    old = ENGINES[spec.engine]
+
+    class Strict(old):
+        @classmethod
+        def validate(cls, protocol):
+            raise SpecError(protocol.file, "engine", "a stricter protocol", "this one")
+
+    monkeypatch.setitem(ENGINES, spec.engine, Strict)
+    with pytest.raises(SpecError, match="stricter"):
+        protocols.load("bi_poo_1998")
+    monkeypatch.setitem(ENGINES, spec.engine, old)
+    assert protocols.load("bi_poo_1998").name == "bi_poo_1998"

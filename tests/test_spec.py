@@ -383,3 +383,134 @@ def test_readable_text_rewrites_only_what_reads_badly_and_keeps_the_users_number
     assert readable_text("0.01 Hz") == "0.01 Hz"
     for text in ("auto", "0.1", "tau", "1e-4 1/mV**2", "1.05*A_plus", "[1, 2]"):
         assert readable_text(text) == text
+
+
+# -- memos of resolve() and of quantity texts (issue 17: per-point overhead of sweeps) ------
+
+
+def test_resolving_the_same_point_again_evaluates_no_parameter_text(tmp_path, monkeypatch):
+    import biodyn.spec as spec_module
+
+    spec = load_file(write(tmp_path, "leaky", GOOD_NEURON))
+    first = spec.resolve(overrides={"tau": "20 ms"})
+    calls = []
+    real = spec_module.parse_quantity
+    monkeypatch.setattr(spec_module, "parse_quantity", lambda *a, **k: calls.append(a) or real(*a, **k))
+    again = spec.resolve(overrides={"tau": "20 ms"})
+    assert calls == []
+    assert dict(again.namespace) == dict(first.namespace)
+    assert again.overrides == {"tau": "20 ms"} and again.parameter_set == "default"
+    other = spec.resolve(overrides={"tau": "30 ms"})  # other inputs: evaluated
+    assert len(calls) == 3
+    from brian2 import ms
+
+    assert other.namespace["tau"] == 30 * ms
+
+
+def test_a_resolved_namespace_is_never_shared_with_a_later_resolve(tmp_path):
+    from brian2 import mV, ms
+
+    spec = load_file(write(tmp_path, "leaky", GOOD_NEURON))
+    first = spec.resolve()
+    first.namespace["tau"] *= 3  # in place, on the quantity itself
+    first.namespace["E_L"] = 0 * mV
+    again = spec.resolve()
+    assert again.namespace["tau"] == 10 * ms and again.namespace["E_L"] == -70 * mV
+    assert again.namespace is not first.namespace and again.code is not first.code
+
+
+def test_a_parameter_set_file_edited_between_two_resolves_gives_its_new_values(tmp_path):
+    import os
+
+    from brian2 import ms
+
+    from biodyn import build
+
+    model = write(tmp_path, "leaky", GOOD_NEURON)
+    pset = tmp_path / "fitted.toml"
+    pset.write_text('inherits = "default"\nvalues = { tau = "12 ms" }\n')
+    assert build.resolve(str(model), str(pset)).namespace["tau"] == 12 * ms
+    pset.write_text('inherits = "default"\nvalues = { tau = "13 ms" }\n')
+    st = pset.stat()
+    os.utime(pset, ns=(st.st_atime_ns, st.st_mtime_ns))  # the same mtime: content decides
+    assert build.resolve(str(model), str(pset)).namespace["tau"] == 13 * ms
+
+
+def test_a_model_file_edited_between_two_resolves_gives_its_new_values(tmp_path):
+    import os
+
+    from brian2 import ms
+
+    from biodyn import build
+
+    model = write(tmp_path, "leaky", GOOD_NEURON)
+    assert build.resolve(str(model)).namespace["tau"] == 10 * ms
+    model.write_text(textwrap.dedent(GOOD_NEURON).replace('tau = "10 ms"', 'tau = "11 ms"'))
+    st = model.stat()
+    os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert build.resolve(str(model)).namespace["tau"] == 11 * ms
+    assert build.resolve(str(model), overrides={"tau": "5 ms"}).namespace["tau"] == 5 * ms
+
+
+def test_a_model_name_follows_biodyn_path_between_two_resolves(tmp_path, monkeypatch):
+    from brian2 import ms
+
+    from biodyn import build
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "m.toml").write_text(textwrap.dedent(GOOD_NEURON))
+    (b / "m.toml").write_text(textwrap.dedent(GOOD_NEURON).replace('tau = "10 ms"', 'tau = "14 ms"'))
+    try:
+        monkeypatch.setenv("BIODYN_PATH", str(a))
+        assert build.resolve("m").namespace["tau"] == 10 * ms
+        monkeypatch.setenv("BIODYN_PATH", str(b))
+        assert build.resolve("m").namespace["tau"] == 14 * ms
+    finally:
+        catalog.refresh()
+
+
+def test_a_set_by_name_and_an_external_set_of_that_name_resolve_to_their_own_values(tmp_path):
+    from brian2 import ms
+
+    from biodyn.spec import ParameterSet
+
+    spec = load_file(write(tmp_path, "leaky", GOOD_NEURON))
+    assert spec.resolve("default").namespace["tau"] == 10 * ms
+    mine = ParameterSet("default", {"tau": "15 ms", "E_L": "-70 mV", "v_th": "-50 mV"}, None)
+    assert spec.resolve(mine).namespace["tau"] == 15 * ms
+    assert spec.resolve(mine).parameter_set_obj is mine
+    assert spec.resolve("default").namespace["tau"] == 10 * ms
+
+
+def test_an_override_of_another_type_is_not_taken_for_an_equal_one(tmp_path):
+    spec = load_file(write(tmp_path, "leaky", GOOD_NEURON.replace('tau = { unit = "ms", doc = "time constant" }',
+                                                                  'tau = { unit = "ms", doc = "time constant" }\ng = "1"')))
+    assert spec.resolve(overrides={"g": 1}).namespace["g"] == 1.0
+    with pytest.raises(SpecError):
+        spec.resolve(overrides={"g": True})  # a boolean is no quantity, whatever was resolved before
+
+
+def test_a_quantity_text_evaluates_anew_where_a_name_shadows_a_unit():
+    from brian2 import mV, ms
+
+    from biodyn._quantity import evaluate
+
+    assert evaluate("2*ms") == 2 * ms
+    assert evaluate("2*ms", {"ms": 5.0}) == 10.0
+    assert evaluate("2*ms", {"tau": 5.0}) == 2 * ms
+    first = evaluate("3 mV")
+    first *= 2  # in place: the next evaluation is not changed
+    assert evaluate("3 mV") == 3 * mV
+    assert evaluate("ms") is ms  # a unit stays the unit
+
+
+def test_exact_text_tells_minus_zero_from_zero():
+    from brian2 import ms
+
+    from biodyn._quantity import evaluate, exact_text
+
+    for value in (0.0 * ms, -0.0 * ms, 0.0 * ms):
+        text = exact_text(value)
+        assert float(evaluate(text)) == 0.0
+        assert str(float(evaluate(text))).startswith("-") == str(float(value)).startswith("-")

@@ -7,6 +7,7 @@ import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -129,9 +130,9 @@ class Engine:
 
     def quantity(self, text, dim, key, labels=None):
         """Evaluate a stimulus entry (may use the condition's labels and model parameters)."""
-        names = dict(self.resolved.namespace)
+        names = self.resolved.namespace  # only read
         if labels:
-            names.update(labels)
+            names = {**names, **labels}
         return parse_quantity(text, dim, file=self.protocol.file, key=key, names=names)
 
     #: Whether the engine implements plan/build/values/collect (and can rerun a build).
@@ -165,13 +166,9 @@ class Engine:
         the model's code uses ``rand``, ``randn``, ``xi`` or ``poisson``, because
         on ``cpp_standalone`` the seed is part of the generated code.
         """
-        from brian2.utils.stringtools import get_identifiers
-
-        ids = set()
-        for text in list(self.resolved.code.values()) + list(self.extra_code()):
-            if isinstance(text, str):
-                ids |= get_identifiers(text)
-        return bool(ids & {"rand", "randn", "poisson"}) or any(i.startswith("xi") for i in ids)
+        texts = tuple(t for t in list(self.resolved.code.values()) + list(self.extra_code())
+                      if isinstance(t, str))
+        return _draws_random(texts)
 
     def extra_code(self):
         """Code strings the engine adds to the model (checked by :meth:`brian_random`)."""
@@ -215,6 +212,18 @@ class Engine:
     def collect_copies(self, handles, merged, engines, block=True):  # pragma: no cover
         """One :class:`Outcome` per copy, each what the copy's point gives when run alone."""
         raise NotImplementedError
+
+
+@lru_cache(maxsize=256)
+def _draws_random(texts):
+    """Whether code ``texts`` (a tuple of strings) use Brian2's random functions (by text:
+    the same model code is checked once per process, not once per point)."""
+    from brian2.utils.stringtools import get_identifiers
+
+    ids = set()
+    for text in texts:
+        ids |= get_identifiers(text)
+    return bool(ids & {"rand", "randn", "poisson"}) or any(i.startswith("xi") for i in ids)
 
 
 class NotBatchable(Exception):
@@ -415,7 +424,7 @@ def score(conditions):
     return {"chi": float(math.sqrt(sum(terms) / len(terms))), "n": len(terms)}
 
 
-def summary(protocol, resolved, values, seed, target, files=None, changes=None):
+def summary(protocol, resolved, values, seed, target, files=None, changes=None, *, _memo=None):
     """The JSON summary of a protocol run (the contract later tools rely on).
 
     Besides the values per condition and the score, it records everything that shaped
@@ -440,7 +449,7 @@ def summary(protocol, resolved, values, seed, target, files=None, changes=None):
                             f"{value} for condition {dict(cond.labels)}")
         conditions.append({"labels": {k: _number(replaced.get(k, v)) for k, v in cond.labels.items()},
                            "value": value, "data": data, "error": error})
-    rec = record(protocol, resolved, seed, target, changes)
+    rec = record(protocol, resolved, seed, target, changes, _memo=_memo)
     out = {**rec, "units": dict(protocol.units), "conditions": conditions,
            "score": score(conditions), "files": dict(files or {"block": None, "figure": None})}
     if notes:
@@ -477,7 +486,7 @@ def _replaced_labels(protocol, resolved, stimulus):
     return replaced, notes
 
 
-def record(protocol, resolved, seed, target, changes=None):
+def record(protocol, resolved, seed, target, changes=None, *, _memo=None):
     """What shaped a run of ``protocol`` on ``resolved`` (the head of :func:`summary`, for
     jobs that run a protocol and write their own JSON: ``biodyn analyze flow``)."""
     pset = resolved.parameter_set
@@ -504,8 +513,22 @@ def record(protocol, resolved, seed, target, changes=None):
         "target": target,
         "dt": format_time(protocol.dt),
         "versions": build.versions(),
-        "sources": sources(protocol, resolved, changes.get("inputs")),
+        "sources": _sources(protocol, resolved, changes.get("inputs"), _memo),
     }
+
+
+def _sources(protocol, resolved, inputs, memo):
+    """:func:`sources`, read once for the points of one batch (``memo``: a dict the batch
+    holds while it finishes its points; they read the same files at the same moment)."""
+    if memo is None:
+        return sources(protocol, resolved, inputs)
+    pset = resolved.parameter_set_obj
+    key = ("sources", str(protocol.path), str(resolved.spec.path), None if pset is None else pset.name,
+           tuple((k, str(v)) for k, v in (inputs or {}).items()
+                 if isinstance(v, (str, os.PathLike))))
+    if key not in memo:
+        memo[key] = sources(protocol, resolved, inputs)
+    return {role: dict(entry) for role, entry in memo[key].items()}
 
 
 def _plain(value):
@@ -754,10 +777,31 @@ def copies_key(key, n_copies):
 
 def _run_signature(spec, key, target, brian_seed, resolved, plan_signature):
     """Everything that shapes a run's generated code (a kept build reruns an equal one)."""
-    return (spec.name, str(spec.path), key, target, str(spec.dt), brian_seed,
+    return (spec.name, str(spec.path), key, target, _dt_text(spec.dt), brian_seed,
             resolved.spec.name, str(resolved.spec.path),
             tuple(sorted((k, v) for k, v in resolved.code.items() if isinstance(v, str))),
             tuple(sorted(resolved.namespace)), plan_signature)
+
+
+def _dt_text(dt):
+    """``str(dt)`` of a time step (``dt``, ``record_dt``) for a signature: Brian2's best-unit
+    text costs ~70 µs a call, once per point of a batch; cached by type, float and
+    dimension, which decide it."""
+    from brian2.units.fundamentalunits import get_dimensions
+
+    if np.ndim(dt) != 0:
+        return str(dt)
+    try:
+        key = (type(dt), float(dt).hex(), get_dimensions(dt))
+    except (TypeError, ValueError):  # None, an array: as it is
+        return str(dt)
+    text = _DT_TEXTS.get(key)
+    if text is None:
+        text = _DT_TEXTS[key] = str(dt)
+    return text
+
+
+_DT_TEXTS: dict = {}
 
 
 def _run_plan(engine, plan, signature, spec, target, brian_seed, key, report, reuse, block, *,
@@ -798,12 +842,13 @@ def _run_plan(engine, plan, signature, spec, target, brian_seed, key, report, re
     return outcome, timings
 
 
-def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, timings, batch=None):
+def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, timings, batch=None,
+            memo=None):
     """The :class:`ProtocolResult` of an engine's outcome: summary, provenance, Block."""
     spec = engine.protocol  # an engine may make the conditions from its input
     result_summary = summary(spec, resolved, outcome.values, seed, target, changes={
         "stimulus": engine.changes["stimulus"], "network": engine.changes["network"],
-        "inputs": engine.changes["inputs"], "select": select, "record_dt": record_dt})
+        "inputs": engine.changes["inputs"], "select": select, "record_dt": record_dt}, _memo=memo)
     if getattr(engine, "notes", None):  # what the engine chose for the user (e.g. a Segment)
         result_summary["notes"] = list(engine.notes) + result_summary.get("notes", [])
     if batch is not None:
@@ -983,12 +1028,13 @@ def _run_copies(chunk, setups, points, results, *, target, report, build_key, re
         values=lambda handles, plan, rerun=False: engine.values_copies(handles, plan, engines, rerun),
         collect=lambda handles, plan, block=True: engine.collect_copies(handles, plan, engines, block))
     elapsed = time.perf_counter() - t0
+    memo = {}
     for j, k in enumerate(ks):
         batch = {"size": len(ks), "copy": j}
         t = dict(timings, batch=elapsed, total=elapsed / len(ks))
         try:
             r = _finish(engines[j], resolveds[j], outcomes[j], points[k].get("seed", 0), tgt, select,
-                        None, block, t, batch=batch)
+                        None, block, t, batch=batch, memo=memo)
         except Exception as exc:  # e.g. a non-finite value of this point's own condition
             results[k] = exc
             continue

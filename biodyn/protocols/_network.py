@@ -37,7 +37,8 @@ import numpy as np
 from .. import build, io, stimuli
 from ..errors import SpecError
 from ..spec import Key
-from ._engine import Engine, MonitorRows, NotBatchable, Outcome, Plan, copy_values, register_engine
+from ._engine import (Engine, MonitorRows, NotBatchable, Outcome, Plan, _dt_text, copy_values,
+                      register_engine)
 
 
 def _dims():
@@ -146,7 +147,7 @@ class PoissonNetworkEngine(Engine):
         # the numbers of spikes are not in it: a standalone build runs spikes of any number
         # (build._standalone_device), so other rates and seeds rerun the same build
         signature = ("poisson_network", len(conditions), n_in, n_inh, steps,
-                     str(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
+                     _dt_text(self.record_dt), self._transmit(), self.network.get("inhibitory_transmit", ""),
                      neuron.spec.name, tuple(sorted(neuron.code.items())),
                      tuple(sorted(neuron.namespace)))
         return Plan(signature, duration, {

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -366,12 +370,51 @@ def _grid_values(spec, file, key):
     return [float(v) for v in values]
 
 
+#: Protocols read in this process, by file content: (path as found, real path, bytes) ->
+#: (ProtocolSpec, its engine class); newest last.
+_LOADED: "OrderedDict[tuple, tuple]" = OrderedDict()
+_MAX_LOADED = 32
+_LOADED_LOCK = threading.Lock()
+
+
 def load(name):
-    """Load and validate the protocol named ``name`` (or at path ``name``)."""
+    """Load and validate the protocol named ``name`` (or at path ``name``).
+
+    A file read before, whose bytes are the same and whose engine is still the registered
+    one, is not parsed and validated again: the spec comes back as a (shallow) copy of
+    the first. The key is the file's content, not its modification time: a file edited
+    between two loads is read anew however quickly it changed."""
     if isinstance(name, ProtocolSpec):
         return name
     path = catalog.find(name, "protocols")
-    data = read_toml(path)
+    try:
+        content = Path(path).read_bytes()
+    except OSError:
+        content = None  # read_toml says what is wrong
+    key = None if content is None else (os.fspath(path), os.path.realpath(path), content)
+    hit = _LOADED.get(key) if key is not None else None
+    if hit is not None:
+        from . import ENGINES
+
+        if ENGINES.get(hit[0].engine) is hit[1]:
+            with _LOADED_LOCK:  # sweeps may load in threads
+                if key in _LOADED:
+                    _LOADED.move_to_end(key)
+            return copy.copy(hit[0])
+    spec = _load(path, content)
+    if key is not None:
+        from . import ENGINES
+
+        with _LOADED_LOCK:
+            _LOADED[key] = (spec, ENGINES[spec.engine])
+            while len(_LOADED) > _MAX_LOADED:
+                _LOADED.popitem(last=False)
+        return copy.copy(spec)
+    return spec
+
+
+def _load(path, content=None):
+    data = read_toml(path, content)
     file = display_path(path)
     if data.get("kind") != "protocol":
         kind = data.get("kind")

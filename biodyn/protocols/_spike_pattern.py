@@ -26,7 +26,7 @@ import numpy as np
 from .. import build, io, stimuli
 from ..errors import SpecError
 from ..spec import Key, parse_quantity
-from ._engine import Engine, MonitorRows, Outcome, Plan, copy_values, register_engine
+from ._engine import Engine, MonitorRows, _dt_text, Outcome, Plan, copy_values, register_engine
 
 
 def _dims():
@@ -168,7 +168,7 @@ class SpikePatternEngine(Engine):
         init_names = tuple(sorted(set(self.protocol.initial) | {weight}))
         dt_steps = int(round(float(duration / self.dt)))
         signature = ("spike_pattern", n, pre_idx.size, post_idx.size, dt_steps,
-                     str(self.record_dt), self.protocol.observable, init_names)
+                     _dt_text(self.record_dt), self.protocol.observable, init_names)
         return Plan(signature, duration, {
             "n": n, "pre_trains": pre_trains, "post_trains": post_trains,
             "pre": (pre_idx, pre_t), "post": (post_idx, post_t), "weight": weight, "w0": w0})
