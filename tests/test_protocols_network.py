@@ -87,19 +87,85 @@ def test_correlated_inputs_share_spikes_with_the_correlation_coefficient():
     assert idx0.size > 0
 
 
+@pytest.fixture(scope="module")
+def song_full():
+    """The protocol as published in the catalog: 1000 inputs, 100 s, cpp_standalone, seed 0."""
+    return protocols.run("song_2000", target="cpp_standalone", seed=0)
+
+
 @pytest.mark.slow
 @pytest.mark.compiled
-def test_song_2000_full_network_bimodal_weights_and_correlated_group_wins():
-    """The published outcomes, 1000 inputs and 100 s on cpp_standalone (about a minute)."""
-    r = protocols.run("song_2000", target="cpp_standalone", seed=0)
+def test_song_2000_full_network_bimodal_weights_and_correlated_group_wins(song_full):
+    """The outcomes that have settled after the protocol's 100 s (1000 inputs, cpp_standalone).
+
+    The 20 and 40 Hz neurons start far above threshold (140-230 Hz in the first 10 s) and STDP
+    brings them to 15-20 Hz within 100 s; the 10 Hz neuron starts below threshold (1-3 Hz) and
+    its weights are still uniform at 100 s: its settled rate is the test below. Until
+    2026-12-07 this test compared the 10 Hz transient (1.7 Hz) with the settled 40 Hz rate
+    (16.6 Hz) and failed since it was written (0e8ab20: 2.3 vs 15.3 Hz); its bimodality check
+    at 10 Hz held for the uniform start (0.4 of a uniform draw lies in (0.3, 0.7))."""
+    r = song_full
     w = r.extra["w_final"]
     near_bounds = np.mean((w < 0.1) | (w > 0.9), axis=1)
     assert near_bounds[2] > 0.6  # 40 Hz: most weights pushed to 0 or g_max
-    assert np.mean((w[0] > 0.3) & (w[0] < 0.7)) < 0.5
+    assert near_bounds[1] > 0.35  # 20 Hz: leaving the middle (a uniform draw gives 0.2)
     corr, uncorr = r.extra["correlated_weight_t"][3, -1], r.extra["uncorrelated_weight_t"][3, -1]
     assert corr > 0.8 and corr - uncorr > 0.3
     rates_in, rates_out = r.extra["input_rates"][:3], r.values[:3]
-    assert rates_out[2] / rates_out[0] < rates_in[2] / rates_in[0]  # output grows less than input
+    assert rates_out[2] / rates_out[1] < rates_in[2] / rates_in[1]  # 20 -> 40 Hz: 21.2 -> 16.6 Hz
+
+
+@pytest.mark.slow
+@pytest.mark.compiled
+def test_song_2000_settled_output_rate_grows_much_less_than_input_rate(song_full):
+    """Song et al. (2000): with additive STDP the neuron's settled output rate depends only
+    weakly on the input rate. The 10 Hz condition settles in about 1000 s (it starts below
+    threshold, and STDP's changes scale with the pairs of pre and post spikes), so it is run
+    alone for 1000 s and its rate taken over the last 200 s (12.5 Hz; 12.5-12.8 Hz over seeds
+    0-2), against the 40 Hz neuron's rate after the protocol's 100 s (16.6 Hz; settled by about
+    50 s): the input rate x4, the output rate x1.3. Its weights have become bimodal: both
+    bounds populated (36% above 0.9 g_max). The notes give this run."""
+    from biodyn.protocols import _network
+
+    try:
+        r10 = protocols.run("song_2000", target="cpp_standalone", seed=0, select=[0],
+                            stimulus={"duration": "1000 second", "rate_window": "200 second"})
+    finally:
+        _network._DRAWS.clear()  # 10 M input spikes
+    assert r10.extra["input_rates"][0] == 10 and song_full.extra["input_rates"][2] == 40
+    out10, out40 = r10.values[0], song_full.values[2]
+    assert 5 < out10 and out40 / out10 < 2  # input x4
+    w = r10.extra["w_final"][0]
+    assert np.mean(w > 0.9) > 0.25 and np.mean(w < 0.1) > 0.15 and np.mean((w > 0.3) & (w < 0.7)) < 0.25
+
+
+def test_song_10hz_neuron_starts_below_threshold_and_20hz_above():
+    """Why the 10 Hz condition takes ~10x longer to settle than 20 and 40 Hz: with the initial
+    weights (uniform in [0, g_max], mean g_max/2) the mean conductances g_e = n r <w> tau_e and
+    g_i = n_i r_i g_inh tau_i put the free membrane potential
+    v = (E_L + g_e E_e + g_i E_i) / (1 + g_e + g_i) at -56.0 mV for 10 Hz inputs, below
+    v_th = -54 mV (fluctuation-driven firing, 1-3 Hz), and at -46.7 mV for 20 Hz (mean-driven,
+    over 100 Hz). Closed form from the protocol's and the neuron's numbers."""
+    import re
+
+    from biodyn import build
+    from brian2 import mV
+
+    spec = protocols.load("song_2000")
+    net, stim = spec.network, spec.stimulus
+    assert net["initial_weights"] == "uniform"
+    ns = build.resolve(net["neuron"], net["neuron_params"]).namespace
+    g_max = float(net["g_max"])
+    g_inh = float(re.fullmatch(r"g_i_post \+= ([0-9.]+)", net["inhibitory_transmit"]).group(1))
+    r_inh = float(stim["inhibitory_rate"].split()[0])
+    g_i = net["n_inhibitory"] * r_inh * g_inh * float(ns["tau_i"])
+
+    def v_free(rate):
+        g_e = net["n_inputs"] * rate * 0.5 * g_max * float(ns["tau_e"])
+        return (ns["E_L"] + g_e * ns["E_e"] + g_i * ns["E_i"]) / (1 + g_e + g_i)
+
+    assert abs(v_free(10) / mV - (-56.0)) < 0.05 and v_free(10) < ns["v_th"]
+    assert abs(v_free(20) / mV - (-46.67)) < 0.05 and v_free(20) > ns["v_th"]
 
 
 def test_song_notes_give_a_python_call_for_a_smaller_network_that_runs():
