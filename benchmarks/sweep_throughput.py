@@ -6,8 +6,8 @@ inputs through additive pair STDP, 200 inhibitory inputs at 10 Hz, conductance-b
 ``--duration`` s of simulated time at dt = 0.1 ms, on cpp_standalone, in this process.
 
 * biodyn batched: :func:`biodyn.protocols.run_batch` — the points as independent copies of
-  ONE Brian2 run, in batches of ``--batch`` points (default: sized to memory, as a sweep's
-  ``batch = "auto"``); each point's inputs drawn from its own seed.
+  ONE Brian2 run, in batches of ``--batch`` points (default: sized to memory and to the L2
+  cache, as a sweep's ``batch = "auto"``); each point's inputs drawn from its own seed.
 * biodyn one point per run (today's sweep, ``--batch 1``): :func:`biodyn.protocols.run` per
   point; the first point compiles, the others rerun the kept binary with their values.
 * plain Brian2: the benchmark's own script (``benchmarks/plain_song.py``, shared with
@@ -23,8 +23,8 @@ times excluded (they are paid once per sweep and are reported apart): for biodyn
 drawing the inputs, merging them, running the binary and reading the results back; for plain
 Brian2 running the binary and reading its results; for NEST ``Simulate``. biodyn batched runs
 the sweep twice: a cold pass that compiles (its total is printed) and the measured pass with
-other seeds, which reruns the kept builds; point by point, one point per input rate compiles
-first (the rate sets the spike arrays' sizes), then every point is measured. Peak memory per
+other seeds, which reruns the kept builds; point by point, the first point compiles, then
+every point is measured (one build serves every rate, seed and A_plus). Peak memory per
 batch: the largest resident set of this process while the batch ran (the batch's inputs,
 arrays and results) and of its simulation binary.
 
@@ -144,14 +144,16 @@ def batch_sizes(points, duration, batch):
     """Points per batch: ``auto`` as a sweep sizes them (memory of one worker), else ``batch``."""
     from biodyn import protocols
     from biodyn.protocols import ENGINES, load
-    from biodyn.protocols._engine import RunOptions, batch_memory
+    from biodyn.protocols._engine import RunOptions, batch_copies_for_cache, batch_memory
 
     if batch == "auto":
         spec = load("song_2000").select([0])
         resolved = protocols.resolve_model(spec)
-        worst = max(float(ENGINES[spec.engine](spec, resolved, RunOptions(
-            stimulus=point_args(*p, duration)["stimulus"])).estimate_bytes()) for p in points)
-        batch = max(1, min(256, int(batch_memory(1) // worst), len(points)))
+        engines = [ENGINES[spec.engine](spec, resolved, RunOptions(
+            stimulus=point_args(*p, duration)["stimulus"])) for p in points]
+        worst = max(float(e.estimate_bytes()) for e in engines)
+        by_cache = batch_copies_for_cache(max(e.copy_state_bytes() for e in engines)) or 256
+        batch = max(1, min(256, int(batch_memory(1) // worst), by_cache, len(points)))
     batch = int(batch)
     n_batches = -(-len(points) // batch)
     return [round(k * len(points) / n_batches) for k in range(n_batches + 1)]
@@ -182,32 +184,26 @@ def biodyn_batched(points, duration, bounds, seed_shift=0):
 
 
 def biodyn_unbatched(points, duration, seed_shift=0):
-    """Every point its own run (today's sweep): a first run per build structure (input rate:
-    the spike arrays' sizes) compiles, not counted; then every point reruns a kept build. Each
-    structure gets a project folder of its own (a sweep's worker has one per model and
-    variants: points alternating between rates there recompile; this is the best case)."""
+    """Every point its own run (``--batch 1``): the first run compiles, not counted; then every
+    point reruns the kept build (the spikes, of any number, are run arguments: points of
+    other rates, seeds and A_plus share one build)."""
     from biodyn import protocols
 
-    warm = {}
-    for a, r, s in points:
-        warm.setdefault(r, (a, r, s))
     t0 = time.perf_counter()
-    for p in warm.values():
-        protocols.run("song_2000", target="cpp_standalone", select=[0], block=False,
-                      build_key=f"bench-unbatched-{p[1]:g}", **point_args(*p, duration))
+    protocols.run("song_2000", target="cpp_standalone", select=[0], block=False,
+                  build_key="bench-unbatched", **point_args(*points[0], duration))
     warmup = time.perf_counter() - t0
     wall, results = 0.0, []
     c0 = cpu()
     for a, r, s in points:
         t0 = time.perf_counter()
         res = protocols.run("song_2000", target="cpp_standalone", select=[0], block=False,
-                            build_key=f"bench-unbatched-{r:g}",
-                            **point_args(a, r, s + seed_shift, duration))
+                            build_key="bench-unbatched", **point_args(a, r, s + seed_shift, duration))
         wall += time.perf_counter() - t0
         if "rerun" not in res.timings:
             print(f"    (point A_plus={a}, rate={r} built again: {res.timings})")
         results.append(res)
-    return results, wall, warmup, len(warm), cpu() - c0
+    return results, wall, warmup, 1, cpu() - c0
 
 
 def plain_brian2(points, duration, directory):

@@ -846,8 +846,8 @@ def test_bad_batch_is_one_line_naming_the_flag_or_key(tmp_path, points_py, capsy
 
 
 def test_replay_batches_group_by_code_and_size_to_memory_and_workers(tmp_path, monkeypatch):
-    """auto: one group per variant; tasks sized by memory (the engine's estimate per copy) and
-    at least as many as workers; engines that do not batch get one point per task, with a note."""
+    """auto: one group per variant; tasks sized by memory (the engine's estimate per copy), by
+    one core's L2 cache (the copies' synapse state) and at least as many as workers; engines that do not batch get one point per task, with a note."""
     from biodyn.protocols import _engine
     from biodyn.sweep import get_runner
 
@@ -859,8 +859,14 @@ def test_replay_batches_group_by_code_and_size_to_memory_and_workers(tmp_path, m
                            folder=tmp_path)
     runner = get_runner("replay")
     todo = list(spec.points)
+    monkeypatch.setattr(_engine, "cache_bytes", lambda: 2**30)  # sized by memory and workers
     tasks, notes = runner.batches(spec, spec.settings, todo, workers=2)
     assert sorted(len(t) for t in tasks) == [8, 8] and "16 points in 2 batches of up to 8" in notes[0]
+    # and by the cache: a copy (4 neurons of 1000 plastic inputs) holds 256 kB of synapse state
+    monkeypatch.setattr(_engine, "cache_bytes", lambda: 2**20)
+    tasks, _ = runner.batches(spec, spec.settings, todo, workers=2)
+    assert sorted(len(t) for t in tasks) == [4, 4, 4, 4]
+    monkeypatch.setattr(_engine, "cache_bytes", lambda: 2**30)
     per_copy = _engine.ENGINES["poisson_network"](
         _engine.load("song_2000"), _engine.resolve_model(_engine.load("song_2000")),
         _engine.RunOptions(stimulus={"input_rate": "20 Hz", "duration": "1 second"})).estimate_bytes()
@@ -919,3 +925,12 @@ def test_progress_of_a_batch_gives_one_time_left_for_all_its_points(tmp_path):
     etas = [ln.split("eta ")[1].split("  ")[0] for ln in lines if ln.startswith("[") and "eta " in ln]
     assert len(etas) == 3 and len(set(etas)) == 1, etas  # the first batch: 1 s per 3 points, 3 left
     assert etas[0] in ("1 s", "2 s")
+
+
+def test_batch_copies_for_cache_fit_the_cache_and_read_its_size(monkeypatch, tmp_path):
+    from biodyn.protocols import _engine
+
+    assert _engine.batch_copies_for_cache(64_000, cache=2**20) == 16
+    assert _engine.batch_copies_for_cache(4 * 2**20, cache=2**20) == 1  # one copy at least
+    assert _engine.batch_copies_for_cache(0, cache=2**20) is None  # the engine sets no limit
+    assert _engine.cache_bytes() >= 2**16  # read (or the 1 MiB default), in bytes

@@ -197,6 +197,12 @@ class Engine:
         """Memory (bytes) one copy of this run needs, for sizing batches (a rough upper bound)."""
         return 0.0
 
+    def copy_state_bytes(self) -> float:
+        """Bytes of one copy's state that every input event touches (its plastic synapses'
+        variables), for sizing batches to the cache (:func:`batch_copies_for_cache`); 0: no
+        limit."""
+        return 0.0
+
     def merge(self, plans, engines) -> Plan:  # pragma: no cover - abstract
         """One plan holding the copies of ``plans`` (one per point, ``engines`` theirs); its
         signature says everything that shapes the batch's code. ``data["varying"]`` is set
@@ -273,6 +279,32 @@ class MonitorRows:
         if name == self.__dict__.get("_variable"):
             return self._values
         raise AttributeError(name)
+
+
+def cache_bytes():
+    """The size of one core's L2 cache (bytes), from Linux's sysfs; 1 MiB if unknown."""
+    try:
+        text = Path("/sys/devices/system/cpu/cpu0/cache/index2/size").read_text().strip()
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:].upper(), 1)
+        return int(text.rstrip("KMGkmg")) * scale
+    except (OSError, ValueError):
+        return 2**20
+
+
+def batch_copies_for_cache(state_bytes, cache=None):
+    """Copies per batch whose per-event state fits one core's L2 cache (at least 1; ``None``
+    when the engine sets no limit).
+
+    A batch's copies share every time step's per-object costs, but each input event reads and
+    writes its synapse's variables: when the batch's synapses outgrow the L2 cache, every
+    event misses it. Measured on the 2-core test machine (1 MiB of L2 per core), song_2000
+    points of 10 s, CPU per point in all: batches of 8 copies 0.033 s, 16 copies 0.032 s,
+    32 copies 0.034 s, 64 copies 0.040 s (64 KB of synapse state per copy).
+    """
+    if not state_bytes or state_bytes <= 0:
+        return None
+    cache = cache_bytes() if cache is None else cache
+    return max(1, int(cache // state_bytes))
 
 
 def batch_memory(workers=1):

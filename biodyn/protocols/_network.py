@@ -342,6 +342,11 @@ class PoissonNetworkEngine(Engine):
         # spikes: int32 index, float64 time, int32 time bin; drawn, merged and in Brian2
         return 16.0 * spikes * 6 + 8.0 * records * 3 + 2e5 * len(rates)
 
+    def copy_state_bytes(self):
+        """The plastic synapses' variables of one copy: 8 per synapse (weight, traces, last
+        update, amplitudes, pre/post indices, delay), 8 bytes each."""
+        return 64.0 * len(self.protocol.conditions) * int(self.network["n_inputs"])
+
     def merge(self, plans, engines):
         from brian2 import second
 

@@ -572,7 +572,9 @@ class ReplayRunner(Runner):
     the code (every key but the engine's ``batch_stimulus``) — go to one task, which runs
     them as independent copies of ONE Brian2 run (:func:`biodyn.protocols.run_batch`); a
     task is one dask task. ``auto`` sizes the tasks to memory (the engine's estimate per
-    copy against a quarter of the memory available, shared by the workers), at most
+    copy against a quarter of the memory available, shared by the workers) and to one
+    core's L2 cache (the copies' per-event state, :func:`~biodyn.protocols._engine.batch_copies_for_cache`:
+    16 song_2000 neurons of 1000 plastic inputs on a 1-MiB cache), at most
     :data:`MAX_BATCH` points, and into at least as many tasks as workers. ``batch = 1``,
     and engines that do not batch, run every point alone.
     """
@@ -586,7 +588,7 @@ class ReplayRunner(Runner):
 
     def batches(self, spec, settings, todo, workers=1, batch=None):
         from .. import protocols
-        from ..protocols._engine import batch_memory
+        from ..protocols._engine import batch_copies_for_cache, batch_memory
 
         size = check_batch(batch, "<command line>", "--batch") if batch is not None else \
             settings.get("batch", "auto")
@@ -608,13 +610,17 @@ class ReplayRunner(Runner):
                 stim = repr(sorted(args["stimulus"].items()))
                 if stim not in estimates:
                     estimates[stim] = _estimate(protocol, args)
-                estimates[key] = max(estimates.get(key, 0.0), estimates[stim])
+                memory, state = estimates[stim]
+                old_memory, old_state = estimates.get(key, (0.0, 0.0))
+                estimates[key] = (max(old_memory, memory), max(old_state, state))
         tasks = []
         workers = max(1, int(workers or 1))
         for key, members in groups.items():
             if size == "auto":
-                by_memory = int(batch_memory(workers) // max(estimates[key], 1.0))
-                n = max(1, min(by_memory, MAX_BATCH, -(-len(members) // workers)))
+                memory, state = estimates[key]
+                by_memory = int(batch_memory(workers) // max(memory, 1.0))
+                by_cache = batch_copies_for_cache(state) or MAX_BATCH
+                n = max(1, min(by_memory, by_cache, MAX_BATCH, -(-len(members) // workers)))
             else:
                 n = int(size)
             n_tasks = -(-len(members) // n)
@@ -645,7 +651,8 @@ class ReplayRunner(Runner):
 
 
 def _estimate(protocol, args):
-    """Bytes one copy of a replay needs (the engine's estimate)."""
+    """Bytes one copy of a replay needs and bytes of its per-event state (the engine's
+    estimates)."""
     from .. import protocols
     from ..protocols._engine import RunOptions
 
@@ -654,9 +661,9 @@ def _estimate(protocol, args):
                                            args["variants"])
         engine = protocols.ENGINES[protocol.engine](protocol, resolved,
                                                     RunOptions(stimulus=args["stimulus"]))
-        return float(engine.estimate_bytes())
+        return float(engine.estimate_bytes()), float(engine.copy_state_bytes())
     except Exception:  # the point's own error shows when it runs
-        return 0.0
+        return 0.0, 0.0
 
 
 register_runner(ReplayRunner(
