@@ -147,38 +147,90 @@ def poisson_steps(rates, duration, dt, rng):
     ``PoissonGroup`` — drawn event by event: the gaps between a neuron's
     spikes are geometric with parameter ``p_i`` (one random number per spike),
     for all neurons of one rate at once.
+
+    Returns ``indices`` as int32 and ``steps`` as int64.
     """
     from brian2 import Hz
 
     rates_hz = np.atleast_1d(np.asarray(rates / Hz, dtype=float))
     dt_s = float(_seconds(dt, "dt"))
     n_steps = int(round(float(_seconds(duration, "duration")) / dt_s))
-    idx_parts, step_parts = [], []
+    idx, steps = _poisson_steps(rates_hz, dt_s, n_steps, rng)
+    return idx, steps.astype(np.int64, copy=False)
+
+
+def _poisson_steps(rates_hz, dt_s, n_steps, rng, into=None):
+    """:func:`poisson_steps` from the rates (Hz, floats), the time step (s) and the number of
+    steps: ``(indices, steps)``, int32 indices and steps as int32 if ``n_steps < 2**31``
+    (else int64).
+
+    ``into`` (optional): two 1-d arrays (indices: int32, steps: the steps' type) to write the
+    spikes to, from their start, if they fit; the returned arrays are then views of them.
+
+    The pairs (step, index) are unique (one spike per neuron and step), so their order is the
+    same whatever sort makes it: a stable sort by step of spikes drawn neuron by neuron
+    (:func:`stable_order`) or a sort by step then index (``np.lexsort``).
+    """
+    rates_hz = np.asarray(rates_hz, dtype=float)
+    step_type = np.int32 if n_steps < 2**31 else np.int64
+    idx_parts, step_parts, by_row = [], [], True
     for rate in np.unique(rates_hz):
         members = np.nonzero(rates_hz == rate)[0]
-        rows, steps = _geometric_steps_many(rate * dt_s, n_steps, members.size, rng)
-        idx_parts.append(rows if members.size == rates_hz.size else members[rows])
+        rows, steps, row_major = _geometric_steps_many(rate * dt_s, n_steps, members.size, rng)
+        by_row = by_row and row_major
+        idx_parts.append(rows if members.size == rates_hz.size else members[rows].astype(np.int32))
         step_parts.append(steps)
-    if not idx_parts:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
-    idx = np.concatenate(idx_parts).astype(np.int32)
-    steps = np.concatenate(step_parts)
-    if len(idx_parts) == 1 and (idx.size < 2 or np.all(np.diff(idx) >= 0)):
-        order = stable_order(steps)  # indices ascending: a stable sort by step
+    if len(idx_parts) == 1:
+        idx, steps = idx_parts[0], step_parts[0]
+    elif idx_parts:
+        idx, steps = np.concatenate(idx_parts), np.concatenate(step_parts)
+    else:
+        idx, steps = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=step_type)
+    if len(idx_parts) == 1 and by_row:
+        order = stable_order(steps, n_steps)  # indices ascending: a stable sort by step
     else:
         order = np.lexsort((idx, steps))
-    return idx[order], steps[order]
+    if into is None or idx.size > min(into[0].size, into[1].size):
+        return idx[order], steps[order]
+    out_idx, out_steps = into[0][:idx.size], into[1][:idx.size]
+    np.take(idx, order, out=out_idx)
+    np.take(steps, order, out=out_steps)
+    return out_idx, out_steps
 
 
-def stable_order(steps):
-    """``np.argsort(steps, kind="stable")`` for non-negative integer steps, faster: two passes
-    of numpy's radix sort over 16-bit digits (steps below 2**32), else the merge sort."""
+def stable_order(steps, n_steps=None):
+    """``np.argsort(steps, kind="stable")`` for non-negative integer steps, faster: numpy's
+    radix sort (on uint8 and uint16 keys) on the steps' 16-bit digits.
+
+    Steps below 2**16: one radix sort. Below 2**18: the steps are split stably by their high
+    bits (at most 4 groups, in order) and each group radix sorted by its low 16 bits. Below
+    2**32: two passes, the low 16 bits then the high ones (least significant digit first).
+    Else numpy's merge sort. ``n_steps`` (optional): a bound known to the caller (all steps
+    in ``[0, n_steps)``), which saves two passes over them.
+    """
     steps = np.asarray(steps)
-    if steps.size < 2 or steps.min() < 0 or steps.max() >= 2**32:
+    if steps.size < 2 or steps.dtype.kind not in "iu":
         return np.argsort(steps, kind="stable")
-    low = np.argsort((steps & 0xFFFF).astype(np.uint16), kind="stable")
-    high = np.argsort((steps[low] >> 16).astype(np.uint16), kind="stable")
-    return low[high]
+    if n_steps is None:
+        if int(steps.min()) < 0:
+            return np.argsort(steps, kind="stable")
+        high = int(steps.max())
+    else:
+        high = int(n_steps) - 1
+    if high >= 2**32:
+        return np.argsort(steps, kind="stable")
+    if high < 2**16:
+        return np.argsort(steps.astype(np.uint16), kind="stable")
+    if high < 2**18:  # most significant digit first: a stable split, then one sort per group
+        top = (steps >> 16).astype(np.uint8)
+        parts = []
+        for q in range((high >> 16) + 1):
+            part = np.flatnonzero(top == q)
+            parts.append(part[np.argsort(steps[part].astype(np.uint16), kind="stable")])
+        return np.concatenate(parts)
+    low = np.argsort(steps.astype(np.uint16), kind="stable")
+    top = steps[low] >> 16
+    return low[np.argsort(top.astype(np.uint8 if high < 2**24 else np.uint16), kind="stable")]
 
 
 def merged_positions(steps_list, n_steps=None):
@@ -186,54 +238,152 @@ def merged_positions(steps_list, n_steps=None):
     concatenation: a list of position arrays, one per run.
 
     The same order as ``stable_order(np.concatenate(steps_list))``, without sorting: a
-    counting merge, O(elements + runs * steps) with memory O(steps). Each run's ``steps``
-    must be non-negative integers in ascending order (as :func:`poisson_steps` returns them).
+    counting merge, O(elements + runs * steps) with memory O(runs * steps). Each run's
+    ``steps`` must be non-negative integers in ascending order (as :func:`poisson_steps`
+    returns them); see :func:`iter_merged_positions`.
+    """
+    steps_list = [np.asarray(s) for s in steps_list]
+    for s in steps_list:
+        if s.size > 1 and np.any(s[1:] < s[:-1]):
+            raise ValueError("merged_positions: a run's steps are not in ascending order")
+    return list(iter_merged_positions(steps_list, n_steps))
+
+
+def iter_merged_positions(steps_list, n_steps=None, totals=None):
+    """:func:`merged_positions`, one run at a time (the positions of all the runs need not be
+    held at once); the runs' steps are not checked (they must be ascending, below ``n_steps``).
+    ``totals`` (optional, ``n_steps`` int64): receives the elements of all runs per step,
+    before the first run's positions are made.
+
+    With ``c[k, b]`` the elements of run ``k`` at step ``b``, the element ``e`` of run ``k``
+    (at step ``b``) lands at ``sum_{b' < b} sum_j c[j, b'] + sum_{j < k} c[j, b]
+    + e - sum_{b' < b} c[k, b']``: one count per run and step (``bincount``) and one gather
+    per run.
     """
     steps_list = [np.asarray(s) for s in steps_list]
     if n_steps is None:
         n_steps = max((int(s[-1]) + 1 for s in steps_list if s.size), default=0)
-    before = np.zeros(n_steps + 1, dtype=np.int64)  # before[b]: elements of all runs at steps < b
-    for s in steps_list:
-        if s.size > 1 and np.any(s[1:] < s[:-1]):
-            raise ValueError("merged_positions: a run's steps are not in ascending order")
-        before[1:] += np.bincount(s, minlength=n_steps)
-    np.cumsum(before, out=before)
-    # start[b]: where the run's elements at step b begin, less the run's own elements at
-    # steps < b (each element then adds its position within the run): one gather per run
-    start = before[:n_steps].copy()  # + the elements at step b of the runs already placed
-    out = []
-    for s in steps_list:
-        count = np.bincount(s, minlength=n_steps)
-        own = np.cumsum(count)
-        own -= count  # the run's own elements at steps < b
-        pos = (start - own)[s]
-        pos += np.arange(s.size)
-        out.append(pos)
+    n_total = sum(s.size for s in steps_list)
+    count_type = np.int32 if n_total < 2**31 else np.int64
+    counts = np.empty((len(steps_list), n_steps), dtype=count_type)
+    for k, s in enumerate(steps_list):
+        counts[k] = np.bincount(s, minlength=n_steps)
+    # start[b]: where run k's elements at step b begin (elements of all runs at steps < b and
+    # of the runs before k at step b)
+    if totals is None:
+        totals = np.empty(n_steps, dtype=np.int64)
+    counts.sum(axis=0, dtype=np.int64, out=totals)
+    start = np.zeros(n_steps, dtype=np.int64)
+    if n_steps > 1:
+        np.cumsum(totals[:-1], out=start[1:])
+    ramp = np.arange(max((s.size for s in steps_list), default=0), dtype=np.int64)
+    own = np.empty(n_steps, dtype=np.int64)
+    for k, s in enumerate(steps_list):
+        count = counts[k]
+        np.cumsum(count, out=own)
+        own -= count  # run k's own elements at steps < b
+        np.subtract(start, own, out=own)  # start - own: each element then adds its position
+        pos = own[s]
+        pos += ramp[:s.size]
+        yield pos
         start += count
-    return out
 
 
 def _geometric_steps_many(p, n_steps, m, rng):
-    """Spike steps of ``m`` Bernoulli(p)-per-step trains of ``n_steps`` steps: ``(rows, steps)``."""
+    """Spike steps of ``m`` Bernoulli(p)-per-step trains of ``n_steps`` steps: ``(rows, steps,
+    row_major)``; int32 rows, steps int32 if ``n_steps < 2**31`` (else int64). Each row's
+    steps are ascending; ``row_major``: the spikes come row by row (rows ascending) — else
+    the rows that needed more than one block of draws come again at the end.
+
+    The gaps are drawn in blocks of ``chunk`` per row (``rng.geometric(p, (rows, chunk))``,
+    :func:`_geometric_gaps`) until every row has passed the end.
+    """
+    step_type = np.int32 if n_steps < 2**31 else np.int64
     if p <= 0 or n_steps <= 0 or m == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=step_type), True
     if p >= 1:
-        return (np.repeat(np.arange(m), n_steps), np.tile(np.arange(n_steps, dtype=np.int64), m))
+        return (np.repeat(np.arange(m, dtype=np.int32), n_steps),
+                np.tile(np.arange(n_steps, dtype=step_type), m), True)
     expected = p * n_steps
     chunk = int(expected + 6 * np.sqrt(expected) + 16)
+    # Gaps beyond n_steps + 1 are cut to it: a step past the end stays past the end, and the
+    # sums of a row then fit int32 when chunk * (n_steps + 1) + n_steps does.
+    cut = n_steps + 1
+    sum_type = np.int32 if chunk * cut + n_steps < 2**31 else np.int64
     rows_out, steps_out = [], []
-    active = np.arange(m)
-    last = np.full(m, -1, dtype=np.int64)
+    active = np.arange(m, dtype=np.int32)
+    last = None  # the last step drawn per row (-1 before the first draw)
     while active.size:
-        gaps = rng.geometric(p, size=(active.size, chunk))
-        steps = last[active, None] + np.cumsum(gaps, axis=1)
+        steps = np.cumsum(_geometric_gaps(rng, p, (active.size, chunk), cut), axis=1, dtype=sum_type)
+        if last is None:
+            steps -= 1
+        else:
+            steps += last[active, None]
         inside = steps < n_steps  # a prefix of each row: steps increase along it
-        rows_out.append(np.repeat(active, inside.sum(axis=1)))
-        steps_out.append(steps[inside])  # row by row, as np.nonzero orders them
+        rows_out.append(np.repeat(active, np.count_nonzero(inside, axis=1)))
+        steps_out.append(steps[inside].astype(step_type, copy=False))  # row by row, as np.nonzero
         unfinished = inside[:, -1]
+        if last is None:
+            last = np.full(m, -1, dtype=sum_type)
         last[active] = steps[:, -1]
         active = active[unfinished]
-    return np.concatenate(rows_out), np.concatenate(steps_out)
+    if len(rows_out) == 1:
+        return rows_out[0], steps_out[0], True
+    return np.concatenate(rows_out), np.concatenate(steps_out), False
+
+
+#: ``p`` from which numpy's ``Generator.geometric`` searches the distribution function
+#: instead of inverting it (numpy/random/src/distributions/distributions.c).
+_GEOMETRIC_SEARCH = 0.333333333333333333333333
+#: Whether this numpy's ``Generator.geometric(p)`` is ``ceil(E / -log1p(-p))`` of its
+#: ``standard_exponential`` draws E, for p below :data:`_GEOMETRIC_SEARCH` (None: not checked yet).
+_GEOMETRIC_IS_EXPONENTIAL = None
+
+
+def _geometric_is_exponential():
+    """Check once per process that numpy's geometric draws are the inversion of its exponential
+    draws, number for number and with the same use of the bit stream (numpy >= 2.0 draws them
+    so; older versions inverted a uniform draw)."""
+    global _GEOMETRIC_IS_EXPONENTIAL
+    if _GEOMETRIC_IS_EXPONENTIAL is None:
+        import math
+
+        ok = True
+        for p in (1e-6, 2.5e-3, 0.1, 0.3333):
+            a, b = (np.random.Generator(np.random.PCG64(20260101)) for _ in range(2))
+            direct = a.geometric(p, size=4096)
+            e = b.standard_exponential(size=4096)
+            ok = ok and np.array_equal(direct, np.ceil(e / -math.log1p(-p))) \
+                and a.bit_generator.state == b.bit_generator.state
+        _GEOMETRIC_IS_EXPONENTIAL = bool(ok)
+    return _GEOMETRIC_IS_EXPONENTIAL
+
+
+def _geometric_gaps(rng, p, shape, cut):
+    """``np.minimum(rng.geometric(p, shape), cut)`` as int32 (``cut < 2**31``): the same numbers,
+    drawing the same random bits, faster.
+
+    For ``p`` below 1/3, numpy's ``Generator.geometric`` is the inversion
+    ``ceil(-E / log1p(-p))`` of a standard exponential draw ``E`` (ziggurat),
+    with ``log1p(-p)`` recomputed for every number; drawing all the ``E`` with
+    ``rng.standard_exponential`` (the same algorithm on the same bit stream) and
+    dividing by the constant once computed (Python's ``math.log1p``: the C library's
+    ``log1p``, which numpy calls) gives the same doubles — division rounds
+    symmetrically in sign, ``ceil`` is exact — three times faster.
+    :func:`_geometric_is_exponential` checks this numpy draws so; else, and for
+    other ``p`` or generators, ``rng.geometric`` itself.
+    """
+    if (type(rng) is np.random.Generator and 0 < p < _GEOMETRIC_SEARCH
+            and _geometric_is_exponential()):
+        import math
+
+        gaps = rng.standard_exponential(size=shape)
+        np.divide(gaps, -math.log1p(-p), out=gaps)
+        np.ceil(gaps, out=gaps)
+    else:
+        gaps = rng.geometric(p, size=shape)
+    np.minimum(gaps, cut, out=gaps)
+    return gaps.astype(np.int32)
 
 
 def correlated_poisson_trains(n, rate, correlation, duration, dt, rng, start=0.0):
