@@ -173,6 +173,10 @@ def _poisson_steps(rates_hz, dt_s, n_steps, rng, into=None):
     """
     rates_hz = np.asarray(rates_hz, dtype=float)
     step_type = np.int32 if n_steps < 2**31 else np.int64
+    p = float(rates_hz[0]) * dt_s if rates_hz.size else 0.0
+    if (0 < p < 1 and 0 < n_steps <= 2**18 and rates_hz.size <= 2**16
+            and np.all(rates_hz == rates_hz[0])):  # one rate: drawn and sorted in one go
+        return _sorted_trains(rates_hz[0] * dt_s, n_steps, rates_hz.size, rng, into)
     idx_parts, step_parts, by_row = [], [], True
     for rate in np.unique(rates_hz):
         members = np.nonzero(rates_hz == rate)[0]
@@ -304,32 +308,151 @@ def _geometric_steps_many(p, n_steps, m, rng):
     if p >= 1:
         return (np.repeat(np.arange(m, dtype=np.int32), n_steps),
                 np.tile(np.arange(n_steps, dtype=step_type), m), True)
-    expected = p * n_steps
-    chunk = int(expected + 6 * np.sqrt(expected) + 16)
-    # Gaps beyond n_steps + 1 are cut to it: a step past the end stays past the end, and the
-    # sums of a row then fit int32 when chunk * (n_steps + 1) + n_steps does.
-    cut = n_steps + 1
-    sum_type = np.int32 if chunk * cut + n_steps < 2**31 else np.int64
-    rows_out, steps_out = [], []
-    active = np.arange(m, dtype=np.int32)
-    last = None  # the last step drawn per row (-1 before the first draw)
-    while active.size:
-        steps = np.cumsum(_geometric_gaps(rng, p, (active.size, chunk), cut), axis=1, dtype=sum_type)
-        if last is None:
-            steps -= 1
+    draws = _GapDraws(p, n_steps, m)
+    counts = np.empty(m, dtype=np.intp)
+    steps = np.empty(m * draws.chunk, dtype=step_type)  # room for all: only the part used is touched
+    n = 0
+    for a, s, ins in draws.first(rng):
+        c = counts[a:a + s.shape[0]]
+        c[:] = np.count_nonzero(ins, axis=1)
+        k = int(c.sum())
+        if s.dtype == step_type:
+            np.compress(ins.ravel(), s.ravel(), out=steps[n:n + k])  # row by row
         else:
-            steps += last[active, None]
-        inside = steps < n_steps  # a prefix of each row: steps increase along it
-        rows_out.append(np.repeat(active, np.count_nonzero(inside, axis=1)))
-        steps_out.append(steps[inside].astype(step_type, copy=False))  # row by row, as np.nonzero
-        unfinished = inside[:, -1]
-        if last is None:
-            last = np.full(m, -1, dtype=sum_type)
-        last[active] = steps[:, -1]
-        active = active[unfinished]
-    if len(rows_out) == 1:
-        return rows_out[0], steps_out[0], True
-    return np.concatenate(rows_out), np.concatenate(steps_out), False
+            steps[n:n + k] = s[ins]
+        n += k
+    rows, steps = np.repeat(np.arange(m, dtype=np.int32), counts), steps[:n]
+    if not draws.unfinished.size:
+        return rows, steps, True
+    more_rows, more_steps = draws.rest(rng, step_type)
+    return np.concatenate([rows] + more_rows), np.concatenate([steps] + more_steps), False
+
+
+def _sorted_trains(p, n_steps, m, rng, into=None):
+    """:func:`_geometric_steps_many` sorted by step then row: ``(rows, steps)`` (int32), for
+    ``0 < p < 1``, ``n_steps <= 2**18`` and ``m <= 2**16``; written to the arrays of ``into``
+    (from their start, returned as views) if they fit.
+
+    Each spike is packed as ``(step mod 2**16) * 2**16 + row`` (uint32) in one of the
+    ``ceil(n_steps / 2**16)`` ranges of ``2**16`` steps it falls in, while the draws are in
+    the cache; each range is then put in order by one radix sort of the steps (numpy's stable
+    argsort of uint16 keys), which is its order by step then row: the rows come in
+    ascending order, one spike per row and step. The rows needing more than one block of
+    draws (rare) are sorted with the others by ``np.lexsort``.
+    """
+    draws = _GapDraws(p, n_steps, m)
+    n_ranges = (n_steps - 1 >> 16) + 1
+    packed = [np.empty(m * draws.chunk, dtype=np.uint32) for _ in range(n_ranges)]
+    filled = [0] * n_ranges
+    row_ids = np.arange(m, dtype=np.uint32)[:, None] if m else None
+    for a, s, ins in draws.first(rng):
+        # the low 16 bits of each step (the high ones shifted out), then the row
+        pk = np.left_shift(s.view(np.uint32) if s.dtype == np.int32 else s.astype(np.uint32), 16)
+        pk |= row_ids[a:a + s.shape[0]]
+        for q in range(n_ranges):
+            if n_ranges == 1:
+                sel = ins
+            elif q < n_ranges - 1:
+                sel = (s >> 16) == q  # steps below (q + 1) * 2**16 <= n_steps: inside
+            else:
+                sel = ins & (s >= (q << 16))
+            k = int(np.count_nonzero(sel))
+            np.compress(sel.ravel(), pk.ravel(), out=packed[q][filled[q]:filled[q] + k])
+            filled[q] += k
+    n = sum(filled)
+    fits = into is not None and n <= min(into[0].size, into[1].size)
+    idx_out = into[0][:n] if fits else np.empty(n, dtype=np.int32)
+    steps_out = into[1][:n] if fits else np.empty(n, dtype=np.int32)
+    pos = 0
+    for q in range(n_ranges):
+        part = packed[q][:filled[q]]
+        order = np.argsort((part >> 16).astype(np.uint16), kind="stable")
+        part = np.take(part, order)
+        k = part.size
+        np.bitwise_and(part, 0xFFFF, out=idx_out[pos:pos + k], casting="unsafe")
+        np.right_shift(part, 16, out=steps_out[pos:pos + k], casting="unsafe")
+        if q:
+            steps_out[pos:pos + k] += q << 16
+        pos += k
+    if draws.unfinished.size:
+        more_rows, more_steps = draws.rest(rng, np.int32)
+        idx = np.concatenate([idx_out] + more_rows)
+        steps = np.concatenate([steps_out] + more_steps)
+        order = np.lexsort((idx, steps))
+        fits = into is not None and idx.size <= min(into[0].size, into[1].size)
+        idx_out = into[0][:idx.size] if fits else np.empty(idx.size, dtype=np.int32)
+        steps_out = into[1][:idx.size] if fits else np.empty(idx.size, dtype=np.int32)
+        np.take(idx, order, out=idx_out)
+        np.take(steps, order, out=steps_out)
+    return idx_out, steps_out
+
+
+class _GapDraws:
+    """The draws of :func:`_geometric_steps_many`: ``m`` rows of geometric(p) gaps, a block of
+    ``chunk`` per row at a time, summed into steps, until each row has passed ``n_steps``.
+
+    :meth:`first` draws the first block, row by row in groups of rows small enough for the
+    cache (the same numbers as one call for all the rows: each is drawn from the stream in
+    turn), and yields ``(first row, steps, inside)`` per group (valid until the next
+    group); then :attr:`unfinished` holds the rows not past the end and :meth:`rest` draws
+    their next blocks as the loop of one call per block did.
+    """
+
+    def __init__(self, p, n_steps, m):
+        self.p, self.n_steps, self.m = p, n_steps, m
+        expected = p * n_steps
+        self.chunk = int(expected + 6 * np.sqrt(expected) + 16)
+        # Gaps beyond n_steps + 1 are cut to it: a step past the end stays past the end, and
+        # the sums of a row then fit int32 when chunk * (n_steps + 1) + n_steps does.
+        self.cut = n_steps + 1
+        self.sum_type = np.int32 if self.chunk * self.cut + n_steps < 2**31 else np.int64
+        self.unfinished = np.zeros(0, dtype=np.int32)
+
+    def first(self, rng):
+        m, chunk = self.m, self.chunk
+        group = max(1, min(m, _DRAWS_PER_GROUP // chunk))
+        scratch = np.empty((group, chunk))
+        sums = np.empty((group, chunk), dtype=self.sum_type)
+        inside = np.empty((group, chunk), dtype=bool)
+        late, lasts = [], []
+        for a in range(0, m, group):
+            r = min(group, m - a)
+            s, ins = sums[:r], inside[:r]
+            _geometric_gaps(rng, self.p, self.cut, s, scratch[:r])
+            np.cumsum(s, axis=1, out=s)
+            s -= 1
+            np.less(s, self.n_steps, out=ins)  # a prefix of each row: steps increase along it
+            yield a, s, ins
+            rows = np.flatnonzero(ins[:, -1])
+            if rows.size:
+                late.append(rows.astype(np.int32) + a)
+                lasts.append(s[rows, -1])
+        if late:
+            self.unfinished = np.concatenate(late)
+            self._lasts = np.concatenate(lasts)
+
+    def rest(self, rng, step_type):
+        """The spikes of the next blocks of the unfinished rows: lists of rows and of steps."""
+        rows_out, steps_out = [], []
+        active = self.unfinished
+        last = np.full(self.m, -1, dtype=self.sum_type)
+        last[active] = self._lasts
+        while active.size:
+            s = np.empty((active.size, self.chunk), dtype=self.sum_type)
+            _geometric_gaps(rng, self.p, self.cut, s)
+            np.cumsum(s, axis=1, out=s)
+            s += last[active, None]
+            ins = s < self.n_steps
+            rows_out.append(np.repeat(active, np.count_nonzero(ins, axis=1)))
+            steps_out.append(s[ins].astype(step_type, copy=False))
+            last[active] = s[:, -1]
+            active = active[ins[:, -1]]
+        return rows_out, steps_out
+
+
+#: Random numbers drawn per group of rows in :class:`_GapDraws` (their arrays stay in the
+#: cache).
+_DRAWS_PER_GROUP = 1 << 15
 
 
 #: ``p`` from which numpy's ``Generator.geometric`` searches the distribution function
@@ -359,9 +482,10 @@ def _geometric_is_exponential():
     return _GEOMETRIC_IS_EXPONENTIAL
 
 
-def _geometric_gaps(rng, p, shape, cut):
-    """``np.minimum(rng.geometric(p, shape), cut)`` as int32 (``cut < 2**31``): the same numbers,
-    drawing the same random bits, faster.
+def _geometric_gaps(rng, p, cut, out, scratch=None):
+    """Fill the integer array ``out`` with ``np.minimum(rng.geometric(p, out.shape), cut)``: the
+    same numbers, drawing the same random bits, faster. ``scratch``: optional float64 array
+    of ``out``'s shape for the intermediate values.
 
     For ``p`` below 1/3, numpy's ``Generator.geometric`` is the inversion
     ``ceil(-E / log1p(-p))`` of a standard exponential draw ``E`` (ziggurat),
@@ -377,13 +501,14 @@ def _geometric_gaps(rng, p, shape, cut):
             and _geometric_is_exponential()):
         import math
 
-        gaps = rng.standard_exponential(size=shape)
+        gaps = scratch if scratch is not None else np.empty(out.shape)
+        rng.standard_exponential(out=gaps)
         np.divide(gaps, -math.log1p(-p), out=gaps)
         np.ceil(gaps, out=gaps)
     else:
-        gaps = rng.geometric(p, size=shape)
+        gaps = rng.geometric(p, size=out.shape)
     np.minimum(gaps, cut, out=gaps)
-    return gaps.astype(np.int32)
+    np.copyto(out, gaps, casting="unsafe")
 
 
 def correlated_poisson_trains(n, rate, correlation, duration, dt, rng, start=0.0):
