@@ -400,8 +400,7 @@ class _GapDraws:
 
     def __init__(self, p, n_steps, m):
         self.p, self.n_steps, self.m = p, n_steps, m
-        expected = p * n_steps
-        self.chunk = int(expected + 6 * np.sqrt(expected) + 16)
+        self.chunk = _gaps_per_block(p * n_steps)
         # Gaps beyond n_steps + 1 are cut to it: a step past the end stays past the end, and
         # the sums of a row then fit int32 when chunk * (n_steps + 1) + n_steps does.
         self.cut = n_steps + 1
@@ -448,6 +447,12 @@ class _GapDraws:
             last[active] = s[:, -1]
             active = active[ins[:, -1]]
         return rows_out, steps_out
+
+
+def _gaps_per_block(expected):
+    """Gaps drawn per row and block for ``expected`` spikes per row: 6 standard deviations
+    and 16 more, so that a second block is rare."""
+    return int(expected + 6 * np.sqrt(expected) + 16)
 
 
 #: Random numbers drawn per group of rows in :class:`_GapDraws` (their arrays stay in the
