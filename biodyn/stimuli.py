@@ -287,7 +287,7 @@ def iter_merged_positions(steps_list, n_steps=None, totals=None):
         np.cumsum(count, out=own)
         own -= count  # run k's own elements at steps < b
         np.subtract(start, own, out=own)  # start - own: each element then adds its position
-        pos = own[s]
+        pos = np.take(own, s.astype(np.intp, copy=False))  # (take is slow with int32 indices)
         pos += ramp[:s.size]
         yield pos
         start += count
@@ -470,8 +470,9 @@ _GEOMETRIC_IS_EXPONENTIAL = None
 
 def _geometric_is_exponential():
     """Check once per process that numpy's geometric draws are the inversion of its exponential
-    draws, number for number and with the same use of the bit stream (numpy >= 2.0 draws them
-    so; older versions inverted a uniform draw)."""
+    draws, number for number and with the same use of the bit stream (numpy 2.3 draws them so;
+    an implementation that inverts a uniform draw instead fails the check and is called
+    directly)."""
     global _GEOMETRIC_IS_EXPONENTIAL
     if _GEOMETRIC_IS_EXPONENTIAL is None:
         import math

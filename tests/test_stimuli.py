@@ -259,3 +259,14 @@ def test_merged_copies_are_the_lexsort_of_all_their_spikes_then_the_padding(on_g
     pad_i, pad_t = stimuli.pad(i_m[:n], t_m[:n], size, n_steps * dt, dt)
     assert np.array_equal(i_m, pad_i) and np.array_equal(t_m, pad_t)
     assert np.array_equal(b_m[n:], stimuli.timebins(t_m[n:], dt))
+
+
+def test_poisson_steps_draw_numpys_geometric_itself_where_it_is_not_the_exponential_inversion(
+        monkeypatch):
+    """A numpy whose geometric draws are not the inversion of its exponential draws (the check
+    fails) gets rng.geometric called directly: the same spikes."""
+    monkeypatch.setattr(stimuli, "_GEOMETRIC_IS_EXPONENTIAL", False)
+    fast, slow = np.random.default_rng(6), np.random.default_rng(6)
+    idx, steps = stimuli.poisson_steps(np.full(30, 20.0) * Hz, 8 * second, 0.1 * ms, fast)
+    ref_idx, ref_steps = _reference_poisson_steps([20.0] * 30, 1e-4, 80000, slow)
+    assert np.array_equal(idx, ref_idx) and np.array_equal(steps, ref_steps)
