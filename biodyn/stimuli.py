@@ -194,7 +194,8 @@ def _poisson_steps(rates_hz, dt_s, n_steps, rng, into=None):
         order = stable_order(steps, n_steps)  # indices ascending: a stable sort by step
     else:
         order = np.lexsort((idx, steps))
-    if into is None or idx.size > min(into[0].size, into[1].size):
+    if (into is None or idx.size > min(into[0].size, into[1].size)
+            or into[0].dtype != idx.dtype or into[1].dtype != steps.dtype):
         return idx[order], steps[order]
     out_idx, out_steps = into[0][:idx.size], into[1][:idx.size]
     np.take(idx, order, out=out_idx)
@@ -360,7 +361,8 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
             np.compress(sel.ravel(), pk.ravel(), out=packed[q][filled[q]:filled[q] + k])
             filled[q] += k
     n = sum(filled)
-    fits = into is not None and n <= min(into[0].size, into[1].size)
+    fits = (into is not None and n <= min(into[0].size, into[1].size)
+            and into[0].dtype == np.int32 and into[1].dtype == np.int32)
     idx_out = into[0][:n] if fits else np.empty(n, dtype=np.int32)
     steps_out = into[1][:n] if fits else np.empty(n, dtype=np.int32)
     pos = 0
@@ -379,7 +381,8 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
         idx = np.concatenate([idx_out] + more_rows)
         steps = np.concatenate([steps_out] + more_steps)
         order = np.lexsort((idx, steps))
-        fits = into is not None and idx.size <= min(into[0].size, into[1].size)
+        fits = (into is not None and idx.size <= min(into[0].size, into[1].size)
+                and into[0].dtype == np.int32 and into[1].dtype == np.int32)
         idx_out = into[0][:idx.size] if fits else np.empty(idx.size, dtype=np.int32)
         steps_out = into[1][:idx.size] if fits else np.empty(idx.size, dtype=np.int32)
         np.take(idx, order, out=idx_out)
