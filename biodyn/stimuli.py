@@ -281,14 +281,17 @@ def iter_merged_positions(steps_list, n_steps=None, totals=None):
     start = np.zeros(n_steps, dtype=np.int64)
     if n_steps > 1:
         np.cumsum(totals[:-1], out=start[1:])
-    ramp = np.arange(max((s.size for s in steps_list), default=0), dtype=np.int64)
+    longest = max((s.size for s in steps_list), default=0)
+    ramp = np.arange(longest, dtype=np.int64)
+    where = np.empty(longest, dtype=np.intp)  # a run's steps as indices (take is slow with int32)
     own = np.empty(n_steps, dtype=np.int64)
     for k, s in enumerate(steps_list):
         count = counts[k]
         np.cumsum(count, out=own)
         own -= count  # run k's own elements at steps < b
         np.subtract(start, own, out=own)  # start - own: each element then adds its position
-        pos = np.take(own, s.astype(np.intp, copy=False))  # (take is slow with int32 indices)
+        np.copyto(where[:s.size], s)
+        pos = np.take(own, where[:s.size])
         pos += ramp[:s.size]
         yield pos
         start += count
@@ -317,10 +320,7 @@ def _geometric_steps_many(p, n_steps, m, rng):
         c = counts[a:a + s.shape[0]]
         c[:] = np.count_nonzero(ins, axis=1)
         k = int(c.sum())
-        if s.dtype == step_type:
-            np.compress(ins.ravel(), s.ravel(), out=steps[n:n + k])  # row by row
-        else:
-            steps[n:n + k] = s[ins]
+        steps[n:n + k] = s[ins]  # row by row
         n += k
     rows, steps = np.repeat(np.arange(m, dtype=np.int32), counts), steps[:n]
     if not draws.unfinished.size:
@@ -353,13 +353,15 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
         for q in range(n_ranges):
             if n_ranges == 1:
                 sel = ins
+            elif q == 0:
+                sel = s < (1 << 16)  # (below n_steps: inside)
             elif q < n_ranges - 1:
-                sel = (s >> 16) == q  # steps below (q + 1) * 2**16 <= n_steps: inside
+                sel = (s >= (q << 16)) & (s < (q + 1 << 16))
             else:
                 sel = ins & (s >= (q << 16))
-            k = int(np.count_nonzero(sel))
-            np.compress(sel.ravel(), pk.ravel(), out=packed[q][filled[q]:filled[q] + k])
-            filled[q] += k
+            part = pk[sel]  # (a boolean index copies runs faster than np.compress)
+            packed[q][filled[q]:filled[q] + part.size] = part
+            filled[q] += part.size
     n = sum(filled)
     fits = (into is not None and n <= min(into[0].size, into[1].size)
             and into[0].dtype == np.int32 and into[1].dtype == np.int32)
