@@ -243,7 +243,8 @@ def merged_positions(steps_list, n_steps=None):
     concatenation: a list of position arrays, one per run.
 
     The same order as ``stable_order(np.concatenate(steps_list))``, without sorting: a
-    counting merge, O(elements + runs * steps) with memory O(runs * steps). Each run's
+    counting merge, O(elements + runs * steps) with memory O(min(elements, runs * steps)
+    + steps) beside the positions. Each run's
     ``steps`` must be non-negative integers in ascending order (as :func:`poisson_steps`
     returns them); see :func:`iter_merged_positions`.
     """
@@ -269,15 +270,21 @@ def iter_merged_positions(steps_list, n_steps=None, totals=None):
     if n_steps is None:
         n_steps = max((int(s[-1]) + 1 for s in steps_list if s.size), default=0)
     n_total = sum(s.size for s in steps_list)
+    # the counts per run and step are kept (one bincount per run) unless they would take
+    # more room than the elements (sparse runs): then counted again in the second pass
+    keep = len(steps_list) * n_steps <= max(n_total, 1 << 20)
     count_type = np.int32 if n_total < 2**31 else np.int64
-    counts = np.empty((len(steps_list), n_steps), dtype=count_type)
-    for k, s in enumerate(steps_list):
-        counts[k] = np.bincount(s, minlength=n_steps)
-    # start[b]: where run k's elements at step b begin (elements of all runs at steps < b and
-    # of the runs before k at step b)
+    counts = np.empty((len(steps_list) if keep else 0, n_steps), dtype=count_type)
     if totals is None:
         totals = np.empty(n_steps, dtype=np.int64)
-    counts.sum(axis=0, dtype=np.int64, out=totals)
+    totals[:] = 0
+    for k, s in enumerate(steps_list):
+        count = np.bincount(s, minlength=n_steps)
+        totals += count
+        if keep:
+            counts[k] = count
+    # start[b]: where run k's elements at step b begin (elements of all runs at steps < b and
+    # of the runs before k at step b)
     start = np.zeros(n_steps, dtype=np.int64)
     if n_steps > 1:
         np.cumsum(totals[:-1], out=start[1:])
@@ -286,7 +293,7 @@ def iter_merged_positions(steps_list, n_steps=None, totals=None):
     where = np.empty(longest, dtype=np.intp)  # a run's steps as indices (take is slow with int32)
     own = np.empty(n_steps, dtype=np.int64)
     for k, s in enumerate(steps_list):
-        count = counts[k]
+        count = counts[k] if keep else np.bincount(s, minlength=n_steps)
         np.cumsum(count, out=own)
         own -= count  # run k's own elements at steps < b
         np.subtract(start, own, out=own)  # start - own: each element then adds its position

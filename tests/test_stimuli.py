@@ -270,3 +270,14 @@ def test_poisson_steps_draw_numpys_geometric_itself_where_it_is_not_the_exponent
     idx, steps = stimuli.poisson_steps(np.full(30, 20.0) * Hz, 8 * second, 0.1 * ms, fast)
     ref_idx, ref_steps = _reference_poisson_steps([20.0] * 30, 1e-4, 80000, slow)
     assert np.array_equal(idx, ref_idx) and np.array_equal(steps, ref_steps)
+
+
+def test_merged_positions_of_sparse_runs_count_them_again_instead_of_keeping_the_counts():
+    """Runs with far fewer elements than runs * steps: the same positions (counted twice)."""
+    rng = np.random.default_rng(12)
+    runs = [np.sort(rng.choice(2_000_000, size=k, replace=False)) for k in (3, 0, 5, 1)]
+    where = stimuli.merged_positions(runs, 2_000_000)
+    order = np.argsort(np.concatenate(runs), kind="stable")
+    placed = np.empty(order.size, dtype=np.int64)
+    placed[np.concatenate(where)] = np.arange(order.size)
+    assert np.array_equal(placed, order)
