@@ -148,6 +148,13 @@ def poisson_steps(rates, duration, dt, rng):
     spikes are geometric with parameter ``p_i`` (one random number per spike),
     for all neurons of one rate at once.
 
+    The gaps are numpy's ``rng.geometric(p, (neurons, block))`` draws, a block of
+    ``6 sqrt(expected) + 16`` more than the expected spikes per neuron at a time, number
+    for number (computed faster from numpy's exponential draws where that gives the same
+    numbers: :func:`_geometric_gaps`), so a seed gives the same trains whichever way they
+    are computed; the spikes of one rate are sorted by a radix sort of packed (step,
+    neuron) words (:func:`_sorted_trains`).
+
     Returns ``indices`` as int32 and ``steps`` as int64.
     """
     from brian2 import Hz
