@@ -328,7 +328,8 @@ def _geometric_steps_many(p, n_steps, m, rng):
                 np.tile(np.arange(n_steps, dtype=step_type), m), True)
     draws = _GapDraws(p, n_steps, m)
     counts = np.empty(m, dtype=np.intp)
-    steps = np.empty(m * draws.chunk, dtype=step_type)  # room for all: only the part used is touched
+    # room for all the draws; only the part used is touched
+    steps = np.empty(m * draws.chunk, dtype=step_type)
     n = 0
     for a, s, ins in draws.first(rng):
         c = counts[a:a + s.shape[0]]
