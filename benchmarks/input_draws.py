@@ -10,8 +10,10 @@ CPU seconds of this process (user + system: page faults count):
 * ``merge`` — :meth:`PoissonNetworkEngine.merge` of the points into one batch's inputs.
 
 Each is repeated ``--repeat`` times (no draw reused: the engine's last-draw cache is emptied)
-and the minimum printed. Goal (issue 17): draw + merge of 64 points of 10 s under 0.35 s. The
-machine's load average is printed: on a shared machine compare runs at similar loads.
+and the minimum printed, with each repetition's system time and page faults (the points'
+padded arrays are new memory every time: about 50 000 pages for 64 points of 10 s). Goal
+(issue 17): draw + merge of 64 points of 10 s under 0.35 s. The machine's load average is
+printed: on a shared machine compare runs at similar loads.
 
 Run: OPENBLAS_NUM_THREADS=1 python benchmarks/input_draws.py [--points 64] [--duration 10]
      [--repeat 5]
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -64,6 +67,7 @@ def main(argv=None):
     try:
         for _ in range(args.repeat):
             draw[0] = 0.0
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
             t0 = time.process_time()
             plans = []
             for e in engines:
@@ -72,10 +76,13 @@ def main(argv=None):
             t1 = time.process_time()
             merged = engines[0].merge(plans, engines)
             t2 = time.process_time()
+            r2 = resource.getrusage(resource.RUSAGE_SELF)
             best["plan"].append(t1 - t0)
             best["draw"].append(draw[0])
             best["merge"].append(t2 - t1)
-            print(f"plan {t1 - t0:.3f} s (draw {draw[0]:.3f} s)  merge {t2 - t1:.3f} s", flush=True)
+            print(f"plan {t1 - t0:.3f} s (draw {draw[0]:.3f} s)  merge {t2 - t1:.3f} s  "
+                  f"(of which system {r2.ru_stime - r0.ru_stime:.3f} s, "
+                  f"{r2.ru_minflt - r0.ru_minflt} page faults)", flush=True)
             del plans, merged
     finally:
         _network.PoissonNetworkEngine._draw = original
