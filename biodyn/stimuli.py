@@ -147,38 +147,102 @@ def poisson_steps(rates, duration, dt, rng):
     ``PoissonGroup`` — drawn event by event: the gaps between a neuron's
     spikes are geometric with parameter ``p_i`` (one random number per spike),
     for all neurons of one rate at once.
+
+    The gaps are numpy's ``rng.geometric(p, (neurons, block))`` draws, a block of
+    ``6 sqrt(expected) + 16`` more than the expected spikes per neuron at a time, number
+    for number (computed faster from numpy's exponential draws where that gives the same
+    numbers: :func:`_geometric_gaps`), so a seed gives the same trains whichever way they
+    are computed; the spikes of one rate are sorted by a radix sort of packed (step,
+    neuron) words (:func:`_sorted_trains`).
+
+    Returns ``indices`` as int32 and ``steps`` as int64.
     """
     from brian2 import Hz
 
     rates_hz = np.atleast_1d(np.asarray(rates / Hz, dtype=float))
     dt_s = float(_seconds(dt, "dt"))
     n_steps = int(round(float(_seconds(duration, "duration")) / dt_s))
-    idx_parts, step_parts = [], []
+    idx, steps = _poisson_steps(rates_hz, dt_s, n_steps, rng)
+    return idx, steps.astype(np.int64, copy=False)
+
+
+def _poisson_steps(rates_hz, dt_s, n_steps, rng, into=None):
+    """:func:`poisson_steps` from the rates (Hz, floats), the time step (s) and the number of
+    steps: ``(indices, steps)``, int32 indices and steps as int32 if ``n_steps < 2**31``
+    (else int64).
+
+    ``into`` (optional): two 1-d arrays (indices: int32, steps: the steps' type) to write the
+    spikes to, from their start, if they fit; the returned arrays are then views of them.
+
+    The pairs (step, index) are unique (one spike per neuron and step), so their order is the
+    same whatever sort makes it: a stable sort by step of spikes drawn neuron by neuron
+    (:func:`stable_order`) or a sort by step then index (``np.lexsort``).
+    """
+    rates_hz = np.asarray(rates_hz, dtype=float)
+    step_type = np.int32 if n_steps < 2**31 else np.int64
+    p = float(rates_hz[0]) * dt_s if rates_hz.size else 0.0
+    if (0 < p < 1 and 0 < n_steps <= 2**18 and rates_hz.size <= 2**16
+            and np.all(rates_hz == rates_hz[0])):  # one rate: drawn and sorted in one go
+        return _sorted_trains(rates_hz[0] * dt_s, n_steps, rates_hz.size, rng, into)
+    idx_parts, step_parts, by_row = [], [], True
     for rate in np.unique(rates_hz):
         members = np.nonzero(rates_hz == rate)[0]
-        rows, steps = _geometric_steps_many(rate * dt_s, n_steps, members.size, rng)
-        idx_parts.append(rows if members.size == rates_hz.size else members[rows])
+        rows, steps, row_major = _geometric_steps_many(rate * dt_s, n_steps, members.size, rng)
+        by_row = by_row and row_major
+        idx_parts.append(rows if members.size == rates_hz.size else members[rows].astype(np.int32))
         step_parts.append(steps)
-    if not idx_parts:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
-    idx = np.concatenate(idx_parts).astype(np.int32)
-    steps = np.concatenate(step_parts)
-    if len(idx_parts) == 1 and (idx.size < 2 or np.all(np.diff(idx) >= 0)):
-        order = stable_order(steps)  # indices ascending: a stable sort by step
+    if len(idx_parts) == 1:
+        idx, steps = idx_parts[0], step_parts[0]
+    elif idx_parts:
+        idx, steps = np.concatenate(idx_parts), np.concatenate(step_parts)
+    else:
+        idx, steps = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=step_type)
+    if len(idx_parts) == 1 and by_row:
+        order = stable_order(steps, n_steps)  # indices ascending: a stable sort by step
     else:
         order = np.lexsort((idx, steps))
-    return idx[order], steps[order]
+    if (into is None or idx.size > min(into[0].size, into[1].size)
+            or into[0].dtype != idx.dtype or into[1].dtype != steps.dtype):
+        return idx[order], steps[order]
+    out_idx, out_steps = into[0][:idx.size], into[1][:idx.size]
+    np.take(idx, order, out=out_idx)
+    np.take(steps, order, out=out_steps)
+    return out_idx, out_steps
 
 
-def stable_order(steps):
-    """``np.argsort(steps, kind="stable")`` for non-negative integer steps, faster: two passes
-    of numpy's radix sort over 16-bit digits (steps below 2**32), else the merge sort."""
+def stable_order(steps, n_steps=None):
+    """``np.argsort(steps, kind="stable")`` for non-negative integer steps, faster: numpy's
+    radix sort (on uint8 and uint16 keys) on the steps' 16-bit digits.
+
+    Steps below 2**16: one radix sort. Below 2**18: the steps are split stably by their high
+    bits (at most 4 groups, in order) and each group radix sorted by its low 16 bits. Below
+    2**32: two passes, the low 16 bits then the high ones (least significant digit first).
+    Else numpy's merge sort. ``n_steps`` (optional): a bound known to the caller (all steps
+    in ``[0, n_steps)``), which saves two passes over them.
+    """
     steps = np.asarray(steps)
-    if steps.size < 2 or steps.min() < 0 or steps.max() >= 2**32:
+    if steps.size < 2 or steps.dtype.kind not in "iu":
         return np.argsort(steps, kind="stable")
-    low = np.argsort((steps & 0xFFFF).astype(np.uint16), kind="stable")
-    high = np.argsort((steps[low] >> 16).astype(np.uint16), kind="stable")
-    return low[high]
+    if n_steps is None:
+        if int(steps.min()) < 0:
+            return np.argsort(steps, kind="stable")
+        high = int(steps.max())
+    else:
+        high = int(n_steps) - 1
+    if high >= 2**32:
+        return np.argsort(steps, kind="stable")
+    if high < 2**16:
+        return np.argsort(steps.astype(np.uint16), kind="stable")
+    if high < 2**18:  # most significant digit first: a stable split, then one sort per group
+        top = (steps >> 16).astype(np.uint8)
+        parts = []
+        for q in range((high >> 16) + 1):
+            part = np.flatnonzero(top == q)
+            parts.append(part[np.argsort(steps[part].astype(np.uint16), kind="stable")])
+        return np.concatenate(parts)
+    low = np.argsort(steps.astype(np.uint16), kind="stable")
+    top = steps[low] >> 16
+    return low[np.argsort(top.astype(np.uint8 if high < 2**24 else np.uint16), kind="stable")]
 
 
 def merged_positions(steps_list, n_steps=None):
@@ -186,54 +250,291 @@ def merged_positions(steps_list, n_steps=None):
     concatenation: a list of position arrays, one per run.
 
     The same order as ``stable_order(np.concatenate(steps_list))``, without sorting: a
-    counting merge, O(elements + runs * steps) with memory O(steps). Each run's ``steps``
-    must be non-negative integers in ascending order (as :func:`poisson_steps` returns them).
+    counting merge, O(elements + runs * steps) with memory O(min(elements, runs * steps)
+    + steps) beside the positions. Each run's
+    ``steps`` must be non-negative integers in ascending order (as :func:`poisson_steps`
+    returns them); see :func:`iter_merged_positions`.
+    """
+    steps_list = [np.asarray(s) for s in steps_list]
+    for s in steps_list:
+        if s.size > 1 and np.any(s[1:] < s[:-1]):
+            raise ValueError("merged_positions: a run's steps are not in ascending order")
+    return list(iter_merged_positions(steps_list, n_steps))
+
+
+def iter_merged_positions(steps_list, n_steps=None, totals=None):
+    """:func:`merged_positions`, one run at a time (the positions of all the runs need not be
+    held at once); the runs' steps are not checked (they must be ascending, below ``n_steps``).
+    ``totals`` (optional, ``n_steps`` int64): receives the elements of all runs per step,
+    before the first run's positions are made.
+
+    With ``c[k, b]`` the elements of run ``k`` at step ``b``, the element ``e`` of run ``k``
+    (at step ``b``) lands at ``sum_{b' < b} sum_j c[j, b'] + sum_{j < k} c[j, b]
+    + e - sum_{b' < b} c[k, b']``: one count per run and step (``bincount``) and one gather
+    per run.
     """
     steps_list = [np.asarray(s) for s in steps_list]
     if n_steps is None:
         n_steps = max((int(s[-1]) + 1 for s in steps_list if s.size), default=0)
-    before = np.zeros(n_steps + 1, dtype=np.int64)  # before[b]: elements of all runs at steps < b
-    for s in steps_list:
-        if s.size > 1 and np.any(s[1:] < s[:-1]):
-            raise ValueError("merged_positions: a run's steps are not in ascending order")
-        before[1:] += np.bincount(s, minlength=n_steps)
-    np.cumsum(before, out=before)
-    # start[b]: where the run's elements at step b begin, less the run's own elements at
-    # steps < b (each element then adds its position within the run): one gather per run
-    start = before[:n_steps].copy()  # + the elements at step b of the runs already placed
-    out = []
-    for s in steps_list:
+    n_total = sum(s.size for s in steps_list)
+    # the counts per run and step are kept (one bincount per run) unless they would take
+    # more room than the elements (sparse runs): then counted again in the second pass
+    keep = len(steps_list) * n_steps <= max(n_total, 1 << 20)
+    count_type = np.int32 if n_total < 2**31 else np.int64
+    counts = np.empty((len(steps_list) if keep else 0, n_steps), dtype=count_type)
+    if totals is None:
+        totals = np.empty(n_steps, dtype=np.int64)
+    totals[:] = 0
+    for k, s in enumerate(steps_list):
         count = np.bincount(s, minlength=n_steps)
-        own = np.cumsum(count)
-        own -= count  # the run's own elements at steps < b
-        pos = (start - own)[s]
-        pos += np.arange(s.size)
-        out.append(pos)
+        totals += count
+        if keep:
+            counts[k] = count
+    # start[b]: where run k's elements at step b begin (elements of all runs at steps < b and
+    # of the runs before k at step b)
+    start = np.zeros(n_steps, dtype=np.int64)
+    if n_steps > 1:
+        np.cumsum(totals[:-1], out=start[1:])
+    longest = max((s.size for s in steps_list), default=0)
+    ramp = np.arange(longest, dtype=np.int64)
+    where = np.empty(longest, dtype=np.intp)  # a run's steps as indices (take is slow with int32)
+    own = np.empty(n_steps, dtype=np.int64)
+    for k, s in enumerate(steps_list):
+        count = counts[k] if keep else np.bincount(s, minlength=n_steps)
+        np.cumsum(count, out=own)
+        own -= count  # run k's own elements at steps < b
+        np.subtract(start, own, out=own)  # start - own: each element then adds its position
+        np.copyto(where[:s.size], s)
+        pos = np.take(own, where[:s.size])
+        pos += ramp[:s.size]
+        yield pos
         start += count
-    return out
 
 
 def _geometric_steps_many(p, n_steps, m, rng):
-    """Spike steps of ``m`` Bernoulli(p)-per-step trains of ``n_steps`` steps: ``(rows, steps)``."""
+    """Spike steps of ``m`` Bernoulli(p)-per-step trains of ``n_steps`` steps: ``(rows, steps,
+    row_major)``; int32 rows, steps int32 if ``n_steps < 2**31`` (else int64). Each row's
+    steps are ascending; ``row_major``: the spikes come row by row (rows ascending) — else
+    the rows that needed more than one block of draws come again at the end.
+
+    The gaps are drawn in blocks of ``chunk`` per row (``rng.geometric(p, (rows, chunk))``,
+    :func:`_geometric_gaps`) until every row has passed the end.
+    """
+    step_type = np.int32 if n_steps < 2**31 else np.int64
     if p <= 0 or n_steps <= 0 or m == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=step_type), True
     if p >= 1:
-        return (np.repeat(np.arange(m), n_steps), np.tile(np.arange(n_steps, dtype=np.int64), m))
-    expected = p * n_steps
-    chunk = int(expected + 6 * np.sqrt(expected) + 16)
-    rows_out, steps_out = [], []
-    active = np.arange(m)
-    last = np.full(m, -1, dtype=np.int64)
-    while active.size:
-        gaps = rng.geometric(p, size=(active.size, chunk))
-        steps = last[active, None] + np.cumsum(gaps, axis=1)
-        inside = steps < n_steps  # a prefix of each row: steps increase along it
-        rows_out.append(np.repeat(active, inside.sum(axis=1)))
-        steps_out.append(steps[inside])  # row by row, as np.nonzero orders them
-        unfinished = inside[:, -1]
-        last[active] = steps[:, -1]
-        active = active[unfinished]
-    return np.concatenate(rows_out), np.concatenate(steps_out)
+        return (np.repeat(np.arange(m, dtype=np.int32), n_steps),
+                np.tile(np.arange(n_steps, dtype=step_type), m), True)
+    draws = _GapDraws(p, n_steps, m)
+    counts = np.empty(m, dtype=np.intp)
+    # room for all the draws; only the part used is touched
+    steps = np.empty(m * draws.chunk, dtype=step_type)
+    n = 0
+    for a, s, ins in draws.first(rng):
+        c = counts[a:a + s.shape[0]]
+        c[:] = np.count_nonzero(ins, axis=1)
+        k = int(c.sum())
+        steps[n:n + k] = s[ins]  # row by row
+        n += k
+    rows, steps = np.repeat(np.arange(m, dtype=np.int32), counts), steps[:n]
+    if not draws.unfinished.size:
+        return rows, steps, True
+    more_rows, more_steps = draws.rest(rng, step_type)
+    return np.concatenate([rows] + more_rows), np.concatenate([steps] + more_steps), False
+
+
+def _sorted_trains(p, n_steps, m, rng, into=None):
+    """:func:`_geometric_steps_many` sorted by step then row: ``(rows, steps)`` (int32), for
+    ``0 < p < 1``, ``n_steps <= 2**18`` and ``m <= 2**16``; written to the arrays of ``into``
+    (from their start, returned as views) if they fit.
+
+    Each spike is packed as ``(step mod 2**16) * 2**16 + row`` (uint32) in one of the
+    ``ceil(n_steps / 2**16)`` ranges of ``2**16`` steps it falls in, while the draws are in
+    the cache; each range is then put in order by one radix sort of the steps (numpy's stable
+    argsort of uint16 keys), which is its order by step then row: the rows come in
+    ascending order, one spike per row and step. The rows needing more than one block of
+    draws (rare) are sorted with the others by ``np.lexsort``.
+    """
+    draws = _GapDraws(p, n_steps, m)
+    n_ranges = (n_steps - 1 >> 16) + 1
+    packed = [np.empty(m * draws.chunk, dtype=np.uint32) for _ in range(n_ranges)]
+    filled = [0] * n_ranges
+    row_ids = np.arange(m, dtype=np.uint32)[:, None] if m else None
+    for a, s, ins in draws.first(rng):
+        # the low 16 bits of each step (the high ones shifted out), then the row
+        pk = np.left_shift(s.view(np.uint32) if s.dtype == np.int32 else s.astype(np.uint32), 16)
+        pk |= row_ids[a:a + s.shape[0]]
+        for q in range(n_ranges):
+            if n_ranges == 1:
+                sel = ins
+            elif q == 0:
+                sel = s < (1 << 16)  # (below n_steps: inside)
+            elif q < n_ranges - 1:
+                sel = (s >= (q << 16)) & (s < (q + 1 << 16))
+            else:
+                sel = ins & (s >= (q << 16))
+            part = pk[sel]  # (a boolean index copies runs faster than np.compress)
+            packed[q][filled[q]:filled[q] + part.size] = part
+            filled[q] += part.size
+    n = sum(filled)
+    fits = (into is not None and n <= min(into[0].size, into[1].size)
+            and into[0].dtype == np.int32 and into[1].dtype == np.int32)
+    idx_out = into[0][:n] if fits else np.empty(n, dtype=np.int32)
+    steps_out = into[1][:n] if fits else np.empty(n, dtype=np.int32)
+    pos = 0
+    for q in range(n_ranges):
+        part = packed[q][:filled[q]]
+        order = np.argsort((part >> 16).astype(np.uint16), kind="stable")
+        part = np.take(part, order)
+        k = part.size
+        np.bitwise_and(part, 0xFFFF, out=idx_out[pos:pos + k], casting="unsafe")
+        np.right_shift(part, 16, out=steps_out[pos:pos + k], casting="unsafe")
+        if q:
+            steps_out[pos:pos + k] += q << 16
+        pos += k
+    if draws.unfinished.size:
+        more_rows, more_steps = draws.rest(rng, np.int32)
+        idx = np.concatenate([idx_out] + more_rows)
+        steps = np.concatenate([steps_out] + more_steps)
+        order = np.lexsort((idx, steps))
+        fits = (into is not None and idx.size <= min(into[0].size, into[1].size)
+                and into[0].dtype == np.int32 and into[1].dtype == np.int32)
+        idx_out = into[0][:idx.size] if fits else np.empty(idx.size, dtype=np.int32)
+        steps_out = into[1][:idx.size] if fits else np.empty(idx.size, dtype=np.int32)
+        np.take(idx, order, out=idx_out)
+        np.take(steps, order, out=steps_out)
+    return idx_out, steps_out
+
+
+class _GapDraws:
+    """The draws of :func:`_geometric_steps_many`: ``m`` rows of geometric(p) gaps, a block of
+    ``chunk`` per row at a time, summed into steps, until each row has passed ``n_steps``.
+
+    :meth:`first` draws the first block, row by row in groups of rows small enough for the
+    cache (the same numbers as one call for all the rows: each is drawn from the stream in
+    turn), and yields ``(first row, steps, inside)`` per group (valid until the next
+    group); then :attr:`unfinished` holds the rows not past the end and :meth:`rest` draws
+    their next blocks as the loop of one call per block did.
+    """
+
+    def __init__(self, p, n_steps, m):
+        self.p, self.n_steps, self.m = p, n_steps, m
+        self.chunk = _gaps_per_block(p * n_steps)
+        # Gaps beyond n_steps + 1 are cut to it: a step past the end stays past the end, and
+        # the sums of a row then fit int32 when chunk * (n_steps + 1) + n_steps does.
+        self.cut = n_steps + 1
+        self.sum_type = np.int32 if self.chunk * self.cut + n_steps < 2**31 else np.int64
+        self.unfinished = np.zeros(0, dtype=np.int32)
+
+    def first(self, rng):
+        m, chunk = self.m, self.chunk
+        group = max(1, min(m, _DRAWS_PER_GROUP // chunk))
+        scratch = np.empty((group, chunk))
+        sums = np.empty((group, chunk), dtype=self.sum_type)
+        inside = np.empty((group, chunk), dtype=bool)
+        late, lasts = [], []
+        for a in range(0, m, group):
+            r = min(group, m - a)
+            s, ins = sums[:r], inside[:r]
+            _geometric_gaps(rng, self.p, self.cut, s, scratch[:r])
+            np.cumsum(s, axis=1, out=s)
+            s -= 1
+            np.less(s, self.n_steps, out=ins)  # a prefix of each row: steps increase along it
+            yield a, s, ins
+            rows = np.flatnonzero(ins[:, -1])
+            if rows.size:
+                late.append(rows.astype(np.int32) + a)
+                lasts.append(s[rows, -1])
+        if late:
+            self.unfinished = np.concatenate(late)
+            self._lasts = np.concatenate(lasts)
+
+    def rest(self, rng, step_type):
+        """The spikes of the next blocks of the unfinished rows: lists of rows and of steps."""
+        rows_out, steps_out = [], []
+        active = self.unfinished
+        last = np.full(self.m, -1, dtype=self.sum_type)
+        last[active] = self._lasts
+        while active.size:
+            s = np.empty((active.size, self.chunk), dtype=self.sum_type)
+            _geometric_gaps(rng, self.p, self.cut, s)
+            np.cumsum(s, axis=1, out=s)
+            s += last[active, None]
+            ins = s < self.n_steps
+            rows_out.append(np.repeat(active, np.count_nonzero(ins, axis=1)))
+            steps_out.append(s[ins].astype(step_type, copy=False))
+            last[active] = s[:, -1]
+            active = active[ins[:, -1]]
+        return rows_out, steps_out
+
+
+def _gaps_per_block(expected):
+    """Gaps drawn per row and block for ``expected`` spikes per row: 6 standard deviations
+    and 16 more, so that a second block is rare."""
+    return int(expected + 6 * np.sqrt(expected) + 16)
+
+
+#: Random numbers drawn per group of rows in :class:`_GapDraws` (their arrays stay in the
+#: cache).
+_DRAWS_PER_GROUP = 1 << 15
+
+
+#: ``p`` from which numpy's ``Generator.geometric`` searches the distribution function
+#: instead of inverting it (numpy/random/src/distributions/distributions.c).
+_GEOMETRIC_SEARCH = 0.333333333333333333333333
+#: Whether this numpy's ``Generator.geometric(p)`` is ``ceil(E / -log1p(-p))`` of its
+#: ``standard_exponential`` draws E, for p below :data:`_GEOMETRIC_SEARCH` (None: not checked yet).
+_GEOMETRIC_IS_EXPONENTIAL = None
+
+
+def _geometric_is_exponential():
+    """Check once per process that numpy's geometric draws are the inversion of its exponential
+    draws, number for number and with the same use of the bit stream (numpy 2.3 draws them so;
+    an implementation that inverts a uniform draw instead fails the check and is called
+    directly)."""
+    global _GEOMETRIC_IS_EXPONENTIAL
+    if _GEOMETRIC_IS_EXPONENTIAL is None:
+        import math
+
+        ok = True
+        for p in (1e-6, 2.5e-3, 0.1, 0.3333):
+            a, b = (np.random.Generator(np.random.PCG64(20260101)) for _ in range(2))
+            direct = a.geometric(p, size=4096)
+            e = b.standard_exponential(size=4096)
+            ok = ok and np.array_equal(direct, np.ceil(e / -math.log1p(-p))) \
+                and a.bit_generator.state == b.bit_generator.state
+        _GEOMETRIC_IS_EXPONENTIAL = bool(ok)
+    return _GEOMETRIC_IS_EXPONENTIAL
+
+
+def _geometric_gaps(rng, p, cut, out, scratch=None):
+    """Fill the integer array ``out`` with ``np.minimum(rng.geometric(p, out.shape), cut)``: the
+    same numbers, drawing the same random bits, faster. ``scratch``: optional float64 array
+    of ``out``'s shape for the intermediate values.
+
+    For ``p`` below 1/3, numpy's ``Generator.geometric`` is the inversion
+    ``ceil(-E / log1p(-p))`` of a standard exponential draw ``E`` (ziggurat),
+    with ``log1p(-p)`` recomputed for every number; drawing all the ``E`` with
+    ``rng.standard_exponential`` (the same algorithm on the same bit stream) and
+    dividing by the constant once computed (Python's ``math.log1p``: the C library's
+    ``log1p``, which numpy calls) gives the same doubles — division rounds
+    symmetrically in sign, ``ceil`` is exact — three times faster.
+    :func:`_geometric_is_exponential` checks this numpy draws so; else, and for
+    other ``p`` or generators, ``rng.geometric`` itself.
+    """
+    if (type(rng) is np.random.Generator and 0 < p < _GEOMETRIC_SEARCH
+            and _geometric_is_exponential()):
+        import math
+
+        gaps = scratch if scratch is not None else np.empty(out.shape)
+        rng.standard_exponential(out=gaps)
+        np.divide(gaps, -math.log1p(-p), out=gaps)
+        np.ceil(gaps, out=gaps)
+    else:
+        gaps = rng.geometric(p, size=out.shape)
+    np.minimum(gaps, cut, out=gaps)
+    np.copyto(out, gaps, casting="unsafe")
 
 
 def correlated_poisson_trains(n, rate, correlation, duration, dt, rng, start=0.0):

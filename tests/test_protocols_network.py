@@ -182,3 +182,53 @@ def test_song_notes_give_a_python_call_for_a_smaller_network_that_runs():
     kwargs["stimulus"] = {**kwargs["stimulus"], "duration": "0.2 second"}
     r = protocols.run("song_2000", seed=0, **kwargs)
     assert r.extra["w_final"].shape == (4, 100)
+
+
+@pytest.mark.parametrize("select", [[0], [3], None])
+def test_plan_inputs_are_the_seeds_poisson_draws_merged_padded_and_binned(select):
+    """A plan's inputs, rebuilt from the public draws: per condition its excitatory trains
+    (the correlated subgroup by the mixture construction, then the other inputs) and its
+    inhibitory trains, from the run's seed in that order, then the initial weights; the spikes
+    sorted by step then neuron, times = steps * dt, padded by stimuli.pad, bins = timebins.
+    One condition (drawn straight into the padded arrays), a correlated one, all four."""
+    from biodyn.protocols import _network
+
+    spec = protocols.load("song_2000")
+    spec = spec.select(select) if select else spec
+    res = protocols.resolve_model(spec)
+    net = {"n_inputs": 60, "correlated_inputs": 20, "n_inhibitory": 10}
+    _network._DRAWS.clear()
+    eng = protocols.ENGINES[spec.engine](spec, res, protocols.RunOptions(
+        target="numpy", seed=9, stimulus={"duration": "7 second"}, network=net))
+    d = eng.plan().data
+    dt, duration, n_in, n_corr, n_inh = 1e-4, 7.0, 60, 20, 10
+    rng = np.random.default_rng(9)
+    exc, inh = ([], []), ([], [])
+    for k, (rate, c) in enumerate(d["conditions"]):
+        if c > 0:
+            i1, s1 = stimuli.correlated_poisson_steps(n_corr, rate * Hz, c, duration * second,
+                                                      dt * second, rng)
+            i2, s2 = stimuli.poisson_steps(np.full(n_in - n_corr, rate) * Hz, duration * second,
+                                           dt * second, rng)
+            idx, st = np.concatenate([i1, i2 + n_corr]), np.concatenate([s1, s2])
+        else:
+            idx, st = stimuli.poisson_steps(np.full(n_in, rate) * Hz, duration * second,
+                                            dt * second, rng)
+        exc[0].append(idx + k * n_in)
+        exc[1].append(st)
+        idx, st = stimuli.poisson_steps(np.full(n_inh, 10.0) * Hz, duration * second, dt * second,
+                                        rng)
+        inh[0].append(idx + k * n_inh)
+        inh[1].append(st)
+    for side, (idx, st) in (("exc", exc), ("inh", inh)):
+        idx, st = np.concatenate(idx), np.concatenate(st)
+        order = np.lexsort((idx, st))
+        size = d[side][0].size
+        ref_i, ref_t = stimuli.pad(idx[order], st[order] * dt, size, duration, dt)
+        assert np.array_equal(d[side][0], ref_i) and np.array_equal(d[side][1], ref_t)
+        assert d[side][0].dtype == np.int32 and d[f"{side}_bins"].dtype == np.int32
+        assert np.array_equal(d[f"{side}_bins"], stimuli.timebins(ref_t, dt))
+        if side == "exc":
+            assert d["n_exc_spikes"] == idx.size
+    lo, hi = d["bounds"]
+    assert np.array_equal(d["w0"], rng.uniform(lo, hi, len(d["conditions"]) * n_in))

@@ -84,7 +84,7 @@ def test_stable_order_is_numpys_stable_argsort_of_integer_steps():
     from biodyn import stimuli
 
     rng = np.random.default_rng(5)
-    for high in (10, 70_000, 3_000_000, 2**33):
+    for high in (10, 70_000, 3_000_000, 30_000_000, 2**33):
         steps = rng.integers(0, high, 50_000)
         assert np.array_equal(stimuli.stable_order(steps), np.argsort(steps, kind="stable"))
     assert stimuli.stable_order(np.array([], dtype=np.int64)).size == 0
@@ -107,3 +107,177 @@ def test_merged_positions_equal_the_stable_sort_of_the_concatenation():
     assert np.array_equal(placed, order)
     with pytest.raises(ValueError):
         stimuli.merged_positions([np.array([3, 1])])
+
+
+# -- the fast draws and merges equal slow, obviously correct references ------------------------
+
+def _reference_poisson_steps(rates_hz, dt_s, n_steps, rng, chunk_of=None):
+    """Poisson trains as documented, one input at a time: per rate (ascending) its inputs draw
+    blocks of ``chunk`` geometric gaps (``rng.geometric``, all the inputs still running, one
+    call per block), each input's steps the running sum of its own gaps; then the spikes sorted
+    by step, then index (``np.lexsort``)."""
+    rates_hz = np.asarray(rates_hz, dtype=float)
+    idx, steps = [], []
+    for rate in np.unique(rates_hz):
+        members = np.nonzero(rates_hz == rate)[0]
+        p = rate * dt_s
+        if p <= 0 or n_steps <= 0:
+            continue
+        if p >= 1:
+            for i in members:
+                idx += [i] * n_steps
+                steps += list(range(n_steps))
+            continue
+        expected = p * n_steps
+        chunk = (chunk_of or (lambda e: int(e + 6 * np.sqrt(e) + 16)))(expected)
+        last = {i: -1 for i in members}
+        active = list(members)
+        while active:
+            gaps = rng.geometric(p, size=(len(active), chunk))
+            still = []
+            for row, i in enumerate(active):
+                own = last[i] + np.cumsum(gaps[row])
+                idx += [i] * int(np.sum(own < n_steps))
+                steps += list(own[own < n_steps])
+                last[i] = own[-1]
+                if own[-1] < n_steps:
+                    still.append(i)
+            active = still
+    idx, steps = np.array(idx, dtype=np.int64), np.array(steps, dtype=np.int64)
+    order = np.lexsort((idx, steps))
+    return idx[order], steps[order]
+
+
+POISSON_CASES = {
+    "one rate": ([20.0] * 300, 1.0),
+    "one rate, steps beyond 2**16": ([15.0] * 40, 10.0),
+    "one rate, steps beyond 2**18": ([2.0] * 5, 30.0),
+    "mixed rates": ([10.0, 40.0, 10.0, 0.0, 25.0, 40.0], 2.0),
+    "rate 0": ([0.0] * 4, 1.0),
+    "p >= 1": ([10000.0, 20000.0, 5.0], 0.01),
+    "p in [1/3, 1): numpy searches": ([5000.0] * 3 + [3333.3333333333335] * 2, 0.05),
+    "a single input": ([30.0], 3.0),
+    "no input": ([], 1.0),
+    "no step": ([10.0] * 3, 0.0),
+    "tiny p": ([1e-3] * 50, 5.0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(POISSON_CASES))
+def test_poisson_steps_equal_a_per_input_reference_of_the_same_geometric_draws(case):
+    """Same spikes, same dtypes, and the generator left in the same state: the fast draws
+    (exponential draws inverted, cache-sized groups, packed radix sorts) change nothing."""
+    rates, duration = POISSON_CASES[case]
+    dt_s = 1e-4
+    n_steps = int(round(duration / dt_s))
+    for seed in (0, 1):
+        fast, slow = np.random.default_rng(seed), np.random.default_rng(seed)
+        idx, steps = stimuli.poisson_steps(np.array(rates, dtype=float) * Hz, duration * second,
+                                           dt_s * second, fast)
+        ref_idx, ref_steps = _reference_poisson_steps(rates, dt_s, n_steps, slow)
+        assert idx.dtype == np.int32 and steps.dtype == np.int64
+        assert np.array_equal(idx, ref_idx) and np.array_equal(steps, ref_steps)
+        assert np.array_equal(fast.integers(0, 2**62, 8), slow.integers(0, 2**62, 8))
+
+
+def test_poisson_steps_past_the_first_block_of_draws_equal_the_reference(monkeypatch):
+    """Inputs still before the end after their first block of gaps draw more blocks (rare with
+    the real block size: forced here with blocks of 3 gaps), as the reference does."""
+    def chunk_of(expected):
+        return 3
+
+    monkeypatch.setattr(stimuli, "_gaps_per_block", chunk_of)
+    for rates in ([50.0] * 40, [50.0, 80.0] * 10, [900.0] * 3):
+        fast, slow = np.random.default_rng(4), np.random.default_rng(4)
+        idx, steps = stimuli.poisson_steps(np.array(rates) * Hz, 1 * second, 1 * ms, fast)
+        ref_idx, ref_steps = _reference_poisson_steps(rates, 1e-3, 1000, slow, chunk_of)
+        assert np.array_equal(idx, ref_idx) and np.array_equal(steps, ref_steps)
+        assert fast.random() == slow.random()
+
+
+def test_geometric_gaps_are_numpys_geometric_draws_number_for_number():
+    """The inversion of numpy's exponential draws is its geometric draw, for p across the
+    inversion range, at its edge and where numpy searches instead; the stream is used alike."""
+    for p in (1e-9, 1e-5, 1e-3, 0.0025, 0.1, 0.3333, 0.333333333333333, 0.34, 0.9):
+        a, b = np.random.default_rng(11), np.random.default_rng(11)
+        out = np.empty((37, 1000), dtype=np.int32)
+        stimuli._geometric_gaps(a, p, 10**6, out)
+        assert np.array_equal(out, np.minimum(b.geometric(p, size=(37, 1000)), 10**6)), p
+        assert a.random() == b.random()
+
+
+def test_correlated_poisson_steps_equal_the_mixture_reference():
+    """Mother train (the reference Poisson draw at rate/c), each of its spikes kept per train
+    with probability c: the same spikes from the same generator."""
+    for n, c in ((20, 0.2), (1, 0.5), (30, 1.0)):
+        fast, slow = np.random.default_rng(2), np.random.default_rng(2)
+        idx, steps = stimuli.correlated_poisson_steps(n, 15 * Hz, c, 2 * second, 0.1 * ms, fast)
+        _, mother = _reference_poisson_steps([15.0 / c], 1e-4, 20000, slow)
+        spike, train = np.nonzero(slow.random((mother.size, n)) < c)
+        assert np.array_equal(idx, train) and np.array_equal(steps, mother[spike])
+
+
+def test_merged_positions_report_the_elements_per_step_of_all_runs():
+    rng = np.random.default_rng(8)
+    runs = [np.sort(rng.integers(0, 30, size=k)) for k in (5, 0, 40)]
+    totals = np.empty(30, dtype=np.int64)
+    where = list(stimuli.iter_merged_positions(runs, 30, totals=totals))
+    assert np.array_equal(totals, np.bincount(np.concatenate(runs), minlength=30))
+    assert all(np.array_equal(a, b) for a, b in zip(where, stimuli.merged_positions(runs, 30)))
+
+
+@pytest.mark.parametrize("on_grid", [True, False])
+def test_merged_copies_are_the_lexsort_of_all_their_spikes_then_the_padding(on_grid):
+    """A batch's inputs: copy k's neuron i is k*width + i; the spikes sorted by step, then
+    neuron; bins their steps, times the bins times dt (or each spike's own time); then the
+    padding of stimuli.pad (neuron 0, one step each from the end) to the copies' total size."""
+    from biodyn.protocols._network import _merge_copies, _padded
+
+    rng = np.random.default_rng(3)
+    dt, n_steps, width = 1e-4, 5000, 7
+    copies, ref_i, ref_s, ref_t = [], [], [], []
+    for k, (rate, cap) in enumerate(((30.0, 1024), (0.0, 64), (80.0, 3072), (30.0, 1024))):
+        idx, st = stimuli.poisson_steps(np.full(width, rate) * Hz, n_steps * dt * second, dt * second,
+                                        rng)
+        (i, t), b = _padded(idx.astype(np.int32), st, cap, n_steps, dt)
+        if not on_grid:
+            t = t.copy()
+            t[:idx.size] += 1e-7  # times off the grid: each kept as it is
+        copies.append(((i, t), b if on_grid else None))
+        ref_i.append(idx + k * width)
+        ref_s.append(st)
+        ref_t.append(t[:idx.size])
+    (i_m, t_m), b_m, size = _merge_copies([c[0] for c in copies], [c[1] for c in copies], width,
+                                          n_steps, dt, on_grid)
+    ref_i, ref_s, ref_t = map(np.concatenate, (ref_i, ref_s, ref_t))
+    order = np.lexsort((ref_i, ref_s))
+    n = order.size
+    assert size == 1024 + 64 + 3072 + 1024 == i_m.size == t_m.size == b_m.size
+    assert i_m.dtype == np.int32 and b_m.dtype == np.int32 and t_m.dtype == float
+    assert np.array_equal(i_m[:n], ref_i[order]) and np.array_equal(b_m[:n], ref_s[order])
+    assert np.array_equal(t_m[:n], ref_s[order] * dt if on_grid else ref_t[order])
+    pad_i, pad_t = stimuli.pad(i_m[:n], t_m[:n], size, n_steps * dt, dt)
+    assert np.array_equal(i_m, pad_i) and np.array_equal(t_m, pad_t)
+    assert np.array_equal(b_m[n:], stimuli.timebins(t_m[n:], dt))
+
+
+def test_poisson_steps_draw_numpys_geometric_itself_where_it_is_not_the_exponential_inversion(
+        monkeypatch):
+    """A numpy whose geometric draws are not the inversion of its exponential draws (the check
+    fails) gets rng.geometric called directly: the same spikes."""
+    monkeypatch.setattr(stimuli, "_GEOMETRIC_IS_EXPONENTIAL", False)
+    fast, slow = np.random.default_rng(6), np.random.default_rng(6)
+    idx, steps = stimuli.poisson_steps(np.full(30, 20.0) * Hz, 8 * second, 0.1 * ms, fast)
+    ref_idx, ref_steps = _reference_poisson_steps([20.0] * 30, 1e-4, 80000, slow)
+    assert np.array_equal(idx, ref_idx) and np.array_equal(steps, ref_steps)
+
+
+def test_merged_positions_of_sparse_runs_count_them_again_instead_of_keeping_the_counts():
+    """Runs with far fewer elements than runs * steps: the same positions (counted twice)."""
+    rng = np.random.default_rng(12)
+    runs = [np.sort(rng.choice(2_000_000, size=k, replace=False)) for k in (3, 0, 5, 1)]
+    where = stimuli.merged_positions(runs, 2_000_000)
+    order = np.argsort(np.concatenate(runs), kind="stable")
+    placed = np.empty(order.size, dtype=np.int64)
+    placed[np.concatenate(where)] = np.arange(order.size)
+    assert np.array_equal(placed, order)

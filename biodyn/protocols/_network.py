@@ -163,31 +163,40 @@ class PoissonNetworkEngine(Engine):
         dt = self.dt
         rng = np.random.default_rng(self.options.seed)
         dt_s = float(dt / second)
-        exc_idx, exc_steps, inh_idx, inh_steps = [], [], [], []
+        n_steps = int(round(float(duration / second) / dt_s))  # as stimuli.poisson_steps
         expected_exc = 0.0
+        for rate, _ in conditions:
+            expected_exc += n_in * rate * float(duration / second)
+        cap_exc = stimuli.capacity(expected_exc)
+        cap_inh = stimuli.capacity(len(conditions) * n_inh * inh_rate * float(duration / second)) \
+            if n_inh else 0
+        exc_out = _spike_arrays(cap_exc)
+        inh_out = _spike_arrays(cap_inh) if n_inh else None
+        # one condition: its spikes are drawn straight into the padded arrays
+        single = len(conditions) == 1
+        exc_idx, exc_steps, inh_idx, inh_steps = [], [], [], []
         for k, (rate, c) in enumerate(conditions):
             base = k * n_in
             if n_corr and c > 0:
                 i1, s1 = stimuli.correlated_poisson_steps(n_corr, rate * Hz, c, duration, dt, rng)
-                i2, s2 = stimuli.poisson_steps(np.full(n_in - n_corr, rate) * Hz, duration, dt, rng)
-                idx, st = _merge_steps([i1, i2 + n_corr], [s1, s2])
+                i2, s2 = stimuli._poisson_steps(np.full(n_in - n_corr, rate), dt_s, n_steps, rng)
+                idx, st = _merge_steps([i1, i2 + n_corr], [s1, s2.astype(s1.dtype)])
             else:
-                idx, st = stimuli.poisson_steps(np.full(n_in, rate) * Hz, duration, dt, rng)
-            exc_idx.append(idx + base)
+                idx, st = stimuli._poisson_steps(np.full(n_in, rate), dt_s, n_steps, rng,
+                                                 into=(exc_out[0], exc_out[2]) if single else None)
+            exc_idx.append(idx + base if base else idx)
             exc_steps.append(st)
-            expected_exc += n_in * rate * float(duration / second)
             if n_inh:
-                idx, st = stimuli.poisson_steps(np.full(n_inh, inh_rate) * Hz, duration, dt, rng)
-                inh_idx.append(idx + k * n_inh)
+                idx, st = stimuli._poisson_steps(np.full(n_inh, inh_rate), dt_s, n_steps, rng,
+                                                 into=(inh_out[0], inh_out[2]) if single else None)
+                inh_idx.append(idx + k * n_inh if k else idx)
                 inh_steps.append(st)
         idx, st = _merge_steps(exc_idx, exc_steps)
-        cap_exc = stimuli.capacity(expected_exc)
-        exc = _padded(idx, st, cap_exc, steps, dt_s)
-        inh, cap_inh = None, 0
+        exc = _padded(idx, st, cap_exc, steps, dt_s, exc_out)
+        inh = None
         if n_inh:
             idx, st = _merge_steps(inh_idx, inh_steps)
-            cap_inh = stimuli.capacity(len(conditions) * n_inh * inh_rate * float(duration / second))
-            inh = _padded(idx, st, cap_inh, steps, dt_s)
+            inh = _padded(idx, st, cap_inh, steps, dt_s, inh_out)
         spec = self.resolved.spec
         lo = float(self.resolved.namespace.get(spec.data.get("bounds", {}).get("low", "w_min"), 0.0))
         hi = float(self.resolved.namespace.get(spec.data.get("bounds", {}).get("high", "w_max"), 1.0))
@@ -361,41 +370,16 @@ class PoissonNetworkEngine(Engine):
                 raise NotBatchable("the points' neurons have other parameter values")
         steps = plans[0].signature[4]
         dt_s = float(self.dt / second)
+        on_grid = all(p.data.get("on_grid") for p in plans)
         caps = {"exc": 0, "inh": 0}
         merged = {}
         for side, width in (("exc", n_in), ("inh", n_inh)):
             if side == "inh" and not n_inh:
                 merged[side] = None
                 continue
-            bins, reals = [], []
-            for p in plans:
-                idx, t = p.data[side]
-                b = p.data.get(f"{side}_bins")
-                if b is None:
-                    b = stimuli.timebins(t, dt_s)
-                real = int(np.searchsorted(b, steps))  # the padding lies past the end
-                bins.append(b[:real])
-                reals.append(real)
-                caps[side] += idx.size
-            # by step, then copy, then index: each copy's spikes are sorted by step then index
-            where = stimuli.merged_positions(bins, steps)
-            idx_all = np.empty(caps[side], dtype=np.int32)
-            t_all = np.empty(caps[side], dtype=float)
-            b_all = np.empty(caps[side], dtype=np.int32)
-            on_grid = all(p.data.get("on_grid") for p in plans)
-            for k, (p, pos, b) in enumerate(zip(plans, where, bins)):
-                idx, t = p.data[side]
-                idx_all[pos] = idx[:b.size] + k * n_cond * width
-                if not on_grid:
-                    t_all[pos] = t[:b.size]
-                b_all[pos] = b
-            if on_grid:  # every spike time is its step times dt (_padded): the same product
-                n = sum(reals)
-                np.multiply(b_all[:n], dt_s, out=t_all[:n])
-            idx_all, t_all, b_all = stimuli.pad_into(idx_all, t_all, b_all, sum(reals),
-                                                     steps * dt_s, dt_s)
-            merged[side] = (idx_all, t_all)
-            merged[f"{side}_bins"] = b_all
+            merged[side], merged[f"{side}_bins"], caps[side] = _merge_copies(
+                [p.data[side] for p in plans], [p.data.get(f"{side}_bins") for p in plans],
+                n_cond * width, steps, dt_s, on_grid)
         sig = plans[0].signature
         signature = ("poisson_network copies", len(plans)) + sig[1:]
         data = dict(d0, conditions=[c for p in plans for c in p.data["conditions"]],
@@ -450,6 +434,43 @@ def _read(handles, n_cond, n_in):
             "t": np.asarray(wmon.t[:] / second)}
 
 
+def _merge_copies(spikes, bins, width, steps, dt_s, on_grid):
+    """The inputs of a batch's copies as one generator's: ``((indices, times), bins, size)``.
+
+    ``spikes``: per copy its padded ``(indices, times)``, sorted by step then index, the
+    padding past the end (step ``steps`` on); ``bins``: their time bins (or None: computed).
+    Copy ``k``'s neuron ``i`` becomes ``k*width + i``; the real spikes are sorted by step,
+    then copy, then index (a stable counting merge of the copies,
+    :func:`stimuli.iter_merged_positions`), their bins are the steps and, ``on_grid`` (every
+    time is its step times ``dt_s``), their times the bins times ``dt_s``; the padding of
+    :func:`stimuli.pad` follows, to the sum of the copies' sizes.
+    """
+    real_bins = []
+    for (idx, t), b in zip(spikes, bins):
+        if b is None:
+            b = stimuli.timebins(t, dt_s)
+        real_bins.append(b[:int(np.searchsorted(b, steps))])  # the padding lies past the end
+    size = sum(idx.size for idx, _ in spikes)
+    n = sum(b.size for b in real_bins)
+    idx_all = np.empty(size, dtype=np.int32)
+    t_all = np.empty(size, dtype=float)
+    b_all = np.empty(size, dtype=np.int32)
+    shifted = np.empty(max((b.size for b in real_bins), default=0), dtype=np.int32)
+    per_step = np.empty(steps, dtype=np.int64)  # the spikes of all the copies at each step
+    where = stimuli.iter_merged_positions(real_bins, steps, totals=per_step)
+    for k, ((idx, t), b, pos) in enumerate(zip(spikes, real_bins, where)):
+        np.add(idx[:b.size], k * width, out=shifted[:b.size])
+        idx_all[pos] = shifted[:b.size]
+        if not on_grid:
+            t_all[pos] = t[:b.size]
+    # sorted by step, the merged spikes' bins are the steps, each as often as spikes fall in it
+    b_all[:n] = np.repeat(np.arange(steps, dtype=np.int32), per_step)
+    if on_grid:  # every spike time is its step times dt (_padded): the same product
+        np.multiply(b_all[:n], dt_s, out=t_all[:n])
+    stimuli.pad_into(idx_all, t_all, b_all, n, steps * dt_s, dt_s)
+    return (idx_all, t_all), b_all, size
+
+
 def _merge_steps(idx_list, step_list):
     """Merge ``(indices, steps)`` parts, each sorted by step then index and covering increasing
     index ranges, into one array sorted by step then index (a stable sort of sorted runs)."""
@@ -465,18 +486,35 @@ def _merge_steps(idx_list, step_list):
     return idx, steps
 
 
-def _padded(idx, st, size, steps, dt_s):
+def _spike_arrays(size):
+    """Room for ``size`` padded spikes: indices (int32), times (s) and time bins (int32)."""
+    return np.empty(size, dtype=np.int32), np.empty(size, dtype=float), np.empty(size, dtype=np.int32)
+
+
+def _padded(idx, st, size, steps, dt_s, out=None):
     """The padded ``(indices, times)`` (:func:`stimuli.pad`) of spikes at steps ``st`` and
-    their time bins (``st`` itself for the spikes, :func:`stimuli.timebins` for the padding)."""
+    their time bins (``st`` itself for the spikes, :func:`stimuli.timebins` for the padding).
+
+    ``out`` (optional): the three arrays (:func:`_spike_arrays`) to fill; ``idx`` and ``st``
+    may already be the starts of its first and third (drawn into them).
+    """
     n = idx.size
     if n > size:
         stimuli.pad(idx, st * dt_s, size, steps * dt_s, dt_s)  # raises: they do not fit
-    out = (np.empty(size, dtype=np.int32), np.empty(size, dtype=float), np.empty(size, dtype=np.int32))
-    out[0][:n] = idx
-    np.multiply(st, dt_s, out=out[1][:n])
-    out[2][:n] = st
+    out = out if out is not None else _spike_arrays(size)
+    if not _starts(idx, out[0]):
+        out[0][:n] = idx
+    if not _starts(st, out[2]):
+        out[2][:n] = st
+    np.multiply(out[2][:n], dt_s, out=out[1][:n])
     idx, t, bins = stimuli.pad_into(*out, n, steps * dt_s, dt_s)
     return (idx, t), bins
+
+
+def _starts(part, whole):
+    """Whether ``part`` is ``whole[:part.size]`` (the same memory)."""
+    return (part.dtype == whole.dtype and part.size <= whole.size
+            and part.__array_interface__["data"][0] == whole.__array_interface__["data"][0])
 
 
 def _same_spikes(a, b):
