@@ -45,7 +45,7 @@ from . import _signals, catalog
 from .errors import BiodynError, SimulationError, SpecError, shorten
 from .spec import ModelSpec, Resolved
 
-__all__ = ["neurons", "synapses", "resolve", "Simulation", "StaleBuild", "TARGETS", "resolve_target",
+__all__ = ["neurons", "synapses", "resolve", "Simulation", "StaleBuild", "SpikeParts", "TARGETS", "resolve_target",
            "cache_dir", "resolved_of", "versions", "start_values", "modulator", "progress",
            "AccuracyWarning"]
 
@@ -1218,7 +1218,7 @@ class Simulation:
                     self._device.run(directory=str(self.directory), with_output=False,
                                      run_args=args)
             except Exception as exc:
-                raise _simulation_error(exc) from exc
+                raise _simulation_error(exc, self.directory) from exc
             finally:
                 for path in written:  # a rerun leaves no input files behind
                     path.unlink(missing_ok=True)
@@ -1235,6 +1235,12 @@ class Simulation:
 
         run_args = {}
         for key, value in (values or {}).items():
+            if isinstance(value, SpikeParts):  # a generator's spikes, merged by the binary
+                if self.target != "cpp_standalone":
+                    raise SimulationError(f"the spikes of {getattr(key, 'name', key)!r} can be "
+                                          "SpikeParts only on cpp_standalone")
+                run_args[key] = value
+                continue
             if isinstance(key, TimedArray):  # its values, on a standalone rerun
                 if self.target != "cpp_standalone":
                     raise SimulationError(f"the values of TimedArray {key.name!r} can be replaced "
@@ -1277,7 +1283,7 @@ class Simulation:
                     for path in written:
                         path.unlink(missing_ok=True)
             except Exception as exc:
-                raise _simulation_error(exc) from exc
+                raise _simulation_error(exc, self.directory) from exc
             self._stamp = _write_stamp(self.directory)
         self._built = True
         self.timings["build"] = time.perf_counter() - t0
@@ -1399,12 +1405,26 @@ def _rerun_arguments(device, directory, run_args, written):
     out = []
     folder = Path(directory) / "static_arrays"
     if getattr(device, "input_arrays", None):
-        run_args, files = _with_inputs(device, run_args)
+        run_args, files, merges = _with_inputs(device, run_args)
         for name, array in files.items():  # files of any size: the binary sizes its arrays
             path = folder / f"biodyn_rerun_{name}.dat"
             written.append(path)
             array.tofile(path)
             out.append(f"{name}={os.path.join('static_arrays', path.name)}")
+        for group, spikes in merges.items():  # parts the binary merges (SpikeParts)
+            lines = []
+            for k, ((idx, bins), offset) in enumerate(zip(spikes.parts, spikes.offsets)):
+                names = []
+                for what, array in (("idx", idx), ("bins", bins)):
+                    path = folder / f"biodyn_rerun_{group}.{k}.{what}"
+                    written.append(path)
+                    array.tofile(path)
+                    names.append(os.path.join("static_arrays", path.name))
+                lines.append(f"{names[0]} {names[1]} {int(offset)}\n")
+            path = folder / f"biodyn_rerun_{group}.parts"
+            written.append(path)
+            path.write_text("".join(lines))
+            out.append(f"{_MERGE_ARG}{group}={os.path.join('static_arrays', path.name)}")
     for key, value in run_args.items():
         if isinstance(key, TimedArray):
             name, text, file_name, array = device._prepare_timed_array_run_arg(key, value)
@@ -1430,18 +1450,78 @@ def _rerun_arguments(device, directory, run_args, written):
     return out
 
 
+class SpikeParts:
+    """The spikes of a replaceable input generator (:func:`biodyn.stimuli.spike_generator`)
+    for one standalone run, as parts the binary merges: ``parts`` is a list of
+    ``(indices, bins)`` (int32: neuron and time step of each spike), each sorted by step
+    (then as its own order), and part ``k``'s indices are shifted by ``offsets[k]``. The
+    run's spikes are all the parts' spikes sorted by step, then part, then their order in
+    the part — the copies of a batch, each drawn alone, without merging (and holding) the
+    batch's arrays in Python. Pass it as a run value keyed by the generator:
+    ``sim.rerun({generator: SpikeParts(...)})`` (``cpp_standalone`` only).
+    """
+
+    def __init__(self, parts, offsets=None):
+        self.parts = []
+        for idx, bins in parts:
+            idx, bins = np.asarray(idx, dtype=np.int32), np.asarray(bins, dtype=np.int32)
+            if idx.shape != bins.shape or idx.ndim != 1:
+                raise ValueError(f"SpikeParts: indices {idx.shape} and bins {bins.shape} differ")
+            self.parts.append((idx, bins))
+        self.offsets = [0] * len(self.parts) if offsets is None else [int(o) for o in offsets]
+        if len(self.offsets) != len(self.parts):
+            raise ValueError(f"SpikeParts: {len(self.offsets)} offsets for {len(self.parts)} parts")
+        self.size = sum(idx.size for idx, _ in self.parts)
+        self._merged = None
+
+    def merged(self):
+        """``(indices, bins)`` of the run: what the binary makes of the parts (numpy's stable
+        sort by step, for reading them back)."""
+        if self._merged is None:
+            idx = np.concatenate([i + o for (i, _), o in zip(self.parts, self.offsets)] or
+                                 [np.zeros(0, np.int32)]).astype(np.int32)
+            bins = np.concatenate([b for _, b in self.parts] or [np.zeros(0, np.int32)])
+            order = np.argsort(bins, kind="stable")
+            self._merged = idx[order], bins[order]
+        return self._merged
+
+
+class _FromParts:
+    """An input array of a run given as :class:`SpikeParts`, computed when read."""
+
+    def __init__(self, spikes, name, dtype):
+        self.spikes, self.name, self.dtype = spikes, name, dtype
+
+    def __call__(self):
+        if self.name == "spike_number":
+            return np.arange(self.spikes.size, dtype=self.dtype)
+        idx, bins = self.spikes.merged()
+        return np.asarray(idx if self.name == "neuron_index" else bins, dtype=self.dtype)
+
+
+#: The run argument of :class:`SpikeParts` (``biodyn_spikes::<group>=<file of parts>``).
+_MERGE_ARG = "biodyn_spikes::"
+
+
 def _with_inputs(device, run_args):
     """Split ``run_args`` for a device holding input generators (:func:`_standalone_device`):
-    returns ``(rest, files)``, the other run arguments and ``{"group.var": array}`` of the
+    returns ``(rest, files, merges)``: the other run arguments, ``{"group.var": array}`` of the
     arrays the generated code reads (``neuron_index``, ``_timebins``), passed at every run as
-    files of any size — the run's own values where ``run_args`` has them, else the build's.
+    files of any size — the run's own values where ``run_args`` has them, else the build's —
+    and ``{group: SpikeParts}`` of the generators whose spikes the binary merges from parts.
     Records what the run used (``device.last_inputs``): a generator whose spikes the run
     replaces without their ``spike_time`` has no known ``spike_time`` after it."""
     from brian2.core.variables import VariableView
 
-    given, rest = {}, {}
+    given, rest, merges = {}, {}, {}
     for key, value in run_args.items():
-        if isinstance(key, VariableView) and id(key.variable) in device.input_arrays:
+        if isinstance(value, SpikeParts):
+            name = getattr(key, "name", None)
+            if name not in device.input_groups:
+                raise TypeError(f"SpikeParts are the spikes of a replaceable input generator, not "
+                                f"of {name or key!r}")
+            merges[name] = value
+        elif isinstance(key, VariableView) and id(key.variable) in device.input_arrays:
             given[id(key.variable)] = np.asarray(value, dtype=key.variable.dtype)
         else:
             rest[key] = value
@@ -1450,6 +1530,14 @@ def _with_inputs(device, run_args):
         groups.setdefault(var.owner.name, {})[var.name] = (i, var, built)
     last, files = {}, {}
     for name, members in groups.items():
+        if name in merges:
+            if any(i in given for i, _, _ in members.values()):
+                raise TypeError(f"the spikes of '{name}' given twice (SpikeParts and arrays)")
+            spikes = merges[name]
+            for vname, (i, var, _) in members.items():
+                last[i] = None if vname == "spike_time" else _FromParts(spikes, vname, var.dtype)
+                var.size = spikes.size
+            continue
         replaced = any(i in given for i, _, _ in members.values())
         values = {}
         for vname, (i, var, built) in members.items():
@@ -1475,7 +1563,7 @@ def _with_inputs(device, run_args):
             if vname in INPUT_READ:
                 files[f"{name}.{vname}"] = values[vname]
     device.last_inputs = last
-    return rest, files
+    return rest, files, merges
 
 
 def _write_stamp(directory):
@@ -1559,34 +1647,97 @@ def _without_write_back(text, names):
     return text
 
 
-#: C++ of :func:`_reading_inputs`: an input array of the size of its file (exit 1 on an error:
-#: Brian2's own reader prints a size mismatch and runs on).
+#: C++ of :func:`_reading_inputs`: an input array of the size of its file (exit 1 on an error,
+#: said on the binary's stdout, which Brian2 keeps in results/stdout.txt: Brian2's own reader
+#: prints a size mismatch and runs on).
 _READ_INPUT = """
 // biodyn: the spikes of an input generator are run arguments of any size
 template<class T> void _biodyn_read_input(std::string varname, std::vector<T> &values, std::string filename) {
     std::ifstream f(filename.c_str(), std::ios::in | std::ios::binary | std::ios::ate);
     if (!f.is_open()) {
-        std::cerr << "biodyn: cannot read '" << filename << "' for " << varname << std::endl;
+        std::cout << "biodyn: cannot read '" << filename << "' for " << varname << std::endl;
         std::exit(1);
     }
     const std::streamoff size = f.tellg();
     if (size < 0 || size % (std::streamoff)sizeof(T) != 0) {
-        std::cerr << "biodyn: '" << filename << "' is no array of " << varname << std::endl;
+        std::cout << "biodyn: '" << filename << "' is no array of " << varname << std::endl;
         std::exit(1);
     }
     values.resize((size_t)(size / (std::streamoff)sizeof(T)));
     f.seekg(0, std::ios::beg);
     if (size > 0 && !f.read(reinterpret_cast<char *>(&values[0]), size)) {
-        std::cerr << "biodyn: error reading '" << filename << "' for " << varname << std::endl;
+        std::cout << "biodyn: error reading '" << filename << "' for " << varname << std::endl;
         std::exit(1);
     }
 }
 
 """
+_MERGE_SPIKES = """
+// biodyn: the spikes of an input generator merged from parts (build.SpikeParts): each line of
+// the file names a part's neuron indices, its time steps (sorted) and the offset of its indices;
+// the spikes come out sorted by step, then part, then their order in the part
+static void _biodyn_merge_spikes(std::string varname, std::string filename,
+                                 std::vector<int32_t> &indices, std::vector<int32_t> &bins) {
+    std::ifstream f(filename.c_str());
+    if (!f.is_open()) {
+        std::cout << "biodyn: cannot read '" << filename << "' for " << varname << std::endl;
+        std::exit(1);
+    }
+    std::vector< std::vector<int32_t> > idx, stp;
+    std::vector<long long> offset;
+    std::string fi, fb;
+    long long off;
+    size_t total = 0;
+    while (f >> fi >> fb >> off) {
+        idx.push_back(std::vector<int32_t>());
+        stp.push_back(std::vector<int32_t>());
+        _biodyn_read_input(varname, idx.back(), fi);
+        _biodyn_read_input(varname, stp.back(), fb);
+        const std::vector<int32_t> &b = stp.back();
+        bool sorted = idx.back().size() == b.size();
+        for (size_t j = 1; sorted && j < b.size(); j++)
+            sorted = b[j - 1] <= b[j];
+        if (!sorted) {
+            std::cout << "biodyn: part " << idx.size() - 1 << " of " << varname
+                      << " is not sorted by step, or its arrays differ in size" << std::endl;
+            std::exit(1);
+        }
+        offset.push_back(off);
+        total += b.size();
+    }
+    if (!f.eof()) {
+        std::cout << "biodyn: '" << filename << "' is no list of parts of " << varname << std::endl;
+        std::exit(1);
+    }
+    indices.resize(total);
+    bins.resize(total);
+    std::vector<size_t> pos(idx.size(), 0);
+    size_t out = 0;
+    while (out < total) {
+        int32_t step = INT32_MAX;
+        for (size_t k = 0; k < idx.size(); k++)
+            if (pos[k] < stp[k].size() && stp[k][pos[k]] < step)
+                step = stp[k][pos[k]];
+        for (size_t k = 0; k < idx.size(); k++) {
+            size_t p = pos[k];
+            const std::vector<int32_t> &b = stp[k];
+            while (p < b.size() && b[p] == step) {
+                indices[out] = (int32_t)(idx[k][p] + offset[k]);
+                bins[out] = step;
+                ++out;
+                ++p;
+            }
+            pos[k] = p;
+        }
+    }
+}
+
+"""
 _SET_BY_NAME = "//////////////// set arrays by name ///////\n"
+_SETTER = "void set_variable_by_name(std::string name, std::string s_value) {\n"
 
 
-def _reading_inputs(text, arrays):
+def _reading_inputs(text, arrays, groups=()):
     """``objects.cpp`` whose ``set_variable_by_name`` reads each of ``arrays``
     (``("group.var", "_dynamic_array_group_var")``) from its file at the file's size, so
     that a build runs spikes of any number. Raises :class:`SimulationError` if this
@@ -1597,7 +1748,15 @@ def _reading_inputs(text, arrays):
     if text.count(_SET_BY_NAME) != 1:
         raise SimulationError("biodyn cannot adapt this Brian2 version's objects.cpp (no "
                               "'set arrays by name' section): input spikes cannot be run arguments")
-    text = text.replace(_SET_BY_NAME, _READ_INPUT + _SET_BY_NAME)
+    text = text.replace(_SET_BY_NAME, _READ_INPUT + _MERGE_SPIKES + _SET_BY_NAME)
+    if groups:
+        if text.count(_SETTER) != 1:
+            raise SimulationError("biodyn cannot adapt this Brian2 version's objects.cpp (no "
+                                  "set_variable_by_name): input spikes cannot be run arguments")
+        text = text.replace(_SETTER, _SETTER + "".join(
+            f'    if (name == "{_MERGE_ARG}{group}") {{\n'
+            f"        _biodyn_merge_spikes(name, s_value, {index}, {bins});\n"
+            "        return;\n    }\n" for group, index, bins in groups))
     for name, array in arrays:
         head = f'    if (name == "{name}") {{\n'
         if text.count(head) != 1:
@@ -1652,6 +1811,15 @@ def _standalone_device():
                 self.input_groups |= {v.owner.name for v, _ in self.input_arrays.values()
                                       if v.name in INPUT_READ} - before
 
+        def hold_inputs(self, group):
+            """``group`` (made in :meth:`capturing_inputs`) keeps its spikes here, also when it
+            has none (Brian2 then fills none of its arrays)."""
+            for name in INPUT_READ + INPUT_KEPT:
+                var = group.variables[name]
+                if id(var) not in self.input_arrays:
+                    self.input_arrays[id(var)] = (var, np.zeros(0, dtype=var.dtype))
+            self.input_groups.add(group.name)
+
         def _is_input(self, var):
             if var.name not in INPUT_READ + INPUT_KEPT:
                 return False
@@ -1671,8 +1839,10 @@ def _standalone_device():
             self.last_inputs.pop(id(var), None)
 
         def resize(self, var, new_size):
-            if self._is_input(var):
-                return  # sized by each run's own spikes (INPUT_READ), or never (INPUT_KEPT)
+            if self._is_input(var):  # sized by each run's own spikes (INPUT_READ), or never
+                if id(var) not in self.input_arrays:  # (a generator of no spikes is never filled)
+                    self.input_arrays[id(var)] = (var, np.zeros(int(new_size), dtype=var.dtype))
+                return
             return super().resize(var, new_size)
 
         def get_value(self, var, access_data=True):
@@ -1680,6 +1850,8 @@ def _standalone_device():
             if entry is None or entry[0] is not var:
                 return super().get_value(var, access_data)
             value = self.last_inputs.get(id(var), entry[1]) if self.has_been_run else entry[1]
+            if isinstance(value, _FromParts):
+                value = self.last_inputs[id(var)] = value()
             if value is None:
                 raise SimulationError(
                     f"{var.owner.name}.{var.name} is not known after this run: the run replaced the "
@@ -1691,12 +1863,17 @@ def _standalone_device():
 
             read = [(f"{v.owner.name}.{v.name}", self.get_array_name(v, access_data=False))
                     for v, _ in self.input_arrays.values() if v.name in INPUT_READ]
+            arrays = {(v.owner.name, v.name): self.get_array_name(v, access_data=False)
+                      for v, _ in self.input_arrays.values()}
+            groups = [(g, arrays[g, "neuron_index"], arrays[g, "_timebins"])
+                      for g in sorted(self.input_groups)
+                      if (g, "neuron_index") in arrays and (g, "_timebins") in arrays]
 
             class Writer:
                 def write(self, filename, contents):
                     if filename == "objects.*":
                         text = _without_write_back(contents.cpp_file, names)
-                        contents.cpp_file = _reading_inputs(text, read)
+                        contents.cpp_file = _reading_inputs(text, read, groups)
                     return writer.write(filename, contents)
 
                 def __getattr__(self, name):
@@ -1742,10 +1919,11 @@ def _killing_signal(exc):
     return None
 
 
-def _simulation_error(exc):
+def _simulation_error(exc, directory=None):
     """A Brian2 error during a run, as one line for the user (or the interrupt that caused it:
     Ctrl-C also stops a standalone binary, and a compiler killed by it is no compilation
-    failure: :func:`_killing_signal`)."""
+    failure: :func:`_killing_signal`). A standalone binary's own ``biodyn:`` messages (its
+    output, ``results/stdout.txt`` of the project ``directory``) are added."""
     interrupted = _signals.pending_interrupt()
     if interrupted is not None:
         return interrupted
@@ -1755,4 +1933,12 @@ def _simulation_error(exc):
 
         _signals.clear()
         return Interrupted(signum)
-    return SimulationError(f"Brian2 could not run the simulation: {shorten(exc, 500)}")
+    said = ""
+    if directory is not None:
+        try:
+            lines = (Path(directory) / "results" / "stdout.txt").read_text(errors="replace")
+            said = " ".join(ln.strip() for ln in lines.splitlines() if ln.startswith("biodyn:"))
+        except OSError:
+            pass
+    return SimulationError(f"Brian2 could not run the simulation: {shorten(exc, 500)}"
+                           + (f" ({shorten(said, 300)})" if said else ""))

@@ -668,6 +668,8 @@ def spike_generator(N, indices, times, name=None, replaceable=False):
     # object for Brian2 to generate).
     with capture() if capture is not None else contextlib.nullcontext():
         group = SpikeGeneratorGroup(N, indices, times, **kwargs)
+    if capture is not None:
+        get_device().hold_inputs(group)
     if replaceable:
         for var in ("neuron_index", "spike_time", "_timebins", "_lastindex"):
             group.variables[var].read_only = False

@@ -21,6 +21,10 @@ T2 = np.array([1.0, 1.2, 1.4, 5.0, 6.0, 6.2]) * 1e-3
 
 def _circuit(replaceable):
     g = stimuli.spike_generator(3, IDX, T * second, name="inputs", replaceable=replaceable)
+    return _circuit_on(g)
+
+
+def _circuit_on(g):
     n = NeuronGroup(3, "dv/dt = -v/(10*ms) : 1", threshold="v > 1.5", reset="v = 0",
                     method="exact", name="post")
     s = Synapses(g, n, on_pre="v += 1", name="syn")
@@ -95,3 +99,31 @@ def test_runs_and_reruns_are_those_of_their_spikes_and_arrays_read_what_ran(tmp_
     assert _spikes(m) == []
     with pytest.raises(SimulationError, match="Incorrect size"):
         sim.rerun({g.neuron_index: IDX2[:4], g._timebins: stimuli.timebins(T2, 1e-4)})
+
+
+@pytest.mark.compiled
+def test_spike_parts_are_merged_by_the_binary_as_numpy_sorts_them(tmp_path):
+    """A batch's copies pass their spikes as parts (build.SpikeParts), each sorted by step;
+    the binary merges them by step, then part: the run equals the numpy run of numpy's stable
+    merge, on a build made with no spikes at all."""
+    parts = [(np.array([0, 1, 0], dtype=np.int32), np.array([10, 10, 25], dtype=np.int32)),
+             (np.array([1, 1], dtype=np.int32), np.array([5, 10], dtype=np.int32)),
+             (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)),
+             (np.array([2, 2, 2], dtype=np.int32), np.array([0, 30, 31], dtype=np.int32))]
+    spikes = build.SpikeParts(parts, offsets=[0, 1, 0, 0])  # the 2nd part's neurons shifted by 1
+    idx, bins = spikes.merged()
+    np.testing.assert_array_equal(bins, [0, 5, 10, 10, 10, 25, 30, 31])
+    np.testing.assert_array_equal(idx, [2, 2, 0, 1, 2, 0, 2, 2])  # step 10: part 0, then part 1
+    with build.Simulation("cpp_standalone", directory=tmp_path / "p", keep=True) as sim:
+        g = stimuli.spike_generator(3, np.zeros(0, dtype=np.int32), np.zeros(0) * second,
+                                    name="inputs", replaceable=True)
+        _, objects, m = _circuit_on(g)
+        sim.run(20 * ms, *objects, values={g: spikes})
+    assert _spikes(m) == _numpy_spikes(idx, bins * 1e-4) != []
+    np.testing.assert_array_equal(g.neuron_index[:], idx)
+    np.testing.assert_array_equal(g._timebins[:], bins)
+    with pytest.raises(SimulationError, match="not known"):
+        g.spike_time[:]
+    bad = build.SpikeParts([(np.array([0, 1], dtype=np.int32), np.array([5, 4], dtype=np.int32))])
+    with pytest.raises(SimulationError, match="not sorted by step"):
+        sim.rerun({g: bad})

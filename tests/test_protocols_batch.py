@@ -192,8 +192,10 @@ def test_merged_network_spikes_are_the_stable_sort_of_the_copies_and_carry_their
     spikes sorted by time bin, then copy, then index (a stable sort of the copies' spikes by
     bin), the padding after them; the bins handed to the binary equal Brian2's
     ``int((t + 1e-3 dt)/dt)`` of every spike time, padding included."""
-    from biodyn import stimuli
-    from biodyn.protocols import ENGINES, load
+    from brian2 import second
+
+    from biodyn import build, stimuli
+    from biodyn.protocols import ENGINES, _network, load
     from biodyn.protocols._engine import RunOptions
 
     spec = load("song_2000")
@@ -215,12 +217,18 @@ def test_merged_network_spikes_are_the_stable_sort_of_the_copies_and_carry_their
             idx.append(i[b < steps] + k * per)
             bins.append(b[b < steps])
         order = np.argsort(np.concatenate(bins), kind="stable")
-        i_m, t_m = merged[side]
+        # a runtime target's one generator: the copies merged in numpy, then the padding
+        i_m, t_m = _network._merged(merged, side, dt * second)
         n = order.size
         assert i_m.size == sum(p.data[side][0].size for p in plans)
         assert np.array_equal(i_m[:n], np.concatenate(idx)[order])
-        assert np.array_equal(merged[f"{side}_bins"], stimuli.timebins(t_m, dt))
-        assert np.all(merged[f"{side}_bins"][n:] >= steps) and np.all(i_m[n:] == 0)
+        b_m = stimuli.timebins(t_m, dt)
+        assert np.array_equal(b_m[:n], np.concatenate(bins)[order])
+        assert np.all(b_m[n:] >= steps) and np.all(i_m[n:] == 0)
+        # cpp_standalone's: the copies' spikes as parts, the same order once merged
+        parts = [_network._real_spikes(p.data, side, dt * second) for p in plans]
+        sp_idx, sp_bins = build.SpikeParts(parts, [k * per for k in range(len(plans))]).merged()
+        assert np.array_equal(sp_idx, i_m[:n]) and np.array_equal(sp_bins, b_m[:n])
 
 
 def _bi_poo_points(n):

@@ -153,7 +153,7 @@ class PoissonNetworkEngine(Engine):
         return Plan(signature, duration, {
             "conditions": conditions, "n_in": n_in, "n_corr": n_corr, "n_inh": n_inh,
             "exc": exc, "inh": inh, "exc_bins": exc_bins, "inh_bins": inh_bins, "w0": w0,
-            "bounds": bounds, "neuron": neuron,
+            "bounds": bounds, "neuron": neuron, "steps": steps,
             "n_exc_spikes": n_exc, "on_grid": True})
 
     def _draw(self, conditions, n_in, n_corr, n_inh, inh_rate, duration, steps):
@@ -214,9 +214,13 @@ class PoissonNetworkEngine(Engine):
 
         d = plan.data
         n_cond, n_in, n_inh = len(d["conditions"]), d["n_in"], d["n_inh"]
-        replaceable = sim.target == "cpp_standalone"
-        exc = stimuli.spike_generator(n_cond * n_in, d["exc"][0], d["exc"][1] * second, name="inputs",
-                                      replaceable=replaceable)
+        standalone = sim.target == "cpp_standalone"
+        # on cpp_standalone the generators are built empty: every run passes its spikes, as
+        # parts the binary merges (_input_values); on runtime targets they hold the spikes
+        spikes = {side: _NO_SPIKES if standalone else _merged(d, side, self.dt)
+                  for side in ("exc", "inh") if side == "exc" or n_inh}
+        exc = stimuli.spike_generator(n_cond * n_in, spikes["exc"][0], spikes["exc"][1] * second,
+                                      name="inputs", replaceable=standalone)
         post = build.neurons(d["neuron"], n_cond, name="post", parameters_as="variables",
                              initialise=False)
         syn = build.synapses(self.resolved, exc, post, name="synapses", parameters_as="variables",
@@ -228,8 +232,8 @@ class PoissonNetworkEngine(Engine):
         objects = [exc, post, syn]
         handles = {"exc": exc, "post": post, "synapses": syn, "weight": weight}
         if n_inh:
-            inh = stimuli.spike_generator(n_cond * n_inh, d["inh"][0], d["inh"][1] * second,
-                                          name="inhibitory_inputs", replaceable=replaceable)
+            inh = stimuli.spike_generator(n_cond * n_inh, spikes["inh"][0], spikes["inh"][1] * second,
+                                          name="inhibitory_inputs", replaceable=standalone)
             text = self.network.get("inhibitory_transmit")
             if not text:
                 raise SpecError(self.protocol.file, "network.inhibitory_transmit",
@@ -242,8 +246,7 @@ class PoissonNetworkEngine(Engine):
                             name="weight_monitor")
         smon = SpikeMonitor(post, name="output_spikes")
         objects += [wmon, smon]
-        handles.update(objects=objects, wmon=wmon, smon=smon,
-                       built_spikes={"exc": d["exc"], "inh": d["inh"]})
+        handles.update(objects=objects, wmon=wmon, smon=smon, standalone=standalone)
         return handles
 
     def values(self, handles, plan, rerun=False):
@@ -253,17 +256,26 @@ class PoissonNetworkEngine(Engine):
         init = {handles["weight"]: d["w0"]}
         out.update({(syn, k): v for k, v in
                     build.start_values(syn, init, resolved=self.resolved).items()})
-        if rerun:
-            out.update(self._changed_inputs(handles, d))
+        out.update(self._input_values(handles, d))
         return out
 
-    def _changed_inputs(self, handles, d):
-        """Run values of the input generators whose spikes differ from the build's."""
+    def _input_values(self, handles, d):
+        """On cpp_standalone, every run's spikes as :class:`~biodyn.build.SpikeParts` of its
+        generators: one part per copy (its own draw, sorted by step then index), its neurons
+        shifted to the copy's; the binary merges them by step, then copy, then index —
+        the order of one generator's array (:func:`_merge_copies`) — with no merged arrays
+        made or held in Python."""
+        if not handles.get("standalone"):
+            return {}
+        plans = d.get("copies") or [None]
         out = {}
-        for side in ("exc", "inh"):
-            if (side == "exc" or d["n_inh"]) and not _same_spikes(handles["built_spikes"][side], d[side]):
-                out.update(stimuli.generator_values(handles[side], *d[side], self.dt,
-                                                    bins=d.get(f"{side}_bins")))
+        for side, width in (("exc", d["n_in"]), ("inh", d["n_inh"])):
+            if side == "inh" and not width:
+                continue
+            parts = [_real_spikes(p.data if p is not None else d, side, self.dt) for p in plans]
+            n_cond = len(plans[0].data["conditions"]) if plans[0] is not None else len(d["conditions"])
+            out[handles[side]] = build.SpikeParts(
+                parts, offsets=[k * n_cond * width for k in range(len(parts))])
         return out
 
     # -- results ------------------------------------------------------------------------
@@ -368,24 +380,14 @@ class PoissonNetworkEngine(Engine):
                     not np.array_equal(np.asarray(other.namespace[k]), np.asarray(neuron.namespace[k]))
                     for k in neuron.namespace):
                 raise NotBatchable("the points' neurons have other parameter values")
-        steps = plans[0].signature[4]
-        dt_s = float(self.dt / second)
-        on_grid = all(p.data.get("on_grid") for p in plans)
-        caps = {"exc": 0, "inh": 0}
-        merged = {}
-        for side, width in (("exc", n_in), ("inh", n_inh)):
-            if side == "inh" and not n_inh:
-                merged[side] = None
-                continue
-            merged[side], merged[f"{side}_bins"], caps[side] = _merge_copies(
-                [p.data[side] for p in plans], [p.data.get(f"{side}_bins") for p in plans],
-                n_cond * width, steps, dt_s, on_grid)
         sig = plans[0].signature
         signature = ("poisson_network copies", len(plans)) + sig[1:]
+        # the copies' spikes stay apart: merged by the binary on cpp_standalone
+        # (_input_values), by _merged (numpy) only where a runtime target builds them
         data = dict(d0, conditions=[c for p in plans for c in p.data["conditions"]],
-                    exc=merged["exc"], inh=merged["inh"], exc_bins=merged["exc_bins"],
-                    inh_bins=merged.get("inh_bins"),
-                    w0=np.concatenate([p.data["w0"] for p in plans]), copies=plans)
+                    exc=None, inh=None, exc_bins=None, inh_bins=None,
+                    w0=np.concatenate([p.data["w0"] for p in plans]), copies=plans,
+                    steps=sig[4])
         return Plan(signature, plans[0].duration, data)
 
     def build_copies(self, sim, merged):
@@ -402,8 +404,7 @@ class PoissonNetworkEngine(Engine):
         starts = [build.start_values(syn, {handles["weight"]: p.data["w0"]}, resolved=e.resolved)
                   for p, e in zip(plans, engines)]
         out.update({(syn, k): v for k, v in copy_values(syn, starts, [n_cond * n_in] * len(plans)).items()})
-        if rerun:
-            out.update(self._changed_inputs(handles, d))
+        out.update(self._input_values(handles, d))
         return out
 
     def collect_copies(self, handles, merged, engines, block=True):
@@ -432,6 +433,40 @@ def _read(handles, n_cond, n_in):
             "trains": io.spike_monitor_trains(handles["smon"], n_cond),
             "w_t": np.asarray(getattr(wmon, weight)[:], dtype=float),
             "t": np.asarray(wmon.t[:] / second)}
+
+
+#: The spikes of a generator built empty (every run passes its own).
+_NO_SPIKES = (np.zeros(0, dtype=np.int32), np.zeros(0))
+
+
+def _real_spikes(d, side, dt):
+    """``(indices, bins)`` of a plan's drawn spikes of ``side`` without their padding."""
+    from brian2 import second
+
+    idx, t = d[side]
+    bins = d.get(f"{side}_bins")
+    if bins is None:
+        bins = stimuli.timebins(t, float(dt / second))
+    n = int(np.searchsorted(bins, d["steps"]))  # the padding lies at and after the last step
+    return idx[:n], bins[:n]
+
+
+def _merged(d, side, dt):
+    """``(indices, times)`` of one generator holding a plan's spikes of ``side``: the plan's own
+    (a point) or its copies' merged (:func:`_merge_copies`, a batch on a runtime target)."""
+    from brian2 import second
+
+    plans = d.get("copies")
+    if not plans:
+        return d[side]
+    if d.get(f"merged_{side}") is None:
+        width = d["n_in"] if side == "exc" else d["n_inh"]
+        n_cond = len(plans[0].data["conditions"])
+        d[f"merged_{side}"], _, _ = _merge_copies(
+            [p.data[side] for p in plans], [p.data.get(f"{side}_bins") for p in plans],
+            n_cond * width, d["steps"], float(dt / second),
+            all(p.data.get("on_grid") for p in plans))
+    return d[f"merged_{side}"]
 
 
 def _merge_copies(spikes, bins, width, steps, dt_s, on_grid):
@@ -515,11 +550,3 @@ def _starts(part, whole):
     """Whether ``part`` is ``whole[:part.size]`` (the same memory)."""
     return (part.dtype == whole.dtype and part.size <= whole.size
             and part.__array_interface__["data"][0] == whole.__array_interface__["data"][0])
-
-
-def _same_spikes(a, b):
-    """Whether two ``(indices, times)`` pairs are the same spikes (then a rerun need not pass them:
-    the build's static arrays hold them)."""
-    if a is None or b is None:
-        return a is b
-    return (a[0].shape == b[0].shape and np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))
