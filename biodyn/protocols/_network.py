@@ -360,8 +360,11 @@ class PoissonNetworkEngine(Engine):
         rates = [r for r, _ in self._conditions()]
         spikes = duration * (n_in * sum(rates) + n_inh * inh_rate * len(rates))
         records = len(rates) * n_in * (duration / float(self.record_dt / second) + 1)
-        # spikes: int32 index, float64 time, int32 time bin; drawn, merged and in Brian2
-        return 16.0 * spikes * 6 + 8.0 * records * 3 + 2e5 * len(rates)
+        # spikes, 64 bytes each: drawn and padded (int32 index, float64 time, int32 step: 16),
+        # then on cpp_standalone the run's files and the binary's parts and merged arrays
+        # (measured: 16 song_2000 points of 100 s, 31M spikes: 22 B/spike in this process,
+        # 14 in the binary), on runtime targets the merged batch and Brian2's arrays
+        return 64.0 * spikes + 8.0 * records * 3 + 2e5 * len(rates)
 
     def copy_state_bytes(self):
         """The plastic synapses' variables of one copy: 8 per synapse (weight, traces, last
