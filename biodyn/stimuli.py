@@ -181,7 +181,7 @@ def _poisson_steps(rates_hz, dt_s, n_steps, rng, into=None):
     rates_hz = np.asarray(rates_hz, dtype=float)
     step_type = np.int32 if n_steps < 2**31 else np.int64
     p = float(rates_hz[0]) * dt_s if rates_hz.size else 0.0
-    if (0 < p < 1 and 0 < n_steps <= 2**18 and rates_hz.size <= 2**16
+    if (0 < p < 1 and 0 < n_steps < 2**31 and rates_hz.size <= 2**16
             and np.all(rates_hz == rates_hz[0])):  # one rate: drawn and sorted in one go
         return _sorted_trains(rates_hz[0] * dt_s, n_steps, rates_hz.size, rng, into)
     idx_parts, step_parts, by_row = [], [], True
@@ -346,37 +346,68 @@ def _geometric_steps_many(p, n_steps, m, rng):
 
 def _sorted_trains(p, n_steps, m, rng, into=None):
     """:func:`_geometric_steps_many` sorted by step then row: ``(rows, steps)`` (int32), for
-    ``0 < p < 1``, ``n_steps <= 2**18`` and ``m <= 2**16``; written to the arrays of ``into``
-    (from their start, returned as views) if they fit.
+    ``0 < p < 1``, ``0 < n_steps < 2**31`` and ``m <= 2**16``; written to the arrays of
+    ``into`` (from their start, returned as views) if they fit.
 
-    Each spike is packed as ``(step mod 2**16) * 2**16 + row`` (uint32) in one of the
-    ``ceil(n_steps / 2**16)`` ranges of ``2**16`` steps it falls in, while the draws are in
-    the cache; each range is then put in order by one radix sort of the steps (numpy's stable
-    argsort of uint16 keys), which is its order by step then row: the rows come in
-    ascending order, one spike per row and step. The rows needing more than one block of
-    draws (rare) are sorted with the others by ``np.lexsort``.
+    Each spike is packed as ``(step mod 2**16) * 2**16 + row`` (uint32) and put, while its
+    group of rows' draws are in the cache, in the buffer of the range of ``2**16`` steps it
+    falls in (range ``q = step // 2**16``): with up to 4 ranges by one boolean mask per range,
+    else by a counting sort of the group's spikes by ``q`` (numpy's stable radix argsort of
+    uint8/uint16 keys; one pass whatever the number of ranges) and one slice per range. The
+    spikes of a range come in row order (groups in order, rows ascending in a group), so one
+    radix sort of the range by its low 16 bits of step (numpy's stable argsort of uint16 keys,
+    on ``(m p 2**16)`` words that stay in the cache) puts it in order by step then row: one
+    spike per row and step. The ranges are then written one after the other. The rows needing
+    more than one block of draws (rare) are sorted with the others by ``np.lexsort``.
+
+    Memory: the spikes' packed words (4 bytes each, ranges allocated for their expected
+    count and 8 standard deviations, grown if needed) besides the output.
     """
     draws = _GapDraws(p, n_steps, m)
     n_ranges = (n_steps - 1 >> 16) + 1
-    packed = [np.empty(m * draws.chunk, dtype=np.uint32) for _ in range(n_ranges)]
+    masks = n_ranges <= 4
+    lengths = [min(1 << 16, n_steps - (q << 16)) for q in range(n_ranges)]
+    if masks:
+        packed = [np.empty(m * draws.chunk, dtype=np.uint32) for _ in range(n_ranges)]
+    else:  # room for the expected spikes of each range and 8 standard deviations
+        packed = [np.empty(int(m * p * n + 8 * np.sqrt(m * p * n) + 64), dtype=np.uint32)
+                  for n in lengths]
     filled = [0] * n_ranges
     row_ids = np.arange(m, dtype=np.uint32)[:, None] if m else None
-    for a, s, ins in draws.first(rng):
+    key_type = np.uint8 if n_ranges <= 256 else np.uint16
+    # a group of rows holds at least ~2048 draws per range (few slices per spike), up to 2**21
+    per_group = _DRAWS_PER_GROUP if masks else min(max(_DRAWS_PER_GROUP, n_ranges << 11), 1 << 21)
+    for a, s, ins in draws.first(rng, per_group):
         # the low 16 bits of each step (the high ones shifted out), then the row
         pk = np.left_shift(s.view(np.uint32) if s.dtype == np.int32 else s.astype(np.uint32), 16)
         pk |= row_ids[a:a + s.shape[0]]
-        for q in range(n_ranges):
-            if n_ranges == 1:
-                sel = ins
-            elif q == 0:
-                sel = s < (1 << 16)  # (below n_steps: inside)
-            elif q < n_ranges - 1:
-                sel = (s >= (q << 16)) & (s < (q + 1 << 16))
-            else:
-                sel = ins & (s >= (q << 16))
-            part = pk[sel]  # (a boolean index copies runs faster than np.compress)
-            packed[q][filled[q]:filled[q] + part.size] = part
-            filled[q] += part.size
+        if masks:
+            parts = []
+            for q in range(n_ranges):
+                if n_ranges == 1:
+                    sel = ins
+                elif q == 0:
+                    sel = s < (1 << 16)  # (below n_steps: inside)
+                elif q < n_ranges - 1:
+                    sel = (s >= (q << 16)) & (s < (q + 1 << 16))
+                else:
+                    sel = ins & (s >= (q << 16))
+                parts.append(pk[sel])  # (a boolean index copies runs faster than np.compress)
+        else:
+            inside = pk[ins]  # row by row
+            key = np.right_shift(s[ins], 16).astype(key_type)
+            counts = np.bincount(key, minlength=n_ranges)
+            inside = inside[np.argsort(key, kind="stable")]  # by range, row order kept
+            ends = np.cumsum(counts)
+            parts = [inside[e - c:e] for c, e in zip(counts.tolist(), ends.tolist())]
+        for q, part in enumerate(parts):
+            k = part.size
+            if filled[q] + k > packed[q].size:  # more spikes than room: grow (rare)
+                grown = np.empty(max(2 * packed[q].size, filled[q] + k), dtype=np.uint32)
+                grown[:filled[q]] = packed[q][:filled[q]]
+                packed[q] = grown
+            packed[q][filled[q]:filled[q] + k] = part
+            filled[q] += k
     n = sum(filled)
     fits = (into is not None and n <= min(into[0].size, into[1].size)
             and into[0].dtype == np.int32 and into[1].dtype == np.int32)
@@ -393,6 +424,7 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
         if q:
             steps_out[pos:pos + k] += q << 16
         pos += k
+        packed[q] = None  # (freed as it goes)
     if draws.unfinished.size:
         more_rows, more_steps = draws.rest(rng, np.int32)
         idx = np.concatenate([idx_out] + more_rows)
@@ -427,9 +459,9 @@ class _GapDraws:
         self.sum_type = np.int32 if self.chunk * self.cut + n_steps < 2**31 else np.int64
         self.unfinished = np.zeros(0, dtype=np.int32)
 
-    def first(self, rng):
+    def first(self, rng, per_group=None):
         m, chunk = self.m, self.chunk
-        group = max(1, min(m, _DRAWS_PER_GROUP // chunk))
+        group = max(1, min(m, (per_group or _DRAWS_PER_GROUP) // chunk))
         scratch = np.empty((group, chunk))
         sums = np.empty((group, chunk), dtype=self.sum_type)
         inside = np.empty((group, chunk), dtype=bool)
