@@ -19,6 +19,8 @@ All times are Brian2 quantities at the interface; arrays inside are in seconds.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .errors import BiodynError, SpecError
@@ -182,6 +184,7 @@ def _poisson_steps(rates_hz, dt_s, n_steps, rng, into=None):
     step_type = np.int32 if n_steps < 2**31 else np.int64
     p = float(rates_hz[0]) * dt_s if rates_hz.size else 0.0
     if (0 < p < 1 and 0 < n_steps < 2**31 and rates_hz.size <= 2**16
+            and (n_steps <= 2**18 or rates_hz.size * p * 2**16 >= _SPIKES_PER_RANGE)
             and np.all(rates_hz == rates_hz[0])):  # one rate: drawn and sorted in one go
         return _sorted_trains(rates_hz[0] * dt_s, n_steps, rates_hz.size, rng, into)
     idx_parts, step_parts, by_row = [], [], True
@@ -370,11 +373,13 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
     if masks:
         packed = [np.empty(m * draws.chunk, dtype=np.uint32) for _ in range(n_ranges)]
     else:  # room for the expected spikes of each range and 8 standard deviations
-        packed = [np.empty(int(m * p * n + 8 * np.sqrt(m * p * n) + 64), dtype=np.uint32)
-                  for n in lengths]
+        packed = [np.empty(_range_room(m * p * n), dtype=np.uint32) for n in lengths]
     filled = [0] * n_ranges
     row_ids = np.arange(m, dtype=np.uint32)[:, None] if m else None
     key_type = np.uint8 if n_ranges <= 256 else np.uint16
+    range_ids = np.arange(n_ranges + 1, dtype=np.int64)  # (0 .. n_ranges: the bounds)
+    little = sys.byteorder == "little"
+    byte_key = little and n_ranges <= 256  # steps inside below 2**24
     # a group of rows holds at least ~2048 draws per range (few slices per spike), up to 2**21
     per_group = _DRAWS_PER_GROUP if masks else min(max(_DRAWS_PER_GROUP, n_ranges << 11), 1 << 21)
     for a, s, ins in draws.first(rng, per_group):
@@ -395,11 +400,14 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
                 parts.append(pk[sel])  # (a boolean index copies runs faster than np.compress)
         else:
             inside = pk[ins]  # row by row
-            key = np.right_shift(s[ins], 16).astype(key_type)
-            counts = np.bincount(key, minlength=n_ranges)
-            inside = inside[np.argsort(key, kind="stable")]  # by range, row order kept
-            ends = np.cumsum(counts)
-            parts = [inside[e - c:e] for c, e in zip(counts.tolist(), ends.tolist())]
+            if byte_key:  # the third byte of each (little-endian) sum: its bits 16 to 23
+                key = s.view(np.uint8)[..., 2::s.itemsize][ins]
+            else:
+                key = np.right_shift(s[ins], 16).astype(key_type)
+            order = np.argsort(key, kind="stable")  # by range, row order kept
+            inside = inside[order]
+            bounds = np.searchsorted(key[order], range_ids).tolist()
+            parts = [inside[bounds[q]:bounds[q + 1]] for q in range(n_ranges)]
         for q, part in enumerate(parts):
             k = part.size
             if filled[q] + k > packed[q].size:  # more spikes than room: grow (rare)
@@ -416,13 +424,16 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
     pos = 0
     for q in range(n_ranges):
         part = packed[q][:filled[q]]
-        order = np.argsort((part >> 16).astype(np.uint16), kind="stable")
+        # (the high half of each little-endian word: its step's low 16 bits)
+        order = np.argsort(part.view(np.uint16)[1::2] if little
+                           else (part >> 16).astype(np.uint16), kind="stable")
         part = np.take(part, order)
         k = part.size
-        np.bitwise_and(part, 0xFFFF, out=idx_out[pos:pos + k], casting="unsafe")
-        np.right_shift(part, 16, out=steps_out[pos:pos + k], casting="unsafe")
+        # (into uint32 views of the int32 outputs: no cast; all values below 2**31)
+        np.bitwise_and(part, 0xFFFF, out=idx_out[pos:pos + k].view(np.uint32))
+        low = np.right_shift(part, 16, out=steps_out[pos:pos + k].view(np.uint32))
         if q:
-            steps_out[pos:pos + k] += q << 16
+            low += np.uint32(q << 16)
         pos += k
         packed[q] = None  # (freed as it goes)
     if draws.unfinished.size:
@@ -437,6 +448,12 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
         np.take(idx, order, out=idx_out)
         np.take(steps, order, out=steps_out)
     return idx_out, steps_out
+
+
+def _range_room(expected):
+    """Room first made for a range's spikes in :func:`_sorted_trains` (grown if they need more):
+    their expected number, 8 standard deviations and 64."""
+    return int(expected + 8 * np.sqrt(expected) + 64)
 
 
 class _GapDraws:
@@ -506,6 +523,10 @@ def _gaps_per_block(expected):
     and 16 more, so that a second block is rare."""
     return int(expected + 6 * np.sqrt(expected) + 16)
 
+
+#: Expected spikes per range of 2**16 steps from which runs of more than 2**18 steps are
+#: drawn by :func:`_sorted_trains` (fewer: its work per range costs more than it saves).
+_SPIKES_PER_RANGE = 1024
 
 #: Random numbers drawn per group of rows in :class:`_GapDraws` (their arrays stay in the
 #: cache).
