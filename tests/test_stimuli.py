@@ -220,9 +220,9 @@ def test_long_poisson_steps_past_the_first_block_of_draws_equal_the_reference(mo
 
 def test_long_one_rate_draws_grow_a_range_whose_spikes_overflow_its_first_room(monkeypatch):
     """More spikes in a range of 2**16 steps than room made for them (forced: room for 5): the
-    room grows and the spikes are the reference's."""
+    room grows (several groups of rows) and the spikes are the reference's."""
     monkeypatch.setattr(stimuli, "_range_room", lambda expected: 5)
-    rates = [30.0] * 10
+    rates = [2.0] * 300
     fast, slow = np.random.default_rng(6), np.random.default_rng(6)
     idx, steps = stimuli.poisson_steps(np.array(rates) * Hz, 40 * second, 0.1 * ms, fast)
     ref_idx, ref_steps = _reference_poisson_steps(rates, 1e-4, 400_000, slow)
