@@ -382,9 +382,13 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
     byte_key = little and n_ranges <= 256  # steps inside below 2**24
     # a group of rows holds at least ~2048 draws per range (few slices per spike), up to 2**21
     per_group = _DRAWS_PER_GROUP if masks else min(max(_DRAWS_PER_GROUP, n_ranges << 11), 1 << 21)
+    group = max(1, min(m, per_group // draws.chunk))  # (rows per group, as draws.first)
+    words = np.empty((group, draws.chunk), dtype=np.uint32)
     for a, s, ins in draws.first(rng, per_group):
         # the low 16 bits of each step (the high ones shifted out), then the row
-        pk = np.left_shift(s.view(np.uint32) if s.dtype == np.int32 else s.astype(np.uint32), 16)
+        pk = words[:s.shape[0]]
+        np.left_shift(s.view(np.uint32) if s.dtype == np.int32 else s.astype(np.uint32), 16,
+                      out=pk)
         pk |= row_ids[a:a + s.shape[0]]
         if masks:
             parts = []
@@ -487,8 +491,8 @@ class _GapDraws:
             r = min(group, m - a)
             s, ins = sums[:r], inside[:r]
             _geometric_gaps(rng, self.p, self.cut, s, scratch[:r])
+            s[:, 0] -= 1  # (the sums less 1: the steps, counted from 0)
             np.cumsum(s, axis=1, out=s)
-            s -= 1
             np.less(s, self.n_steps, out=ins)  # a prefix of each row: steps increase along it
             yield a, s, ins
             rows = np.flatnonzero(ins[:, -1])
@@ -586,7 +590,7 @@ def _geometric_gaps(rng, p, cut, out, scratch=None):
         np.ceil(gaps, out=gaps)
     else:
         gaps = rng.geometric(p, size=out.shape)
-    np.minimum(gaps, cut, out=gaps)
+    np.minimum(gaps, gaps.dtype.type(cut), out=gaps)
     np.copyto(out, gaps, casting="unsafe")
 
 
