@@ -409,16 +409,18 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
             else:
                 key = np.right_shift(s[ins], 16).astype(key_type)
             order = np.argsort(key, kind="stable")  # by range, row order kept
-            inside = inside[order]
             bounds = np.searchsorted(key[order], range_ids).tolist()
-            parts = [inside[bounds[q]:bounds[q + 1]] for q in range(n_ranges)]
+            parts = [order[bounds[q]:bounds[q + 1]] for q in range(n_ranges)]
         for q, part in enumerate(parts):
             k = part.size
             if filled[q] + k > packed[q].size:  # more spikes than room: grow (rare)
                 grown = np.empty(max(2 * packed[q].size, filled[q] + k), dtype=np.uint32)
                 grown[:filled[q]] = packed[q][:filled[q]]
                 packed[q] = grown
-            packed[q][filled[q]:filled[q] + k] = part
+            if masks:
+                packed[q][filled[q]:filled[q] + k] = part
+            else:  # (the range's positions in inside)
+                np.take(inside, part, out=packed[q][filled[q]:filled[q] + k], mode="clip")
             filled[q] += k
     n = sum(filled)
     fits = (into is not None and n <= min(into[0].size, into[1].size)
@@ -431,11 +433,12 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
         # (the high half of each little-endian word: its step's low 16 bits)
         order = np.argsort(part.view(np.uint16)[1::2] if little
                            else (part >> 16).astype(np.uint16), kind="stable")
-        part = np.take(part, order)
         k = part.size
-        # (into uint32 views of the int32 outputs: no cast; all values below 2**31)
-        np.bitwise_and(part, 0xFFFF, out=idx_out[pos:pos + k].view(np.uint32))
-        low = np.right_shift(part, 16, out=steps_out[pos:pos + k].view(np.uint32))
+        # sorted into the steps' room (a uint32 view: no cast; all values below 2**31), then
+        # split there
+        low = np.take(part, order, out=steps_out[pos:pos + k].view(np.uint32), mode="clip")
+        np.bitwise_and(low, 0xFFFF, out=idx_out[pos:pos + k].view(np.uint32))
+        np.right_shift(low, 16, out=low)
         if q:
             low += np.uint32(q << 16)
         pos += k
