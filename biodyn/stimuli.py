@@ -354,24 +354,29 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
 
     Each spike is packed as ``(step mod 2**16) * 2**16 + row`` (uint32) and put, while its
     group of rows' draws are in the cache, in the buffer of the range of ``2**16`` steps it
-    falls in (range ``q = step // 2**16``): with up to 4 ranges by one boolean mask per range,
-    else by a counting sort of the group's spikes by ``q`` (numpy's stable radix argsort of
-    uint8/uint16 keys; one pass whatever the number of ranges) and one slice per range. The
-    spikes of a range come in row order (groups in order, rows ascending in a group), so one
-    radix sort of the range by its low 16 bits of step (numpy's stable argsort of uint16 keys,
-    on ``(m p 2**16)`` words that stay in the cache) puts it in order by step then row: one
-    spike per row and step. The ranges are then written one after the other. The rows needing
-    more than one block of draws (rare) are sorted with the others by ``np.lexsort``.
+    falls in (range ``q = step // 2**16``): by a counting sort of the group's spikes by ``q``
+    (numpy's stable radix argsort of uint8 keys, uint16 past 256 ranges: one pass whatever
+    the number of ranges, where one boolean mask per range would be one pass per range) and
+    one gather per range. With many ranges a group holds more rows (about 2048 draws per
+    range, up to 2**20 draws), so that the gathers stay long. The spikes of a range come in
+    row order (groups in order, rows ascending in a group), so one radix sort of the range by
+    its low 16 bits of step (numpy's stable argsort of uint16 keys, on about ``m p 2**16``
+    words that stay in the cache) puts it in order by step then row: one spike per row and
+    step. The ranges are then written one after the other. The rows needing more than one
+    block of draws (rare) are sorted with the others by ``np.lexsort``.
 
     Memory: the spikes' packed words (4 bytes each, ranges allocated for their expected
-    count and 8 standard deviations, grown if needed) besides the output.
+    count and 8 standard deviations, grown if needed) and a group's draws (about 21 bytes
+    each) besides the output. Measured (song_2000, 1000 inputs at 15 Hz, 1e6 steps): 23 ns
+    per spike, as for 1e5 steps; numpy's LSD passes over all the spikes
+    (:func:`stable_order`) took twice that.
     """
     draws = _GapDraws(p, n_steps, m)
     n_ranges = (n_steps - 1 >> 16) + 1
-    masks = n_ranges <= 4
+    masks = n_ranges == 1  # (measured: the counting sort is faster from 2 ranges on)
     lengths = [min(1 << 16, n_steps - (q << 16)) for q in range(n_ranges)]
-    if masks:
-        packed = [np.empty(m * draws.chunk, dtype=np.uint32) for _ in range(n_ranges)]
+    if masks:  # room for all the draws
+        packed = [np.empty(m * draws.chunk, dtype=np.uint32)]
     else:  # room for the expected spikes of each range and 8 standard deviations
         packed = [np.empty(_range_room(m * p * n), dtype=np.uint32) for n in lengths]
     filled = [0] * n_ranges
@@ -380,8 +385,8 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
     range_ids = np.arange(n_ranges + 1, dtype=np.int64)  # (0 .. n_ranges: the bounds)
     little = sys.byteorder == "little"
     byte_key = little and n_ranges <= 256  # steps inside below 2**24
-    # a group of rows holds at least ~2048 draws per range (few slices per spike), up to 2**21
-    per_group = _DRAWS_PER_GROUP if masks else min(max(_DRAWS_PER_GROUP, n_ranges << 11), 1 << 21)
+    # a group of rows holds at least ~2048 draws per range (few gathers per spike), up to 2**20
+    per_group = _DRAWS_PER_GROUP if masks else min(max(_DRAWS_PER_GROUP, n_ranges << 11), 1 << 20)
     group = max(1, min(m, per_group // draws.chunk))  # (rows per group, as draws.first)
     words = np.empty((group, draws.chunk), dtype=np.uint32)
     for a, s, ins in draws.first(rng, per_group):
@@ -390,18 +395,8 @@ def _sorted_trains(p, n_steps, m, rng, into=None):
         np.left_shift(s.view(np.uint32) if s.dtype == np.int32 else s.astype(np.uint32), 16,
                       out=pk)
         pk |= row_ids[a:a + s.shape[0]]
-        if masks:
-            parts = []
-            for q in range(n_ranges):
-                if n_ranges == 1:
-                    sel = ins
-                elif q == 0:
-                    sel = s < (1 << 16)  # (below n_steps: inside)
-                elif q < n_ranges - 1:
-                    sel = (s >= (q << 16)) & (s < (q + 1 << 16))
-                else:
-                    sel = ins & (s >= (q << 16))
-                parts.append(pk[sel])  # (a boolean index copies runs faster than np.compress)
+        if masks:  # one range
+            parts = [pk[ins]]  # (a boolean index copies runs faster than np.compress)
         else:
             inside = pk[ins]  # row by row
             if byte_key:  # the third byte of each (little-endian) sum: its bits 16 to 23
