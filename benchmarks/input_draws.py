@@ -11,9 +11,10 @@ CPU seconds of this process (user + system: page faults count):
 
 Each is repeated ``--repeat`` times (no draw reused: the engine's last-draw cache is emptied)
 and the minimum printed, with each repetition's system time and page faults (the points'
-padded arrays are new memory every time: about 50 000 pages for 64 points of 10 s). Goal
-(issue 17): draw + merge of 64 points of 10 s under 0.35 s. The machine's load average is
-printed: on a shared machine compare runs at similar loads.
+padded arrays are new memory every time: about 50 000 pages for 64 points of 10 s). Goals
+(issue 17): draw + merge of 64 points of 10 s under 0.35 s; long runs as fast per spike
+(``--points 16 --duration 100``: about 45 ms of drawing per point, 1.7 million spikes). The
+machine's load average is printed: on a shared machine compare runs at similar loads.
 
 Run: OPENBLAS_NUM_THREADS=1 python benchmarks/input_draws.py [--points 64] [--duration 10]
      [--repeat 5]

@@ -152,6 +152,11 @@ POISSON_CASES = {
     "one rate": ([20.0] * 300, 1.0),
     "one rate, steps beyond 2**16": ([15.0] * 40, 10.0),
     "one rate, steps beyond 2**18": ([2.0] * 5, 30.0),
+    "one rate, 3e5 steps (5 ranges of 2**16)": ([40.0] * 20, 30.0),
+    "one rate, 1e6 steps (16 ranges of 2**16)": ([15.0] * 12, 100.0),
+    "one rate, 1e6 steps, a lone input": ([200.0], 100.0),
+    "one rate, 1e6 steps, few spikes per range": ([15.0] * 3, 100.0),
+    "one rate, 2e7 steps (306 ranges: 16-bit range keys)": ([80.0] * 2, 2000.0),
     "mixed rates": ([10.0, 40.0, 10.0, 0.0, 25.0, 40.0], 2.0),
     "rate 0": ([0.0] * 4, 1.0),
     "p >= 1": ([10000.0, 20000.0, 5.0], 0.01),
@@ -193,6 +198,52 @@ def test_poisson_steps_past_the_first_block_of_draws_equal_the_reference(monkeyp
         ref_idx, ref_steps = _reference_poisson_steps(rates, 1e-3, 1000, slow, chunk_of)
         assert np.array_equal(idx, ref_idx) and np.array_equal(steps, ref_steps)
         assert fast.random() == slow.random()
+
+
+def test_long_poisson_steps_past_the_first_block_of_draws_equal_the_reference(monkeypatch):
+    """Runs of more than 2**18 steps (sorted by ranges of 2**16 steps), with blocks of 40 gaps:
+    inputs need several blocks of draws, some none after the first."""
+    def chunk_of(expected):
+        return 40
+
+    monkeypatch.setattr(stimuli, "_gaps_per_block", chunk_of)
+    for rates, n_steps in (([8.0] * 20, 300_000), ([4.0] * 40, 1_000_000),
+                           ([0.2, 0.3] * 8, 1_000_000)):
+        fast, slow = np.random.default_rng(5), np.random.default_rng(5)
+        idx, steps = stimuli.poisson_steps(np.array(rates) * Hz, n_steps * 1e-4 * second,
+                                           0.1 * ms, fast)
+        ref_idx, ref_steps = _reference_poisson_steps(rates, 1e-4, n_steps, slow, chunk_of)
+        assert idx.dtype == np.int32 and steps.dtype == np.int64
+        assert np.array_equal(idx, ref_idx) and np.array_equal(steps, ref_steps)
+        assert fast.random() == slow.random()
+
+
+def test_long_one_rate_draws_grow_a_range_whose_spikes_overflow_its_first_room(monkeypatch):
+    """More spikes in a range of 2**16 steps than room made for them (forced: room for 5): the
+    room grows (several groups of rows) and the spikes are the reference's."""
+    monkeypatch.setattr(stimuli, "_range_room", lambda expected: 5)
+    rates = [2.0] * 300
+    fast, slow = np.random.default_rng(6), np.random.default_rng(6)
+    idx, steps = stimuli.poisson_steps(np.array(rates) * Hz, 40 * second, 0.1 * ms, fast)
+    ref_idx, ref_steps = _reference_poisson_steps(rates, 1e-4, 400_000, slow)
+    assert np.array_equal(idx, ref_idx) and np.array_equal(steps, ref_steps)
+    assert fast.random() == slow.random()
+
+
+def test_long_one_rate_draws_fill_the_arrays_given_or_new_ones_when_they_do_not_fit():
+    """``into``: the spikes of a run of 1e6 steps written to the start of the arrays given (the
+    same spikes as without), new arrays when they are too small."""
+    rates, n_steps = np.full(10, 20.0), 1_000_000
+    idx, steps = stimuli._poisson_steps(rates, 1e-4, n_steps, np.random.default_rng(2))
+    into = (np.full(idx.size + 5, -1, dtype=np.int32), np.full(idx.size + 5, -1, dtype=np.int32))
+    i2, s2 = stimuli._poisson_steps(rates, 1e-4, n_steps, np.random.default_rng(2), into=into)
+    assert np.shares_memory(i2, into[0]) and np.shares_memory(s2, into[1])
+    assert np.array_equal(into[0][:idx.size], idx) and np.array_equal(into[1][:idx.size], steps)
+    assert np.all(into[0][idx.size:] == -1)
+    small = (np.zeros(idx.size - 1, dtype=np.int32), np.zeros(idx.size - 1, dtype=np.int32))
+    i3, s3 = stimuli._poisson_steps(rates, 1e-4, n_steps, np.random.default_rng(2), into=small)
+    assert not np.shares_memory(i3, small[0]) and np.array_equal(i3, idx)
+    assert np.array_equal(s3, steps) and np.all(small[0] == 0)
 
 
 def test_geometric_gaps_are_numpys_geometric_draws_number_for_number():
