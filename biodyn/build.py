@@ -1770,7 +1770,7 @@ def _reading_inputs(text, arrays, groups=()):
 def _standalone_device():
     """A new ``CPPStandaloneDevice`` for biodyn's standalone runs.
 
-    Two changes to Brian2's, neither of which changes a number:
+    Three changes to Brian2's, none of which changes a number:
 
     * the network loop reads the clock once per run, not once per time step
       (:func:`_without_step_clock`) unless a ``maximum_run_time`` needs it;
@@ -1788,7 +1788,10 @@ def _standalone_device():
       (:func:`_reading_inputs`), keeps the other two empty and writes none of them back:
       the build does not depend on the number of spikes. Reading any of them in Python
       gives the values the last run used (:meth:`get_value`; ``spike_time`` after a run
-      that replaced only the steps of the spikes raises :class:`SimulationError`).
+      that replaced only the steps of the spikes raises :class:`SimulationError`);
+    * a run may give a generator's spikes as :class:`SpikeParts` (one part per copy of a
+      batch, each sorted by step), which the binary merges by step, then part
+      (``_biodyn_merge_spikes`` in ``objects.cpp``): no batch-sized arrays in Python.
     """
     from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
