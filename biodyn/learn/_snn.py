@@ -75,7 +75,7 @@ from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
 from ._task import Task, load_task, metric_value
-from ._train import _Oracle
+from ._train import _Oracle, check_clip_grad
 
 __all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "DEFAULT_NEURON", "neuron_of", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode",
            "snn_functions"]
@@ -132,15 +132,7 @@ def _compiled(model, params, tau_syn, dt, readout, loss, steps_per_sample, tau_o
 
     from .. import snn
 
-    try:
-        reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)
-    except SpecError as e:
-        # the task's neuron, read with its own parameter set: what is wrong is the task's choice
-        if model_source != "task" or params is not None or e.file in ("<snn>", "<arguments>"):
-            raise
-        raise SpecError(task.file, "training.spiking.neuron", "a neuron model the spiking reading "
-                        "(biodyn.snn.read) supports, e.g. lif, alif, adex, lif_cond", f"{model!r} ({e})",
-                        "or give the neuron (--neuron, model=)") from None
+    reading = snn.read(model, params, tau_syn=tau_syn, dt=dt)  # train_snn read it first
     forward, value, loss_of = snn_functions(reading, readout, loss, steps_per_sample, tau_out, weight_unit, shape,
                                             width)
     def evaluate(p, x, t, mask):
@@ -460,12 +452,7 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     if rule_params is not None and learner != "rstdp":
         raise SpecError("<arguments>", "rule_params", "--learner rstdp (the parameter set of its synapse rule)",
                         f"--learner {learner}")
-    if clip_grad is not None:  # the rate networks' check: a positive finite norm
-        ok = isinstance(clip_grad, (int, float)) and not isinstance(clip_grad, bool) and 0 < clip_grad < np.inf
-        if not ok:
-            raise SpecError("<arguments>", "clip_grad", "a positive finite gradient norm (or none: no clipping)",
-                            repr(clip_grad))
-        clip_grad = float(clip_grad)
+    clip_grad = check_clip_grad(clip_grad)  # the rate networks' check
     opt = make_optimiser(optimizer)
     if opt.name == "implicit_gd":
         raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products", repr(optimizer))

@@ -216,6 +216,19 @@ def _check_positive(value, flag, kind=int):
     return kind(value)
 
 
+def check_clip_grad(clip_grad):
+    """``clip_grad`` as a float (a positive finite global norm, Pascanu et al. 2013), or None
+    (no clipping); anything else is one SpecError naming the keyword (rate and spiking nets)."""
+    if clip_grad is None:
+        return None
+    ok = (isinstance(clip_grad, (int, float, np.integer, np.floating)) and not isinstance(clip_grad, bool)
+          and 0 < clip_grad < np.inf)
+    if not ok:
+        raise SpecError("<arguments>", "clip_grad", "a positive finite gradient norm (or none: no clipping)",
+                        repr(clip_grad))
+    return float(clip_grad)
+
+
 def spectrum_of(params, config, inputs, k=None, steps=1000, block="full"):
     r"""The Lyapunov spectrum of the network's cell with weights ``params`` driven by ``inputs``
     ``(T, I)`` (cycled): :func:`biodyn.dynamics.lyapunov_spectrum` of a
@@ -369,11 +382,7 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
         raise SpecError("<arguments>", "optimizer", "an optimiser without Hessian-vector products "
                         "(gd, adam, heavy_ball, nesterov, sgd, heun, rk4, rk45)", repr(optimizer))
     seed = int(seed)
-    if clip_grad is not None:
-        clip_grad = _check_positive(clip_grad, "clip_grad", float) if not isinstance(clip_grad, bool) else None
-        if clip_grad is None or not np.isfinite(clip_grad):
-            raise SpecError("<arguments>", "clip_grad", "a positive finite gradient norm (or none: no clipping)",
-                            repr(clip_grad))
+    clip_grad = check_clip_grad(clip_grad)
     if lyapunov_every is not None:
         lyapunov_every = _check_positive(lyapunov_every, "lyapunov_every")
         lyapunov_steps = _check_positive(lyapunov_steps, "lyapunov_steps")
