@@ -127,3 +127,29 @@ def test_spike_parts_are_merged_by_the_binary_as_numpy_sorts_them(tmp_path):
     bad = build.SpikeParts([(np.array([0, 1], dtype=np.int32), np.array([5, 4], dtype=np.int32))])
     with pytest.raises(SimulationError, match="not sorted by step"):
         sim.rerun({g: bad})
+
+
+@pytest.mark.compiled
+def test_spike_parts_over_many_blocks_and_gaps_come_out_of_the_binary_in_numpys_merged_order(tmp_path):
+    """The binary merges parts in blocks of 4096 steps and skips steps without spikes: over
+    five blocks, a gap of 40000 steps and parts whose neurons come in the reverse order of the
+    parts, the generator's spikes (recorded in the order it emits them) are numpy's stable
+    merge by step, then part, then order in the part (build.SpikeParts.merged)."""
+    from brian2 import SpikeMonitor
+
+    rng = np.random.default_rng(3)
+    parts = []
+    for k in range(3):
+        steps = np.concatenate([np.arange(0, 12000, 7 + k), np.arange(52000, 53000, 3)])
+        steps = np.unique(np.concatenate([steps, rng.integers(0, 53000, 200)])).astype(np.int32)
+        parts.append((np.full(steps.size, 3 - k, dtype=np.int32), steps))
+    spikes = build.SpikeParts(parts, offsets=[0, 0, 0])  # part k: neuron 3 - k
+    idx, bins = spikes.merged()
+    with build.Simulation("cpp_standalone", directory=tmp_path / "p", keep=True) as sim:
+        g = stimuli.spike_generator(4, np.zeros(0, dtype=np.int32), np.zeros(0) * second,
+                                    name="inputs", replaceable=True)
+        gm = SpikeMonitor(g, name="gmon")
+        sim.run(5.4 * second, g, gm, values={g: spikes})
+    np.testing.assert_array_equal(np.asarray(gm.i[:]), idx)
+    np.testing.assert_array_equal(np.round(np.asarray(gm.t[:] / second) * 1e4).astype(np.int64), bins)
+    assert idx.size > 4000 and bins.max() - bins[bins < 12000].max() > 40000
