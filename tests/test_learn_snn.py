@@ -399,3 +399,61 @@ def test_biodyn_train_help_prints_the_generic_defaults_of_the_libraries_tables(c
                                                                                     "surrogate_width")):
         line = re.search(re.escape(flag) + r" [A-Z_]+ (.*?)(?= --[a-z-]+ [A-Z])", text).group(1)
         assert f"'{SNN_DEFAULTS[key]}')" in line, line
+
+
+@pytest.mark.parametrize("net, typed, hint", [
+    ("rnn", "hidden=3", "give it as --hidden 3"), ("lif", "hidden=3", "give it as --hidden 3"),
+    ("lif", "batch_size=3", "give it as --batch-size 3"), ("rnn", "lr=0.5", "give it as --lr 0.5"),
+    ("lif", "epochs=2", "give it as --epochs 2"), ("lif", "lyapunov_every=2", "give it as --lyapunov-every 2"),
+    ("lif", "w_in=2", "give it as --w-in 2"), ("rnn", "hiden=3", "did you mean the training setting --hidden 3?")])
+def test_a_training_setting_given_to_set_is_refused_with_a_hint_naming_its_flag(net, typed, hint, capsys):
+    """--set is for the task's generator; a training setting typed there points to its flag
+    (before: no hint for rate networks, an internal TypeError for --net lif)."""
+    assert main(["train", "spike_patterns", "--net", net, "--set", typed, "--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    name = typed.partition("=")[0]
+    assert err.startswith(f"biodyn: error: <command line>: --set {name}: expected a parameter of spike_patterns")
+    assert err.rstrip().endswith(hint) and "internal error" not in err
+
+
+def test_set_rate_of_spike_patterns_with_net_lif_is_the_tasks_rate_not_the_input_encodings(capsys):
+    """spike_patterns has a generator parameter rate (spikes per step); train_snn has a keyword rate=
+    (the poisson encoding's): --set reaches the task (parameters=), whose check refuses 2 per step."""
+    from biodyn.errors import SpecError
+    from biodyn.learn._snn import train_snn
+
+    assert main(["train", "spike_patterns", "--net", "lif", "--set", "rate=2", "--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "<command line>: --set rate: expected a probability per step" in err and "encoding" not in err
+    with pytest.raises(SpecError) as e:
+        train_snn("spike_patterns", parameters={"rate": 2})
+    assert (e.value.file, e.value.key) == ("<arguments>", "parameters.rate")
+    with pytest.raises(SpecError) as e:
+        train_snn("spike_patterns", parameters={"n_steps": 5}, n_steps=6)
+    assert e.value.key == "n_steps" and "once" in e.value.expected
+
+
+def test_every_keyword_of_the_trainings_is_a_training_setting_the_set_hint_knows():
+    import inspect
+
+    from biodyn.jobs import train as train_job, train_snn as train_snn_job
+    from biodyn.learn._snn import SNN_DEFAULTS, train_snn
+    from biodyn.learn._task import TRAINING_SETTINGS
+    from biodyn.learn._train import train
+
+    not_settings = {"task", "progress", "parameters", "task_parameters", "options", "out", "json", "figure", "net",
+                    "neuron", "params", "dynamics_duration", "dynamics_transient"}
+    for fn in (train, train_snn, train_job, train_snn_job):
+        names = {p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind is not inspect.Parameter.VAR_KEYWORD} - not_settings
+        assert names <= TRAINING_SETTINGS, (fn.__name__, names - TRAINING_SETTINGS)
+    assert set(SNN_DEFAULTS) <= TRAINING_SETTINGS
+
+
+def test_jobs_train_with_net_lif_points_to_the_spiking_training(tmp_path):
+    from biodyn import jobs
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError) as e:
+        jobs.train("spike_patterns", net="lif", out=tmp_path)
+    assert e.value.key == "net" and "train_snn" in e.value.hint

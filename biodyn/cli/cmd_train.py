@@ -243,7 +243,7 @@ def _run_spiking(args, parameters):
                             out=args.out, json=args.json, progress=progress,
                             brian_check=16 if args.brian_check is None else args.brian_check,
                             brian_target=args.target or "numpy", dynamics=not args.no_dynamics,
-                            clip_grad=args.clip_grad, **options, **parameters)
+                            clip_grad=args.clip_grad, parameters=parameters, **options)
     doc = result.summary
     c, f = doc["config"], doc["final"]
     say(args, f"{c['task']['name']}: {c['model']} network H = {c['hidden']}, learner {c['learner']}, "

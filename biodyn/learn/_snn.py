@@ -352,16 +352,18 @@ def neuron_of(task, model=None):
     return DEFAULT_NEURON, "default"
 
 
-def spiking_task(task, **task_parameters):
+def spiking_task(task, _given_as=None, **task_parameters):
     """``(task, applied)``: ``task`` with ``task_parameters`` and, for those neither they nor the
-    Task object set, its ``[training.spiking] parameters`` (``applied``)."""
+    Task object set, its ``[training.spiking] parameters`` (``applied``). ``_given_as``: how errors
+    name a task parameter, ``{name: (file, key)}`` (default the keyword: ``<arguments>: name``)."""
     base = load_task(task)
     applied = {k: v for k, v in base.spiking_parameters.items()
                if k not in task_parameters and k not in base._overrides}
     if not applied and not task_parameters:
         return base, applied
     # errors name each value where it was given: the table's key, or the caller's keyword
-    given_as = {**base._given_as, **{k: (base.file, f"training.spiking.parameters.{k}") for k in applied}}
+    given_as = {**base._given_as, **{k: (base.file, f"training.spiking.parameters.{k}") for k in applied},
+                **(_given_as or {})}
     return Task(base.name, base.path, base._data, {**base._overrides, **applied, **task_parameters},
                 given_as), applied
 
@@ -370,7 +372,7 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
               seed=0, batch_size=None, dt=None, tau_syn=None, tau_out=None, surrogate=None,
               surrogate_width=None, w_in=None, w_rec=None, weight_unit=None, encoding=None, rate=None,
               steps_per_sample=None, n_per_channel=None, progress=None, rule_params=None, clip_grad=None,
-              **task_parameters):
+              parameters=None, **task_parameters):
     """Train a spiking network of catalog neurons on ``task`` (see module doc).
 
     Parameters
@@ -407,6 +409,11 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     encoding, rate, steps_per_sample, n_per_channel
         How analog task inputs become spikes (defaults ``"poisson"``, ``"100 Hz"``, 10, 5); for
         tasks whose inputs are spikes they do not apply, and giving them is an error.
+    parameters : mapping, optional
+        Task parameters, as ``parameters`` of :func:`biodyn.jobs.train` (``{"rate": 20}``: the
+        generator's ``rate`` of ``spike_patterns``, where the keyword ``rate=`` is the encoding's);
+        an error about one names it ``parameters.NAME`` (``biodyn train``: ``--set NAME``). Task
+        parameters may also come as further keywords (``n_steps=40``).
     clip_grad : float, optional
         Gradient norm clipping (Pascanu, Mikolov & Bengio 2013, ICML), as
         :func:`biodyn.learn.train`'s: every update direction the optimiser sees — the learner's
@@ -427,7 +434,15 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     from .._quantity import evaluate
     from ..ann import optimiser as make_optimiser
 
-    task, applied = spiking_task(task, **task_parameters)
+    named = {}
+    if parameters:  # as jobs.train's: a mapping, for names a keyword of this function has (rate=, dt=)
+        both = sorted(set(parameters) & set(task_parameters))
+        if both:
+            raise SpecError("<arguments>", ", ".join(both), "each task parameter once (parameters= or a "
+                            "keyword)", "both")
+        task_parameters = {**parameters, **task_parameters}
+        named = {k: ("<arguments>", f"parameters.{k}") for k in parameters}
+    task, applied = spiking_task(task, _given_as=named, **task_parameters)
     model, model_source = neuron_of(task, model)
     given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample", steps_per_sample),
                                ("n_per_channel", n_per_channel)) if v is not None}
