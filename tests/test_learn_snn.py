@@ -359,8 +359,9 @@ def test_biodyn_train_net_lif_and_train_snn_given_nothing_train_with_the_same_se
     lib = train_snn(str(spec), n_steps=6).config
     job = jobs.train_snn(str(spec), n_steps=6, brian_check=0, dynamics=False, figure=False,
                          out=tmp_path / "job").summary["config"]
+    hyper = ("hidden", "epochs", "batch_size", "lr")
+    assert [cli[k] for k in hyper] == [lib[k] for k in hyper] == [job[k] for k in hyper] == [3, 1, 2, 0.004]
     assert _settings_of(cli) == _settings_of(json.loads(json.dumps(lib))) == _settings_of(job)
-    assert (cli["hidden"], cli["epochs"], cli["batch_size"], cli["lr"]) == (3, 1, 2, 0.004)
     assert cli["sources"] == {"neuron": "default", **{k: "default" for k in SNN_DEFAULTS}}
 
 
