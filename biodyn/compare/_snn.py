@@ -85,8 +85,8 @@ def _settings(learner, doc):
     }
 
 
-#: The comparison's settings that are settings of the training (:func:`biodyn.learn._snn.train_snn`'s
-#: keywords; ``neuron`` is its ``model``).
+#: The comparison's settings that are keywords of :func:`biodyn.learn._snn.train_snn` of the same
+#: name (``neuron``, the other training setting, is its ``model``).
 _TRAINING = ("hidden", "epochs", "lr", "batch_size")
 
 
