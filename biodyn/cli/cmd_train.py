@@ -92,8 +92,8 @@ def register(sub):
                    "order (default 0; recorded in the outputs)")
     s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)",
                              "flags not given take the task's [training.spiking] defaults where it has them "
-                             "(neuron, hidden, epochs, lr, batch size, optimizer, w_in, w_rec, tau_syn, tau_out, encoding, "
-                             "rate, steps_per_sample), else biodyn's generic ones (below; "
+                             "(neuron, hidden, epochs, lr, batch size, optimizer, w_in, w_rec, tau_syn, tau_out, "
+                             "encoding, rate, steps_per_sample), else biodyn's generic ones (below; "
                              "biodyn.learn._snn.SNN_DEFAULTS); the JSON's config.sources says which")
     s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default), readout "
                    "(only the output weights learn), eprop or eprop_random (Bellec et al. 2020: symmetric or "
@@ -107,7 +107,8 @@ def register(sub):
     s.add_argument("--tau-syn", help=f"synaptic current decay time (default: the task's, else {spk['tau_syn']})")
     s.add_argument("--surrogate", help="surrogate derivative shape: fast_sigmoid (SuperSpike) or sigmoid "
                    f"(default {spk['surrogate']})")
-    s.add_argument("--surrogate-width", help=f"its width in the threshold margin's unit (default {spk['surrogate_width']})")
+    s.add_argument("--surrogate-width", help="its width in the threshold margin's unit "
+                   f"(default {spk['surrogate_width']})")
     s.add_argument("--w-in", type=float, help="initial input weight scale in the weight unit (1 nA for currents, "
                    "0.05 for conductances): W_in ~ N(w/sqrt(M), (w/sqrt(M))^2) (default: the task's, else "
                    f"{spk['w_in']})")
