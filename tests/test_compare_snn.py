@@ -89,3 +89,58 @@ def test_dynamics_duration_and_transient_take_time_quantities_and_refuse_bare_nu
     for bad in ({"dynamics_transient": "-10 ms"}, {"dynamics_duration": "100 ms", "dynamics_transient": "200 ms"}):
         with pytest.raises(SpecError, match="dynamics_transient"):
             compare.eprop_vs_bptt(**{**TINY, **bad})
+
+
+def _task_with_spiking_table(folder, table):
+    from biodyn import catalog
+
+    text = catalog.find("delayed_copy", "tasks").read_text().split("[training.spiking]")[0]
+    text = text.replace("train = 512", "train = 2").replace("test = 256", "test = 2")
+    path = folder / "copy.toml"
+    path.write_text(text + "\n[training.spiking]\n" + table)
+    return path
+
+
+def test_spiking_comparisons_resolve_their_training_settings_as_biodyn_train_net_lif_does(tmp_path):
+    """The task's [training.spiking] table (neuron, hyper-parameters, parameters) applies to
+    eprop_vs_bptt as to biodyn train --net lif (before: neuron lif, H 32, 20 epochs, lr 0.01 and
+    batch 32 always, the table's values ignored); a setting given wins; sources recorded."""
+    from biodyn.compare._base import resolve_settings
+    from biodyn.compare._snn import snn_training
+    from biodyn.learn._snn import SNN_DEFAULTS, settings_and_sources
+
+    path = _task_with_spiking_table(tmp_path, "neuron = 'alif'\nhidden = 5\nepochs = 3\nlr = 0.004\n"
+                                              "tau_out = '7 ms'\nparameters = {delay = 2}\n")
+    table = compare.COMPARISONS["eprop_vs_bptt"].settings
+    values = resolve_settings("eprop_vs_bptt", table, {"task": str(path), "batch_size": 2, "n_steps": 8})
+    task, arguments, record = snn_training(values, "eprop_vs_bptt")
+    assert record["settings"] == {"neuron": "alif", "hidden": 5, "epochs": 3, "lr": 0.004, "batch_size": 2}
+    expected_values, expected_sources = settings_and_sources(task, batch_size=2)  # biodyn train's resolution
+    assert record["training"] == {"neuron": "alif", **expected_values}
+    assert record["training_sources"] == {"neuron": "task", **expected_sources}
+    assert record["training_sources"]["batch_size"] == "argument" and record["training"]["tau_out"] == "7 ms"
+    assert record["training_sources"]["w_in"] == "default" and record["training"]["w_in"] == SNN_DEFAULTS["w_in"]
+    assert task.parameters["delay"] == 2 and task.parameters["n_steps"] == 8
+    assert record["task_parameters_for_spiking"] == {"delay": 2}
+    assert arguments["model"] is None and arguments["hidden"] is None  # train_snn resolves them the same way
+    # a comparison's n_steps too short for the table's delay: named as the comparison's setting
+    values = resolve_settings("eprop_vs_bptt", table, {"task": str(path), "n_steps": 2})
+    with pytest.raises(SpecError) as e:
+        snn_training(values, "eprop_vs_bptt")
+    assert (e.value.file, e.value.key) == ("<settings of eprop_vs_bptt>", "n_steps")
+    assert "training.spiking.parameters.delay" in str(e.value)
+
+
+@pytest.mark.slow  # ~15 s: two JAX compilations and three (tiny) Brian2 runs
+def test_eprop_vs_bptt_trains_with_the_tasks_training_spiking_table_and_records_it(tmp_path):
+    path = _task_with_spiking_table(tmp_path, "hidden = 3\nepochs = 1\nbatch_size = 2\nlr = 0.004\n"
+                                              "parameters = {delay = 2}\n")
+    r = compare.eprop_vs_bptt(task=str(path), n_steps=6, dynamics_duration="20 ms", dynamics_transient="5 ms")
+    S = r.summary
+    for L in ("eprop", "bptt"):
+        c = S["per_learner"][L]["config"]
+        assert (c["hidden"], c["epochs"], c["batch_size"], c["lr"]) == (3, 1, 2, 0.004)
+        assert c["task_parameters_for_spiking"] == {"delay": 2} and c["sources"] == S["training_sources"]
+    assert S["task"]["parameters"]["delay"] == 2 and S["training_sources"]["hidden"] == "task"
+    assert {k: S["settings"][k] for k in ("neuron", "hidden", "epochs", "lr", "batch_size")} == {
+        "neuron": "lif", "hidden": 3, "epochs": 1, "lr": 0.004, "batch_size": 2}

@@ -333,3 +333,128 @@ def test_a_spiking_networks_clip_norm_is_checked_before_anything_is_compiled(bad
     with pytest.raises(SpecError) as e:
         train_snn("spike_patterns", clip_grad=bad)
     assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", "clip_grad", repr(bad))
+
+
+def _settings_of(config):
+    """The training settings a spiking config records (what shaped the training, not the run)."""
+    keep = ("model", "parameter_set", "learner", "hidden", "epochs", "lr", "optimizer", "optimizer_options",
+            "batch_size", "dt_ms", "tau_syn", "tau_out", "surrogate", "weight_unit", "init", "encoding", "seed",
+            "steps", "sources", "task_defaults_used")
+    return {k: config[k] for k in keep}
+
+
+def test_biodyn_train_net_lif_and_train_snn_given_nothing_train_with_the_same_settings_from_one_table(
+        tmp_path, monkeypatch):
+    """The CLI reads the generic defaults from SNN_DEFAULTS (patched here to a tiny network, so
+    both paths must follow the patch); before, it passed its own 32 / 30 / 0.01 / 64."""
+    from biodyn import jobs
+    from biodyn.learn._snn import SNN_DEFAULTS, train_snn
+
+    for key, value in (("hidden", 3), ("epochs", 1), ("batch_size", 2), ("lr", 0.004)):
+        monkeypatch.setitem(SNN_DEFAULTS, key, value)
+    spec = small_task_file(tmp_path, "spike_patterns", 2, 2)  # no [training.spiking] table
+    assert main(["-q", "train", str(spec), "--net", "lif", "--set", "n_steps=6", "--brian-check", "0",
+                 "--no-dynamics", "--out", str(tmp_path / "cli"), "--json", str(tmp_path / "cli.json")]) == 0
+    cli = json.loads((tmp_path / "cli.json").read_text())["config"]
+    lib = train_snn(str(spec), n_steps=6).config
+    job = jobs.train_snn(str(spec), n_steps=6, brian_check=0, dynamics=False, figure=False,
+                         out=tmp_path / "job").summary["config"]
+    hyper = ("hidden", "epochs", "batch_size", "lr")
+    assert [cli[k] for k in hyper] == [lib[k] for k in hyper] == [job[k] for k in hyper] == [3, 1, 2, 0.004]
+    assert _settings_of(cli) == _settings_of(json.loads(json.dumps(lib))) == _settings_of(job)
+    assert cli["sources"] == {"neuron": "default", **{k: "default" for k in SNN_DEFAULTS}}
+
+
+def test_train_snn_records_where_each_setting_came_from_argument_task_table_or_default(tmp_path):
+    from biodyn.learn._snn import SNN_DEFAULTS, settings_and_sources
+
+    text = catalog.find("delayed_copy", "tasks").read_text().split("[training.spiking]")[0]
+    path = tmp_path / "copy.toml"
+    path.write_text(text + "\n[training.spiking]\nneuron = 'alif'\nhidden = 5\ntau_out = '3 ms'\n")
+    values, sources = settings_and_sources(str(path), hidden=None, lr=0.5, dt="0.5 ms")
+    assert (values["hidden"], values["lr"], values["dt"], values["epochs"]) == (5, 0.5, "0.5 ms",
+                                                                                 SNN_DEFAULTS["epochs"])
+    assert (sources["hidden"], sources["tau_out"], sources["lr"], sources["dt"], sources["epochs"]) == (
+        "task", "task", "argument", "argument", "default")
+    assert set(sources) == set(SNN_DEFAULTS)
+
+
+def test_biodyn_train_help_prints_the_generic_defaults_of_the_libraries_tables(capsys):
+    """The numbers in --help are SNN_DEFAULTS' and TRAIN_DEFAULTS', not copies typed in the CLI."""
+    import re
+
+    from biodyn.learn import TRAIN_DEFAULTS
+    from biodyn.learn._snn import SNN_DEFAULTS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag, key in (("--hidden", "hidden"), ("--epochs", "epochs"), ("--lr", "lr"), ("--batch-size", "batch_size"),
+                      ("--optimizer", "optimizer")):
+        rate, spk = TRAIN_DEFAULTS[key], SNN_DEFAULTS[key]
+        fmt = (lambda v: f"{v:g}") if key == "lr" else str
+        line = re.search(re.escape(flag) + r" [A-Z_]+ (.*?)(?= --[a-z-]+ [A-Z])", text).group(1)
+        assert f"[training] table, else {fmt(rate)};" in line, line
+        assert f"[training.spiking] table, else {fmt(spk)})" in line, line
+    for flag, key in (("--dt", "dt"), ("--tau-syn", "tau_syn"), ("--rate", "rate"), ("--surrogate-width",
+                                                                                    "surrogate_width")):
+        line = re.search(re.escape(flag) + r" [A-Z_]+ (.*?)(?= --[a-z-]+ [A-Z])", text).group(1)
+        assert f"'{SNN_DEFAULTS[key]}')" in line, line
+
+
+@pytest.mark.parametrize("net, typed, hint", [
+    ("rnn", "hidden=3", "give it as --hidden 3"), ("lif", "hidden=3", "give it as --hidden 3"),
+    ("lif", "batch_size=3", "give it as --batch-size 3"), ("rnn", "lr=0.5", "give it as --lr 0.5"),
+    ("lif", "epochs=2", "give it as --epochs 2"), ("lif", "lyapunov_every=2", "give it as --lyapunov-every 2"),
+    ("lif", "w_in=2", "give it as --w-in 2"), ("rnn", "hiden=3", "did you mean the training setting --hidden 3?")])
+def test_a_training_setting_given_to_set_is_refused_with_a_hint_naming_its_flag(net, typed, hint, capsys):
+    """--set is for the task's generator; a training setting typed there points to its flag
+    (before: no hint for rate networks, an internal TypeError for --net lif)."""
+    assert main(["train", "spike_patterns", "--net", net, "--set", typed, "--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    name = typed.partition("=")[0]
+    assert err.startswith(f"biodyn: error: <command line>: --set {name}: expected a parameter of spike_patterns")
+    assert err.rstrip().endswith(hint) and "internal error" not in err
+
+
+def test_set_rate_of_spike_patterns_with_net_lif_is_the_tasks_rate_not_the_input_encodings(capsys):
+    """spike_patterns has a generator parameter rate (spikes per step); train_snn has a keyword rate=
+    (the poisson encoding's): --set reaches the task (parameters=), whose check refuses 2 per step."""
+    from biodyn.errors import SpecError
+    from biodyn.learn._snn import train_snn
+
+    assert main(["train", "spike_patterns", "--net", "lif", "--set", "rate=2", "--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "<command line>: --set rate: expected a probability per step" in err and "encoding" not in err
+    with pytest.raises(SpecError) as e:
+        train_snn("spike_patterns", parameters={"rate": 2})
+    assert (e.value.file, e.value.key) == ("<arguments>", "parameters.rate")
+    with pytest.raises(SpecError) as e:
+        train_snn("spike_patterns", parameters={"n_steps": 5}, n_steps=6)
+    assert e.value.key == "n_steps" and "once" in e.value.expected
+
+
+def test_every_keyword_of_the_trainings_is_a_training_setting_the_set_hint_knows():
+    import inspect
+
+    from biodyn.jobs import train as train_job, train_snn as train_snn_job
+    from biodyn.learn._snn import SNN_DEFAULTS, train_snn
+    from biodyn.learn._task import TRAINING_SETTINGS
+    from biodyn.learn._train import train
+
+    not_settings = {"task", "progress", "parameters", "task_parameters", "options", "out", "json", "figure", "net",
+                    "neuron", "params", "dynamics_duration", "dynamics_transient"}
+    for fn in (train, train_snn, train_job, train_snn_job):
+        names = {p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind is not inspect.Parameter.VAR_KEYWORD} - not_settings
+        assert names <= TRAINING_SETTINGS, (fn.__name__, names - TRAINING_SETTINGS)
+    assert set(SNN_DEFAULTS) <= TRAINING_SETTINGS
+
+
+def test_jobs_train_with_net_lif_points_to_the_spiking_training(tmp_path):
+    from biodyn import jobs
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError) as e:
+        jobs.train("spike_patterns", net="lif", out=tmp_path)
+    assert e.value.key == "net" and "train_snn" in e.value.hint

@@ -8,7 +8,26 @@ import sys
 from . import flags_of, seed_arg
 
 
+def _defaults():
+    """The generic defaults of rate (``TRAIN_DEFAULTS``) and spiking networks (``SNN_DEFAULTS``,
+    the neuron ``DEFAULT_NEURON``), as the help prints them: the library's tables, never copies."""
+    from ..learn._snn import DEFAULT_NEURON, SNN_DEFAULTS
+    from ..learn._task import TRAIN_DEFAULTS
+
+    def text(v):
+        return f"{v:g}" if isinstance(v, float) else f"'{v}'" if isinstance(v, str) and " " in v else str(v)
+
+    return ({k: text(v) for k, v in TRAIN_DEFAULTS.items()},
+            {"neuron": DEFAULT_NEURON, **{k: text(v) for k, v in SNN_DEFAULTS.items()}})
+
+
 def register(sub):
+    rate, spk = _defaults()
+
+    def both(key):  # a flag of both kinds of network: where its value comes from, per kind
+        return (f"(default: the task's [training] table, else {rate[key]}; --net lif: the task's "
+                f"[training.spiking] table, else {spk[key]})")
+
     p = sub.add_parser(
         "train", help="train a network of biodyn's cells on a task by backprop through time",
         description="Train an RNN, GRU or LSTM (biodyn's cells, PyTorch's layout) with a linear "
@@ -31,14 +50,14 @@ def register(sub):
     p.add_argument("task", metavar="TASK", help="a task name (biodyn list tasks) or a task spec path")
     p.add_argument("--net", required=True, choices=["rnn", "gru", "lstm", "lif"],
                    help="the cell; lif: a spiking network of catalog neurons (--neuron, --learner)")
-    p.add_argument("--hidden", type=int, help="hidden units H (default: the task's [training] table, else 32)")
-    p.add_argument("--epochs", type=int, help="passes over the training set (default: the task's, else 30)")
-    p.add_argument("--lr", type=float, help="learning rate (default: the task's, else 0.01)")
-    p.add_argument("--optimizer", help="a biodyn.ann optimiser: adam (default unless the task says otherwise), "
-                   "gd, heavy_ball, nesterov, sgd, heun, rk4, rk45")
-    p.add_argument("--batch-size", type=int, help="sequences per update (default: the task's, else 64)")
+    p.add_argument("--hidden", type=int, help="hidden units H " + both("hidden"))
+    p.add_argument("--epochs", type=int, help="passes over the training set " + both("epochs"))
+    p.add_argument("--lr", type=float, help="learning rate " + both("lr"))
+    p.add_argument("--optimizer", help="a biodyn.ann optimiser: adam, gd, heavy_ball, nesterov, sgd, heun, rk4, "
+                   "rk45 " + both("optimizer"))
+    p.add_argument("--batch-size", type=int, help="sequences per update " + both("batch_size"))
     p.add_argument("--g", type=float, help="recurrent gain of the initial weights, "
-                   "W_hh ~ N(0, g^2/H) per gate (default: the task's, else 1)")
+                   f"W_hh ~ N(0, g^2/H) per gate (default: the task's [training] table, else {rate['g']})")
     p.add_argument("--set", dest="parameters", action="append", default=[], metavar="NAME=VALUE",
                    help="change a parameter of the task's generator (--set delay=20; repeatable)")
     p.add_argument("--lyapunov-every", type=int, metavar="K", help="Lyapunov spectrum of the network driven "
@@ -73,31 +92,40 @@ def register(sub):
                    "order (default 0; recorded in the outputs)")
     s = p.add_argument_group("spiking networks (--net lif; biodyn.snn, biodyn.learn._snn)",
                              "flags not given take the task's [training.spiking] defaults where it has them "
-                             "(neuron, hidden, epochs, lr, batch size, optimizer, w_in, w_rec, tau_syn, tau_out, encoding)")
+                             "(neuron, hidden, epochs, lr, batch size, optimizer, w_in, w_rec, tau_syn, tau_out, "
+                             "encoding, rate, steps_per_sample), else biodyn's generic ones (below; "
+                             "biodyn.learn._snn.SNN_DEFAULTS); the JSON's config.sources says which")
     s.add_argument("--learner", help="bptt (surrogate-gradient backprop through time, default), readout "
                    "(only the output weights learn), eprop or eprop_random (Bellec et al. 2020: symmetric or "
                    "random feedback), rstdp (reward-modulated STDP from the catalog's rstdp synapse, delta-rule readout)")
     s.add_argument("--rule-params", help="--learner rstdp: the parameter set of the rstdp synapse spec "
                    "(default the spec's, izhikevich_2007)")
     s.add_argument("--neuron", help="the catalog neuron model (default: the task's [training.spiking] neuron, "
-                   "e.g. alif for cue_accumulation, else lif; alif, adex, lif_cond, ...)")
+                   f"e.g. alif for cue_accumulation, else {spk['neuron']}; alif, adex, lif_cond, ...)")
     s.add_argument("--params", help="its parameter set (default: the spec's)")
-    s.add_argument("--dt", help="time step with unit (default '1 ms')")
-    s.add_argument("--tau-syn", help="synaptic current decay time (default '5 ms')")
-    s.add_argument("--surrogate", help="surrogate derivative shape: fast_sigmoid (SuperSpike, default) or sigmoid")
-    s.add_argument("--surrogate-width", help="its width in the threshold margin's unit (default '1 mV')")
+    s.add_argument("--dt", help=f"time step with unit (default {spk['dt']})")
+    s.add_argument("--tau-syn", help=f"synaptic current decay time (default: the task's, else {spk['tau_syn']})")
+    s.add_argument("--surrogate", help="surrogate derivative shape: fast_sigmoid (SuperSpike) or sigmoid "
+                   f"(default {spk['surrogate']})")
+    s.add_argument("--surrogate-width", help="its width in the threshold margin's unit "
+                   f"(default {spk['surrogate_width']})")
     s.add_argument("--w-in", type=float, help="initial input weight scale in the weight unit (1 nA for currents, "
-                   "0.05 for conductances): W_in ~ N(w/sqrt(M), (w/sqrt(M))^2) (default 3)")
-    s.add_argument("--w-rec", type=float, help="initial recurrent gain: W_rec ~ N(0, w^2/H) (default 1)")
-    s.add_argument("--encoding", help="analog task inputs as spikes: poisson (default) or latency")
-    s.add_argument("--rate", help="maximal input rate of the poisson encoding (default '100 Hz')")
+                   "0.05 for conductances): W_in ~ N(w/sqrt(M), (w/sqrt(M))^2) (default: the task's, else "
+                   f"{spk['w_in']})")
+    s.add_argument("--w-rec", type=float, help="initial recurrent gain: W_rec ~ N(0, w^2/H) (default: the task's, "
+                   f"else {spk['w_rec']})")
+    s.add_argument("--encoding", help="analog task inputs as spikes: poisson or latency (default: the task's, else "
+                   f"{spk['encoding']})")
+    s.add_argument("--rate", help="maximal input rate of the poisson encoding (default: the task's, else "
+                   f"{spk['rate']})")
     s.add_argument("--brian-check", type=int, metavar="N", help="run the trained network in Brian2 on N test "
                    "sequences and report the metric there beside the differentiable network's (default 16; 0: not)")
     s.add_argument("--target", help="Brian2 target of --brian-check and the dynamics (default numpy)")
     s.add_argument("--no-dynamics", action="store_const", const=True, help="skip the trained network's largest "
                    "Lyapunov exponent (two copies in Brian2) and firing statistics (default: computed, 2 s of "
                    "network time driven by the test sequences; the JSON's 'dynamics')")
-    s.add_argument("--steps-per-sample", type=int, help="network steps per task step for analog tasks (default 10)")
+    s.add_argument("--steps-per-sample", type=int, help="network steps per task step for analog tasks "
+                   f"(default: the task's, else {spk['steps_per_sample']})")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE ('-': stdout)")
     # errors of biodyn.learn name its keywords (epochs=); typed here, they name the flag (--epochs)
@@ -187,15 +215,6 @@ _SPIKING_FLAGS = ("learner", "neuron", "params", "dt", "tau_syn", "surrogate", "
                   "steps_per_sample", "brian_check", "target", "w_in", "w_rec", "rule_params", "no_dynamics")
 
 
-def _or(value, default, table=None, key=None):
-    """A flag's value, else ``None`` where the task's [training.spiking] table has the key (the
-    training takes it from there and records it among config.task_defaults_used), else the CLI's
-    generic value (a task's [training] values are for rate networks)."""
-    if value is not None:
-        return value
-    return None if table is not None and key in table else default
-
-
 def _run_spiking(args, parameters):
     from .. import jobs
     from ..errors import SpecError
@@ -217,20 +236,15 @@ def _run_spiking(args, parameters):
                   f"{curves['test_loss'][-1]:.4g}, test metric {curves['test_metric'][-1]:.4g}, "
                   f"{curves['rate_hz'][-1]:.3g} Hz", file=sys.stderr, flush=True)
 
-    from ..learn import load_task
-
-    # the task's [training.spiking] defaults (--set values are checked by the training, beside the
-    # table's own task parameters, which a rate network's task does not have)
-    spk = load_task(args.task).spiking_training
+    # flags not given are None: the training takes the task's [training.spiking] value, else
+    # biodyn.learn._snn.SNN_DEFAULTS, as a script's call does, and records which (config.sources)
     result = jobs.train_snn(args.task, neuron=args.neuron, params=args.params,
-                            learner=args.learner or "bptt", hidden=_or(args.hidden, 32, spk, "hidden"),
-                            epochs=_or(args.epochs, 30, spk, "epochs"), lr=_or(args.lr, 0.01, spk, "lr"),
-                            optimizer=_or(args.optimizer, "adam", spk, "optimizer"), seed=args.seed,
-                            batch_size=_or(args.batch_size, 64, spk, "batch_size"),
+                            learner=args.learner or "bptt", hidden=args.hidden, epochs=args.epochs, lr=args.lr,
+                            optimizer=args.optimizer, seed=args.seed, batch_size=args.batch_size,
                             out=args.out, json=args.json, progress=progress,
                             brian_check=16 if args.brian_check is None else args.brian_check,
                             brian_target=args.target or "numpy", dynamics=not args.no_dynamics,
-                            clip_grad=args.clip_grad, **options, **parameters)
+                            clip_grad=args.clip_grad, parameters=parameters, **options)
     doc = result.summary
     c, f = doc["config"], doc["final"]
     say(args, f"{c['task']['name']}: {c['model']} network H = {c['hidden']}, learner {c['learner']}, "

@@ -203,7 +203,9 @@ class Comparison:
         Measured series by name (arrays; times in the keys documented by each comparison).
     summary : dict
         Scalars and small tables: rates, fixed points, known answers, the settings used
-        (``summary["settings"]``), the dataset (``summary["dataset"]``), timings.
+        (``summary["settings"]``; a setting whose default is ``None`` and that the comparison
+        resolved itself, returned as ``summary["resolved_settings"]``, holds the value it ran
+        with), the dataset (``summary["dataset"]``), timings.
     """
 
     comparison: str
@@ -282,7 +284,10 @@ def run(name, seed=0, target="numpy", **settings):
     t0 = time.perf_counter()
     series, summary = spec.function(values, int(seed), target)
     summary = dict(summary)
-    summary["settings"] = settings_text(values)
+    # a setting left at None that the comparison resolved itself (a spiking comparison's hidden:
+    # the task's [training.spiking] table, else the training's default) is recorded as it ran
+    resolved = summary.pop("resolved_settings", {})
+    summary["settings"] = settings_text({**values, **{k: v for k, v in resolved.items() if values.get(k) is None}})
     if spec.brian2:
         summary.setdefault("target", target)
     summary["timings"] = {"total": time.perf_counter() - t0, **summary.get("timings", {})}

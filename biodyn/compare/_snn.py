@@ -54,22 +54,30 @@ import numpy as np
 from ..errors import SpecError, suggest
 from ._base import Setting, register_comparison
 
-__all__ = ["eprop_vs_bptt", "rstdp_vs_bptt", "snn_learners"]
+__all__ = ["eprop_vs_bptt", "rstdp_vs_bptt", "snn_learners", "snn_training"]
 
 
 def _settings(learner, doc):
+    from ..learn._snn import DEFAULT_NEURON, SNN_DEFAULTS
+
+    def from_task(key, what):  # the training's own resolution: the task's table, else SNN_DEFAULTS
+        default = SNN_DEFAULTS.get(key, DEFAULT_NEURON if key == "neuron" else None)
+        default = f"{default:g}" if isinstance(default, float) else default
+        return f"{what} (default: the task's [training.spiking] {key}, else {default})"
+
     return {
         "learner": Setting(learner, "str", doc),
         "task": Setting("spike_patterns", "str", "the task (catalog name or path of a task file)"),
-        "neuron": Setting("lif", "str", "catalog neuron model of the network"),
-        "hidden": Setting(32, "int", "number of spiking neurons H", low=0),
-        "epochs": Setting(20, "int", "training epochs", low=0),
-        "lr": Setting(0.01, "float", "learning rate (adam)", low=0),
-        "batch_size": Setting(32, "int", "minibatch size", low=0),
+        "neuron": Setting(None, "str", from_task("neuron", "catalog neuron model of the network")),
+        "hidden": Setting(None, "int", from_task("hidden", "number of spiking neurons H"), low=0),
+        "epochs": Setting(None, "int", from_task("epochs", "training epochs"), low=0),
+        "lr": Setting(None, "float", from_task("lr", "learning rate of the optimiser (the task's [training.spiking] "
+                                                     f"optimizer, else {SNN_DEFAULTS['optimizer']})"), low=0),
+        "batch_size": Setting(None, "int", from_task("batch_size", "minibatch size"), low=0),
         "n_train": Setting(None, "int", "training sequences (default: the task's [sizes])", low=0),
         "n_test": Setting(None, "int", "test sequences (default: the task's [sizes])", low=0),
         "n_steps": Setting(None, "int", "sequence length in steps, for tasks with an n_steps parameter "
-                           "(default: the task's)", low=0),
+                           "(default: the task's [training.spiking] parameters, else its own)", low=0),
         "dynamics_duration": Setting("2 s", "second", "network time of the Lyapunov run, with its unit",
                                      low=0),
         "dynamics_transient": Setting("200 ms", "second", "discarded network time before it, with its unit; "
@@ -77,21 +85,53 @@ def _settings(learner, doc):
     }
 
 
-def _task(name, settings, where):
+#: The comparison's settings that are keywords of :func:`biodyn.learn._snn.train_snn` of the same
+#: name (``neuron``, the other training setting, is its ``model``).
+_TRAINING = ("hidden", "epochs", "lr", "batch_size")
+
+
+def snn_training(settings, comparison):
+    """``(task, arguments, record)``: what the learners of a spiking comparison are trained with,
+    resolved as ``biodyn train TASK --net lif`` resolves it, by the same functions
+    (:func:`biodyn.learn._snn.spiking_task`, :func:`~biodyn.learn._snn.neuron_of`,
+    :func:`~biodyn.learn._snn.settings_and_sources`): a setting given (not ``None``) wins, else the
+    task's ``[training.spiking]`` table, else :data:`biodyn.learn._snn.SNN_DEFAULTS`. The table's
+    ``parameters`` apply unless ``n_steps`` sets that one, and so do the table's settings the
+    comparison has no setting of (``optimizer``, ``w_in``, ``w_rec``, ``tau_syn``, ``tau_out``, the
+    input encoding): every key of the table applies.
+
+    ``task`` is the task the learners see (sizes changed by ``n_train``/``n_test``, every task
+    parameter applied); ``arguments`` the keywords of :func:`~biodyn.learn._snn.train_snn` (the
+    task with its sizes, ``n_steps`` as a task parameter); ``record`` holds ``training`` (every
+    training setting's value), ``training_sources`` (``"argument"`` — here: the comparison's
+    setting —, ``"task"`` or ``"default"`` for each, as ``config["sources"]``),
+    ``task_parameters_for_spiking`` (the table's parameters applied) and ``settings`` (the
+    comparison's training settings as resolved, for its footer). A task parameter out of range
+    is refused naming the comparison's setting (``n_steps``) or the task file's key
+    (``training.spiking.parameters.delay``), before anything trains.
+    """
+    from ..learn._snn import neuron_of, settings_and_sources, spiking_task
     from ..learn._task import Task, load_task
 
-    try:
-        overrides = {} if settings["n_steps"] is None else {"n_steps": settings["n_steps"]}
-        task = load_task(name, **overrides)
-    except SpecError:
-        raise
-    data = dict(task._data)
+    where = f"<settings of {comparison}>"
+    base = load_task(settings["task"])
+    data = dict(base._data)
     sizes = dict(data.get("sizes", {}))
     for key, setting in (("train", "n_train"), ("test", "n_test")):
         if settings[setting] is not None:
             sizes[key] = int(settings[setting])
     data["sizes"] = sizes
-    return Task(task.name, task.path, data, dict(task._overrides))
+    base = Task(base.name, base.path, data, dict(base._overrides))
+    parameters = {} if settings["n_steps"] is None else {"n_steps": settings["n_steps"]}
+    task, applied = spiking_task(base, _given_as={k: (where, k) for k in parameters}, **parameters)
+    model, model_source = neuron_of(task, settings["neuron"])
+    values, sources = settings_and_sources(task, **{k: settings[k] for k in _TRAINING})
+    arguments = dict(task=base, model=settings["neuron"], parameters=parameters,
+                     **{k: settings[k] for k in _TRAINING})
+    record = {"training": {"neuron": model, **values}, "training_sources": {"neuron": model_source, **sources},
+              "task_parameters_for_spiking": applied,
+              "settings": {"neuron": model, **{k: values[k] for k in _TRAINING}}}
+    return task, arguments, record
 
 
 def snn_learners(learners, settings, seed, target, comparison):
@@ -119,9 +159,8 @@ def snn_learners(learners, settings, seed, target, comparison):
             raise SpecError(where, "learner", "a learner of train_snn (" + ", ".join(LEARNERS) + ")", repr(name),
                             suggest(str(name), LEARNERS) or ("it is not registered in this biodyn; compare "
                                                             "another learner with --set learner=NAME"))
-    task = _task(settings["task"], settings, where)
-    common = dict(model=settings["neuron"], hidden=settings["hidden"], epochs=settings["epochs"],
-                  lr=settings["lr"], batch_size=settings["batch_size"], seed=seed)
+    task, common, record = snn_training(settings, comparison)
+    common["seed"] = seed
     duration, transient = (float(settings[k] / second) for k in ("dynamics_duration", "dynamics_transient"))
     if not 0 <= transient < duration:
         raise SpecError(where, "dynamics_transient", f"a time >= 0 and shorter than dynamics_duration "
@@ -129,12 +168,12 @@ def snn_learners(learners, settings, seed, target, comparison):
     dyn = dict(duration=duration, transient=transient, target=target)
     series, per, timings = {}, {}, {}
     t0 = time.perf_counter()
-    initial = train_snn(task, learner="bptt", **{**common, "epochs": 0})
+    initial = train_snn(learner="bptt", **{**common, "epochs": 0})
     init_dyn = trained_dynamics(initial, **dyn)
     timings["initial"] = time.perf_counter() - t0
     for name in learners:
         t0 = time.perf_counter()
-        r = train_snn(task, learner=name, **common)
+        r = train_snn(learner=name, **common)
         t1 = time.perf_counter()
         d = trained_dynamics(r, **dyn)
         timings[name] = {"train": t1 - t0, "dynamics": time.perf_counter() - t1}
@@ -154,7 +193,10 @@ def snn_learners(learners, settings, seed, target, comparison):
         series["step_ms"] = np.arange(adj.shape[1]) * r.config["dt_ms"]
     summary = {"learners": list(learners), "metric": task.metric, "task": task.as_dict(),
                "sizes": dict(task._data.get("sizes", {})), "per_learner": per, "initial_dynamics": init_dyn,
-               "time_unit": "s", "timings": timings}
+               "time_unit": "s", "timings": timings, "training": record["training"],
+               "training_sources": record["training_sources"],
+               "task_parameters_for_spiking": record["task_parameters_for_spiking"],
+               "resolved_settings": record["settings"]}
     return series, summary
 
 

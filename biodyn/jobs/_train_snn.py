@@ -49,7 +49,8 @@ def train_snn(task, *, neuron=None, params=None, learner="bptt", hidden=None, ep
     ``neuron`` is the catalog neuron model (``model`` of :func:`biodyn.learn._snn.train_snn`;
     ``None``: the task's ``[training.spiking] neuron``, else ``lif``; the one used and its source
     are in ``config["model"]``, ``config["model_source"]``). ``options`` are those of
-    :func:`biodyn.learn._snn.train_snn` (``lr``, ``seed``, ``dt``, ...).
+    :func:`biodyn.learn._snn.train_snn` (``lr``, ``seed``, ``dt``, ``parameters`` — the task's, a
+    mapping, as :func:`biodyn.jobs.train`'s —, ...).
     ``brian_check``: the trained network is run in Brian2 (``brian_target``) on that many test
     sequences (:meth:`~biodyn.learn._snn.SNNTrainResult.brian_check`) and the document's
     ``brian`` entry holds the task's metric there beside the differentiable network's (0: not).

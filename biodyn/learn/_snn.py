@@ -77,7 +77,8 @@ from ._generators import SPIKING
 from ._task import Task, load_task, metric_value
 from ._train import _Oracle, check_clip_grad
 
-__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "DEFAULT_NEURON", "neuron_of", "settings", "spiking_task", "train_snn", "SNNTrainResult", "encode",
+__all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "SOURCES", "DEFAULT_NEURON", "neuron_of", "settings",
+           "settings_and_sources", "spiking_task", "train_snn", "SNNTrainResult", "encode",
            "snn_functions"]
 
 LEARNERS = ("bptt", "readout", "eprop", "eprop_random", "rstdp")
@@ -296,22 +297,40 @@ class SNNTrainResult:
         return path
 
 
-#: Generic defaults of :func:`train_snn` (a task's ``[training.spiking]`` table overrides them;
-#: explicit arguments override both).
+#: Generic defaults of :func:`train_snn` — the ONE table of them: ``biodyn train --net lif``
+#: passes only the flags given and prints these numbers in its help, and the spiking
+#: comparisons (:mod:`biodyn.compare._snn`) resolve their settings through :func:`settings`.
+#: A task's ``[training.spiking]`` table overrides them (all but ``dt``, ``surrogate`` and
+#: ``surrogate_width``, which a task table cannot set); explicit arguments override both.
 SNN_DEFAULTS = {"hidden": 64, "epochs": 20, "lr": 2e-2, "optimizer": "adam", "batch_size": 32, "tau_syn": "5 ms",
                 "tau_out": "20 ms", "w_in": 3.0, "w_rec": 1.0, "encoding": "poisson", "rate": "100 Hz",
-                "steps_per_sample": 10, "n_per_channel": 5}
+                "steps_per_sample": 10, "n_per_channel": 5, "dt": "1 ms", "surrogate": "fast_sigmoid",
+                "surrogate_width": "1 mV"}
+
+#: Where a setting of :func:`train_snn` came from (``config["sources"]``).
+SOURCES = ("argument", "task", "default")
 
 
 def settings(task, **given):
     """The training settings of :func:`train_snn` for ``task``: each of :data:`SNN_DEFAULTS` from
     ``given`` if not ``None``, else the task's ``[training.spiking]`` table, else the default."""
+    return settings_and_sources(task, **given)[0]
+
+
+def settings_and_sources(task, **given):
+    """``(settings, sources)``: :func:`settings` and, per setting, where its value came from —
+    ``"argument"`` (given, not ``None``), ``"task"`` (the task's ``[training.spiking]`` table) or
+    ``"default"`` (:data:`SNN_DEFAULTS`)."""
     task = load_task(task)
     unknown = set(given) - set(SNN_DEFAULTS)
     if unknown:
         raise TypeError(f"settings: unknown {sorted(unknown)}")
-    return {k: given[k] if given.get(k) is not None else task.spiking_training.get(k, d)
-            for k, d in SNN_DEFAULTS.items()}
+    table = task.spiking_training
+    sources = {k: "argument" if given.get(k) is not None else "task" if k in table else "default"
+               for k in SNN_DEFAULTS}
+    values = {k: given[k] if sources[k] == "argument" else table[k] if sources[k] == "task" else d
+              for k, d in SNN_DEFAULTS.items()}
+    return values, sources
 
 
 #: The neuron model of :func:`train_snn` when neither the caller nor the task's ``[training.spiking]``
@@ -333,25 +352,27 @@ def neuron_of(task, model=None):
     return DEFAULT_NEURON, "default"
 
 
-def spiking_task(task, **task_parameters):
+def spiking_task(task, _given_as=None, **task_parameters):
     """``(task, applied)``: ``task`` with ``task_parameters`` and, for those neither they nor the
-    Task object set, its ``[training.spiking] parameters`` (``applied``)."""
+    Task object set, its ``[training.spiking] parameters`` (``applied``). ``_given_as``: how errors
+    name a task parameter, ``{name: (file, key)}`` (default the keyword: ``<arguments>: name``)."""
     base = load_task(task)
     applied = {k: v for k, v in base.spiking_parameters.items()
                if k not in task_parameters and k not in base._overrides}
     if not applied and not task_parameters:
         return base, applied
     # errors name each value where it was given: the table's key, or the caller's keyword
-    given_as = {**base._given_as, **{k: (base.file, f"training.spiking.parameters.{k}") for k in applied}}
+    given_as = {**base._given_as, **{k: (base.file, f"training.spiking.parameters.{k}") for k in applied},
+                **(_given_as or {})}
     return Task(base.name, base.path, base._data, {**base._overrides, **applied, **task_parameters},
                 given_as), applied
 
 
 def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epochs=None, lr=None, optimizer=None,
-              seed=0, batch_size=None, dt="1 ms", tau_syn=None, tau_out=None, surrogate="fast_sigmoid",
-              surrogate_width="1 mV", w_in=None, w_rec=None, weight_unit=None, encoding=None, rate=None,
+              seed=0, batch_size=None, dt=None, tau_syn=None, tau_out=None, surrogate=None,
+              surrogate_width=None, w_in=None, w_rec=None, weight_unit=None, encoding=None, rate=None,
               steps_per_sample=None, n_per_channel=None, progress=None, rule_params=None, clip_grad=None,
-              **task_parameters):
+              parameters=None, **task_parameters):
     """Train a spiking network of catalog neurons on ``task`` (see module doc).
 
     Parameters
@@ -373,16 +394,26 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
         Every argument left at ``None`` (here and below) takes the task's ``[training.spiking]``
         value, else :data:`SNN_DEFAULTS`; the table's ``parameters`` apply unless given in
         ``task_parameters`` (recorded as ``config["task_parameters_for_spiking"]``); the names
-        of the settings the table gave are ``config["task_defaults_used"]``.
+        of the settings the table gave are ``config["task_defaults_used"]``, and
+        ``config["sources"]`` says for each setting of :data:`SNN_DEFAULTS` and the neuron
+        where its value came from: ``"argument"``, ``"task"`` or ``"default"``
+        (:func:`settings_and_sources`).
     dt, tau_syn, tau_out : str
-        Time step, synaptic and readout time constants (with units).
+        Time step, synaptic and readout time constants (with units; defaults ``"1 ms"``, ``"5 ms"``,
+        ``"20 ms"``; ``dt`` is not a key of a task's table).
     surrogate, surrogate_width : str
-        Surrogate shape (:data:`biodyn.snn.SHAPES`) and width (unit of the threshold margin).
+        Surrogate shape (:data:`biodyn.snn.SHAPES`; default ``"fast_sigmoid"``) and width (unit of
+        the threshold margin; default ``"1 mV"``); not keys of a task's table.
     w_in, w_rec : float
         Initial input and recurrent weight scales (in ``weight_unit``).
     encoding, rate, steps_per_sample, n_per_channel
         How analog task inputs become spikes (defaults ``"poisson"``, ``"100 Hz"``, 10, 5); for
         tasks whose inputs are spikes they do not apply, and giving them is an error.
+    parameters : mapping, optional
+        Task parameters, as ``parameters`` of :func:`biodyn.jobs.train` (``{"rate": 20}``: the
+        generator's ``rate`` of ``spike_patterns``, where the keyword ``rate=`` is the encoding's);
+        an error about one names it ``parameters.NAME`` (``biodyn train``: ``--set NAME``). Task
+        parameters may also come as further keywords (``n_steps=40``).
     clip_grad : float, optional
         Gradient norm clipping (Pascanu, Mikolov & Bengio 2013, ICML), as
         :func:`biodyn.learn.train`'s: every update direction the optimiser sees — the learner's
@@ -403,27 +434,35 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     from .._quantity import evaluate
     from ..ann import optimiser as make_optimiser
 
-    task, applied = spiking_task(task, **task_parameters)
+    named = {}
+    if parameters:  # as jobs.train's: a mapping, for names a keyword of this function has (rate=, dt=)
+        both = sorted(set(parameters) & set(task_parameters))
+        if both:
+            raise SpecError("<arguments>", ", ".join(both), "each task parameter once (parameters= or a "
+                            "keyword)", "both")
+        task_parameters = {**parameters, **task_parameters}
+        named = {k: ("<arguments>", f"parameters.{k}") for k in parameters}
+    task, applied = spiking_task(task, _given_as=named, **task_parameters)
     model, model_source = neuron_of(task, model)
     given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample", steps_per_sample),
                                ("n_per_channel", n_per_channel)) if v is not None}
     if task.generator in SPIKING and given:
         raise SpecError("<arguments>", ", ".join(given), f"no input encoding for {task.name!r}, whose inputs are "
                         "already spikes", repr(given))
-    # which settings the task's [training.spiking] table gave (recorded, as learn.train records its [training])
-    from_task = sorted([k for k, v in (("hidden", hidden), ("epochs", epochs), ("lr", lr), ("optimizer", optimizer),
-                                       ("batch_size", batch_size), ("tau_syn", tau_syn), ("tau_out", tau_out),
-                                       ("w_in", w_in), ("w_rec", w_rec), ("encoding", encoding), ("rate", rate),
-                                       ("steps_per_sample", steps_per_sample), ("n_per_channel", n_per_channel))
-                        if v is None and k in task.spiking_training] + (["neuron"] if model_source == "task" else []))
-    _resolved = settings(task, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, batch_size=batch_size,
-                         tau_syn=tau_syn, tau_out=tau_out, w_in=w_in, w_rec=w_rec, encoding=encoding, rate=rate,
-                         steps_per_sample=steps_per_sample, n_per_channel=n_per_channel)
+    # where each setting came from (recorded: config["sources"]; the names the table gave, as
+    # learn.train records its [training], config["task_defaults_used"])
+    _resolved, sources = settings_and_sources(
+        task, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, batch_size=batch_size, tau_syn=tau_syn,
+        tau_out=tau_out, w_in=w_in, w_rec=w_rec, encoding=encoding, rate=rate, steps_per_sample=steps_per_sample,
+        n_per_channel=n_per_channel, dt=dt, surrogate=surrogate, surrogate_width=surrogate_width)
+    sources = {"neuron": model_source, **sources}
+    from_task = sorted(k for k, v in sources.items() if v == "task")
     hidden, epochs, lr, optimizer, batch_size = (_resolved[k] for k in ("hidden", "epochs", "lr", "optimizer",
                                                                         "batch_size"))
     tau_syn, tau_out, w_in, w_rec = (_resolved[k] for k in ("tau_syn", "tau_out", "w_in", "w_rec"))
     encoding, rate, steps_per_sample, n_per_channel = (_resolved[k] for k in ("encoding", "rate", "steps_per_sample",
                                                                               "n_per_channel"))
+    dt, surrogate, surrogate_width = (_resolved[k] for k in ("dt", "surrogate", "surrogate_width"))
     if learner not in LEARNERS:
         raise SpecError("<arguments>", "learner", "one of " + ", ".join(LEARNERS), repr(learner),
                         suggest(str(learner), LEARNERS))
@@ -525,6 +564,7 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
 
     config = {"task": task.as_dict(), "task_parameters_for_spiking": applied, "net": f"{model} ({learner})",
               "model": model, "model_source": model_source, "task_defaults_used": from_task,
+              "sources": sources,
               "parameter_set": reading.resolved.parameter_set, "learner": learner, "hidden": H, "epochs": epochs,
               "lr": lr, "optimizer": opt.name, "optimizer_options": opt.hyperparameters(), "seed": seed,
               "batch_size": min(batch_size, len(train_set)), "dt_ms": reading.dt * 1e3, "method": reading.method,

@@ -138,6 +138,32 @@ _ENCODING_KEYS = ("encoding", "rate", "steps_per_sample", "n_per_channel")
 #: :func:`biodyn.learn.train`'s arguments left at ``None``.
 TRAIN_DEFAULTS = MappingProxyType({"hidden": 32, "epochs": 30, "lr": 0.01, "batch_size": 64, "g": 1.0,
                                    "optimizer": "adam"})
+#: Names of training settings — keywords of :func:`biodyn.learn.train`,
+#: :func:`biodyn.learn._snn.train_snn` and the train jobs, flags of ``biodyn train`` — that are
+#: no generator's parameter: one given as a task parameter (``--set hidden=3``,
+#: ``parameters={"hidden": 3}``) is refused with a hint to give it as the setting it is
+#: (``hidden=3``; ``biodyn train`` says ``--hidden 3``).
+TRAINING_SETTINGS = frozenset(TRAIN_DEFAULTS) | (frozenset(_SPIKING_KEYS) - {"parameters", "source"}) | frozenset((
+    "seed", "clip_grad", "dt", "surrogate", "surrogate_width", "weight_unit", "learner", "model", "rule_params",
+    "lyapunov_every", "lyapunov_k", "lyapunov_steps", "lyapunov_block", "fixed_points", "floss", "floss_weight",
+    "floss_epochs", "floss_every", "floss_transient", "floss_fixed_trajectory", "brian_check", "brian_target",
+    "dynamics", "nonlinearity", "optimizer_options"))
+
+
+def _not_a_parameter_hint(key, value, allowed):
+    """The hint of an unknown task parameter: the training setting it names, else the nearest name."""
+    if key in TRAINING_SETTINGS:
+        return f"{key} is a training setting, not a parameter of the task: give it as {key}={value!r}"
+    near = suggest(key, allowed)
+    if near is None:  # a misspelt setting (--set hiden=3)
+        import difflib
+
+        close = difflib.get_close_matches(str(key), sorted(TRAINING_SETTINGS), n=1, cutoff=0.8)
+        if close:
+            near = f"did you mean the training setting {close[0]}={value!r}?"
+    return near
+
+
 _SIZE_KEYS = {"train": Key((int,), True, "number of training sequences"),
               "test": Key((int,), True, "number of test sequences")}
 
@@ -327,7 +353,7 @@ class Task:
                 # named as the caller gave it: the keyword (n_train=32); the command line says --set
                 where_file, where_key = self._given_as[key]
                 raise SpecError(where_file, where_key, f"a parameter of {gen} (" + ", ".join(allowed) + ")",
-                                f"{key}={value!r}", suggest(key, allowed))
+                                f"{key}={value!r}", _not_a_parameter_hint(key, value, allowed))
             params[key] = value
             units.setdefault(key, PARAMETER_UNITS.get(key, "1"))
         # the generator's defaults that the file does not set shaped the data too: record them

@@ -363,7 +363,10 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
     hp = {k: task.training[k] if v is None else v for k, v in given.items()}
     hidden, epochs, lr, optimizer, batch_size, g = (hp[k] for k in given)
     if net not in NETS:
-        raise SpecError("<arguments>", "net", "one of " + ", ".join(NETS), repr(net), suggest(str(net), NETS))
+        raise SpecError("<arguments>", "net", "one of " + ", ".join(NETS), repr(net),
+                        "a spiking network is trained by biodyn.jobs.train_snn (biodyn.learn._snn.train_snn; "
+                        "biodyn train --net lif), whose settings are its own" if net == "lif"
+                        else suggest(str(net), NETS))
     hidden = _check_positive(hidden, "hidden")
     if epochs == 0:
         epochs = 0
