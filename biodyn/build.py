@@ -34,7 +34,9 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -1884,6 +1886,17 @@ def _standalone_device():
 
             return super().generate_objects_source(Writer(), *args, **kwargs)
 
+        def run(self, directory=None, results_directory=None, with_output=False, run_args=None):
+            """Brian2's run, quiet: the binary's output goes to ``results/stdout.txt`` and
+            ``results/stderr.txt`` and nothing to the process's own (:func:`_quiet_binary`)."""
+            if results_directory is None:
+                results = Path(self.results_dir)
+            else:
+                results = Path(directory if directory is not None else self.project_dir,
+                               results_directory)
+            with _quiet_binary(results):
+                return super().run(directory, results_directory, False, run_args)
+
         def generate_network_source(self, writer, compiler):
             if self._maximum_run_time is not None:
                 return super().generate_network_source(writer, compiler)
@@ -1893,6 +1906,86 @@ def _standalone_device():
             writer.write("network.h", network.h_file)
 
     return StandaloneDevice()
+
+
+#: The thread running a biodyn standalone binary now holds the binary's stderr file here.
+_quiet = threading.local()
+_quiet_lock = threading.Lock()
+_quiet_count = [0]  # binaries of biodyn running now, in all threads
+
+
+def _quiet_print(*args, **kwargs):
+    """``print`` of Brian2's standalone device module while biodyn runs a binary: silent in
+    the thread running it (Brian2 prints a failing binary's whole output to stdout), Python's
+    own in any other thread."""
+    if getattr(_quiet, "stderr", None) is None:
+        print(*args, **kwargs)
+
+
+class _QuietSubprocess:
+    """``subprocess`` of Brian2's standalone device module while biodyn runs a binary: in the
+    thread running it, ``call`` sends the binary's stderr to biodyn's file (Brian2 keeps
+    only its stdout, in ``results/stdout.txt``); the module's own everywhere else."""
+
+    def __getattr__(self, name):
+        return getattr(subprocess, name)
+
+    def call(self, *args, **kwargs):
+        err = getattr(_quiet, "stderr", None)
+        if err is not None and kwargs.get("stderr") is None:
+            kwargs["stderr"] = err
+        return subprocess.call(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _quiet_binary(results):
+    """A standalone run that prints nothing to the process's stdout or stderr.
+
+    biodyn is a guest in the user's script. Brian2's ``CPPStandaloneDevice.run`` lets the
+    binary write to the process's stderr and, when it fails, prints all of its stdout (also
+    with ``with_output=False``). Here, for the thread running the binary only, its stderr
+    goes to ``results/stderr.txt`` (next to Brian2's ``results/stdout.txt``) and Brian2's
+    print of a failure is silent: :func:`_simulation_error` puts what the binary said into the
+    error instead. Neither ``sys.stdout`` nor the file descriptors of the process change, so
+    the prints of the user's other threads go where they went; Brian2's prefs are untouched.
+    The device module's ``print`` and ``subprocess`` names are replaced while any biodyn binary
+    runs (and restored after the last one), with stand-ins that act for biodyn's thread only.
+    """
+    import importlib
+
+    module = importlib.import_module("brian2.devices.cpp_standalone.device")
+    results.mkdir(parents=True, exist_ok=True)
+    with open(results / "stderr.txt", "w") as err:
+        with _quiet_lock:
+            if _quiet_count[0] == 0:
+                module.print = _quiet_print
+                module.subprocess = _QuietSubprocess()
+            _quiet_count[0] += 1
+        _quiet.stderr = err
+        try:
+            yield
+        finally:
+            _quiet.stderr = None
+            with _quiet_lock:
+                _quiet_count[0] -= 1
+                if _quiet_count[0] == 0:
+                    del module.print
+                    module.subprocess = subprocess
+
+
+def _binary_said(directory, keep=5, width=300):
+    """What a standalone binary said before it failed (``results/stdout.txt`` and
+    ``results/stderr.txt`` of its project ``directory``): its own ``biodyn:`` lines if it
+    wrote any, else the last ``keep`` lines of its output; each line cut to ``width``."""
+    lines = []
+    for name in ("stdout.txt", "stderr.txt"):
+        try:
+            text = (Path(directory) / "results" / name).read_text(errors="replace")
+        except OSError:
+            continue
+        lines += [ln.strip() for ln in text.splitlines() if ln.strip()]
+    own = [ln for ln in lines if ln.startswith("biodyn:")]
+    return [shorten(ln, width) for ln in (own or lines)[-keep:]]
 
 
 def _forget_device(device):
@@ -1938,10 +2031,9 @@ def _simulation_error(exc, directory=None):
         return Interrupted(signum)
     said = ""
     if directory is not None:
-        try:
-            lines = (Path(directory) / "results" / "stdout.txt").read_text(errors="replace")
-            said = " ".join(ln.strip() for ln in lines.splitlines() if ln.startswith("biodyn:"))
-        except OSError:
-            pass
-    return SimulationError(f"Brian2 could not run the simulation: {shorten(exc, 500)}"
-                           + (f" ({shorten(said, 300)})" if said else ""))
+        lines = _binary_said(directory)
+        if lines:
+            results = Path(directory) / "results"
+            said = (f"; the binary said: {' | '.join(lines)} (all of its output: "
+                    f"{results / 'stdout.txt'} and {results / 'stderr.txt'})")
+    return SimulationError(f"Brian2 could not run the simulation: {shorten(exc, 500)}{said}")
