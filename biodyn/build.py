@@ -1219,6 +1219,8 @@ class Simulation:
                 with self._phase("running the kept build"):
                     self._device.run(directory=str(self.directory), with_output=False,
                                      run_args=args)
+            except SimulationError:
+                raise
             except Exception as exc:
                 raise _simulation_error(exc, self.directory) from exc
             finally:
@@ -1284,6 +1286,8 @@ class Simulation:
                 finally:
                     for path in written:
                         path.unlink(missing_ok=True)
+            except SimulationError:
+                raise
             except Exception as exc:
                 raise _simulation_error(exc, self.directory) from exc
             self._stamp = _write_stamp(self.directory)
@@ -1888,14 +1892,32 @@ def _standalone_device():
 
         def run(self, directory=None, results_directory=None, with_output=False, run_args=None):
             """Brian2's run, quiet: the binary's output goes to ``results/stdout.txt`` and
-            ``results/stderr.txt`` and nothing to the process's own (:func:`_quiet_binary`)."""
+            ``results/stderr.txt`` and nothing to the process's own (:func:`_quiet_binary`;
+            ``with_output`` is ignored).
+
+            A binary that exits normally but wrote to its stderr is a
+            :class:`~biodyn.errors.SimulationError`: Brian2's generated code writes there only
+            when it could not set a variable from a run argument (``Error reading '...':
+            file size ... does not match``) and then runs on with the build's values — not
+            the run that was asked for.
+            """
             if results_directory is None:
                 results = Path(self.results_dir)
             else:
                 results = Path(directory if directory is not None else self.project_dir,
                                results_directory)
             with _quiet_binary(results):
-                return super().run(directory, results_directory, False, run_args)
+                done = super().run(directory, results_directory, False, run_args)
+            try:
+                said = (results / "stderr.txt").read_text(errors="replace").split("\n")
+            except OSError:
+                said = []
+            said = [shorten(ln, 300) for ln in said if ln.strip()]
+            if said:
+                raise SimulationError(
+                    "the standalone binary ran to its end but reported on its stderr: "
+                    + " | ".join(said[-5:]) + f" (all of it: {results / 'stderr.txt'})")
+            return done
 
         def generate_network_source(self, writer, compiler):
             if self._maximum_run_time is not None:
