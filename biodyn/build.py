@@ -1919,6 +1919,15 @@ def _standalone_device():
                     + " | ".join(said[-5:]) + f" (all of it: {results / 'stderr.txt'})")
             return done
 
+        def compile_source(self, directory, compiler, debug, clean):
+            """Brian2's ``make``, quiet (:func:`_make`), unless the user asked to see the
+            compiler (``debug``, or Brian2's pref ``logging.std_redirection`` off)."""
+            from brian2 import prefs
+
+            if compiler == "msvc" or debug or not prefs["logging.std_redirection"]:
+                return super().compile_source(directory, compiler, debug, clean)
+            return _make(self, directory, clean)
+
         def generate_network_source(self, writer, compiler):
             if self._maximum_run_time is not None:
                 return super().generate_network_source(writer, compiler)
@@ -1995,6 +2004,51 @@ def _quiet_binary(results):
                     module.subprocess = subprocess
 
 
+def _make(device, directory, clean):
+    """Compile the standalone project in ``directory`` as Brian2 does (its prefs
+    ``make_cmd_unix`` and ``extra_make_args_unix``, the timers it keeps), with the compiler's
+    output in ``make.log`` of the project.
+
+    Brian2 runs make inside ``std_silent``, which points the file descriptors 1 and 2 of the
+    whole process to a log of its own for the time of the build (the prints of the user's
+    other threads go there too) and, when the build fails, writes that log — every compiler
+    message of the session so far — to the user's stdout and stderr. Here only make's output
+    is redirected, and a failure is the same ``RuntimeError`` as Brian2's
+    (``"Project compilation failed (error code: N)"``, ``N`` the wait status, as
+    :func:`_killing_signal` reads it); :func:`_simulation_error` adds the compiler's errors.
+    """
+    from brian2 import prefs
+
+    where = {"cwd": str(directory), "stdin": subprocess.DEVNULL}
+    with open(Path(directory) / "make.log", "w") as log:
+        if clean:
+            t0 = time.time()
+            subprocess.call("make clean", shell=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, **where)
+            device.timers["compile"]["clean"] = time.time() - t0
+        command = " ".join([prefs.devices.cpp_standalone.make_cmd_unix]
+                           + list(prefs.devices.cpp_standalone.extra_make_args_unix))
+        t0 = time.time()
+        code = subprocess.call(command, shell=True, stdout=log, stderr=subprocess.STDOUT, **where)
+        device.timers["compile"]["make"] = time.time() - t0
+    if code != 0:
+        status = -code if code < 0 else code << 8  # killed by signal -code, or exit code
+        raise RuntimeError(f"Project compilation failed (error code: {status})")
+
+
+def _make_said(directory, keep=5, width=300):
+    """The compiler's own error lines in ``make.log`` of the project ``directory`` (the first
+    ``keep``: later errors often follow from the first), else its last ``keep`` lines."""
+    try:
+        text = (Path(directory) / "make.log").read_text(errors="replace")
+    except OSError:
+        return []
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if re.search(r"\berror\b", ln, re.IGNORECASE)
+              and not ln.startswith("make")]
+    return [shorten(ln, width) for ln in (errors[:keep] or lines[-keep:])]
+
+
 def _binary_said(directory, keep=5, width=300):
     """What a standalone binary said before it failed (``results/stdout.txt`` and
     ``results/stderr.txt`` of its project ``directory``): its own ``biodyn:`` lines if it
@@ -2040,8 +2094,9 @@ def _killing_signal(exc):
 def _simulation_error(exc, directory=None):
     """A Brian2 error during a run, as one line for the user (or the interrupt that caused it:
     Ctrl-C also stops a standalone binary, and a compiler killed by it is no compilation
-    failure: :func:`_killing_signal`). A standalone binary's own ``biodyn:`` messages (its
-    output, ``results/stdout.txt`` of the project ``directory``) are added."""
+    failure: :func:`_killing_signal`). What the compiler or the standalone binary said is
+    added (:func:`_make_said`, :func:`_binary_said`: ``make.log`` and ``results/`` of the
+    project ``directory``), with the files that hold all of it."""
     interrupted = _signals.pending_interrupt()
     if interrupted is not None:
         return interrupted
@@ -2052,7 +2107,12 @@ def _simulation_error(exc, directory=None):
         _signals.clear()
         return Interrupted(signum)
     said = ""
-    if directory is not None:
+    if directory is not None and "compilation failed" in str(exc):
+        lines = _make_said(directory)
+        if lines:
+            said = (f"; the compiler said: {' | '.join(lines)} (all of it: "
+                    f"{Path(directory) / 'make.log'})")
+    elif directory is not None and "run failed" in str(exc):
         lines = _binary_said(directory)
         if lines:
             results = Path(directory) / "results"
