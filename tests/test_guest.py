@@ -57,3 +57,47 @@ def test_a_standalone_protocol_run_and_its_rerun_print_nothing(capfd, brian2_con
              if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))]
     assert shown == []
     assert first.values is not None and again.values is not None
+
+
+@pytest.mark.compiled
+def test_the_users_prints_from_another_thread_during_a_standalone_build_all_arrive(tmp_path,
+                                                                                    capfd):
+    """While biodyn compiles and runs a standalone project, the process's stdout is the
+    user's: a thread of theirs writing to it loses nothing (Brian2 points file descriptors 1
+    and 2 of the whole process to its own log while make runs: :func:`biodyn.build._make`)."""
+    import os
+    import threading
+    import time
+
+    from brian2 import NeuronGroup, StateMonitor, ms
+
+    from biodyn import build
+
+    stop, written = threading.Event(), []
+
+    def user_thread():
+        while not stop.is_set():
+            os.write(1, b"tick\n")
+            written.append(1)
+            time.sleep(0.005)
+
+    # Brian2 probes its compiler flags once per process, also with fds 1 and 2 pointed to its
+    # log (0.2 s; Brian2's own, not biodyn's to change): done before the user's thread starts
+    from brian2.codegen.cpp_prefs import get_compiler_and_args
+
+    get_compiler_and_args()
+    capfd.readouterr()
+    thread = threading.Thread(target=user_thread)
+    thread.start()
+    try:
+        with build.Simulation("cpp_standalone", directory=tmp_path / "p") as sim:
+            g = NeuronGroup(2, "dv/dt = (1 - v)/(10*ms) : 1", method="exact", name="g")
+            m = StateMonitor(g, "v", record=True, name="m")
+            sim.run(5 * ms, g, m)
+            v = m.v[:]
+    finally:
+        stop.set()
+        thread.join()
+    out, err = capfd.readouterr()
+    assert (out.count("tick\n"), out.replace("tick\n", ""), err) == (len(written), "", "")
+    assert v.shape == (2, 50)
