@@ -552,5 +552,6 @@ def test_a_failing_compilation_prints_nothing_and_the_compiler_error_is_in_the_e
     assert capfd.readouterr() == ("", "")
     said = str(err.value)
     assert "compilation failed" in said and "the compiler said:" in said
-    assert re.search(r"g_stateupdater_codeobject\.cpp:\d+:\d+: error: expected primary-expression", said)
+    assert re.search(r"g_stateupdater_codeobject\.cpp:\d+:\d+: error: expected primary-expression",
+                     said)
     assert str(tmp_path / "p" / "make.log") in said

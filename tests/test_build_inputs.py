@@ -153,7 +153,8 @@ def test_a_failing_binary_prints_nothing_and_its_messages_are_in_the_error(tmp_p
     assert capfd.readouterr() == ("", "")
     # Brian2's code, unable to set a variable from a run argument, says so on stderr and runs
     # on with the build's values (exit 0): not the run that was asked for, and not printed
-    with pytest.raises(SimulationError, match="reported on its stderr: Error reading '/nonexistent'"):
+    with pytest.raises(SimulationError,
+                       match="reported on its stderr: Error reading '/nonexistent'"):
         sim._device.run(directory=str(tmp_path / "p"), run_args=["post.v=/nonexistent"])
     assert capfd.readouterr() == ("", "")
 
