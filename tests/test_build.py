@@ -1,6 +1,7 @@
 """The builder: specs become ordinary Brian2 objects; Simulation picks the target and checks state."""
 
 import re
+
 import numpy as np
 import pytest
 from brian2 import NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, ms, mV, nA, second
