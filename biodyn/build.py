@@ -1895,11 +1895,12 @@ def _standalone_device():
             ``results/stderr.txt`` and nothing to the process's own (:func:`_quiet_binary`;
             ``with_output`` is ignored).
 
-            A binary that exits normally but wrote to its stderr is a
-            :class:`~biodyn.errors.SimulationError`: Brian2's generated code writes there only
-            when it could not set a variable from a run argument (``Error reading '...':
-            file size ... does not match``) and then runs on with the build's values — not
-            the run that was asked for.
+            A binary that exits normally but reported on its stderr that it could not set a
+            variable from a run argument is a :class:`~biodyn.errors.SimulationError`:
+            Brian2's generated code then runs on with the build's values (``Error reading
+            '...': file size ... does not match``) — not the run that was asked for. Other
+            lines on its stderr (a C++ runtime's notes) are a ``RuntimeWarning``: the user's to
+            see or filter, as they would have been on the terminal.
             """
             if results_directory is None:
                 results = Path(self.results_dir)
@@ -1913,10 +1914,15 @@ def _standalone_device():
             except OSError:
                 said = []
             said = [shorten(ln, 300) for ln in said if ln.strip()]
+            failed = [ln for ln in said if _NOT_SET.match(ln)]
+            where = f" (all of it: {results / 'stderr.txt'})"
+            if failed:
+                raise SimulationError("the standalone binary could not set a variable from a run "
+                                      "argument and ran on with the build's value: "
+                                      + " | ".join(failed[:5]) + where)
             if said:
-                raise SimulationError(
-                    "the standalone binary ran to its end but reported on its stderr: "
-                    + " | ".join(said[-5:]) + f" (all of it: {results / 'stderr.txt'})")
+                warnings.warn("the standalone binary wrote to its stderr: "
+                              + " | ".join(said[-5:]) + where, RuntimeWarning, stacklevel=2)
             return done
 
         def compile_source(self, directory, compiler, debug, clean):
@@ -1938,6 +1944,10 @@ def _standalone_device():
 
     return StandaloneDevice()
 
+
+#: Lines of Brian2's generated ``objects.cpp`` (``set_variable_from_file``) on the binary's stderr
+#: when a run argument did not set its variable; the binary then runs on.
+_NOT_SET = re.compile(r"(Error reading|Could not read|Cannot set unknown variable) ")
 
 #: The thread running a biodyn standalone binary now holds the binary's stderr file here.
 _quiet = threading.local()

@@ -153,9 +153,21 @@ def test_a_failing_binary_prints_nothing_and_its_messages_are_in_the_error(tmp_p
     assert capfd.readouterr() == ("", "")
     # Brian2's code, unable to set a variable from a run argument, says so on stderr and runs
     # on with the build's values (exit 0): not the run that was asked for, and not printed
-    with pytest.raises(SimulationError,
-                       match="reported on its stderr: Error reading '/nonexistent'"):
+    with pytest.raises(SimulationError, match="could not set a variable from a run argument "
+                       "and ran on with the build's value: Error reading '/nonexistent'"):
         sim._device.run(directory=str(tmp_path / "p"), run_args=["post.v=/nonexistent"])
+    assert capfd.readouterr() == ("", "")
+    # other lines on the binary's stderr (a runtime's note) are a warning, not lost
+    from brian2 import prefs
+
+    before = prefs["devices.cpp_standalone.run_cmd_unix"]
+    note = ["sh", "-c", 'echo "a note" >&2; exec ./main "$@"', "sh"]
+    prefs["devices.cpp_standalone.run_cmd_unix"] = note
+    try:
+        with pytest.warns(RuntimeWarning, match="the standalone binary wrote to its stderr: a note"):
+            sim.rerun({})
+    finally:
+        prefs["devices.cpp_standalone.run_cmd_unix"] = before
     assert capfd.readouterr() == ("", "")
 
 
