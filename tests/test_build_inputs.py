@@ -164,7 +164,7 @@ def test_a_failing_binary_prints_nothing_and_its_messages_are_in_the_error(tmp_p
     note = ["sh", "-c", 'echo "a note" >&2; exec ./main "$@"', "sh"]
     prefs["devices.cpp_standalone.run_cmd_unix"] = note
     try:
-        with pytest.warns(RuntimeWarning, match="the standalone binary wrote to its stderr: a note"):
+        with pytest.warns(RuntimeWarning, match="binary wrote to its stderr: a note"):
             sim.rerun({})
     finally:
         prefs["devices.cpp_standalone.run_cmd_unix"] = before
