@@ -34,7 +34,9 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -1217,6 +1219,8 @@ class Simulation:
                 with self._phase("running the kept build"):
                     self._device.run(directory=str(self.directory), with_output=False,
                                      run_args=args)
+            except SimulationError:
+                raise
             except Exception as exc:
                 raise _simulation_error(exc, self.directory) from exc
             finally:
@@ -1282,6 +1286,8 @@ class Simulation:
                 finally:
                     for path in written:
                         path.unlink(missing_ok=True)
+            except SimulationError:
+                raise
             except Exception as exc:
                 raise _simulation_error(exc, self.directory) from exc
             self._stamp = _write_stamp(self.directory)
@@ -2048,6 +2054,50 @@ def _standalone_device():
 
             return super().generate_codeobj_source(Writer())
 
+        def run(self, directory=None, results_directory=None, with_output=False, run_args=None):
+            """Brian2's run, quiet: the binary's output goes to ``results/stdout.txt`` and
+            ``results/stderr.txt`` and nothing to the process's own (:func:`_quiet_binary`;
+            ``with_output`` is ignored).
+
+            A binary that exits normally but reported on its stderr that it could not set a
+            variable from a run argument is a :class:`~biodyn.errors.SimulationError`:
+            Brian2's generated code then runs on with the build's values (``Error reading
+            '...': file size ... does not match``) — not the run that was asked for. Other
+            lines on its stderr (a C++ runtime's notes) are a ``RuntimeWarning``: the user's to
+            see or filter, as they would have been on the terminal.
+            """
+            if results_directory is None:
+                results = Path(self.results_dir)
+            else:
+                results = Path(directory if directory is not None else self.project_dir,
+                               results_directory)
+            with _quiet_binary(results):
+                done = super().run(directory, results_directory, False, run_args)
+            try:
+                said = (results / "stderr.txt").read_text(errors="replace").split("\n")
+            except OSError:
+                said = []
+            said = [shorten(ln, 300) for ln in said if ln.strip()]
+            failed = [ln for ln in said if _NOT_SET.match(ln)]
+            where = f" (all of it: {results / 'stderr.txt'})"
+            if failed:
+                raise SimulationError("the standalone binary could not set a variable from a run "
+                                      "argument and ran on with the build's value: "
+                                      + " | ".join(failed[:5]) + where)
+            if said:
+                warnings.warn("the standalone binary wrote to its stderr: "
+                              + " | ".join(said[-5:]) + where, RuntimeWarning, stacklevel=2)
+            return done
+
+        def compile_source(self, directory, compiler, debug, clean):
+            """Brian2's ``make``, quiet (:func:`_make`), unless the user asked to see the
+            compiler (``debug``, or Brian2's pref ``logging.std_redirection`` off)."""
+            from brian2 import prefs
+
+            if compiler == "msvc" or debug or not prefs["logging.std_redirection"]:
+                return super().compile_source(directory, compiler, debug, clean)
+            return _make(self, directory, clean)
+
         def generate_network_source(self, writer, compiler):
             if self._maximum_run_time is not None:
                 return super().generate_network_source(writer, compiler)
@@ -2057,6 +2107,135 @@ def _standalone_device():
             writer.write("network.h", network.h_file)
 
     return StandaloneDevice()
+
+
+#: Lines of Brian2's generated ``objects.cpp`` (``set_variable_from_file``) on the binary's stderr
+#: when a run argument did not set its variable; the binary then runs on.
+_NOT_SET = re.compile(r"(Error reading|Could not read|Cannot set unknown variable) ")
+
+#: The thread running a biodyn standalone binary now holds the binary's stderr file here.
+_quiet = threading.local()
+_quiet_lock = threading.Lock()
+_quiet_count = [0]  # binaries of biodyn running now, in all threads
+
+
+def _quiet_print(*args, **kwargs):
+    """``print`` of Brian2's standalone device module while biodyn runs a binary: silent in
+    the thread running it (Brian2 prints a failing binary's whole output to stdout), Python's
+    own in any other thread."""
+    if getattr(_quiet, "stderr", None) is None:
+        print(*args, **kwargs)
+
+
+class _QuietSubprocess:
+    """``subprocess`` of Brian2's standalone device module while biodyn runs a binary: in the
+    thread running it, ``call`` sends the binary's stderr to biodyn's file (Brian2 keeps
+    only its stdout, in ``results/stdout.txt``); the module's own everywhere else."""
+
+    def __getattr__(self, name):
+        return getattr(subprocess, name)
+
+    def call(self, *args, **kwargs):
+        err = getattr(_quiet, "stderr", None)
+        if err is not None and kwargs.get("stderr") is None:
+            kwargs["stderr"] = err
+        return subprocess.call(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _quiet_binary(results):
+    """A standalone run that prints nothing to the process's stdout or stderr.
+
+    biodyn is a guest in the user's script. Brian2's ``CPPStandaloneDevice.run`` lets the
+    binary write to the process's stderr and, when it fails, prints all of its stdout (also
+    with ``with_output=False``). Here, for the thread running the binary only, its stderr
+    goes to ``results/stderr.txt`` (next to Brian2's ``results/stdout.txt``) and Brian2's
+    print of a failure is silent: :func:`_simulation_error` puts what the binary said into the
+    error instead. Neither ``sys.stdout`` nor the file descriptors of the process change, so
+    the prints of the user's other threads go where they went; Brian2's prefs are untouched.
+    The device module's ``print`` and ``subprocess`` names are replaced while any biodyn binary
+    runs (and restored after the last one), with stand-ins that act for biodyn's thread only.
+    """
+    import importlib
+
+    module = importlib.import_module("brian2.devices.cpp_standalone.device")
+    results.mkdir(parents=True, exist_ok=True)
+    with open(results / "stderr.txt", "w") as err:
+        with _quiet_lock:
+            if _quiet_count[0] == 0:
+                module.print = _quiet_print
+                module.subprocess = _QuietSubprocess()
+            _quiet_count[0] += 1
+        _quiet.stderr = err
+        try:
+            yield
+        finally:
+            _quiet.stderr = None
+            with _quiet_lock:
+                _quiet_count[0] -= 1
+                if _quiet_count[0] == 0:
+                    del module.print
+                    module.subprocess = subprocess
+
+
+def _make(device, directory, clean):
+    """Compile the standalone project in ``directory`` as Brian2 does (its prefs
+    ``make_cmd_unix`` and ``extra_make_args_unix``, the timers it keeps), with the compiler's
+    output in ``make.log`` of the project.
+
+    Brian2 runs make inside ``std_silent``, which points the file descriptors 1 and 2 of the
+    whole process to a log of its own for the time of the build (the prints of the user's
+    other threads go there too) and, when the build fails, writes that log — every compiler
+    message of the session so far — to the user's stdout and stderr. Here only make's output
+    is redirected, and a failure is the same ``RuntimeError`` as Brian2's
+    (``"Project compilation failed (error code: N)"``, ``N`` the wait status, as
+    :func:`_killing_signal` reads it); :func:`_simulation_error` adds the compiler's errors.
+    """
+    from brian2 import prefs
+
+    where = {"cwd": str(directory), "stdin": subprocess.DEVNULL}
+    with open(Path(directory) / "make.log", "w") as log:
+        if clean:
+            t0 = time.time()
+            subprocess.call("make clean", shell=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, **where)
+            device.timers["compile"]["clean"] = time.time() - t0
+        command = " ".join([prefs.devices.cpp_standalone.make_cmd_unix]
+                           + list(prefs.devices.cpp_standalone.extra_make_args_unix))
+        t0 = time.time()
+        code = subprocess.call(command, shell=True, stdout=log, stderr=subprocess.STDOUT, **where)
+        device.timers["compile"]["make"] = time.time() - t0
+    if code != 0:
+        status = -code if code < 0 else code << 8  # killed by signal -code, or exit code
+        raise RuntimeError(f"Project compilation failed (error code: {status})")
+
+
+def _make_said(directory, keep=5, width=300):
+    """The compiler's own error lines in ``make.log`` of the project ``directory`` (the first
+    ``keep``: later errors often follow from the first), else its last ``keep`` lines."""
+    try:
+        text = (Path(directory) / "make.log").read_text(errors="replace")
+    except OSError:
+        return []
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if re.search(r"\berror\b", ln, re.IGNORECASE)
+              and not ln.startswith("make")]
+    return [shorten(ln, width) for ln in (errors[:keep] or lines[-keep:])]
+
+
+def _binary_said(directory, keep=5, width=300):
+    """What a standalone binary said before it failed (``results/stdout.txt`` and
+    ``results/stderr.txt`` of its project ``directory``): its own ``biodyn:`` lines if it
+    wrote any, else the last ``keep`` lines of its output; each line cut to ``width``."""
+    lines = []
+    for name in ("stdout.txt", "stderr.txt"):
+        try:
+            text = (Path(directory) / "results" / name).read_text(errors="replace")
+        except OSError:
+            continue
+        lines += [ln.strip() for ln in text.splitlines() if ln.strip()]
+    own = [ln for ln in lines if ln.startswith("biodyn:")]
+    return [shorten(ln, width) for ln in (own or lines)[-keep:]]
 
 
 def _forget_device(device):
@@ -2089,8 +2268,9 @@ def _killing_signal(exc):
 def _simulation_error(exc, directory=None):
     """A Brian2 error during a run, as one line for the user (or the interrupt that caused it:
     Ctrl-C also stops a standalone binary, and a compiler killed by it is no compilation
-    failure: :func:`_killing_signal`). A standalone binary's own ``biodyn:`` messages (its
-    output, ``results/stdout.txt`` of the project ``directory``) are added."""
+    failure: :func:`_killing_signal`). What the compiler or the standalone binary said is
+    added (:func:`_make_said`, :func:`_binary_said`: ``make.log`` and ``results/`` of the
+    project ``directory``), with the files that hold all of it."""
     interrupted = _signals.pending_interrupt()
     if interrupted is not None:
         return interrupted
@@ -2101,11 +2281,15 @@ def _simulation_error(exc, directory=None):
         _signals.clear()
         return Interrupted(signum)
     said = ""
-    if directory is not None:
-        try:
-            lines = (Path(directory) / "results" / "stdout.txt").read_text(errors="replace")
-            said = " ".join(ln.strip() for ln in lines.splitlines() if ln.startswith("biodyn:"))
-        except OSError:
-            pass
-    return SimulationError(f"Brian2 could not run the simulation: {shorten(exc, 500)}"
-                           + (f" ({shorten(said, 300)})" if said else ""))
+    if directory is not None and "compilation failed" in str(exc):
+        lines = _make_said(directory)
+        if lines:
+            said = (f"; the compiler said: {' | '.join(lines)} (all of it: "
+                    f"{Path(directory) / 'make.log'})")
+    elif directory is not None and "run failed" in str(exc):
+        lines = _binary_said(directory)
+        if lines:
+            results = Path(directory) / "results"
+            said = (f"; the binary said: {' | '.join(lines)} (all of its output: "
+                    f"{results / 'stdout.txt'} and {results / 'stderr.txt'})")
+    return SimulationError(f"Brian2 could not run the simulation: {shorten(exc, 500)}{said}")

@@ -1,5 +1,7 @@
 """The builder: specs become ordinary Brian2 objects; Simulation picks the target and checks state."""
 
+import re
+
 import numpy as np
 import pytest
 from brian2 import NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, ms, mV, nA, second
@@ -528,3 +530,29 @@ def test_a_compiler_found_is_remembered_only_while_it_is_there(tmp_path, monkeyp
     monkeypatch.setenv("PATH", str(tmp_path))
     assert not build.has_compiler()
     assert os.environ["PATH"] == str(tmp_path)
+
+
+@pytest.mark.compiled
+def test_a_failing_compilation_prints_nothing_and_the_compiler_error_is_in_the_error(tmp_path,
+                                                                                     capfd):
+    """Brian2 would write every compiler message of the session to the user's stdout and
+    stderr when make fails; biodyn prints nothing, keeps make's output in the project's
+    make.log and puts the compiler's error line into the SimulationError."""
+    from brian2 import NeuronGroup, check_units, implementation, ms
+
+    @implementation("cpp", "double biodyn_broken(double x) { return x + ; }")
+    @check_units(x=1, result=1)
+    def biodyn_broken(x):
+        return x
+
+    with build.Simulation("cpp_standalone", directory=tmp_path / "p") as sim:
+        g = NeuronGroup(1, "dv/dt = biodyn_broken(v)/ms : 1", method="euler", name="g")
+        capfd.readouterr()
+        with pytest.raises(SimulationError) as err:
+            sim.run(1 * ms, g, namespace={"biodyn_broken": biodyn_broken})
+    assert capfd.readouterr() == ("", "")
+    said = str(err.value)
+    assert "compilation failed" in said and "the compiler said:" in said
+    assert re.search(r"g_stateupdater_codeobject\.cpp:\d+:\d+: error: expected primary-expression",
+                     said)
+    assert str(tmp_path / "p" / "make.log") in said

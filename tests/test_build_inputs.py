@@ -153,3 +153,65 @@ def test_spike_parts_over_many_blocks_and_gaps_come_out_of_the_binary_in_numpys_
     np.testing.assert_array_equal(np.asarray(gm.i[:]), idx)
     np.testing.assert_array_equal(np.round(np.asarray(gm.t[:] / second) * 1e4).astype(np.int64), bins)
     assert idx.size > 4000 and bins.max() - bins[bins < 12000].max() > 40000
+
+
+@pytest.mark.compiled
+def test_a_failing_binary_prints_nothing_and_its_messages_are_in_the_error(tmp_path, capfd):
+    """biodyn is a guest in the user's script: a standalone binary that exits with an error
+    (here: spikes not sorted by step, its own ``biodyn:`` message; then Brian2's generated code
+    refusing a synapse outside its target group) prints nothing to the process's stdout or
+    stderr — Brian2 would print the binary's whole output — and the SimulationError carries
+    the binary's own message lines."""
+    with build.Simulation("cpp_standalone", directory=tmp_path / "p", keep=True) as sim:
+        g = stimuli.spike_generator(3, np.zeros(0, dtype=np.int32), np.zeros(0) * second,
+                                    name="inputs", replaceable=True)
+        _, objects, m = _circuit_on(g)
+        sim.run(20 * ms, *objects)
+    capfd.readouterr()
+    bad = build.SpikeParts([(np.array([0, 1], dtype=np.int32), np.array([5, 4], dtype=np.int32))])
+    with pytest.raises(SimulationError) as err:
+        sim.rerun({g: bad})
+    out, errs = capfd.readouterr()
+    assert (out, errs) == ("", "")
+    assert ("the binary said: biodyn: part 0 of biodyn_spikes::inputs is not sorted by step"
+            in str(err.value))
+    sim.rerun({})  # the build still runs
+    assert capfd.readouterr() == ("", "")
+    # Brian2's code, unable to set a variable from a run argument, says so on stderr and runs
+    # on with the build's values (exit 0): not the run that was asked for, and not printed
+    with pytest.raises(SimulationError, match="could not set a variable from a run argument "
+                       "and ran on with the build's value: Error reading '/nonexistent'"):
+        sim._device.run(directory=str(tmp_path / "p"), run_args=["post.v=/nonexistent"])
+    assert capfd.readouterr() == ("", "")
+    # other lines on the binary's stderr (a runtime's note) are a warning, not lost
+    from brian2 import prefs
+
+    before = prefs["devices.cpp_standalone.run_cmd_unix"]
+    note = ["sh", "-c", 'echo "a note" >&2; exec ./main "$@"', "sh"]
+    prefs["devices.cpp_standalone.run_cmd_unix"] = note
+    try:
+        with pytest.warns(RuntimeWarning, match="binary wrote to its stderr: a note"):
+            sim.rerun({})
+    finally:
+        prefs["devices.cpp_standalone.run_cmd_unix"] = before
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.compiled
+def test_a_binary_failing_in_brian2s_code_prints_nothing_and_its_last_lines_are_in_the_error(
+        tmp_path, capfd):
+    """A binary that fails with a message of Brian2's generated code (no ``biodyn:`` line: a
+    synapse to a neuron outside the target group) prints nothing either; the error carries its
+    last lines and names the files holding all of its output."""
+    with build.Simulation("cpp_standalone", directory=tmp_path / "p") as sim:
+        g = stimuli.spike_generator(3, IDX, T * second, name="inputs", replaceable=True)
+        n = NeuronGroup(3, "dv/dt = -v/(10*ms) : 1", threshold="v > 1.5", reset="v = 0",
+                        method="exact", name="post")
+        s = Synapses(g, n, on_pre="v += 1", name="syn")
+        s.connect(j="i + 1")  # neuron 3 of 0..2
+        capfd.readouterr()
+        with pytest.raises(SimulationError) as err:
+            sim.run(20 * ms, g, n, s)
+    assert capfd.readouterr() == ("", "")
+    assert "Error: tried to create synapse to neuron j=3 outside range 0 to 2" in str(err.value)
+    assert str(tmp_path / "p" / "results" / "stdout.txt") in str(err.value)

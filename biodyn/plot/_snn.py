@@ -9,7 +9,7 @@ __all__ = ["snn_learning_curves", "adjoint_scale"]
 
 
 def adjoint_scale(config=None):
-    """``(factor, unit)``: the adjoint :math:`\lVert\partial E/\partial v_t\rVert` of a spiking
+    r"""``(factor, unit)``: the adjoint :math:`\lVert\partial E/\partial v_t\rVert` of a spiking
     training (``curves["adjoint_norm"]``, per SI unit of the threshold's variable, recorded as
     ``config["adjoint"]["unit"]``) times ``factor`` is per ``unit``. The loss :math:`E` is
     dimensionless, so the adjoint has the inverse unit of :math:`v`: per volt in the document,

@@ -92,7 +92,7 @@ def _timestep(t, dt):
 
 @dataclass
 class Reading:
-    """A catalog neuron model with exponential synapses, read into a JAX step (see module doc).
+    r"""A catalog neuron model with exponential synapses, read into a JAX step (see module doc).
 
     Attributes
     ----------
@@ -369,7 +369,7 @@ def read(model, params=None, *, overrides=None, synapse=None, tau_syn="5 ms", dt
 
 
 def _membrane(margin, state, constants, file, thr_text):
-    """The state variable of the threshold margin whose increase brings the spike closer
+    r"""The state variable of the threshold margin whose increase brings the spike closer
     (:math:`\partial h/\partial x > 0` with the parameters' values; the others, such as an
     adaptive threshold's ``a``, raise the threshold). Alphabetically first if several."""
     import sympy
