@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -992,7 +993,9 @@ class Simulation:
     build_key : str, optional
         For ``cpp_standalone``: names the cached project folder under
         ``cache_dir()/standalone``, so that rebuilding the same model
-        recompiles only what changed. Without it a fresh temporary folder is used.
+        recompiles only what changed. Without it (and without ``directory``) a fresh
+        temporary folder is used, removed when the run's objects are gone (they read their
+        values from it), at the latest when the interpreter exits.
     directory : path, optional
         An explicit standalone project folder (overrides ``build_key``).
     check_finite : bool
@@ -1085,6 +1088,7 @@ class Simulation:
         if self.target == "cpp_standalone":
             gc.collect()
         if self.target == "cpp_standalone":
+            temporary = False
             if self.directory is None:
                 if self.build_key is not None:
                     self.directory = cache_dir() / "standalone" / _safe_key(self.build_key)
@@ -1092,10 +1096,16 @@ class Simulation:
                     import tempfile
 
                     self.directory = Path(tempfile.mkdtemp(prefix="biodyn_standalone_"))
+                    temporary = True
             self.directory.mkdir(parents=True, exist_ok=True)
             # A device of its own (what ``device.reinit()`` would give), so that a kept
             # build stays runnable while later Simulations build other projects.
             self._device = _standalone_device()
+            if temporary:
+                # the run's arrays are read from the folder's results/ as long as its objects
+                # (which hold the device) live: the folder goes with the device, at the latest
+                # when the interpreter exits
+                weakref.finalize(self._device, shutil.rmtree, str(self.directory), True)
             self._before = _tracked_ids()
             # Brian2 runs `make -j` (unbounded): dozens of compilers at once thrash a small
             # machine. One job per core compiles as fast without the memory spike.

@@ -556,3 +556,23 @@ def test_a_failing_compilation_prints_nothing_and_the_compiler_error_is_in_the_e
     assert re.search(r"g_stateupdater_codeobject\.cpp:\d+:\d+: error: expected primary-expression",
                      said)
     assert str(tmp_path / "p" / "make.log") in said
+
+
+def test_a_temporary_standalone_folder_lives_as_long_as_the_runs_objects_and_no_longer():
+    """Without ``directory`` or ``build_key`` a standalone Simulation builds in a temporary
+    folder. The run's objects read their values from its results/ after the block, so it must
+    stay while they live — and go when they are gone (it leaked, one folder per run)."""
+    import gc
+
+    from brian2 import NeuronGroup, SpikeMonitor
+
+    with build.Simulation("cpp_standalone") as sim:
+        n = NeuronGroup(2, "dv/dt = (2 - v)/(10*ms) : 1", threshold="v > 1", reset="v = 0",
+                        method="exact")
+        m = SpikeMonitor(n)
+        sim.run(20 * ms, n, m)
+    folder = sim.directory
+    assert folder.is_dir() and np.asarray(m.t[:]).size == 4  # read after the block, from files
+    del sim, n, m
+    gc.collect()
+    assert not folder.exists()
