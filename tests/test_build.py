@@ -558,6 +558,7 @@ def test_a_failing_compilation_prints_nothing_and_the_compiler_error_is_in_the_e
     assert str(tmp_path / "p" / "make.log") in said
 
 
+@pytest.mark.compiled
 def test_a_temporary_standalone_folder_lives_as_long_as_the_runs_objects_and_no_longer():
     """Without ``directory`` or ``build_key`` a standalone Simulation builds in a temporary
     folder. The run's objects read their values from its results/ after the block, so it must
