@@ -149,8 +149,27 @@ def _replicates(args, overrides, variants, stimulus, inputs, select=None):
         sd = values[:, k].std(ddof=1) if len(results) > 1 else 0.0
         print(f"  {labels}: {values[:, k].mean():.4g} ± {sd:.2g}")
     for r in results:
+        line = unsettled_line(r.summary)
+        if line:
+            print(f"seed {r.summary['seed']}: {line}")
+    for r in results:
         print(r.paths["json"])
     return 0
+
+
+def unsettled_line(summary):
+    """One line naming the conditions whose value had not settled by the end of the run
+    (``summary["unsettled"]``), or ``None``."""
+    from ..protocols import condition_text
+
+    bad = summary.get("unsettled") or []
+    if not bad:
+        return None
+    conds, units = summary["conditions"], summary.get("units", {})
+    names = "; ".join(f"[{k}] {condition_text(conds[k]['labels'], units)}: "
+                      f"{(conds[k].get('settling') or {}).get('reason', 'not settled')}" for k in bad)
+    return (f"NOT SETTLED in the run ({len(bad)} of {len(conds)} conditions; values are transients, "
+            f"see 'settling' in the JSON): {names}")
 
 
 def _rerun(args):
@@ -179,11 +198,15 @@ def _rerun(args):
 
 def _report(result, args):
     s = result.summary  # results, with or without -q (which silences progress only)
+    unsettled = unsettled_line(s)
     for note in s.get("notes", []):
-        print(f"note: {note}", file=sys.stderr)
+        if not (unsettled and note.startswith("NOT SETTLED")):  # printed below, on stdout
+            print(f"note: {note}", file=sys.stderr)
     chi = s["score"]["chi"]
     score = f"chi = {chi:.3f} over {s['score']['n']} conditions" if chi is not None else "no published data to score"
     print(f"{s['protocol']}: {s['model']} ({s['parameter_set']}) on {s['target']}, "
           f"{len(s['conditions'])} conditions, {score}")
+    if unsettled:
+        print(unsettled)
     for key in ("block", "figure", "json"):
         print(result.paths[key])
