@@ -428,8 +428,7 @@ class PoissonNetworkEngine(Engine):
                                correlations=[c[1] for c in conds],
                                neuron=d["neuron"].spec.name, rate_window_s=window,
                                settled=[s["settled"] for s in settling],
-                               rate_before_hz=[s["rate_before_hz"] if s["rate_before_hz"] is not None
-                                               else float("nan") for s in settling])
+                               rate_before_hz=[s["rate_before_hz"] for s in settling])
             seg = out.segments[0]
             io.add_spiketrains(seg, trains, plan.duration, "post")
             sig = io.state_monitor_signal(seg, wmon, weight, population="synapses",
