@@ -273,14 +273,14 @@ def test_rate_settledness_known_answers_constant_halving_sparse_and_short_runs()
     # a slow drift two adjacent windows miss: 100, 95, 90, 85, 80 Hz over five 10-s windows;
     # the last two are 1.2 SE and 6 % apart, the trend over the five is -5.3 SE and -22 % of the
     # mean rate (90 Hz)
-    slow = np.concatenate([np.sort(rng.uniform(10 * i, 10 * (i + 1), 10 * r))
+    slow = np.concatenate([np.sort(rng.uniform(10 * i, 10 * (i + 1), int(round(10 * r))))
                            for i, r in enumerate((100, 95, 90, 85, 80))])
     (s,) = rate_settledness([slow], 50.0, 10.0)
     assert abs(s["z"]) < 3 and s["trend_windows"] == 5
     assert np.isclose(s["trend_z"], -50 / np.sqrt(900 / 10)) and np.isclose(s["trend_change"], -200 / 900)
     assert not s["settled"] and "falling over the last 5 windows by 22 %" in s["reason"]
     # ... and the same shape, 10 times smaller, is within the 15 % tolerance: settled
-    small = np.concatenate([np.sort(rng.uniform(10 * i, 10 * (i + 1), 10 * r))
+    small = np.concatenate([np.sort(rng.uniform(10 * i, 10 * (i + 1), int(round(10 * r))))
                             for i, r in enumerate((100, 99.5, 99, 98.5, 98))])
     assert rate_settledness([small], 50.0, 10.0)[0]["settled"]
     (sparse,) = rate_settledness([_poisson_train(1.0, 0, T, rng)], T, W)
