@@ -23,7 +23,7 @@ def register(sub):
                "  biodyn replay spike_trains --input recording.nix --model stdp_pair --params song_2000\n"
                "  biodyn replay bi_poo_1998 --stimulus repetitions=5 --target numpy\n"
                "  biodyn replay song_2000 --replicates 8 --seed 1   # seeds 1..8 in one run\n"
-               "  biodyn replay song_2000 --select 0 --stimulus duration='1000 second' "
+               "  biodyn replay song_2000 --select 0 --stimulus duration='2000 second' "
                "--stimulus rate_window='200 second'\n"
                "  biodyn replay --from results/bi_poo_1998.json --out rerun/",
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -11,6 +11,11 @@ independent synapses or neurons) and returns a :class:`ProtocolResult` whose
      "versions", "sources", "units", "conditions": [{"labels", "value", "data", "error"}],
      "score": {"chi", "n"}, "files": {"block", "figure"}}
 
+Engines that can tell whether a value had settled by the end of the run (``poisson_network``:
+the output rate, :func:`biodyn.protocols._network.rate_settledness`) add ``settled`` and
+``settling`` to each condition and ``unsettled`` (indices) to the summary, with a note
+naming those conditions; :attr:`ProtocolResult.settled` reads them.
+
 It records everything that shaped the run (see :func:`summary`), and
 :func:`rerun_arguments` turns it back into the arguments of :func:`run`
 (``biodyn replay --from RESULT.json``).
