@@ -118,6 +118,29 @@ def song_2000():
     return protocol_figure(s, result=_Result(extra))
 
 
+def song_2000_unsettled():
+    """song_2000 as the protocol's 100 s leave it: the 10 Hz rate not settled (too few spikes),
+    the others settled; each condition with its settling record."""
+    from biodyn.jobs import protocol_figure
+
+    rates = [10, 20, 40]
+    labels = [{"input_rate": r, "correlation": 0.0} for r in rates] + [{"input_rate": 10, "correlation": 0.2}]
+    values, before = [1.7, 21.2, 16.6, 35.4], [2.5, 22.5, 18.0, 31.1]
+    s = _summary("song_2000", "stdp_pair", "song_2000", labels, values,
+                 units={"input_rate": "Hz", "correlation": "1"})
+    for k, c in enumerate(s["conditions"]):
+        c["settled"] = k != 0
+        c["settling"] = {"rate_hz": values[k], "rate_before_hz": before[k], "window_s": 10.0,
+                         "reason": "too few spikes to tell" if k == 0 else "agree"}
+    s["unsettled"] = [0]
+    n = 200
+    t = np.linspace(0, 100, 101)
+    extra = {"w_final": np.random.default_rng(1).uniform(0, 1, (4, n)), "bounds": (0.0, 1.0), "output_rates": np.array(values),
+             "t": t, "correlated_weight_t": np.stack([0.5 + 0 * t] * 4),
+             "uncorrelated_weight_t": np.stack([0.5 + 0 * t] * 4)}
+    return protocol_figure(s, result=_Result(extra))
+
+
 def oja_pca():
     from biodyn.jobs import protocol_figure
 

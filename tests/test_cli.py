@@ -599,3 +599,93 @@ def test_replay_replicates_must_be_positive_and_not_with_from(capsys):
     assert "--replicates: expected a number of replicates >= 1" in capsys.readouterr().err
     assert main(["replay", "--from", "x.json", "--replicates", "2"]) == 2
     assert "--replicates" in capsys.readouterr().err
+
+
+def _small_song(tmp_path):
+    """song_2000 with a small network (100 inputs at g_max x10, 20 inhibitory): a copy of the
+    protocol file, as its notes tell users to make one (the CLI has no --network)."""
+    from biodyn import protocols
+
+    text = protocols.load("song_2000").path.read_text()
+    for old, new in (("n_inputs = 1000", "n_inputs = 100"), ("correlated_inputs = 200", "correlated_inputs = 20"),
+                     ("n_inhibitory = 200", "n_inhibitory = 20"), ('g_max = "0.015"', 'g_max = "0.15"'),
+                     ('initial_weights = "uniform"', 'initial_weights = "1"')):
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "song_small.toml"
+    path.write_text(text)
+    return path
+
+
+def test_unsettled_line_names_each_unsettled_condition_with_its_reason_in_one_line():
+    from biodyn.cli.cmd_replay import unsettled_line
+
+    conds = [{"labels": {"input_rate": r, "correlation": 0}, "value": v, "settled": ok,
+              "settling": {"reason": why}}
+             for r, v, ok, why in ((10, 1.7, False, "2.5 then 1.7 Hz: too few spikes to tell"),
+                                   (20, 21.2, True, "agree"), (40, 16.6, False, "falling"))]
+    s = {"conditions": conds, "units": {"input_rate": "Hz", "correlation": "1"}, "unsettled": [0, 2]}
+    line = unsettled_line(s)
+    assert "\n" not in line and line.startswith("NOT SETTLED in the run (2 of 3 conditions")
+    assert "[0] input_rate=10 Hz, correlation=0: 2.5 then 1.7 Hz: too few spikes to tell" in line
+    assert "[2] input_rate=40 Hz, correlation=0: falling" in line and "input_rate=20" not in line
+    assert unsettled_line({**s, "unsettled": []}) is None and unsettled_line({"conditions": []}) is None
+
+
+@pytest.mark.slow  # two numpy runs, 5-7 s on a loaded machine
+def test_replay_select_runs_those_conditions_and_names_the_unsettled_ones(tmp_path, capsys):
+    """`--select 1` runs the 20 Hz condition alone; with pure depression (A+ = 0) its rate
+    halves within the 1-s run: one stdout line says NOT SETTLED and names it, and the JSON
+    records select, settled/settling and unsettled."""
+    path = _small_song(tmp_path)
+    assert main(["replay", str(path), "--select", "1", "-q", "--target", "numpy", "--set", "A_plus=0",
+                 "--set", "A_minus=0.005", "--stimulus", "duration='1 second'",
+                 "--stimulus", "rate_window='0.5 second'", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if "NOT SETTLED" in line]
+    assert len(lines) == 1 and "[0] input_rate=20 Hz, correlation=0: " in lines[0] and "falling" in lines[0]
+    assert "NOT SETTLED" not in captured.err  # said once
+    s = json.loads((tmp_path / "song_small.json").read_text())
+    assert s["select"] == [1] and [c["labels"]["input_rate"] for c in s["conditions"]] == [20]
+    c = s["conditions"][0]
+    assert c["settled"] is False and s["unsettled"] == [0]
+    assert c["settling"]["rate_hz"] == c["value"] and c["settling"]["rate_before_hz"] > 1.5 * c["value"]
+
+
+def test_replay_from_reruns_the_recorded_selection(tmp_path):
+    """The JSON of `--select 2,0` records [2, 0]; `--from` runs those conditions again and
+    its own JSON records them too (it recorded none before: a rerun of the rerun ran all)."""
+    assert main(["replay", "bi_poo_1998", "--select", "2,0", "-q", "--target", "numpy",
+                 "--stimulus", "repetitions=1", "--out", str(tmp_path / "a")]) == 0
+    s = json.loads((tmp_path / "a" / "bi_poo_1998.json").read_text())
+    assert s["select"] == [2, 0] and len(s["conditions"]) == 2
+    assert main(["replay", "--from", str(tmp_path / "a" / "bi_poo_1998.json"), "-q",
+                 "--out", str(tmp_path / "b")]) == 0
+    r = json.loads((tmp_path / "b" / "bi_poo_1998.json").read_text())
+    assert r["select"] == [2, 0] and r["conditions"] == s["conditions"]
+
+
+@pytest.mark.parametrize("select, needle", [
+    ("4", "--select: expected condition indices in 0..3 (the protocol song_2000 has 4 conditions), "
+          "found 4; the conditions are 0: input_rate=10, correlation=0;"),
+    ("0,x", "--select: expected condition indices 0..3 (or label=value), found 'x'"),
+    ("rate=10", "did you mean 'input_rate'"),
+    ("input_rate=15", "expected a value of input_rate that a condition has (10, 20, 40), found 'input_rate=15'"),
+])
+def test_replay_select_errors_name_the_flag_value_and_range_before_any_work(select, needle, capsys,
+                                                                            monkeypatch):
+    from biodyn import protocols
+
+    monkeypatch.setattr(protocols, "run", lambda *a, **k: pytest.fail("ran before the check"))
+    assert main(["replay", "song_2000", "--select", select]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "<command line>: --select: " in err and needle in err
+
+
+def test_select_by_label_names_every_condition_with_that_value():
+    from biodyn import protocols
+
+    spec = protocols.load("song_2000")
+    assert spec.selection(["input_rate=10"]) == [0, 3]
+    assert spec.selection(["2", "input_rate=20", "2"]) == [2, 1]  # in the items' order, no repeats
+    assert spec.selection(["correlation=0.2"]) == [3]

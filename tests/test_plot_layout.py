@@ -143,6 +143,23 @@ def test_song_title_does_not_claim_bimodal_for_a_flat_histogram():
     assert "bimodal" not in ax.get_title()
 
 
+def test_song_unsettled_rates_are_drawn_open_off_the_line_with_a_legend_entry():
+    """A rate that had not settled by the end of the run is a transient: its point is open
+    (white face), not joined to the settled ones, the legend says "not settled in the run" and
+    the panel's title counts them; the previous window's rate is drawn beside each point."""
+    ax = figure_cases.song_2000_unsettled()
+    rates = ax.figure.axes[1]
+    labels = [t.get_text() for t in rates.get_legend().get_texts()]
+    assert "open: not settled in the run" in labels and "rate over the window before" in labels
+    assert "1 of 4 not settled" in rates.get_title() and "last 10 s" in rates.get_title()
+    open_points = [(x, y) for line in rates.get_lines() if line.get_markerfacecolor() == "white"
+                   for x, y in zip(line.get_xdata(), line.get_ydata())]
+    assert open_points == [(10, 1.7)]
+    joined = [line for line in rates.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata()) > 1]
+    assert len(joined) == 1 and list(joined[0].get_xdata()) == [20, 40]
+    assert rates.get_ylim()[1] > 35.4  # the highest point is not clipped
+
+
 def test_firing_patterns_show_the_current_and_say_why_a_set_is_silent():
     ax = figure_cases.firing_patterns()
     texts = " ".join([t.get_text() for a in ax.figure.axes for t in a.texts]

@@ -23,6 +23,8 @@ def register(sub):
                "  biodyn replay spike_trains --input recording.nix --model stdp_pair --params song_2000\n"
                "  biodyn replay bi_poo_1998 --stimulus repetitions=5 --target numpy\n"
                "  biodyn replay song_2000 --replicates 8 --seed 1   # seeds 1..8 in one run\n"
+               "  biodyn replay song_2000 --select 0 --stimulus duration='2000 second' "
+               "--stimulus rate_window='200 second'\n"
                "  biodyn replay --from results/bi_poo_1998.json --out rerun/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("protocol", nargs="?", help="protocol name (biodyn list protocols) or spec path")
@@ -48,8 +50,22 @@ def register(sub):
                    "copies of ONE Brian2 run where the protocol's engine batches (else one run "
                    "each); each is written to OUT/seed_S/ with its own JSON recording its seed "
                    "and the batch")
+    p.add_argument("--select", metavar="I[,J...]",
+                   help="run only these conditions: indices from 0 in the order of the protocol's "
+                   "conditions, or label=value, e.g. --select 0,2 or --select input_rate=10 (the value in "
+                   "the label's unit); the JSON records the indices, --from reruns them")
     add_stimulus_option(p)
     p.set_defaults(func=run)
+
+
+def _select(args):
+    """``--select`` as condition indices (checked against the protocol before any work)."""
+    if args.select is None:
+        return None
+    from .. import protocols
+
+    items = [s for s in args.select.split(",") if s.strip()]
+    return protocols.load(args.protocol).selection(items, file="<command line>", key="--select")
 
 
 def _inputs(args):
@@ -78,18 +94,20 @@ def run(args):
     variants = parse_assignments(args.variants, "--variant")
     stimulus = parse_stimulus(args.stimulus)
     inputs = _inputs(args)
+    select = _select(args)
     check_protocol_changes(args.protocol, stimulus=stimulus, inputs=inputs)
     if args.replicates is not None:
-        return _replicates(args, overrides, variants, stimulus, inputs)
+        return _replicates(args, overrides, variants, stimulus, inputs, select)
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
                          variants=variants, target=args.target, seed=args.seed or 0,
                          fmt=args.format_given or "pkl",
-                         out=args.out, report=report_of(args), stimulus=stimulus or None, inputs=inputs)
+                         out=args.out, report=report_of(args), stimulus=stimulus or None, inputs=inputs,
+                         select=select)
     _report(result, args)
     return 0
 
 
-def _replicates(args, overrides, variants, stimulus, inputs):
+def _replicates(args, overrides, variants, stimulus, inputs, select=None):
     """``--replicates R``: the seeds SEED .. SEED+R-1 of one replay, batched."""
     from pathlib import Path
 
@@ -110,7 +128,7 @@ def _replicates(args, overrides, variants, stimulus, inputs):
     points = [dict(model=args.model, params=args.params, overrides=overrides, variants=variants,
                    stimulus=stimulus or None, seed=s, out=out / f"seed_{s}") for s in seeds]
     results = jobs.replay_batch(args.protocol, points, target=args.target,
-                                fmt=args.format_given or "pkl", report=report_of(args))
+                                fmt=args.format_given or "pkl", report=report_of(args), select=select)
     for r in results:
         if isinstance(r, BaseException):
             raise r
@@ -131,8 +149,27 @@ def _replicates(args, overrides, variants, stimulus, inputs):
         sd = values[:, k].std(ddof=1) if len(results) > 1 else 0.0
         print(f"  {labels}: {values[:, k].mean():.4g} ± {sd:.2g}")
     for r in results:
+        line = unsettled_line(r.summary)
+        if line:
+            print(f"seed {r.summary['seed']}: {line}")
+    for r in results:
         print(r.paths["json"])
     return 0
+
+
+def unsettled_line(summary):
+    """One line naming the conditions whose value had not settled by the end of the run
+    (``summary["unsettled"]``), or ``None``."""
+    from ..protocols import condition_text
+
+    bad = summary.get("unsettled") or []
+    if not bad:
+        return None
+    conds, units = summary["conditions"], summary.get("units", {})
+    names = "; ".join(f"[{k}] {condition_text(conds[k]['labels'], units)}: "
+                      f"{(conds[k].get('settling') or {}).get('reason', 'not settled')}" for k in bad)
+    return (f"NOT SETTLED in the run ({len(bad)} of {len(conds)} conditions; values are transients, "
+            f"see 'settling' in the JSON): {names}")
 
 
 def _rerun(args):
@@ -143,7 +180,8 @@ def _rerun(args):
                                       ("--params", args.params), ("--set", args.overrides),
                                       ("--variant", args.variants), ("--seed", args.seed),
                                       ("--stimulus", args.stimulus), ("--input", args.input),
-                                      ("--segment", args.segment), ("--replicates", args.replicates))
+                                      ("--segment", args.segment), ("--replicates", args.replicates),
+                                      ("--select", args.select))
              if value not in (None, [])]
     if given:
         raise SpecError("<command line>", "--from", "only --out, --format and --target beside it "
@@ -160,11 +198,15 @@ def _rerun(args):
 
 def _report(result, args):
     s = result.summary  # results, with or without -q (which silences progress only)
+    unsettled = unsettled_line(s)
     for note in s.get("notes", []):
-        print(f"note: {note}", file=sys.stderr)
+        if not (unsettled and note.startswith("NOT SETTLED")):  # printed below, on stdout
+            print(f"note: {note}", file=sys.stderr)
     chi = s["score"]["chi"]
     score = f"chi = {chi:.3f} over {s['score']['n']} conditions" if chi is not None else "no published data to score"
     print(f"{s['protocol']}: {s['model']} ({s['parameter_set']}) on {s['target']}, "
           f"{len(s['conditions'])} conditions, {score}")
+    if unsettled:
+        print(unsettled)
     for key in ("block", "figure", "json"):
         print(result.paths[key])

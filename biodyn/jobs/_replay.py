@@ -87,7 +87,7 @@ def reference_curves(spec):
 @all_or_nothing()
 def replay(protocol, *, model=None, params=None, overrides=None, variants=None, target="auto",
            seed=0, fmt="pkl", out="results", report=None, stimulus=None, build_key=None,
-           inputs=None, network=None):
+           inputs=None, network=None, select=None):
     """Run a protocol and write ``PROTOCOL.{pkl,nwb,nix}``, ``PROTOCOL.png`` and ``PROTOCOL.json``
     (and ``PROTOCOL.figure.npz``, the arrays its figure draws, for protocols whose figure
     shows more than the value per condition: ``biodyn plot PROTOCOL.json`` redraws it).
@@ -97,16 +97,21 @@ def replay(protocol, *, model=None, params=None, overrides=None, variants=None, 
     ``build_key`` names the standalone project folder (see
     :class:`biodyn.build.Simulation`); sweeps give one per worker. ``inputs``
     are engine inputs that are not spec entries (``{"file": path}`` for
-    ``spike_trains``).
+    ``spike_trains``). ``select``: run only some conditions, by index or ``"label=value"``
+    (:meth:`~biodyn.protocols.ProtocolSpec.selection`); the JSON records their indices
+    (``select``), so that :func:`replay_from` reruns the same conditions. A bad index or
+    label is an error before any work.
     """
     spec = protocols.load(protocol)
+    if select is not None and not callable(select):
+        select = spec.selection(select, file="<arguments>", key="select")
     if fmt not in io.FORMATS:
         raise SpecError("<command line>", "--format", "one of " + ", ".join(io.FORMATS), repr(fmt))
     out = Path(out)
     check_outputs(out)
     result = protocols.run(spec, model, params, overrides, variants, target=target, seed=seed,
                            report=report, stimulus=stimulus, build_key=build_key, inputs=inputs,
-                           network=network)
+                           network=network, select=select)
     return _write_result(result, out, fmt)
 
 
@@ -136,7 +141,7 @@ def _write_result(result, out, fmt):
 
 @all_or_nothing()
 def replay_batch(protocol, points, *, target="auto", fmt="pkl", report=None, build_key=None,
-                 max_copies=None):
+                 max_copies=None, select=None):
     """Replay several points of one protocol, batched: :func:`biodyn.protocols.run_batch` runs
     the points that share their code as copies of one Brian2 run; each point's files are
     those :func:`replay` writes for it alone (its JSON records the batch: ``batch``, and so do
@@ -145,9 +150,12 @@ def replay_batch(protocol, points, *, target="auto", fmt="pkl", report=None, bui
     ``points``: dicts with ``out`` (the point's folder) and the keys of
     :func:`~biodyn.protocols.run_batch`'s points. Returns per point its :class:`JobResult`
     or the exception of its own input. The files of all points are written together or,
-    if the batch is interrupted or fails as a whole, not at all.
+    if the batch is interrupted or fails as a whole, not at all. ``select``: the conditions
+    every point runs, as for :func:`replay`.
     """
     spec = protocols.load(protocol)
+    if select is not None and not callable(select):
+        select = spec.selection(select, file="<arguments>", key="select")
     if fmt not in io.FORMATS:
         raise SpecError("<command line>", "--format", "one of " + ", ".join(io.FORMATS), repr(fmt))
     outs = [Path(p["out"]) for p in points]
@@ -155,7 +163,7 @@ def replay_batch(protocol, points, *, target="auto", fmt="pkl", report=None, bui
         check_outputs(out)
     runs = [{k: v for k, v in p.items() if k != "out"} for p in points]
     results = protocols.run_batch(spec, runs, target=target, report=report, build_key=build_key,
-                                  max_copies=max_copies)
+                                  max_copies=max_copies, select=select)
     written = []
     for result, out in zip(results, outs):
         if isinstance(result, Exception):
@@ -202,10 +210,7 @@ def replay_from(path, *, out="results", fmt=None, target=None, report=None, buil
         block = (summary.get("files") or {}).get("block") or ""
         fmt = Path(block).suffix.lstrip(".") or "pkl"
     spec = kwargs.pop("protocol")
-    select = kwargs.pop("select")
     record_dt = kwargs.pop("record_dt")
-    if select is not None:
-        spec = spec.select(select)
     if record_dt is not None:  # pragma: no cover - replay never sets it
         raise SpecError(str(path), "record_dt", "a replay's result", repr(record_dt))
     result = replay(spec, fmt=fmt, out=out, report=report,

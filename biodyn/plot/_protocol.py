@@ -332,8 +332,9 @@ def _draw_weight_distribution(summary, extra, figure, curves):
             tag = ", ".join(f"{n} {v:g}{'' if units.get(n) in ('1', None) else ' ' + units[n]}"
                             for n, v in c["labels"].items())
             frac = _bimodality(w[k], lo, hi)
+            still = " (rate not settled)" if c.get("settled") is False else ""
             ax.hist(w[k], bins=bins, histtype="step", lw=1.5, color=TRAJECTORY_COLOURS[k % len(TRAJECTORY_COLOURS)],
-                    label=f"{tag}: {100 * frac:.0f} % at a bound")
+                    label=f"{tag}: {100 * frac:.0f} % at a bound{still}")
         ax.set_xlabel("final weight (units of g_max)")
         ax.set_ylabel("synapses")
         ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
@@ -344,18 +345,49 @@ def _draw_weight_distribution(summary, extra, figure, curves):
     out = extra.get("output_rates")
     values = np.array([c["value"] for c in conds]) if out is None else np.asarray(out)
     sel = corr == 0
-    order = np.argsort(rates_in[sel])
-    ax.plot(rates_in[sel][order], values[sel][order], "-o", color=PALETTE["model"], label="independent inputs")
-    if np.any(~sel):
-        ax.plot(rates_in[~sel], values[~sel], "s", color=PALETTE["correlated"], label="with a correlated group")
+    # whether each rate had settled by the end of the run (summary "settled"; absent: unknown,
+    # drawn as before): unsettled rates are transients, drawn open and left off the line
+    settled = np.array([c.get("settled", True) is not False for c in conds])
+    before = np.array([(c.get("settling") or {}).get("rate_before_hz") for c in conds], dtype=float)
+    window = next(((c.get("settling") or {}).get("window_s") for c in conds if c.get("settling")), None)
+    from matplotlib.lines import Line2D
+
+    handles = []
+    for group, colour, marker, label in ((sel, PALETTE["model"], "o", "independent inputs"),
+                                         (~sel, PALETTE["correlated"], "s", "with a correlated group")):
+        if not np.any(group):
+            continue
+        idx = np.nonzero(group)[0]
+        idx = idx[np.argsort(rates_in[idx])]
+        ok = idx[settled[idx]]
+        if ok.size > 1:
+            ax.plot(rates_in[ok], values[ok], "-", color=colour, zorder=2)
+        ax.plot(rates_in[ok], values[ok], marker, color=colour, ms=6, zorder=3)
+        bad = idx[~settled[idx]]
+        ax.plot(rates_in[bad], values[bad], marker, color=colour, mfc="white", mew=1.5, ms=7, zorder=3)
+        handles.append(Line2D([], [], color=colour, marker=marker, ls="-" if group is sel else "",
+                              label=label))
+    if np.any(np.isfinite(before)):
+        ax.plot(rates_in, before, "_", color="0.45", ms=12, mew=1.5, zorder=2)
+        handles.append(Line2D([], [], color="0.45", marker="_", ms=12, mew=1.5, ls="",
+                              label="rate over the window before"))
+    if not np.all(settled):
+        handles.append(Line2D([], [], color="0.3", marker="o", mfc="white", mew=1.5, ls="",
+                              label="open: not settled in the run"))
     ax.set_xlabel(figure.get("xlabel", "input rate (Hz)"))
     ax.set_ylabel(figure.get("ylabel", "output rate (Hz)"))
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-    ax.set_title("output rate against input rate", fontsize=9)
+    top = np.nanmax(np.concatenate([values, before])) if values.size else 1.0
+    ax.set_ylim(0, 1.12 * top if np.isfinite(top) and top > 0 else 1.0)
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    over = f" (last {window:g} s)" if window else ""
+    title = f"output rate{over} against input rate"
+    if not np.all(settled):
+        n_bad = int(np.sum(~settled))
+        title += f"\n{n_bad} of {len(conds)} not settled: transient values"
+    ax.set_title(title, fontsize=9)
     ax = axes[2]
     t = extra.get("t")
-    if t is not None and "correlated_weight_t" in extra:
+    if t is not None and "correlated_weight_t" in extra and np.any(~sel):
         for k in np.nonzero(~sel)[0]:
             ax.plot(t, extra["correlated_weight_t"][k], color=PALETTE["correlated"],
                     label=f"correlated group (c = {corr[k]:g})")
@@ -369,6 +401,7 @@ def _draw_weight_distribution(summary, extra, figure, curves):
             ax.plot(t, extra["mean_weight_t"][k], color=TRAJECTORY_COLOURS[k % len(TRAJECTORY_COLOURS)])
         ax.set_xlabel("time (s)")
         ax.set_ylabel("mean weight (units of g_max)")
+        ax.set_title("mean weight (colours as in the histogram)", fontsize=9)
     else:
         ax.set_visible(False)
     fig.suptitle(_title(summary, figure, axes[0], 10, share=3.0), fontsize=10)

@@ -11,6 +11,11 @@ independent synapses or neurons) and returns a :class:`ProtocolResult` whose
      "versions", "sources", "units", "conditions": [{"labels", "value", "data", "error"}],
      "score": {"chi", "n"}, "files": {"block", "figure"}}
 
+Engines that can tell whether a value had settled by the end of the run (``poisson_network``:
+the output rate, :func:`biodyn.protocols._network.rate_settledness`) add ``settled`` and
+``settling`` to each condition and ``unsettled`` (indices) to the summary, with a note
+naming those conditions; :attr:`ProtocolResult.settled` reads them.
+
 It records everything that shaped the run (see :func:`summary`), and
 :func:`rerun_arguments` turns it back into the arguments of :func:`run`
 (``biodyn replay --from RESULT.json``).
@@ -43,7 +48,7 @@ result the one it gives alone; engines declare whether and how they batch
 """
 
 from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, check_changes,
-                      clear_builds, format_time, record, register_engine, rerun_arguments,
+                      clear_builds, condition_text, format_time, record, register_engine, rerun_arguments,
                       resolve_model, run, run_batch, score, sources, summary)
 from ._spec import Condition, ProtocolSpec, load
 from . import (_network, _neuron_pairing, _neurons, _rate, _spike_pattern,  # noqa: F401
@@ -52,4 +57,4 @@ from . import _poisson_inputs  # noqa: F401,E402  (engine of the flow scenarios)
 
 __all__ = ["run", "load", "ProtocolSpec", "ProtocolResult", "Condition", "ENGINES", "Engine",
            "Outcome", "Plan", "RunOptions", "register_engine", "score", "summary", "resolve_model",
-           "format_time", "clear_builds", "check_changes", "rerun_arguments", "sources", "record", "run_batch"]
+           "format_time", "clear_builds", "condition_text", "check_changes", "rerun_arguments", "sources", "record", "run_batch"]

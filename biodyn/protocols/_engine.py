@@ -50,11 +50,18 @@ class RunOptions:
 
 @dataclass
 class Outcome:
-    """What an engine's simulation gives back: one value per condition and the neo Block."""
+    """What an engine's simulation gives back: one value per condition and the neo Block.
+
+    ``conditions`` (optional): per condition, entries the summary's condition gets beside
+    its value (``poisson_network``: ``settled`` and ``settling``, whether the output rate had
+    settled by the end of the run); a condition with ``settled: false`` is listed in the
+    summary's ``unsettled`` and named in a note (:func:`_finish`).
+    """
 
     values: np.ndarray
     block: Any
     extra: Mapping[str, Any] = field(default_factory=dict)
+    conditions: Any = None
 
 
 @dataclass
@@ -438,6 +445,16 @@ class ProtocolResult:
     @property
     def values(self):
         return np.array([c["value"] for c in self.summary["conditions"]])
+
+    @property
+    def settled(self):
+        """Per condition, whether its value had settled by the end of the run (a bool array),
+        or ``None`` if the engine does not check (``poisson_network`` does: see
+        ``summary["conditions"][k]["settling"]``)."""
+        conds = self.summary["conditions"]
+        if not any("settled" in c for c in conds):
+            return None
+        return np.array([bool(c.get("settled")) for c in conds])
 
 
 def format_time(q):
@@ -883,6 +900,7 @@ def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, t
         "inputs": engine.changes["inputs"], "select": select, "record_dt": record_dt}, _memo=memo)
     if getattr(engine, "notes", None):  # what the engine chose for the user (e.g. a Segment)
         result_summary["notes"] = list(engine.notes) + result_summary.get("notes", [])
+    _add_condition_info(result_summary, outcome.conditions)
     if batch is not None:
         result_summary["batch"] = dict(batch)
     result_block = outcome.block if block else None
@@ -891,6 +909,35 @@ def _finish(engine, resolved, outcome, seed, target, select, record_dt, block, t
         io.label_channels(result_block, [c["labels"] for c in result_summary["conditions"]],
                           result_summary["units"])
     return ProtocolResult(spec, resolved, result_summary, result_block, timings, dict(outcome.extra))
+
+
+def _add_condition_info(summary, info):
+    """Merge an engine's per-condition entries (:attr:`Outcome.conditions`) into the summary's
+    conditions; conditions that had not settled by the end of the run (``settled: false``) are
+    listed by index in ``unsettled`` (always present when the engine checks: ``[]`` if all
+    settled) and named in a note, so that a transient never reads as a result."""
+    if info is None:
+        return
+    conds = summary["conditions"]
+    for cond, entries in zip(conds, info):
+        cond.update(entries)
+    if not any("settled" in c for c in conds):
+        return
+    units = summary.get("units", {})
+    bad = [k for k, c in enumerate(conds) if c.get("settled") is False]
+    summary["unsettled"] = bad
+    if bad:
+        names = "; ".join(condition_text(conds[k]["labels"], units) for k in bad)
+        reasons = "; ".join(conds[k].get("settling", {}).get("reason", "") for k in bad)
+        summary.setdefault("notes", []).append(
+            f"NOT SETTLED in the run: {names} ({reasons}); its value is a transient, not a settled "
+            "result: run longer (--stimulus duration=...) or see the protocol's notes")
+
+
+def condition_text(labels, units):
+    """``input_rate=10 Hz, correlation=0``: a condition's labels with their units."""
+    return ", ".join(f"{k}={v:g}" + ("" if units.get(k) in (None, "", "1") else f" {units[k]}")
+                     for k, v in labels.items())
 
 
 def run_batch(protocol, points, *, target="auto", report=None, build_key=None, reuse=True,

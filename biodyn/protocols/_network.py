@@ -26,6 +26,17 @@ weights within 10% of the range from either bound) and ``correlated_advantage``
 The Block holds the output spikes, the weights every ``record_dt`` (one channel
 per synapse, array annotations ``condition`` and ``input``) and the final
 weights; input spikes are not stored (they are regenerated from the seed).
+
+Whether the output rate has settled (:func:`rate_settledness`): besides the rate over
+the last ``rate_window``, the rate over the window before it (same length) is measured,
+and a condition is called settled only if the two agree within their Poisson counting
+error, the counts over the last five windows show no trend beyond it, AND the two
+windows hold enough spikes for that comparison to mean something.
+Each condition of the summary carries ``settled`` and ``settling`` (both rates, the
+counts, the test statistic and the reason); ``summary["unsettled"]`` lists the others,
+and the figure draws their points open. Song, Miller & Abbott (2000) ran their neuron
+until the weights had settled; at 100 s the 10 Hz condition has not (see the protocol's
+notes), and this check says so.
 """
 
 from __future__ import annotations
@@ -45,6 +56,152 @@ def _dims():
     from brian2.units.allunits import hertz, second
 
     return second.dim, hertz.dim
+
+
+#: Settledness of the output rate (:func:`rate_settledness`): the two windows' counts, and the
+#: trend over the last windows, may differ from constancy by at most this many standard errors ...
+SETTLE_SIGMAS = 3.0
+#: ... and the test must resolve a change of at most this fraction of the rate between the
+#: windows: SETTLE_SIGMAS * sqrt(n1 + n2) <= SETTLE_RESOLUTION * (n1 + n2) / 2, i.e.
+#: n1 + n2 >= (2 * SETTLE_SIGMAS / SETTLE_RESOLUTION)**2 = 144 spikes in the two windows.
+SETTLE_RESOLUTION = 0.5
+#: The trend is fitted over (at most) this many windows ending at the end of the run.
+SETTLE_TREND_WINDOWS = 5
+#: A change counts only above this fraction of the rate (between the two windows, or over the
+#: trend's span): a settled plastic neuron's rate wanders by up to 11 % over 1000 s (song_2000,
+#: 10 Hz, 2000-3000 s, seeds 0-2), beyond counting noise but not a transient.
+SETTLE_TOLERANCE = 0.15
+
+
+def rate_settledness(trains, duration, window, sigmas=SETTLE_SIGMAS, resolution=SETTLE_RESOLUTION,
+                     trend_windows=SETTLE_TREND_WINDOWS, tolerance=SETTLE_TOLERANCE):
+    r"""Whether each output rate has settled: the last window against the one before it, and
+    the trend over the last few windows.
+
+    With :math:`n_1` spikes in the last window :math:`[T-W, T)` and :math:`n_2` in the one
+    before, :math:`[T-2W, T-W)`, a neuron firing at a constant rate :math:`r` (Poisson
+    counts) gives :math:`E[n_1 - n_2] = 0` and :math:`\mathrm{Var}[n_1 - n_2] = 2rW`,
+    estimated by :math:`n_1 + n_2`. Over the last :math:`M` windows (counts :math:`c_i` at
+    :math:`x_i = i - (M-1)/2`, oldest first; :math:`M` = ``trend_windows`` = 5, fewer if the
+    run holds fewer, and no trend test below 3) the least-squares slope
+    :math:`b = \sum x_i c_i / \sum x_i^2` has :math:`\mathrm{Var}[b] = rW/\sum x_i^2`,
+    estimated with the mean count :math:`\bar c`. With
+
+    .. math::
+
+        z = \frac{n_1 - n_2}{\sqrt{n_1 + n_2}}, \quad
+        d = \frac{n_1 - n_2}{(n_1 + n_2)/2}, \quad
+        z_M = \frac{b}{\sqrt{\bar c / \sum x_i^2}}, \quad
+        d_M = \frac{(M - 1)\, b}{\bar c},
+
+    the rate has *not* settled if the two windows differ (:math:`|z| > k` and
+    :math:`|d| > \delta`) or the last :math:`M` windows have a trend (:math:`|z_M| > k` and
+    :math:`|d_M| > \delta`), or if the test cannot see (:math:`2k/\sqrt{n_1+n_2} > \rho`);
+    else it is *settled*. :math:`k` = ``sigmas`` (3), :math:`\delta` = ``tolerance``
+    (0.15), :math:`\rho` = ``resolution`` (0.5); for :math:`M = 2`, :math:`z_M = z`.
+
+    A change must be beyond counting noise: a neuron at a constant rate has
+    :math:`|z| > 3` with probability 0.27 % (normal two-sided tail), and the output of an
+    integrate-and-fire neuron in the fluctuation-driven regime is at most as irregular as a
+    Poisson process (Fano factor <= 1). And it must exceed :math:`\delta` of the rate (over
+    the two windows, or over the trend's span): plastic weights keep wandering once settled
+    — song_2000's 10 Hz neuron changes by up to 11 % over 1000 s between 2000 and 3000 s
+    (seeds 0-2; its settled rate differs by about 8 % between seeds), many counting errors
+    with 200-s windows but not a transient. The trend sees slow drifts that two adjacent
+    windows miss: song_2000's 20 Hz neuron at 100 s fires 29, 26, 24, 22.5 and 21 Hz over
+    its last five 10-s windows (seed 0; it goes on down to about 14 Hz by 500 s): the last
+    two are 0.6 SE and 6 % apart, the trend 3.9 SE and -31 %. The last condition asks that the test could see anything: the smallest
+    difference it detects, :math:`k\sqrt{n_1+n_2}` spikes, must be at most half of the mean
+    count :math:`(n_1+n_2)/2`, i.e. :math:`n_1 + n_2 \ge (2k/\rho)^2 = 144` spikes. Without
+    it a neuron that fires a few spikes per window — song_2000's 10 Hz condition at 100 s,
+    1-3 Hz on its slow way to about 12 Hz — would pass for want of evidence. A run shorter
+    than two windows cannot be tested and is not settled.
+
+    Passing is necessary, not sufficient: a drift too slow to show over the last
+    :math:`M` windows passes. ``resolution_hz`` in the result says what the two windows
+    resolved.
+
+    Parameters
+    ----------
+    trains : sequence of array_like
+        Spike times (s) per condition.
+    duration, window : float
+        The run's duration :math:`T` and the rate window :math:`W` (s).
+    sigmas, resolution, tolerance : float
+        :math:`k`, :math:`\rho` and :math:`\delta` above.
+    trend_windows : int
+        :math:`M`, the most windows the trend is fitted over.
+
+    Returns
+    -------
+    list of dict
+        Per condition: ``settled`` (bool), ``rate_hz`` and ``rate_before_hz`` (the two
+        windows' rates), ``spikes`` and ``spikes_before`` (:math:`n_1, n_2`), ``window_s``,
+        ``z`` (signed: positive while the rate rises; None if untestable) and ``change``
+        (:math:`d`), ``trend_windows`` (:math:`M`), ``trend_z`` and ``trend_change``
+        (:math:`z_M, d_M`; None if :math:`M < 3`), ``resolution_hz``
+        (:math:`k\sqrt{n_1+n_2}/W`, the smallest change the two windows detect),
+        ``criterion`` and ``reason`` (text).
+    """
+    n_min = (2 * sigmas / resolution) ** 2
+    criterion = (f"n1 + n2 >= {n_min:g}; no change between the two windows, and no trend over the "
+                 f"last (up to) {trend_windows} windows, that is both beyond {sigmas:g} Poisson "
+                 f"standard errors and above {100 * tolerance:g} % of the rate (n1, n2: spikes in "
+                 "the last rate window and in the one before)")
+    available = int(np.floor(duration / window * (1 + 1e-9)))
+    m = min(trend_windows, available)
+    out = []
+    for train in trains:
+        t = np.asarray(train, dtype=float)
+        n1 = int(np.sum((t >= duration - window) & (t < duration + 1e-12)))
+        entry = {"settled": False, "rate_hz": n1 / window, "rate_before_hz": None, "spikes": n1,
+                 "spikes_before": None, "window_s": window, "z": None, "change": None,
+                 "trend_windows": None, "trend_z": None, "trend_change": None,
+                 "resolution_hz": None, "criterion": criterion}
+        if available < 2:
+            entry["reason"] = (f"the run ({duration:g} s) is shorter than two rate windows "
+                               f"(2 x {window:g} s): no window before the last to compare with")
+            out.append(entry)
+            continue
+        n2 = int(np.sum((t >= duration - 2 * window) & (t < duration - window)))
+        n = n1 + n2
+        z = (n1 - n2) / np.sqrt(n) if n else 0.0
+        d = (n1 - n2) / (n / 2) if n else 0.0
+        entry.update(rate_before_hz=n2 / window, spikes_before=n2, z=float(z), change=float(d),
+                     resolution_hz=float(sigmas * np.sqrt(n) / window))
+        zt = dt = None
+        if m >= 3:
+            edges = duration - window * np.arange(m, -1, -1)
+            counts = np.array([np.sum((t >= lo) & (t < hi)) for lo, hi in zip(edges[:-1], edges[1:])],
+                              dtype=float)
+            counts[-1] = n1  # the last window closes at the end of the run
+            x = np.arange(m) - (m - 1) / 2
+            sxx = float(np.sum(x * x))
+            mean = counts.mean()
+            slope = float(np.sum(x * counts) / sxx)
+            zt = slope / np.sqrt(mean / sxx) if mean > 0 else 0.0
+            dt = (m - 1) * slope / mean if mean > 0 else 0.0
+            entry.update(trend_windows=m, trend_z=float(zt), trend_change=float(dt))
+        rates = f"{n2 / window:.3g} then {n1 / window:.3g} Hz over two {window:g}-s windows"
+        if n < n_min:
+            entry["reason"] = (f"{rates}: too few spikes to tell ({n2} + {n1} < {n_min:g}; a change "
+                               "of half the rate could go unseen)")
+        elif abs(z) > sigmas and abs(d) > tolerance:
+            entry["reason"] = (f"{rates}: {'rising' if z > 0 else 'falling'} by {100 * abs(d):.0f} %, "
+                               f"{abs(z):.1f} counting errors (limits {100 * tolerance:g} %, {sigmas:g})")
+        elif zt is not None and abs(zt) > sigmas and abs(dt) > tolerance:
+            entry["reason"] = (f"{rates}, but {'rising' if zt > 0 else 'falling'} over the last {m} "
+                               f"windows by {100 * abs(dt):.0f} %, a trend of {abs(zt):.1f} counting "
+                               f"errors (limits {100 * tolerance:g} %, {sigmas:g})")
+        else:
+            entry["settled"] = True
+            trend = (f"; trend over the last {m} windows {100 * dt:+.0f} % ({abs(zt):.1f} errors)"
+                     if zt is not None else "")
+            entry["reason"] = (f"{rates}: {100 * d:+.0f} % ({abs(z):.1f} counting errors){trend}; "
+                               f"settled (a change shows if beyond {sigmas:g} errors and "
+                               f"{100 * tolerance:g} %)")
+        out.append(entry)
+    return out
 
 
 #: The last input draw of this process (seed and stimulus -> spikes): a replay with other
@@ -303,6 +460,7 @@ class PoissonNetworkEngine(Engine):
         trains = arrays["trains"]
         weight = self.resolved.spec.data.get("weight", "w")
         rates = np.array([np.sum(t >= duration - window) / window for t in trains])
+        settling = rate_settledness(trains, duration, window)
         lo, hi = d["bounds"]
         margin = 0.1 * (hi - lo)
         bimodality = np.mean((w_end <= lo + margin) | (w_end >= hi - margin), axis=1)
@@ -320,7 +478,9 @@ class PoissonNetworkEngine(Engine):
                                n_inhibitory=d["n_inh"], record_dt=str(self.record_dt),
                                input_rates_hz=[c[0] for c in conds],
                                correlations=[c[1] for c in conds],
-                               neuron=d["neuron"].spec.name, rate_window_s=window)
+                               neuron=d["neuron"].spec.name, rate_window_s=window,
+                               settled=[s["settled"] for s in settling],
+                               rate_before_hz=[s["rate_before_hz"] for s in settling])
             seg = out.segments[0]
             io.add_spiketrains(seg, trains, plan.duration, "post")
             sig = io.state_monitor_signal(seg, wmon, weight, population="synapses",
@@ -337,12 +497,17 @@ class PoissonNetworkEngine(Engine):
                  "correlations": np.array([c[1] for c in conds]), "correlated_inputs": n_corr,
                  "bounds": (lo, hi), "t": arrays["t"],
                  "mean_weight_t": w_t.reshape(n_cond, n_in, -1).mean(axis=1),
-                 "output_spikes": trains, "duration": duration}
+                 "output_spikes": trains, "duration": duration,
+                 "settled": np.array([s["settled"] for s in settling]),
+                 "output_rates_before": np.array([np.nan if s["rate_before_hz"] is None
+                                                  else s["rate_before_hz"] for s in settling])}
         if n_corr:
             wt = w_t.reshape(n_cond, n_in, -1)
             extra["correlated_weight_t"] = wt[:, :n_corr].mean(axis=1)
             extra["uncorrelated_weight_t"] = wt[:, n_corr:].mean(axis=1)
-        return Outcome(values=values, block=out, extra=extra)
+        info = [{"settled": s["settled"], "settling": {k: v for k, v in s.items() if k != "settled"}}
+                for s in settling]
+        return Outcome(values=values, block=out, extra=extra, conditions=info)
 
     # -- batches: the points of a sweep as copies of one run ----------------------------
     def batch_signature(self, plan):

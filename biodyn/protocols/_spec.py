@@ -254,6 +254,67 @@ class ProtocolSpec:
             other.data = MappingProxyType({**dict(self.data), "points": points})
         return other
 
+    def selection(self, items, *, file="<arguments>", key="select"):
+        """The condition indices that ``items`` name, checked before any work.
+
+        ``items``: condition indices (``0``, ``"2"``) and label terms ``"label=value"``
+        (the value a number in the label's unit of ``conditions.units``: ``input_rate=10``
+        for 10 Hz); a label term names every condition with that label value. A condition is
+        selected if any item names it; the indices keep the order of the items, without
+        repeats. Errors (a :class:`SpecError` naming ``file`` and ``key``, e.g. the flag
+        ``--select``): an index outside ``0..N-1`` (the valid range in the message), an
+        unknown label, a label value no condition has, nothing selected.
+        """
+        n = len(self.conditions)
+        if isinstance(items, (str, int, np.integer)):
+            items = [items]
+        labels = sorted({name for c in self.conditions for name in c.labels})
+
+        def listing():
+            if n > 8:
+                return None
+            return "the conditions are " + "; ".join(
+                f"{c.index}: " + ", ".join(f"{k}={v:g}" for k, v in c.labels.items())
+                for c in self.conditions)
+
+        out = []
+        for item in items:
+            text = str(item).strip()
+            if "=" in text:
+                name, _, value = (s.strip() for s in text.partition("="))
+                if name not in labels:
+                    raise SpecError(file, key, "condition indices 0.." f"{n - 1} or label=value with a "
+                                    "label of " + ", ".join(labels), repr(text),
+                                    suggest(name, labels))
+                try:
+                    number = float(value)
+                except ValueError:
+                    unit = self.units.get(name, "1")
+                    raise SpecError(file, key, f"{name}=NUMBER (in {unit}, the unit of "
+                                    "conditions.units)", repr(text)) from None
+                hits = [c.index for c in self.conditions
+                        if name in c.labels and math.isclose(float(c.labels[name]), number,
+                                                             rel_tol=1e-9, abs_tol=1e-12)]
+                if not hits:
+                    have = sorted({float(c.labels[name]) for c in self.conditions if name in c.labels})
+                    raise SpecError(file, key, f"a value of {name} that a condition has (" +
+                                    ", ".join(f"{v:g}" for v in have) + ")", repr(text))
+                out.extend(hits)
+                continue
+            try:
+                index = int(text)
+            except ValueError:
+                raise SpecError(file, key, f"condition indices 0..{n - 1} (or label=value)",
+                                repr(text), listing()) from None
+            if not 0 <= index < n:
+                raise SpecError(file, key, f"condition indices in 0..{n - 1} (the protocol "
+                                f"{self.name} has {n} conditions)", str(index), listing())
+            out.append(index)
+        out = list(dict.fromkeys(out))
+        if not out:
+            raise SpecError(file, key, "at least one condition", "nothing")
+        return out
+
     def _check_label(self, label, key):
         if label not in self.units:
             raise SpecError(self.file, key, "a label declared in conditions.units (" +
