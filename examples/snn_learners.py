@@ -48,8 +48,10 @@ LEARNERS = ("bptt", "eprop", "eprop_random", "readout", "rstdp")
 
 # ---------------------------------------------------------------------------------------------
 # Per-task settings (keyword arguments of biodyn.jobs.train_snn). ``neuron``: the catalog model.
-# ``task``: task-parameter overrides. ``by_learner``: per-learner overrides. ``quick``: what
-# --quick changes. A task's [training.spiking] table supplies whatever is not set here.
+# ``task``: task-parameter overrides, passed as ``parameters={...}`` (not as loose keywords: a
+# task parameter may share a name with a training setting, e.g. ``rate``). ``by_learner``:
+# per-learner overrides. ``quick``: what --quick changes. A task's [training.spiking] table
+# supplies whatever is not set here.
 # ---------------------------------------------------------------------------------------------
 SETTINGS = {
     "spike_patterns": {
@@ -95,7 +97,7 @@ def run_one(task, learner, out, seed, quick, dynamics=True):
     t0 = time.perf_counter()
     job = jobs.train_snn(task, neuron=neuron, learner=learner, seed=seed, out=folder, json=json_path,
                          dynamics=dynamics, dynamics_duration=0.5 if quick else 2.0,
-                         brian_check=4 if quick else 16, **s, **overrides)
+                         brian_check=4 if quick else 16, parameters=overrides, **s)
     doc = job.summary
     curves, final = doc["curves"], doc["final"]
     align = [a for a in curves["alignment"][1:] if a is not None]

@@ -33,3 +33,32 @@ def test_snn_learners_example_quick_writes_a_row_json_and_figure_per_task_and_le
     assert rows[("delayed_copy", "bptt")]["alignment_final"] == pytest.approx(1.0, abs=1e-9)  # BPTT is BPTT
     md = (out / "snn_learners.md").read_text()
     assert md.count("| spike_sine_generation |") == 2 and "λmax" in md
+
+
+def test_snn_learners_passes_its_task_overrides_as_parameters_not_as_training_keywords(monkeypatch, tmp_path):
+    """A task override named like a training setting (``rate``: the poisson encoding's maximal
+    rate) reaches jobs.train_snn as parameters={"rate": ...}; as a loose keyword (before) it was
+    taken for the setting."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    from biodyn import jobs
+
+    spec = importlib.util.spec_from_file_location("snn_learners_example", ROOT / "examples" / "snn_learners.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    monkeypatch.setitem(example.SETTINGS, "temporal_xor", {"neuron": "lif", "hidden": 3,
+                                                           "quick": {"task": {"rate": 0.2, "n_steps": 20}}})
+    given = {}
+
+    def fake_train_snn(task, **kwargs):
+        given.update(kwargs)
+        return SimpleNamespace(paths={}, summary={
+            "curves": {"alignment": [None, 1.0], "test_metric": [0.5, 0.6]},
+            "final": {"test_metric": 0.6, "rate_hz": 10.0},
+            "config": {"task": {"metric": "accuracy"}, "hidden": 3, "epochs": 1, "lr": 0.1}})
+
+    monkeypatch.setattr(jobs, "train_snn", fake_train_snn)
+    example.run_one("temporal_xor", "bptt", tmp_path, 0, quick=True, dynamics=False)
+    assert given["parameters"] == {"rate": 0.2, "n_steps": 20}
+    assert "rate" not in given and "n_steps" not in given and given["hidden"] == 3

@@ -421,3 +421,21 @@ def test_jobs_train_names_a_bad_task_parameter_as_the_parameters_keyword(tmp_pat
         name = next(iter(given))
         assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", f"parameters.{name}", found)
     assert not (tmp_path / "o").exists()
+
+
+def test_biodyn_train_json_of_a_rate_network_records_the_source_of_each_setting(tmp_path, capsys):
+    """config.sources of the written JSON (biodyn train --json, jobs.train(json=)): --hidden given,
+    lr / batch_size / g from sine_generation's [training] table, optimizer from TRAIN_DEFAULTS."""
+    from biodyn import jobs
+
+    text = catalog.find("sine_generation", "tasks").read_text()
+    spec = tmp_path / "small_sine.toml"
+    spec.write_text(text.replace("train = 256", "train = 8").replace("test = 128", "test = 4"))
+    assert main(["-q", "train", str(spec), "--net", "gru", "--hidden", "3", "--epochs", "0", "--set", "n_steps=5",
+                 "--out", str(tmp_path / "cli"), "--json", str(tmp_path / "cli.json")]) == 0
+    expected = {"hidden": "argument", "epochs": "argument", "lr": "task", "optimizer": "default",
+                "batch_size": "task", "g": "task"}
+    assert json.loads((tmp_path / "cli.json").read_text())["config"]["sources"] == expected
+    jobs.train(str(spec), net="gru", hidden=3, epochs=0, parameters={"n_steps": 5}, figure=False,
+               out=tmp_path / "job", json=tmp_path / "job.json")
+    assert json.loads((tmp_path / "job.json").read_text())["config"]["sources"] == expected

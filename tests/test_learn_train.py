@@ -246,6 +246,19 @@ def test_train_takes_the_tasks_training_defaults_unless_given():
     assert (c["hidden"], c["lr"], c["g"]) == (32, 0.01, 1.0)
 
 
+def test_train_records_where_each_setting_came_from_argument_task_table_or_default():
+    """sine_generation's [training] sets hidden, epochs, lr, batch_size and g, not optimizer.
+    Given hidden and g (g = 1.0, TRAIN_DEFAULTS' value: the source is who gave it, not a
+    comparison of values), the table gives lr and batch_size, TRAIN_DEFAULTS the optimizer."""
+    task = small_task("sine_generation", train=8, test=4, n_steps=5)
+    c = learn.train(task, net="rnn", hidden=3, epochs=0, g=1.0).config
+    assert c["sources"] == {"hidden": "argument", "epochs": "argument", "lr": "task", "optimizer": "default",
+                            "batch_size": "task", "g": "argument"}
+    assert (c["hidden"], c["epochs"], c["lr"], c["optimizer"], c["batch_size"], c["g"]) == (
+        3, 0, 0.003, learn.TRAIN_DEFAULTS["optimizer"], 8, 1.0)  # batch 16 of the table, at most the 8 sequences
+    assert set(c["sources"]) == set(learn.TRAIN_DEFAULTS)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sine_generation_gru_at_the_task_defaults_reaches_r2_above_0_9(seed):

@@ -34,7 +34,9 @@ def register(sub):
         "readout on a task of the catalog (biodyn list tasks) by backprop through time: "
         "gradients by JAX through the cells' own equations, updates by biodyn's optimisers. "
         "Writes OUT/TASK-NET-hH-sS.npz (weights, learning curves, everything that shaped them) "
-        "and OUT/TASK-NET-hH-sS.png (learning curves); --json FILE writes {config, curves, final}.",
+        "and OUT/TASK-NET-hH-sS.png (learning curves); --json FILE writes {config, curves, final}, "
+        "whose config.sources says where each setting came from (argument: a flag; task: the task's "
+        "table; default: biodyn's).",
         epilog="examples:\n  biodyn train flipflop_3bit --net gru --hidden 32 --epochs 30 --out results\n"
                "  biodyn train delayed_copy --net lstm --set delay=20 --optimizer adam --lr 0.005 "
                "--out results --json copy.json\n"

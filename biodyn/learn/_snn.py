@@ -74,7 +74,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
-from ._task import Task, load_task, metric_value
+from ._task import SOURCES, Task, load_task, metric_value, settings_with_sources
 from ._train import _Oracle, check_clip_grad
 
 __all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "SOURCES", "DEFAULT_NEURON", "neuron_of", "settings",
@@ -307,8 +307,6 @@ SNN_DEFAULTS = {"hidden": 64, "epochs": 20, "lr": 2e-2, "optimizer": "adam", "ba
                 "steps_per_sample": 10, "n_per_channel": 5, "dt": "1 ms", "surrogate": "fast_sigmoid",
                 "surrogate_width": "1 mV"}
 
-#: Where a setting of :func:`train_snn` came from (``config["sources"]``).
-SOURCES = ("argument", "task", "default")
 
 
 def settings(task, **given):
@@ -320,17 +318,9 @@ def settings(task, **given):
 def settings_and_sources(task, **given):
     """``(settings, sources)``: :func:`settings` and, per setting, where its value came from —
     ``"argument"`` (given, not ``None``), ``"task"`` (the task's ``[training.spiking]`` table) or
-    ``"default"`` (:data:`SNN_DEFAULTS`)."""
-    task = load_task(task)
-    unknown = set(given) - set(SNN_DEFAULTS)
-    if unknown:
-        raise TypeError(f"settings: unknown {sorted(unknown)}")
-    table = task.spiking_training
-    sources = {k: "argument" if given.get(k) is not None else "task" if k in table else "default"
-               for k in SNN_DEFAULTS}
-    values = {k: given[k] if sources[k] == "argument" else table[k] if sources[k] == "task" else d
-              for k, d in SNN_DEFAULTS.items()}
-    return values, sources
+    ``"default"`` (:data:`SNN_DEFAULTS`); the resolution of rate networks too
+    (:func:`biodyn.learn._task.settings_with_sources`)."""
+    return settings_with_sources(given, load_task(task).spiking_training, SNN_DEFAULTS)
 
 
 #: The neuron model of :func:`train_snn` when neither the caller nor the task's ``[training.spiking]``
@@ -449,8 +439,8 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     if task.generator in SPIKING and given:
         raise SpecError("<arguments>", ", ".join(given), f"no input encoding for {task.name!r}, whose inputs are "
                         "already spikes", repr(given))
-    # where each setting came from (recorded: config["sources"]; the names the table gave, as
-    # learn.train records its [training], config["task_defaults_used"])
+    # where each setting came from (recorded: config["sources"], as learn.train records its own;
+    # config["task_defaults_used"]: the names the table gave)
     _resolved, sources = settings_and_sources(
         task, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, batch_size=batch_size, tau_syn=tau_syn,
         tau_out=tau_out, w_in=w_in, w_rec=w_rec, encoding=encoding, rate=rate, steps_per_sample=steps_per_sample,

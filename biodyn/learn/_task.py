@@ -79,7 +79,8 @@ from ..errors import SpecError, display_path, suggest
 from ..spec import Citation, Key, _citation, check_table, read_toml
 from ._generators import GENERATORS, Batch
 
-__all__ = ["Task", "load_task", "task_with", "TASK_KEYS", "METRICS", "PARAMETER_UNITS", "TRAIN_DEFAULTS", "metric_value"]
+__all__ = ["Task", "load_task", "task_with", "TASK_KEYS", "METRICS", "PARAMETER_UNITS", "TRAIN_DEFAULTS", "SOURCES",
+           "settings_with_sources", "metric_value"]
 
 TASK_KEYS = {
     "kind": Key((str,), True, "'task'"),
@@ -138,6 +139,32 @@ _ENCODING_KEYS = ("encoding", "rate", "steps_per_sample", "n_per_channel")
 #: :func:`biodyn.learn.train`'s arguments left at ``None``.
 TRAIN_DEFAULTS = MappingProxyType({"hidden": 32, "epochs": 30, "lr": 0.01, "batch_size": 64, "g": 1.0,
                                    "optimizer": "adam"})
+#: Where a training setting came from (``config["sources"]`` of :func:`biodyn.learn.train` and
+#: :func:`biodyn.learn._snn.train_snn`): the caller's argument or flag, the task's table, the
+#: library's default.
+SOURCES = ("argument", "task", "default")
+
+
+def settings_with_sources(given, table, defaults):
+    """``(values, sources)`` of training settings — the ONE resolution of both trainings.
+
+    For each key of ``defaults``: ``given[key]`` if given and not ``None`` (source
+    ``"argument"``), else ``table[key]`` (the task's ``[training]`` table for a rate network,
+    its ``[training.spiking]`` table for a spiking one; source ``"task"``), else
+    ``defaults[key]`` (:data:`TRAIN_DEFAULTS`, :data:`biodyn.learn._snn.SNN_DEFAULTS`; source
+    ``"default"``). A key of ``given`` that is no setting is a ``TypeError`` (a caller's bug:
+    the settings are the trainings' keywords).
+    """
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise TypeError(f"settings: unknown {sorted(unknown)}")
+    sources = {k: "argument" if given.get(k) is not None else "task" if k in table else "default"
+               for k in defaults}
+    values = {k: given[k] if sources[k] == "argument" else table[k] if sources[k] == "task" else d
+              for k, d in defaults.items()}
+    return values, sources
+
+
 #: Names of training settings — keywords of :func:`biodyn.learn.train`,
 #: :func:`biodyn.learn._snn.train_snn` and the train jobs, flags of ``biodyn train`` — that are
 #: no generator's parameter: one given as a task parameter (``--set hidden=3``,
@@ -445,6 +472,9 @@ class Task:
         #: The task's training hyperparameters (its ``[training]`` table; the others from
         #: :data:`TRAIN_DEFAULTS`).
         self.training = MappingProxyType({**TRAIN_DEFAULTS, **training})
+        #: The task's own ``[training]`` values (without ``source`` and ``spiking``): what
+        #: :func:`settings_with_sources` records as ``"task"``.
+        self.training_table = MappingProxyType(training)
         probe = self.generate(2, 0)
         self.n_inputs = probe.x.shape[2]
         if self.readout == "last":  # classes: the generator's n_classes, or those of its data set

@@ -44,7 +44,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._floss import check_floss, floss_functions, floss_q0
-from ._task import load_task, metric_value
+from ._task import TRAIN_DEFAULTS, load_task, metric_value, settings_with_sources
 
 __all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of", "jacobian_product_of",
            "clip_by_global_norm"]
@@ -354,13 +354,21 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
         ``params`` (numpy arrays, :class:`biodyn.ann.RNN`'s keys), ``curves``
         (``epoch``, ``train_loss``, ``test_loss``, ``train_metric``, ``test_metric``; epoch 0 is
         the untrained network) and ``config`` (task and its parameters, seed, net, hidden, lr,
-        optimiser with its hyperparameters, versions).
+        optimiser with its hyperparameters, versions). ``config["sources"]`` says for each of
+        ``hidden``, ``epochs``, ``lr``, ``optimizer``, ``batch_size`` and ``g`` where its value
+        came from: ``"argument"`` (given, not ``None``), ``"task"`` (the task's ``[training]``
+        table) or ``"default"`` (:data:`biodyn.learn.TRAIN_DEFAULTS`) — the resolution and the
+        record of :func:`biodyn.learn._snn.train_snn` (:func:`biodyn.learn._task.settings_with_sources`).
+        ``config["task_defaults_used"]`` (kept for older readers) lists the settings not given,
+        whichever of the two tables supplied them.
     """
     from ..ann import RNN, optimiser as make_optimiser
 
     task = load_task(task, **task_parameters)
     given = {"hidden": hidden, "epochs": epochs, "lr": lr, "optimizer": optimizer, "batch_size": batch_size, "g": g}
-    hp = {k: task.training[k] if v is None else v for k, v in given.items()}
+    # the resolution of the spiking training too: the argument, else the task's [training], else
+    # TRAIN_DEFAULTS; where each came from is recorded (config["sources"])
+    hp, sources = settings_with_sources(given, task.training_table, TRAIN_DEFAULTS)
     hidden, epochs, lr, optimizer, batch_size, g = (hp[k] for k in given)
     if net not in NETS:
         raise SpecError("<arguments>", "net", "one of " + ", ".join(NETS), repr(net),
@@ -435,6 +443,7 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
               "n_inputs": task.n_inputs, "n_outputs": task.n_outputs,
               "init": "biodyn.ann.RNN (gaussian, sigma_w = g, input_scale = 1)",
               "task_defaults_used": sorted(k for k, v in given.items() if v is None),
+              "sources": sources,
               "clip_grad": clip_grad,
               "versions": {"biodyn": __version__, "jax": jax.__version__, "numpy": np.__version__}}
     if lyapunov_every is not None:
