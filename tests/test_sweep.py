@@ -804,6 +804,21 @@ def test_replay_sweep_batch_1_in_the_spec_runs_every_point_alone(tmp_path):
     assert all("batch" not in r["extra"] for r in result.records.values())
 
 
+def test_sweep_manifest_records_the_batch_asked_for_and_the_points_per_task(tmp_path):
+    """sweep.json's run entry said how the run was executed but not how its points were
+    batched (a point alone records no batch at all): the batch asked for (--batch, else
+    [run] batch, else auto) and the points per task are recorded with the run."""
+    text = BATCHED.format(batch="batch = 2").replace("n_seeds = 2\n", "").replace(
+        'variants.pairing = ["all_to_all", "nearest"]', "")
+    path = write_spec(tmp_path, text)
+    assert sweep.run(path, out=tmp_path / "a", workers=0).ok
+    entry = json.loads((tmp_path / "a" / "sweep.json").read_text())["runs"][-1]
+    assert entry["batch"]["requested"] == 2 and entry["batch"]["tasks"] == [2]
+    assert sweep.run(path, out=tmp_path / "b", workers=0, batch=1).ok
+    entry = json.loads((tmp_path / "b" / "sweep.json").read_text())["runs"][-1]
+    assert entry["batch"] == {"requested": 1, "tasks": [1, 1], "notes": []}
+
+
 def test_interrupted_batch_leaves_none_of_its_points_written(tmp_path, monkeypatch):
     """Ctrl-C while a batch writes its points: no point of the batch is finished or has files."""
     from biodyn.jobs import _replay

@@ -438,7 +438,12 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         n_workers = 1 if workers == 0 else (workers or os.cpu_count() or 1)
         batches, batch_notes = runner.batches(spec, settings, todo, n_workers, batch)
         run_entry = {"started": _now(), "finished": None, "executor": None, "computed": 0,
-                     "failed": 0, "skipped": len(done)}
+                     "failed": 0, "skipped": len(done),
+                     # what shaped this run's tasks: the batch asked for (--batch, else [run]
+                     # batch, else the job's default) and the points per task it gave
+                     "batch": {"requested": batch if batch is not None else
+                               settings.get("batch", "auto" if spec.job == "replay" else 1),
+                               "tasks": [len(b) for b in batches], "notes": list(batch_notes)}}
         csv_path = out / SUMMARY
         write_summary(spec, records, csv_path)
         result = SweepResult(spec, out, records, 0, len(done))
