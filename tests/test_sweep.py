@@ -897,6 +897,40 @@ def test_replay_batches_group_by_code_and_size_to_memory_and_workers(tmp_path, m
     assert [len(t) for t in tasks] == [1, 1] and "runs points alone" in notes[0]
 
 
+def test_replay_batches_split_for_the_workers_over_all_groups_not_within_each(tmp_path, monkeypatch):
+    """Two variants x 4 points, 2 workers: the two groups are already two tasks, one per
+    worker, so each is ONE batch of 4 (it was split into 2 x 2 for the workers within each
+    group: 4 Brian2 runs where 2 keep both workers busy); one group still splits for them."""
+    from biodyn.protocols import _engine
+    from biodyn.sweep import get_runner
+
+    monkeypatch.setattr(_engine, "cache_bytes", lambda: 2**30)
+    runner = get_runner("replay")
+    two = write_spec(tmp_path, BATCHED.format(batch=""))
+    spec = sweep.load(two)
+    tasks, notes = runner.batches(spec, spec.settings, list(spec.points), workers=2)
+    assert sorted(len(t) for t in tasks) == [4, 4] and "8 points in 2 batches of up to 4" in notes[0]
+    one = [p for p in spec.points if p.params["variants.pairing"] == "nearest"]
+    tasks, _ = runner.batches(spec, spec.settings, one, workers=2)
+    assert sorted(len(t) for t in tasks) == [2, 2]
+
+
+def test_dry_run_shows_how_the_points_would_be_batched(tmp_path, capsys):
+    """--dry-run listed the points but not the batches the run would form: it now says which
+    batch each point would run in (and the batching note), and --batch 1 shows none."""
+    from biodyn.cli import main
+
+    path = write_spec(tmp_path, BATCHED.format(batch=""))
+    assert main(["sweep", str(path), "--dry-run", "--workers", "0", "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert "note: 8 points in 2 batches of up to 4" in captured.err
+    lines = [line for line in captured.out.splitlines() if "to run" in line]
+    assert len(lines) == 8 and all("batch" in line and "(4 points)" in line for line in lines)
+    assert sum("in batch 1 of 2" in line for line in lines) == 4
+    assert main(["sweep", str(path), "--dry-run", "--batch", "1", "--out", str(tmp_path / "o")]) == 0
+    assert " batch " not in capsys.readouterr().out
+
+
 def test_replay_columns_of_conditions_with_the_same_labels_are_all_kept():
     """A stimulus change of the condition variable (sweep axis stimulus.input_rate of song_2000)
     gives conditions with the same labels: each keeps its own column (none overwritten)."""

@@ -575,7 +575,8 @@ class ReplayRunner(Runner):
     copy against a quarter of the memory available, shared by the workers) and to one
     core's L2 cache (the copies' per-event state, :func:`~biodyn.protocols._engine.batch_copies_for_cache`:
     16 song_2000 neurons of 1000 plastic inputs on a 1-MiB cache), at most
-    :data:`MAX_BATCH` points, and into at least as many tasks as workers. ``batch = 1``,
+    :data:`MAX_BATCH` points, and into at least as many tasks as workers (over all the
+    groups: a group is split for the workers by its share of the points). ``batch = 1``,
     and engines that do not batch, run every point alone.
     """
 
@@ -620,7 +621,10 @@ class ReplayRunner(Runner):
                 memory, state = estimates[key]
                 by_memory = int(batch_memory(workers) // max(memory, 1.0))
                 by_cache = batch_copies_for_cache(state) or MAX_BATCH
-                n = max(1, min(by_memory, by_cache, MAX_BATCH, -(-len(members) // workers)))
+                # at least as many tasks as workers over all the groups: a group gets its
+                # share of the workers (groups of other code are tasks of their own already)
+                share = max(1, -(-workers * len(members) // len(todo)))
+                n = max(1, min(by_memory, by_cache, MAX_BATCH, -(-len(members) // share)))
             else:
                 n = int(size)
             n_tasks = -(-len(members) // n)
