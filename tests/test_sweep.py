@@ -948,6 +948,40 @@ def test_replay_columns_of_conditions_with_the_same_labels_are_all_kept():
     assert cols[0] == "value(input_rate=20 Hz,correlation=0)" and cols[3] == "value(input_rate=20 Hz,correlation=0.2)"
 
 
+def test_replay_columns_of_a_swept_condition_variable_are_the_same_for_every_point():
+    """A song_2000 sweep over stimulus.input_rate: every condition runs at the point's rate
+    and is labelled with it, so the CSV columns were value(input_rate=5 Hz,...) for one point
+    and value(input_rate=15 Hz,...) for the next (disjoint columns; summary.png one dot per
+    panel). The swept column leaves the labels: one column per condition for all points."""
+    from types import SimpleNamespace
+
+    from biodyn.sweep._runners import _replay_values, _swept_columns
+
+    settings = {"protocol": "song_2000"}
+    assert _swept_columns({"stimulus.input_rate": "5 Hz", "A_plus": 0.005}, settings) == ("input_rate",)
+    assert _swept_columns({"A_plus": 0.005}, settings) == ()
+    assert _swept_columns({"stimulus.duration": "1 second"}, settings) == ()
+    names = []
+    for rate in (5, 15):
+        conds = [{"labels": {"input_rate": rate, "correlation": c}, "value": float(rate + j)}
+                 for j, c in enumerate((0, 0, 0, 0.2))]
+        result = SimpleNamespace(summary={"score": {"chi": None, "n": 0}, "conditions": conds,
+                                          "units": {"input_rate": "Hz", "correlation": "1"}},
+                                 timings={}, paths={})
+        values = _replay_values(result, None, _swept_columns({"stimulus.input_rate": f"{rate} Hz"},
+                                                             settings)).values
+        names.append([k for k in values if k.startswith("value(")])
+        assert [values[k] for k in names[-1]] == [rate, rate + 1, rate + 2, rate + 3]
+    assert names[0] == names[1] == ["value(correlation=0)", "value(correlation=0) #2",
+                                    "value(correlation=0) #3", "value(correlation=0.2)"]
+    fi = SimpleNamespace(summary={"score": {"chi": None, "n": 0}, "units": {"current": "nA"},
+                                  "conditions": [{"labels": {"current": 3.0}, "value": 1.0},
+                                                 {"labels": {"current": 3.0}, "value": 2.0}]},
+                         timings={}, paths={})
+    assert [k for k in _replay_values(fi, None, ("current",)).values if k.startswith("value(")] == [
+        "value(condition 1)", "value(condition 2)"]
+
+
 def test_progress_of_a_batch_gives_one_time_left_for_all_its_points(tmp_path):
     """The points of a batch finish together: the time left printed with each is that of the
     whole batch done (it was computed as if only 1, then 2, ... points had taken the batch's
