@@ -571,10 +571,13 @@ def test_negative_seed_is_a_usage_error_naming_seed_before_anything_runs(command
 
 
 def test_replay_replicates_run_seeds_as_copies_of_one_run_each_equal_to_its_own_replay(
-        tmp_path, capsys):
+        tmp_path, capsys, monkeypatch):
     """--replicates 3 --seed 5: seeds 5, 6, 7 batched in one Brian2 run, each written to its
     own folder, each equal to the replay of that seed alone (issue 17)."""
     from biodyn import protocols
+    from biodyn.protocols import _engine
+
+    monkeypatch.setattr(_engine, "cache_bytes", lambda: 2**20)  # room for 4 copies, any machine
 
     stim = ["--stimulus", "duration=0.1 second", "--stimulus", "rate_window=0.1 second"]
     assert main(["replay", "song_2000", "--target", "numpy", "--replicates", "3", "--seed", "5",
@@ -689,3 +692,37 @@ def test_select_by_label_names_every_condition_with_that_value():
     assert spec.selection(["input_rate=10"]) == [0, 3]
     assert spec.selection(["2", "input_rate=20", "2"]) == [2, 1]  # in the items' order, no repeats
     assert spec.selection(["correlation=0.2"]) == [3]
+
+
+def test_replay_replicates_are_sized_to_the_cache_as_a_sweeps_batches_not_all_in_one_run(
+        tmp_path, capsys, monkeypatch):
+    """--replicates R put all R copies in one run whatever R (64 song_2000 copies of 100 s:
+    about 4 GB); now sized as a sweep's batch = "auto" (memory, one core's L2 cache) in runs
+    of equal shares: with room for 2 copies, 3 replicates run as 2 runs (2 + 1, not 1 run of
+    3), each replicate still its own replay's numbers; --batch N sets it by hand."""
+    from biodyn import protocols
+    from biodyn.protocols import _engine
+
+    monkeypatch.setattr(_engine, "cache_bytes", lambda: 2.5 * 256e3)  # 2 song_2000 copies
+    stim = ["--stimulus", "duration=0.05 second", "--stimulus", "rate_window=0.05 second"]
+    assert main(["replay", "song_2000", "--target", "numpy", "--replicates", "3", "--seed", "5",
+                 "--out", str(tmp_path / "a"), "-q", *stim]) == 0
+    out = capsys.readouterr().out
+    assert "3 replicates (seeds 5..7) as copies of 2 Brian2 runs (batches of 2 at most" in out
+    batches = [json.loads((tmp_path / "a" / f"seed_{s}" / "song_2000.json").read_text())["batch"]
+               for s in (5, 6, 7)]
+    assert batches[0] == {"size": 2, "copy": 0} and batches[1] == {"size": 2, "copy": 1}
+    last = json.loads((tmp_path / "a" / "seed_7" / "song_2000.json").read_text())
+    alone = protocols.run("song_2000", target="numpy", seed=7,
+                          stimulus={"duration": "0.05 second", "rate_window": "0.05 second"})
+    assert [c["value"] for c in last["conditions"]] == alone.values.tolist()
+    assert main(["replay", "song_2000", "--target", "numpy", "--replicates", "2", "--batch", "1",
+                 "--out", str(tmp_path / "b"), "-q", *stim]) == 0
+    assert "2 replicates (seeds 0..1) one run each (--batch 1)" in capsys.readouterr().out
+
+
+def test_replay_batch_flag_needs_replicates_and_a_size(capsys):
+    assert main(["replay", "bi_poo_1998", "--batch", "2"]) == 2
+    assert "--batch: expected --replicates R too" in capsys.readouterr().err
+    assert main(["replay", "bi_poo_1998", "--replicates", "2", "--batch", "0"]) == 2
+    assert "--batch: expected 'auto' or a number of replicates per run >= 1" in capsys.readouterr().err

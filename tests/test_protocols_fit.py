@@ -419,3 +419,39 @@ def test_fit_starts_and_max_evaluations_below_one_are_refused_before_any_replay(
     err = capsys.readouterr().err
     assert code == 2 and flag in err and repr(value) in err and err.strip().count("\n") == 0
     assert not list(tmp_path.iterdir())
+
+
+# -- what a fit records and says (a new user's review of issue 17) -------------------------------
+
+def test_fit_parameter_set_records_the_target_the_replays_ran_on_not_auto(monkeypatch, tmp_path):
+    """`biodyn fit` with the default --target auto wrote `target = "auto"` in the fitted
+    set's [fit] table, while the JSON said cpp_standalone: the TOML must name the target the
+    replays ran on (and keep what was asked)."""
+    import tomllib
+
+    _fake_nonlinear_replays(monkeypatch)  # replays whose summaries say target = "numpy"
+    jobs.fit("sjostrom_2001", free=["A3_plus", "A2_minus"], starts=1, max_evaluations=5,
+             bounds={"A3_plus": (1e-4, 0.05), "A2_minus": (1e-4, 0.05)}, target="auto",
+             out=tmp_path / "f.toml", batch=1)
+    fit = tomllib.loads((tmp_path / "f.toml").read_text())["fit"]
+    assert fit["target"] == "numpy" and fit["target_requested"] == "auto"
+
+
+def test_fit_says_when_a_start_value_lies_outside_its_bounds(monkeypatch, capsys, tmp_path):
+    """--bounds A3_plus=0.1:0.5 around a set value of 0.0065: the first start is moved onto
+    the bound, and chi before (0.0065) can be far better than chi after; the fit says so in
+    its notes (stderr of biodyn fit, and the JSON) instead of silently."""
+    import json
+
+    _fake_nonlinear_replays(monkeypatch)
+    r = jobs.fit("sjostrom_2001", free=["A3_plus", "A2_minus"], starts=1, max_evaluations=5,
+                 bounds={"A3_plus": (0.1, 0.5), "A2_minus": (1e-4, 0.05)}, target="numpy",
+                 out=tmp_path / "f.toml", batch=1)
+    assert len(r.notes) == 1
+    assert "start value of A3_plus (0.0065) lies outside its bounds [0.1, 0.5]" in r.notes[0]
+    assert "the first start is 0.1" in r.notes[0]
+    assert json.loads(r.json.read_text())["fit"]["notes"] == r.notes
+    assert main(["fit", "sjostrom_2001", "--free", "A3_plus,A2_minus", "--bounds", "A3_plus=0.1:0.5",
+                 "--bounds", "A2_minus=0.0001:0.05", "--starts", "1", "--max-evaluations", "5",
+                 "--target", "numpy", "--batch", "1", "--out", str(tmp_path / "g.toml"), "-q"]) == 0
+    assert "note: the start value of A3_plus (0.0065) lies outside" in capsys.readouterr().err

@@ -804,6 +804,21 @@ def test_replay_sweep_batch_1_in_the_spec_runs_every_point_alone(tmp_path):
     assert all("batch" not in r["extra"] for r in result.records.values())
 
 
+def test_sweep_manifest_records_the_batch_asked_for_and_the_points_per_task(tmp_path):
+    """sweep.json's run entry said how the run was executed but not how its points were
+    batched (a point alone records no batch at all): the batch asked for (--batch, else
+    [run] batch, else auto) and the points per task are recorded with the run."""
+    text = BATCHED.format(batch="batch = 2").replace("n_seeds = 2\n", "").replace(
+        'variants.pairing = ["all_to_all", "nearest"]', "")
+    path = write_spec(tmp_path, text)
+    assert sweep.run(path, out=tmp_path / "a", workers=0).ok
+    entry = json.loads((tmp_path / "a" / "sweep.json").read_text())["runs"][-1]
+    assert entry["batch"]["requested"] == 2 and entry["batch"]["tasks"] == [2]
+    assert sweep.run(path, out=tmp_path / "b", workers=0, batch=1).ok
+    entry = json.loads((tmp_path / "b" / "sweep.json").read_text())["runs"][-1]
+    assert entry["batch"] == {"requested": 1, "tasks": [1, 1], "notes": []}
+
+
 def test_interrupted_batch_leaves_none_of_its_points_written(tmp_path, monkeypatch):
     """Ctrl-C while a batch writes its points: no point of the batch is finished or has files."""
     from biodyn.jobs import _replay
@@ -882,6 +897,40 @@ def test_replay_batches_group_by_code_and_size_to_memory_and_workers(tmp_path, m
     assert [len(t) for t in tasks] == [1, 1] and "runs points alone" in notes[0]
 
 
+def test_replay_batches_split_for_the_workers_over_all_groups_not_within_each(tmp_path, monkeypatch):
+    """Two variants x 4 points, 2 workers: the two groups are already two tasks, one per
+    worker, so each is ONE batch of 4 (it was split into 2 x 2 for the workers within each
+    group: 4 Brian2 runs where 2 keep both workers busy); one group still splits for them."""
+    from biodyn.protocols import _engine
+    from biodyn.sweep import get_runner
+
+    monkeypatch.setattr(_engine, "cache_bytes", lambda: 2**30)
+    runner = get_runner("replay")
+    two = write_spec(tmp_path, BATCHED.format(batch=""))
+    spec = sweep.load(two)
+    tasks, notes = runner.batches(spec, spec.settings, list(spec.points), workers=2)
+    assert sorted(len(t) for t in tasks) == [4, 4] and "8 points in 2 batches of up to 4" in notes[0]
+    one = [p for p in spec.points if p.params["variants.pairing"] == "nearest"]
+    tasks, _ = runner.batches(spec, spec.settings, one, workers=2)
+    assert sorted(len(t) for t in tasks) == [2, 2]
+
+
+def test_dry_run_shows_how_the_points_would_be_batched(tmp_path, capsys):
+    """--dry-run listed the points but not the batches the run would form: it now says which
+    batch each point would run in (and the batching note), and --batch 1 shows none."""
+    from biodyn.cli import main
+
+    path = write_spec(tmp_path, BATCHED.format(batch=""))
+    assert main(["sweep", str(path), "--dry-run", "--workers", "0", "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert "note: 8 points in 2 batches of up to 4" in captured.err
+    lines = [line for line in captured.out.splitlines() if "to run" in line]
+    assert len(lines) == 8 and all("batch" in line and "(4 points)" in line for line in lines)
+    assert sum("in batch 1 of 2" in line for line in lines) == 4
+    assert main(["sweep", str(path), "--dry-run", "--batch", "1", "--out", str(tmp_path / "o")]) == 0
+    assert " batch " not in capsys.readouterr().out
+
+
 def test_replay_columns_of_conditions_with_the_same_labels_are_all_kept():
     """A stimulus change of the condition variable (sweep axis stimulus.input_rate of song_2000)
     gives conditions with the same labels: each keeps its own column (none overwritten)."""
@@ -897,6 +946,40 @@ def test_replay_columns_of_conditions_with_the_same_labels_are_all_kept():
     cols = [k for k in values if k.startswith("value(")]
     assert len(cols) == 4 and [values[k] for k in cols] == [1.0, 2.0, 3.0, 4.0]
     assert cols[0] == "value(input_rate=20 Hz,correlation=0)" and cols[3] == "value(input_rate=20 Hz,correlation=0.2)"
+
+
+def test_replay_columns_of_a_swept_condition_variable_are_the_same_for_every_point():
+    """A song_2000 sweep over stimulus.input_rate: every condition runs at the point's rate
+    and is labelled with it, so the CSV columns were value(input_rate=5 Hz,...) for one point
+    and value(input_rate=15 Hz,...) for the next (disjoint columns; summary.png one dot per
+    panel). The swept column leaves the labels: one column per condition for all points."""
+    from types import SimpleNamespace
+
+    from biodyn.sweep._runners import _replay_values, _swept_columns
+
+    settings = {"protocol": "song_2000"}
+    assert _swept_columns({"stimulus.input_rate": "5 Hz", "A_plus": 0.005}, settings) == ("input_rate",)
+    assert _swept_columns({"A_plus": 0.005}, settings) == ()
+    assert _swept_columns({"stimulus.duration": "1 second"}, settings) == ()
+    names = []
+    for rate in (5, 15):
+        conds = [{"labels": {"input_rate": rate, "correlation": c}, "value": float(rate + j)}
+                 for j, c in enumerate((0, 0, 0, 0.2))]
+        result = SimpleNamespace(summary={"score": {"chi": None, "n": 0}, "conditions": conds,
+                                          "units": {"input_rate": "Hz", "correlation": "1"}},
+                                 timings={}, paths={})
+        values = _replay_values(result, None, _swept_columns({"stimulus.input_rate": f"{rate} Hz"},
+                                                             settings)).values
+        names.append([k for k in values if k.startswith("value(")])
+        assert [values[k] for k in names[-1]] == [rate, rate + 1, rate + 2, rate + 3]
+    assert names[0] == names[1] == ["value(correlation=0)", "value(correlation=0) #2",
+                                    "value(correlation=0) #3", "value(correlation=0.2)"]
+    fi = SimpleNamespace(summary={"score": {"chi": None, "n": 0}, "units": {"current": "nA"},
+                                  "conditions": [{"labels": {"current": 3.0}, "value": 1.0},
+                                                 {"labels": {"current": 3.0}, "value": 2.0}]},
+                         timings={}, paths={})
+    assert [k for k in _replay_values(fi, None, ("current",)).values if k.startswith("value(")] == [
+        "value(condition 1)", "value(condition 2)"]
 
 
 def test_progress_of_a_batch_gives_one_time_left_for_all_its_points(tmp_path):

@@ -73,6 +73,8 @@ def run(args):
                       overrides=overrides, variants=variants, target=args.target, seed=args.seed,
                       starts=args.starts, max_evaluations=args.max_evaluations, out=args.out,
                       progress=progress, stimulus=stimulus or None, batch=args.batch)
+    for note in getattr(result, "notes", ()):
+        print(f"note: {note}", file=sys.stderr)
     print(f"{spec.name}: {model_spec.name}, {len(free)} free parameter(s), {result.evaluations} "
           f"replays, {len(result.starts)} start(s)")
     unc = getattr(result, "uncertainty", None) or {}

@@ -22,7 +22,7 @@ def register(sub):
                "  biodyn replay sjostrom_2001 --model stdp_triplet --params visual_all_to_all_full\n"
                "  biodyn replay spike_trains --input recording.nix --model stdp_pair --params song_2000\n"
                "  biodyn replay bi_poo_1998 --stimulus repetitions=5 --target numpy\n"
-               "  biodyn replay song_2000 --replicates 8 --seed 1   # seeds 1..8 in one run\n"
+               "  biodyn replay song_2000 --replicates 8 --seed 1   # seeds 1..8 as copies (runs sized to memory, L2 cache)\n"
                "  biodyn replay song_2000 --select 0 --stimulus duration='2000 second' "
                "--stimulus rate_window='200 second'\n"
                "  biodyn replay --from results/bi_poo_1998.json --out rerun/",
@@ -47,13 +47,17 @@ def register(sub):
                    "the file has more)")
     p.add_argument("--replicates", "-R", type=int, metavar="R",
                    help="R replicates with the seeds SEED, SEED+1, ..., SEED+R-1, as independent "
-                   "copies of ONE Brian2 run where the protocol's engine batches (else one run "
-                   "each); each is written to OUT/seed_S/ with its own JSON recording its seed "
+                   "copies of one Brian2 run where the protocol's engine batches (else one run "
+                   "each; runs sized by --batch); each is written to OUT/seed_S/ with its own JSON recording its seed "
                    "and the batch")
     p.add_argument("--select", metavar="I[,J...]",
                    help="run only these conditions: indices from 0 in the order of the protocol's "
                    "conditions, or label=value, e.g. --select 0,2 or --select input_rate=10 (the value in "
                    "the label's unit); the JSON records the indices, --from reruns them")
+    p.add_argument("--batch", "-b", metavar="N|auto", default=None,
+                   help="with --replicates: replicates per Brian2 run: 'auto' (default: sized to "
+                   "memory and to one core's L2 cache, as a sweep's batches), N, or 1 (one run "
+                   "each); the replicates are split into runs of equal shares")
     add_stimulus_option(p)
     p.set_defaults(func=run)
 
@@ -98,6 +102,11 @@ def run(args):
     check_protocol_changes(args.protocol, stimulus=stimulus, inputs=inputs)
     if args.replicates is not None:
         return _replicates(args, overrides, variants, stimulus, inputs, select)
+    if args.batch is not None:
+        from ..errors import SpecError
+
+        raise SpecError("<command line>", "--batch", "--replicates R too (the replicates per "
+                        "Brian2 run; one replay is one run)", f"--batch {args.batch} alone")
     result = jobs.replay(args.protocol, model=args.model, params=args.params, overrides=overrides,
                          variants=variants, target=args.target, seed=args.seed or 0,
                          fmt=args.format_given or "pkl",
@@ -122,20 +131,35 @@ def _replicates(args, overrides, variants, stimulus, inputs, select=None):
     if inputs:
         raise SpecError("<command line>", "--replicates", "a protocol without --input (a "
                         "recording has one realisation)", "--input")
+    batch = "auto" if args.batch is None else args.batch
+    if isinstance(batch, str) and batch.strip().isdigit():
+        batch = int(batch)
+    if batch != "auto" and not (isinstance(batch, int) and batch >= 1):
+        raise SpecError("<command line>", "--batch", "'auto' or a number of replicates per run "
+                        ">= 1 (1: one run each)", repr(args.batch))
     seed = args.seed or 0
     seeds = list(range(seed, seed + args.replicates))
     out = Path(args.out)
     points = [dict(model=args.model, params=args.params, overrides=overrides, variants=variants,
                    stimulus=stimulus or None, seed=s, out=out / f"seed_{s}") for s in seeds]
+    copies, why = jobs.replicate_copies(args.protocol, points[0], len(seeds), batch)
     results = jobs.replay_batch(args.protocol, points, target=args.target,
-                                fmt=args.format_given or "pkl", report=report_of(args), select=select)
+                                fmt=args.format_given or "pkl", report=report_of(args), select=select,
+                                max_copies=copies)
     for r in results:
         if isinstance(r, BaseException):
             raise r
     first = results[0].summary
-    batch = first.get("batch", {})
-    how = (f"as copies of one Brian2 run (batch of {batch['size']})" if batch.get("size", 1) > 1
-           else f"one run each ({batch.get('alone', 'not batched')})")
+    sizes = [r.summary.get("batch", {}).get("size", 1) for r in results]
+    runs = sum(1 for r in results if r.summary.get("batch", {}).get("copy", 0) == 0)
+    if max(sizes) > 1 and runs == 1:
+        how = f"as copies of one Brian2 run (batch of {sizes[0]})"
+    elif max(sizes) > 1:
+        how = (f"as copies of {runs} Brian2 runs (batches of {max(sizes)} at most; {why})")
+    elif copies == 1 and len(seeds) > 1:
+        how = f"one run each ({why})"
+    else:
+        how = f"one run each ({first.get('batch', {}).get('alone', 'not batched')})"
     print(f"{first['protocol']}: {first['model']} ({first['parameter_set']}) on {first['target']}, "
           f"{len(results)} replicates (seeds {seeds[0]}..{seeds[-1]}) {how}")
     values = np.array([[c["value"] for c in r.summary["conditions"]] for r in results])
@@ -181,7 +205,7 @@ def _rerun(args):
                                       ("--variant", args.variants), ("--seed", args.seed),
                                       ("--stimulus", args.stimulus), ("--input", args.input),
                                       ("--segment", args.segment), ("--replicates", args.replicates),
-                                      ("--select", args.select))
+                                      ("--select", args.select), ("--batch", args.batch))
              if value not in (None, [])]
     if given:
         raise SpecError("<command line>", "--from", "only --out, --format and --target beside it "

@@ -59,13 +59,21 @@ def run(args):
                           "cluster's workers run the points")
     progress = None if args.quiet else True
     if args.dry_run:
-        result = sweep.run(args.spec, out=args.out, dry_run=True, batch=args.batch)
+        result = sweep.run(args.spec, out=args.out, dry_run=True, batch=args.batch,
+                           workers=args.workers)
         spec = result.spec
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
         print(f"sweep {spec.name} ({spec.job}): {len(spec.points)} points, seed {spec.seed}, "
               f"out {result.out}")
+        task_of = {name: (k, len(b)) for k, b in enumerate(result.batches) for name in b}
+        batched = any(len(b) > 1 for b in result.batches)
         for p in spec.points:
             rec = result.records.get(p.name)
             state = "to run" if rec is None else ("finished" if rec["status"] == "ok" else "failed, to run")
+            if batched and p.name in task_of:
+                k, n = task_of[p.name]
+                state += f" in batch {k + 1} of {len(result.batches)} ({n} point{'s' if n != 1 else ''})"
             print(f"  {p.name}  seed {p.seed}  {state}  ({p.label()})")
         return 0
     result = sweep.run(args.spec, out=args.out, scheduler=args.scheduler,

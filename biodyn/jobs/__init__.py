@@ -10,9 +10,10 @@ family; public names re-exported here.
 
 from ._base import JobResult, provenance_line
 from ._fit import FitResult, fit, parse_bounds
-from ._replay import protocol_figure, reference_curves, replay, replay_batch, replay_from
+from ._replay import (protocol_figure, reference_curves, replay, replay_batch, replay_from,
+                      replicate_copies)
 
-__all__ = ["JobResult", "replay", "replay_batch", "replay_from", "protocol_figure", "reference_curves", "fit",
+__all__ = ["JobResult", "replay", "replay_batch", "replay_from", "replicate_copies", "protocol_figure", "reference_curves", "fit",
            "FitResult", "parse_bounds", "provenance_line"]
 
 from ._analyze import *  # noqa: E402,F401,F403  biodyn.dynamics analyses

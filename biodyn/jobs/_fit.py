@@ -107,6 +107,10 @@ class FitResult:
         (Brian2 runs), ``padded`` (copies that only filled a batch), ``ahead`` (probes
         replayed ahead of scipy's asking) and ``ahead_used`` (those it then asked for: only
         these count in ``evaluations``), and ``alone`` where the engine runs points alone.
+    notes : list of str
+        What the user should know about how the fit ran (a start value outside its bounds,
+        moved onto the nearest bound for the first start); printed by ``biodyn fit`` and
+        kept in the JSON.
     """
 
     values: dict
@@ -123,6 +127,7 @@ class FitResult:
     json: Path | None = None
     uncertainty: dict = field(default_factory=dict)
     batch: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
 
 def _unit_text(value, unit):
@@ -429,6 +434,13 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
         lo.append(a)
         hi.append(b)
     box = _Box(lo, hi)
+    # a start value outside its bounds: the first start is its projection onto the box, and
+    # chi_before (at the start values themselves) may then be better than the fit's chi
+    notes = [f"the start value of {name} ({_unit_text(x, u)}) lies outside its bounds "
+             f"[{_unit_text(a, u)}, {_unit_text(b, u)}]: the first start is "
+             f"{_unit_text(min(max(x, a), b), u)}, and chi before is that of the start values"
+             for name, x, a, b, u in zip(free, x0, lo, hi, units)
+             if not a <= x <= b]
     fixed = dict(overrides or {})
     if model is None or model == spec.model:
         fixed = {**dict(spec.set), **fixed}
@@ -602,12 +614,13 @@ def fit(protocol, *, free, model=None, params=None, bounds=None, overrides=None,
     uncertainty["evaluations"] = counter["n"] - before_jacobian
     timings = {"total": time.perf_counter() - t0}
     result = FitResult(values, start_values, chi_before, best_chi, n, counter["n"], None, runs,
-                       timings, replay(best_x), uncertainty=uncertainty, batch=batching)
+                       timings, replay(best_x), uncertainty=uncertainty, batch=batching, notes=notes)
     if out is not False:
         path = Path(out) if out else Path(f"{spec.name}-{mspec.name}-fit.toml")
         result.path = write_parameter_set(path, resolved, values, fixed, spec, result,
                                           dict(zip(free, zip(box.lo.tolist(), box.hi.tolist()))),
-                                          dict(target=target, seed=seed, starts=int(starts),
+                                          dict(target=result.summary.get("target", target),
+                                               target_requested=target, seed=seed, starts=int(starts),
                                                max_evaluations=int(max_evaluations),
                                                batch=int(batching["size"])))
         doc = fit_document(result, spec, mspec, free, replay(x0), seed, target)
@@ -765,7 +778,7 @@ def fit_document(result, protocol, model_spec, free, start_summary, seed, target
            "values": dict(result.values), "start_values": dict(result.start_values),
            "chi_before": result.chi_before, "chi_after": result.chi_after, "n": result.n,
            "evaluations": result.evaluations, "starts": result.starts, "seed": int(seed),
-           "uncertainty": result.uncertainty, "batch": result.batch,
+           "uncertainty": result.uncertainty, "batch": result.batch, "notes": list(result.notes),
            "target": result.summary.get("target", target), "versions": build.versions(),
            "parameter_set_file": str(result.path) if result.path else None,
            "value_label": protocol.figure.get("ylabel") or (protocol.data or {}).get("value_label")}

@@ -9,7 +9,8 @@ from ..errors import SpecError
 
 from ._base import JobResult, all_or_nothing, check_outputs, provenance_line
 
-__all__ = ["replay", "replay_batch", "replay_from", "protocol_figure", "reference_curves"]
+__all__ = ["replay", "replay_batch", "replay_from", "replicate_copies", "protocol_figure",
+           "reference_curves"]
 
 
 def protocol_figure(summary, protocol=None, ax=None, result=None):
@@ -171,6 +172,45 @@ def replay_batch(protocol, points, *, target="auto", fmt="pkl", report=None, bui
             continue
         written.append(_write_result(result, out, fmt))
     return written
+
+
+def replicate_copies(protocol, point, n, batch="auto"):
+    """Copies per Brian2 run for ``n`` replicates (seeds) of one replay point.
+
+    ``batch="auto"`` sizes the runs as a sweep's ``batch = "auto"`` does (issue 17): at
+    most the copies whose memory fits a quarter of the memory available
+    (:func:`~biodyn.protocols._engine.batch_memory`, the engine's estimate per copy) and
+    whose per-event state fits one core's L2 cache
+    (:func:`~biodyn.protocols._engine.batch_copies_for_cache`), and the ``n`` replicates in
+    as few runs of equal shares as that allows (20 replicates at most 16 a run: 2 runs of
+    10). An integer ``batch`` is the most copies per run (equal shares too); 1: one run per
+    replicate.
+
+    Returns
+    -------
+    (int, str)
+        The copies per run (``max_copies`` of :func:`replay_batch`) and what set it.
+    """
+    from ..protocols._engine import RunOptions, batch_copies_for_cache, batch_memory
+
+    if batch == "auto":
+        spec = protocols.load(protocol)
+        try:
+            resolved = protocols.resolve_model(spec, point.get("model"), point.get("params"),
+                                               point.get("overrides"), point.get("variants"))
+            engine = protocols.ENGINES[spec.engine](spec, resolved,
+                                                    RunOptions(stimulus=point.get("stimulus") or {}))
+            memory, state = float(engine.estimate_bytes()), float(engine.copy_state_bytes())
+        except Exception:  # the point's own error shows when it runs
+            memory, state = 0.0, 0.0
+        by_memory = int(batch_memory() // max(memory, 1.0))
+        by_cache = batch_copies_for_cache(state) or n
+        limit = max(1, min(by_memory, by_cache, n))
+        why = ("auto: memory and one core's L2 cache" if limit < n else "auto")
+    else:
+        limit, why = max(1, min(int(batch), n)), f"--batch {int(batch)}"
+    runs = -(-n // limit)
+    return -(-n // runs), why
 
 
 def replay_from(path, *, out="results", fmt=None, target=None, report=None, build_key=None):

@@ -50,6 +50,9 @@ class SweepResult:
     notes : list of str
     figure : Path or None
         ``summary.png``: each numeric result against the first swept parameter.
+    batches : list of list of str
+        A dry run's tasks: the names of the points each would run together (one Brian2
+        run of copies for a batched replay), in order; empty otherwise.
     """
 
     spec: object
@@ -61,6 +64,7 @@ class SweepResult:
     notes: list = field(default_factory=list)
     elapsed: float = 0.0
     figure: Path | None = None
+    batches: list = field(default_factory=list)
 
     @property
     def csv(self):
@@ -426,7 +430,12 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         runner.check_batch(settings, batch)  # a dry run refuses what the run would refuse
         records = read_results(out, spec) if out.is_dir() else {}
         done = {n: r for n, r in records.items() if r.get("status") == "ok"}
-        return SweepResult(spec, out, records, 0, len(done), "none (dry run)")
+        todo = [p for p in spec.points if p.name not in done]
+        n_workers = 1 if workers == 0 else (workers or os.cpu_count() or 1)
+        # the tasks the run would form (a dry run shows how the points would be batched)
+        batches, notes = runner.batches(spec, settings, todo, n_workers, batch) if todo else ([], [])
+        return SweepResult(spec, out, records, 0, len(done), "none (dry run)", notes=list(notes),
+                           batches=[[p.name for p in b] for b in batches])
     io.check_writable(out, "--out", folder=True)  # before any worker starts
     t_start = time.perf_counter()
     with _exclusive(out):
@@ -438,7 +447,12 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         n_workers = 1 if workers == 0 else (workers or os.cpu_count() or 1)
         batches, batch_notes = runner.batches(spec, settings, todo, n_workers, batch)
         run_entry = {"started": _now(), "finished": None, "executor": None, "computed": 0,
-                     "failed": 0, "skipped": len(done)}
+                     "failed": 0, "skipped": len(done),
+                     # what shaped this run's tasks: the batch asked for (--batch, else [run]
+                     # batch, else the job's default) and the points per task it gave
+                     "batch": {"requested": batch if batch is not None else
+                               settings.get("batch", "auto" if spec.job == "replay" else 1),
+                               "tasks": [len(b) for b in batches], "notes": list(batch_notes)}}
         csv_path = out / SUMMARY
         write_summary(spec, records, csv_path)
         result = SweepResult(spec, out, records, 0, len(done))

@@ -535,17 +535,46 @@ def _replay_point(params, seed, out, settings):
     if target == "cpp_standalone" and "build_key" in inspect.signature(jobs.replay).parameters:
         kwargs["build_key"] = _standalone_key(settings, args)
     result = jobs.replay(settings["protocol"], **kwargs)
-    return _replay_values(result, kwargs.get("build_key"))
+    return _replay_values(result, kwargs.get("build_key"), _swept_columns(params, settings))
 
 
-def _replay_values(result, build_key):
+def _swept_columns(params, settings):
+    """The condition columns a point's swept stimulus keys set in every condition (a sweep
+    axis ``stimulus.input_rate`` of song_2000, whose ``input_rate = "input_rate"`` makes it the
+    condition variable; :func:`biodyn.protocols._engine._replaced_labels`)."""
+    from .. import protocols
+
+    keys = [k.split(".", 1)[1] for k in params if k.startswith("stimulus.")]
+    if not keys:
+        return ()
+    try:
+        spec = protocols.load(settings["protocol"])
+    except Exception:  # the point's own error shows when it runs
+        return ()
+    units = spec.label_units()
+    columns = [spec.stimulus.get(k) for k in keys]
+    return tuple(c.strip() for c in columns if isinstance(c, str) and c.strip() in units)
+
+
+def _replay_values(result, build_key, swept_columns=()):
+    """A replay point's CSV values: ``chi``, ``n_scored`` and ``value(LABELS)`` per condition.
+
+    The labels are the conditions' own, less the columns the sweep's axes set in every
+    condition (``swept_columns``: their value is the point's parameter, in its own CSV
+    column): a song_2000 sweep over ``stimulus.input_rate`` has the columns
+    ``value(correlation=0)``, ``value(correlation=0) #2``, ... for every point, so that each
+    condition is one column across the input rates (they were ``value(input_rate=5
+    Hz,correlation=0)`` for one point, ``value(input_rate=15 Hz,...)`` for the next: a
+    table of disjoint columns, and a figure of one point per panel). A condition left with
+    no label is ``value(condition K)``.
+    """
     s = result.summary
     values = {"chi": s["score"]["chi"], "n_scored": s["score"]["n"]}
     units = s.get("units", {})
-    for cond in s["conditions"]:
+    for i, cond in enumerate(s["conditions"]):
         labels = ",".join(f"{k}={v}{'' if units.get(k) in (None, '1', '') else ' ' + units[k]}"
-                          for k, v in cond["labels"].items())
-        name, k = f"value({labels})", 2
+                          for k, v in cond["labels"].items() if k not in swept_columns)
+        name, k = (f"value({labels})" if labels else f"value(condition {i + 1})"), 2
         while name in values:  # conditions a stimulus change made alike (their labels: what ran)
             name, k = f"value({labels}) #{k}", k + 1
         values[name] = cond["value"]
@@ -575,7 +604,8 @@ class ReplayRunner(Runner):
     copy against a quarter of the memory available, shared by the workers) and to one
     core's L2 cache (the copies' per-event state, :func:`~biodyn.protocols._engine.batch_copies_for_cache`:
     16 song_2000 neurons of 1000 plastic inputs on a 1-MiB cache), at most
-    :data:`MAX_BATCH` points, and into at least as many tasks as workers. ``batch = 1``,
+    :data:`MAX_BATCH` points, and into at least as many tasks as workers (over all the
+    groups: a group is split for the workers by its share of the points). ``batch = 1``,
     and engines that do not batch, run every point alone.
     """
 
@@ -620,7 +650,10 @@ class ReplayRunner(Runner):
                 memory, state = estimates[key]
                 by_memory = int(batch_memory(workers) // max(memory, 1.0))
                 by_cache = batch_copies_for_cache(state) or MAX_BATCH
-                n = max(1, min(by_memory, by_cache, MAX_BATCH, -(-len(members) // workers)))
+                # at least as many tasks as workers over all the groups: a group gets its
+                # share of the workers (groups of other code are tasks of their own already)
+                share = max(1, -(-workers * len(members) // len(todo)))
+                n = max(1, min(by_memory, by_cache, MAX_BATCH, -(-len(members) // share)))
             else:
                 n = int(size)
             n_tasks = -(-len(members) // n)
@@ -647,7 +680,9 @@ class ReplayRunner(Runner):
                 build_key = _standalone_key(settings, args)
         results = jobs.replay_batch(settings["protocol"], points, target=settings.get("target", "auto"),
                                     fmt=settings.get("format", "pkl"), build_key=build_key)
-        return [r if isinstance(r, BaseException) else _replay_values(r, build_key) for r in results]
+        return [r if isinstance(r, BaseException) else
+                _replay_values(r, build_key, _swept_columns(t.params, settings))
+                for r, t in zip(results, tasks)]
 
 
 def _estimate(protocol, args):
