@@ -45,7 +45,7 @@ def register(sub):
     p.add_argument("--batch", "-b", metavar="N|auto", default="auto",
                    help="replays per Brian2 run: 'auto' (default: the starts in lock-step, the "
                    "columns of each finite-difference Jacobian and the uncertainties' probes as "
-                   "copies of one run; the same fit to the last bit), N, or 1 (one replay per run, "
+                   "copies of one run; the same fit to the last bit for amplitudes, ~1e-12 for a free time constant), N, or 1 (one replay per run, "
                    "as before)")
     add_stimulus_option(p)
     p.set_defaults(func=run)
