@@ -726,3 +726,27 @@ def test_replay_batch_flag_needs_replicates_and_a_size(capsys):
     assert "--batch: expected --replicates R too" in capsys.readouterr().err
     assert main(["replay", "bi_poo_1998", "--replicates", "2", "--batch", "0"]) == 2
     assert "--batch: expected 'auto' or a number of replicates per run >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value, error, shown", [
+    (0.006502356289142985, 0.00069, ("0.00650", "0.00069")),   # the fit's example
+    (0.123456, 0.00095, ("0.12346", "0.00095")),                # 2 digits: 0.00095 stays
+    (0.123456, 0.000995, ("0.1235", "0.0010")),                 # rounds up a decade: 0.0010, not 0.001
+    (-0.0065023, 0.00069, ("-0.00650", "0.00069")),             # negative
+    (-1e-5, 0.0069, ("0.0000", "0.0069")),                      # below the error's place: no "-0.0000"
+    (300.0, 12.0, ("300", "12")),
+    (12345.6, 123.0, ("12350", "120")),
+    (1234567.891, 0.012, ("1234567.891", "0.012")),             # many digits, all supported
+    (6.5023e-9, 6.9e-10, ("6.50e-9", "0.69e-9")),               # very small: one shared exponent
+    (1.23456789e9, 1.234e6, ("1.2346e9", "0.0012e9")),          # very large with place-filling zeros
+    (1e300, 1e-300, ("1e+300", "1.0e-300")),                    # finer than a double: value in full
+    (0.006502356289142985, float("nan"), ("0.006502356289142985", None)),
+    (0.006502356289142985, float("inf"), ("0.006502356289142985", None)),
+    (0.006502356289142985, None, ("0.006502356289142985", None)),
+    (0.006502356289142985, 0.0, ("0.006502356289142985", None)),
+])
+def test_round_to_uncertainty_gives_two_significant_digits_and_the_value_to_the_same_place(
+        value, error, shown):
+    from biodyn.cli._output import round_to_uncertainty
+
+    assert round_to_uncertainty(value, error) == shown

@@ -250,9 +250,73 @@ def test_fit_command_prints_standard_errors_and_correlations(monkeypatch, capsys
     monkeypatch.setattr(jobs, "fit", fake_fit)
     assert main(["fit", "sjostrom_2001", "--free", "A3_plus,tau_y", "-q"]) == 0
     out = capsys.readouterr().out
-    assert "A3_plus: 0.0065 -> 0.007 ± 0.00041 (± 0.00065 scaled by s² = 2.5)" in out
-    assert "tau_y: 114.0 ms -> 300.0 ms ± 12 ms (± 19 ms scaled by s² = 2.5) [at a bound" in out
+    assert "A3_plus: 0.0065 -> 0.00700 ± 0.00041 (± 0.00065 scaled by s² = 2.5)" in out
+    assert "tau_y: 114.0 ms -> 300 ms ± 12 ms (± 19 ms scaled by s² = 2.5) [at a bound" in out
     assert "A3_plus +1.000 -0.610" in out and "tau_y   -0.610 +1.000" in out
+
+
+def test_fit_command_prints_values_rounded_to_their_error_and_the_files_keep_them_in_full(
+        monkeypatch, capsys, tmp_path):
+    """The printed value stops at the decimal place of its standard error (2 significant
+    digits); the JSON and the TOML keep the full double, which a rerun reads."""
+    import json
+    import re
+    import tomllib
+
+    from biodyn.cli._output import round_to_uncertainty
+
+    _fake_nonlinear_replays(monkeypatch)
+    out_toml = tmp_path / "f.toml"
+    assert main(["fit", "sjostrom_2001", "--free", "A3_plus,A2_minus", "--bounds", "A3_plus=1e-5:0.05",
+                 "--bounds", "A2_minus=0:0.05", "--starts", "1", "--max-evaluations", "20",
+                 "--batch", "1", "--out", str(out_toml), "-q"]) == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out_toml.with_suffix(".json").read_text())["fit"]
+    toml_values = tomllib.loads(out_toml.read_text())
+    for name in ("A3_plus", "A2_minus"):
+        full = doc["values"][name]
+        se, se_s = doc["uncertainty"]["standard_errors"][name], doc["uncertainty"]["standard_errors_scaled"][name]
+        line = next(ln for ln in out.splitlines() if ln.startswith(f"  {name}:"))
+        shown = re.search(r"-> (\S+) ± (\S+)", line)
+        assert shown, line
+        assert shown.group(1) == round_to_uncertainty(float(full), min(se, se_s))[0]
+        assert shown.group(2) == round_to_uncertainty(float(full), se)[1]
+        assert len(shown.group(1)) < len(full)  # rounded on screen ...
+        assert len(full.replace("-", "").lstrip("0.")) >= 15  # ... in full (repr) in the JSON
+        assert repr(float(full)) == full
+        assert "in full in the TOML and JSON files" in out
+    assert toml_values["values"]["A3_plus"] == doc["values"]["A3_plus"]  # the TOML too
+
+
+def test_fit_command_prints_the_value_in_full_and_why_without_a_standard_error(
+        monkeypatch, capsys, tmp_path):
+    """A singular J^T J (inf standard errors) leaves nothing to round to: the value in full
+    and the reason; with n = p the scaled error is missing and the output says why."""
+    from types import SimpleNamespace
+
+    def fake(unc):
+        def fake_fit(spec, *, progress, **kwargs):
+            return SimpleNamespace(evaluations=9, starts=[{}], start_values={"A3_plus": "0.0065"},
+                                   values={"A3_plus": "0.006502356289142985"}, chi_before=1.25,
+                                   chi_after=0.5, n=1, path=tmp_path / "f.toml", figure=tmp_path / "f.png",
+                                   json=tmp_path / "f.json", uncertainty=unc)
+        return fake_fit
+
+    base = {"parameters": ["A3_plus"], "units": ["1"], "correlation": [[1.0]], "at_bound": []}
+    monkeypatch.setattr(jobs, "fit", fake(dict(base, s2=float("nan"), dof=0, identifiable=False,
+                                               standard_errors={"A3_plus": float("inf")},
+                                               standard_errors_scaled={"A3_plus": float("nan")})))
+    assert main(["fit", "sjostrom_2001", "--free", "A3_plus", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "A3_plus: 0.0065 -> 0.006502356289142985 (no ±: J^T J is singular" in out
+    assert "inf" not in out
+    monkeypatch.setattr(jobs, "fit", fake(dict(base, s2=float("nan"), dof=0, identifiable=True,
+                                               standard_errors={"A3_plus": 0.00069},
+                                               standard_errors_scaled={"A3_plus": float("nan")})))
+    assert main(["fit", "sjostrom_2001", "--free", "A3_plus", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "A3_plus: 0.0065 -> 0.00650 ± 0.00069\n" in out
+    assert "no scaled ±: n - p = 0 residual degrees of freedom" in out
 
 
 # -- batched fits (issue 17) ---------------------------------------------------------------------

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 
 from . import (add_model_options, add_stimulus_option, check_protocol_changes, parse_assignments,
                parse_stimulus)
+from ._output import round_to_uncertainty
 
 
 def register(sub):
@@ -15,9 +18,11 @@ def register(sub):
         description="Weighted least squares (weights 1/SEM) of the free parameters of a model "
         "against the data of a protocol, from several starts; prints the fitted values with their "
         "standard errors and correlations (linear approximation at the optimum, Bates & Watts "
-        "1988) and chi before and after, and writes a parameter-set TOML file that --params accepts, with the "
+        "1988) and chi before and after (each value rounded to the decimal place of its standard "
+        "error, given to 2 significant digits; in full where there is none), and writes a parameter-set TOML file that --params accepts, with the "
         "figure (.png: data, start and fitted model per condition) and the fit's JSON (.json; "
-        "biodyn plot redraws from it) beside it.",
+        "biodyn plot redraws from it) beside it. The TOML and JSON files keep the fitted values in "
+        "full precision: they are what a rerun (--params) uses.",
         epilog="examples:\n"
                "  biodyn fit sjostrom_2001 --free A3_plus,A2_minus --bounds A3_plus=0:0.05 "
                "--bounds A2_minus=0:0.05\n"
@@ -79,28 +84,68 @@ def run(args):
           f"replays, {len(result.starts)} start(s)")
     unc = getattr(result, "uncertainty", None) or {}
     se, se_s = unc.get("standard_errors") or {}, unc.get("standard_errors_scaled") or {}
+    identifiable = bool(se) and unc.get("identifiable", True)
+    no_scale = identifiable and not _finite(unc.get("s2"))
     for name in free:
-        line = f"  {name}: {result.start_values[name]} -> {result.values[name]}"
-        if name in se:
+        value = result.values[name]
+        line = f"  {name}: {result.start_values[name]} -> "
+        if not se:
+            line += f"{value} (no ±: the fit reported no standard errors)"
+        elif not identifiable or not _finite(se.get(name)):
+            line += f"{value} (no ±: J^T J is singular, the data do not separate the free parameters)"
+        else:
             unit = unc["units"][unc["parameters"].index(name)]
             unit = "" if unit in ("1", "") else f" {unit}"
-            line += f" ± {se[name]:.2g}{unit}"
-            if se_s.get(name) == se_s.get(name):  # not nan (n > p)
-                line += f" (± {se_s[name]:.2g}{unit} scaled by s² = {unc['s2']:.3g})"
+            # the value to the finer of the two errors' decimal places (no digit either supports
+            # is lost); each error to 2 significant digits
+            finer = min(e for e in (se[name], se_s.get(name)) if _finite(e))
+            shown, _ = _rounded(value, finer)
+            _, err = _rounded(value, se[name])
+            line += f"{shown} ± {err}{unit}"
+            if _finite(se_s.get(name)):
+                _, err_s = _rounded(value, se_s[name])
+                line += f" (± {err_s}{unit} scaled by s² = {unc['s2']:.3g})"
             if name in unc.get("at_bound", ()):
                 line += " [at a bound: the ± says little]"
         print(line)
     print(f"  chi: {result.chi_before:.4f} -> {result.chi_after:.4f} over {result.n} conditions")
-    if se:
+    if identifiable:
         print("  ± : standard errors from the Jacobian at the optimum, (J^T J)^-1 with the data's "
-              "SEMs; scaled: s^2 (J^T J)^-1, s^2 = sum r^2/(n-p) (Bates & Watts 1988)")
-        if len(free) > 1 and unc.get("identifiable"):
+              "SEMs; scaled: s^2 (J^T J)^-1, s^2 = sum r^2/(n-p) (Bates & Watts 1988); values "
+              "rounded to their ± (2 significant digits), in full in the TOML and JSON files")
+        if no_scale:
+            print(f"  no scaled ±: n - p = {unc.get('dof', 0)} residual degrees of freedom, "
+                  "no s^2 to estimate")
+        if len(free) > 1:
             width = max(len(n) for n in free)
             print("  correlation:")
             for name, row in zip(unc["parameters"], unc["correlation"]):
                 print(f"    {name:{width}s} " + " ".join(f"{c:+.3f}" for c in row))
-        elif not unc.get("identifiable", True):
-            print("  the data do not separate these parameters (J^T J is singular): no standard errors")
+    elif se:
+        print("  the data do not separate these parameters (J^T J is singular): no standard errors; "
+              "values in full")
     for path in (result.path, result.figure, result.json):
         print(path)
     return 0
+
+
+def _finite(x):
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+_VALUE = re.compile(r"^(?P<number>[^ *]+)(?P<unit>(?: |\*\().*)?$")
+
+
+def _rounded(text, error):
+    """A fitted value's text (``0.0065``, ``300.0 ms``, ``1.5*(mV/ms)``, as the TOML file has
+    it) with its number rounded to ``error``; and the error, 2 significant digits."""
+    m = _VALUE.match(str(text))
+    try:
+        number = float(m.group("number"))
+    except (AttributeError, ValueError):
+        return str(text), f"{float(error):.2g}"
+    shown, err = round_to_uncertainty(number, error)
+    return shown + (m.group("unit") or ""), err
