@@ -298,3 +298,42 @@ def test_alternating_batch_sizes_on_cpp_standalone_build_each_size_once(tmp_path
     assert len(folders) == 2 and any("x3" in f for f in folders) and any("x2" in f for f in folders), folders
     assert ["build" in t for t in timings] == [True, True, False, False], timings
     assert all("rerun" in t for t in timings[2:]), timings
+
+
+# what each timing is part of, written out here (not read from the code under test)
+_PART_OF = {"run": "total", "rerun": "total", "per_point": "total", "batch": "total",
+            "build": "run", "standalone_make": "build", "standalone_run_binary": "build"}
+
+
+def _batched_and_alone_timings():
+    batched = protocols.run_batch("bi_poo_1998", _bi_poo_points(2), target="numpy", block=False)
+    assert [r.summary["batch"]["size"] for r in batched] == [2, 2]
+    alone = protocols.run("bi_poo_1998", target="numpy", block=False, **_bi_poo_points(1)[0])
+    return [r.timings for r in batched], alone.timings
+
+
+def test_every_timing_part_is_at_most_the_total_it_is_part_of_batched_and_alone():
+    """A batched point's ``total`` is the batch's wall time, not its share (which is
+    ``per_point``): no part (the batch's ``run``) exceeds the total it is named under."""
+    batched, alone = _batched_and_alone_timings()
+    for t in (*batched, alone):
+        assert "total" in t and "run" in t, t
+        for part, whole in _PART_OF.items():
+            if part in t:
+                assert t[part] <= t[whole], (part, whole, t)
+    for t in batched:
+        assert t["per_point"] == pytest.approx(t["total"] / 2, rel=1e-12) and t["batch"] == t["total"]
+    assert alone["per_point"] == alone["total"] and "batch" not in alone
+
+
+def test_the_documented_timing_keys_are_the_keys_present():
+    """Every key a result carries is in protocols.TIMINGS and in the contract (the
+    module docstring of biodyn.protocols), and so is every part relation."""
+    from biodyn.protocols import TIMING_PARTS, TIMINGS
+
+    batched, alone = _batched_and_alone_timings()
+    numpy_keys = {"total", "per_point", "run"}
+    assert set(alone) == numpy_keys and all(set(t) == numpy_keys | {"batch"} for t in batched)
+    assert TIMING_PARTS == _PART_OF and set(TIMINGS) == set(_PART_OF) | {"total"}
+    for key in TIMINGS:
+        assert f"\n    {key} " in protocols.__doc__, key

@@ -45,9 +45,28 @@ other spike times of the same number) reruns the binary with the new values
 that change arrays, not code) as independent copies of ONE Brian2 run, each point's
 result the one it gives alone; engines declare whether and how they batch
 (:attr:`Engine.batch`, :attr:`Engine.batch_stimulus`).
+Timings (``ProtocolResult.timings``, a sweep point's ``extra.timings``; not in the replay
+JSON), wall-clock seconds, each key present only where its step happened
+(:data:`TIMINGS` says it in full; :data:`TIMING_PARTS` what each is part of)::
+
+    total                   the Brian2 run behind the result, from building its objects to
+                            the values collected (in a batch: the whole batch's)
+    per_point               this point's share: total / points run together (alone: total)
+    batch                   in a batch only: = total (its earlier name)
+    run                     Simulation.run (Brian2's Network.run with its code generation;
+                            on cpp_standalone with build)          part of total
+    rerun                   cpp_standalone, a kept build's binary run  part of total
+    build                   cpp_standalone: code generation, compilation, first run
+                                                                   part of run
+    standalone_make         Brian2's timer of 'make'               part of build
+    standalone_run_binary   Brian2's timer of the binary's run     part of build
+
+In a batch, ``run``/``rerun``/``build``/``standalone_*`` are those of the batch's one Brian2
+run, shared by its copies; add up ``per_point`` (not ``total``) over the points of a sweep.
 """
 
-from ._engine import (ENGINES, Engine, Outcome, Plan, ProtocolResult, RunOptions, check_changes,
+from ._engine import (ENGINES, TIMING_PARTS, TIMINGS, Engine, Outcome, Plan, ProtocolResult,
+                      RunOptions, check_changes,
                       clear_builds, condition_text, format_time, record, register_engine, rerun_arguments,
                       resolve_model, run, run_batch, score, sources, summary)
 from ._spec import Condition, ProtocolSpec, load
@@ -57,4 +76,5 @@ from . import _poisson_inputs  # noqa: F401,E402  (engine of the flow scenarios)
 
 __all__ = ["run", "load", "ProtocolSpec", "ProtocolResult", "Condition", "ENGINES", "Engine",
            "Outcome", "Plan", "RunOptions", "register_engine", "score", "summary", "resolve_model",
-           "format_time", "clear_builds", "condition_text", "check_changes", "rerun_arguments", "sources", "record", "run_batch"]
+           "format_time", "clear_builds", "condition_text", "check_changes", "rerun_arguments", "sources", "record", "run_batch",
+           "TIMINGS", "TIMING_PARTS"]

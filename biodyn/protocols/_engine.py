@@ -22,7 +22,7 @@ from ._spec import ProtocolSpec, load
 __all__ = ["Engine", "ENGINES", "register_engine", "RunOptions", "Outcome", "Plan", "ProtocolResult",
            "run", "summary", "score", "format_time", "clear_builds", "check_changes",
            "rerun_arguments", "sources", "record", "run_batch", "NotBatchable", "copy_values",
-           "MonitorRows", "batch_memory"]
+           "MonitorRows", "batch_memory", "TIMINGS", "TIMING_PARTS"]
 
 #: Registry of protocol engines by name (``spike_pattern``, ...).
 ENGINES: dict[str, type] = {}
@@ -431,9 +431,49 @@ def _key(prefix, name):
     return prefix + name if prefix.endswith((".", " ")) else prefix
 
 
+#: What each key of :attr:`ProtocolResult.timings` measures: wall-clock seconds
+#: (``time.perf_counter``; Brian2's own timers for ``standalone_*``). A key is present only
+#: where its step happened (``build`` on a fresh ``cpp_standalone`` build, ``rerun`` on a
+#: kept one, ``batch`` in a batch). Every part is at most the key it is part of
+#: (:data:`TIMING_PARTS`); in a batch the Brian2 run is the batch's, shared by its copies.
+TIMINGS = {
+    "total": "the wall time of the Brian2 run that produced the result: from building its "
+             "objects (or finding a kept build) to the values collected from the monitors; "
+             "not the argument checks before, nor the summary and neo Block after. In a batch "
+             "(run_batch): the whole batch's, shared by its copies",
+    "per_point": "this point's share of total: total / the number of points run together "
+                 "(total itself for a run alone); the figure to add up over the points of a "
+                 "sweep",
+    "batch": "in a batch only: the same as total (the batch's wall time; the name of files "
+             "written before total meant it)",
+    "run": "biodyn.build.Simulation.run: setting the start values and Brian2's Network.run "
+           "(on numpy and cython its code generation, and cython's compilation or cache "
+           "lookup, included); on cpp_standalone the whole of build as well",
+    "rerun": "cpp_standalone, a kept build run again with new values: the binary's run only "
+             "(no code generation, no compilation); in place of run and build",
+    "build": "cpp_standalone, a fresh build: Brian2's code generation, compilation and the "
+             "binary's first run (part of run)",
+    "standalone_make": "cpp_standalone, a fresh build: Brian2's timer of 'make' (compilation; "
+                       "part of build)",
+    "standalone_run_binary": "cpp_standalone, a fresh build: Brian2's timer of the binary's run "
+                             "(part of build)",
+}
+#: key -> the key whose time it is part of (or, for ``per_point``, a share of).
+TIMING_PARTS = {"per_point": "total", "batch": "total", "run": "total", "rerun": "total",
+                "build": "run", "standalone_make": "build", "standalone_run_binary": "build"}
+
+
 @dataclass
 class ProtocolResult:
-    """A protocol run: the summary (JSON contract), the neo Block, and how long it took."""
+    """A protocol run: the summary (JSON contract), the neo Block, and how long it took.
+
+    ``timings`` maps the keys of :data:`TIMINGS` (seconds) to what they measure there:
+    ``total`` the wall time of the Brian2 run behind the result (in a batch: the batch's),
+    ``per_point`` this point's share of it, and the steps inside it (``run`` or ``rerun``,
+    ``build``, ``standalone_*``), each at most the total it is part of. Sweeps copy them into
+    a point's ``extra.timings``; the replay JSON does not hold them (its content depends only
+    on what ran, not on how fast).
+    """
 
     protocol: ProtocolSpec
     resolved: Any
@@ -766,8 +806,11 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
     Returns
     -------
     ProtocolResult
-        ``timings`` holds ``total`` and, on ``cpp_standalone``, ``build`` (code
-        generation, compilation and first run) or ``rerun`` (a kept build).
+        ``timings`` (seconds, :data:`TIMINGS`) holds ``total`` (the Brian2 run: from
+        building its objects to the values collected), ``per_point`` (the same, for a run
+        alone), ``run`` (:meth:`biodyn.build.Simulation.run`) and, on ``cpp_standalone``,
+        ``build`` (code generation, compilation and first run, part of ``run``) with Brian2's
+        ``standalone_make`` and ``standalone_run_binary``, or ``rerun`` alone (a kept build).
     """
     spec, resolved, target, engine = _setup(protocol, model, params, overrides, variants, target,
                                             seed, stimulus, network, report, record_dt, inputs,
@@ -787,7 +830,7 @@ def run(protocol, model=None, params=None, overrides=None, variants=None, *, tar
                               report=report) as sim:
             outcome = engine.simulate(sim)
             timings = dict(sim.timings)
-    timings["total"] = time.perf_counter() - t0
+    timings["total"] = timings["per_point"] = time.perf_counter() - t0
     return _finish(engine, resolved, outcome, seed, target, select, record_dt, block, timings)
 
 
@@ -984,8 +1027,11 @@ def run_batch(protocol, points, *, target="auto", report=None, build_key=None, r
         (an error of the point's own input, e.g. a parameter value no model takes).
         ``result.summary["batch"]`` records ``{"size": B, "copy": k}`` (the batch's number
         of copies and this point's index among them; ``{"size": 1, ...}`` for a point run
-        alone, with ``"alone"``: why), ``timings["batch"]`` the batch's wall time and
-        ``timings["total"]`` its share per point.
+        alone, with ``"alone"``: why). ``timings`` (:data:`TIMINGS`): ``total`` is the
+        batch's wall time (also as ``batch``, its earlier name), ``per_point`` its share per
+        copy (``total / B``: before 2026-12 this was called ``total``, smaller than the
+        batch's ``run`` it held beside it), and ``run``/``rerun``/``build``/``standalone_*``
+        the batch's Brian2 run, shared by its copies; a point run alone has its own.
     """
     points = [dict(p) for p in points]
     allowed = {"model", "params", "overrides", "variants", "seed", "stimulus", "network"}
@@ -1110,7 +1156,7 @@ def _run_copies(chunk, setups, points, results, *, target, report, build_key, re
     memo = {}
     for j, k in enumerate(ks):
         batch = {"size": len(ks), "copy": j}
-        t = dict(timings, batch=elapsed, total=elapsed / len(ks))
+        t = dict(timings, total=elapsed, per_point=elapsed / len(ks), batch=elapsed)
         try:
             r = _finish(engines[j], resolveds[j], outcomes[j], points[k].get("seed", 0), tgt, select,
                         None, block, t, batch=batch, memo=memo)

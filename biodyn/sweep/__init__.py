@@ -132,7 +132,10 @@ Compile once
     structure, and every further point that differs only in values (model
     parameters, initial values, stimulus timing with the same numbers of
     spikes) is a rerun without code generation or compilation. The result
-    file's ``extra.timings`` shows ``build`` or ``rerun``.
+    file's ``extra.timings`` shows ``build`` or ``rerun`` (the keys and what each
+    measures: :data:`biodyn.protocols.TIMINGS`; ``total`` is the Brian2 run behind the
+    point, in a batch the batch's, and ``per_point`` the point's share of it, the one to
+    add up over points).
 
 Vectorising points (batches)
     Protocol conditions already run side by side in one Brian2 run; replay points do too.
