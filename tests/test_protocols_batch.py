@@ -298,6 +298,13 @@ def test_alternating_batch_sizes_on_cpp_standalone_build_each_size_once(tmp_path
     assert len(folders) == 2 and any("x3" in f for f in folders) and any("x2" in f for f in folders), folders
     assert ["build" in t for t in timings] == [True, True, False, False], timings
     assert all("rerun" in t for t in timings[2:]), timings
+    from biodyn.protocols import TIMINGS
+
+    for t in timings:  # the standalone keys too: documented, each at most its total
+        assert set(t) <= set(TIMINGS), t
+        for part, whole in _PART_OF.items():
+            if part in t:
+                assert t[part] <= t[whole], (part, whole, t)
 
 
 # what each timing is part of, written out here (not read from the code under test)
