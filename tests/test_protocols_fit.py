@@ -279,8 +279,8 @@ def test_fit_command_prints_values_rounded_to_their_error_and_the_files_keep_the
         line = next(ln for ln in out.splitlines() if ln.startswith(f"  {name}:"))
         shown = re.search(r"-> (\S+) ± (\S+)", line)
         assert shown, line
-        assert shown.group(1) == round_to_uncertainty(float(full), min(se, se_s))[0]
-        assert shown.group(2) == round_to_uncertainty(float(full), se)[1]
+        assert (shown.group(1), shown.group(2)) == round_to_uncertainty(float(full), se)
+        assert f"(± {round_to_uncertainty(float(full), se_s)[1]} scaled" in line
         assert len(shown.group(1)) < len(full)  # rounded on screen ...
         assert len(full.replace("-", "").lstrip("0.")) >= 15  # ... in full (repr) in the JSON
         assert repr(float(full)) == full

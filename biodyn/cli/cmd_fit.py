@@ -96,11 +96,9 @@ def run(args):
         else:
             unit = unc["units"][unc["parameters"].index(name)]
             unit = "" if unit in ("1", "") else f" {unit}"
-            # the value to the finer of the two errors' decimal places (no digit either supports
-            # is lost); each error to 2 significant digits
-            finer = min(e for e in (se[name], se_s.get(name)) if _finite(e))
-            shown, _ = _rounded(value, finer)
-            _, err = _rounded(value, se[name])
+            # the value to the decimal place of the ± beside it (each ± to 2 significant digits;
+            # the scaled one, in brackets, is read on its own)
+            shown, err = _rounded(value, se[name])
             line += f"{shown} ± {err}{unit}"
             if _finite(se_s.get(name)):
                 _, err_s = _rounded(value, se_s[name])

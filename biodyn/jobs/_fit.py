@@ -63,9 +63,9 @@ same stem, the figure (``.png``: data, start and fitted model per condition) and
 JSON of the fit (``.json``: both replay summaries; ``biodyn plot`` redraws from it).
 Both files keep every fitted value in full (``repr`` of the double): they are what a rerun
 (``--params``) reads. ``biodyn fit`` prints each value rounded to the decimal place of its
-standard error, given to 2 significant digits (of the two errors, the smaller decides; a
-value without a finite standard error, e.g. for a singular :math:`J^T J`, is printed in
-full with the reason).
+standard error (:math:`C`'s, printed beside it), given to 2 significant digits; the
+scaled error follows in brackets, also to 2 significant digits. A value without a finite
+standard error (a singular :math:`J^T J`) is printed in full with the reason.
 """
 
 from __future__ import annotations
