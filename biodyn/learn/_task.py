@@ -169,7 +169,9 @@ def settings_with_sources(given, table, defaults):
 #: :func:`biodyn.learn._snn.train_snn` and the train jobs, flags of ``biodyn train`` — that are
 #: no generator's parameter: one given as a task parameter (``--set hidden=3``,
 #: ``parameters={"hidden": 3}``) is refused with a hint to give it as the setting it is
-#: (``hidden=3``; ``biodyn train`` says ``--hidden 3``).
+#: (``hidden=3``; ``biodyn train`` says ``--hidden 3``). :func:`biodyn.learn.train` refuses a
+#: loose keyword of these names (``rate=``: a task parameter there, the encoding's in
+#: ``train_snn``) and asks for ``parameters={...}``.
 TRAINING_SETTINGS = frozenset(TRAIN_DEFAULTS) | (frozenset(_SPIKING_KEYS) - {"parameters", "source"}) | frozenset((
     "seed", "clip_grad", "dt", "surrogate", "surrogate_width", "weight_unit", "learner", "model", "rule_params",
     "lyapunov_every", "lyapunov_k", "lyapunov_steps", "lyapunov_block", "fixed_points", "floss", "floss_weight",
