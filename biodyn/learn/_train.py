@@ -404,9 +404,10 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
         TRAINING_SETTINGS`: ``rate``, ``dt``, ``w_in``, ...) is refused — with a pointer to
         ``parameters=`` when it is also a parameter of the task (``rate=0.05`` for
         ``spike_patterns`` would be the task's rate here but the input encoding's in
-        :func:`~biodyn.learn._snn.train_snn`: the same call must not mean two things), and as a
-        setting rate networks do not have otherwise. A name given both ways is an error.
-        Prefer ``parameters=``.
+        :func:`~biodyn.learn._snn.train_snn`: the same call must not mean two things), otherwise
+        as a setting that rate networks do not have. A name given both ways (keyword and
+        ``parameters=``) is an error. Prefer ``parameters=``: it is what the jobs, ``biodyn train
+        --set`` and sweeps of ``job = "train"`` pass.
 
     The task parameters used are recorded in ``config["task"]["parameters"]`` (all of them,
     the generator's defaults included) and where each came from in
