@@ -355,7 +355,8 @@ def _gain_probe_task(monkeypatch):
 
     monkeypatch.setitem(GENERATORS, "gain_probe", gain_probe)
     data = {"kind": "task", "description": "inputs of amplitude g", "generator": "gain_probe", "readout": "all",
-            "loss": "mse", "metric": "r2", "parameters": {"n_steps": {"value": 4, "unit": "step"}}, "sizes": {"train": 8, "test": 4},
+            "loss": "mse", "metric": "r2", "parameters": {"n_steps": {"value": 4, "unit": "step"}},
+            "sizes": {"train": 8, "test": 4},
             "citation": {"authors": "none", "year": 2026, "journal": "test", "doi": "none"}}
     return Task("gain_probe", None, data)
 
