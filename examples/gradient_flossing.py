@@ -44,9 +44,9 @@ FLOSS = dict(floss=K, floss_epochs=20, floss_every=2, floss_weight=10.0)
 
 
 def run(**extra):
-    # the task with its parameters first (learn.load_task), not as loose keywords of learn.train,
-    # where a task parameter named like a training setting would be taken for the setting
-    return learn.train(learn.load_task(TASK, **PARAMETERS), **NET, **extra)
+    # task parameters as parameters={...}, never as loose keywords (a task parameter named like a
+    # training setting must not be taken for the setting)
+    return learn.train(TASK, parameters=PARAMETERS, **NET, **extra)
 
 
 def condition(r, k):

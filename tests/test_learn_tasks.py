@@ -481,3 +481,19 @@ def test_a_spiking_networks_task_parameters_are_named_where_each_was_given():
     with pytest.raises(SpecError) as e:
         spiking_task("delayed_copy", delay=60)
     assert (e.value.file, e.value.key) == ("<arguments>", "delay")
+
+
+def test_task_records_where_each_parameter_came_from_caller_file_spiking_table_or_generator_default():
+    """spike_patterns' file sets all its generator's parameters but pattern_seed (a default);
+    delayed_copy's sets n_steps and delay, its [training.spiking] table delay = 2."""
+    from biodyn.learn._snn import spiking_task
+    from biodyn.learn._task import load_task
+
+    src = load_task("spike_patterns").as_dict()["parameter_sources"]
+    assert src == {"n_steps": "task", "n_inputs": "task", "n_classes": "task", "rate": "task", "jitter": "task",
+                   "noise_rate": "task", "pattern_seed": "default"}
+    assert load_task("delayed_copy", n_steps=30).parameter_sources()["n_steps"] == "argument"
+    spiking, applied = spiking_task("delayed_copy")
+    assert applied == {"delay": 2} and spiking.parameter_sources()["delay"] == "task"  # the file's spiking table
+    spiking, applied = spiking_task("delayed_copy", delay=3)
+    assert applied == {} and spiking.parameter_sources()["delay"] == "argument"

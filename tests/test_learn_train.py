@@ -342,3 +342,95 @@ def test_clipped_training_update_has_at_most_the_clip_norm_along_the_unclipped_d
     for bad in (0.0, -1.0, float("inf"), True):
         with pytest.raises(SpecError, match="clip_grad"):
             learn.train(task, **kw, clip_grad=bad)
+
+
+def _gain_probe_task(monkeypatch):
+    """A task whose generator has a parameter named like learn.train's keyword ``g``: inputs of
+    amplitude exactly ``g`` (so where the value went is read off the data)."""
+    from biodyn.learn._generators import GENERATORS, Batch
+
+    def gain_probe(n, rng, n_steps=4, g=1.0):
+        x = np.full((int(n), int(n_steps), 1), float(g))
+        return Batch(x, rng.normal(size=(int(n), int(n_steps), 1)), np.ones((int(n), int(n_steps)), bool))
+
+    monkeypatch.setitem(GENERATORS, "gain_probe", gain_probe)
+    data = {"kind": "task", "description": "inputs of amplitude g", "generator": "gain_probe", "readout": "all",
+            "loss": "mse", "metric": "r2", "parameters": {"n_steps": {"value": 4, "unit": "step"}},
+            "sizes": {"train": 8, "test": 4},
+            "citation": {"authors": "none", "year": 2026, "journal": "test", "doi": "none"}}
+    return Task("gain_probe", None, data)
+
+
+def test_train_parameters_named_like_a_training_setting_reach_the_task_not_the_setting(monkeypatch):
+    """parameters={"g": 0.25} is the task's g (inputs of amplitude 0.25), not the recurrent gain:
+    that stays the default 1.0 (source "default"), or the keyword's value when g= is given too."""
+    task = _gain_probe_task(monkeypatch)
+    r = learn.train(task, parameters={"g": 0.25}, hidden=3, epochs=0)
+    assert r.config["g"] == 1.0 and r.config["sources"]["g"] == "default"
+    assert r.config["task"]["parameters"]["g"] == 0.25
+    assert np.all(r.task.data(0)[0].x == 0.25)
+    assert r.config["task"]["parameter_sources"] == {"n_steps": "task", "g": "argument"}
+    r = learn.train(task, parameters={"g": 0.25}, g=2.0, hidden=3, epochs=0)
+    assert (r.config["g"], r.config["sources"]["g"], r.config["task"]["parameters"]["g"]) == (2.0, "argument", 0.25)
+    r = learn.train(task, hidden=3, epochs=0)  # nothing given: the generator's default, recorded as such
+    assert r.config["task"]["parameter_sources"]["g"] == "default" and np.all(r.task.data(0)[0].x == 1.0)
+
+
+def test_train_parameters_of_spike_patterns_rate_reach_the_task_and_are_recorded_with_their_source():
+    task = small_task("spike_patterns", train=8, test=4, n_steps=10)
+    c = learn.train(task, parameters={"rate": 0.05}, hidden=3, epochs=0).config
+    assert c["task"]["parameters"]["rate"] == 0.05
+    src = c["task"]["parameter_sources"]
+    assert (src["rate"], src["n_steps"], src["jitter"], src["pattern_seed"]) == ("argument", "argument", "task",
+                                                                                 "default")
+
+
+def test_train_refuses_a_loose_keyword_that_is_both_a_training_setting_and_a_task_parameter():
+    """rate= would be spike_patterns' rate in learn.train but the input encoding's in train_snn:
+    one SpecError naming the keyword and pointing to parameters=, before any data are drawn."""
+    task = small_task("spike_patterns", train=8, test=4, n_steps=10)
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError) as e:
+        learn.train(task, rate=0.05, hidden=3, epochs=0)
+    assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", "rate", "rate=0.05")
+    assert "parameters={'rate': 0.05}" in str(e.value)
+    # a spiking setting that is no parameter of the task: not learn.train's either
+    with pytest.raises(SpecError, match="train_snn") as e:
+        learn.train(small_task("delayed_copy", train=8, test=4, n_steps=10), dt="1 ms", epochs=0)
+    assert e.value.key == "dt"
+
+
+def test_train_keeps_loose_task_parameters_that_name_no_training_setting_and_refuses_a_name_given_twice():
+    from biodyn.errors import SpecError
+
+    task = small_task("delayed_copy", train=8, test=4, n_steps=10)
+    c = learn.train(task, delay=2, hidden=3, epochs=0).config
+    assert c["task"]["parameters"]["delay"] == 2 and c["task"]["parameter_sources"]["delay"] == "argument"
+    c2 = learn.train(task, parameters={"delay": 2}, hidden=3, epochs=0).config
+    assert c2["task"]["parameters"] == c["task"]["parameters"]
+    with pytest.raises(SpecError, match="each task parameter once") as e:
+        learn.train(task, delay=2, parameters={"delay": 3}, epochs=0)
+    assert e.value.key == "delay"
+    with pytest.raises(SpecError, match="a mapping") as e:
+        learn.train(task, parameters=[("delay", 2)], epochs=0)
+    assert e.value.key == "parameters"
+
+
+def test_a_typo_in_train_parameters_names_the_keyword_and_the_valid_task_parameters():
+    from biodyn.errors import SpecError
+
+    with pytest.raises(SpecError) as e:
+        learn.train("delayed_copy", parameters={"dealy": 3}, epochs=0)
+    assert (e.value.file, e.value.key) == ("<arguments>", "parameters.dealy")
+    assert "delay" in e.value.expected and "n_steps" in e.value.expected and "delay" in (e.value.hint or "")
+    # a value out of range is named as given too, and a training setting points to its keyword
+    with pytest.raises(SpecError) as e:
+        learn.train("delayed_copy", parameters={"delay": 0}, epochs=0)
+    assert e.value.key == "parameters.delay"
+    with pytest.raises(SpecError, match="hidden=3") as e:
+        learn.train("delayed_copy", parameters={"hidden": 3}, epochs=0)
+    assert e.value.key == "parameters.hidden"
+    with pytest.raises(SpecError, match="spiking") as e:  # rate is no setting of learn.train: no "give it as rate="
+        learn.train("delayed_copy", parameters={"rate": 3}, epochs=0)
+    assert e.value.key == "parameters.rate" and "give it as" not in str(e.value)

@@ -93,16 +93,15 @@ def train(task, *, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None,
         :class:`~biodyn.learn.TrainResult` is ``result.trained``.
     """
     from .. import learn
-    from ..learn._task import task_with
 
     check_outputs(out, json)
     t0 = time.perf_counter()
     # errors about a task parameter name the keyword it came in (<arguments>: parameters.delay;
     # biodyn train: --set delay), or the task file's key when the file's own value is wrong
-    task = task_with(task, parameters, prefix="parameters.")
-    result = learn.train(task, net=net, hidden=hidden, epochs=epochs, lr=lr, optimizer=optimizer, seed=seed,
-                         batch_size=batch_size, g=g, progress=progress, lyapunov_every=lyapunov_every,
-                         lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps, lyapunov_block=lyapunov_block,
+    result = learn.train(task, parameters=parameters, net=net, hidden=hidden, epochs=epochs, lr=lr,
+                         optimizer=optimizer, seed=seed, batch_size=batch_size, g=g, progress=progress,
+                         lyapunov_every=lyapunov_every, lyapunov_k=lyapunov_k, lyapunov_steps=lyapunov_steps,
+                         lyapunov_block=lyapunov_block,
                          floss=floss, floss_weight=floss_weight, floss_epochs=floss_epochs, floss_every=floss_every,
                          floss_transient=floss_transient, floss_fixed_trajectory=floss_fixed_trajectory,
                          clip_grad=clip_grad)

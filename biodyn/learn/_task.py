@@ -169,7 +169,9 @@ def settings_with_sources(given, table, defaults):
 #: :func:`biodyn.learn._snn.train_snn` and the train jobs, flags of ``biodyn train`` — that are
 #: no generator's parameter: one given as a task parameter (``--set hidden=3``,
 #: ``parameters={"hidden": 3}``) is refused with a hint to give it as the setting it is
-#: (``hidden=3``; ``biodyn train`` says ``--hidden 3``).
+#: (``hidden=3``; ``biodyn train`` says ``--hidden 3``). :func:`biodyn.learn.train` refuses a
+#: loose keyword of these names (``rate=``: a task parameter there, the encoding's in
+#: ``train_snn``) and asks for ``parameters={...}``.
 TRAINING_SETTINGS = frozenset(TRAIN_DEFAULTS) | (frozenset(_SPIKING_KEYS) - {"parameters", "source"}) | frozenset((
     "seed", "clip_grad", "dt", "surrogate", "surrogate_width", "weight_unit", "learner", "model", "rule_params",
     "lyapunov_every", "lyapunov_k", "lyapunov_steps", "lyapunov_block", "fixed_points", "floss", "floss_weight",
@@ -510,9 +512,23 @@ class Task:
         return (self.generate(self.sizes["train"], [int(seed), 0], part="train"),
                 self.generate(self.sizes["test"], [int(seed), 1], part="test"))
 
+    def parameter_sources(self):
+        """``{name: source}`` for every task parameter: where its value came from (:data:`SOURCES`)
+        — ``"argument"`` (the caller's: ``parameters=``, a keyword, ``--set``, a sweep's axis),
+        ``"task"`` (the task file: its ``[parameters]``, or its ``[training.spiking] parameters``
+        applied to a spiking network) or ``"default"`` (the generator's default)."""
+        out = {}
+        for key in self.parameters:
+            if key in self._overrides:
+                out[key] = "task" if self._given_as[key][0] == self.file else "argument"
+            else:
+                out[key] = "task" if key in self._data.get("parameters", {}) else "default"
+        return out
+
     def as_dict(self):
         """Everything that defines the task (for saved results)."""
         return {"name": self.name, "generator": self.generator, "parameters": dict(self.parameters),
+                "parameter_sources": self.parameter_sources(),
                 "units": dict(self.units), "sizes": dict(self.sizes), "readout": self.readout,
                 "loss": self.loss, "metric": self.metric, "citation": str(self.citation),
                 "training": dict(self.training), "training_source": self.training_source,
@@ -553,14 +569,17 @@ def load_task(name, **overrides):
     return task_with(name, overrides)
 
 
-def task_with(name, parameters, *, file="<arguments>", prefix=""):
+def task_with(name, parameters, *, file="<arguments>", prefix="", given_as=None):
     """:func:`load_task` of ``name`` with the task parameters ``parameters`` (a mapping), errors
     about them naming ``file: PREFIXname`` — where the caller typed them: ``prefix="parameters."``
     for the keyword ``parameters={...}`` of :func:`biodyn.jobs.train` (``<arguments>:
     parameters.delay``), ``file=spec_file, prefix="training.spiking.parameters."`` for a task's
-    own spiking parameters. A value wrong in the task file is named by the file's key."""
+    own spiking parameters. A value wrong in the task file is named by the file's key.
+    ``given_as``: ``{name: (file, key)}`` for parameters named otherwise (the loose keywords of
+    :func:`biodyn.learn.train`, named ``<arguments>: NAME``)."""
     parameters = dict(parameters or {})
     given = {k: (file, prefix + k) for k in parameters}
+    given.update({k: tuple(v) for k, v in (given_as or {}).items() if k in parameters})
     if isinstance(name, Task):
         if not parameters:
             return name

@@ -36,6 +36,7 @@ Kingma DP, Ba J (2015) Adam: a method for stochastic optimization. ICLR. arXiv:1
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from dataclasses import dataclass, field
 
@@ -44,7 +45,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._floss import check_floss, floss_functions, floss_q0
-from ._task import TRAIN_DEFAULTS, load_task, metric_value, settings_with_sources
+from ._task import TRAIN_DEFAULTS, TRAINING_SETTINGS, load_task, metric_value, settings_with_sources, task_with
 
 __all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of", "jacobian_product_of",
            "clip_by_global_norm"]
@@ -269,11 +270,54 @@ def jacobian_product_of(params, config, inputs):
     return mu, float(len(jacobians) * (mu[0] - mu[-1]) / np.log(10.0))
 
 
+def _task_of(task, parameters, loose):
+    """The task of :func:`train` with its parameters: ``parameters=`` (named ``parameters.NAME``
+    in errors) and the loose keywords (named ``NAME``), checked as :func:`train`'s docstring
+    says, before any data are drawn."""
+    from collections.abc import Mapping
+
+    if parameters is None:
+        parameters = {}
+    if not isinstance(parameters, Mapping):
+        raise SpecError("<arguments>", "parameters", "a mapping of task parameters, e.g. parameters={'delay': 20}",
+                        repr(parameters))
+    parameters = dict(parameters)
+    both = sorted(set(parameters) & set(loose))
+    if both:
+        raise SpecError("<arguments>", ", ".join(both), "each task parameter once (parameters= or a keyword)",
+                        "both", "give it in parameters= only")
+    settings = sorted(k for k in loose if k in TRAINING_SETTINGS)
+    if settings:
+        names = load_task(task).parameter_names
+        key = settings[0]
+        value = loose[key]
+        if key in names:
+            raise SpecError("<arguments>", key, f"a task parameter given as parameters={{{key!r}: ...}}: {key} names "
+                            "a parameter of the task and a training setting (of spiking networks, "
+                            "biodyn.learn._snn.train_snn), so a loose keyword would mean one or the other",
+                            f"{key}={value!r}", f"learn.train(..., parameters={{{key!r}: {value!r}}})")
+        raise SpecError("<arguments>", key, "a keyword of learn.train or a parameter of the task ("
+                        + ", ".join(names) + ")", f"{key}={value!r}", f"{key} is a setting of spiking networks "
+                        "(biodyn.learn._snn.train_snn, biodyn.jobs.train_snn) or of the train jobs, not of "
+                        "learn.train's rate networks")
+    try:  # one Task: errors name each value as it was given (parameters.NAME, or the keyword NAME)
+        task = task_with(task, {**loose, **parameters}, prefix="parameters.",
+                         given_as={k: ("<arguments>", k) for k in loose})
+    except SpecError as exc:
+        name = (exc.key or "").removeprefix("parameters.")
+        if exc.file == "<arguments>" and exc.key == f"parameters.{name}" and name in TRAINING_SETTINGS \
+                and name not in _KEYWORDS:  # not a setting of learn.train: "give it as rate=..." would mislead
+            raise SpecError(exc.file, exc.key, exc.expected, exc.found, f"{name} is a setting of spiking "
+                            "networks (biodyn.learn._snn.train_snn), not of learn.train") from None
+        raise
+    return task
+
+
 def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
           nonlinearity="tanh", optimizer_options=None, progress=None, lyapunov_every=None, lyapunov_k=None,
           lyapunov_steps=1000, lyapunov_block="full", floss=None, floss_weight=None, floss_epochs=None,
           floss_every=None, floss_transient=None, floss_fixed_trajectory=False, clip_grad=None,
-          **task_parameters):
+          parameters=None, **task_parameters):
     """Train a network of biodyn's cells on a task by backprop through time.
 
     Parameters
@@ -345,8 +389,31 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
         hidden dynamics (Pascanu et al. 2013, Sec. 3). Default ``None``: no clipping (results
         are those of an unclipped run). Recorded in ``config["clip_grad"]`` with
         ``config["clipped_gradients"]`` (how many of ``config["gradients"]`` were clipped).
+    parameters : mapping, optional
+        The task's generator parameters to change, e.g. ``parameters={"delay": 20}`` — as
+        ``parameters`` of :func:`biodyn.jobs.train`, :func:`biodyn.jobs.train_snn` and
+        :func:`biodyn.learn._snn.train_snn`, and ``--set`` of ``biodyn train``. Every name in it is
+        a task parameter, never a training setting: ``parameters={"rate": 0.05}`` is the
+        ``spike_patterns`` generator's rate. An error about one names it ``parameters.NAME``
+        (``<arguments>: parameters.dealy: expected a parameter of delayed_copy (n_steps, delay,
+        ...)``); a name that is no parameter of the task but a training setting
+        (``parameters={"hidden": 3}``) is refused with a pointer to the keyword.
     **task_parameters
-        Overrides of the task's generator parameters (e.g. ``delay=20``).
+        Task parameters as loose keywords (``delay=20``), kept for older scripts, with one
+        exception: a loose keyword that names a training setting (:data:`biodyn.learn._task.
+        TRAINING_SETTINGS`: ``rate``, ``dt``, ``w_in``, ...) is refused — with a pointer to
+        ``parameters=`` when it is also a parameter of the task (``rate=0.05`` for
+        ``spike_patterns`` would be the task's rate here but the input encoding's in
+        :func:`~biodyn.learn._snn.train_snn`: the same call must not mean two things), otherwise
+        as a setting that rate networks do not have. A name given both ways (keyword and
+        ``parameters=``) is an error. Prefer ``parameters=``: it is what the jobs, ``biodyn train
+        --set`` and sweeps of ``job = "train"`` pass.
+
+    The task parameters used are recorded in ``config["task"]["parameters"]`` (all of them,
+    the generator's defaults included) and where each came from in
+    ``config["task"]["parameter_sources"]``: ``"argument"`` (``parameters=``, a keyword, or
+    the :class:`Task` object's own changes), ``"task"`` (the task file's ``[parameters]``) or
+    ``"default"`` (the generator's default).
 
     Returns
     -------
@@ -364,7 +431,7 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
     """
     from ..ann import RNN, optimiser as make_optimiser
 
-    task = load_task(task, **task_parameters)
+    task = _task_of(task, parameters, task_parameters)
     given = {"hidden": hidden, "epochs": epochs, "lr": lr, "optimizer": optimizer, "batch_size": batch_size, "g": g}
     # the resolution of the spiking training too: the argument, else the task's [training], else
     # TRAIN_DEFAULTS; where each came from is recorded (config["sources"])
@@ -554,3 +621,7 @@ def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, se
     if floss_config is not None:
         config["floss"]["pre_training_steps"] = k_floss
     return TrainResult(unflatten(theta), {k: np.asarray(v) for k, v in curves.items()}, config, task)
+
+
+#: The keywords of :func:`train` (a training setting among them is one learn.train has).
+_KEYWORDS = frozenset(inspect.signature(train).parameters) - {"task", "parameters", "task_parameters"}
