@@ -1145,3 +1145,81 @@ def test_sweep_figure_draws_unsettled_values_open_and_off_the_line(tmp_path):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["open: not settled in the run (transient)"]
     assert "2 points with values not settled" in fig._suptitle.get_text()
+
+
+def _make_old(out, name, strip_replay_json=False):
+    """Edit point ``name``'s record into one of a biodyn before settled(...) columns (result
+    columns version 1: no settled(...), no n_unsettled, no values_version); with
+    ``strip_replay_json``, its replay JSON too (a biodyn before the settledness check)."""
+    path = out / "points" / f"{name}.json"
+    rec = json.loads(path.read_text())
+    rec["values"] = {k: v for k, v in rec["values"].items()
+                     if not (k.startswith("settled(") or k == "n_unsettled")}
+    rec.pop("values_version", None)
+    path.write_text(json.dumps(rec, indent=1))
+    if strip_replay_json:
+        rpath = out / rec["paths"]["json"]
+        summary = json.loads(rpath.read_text())
+        del summary["unsettled"]
+        for cond in summary["conditions"]:
+            cond.pop("settled"), cond.pop("settling")
+        rpath.write_text(json.dumps(summary, indent=1))
+    return rec
+
+
+def test_resume_rebuilds_the_columns_of_a_point_recorded_by_an_older_biodyn(short_song, tmp_path):
+    """One finished point recorded without settled(...) columns (an older biodyn) beside one
+    with them: resuming mixed the two in summary.csv (blank settled cells). The resume rebuilds
+    the old point's values from its replay JSON: every row has the same filled columns, the
+    record equals the one this version wrote (plus values_rebuilt), nothing is recomputed."""
+    spec, out, first = _copy_sweep(short_song, tmp_path)
+    old_name, new_name = (p.name for p in first.spec.points)
+    _make_old(out, old_name)
+    again = sweep.run(spec, out=out, workers=0)
+    assert again.computed == 0 and again.skipped == 2
+    assert any("1 finished point of an older biodyn" in n for n in again.notes), again.notes
+    rows = read_csv(out / "summary.csv")
+    header = list(rows[0])
+    assert [h for h in header if h.startswith("settled(")] == [f"settled({c})" for c in SONG_CONDITIONS]
+    assert all(row[h] == "false" for row in rows for h in header if h.startswith("settled("))
+    assert all(row["n_unsettled"] == "4" for row in rows)
+    rec = json.loads((out / "points" / f"{old_name}.json").read_text())
+    assert rec["values"] == first.records[old_name]["values"] and rec["values_version"] == 2
+    assert rec["values_rebuilt"]["from_version"] == 1
+    assert "values_rebuilt" not in json.loads((out / "points" / f"{new_name}.json").read_text())
+    assert sweep.run(spec, out=out, workers=0).notes == []  # rebuilt once
+
+
+def test_resume_refuses_older_points_it_cannot_rebuild_naming_folder_and_columns(short_song, tmp_path,
+                                                                                   capsys):
+    """An older point whose replay JSON has no settledness either (written before the check):
+    its settled(...) columns cannot be rebuilt, and the resume is refused with one line naming
+    the folder, the versions and the columns that differ; nothing is rewritten."""
+    spec, out, first = _copy_sweep(short_song, tmp_path)
+    old_name = first.spec.points[0].name
+    before = _make_old(out, old_name, strip_replay_json=True)
+    csv_before = (out / "summary.csv").read_bytes()
+    assert main(["sweep", str(spec), "--workers", "0", "--out", str(out), "-q"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and str(out) in err[0], err
+    assert "version 1" in err[0] and "version 2" in err[0] and "settled(CONDITION)" in err[0]
+    assert "has no settledness" in err[0] and "another --out" in err[0]
+    assert json.loads((out / "points" / f"{old_name}.json").read_text()) == before
+    assert (out / "summary.csv").read_bytes() == csv_before
+
+
+def test_resume_of_points_recorded_without_values_version_of_an_unchanged_job_is_as_before(
+        tmp_path, points_py):
+    """Records of a job whose columns did not change (a callable: version 1) written before
+    values_version existed resume as they are: no rebuild, no note, the same table."""
+    spec = toy(tmp_path, points_py)
+    first = sweep.run(spec, out=tmp_path / "out", workers=0)
+    table = (tmp_path / "out" / "summary.csv").read_bytes()
+    for path in (tmp_path / "out" / "points").glob("*.json"):
+        rec = json.loads(path.read_text())
+        assert rec.pop("values_version") == 1
+        path.write_text(json.dumps(rec))
+    again = sweep.run(spec, out=tmp_path / "out", workers=0)
+    assert again.computed == 0 and again.notes == [] and first.ok
+    assert (tmp_path / "out" / "summary.csv").read_bytes() == table
+    assert all("values_version" not in r for r in again.records.values())
