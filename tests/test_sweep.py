@@ -1175,6 +1175,8 @@ def test_resume_rebuilds_the_columns_of_a_point_recorded_by_an_older_biodyn(shor
     spec, out, first = _copy_sweep(short_song, tmp_path)
     old_name, new_name = (p.name for p in first.spec.points)
     _make_old(out, old_name)
+    dry = sweep.run(spec, out=out, dry_run=True)  # says what the run will do first
+    assert any("1 finished point holds the result columns of another biodyn" in n for n in dry.notes)
     again = sweep.run(spec, out=out, workers=0)
     assert again.computed == 0 and again.skipped == 2
     assert any("1 finished point of an older biodyn" in n for n in again.notes), again.notes

@@ -501,6 +501,12 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         n_workers = 1 if workers == 0 else (workers or os.cpu_count() or 1)
         # the tasks the run would form (a dry run shows how the points would be batched)
         batches, notes = runner.batches(spec, settings, todo, n_workers, batch) if todo else ([], [])
+        stale = sum(r.get("values_version", 1) != runner.values_version for r in done.values())
+        if stale:  # what the run does first (_same_columns)
+            notes = list(notes) + [
+                f"{stale} finished point{'s' if stale != 1 else ''} hold{'s' if stale == 1 else ''} "
+                f"the result columns of another biodyn (values_version, now "
+                f"{runner.values_version}): the run rebuilds them from their files, or refuses"]
         return SweepResult(spec, out, records, 0, len(done), "none (dry run)", notes=list(notes),
                            batches=[[p.name for p in b] for b in batches])
     io.check_writable(out, "--out", folder=True)  # before any worker starts

@@ -782,7 +782,8 @@ def _estimate(protocol, args):
 
 register_runner(ReplayRunner(
     "replay", _replay_point, settings=_REPLAY_SETTINGS, prepare=_prepare_replay,
-    doc="replay a protocol (biodyn replay) with the point's parameters; one column per condition"))
+    doc="replay a protocol (biodyn replay) with the point's parameters; one column per condition "
+        "(and settled(...) per condition, n_unsettled, where the engine checks settledness)"))
 
 
 # --------------------------------------------------------------------------
