@@ -1017,3 +1017,211 @@ def test_batch_copies_for_cache_fit_the_cache_and_read_its_size(monkeypatch, tmp
     assert _engine.batch_copies_for_cache(4 * 2**20, cache=2**20) == 1  # one copy at least
     assert _engine.batch_copies_for_cache(0, cache=2**20) is None  # the engine sets no limit
     assert _engine.cache_bytes() >= 2**16  # read (or the 1 MiB default), in bytes
+
+
+# --------------------------------------------------------------------------
+# Settledness of replays (song_2000: rate_settledness) in a sweep's table, figure and CLI
+# --------------------------------------------------------------------------
+
+SHORT_SONG = """
+kind = "sweep"
+description = "song_2000 run too short to settle"
+seed = 3
+[run]
+job = "replay"
+protocol = "song_2000"
+target = "numpy"
+stimulus = { duration = "0.2 second", rate_window = "0.05 second" }
+[grid]
+A_plus = [0.005, 0.01]
+"""
+
+SONG_CONDITIONS = ["input_rate=10 Hz,correlation=0", "input_rate=20 Hz,correlation=0",
+                   "input_rate=40 Hz,correlation=0", "input_rate=10 Hz,correlation=0.2"]
+
+
+@pytest.fixture(scope="module")
+def short_song(tmp_path_factory):
+    """A finished sweep of two song_2000 points of 0.2 s (numpy, ~3 s): every rate is a
+    transient (two 0.05-s windows hold far fewer than the 144 spikes the check needs), a
+    known 'not settled' for every condition."""
+    folder = tmp_path_factory.mktemp("short_song")
+    spec = write_spec(folder, SHORT_SONG)
+    result = sweep.run(spec, out=folder / "out", workers=0)
+    assert result.ok, result.records
+    return spec, folder / "out", result
+
+
+def _copy_sweep(short_song, tmp_path):
+    import shutil
+
+    spec, out, result = short_song
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    return spec, copy, result
+
+
+def test_replay_sweep_csv_has_a_settled_column_beside_each_value_and_n_unsettled(short_song):
+    """Every condition of a 0.2-s song_2000 run is unsettled: settled(LABELS) is false beside
+    each value(LABELS), n_unsettled = 4, and SweepResult.unsettled names all four columns."""
+    spec, out, result = short_song
+    rows = read_csv(out / "summary.csv")
+    header = list(rows[0])
+    for cond in SONG_CONDITIONS:
+        assert f"value({cond})" in header and f"settled({cond})" in header
+    assert len(rows) == 2
+    for row in rows:
+        assert row["n_unsettled"] == "4"
+        assert all(row[f"settled({c})"] == "false" for c in SONG_CONDITIONS)
+        assert all(float(row[f"value({c})"]) >= 0 for c in SONG_CONDITIONS)
+    assert sorted(result.unsettled) == sorted(p.name for p in result.spec.points)
+    assert all(v == [f"settled({c})" for c in SONG_CONDITIONS] for v in result.unsettled.values())
+    for rec in result.records.values():  # the record agrees with the replay's own JSON
+        summary = json.loads((out / rec["paths"]["json"]).read_text())
+        assert summary["unsettled"] == [0, 1, 2, 3] and rec["values_version"] == 2
+
+
+def test_sweep_command_names_how_many_points_had_unsettled_values(short_song, tmp_path, capsys):
+    spec, out, _ = _copy_sweep(short_song, tmp_path)
+    assert main(["sweep", str(spec), "--workers", "0", "--out", str(out), "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    bad = [ln for ln in lines if ln.startswith("NOT SETTLED")]
+    assert len(bad) == 1 and bad[0].startswith("NOT SETTLED: 2 of 2 points had conditions whose "
+                                               "value had not settled") and "8 values" in bad[0]
+
+
+def test_replay_values_without_a_settledness_check_get_no_settled_columns():
+    """A protocol whose engine does not check (no summary 'unsettled'): the columns are as
+    before; one that does: settled(...) follows each value(...)'s label, #2 suffix included."""
+    from types import SimpleNamespace
+
+    from biodyn.sweep._runners import _replay_values
+
+    conds = [{"labels": {"delta_t": 10}, "value": 1.0}, {"labels": {"delta_t": 30}, "value": 2.0}]
+    plain = SimpleNamespace(summary={"score": {"chi": None, "n": 0}, "units": {"delta_t": "ms"},
+                                     "conditions": conds}, timings={}, paths={})
+    assert list(_replay_values(plain, None).values) == ["chi", "n_scored", "value(delta_t=10 ms)",
+                                                        "value(delta_t=30 ms)"]
+    conds = [{"labels": {"correlation": 0}, "value": 1.0, "settled": True},
+             {"labels": {"correlation": 0}, "value": 2.0, "settled": False},
+             {"labels": {"correlation": 0.2}, "value": 3.0, "settled": True}]
+    checked = SimpleNamespace(summary={"score": {"chi": None, "n": 0}, "units": {"correlation": "1"},
+                                       "conditions": conds, "unsettled": [1]}, timings={}, paths={})
+    values = _replay_values(checked, None).values
+    assert values["n_unsettled"] == 1
+    assert {k: v for k, v in values.items() if k.startswith("settled(")} == {
+        "settled(correlation=0)": True, "settled(correlation=0) #2": False,
+        "settled(correlation=0.2)": True}
+
+
+def test_sweep_figure_draws_unsettled_values_open_and_off_the_line(tmp_path):
+    """summary.png of a table with settled(...) columns: the line runs through the settled
+    values only, the unsettled ones are open markers, with a legend entry and a count in the
+    title; settled(...) and n_unsettled are no panels of their own."""
+    from biodyn import plot
+
+    header = ["point", "status", "A_plus", "seed", "chi", "n_scored", "value(correlation=0)",
+              "n_unsettled", "settled(correlation=0)", "run_s", "error"]
+    settled = {0.002: False, 0.005: True, 0.01: True, 0.02: False}
+    path = tmp_path / "fig" / "summary.csv"
+    path.parent.mkdir()
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for k, (a, ok) in enumerate(settled.items()):
+            w.writerow([f"p{k}", "ok", a, k, "", 0, 10 * a, int(not ok), str(ok).lower(), 1.0, ""])
+    ax = plot.sweep_summary(plot.sweep_table(path))
+    fig = ax.figure
+    drawn = [a for a in fig.axes if a.get_visible()]
+    assert len(drawn) == 1  # value only: no panel for n_unsettled
+    lines = [c.lines[0] for c in ax.containers]
+    filled = [ln for ln in lines if ln.get_markerfacecolor() != "white"]
+    open_ = [ln for ln in lines if ln.get_markerfacecolor() == "white"]
+    assert len(filled) == 1 and len(open_) == 1
+    np.testing.assert_allclose(filled[0].get_data()[0], [0.005, 0.01])
+    assert filled[0].get_linestyle() == "-"
+    np.testing.assert_allclose(open_[0].get_data()[0], [0.002, 0.02])
+    assert open_[0].get_linestyle() == "None"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["open: not settled in the run (transient)"]
+    assert "2 points with values not settled" in fig._suptitle.get_text()
+
+
+def _make_old(out, name, strip_replay_json=False):
+    """Edit point ``name``'s record into one of a biodyn before settled(...) columns (result
+    columns version 1: no settled(...), no n_unsettled, no values_version); with
+    ``strip_replay_json``, its replay JSON too (a biodyn before the settledness check)."""
+    path = out / "points" / f"{name}.json"
+    rec = json.loads(path.read_text())
+    rec["values"] = {k: v for k, v in rec["values"].items()
+                     if not (k.startswith("settled(") or k == "n_unsettled")}
+    rec.pop("values_version", None)
+    path.write_text(json.dumps(rec, indent=1))
+    if strip_replay_json:
+        rpath = out / rec["paths"]["json"]
+        summary = json.loads(rpath.read_text())
+        del summary["unsettled"]
+        for cond in summary["conditions"]:
+            cond.pop("settled"), cond.pop("settling")
+        rpath.write_text(json.dumps(summary, indent=1))
+    return rec
+
+
+def test_resume_rebuilds_the_columns_of_a_point_recorded_by_an_older_biodyn(short_song, tmp_path):
+    """One finished point recorded without settled(...) columns (an older biodyn) beside one
+    with them: resuming mixed the two in summary.csv (blank settled cells). The resume rebuilds
+    the old point's values from its replay JSON: every row has the same filled columns, the
+    record equals the one this version wrote (plus values_rebuilt), nothing is recomputed."""
+    spec, out, first = _copy_sweep(short_song, tmp_path)
+    old_name, new_name = (p.name for p in first.spec.points)
+    _make_old(out, old_name)
+    dry = sweep.run(spec, out=out, dry_run=True)  # says what the run will do first
+    assert any("1 finished point holds the result columns of another biodyn" in n for n in dry.notes)
+    again = sweep.run(spec, out=out, workers=0)
+    assert again.computed == 0 and again.skipped == 2
+    assert any("1 finished point of an older biodyn" in n for n in again.notes), again.notes
+    rows = read_csv(out / "summary.csv")
+    header = list(rows[0])
+    assert [h for h in header if h.startswith("settled(")] == [f"settled({c})" for c in SONG_CONDITIONS]
+    assert all(row[h] == "false" for row in rows for h in header if h.startswith("settled("))
+    assert all(row["n_unsettled"] == "4" for row in rows)
+    rec = json.loads((out / "points" / f"{old_name}.json").read_text())
+    assert rec["values"] == first.records[old_name]["values"] and rec["values_version"] == 2
+    assert rec["values_rebuilt"]["from_version"] == 1
+    assert "values_rebuilt" not in json.loads((out / "points" / f"{new_name}.json").read_text())
+    assert sweep.run(spec, out=out, workers=0).notes == []  # rebuilt once
+
+
+def test_resume_refuses_older_points_it_cannot_rebuild_naming_folder_and_columns(short_song, tmp_path,
+                                                                                   capsys):
+    """An older point whose replay JSON has no settledness either (written before the check):
+    its settled(...) columns cannot be rebuilt, and the resume is refused with one line naming
+    the folder, the versions and the columns that differ; nothing is rewritten."""
+    spec, out, first = _copy_sweep(short_song, tmp_path)
+    old_name = first.spec.points[0].name
+    before = _make_old(out, old_name, strip_replay_json=True)
+    csv_before = (out / "summary.csv").read_bytes()
+    assert main(["sweep", str(spec), "--workers", "0", "--out", str(out), "-q"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and str(out) in err[0], err
+    assert "version 1" in err[0] and "version 2" in err[0] and "settled(CONDITION)" in err[0]
+    assert "has no settledness" in err[0] and "another --out" in err[0]
+    assert json.loads((out / "points" / f"{old_name}.json").read_text()) == before
+    assert (out / "summary.csv").read_bytes() == csv_before
+
+
+def test_resume_of_points_recorded_without_values_version_of_an_unchanged_job_is_as_before(
+        tmp_path, points_py):
+    """Records of a job whose columns did not change (a callable: version 1) written before
+    values_version existed resume as they are: no rebuild, no note, the same table."""
+    spec = toy(tmp_path, points_py)
+    first = sweep.run(spec, out=tmp_path / "out", workers=0)
+    table = (tmp_path / "out" / "summary.csv").read_bytes()
+    for path in (tmp_path / "out" / "points").glob("*.json"):
+        rec = json.loads(path.read_text())
+        assert rec.pop("values_version") == 1
+        path.write_text(json.dumps(rec))
+    again = sweep.run(spec, out=tmp_path / "out", workers=0)
+    assert again.computed == 0 and again.notes == [] and first.ok
+    assert (tmp_path / "out" / "summary.csv").read_bytes() == table
+    assert all("values_version" not in r for r in again.records.values())

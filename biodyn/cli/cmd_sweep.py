@@ -81,8 +81,25 @@ def run(args):
     print(result.csv)
     if result.figure is not None:
         print(result.figure)
+    line = unsettled_line(result)
+    if line:
+        print(line)
     if result.failed:
         print(f"biodyn: {len(result.failed)} of {len(result.spec.points)} points failed (errors in "
               f"{result.csv}); run the sweep again to retry them", file=sys.stderr)
         return 1
     return 0
+
+
+def unsettled_line(result):
+    """One ``NOT SETTLED`` line naming how many finished points had values that had not
+    settled by the end of their run (``result.unsettled``), or ``None``."""
+    bad = result.unsettled
+    if not bad:
+        return None
+    n_ok = sum(r["status"] == "ok" for r in result.records.values())
+    n_values = sum(len(v) for v in bad.values())
+    return (f"NOT SETTLED: {len(bad)} of {n_ok} points had conditions whose value had not settled "
+            f"by the end of the run ({n_values} value{'s' if n_values != 1 else ''}: settled(...) "
+            f"false in {result.csv.name}, drawn open in summary.png); they are "
+            "transients, not results: run longer (stimulus.duration)")

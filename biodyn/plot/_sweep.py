@@ -104,6 +104,17 @@ _TRAIN_FIRST = ("test_loss", "test_metric", "lambda_max", "kaplan_yorke", "entro
                 "train_metric")
 
 
+def _settled_column(column):
+    """The ``settled(LABELS)`` column beside a replay's ``value(LABELS)`` column."""
+    m = re.match(r"^(result\.)?value(\(.*)$", column)
+    return f"{m.group(1) or ''}settled{m.group(2)}" if m else None
+
+
+def _is_settledness(column):
+    """A column saying whether values settled (drawn as open markers, not as a panel)."""
+    return re.match(r"^(result\.)?(settled\(.*|n_unsettled)$", column) is not None
+
+
 def _varies(values):
     """Whether numbers differ by more than rounding (relative 1e-9 of their size)."""
     vals = np.asarray([v for v in values if v is not None], float)
@@ -123,6 +134,12 @@ def sweep_summary(table, max_panels=4):
     with ``table["value_label"]`` (the protocol's observable, :func:`biodyn.jobs.sweep_value_label`)
     when the table has one. Axis units carry the SI
     prefix that puts the values in [1, 1000) (no offset text).
+
+    A replay's value whose ``settled(LABELS)`` column is false (the condition had not settled
+    by the end of its run: a transient; protocols whose engine checks, e.g. song_2000) is
+    drawn as an open marker and left off the line (with replicates: if any replicate had not
+    settled), with a legend entry and the number of such points in the title; the
+    ``settled(...)`` and ``n_unsettled`` columns are not panels of their own.
     """
     from matplotlib.ticker import ScalarFormatter
 
@@ -133,7 +150,8 @@ def sweep_summary(table, max_panels=4):
     x_name = next((p for p in params if len({row[col[p]] for row in ok}) > 1
                    and all(_num(row[col[p]]) is not None for row in ok)), None)
     value_label = table.get("value_label")
-    results = [c for c in table["results"] if any(_num(row[col[c]]) is not None for row in ok)]
+    results = [c for c in table["results"] if not _is_settledness(c)
+               and any(_num(row[col[c]]) is not None for row in ok)]
     varying = [c for c in results if _varies([_num(row[col[c]]) for row in ok])]
     results = varying or results  # a result the sweep does not change says nothing
     if "lambda_max" in results and len(results) > max_panels:  # a train sweep: performance and λ_max first
@@ -156,18 +174,26 @@ def sweep_summary(table, max_panels=4):
     for row in ok:
         groups.setdefault(tuple(row[col[p]] for p in others), []).append(row)
     xlabel, xf = _axis(x_name, [_num(row[col[x_name]]) for row in ok]) if x_name else ("", 1.0)
+    from matplotlib.lines import Line2D
+
+    settled_cols = [k for h, k in col.items() if re.match(r"^(result\.)?settled\(", h)]
+    n_unsettled = sum(1 for row in ok if any(row[k] == "false" for k in settled_cols))
     for ax, res in zip(axes, results):
+        settled_col = col.get(_settled_column(res))  # a replay's value: did it settle?
+        handles, any_open = [], False
         metric = ok[0][col["metric"]] if "metric" in col else None  # a train sweep's metric name
         ylabel, ptitle = _result_label(res, metric, value_label)  # "name [unit]" or a finished label
         ylabel, yf = _axis(ylabel, [_num(row[col[res]]) for row in ok])
         for k, (key, members) in enumerate(sorted(groups.items())):
-            xs = {}
+            xs, unsettled = {}, set()
             for row in members:
                 y = _num(row[col[res]])
                 if y is None:
                     continue
                 x = _num(row[col[x_name]]) * xf if x_name else 0.0
                 xs.setdefault(x, []).append(y * yf)
+                if settled_col is not None and row[settled_col] == "false":
+                    unsettled.add(x)  # a transient (any replicate): open, off the line
             if not xs:
                 continue
             xv = np.array(sorted(xs))
@@ -176,8 +202,19 @@ def sweep_summary(table, max_panels=4):
                             for v in xv])
             label = ", ".join(f"{_split_name(p)[0]} = {v}" + (f" {_split_name(p)[1]}" if _split_name(p)[1] else "")
                               for p, v in zip(others, key)) or None
-            ax.errorbar(xv, mean, yerr=sem if np.any(sem > 0) else None, fmt="-o", ms=4, capsize=3,
-                        color=group_colour(None, None, k), label=label)
+            colour = group_colour(None, None, k)
+            bad = np.array([v in unsettled for v in xv], bool)
+            good = ~bad
+            if np.any(good):
+                ax.errorbar(xv[good], mean[good], yerr=sem[good] if np.any(sem[good] > 0) else None,
+                            fmt="-o", ms=4, capsize=3, color=colour, label=label)
+            if np.any(bad):
+                any_open = True
+                ax.errorbar(xv[bad], mean[bad], yerr=sem[bad] if np.any(sem[bad] > 0) else None,
+                            fmt="o", ms=5, mfc="white", mew=1.2, capsize=3, color=colour,
+                            label=None if np.any(good) else label)
+            if label:
+                handles.append(Line2D([], [], color=colour, marker="o", ms=4, label=label))
         if x_name:
             ax.set_xlabel(xlabel)
             vals = [_num(row[col[x_name]]) for row in ok]
@@ -190,15 +227,20 @@ def sweep_summary(table, max_panels=4):
             if isinstance(axis.get_major_formatter(), ScalarFormatter):
                 axis.get_major_formatter().set_useOffset(False)
         ax.axhline(0, color=PALETTE["zero"], lw=0.8, zorder=0)
-        if len(groups) > 1:
-            ax.legend(fontsize=6, frameon=False)
+        if any_open:
+            handles.append(Line2D([], [], color="0.3", marker="o", ms=5, mfc="white", mew=1.2, ls="",
+                                  label="open: not settled in the run (transient)"))
+        if len(handles) > 1 or any_open:
+            ax.legend(handles=handles, fontsize=6, frameon=False)
     if not results:
         axes[0].text(0.5, 0.5, "no numeric results to draw", ha="center", va="center",
                      transform=axes[0].transAxes)
     failed = len(rows) - len(ok)
     fig.suptitle(f"sweep {table['title']}: {len(ok)} points ok"
                  + (f", {failed} failed (not drawn)" if failed else "")
-                 + ("; replicates: mean ± SEM" if "replicate" in header else ""), fontsize=9)
+                 + ("; replicates: mean ± SEM" if "replicate" in header else "")
+                 + (f"\n{n_unsettled} point{'s' if n_unsettled != 1 else ''} with values not settled in the run (open: transients)"
+                    if n_unsettled else ""), fontsize=9)
     if table.get("footer"):  # the provenance line (biodyn.jobs.sweep_footer)
         footer(fig, table["footer"])
     return axes[0]

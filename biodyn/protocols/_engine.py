@@ -195,6 +195,11 @@ class Engine:
     #: Stimulus keys whose values may differ between the copies of one batch (they change
     #: the drawn arrays, not the code); points differing in other keys form other batches.
     batch_stimulus: tuple = ()
+    #: Whether the engine checks that each condition's value settled by the end of the run
+    #: (its conditions carry ``settled`` and ``settling``, the summary ``unsettled``): what a
+    #: result of this engine reports, so that a sweep can tell a result written before the
+    #: check (without ``unsettled``) from one of this version.
+    checks_settled: bool = False
 
     def batch_signature(self, plan: Plan) -> tuple:
         """What must be equal for two points' plans to run as copies of one build."""

@@ -234,6 +234,7 @@ class PoissonNetworkEngine(Engine):
     reusable = True
     batch = "copies"
     batch_stimulus = ("input_rate", "correlation", "inhibitory_rate")
+    checks_settled = True  # rate_settledness, per condition
 
     # -- setup ------------------------------------------------------------------------
     def neuron_model(self):

@@ -54,6 +54,18 @@ What to run (``[run] job = ...``, :data:`RUNNERS`)
     parameters (``tau_plus``), ``stimulus.KEY``, ``variants.AXIS``, ``model`` or
     ``parameter_set``. Each point writes PROTOCOL.{pkl,png,json} in its folder;
     its CSV columns are ``chi``, ``n_scored`` and ``value(LABELS)`` per condition.
+    A protocol whose engine checks that each value settled by the end of its run
+    (``poisson_network``: song_2000's output rates) adds ``n_unsettled`` (how many
+    of the point's conditions had not: 0 when every value is a settled result) and
+    ``settled(LABELS)`` beside each ``value(LABELS)`` (``true``/``false``, read by
+    pandas as booleans: ``df["value(X)"].where(df["settled(X)"])`` keeps the
+    settled values only). One column per condition rather than one list of
+    labels: a boolean mask aligned with its value column, and a
+    ``df[df.n_unsettled == 0]`` for points with every value settled.
+    ``summary.png`` draws an unsettled value as an open marker off the line (with
+    replicates: if any had not settled), and ``biodyn sweep`` ends with one
+    ``NOT SETTLED`` line naming how many points had unsettled values
+    (:attr:`SweepResult.unsettled`). Other protocols' columns are as before.
     ``"callable"``: ``function = "package.module:function"`` or
     ``"path/file.py:function"`` (relative to the spec), called as
     ``f(params, seed, out, **kwargs)`` and returning a flat dict of scalars
@@ -111,7 +123,14 @@ Resuming
     (their error record is replaced); points interrupted before their result
     file was written run again. A folder holding results of the same sweep
     with other settings (job, ``[run]`` table, seed) is refused rather than
-    mixed. Two runs cannot write to one folder at the same time (a lock file).
+    mixed. Each point record carries ``values_version``, the version of its job's
+    result columns (none: 1; ``replay`` is 2 since the ``settled(...)`` columns): a
+    finished point of another version (an older biodyn) would mix old and new
+    columns in ``summary.csv``, so a resume rebuilds its values from the files it
+    wrote (``replay``: its PROTOCOL.json; the record gets ``values_rebuilt``) or,
+    if any cannot be rebuilt (a replay JSON written before its engine checked
+    settledness), refuses with one error naming the folder and the columns that
+    differ, rewriting nothing. Two runs cannot write to one folder at the same time (a lock file).
 
 Where points run
     Without a scheduler address, an embedded dask ``LocalCluster`` on loopback

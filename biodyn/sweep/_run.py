@@ -81,6 +81,19 @@ class SweepResult:
         return [p.name for p in self.spec.points if p.name not in self.records]
 
     @property
+    def unsettled(self):
+        """Point name -> its result columns ``settled(LABELS)`` that are false (conditions whose
+        value had not settled by the end of the run: a transient), for every finished point
+        that has any (replays of protocols whose engine checks settledness, e.g. song_2000;
+        empty for other sweeps)."""
+        out = {}
+        for name, rec in self.records.items():
+            values = rec.get("values") or {}
+            if rec.get("status") == "ok" and values.get("n_unsettled"):
+                out[name] = [k for k, v in values.items() if k.startswith("settled(") and v is False]
+        return out
+
+    @property
     def ok(self):
         return not self.failed and not self.missing
 
@@ -167,6 +180,59 @@ def _check_same_sweep(out, spec, records):
                       "folder to start again")
 
 
+def _same_columns(out, spec, runner, settings, records):
+    """Make the finished points' result columns those this version writes, before a resume.
+
+    A point recorded by another biodyn whose job wrote other columns (its record's
+    ``values_version`` differs from the runner's; none: version 1) would mix old and new
+    columns in ``summary.csv`` (blank cells where a column was not written yet). Each such
+    point's values are rebuilt from the files it wrote (:meth:`Runner.rebuild_values`) and its
+    record rewritten (atomically, with ``values_rebuilt``: the version it had, when, by which
+    biodyn); if any point cannot be rebuilt, nothing is rewritten and the resume is refused
+    with one error naming the folder, the versions and what differs. Returns a note, or
+    ``None`` when every point already has this version's columns. Failed points run again
+    and are left as they are.
+    """
+    from .. import __version__
+
+    mine = runner.values_version
+    stale = {n: r for n, r in records.items()
+             if r.get("status") == "ok" and r.get("values_version", 1) != mine}
+    if not stale:
+        return None
+    points = {p.name: p for p in spec.points}
+    theirs = sorted({r.get("values_version", 1) for r in stale.values()})
+    new, errors = {}, []
+    for name, rec in stale.items():
+        try:
+            new[name] = runner.rebuild_values(rec, points[name], settings, out)
+        except BiodynError as exc:
+            errors.append((name, str(exc)))
+    what = "; ".join(f"version {v}: {t}" for v, t in sorted(runner.values_changes.items())
+                     if v > min(theirs)) or "other result columns"
+    if errors:
+        name, why = errors[0]
+        raise BiodynError(
+            f"{display_path(out)}: {len(stale)} finished point{'s' if len(stale) != 1 else ''} "
+            f"hold{'s' if len(stale) == 1 else ''} the result columns of version "
+            f"{'/'.join(map(str, theirs))} of the {spec.job!r} job, and this biodyn writes version "
+            f"{mine} ({what}); resuming would mix the two in {SUMMARY}, and "
+            f"{len(errors)} of them cannot be rebuilt from their files (point {name}: {why}); "
+            "choose another --out, or remove the folder to run the sweep again")
+    stamp = {"from_version": None, "at": _now(), "biodyn": __version__}
+    for name, values in new.items():
+        rec = dict(stale[name])
+        rebuilt = dict(stamp, from_version=rec.get("values_version", 1))
+        rec["values"] = values
+        rec["values_version"] = mine
+        rec["values_rebuilt"] = rebuilt
+        io.write_json(rec, out / POINTS / f"{name}.json")
+        records[name] = rec
+    return (f"{len(new)} finished point{'s' if len(new) != 1 else ''} of an older biodyn (result "
+            f"columns version {'/'.join(map(str, theirs))}, now {mine}: {what}) had their "
+            f"columns rebuilt from their files (values_rebuilt in points/NAME.json)")
+
+
 def _point_task(point, out):
     return {"name": point.name, "key": point.key, "params": dict(point.params),
             "seed": point.seed, "out": str((out / POINTS / point.name).resolve())}
@@ -195,8 +261,9 @@ def _receive_files(rec, out, point):
     return rec
 
 
-def _finish_record(rec, spec, point, out):
+def _finish_record(rec, spec, point, out, values_version=1):
     rec.update({
+        "values_version": values_version,
         "sweep": spec.name,
         "job": spec.job,
         "params": point.params_text(),
@@ -214,7 +281,7 @@ def _finish_record(rec, spec, point, out):
             paths[k] = str(v)
     rec["paths"] = paths
     order = ["sweep", "point", "key", "params", "replicate", "seed", "sweep_seed", "status",
-             "values", "units", "paths", "error", "timings", "started", "finished", "worker",
+             "values", "units", "values_version", "paths", "error", "timings", "started", "finished", "worker",
              "versions", "job", "fingerprint", "fingerprint_data", "traceback"]
     return {k: rec.get(k) for k in order if k in rec} | {k: v for k, v in rec.items() if k not in order}
 
@@ -434,6 +501,12 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         n_workers = 1 if workers == 0 else (workers or os.cpu_count() or 1)
         # the tasks the run would form (a dry run shows how the points would be batched)
         batches, notes = runner.batches(spec, settings, todo, n_workers, batch) if todo else ([], [])
+        stale = sum(r.get("values_version", 1) != runner.values_version for r in done.values())
+        if stale:  # what the run does first (_same_columns)
+            notes = list(notes) + [
+                f"{stale} finished point{'s' if stale != 1 else ''} hold{'s' if stale == 1 else ''} "
+                f"the result columns of another biodyn (values_version, now "
+                f"{runner.values_version}): the run rebuilds them from their files, or refuses"]
         return SweepResult(spec, out, records, 0, len(done), "none (dry run)", notes=list(notes),
                            batches=[[p.name for p in b] for b in batches])
     io.check_writable(out, "--out", folder=True)  # before any worker starts
@@ -441,6 +514,7 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
     with _exclusive(out):
         records = read_results(out, spec)
         _check_same_sweep(out, spec, records)
+        rebuilt = _same_columns(out, spec, runner, settings, records)
         previous = _read_json(out / MANIFEST)
         done = {n: r for n, r in records.items() if r.get("status") == "ok"}
         todo = [p for p in spec.points if p.name not in done]
@@ -456,6 +530,9 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
         csv_path = out / SUMMARY
         write_summary(spec, records, csv_path)
         result = SweepResult(spec, out, records, 0, len(done))
+        if rebuilt:
+            result.notes.append(rebuilt)
+            emit(f"note: {rebuilt}")
         if not todo:
             io.write_json(_manifest(spec, out, dict(run_entry, finished=_now(), executor="none"),
                                     previous), out / MANIFEST)
@@ -476,8 +553,8 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                 started.append(_make(scheduler, workers, len(batches)))
             executor = started[0]
             result.executor = run_entry["executor"] = executor.description
-            result.notes = list(executor.notes) + list(batch_notes)
-            for note in result.notes:
+            result.notes += list(executor.notes) + list(batch_notes)
+            for note in result.notes[bool(rebuilt):]:
                 emit(f"note: {note}")
             io.write_json(_manifest(spec, out, run_entry, previous), out / MANIFEST)
             emit(f"sweep {spec.name}: {len(spec.points)} points, {len(done)} finished earlier, "
@@ -512,7 +589,8 @@ def run(sweep, *, out=None, scheduler=None, workers=None, progress=None, dry_run
                 for point, rec in zip(batch, raw):
                     if rec.get("status") == "interrupted":
                         continue  # not finished: never written, run again by the next run
-                    rec = _finish_record(_receive_files(rec, out, point), spec, point, out)
+                    rec = _finish_record(_receive_files(rec, out, point), spec, point, out,
+                                         runner.values_version)
                     io.write_json(rec, out / POINTS / f"{point.name}.json")
                     records[point.name] = rec
                     result.computed += 1

@@ -103,8 +103,22 @@ class Runner:
         self._prepare = prepare
         self.doc = doc
 
+    #: The version of the result columns this job writes (a point record's ``values``, the
+    #: summary's result columns); bumped when they change. A record without
+    #: ``values_version`` is version 1. A sweep resumed in a folder whose finished points
+    #: have another version gets their values rebuilt (:meth:`rebuild_values`) or refuses.
+    values_version = 1
+    #: What each version changed (version -> text), named when a resume refuses.
+    values_changes: Mapping[int, str] = {}
+
     def __repr__(self):
         return f"<Runner {self.name!r}>"
+
+    def rebuild_values(self, record, point, settings, out):
+        """The values this version writes for a finished point, from the files it wrote
+        (``record["paths"]``, relative to the sweep's folder ``out``); raises
+        :class:`~biodyn.errors.BiodynError` saying why not (by default: this job cannot)."""
+        raise BiodynError(f"the {self.name!r} job does not rebuild a point's results from its files")
 
     def prepare(self, spec):
         """Check ``spec.settings`` and the points' parameters; return the workers' settings."""
@@ -556,8 +570,11 @@ def _swept_columns(params, settings):
     return tuple(c.strip() for c in columns if isinstance(c, str) and c.strip() in units)
 
 
-def _replay_values(result, build_key, swept_columns=()):
-    """A replay point's CSV values: ``chi``, ``n_scored`` and ``value(LABELS)`` per condition.
+def _summary_values(s, swept_columns=()):
+    """A replay point's CSV values from its summary ``s`` (the replay JSON): ``chi``,
+    ``n_scored`` and ``value(LABELS)`` per condition; for protocols whose engine checks
+    whether each value settled (``summary["unsettled"]``), also ``n_unsettled`` and
+    ``settled(LABELS)`` per condition.
 
     The labels are the conditions' own, less the columns the sweep's axes set in every
     condition (``swept_columns``: their value is the point's parameter, in its own CSV
@@ -568,9 +585,9 @@ def _replay_values(result, build_key, swept_columns=()):
     table of disjoint columns, and a figure of one point per panel). A condition left with
     no label is ``value(condition K)``.
     """
-    s = result.summary
     values = {"chi": s["score"]["chi"], "n_scored": s["score"]["n"]}
     units = s.get("units", {})
+    names = []
     for i, cond in enumerate(s["conditions"]):
         labels = ",".join(f"{k}={v}{'' if units.get(k) in (None, '1', '') else ' ' + units[k]}"
                           for k, v in cond["labels"].items() if k not in swept_columns)
@@ -578,6 +595,21 @@ def _replay_values(result, build_key, swept_columns=()):
         while name in values:  # conditions a stimulus change made alike (their labels: what ran)
             name, k = f"value({labels}) #{k}", k + 1
         values[name] = cond["value"]
+        names.append(name)
+    if "unsettled" in s:  # the engine checked: a transient never reads as a result
+        # settled(LABELS) beside each value(LABELS): a boolean mask of its value column
+        # (pandas reads true/false as booleans); n_unsettled: the point's conditions that
+        # had not settled (0: every value is settled)
+        values["n_unsettled"] = len(s["unsettled"])
+        for name, cond in zip(names, s["conditions"]):
+            values["settled" + name[len("value"):]] = cond.get("settled") is not False
+    return values
+
+
+def _replay_values(result, build_key, swept_columns=()):
+    """A replay point's CSV values (:func:`_summary_values`), files and extras."""
+    s = result.summary
+    values = _summary_values(s, swept_columns)
     batch = s.get("batch") or {}
     if build_key is not None and batch.get("size", 1) > 1 and "alone" not in batch:
         from ..protocols._engine import copies_key
@@ -587,6 +619,13 @@ def _replay_values(result, build_key, swept_columns=()):
     if s.get("batch") is not None:
         extra["batch"] = dict(s["batch"])
     return PointResult(values, {k: str(v) for k, v in result.paths.items()}, extra)
+
+
+def _same(a, b):
+    """Equal, NaN equal to NaN (JSON keeps floats exactly)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
 
 
 #: Points in one batch at most (the memory estimate decides below that).
@@ -609,12 +648,52 @@ class ReplayRunner(Runner):
     and engines that do not batch, run every point alone.
     """
 
+    values_version = 2
+    values_changes = {2: "a settled(CONDITION) column beside each value(CONDITION), and n_unsettled, "
+                         "for protocols whose engine checks whether each value settled "
+                         "(poisson_network: song_2000)"}
+
     def batch_size(self, settings):
         return 1
 
     def check_batch(self, settings, batch):
         if batch is not None:
             check_batch(batch, "<command line>", "--batch")
+
+    def rebuild_values(self, record, point, settings, out):
+        """A finished point's values from the replay JSON it wrote (``paths.json``): the
+        columns this version writes (:func:`_summary_values`). Refused when the JSON is
+        missing, lacks what this version reports (a replay of an engine that checks
+        settledness, written before it did), or disagrees with the values recorded."""
+        import json
+
+        from .. import protocols
+        from ..errors import display_path
+
+        rel = (record.get("paths") or {}).get("json")
+        if not rel:
+            raise BiodynError("its record names no replay JSON (paths.json) to rebuild from")
+        path = Path(out) / rel
+        try:
+            summary = json.loads(path.read_text())
+            summary["conditions"], summary["score"]  # noqa: B018 - a replay's summary
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise BiodynError(f"its replay result {display_path(path)} cannot be read "
+                              f"({type(exc).__name__}: {exc})") from None
+        protocol = protocols.load(settings["protocol"])
+        engine = protocols.ENGINES[protocol.engine]
+        if getattr(engine, "checks_settled", False) and "unsettled" not in summary:
+            raise BiodynError(f"its replay result {display_path(path)} has no settledness (no "
+                              f"'unsettled': written by biodyn "
+                              f"{(summary.get('versions') or {}).get('biodyn', '?')} before the "
+                              f"{engine.name} engine checked whether each value settled)")
+        values = _summary_values(summary, _swept_columns(point.params, settings))
+        old = record.get("values") or {}
+        differ = [k for k in old if k in values and not _same(old[k], values[k])]
+        if differ:
+            raise BiodynError(f"its replay result {display_path(path)} disagrees with the "
+                              f"recorded values ({', '.join(differ[:3])})")
+        return values
 
     def batches(self, spec, settings, todo, workers=1, batch=None):
         from .. import protocols
@@ -703,7 +782,8 @@ def _estimate(protocol, args):
 
 register_runner(ReplayRunner(
     "replay", _replay_point, settings=_REPLAY_SETTINGS, prepare=_prepare_replay,
-    doc="replay a protocol (biodyn replay) with the point's parameters; one column per condition"))
+    doc="replay a protocol (biodyn replay) with the point's parameters; one column per condition "
+        "(and settled(...) per condition, n_unsettled, where the engine checks settledness)"))
 
 
 # --------------------------------------------------------------------------
