@@ -599,3 +599,25 @@ def test_comparison_epoch_axes_have_whole_ticks_and_span_every_epoch_trained(n_e
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert a.get_xlim() == b.get_xlim()
+
+
+def test_sweep_summary_x_tick_labels_of_small_linear_values_do_not_run_together(tmp_path):
+    """A sweep of A_plus over 0.0025 ... 0.02 (8 values, a linear axis) drew '0.00250.0050...'
+    on 4 panels of a 2 x 2 figure: the x axis takes at most a few ticks."""
+    import csv
+
+    from biodyn import plot
+
+    header = ["point", "status", "A_plus", "seed"] + [f"value(delta_t={d} ms)" for d in (-100, -34, 34, 100)] + ["run_s", "error"]
+    rows = [[str(k), "ok", repr(float(a)), "0"] + [repr(float(5 * a * np.sign(d) * np.exp(-abs(d) / 17))) for d in (-100, -34, 34, 100)] + ["1.2", ""]
+            for k, a in enumerate(np.arange(1, 9) * 0.0025)]
+    path = tmp_path / "ap" / "summary.csv"
+    path.parent.mkdir(parents=True)
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([header] + rows)
+    table = plot.sweep_table(path)
+    table["value_label"] = "relative weight change (w_end - w0)/w0"  # bi_poo_1998's, as a replay sweep's
+    ax = plot.sweep_summary(table)
+    ax.figure.canvas.draw()  # the ticks of the laid-out axes, as saved
+    problems = [p for p in layout_problems(ax.figure) if "tick" in p]
+    assert not problems, problems

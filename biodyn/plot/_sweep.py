@@ -141,7 +141,7 @@ def sweep_summary(table, max_panels=4):
     settled), with a legend entry and the number of such points in the title; the
     ``settled(...)`` and ``n_unsettled`` columns are not panels of their own.
     """
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     header, rows = table["header"], table["rows"]
     col = {h: k for k, h in enumerate(header)}
@@ -220,6 +220,8 @@ def sweep_summary(table, max_panels=4):
             vals = [_num(row[col[x_name]]) for row in ok]
             if min(vals) > 0 and max(vals) / min(vals) >= 100:
                 ax.set_xscale("log")
+            else:  # a few ticks: labels like 0.0025 on a 4-inch panel run together at 10
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         ax.set_ylabel(ylabel)
         if ptitle:
             ax.set_title(ptitle, fontsize=8)
