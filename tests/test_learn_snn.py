@@ -405,7 +405,8 @@ def test_biodyn_train_help_prints_the_generic_defaults_of_the_libraries_tables(c
 @pytest.mark.parametrize("net, typed, hint", [
     ("rnn", "hidden=3", "give it as --hidden 3"), ("lif", "hidden=3", "give it as --hidden 3"),
     ("lif", "batch_size=3", "give it as --batch-size 3"), ("rnn", "lr=0.5", "give it as --lr 0.5"),
-    ("lif", "epochs=2", "give it as --epochs 2"), ("lif", "lyapunov_every=2", "give it as --lyapunov-every 2"),
+    ("lif", "epochs=2", "give it as --epochs 2"), ("rnn", "lyapunov_every=2", "give it as --lyapunov-every 2"),
+    ("lif", "lyapunov_every=2", "lyapunov_every is a setting of rate networks (biodyn.learn.train), not of train_snn"),
     ("lif", "w_in=2", "give it as --w-in 2"), ("rnn", "hiden=3", "did you mean the training setting --hidden 3?")])
 def test_a_training_setting_given_to_set_is_refused_with_a_hint_naming_its_flag(net, typed, hint, capsys):
     """--set is for the task's generator; a training setting typed there points to its flag
@@ -449,6 +450,57 @@ def test_every_keyword_of_the_trainings_is_a_training_setting_the_set_hint_knows
                  if p.kind is not inspect.Parameter.VAR_KEYWORD} - not_settings
         assert names <= TRAINING_SETTINGS, (fn.__name__, names - TRAINING_SETTINGS)
     assert set(SNN_DEFAULTS) <= TRAINING_SETTINGS
+
+
+def test_train_snn_hints_at_a_loose_setting_of_rate_networks_without_naming_a_keyword_it_lacks():
+    """train_snn("delayed_copy", g=1.0) said 'give it as g=1.0', but train_snn has no keyword g:
+    the hint names where g belongs, as learn.train's does for dt (one helper, call_parameters)."""
+    from biodyn.errors import SpecError
+    from biodyn.learn._snn import train_snn
+
+    for call in ({"g": 1.0}, {"parameters": {"g": 1.0}}):
+        with pytest.raises(SpecError) as e:
+            train_snn("delayed_copy", **call)
+        assert e.value.found == "g=1.0" and "give it as" not in str(e.value)
+        assert "learn.train" in e.value.hint and "not of train_snn" in e.value.hint
+    with pytest.raises(SpecError) as e:  # a setting of the job, under another name here
+        train_snn("delayed_copy", neuron="lif")
+    assert "jobs.train_snn" in e.value.hint and "model" in e.value.hint and "give it as" not in e.value.hint
+    # a setting train_snn has still points to its keyword; a misspelt one to the keyword it has
+    with pytest.raises(SpecError, match="give it as hidden=3") as e:
+        train_snn("delayed_copy", parameters={"hidden": 3})
+    assert e.value.key == "parameters.hidden"
+    with pytest.raises(SpecError, match="tau_syn=3") as e:
+        train_snn("delayed_copy", tau_sin=3)
+    assert e.value.key == "tau_sin"
+
+
+def test_train_snn_refuses_rate_on_spike_patterns_as_ambiguous_and_points_to_parameters():
+    """rate= is train_snn's poisson encoding rate, which spike_patterns (spikes already) has none of,
+    and rate is spike_patterns' spikes per step: one SpecError naming the keyword and parameters=
+    (as learn.train's for its loose rate=), not a guess from the task; parameters= trains."""
+    from biodyn.errors import SpecError
+    from biodyn.learn._snn import train_snn
+
+    for value in (0.05, "50 Hz"):
+        with pytest.raises(SpecError) as e:
+            train_snn("spike_patterns", rate=value)
+        assert (e.value.file, e.value.key, e.value.found) == ("<arguments>", "rate", f"rate={value!r}")
+        assert f"parameters={{'rate': {value!r}}}" in str(e.value) and "encoding" in e.value.expected
+    # an encoding keyword the task has no parameter of: the error it had (no encoding)
+    with pytest.raises(SpecError, match="no input encoding") as e:
+        train_snn("spike_patterns", encoding="latency")
+    assert e.value.key == "encoding"
+
+
+def test_the_job_keywords_train_snn_hints_at_are_the_jobs_settings_it_lacks():
+    import inspect
+
+    from biodyn.jobs import train_snn as train_snn_job
+    from biodyn.learn._snn import _JOB_KEYWORDS, _KEYWORDS
+    from biodyn.learn._task import TRAINING_SETTINGS
+
+    assert _JOB_KEYWORDS == (set(inspect.signature(train_snn_job).parameters) & TRAINING_SETTINGS) - _KEYWORDS
 
 
 def test_jobs_train_with_net_lif_points_to_the_spiking_training(tmp_path):

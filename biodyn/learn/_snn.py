@@ -66,6 +66,7 @@ Gütig R, Sompolinsky H (2006) The tempotron. Nat Neurosci 9:420-428. doi:10.103
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from dataclasses import dataclass
 
@@ -74,7 +75,8 @@ import numpy as np
 from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._generators import SPIKING
-from ._task import SOURCES, Task, load_task, metric_value, settings_with_sources
+from ._task import SOURCES, Task, call_parameters, load_task, metric_value, settings_with_sources
+from ._train import _KEYWORDS as _TRAIN_KEYWORDS
 from ._train import _Oracle, check_clip_grad
 
 __all__ = ["LEARNERS", "ENCODINGS", "SNN_DEFAULTS", "SOURCES", "DEFAULT_NEURON", "neuron_of", "settings",
@@ -402,8 +404,19 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     parameters : mapping, optional
         Task parameters, as ``parameters`` of :func:`biodyn.jobs.train` (``{"rate": 20}``: the
         generator's ``rate`` of ``spike_patterns``, where the keyword ``rate=`` is the encoding's);
-        an error about one names it ``parameters.NAME`` (``biodyn train``: ``--set NAME``). Task
-        parameters may also come as further keywords (``n_steps=40``).
+        an error about one names it ``parameters.NAME`` (``biodyn train``: ``--set NAME``).
+    **task_parameters
+        Task parameters as further keywords (``n_steps=40``), by the rules of
+        :func:`biodyn.learn.train`'s (one check, :func:`biodyn.learn._task.call_parameters`): a
+        loose keyword that names a training setting is refused — with a pointer to
+        ``parameters=`` when it is also a parameter of the task, else with the training it
+        belongs to (``g=1.0``: a setting of :func:`biodyn.learn.train`'s rate networks); a name
+        given both ways is an error. ``rate=`` (or another encoding keyword) on a task whose
+        inputs are already spikes and which has a parameter of that name (``spike_patterns``,
+        ``spike_sine_generation``) is refused too, pointing to ``parameters={"rate": ...}``: the
+        keyword is the encoding's rate on every task, and biodyn does not guess from the task
+        that the caller meant the task's (a script looping over tasks would change its meaning
+        silently; spikes per step and Hz are not one quantity).
     clip_grad : float, optional
         Gradient norm clipping (Pascanu, Mikolov & Bengio 2013, ICML), as
         :func:`biodyn.learn.train`'s: every update direction the optimiser sees — the learner's
@@ -424,21 +437,22 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
     from .._quantity import evaluate
     from ..ann import optimiser as make_optimiser
 
-    named = {}
-    if parameters:  # as jobs.train's: a mapping, for names a keyword of this function has (rate=, dt=)
-        both = sorted(set(parameters) & set(task_parameters))
-        if both:
-            raise SpecError("<arguments>", ", ".join(both), "each task parameter once (parameters= or a "
-                            "keyword)", "both")
-        task_parameters = {**parameters, **task_parameters}
-        named = {k: ("<arguments>", f"parameters.{k}") for k in parameters}
+    # task parameters by the rules of learn.train (one helper): parameters= is for any name; a loose
+    # keyword naming a training setting, or an encoding keyword on a task whose inputs are spikes that
+    # the task has a parameter of (rate= on spike_patterns), is refused, pointing to parameters=
+    encoding_given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample",
+                      steps_per_sample), ("n_per_channel", n_per_channel)) if v is not None}
+    task_parameters, named = call_parameters(
+        task, parameters, task_parameters, function="train_snn", keywords=_KEYWORDS,
+        others={"rate networks (biodyn.learn.train)": _TRAIN_KEYWORDS,
+                "the job biodyn.jobs.train_snn": _JOB_KEYWORDS - {"neuron"},
+                "the job biodyn.jobs.train_snn (its neuron is train_snn's model)": {"neuron"}},
+        inapplicable=encoding_given if load_task(task).generator in SPIKING else None)
     task, applied = spiking_task(task, _given_as=named, **task_parameters)
     model, model_source = neuron_of(task, model)
-    given = {k: v for k, v in (("encoding", encoding), ("rate", rate), ("steps_per_sample", steps_per_sample),
-                               ("n_per_channel", n_per_channel)) if v is not None}
-    if task.generator in SPIKING and given:
-        raise SpecError("<arguments>", ", ".join(given), f"no input encoding for {task.name!r}, whose inputs are "
-                        "already spikes", repr(given))
+    if task.generator in SPIKING and encoding_given:
+        raise SpecError("<arguments>", ", ".join(encoding_given), f"no input encoding for {task.name!r}, whose "
+                        "inputs are already spikes", repr(encoding_given))
     # where each setting came from (recorded: config["sources"], as learn.train records its own;
     # config["task_defaults_used"]: the names the table gave)
     _resolved, sources = settings_and_sources(
@@ -658,3 +672,11 @@ def train_snn(task, *, model=None, params=None, learner="bptt", hidden=None, epo
                    "tau_out": tau_out_s, "steps_per_sample": steps_per_sample, "evaluate": evaluate,
                    "targets": targets(test_set), "mask": mask(test_set)}
     return result
+
+
+#: The keywords of :func:`train_snn` (a training setting among them is one train_snn has).
+_KEYWORDS = frozenset(inspect.signature(train_snn).parameters) - {"task", "parameters", "task_parameters"}
+#: The training settings of the job :func:`biodyn.jobs.train_snn` that are no keywords of
+#: :func:`train_snn` (the job's ``neuron`` is ``model`` here): named in the hint about one given
+#: to :func:`train_snn` (a test checks them against the job's signature).
+_JOB_KEYWORDS = frozenset(("neuron", "brian_check", "brian_target", "dynamics"))

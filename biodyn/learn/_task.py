@@ -80,7 +80,7 @@ from ..spec import Citation, Key, _citation, check_table, read_toml
 from ._generators import GENERATORS, Batch
 
 __all__ = ["Task", "load_task", "task_with", "TASK_KEYS", "METRICS", "PARAMETER_UNITS", "TRAIN_DEFAULTS", "SOURCES",
-           "settings_with_sources", "metric_value"]
+           "settings_with_sources", "metric_value", "call_parameters"]
 
 TASK_KEYS = {
     "kind": Key((str,), True, "'task'"),
@@ -169,9 +169,11 @@ def settings_with_sources(given, table, defaults):
 #: :func:`biodyn.learn._snn.train_snn` and the train jobs, flags of ``biodyn train`` — that are
 #: no generator's parameter: one given as a task parameter (``--set hidden=3``,
 #: ``parameters={"hidden": 3}``) is refused with a hint to give it as the setting it is
-#: (``hidden=3``; ``biodyn train`` says ``--hidden 3``). :func:`biodyn.learn.train` refuses a
-#: loose keyword of these names (``rate=``: a task parameter there, the encoding's in
-#: ``train_snn``) and asks for ``parameters={...}``.
+#: (``hidden=3``; ``biodyn train`` says ``--hidden 3``) when the training has that keyword, else
+#: with the training it belongs to. :func:`biodyn.learn.train` and
+#: :func:`biodyn.learn._snn.train_snn` refuse a loose keyword of these names (``rate=``: a task
+#: parameter in learn.train, the encoding's in ``train_snn``) and ask for ``parameters={...}``
+#: (:func:`call_parameters`).
 TRAINING_SETTINGS = frozenset(TRAIN_DEFAULTS) | (frozenset(_SPIKING_KEYS) - {"parameters", "source"}) | frozenset((
     "seed", "clip_grad", "dt", "surrogate", "surrogate_width", "weight_unit", "learner", "model", "rule_params",
     "lyapunov_every", "lyapunov_k", "lyapunov_steps", "lyapunov_block", "fixed_points", "floss", "floss_weight",
@@ -191,6 +193,91 @@ def _not_a_parameter_hint(key, value, allowed):
         if close:
             near = f"did you mean the training setting {close[0]}={value!r}?"
     return near
+
+
+def _other_training(key, others):
+    """Where the training setting ``key`` belongs when the caller has no keyword of that name:
+    the labels of ``others`` (``{label: keywords}``) that have it, else the train jobs."""
+    owners = [label for label, keywords in others.items() if key in keywords]
+    return " and ".join(owners) if owners else "the train jobs (biodyn.jobs.train, biodyn.jobs.train_snn)"
+
+
+def call_parameters(task, parameters, loose, *, function, keywords, others, inapplicable=None):
+    """``(values, given_as)``: the task parameters of a call of a training ``function`` — its
+    ``parameters=`` mapping and its loose keywords ``loose`` — checked, before any data are
+    drawn, by the ONE set of rules of :func:`biodyn.learn.train` and
+    :func:`biodyn.learn._snn.train_snn`:
+
+    1. ``parameters`` is a mapping (or ``None``); a name in both it and ``loose`` is an error.
+    2. A loose keyword that is a training setting (:data:`TRAINING_SETTINGS`) and a parameter
+       of the task is ambiguous (``rate=`` is ``spike_patterns``' rate in ``learn.train``, the
+       input encoding's in ``train_snn``): refused, pointing to ``parameters={...}``. So is a
+       keyword of ``function`` itself given for a task it does not apply to
+       (``inapplicable``, ``{name: value}``: ``train_snn``'s encoding keywords on a task whose
+       inputs are spikes) when the task has a parameter of that name: the caller who typed
+       ``train_snn("spike_patterns", rate=0.05)`` meant the task's rate or mistook the
+       encoding's — the keyword means the encoding's rate on every task, so biodyn does not
+       guess from the task which one; ``parameters={"rate": 0.05}`` says it.
+    3. A name that is no parameter of the task is refused with a hint naming only what
+       ``function`` has: ``give it as NAME=VALUE`` when ``NAME`` is one of its ``keywords``,
+       else the training it belongs to (``others``, ``{label: keywords}``, else the train jobs),
+       else the nearest task parameter or keyword of ``function``.
+
+    ``values`` are all the task parameters given; ``given_as`` names each where it was typed
+    (``<arguments>: parameters.NAME`` or ``<arguments>: NAME``) for the errors of their values.
+    """
+    from collections.abc import Mapping
+
+    if parameters is None:
+        parameters = {}
+    if not isinstance(parameters, Mapping):
+        raise SpecError("<arguments>", "parameters", "a mapping of task parameters, e.g. parameters={'delay': 20}",
+                        repr(parameters))
+    parameters, loose = dict(parameters), dict(loose)
+    both = sorted(set(parameters) & set(loose))
+    if both:
+        raise SpecError("<arguments>", ", ".join(both), "each task parameter once (parameters= or a keyword)",
+                        "both", "give it in parameters= only")
+    if not parameters and not loose and not inapplicable:
+        return {}, {}
+    base = load_task(task)
+    names, gen = base.parameter_names, base.generator
+    for key, value in sorted((inapplicable or {}).items()):
+        if key in names:
+            raise SpecError("<arguments>", key, f"a task parameter given as parameters={{{key!r}: ...}}: {key}= is "
+                            f"{function}'s setting of the spike encoding of analog inputs, which {base.name} "
+                            f"(inputs already spikes) has none of, and {key} is a parameter of {gen}, so the "
+                            "keyword would mean one or the other",
+                            f"{key}={value!r}", f"{function}(..., parameters={{{key!r}: {value!r}}})")
+    for key in sorted(k for k in loose if k in TRAINING_SETTINGS):
+        value = loose[key]
+        if key in names:
+            raise SpecError("<arguments>", key, f"a task parameter given as parameters={{{key!r}: ...}}: {key} names "
+                            "a parameter of the task and a setting of "
+                            + _other_training(key, {**others, function: keywords}) + ", so a loose keyword "
+                            "would mean one or the other", f"{key}={value!r}",
+                            f"{function}(..., parameters={{{key!r}: {value!r}}})")
+        raise SpecError("<arguments>", key, f"a keyword of {function} or a parameter of the task ("
+                        + ", ".join(names) + ")", f"{key}={value!r}",
+                        f"{key} is a setting of {_other_training(key, others)}, not of {function}")
+    given = [("parameters." + k, k, v) for k, v in parameters.items()] + [(k, k, v) for k, v in loose.items()]
+    for where, key, value in given:
+        if key in names:
+            continue
+        if key in keywords:
+            hint = f"{key} is a training setting, not a parameter of the task: give it as {key}={value!r}"
+        elif key in TRAINING_SETTINGS:
+            hint = f"{key} is a setting of {_other_training(key, others)}, not of {function}"
+        else:
+            import difflib
+
+            hint = suggest(key, names)
+            close = difflib.get_close_matches(str(key), sorted(keywords), n=1, cutoff=0.8)
+            if hint is None and close:  # a misspelt setting (hiden=3)
+                hint = f"did you mean the training setting {close[0]}={value!r}?"
+        raise SpecError("<arguments>", where, f"a parameter of {gen} (" + ", ".join(names) + ")",
+                        f"{key}={value!r}", hint)
+    return {**loose, **parameters}, {k: ("<arguments>", w) for w, k, _ in given}
 
 
 _SIZE_KEYS = {"train": Key((int,), True, "number of training sequences"),

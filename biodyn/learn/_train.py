@@ -45,7 +45,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import BiodynError, SpecError, suggest
 from ._floss import check_floss, floss_functions, floss_q0
-from ._task import TRAIN_DEFAULTS, TRAINING_SETTINGS, load_task, metric_value, settings_with_sources, task_with
+from ._task import TRAIN_DEFAULTS, call_parameters, metric_value, settings_with_sources, task_with
 
 __all__ = ["train", "TrainResult", "NETS", "jax_loss_and_grad", "load_result", "spectrum_of", "jacobian_product_of",
            "clip_by_global_norm"]
@@ -273,44 +273,17 @@ def jacobian_product_of(params, config, inputs):
 def _task_of(task, parameters, loose):
     """The task of :func:`train` with its parameters: ``parameters=`` (named ``parameters.NAME``
     in errors) and the loose keywords (named ``NAME``), checked as :func:`train`'s docstring
-    says, before any data are drawn."""
-    from collections.abc import Mapping
+    says (:func:`biodyn.learn._task.call_parameters`, the rules of ``train_snn`` too), before
+    any data are drawn."""
+    import inspect
 
-    if parameters is None:
-        parameters = {}
-    if not isinstance(parameters, Mapping):
-        raise SpecError("<arguments>", "parameters", "a mapping of task parameters, e.g. parameters={'delay': 20}",
-                        repr(parameters))
-    parameters = dict(parameters)
-    both = sorted(set(parameters) & set(loose))
-    if both:
-        raise SpecError("<arguments>", ", ".join(both), "each task parameter once (parameters= or a keyword)",
-                        "both", "give it in parameters= only")
-    settings = sorted(k for k in loose if k in TRAINING_SETTINGS)
-    if settings:
-        names = load_task(task).parameter_names
-        key = settings[0]
-        value = loose[key]
-        if key in names:
-            raise SpecError("<arguments>", key, f"a task parameter given as parameters={{{key!r}: ...}}: {key} names "
-                            "a parameter of the task and a training setting (of spiking networks, "
-                            "biodyn.learn._snn.train_snn), so a loose keyword would mean one or the other",
-                            f"{key}={value!r}", f"learn.train(..., parameters={{{key!r}: {value!r}}})")
-        raise SpecError("<arguments>", key, "a keyword of learn.train or a parameter of the task ("
-                        + ", ".join(names) + ")", f"{key}={value!r}", f"{key} is a setting of spiking networks "
-                        "(biodyn.learn._snn.train_snn, biodyn.jobs.train_snn) or of the train jobs, not of "
-                        "learn.train's rate networks")
-    try:  # one Task: errors name each value as it was given (parameters.NAME, or the keyword NAME)
-        task = task_with(task, {**loose, **parameters}, prefix="parameters.",
-                         given_as={k: ("<arguments>", k) for k in loose})
-    except SpecError as exc:
-        name = (exc.key or "").removeprefix("parameters.")
-        if exc.file == "<arguments>" and exc.key == f"parameters.{name}" and name in TRAINING_SETTINGS \
-                and name not in _KEYWORDS:  # not a setting of learn.train: "give it as rate=..." would mislead
-            raise SpecError(exc.file, exc.key, exc.expected, exc.found, f"{name} is a setting of spiking "
-                            "networks (biodyn.learn._snn.train_snn), not of learn.train") from None
-        raise
-    return task
+    from ._snn import train_snn
+
+    snn = frozenset(inspect.signature(train_snn).parameters) - {"task", "parameters", "task_parameters"}
+    values, given_as = call_parameters(task, parameters, loose, function="learn.train", keywords=_KEYWORDS,
+                                       others={"spiking networks (biodyn.learn._snn.train_snn)": snn})
+    # one Task: errors name each value as it was given (parameters.NAME, or the keyword NAME)
+    return task_with(task, values, given_as=given_as)
 
 
 def train(task, net="rnn", hidden=None, epochs=None, lr=None, optimizer=None, seed=0, batch_size=None, g=None,
