@@ -1210,6 +1210,30 @@ def test_resume_refuses_older_points_it_cannot_rebuild_naming_folder_and_columns
     assert (out / "summary.csv").read_bytes() == csv_before
 
 
+@pytest.mark.parametrize("recorded", [None, 1])
+def test_resume_refusal_names_the_recorded_values_version_not_a_biodyn_release_it_cannot_tell(
+        short_song, tmp_path, capsys, recorded):
+    """The refusal said 'written by biodyn 0.1.0 before the check', but this biodyn is 0.1.0 too:
+    the number cannot tell the two apart. It says what is known: the point record's
+    values_version (or that it has none: version 1) against values_version 2 written now."""
+    from biodyn import __version__
+
+    spec, out, first = _copy_sweep(short_song, tmp_path)
+    old_name = first.spec.points[0].name
+    _make_old(out, old_name, strip_replay_json=True)
+    if recorded is not None:
+        path = out / "points" / f"{old_name}.json"
+        rec = json.loads(path.read_text())
+        rec["values_version"] = recorded
+        path.write_text(json.dumps(rec, indent=1))
+    assert main(["sweep", str(spec), "--workers", "0", "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    said = "no values_version (version 1)" if recorded is None else "values_version 1"
+    assert f"the point's record has {said}" in err and "values_version 2 (this biodyn's)" in err
+    assert f"their records: {said}" in err and "writes values_version 2" in err
+    assert f"biodyn {__version__} before" not in err and "written by biodyn" not in err, err
+
+
 def test_resume_of_points_recorded_without_values_version_of_an_unchanged_job_is_as_before(
         tmp_path, points_py):
     """Records of a job whose columns did not change (a callable: version 1) written before

@@ -194,6 +194,7 @@ def _same_columns(out, spec, runner, settings, records):
     and are left as they are.
     """
     from .. import __version__
+    from ._runners import recorded_version
 
     mine = runner.values_version
     stale = {n: r for n, r in records.items()
@@ -215,8 +216,9 @@ def _same_columns(out, spec, runner, settings, records):
         raise BiodynError(
             f"{display_path(out)}: {len(stale)} finished point{'s' if len(stale) != 1 else ''} "
             f"hold{'s' if len(stale) == 1 else ''} the result columns of version "
-            f"{'/'.join(map(str, theirs))} of the {spec.job!r} job, and this biodyn writes version "
-            f"{mine} ({what}); resuming would mix the two in {SUMMARY}, and "
+            f"{'/'.join(map(str, theirs))} of the {spec.job!r} job (their records: "
+            f"{', '.join(sorted({recorded_version(r) for r in stale.values()}))}), and this biodyn "
+            f"writes values_version {mine} ({what}); resuming would mix the two in {SUMMARY}, and "
             f"{len(errors)} of them cannot be rebuilt from their files (point {name}: {why}); "
             "choose another --out, or remove the folder to run the sweep again")
     stamp = {"from_version": None, "at": _now(), "biodyn": __version__}

@@ -76,6 +76,13 @@ class PointTask:
     name: str
 
 
+def recorded_version(record):
+    """What a point record says of its result columns: ``"values_version N"``, or ``"no
+    values_version (version 1)"`` for a record written before the key existed."""
+    v = record.get("values_version")
+    return "no values_version (version 1)" if v is None else f"values_version {v}"
+
+
 class Runner:
     """A job that sweeps run point by point.
 
@@ -683,10 +690,19 @@ class ReplayRunner(Runner):
         protocol = protocols.load(settings["protocol"])
         engine = protocols.ENGINES[protocol.engine]
         if getattr(engine, "checks_settled", False) and "unsettled" not in summary:
+            # what is known: the record's values_version (or none), the version written now and
+            # the JSON's own biodyn version — the version number did not change with the check,
+            # so the number alone cannot say which biodyn wrote it
+            from .. import __version__
+
+            wrote = (summary.get("versions") or {}).get("biodyn")
+            by = "" if wrote in (None, __version__) else f"; the JSON was written by biodyn {wrote}, this is " \
+                f"{__version__}"
             raise BiodynError(f"its replay result {display_path(path)} has no settledness (no "
-                              f"'unsettled': written by biodyn "
-                              f"{(summary.get('versions') or {}).get('biodyn', '?')} before the "
-                              f"{engine.name} engine checked whether each value settled)")
+                              f"'unsettled'), which the settled(...) columns of values_version "
+                              f"{self.values_version} (this biodyn's) are read from: the point's record "
+                              f"has {recorded_version(record)}, a replay by a biodyn whose "
+                              f"{engine.name} engine did not check yet whether each value settled{by}")
         values = _summary_values(summary, _swept_columns(point.params, settings))
         old = record.get("values") or {}
         differ = [k for k in old if k in values and not _same(old[k], values[k])]
