@@ -707,8 +707,9 @@ class ReplayRunner(Runner):
         old = record.get("values") or {}
         differ = [k for k in old if k in values and not _same(old[k], values[k])]
         if differ:
+            named = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
             raise BiodynError(f"its replay result {display_path(path)} disagrees with the "
-                              f"recorded values ({', '.join(differ[:3])})")
+                              f"recorded values ({named})")
         return values
 
     def batches(self, spec, settings, todo, workers=1, batch=None):
