@@ -49,6 +49,26 @@ def test_end_states_reach_a_stable_state_on_a_bound_exactly():
     np.testing.assert_allclose(ends, np.tile([1.0, 0.5], (50, 1)), atol=1e-3)
 
 
+def test_end_states_stop_a_start_held_in_a_corner_that_is_no_stable_state():
+    """dw/dt = w - 1/2 (per weight) on [0, 1]^2: the listed stable state is (0, 0) (the corner
+    the flow takes starts below 1/2 to); a start above 1/2 runs into the corner (1, 1), where
+    the projected flow holds it forever. Its end and label (unresolved) are final once a block
+    of steps leaves it exactly where it was, so the integration stops there instead of running
+    to max_steps (the zero eigenvalue of triplet_poisson made max_time infinite: 200000 steps
+    from 400 starts, 20 s)."""
+    calls = []
+
+    def f(W):
+        calls.append(len(W))
+        return W - 0.5
+
+    labels, ends = flow.end_states(f, np.array([[0.2, 0.3], [0.7, 0.9]]), np.array([[0.0, 0.0]]),
+                                   bounds=(0.0, 1.0), h=0.05, max_time=1e9, scale=1.0)
+    assert list(labels) == [0, -1]
+    assert ends[1].tolist() == [1.0, 1.0] and np.all(np.abs(ends[0]) < 1e-3)
+    assert len(calls) <= 4 * 50 * 10          # a few blocks, not 200000 steps
+
+
 def test_covariance_rule_is_symmetric_so_its_two_corners_are_equally_likely():
     # dw/dt = eta C w is odd in w, the bounds [-1, 1] and the initial distribution (uniform in
     # [-0.3, 0.3]^2) symmetric: P(w -> (1, 1)) = P(w -> (-1, -1)).

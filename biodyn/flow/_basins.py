@@ -182,6 +182,11 @@ def end_states(f, starts, states, *, bounds=None, jacobian=None, scale=1.0, max_
             if lo is not None:
                 A = np.clip(A, lo, hi)
         steps += 50
+        # a start that this block of steps left exactly where it was sits on a fixed point of the
+        # (deterministic) projected RK4 map, e.g. a corner of the bounds the flow pushes into
+        # that is no listed stable state: no later block moves it, so its end and label (below)
+        # are final now, not after max_time or max_steps (triplet_poisson: 200000 steps).
+        still = np.all(A == W[active], axis=1)
         W[active] = A
         idx = np.where(active)[0]
         with np.errstate(invalid="ignore"):
@@ -195,6 +200,7 @@ def end_states(f, starts, states, *, bounds=None, jacobian=None, scale=1.0, max_
             j = idx[good][near]
             labels[j] = np.argmin(D[near], axis=1)
             active[j] = False
+        active[idx[still]] = False
     return labels, W
 
 
