@@ -137,7 +137,11 @@ def end_states(f, starts, states, *, bounds=None, jacobian=None, scale=1.0, max_
 
     ``h`` defaults to :math:`0.05/\rho` with :math:`\rho` the largest spectral radius of
     ``jacobian`` (a function ``(M, n) -> (M, n, n)``) at the starts and states; ``max_time`` to
-    :math:`100/\min|\mathrm{Re}\,\lambda|` over the states. Returns ``(labels, W)``.
+    :math:`100/\min|\mathrm{Re}\,\lambda|` over the states. Every RK4 stage is evaluated at
+    its point projected onto ``bounds``, so that a stable state on a bound is the projected
+    scheme's fixed point. Starts are integrated in blocks of 50 steps; a start that a block
+    leaves exactly where it was (a fixed point of the projected scheme that is no listed state,
+    e.g. a corner of the bounds) is final and keeps the label ``-1``. Returns ``(labels, W)``.
     """
     W = np.array(starts, float)
     S = np.atleast_2d(np.asarray(states, float))
