@@ -35,6 +35,40 @@ def test_end_states_project_onto_bounds_and_flag_divergence():
     assert list(labels) == [-2]
 
 
+def test_end_states_reach_a_stable_state_on_a_bound_exactly():
+    """dw0/dt = 1 pushes w0 onto its bound 1, where dw1/dt = w0/2 - w1 rests at w1 = 1/2
+    exactly (the projected flow's stable state). The projected RK4 must end there (within the
+    1e-3 * scale tolerance), not at the fixed point of stages evaluated past the bound
+    (there w0 = 1 + h/2 and 1 + h, which moves the end of w1 by O(h) = 0.04 at h = 0.2)."""
+    f = lambda W: np.stack([np.ones(len(W)), 0.5 * W[:, 0] - W[:, 1]], axis=1)   # noqa: E731
+    jac = lambda W: np.broadcast_to(np.array([[0.0, 0.0], [0.5, -1.0]]), (len(W), 2, 2))  # noqa: E731
+    starts = np.random.default_rng(1).uniform(0.0, 0.3, (50, 2))
+    labels, ends = flow.end_states(f, starts, np.array([[1.0, 0.5]]), bounds=(0.0, 1.0),
+                                   jacobian=jac, scale=1.0, h=0.2)
+    assert list(labels) == [0] * 50
+    np.testing.assert_allclose(ends, np.tile([1.0, 0.5], (50, 1)), atol=1e-3)
+
+
+def test_end_states_stop_a_start_held_in_a_corner_that_is_no_stable_state():
+    """dw/dt = w - 1/2 (per weight) on [0, 1]^2: the listed stable state is (0, 0) (the corner
+    the flow takes starts below 1/2 to); a start above 1/2 runs into the corner (1, 1), where
+    the projected flow holds it forever. Its end and label (unresolved) are final once a block
+    of steps leaves it exactly where it was, so the integration stops there instead of running
+    to max_steps (the zero eigenvalue of triplet_poisson made max_time infinite: 200000 steps
+    from 400 starts, 20 s)."""
+    calls = []
+
+    def f(W):
+        calls.append(len(W))
+        return W - 0.5
+
+    labels, ends = flow.end_states(f, np.array([[0.2, 0.3], [0.7, 0.9]]), np.array([[0.0, 0.0]]),
+                                   bounds=(0.0, 1.0), h=0.05, max_time=1e9, scale=1.0)
+    assert list(labels) == [0, -1]
+    assert ends[1].tolist() == [1.0, 1.0] and np.all(np.abs(ends[0]) < 1e-3)
+    assert len(calls) <= 4 * 50 * 10          # a few blocks, not 200000 steps
+
+
 def test_covariance_rule_is_symmetric_so_its_two_corners_are_equally_likely():
     # dw/dt = eta C w is odd in w, the bounds [-1, 1] and the initial distribution (uniform in
     # [-0.3, 0.3]^2) symmetric: P(w -> (1, 1)) = P(w -> (-1, -1)).
