@@ -1771,6 +1771,37 @@ static void _biodyn_merge_spikes(std::string varname, std::string filename,
 
 """
 _SET_BY_NAME = "//////////////// set arrays by name ///////\n"
+_SETTER = "void set_variable_by_name(std::string name, std::string s_value) {\n"
+
+
+def _reading_inputs(text, arrays, groups=()):
+    """``objects.cpp`` whose ``set_variable_by_name`` reads each of ``arrays``
+    (``("group.var", "_dynamic_array_group_var")``) from its file at the file's size, so
+    that a build runs spikes of any number. Raises :class:`SimulationError` if this
+    Brian2's ``objects.cpp`` is not the shape this expects (the binary would otherwise
+    read spikes of another number wrongly)."""
+    if not arrays:
+        return text
+    if text.count(_SET_BY_NAME) != 1:
+        raise SimulationError("biodyn cannot adapt this Brian2 version's objects.cpp (no "
+                              "'set arrays by name' section): input spikes cannot be run arguments")
+    text = text.replace(_SET_BY_NAME, _READ_INPUT + _MERGE_SPIKES + _SET_BY_NAME)
+    if groups:
+        if text.count(_SETTER) != 1:
+            raise SimulationError("biodyn cannot adapt this Brian2 version's objects.cpp (no "
+                                  "set_variable_by_name): input spikes cannot be run arguments")
+        text = text.replace(_SETTER, _SETTER + "".join(
+            f'    if (name == "{_MERGE_ARG}{group}") {{\n'
+            f"        _biodyn_merge_spikes(name, s_value, {index}, {bins});\n"
+            "        return;\n    }\n" for group, index, bins in groups))
+    for name, array in arrays:
+        head = f'    if (name == "{name}") {{\n'
+        if text.count(head) != 1:
+            raise SimulationError(f"biodyn cannot adapt this Brian2 version's objects.cpp (no "
+                                  f"setter of {name}): input spikes cannot be run arguments")
+        text = text.replace(head, head + f"        _biodyn_read_input(name, {array}, s_value);\n"
+                                          "        return;\n")
+    return text
 
 
 #: The support code of a synaptic pathway's code object starts here (``_remembering_exp``).
@@ -1792,7 +1823,6 @@ _REMEMBERING_EXP = """
     // any other argument (float, integer): the exp that the plain call would call
     template <typename T> static inline auto _biodyn_exp(const T x) -> decltype(exp(x)) { return exp(x); }
 """
-
 
 
 #: Brian2's ``CSpikeQueue`` (``brianlib/spikequeue.h``): the end of ``prepare`` and the
@@ -1853,6 +1883,7 @@ def _flat_spike_queue(text):
     text = text.replace(_QUEUE_PREPARED, _QUEUE_PREPARED + _FLAT_QUEUE_PREPARED)
     return _QUEUE_PUSH.sub(_FLAT_QUEUE_PUSH, text)
 
+
 def _remembering_exp(text):
     """A synaptic pathway's code object (Brian2's ``synapses`` template) whose calls of
     ``exp`` remember the last argument and value (:data:`_REMEMBERING_EXP`); ``text``
@@ -1860,7 +1891,7 @@ def _remembering_exp(text):
 
     Brian2 writes the event-driven update of each trace as ``trace * exp(-(t -
     lastupdate)/tau)``, one ``exp`` per trace at every event of every synapse (the pre
-    and post traces of pair STDP: two per event, ~45% of a song_2000 run). With equal time
+    and post traces of pair STDP: two per event, ~20% of a batched song_2000 run). With equal time
     constants (``tau_plus = tau_minus``, as in Song et al. 2000) the second call has the
     argument of the first, bit for bit, and gets its value without calling ``exp``;
     otherwise the remembered argument differs and ``exp`` is called as before. Single
@@ -1869,38 +1900,6 @@ def _remembering_exp(text):
         return text
     head, body = text.split(_SUPPORT)
     return head + _SUPPORT + _REMEMBERING_EXP + _EXP_CALL.sub("_biodyn_exp(", body)
-
-_SETTER = "void set_variable_by_name(std::string name, std::string s_value) {\n"
-
-
-def _reading_inputs(text, arrays, groups=()):
-    """``objects.cpp`` whose ``set_variable_by_name`` reads each of ``arrays``
-    (``("group.var", "_dynamic_array_group_var")``) from its file at the file's size, so
-    that a build runs spikes of any number. Raises :class:`SimulationError` if this
-    Brian2's ``objects.cpp`` is not the shape this expects (the binary would otherwise
-    read spikes of another number wrongly)."""
-    if not arrays:
-        return text
-    if text.count(_SET_BY_NAME) != 1:
-        raise SimulationError("biodyn cannot adapt this Brian2 version's objects.cpp (no "
-                              "'set arrays by name' section): input spikes cannot be run arguments")
-    text = text.replace(_SET_BY_NAME, _READ_INPUT + _MERGE_SPIKES + _SET_BY_NAME)
-    if groups:
-        if text.count(_SETTER) != 1:
-            raise SimulationError("biodyn cannot adapt this Brian2 version's objects.cpp (no "
-                                  "set_variable_by_name): input spikes cannot be run arguments")
-        text = text.replace(_SETTER, _SETTER + "".join(
-            f'    if (name == "{_MERGE_ARG}{group}") {{\n'
-            f"        _biodyn_merge_spikes(name, s_value, {index}, {bins});\n"
-            "        return;\n    }\n" for group, index, bins in groups))
-    for name, array in arrays:
-        head = f'    if (name == "{name}") {{\n'
-        if text.count(head) != 1:
-            raise SimulationError(f"biodyn cannot adapt this Brian2 version's objects.cpp (no "
-                                  f"setter of {name}): input spikes cannot be run arguments")
-        text = text.replace(head, head + f"        _biodyn_read_input(name, {array}, s_value);\n"
-                                          "        return;\n")
-    return text
 
 
 def _standalone_device():
